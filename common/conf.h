@@ -1,0 +1,128 @@
+/*
+ * conf: the ofsted-notify configuration file, loaded and validated.
+ *
+ * conf_load() reads the libconfig file, the bank holidays file it names and
+ * the time zone, checks everything, and either returns a complete struct conf
+ * or NULL with every problem found, each as "path:line: message" (tmux and
+ * OpenSMTPD style), so an admin fixes them all in one go. (The prefix is conf_
+ * because libconfig already owns config_.)
+ *
+ * The struct is plain data, read by every process; it owns all its strings,
+ * the calendar and the zone, and is released with conf_destroy().
+ */
+#ifndef ONOTIFY_CONF_H
+#define ONOTIFY_CONF_H
+
+#include "calendar.h"
+#include "rules.h"
+#include "tz.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONF_DEFAULT_PATH "/etc/ofsted-notify/ofsted-notify.conf"
+#define CONF_ENV "OFSTED_NOTIFY_CONF"
+#define CONF_EXIT 78 /* EX_CONFIG */
+
+enum channel_type {
+        CHANNEL_EMAIL,
+        CHANNEL_TEAMS,
+        CHANNEL_GOOGLE_CHAT,
+        CHANNEL_SLACK,
+        CHANNEL_DISCORD,
+        CHANNEL_MATTERMOST,
+        CHANNEL_WEBHOOK,
+        CHANNEL_NTYPES
+};
+
+enum catch_up {
+        CATCH_UP_LATE,
+        CATCH_UP_SKIP,
+};
+
+enum email_tls {
+        EMAIL_TLS_STARTTLS,
+        EMAIL_TLS_IMPLICIT,
+        EMAIL_TLS_NONE,
+};
+
+struct channel {
+        char *name;
+        enum channel_type type;
+        char **to; /* email recipients */
+        size_t nto;
+        char *url;         /* webhook URL written in the config, or NULL */
+        char *url_file;    /* or a file holding it (a secret), or NULL */
+        char *secret_file; /* "whsec_..." signing key file, or NULL */
+};
+
+struct school {
+        char *urn; /* six digits */
+        char *name;
+        size_t *channels; /* indexes into conf->channels */
+        size_t nchannels;
+};
+
+struct conf {
+        char *path;
+        char *dir; /* the config file's directory, for relative paths */
+        struct {
+                char *name;
+                char *timezone;
+                char *holidays; /* resolved path */
+                char *division;
+                int32_t *closures;
+                size_t nclosures;
+        } trust;
+        struct {
+                char *state;
+                char *control;
+                char *dispatch;
+                char *feed;
+                enum catch_up catch_up;
+        } daemon;
+        struct {
+                bool present;
+                char *smtp;
+                enum email_tls tls;
+                char *from;
+                char *username;
+                char *password_file;
+                char *bearer_token_file;
+                char *ca_file;
+        } email;
+        struct channel *channels;
+        size_t nchannels;
+        struct school *schools;
+        size_t nschools;
+        struct rule *rules;
+        size_t nrules;
+        struct calendar *calendar;
+        struct tz *tz;
+};
+
+/* Messages "path:line: message", owned by the struct. */
+struct conf_errors {
+        char **msgs;
+        size_t n;
+};
+
+/*
+ * Loads and validates `path`. Returns NULL when anything is wrong, with
+ * every message in *errs (release with conf_errors_free()).
+ */
+struct conf *conf_load(const char *path, struct conf_errors *errs);
+void conf_destroy(struct conf **confp);
+void conf_errors_free(struct conf_errors *errs);
+
+/* The path to use: `arg` if given, else $OFSTED_NOTIFY_CONF, else default. */
+const char *conf_default_path(const char *arg);
+
+const char *conf_channel_type_name(enum channel_type type);
+const struct school *conf_school(const struct conf *conf, const char *urn);
+const struct channel *conf_channel(const struct conf *conf, const char *name);
+/* Whether recording `kind` means anything: built in, or a rule's event. */
+bool conf_known_kind(const struct conf *conf, const char *kind);
+
+#endif

@@ -1,0 +1,78 @@
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+static struct {
+        const char *progname;
+        int verbose;
+        bool journal;
+} log_state = { "ofsted-notify", 0, false };
+
+void
+log_init(const char *progname, int verbose, bool journal)
+{
+        log_state.progname = progname;
+        log_state.verbose = verbose;
+        log_state.journal = journal || getenv("JOURNAL_STREAM") != NULL;
+}
+
+static void
+vlog(int pri, int errnum, const char *fmt, va_list ap)
+{
+        if (pri == LOG_DEBUG && log_state.verbose < 1)
+                return;
+        if (log_state.journal)
+                fprintf(stderr, "<%d>", pri);
+        else
+                fprintf(stderr, "%s: ", log_state.progname);
+        vfprintf(stderr, fmt, ap);
+        if (errnum != 0)
+                fprintf(stderr, ": %s", strerror(errnum));
+        fputc('\n', stderr);
+}
+
+#define LOG_FN(fn, pri, with_errno)                                            \
+        void fn(const char *fmt, ...)                                          \
+        {                                                                      \
+                int saved = errno;                                             \
+                va_list ap;                                                    \
+                va_start(ap, fmt);                                             \
+                vlog(pri, with_errno ? saved : 0, fmt, ap);                    \
+                va_end(ap);                                                    \
+                errno = saved;                                                 \
+        }
+
+LOG_FN(log_debug, LOG_DEBUG, 0)
+LOG_FN(log_info, LOG_INFO, 0)
+LOG_FN(log_notice, LOG_NOTICE, 0)
+LOG_FN(log_warn, LOG_WARNING, 1)
+LOG_FN(log_warnx, LOG_WARNING, 0)
+LOG_FN(log_err, LOG_ERR, 0)
+
+void
+fatal(const char *fmt, ...)
+{
+        int saved = errno;
+        va_list ap;
+
+        va_start(ap, fmt);
+        vlog(LOG_CRIT, saved, fmt, ap);
+        va_end(ap);
+        exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vlog(LOG_CRIT, 0, fmt, ap);
+        va_end(ap);
+        exit(1);
+}

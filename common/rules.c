@@ -1,0 +1,328 @@
+#include "rules.h"
+
+#include "civil.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const rules_builtin_kinds[] = {
+        "notification", "pause",     "resume",
+        "conclusion",   "deferred", "cancelled",
+        NULL,
+};
+
+/* Offsets longer than this are surely a typo. */
+#define OFFSET_MAX_SECS (400LL * CIVIL_SECS_PER_DAY)
+
+int
+rules_parse_offset(const char *s, struct alert_offset *out)
+{
+        static const struct {
+                const char *name;
+                enum alert_anchor anchor;
+        } named[] = {
+                { "event", ALERT_EVENT },
+                { "opens", ALERT_OPENS },
+                { "deadline", ALERT_DEADLINE },
+        };
+        const char *p = s + 1;
+        int64_t n = 0, unit;
+
+        memset(out, 0, sizeof(*out));
+        if (strlen(s) >= sizeof(out->text))
+                return -1;
+        snprintf(out->text, sizeof(out->text), "%s", s);
+        for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+                if (strcmp(s, named[i].name) == 0) {
+                        out->anchor = named[i].anchor;
+                        return 0;
+                }
+        }
+        if (s[0] != '-' && s[0] != '+')
+                return -1;
+        if (*p < '1' || *p > '9')
+                return -1;
+        while (*p >= '0' && *p <= '9' && n <= OFFSET_MAX_SECS)
+                n = n * 10 + (*p++ - '0');
+        switch (*p) {
+        case 's':
+                unit = 1;
+                break;
+        case 'm':
+                unit = 60;
+                break;
+        case 'h':
+                unit = 3600;
+                break;
+        case 'd':
+                unit = CIVIL_SECS_PER_DAY;
+                out->days = true;
+                break;
+        default:
+                return -1;
+        }
+        if (p[1] != '\0' || n * unit > OFFSET_MAX_SECS)
+                return -1;
+        out->anchor = s[0] == '-' ? ALERT_DEADLINE : ALERT_EVENT;
+        out->amount = (s[0] == '-' ? -n : n) * (out->days ? 1 : unit);
+        return 0;
+}
+
+bool
+rules_valid_kind(const char *s)
+{
+        size_t len = strlen(s);
+
+        if (len == 0 || len >= RULES_KIND_MAX || s[0] < 'a' || s[0] > 'z')
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                if (!((s[i] >= 'a' && s[i] <= 'z') ||
+                      (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+                        return false;
+        }
+        return true;
+}
+
+bool
+rules_builtin_kind(const char *s)
+{
+        for (size_t i = 0; rules_builtin_kinds[i] != NULL; i++) {
+                if (strcmp(s, rules_builtin_kinds[i]) == 0)
+                        return true;
+        }
+        return false;
+}
+
+void
+plan_warn(struct plan *plan, const char *fmt, ...)
+{
+        va_list ap;
+        char *msg;
+
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        if (msg == NULL)
+                abort();
+        plan->warnings = xreallocarray(plan->warnings, plan->nwarnings + 1,
+                                       sizeof(*plan->warnings));
+        plan->warnings[plan->nwarnings++] = msg;
+}
+
+static void
+warn_coverage(struct plan *plan, const struct rule *rule,
+              const struct calendar *cal, int32_t day)
+{
+        char date[16];
+        int last = calendar_last_year(cal);
+
+        civil_format_date(day, date, sizeof(date));
+        if (last == 0)
+                plan_warn(plan,
+                     "%s: there is no bank holiday data at all; %s was counted "
+                     "as a working day without knowing whether it is a bank "
+                     "holiday",
+                     rule->name, date);
+        else if (civil_from_days(day).year > last)
+                plan_warn(plan,
+                     "%s: the bank holiday data ends with %d; %s was counted "
+                     "as a working day without knowing whether it is a bank "
+                     "holiday (update the holidays file)",
+                     rule->name, last, date);
+        else
+                plan_warn(plan,
+                     "%s: the bank holiday data does not cover %s; it was "
+                     "counted as a working day without knowing whether it "
+                     "is a bank holiday",
+                     rule->name, date);
+}
+
+/* Local seconds to UTC, saying so when the local time is ambiguous. */
+static int64_t
+to_utc(struct plan *plan, const struct rule *rule, const struct tz *tz,
+       int64_t local)
+{
+        enum tz_fold fold;
+        int64_t utc = tz_to_utc(tz, local, &fold);
+        char want[TIMEFMT_LEN], got[TIMEFMT_LEN];
+
+        if (fold == TZ_EXACT)
+                return utc;
+        timefmt_rfc3339_utc(local, want, sizeof(want));
+        want[16] = '\0'; /* "YYYY-MM-DDTHH:MM" */
+        timefmt_rfc3339(tz, utc, got, sizeof(got));
+        if (fold == TZ_GAP)
+                plan_warn(plan,
+                     "%s: %s local time does not exist in %s (the clocks go "
+                     "forward); using %s",
+                     rule->name, want, tz_name(tz), got);
+        else
+                plan_warn(plan,
+                     "%s: %s local time happens twice in %s (the clocks go "
+                     "back); using the first, %s",
+                     rule->name, want, tz_name(tz), got);
+        return utc;
+}
+
+static int64_t
+resolve(struct plan *plan, const struct rule *rule, const struct rule_when *w,
+        const struct calendar *cal, const struct tz *tz, int32_t event_day)
+{
+        int32_t day, uncovered = CALENDAR_COVERED;
+
+        if (w->unit == RULE_WORKING_DAYS) {
+                day = calendar_working_day(cal, event_day, w->count,
+                                           &uncovered);
+        } else {
+                day = civil_add_months(event_day, w->count);
+                day = calendar_roll(cal, day, w->roll, &uncovered);
+        }
+        if (uncovered != CALENDAR_COVERED)
+                warn_coverage(plan, rule, cal, uncovered);
+        return to_utc(plan, rule, tz, civil_local_secs(day, w->secs));
+}
+
+static int64_t
+shift(struct plan *plan, const struct rule *rule, const struct tz *tz,
+      int64_t base, const struct alert_offset *off)
+{
+        if (!off->days)
+                return base + off->amount;
+        /* Whole days keep the wall-clock time: -1d of 17:00 is 17:00. */
+        return to_utc(plan, rule, tz,
+                      tz_to_local(tz, base) + off->amount * CIVIL_SECS_PER_DAY);
+}
+
+void
+rules_eval(const struct rule *rule, const struct calendar *cal,
+           const struct tz *tz, int64_t at, struct plan *plan)
+{
+        int32_t event_day = civil_day_of(tz_to_local(tz, at));
+        struct plan_deadline dl = { rule, rule->has_opens, 0, 0 };
+        char *dropped = NULL;
+
+        if (rule->has_opens)
+                dl.opens = resolve(plan, rule, &rule->opens, cal, tz,
+                                   event_day);
+        dl.due = resolve(plan, rule, &rule->deadline, cal, tz, event_day);
+        plan->deadlines = xreallocarray(plan->deadlines, plan->ndeadlines + 1,
+                                        sizeof(*plan->deadlines));
+        plan->deadlines[plan->ndeadlines++] = dl;
+
+        if (dl.due < at) {
+                char due[64], event[64];
+
+                timefmt_human(tz, dl.due, due, sizeof(due));
+                timefmt_human(tz, at, event, sizeof(event));
+                plan_warn(plan, "%s: the deadline (%s) had already passed at the "
+                           "event (%s)",
+                     rule->name, due, event);
+        }
+
+        for (size_t i = 0; i < rule->nalerts; i++) {
+                const struct alert_offset *off = &rule->alerts[i];
+                struct plan_alert a = { rule, off, 0 };
+
+                switch (off->anchor) {
+                case ALERT_EVENT:
+                        a.at = shift(plan, rule, tz, at, off);
+                        break;
+                case ALERT_OPENS:
+                        a.at = dl.opens;
+                        break;
+                case ALERT_DEADLINE:
+                        a.at = shift(plan, rule, tz, dl.due, off);
+                        break;
+                }
+                if (a.at < at) {
+                        char *next;
+
+                        xasprintf(&next, "%s%s%s", dropped ? dropped : "",
+                                  dropped ? ", " : "", off->text);
+                        free(dropped);
+                        dropped = next;
+                        continue;
+                }
+                plan->alerts = xreallocarray(plan->alerts, plan->nalerts + 1,
+                                             sizeof(*plan->alerts));
+                plan->alerts[plan->nalerts++] = a;
+        }
+        if (dropped != NULL)
+                plan_warn(plan,
+                     "%s: alerts that would fall before the event are not "
+                     "scheduled: %s",
+                     rule->name, dropped);
+        free(dropped);
+}
+
+static int
+alert_cmp(const void *a, const void *b)
+{
+        const struct plan_alert *x = a, *y = b;
+
+        if (x->at != y->at)
+                return x->at < y->at ? -1 : 1;
+        /* Same instant: keep rule order, then offset order (same arrays). */
+        if (x->rule != y->rule)
+                return x->rule < y->rule ? -1 : 1;
+        if (x->offset != y->offset)
+                return x->offset < y->offset ? -1 : 1;
+        return 0;
+}
+
+void
+plan_sort(struct plan *plan)
+{
+        if (plan->nalerts > 1)
+                qsort(plan->alerts, plan->nalerts, sizeof(*plan->alerts),
+                      alert_cmp);
+}
+
+void
+rules_plan(const struct rule *rules, size_t nrules, const struct calendar *cal,
+           const struct tz *tz, const char *event, int64_t at,
+           struct plan *plan)
+{
+        plan->at = at;
+        for (size_t i = 0; i < nrules; i++) {
+                if (rules[i].enabled && strcmp(rules[i].event, event) == 0)
+                        rules_eval(&rules[i], cal, tz, at, plan);
+        }
+        plan_sort(plan);
+}
+
+void
+plan_free(struct plan *plan)
+{
+        for (size_t i = 0; i < plan->nwarnings; i++)
+                free(plan->warnings[i]);
+        free(plan->warnings);
+        free(plan->deadlines);
+        free(plan->alerts);
+        memset(plan, 0, sizeof(*plan));
+}
+
+static void
+free_strv(char **v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+void
+rule_free(struct rule *rule)
+{
+        free(rule->name);
+        free(rule->event);
+        free(rule->action);
+        free(rule->alerts);
+        free_strv(rule->channels, rule->nchannels);
+        free_strv(rule->cancel_on, rule->ncancel_on);
+        memset(rule, 0, sizeof(*rule));
+}

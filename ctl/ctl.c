@@ -1,0 +1,169 @@
+#include "ctl.h"
+
+#include "conf.h"
+#include "log.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct command {
+        const char *name;
+        int (*run)(struct ctl *, int, char **);
+        const char *usage;
+};
+
+static int cmd_check_config(struct ctl *ctl, int argc, char **argv);
+static int cmd_help(struct ctl *ctl, int argc, char **argv);
+
+static const struct command commands[] = {
+        { "plan", cmd_plan,
+          "plan --event KIND [--at TIME] [--school URN] [--json]" },
+        { "check-config", cmd_check_config, "check-config [-c FILE]" },
+        { "help", cmd_help, "help" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void
+usage(FILE *out)
+{
+        fprintf(out, "usage: ofsted-notifyctl [-c FILE] COMMAND [ARGS]\n\n"
+                     "commands:\n");
+        for (size_t i = 0; i < NCOMMANDS; i++)
+                fprintf(out, "  %s\n", commands[i].usage);
+        fprintf(out,
+                "\noptions, before or after the command:\n"
+                "  -c, --config FILE  the configuration file (default: $%s,\n"
+                "                     else %s)\n"
+                "\nexit status: 0 ok, 1 refused or failed, 2 usage, "
+                "78 configuration error\n",
+                CONF_ENV, CONF_DEFAULT_PATH);
+}
+
+int
+ctl_usage_error(const char *cmd, const char *fmt, ...)
+{
+        va_list ap;
+
+        fprintf(stderr, "ofsted-notifyctl%s%s: ", cmd ? " " : "",
+                cmd ? cmd : "");
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "\nTry 'ofsted-notifyctl help'.\n");
+        return CTL_USAGE;
+}
+
+struct conf *
+ctl_load_conf(const struct ctl *ctl)
+{
+        struct conf_errors errs;
+        struct conf *conf = conf_load(conf_default_path(ctl->conf_path), &errs);
+
+        for (size_t i = 0; i < errs.n; i++)
+                fprintf(stderr, "%s\n", errs.msgs[i]);
+        conf_errors_free(&errs);
+        return conf;
+}
+
+int
+ctl_getopt(struct ctl *ctl, int argc, char **argv, const char *shortopts,
+           const struct option *longopts)
+{
+        int ch;
+
+        while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) ==
+               'c')
+                ctl->conf_path = optarg;
+        return ch;
+}
+
+static int
+cmd_check_config(struct ctl *ctl, int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "config", required_argument, NULL, 'c' },
+                { NULL, 0, NULL, 0 },
+        };
+        struct conf *conf;
+        int year;
+
+        if (ctl_getopt(ctl, argc, argv, "c:", opts) != -1)
+                return ctl_usage_error("check-config", "bad option");
+        if (optind < argc)
+                return ctl_usage_error("check-config",
+                                       "unexpected argument '%s'",
+                                       argv[optind]);
+        conf = ctl_load_conf(ctl);
+        if (conf == NULL)
+                return CONF_EXIT;
+        /* A coverage gap is not an error yet, but it soon will be. */
+        year = gmtime(&(time_t){ (time_t)ctl->now })->tm_year + 1900;
+        if (calendar_last_year(conf->calendar) <= year)
+                fprintf(stderr,
+                        "%s: warning: the bank holiday data in '%s' ends with "
+                        "%d; deadlines after that are computed without "
+                        "holidays (get a newer file from "
+                        "https://www.gov.uk/bank-holidays.json)\n",
+                        conf->path, conf->trust.holidays,
+                        calendar_last_year(conf->calendar));
+        printf("configuration OK\n");
+        conf_destroy(&conf);
+        return CTL_OK;
+}
+
+static int
+cmd_help(struct ctl *ctl, int argc, char **argv)
+{
+        (void)ctl;
+        (void)argc;
+        (void)argv;
+        usage(stdout);
+        return CTL_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "help", no_argument, NULL, 'h' },
+                { NULL, 0, NULL, 0 },
+        };
+        struct ctl ctl = { NULL, (int64_t)time(NULL) };
+        int ch;
+
+        log_init("ofsted-notifyctl", 0, false);
+        /* Global options stop at the command ("+"). */
+        while ((ch = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+                switch (ch) {
+                case 'c':
+                        ctl.conf_path = optarg;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return CTL_OK;
+                default:
+                        usage(stderr);
+                        return CTL_USAGE;
+                }
+        }
+        if (optind >= argc) {
+                usage(stderr);
+                return CTL_USAGE;
+        }
+        for (size_t i = 0; i < NCOMMANDS; i++) {
+                if (strcmp(argv[optind], commands[i].name) == 0) {
+                        char **sub = argv + optind;
+                        int subc = argc - optind;
+
+                        optind = 1; /* restart getopt for the command */
+                        return commands[i].run(&ctl, subc, sub);
+                }
+        }
+        return ctl_usage_error(NULL, "unknown command '%s'", argv[optind]);
+}
