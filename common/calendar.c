@@ -65,8 +65,8 @@ add_offday(struct calendar *cal, int32_t day, const char *title)
                 return; /* a closure on a bank holiday: keep the first name */
         if (cal->ndays == cal->cap) {
                 cal->cap = cal->cap == 0 ? 64 : cal->cap * 2;
-                cal->days = xreallocarray(cal->days, cal->cap,
-                                          sizeof(*cal->days));
+                cal->days =
+                    xreallocarray(cal->days, cal->cap, sizeof(*cal->days));
         }
         memmove(&cal->days[i + 1], &cal->days[i],
                 (cal->ndays - i) * sizeof(*cal->days));
@@ -129,7 +129,8 @@ calendar_add_govuk(struct calendar *cal, const char *json, size_t len,
         dates = xcalloc(n, sizeof(*dates));
         for (size_t i = 0; i < n; i++) {
                 json_t *ev = json_array_get(events, i);
-                const char *date = json_string_value(json_object_get(ev, "date"));
+                const char *date =
+                    json_string_value(json_object_get(ev, "date"));
                 const char *title =
                     json_string_value(json_object_get(ev, "title"));
                 int year;
@@ -140,8 +141,8 @@ calendar_add_govuk(struct calendar *cal, const char *json, size_t len,
                         goto out;
                 }
                 if (title == NULL) {
-                        xasprintf(cause, "%s event %zu: no \"title\"",
-                                  division, i + 1);
+                        xasprintf(cause, "%s event %zu: no \"title\"", division,
+                                  i + 1);
                         goto out;
                 }
                 year = civil_from_days(dates[i]).year;
@@ -206,7 +207,8 @@ calendar_last_year(const struct calendar *cal)
         return cal->last_year;
 }
 
-/* Whether `day` is a working day, noting a weekday the data cannot vouch for. */
+/* Whether `day` is a working day, noting a weekday the data cannot vouch for.
+ */
 static bool
 check_day(const struct calendar *cal, int32_t day, int32_t *uncovered)
 {

@@ -76,8 +76,8 @@ civil_add_months(int32_t days, int months)
 {
         struct civil_date d = civil_from_days(days);
         int index = d.year * 12 + (d.month - 1) + months;
-        int year = index / 12;
-        int month = index % 12 + 1;
+        int year = index >= 0 ? index / 12 : (index - 11) / 12; /* floor */
+        int month = index - year * 12 + 1;
         int last = civil_month_length(year, month);
 
         return civil_days(year, month, d.day > last ? last : d.day);

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define HOLIDAYS_MAX (16u << 20)
+#define HOLIDAYS_MAX     (16u << 20)
 #define WORKING_DAYS_MAX 260
-#define MONTHS_MAX 120
+#define MONTHS_MAX       120
 
 static const char *const channel_types[CHANNEL_NTYPES] = {
         [CHANNEL_EMAIL] = "email",
@@ -109,13 +109,22 @@ valid_utf8(const unsigned char *s)
                                 return false;
                         cp = cp << 6 | (*s & 0x3f);
                 }
-                if ((extra == 1 && cp < 0x80) ||
-                    (extra == 2 && cp < 0x800) ||
+                if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
                     (extra == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
                     (cp >= 0xd800 && cp <= 0xdfff))
                         return false;
         }
         return true;
+}
+
+static bool
+has_control(const char *value)
+{
+        for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+                if (*p < 0x20 || *p == 0x7f)
+                        return true;
+        }
+        return false;
 }
 
 /*
@@ -126,12 +135,9 @@ static bool
 check_text(struct loader *ld, const config_setting_t *s, const char *key,
            const char *value)
 {
-        for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
-                if (*p < 0x20 || *p == 0x7f) {
-                        error_at(ld, s, "'%s' contains a control character",
-                                 key);
-                        return false;
-                }
+        if (has_control(value)) {
+                error_at(ld, s, "'%s' contains a control character", key);
+                return false;
         }
         if (!valid_utf8((const unsigned char *)value)) {
                 error_at(ld, s, "'%s' is not valid UTF-8", key);
@@ -199,8 +205,8 @@ get_int(struct loader *ld, const config_setting_t *group, const char *key,
         }
         v = config_setting_get_int64(m);
         if (v < min || v > max) {
-                error_at(ld, m, "'%s' must be between %d and %d, not %lld",
-                         key, min, max, v);
+                error_at(ld, m, "'%s' must be between %d and %d, not %lld", key,
+                         min, max, v);
                 return false;
         }
         *out = (int)v;
@@ -235,28 +241,36 @@ get_enum(struct loader *ld, const config_setting_t *group, const char *key,
         return def;
 }
 
+/* Strings read from a list, each with the setting it came from. */
+struct strlist {
+        char **v;
+        const config_setting_t **at;
+        size_t n;
+};
+
 /*
- * A list or array of strings; each element checked. Returns the owned copies
- * (NULL when absent) and their number in *n.
+ * A list or array of strings; each element checked and the bad ones
+ * reported and left out. out->at[i] is where out->v[i] was written, for
+ * later errors about it. Absent: an empty list.
  */
-static char **
+static void
 get_strv(struct loader *ld, const config_setting_t *group, const char *key,
-         size_t *n)
+         struct strlist *out)
 {
         const config_setting_t *m = config_setting_get_member(group, key);
-        char **v;
         int len;
 
-        *n = 0;
+        memset(out, 0, sizeof(*out));
         if (m == NULL)
-                return NULL;
+                return;
         if (config_setting_type(m) != CONFIG_TYPE_ARRAY &&
             config_setting_type(m) != CONFIG_TYPE_LIST) {
                 error_at(ld, m, "'%s' must be a list of strings", key);
-                return NULL;
+                return;
         }
         len = config_setting_length(m);
-        v = xcalloc((size_t)len + 1, sizeof(*v));
+        out->v = xcalloc((size_t)len + 1, sizeof(*out->v));
+        out->at = xcalloc((size_t)len + 1, sizeof(*out->at));
         for (int i = 0; i < len; i++) {
                 const config_setting_t *e = config_setting_get_elem(m, i);
 
@@ -264,10 +278,11 @@ get_strv(struct loader *ld, const config_setting_t *group, const char *key,
                         error_at(ld, e, "'%s' must be a list of strings", key);
                         continue;
                 }
-                if (check_text(ld, e, key, config_setting_get_string(e)))
-                        v[(*n)++] = xstrdup(config_setting_get_string(e));
+                if (!check_text(ld, e, key, config_setting_get_string(e)))
+                        continue;
+                out->at[out->n] = e;
+                out->v[out->n++] = xstrdup(config_setting_get_string(e));
         }
-        return v;
 }
 
 static void
@@ -276,6 +291,14 @@ free_strv(char **v, size_t n)
         for (size_t i = 0; i < n; i++)
                 free(v[i]);
         free(v);
+}
+
+static void
+strlist_free(struct strlist *l)
+{
+        free_strv(l->v, l->n);
+        free(l->at);
+        memset(l, 0, sizeof(*l));
 }
 
 /* The group member `key`, or NULL; an error if it is there but no group. */
@@ -339,8 +362,7 @@ is_loopback_host(const char *host)
                 buf[len - 2] = '\0';
                 host = buf;
         }
-        return inet_pton(AF_INET6, host, &a6) == 1 &&
-               IN6_IS_ADDR_LOOPBACK(&a6);
+        return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
 /*
@@ -376,15 +398,14 @@ out:
 static void
 load_trust(struct loader *ld, const config_setting_t *root)
 {
-        static const char *const keys[] = { "name",     "timezone",
-                                            "holidays", "division",
-                                            "closures", NULL };
+        static const char *const keys[] = { "name",     "timezone", "holidays",
+                                            "division", "closures", NULL };
         struct conf *c = ld->conf;
         const config_setting_t *g = get_group(ld, root, "trust");
         const config_setting_t *m;
         char *holidays = NULL, *json = NULL, *why = NULL;
-        char **closures = NULL;
-        size_t n = 0, len;
+        struct strlist closures;
+        size_t len;
 
         if (g == NULL) {
                 if (config_setting_get_member(root, "trust") == NULL)
@@ -423,22 +444,21 @@ load_trust(struct loader *ld, const config_setting_t *root)
                                  c->trust.holidays, why);
         }
 
-        closures = get_strv(ld, g, "closures", &n);
-        c->trust.closures = xcalloc(n, sizeof(*c->trust.closures));
-        m = config_setting_get_member(g, "closures");
-        for (size_t i = 0; i < n; i++) {
+        get_strv(ld, g, "closures", &closures);
+        c->trust.closures = xcalloc(closures.n, sizeof(*c->trust.closures));
+        for (size_t i = 0; i < closures.n; i++) {
                 int32_t day;
 
-                if (civil_parse_date(closures[i], &day) < 0) {
-                        error_at(ld, config_setting_get_elem(m, (int)i),
+                if (civil_parse_date(closures.v[i], &day) < 0) {
+                        error_at(ld, closures.at[i],
                                  "closure '%s' is not a date YYYY-MM-DD",
-                                 closures[i]);
+                                 closures.v[i]);
                         continue;
                 }
                 c->trust.closures[c->trust.nclosures++] = day;
                 calendar_add_closure(c->calendar, day, "closure");
         }
-        free_strv(closures, n);
+        strlist_free(&closures);
         free(why);
         free(json);
         free(holidays);
@@ -490,7 +510,8 @@ load_daemon(struct loader *ld, const config_setting_t *root)
         free(c->daemon.dispatch);
         free(c->daemon.feed);
         c->daemon.state = dup_string(ld, g, "state", "state.db", "daemon");
-        c->daemon.control = get_endpoint(ld, g, "control", "ipc://control.sock");
+        c->daemon.control =
+            get_endpoint(ld, g, "control", "ipc://control.sock");
         c->daemon.dispatch =
             get_endpoint(ld, g, "dispatch", "ipc://dispatch.sock");
         c->daemon.feed = get_endpoint(ld, g, "feed", "ipc://feed.sock");
@@ -511,15 +532,17 @@ valid_address(const char *a)
 static void
 load_email(struct loader *ld, const config_setting_t *root)
 {
-        static const char *const keys[] = { "smtp",          "tls",
-                                            "from",          "username",
-                                            "password_file", "bearer_token_file",
-                                            "ca_file",       NULL };
+        static const char *const keys[] = {
+                "smtp",          "tls",
+                "from",          "username",
+                "password_file", "bearer_token_file",
+                "ca_file",       NULL
+        };
         static const char *const tls[] = { "starttls", "implicit", "none",
                                            NULL };
         struct conf *c = ld->conf;
         const config_setting_t *g = get_group(ld, root, "email");
-        const config_setting_t *m;
+        const config_setting_t *m, *t;
         char *scheme = NULL, *host = NULL;
 
         if (g == NULL)
@@ -552,6 +575,7 @@ load_email(struct loader *ld, const config_setting_t *root)
                 error_at(ld, g, "email: a password or token needs 'username'");
 
         m = config_setting_get_member(g, "smtp");
+        t = config_setting_get_member(g, "tls");
         if (c->email.smtp == NULL)
                 return;
         if (url_parts(c->email.smtp, &scheme, &host) < 0) {
@@ -562,12 +586,12 @@ load_email(struct loader *ld, const config_setting_t *root)
                 error_at(ld, m, "smtp URL must be smtp:// or smtps://");
         else if (c->email.tls == EMAIL_TLS_IMPLICIT &&
                  strcmp(scheme, "smtps") != 0)
-                error_at(ld, g, "tls = \"implicit\" needs an smtps:// URL");
+                error_at(ld, t, "tls = \"implicit\" needs an smtps:// URL");
         else if (c->email.tls != EMAIL_TLS_IMPLICIT &&
                  strcmp(scheme, "smtps") == 0)
-                error_at(ld, g, "an smtps:// URL needs tls = \"implicit\"");
+                error_at(ld, m, "an smtps:// URL needs tls = \"implicit\"");
         else if (c->email.tls == EMAIL_TLS_NONE && !is_loopback_host(host))
-                error_at(ld, g,
+                error_at(ld, t,
                          "tls = \"none\" is allowed only to a loopback relay, "
                          "not '%s'",
                          host);
@@ -576,8 +600,7 @@ load_email(struct loader *ld, const config_setting_t *root)
 }
 
 static void
-check_webhook_url(struct loader *ld, const config_setting_t *s,
-                  const char *url)
+check_webhook_url(struct loader *ld, const config_setting_t *s, const char *url)
 {
         char *scheme = NULL, *host = NULL;
 
@@ -617,9 +640,8 @@ valid_name(const char *s)
 static void
 load_channel(struct loader *ld, const config_setting_t *g, struct channel *ch)
 {
-        static const char *const keys[] = { "name",     "type",
-                                            "to",       "url",
-                                            "url_file", "secret_file",
+        static const char *const keys[] = { "name", "type",     "to",
+                                            "url",  "url_file", "secret_file",
                                             NULL };
         const char *type;
         const config_setting_t *url;
@@ -645,7 +667,11 @@ load_channel(struct loader *ld, const config_setting_t *g, struct channel *ch)
                          type);
                 return;
         }
-        ch->to = get_strv(ld, g, "to", &ch->nto);
+        struct strlist to;
+
+        get_strv(ld, g, "to", &to);
+        ch->to = to.v;
+        ch->nto = to.n;
         ch->url = dup_string(ld, g, "url", "", "channel");
         ch->url_file = dup_string(ld, g, "url_file", "", "channel");
         ch->secret_file = dup_string(ld, g, "secret_file", "", "channel");
@@ -657,10 +683,11 @@ load_channel(struct loader *ld, const config_setting_t *g, struct channel *ch)
                                  ch->name ? ch->name : "");
                 for (size_t i = 0; i < ch->nto; i++) {
                         if (!valid_address(ch->to[i]))
-                                error_at(ld, config_setting_get_member(g, "to"),
+                                error_at(ld, to.at[i],
                                          "'%s' is not an email address",
                                          ch->to[i]);
                 }
+                free(to.at);
                 if (ch->url[0] != '\0' || ch->url_file[0] != '\0' ||
                     ch->secret_file[0] != '\0')
                         error_at(ld, g,
@@ -670,11 +697,12 @@ load_channel(struct loader *ld, const config_setting_t *g, struct channel *ch)
                 return;
         }
         if (ch->nto > 0)
-                error_at(ld, config_setting_get_member(g, "to"),
-                         "'to' is only for email channels");
+                error_at(ld, to.at[0], "'to' is only for email channels");
+        free(to.at);
         if ((ch->url[0] == '\0') == (ch->url_file[0] == '\0'))
-                error_at(ld, g, "channel '%s' needs exactly one of 'url' and "
-                                "'url_file'",
+                error_at(ld, g,
+                         "channel '%s' needs exactly one of 'url' and "
+                         "'url_file'",
                          ch->name ? ch->name : "");
         else if (ch->url[0] != '\0')
                 check_webhook_url(ld, url, ch->url);
@@ -747,19 +775,17 @@ load_channels(struct loader *ld, const config_setting_t *root)
 
 /* Channel names to indexes; unknown names reported at the list. */
 static void
-resolve_channels(struct loader *ld, const config_setting_t *g, char **names,
-                 size_t n, const char *owner, size_t **out, size_t *nout)
+resolve_channels(struct loader *ld, const struct strlist *names,
+                 const char *owner, size_t **out, size_t *nout)
 {
-        const config_setting_t *m = config_setting_get_member(g, "channels");
-
-        *out = xcalloc(n, sizeof(**out));
+        *out = xcalloc(names->n, sizeof(**out));
         *nout = 0;
-        for (size_t i = 0; i < n; i++) {
-                const struct channel *ch = conf_channel(ld->conf, names[i]);
+        for (size_t i = 0; i < names->n; i++) {
+                const struct channel *ch = conf_channel(ld->conf, names->v[i]);
 
                 if (ch == NULL) {
-                        error_at(ld, config_setting_get_elem(m, (int)i),
-                                 "%s: unknown channel '%s'", owner, names[i]);
+                        error_at(ld, names->at[i], "%s: unknown channel '%s'",
+                                 owner, names->v[i]);
                         continue;
                 }
                 (*out)[(*nout)++] = (size_t)(ch - ld->conf->channels);
@@ -781,30 +807,28 @@ load_schools(struct loader *ld, const config_setting_t *root)
         for (int i = 0; i < n; i++) {
                 const config_setting_t *g = config_setting_get_elem(list, i);
                 struct school *s = &c->schools[c->nschools++];
-                char **names, *owner;
-                size_t nnames;
+                struct strlist names;
+                char *owner;
 
                 if (!element_group(ld, g, "school"))
                         continue;
                 check_keys(ld, g, keys, "school");
                 s->urn = dup_string(ld, g, "urn", NULL, "school");
                 s->name = dup_string(ld, g, "name", NULL, "school");
-                if (s->urn != NULL &&
-                    (strlen(s->urn) != 6 ||
-                     strspn(s->urn, "0123456789") != 6)) {
+                if (s->urn != NULL && (strlen(s->urn) != 6 ||
+                                       strspn(s->urn, "0123456789") != 6)) {
                         error_at(ld, config_setting_get_member(g, "urn"),
                                  "urn '%s' is not a URN (6 digits)", s->urn);
                 } else if (s->urn != NULL) {
                         check_unique(ld, list, i, "urn", s->urn, "school urn");
                 }
                 xasprintf(&owner, "school '%s'", s->urn ? s->urn : "?");
-                names = get_strv(ld, g, "channels", &nnames);
-                if (nnames == 0 &&
-                    config_setting_get_member(g, "channels") == NULL)
+                get_strv(ld, g, "channels", &names);
+                if (config_setting_get_member(g, "channels") == NULL)
                         error_at(ld, g, "%s has no 'channels'", owner);
-                resolve_channels(ld, g, names, nnames, owner, &s->channels,
+                resolve_channels(ld, &names, owner, &s->channels,
                                  &s->nchannels);
-                free_strv(names, nnames);
+                strlist_free(&names);
                 free(owner);
         }
 }
@@ -836,7 +860,8 @@ load_when(struct loader *ld, const config_setting_t *rule, const char *key,
                 error_at(ld, g, "'%s' needs working_days or months", key);
         roll = get_enum(ld, g, "roll", rolls, 1, key);
         w->roll = roll == 2 ? -1 : roll;
-        if (!mo && config_setting_get_member(g, "roll") != NULL)
+        if (config_setting_get_member(g, "months") == NULL &&
+            config_setting_get_member(g, "roll") != NULL)
                 error_at(ld, config_setting_get_member(g, "roll"),
                          "'roll' is only for months");
         time = get_string(ld, g, "time", true, key);
@@ -845,16 +870,19 @@ load_when(struct loader *ld, const config_setting_t *rule, const char *key,
                          "bad time '%s' (want HH:MM, 00:00 to 23:59)", time);
 }
 
+/* One rule; *cancel_on gets its cancel_on list, whose strings r takes. */
 static void
-load_rule(struct loader *ld, const config_setting_t *g, struct rule *r)
+load_rule(struct loader *ld, const config_setting_t *g, struct rule *r,
+          struct strlist *cancel_on)
 {
-        static const char *const keys[] = { "name",     "event",   "action",
-                                            "enabled",  "opens",   "deadline",
-                                            "alerts",   "channels", "cancel_on",
+        static const char *const keys[] = { "name",    "event",    "action",
+                                            "enabled", "opens",    "deadline",
+                                            "alerts",  "channels", "cancel_on",
                                             NULL };
         const config_setting_t *m;
-        char **alerts, *owner;
-        size_t nalerts, *idx = NULL, nidx = 0;
+        struct strlist alerts, channels;
+        size_t *idx = NULL, nidx = 0;
+        char *owner;
 
         check_keys(ld, g, keys, "rule");
         r->name = dup_string(ld, g, "name", NULL, "rule");
@@ -891,34 +919,38 @@ load_rule(struct loader *ld, const config_setting_t *g, struct rule *r)
                 error_at(ld, config_setting_get_member(g, "opens"),
                          "the window opens after its deadline");
 
-        alerts = get_strv(ld, g, "alerts", &nalerts);
-        m = config_setting_get_member(g, "alerts");
-        if (m == NULL)
+        get_strv(ld, g, "alerts", &alerts);
+        if (config_setting_get_member(g, "alerts") == NULL)
                 error_at(ld, g, "missing 'alerts' in rule");
-        r->alerts = xcalloc(nalerts, sizeof(*r->alerts));
-        for (size_t i = 0; i < nalerts; i++) {
+        r->alerts = xcalloc(alerts.n, sizeof(*r->alerts));
+        for (size_t i = 0; i < alerts.n; i++) {
                 struct alert_offset *o = &r->alerts[r->nalerts];
-                const config_setting_t *e = config_setting_get_elem(m, (int)i);
+                const config_setting_t *e = alerts.at[i];
 
-                if (rules_parse_offset(alerts[i], o) < 0)
+                if (rules_parse_offset(alerts.v[i], o) < 0)
                         error_at(ld, e,
                                  "bad alert offset '%s' (want event, opens, "
                                  "deadline, -90m, -2h, -1d, +30s, +1h)",
-                                 alerts[i]);
+                                 alerts.v[i]);
                 else if (o->anchor == ALERT_OPENS && !r->has_opens)
                         error_at(ld, e,
                                  "alert 'opens' but the rule has no 'opens'");
                 else
                         r->nalerts++;
         }
-        free_strv(alerts, nalerts);
+        strlist_free(&alerts);
 
         xasprintf(&owner, "rule '%s'", r->name ? r->name : "?");
-        r->channels = get_strv(ld, g, "channels", &r->nchannels);
-        resolve_channels(ld, g, r->channels, r->nchannels, owner, &idx, &nidx);
+        get_strv(ld, g, "channels", &channels);
+        resolve_channels(ld, &channels, owner, &idx, &nidx);
+        r->channels = channels.v;
+        r->nchannels = channels.n;
+        free(channels.at);
         free(idx);
         free(owner);
-        r->cancel_on = get_strv(ld, g, "cancel_on", &r->ncancel_on);
+        get_strv(ld, g, "cancel_on", cancel_on);
+        r->cancel_on = cancel_on->v;
+        r->ncancel_on = cancel_on->n;
 }
 
 static void
@@ -926,43 +958,46 @@ load_rules(struct loader *ld, const config_setting_t *root)
 {
         struct conf *c = ld->conf;
         const config_setting_t *list = get_list(ld, root, "rules", true);
+        const config_setting_t ***cancel_at; /* per rule, per cancel_on */
         int n;
 
         if (list == NULL)
                 return;
         n = config_setting_length(list);
         c->rules = xcalloc((size_t)n, sizeof(*c->rules));
+        cancel_at = xcalloc((size_t)n, sizeof(*cancel_at));
         for (int i = 0; i < n; i++) {
                 const config_setting_t *g = config_setting_get_elem(list, i);
                 struct rule *r = &c->rules[c->nrules++];
+                struct strlist cancel_on = { 0 };
 
                 if (!element_group(ld, g, "rule"))
                         continue;
-                load_rule(ld, g, r);
+                load_rule(ld, g, r, &cancel_on);
+                cancel_at[i] = cancel_on.at; /* r owns cancel_on.v */
                 if (r->name != NULL)
                         check_unique(ld, list, i, "name", r->name, "rule name");
         }
         /* cancel_on may name any kind some rule starts on: check after all. */
         for (size_t i = 0; i < c->nrules; i++) {
                 const struct rule *r = &c->rules[i];
-                const config_setting_t *m = config_setting_get_member(
-                    config_setting_get_elem(list, (int)i), "cancel_on");
 
                 for (size_t k = 0; k < r->ncancel_on; k++) {
                         if (!conf_known_kind(c, r->cancel_on[k]))
-                                error_at(ld,
-                                         config_setting_get_elem(m, (int)k),
+                                error_at(ld, cancel_at[i][k],
                                          "unknown event kind '%s' in "
                                          "cancel_on",
                                          r->cancel_on[k]);
                 }
+                free(cancel_at[i]);
         }
+        free(cancel_at);
 }
 
 static void
 check_root(struct loader *ld, const config_setting_t *root)
 {
-        static const char *const keys[] = { "trust",   "daemon", "email",
+        static const char *const keys[] = { "trust",    "daemon",  "email",
                                             "channels", "schools", "rules",
                                             NULL };
 
@@ -1006,12 +1041,11 @@ conf_load(const char *path, struct conf_errors *errs)
                         if (f != NULL)
                                 fclose(f);
                 } else {
-                        xasprintf(&msg, "%s:%d: %s",
-                                  config_error_file(&cfg)
-                                      ? config_error_file(&cfg)
-                                      : path,
-                                  config_error_line(&cfg),
-                                  config_error_text(&cfg));
+                        xasprintf(
+                            &msg, "%s:%d: %s",
+                            config_error_file(&cfg) ? config_error_file(&cfg)
+                                                    : path,
+                            config_error_line(&cfg), config_error_text(&cfg));
                 }
                 errs->msgs = xcalloc(1, sizeof(*errs->msgs));
                 errs->msgs[errs->n++] = msg;

@@ -22,8 +22,8 @@
 #include <stdint.h>
 
 #define CONF_DEFAULT_PATH "/etc/ofsted-notify/ofsted-notify.conf"
-#define CONF_ENV "OFSTED_NOTIFY_CONF"
-#define CONF_EXIT 78 /* EX_CONFIG */
+#define CONF_ENV          "OFSTED_NOTIFY_CONF"
+#define CONF_EXIT         78 /* EX_CONFIG */
 
 enum channel_type {
         CHANNEL_EMAIL,
@@ -52,9 +52,10 @@ struct channel {
         enum channel_type type;
         char **to; /* email recipients */
         size_t nto;
-        char *url;         /* webhook URL written in the config, or NULL */
-        char *url_file;    /* or a file holding it (a secret), or NULL */
-        char *secret_file; /* "whsec_..." signing key file, or NULL */
+        /* Optional strings below are "" when absent, never NULL. */
+        char *url;         /* webhook URL written in the config */
+        char *url_file;    /* or a file holding it (a secret) */
+        char *secret_file; /* "whsec_..." signing key file */
 };
 
 struct school {
@@ -87,6 +88,7 @@ struct conf {
                 char *smtp;
                 enum email_tls tls;
                 char *from;
+                /* Optional strings below are "" when absent. */
                 char *username;
                 char *password_file;
                 char *bearer_token_file;

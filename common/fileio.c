@@ -8,8 +8,7 @@
 #include <string.h>
 
 int
-fileio_read(const char *path, size_t max, char **buf, size_t *len,
-            char **cause)
+fileio_read(const char *path, size_t max, char **buf, size_t *len, char **cause)
 {
         FILE *f = NULL;
         char *data = NULL;

@@ -36,15 +36,15 @@ vlog(int pri, int errnum, const char *fmt, va_list ap)
         fputc('\n', stderr);
 }
 
-#define LOG_FN(fn, pri, with_errno)                                            \
-        void fn(const char *fmt, ...)                                          \
-        {                                                                      \
-                int saved = errno;                                             \
-                va_list ap;                                                    \
-                va_start(ap, fmt);                                             \
-                vlog(pri, with_errno ? saved : 0, fmt, ap);                    \
-                va_end(ap);                                                    \
-                errno = saved;                                                 \
+#define LOG_FN(fn, pri, with_errno)                         \
+        void fn(const char *fmt, ...)                       \
+        {                                                   \
+                int saved = errno;                          \
+                va_list ap;                                 \
+                va_start(ap, fmt);                          \
+                vlog(pri, with_errno ? saved : 0, fmt, ap); \
+                va_end(ap);                                 \
+                errno = saved;                              \
         }
 
 LOG_FN(log_debug, LOG_DEBUG, 0)

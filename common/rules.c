@@ -10,9 +10,8 @@
 #include <string.h>
 
 const char *const rules_builtin_kinds[] = {
-        "notification", "pause",     "resume",
-        "conclusion",   "deferred", "cancelled",
-        NULL,
+        "notification", "pause",     "resume", "conclusion",
+        "deferred",     "cancelled", NULL,
 };
 
 /* Offsets longer than this are surely a typo. */
@@ -123,23 +122,25 @@ warn_coverage(struct plan *plan, const struct rule *rule,
 
         civil_format_date(day, date, sizeof(date));
         if (last == 0)
-                plan_warn(plan,
-                     "%s: there is no bank holiday data at all; %s was counted "
-                     "as a working day without knowing whether it is a bank "
-                     "holiday",
-                     rule->name, date);
+                plan_warn(
+                    plan,
+                    "%s: there is no bank holiday data at all; %s was counted "
+                    "as a working day without knowing whether it is a bank "
+                    "holiday",
+                    rule->name, date);
         else if (civil_from_days(day).year > last)
-                plan_warn(plan,
-                     "%s: the bank holiday data ends with %d; %s was counted "
-                     "as a working day without knowing whether it is a bank "
-                     "holiday (update the holidays file)",
-                     rule->name, last, date);
+                plan_warn(
+                    plan,
+                    "%s: the bank holiday data ends with %d; %s was counted "
+                    "as a working day without knowing whether it is a bank "
+                    "holiday (update the holidays file)",
+                    rule->name, last, date);
         else
                 plan_warn(plan,
-                     "%s: the bank holiday data does not cover %s; it was "
-                     "counted as a working day without knowing whether it "
-                     "is a bank holiday",
-                     rule->name, date);
+                          "%s: the bank holiday data does not cover %s; it was "
+                          "counted as a working day without knowing whether it "
+                          "is a bank holiday",
+                          rule->name, date);
 }
 
 /* Local seconds to UTC, saying so when the local time is ambiguous. */
@@ -157,15 +158,17 @@ to_utc(struct plan *plan, const struct rule *rule, const struct tz *tz,
         want[16] = '\0'; /* "YYYY-MM-DDTHH:MM" */
         timefmt_rfc3339(tz, utc, got, sizeof(got));
         if (fold == TZ_GAP)
-                plan_warn(plan,
-                     "%s: %s local time does not exist in %s (the clocks go "
-                     "forward); using %s",
-                     rule->name, want, tz_name(tz), got);
+                plan_warn(
+                    plan,
+                    "%s: %s local time does not exist in %s (the clocks go "
+                    "forward); using %s",
+                    rule->name, want, tz_name(tz), got);
         else
-                plan_warn(plan,
-                     "%s: %s local time happens twice in %s (the clocks go "
-                     "back); using the first, %s",
-                     rule->name, want, tz_name(tz), got);
+                plan_warn(
+                    plan,
+                    "%s: %s local time happens twice in %s (the clocks go "
+                    "back); using the first, %s",
+                    rule->name, want, tz_name(tz), got);
         return utc;
 }
 
@@ -176,8 +179,8 @@ resolve(struct plan *plan, const struct rule *rule, const struct rule_when *w,
         int32_t day, uncovered = CALENDAR_COVERED;
 
         if (w->unit == RULE_WORKING_DAYS) {
-                day = calendar_working_day(cal, event_day, w->count,
-                                           &uncovered);
+                day =
+                    calendar_working_day(cal, event_day, w->count, &uncovered);
         } else {
                 day = civil_add_months(event_day, w->count);
                 day = calendar_roll(cal, day, w->roll, &uncovered);
@@ -207,8 +210,8 @@ rules_eval(const struct rule *rule, const struct calendar *cal,
         char *dropped = NULL;
 
         if (rule->has_opens)
-                dl.opens = resolve(plan, rule, &rule->opens, cal, tz,
-                                   event_day);
+                dl.opens =
+                    resolve(plan, rule, &rule->opens, cal, tz, event_day);
         dl.due = resolve(plan, rule, &rule->deadline, cal, tz, event_day);
         plan->deadlines = xreallocarray(plan->deadlines, plan->ndeadlines + 1,
                                         sizeof(*plan->deadlines));
@@ -219,9 +222,10 @@ rules_eval(const struct rule *rule, const struct calendar *cal,
 
                 timefmt_human(tz, dl.due, due, sizeof(due));
                 timefmt_human(tz, at, event, sizeof(event));
-                plan_warn(plan, "%s: the deadline (%s) had already passed at the "
-                           "event (%s)",
-                     rule->name, due, event);
+                plan_warn(plan,
+                          "%s: the deadline (%s) had already passed at the "
+                          "event (%s)",
+                          rule->name, due, event);
         }
 
         for (size_t i = 0; i < rule->nalerts; i++) {
@@ -254,9 +258,9 @@ rules_eval(const struct rule *rule, const struct calendar *cal,
         }
         if (dropped != NULL)
                 plan_warn(plan,
-                     "%s: alerts that would fall before the event are not "
-                     "scheduled: %s",
-                     rule->name, dropped);
+                          "%s: alerts that would fall before the event are not "
+                          "scheduled: %s",
+                          rule->name, dropped);
         free(dropped);
 }
 

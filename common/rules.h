@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RULES_KIND_MAX 32
+#define RULES_KIND_MAX   32
 #define RULES_OFFSET_MAX 16
 
 /* The event kinds the product records itself; rules may add others. */
@@ -37,9 +37,9 @@ struct rule_when {
 };
 
 enum alert_anchor {
-        ALERT_EVENT,           /* when the event is recorded (+ offset) */
-        ALERT_OPENS,           /* when the rule's window opens */
-        ALERT_DEADLINE,        /* at the deadline (- offset) */
+        ALERT_EVENT,    /* when the event is recorded (+ offset) */
+        ALERT_OPENS,    /* when the rule's window opens */
+        ALERT_DEADLINE, /* at the deadline (- offset) */
 };
 
 struct alert_offset {

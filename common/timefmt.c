@@ -32,7 +32,7 @@ format_local(int64_t local, const char *suffix, char *buf, size_t len)
 void
 timefmt_rfc3339(const struct tz *tz, int64_t utc, char *buf, size_t len)
 {
-        char off[8];
+        char off[16];
         int32_t o = tz_offset(tz, utc);
 
         format_offset(o, off, sizeof(off));
@@ -50,9 +50,10 @@ timefmt_human(const struct tz *tz, int64_t utc, char *buf, size_t len)
 {
         static const char *wd[7] = { "Mon", "Tue", "Wed", "Thu",
                                      "Fri", "Sat", "Sun" };
-        static const char *mon[12] = { "Jan", "Feb", "Mar", "Apr",
-                                       "May", "Jun", "Jul", "Aug",
-                                       "Sep", "Oct", "Nov", "Dec" };
+        static const char *mon[12] = {
+                "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+        };
         int64_t local = tz_to_local(tz, utc);
         int32_t day = civil_day_of(local);
         struct civil_date d = civil_from_days(day);
@@ -104,8 +105,8 @@ timefmt_parse(const struct tz *tz, const char *s, int64_t *utc,
         int y, mo, d, h, mi, sec = 0, oh, om;
         int64_t local;
 
-        if (!num(&p, 4, &y) || *p++ != '-' || !num(&p, 2, &mo) ||
-            *p++ != '-' || !num(&p, 2, &d) || (*p != 'T' && *p != ' '))
+        if (!num(&p, 4, &y) || *p++ != '-' || !num(&p, 2, &mo) || *p++ != '-' ||
+            !num(&p, 2, &d) || (*p != 'T' && *p != ' '))
                 goto bad;
         p++;
         if (!num(&p, 2, &h) || *p++ != ':' || !num(&p, 2, &mi))
@@ -116,7 +117,8 @@ timefmt_parse(const struct tz *tz, const char *s, int64_t *utc,
                 xasprintf(cause, "'%s' is not a valid date and time", s);
                 return -1;
         }
-        local = civil_local_secs(civil_days(y, mo, d), h * 3600 + mi * 60 + sec);
+        local =
+            civil_local_secs(civil_days(y, mo, d), h * 3600 + mi * 60 + sec);
         if (*p == '\0') {
                 *utc = tz_to_utc(tz, local, fold);
                 return 0;

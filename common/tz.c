@@ -139,10 +139,10 @@ read_block(struct tz *tz, struct cursor *c, const struct tzif_header *h,
                 tz->types[i].isdst = t[4] != 0;
                 if (ai >= h->charcnt)
                         return false;
-                snprintf(tz->types[i].abbr, TZ_ABBR_MAX, "%.*s",
-                         (int)strnlen((const char *)chars + ai,
-                                      h->charcnt - ai),
-                         (const char *)chars + ai);
+                snprintf(
+                    tz->types[i].abbr, TZ_ABBR_MAX, "%.*s",
+                    (int)strnlen((const char *)chars + ai, h->charcnt - ai),
+                    (const char *)chars + ai);
         }
         return true;
 }
@@ -226,8 +226,7 @@ parse_when(const char **sp, struct tz_when *w)
                 w->form = 'M';
                 if (!parse_num(&s, 12, &w->month) || *s++ != '.' ||
                     !parse_num(&s, 5, &w->week) || *s++ != '.' ||
-                    !parse_num(&s, 6, &w->wday) || w->month < 1 ||
-                    w->week < 1)
+                    !parse_num(&s, 6, &w->wday) || w->month < 1 || w->week < 1)
                         return false;
         } else if (*s == 'J') {
                 s++;
@@ -299,8 +298,8 @@ when_local(const struct tz_when *w, int year)
         default: {
                 int32_t first = civil_days(year, w->month, 1);
                 int sunday_based = (civil_weekday(first) + 1) % 7;
-                int mday = 1 + (w->wday - sunday_based + 7) % 7 +
-                           (w->week - 1) * 7;
+                int mday =
+                    1 + (w->wday - sunday_based + 7) % 7 + (w->week - 1) * 7;
 
                 while (mday > civil_month_length(year, w->month))
                         mday -= 7;

@@ -76,8 +76,7 @@ ctl_getopt(struct ctl *ctl, int argc, char **argv, const char *shortopts,
 {
         int ch;
 
-        while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) ==
-               'c')
+        while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) == 'c')
                 ctl->conf_path = optarg;
         return ch;
 }
@@ -95,9 +94,8 @@ cmd_check_config(struct ctl *ctl, int argc, char **argv)
         if (ctl_getopt(ctl, argc, argv, "c:", opts) != -1)
                 return ctl_usage_error("check-config", "bad option");
         if (optind < argc)
-                return ctl_usage_error("check-config",
-                                       "unexpected argument '%s'",
-                                       argv[optind]);
+                return ctl_usage_error(
+                    "check-config", "unexpected argument '%s'", argv[optind]);
         conf = ctl_load_conf(ctl);
         if (conf == NULL)
                 return CONF_EXIT;

@@ -10,9 +10,9 @@
 
 #include <stdint.h>
 
-#define CTL_OK 0
+#define CTL_OK     0
 #define CTL_FAILED 1
-#define CTL_USAGE 2
+#define CTL_USAGE  2
 
 struct ctl {
         const char *conf_path; /* -c, or NULL for the default */

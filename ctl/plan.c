@@ -174,6 +174,8 @@ print_human(const struct conf *conf, const struct plan *plan, json_t *doc)
                         timefmt_human(conf->tz, d->opens, opens, sizeof(opens));
                 timefmt_human(conf->tz, d->due, due, sizeof(due));
                 printf("  %-*s  %-26s  %s\n", wr, d->rule->name, opens, due);
+                if (d->rule->action[0] != '\0')
+                        printf("  %-*s  %s\n", wr, "", d->rule->action);
         }
 
         if (plan->nalerts > 0) {
@@ -181,7 +183,8 @@ print_human(const struct conf *conf, const struct plan *plan, json_t *doc)
 
                 wr = width(als, "rule", "RULE");
                 printf("\nAlerts\n  %-26s  %-*s  %-*s%s\n", "WHEN", wr, "RULE",
-                       wo, "OFFSET", school != NULL ? "  CHANNELS" : "");
+                       school != NULL ? wo : 0, "OFFSET",
+                       school != NULL ? "  CHANNELS" : "");
                 json_array_foreach(als, i, v)
                 {
                         const struct plan_alert *a = &plan->alerts[i];
@@ -191,7 +194,7 @@ print_human(const struct conf *conf, const struct plan *plan, json_t *doc)
 
                         timefmt_human(conf->tz, a->at, when, sizeof(when));
                         printf("  %-26s  %-*s  %-*s", when, wr, a->rule->name,
-                               wo, a->offset->text);
+                               chs != NULL ? wo : 0, a->offset->text);
                         json_array_foreach(chs, k, c)
                         {
                                 printf("%s%s", k == 0 ? "  " : ", ",
