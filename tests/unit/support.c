@@ -1,0 +1,40 @@
+#include "support.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "fileio.h"
+
+#include <stdlib.h>
+
+struct tz *
+support_tz(const char *name)
+{
+        char *cause = NULL;
+        struct tz *tz = tz_load(name, &cause);
+
+        if (tz == NULL)
+                fail_msg("tz_load('%s'): %s", name, cause);
+        assert_null(cause);
+        return tz;
+}
+
+struct calendar *
+support_calendar(const char *division)
+{
+        struct calendar *cal = calendar_new();
+        char *json = NULL, *cause = NULL;
+        size_t len;
+
+        if (fileio_read(SOURCE_DIR "/config/bank-holidays.json", 1 << 24, &json,
+                        &len, &cause) < 0)
+                fail_msg("%s", cause);
+        if (calendar_add_govuk(cal, json, len, division, &cause) < 0)
+                fail_msg("%s", cause);
+        free(json);
+        return cal;
+}

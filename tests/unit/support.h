@@ -1,0 +1,16 @@
+/*
+ * support: helpers shared by the unit tests, so each suite loads the shipped
+ * data the same way and fails with the same clear message when it cannot.
+ */
+#ifndef ONOTIFY_TEST_SUPPORT_H
+#define ONOTIFY_TEST_SUPPORT_H
+
+#include "calendar.h"
+#include "tz.h"
+
+/* The zone from the system tz database; fails the test if it cannot. */
+struct tz *support_tz(const char *name);
+/* A calendar holding `division` of config/bank-holidays.json. */
+struct calendar *support_calendar(const char *division);
+
+#endif
