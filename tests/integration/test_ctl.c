@@ -1,0 +1,310 @@
+/*
+ * The offline ofsted-notifyctl commands, run as a user runs them: the real
+ * binary, the shipped example config and holidays file, output parsed as a
+ * script would parse it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "proc.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONF SOURCE_DIR "/config/ofsted-notify.conf"
+
+/* Runs ofsted-notifyctl with up to 10 arguments after argv[0]. */
+static struct proc_result
+ctl(char *const env[], const char *a0, ...)
+{
+        char *argv[16] = { CTL_BINARY };
+        struct proc_result r;
+        va_list ap;
+        int n = 1;
+
+        va_start(ap, a0);
+        for (const char *a = a0; a != NULL && n < 15; a = va_arg(ap, char *))
+                argv[n++] = (char *)a;
+        va_end(ap);
+        assert_int_equal(proc_run(argv, env, &r), 0);
+        return r;
+}
+
+static json_t *
+parse(const char *text)
+{
+        json_error_t err;
+        json_t *doc = json_loads(text, 0, &err);
+
+        if (doc == NULL)
+                fail_msg("not JSON (%s): %s", err.text, text);
+        return doc;
+}
+
+static const char *
+str(json_t *obj, const char *key)
+{
+        json_t *v = json_object_get(obj, key);
+
+        if (!json_is_string(v))
+                fail_msg("no string '%s'", key);
+        return json_string_value(v);
+}
+
+/* The issue's own example: Easter 2024 pushes the concern window to Tue. */
+static void
+test_plan_json_easter(void **state)
+{
+        struct proc_result r;
+        json_t *doc, *dl, *al;
+
+        (void)state;
+        r = ctl(NULL, "plan", "-c", CONF, "--event", "conclusion", "--at",
+                "2024-03-28T15:00", "--json", NULL);
+        assert_int_equal(r.status, 0);
+        assert_string_equal(r.err, "");
+        doc = parse(r.out);
+        assert_string_equal(str(doc, "event"), "conclusion");
+        assert_string_equal(str(doc, "at"), "2024-03-28T15:00:00+00:00");
+        dl = json_object_get(doc, "deadlines");
+        assert_int_equal(json_array_size(dl), 1);
+        assert_string_equal(str(json_array_get(dl, 0), "rule"),
+                            "concern_window");
+        assert_string_equal(str(json_array_get(dl, 0), "opens"),
+                            "2024-04-02T08:00:00+01:00");
+        assert_string_equal(str(json_array_get(dl, 0), "due"),
+                            "2024-04-02T18:00:00+01:00");
+        al = json_object_get(doc, "alerts");
+        assert_int_equal(json_array_size(al), 3);
+        assert_string_equal(str(json_array_get(al, 0), "offset"), "event");
+        assert_string_equal(str(json_array_get(al, 0), "at"),
+                            "2024-03-28T15:00:00+00:00");
+        assert_string_equal(str(json_array_get(al, 1), "offset"), "opens");
+        assert_string_equal(str(json_array_get(al, 2), "offset"), "-2h");
+        assert_string_equal(str(json_array_get(al, 2), "at"),
+                            "2024-04-02T16:00:00+01:00");
+        assert_int_equal(json_array_size(json_object_get(doc, "warnings")), 0);
+        json_decref(doc);
+        proc_result_free(&r);
+}
+
+/* An explicit offset is honoured; the output is in local time. */
+static void
+test_plan_at_with_offset(void **state)
+{
+        struct proc_result r;
+        json_t *doc;
+
+        (void)state;
+        /* 08:30Z on Mon 8 Apr 2024 is 09:30 BST. */
+        r = ctl(NULL, "plan", "-c", CONF, "--event", "notification", "--at",
+                "2024-04-08T08:30Z", "--json", NULL);
+        assert_int_equal(r.status, 0);
+        doc = parse(r.out);
+        assert_string_equal(str(doc, "at"), "2024-04-08T09:30:00+01:00");
+        assert_string_equal(
+            str(json_array_get(json_object_get(doc, "deadlines"), 0), "due"),
+            "2024-04-08T16:30:00+01:00");
+        assert_null(json_object_get(
+            json_array_get(json_object_get(doc, "deadlines"), 0), "opens"));
+        json_decref(doc);
+        proc_result_free(&r);
+
+        r = ctl(NULL, "plan", "-c", CONF, "--event", "notification", "--at",
+                "2024-04-08T10:30+02:00", "--json", NULL);
+        assert_int_equal(r.status, 0);
+        doc = parse(r.out);
+        assert_string_equal(str(doc, "at"), "2024-04-08T09:30:00+01:00");
+        json_decref(doc);
+        proc_result_free(&r);
+}
+
+/* With --school, each alert says where it goes: the school's channels, then
+ * the rule's extra ones. */
+static void
+test_plan_school_channels(void **state)
+{
+        struct proc_result r;
+        json_t *doc, *al, *ch;
+
+        (void)state;
+        r = ctl(NULL, "plan", "-c", CONF, "--event", "pause", "--at",
+                "2025-10-23T11:00", "--school", "100001", "--json", NULL);
+        assert_int_equal(r.status, 0);
+        doc = parse(r.out);
+        assert_string_equal(str(json_object_get(doc, "school"), "name"),
+                            "Oak Primary");
+        al = json_object_get(doc, "alerts");
+        assert_int_equal(json_array_size(al), 3);
+        /* The last alert is pause_limit's deadline: heads, leaders, it. */
+        ch = json_object_get(json_array_get(al, 2), "channels");
+        assert_string_equal(str(json_array_get(al, 2), "rule"), "pause_limit");
+        assert_int_equal(json_array_size(ch), 3);
+        assert_string_equal(json_string_value(json_array_get(ch, 0)), "heads");
+        assert_string_equal(json_string_value(json_array_get(ch, 2)), "it");
+        /* Thu 23 Oct 2025 + 5 working days = Thu 30 Oct, GMT again. */
+        assert_string_equal(str(json_array_get(al, 2), "at"),
+                            "2025-10-30T17:00:00+00:00");
+        json_decref(doc);
+        proc_result_free(&r);
+}
+
+static void
+test_plan_coverage_warning(void **state)
+{
+        struct proc_result r;
+        json_t *doc, *w;
+
+        (void)state;
+        r = ctl(NULL, "plan", "-c", CONF, "--event", "pause", "--at",
+                "2028-12-22T11:00", "--json", NULL);
+        assert_int_equal(r.status, 0);
+        doc = parse(r.out);
+        w = json_object_get(doc, "warnings");
+        assert_int_equal(json_array_size(w), 1);
+        assert_non_null(
+            strstr(json_string_value(json_array_get(w, 0)), "2029-01-01"));
+        json_decref(doc);
+        proc_result_free(&r);
+
+        /* The table shows it too. */
+        r = ctl(NULL, "plan", "-c", CONF, "--event", "pause", "--at",
+                "2028-12-22T11:00", NULL);
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "Warnings"));
+        assert_non_null(strstr(r.out, "2029-01-01"));
+        proc_result_free(&r);
+}
+
+static void
+test_plan_human(void **state)
+{
+        struct proc_result r;
+
+        (void)state;
+        r = ctl(NULL, "-c", CONF, "plan", "--event", "conclusion", "--at",
+                "2024-03-28T15:00", NULL);
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "concern_window"));
+        assert_non_null(strstr(r.out, "Tue 2 Apr 2024 08:00 BST"));
+        assert_non_null(strstr(r.out, "Tue 2 Apr 2024 18:00 BST"));
+        assert_non_null(strstr(r.out, "Thu 28 Mar 2024 15:00 GMT"));
+        /* conclusion ends the pause rules */
+        assert_non_null(strstr(r.out, "pause_limit"));
+        proc_result_free(&r);
+}
+
+/* Bad input: which argument, and why; exit 2; nothing on stdout. */
+static void
+test_plan_errors(void **state)
+{
+        static const struct {
+                const char *flag, *value, *needle;
+        } cases[] = {
+                { "--at", "2024-03-28T25:00", "'2024-03-28T25:00'" },
+                { "--at", "yesterday", "--at 'yesterday'" },
+                { "--event", "inspection", "unknown event kind" },
+                { "--school", "999999", "--school '999999'" },
+        };
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                const char *event = strcmp(cases[i].flag, "--event") == 0
+                                        ? cases[i].value
+                                        : "notification";
+                struct proc_result r;
+
+                if (strcmp(cases[i].flag, "--event") == 0)
+                        r = ctl(NULL, "plan", "-c", CONF, "--event", event,
+                                NULL);
+                else
+                        r = ctl(NULL, "plan", "-c", CONF, "--event", event,
+                                cases[i].flag, cases[i].value, NULL);
+                assert_int_equal(r.status, 2);
+                assert_string_equal(r.out, "");
+                if (strstr(r.err, cases[i].needle) == NULL)
+                        fail_msg("case %zu: stderr lacks \"%s\": %s", i,
+                                 cases[i].needle, r.err);
+                proc_result_free(&r);
+        }
+}
+
+static void
+test_usage_errors(void **state)
+{
+        struct proc_result r;
+
+        (void)state;
+        r = ctl(NULL, "plan", "-c", CONF, NULL);
+        assert_int_equal(r.status, 2);
+        assert_non_null(strstr(r.err, "--event"));
+        proc_result_free(&r);
+
+        r = ctl(NULL, "frobnicate", NULL);
+        assert_int_equal(r.status, 2);
+        assert_non_null(strstr(r.err, "'frobnicate'"));
+        proc_result_free(&r);
+
+        r = ctl(NULL, "help", NULL);
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "check-config"));
+        proc_result_free(&r);
+}
+
+/* A config that cannot be read is a configuration error: 78. */
+static void
+test_missing_config(void **state)
+{
+        struct proc_result r;
+
+        (void)state;
+        r = ctl(NULL, "plan", "-c", "/nonexistent/o.conf", "--event",
+                "notification", NULL);
+        assert_int_equal(r.status, 78);
+        assert_non_null(strstr(r.err, "/nonexistent/o.conf"));
+        proc_result_free(&r);
+}
+
+/* Without -c, $OFSTED_NOTIFY_CONF names the file. */
+static void
+test_config_from_env(void **state)
+{
+        char *const env[] = { "OFSTED_NOTIFY_CONF=" CONF, NULL };
+        char *const bad[] = { "OFSTED_NOTIFY_CONF=/nonexistent/x.conf", NULL };
+        struct proc_result r;
+
+        (void)state;
+        r = ctl(env, "check-config", NULL);
+        assert_int_equal(r.status, 0);
+        assert_string_equal(r.out, "configuration OK\n");
+        proc_result_free(&r);
+
+        r = ctl(bad, "check-config", NULL);
+        assert_int_equal(r.status, 78);
+        assert_non_null(strstr(r.err, "/nonexistent/x.conf"));
+        proc_result_free(&r);
+}
+
+int
+main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_plan_json_easter),
+                cmocka_unit_test(test_plan_at_with_offset),
+                cmocka_unit_test(test_plan_school_channels),
+                cmocka_unit_test(test_plan_coverage_warning),
+                cmocka_unit_test(test_plan_human),
+                cmocka_unit_test(test_plan_errors),
+                cmocka_unit_test(test_usage_errors),
+                cmocka_unit_test(test_missing_config),
+                cmocka_unit_test(test_config_from_env),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
