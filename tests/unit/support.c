@@ -9,7 +9,9 @@
 
 #include "fileio.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 struct tz *
 support_tz(const char *name)
@@ -37,4 +39,19 @@ support_calendar(const char *division)
                 fail_msg("%s", cause);
         free(json);
         return cal;
+}
+
+int64_t
+support_utc(const char *s)
+{
+        struct tm tm = { 0 };
+        int n = 0;
+
+        if (sscanf(s, "%d-%d-%dT%d:%d:%dZ%n", &tm.tm_year, &tm.tm_mon,
+                   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
+            s[n] != '\0')
+                fail_msg("bad expected instant '%s' in the test", s);
+        tm.tm_year -= 1900;
+        tm.tm_mon -= 1;
+        return (int64_t)timegm(&tm);
 }

@@ -8,8 +8,13 @@
 #include "calendar.h"
 #include "tz.h"
 
+#include <stdint.h>
+
 /* The zone from the system tz database; fails the test if it cannot. */
 struct tz *support_tz(const char *name);
+/* "YYYY-MM-DDTHH:MM:SSZ" to a UTC instant, by glibc's timegm (an oracle
+ * independent of civil.h); fails the test on any other text. */
+int64_t support_utc(const char *s);
 /* A calendar holding `division` of config/bank-holidays.json. */
 struct calendar *support_calendar(const char *division);
 

@@ -21,22 +21,6 @@
 #include "timefmt.h"
 #include "tz.h"
 
-/* "YYYY-MM-DDTHH:MM:SSZ" to a UTC instant, by glibc. */
-static int64_t
-utc_of(const char *s)
-{
-        struct tm tm = { 0 };
-        int n = 0;
-
-        if (sscanf(s, "%d-%d-%dT%d:%d:%dZ%n", &tm.tm_year, &tm.tm_mon,
-                   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
-            s[n] != '\0')
-                fail_msg("bad expected instant '%s' in the test", s);
-        tm.tm_year -= 1900;
-        tm.tm_mon -= 1;
-        return (int64_t)timegm(&tm);
-}
-
 /* --- Formatting ---------------------------------------------------------- */
 
 struct fmt_row {
@@ -84,11 +68,11 @@ test_rfc3339_and_human(void **state)
                 struct tz *tz = support_tz(r->zone);
                 char buf[TIMEFMT_LEN];
 
-                timefmt_rfc3339(tz, utc_of(r->utc), buf, sizeof(buf));
+                timefmt_rfc3339(tz, support_utc(r->utc), buf, sizeof(buf));
                 if (strcmp(buf, r->rfc3339) != 0)
                         fail_msg("%s %s: '%s', want '%s'", r->zone, r->utc, buf,
                                  r->rfc3339);
-                timefmt_human(tz, utc_of(r->utc), buf, sizeof(buf));
+                timefmt_human(tz, support_utc(r->utc), buf, sizeof(buf));
                 if (strcmp(buf, r->human) != 0)
                         fail_msg("%s %s: '%s', want '%s'", r->zone, r->utc, buf,
                                  r->human);
@@ -108,7 +92,7 @@ test_rfc3339_utc(void **state)
 
         (void)state;
         for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++) {
-                timefmt_rfc3339_utc(utc_of(rows[i]), buf, sizeof(buf));
+                timefmt_rfc3339_utc(support_utc(rows[i]), buf, sizeof(buf));
                 assert_string_equal(buf, rows[i]);
         }
         timefmt_rfc3339_utc(0, buf, sizeof(buf));
@@ -126,15 +110,15 @@ test_format_truncates(void **state)
 
         (void)state;
         memset(buf, '#', sizeof(buf));
-        timefmt_rfc3339(tz, utc_of("2024-04-02T07:00:00Z"), buf, 11);
+        timefmt_rfc3339(tz, support_utc("2024-04-02T07:00:00Z"), buf, 11);
         assert_string_equal(buf, "2024-04-02");
         assert_int_equal(buf[11], '#');
         memset(buf, '#', sizeof(buf));
-        timefmt_rfc3339_utc(utc_of("2024-04-02T07:00:00Z"), buf, 5);
+        timefmt_rfc3339_utc(support_utc("2024-04-02T07:00:00Z"), buf, 5);
         assert_string_equal(buf, "2024");
         assert_int_equal(buf[5], '#');
         memset(buf, '#', sizeof(buf));
-        timefmt_human(tz, utc_of("2024-04-02T07:00:00Z"), buf, 4);
+        timefmt_human(tz, support_utc("2024-04-02T07:00:00Z"), buf, 4);
         assert_string_equal(buf, "Tue");
         assert_int_equal(buf[4], '#');
         tz_destroy(&tz);
@@ -219,16 +203,16 @@ test_parse(void **state)
                 if (rc != 0)
                         fail_msg("'%s' in %s: %s", r->in, r->zone, cause);
                 assert_null(cause);
-                if (utc != utc_of(r->utc) || fold != r->fold)
+                if (utc != support_utc(r->utc) || fold != r->fold)
                         fail_msg("'%s' in %s: %+llds from %s, fold %d want %d",
                                  r->in, r->zone,
-                                 (long long)(utc - utc_of(r->utc)), r->utc,
+                                 (long long)(utc - support_utc(r->utc)), r->utc,
                                  (int)fold, (int)r->fold);
                 /* The fold may be left out. */
                 utc = -1;
                 assert_int_equal(timefmt_parse(tz, r->in, &utc, NULL, &cause),
                                  0);
-                assert_int_equal(utc, utc_of(r->utc));
+                assert_int_equal(utc, support_utc(r->utc));
                 tz_destroy(&tz);
         }
 }

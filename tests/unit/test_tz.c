@@ -28,22 +28,6 @@
 
 /* --- Helpers ----------------------------------------------------------- */
 
-/* "YYYY-MM-DDTHH:MM:SSZ" to a UTC instant, by glibc. */
-static int64_t
-utc_of(const char *s)
-{
-        struct tm tm = { 0 };
-        int n = 0;
-
-        if (sscanf(s, "%d-%d-%dT%d:%d:%dZ%n", &tm.tm_year, &tm.tm_mon,
-                   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
-            s[n] != '\0')
-                fail_msg("bad expected instant '%s' in the test", s);
-        tm.tm_year -= 1900;
-        tm.tm_mon -= 1;
-        return (int64_t)timegm(&tm);
-}
-
 /* "YYYY-MM-DD HH:MM[:SS]" to local seconds (as if the zone were UTC). */
 static int64_t
 local_of(const char *s)
@@ -150,7 +134,7 @@ test_deadline_table(void **state)
              i++) {
                 const struct row *r = &deadline_rows[i];
                 int64_t local = local_of(r->local);
-                int64_t want = utc_of(r->utc);
+                int64_t want = support_utc(r->utc);
                 enum tz_fold fold = TZ_GAP;
                 int64_t got = tz_to_utc(tz, local, &fold);
 
@@ -215,7 +199,7 @@ test_gap_and_overlap(void **state)
         for (size_t i = 0; i < sizeof(edge_rows) / sizeof(*edge_rows); i++) {
                 const struct edge *e = &edge_rows[i];
                 enum tz_fold fold = (enum tz_fold) - 1;
-                int64_t want = utc_of(e->utc);
+                int64_t want = support_utc(e->utc);
                 int64_t got = tz_to_utc(tz, local_of(e->local), &fold);
 
                 if (got != want || fold != e->fold) {
@@ -228,7 +212,7 @@ test_gap_and_overlap(void **state)
         }
         /* A NULL fold is allowed. */
         assert_int_equal(tz_to_utc(tz, local_of("2024-03-31 01:30"), NULL),
-                         utc_of("2024-03-31T01:30:00Z"));
+                         support_utc("2024-03-31T01:30:00Z"));
         tz_destroy(&tz);
         assert_int_equal(bad, 0);
 }
@@ -263,7 +247,7 @@ test_offsets_at_the_instant(void **state)
         (void)state;
         assert_string_equal(tz_name(tz), "Europe/London");
         for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++) {
-                int64_t t = utc_of(rows[i].utc);
+                int64_t t = support_utc(rows[i].utc);
 
                 if (tz_offset(tz, t) != rows[i].off ||
                     strcmp(tz_abbrev(tz, t), rows[i].abbr) != 0)
@@ -439,8 +423,8 @@ test_against_glibc(void **state)
                 { "Asia/Kolkata", "2024-01-15T12:00:00Z", 5 * HOUR + 1800 },
                 { "UTC", "2024-07-01T12:00:00Z", 0 },
         };
-        int64_t from = utc_of("1990-01-01T00:00:00Z");
-        int64_t to = utc_of("2046-01-01T00:00:00Z");
+        int64_t from = support_utc("1990-01-01T00:00:00Z");
+        int64_t to = support_utc("2046-01-01T00:00:00Z");
         int bad = 0;
 
         (void)state;
@@ -450,12 +434,13 @@ test_against_glibc(void **state)
 
                 set_glibc_zone(zones[i].name);
                 /* glibc falls back to UTC silently: make sure it did not. */
-                assert_int_equal(glibc_at(utc_of(zones[i].when)).off,
+                assert_int_equal(glibc_at(support_utc(zones[i].when)).off,
                                  zones[i].off);
                 zbad = scan(tz, zones[i].name, from, to);
                 /* The footer years, once more, a few minutes off the hour. */
-                zbad += scan(tz, zones[i].name, utc_of("2038-01-01T00:07:00Z"),
-                             utc_of("2046-01-01T00:00:00Z"));
+                zbad +=
+                    scan(tz, zones[i].name, support_utc("2038-01-01T00:07:00Z"),
+                         support_utc("2046-01-01T00:00:00Z"));
                 if (zbad != 0)
                         print_error("%s: %d disagreements with glibc\n",
                                     zones[i].name, zbad);
@@ -613,7 +598,7 @@ test_parse_footer_only(void **state)
         (void)state;
         assert_string_equal(tz_name(tz), "Test/Footer");
         for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++) {
-                int64_t t = utc_of(rows[i].utc);
+                int64_t t = support_utc(rows[i].utc);
 
                 if (tz_offset(tz, t) != rows[i].off ||
                     strcmp(tz_abbrev(tz, t), rows[i].abbr) != 0)
@@ -622,13 +607,13 @@ test_parse_footer_only(void **state)
                                  rows[i].off, rows[i].abbr);
         }
         assert_int_equal(tz_to_utc(tz, local_of("2030-03-31 01:30"), &fold),
-                         utc_of("2030-03-31T01:30:00Z"));
+                         support_utc("2030-03-31T01:30:00Z"));
         assert_int_equal(fold, TZ_GAP);
         assert_int_equal(tz_to_utc(tz, local_of("2030-10-27 01:30"), &fold),
-                         utc_of("2030-10-27T00:30:00Z"));
+                         support_utc("2030-10-27T00:30:00Z"));
         assert_int_equal(fold, TZ_OVERLAP);
         assert_int_equal(tz_to_utc(tz, local_of("2030-04-02 08:00"), &fold),
-                         utc_of("2030-04-02T07:00:00Z"));
+                         support_utc("2030-04-02T07:00:00Z"));
         assert_int_equal(fold, TZ_EXACT);
         tz_destroy(&tz);
 }
@@ -658,8 +643,8 @@ test_footer_rules_against_glibc(void **state)
                 "IST-5:30",
                 "UTC0",
         };
-        int64_t from = utc_of("2023-01-01T00:00:00Z");
-        int64_t to = utc_of("2033-01-01T00:00:00Z");
+        int64_t from = support_utc("2023-01-01T00:00:00Z");
+        int64_t to = support_utc("2033-01-01T00:00:00Z");
         int bad = 0;
 
         (void)state;
@@ -703,7 +688,7 @@ test_footer_dst_all_year(void **state)
 
         (void)state;
         for (size_t i = 0; i < sizeof(when) / sizeof(*when); i++) {
-                int64_t t = utc_of(when[i]);
+                int64_t t = support_utc(when[i]);
 
                 if (tz_offset(tz, t) != -4 * HOUR ||
                     strcmp(tz_abbrev(tz, t), "EDT") != 0)
@@ -711,7 +696,7 @@ test_footer_dst_all_year(void **state)
                                  tz_offset(tz, t), tz_abbrev(tz, t));
         }
         assert_int_equal(tz_to_utc(tz, local_of("2024-01-01 00:30"), &fold),
-                         utc_of("2024-01-01T04:30:00Z"));
+                         support_utc("2024-01-01T04:30:00Z"));
         assert_int_equal(fold, TZ_EXACT);
         tz_destroy(&tz);
 }
@@ -869,7 +854,8 @@ test_parse_truncated(void **state)
         for (size_t n = 0; n < len; n++)
                 expect_parse_error("truncated Europe/London", buf, n);
         tz = parse_ok("Europe/London", buf, len);
-        assert_int_equal(tz_offset(tz, utc_of("2024-07-01T00:00:00Z")), HOUR);
+        assert_int_equal(tz_offset(tz, support_utc("2024-07-01T00:00:00Z")),
+                         HOUR);
         tz_destroy(&tz);
         free(buf);
 }
@@ -919,9 +905,9 @@ test_load_and_destroy(void **state)
 
         (void)state;
         assert_string_equal(tz_name(tz), "Europe/London");
-        assert_string_equal(tz_abbrev(tz, utc_of("2024-01-15T12:00:00Z")),
+        assert_string_equal(tz_abbrev(tz, support_utc("2024-01-15T12:00:00Z")),
                             "GMT");
-        assert_string_equal(tz_abbrev(tz, utc_of("2024-07-15T12:00:00Z")),
+        assert_string_equal(tz_abbrev(tz, support_utc("2024-07-15T12:00:00Z")),
                             "BST");
         tz_destroy(&tz);
         assert_null(tz);
@@ -936,7 +922,7 @@ test_load_and_destroy(void **state)
         tz = support_tz("America/Port-au-Prince");
         tz_destroy(&tz);
         tz = support_tz("America/St_Johns");
-        assert_int_equal(tz_offset(tz, utc_of("2024-01-15T12:00:00Z")),
+        assert_int_equal(tz_offset(tz, support_utc("2024-01-15T12:00:00Z")),
                          -(3 * HOUR + 1800));
         tz_destroy(&tz);
 }
