@@ -1,0 +1,127 @@
+/*
+ * Tests for fileio: whole-file reads with a size cap and a clear cause.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "fileio.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct scratch {
+        char dir[64];
+        char path[96];
+};
+
+static int
+setup(void **state)
+{
+        struct scratch *s = calloc(1, sizeof(*s));
+
+        snprintf(s->dir, sizeof(s->dir), "/tmp/test_fileio.XXXXXX");
+        if (mkdtemp(s->dir) == NULL)
+                return -1;
+        snprintf(s->path, sizeof(s->path), "%s/data", s->dir);
+        *state = s;
+        return 0;
+}
+
+static int
+teardown(void **state)
+{
+        struct scratch *s = *state;
+
+        unlink(s->path);
+        rmdir(s->dir);
+        free(s);
+        return 0;
+}
+
+static void
+write_file(const char *path, const char *data, size_t len)
+{
+        FILE *f = fopen(path, "wb");
+
+        assert_non_null(f);
+        assert_int_equal(fwrite(data, 1, len, f), len);
+        assert_int_equal(fclose(f), 0);
+}
+
+static void
+test_reads_whole_file(void **state)
+{
+        struct scratch *s = *state;
+        char *buf = NULL, *cause = NULL;
+        size_t len = 0;
+
+        /* An embedded NUL survives; the buffer is NUL-terminated after. */
+        write_file(s->path, "ab\0cd", 5);
+        assert_int_equal(fileio_read(s->path, 5, &buf, &len, &cause), 0);
+        assert_int_equal(len, 5);
+        assert_memory_equal(buf, "ab\0cd", 5);
+        assert_int_equal(buf[5], '\0');
+        assert_null(cause);
+        free(buf);
+
+        write_file(s->path, "", 0);
+        assert_int_equal(fileio_read(s->path, 5, &buf, &len, &cause), 0);
+        assert_int_equal(len, 0);
+        assert_string_equal(buf, "");
+        free(buf);
+}
+
+static void
+test_too_large(void **state)
+{
+        struct scratch *s = *state;
+        char *buf = NULL, *cause = NULL;
+        size_t len = 0;
+
+        write_file(s->path, "123456", 6);
+        assert_int_equal(fileio_read(s->path, 5, &buf, &len, &cause), -1);
+        assert_int_equal(errno, EFBIG);
+        assert_null(buf);
+        assert_non_null(strstr(cause, s->path));
+        assert_non_null(strstr(cause, "larger than 5 bytes"));
+        free(cause);
+}
+
+static void
+test_missing(void **state)
+{
+        struct scratch *s = *state;
+        char *buf = NULL, *cause = NULL, *want;
+        size_t len = 0;
+
+        unlink(s->path);
+        assert_int_equal(fileio_read(s->path, 5, &buf, &len, &cause), -1);
+        assert_int_equal(errno, ENOENT);
+        assert_null(buf);
+        assert_int_not_equal(
+            asprintf(&want, "%s: No such file or directory", s->path), -1);
+        assert_string_equal(cause, want);
+        free(want);
+        free(cause);
+}
+
+int
+main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_reads_whole_file, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_too_large, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
