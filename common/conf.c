@@ -154,7 +154,8 @@ static const char *
 get_string(struct loader *ld, const config_setting_t *group, const char *key,
            bool required, const char *where)
 {
-        const config_setting_t *m = config_setting_get_member(group, key);
+        const config_setting_t *m =
+            group != NULL ? config_setting_get_member(group, key) : NULL;
         const char *v;
 
         if (m == NULL) {
@@ -193,7 +194,8 @@ static bool
 get_int(struct loader *ld, const config_setting_t *group, const char *key,
         int min, int max, int *out)
 {
-        const config_setting_t *m = config_setting_get_member(group, key);
+        const config_setting_t *m =
+            group != NULL ? config_setting_get_member(group, key) : NULL;
         long long v;
 
         if (m == NULL)
@@ -488,27 +490,19 @@ get_endpoint(struct loader *ld, const config_setting_t *g, const char *key,
         return v;
 }
 
+/* The daemon group is optional: every key has a default. */
 static void
 load_daemon(struct loader *ld, const config_setting_t *root)
 {
-        static const char *const keys[] = { "state", "control",  "dispatch",
-                                            "feed",  "catch_up", NULL };
+        static const char *const keys[] = { "state",   "control",  "dispatch",
+                                            "feed",    "catch_up", "late_after",
+                                            "metrics", NULL };
         static const char *const catch_up[] = { "late", "skip", NULL };
         struct conf *c = ld->conf;
         const config_setting_t *g = get_group(ld, root, "daemon");
 
-        c->daemon.state = xstrdup("state.db");
-        c->daemon.control = xstrdup("ipc://control.sock");
-        c->daemon.dispatch = xstrdup("ipc://dispatch.sock");
-        c->daemon.feed = xstrdup("ipc://feed.sock");
-        c->daemon.catch_up = CATCH_UP_LATE;
-        if (g == NULL)
-                return;
-        check_keys(ld, g, keys, "daemon");
-        free(c->daemon.state);
-        free(c->daemon.control);
-        free(c->daemon.dispatch);
-        free(c->daemon.feed);
+        if (g != NULL)
+                check_keys(ld, g, keys, "daemon");
         c->daemon.state = dup_string(ld, g, "state", "state.db", "daemon");
         c->daemon.control =
             get_endpoint(ld, g, "control", "ipc://control.sock");
@@ -517,6 +511,9 @@ load_daemon(struct loader *ld, const config_setting_t *root)
         c->daemon.feed = get_endpoint(ld, g, "feed", "ipc://feed.sock");
         c->daemon.catch_up = (enum catch_up)get_enum(
             ld, g, "catch_up", catch_up, CATCH_UP_LATE, "daemon");
+        c->daemon.late_after = 60;
+        get_int(ld, g, "late_after", 1, 86400, &c->daemon.late_after);
+        c->daemon.metrics = dup_string(ld, g, "metrics", "", "daemon");
 }
 
 static bool
@@ -1092,6 +1089,7 @@ conf_destroy(struct conf **confp)
         free(c->daemon.control);
         free(c->daemon.dispatch);
         free(c->daemon.feed);
+        free(c->daemon.metrics);
         free(c->email.smtp);
         free(c->email.from);
         free(c->email.username);
@@ -1174,4 +1172,56 @@ conf_known_kind(const struct conf *conf, const char *kind)
                         return true;
         }
         return false;
+}
+
+/*
+ * `rel` under the directory $var names (its first colon-separated entry),
+ * else under "./var"; caller frees.
+ */
+static char *
+under_env_dir(const char *var, const char *rel)
+{
+        const char *dir = getenv(var);
+        size_t n = 0;
+        char *out;
+
+        if (dir != NULL)
+                n = strcspn(dir, ":");
+        if (n == 0) {
+                dir = "./var";
+                n = strlen(dir);
+        }
+        while (n > 1 && dir[n - 1] == '/')
+                n--;
+        xasprintf(&out, "%.*s/%s", (int)n, dir, rel);
+        return out;
+}
+
+char *
+conf_endpoint_path(const char *endpoint)
+{
+        const char *path;
+        char *dir, *out;
+
+        if (endpoint == NULL)
+                return NULL;
+        if (strncmp(endpoint, "ipc://", 6) != 0)
+                return xstrdup(endpoint);
+        path = endpoint + 6;
+        if (path[0] == '/' || path[0] == '@' || path[0] == '\0')
+                return xstrdup(endpoint);
+        dir = under_env_dir("RUNTIME_DIRECTORY", path);
+        xasprintf(&out, "ipc://%s", dir);
+        free(dir);
+        return out;
+}
+
+char *
+conf_state_path(const char *state)
+{
+        if (state == NULL)
+                return NULL;
+        if (state[0] == '/')
+                return xstrdup(state);
+        return under_env_dir("STATE_DIRECTORY", state);
 }

@@ -82,6 +82,8 @@ struct conf {
                 char *dispatch;
                 char *feed;
                 enum catch_up catch_up;
+                int late_after; /* seconds after which an alert is late */
+                char *metrics;  /* Prometheus textfile path, "" for none */
         } daemon;
         struct {
                 bool present;
@@ -126,5 +128,18 @@ const struct school *conf_school(const struct conf *conf, const char *urn);
 const struct channel *conf_channel(const struct conf *conf, const char *name);
 /* Whether recording `kind` means anything: built in, or a rule's event. */
 bool conf_known_kind(const struct conf *conf, const char *kind);
+
+/*
+ * Where the daemon's sockets and state live, resolved the same way by every
+ * process. conf_endpoint_path() puts a relative ipc:// path under
+ * $RUNTIME_DIRECTORY (set by systemd's RuntimeDirectory=; the first entry
+ * when it lists several), else under "./var"; an absolute or abstract
+ * ("ipc://@name") path and any other transport are returned unchanged.
+ * conf_state_path() does the same for the state database with
+ * $STATE_DIRECTORY. Both return a new string the caller frees, or NULL for
+ * NULL. They read the environment and nothing else: no directory is made.
+ */
+char *conf_endpoint_path(const char *endpoint);
+char *conf_state_path(const char *state);
 
 #endif

@@ -312,6 +312,35 @@ plan_free(struct plan *plan)
 }
 
 static void
+when_text(const struct rule_when *w, char *buf, size_t len)
+{
+        snprintf(buf, len, "%s%d@%d%s", w->unit == RULE_MONTHS ? "mo" : "wd",
+                 w->count, w->secs,
+                 w->unit != RULE_MONTHS ? ""
+                 : w->roll > 0          ? "+"
+                 : w->roll < 0          ? "-"
+                                        : "=");
+}
+
+char *
+rules_signature(const struct rule *rule)
+{
+        char deadline[48], opens[48] = "-", *sig, *next;
+
+        when_text(&rule->deadline, deadline, sizeof(deadline));
+        if (rule->has_opens)
+                when_text(&rule->opens, opens, sizeof(opens));
+        xasprintf(&sig, "1;%s;%s;%s;", rule->event, deadline, opens);
+        for (size_t i = 0; i < rule->nalerts; i++) {
+                xasprintf(&next, "%s%s%s", sig, i ? "," : "",
+                          rule->alerts[i].text);
+                free(sig);
+                sig = next;
+        }
+        return sig;
+}
+
+static void
 free_strv(char **v, size_t n)
 {
         for (size_t i = 0; i < n; i++)

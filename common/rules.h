@@ -112,6 +112,14 @@ void plan_warn(struct plan *plan, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void plan_free(struct plan *plan);
 
+/*
+ * A canonical text of what decides a rule's alert times (event kind,
+ * deadline, window, offsets), to notice on reload that a rule changed.
+ * Routing is not part of it: channels are resolved when an alert fires.
+ * Caller frees.
+ */
+char *rules_signature(const struct rule *rule);
+
 void rule_free(struct rule *rule);
 
 #endif

@@ -662,6 +662,124 @@ test_missing_file(void **state)
         free(path);
 }
 
+/* A saved environment variable, restored by env_restore(). */
+struct saved_env {
+        const char *name;
+        char *value; /* NULL when it was unset */
+};
+
+static struct saved_env
+env_save(const char *name)
+{
+        const char *v = getenv(name);
+        struct saved_env e = { name, v != NULL ? strdup(v) : NULL };
+
+        return e;
+}
+
+static void
+env_restore(struct saved_env *e)
+{
+        if (e->value != NULL)
+                setenv(e->name, e->value, 1);
+        else
+                unsetenv(e->name);
+        free(e->value);
+        e->value = NULL;
+}
+
+/* Checks one resolution and frees it. */
+static void
+check_path(char *got, const char *want)
+{
+        assert_non_null(got);
+        assert_string_equal(got, want);
+        free(got);
+}
+
+/* Relative ipc:// paths go under $RUNTIME_DIRECTORY, else ./var (DESIGN.md
+ * section 3); everything else is left alone. */
+static void
+test_endpoint_path(void **state)
+{
+        struct saved_env rt = env_save("RUNTIME_DIRECTORY");
+        struct saved_env st = env_save("STATE_DIRECTORY");
+
+        (void)state;
+        assert_int_equal(unsetenv("RUNTIME_DIRECTORY"), 0);
+        check_path(conf_endpoint_path("ipc://control.sock"),
+                   "ipc://./var/control.sock");
+        check_path(conf_endpoint_path("ipc://sub/feed.sock"),
+                   "ipc://./var/sub/feed.sock");
+        /* An empty variable is the same as none. */
+        assert_int_equal(setenv("RUNTIME_DIRECTORY", "", 1), 0);
+        check_path(conf_endpoint_path("ipc://control.sock"),
+                   "ipc://./var/control.sock");
+
+        assert_int_equal(setenv("RUNTIME_DIRECTORY", "/run/ofsted-notify", 1),
+                         0);
+        check_path(conf_endpoint_path("ipc://control.sock"),
+                   "ipc:///run/ofsted-notify/control.sock");
+        /* The state directory has nothing to do with sockets. */
+        assert_int_equal(setenv("STATE_DIRECTORY", "/var/lib/o", 1), 0);
+        check_path(conf_endpoint_path("ipc://feed.sock"),
+                   "ipc:///run/ofsted-notify/feed.sock");
+        /* A trailing slash is not doubled. */
+        assert_int_equal(setenv("RUNTIME_DIRECTORY", "/run/o/", 1), 0);
+        check_path(conf_endpoint_path("ipc://control.sock"),
+                   "ipc:///run/o/control.sock");
+        /* systemd separates several RuntimeDirectory= entries with ':'. */
+        assert_int_equal(setenv("RUNTIME_DIRECTORY", "/run/a:/run/b", 1), 0);
+        check_path(conf_endpoint_path("ipc://control.sock"),
+                   "ipc:///run/a/control.sock");
+        /* A relative directory stays relative. */
+        assert_int_equal(setenv("RUNTIME_DIRECTORY", "rt", 1), 0);
+        check_path(conf_endpoint_path("ipc://control.sock"),
+                   "ipc://rt/control.sock");
+
+        /* Absolute and abstract paths and other transports: unchanged. */
+        check_path(conf_endpoint_path("ipc:///tmp/x.sock"),
+                   "ipc:///tmp/x.sock");
+        check_path(conf_endpoint_path("ipc://@ofsted"), "ipc://@ofsted");
+        check_path(conf_endpoint_path("tcp://127.0.0.1:5555"),
+                   "tcp://127.0.0.1:5555");
+        assert_null(conf_endpoint_path(NULL));
+
+        env_restore(&rt);
+        env_restore(&st);
+}
+
+/* Relative state paths go under $STATE_DIRECTORY, else ./var. */
+static void
+test_state_path(void **state)
+{
+        struct saved_env rt = env_save("RUNTIME_DIRECTORY");
+        struct saved_env st = env_save("STATE_DIRECTORY");
+
+        (void)state;
+        assert_int_equal(unsetenv("STATE_DIRECTORY"), 0);
+        assert_int_equal(setenv("RUNTIME_DIRECTORY", "/run/o", 1), 0);
+        check_path(conf_state_path("state.db"), "./var/state.db");
+        assert_int_equal(setenv("STATE_DIRECTORY", "", 1), 0);
+        check_path(conf_state_path("state.db"), "./var/state.db");
+
+        assert_int_equal(setenv("STATE_DIRECTORY", "/var/lib/ofsted-notify", 1),
+                         0);
+        check_path(conf_state_path("state.db"),
+                   "/var/lib/ofsted-notify/state.db");
+        check_path(conf_state_path("db/state.db"),
+                   "/var/lib/ofsted-notify/db/state.db");
+        assert_int_equal(setenv("STATE_DIRECTORY", "/var/lib/a:/var/lib/b", 1),
+                         0);
+        check_path(conf_state_path("state.db"), "/var/lib/a/state.db");
+        /* An absolute path is used as written. */
+        check_path(conf_state_path("/srv/o/state.db"), "/srv/o/state.db");
+        assert_null(conf_state_path(NULL));
+
+        env_restore(&rt);
+        env_restore(&st);
+}
+
 static void
 test_destroy_null(void **state)
 {
@@ -696,6 +814,8 @@ main(void)
                     test_syntax_error, scratch_setup, scratch_teardown),
                 cmocka_unit_test_setup_teardown(
                     test_missing_file, scratch_setup, scratch_teardown),
+                cmocka_unit_test(test_endpoint_path),
+                cmocka_unit_test(test_state_path),
                 cmocka_unit_test(test_destroy_null),
         };
 

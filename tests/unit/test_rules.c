@@ -539,6 +539,32 @@ test_days_keep_wall_clock(void **state)
         free(r.alerts);
 }
 
+/* The signature changes with timing, not with routing. */
+static void
+test_signature(void **state)
+{
+        struct fixture *f = *state;
+        struct rule *r = &f->rules[3]; /* pause_limit */
+        char *a = rules_signature(r), *b;
+
+        assert_string_equal(a, "1;pause;wd5@61200;-;-1d,deadline");
+        r->channels = calloc(1, sizeof(*r->channels));
+        r->channels[0] = strdup("it");
+        r->nchannels = 1;
+        b = rules_signature(r);
+        assert_string_equal(a, b);
+        free(b);
+        r->deadline.secs = 16 * 3600;
+        b = rules_signature(r);
+        assert_string_not_equal(a, b);
+        r->deadline.secs = 17 * 3600;
+        free(b);
+        free(a);
+        a = rules_signature(&f->rules[4]); /* monitoring_due, rolls on */
+        assert_string_equal(a, "1;report_published;mo18@32400+;-;-1d");
+        free(a);
+}
+
 int
 main(void)
 {
@@ -553,6 +579,7 @@ main(void)
                 cmocka_unit_test(test_coverage_warning),
                 cmocka_unit_test(test_gap_and_overlap),
                 cmocka_unit_test(test_days_keep_wall_clock),
+                cmocka_unit_test(test_signature),
                 /* Last: it adds a closure to the shared calendar. */
                 cmocka_unit_test(test_closure),
         };
