@@ -1,0 +1,1315 @@
+#include "store.h"
+
+#include "timefmt.h"
+#include "xalloc.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BUSY_TIMEOUT_MS 5000
+#define MISSED_MAX      20
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Schema migrations: migrations[v] takes the database from user_version v
+ * to v + 1. Append only; never edit a migration that has shipped.
+ */
+static const char *const migrations[] = {
+        /* 0 -> 1: the first schema. */
+        "CREATE TABLE cases ("
+        " id INTEGER PRIMARY KEY,"
+        " urn TEXT NOT NULL,"
+        " state TEXT NOT NULL"
+        "  CHECK (state IN ('open', 'paused', 'concluded', 'closed')),"
+        " contact TEXT,"
+        " note TEXT,"
+        " opened_at INTEGER NOT NULL,"
+        " closed_at INTEGER);"
+        "CREATE INDEX cases_urn ON cases(urn, id);"
+        "CREATE TABLE events ("
+        " id INTEGER PRIMARY KEY,"
+        " case_id INTEGER NOT NULL REFERENCES cases(id),"
+        " kind TEXT NOT NULL,"
+        " at INTEGER NOT NULL,"
+        " recorded_at INTEGER NOT NULL,"
+        " contact TEXT,"
+        " note TEXT);"
+        "CREATE TABLE alerts ("
+        " id INTEGER PRIMARY KEY,"
+        " case_id INTEGER NOT NULL REFERENCES cases(id),"
+        " event_id INTEGER NOT NULL REFERENCES events(id),"
+        " rule TEXT NOT NULL,"
+        " offset TEXT NOT NULL,"
+        " at INTEGER NOT NULL,"
+        " due INTEGER NOT NULL,"
+        " opens INTEGER,"
+        " sig TEXT NOT NULL,"
+        " warning TEXT,"
+        " state TEXT NOT NULL"
+        "  CHECK (state IN ('pending', 'fired', 'cancelled', 'missed')),"
+        " late INTEGER NOT NULL DEFAULT 0,"
+        " done_at INTEGER);"
+        "CREATE INDEX alerts_pending ON alerts(at) WHERE state = 'pending';"
+        "CREATE TABLE deliveries ("
+        " id INTEGER PRIMARY KEY,"
+        " uid TEXT NOT NULL UNIQUE DEFAULT (lower(hex(randomblob(16)))),"
+        " alert_id INTEGER NOT NULL REFERENCES alerts(id),"
+        " channel TEXT NOT NULL,"
+        " type TEXT NOT NULL,"
+        " status TEXT NOT NULL CHECK (status IN"
+        "  ('pending', 'sending', 'delivered', 'retry', 'failed')),"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " next_at INTEGER,"
+        " last_error TEXT,"
+        " created_at INTEGER NOT NULL,"
+        " updated_at INTEGER NOT NULL);"
+        "CREATE INDEX deliveries_status ON deliveries(status, next_at);",
+};
+
+_Static_assert(NELEM(migrations) == STORE_SCHEMA_VERSION,
+               "one migration per schema version");
+
+enum stmt {
+        S_BEGIN,
+        S_COMMIT,
+        S_ROLLBACK,
+        S_CASE_OPEN,
+        S_CASE_CURRENT,
+        S_CASE_GET,
+        S_CASE_SET_STATE,
+        S_CASE_SET_CONTACT,
+        S_CASE_CONTACT,
+        S_EVENT_ADD,
+        S_ALERT_ADD,
+        S_ALERTS_CANCEL,
+        S_NEXT_ALERT,
+        S_DUE_ALERTS,
+        S_ALERT_FIRE,
+        S_ALERT_MISS,
+        S_PENDING_GROUPS,
+        S_DELIVERY_ADD,
+        S_JSON_CASES,
+        S_JSON_CASE,
+        S_JSON_CASE_EVENTS,
+        S_JSON_CASE_ALERTS,
+        S_JSON_UPCOMING,
+        S_JSON_HISTORY,
+        S_COUNT_CASES,
+        S_COUNT_ALERTS,
+        S_COUNT_DELIVERIES,
+        S_MISSED,
+        S_COUNT
+};
+
+/*
+ * Every statement the store runs. The queries on pending alerts by time
+ * say "state = 'pending'" literally so that SQLite can use the partial
+ * index alerts_pending; the two the scheduler runs on every wake-up are
+ * tagged with a comment so the tests can find them and check their plan.
+ */
+static const char *const stmt_sql[S_COUNT] = {
+        [S_BEGIN] = "BEGIN IMMEDIATE",
+        [S_COMMIT] = "COMMIT",
+        [S_ROLLBACK] = "ROLLBACK",
+        [S_CASE_OPEN] = "INSERT INTO cases (urn, state, contact, note, "
+                        "opened_at) VALUES (?1, 'open', ?2, ?3, ?4)",
+        [S_CASE_CURRENT] = "SELECT id, urn, state, opened_at FROM cases "
+                           "WHERE urn = ?1 AND state <> 'closed' "
+                           "ORDER BY id DESC LIMIT 1",
+        [S_CASE_GET] = "SELECT id, urn, state, opened_at FROM cases "
+                       "WHERE id = ?1",
+        [S_CASE_SET_STATE] = "UPDATE cases SET state = ?2, closed_at = "
+                             "CASE WHEN ?2 = 'closed' THEN ?3 END "
+                             "WHERE id = ?1",
+        [S_CASE_SET_CONTACT] = "UPDATE cases SET contact = ?2 WHERE id = ?1",
+        [S_CASE_CONTACT] = "SELECT contact FROM cases WHERE id = ?1",
+        [S_EVENT_ADD] = "INSERT INTO events (case_id, kind, at, recorded_at, "
+                        "contact, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        [S_ALERT_ADD] = "INSERT INTO alerts (case_id, event_id, rule, offset, "
+                        "at, due, opens, sig, warning, state) VALUES "
+                        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending')",
+        [S_ALERTS_CANCEL] = "UPDATE alerts SET state = 'cancelled', "
+                            "done_at = ?3 WHERE state = 'pending' "
+                            "AND case_id = ?1 AND (?2 IS NULL OR rule = ?2)",
+        [S_NEXT_ALERT] = "/* next_alert */ SELECT at FROM alerts "
+                         "WHERE state = 'pending' ORDER BY at LIMIT 1",
+        [S_DUE_ALERTS] = "/* due_alerts */ SELECT a.id, a.case_id, "
+                         "a.event_id, c.urn, a.rule, a.offset, a.at, a.due, "
+                         "a.opens FROM alerts AS a "
+                         "JOIN cases AS c ON c.id = a.case_id "
+                         "WHERE a.state = 'pending' AND a.at <= ?1 "
+                         "ORDER BY a.at, a.id LIMIT ?2",
+        [S_ALERT_FIRE] = "UPDATE alerts SET state = 'fired', late = ?3, "
+                         "done_at = ?2 WHERE id = ?1 AND state = 'pending'",
+        [S_ALERT_MISS] = "UPDATE alerts SET state = 'missed', done_at = ?2 "
+                         "WHERE id = ?1 AND state = 'pending'",
+        [S_PENDING_GROUPS] = "SELECT DISTINCT a.case_id, a.event_id, e.at, "
+                             "c.urn, a.rule, a.sig FROM alerts AS a "
+                             "JOIN events AS e ON e.id = a.event_id "
+                             "JOIN cases AS c ON c.id = a.case_id "
+                             "WHERE a.state = 'pending' "
+                             "ORDER BY a.case_id, a.event_id, a.rule, a.sig",
+        [S_DELIVERY_ADD] = "INSERT INTO deliveries (alert_id, channel, type, "
+                           "status, created_at, updated_at) VALUES "
+                           "(?1, ?2, ?3, 'pending', ?4, ?4)",
+        [S_JSON_CASES] =
+            "WITH last AS (SELECT case_id, max(id) AS id FROM events "
+            "GROUP BY case_id), "
+            "pending AS (SELECT case_id, count(*) AS n FROM alerts "
+            "WHERE state = 'pending' GROUP BY case_id) "
+            "SELECT c.id, c.urn, c.state, c.opened_at, e.kind, e.at, "
+            "coalesce(p.n, 0), c.contact FROM cases AS c "
+            "LEFT JOIN last AS l ON l.case_id = c.id "
+            "LEFT JOIN events AS e ON e.id = l.id "
+            "LEFT JOIN pending AS p ON p.case_id = c.id "
+            "WHERE ?1 OR c.state <> 'closed' ORDER BY c.id DESC",
+        [S_JSON_CASE] = "SELECT id, urn, state, opened_at, closed_at, "
+                        "contact, note FROM cases WHERE id = ?1",
+        [S_JSON_CASE_EVENTS] = "SELECT id, kind, at, recorded_at, contact, "
+                               "note FROM events WHERE case_id = ?1 "
+                               "ORDER BY id",
+        [S_JSON_CASE_ALERTS] = "SELECT id, rule, offset, at, due, state, "
+                               "late, done_at FROM alerts WHERE case_id = ?1 "
+                               "ORDER BY at, id",
+        [S_JSON_UPCOMING] = "SELECT a.case_id, c.urn, a.rule, a.at, "
+                            "a.offset, a.due FROM alerts AS a "
+                            "JOIN cases AS c ON c.id = a.case_id "
+                            "WHERE a.state = 'pending' "
+                            "AND (?1 IS NULL OR c.urn = ?1) "
+                            "ORDER BY a.at, a.id",
+        [S_JSON_HISTORY] = "SELECT d.uid, a.case_id, c.urn, a.rule, a.offset, "
+                           "d.channel, d.type, d.status, d.attempts, "
+                           "d.last_error, a.late, d.created_at, d.updated_at "
+                           "FROM deliveries AS d "
+                           "JOIN alerts AS a ON a.id = d.alert_id "
+                           "JOIN cases AS c ON c.id = a.case_id "
+                           "WHERE ?1 IS NULL OR c.urn = ?1 "
+                           "ORDER BY d.id DESC LIMIT ?2",
+        [S_COUNT_CASES] = "SELECT state, count(*) FROM cases GROUP BY state",
+        [S_COUNT_ALERTS] = "SELECT state, count(*) FROM alerts "
+                           "GROUP BY state",
+        [S_COUNT_DELIVERIES] = "SELECT status, count(*) FROM deliveries "
+                               "GROUP BY status",
+        [S_MISSED] = "SELECT a.case_id, c.urn, a.rule, a.at, a.offset "
+                     "FROM alerts AS a JOIN cases AS c ON c.id = a.case_id "
+                     "WHERE a.state = 'missed' "
+                     "ORDER BY a.done_at DESC, a.id DESC LIMIT ?1",
+};
+
+static const char *const case_states[] = {
+        [CASE_OPEN] = "open",
+        [CASE_PAUSED] = "paused",
+        [CASE_CONCLUDED] = "concluded",
+        [CASE_CLOSED] = "closed",
+};
+
+static const char *const alert_states[] = {
+        [ALERT_PENDING] = "pending",
+        [ALERT_FIRED] = "fired",
+        [ALERT_CANCELLED] = "cancelled",
+        [ALERT_MISSED] = "missed",
+};
+
+/* As the CHECK constraint on deliveries.status has them. */
+static const char *const delivery_statuses[] = {
+        "pending", "sending", "delivered", "retry", "failed",
+};
+
+struct store {
+        sqlite3 *db;
+        sqlite3_stmt *stmts[S_COUNT];
+};
+
+/* A pending group copied out of its row, so fn may use the store. */
+struct group_copy {
+        struct store_group g;
+        char *sig;
+};
+
+const char *
+store_case_state_name(enum case_state state)
+{
+        if ((unsigned)state >= NELEM(case_states))
+                return "unknown";
+        return case_states[state];
+}
+
+const char *
+store_alert_state_name(enum alert_state state)
+{
+        if ((unsigned)state >= NELEM(alert_states))
+                return "unknown";
+        return alert_states[state];
+}
+
+/* --- Helpers -------------------------------------------------------------- */
+
+/* Sets *cause to "what: <the connection's last error>"; returns -1. */
+static int
+fail(struct store *st, const char *what, char **cause)
+{
+        if (cause != NULL)
+                xasprintf(cause, "%s: %s", what, sqlite3_errmsg(st->db));
+        return -1;
+}
+
+/* Readies a statement for its next use and drops the borrowed bindings. */
+static void
+done(sqlite3_stmt *s)
+{
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+}
+
+/*
+ * Binds text, or NULL when v is NULL. The text is borrowed (SQLITE_STATIC):
+ * every caller clears the bindings before v can go away.
+ */
+static int
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+        if (v == NULL)
+                return sqlite3_bind_null(s, i);
+        return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/* Binds a fixed-size field that may fill its array without a NUL. */
+static int
+bind_field(sqlite3_stmt *s, int i, const char *v, size_t size)
+{
+        return sqlite3_bind_text(s, i, v, (int)strnlen(v, size), SQLITE_STATIC);
+}
+
+/* Binds a time, or NULL when it is 0 (absent). */
+static int
+bind_time(sqlite3_stmt *s, int i, int64_t v)
+{
+        if (v == 0)
+                return sqlite3_bind_null(s, i);
+        return sqlite3_bind_int64(s, i, v);
+}
+
+/* Steps: 1 on a row, 0 when done, -1 (cause set) on an error. */
+static int
+step(struct store *st, sqlite3_stmt *s, const char *what, char **cause)
+{
+        int rc = sqlite3_step(s);
+
+        if (rc == SQLITE_ROW)
+                return 1;
+        if (rc == SQLITE_DONE)
+                return 0;
+        return fail(st, what, cause);
+}
+
+/* Runs a statement that returns no rows, then readies it again. */
+static int
+run(struct store *st, sqlite3_stmt *s, const char *what, char **cause)
+{
+        int rc = step(st, s, what, cause);
+
+        done(s);
+        return rc < 0 ? -1 : 0;
+}
+
+/* A text column into a fixed-size field, truncated if it must be. */
+static void
+copy_col(char *dst, size_t size, sqlite3_stmt *s, int col)
+{
+        const char *v = (const char *)sqlite3_column_text(s, col);
+        size_t n = v == NULL ? 0 : strnlen(v, size - 1);
+
+        if (n > 0)
+                memcpy(dst, v, n);
+        dst[n] = '\0';
+}
+
+static const char *
+col_text(sqlite3_stmt *s, int col)
+{
+        return (const char *)sqlite3_column_text(s, col);
+}
+
+/* A time column as RFC 3339 text in buf, or NULL when the column is NULL. */
+static const char *
+col_time(const struct tz *tz, sqlite3_stmt *s, int col, char *buf, size_t len)
+{
+        if (sqlite3_column_type(s, col) == SQLITE_NULL)
+                return NULL;
+        timefmt_rfc3339(tz, sqlite3_column_int64(s, col), buf, len);
+        return buf;
+}
+
+/* A row of (id, urn, state, opened_at) into *out. */
+static int
+read_case(sqlite3_stmt *s, struct store_case *out, const char *what,
+          char **cause)
+{
+        const char *state = col_text(s, 2);
+        size_t i;
+
+        for (i = 0; i < NELEM(case_states); i++) {
+                if (state != NULL && strcmp(state, case_states[i]) == 0)
+                        break;
+        }
+        if (i == NELEM(case_states)) {
+                if (cause != NULL)
+                        xasprintf(cause, "%s: unknown case state '%s'", what,
+                                  state == NULL ? "" : state);
+                return -1;
+        }
+        memset(out, 0, sizeof(*out));
+        out->id = sqlite3_column_int64(s, 0);
+        copy_col(out->urn, sizeof(out->urn), s, 1);
+        out->state = (enum case_state)i;
+        out->opened_at = sqlite3_column_int64(s, 3);
+        return 0;
+}
+
+/* Appends a row built by json_pack(), failing when it could not be. */
+static int
+append(json_t *array, json_t *row, const char *what, char **cause)
+{
+        if (row == NULL || json_array_append_new(array, row) < 0) {
+                if (cause != NULL)
+                        xasprintf(cause, "%s: a row cannot be written as JSON",
+                                  what);
+                return -1;
+        }
+        return 0;
+}
+
+/* --- Opening and closing -------------------------------------------------- */
+
+/* Runs a PRAGMA that answers one value; its text is copied into buf. */
+static int
+pragma(struct store *st, const char *sql, char *buf, size_t len)
+{
+        sqlite3_stmt *s = NULL;
+        int rc = -1;
+
+        if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+                goto out;
+        if (sqlite3_step(s) != SQLITE_ROW)
+                goto out;
+        copy_col(buf, len, s, 0);
+        rc = 0;
+out:
+        sqlite3_finalize(s);
+        return rc;
+}
+
+static int
+user_version(struct store *st, const char *path, int *version, char **cause)
+{
+        char buf[32];
+
+        if (pragma(st, "PRAGMA user_version", buf, sizeof(buf)) < 0) {
+                xasprintf(cause, "%s: read schema version: %s", path,
+                          sqlite3_errmsg(st->db));
+                return -1;
+        }
+        *version = atoi(buf);
+        return 0;
+}
+
+/*
+ * Brings the schema to STORE_SCHEMA_VERSION in one transaction, refusing a
+ * database written by a newer program.
+ */
+static int
+migrate(struct store *st, const char *path, char **cause)
+{
+        char *sql = NULL;
+        int version, rc = -1;
+
+        if (user_version(st, path, &version, cause) < 0)
+                goto out;
+        if (version == STORE_SCHEMA_VERSION) {
+                rc = 0;
+                goto out;
+        }
+        if (version < 0) {
+                xasprintf(cause, "%s: schema version %d is not valid", path,
+                          version);
+                goto out;
+        }
+        if (version > STORE_SCHEMA_VERSION) {
+                xasprintf(cause,
+                          "%s: schema version %d is newer than this "
+                          "program's %d",
+                          path, version, STORE_SCHEMA_VERSION);
+                goto out;
+        }
+        if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+            SQLITE_OK) {
+                xasprintf(cause, "%s: begin migration: %s", path,
+                          sqlite3_errmsg(st->db));
+                goto out;
+        }
+        /* Read again under the write lock: another process may have won. */
+        if (user_version(st, path, &version, cause) < 0)
+                goto out;
+        for (; version < STORE_SCHEMA_VERSION; version++) {
+                if (sqlite3_exec(st->db, migrations[version], NULL, NULL,
+                                 NULL) != SQLITE_OK) {
+                        xasprintf(cause, "%s: migrate to schema version %d: %s",
+                                  path, version + 1, sqlite3_errmsg(st->db));
+                        goto out;
+                }
+        }
+        xasprintf(&sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+        if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+                xasprintf(cause, "%s: migrate to schema version %d: %s", path,
+                          STORE_SCHEMA_VERSION, sqlite3_errmsg(st->db));
+                goto out;
+        }
+        rc = 0;
+out:
+        if (rc < 0 && !sqlite3_get_autocommit(st->db))
+                sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        free(sql);
+        return rc;
+}
+
+/* The connection's settings; journal_mode must answer "wal". */
+static int
+configure(struct store *st, const char *path, char **cause)
+{
+        char mode[16];
+
+        if (sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS) != SQLITE_OK)
+                goto fail;
+        if (pragma(st, "PRAGMA journal_mode = WAL", mode, sizeof(mode)) < 0)
+                goto fail;
+        if (strcmp(mode, "wal") != 0) {
+                xasprintf(cause, "%s: journal mode is '%s', not 'wal'", path,
+                          mode);
+                return -1;
+        }
+        if (sqlite3_exec(st->db, "PRAGMA synchronous = FULL", NULL, NULL,
+                         NULL) != SQLITE_OK ||
+            sqlite3_exec(st->db, "PRAGMA foreign_keys = ON", NULL, NULL,
+                         NULL) != SQLITE_OK)
+                goto fail;
+        return 0;
+fail:
+        xasprintf(cause, "%s: %s", path, sqlite3_errmsg(st->db));
+        return -1;
+}
+
+struct store *
+store_open(const char *path, char **cause)
+{
+        struct store *st = xcalloc(1, sizeof(*st));
+        char *dummy = NULL;
+
+        /* Every failure below sets a cause, so give it somewhere to go. */
+        if (cause == NULL)
+                cause = &dummy;
+        if (sqlite3_open_v2(path, &st->db,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                            NULL) != SQLITE_OK) {
+                xasprintf(cause, "%s: %s", path,
+                          st->db == NULL ? "out of memory"
+                                         : sqlite3_errmsg(st->db));
+                goto fail;
+        }
+        if (configure(st, path, cause) < 0 || migrate(st, path, cause) < 0)
+                goto fail;
+        for (int i = 0; i < S_COUNT; i++) {
+                if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
+                                       SQLITE_PREPARE_PERSISTENT, &st->stmts[i],
+                                       NULL) != SQLITE_OK) {
+                        xasprintf(cause, "%s: prepare '%s': %s", path,
+                                  stmt_sql[i], sqlite3_errmsg(st->db));
+                        goto fail;
+                }
+        }
+        return st;
+fail:
+        free(dummy);
+        store_close(&st);
+        return NULL;
+}
+
+void
+store_close(struct store **stp)
+{
+        struct store *st;
+
+        if (stp == NULL || *stp == NULL)
+                return;
+        st = *stp;
+        for (int i = 0; i < S_COUNT; i++)
+                sqlite3_finalize(st->stmts[i]);
+        sqlite3_close_v2(st->db);
+        free(st);
+        *stp = NULL;
+}
+
+/* --- Transactions --------------------------------------------------------- */
+
+int
+store_begin(struct store *st, char **cause)
+{
+        return run(st, st->stmts[S_BEGIN], "begin transaction", cause);
+}
+
+int
+store_commit(struct store *st, char **cause)
+{
+        return run(st, st->stmts[S_COMMIT], "commit", cause);
+}
+
+void
+store_rollback(struct store *st)
+{
+        /* A failed statement may already have ended the transaction. */
+        if (sqlite3_get_autocommit(st->db))
+                return;
+        run(st, st->stmts[S_ROLLBACK], "rollback", NULL);
+}
+
+/* --- Cases and events ----------------------------------------------------- */
+
+int64_t
+store_case_open(struct store *st, const char *urn, const char *contact,
+                const char *note, int64_t at, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_CASE_OPEN];
+
+        /* It must fit struct store_case and struct store_alert later. */
+        if (strlen(urn) >= sizeof(((struct store_case *)NULL)->urn)) {
+                if (cause != NULL)
+                        xasprintf(cause, "open case: URN '%s' is too long",
+                                  urn);
+                return -1;
+        }
+        if (bind_text(s, 1, urn) != SQLITE_OK ||
+            bind_text(s, 2, contact) != SQLITE_OK ||
+            bind_text(s, 3, note) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 4, at) != SQLITE_OK) {
+                done(s);
+                return fail(st, "open case", cause);
+        }
+        if (run(st, s, "open case", cause) < 0)
+                return -1;
+        return sqlite3_last_insert_rowid(st->db);
+}
+
+/* Runs a query for one case row: 0 and *out, 1 when none, -1 on error. */
+static int
+find_case(struct store *st, sqlite3_stmt *s, struct store_case *out,
+          const char *what, char **cause)
+{
+        int rc = step(st, s, what, cause);
+
+        if (rc == 1)
+                rc = read_case(s, out, what, cause) < 0 ? -1 : 0;
+        else if (rc == 0)
+                rc = 1;
+        done(s);
+        return rc;
+}
+
+int
+store_case_current(struct store *st, const char *urn, struct store_case *out,
+                   char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_CASE_CURRENT];
+
+        if (bind_text(s, 1, urn) != SQLITE_OK) {
+                done(s);
+                return fail(st, "find current case", cause);
+        }
+        return find_case(st, s, out, "find current case", cause);
+}
+
+int
+store_case_get(struct store *st, int64_t id, struct store_case *out,
+               char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_CASE_GET];
+
+        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+                done(s);
+                return fail(st, "get case", cause);
+        }
+        return find_case(st, s, out, "get case", cause);
+}
+
+/* After an UPDATE of one row by id: -1 with a cause when it matched none. */
+static int
+check_changed(struct store *st, int64_t id, const char *what, const char *none,
+              char **cause)
+{
+        if (sqlite3_changes(st->db) > 0)
+                return 0;
+        if (cause != NULL)
+                xasprintf(cause, "%s: %s %lld", what, none, (long long)id);
+        return -1;
+}
+
+int
+store_case_set_state(struct store *st, int64_t id, enum case_state state,
+                     int64_t at, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_CASE_SET_STATE];
+
+        if ((unsigned)state >= NELEM(case_states)) {
+                if (cause != NULL)
+                        xasprintf(cause, "set case state: bad state %d",
+                                  (int)state);
+                return -1;
+        }
+        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+            bind_text(s, 2, case_states[state]) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 3, at) != SQLITE_OK) {
+                done(s);
+                return fail(st, "set case state", cause);
+        }
+        if (run(st, s, "set case state", cause) < 0)
+                return -1;
+        return check_changed(st, id, "set case state", "no case", cause);
+}
+
+int
+store_case_set_contact(struct store *st, int64_t id, const char *contact,
+                       char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_CASE_SET_CONTACT];
+
+        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+            bind_text(s, 2, contact) != SQLITE_OK) {
+                done(s);
+                return fail(st, "set case contact", cause);
+        }
+        if (run(st, s, "set case contact", cause) < 0)
+                return -1;
+        return check_changed(st, id, "set case contact", "no case", cause);
+}
+
+int
+store_case_contact(struct store *st, int64_t id, char **contact, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_CASE_CONTACT];
+        const char *v;
+        int rc = -1;
+
+        *contact = NULL;
+        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+                fail(st, "read case contact", cause);
+                goto out;
+        }
+        rc = step(st, s, "read case contact", cause);
+        if (rc == 0) {
+                if (cause != NULL)
+                        xasprintf(cause, "read case contact: no case %lld",
+                                  (long long)id);
+                rc = -1;
+        }
+        if (rc < 0)
+                goto out;
+        v = col_text(s, 0);
+        *contact = xstrdup(v == NULL ? "" : v);
+        rc = 0;
+out:
+        done(s);
+        return rc;
+}
+
+int64_t
+store_event_add(struct store *st, int64_t case_id, const char *kind, int64_t at,
+                int64_t recorded_at, const char *contact, const char *note,
+                char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_EVENT_ADD];
+
+        if (sqlite3_bind_int64(s, 1, case_id) != SQLITE_OK ||
+            bind_text(s, 2, kind) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 3, at) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 4, recorded_at) != SQLITE_OK ||
+            bind_text(s, 5, contact) != SQLITE_OK ||
+            bind_text(s, 6, note) != SQLITE_OK) {
+                done(s);
+                return fail(st, "insert event", cause);
+        }
+        if (run(st, s, "insert event", cause) < 0)
+                return -1;
+        return sqlite3_last_insert_rowid(st->db);
+}
+
+/* --- Alerts --------------------------------------------------------------- */
+
+int64_t
+store_alert_add(struct store *st, const struct store_alert *a, const char *sig,
+                const char *warning, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_ALERT_ADD];
+
+        if (sqlite3_bind_int64(s, 1, a->case_id) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 2, a->event_id) != SQLITE_OK ||
+            bind_field(s, 3, a->rule, sizeof(a->rule)) != SQLITE_OK ||
+            bind_field(s, 4, a->offset, sizeof(a->offset)) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 5, a->at) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 6, a->due) != SQLITE_OK ||
+            bind_time(s, 7, a->opens) != SQLITE_OK ||
+            bind_text(s, 8, sig) != SQLITE_OK ||
+            bind_text(s, 9, warning) != SQLITE_OK) {
+                done(s);
+                return fail(st, "insert alert", cause);
+        }
+        if (run(st, s, "insert alert", cause) < 0)
+                return -1;
+        return sqlite3_last_insert_rowid(st->db);
+}
+
+int
+store_alerts_cancel(struct store *st, int64_t case_id, const char *rule,
+                    int64_t at, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_ALERTS_CANCEL];
+
+        if (sqlite3_bind_int64(s, 1, case_id) != SQLITE_OK ||
+            bind_text(s, 2, rule) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 3, at) != SQLITE_OK) {
+                done(s);
+                return fail(st, "cancel alerts", cause);
+        }
+        if (run(st, s, "cancel alerts", cause) < 0)
+                return -1;
+        return sqlite3_changes(st->db);
+}
+
+int
+store_next_alert(struct store *st, int64_t *at, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_NEXT_ALERT];
+        int rc = step(st, s, "find next alert", cause);
+
+        if (rc == 1) {
+                *at = sqlite3_column_int64(s, 0);
+                rc = 0;
+        } else if (rc == 0) {
+                rc = 1;
+        }
+        done(s);
+        return rc;
+}
+
+int
+store_due_alerts(struct store *st, int64_t now, struct store_alert *out,
+                 int max, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_DUE_ALERTS];
+        int n = 0;
+
+        if (max <= 0)
+                return 0;
+        if (sqlite3_bind_int64(s, 1, now) != SQLITE_OK ||
+            sqlite3_bind_int(s, 2, max) != SQLITE_OK) {
+                n = fail(st, "find due alerts", cause);
+                goto out;
+        }
+        while (n < max) {
+                struct store_alert *a = &out[n];
+                int rc = step(st, s, "find due alerts", cause);
+
+                if (rc < 0)
+                        n = -1;
+                if (rc != 1)
+                        break;
+                memset(a, 0, sizeof(*a));
+                a->id = sqlite3_column_int64(s, 0);
+                a->case_id = sqlite3_column_int64(s, 1);
+                a->event_id = sqlite3_column_int64(s, 2);
+                copy_col(a->urn, sizeof(a->urn), s, 3);
+                copy_col(a->rule, sizeof(a->rule), s, 4);
+                copy_col(a->offset, sizeof(a->offset), s, 5);
+                a->at = sqlite3_column_int64(s, 6);
+                a->due = sqlite3_column_int64(s, 7);
+                a->opens = sqlite3_column_int64(s, 8);
+                n++;
+        }
+out:
+        done(s);
+        return n;
+}
+
+/* Moves one pending alert to its final state. */
+static int
+finish_alert(struct store *st, enum stmt which, int64_t id, int64_t at,
+             bool late, const char *what, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[which];
+
+        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 2, at) != SQLITE_OK ||
+            (which == S_ALERT_FIRE &&
+             sqlite3_bind_int(s, 3, late) != SQLITE_OK)) {
+                done(s);
+                return fail(st, what, cause);
+        }
+        if (run(st, s, what, cause) < 0)
+                return -1;
+        return check_changed(st, id, what, "no pending alert", cause);
+}
+
+int
+store_alert_fire(struct store *st, int64_t id, int64_t at, bool late,
+                 char **cause)
+{
+        return finish_alert(st, S_ALERT_FIRE, id, at, late, "fire alert",
+                            cause);
+}
+
+int
+store_alert_miss(struct store *st, int64_t id, int64_t at, char **cause)
+{
+        return finish_alert(st, S_ALERT_MISS, id, at, false, "miss alert",
+                            cause);
+}
+
+int
+store_pending_groups(struct store *st,
+                     int (*fn)(const struct store_group *, void *), void *arg,
+                     char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_PENDING_GROUPS];
+        struct group_copy *groups = NULL, *c;
+        const char *sig;
+        size_t n = 0;
+        int rc;
+
+        /*
+         * Read every group before calling fn, which re-plans: it cancels
+         * and adds alerts, so it must not run under an open cursor.
+         */
+        for (;;) {
+                rc = step(st, s, "list pending groups", cause);
+                if (rc != 1)
+                        break;
+                groups = xreallocarray(groups, n + 1, sizeof(*groups));
+                c = &groups[n++];
+                memset(c, 0, sizeof(*c));
+                c->g.case_id = sqlite3_column_int64(s, 0);
+                c->g.event_id = sqlite3_column_int64(s, 1);
+                c->g.event_at = sqlite3_column_int64(s, 2);
+                copy_col(c->g.urn, sizeof(c->g.urn), s, 3);
+                copy_col(c->g.rule, sizeof(c->g.rule), s, 4);
+                sig = col_text(s, 5);
+                c->sig = xstrdup(sig == NULL ? "" : sig);
+                c->g.sig = c->sig;
+        }
+        done(s);
+        /* fn says why it stopped, through its own arg: *cause stays. */
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+                if (fn(&groups[i].g, arg) < 0)
+                        rc = -1;
+        }
+        for (size_t i = 0; i < n; i++)
+                free(groups[i].sig);
+        free(groups);
+        return rc;
+}
+
+/* --- Deliveries ----------------------------------------------------------- */
+
+int64_t
+store_delivery_add(struct store *st, int64_t alert_id, const char *channel,
+                   const char *type, int64_t at, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_DELIVERY_ADD];
+
+        if (sqlite3_bind_int64(s, 1, alert_id) != SQLITE_OK ||
+            bind_text(s, 2, channel) != SQLITE_OK ||
+            bind_text(s, 3, type) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 4, at) != SQLITE_OK) {
+                done(s);
+                return fail(st, "insert delivery", cause);
+        }
+        if (run(st, s, "insert delivery", cause) < 0)
+                return -1;
+        return sqlite3_last_insert_rowid(st->db);
+}
+
+/* --- Views ---------------------------------------------------------------- */
+
+/*
+ * Each view steps its statement and turns every row into a JSON object
+ * with json_pack(); "s?" writes null for a NULL column.
+ */
+
+json_t *
+store_json_cases(struct store *st, const struct tz *tz, bool all, char **cause)
+{
+        static const char what[] = "list cases";
+        sqlite3_stmt *s = st->stmts[S_JSON_CASES];
+        json_t *cases = json_array();
+        int rc;
+
+        if (sqlite3_bind_int(s, 1, all) != SQLITE_OK) {
+                rc = fail(st, what, cause);
+                goto out;
+        }
+        for (;;) {
+                char opened[TIMEFMT_LEN], last[TIMEFMT_LEN];
+                json_t *row;
+
+                rc = step(st, s, what, cause);
+                if (rc != 1)
+                        break;
+                row = json_pack(
+                    "{s:I, s:s, s:s, s:s?, s:s?, s:s?, s:I, s:s?}", "case",
+                    (json_int_t)sqlite3_column_int64(s, 0), "school",
+                    col_text(s, 1), "state", col_text(s, 2), "opened",
+                    col_time(tz, s, 3, opened, sizeof(opened)), "last_event",
+                    col_text(s, 4), "last_event_at",
+                    col_time(tz, s, 5, last, sizeof(last)), "pending",
+                    (json_int_t)sqlite3_column_int64(s, 6), "contact",
+                    col_text(s, 7));
+                if (append(cases, row, what, cause) < 0) {
+                        rc = -1;
+                        break;
+                }
+        }
+out:
+        done(s);
+        if (rc < 0) {
+                json_decref(cases);
+                cases = NULL;
+        }
+        return cases;
+}
+
+/* The events of case `id` in the order they were recorded. */
+static json_t *
+case_events(struct store *st, const struct tz *tz, int64_t id, char **cause)
+{
+        static const char what[] = "show case events";
+        sqlite3_stmt *s = st->stmts[S_JSON_CASE_EVENTS];
+        json_t *events = json_array();
+        int rc;
+
+        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+                rc = fail(st, what, cause);
+                goto out;
+        }
+        for (;;) {
+                char at[TIMEFMT_LEN], recorded[TIMEFMT_LEN];
+                json_t *row;
+
+                rc = step(st, s, what, cause);
+                if (rc != 1)
+                        break;
+                row = json_pack(
+                    "{s:I, s:s, s:s?, s:s?, s:s?, s:s?}", "event",
+                    (json_int_t)sqlite3_column_int64(s, 0), "kind",
+                    col_text(s, 1), "at", col_time(tz, s, 2, at, sizeof(at)),
+                    "recorded", col_time(tz, s, 3, recorded, sizeof(recorded)),
+                    "contact", col_text(s, 4), "note", col_text(s, 5));
+                if (append(events, row, what, cause) < 0) {
+                        rc = -1;
+                        break;
+                }
+        }
+out:
+        done(s);
+        if (rc < 0) {
+                json_decref(events);
+                events = NULL;
+        }
+        return events;
+}
+
+/* The alerts of case `id`, soonest first, whatever their state. */
+static json_t *
+case_alerts(struct store *st, const struct tz *tz, int64_t id, char **cause)
+{
+        static const char what[] = "show case alerts";
+        sqlite3_stmt *s = st->stmts[S_JSON_CASE_ALERTS];
+        json_t *alerts = json_array();
+        int rc;
+
+        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+                rc = fail(st, what, cause);
+                goto out;
+        }
+        for (;;) {
+                char at[TIMEFMT_LEN], due[TIMEFMT_LEN], fired[TIMEFMT_LEN];
+                const char *state, *fired_at = NULL;
+                json_t *row;
+
+                rc = step(st, s, what, cause);
+                if (rc != 1)
+                        break;
+                /* done_at is when it fired, was cancelled or was missed. */
+                state = col_text(s, 5);
+                if (state != NULL && strcmp(state, "fired") == 0)
+                        fired_at = col_time(tz, s, 7, fired, sizeof(fired));
+                row = json_pack(
+                    "{s:I, s:s, s:s, s:s?, s:s?, s:s, s:b, s:s?}", "id",
+                    (json_int_t)sqlite3_column_int64(s, 0), "rule",
+                    col_text(s, 1), "offset", col_text(s, 2), "at",
+                    col_time(tz, s, 3, at, sizeof(at)), "due",
+                    col_time(tz, s, 4, due, sizeof(due)), "state", state,
+                    "late", sqlite3_column_int(s, 6) != 0, "fired", fired_at);
+                if (append(alerts, row, what, cause) < 0) {
+                        rc = -1;
+                        break;
+                }
+        }
+out:
+        done(s);
+        if (rc < 0) {
+                json_decref(alerts);
+                alerts = NULL;
+        }
+        return alerts;
+}
+
+json_t *
+store_json_case(struct store *st, const struct tz *tz, int64_t id, char **cause)
+{
+        static const char what[] = "show case";
+        sqlite3_stmt *s = st->stmts[S_JSON_CASE];
+        json_t *c = NULL, *events = NULL, *alerts = NULL;
+        char opened[TIMEFMT_LEN], closed[TIMEFMT_LEN];
+        int rc;
+
+        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+                fail(st, what, cause);
+                goto out;
+        }
+        rc = step(st, s, what, cause);
+        if (rc == 0 && cause != NULL)
+                xasprintf(cause, "no case %lld", (long long)id);
+        if (rc != 1)
+                goto out;
+        c = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:s?, s:s?}", "case",
+                      (json_int_t)sqlite3_column_int64(s, 0), "school",
+                      col_text(s, 1), "state", col_text(s, 2), "opened",
+                      col_time(tz, s, 3, opened, sizeof(opened)), "closed",
+                      col_time(tz, s, 4, closed, sizeof(closed)), "contact",
+                      col_text(s, 5), "note", col_text(s, 6));
+        done(s);
+        if (c == NULL) {
+                if (cause != NULL)
+                        xasprintf(cause,
+                                  "%s: case %lld cannot be written as "
+                                  "JSON",
+                                  what, (long long)id);
+                goto out;
+        }
+        events = case_events(st, tz, id, cause);
+        if (events != NULL)
+                alerts = case_alerts(st, tz, id, cause);
+        if (alerts == NULL) {
+                json_decref(c);
+                c = NULL;
+                goto out;
+        }
+        json_object_set_new(c, "events", events);
+        json_object_set_new(c, "alerts", alerts);
+        events = alerts = NULL;
+out:
+        done(s);
+        json_decref(events);
+        json_decref(alerts);
+        return c;
+}
+
+json_t *
+store_json_upcoming(struct store *st, const struct tz *tz, const char *urn,
+                    char **cause)
+{
+        static const char what[] = "list upcoming alerts";
+        sqlite3_stmt *s = st->stmts[S_JSON_UPCOMING];
+        json_t *alerts = json_array();
+        int rc;
+
+        if (bind_text(s, 1, urn) != SQLITE_OK) {
+                rc = fail(st, what, cause);
+                goto out;
+        }
+        for (;;) {
+                char at[TIMEFMT_LEN], due[TIMEFMT_LEN];
+                json_t *row;
+
+                rc = step(st, s, what, cause);
+                if (rc != 1)
+                        break;
+                row =
+                    json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s?}", "case",
+                              (json_int_t)sqlite3_column_int64(s, 0), "school",
+                              col_text(s, 1), "rule", col_text(s, 2), "at",
+                              col_time(tz, s, 3, at, sizeof(at)), "offset",
+                              col_text(s, 4), "due",
+                              col_time(tz, s, 5, due, sizeof(due)));
+                if (append(alerts, row, what, cause) < 0) {
+                        rc = -1;
+                        break;
+                }
+        }
+out:
+        done(s);
+        if (rc < 0) {
+                json_decref(alerts);
+                alerts = NULL;
+        }
+        return alerts;
+}
+
+json_t *
+store_json_history(struct store *st, const struct tz *tz, const char *urn,
+                   int limit, char **cause)
+{
+        static const char what[] = "list deliveries";
+        sqlite3_stmt *s = st->stmts[S_JSON_HISTORY];
+        json_t *deliveries = json_array();
+        int rc;
+
+        /* A negative LIMIT is no limit in SQLite. */
+        if (bind_text(s, 1, urn) != SQLITE_OK ||
+            sqlite3_bind_int(s, 2, limit < 0 ? -1 : limit) != SQLITE_OK) {
+                rc = fail(st, what, cause);
+                goto out;
+        }
+        for (;;) {
+                char created[TIMEFMT_LEN], updated[TIMEFMT_LEN];
+                json_t *row;
+
+                rc = step(st, s, what, cause);
+                if (rc != 1)
+                        break;
+                row = json_pack(
+                    "{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s?, "
+                    "s:b, s:s?, s:s?}",
+                    "id", col_text(s, 0), "case",
+                    (json_int_t)sqlite3_column_int64(s, 1), "school",
+                    col_text(s, 2), "rule", col_text(s, 3), "offset",
+                    col_text(s, 4), "channel", col_text(s, 5), "type",
+                    col_text(s, 6), "status", col_text(s, 7), "attempts",
+                    (json_int_t)sqlite3_column_int64(s, 8), "last_error",
+                    col_text(s, 9), "late", sqlite3_column_int(s, 10) != 0,
+                    "created", col_time(tz, s, 11, created, sizeof(created)),
+                    "updated", col_time(tz, s, 12, updated, sizeof(updated)));
+                if (append(deliveries, row, what, cause) < 0) {
+                        rc = -1;
+                        break;
+                }
+        }
+out:
+        done(s);
+        if (rc < 0) {
+                json_decref(deliveries);
+                deliveries = NULL;
+        }
+        return deliveries;
+}
+
+/* {"<state>": n, ...} with every name present, 0 when it has no rows. */
+static json_t *
+count_by(struct store *st, enum stmt which, const char *const *names,
+         size_t nnames, const char *what, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[which];
+        json_t *counts = json_object();
+        int rc;
+
+        for (size_t i = 0; i < nnames; i++)
+                json_object_set_new(counts, names[i], json_integer(0));
+        for (;;) {
+                const char *name;
+
+                rc = step(st, s, what, cause);
+                if (rc != 1)
+                        break;
+                name = col_text(s, 0);
+                if (name != NULL)
+                        json_object_set_new(
+                            counts, name,
+                            json_integer(sqlite3_column_int64(s, 1)));
+        }
+        done(s);
+        if (rc < 0) {
+                json_decref(counts);
+                counts = NULL;
+        }
+        return counts;
+}
+
+/* The most recently missed alerts, newest first. */
+static json_t *
+missed_alerts(struct store *st, const struct tz *tz, char **cause)
+{
+        static const char what[] = "list missed alerts";
+        sqlite3_stmt *s = st->stmts[S_MISSED];
+        json_t *missed = json_array();
+        int rc;
+
+        if (sqlite3_bind_int(s, 1, MISSED_MAX) != SQLITE_OK) {
+                rc = fail(st, what, cause);
+                goto out;
+        }
+        for (;;) {
+                char at[TIMEFMT_LEN];
+                json_t *row;
+
+                rc = step(st, s, what, cause);
+                if (rc != 1)
+                        break;
+                row =
+                    json_pack("{s:I, s:s, s:s, s:s?, s:s}", "case",
+                              (json_int_t)sqlite3_column_int64(s, 0), "school",
+                              col_text(s, 1), "rule", col_text(s, 2), "at",
+                              col_time(tz, s, 3, at, sizeof(at)), "offset",
+                              col_text(s, 4));
+                if (append(missed, row, what, cause) < 0) {
+                        rc = -1;
+                        break;
+                }
+        }
+out:
+        done(s);
+        if (rc < 0) {
+                json_decref(missed);
+                missed = NULL;
+        }
+        return missed;
+}
+
+json_t *
+store_json_counts(struct store *st, const struct tz *tz, char **cause)
+{
+        json_t *status = json_object(), *part;
+
+        part = count_by(st, S_COUNT_CASES, case_states, NELEM(case_states),
+                        "count cases", cause);
+        if (part == NULL)
+                goto fail;
+        json_object_set_new(status, "cases", part);
+        part = count_by(st, S_COUNT_ALERTS, alert_states, NELEM(alert_states),
+                        "count alerts", cause);
+        if (part == NULL)
+                goto fail;
+        json_object_set_new(status, "alerts", part);
+        part = count_by(st, S_COUNT_DELIVERIES, delivery_statuses,
+                        NELEM(delivery_statuses), "count deliveries", cause);
+        if (part == NULL)
+                goto fail;
+        json_object_set_new(status, "deliveries", part);
+        part = missed_alerts(st, tz, cause);
+        if (part == NULL)
+                goto fail;
+        json_object_set_new(status, "missed", part);
+        return status;
+fail:
+        json_decref(status);
+        return NULL;
+}

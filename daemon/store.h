@@ -1,0 +1,189 @@
+/*
+ * store: the scheduler's durable state in SQLite.
+ *
+ * The daemon is the only writer. The database runs in WAL mode with
+ * foreign keys on and synchronous=FULL: a committed row survives kill -9
+ * and power loss. The schema is versioned through PRAGMA user_version and
+ * migrated forward on open, inside one transaction. Every statement is a
+ * prepared statement with bound parameters, prepared once in store_open().
+ *
+ * Tables: cases (one inspection of one school), events (what was recorded),
+ * alerts (what the rules scheduled; the pending ones indexed by time), and
+ * deliveries (one per channel of a fired alert). Times are UTC seconds.
+ *
+ * Functions return 0 (or a row id > 0) on success and -1 on an SQLite error,
+ * with *cause set (caller frees) where they take one. The store does not
+ * log. Functions that return JSON return a new reference the caller owns;
+ * they take the zone to write times as RFC 3339 with the local offset.
+ */
+#ifndef ONOTIFY_STORE_H
+#define ONOTIFY_STORE_H
+
+#include "tz.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_SCHEMA_VERSION 1
+
+struct store;
+
+enum case_state {
+        CASE_OPEN,      /* notified, inspection under way */
+        CASE_PAUSED,    /* paused */
+        CASE_CONCLUDED, /* concluded; post-inspection rules may still run */
+        CASE_CLOSED,    /* deferred, cancelled, or superseded */
+};
+
+enum alert_state {
+        ALERT_PENDING,
+        ALERT_FIRED,
+        ALERT_CANCELLED,
+        ALERT_MISSED, /* its time passed while the daemon was down */
+};
+
+struct store_case {
+        int64_t id;
+        char urn[8];
+        enum case_state state;
+        int64_t opened_at;
+};
+
+/* A pending alert as the scheduler needs it. */
+struct store_alert {
+        int64_t id;
+        int64_t case_id;
+        int64_t event_id;
+        char urn[8];
+        char rule[32];
+        char offset[16];
+        int64_t at;
+        int64_t due;
+        int64_t opens; /* 0 when the rule has no window */
+};
+
+/* Opens (creating when absent) and migrates the database at `path`. */
+struct store *store_open(const char *path, char **cause);
+void store_close(struct store **stp);
+
+const char *store_case_state_name(enum case_state state);
+const char *store_alert_state_name(enum alert_state state);
+
+/* Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+int store_begin(struct store *st, char **cause);
+int store_commit(struct store *st, char **cause);
+void store_rollback(struct store *st);
+
+/* --- Cases and events ----------------------------------------------------- */
+
+/* Opens a case for `urn` at `at`; returns its id. contact/note may be NULL. */
+int64_t store_case_open(struct store *st, const char *urn, const char *contact,
+                        const char *note, int64_t at, char **cause);
+/*
+ * The school's current case: the newest one that is not closed. Returns 0
+ * and fills *out, 1 when there is none, -1 on error.
+ */
+int store_case_current(struct store *st, const char *urn,
+                       struct store_case *out, char **cause);
+int store_case_get(struct store *st, int64_t id, struct store_case *out,
+                   char **cause);
+/* Sets the state; CASE_CLOSED also records closed_at = at. */
+int store_case_set_state(struct store *st, int64_t id, enum case_state state,
+                         int64_t at, char **cause);
+/* Replaces the case's contact details (when a new event brings them). */
+int store_case_set_contact(struct store *st, int64_t id, const char *contact,
+                           char **cause);
+/* The case's contact details into *contact ("" when none; caller frees). */
+int store_case_contact(struct store *st, int64_t id, char **contact,
+                       char **cause);
+/* Records an event; returns its id. contact/note may be NULL. */
+int64_t store_event_add(struct store *st, int64_t case_id, const char *kind,
+                        int64_t at, int64_t recorded_at, const char *contact,
+                        const char *note, char **cause);
+
+/* --- Alerts ----------------------------------------------------------------
+ */
+
+/*
+ * Schedules an alert (state pending). `sig` is the rule's signature at
+ * planning time (see rules_signature()), kept to notice a changed rule on
+ * reload; `warning` (may be NULL) is the plan's warning text for this rule.
+ * Returns the alert id.
+ */
+int64_t store_alert_add(struct store *st, const struct store_alert *a,
+                        const char *sig, const char *warning, char **cause);
+/*
+ * Cancels the pending alerts of case `case_id`, of `rule` only when rule is
+ * not NULL. Returns how many were cancelled, or -1.
+ */
+int store_alerts_cancel(struct store *st, int64_t case_id, const char *rule,
+                        int64_t at, char **cause);
+/*
+ * The time of the soonest pending alert: 0 and *at when there is one, 1
+ * when none. Uses the partial index on pending alerts, not a scan.
+ */
+int store_next_alert(struct store *st, int64_t *at, char **cause);
+/*
+ * Pending alerts with at <= `now`, soonest first, at most `max` into out[].
+ * Returns how many, or -1.
+ */
+int store_due_alerts(struct store *st, int64_t now, struct store_alert *out,
+                     int max, char **cause);
+/* Marks a pending alert fired at `at` (late when it fired after downtime). */
+int store_alert_fire(struct store *st, int64_t id, int64_t at, bool late,
+                     char **cause);
+/* Marks a pending alert missed at `at`. */
+int store_alert_miss(struct store *st, int64_t id, int64_t at, char **cause);
+
+/*
+ * The distinct (case, event, rule, signature) groups that still have
+ * pending alerts, for re-planning after a reload: calls fn for each; fn
+ * returns 0 to go on, -1 to stop (store_pending_groups then returns -1).
+ */
+struct store_group {
+        int64_t case_id;
+        int64_t event_id;
+        int64_t event_at;
+        char urn[8];
+        char rule[32];
+        const char *sig;
+};
+int store_pending_groups(struct store *st,
+                         int (*fn)(const struct store_group *, void *),
+                         void *arg, char **cause);
+
+/* --- Deliveries ------------------------------------------------------------
+ */
+
+/*
+ * Creates a pending delivery of alert `alert_id` to `channel` (of type
+ * `type`, e.g. "email") and returns its row id; its stable public id is 32
+ * random hex digits, made by SQLite (lower(hex(randomblob(16)))).
+ */
+int64_t store_delivery_add(struct store *st, int64_t alert_id,
+                           const char *channel, const char *type, int64_t at,
+                           char **cause);
+
+/* --- Views for the control socket (JSON shapes in docs/protocol.md) ------- */
+
+/* `list`: cases newest first; closed ones only when `all`. */
+json_t *store_json_cases(struct store *st, const struct tz *tz, bool all,
+                         char **cause);
+/* `show`: one case with its events and alerts; NULL and *cause if none. */
+json_t *store_json_case(struct store *st, const struct tz *tz, int64_t id,
+                        char **cause);
+/* `upcoming`: pending alerts soonest first, of one school when urn. */
+json_t *store_json_upcoming(struct store *st, const struct tz *tz,
+                            const char *urn, char **cause);
+/* `history`: deliveries newest first, of one school when urn. */
+json_t *store_json_history(struct store *st, const struct tz *tz,
+                           const char *urn, int limit, char **cause);
+/*
+ * `status` counts: {"cases": {...}, "alerts": {...}, "deliveries": {...},
+ * "missed": [... the 20 most recent missed alerts]}.
+ */
+json_t *store_json_counts(struct store *st, const struct tz *tz, char **cause);
+
+#endif
