@@ -1,0 +1,412 @@
+#include "control.h"
+
+#include "proto.h"
+#include "rules.h"
+#include "sched.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Events may be recorded up to a year either side of now. */
+#define MAX_EVENT_SKEW (366LL * 86400)
+
+struct command {
+        const char *name;
+        json_t *(*run)(struct control_ctx *, json_t *, int64_t);
+        const char *const *keys; /* allowed keys besides "cmd" */
+};
+
+/* Refuses keys the command does not take (a typo must not pass). */
+static json_t *
+check_keys(json_t *req, const struct command *cmd)
+{
+        const char *key;
+        json_t *v;
+
+        json_object_foreach(req, key, v)
+        {
+                bool ok = strcmp(key, "cmd") == 0;
+
+                for (size_t i = 0; !ok && cmd->keys[i] != NULL; i++)
+                        ok = strcmp(key, cmd->keys[i]) == 0;
+                if (!ok)
+                        return proto_error("%s: unknown field '%.64s'",
+                                           cmd->name, key);
+        }
+        return NULL;
+}
+
+/* Characters, not bytes: jansson has already checked the UTF-8. */
+static size_t
+utf8_chars(const char *s)
+{
+        size_t n = 0;
+
+        for (; *s; s++)
+                n += ((unsigned char)*s & 0xc0) != 0x80;
+        return n;
+}
+
+/*
+ * An optional string field: *out NULL when absent. Returns the refusal when
+ * it is not a string, too long, or holds control characters.
+ */
+static json_t *
+opt_text(json_t *req, const char *key, size_t max, const char **out)
+{
+        json_t *v = json_object_get(req, key);
+        const char *s;
+
+        *out = NULL;
+        if (v == NULL || json_is_null(v))
+                return NULL;
+        if (!json_is_string(v))
+                return proto_error("'%s' must be a string", key);
+        s = json_string_value(v);
+        if (utf8_chars(s) > max)
+                return proto_error("'%s' is longer than %zu characters", key,
+                                   max);
+        if (strlen(s) != json_string_length(v))
+                return proto_error("'%s' contains a NUL character", key);
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+                if (*p < 0x20 || *p == 0x7f)
+                        return proto_error("'%s' contains a control "
+                                           "character",
+                                           key);
+        }
+        *out = s;
+        return NULL;
+}
+
+static json_t *
+opt_bool(json_t *req, const char *key, bool *out)
+{
+        json_t *v = json_object_get(req, key);
+
+        *out = false;
+        if (v == NULL)
+                return NULL;
+        if (!json_is_boolean(v))
+                return proto_error("'%s' must be true or false", key);
+        *out = json_is_true(v);
+        return NULL;
+}
+
+static json_t *
+opt_int(json_t *req, const char *key, json_int_t min, json_int_t max,
+        json_int_t *out)
+{
+        json_t *v = json_object_get(req, key);
+
+        if (v == NULL)
+                return NULL;
+        if (!json_is_integer(v) || json_integer_value(v) < min ||
+            json_integer_value(v) > max)
+                return proto_error("'%s' must be a whole number from %lld to "
+                                   "%lld",
+                                   key, (long long)min, (long long)max);
+        *out = json_integer_value(v);
+        return NULL;
+}
+
+/* A URN field naming a school of the config; *school set. */
+static json_t *
+school_field(struct control_ctx *ctx, json_t *req, bool required,
+             const struct school **school)
+{
+        const char *urn;
+        json_t *err = opt_text(req, "school", 16, &urn);
+
+        *school = NULL;
+        if (err != NULL)
+                return err;
+        if (urn == NULL)
+                return required ? proto_error("'school' (a URN) is required")
+                                : NULL;
+        if (strlen(urn) != 6 || strspn(urn, "0123456789") != 6)
+                return proto_error("school '%s' is not a URN (6 digits)", urn);
+        *school = conf_school(ctx->conf, urn);
+        if (*school == NULL)
+                return proto_error("unknown school %s: it is not in %s", urn,
+                                   ctx->conf->path);
+        return NULL;
+}
+
+/* Adds "name" beside each "school" URN in an array of objects. */
+static void
+add_names(const struct conf *conf, json_t *arr)
+{
+        size_t i;
+        json_t *o;
+
+        json_array_foreach(arr, i, o)
+        {
+                const char *urn =
+                    json_string_value(json_object_get(o, "school"));
+                const struct school *s = urn ? conf_school(conf, urn) : NULL;
+
+                if (s != NULL)
+                        json_object_set_new(o, "name", json_string(s->name));
+        }
+}
+
+/* Wraps a store view: {"ok": true, key: view} or the error. */
+static json_t *
+view(json_t *v, const char *key, char *cause)
+{
+        json_t *reply;
+
+        if (v == NULL) {
+                reply = proto_error("%s", cause ? cause : "no such thing");
+                free(cause);
+                return reply;
+        }
+        reply = proto_ok();
+        json_object_set_new(reply, key, v);
+        return reply;
+}
+
+static json_t *
+cmd_event(struct control_ctx *ctx, json_t *req, int64_t now)
+{
+        const struct conf *conf = ctx->conf;
+        struct sched_event ev = { 0 };
+        const struct school *school;
+        const char *at = NULL;
+        enum tz_fold fold;
+        char *cause = NULL;
+        json_t *err;
+
+        if ((err = opt_text(req, "kind", RULES_KIND_MAX, &ev.kind)) != NULL ||
+            (err = school_field(ctx, req, true, &school)) != NULL ||
+            (err = opt_text(req, "at", 64, &at)) != NULL ||
+            (err = opt_text(req, "contact", PROTO_MAX_TEXT, &ev.contact)) !=
+                NULL ||
+            (err = opt_text(req, "note", PROTO_MAX_TEXT, &ev.note)) != NULL ||
+            (err = opt_bool(req, "new_case", &ev.new_case)) != NULL)
+                return err;
+        if (ev.kind == NULL)
+                return proto_error("'kind' is required");
+        if (!rules_valid_kind(ev.kind) || !conf_known_kind(conf, ev.kind))
+                return proto_error("unknown event kind '%s'", ev.kind);
+        if (ev.new_case && strcmp(ev.kind, "notification") != 0)
+                return proto_error("'new_case' is only for a notification");
+        ev.urn = school->urn;
+        ev.at = now;
+        if (at != NULL) {
+                if (timefmt_parse(conf->tz, at, &ev.at, &fold, &cause) < 0) {
+                        err = proto_error("at: %s", cause);
+                        free(cause);
+                        return err;
+                }
+                if (ev.at > now + MAX_EVENT_SKEW ||
+                    ev.at < now - MAX_EVENT_SKEW)
+                        return proto_error("at '%s' is more than a year from "
+                                           "now",
+                                           at);
+        }
+        return sched_record(ctx->st, conf, &ev, now);
+}
+
+static json_t *
+cmd_list(struct control_ctx *ctx, json_t *req, int64_t now)
+{
+        char *cause = NULL;
+        json_t *err, *v;
+        bool all;
+
+        (void)now;
+        if ((err = opt_bool(req, "all", &all)) != NULL)
+                return err;
+        v = store_json_cases(ctx->st, ctx->conf->tz, all, &cause);
+        if (v != NULL)
+                add_names(ctx->conf, v);
+        return view(v, "cases", cause);
+}
+
+static json_t *
+cmd_show(struct control_ctx *ctx, json_t *req, int64_t now)
+{
+        const struct school *school;
+        struct store_case c;
+        json_int_t id = 0;
+        char *cause = NULL;
+        json_t *err, *v;
+        int rc;
+
+        (void)now;
+        if ((err = opt_int(req, "case", 1, INT64_MAX, &id)) != NULL ||
+            (err = school_field(ctx, req, false, &school)) != NULL)
+                return err;
+        if ((id == 0) == (school == NULL))
+                return proto_error("show needs one of 'case' and 'school'");
+        if (school != NULL) {
+                rc = store_case_current(ctx->st, school->urn, &c, &cause);
+                if (rc != 0) {
+                        err = rc < 0 ? proto_error("internal error: %s", cause)
+                                     : proto_error("school %s has no open "
+                                                   "case",
+                                                   school->urn);
+                        free(cause);
+                        return err;
+                }
+                id = c.id;
+        }
+        v = store_json_case(ctx->st, ctx->conf->tz, id, &cause);
+        if (v != NULL) {
+                const char *urn =
+                    json_string_value(json_object_get(v, "school"));
+                const struct school *s =
+                    urn ? conf_school(ctx->conf, urn) : NULL;
+
+                if (s != NULL)
+                        json_object_set_new(v, "name", json_string(s->name));
+        }
+        return view(v, "case", cause);
+}
+
+static json_t *
+cmd_upcoming(struct control_ctx *ctx, json_t *req, int64_t now)
+{
+        const struct school *school;
+        char *cause = NULL;
+        json_t *err, *v;
+
+        (void)now;
+        if ((err = school_field(ctx, req, false, &school)) != NULL)
+                return err;
+        v = store_json_upcoming(ctx->st, ctx->conf->tz,
+                                school ? school->urn : NULL, &cause);
+        if (v != NULL)
+                add_names(ctx->conf, v);
+        return view(v, "alerts", cause);
+}
+
+static json_t *
+cmd_history(struct control_ctx *ctx, json_t *req, int64_t now)
+{
+        const struct school *school;
+        json_int_t limit = 100;
+        char *cause = NULL;
+        json_t *err, *v;
+
+        (void)now;
+        if ((err = school_field(ctx, req, false, &school)) != NULL ||
+            (err = opt_int(req, "limit", 1, 1000, &limit)) != NULL)
+                return err;
+        v = store_json_history(ctx->st, ctx->conf->tz,
+                               school ? school->urn : NULL, (int)limit, &cause);
+        if (v != NULL)
+                add_names(ctx->conf, v);
+        return view(v, "deliveries", cause);
+}
+
+static json_t *
+cmd_status(struct control_ctx *ctx, json_t *req, int64_t now)
+{
+        char buf[TIMEFMT_LEN], *cause = NULL;
+        json_t *counts, *reply;
+        int64_t next;
+        int rc;
+        const char *key;
+        json_t *v;
+
+        (void)req;
+        (void)now;
+        counts = store_json_counts(ctx->st, ctx->conf->tz, &cause);
+        if (counts == NULL)
+                return view(NULL, "", cause);
+        reply = proto_ok();
+        json_object_set_new(reply, "version", json_string(PROJECT_VERSION));
+        json_object_set_new(reply, "pid", json_integer(getpid()));
+        timefmt_rfc3339(ctx->conf->tz, ctx->started, buf, sizeof(buf));
+        json_object_set_new(reply, "started", json_string(buf));
+        json_object_set_new(reply, "config", json_string(ctx->conf->path));
+        json_object_foreach(counts, key, v)
+        {
+                json_object_set(reply, key, v);
+        }
+        json_decref(counts);
+        add_names(ctx->conf, json_object_get(reply, "missed"));
+        rc = store_next_alert(ctx->st, &next, &cause);
+        if (rc == 0) {
+                timefmt_rfc3339(ctx->conf->tz, next, buf, sizeof(buf));
+                json_object_set_new(reply, "next_alert", json_string(buf));
+        } else {
+                json_object_set_new(reply, "next_alert", json_null());
+        }
+        free(cause);
+        return reply;
+}
+
+static json_t *
+cmd_reload(struct control_ctx *ctx, json_t *req, int64_t now)
+{
+        (void)req;
+        (void)now;
+        return ctx->reload(ctx->reload_arg);
+}
+
+static const char *const event_keys[] = { "kind", "school",   "at", "contact",
+                                          "note", "new_case", NULL };
+static const char *const list_keys[] = { "all", NULL };
+static const char *const show_keys[] = { "case", "school", NULL };
+static const char *const school_keys[] = { "school", NULL };
+static const char *const history_keys[] = { "school", "limit", NULL };
+static const char *const no_keys[] = { NULL };
+
+static const struct command commands[] = {
+        { "event", cmd_event, event_keys },
+        { "list", cmd_list, list_keys },
+        { "show", cmd_show, show_keys },
+        { "upcoming", cmd_upcoming, school_keys },
+        { "history", cmd_history, history_keys },
+        { "status", cmd_status, no_keys },
+        { "reload", cmd_reload, no_keys },
+};
+
+json_t *
+control_handle(struct control_ctx *ctx, const void *id, size_t idlen,
+               const void *body, size_t len, int64_t now)
+{
+        json_error_t jerr;
+        json_t *req = NULL, *reply = NULL;
+        const char *name;
+
+        if (idlen != strlen(PROTO_CONTROL_ID) ||
+            memcmp(id, PROTO_CONTROL_ID, idlen) != 0)
+                return proto_error("unsupported protocol: this daemon speaks "
+                                   "%s",
+                                   PROTO_CONTROL_ID);
+        if (len > PROTO_MAX_REQUEST)
+                return proto_error("request larger than %d bytes",
+                                   PROTO_MAX_REQUEST);
+        req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (req == NULL)
+                return proto_error("request is not JSON: %s", jerr.text);
+        if (!json_is_object(req)) {
+                reply = proto_error("request is not a JSON object");
+                goto out;
+        }
+        name = json_string_value(json_object_get(req, "cmd"));
+        if (name == NULL) {
+                reply = proto_error("request has no 'cmd'");
+                goto out;
+        }
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+                if (strcmp(name, commands[i].name) != 0)
+                        continue;
+                reply = check_keys(req, &commands[i]);
+                if (reply == NULL)
+                        reply = commands[i].run(ctx, req, now);
+                goto out;
+        }
+        reply = proto_error("unknown command '%.32s'", name);
+out:
+        json_decref(req);
+        return reply;
+}

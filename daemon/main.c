@@ -1,0 +1,522 @@
+/*
+ * ofsted-notifyd: the scheduler.
+ *
+ * One single-threaded loop: zmq_poll over the control socket, the dispatch
+ * socket and a signalfd, with a timeout that is the time to the next due
+ * alert (read from the store's index). The context built here is the only
+ * state; every module gets what it needs passed in.
+ */
+#include "conf.h"
+#include "control.h"
+#include "log.h"
+#include "proto.h"
+#include "sched.h"
+#include "store.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+/* Wake at least this often, so a wall-clock step is noticed soon. */
+#define MAX_SLEEP_MS 60000
+#define MAX_FRAMES   8
+#define MAX_MESSAGE  (1 << 20)
+
+struct daemon {
+        const char *conf_path;
+        struct conf *conf;
+        struct store *st;
+        char *state_path;
+        int lock_fd;
+        void *zctx;
+        void *control;
+        void *dispatch;
+        void *feed;
+        int sigfd;
+        bool running;
+        int64_t started;
+        uint64_t watchdog_usec; /* 0: no watchdog */
+        int64_t watchdog_next_ms;
+        struct sched_counts counts;
+        unsigned long dropped; /* malformed control messages */
+        struct control_ctx cctx;
+};
+
+static int64_t
+now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+mono_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+usage(FILE *out)
+{
+        fprintf(out,
+                "usage: ofsted-notifyd [-v] [-c FILE]\n"
+                "  -c, --config FILE  configuration (default: $%s, "
+                "else %s)\n"
+                "  -v, --verbose      log debug messages too\n"
+                "      --version      print the version and exit\n",
+                CONF_ENV, CONF_DEFAULT_PATH);
+}
+
+static struct conf *
+load_conf(const char *path, json_t *errors)
+{
+        struct conf_errors errs;
+        struct conf *conf = conf_load(path, &errs);
+
+        for (size_t i = 0; i < errs.n; i++) {
+                log_err("%s", errs.msgs[i]);
+                if (errors != NULL)
+                        json_array_append_new(errors,
+                                              json_string(errs.msgs[i]));
+        }
+        conf_errors_free(&errs);
+        return conf;
+}
+
+/* Creates ./var for the defaults when no systemd directory is given. */
+static void
+ensure_parent(const char *path)
+{
+        char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+
+        if (slash != NULL && slash != dir) {
+                *slash = '\0';
+                if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+                        log_warn("mkdir '%s'", dir);
+        }
+        free(dir);
+}
+
+/* Binds a socket and gives an ipc path mode 0660 (the group may use it). */
+static void *
+bind_socket(struct daemon *d, int type, const char *endpoint)
+{
+        char *resolved = conf_endpoint_path(endpoint);
+        void *s = zmq_socket(d->zctx, type);
+        int zero = 0;
+        int64_t maxmsg = MAX_MESSAGE;
+
+        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+        zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
+        if (strncmp(resolved, "ipc://", 6) == 0)
+                ensure_parent(resolved + 6);
+        if (zmq_bind(s, resolved) < 0)
+                fatalx("cannot bind '%s': %s", resolved, zmq_strerror(errno));
+        if (strncmp(resolved, "ipc://", 6) == 0 &&
+            chmod(resolved + 6, 0660) < 0)
+                log_warn("chmod '%s'", resolved + 6);
+        log_debug("bound %s", resolved);
+        free(resolved);
+        return s;
+}
+
+static void
+publish(void *arg, const char *topic, json_t *msg)
+{
+        struct daemon *d = arg;
+        char *text = json_dumps(msg, JSON_COMPACT);
+
+        /* PUB never blocks: a slow subscriber loses messages, not us. */
+        if (zmq_send(d->feed, topic, strlen(topic),
+                     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(d->feed, text, strlen(text), ZMQ_DONTWAIT) < 0)
+                log_debug("feed: %s", zmq_strerror(errno));
+        free(text);
+}
+
+static void
+notify_status(struct daemon *d)
+{
+        char *cause = NULL;
+        json_t *counts = store_json_counts(d->st, d->conf->tz, &cause);
+        json_int_t open = 0, pending = 0;
+
+        if (counts != NULL) {
+                json_t *c = json_object_get(counts, "cases");
+
+                open = json_integer_value(json_object_get(c, "open")) +
+                       json_integer_value(json_object_get(c, "paused"));
+                pending = json_integer_value(json_object_get(
+                    json_object_get(counts, "alerts"), "pending"));
+        }
+        sd_notifyf(0,
+                   "STATUS=%lld open cases, %lld alerts pending, %d fired, "
+                   "%d missed since start",
+                   (long long)open, (long long)pending, d->counts.fired,
+                   d->counts.missed);
+        json_decref(counts);
+        free(cause);
+}
+
+static void
+fire_due(struct daemon *d)
+{
+        int before = d->counts.fired + d->counts.missed;
+
+        sched_fire_due(d->st, d->conf, now_ms() / 1000, publish, d, &d->counts);
+        if (d->counts.fired + d->counts.missed != before)
+                notify_status(d);
+}
+
+/* Reads the config again; on success re-plans what its rules changed. */
+static json_t *
+reload(void *arg)
+{
+        struct daemon *d = arg;
+        json_t *errors = json_array(), *reply;
+        struct conf *next;
+        int replanned = 0, cancelled = 0;
+
+        sd_notify(0, "RELOADING=1");
+        log_info("reloading %s", d->conf_path);
+        next = load_conf(d->conf_path, errors);
+        if (next == NULL) {
+                log_err("the new configuration has errors: keeping the one in "
+                        "force");
+                reply = proto_error("the configuration has errors; the one in "
+                                    "force is kept");
+                json_object_set_new(reply, "errors", errors);
+                sd_notify(0, "READY=1");
+                return reply;
+        }
+        json_decref(errors);
+        if (strcmp(next->daemon.state, d->conf->daemon.state) != 0 ||
+            strcmp(next->daemon.control, d->conf->daemon.control) != 0 ||
+            strcmp(next->daemon.dispatch, d->conf->daemon.dispatch) != 0 ||
+            strcmp(next->daemon.feed, d->conf->daemon.feed) != 0)
+                log_warnx("daemon state and endpoints take effect at restart, "
+                          "ignoring their change");
+        sched_replan(d->st, next, now_ms() / 1000, &replanned, &cancelled);
+        conf_destroy(&d->conf);
+        d->conf = next;
+        d->cctx.conf = next;
+        log_info("configuration reloaded: %d alert groups re-planned, %d "
+                 "cancelled",
+                 replanned, cancelled);
+        fire_due(d);
+        notify_status(d);
+        sd_notify(0, "READY=1");
+        reply = proto_ok();
+        json_object_set_new(reply, "replanned", json_integer(replanned));
+        json_object_set_new(reply, "cancelled", json_integer(cancelled));
+        return reply;
+}
+
+/*
+ * One control message: [routing id][empty delimiter (REQ)][protocol id]
+ * [body]. Anything that cannot be answered is dropped and counted.
+ */
+static void
+handle_control(struct daemon *d)
+{
+        zmq_msg_t frames[MAX_FRAMES];
+        int n = 0, more = 1, env;
+        size_t len = sizeof(more);
+        json_t *reply = NULL;
+        char *text;
+
+        while (more) {
+                zmq_msg_t part;
+
+                zmq_msg_init(&part);
+                if (zmq_msg_recv(&part, d->control, ZMQ_DONTWAIT) < 0) {
+                        zmq_msg_close(&part);
+                        break;
+                }
+                zmq_getsockopt(d->control, ZMQ_RCVMORE, &more, &len);
+                if (n < MAX_FRAMES)
+                        frames[n++] = part;
+                else
+                        zmq_msg_close(&part);
+        }
+        if (n == 0)
+                return;
+        /* The envelope is the routing id, plus the empty frame REQ adds. */
+        env = n >= 2 && zmq_msg_size(&frames[1]) == 0 ? 2 : 1;
+        if (n - env != 2 || n == MAX_FRAMES)
+                reply = proto_error("a request is two frames: the protocol "
+                                    "id and a JSON body");
+        else
+                reply = control_handle(
+                    &d->cctx, zmq_msg_data(&frames[env]),
+                    zmq_msg_size(&frames[env]), zmq_msg_data(&frames[env + 1]),
+                    zmq_msg_size(&frames[env + 1]), now_ms() / 1000);
+        text = json_dumps(reply, JSON_COMPACT);
+        for (int i = 0; i < env; i++) {
+                if (zmq_send(d->control, zmq_msg_data(&frames[i]),
+                             zmq_msg_size(&frames[i]),
+                             ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+                        goto out;
+        }
+        if (zmq_send(d->control, PROTO_CONTROL_ID, strlen(PROTO_CONTROL_ID),
+                     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(d->control, text, strlen(text), ZMQ_DONTWAIT) < 0)
+                goto out;
+out:
+        if (!json_is_true(json_object_get(reply, "ok")))
+                log_debug("control: refused: %s",
+                          json_string_value(json_object_get(reply, "error")));
+        free(text);
+        json_decref(reply);
+        for (int i = 0; i < n; i++)
+                zmq_msg_close(&frames[i]);
+}
+
+/* Drains the dispatch socket: workers come with the delivery issue. */
+static void
+handle_dispatch(struct daemon *d)
+{
+        zmq_msg_t part;
+
+        zmq_msg_init(&part);
+        while (zmq_msg_recv(&part, d->dispatch, ZMQ_DONTWAIT) >= 0)
+                d->dropped++;
+        zmq_msg_close(&part);
+}
+
+static void
+handle_signal(struct daemon *d)
+{
+        struct signalfd_siginfo si;
+
+        while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+                switch (si.ssi_signo) {
+                case SIGHUP:
+                        json_decref(reload(d));
+                        break;
+                case SIGTERM:
+                case SIGINT:
+                        log_info("signal %u: stopping", si.ssi_signo);
+                        d->running = false;
+                        break;
+                }
+        }
+}
+
+static int
+poll_timeout(struct daemon *d)
+{
+        char *cause = NULL;
+        int64_t next, ms = MAX_SLEEP_MS, now = now_ms();
+
+        if (store_next_alert(d->st, &next, &cause) == 0)
+                ms = next * 1000 - now;
+        free(cause);
+        if (d->watchdog_usec > 0 && d->watchdog_next_ms - mono_ms() < ms)
+                ms = d->watchdog_next_ms - mono_ms();
+        if (ms > MAX_SLEEP_MS)
+                ms = MAX_SLEEP_MS;
+        return ms < 0 ? 0 : (int)ms;
+}
+
+static void
+watchdog(struct daemon *d)
+{
+        if (d->watchdog_usec == 0 || mono_ms() < d->watchdog_next_ms)
+                return;
+        sd_notify(0, "WATCHDOG=1");
+        d->watchdog_next_ms = mono_ms() + (int64_t)(d->watchdog_usec / 2000);
+}
+
+static void
+run(struct daemon *d)
+{
+        zmq_pollitem_t items[3] = {
+                { d->control, 0, ZMQ_POLLIN, 0 },
+                { d->dispatch, 0, ZMQ_POLLIN, 0 },
+                { NULL, d->sigfd, ZMQ_POLLIN, 0 },
+        };
+
+        while (d->running) {
+                if (zmq_poll(items, 3, poll_timeout(d)) < 0 && errno != EINTR)
+                        fatalx("zmq_poll: %s", zmq_strerror(errno));
+                if (items[2].revents & ZMQ_POLLIN)
+                        handle_signal(d);
+                if (items[0].revents & ZMQ_POLLIN)
+                        handle_control(d);
+                if (items[1].revents & ZMQ_POLLIN)
+                        handle_dispatch(d);
+                fire_due(d);
+                watchdog(d);
+        }
+}
+
+/* One scheduler per state file: a second one would steal the sockets. */
+static int
+take_lock(const char *state_path)
+{
+        char *path;
+        int fd;
+
+        xasprintf(&path, "%s.lock", state_path);
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+        if (fd < 0)
+                fatal("open '%s'", path);
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno == EWOULDBLOCK)
+                        fatalx("another ofsted-notifyd is running with state "
+                               "'%s'",
+                               state_path);
+                fatal("flock '%s'", path);
+        }
+        free(path);
+        return fd;
+}
+
+static void
+startup(struct daemon *d)
+{
+        char *cause = NULL;
+        int replanned = 0, cancelled = 0;
+        sigset_t mask;
+
+        d->state_path = conf_state_path(d->conf->daemon.state);
+        ensure_parent(d->state_path);
+        d->lock_fd = take_lock(d->state_path);
+        d->st = store_open(d->state_path, &cause);
+        if (d->st == NULL)
+                fatalx("%s", cause);
+        log_info("state in %s", d->state_path);
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                fatal("sigprocmask");
+        d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+        if (d->sigfd < 0)
+                fatal("signalfd");
+        signal(SIGPIPE, SIG_IGN);
+
+        d->zctx = zmq_ctx_new();
+        d->control = bind_socket(d, ZMQ_ROUTER, d->conf->daemon.control);
+        d->dispatch = bind_socket(d, ZMQ_ROUTER, d->conf->daemon.dispatch);
+        d->feed = bind_socket(d, ZMQ_PUB, d->conf->daemon.feed);
+
+        /* The config may have changed while we were down. */
+        if (sched_replan(d->st, d->conf, now_ms() / 1000, &replanned,
+                         &cancelled) == 0 &&
+            (replanned > 0 || cancelled > 0))
+                log_info("rules changed while stopped: %d alert groups "
+                         "re-planned, %d cancelled",
+                         replanned, cancelled);
+        /* Catch up on what came due while we were down. */
+        fire_due(d);
+        if (d->counts.fired + d->counts.missed > 0)
+                log_notice("catch-up after downtime: %d alerts fired (%d "
+                           "late), %d missed",
+                           d->counts.fired, d->counts.late, d->counts.missed);
+
+        if (sd_watchdog_enabled(0, &d->watchdog_usec) <= 0)
+                d->watchdog_usec = 0;
+        d->watchdog_next_ms = mono_ms();
+        d->cctx = (struct control_ctx){ d->st, d->conf, d->started, reload, d };
+        d->running = true;
+        sd_notify(0, "READY=1");
+        notify_status(d);
+        log_info("ready (version %s)", PROJECT_VERSION);
+}
+
+static void
+shutdown_daemon(struct daemon *d)
+{
+        sd_notify(0, "STOPPING=1");
+        if (d->control != NULL)
+                zmq_close(d->control);
+        if (d->dispatch != NULL)
+                zmq_close(d->dispatch);
+        if (d->feed != NULL)
+                zmq_close(d->feed);
+        if (d->zctx != NULL)
+                zmq_ctx_term(d->zctx);
+        store_close(&d->st);
+        if (d->sigfd >= 0)
+                close(d->sigfd);
+        if (d->lock_fd >= 0)
+                close(d->lock_fd);
+        free(d->state_path);
+        conf_destroy(&d->conf);
+}
+
+int
+main(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "verbose", no_argument, NULL, 'v' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                { NULL, 0, NULL, 0 },
+        };
+        struct daemon d = { 0 };
+        const char *arg = NULL;
+        int ch, verbose = 0;
+
+        d.sigfd = d.lock_fd = -1;
+        while ((ch = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+                switch (ch) {
+                case 'c':
+                        arg = optarg;
+                        break;
+                case 'v':
+                        verbose++;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                case 'V':
+                        printf("ofsted-notifyd %s\n", PROJECT_VERSION);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "ofsted-notifyd: unexpected argument '%s'\n",
+                        argv[optind]);
+                usage(stderr);
+                return 2;
+        }
+        log_init("ofsted-notifyd", verbose, false);
+        d.conf_path = conf_default_path(arg);
+        d.conf = load_conf(d.conf_path, NULL);
+        if (d.conf == NULL)
+                return CONF_EXIT;
+        d.started = now_ms() / 1000;
+        startup(&d);
+        run(&d);
+        shutdown_daemon(&d);
+        log_info("stopped");
+        return 0;
+}

@@ -1,0 +1,542 @@
+#include "sched.h"
+
+#include "log.h"
+#include "proto.h"
+#include "rules.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FIRE_BATCH 64
+
+static json_t *
+jtime(const struct tz *tz, int64_t utc)
+{
+        char buf[TIMEFMT_LEN];
+
+        timefmt_rfc3339(tz, utc, buf, sizeof(buf));
+        return json_string(buf);
+}
+
+static const struct rule *
+find_rule(const struct conf *conf, const char *name)
+{
+        for (size_t i = 0; i < conf->nrules; i++) {
+                if (strcmp(conf->rules[i].name, name) == 0)
+                        return &conf->rules[i];
+        }
+        return NULL;
+}
+
+/* The plan's warnings about `rule` ("rule: ..."), joined; NULL if none. */
+static char *
+rule_warnings(const struct plan *plan, const char *rule)
+{
+        size_t len = strlen(rule);
+        char *out = NULL, *next;
+
+        for (size_t i = 0; i < plan->nwarnings; i++) {
+                const char *w = plan->warnings[i];
+
+                if (strncmp(w, rule, len) != 0 || w[len] != ':')
+                        continue;
+                xasprintf(&next, "%s%s%s", out ? out : "", out ? "; " : "", w);
+                free(out);
+                out = next;
+        }
+        return out;
+}
+
+/*
+ * Stores the alerts of `plan` that lie ahead of `keep_after` (all when it
+ * is INT64_MIN), for case `c` and event `event_id`. The "event" alert is due
+ * when the event is recorded, so an event recorded late still announces its
+ * deadlines at once. Appends each to `scheduled` when not NULL. Returns the
+ * number stored or -1.
+ */
+static int
+store_plan(struct store *st, const struct conf *conf, const struct plan *plan,
+           const struct store_case *c, int64_t event_id, int64_t now,
+           int64_t keep_after, json_t *scheduled, char **cause)
+{
+        int n = 0;
+
+        for (size_t i = 0; i < plan->nalerts; i++) {
+                const struct plan_alert *pa = &plan->alerts[i];
+                const struct plan_deadline *dl = NULL;
+                struct store_alert a = { 0 };
+                char *sig, *warning;
+                int64_t id;
+
+                for (size_t k = 0; k < plan->ndeadlines; k++) {
+                        if (plan->deadlines[k].rule == pa->rule)
+                                dl = &plan->deadlines[k];
+                }
+                a.case_id = c->id;
+                a.event_id = event_id;
+                snprintf(a.urn, sizeof(a.urn), "%s", c->urn);
+                snprintf(a.rule, sizeof(a.rule), "%s", pa->rule->name);
+                snprintf(a.offset, sizeof(a.offset), "%s", pa->offset->text);
+                a.at = pa->at;
+                if (pa->offset->anchor == ALERT_EVENT &&
+                    pa->offset->amount == 0 && a.at < now)
+                        a.at = now;
+                if (a.at <= keep_after)
+                        continue;
+                a.due = dl->due;
+                a.opens = dl->has_opens ? dl->opens : 0;
+                sig = rules_signature(pa->rule);
+                warning = rule_warnings(plan, pa->rule->name);
+                id = store_alert_add(st, &a, sig, warning, cause);
+                free(sig);
+                free(warning);
+                if (id < 0)
+                        return -1;
+                if (scheduled != NULL) {
+                        json_t *o = json_object();
+
+                        json_object_set_new(o, "id", json_integer(id));
+                        json_object_set_new(o, "rule",
+                                            json_string(pa->rule->name));
+                        json_object_set_new(o, "at", jtime(conf->tz, a.at));
+                        json_object_set_new(o, "offset",
+                                            json_string(pa->offset->text));
+                        json_array_append_new(scheduled, o);
+                }
+                n++;
+        }
+        return n;
+}
+
+/*
+ * The case an event applies to, after the state machine: *out filled,
+ * `next` its state after the event. Returns NULL when the event may go
+ * ahead, else the refusal.
+ */
+static json_t *
+transition(struct store *st, const struct sched_event *ev,
+           struct store_case *cur, bool *have, enum case_state *next,
+           char **cause)
+{
+        const char *k = ev->kind;
+        int rc = store_case_current(st, ev->urn, cur, cause);
+
+        if (rc < 0)
+                return proto_error("internal error: %s", *cause);
+        *have = rc == 0;
+        if (strcmp(k, "notification") == 0) {
+                if (*have &&
+                    (cur->state == CASE_OPEN || cur->state == CASE_PAUSED) &&
+                    !ev->new_case)
+                        return proto_error(
+                            "school %s already has an %s case (%lld); "
+                            "use --new-case to start another",
+                            ev->urn, store_case_state_name(cur->state),
+                            (long long)cur->id);
+                *next = CASE_OPEN;
+                return NULL;
+        }
+        if (!*have)
+                return proto_error("school %s has no open case: record the "
+                                   "notification first",
+                                   ev->urn);
+        *next = cur->state;
+        if (strcmp(k, "pause") == 0) {
+                if (cur->state != CASE_OPEN)
+                        return proto_error("case %lld is %s, not open: it "
+                                           "cannot be paused",
+                                           (long long)cur->id,
+                                           store_case_state_name(cur->state));
+                *next = CASE_PAUSED;
+        } else if (strcmp(k, "resume") == 0) {
+                if (cur->state != CASE_PAUSED)
+                        return proto_error("case %lld is %s, not paused: "
+                                           "there is nothing to resume",
+                                           (long long)cur->id,
+                                           store_case_state_name(cur->state));
+                *next = CASE_OPEN;
+        } else if (strcmp(k, "conclusion") == 0) {
+                if (cur->state != CASE_OPEN && cur->state != CASE_PAUSED)
+                        return proto_error("case %lld is %s: it cannot "
+                                           "conclude",
+                                           (long long)cur->id,
+                                           store_case_state_name(cur->state));
+                *next = CASE_CONCLUDED;
+        } else if (strcmp(k, "deferred") == 0 || strcmp(k, "cancelled") == 0) {
+                *next = CASE_CLOSED;
+        }
+        return NULL;
+}
+
+/* Cancels what `kind` ends for case `id`; returns the count or -1. */
+static int
+cancel_for(struct store *st, const struct conf *conf, int64_t id,
+           const char *kind, int64_t now, char **cause)
+{
+        int total = 0, n;
+
+        /* deferred and cancelled end every rule of the case. */
+        if (strcmp(kind, "deferred") == 0 || strcmp(kind, "cancelled") == 0)
+                return store_alerts_cancel(st, id, NULL, now, cause);
+        for (size_t i = 0; i < conf->nrules; i++) {
+                const struct rule *r = &conf->rules[i];
+
+                for (size_t k = 0; k < r->ncancel_on; k++) {
+                        if (strcmp(r->cancel_on[k], kind) != 0)
+                                continue;
+                        n = store_alerts_cancel(st, id, r->name, now, cause);
+                        if (n < 0)
+                                return -1;
+                        total += n;
+                }
+        }
+        return total;
+}
+
+json_t *
+sched_record(struct store *st, const struct conf *conf,
+             const struct sched_event *ev, int64_t now)
+{
+        const struct school *school = conf_school(conf, ev->urn);
+        struct store_case cur = { 0 }, c = { 0 };
+        enum case_state next = CASE_OPEN;
+        struct plan plan = { 0 };
+        json_t *reply = NULL, *scheduled = json_array(), *warns = json_array();
+        char *cause = NULL;
+        int64_t event_id;
+        int cancelled = 0, n;
+        bool have = false;
+
+        if (store_begin(st, &cause) < 0)
+                goto fail;
+        reply = transition(st, ev, &cur, &have, &next, &cause);
+        if (reply != NULL) {
+                store_rollback(st);
+                goto out;
+        }
+        if (strcmp(ev->kind, "notification") == 0) {
+                if (have && ev->new_case &&
+                    (cur.state == CASE_OPEN || cur.state == CASE_PAUSED)) {
+                        n = store_alerts_cancel(st, cur.id, NULL, now, &cause);
+                        if (n < 0 ||
+                            store_case_set_state(st, cur.id, CASE_CLOSED, now,
+                                                 &cause) < 0)
+                                goto fail_tx;
+                        cancelled += n;
+                }
+                c.id = store_case_open(st, ev->urn, ev->contact, ev->note,
+                                       ev->at, &cause);
+                if (c.id < 0)
+                        goto fail_tx;
+                snprintf(c.urn, sizeof(c.urn), "%s", ev->urn);
+                c.state = CASE_OPEN;
+        } else {
+                c = cur;
+                if (ev->contact != NULL &&
+                    store_case_set_contact(st, c.id, ev->contact, &cause) < 0)
+                        goto fail_tx;
+                if (next != c.state &&
+                    store_case_set_state(st, c.id, next, now, &cause) < 0)
+                        goto fail_tx;
+                c.state = next;
+        }
+        event_id = store_event_add(st, c.id, ev->kind, ev->at, now, ev->contact,
+                                   ev->note, &cause);
+        if (event_id < 0)
+                goto fail_tx;
+        n = cancel_for(st, conf, c.id, ev->kind, now, &cause);
+        if (n < 0)
+                goto fail_tx;
+        cancelled += n;
+
+        rules_plan(conf->rules, conf->nrules, conf->calendar, conf->tz,
+                   ev->kind, ev->at, &plan);
+        if (store_plan(st, conf, &plan, &c, event_id, now, INT64_MIN, scheduled,
+                       &cause) < 0)
+                goto fail_tx;
+        if (store_commit(st, &cause) < 0)
+                goto fail_tx;
+
+        for (size_t i = 0; i < plan.nwarnings; i++) {
+                log_warnx("case %lld (%s): %s", (long long)c.id, ev->urn,
+                          plan.warnings[i]);
+                json_array_append_new(warns, json_string(plan.warnings[i]));
+        }
+        log_info("recorded %s for %s (case %lld): %zu alerts scheduled, %d "
+                 "cancelled",
+                 ev->kind, ev->urn, (long long)c.id, json_array_size(scheduled),
+                 cancelled);
+        reply = proto_ok();
+        json_object_set_new(reply, "case", json_integer(c.id));
+        json_object_set_new(reply, "event", json_integer(event_id));
+        json_object_set_new(reply, "kind", json_string(ev->kind));
+        {
+                json_t *s = json_object();
+
+                json_object_set_new(s, "urn", json_string(school->urn));
+                json_object_set_new(s, "name", json_string(school->name));
+                json_object_set_new(reply, "school", s);
+        }
+        json_object_set_new(reply, "at", jtime(conf->tz, ev->at));
+        json_object_set_new(reply, "state",
+                            json_string(store_case_state_name(c.state)));
+        json_object_set_new(reply, "scheduled", scheduled);
+        json_object_set_new(reply, "cancelled", json_integer(cancelled));
+        json_object_set_new(reply, "warnings", warns);
+        scheduled = warns = NULL;
+        goto out;
+fail_tx:
+        store_rollback(st);
+fail:
+        log_err("recording %s for %s failed: %s", ev->kind, ev->urn, cause);
+        reply = proto_error("internal error: %s", cause);
+out:
+        json_decref(scheduled);
+        json_decref(warns);
+        plan_free(&plan);
+        free(cause);
+        return reply;
+}
+
+/* The channels an alert of `rule` goes to for `school`, each once. */
+static size_t
+alert_channels(const struct conf *conf, const struct school *school,
+               const struct rule *rule, const struct channel **out, size_t max)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; school != NULL && i < school->nchannels && n < max;
+             i++)
+                out[n++] = &conf->channels[school->channels[i]];
+        for (size_t i = 0; rule != NULL && i < rule->nchannels && n < max;
+             i++) {
+                const struct channel *ch =
+                    conf_channel(conf, rule->channels[i]);
+                bool seen = false;
+
+                for (size_t k = 0; k < n; k++)
+                        seen = seen || out[k] == ch;
+                if (ch != NULL && !seen)
+                        out[n++] = ch;
+        }
+        return n;
+}
+
+static json_t *
+fired_message(const struct conf *conf, const struct store_alert *a,
+              const struct school *school, const struct rule *rule,
+              const char *contact, bool late, size_t ndeliveries)
+{
+        json_t *m = json_object(), *s = json_object();
+
+        json_object_set_new(m, "case", json_integer(a->case_id));
+        json_object_set_new(s, "urn", json_string(a->urn));
+        json_object_set_new(s, "name",
+                            json_string(school ? school->name : a->urn));
+        json_object_set_new(m, "school", s);
+        json_object_set_new(m, "rule", json_string(a->rule));
+        json_object_set_new(m, "offset", json_string(a->offset));
+        json_object_set_new(m, "at", jtime(conf->tz, a->at));
+        json_object_set_new(m, "due", jtime(conf->tz, a->due));
+        if (a->opens != 0)
+                json_object_set_new(m, "opens", jtime(conf->tz, a->opens));
+        json_object_set_new(m, "late", json_boolean(late));
+        json_object_set_new(
+            m, "action",
+            json_string(rule != NULL && rule->action ? rule->action : ""));
+        json_object_set_new(m, "contact", json_string(contact ? contact : ""));
+        json_object_set_new(m, "deliveries",
+                            json_integer((json_int_t)ndeliveries));
+        return m;
+}
+
+/* Fires or misses one due alert in its own transaction. */
+static int
+fire_one(struct store *st, const struct conf *conf, const struct store_alert *a,
+         int64_t now, sched_publish_fn publish, void *arg,
+         struct sched_counts *counts)
+{
+        const struct school *school = conf_school(conf, a->urn);
+        const struct rule *rule = find_rule(conf, a->rule);
+        const struct channel *chans[64];
+        char *cause = NULL, *topic = NULL;
+        bool late = now - a->at > conf->daemon.late_after;
+        bool miss =
+            late && (conf->daemon.catch_up == CATCH_UP_SKIP || now >= a->due);
+        size_t n = miss ? 0 : alert_channels(conf, school, rule, chans, 64);
+        json_t *msg = NULL;
+        int rc = -1;
+
+        if (store_begin(st, &cause) < 0)
+                goto out;
+        if (miss) {
+                if (store_alert_miss(st, a->id, now, &cause) < 0)
+                        goto rollback;
+        } else {
+                if (store_alert_fire(st, a->id, now, late, &cause) < 0)
+                        goto rollback;
+                for (size_t i = 0; i < n; i++) {
+                        if (store_delivery_add(
+                                st, a->id, chans[i]->name,
+                                conf_channel_type_name(chans[i]->type), now,
+                                &cause) < 0)
+                                goto rollback;
+                }
+        }
+        if (store_commit(st, &cause) < 0)
+                goto rollback;
+        rc = 0;
+
+        if (miss) {
+                char when[64];
+
+                timefmt_human(conf->tz, a->at, when, sizeof(when));
+                log_warnx("missed alert %lld: %s %s for %s (case %lld) was due "
+                          "%s; catch_up is '%s'%s",
+                          (long long)a->id, a->rule, a->offset, a->urn,
+                          (long long)a->case_id, when,
+                          conf->daemon.catch_up == CATCH_UP_SKIP ? "skip"
+                                                                 : "late",
+                          now >= a->due ? " and its deadline has passed" : "");
+                counts->missed++;
+                goto out;
+        }
+        if (school == NULL)
+                log_err("alert %lld fired for school %s, which is no longer in "
+                        "the config: no channel to deliver to",
+                        (long long)a->id, a->urn);
+        log_info("alert %lld fired%s: %s %s for %s (case %lld), %zu "
+                 "deliveries",
+                 (long long)a->id, late ? " late" : "", a->rule, a->offset,
+                 a->urn, (long long)a->case_id, n);
+        counts->fired++;
+        if (late)
+                counts->late++;
+        if (publish != NULL) {
+                char *contact = NULL;
+
+                /* The feed is best effort: no contact is no reason to stop. */
+                if (store_case_contact(st, a->case_id, &contact, &cause) < 0) {
+                        log_warnx("alert %lld: %s", (long long)a->id, cause);
+                        free(cause);
+                        cause = NULL;
+                }
+                msg = fired_message(conf, a, school, rule, contact, late, n);
+                free(contact);
+                xasprintf(&topic, "deadline.%s.%s", a->rule, a->urn);
+                publish(arg, topic, msg);
+        }
+        goto out;
+rollback:
+        store_rollback(st);
+out:
+        if (rc < 0)
+                log_err("alert %lld: %s", (long long)a->id, cause);
+        json_decref(msg);
+        free(topic);
+        free(cause);
+        return rc;
+}
+
+int
+sched_fire_due(struct store *st, const struct conf *conf, int64_t now,
+               sched_publish_fn publish, void *arg, struct sched_counts *counts)
+{
+        struct store_alert due[FIRE_BATCH];
+        char *cause = NULL;
+        int n;
+
+        do {
+                n = store_due_alerts(st, now, due, FIRE_BATCH, &cause);
+                if (n < 0) {
+                        log_err("reading due alerts: %s", cause);
+                        free(cause);
+                        return -1;
+                }
+                for (int i = 0; i < n; i++) {
+                        if (fire_one(st, conf, &due[i], now, publish, arg,
+                                     counts) < 0)
+                                return -1;
+                }
+        } while (n == FIRE_BATCH);
+        return 0;
+}
+
+struct replan {
+        struct store *st;
+        const struct conf *conf;
+        int64_t now;
+        int replanned, cancelled;
+        char *cause;
+};
+
+static int
+replan_group(const struct store_group *g, void *arg)
+{
+        struct replan *rp = arg;
+        const struct rule *rule = find_rule(rp->conf, g->rule);
+        struct store_case c = { 0 };
+        struct plan plan = { 0 };
+        char *sig = NULL;
+        int rc = -1;
+
+        if (rule != NULL && rule->enabled) {
+                sig = rules_signature(rule);
+                if (strcmp(sig, g->sig) == 0) {
+                        free(sig);
+                        return 0; /* unchanged */
+                }
+        }
+        if (store_alerts_cancel(rp->st, g->case_id, g->rule, rp->now,
+                                &rp->cause) < 0)
+                goto out;
+        if (rule == NULL || !rule->enabled) {
+                log_notice("rule '%s' is gone or disabled: its pending alerts "
+                           "for case %lld are cancelled",
+                           g->rule, (long long)g->case_id);
+                rp->cancelled++;
+                rc = 0;
+                goto out;
+        }
+        c.id = g->case_id;
+        snprintf(c.urn, sizeof(c.urn), "%s", g->urn);
+        rules_eval(rule, rp->conf->calendar, rp->conf->tz, g->event_at, &plan);
+        plan_sort(&plan);
+        if (store_plan(rp->st, rp->conf, &plan, &c, g->event_id, rp->now,
+                       rp->now, NULL, &rp->cause) < 0)
+                goto out;
+        rp->replanned++;
+        rc = 0;
+out:
+        plan_free(&plan);
+        free(sig);
+        return rc;
+}
+
+int
+sched_replan(struct store *st, const struct conf *conf, int64_t now,
+             int *replanned, int *cancelled)
+{
+        struct replan rp = { st, conf, now, 0, 0, NULL };
+
+        *replanned = *cancelled = 0;
+        if (store_begin(st, &rp.cause) < 0)
+                goto fail;
+        if (store_pending_groups(st, replan_group, &rp, &rp.cause) < 0) {
+                store_rollback(st);
+                goto fail;
+        }
+        if (store_commit(st, &rp.cause) < 0) {
+                store_rollback(st);
+                goto fail;
+        }
+        *replanned = rp.replanned;
+        *cancelled = rp.cancelled;
+        return 0;
+fail:
+        log_err("re-planning alerts: %s", rp.cause);
+        free(rp.cause);
+        return -1;
+}

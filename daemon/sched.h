@@ -1,0 +1,68 @@
+/*
+ * sched: what recorded events mean for the state, and alerts coming due.
+ *
+ * The scheduler's decisions live here, between the rule engine (pure) and
+ * the store (SQLite): the case state machine, which rules an event starts
+ * and ends, which alerts fire, fire late or are missed, and re-planning
+ * after the rules change. Every change is one transaction. The clock is
+ * passed in; nothing here touches a socket.
+ */
+#ifndef ONOTIFY_SCHED_H
+#define ONOTIFY_SCHED_H
+
+#include "conf.h"
+#include "store.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct sched_event {
+        const char *kind;
+        const char *urn;
+        int64_t at;
+        const char *contact; /* may be NULL */
+        const char *note;    /* may be NULL */
+        bool new_case;
+};
+
+/*
+ * Records `ev` (validated by the caller: known school and kind) at `now`.
+ * Returns the reply for the control socket: {"ok": true, ...} as in
+ * docs/protocol.md, or {"ok": false, "error"} when refused; nothing changes
+ * then. Caller owns the reply.
+ */
+json_t *sched_record(struct store *st, const struct conf *conf,
+                     const struct sched_event *ev, int64_t now);
+
+/* Called for each alert that fires, after its transaction committed. */
+typedef void (*sched_publish_fn)(void *arg, const char *topic, json_t *msg);
+
+struct sched_counts {
+        int fired;
+        int late;
+        int missed;
+};
+
+/*
+ * Fires every pending alert whose time has come: creates its deliveries
+ * (the school's channels, then the rule's extra ones) and publishes it, or,
+ * when it is more than conf's daemon.late_after late, applies conf's catch_up
+ * policy: "late" fires it marked late while its deadline is ahead, else it
+ * is missed; "skip" records it missed. Adds to *counts. Returns -1 on a
+ * store error (logged), else 0.
+ */
+int sched_fire_due(struct store *st, const struct conf *conf, int64_t now,
+                   sched_publish_fn publish, void *arg,
+                   struct sched_counts *counts);
+
+/*
+ * Brings pending alerts in line with `conf`'s rules: a group (case, rule)
+ * whose rule is gone or disabled is cancelled; one whose rule's timing
+ * changed is cancelled and planned again from its event, keeping only the
+ * alerts still ahead of `now`. *replanned and *cancelled count the groups.
+ */
+int sched_replan(struct store *st, const struct conf *conf, int64_t now,
+                 int *replanned, int *cancelled);
+
+#endif
