@@ -23,6 +23,29 @@ static const struct command commands[] = {
         { "plan", cmd_plan,
           "plan --event KIND [--at TIME] [--school URN] [--json]" },
         { "check-config", cmd_check_config, "check-config [-c FILE]" },
+        { "notify", cmd_record,
+          "notify --school URN [--at TIME] [--contact TEXT] [--note TEXT] "
+          "[--new-case]" },
+        { "pause", cmd_record,
+          "pause --school URN [--at TIME] [--contact TEXT] [--note TEXT]" },
+        { "resume", cmd_record,
+          "resume --school URN [--at TIME] [--contact TEXT] [--note TEXT]" },
+        { "conclude", cmd_record,
+          "conclude --school URN [--at TIME] [--contact TEXT] [--note TEXT]" },
+        { "defer", cmd_record,
+          "defer --school URN [--at TIME] [--contact TEXT] [--note TEXT]" },
+        { "cancel", cmd_record,
+          "cancel --school URN [--at TIME] [--contact TEXT] [--note TEXT]" },
+        { "event", cmd_record,
+          "event KIND --school URN [--at TIME] [--contact TEXT] [--note TEXT] "
+          "[--new-case]" },
+        { "list", cmd_list, "list [--all]" },
+        { "show", cmd_show, "show (--case N | --school URN)" },
+        { "upcoming", cmd_upcoming, "upcoming [--school URN]" },
+        { "history", cmd_history, "history [--school URN] [--limit N]" },
+        { "status", cmd_status, "status" },
+        { "reload", cmd_reload, "reload" },
+        { "watch", cmd_watch, "watch [--school URN] [--json]" },
         { "help", cmd_help, "help" },
 };
 
@@ -39,6 +62,10 @@ usage(FILE *out)
                 "\noptions, before or after the command:\n"
                 "  -c, --config FILE  the configuration file (default: $%s,\n"
                 "                     else %s)\n"
+                "\nonline commands (notify ... reload) also take:\n"
+                "  --json             print the daemon's reply as JSON\n"
+                "  --timeout SECONDS  how long to wait for the daemon "
+                "(default 10)\n"
                 "\nexit status: 0 ok, 1 refused or failed, 2 usage, "
                 "78 configuration error\n",
                 CONF_ENV, CONF_DEFAULT_PATH);
@@ -159,7 +186,10 @@ main(int argc, char **argv)
                         char **sub = argv + optind;
                         int subc = argc - optind;
 
-                        optind = 1; /* restart getopt for the command */
+                        /* 0, not 1: GNU getopt then starts afresh, also
+                         * dropping the "+" of the global scan, so a
+                         * command's options may follow its arguments. */
+                        optind = 0;
                         return commands[i].run(&ctl, subc, sub);
                 }
         }

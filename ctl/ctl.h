@@ -42,4 +42,18 @@ struct conf *ctl_load_conf(const struct ctl *ctl);
 
 int cmd_plan(struct ctl *ctl, int argc, char **argv);
 
+/*
+ * The online commands (online.c), which talk to ofsted-notifyd. cmd_record
+ * records the event kind its name (argv[0]) stands for: notify, pause,
+ * resume, conclude, defer, cancel, or "event KIND".
+ */
+int cmd_record(struct ctl *ctl, int argc, char **argv);
+int cmd_list(struct ctl *ctl, int argc, char **argv);
+int cmd_show(struct ctl *ctl, int argc, char **argv);
+int cmd_upcoming(struct ctl *ctl, int argc, char **argv);
+int cmd_history(struct ctl *ctl, int argc, char **argv);
+int cmd_status(struct ctl *ctl, int argc, char **argv);
+int cmd_reload(struct ctl *ctl, int argc, char **argv);
+int cmd_watch(struct ctl *ctl, int argc, char **argv);
+
 #endif

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define CONF SOURCE_DIR "/config/ofsted-notify.conf"
 
@@ -291,6 +293,191 @@ test_config_from_env(void **state)
         proc_result_free(&r);
 }
 
+/*
+ * The online commands check their arguments before they look for the
+ * daemon: which argument and why, exit 2, nothing on stdout. No daemon
+ * runs here, so anything that got past the checks would say so instead.
+ */
+static void
+test_online_usage_errors(void **state)
+{
+        static const struct {
+                const char *args[8];
+                const char *needle;
+        } cases[] = {
+                { { "notify", NULL }, "--school URN is required" },
+                { { "notify", "--school", "12345", NULL }, "--school '12345'" },
+                { { "pause", "--school", "1000011", NULL },
+                  "--school '1000011'" },
+                { { "upcoming", "--school", "abcdef", NULL },
+                  "--school 'abcdef'" },
+                { { "notify", "--school", "100001", "--at", "yesterday", NULL },
+                  "--at 'yesterday'" },
+                { { "notify", "--school", "100001", "--contact", "a\nb", NULL },
+                  "--contact" },
+                { { "conclude", "--school", "100001", "--note", "tab\there",
+                    NULL },
+                  "--note" },
+                { { "resume", "--school", "100001", "--new-case", NULL },
+                  "--new-case" },
+                { { "event", "--school", "100001", NULL }, "KIND" },
+                { { "event", "Visit", "--school", "100001", NULL }, "'Visit'" },
+                { { "show", NULL }, "--case N" },
+                { { "show", "--case", "1", "--school", "100001", NULL },
+                  "--case N" },
+                { { "show", "--case", "0", NULL }, "--case '0'" },
+                { { "show", "--case", "7x", NULL }, "--case '7x'" },
+                { { "history", "--limit", "0", NULL }, "--limit '0'" },
+                { { "history", "--limit", "1001", NULL }, "--limit '1001'" },
+                { { "list", "--timeout", "0", NULL }, "--timeout '0'" },
+                { { "list", "extra", NULL }, "'extra'" },
+                { { "status", "--bogus", NULL }, "bad option" },
+        };
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                const char *const *a = cases[i].args;
+                struct proc_result r;
+
+                r = ctl(NULL, a[0], "-c", CONF, a[1], a[2], a[3], a[4], a[5],
+                        a[6], NULL);
+                if (r.status != 2 || strstr(r.err, cases[i].needle) == NULL)
+                        fail_msg("case %zu (%s): exit %d, stderr lacks "
+                                 "\"%s\": %s",
+                                 i, a[0], r.status, cases[i].needle, r.err);
+                assert_string_equal(r.out, "");
+                proc_result_free(&r);
+        }
+}
+
+/* Free text is at most 1000 characters: characters, not bytes. */
+static void
+test_online_text_length(void **state)
+{
+        char over[1002], *accented = malloc(2 * 1000 + 1);
+        struct proc_result r;
+
+        (void)state;
+        assert_non_null(accented);
+        memset(over, 'x', 1001);
+        over[1001] = '\0';
+        r = ctl(NULL, "notify", "-c", CONF, "--school", "100001", "--note",
+                over, NULL);
+        assert_int_equal(r.status, 2);
+        assert_non_null(strstr(r.err, "--note: 1001 characters"));
+        proc_result_free(&r);
+
+        /* 1000 two-byte characters pass the check (and then find no
+         * daemon in this empty runtime directory). */
+        for (int i = 0; i < 1000; i++)
+                memcpy(accented + 2 * i, "\xc3\xa9", 2);
+        accented[2000] = '\0';
+        {
+                char *const env[] = { "RUNTIME_DIRECTORY=/nonexistent", NULL };
+
+                r = ctl(env, "notify", "-c", CONF, "--school", "100001",
+                        "--note", accented, "--timeout", "1", NULL);
+        }
+        assert_int_equal(r.status, 1);
+        assert_non_null(strstr(r.err, "no answer from the daemon"));
+        proc_result_free(&r);
+        free(accented);
+}
+
+static double
+seconds_since(const struct timespec *t0)
+{
+        struct timespec t1;
+
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        return (double)(t1.tv_sec - t0->tv_sec) +
+               (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* No daemon: the socket's path under $RUNTIME_DIRECTORY is named, exit 1,
+ * within the --timeout. */
+static void
+test_online_no_daemon(void **state)
+{
+        static const char *const cmds[] = { "list", "status", "reload" };
+        const char *tmp = getenv("TMPDIR");
+        char dir[128], envvar[160], want[320];
+        char *const env[] = { envvar, NULL };
+        struct timespec t0;
+        struct proc_result r;
+
+        (void)state;
+        if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 60)
+                tmp = "/tmp";
+        snprintf(dir, sizeof(dir), "%s/test_ctl.XXXXXX", tmp);
+        assert_non_null(mkdtemp(dir));
+        snprintf(envvar, sizeof(envvar), "RUNTIME_DIRECTORY=%s", dir);
+        snprintf(want, sizeof(want),
+                 "no answer from the daemon at ipc://%s/control.sock (is "
+                 "ofsted-notifyd running?)",
+                 dir);
+
+        for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                r = ctl(env, cmds[i], "-c", CONF, "--timeout", "1", NULL);
+                if (seconds_since(&t0) > 5)
+                        fail_msg("%s took %.1f s with --timeout 1", cmds[i],
+                                 seconds_since(&t0));
+                assert_int_equal(r.status, 1);
+                if (strstr(r.err, want) == NULL)
+                        fail_msg("%s: stderr lacks \"%s\": %s", cmds[i], want,
+                                 r.err);
+                assert_string_equal(r.out, "");
+                proc_result_free(&r);
+        }
+
+        /* --json changes nothing when there is no reply to print. */
+        r = ctl(env, "upcoming", "--json", "-c", CONF, "--timeout", "1", NULL);
+        assert_int_equal(r.status, 1);
+        assert_string_equal(r.out, "");
+        assert_non_null(strstr(r.err, want));
+        proc_result_free(&r);
+
+        /* A config that cannot be read is still 78, before any socket. */
+        r = ctl(env, "status", "-c", "/nonexistent/o.conf", NULL);
+        assert_int_equal(r.status, 78);
+        proc_result_free(&r);
+
+        assert_int_equal(rmdir(dir), 0);
+}
+
+static void
+test_help_lists_online(void **state)
+{
+        static const char *const names[] = {
+                "notify --school URN",
+                "pause --school URN",
+                "resume --school URN",
+                "conclude --school URN",
+                "defer --school URN",
+                "cancel --school URN",
+                "event KIND",
+                "list [--all]",
+                "show (--case N",
+                "upcoming [--school URN]",
+                "history [--school",
+                "status",
+                "reload",
+                "watch [--school URN]",
+                "--timeout SECONDS",
+        };
+        struct proc_result r;
+
+        (void)state;
+        r = ctl(NULL, "help", NULL);
+        assert_int_equal(r.status, 0);
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+                if (strstr(r.out, names[i]) == NULL)
+                        fail_msg("help lacks \"%s\"", names[i]);
+        }
+        proc_result_free(&r);
+}
+
 int
 main(void)
 {
@@ -304,6 +491,10 @@ main(void)
                 cmocka_unit_test(test_usage_errors),
                 cmocka_unit_test(test_missing_config),
                 cmocka_unit_test(test_config_from_env),
+                cmocka_unit_test(test_online_usage_errors),
+                cmocka_unit_test(test_online_text_length),
+                cmocka_unit_test(test_online_no_daemon),
+                cmocka_unit_test(test_help_lists_online),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
