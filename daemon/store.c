@@ -101,6 +101,9 @@ enum stmt {
         S_COUNT_ALERTS,
         S_COUNT_DELIVERIES,
         S_MISSED,
+        S_METRIC_ALERTS,
+        S_METRIC_DELIVERIES,
+        S_LAST_DELIVERED,
         S_COUNT
 };
 
@@ -197,6 +200,13 @@ static const char *const stmt_sql[S_COUNT] = {
                      "FROM alerts AS a JOIN cases AS c ON c.id = a.case_id "
                      "WHERE a.state = 'missed' "
                      "ORDER BY a.done_at DESC, a.id DESC LIMIT ?1",
+        [S_METRIC_ALERTS] = "SELECT rule, state, count(*) FROM alerts "
+                            "GROUP BY rule, state ORDER BY rule, state",
+        [S_METRIC_DELIVERIES] = "SELECT type, status, count(*) FROM "
+                                "deliveries GROUP BY type, status "
+                                "ORDER BY type, status",
+        [S_LAST_DELIVERED] = "SELECT max(updated_at) FROM deliveries "
+                             "WHERE status = 'delivered'",
 };
 
 static const char *const case_states[] = {
@@ -941,136 +951,94 @@ store_delivery_add(struct store *st, int64_t alert_id, const char *channel,
 /* --- Views ---------------------------------------------------------------- */
 
 /*
- * Each view steps its statement and turns every row into a JSON object
- * with json_pack(); "s?" writes null for a NULL column.
+ * Each view binds its statement and hands it to rows(), with a function
+ * that turns one row into a JSON object (json_pack: "s?" writes null for a
+ * NULL column).
  */
+typedef json_t *(*row_fn)(sqlite3_stmt *s, const struct tz *tz);
+
+/*
+ * Steps statement `which`, already bound (bind_rc is the binding's result),
+ * and returns the array of its rows made by `row`; NULL with *cause on any
+ * error. The statement is reset either way.
+ */
+static json_t *
+rows(struct store *st, enum stmt which, int bind_rc, row_fn row,
+     const struct tz *tz, const char *what, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[which];
+        json_t *arr = json_array();
+        int rc;
+
+        if (bind_rc != SQLITE_OK) {
+                rc = fail(st, what, cause);
+        } else {
+                while ((rc = step(st, s, what, cause)) == 1) {
+                        if (append(arr, row(s, tz), what, cause) < 0) {
+                                rc = -1;
+                                break;
+                        }
+                }
+        }
+        done(s);
+        if (rc < 0) {
+                json_decref(arr);
+                arr = NULL;
+        }
+        return arr;
+}
+
+static json_t *
+case_row(sqlite3_stmt *s, const struct tz *tz)
+{
+        char opened[TIMEFMT_LEN], last[TIMEFMT_LEN];
+
+        return json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:s?, s:I, s:s?}", "case",
+                         (json_int_t)sqlite3_column_int64(s, 0), "school",
+                         col_text(s, 1), "state", col_text(s, 2), "opened",
+                         col_time(tz, s, 3, opened, sizeof(opened)),
+                         "last_event", col_text(s, 4), "last_event_at",
+                         col_time(tz, s, 5, last, sizeof(last)), "pending",
+                         (json_int_t)sqlite3_column_int64(s, 6), "contact",
+                         col_text(s, 7));
+}
 
 json_t *
 store_json_cases(struct store *st, const struct tz *tz, bool all, char **cause)
 {
-        static const char what[] = "list cases";
-        sqlite3_stmt *s = st->stmts[S_JSON_CASES];
-        json_t *cases = json_array();
-        int rc;
-
-        if (sqlite3_bind_int(s, 1, all) != SQLITE_OK) {
-                rc = fail(st, what, cause);
-                goto out;
-        }
-        for (;;) {
-                char opened[TIMEFMT_LEN], last[TIMEFMT_LEN];
-                json_t *row;
-
-                rc = step(st, s, what, cause);
-                if (rc != 1)
-                        break;
-                row = json_pack(
-                    "{s:I, s:s, s:s, s:s?, s:s?, s:s?, s:I, s:s?}", "case",
-                    (json_int_t)sqlite3_column_int64(s, 0), "school",
-                    col_text(s, 1), "state", col_text(s, 2), "opened",
-                    col_time(tz, s, 3, opened, sizeof(opened)), "last_event",
-                    col_text(s, 4), "last_event_at",
-                    col_time(tz, s, 5, last, sizeof(last)), "pending",
-                    (json_int_t)sqlite3_column_int64(s, 6), "contact",
-                    col_text(s, 7));
-                if (append(cases, row, what, cause) < 0) {
-                        rc = -1;
-                        break;
-                }
-        }
-out:
-        done(s);
-        if (rc < 0) {
-                json_decref(cases);
-                cases = NULL;
-        }
-        return cases;
+        return rows(st, S_JSON_CASES,
+                    sqlite3_bind_int(st->stmts[S_JSON_CASES], 1, all), case_row,
+                    tz, "list cases", cause);
 }
 
-/* The events of case `id` in the order they were recorded. */
 static json_t *
-case_events(struct store *st, const struct tz *tz, int64_t id, char **cause)
+event_row(sqlite3_stmt *s, const struct tz *tz)
 {
-        static const char what[] = "show case events";
-        sqlite3_stmt *s = st->stmts[S_JSON_CASE_EVENTS];
-        json_t *events = json_array();
-        int rc;
+        char at[TIMEFMT_LEN], recorded[TIMEFMT_LEN];
 
-        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
-                rc = fail(st, what, cause);
-                goto out;
-        }
-        for (;;) {
-                char at[TIMEFMT_LEN], recorded[TIMEFMT_LEN];
-                json_t *row;
-
-                rc = step(st, s, what, cause);
-                if (rc != 1)
-                        break;
-                row = json_pack(
-                    "{s:I, s:s, s:s?, s:s?, s:s?, s:s?}", "event",
-                    (json_int_t)sqlite3_column_int64(s, 0), "kind",
-                    col_text(s, 1), "at", col_time(tz, s, 2, at, sizeof(at)),
-                    "recorded", col_time(tz, s, 3, recorded, sizeof(recorded)),
-                    "contact", col_text(s, 4), "note", col_text(s, 5));
-                if (append(events, row, what, cause) < 0) {
-                        rc = -1;
-                        break;
-                }
-        }
-out:
-        done(s);
-        if (rc < 0) {
-                json_decref(events);
-                events = NULL;
-        }
-        return events;
+        return json_pack("{s:I, s:s, s:s?, s:s?, s:s?, s:s?}", "event",
+                         (json_int_t)sqlite3_column_int64(s, 0), "kind",
+                         col_text(s, 1), "at",
+                         col_time(tz, s, 2, at, sizeof(at)), "recorded",
+                         col_time(tz, s, 3, recorded, sizeof(recorded)),
+                         "contact", col_text(s, 4), "note", col_text(s, 5));
 }
 
-/* The alerts of case `id`, soonest first, whatever their state. */
 static json_t *
-case_alerts(struct store *st, const struct tz *tz, int64_t id, char **cause)
+alert_row(sqlite3_stmt *s, const struct tz *tz)
 {
-        static const char what[] = "show case alerts";
-        sqlite3_stmt *s = st->stmts[S_JSON_CASE_ALERTS];
-        json_t *alerts = json_array();
-        int rc;
+        char at[TIMEFMT_LEN], due[TIMEFMT_LEN], fired[TIMEFMT_LEN];
+        const char *state = col_text(s, 5), *fired_at = NULL;
 
-        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
-                rc = fail(st, what, cause);
-                goto out;
-        }
-        for (;;) {
-                char at[TIMEFMT_LEN], due[TIMEFMT_LEN], fired[TIMEFMT_LEN];
-                const char *state, *fired_at = NULL;
-                json_t *row;
-
-                rc = step(st, s, what, cause);
-                if (rc != 1)
-                        break;
-                /* done_at is when it fired, was cancelled or was missed. */
-                state = col_text(s, 5);
-                if (state != NULL && strcmp(state, "fired") == 0)
-                        fired_at = col_time(tz, s, 7, fired, sizeof(fired));
-                row = json_pack(
-                    "{s:I, s:s, s:s, s:s?, s:s?, s:s, s:b, s:s?}", "id",
-                    (json_int_t)sqlite3_column_int64(s, 0), "rule",
-                    col_text(s, 1), "offset", col_text(s, 2), "at",
-                    col_time(tz, s, 3, at, sizeof(at)), "due",
-                    col_time(tz, s, 4, due, sizeof(due)), "state", state,
-                    "late", sqlite3_column_int(s, 6) != 0, "fired", fired_at);
-                if (append(alerts, row, what, cause) < 0) {
-                        rc = -1;
-                        break;
-                }
-        }
-out:
-        done(s);
-        if (rc < 0) {
-                json_decref(alerts);
-                alerts = NULL;
-        }
-        return alerts;
+        /* done_at is when it fired, was cancelled or was missed. */
+        if (state != NULL && strcmp(state, "fired") == 0)
+                fired_at = col_time(tz, s, 7, fired, sizeof(fired));
+        return json_pack(
+            "{s:I, s:s, s:s, s:s?, s:s?, s:s, s:b, s:s?}", "id",
+            (json_int_t)sqlite3_column_int64(s, 0), "rule", col_text(s, 1),
+            "offset", col_text(s, 2), "at", col_time(tz, s, 3, at, sizeof(at)),
+            "due", col_time(tz, s, 4, due, sizeof(due)), "state", state, "late",
+            sqlite3_column_int(s, 6) != 0, "fired", fired_at);
 }
 
 json_t *
@@ -1106,9 +1074,15 @@ store_json_case(struct store *st, const struct tz *tz, int64_t id, char **cause)
                                   what, (long long)id);
                 goto out;
         }
-        events = case_events(st, tz, id, cause);
+        /* The events in the order recorded; the alerts soonest first. */
+        events = rows(st, S_JSON_CASE_EVENTS,
+                      sqlite3_bind_int64(st->stmts[S_JSON_CASE_EVENTS], 1, id),
+                      event_row, tz, "show case events", cause);
         if (events != NULL)
-                alerts = case_alerts(st, tz, id, cause);
+                alerts = rows(
+                    st, S_JSON_CASE_ALERTS,
+                    sqlite3_bind_int64(st->stmts[S_JSON_CASE_ALERTS], 1, id),
+                    alert_row, tz, "show case alerts", cause);
         if (alerts == NULL) {
                 json_decref(c);
                 c = NULL;
@@ -1124,93 +1098,58 @@ out:
         return c;
 }
 
+static json_t *
+upcoming_row(sqlite3_stmt *s, const struct tz *tz)
+{
+        char at[TIMEFMT_LEN], due[TIMEFMT_LEN];
+
+        return json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s?}", "case",
+                         (json_int_t)sqlite3_column_int64(s, 0), "school",
+                         col_text(s, 1), "rule", col_text(s, 2), "at",
+                         col_time(tz, s, 3, at, sizeof(at)), "offset",
+                         col_text(s, 4), "due",
+                         col_time(tz, s, 5, due, sizeof(due)));
+}
+
 json_t *
 store_json_upcoming(struct store *st, const struct tz *tz, const char *urn,
                     char **cause)
 {
-        static const char what[] = "list upcoming alerts";
-        sqlite3_stmt *s = st->stmts[S_JSON_UPCOMING];
-        json_t *alerts = json_array();
-        int rc;
+        return rows(st, S_JSON_UPCOMING,
+                    bind_text(st->stmts[S_JSON_UPCOMING], 1, urn), upcoming_row,
+                    tz, "list upcoming alerts", cause);
+}
 
-        if (bind_text(s, 1, urn) != SQLITE_OK) {
-                rc = fail(st, what, cause);
-                goto out;
-        }
-        for (;;) {
-                char at[TIMEFMT_LEN], due[TIMEFMT_LEN];
-                json_t *row;
+static json_t *
+history_row(sqlite3_stmt *s, const struct tz *tz)
+{
+        char created[TIMEFMT_LEN], updated[TIMEFMT_LEN];
 
-                rc = step(st, s, what, cause);
-                if (rc != 1)
-                        break;
-                row =
-                    json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s?}", "case",
-                              (json_int_t)sqlite3_column_int64(s, 0), "school",
-                              col_text(s, 1), "rule", col_text(s, 2), "at",
-                              col_time(tz, s, 3, at, sizeof(at)), "offset",
-                              col_text(s, 4), "due",
-                              col_time(tz, s, 5, due, sizeof(due)));
-                if (append(alerts, row, what, cause) < 0) {
-                        rc = -1;
-                        break;
-                }
-        }
-out:
-        done(s);
-        if (rc < 0) {
-                json_decref(alerts);
-                alerts = NULL;
-        }
-        return alerts;
+        return json_pack(
+            "{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s?, s:b, s:s?, "
+            "s:s?}",
+            "id", col_text(s, 0), "case",
+            (json_int_t)sqlite3_column_int64(s, 1), "school", col_text(s, 2),
+            "rule", col_text(s, 3), "offset", col_text(s, 4), "channel",
+            col_text(s, 5), "type", col_text(s, 6), "status", col_text(s, 7),
+            "attempts", (json_int_t)sqlite3_column_int64(s, 8), "last_error",
+            col_text(s, 9), "late", sqlite3_column_int(s, 10) != 0, "created",
+            col_time(tz, s, 11, created, sizeof(created)), "updated",
+            col_time(tz, s, 12, updated, sizeof(updated)));
 }
 
 json_t *
 store_json_history(struct store *st, const struct tz *tz, const char *urn,
                    int limit, char **cause)
 {
-        static const char what[] = "list deliveries";
         sqlite3_stmt *s = st->stmts[S_JSON_HISTORY];
-        json_t *deliveries = json_array();
-        int rc;
+        int bind_rc = bind_text(s, 1, urn);
 
         /* A negative LIMIT is no limit in SQLite. */
-        if (bind_text(s, 1, urn) != SQLITE_OK ||
-            sqlite3_bind_int(s, 2, limit < 0 ? -1 : limit) != SQLITE_OK) {
-                rc = fail(st, what, cause);
-                goto out;
-        }
-        for (;;) {
-                char created[TIMEFMT_LEN], updated[TIMEFMT_LEN];
-                json_t *row;
-
-                rc = step(st, s, what, cause);
-                if (rc != 1)
-                        break;
-                row = json_pack(
-                    "{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s?, "
-                    "s:b, s:s?, s:s?}",
-                    "id", col_text(s, 0), "case",
-                    (json_int_t)sqlite3_column_int64(s, 1), "school",
-                    col_text(s, 2), "rule", col_text(s, 3), "offset",
-                    col_text(s, 4), "channel", col_text(s, 5), "type",
-                    col_text(s, 6), "status", col_text(s, 7), "attempts",
-                    (json_int_t)sqlite3_column_int64(s, 8), "last_error",
-                    col_text(s, 9), "late", sqlite3_column_int(s, 10) != 0,
-                    "created", col_time(tz, s, 11, created, sizeof(created)),
-                    "updated", col_time(tz, s, 12, updated, sizeof(updated)));
-                if (append(deliveries, row, what, cause) < 0) {
-                        rc = -1;
-                        break;
-                }
-        }
-out:
-        done(s);
-        if (rc < 0) {
-                json_decref(deliveries);
-                deliveries = NULL;
-        }
-        return deliveries;
+        if (bind_rc == SQLITE_OK)
+                bind_rc = sqlite3_bind_int(s, 2, limit < 0 ? -1 : limit);
+        return rows(st, S_JSON_HISTORY, bind_rc, history_row, tz,
+                    "list deliveries", cause);
 }
 
 /* {"<state>": n, ...} with every name present, 0 when it has no rows. */
@@ -1244,44 +1183,16 @@ count_by(struct store *st, enum stmt which, const char *const *names,
         return counts;
 }
 
-/* The most recently missed alerts, newest first. */
 static json_t *
-missed_alerts(struct store *st, const struct tz *tz, char **cause)
+missed_row(sqlite3_stmt *s, const struct tz *tz)
 {
-        static const char what[] = "list missed alerts";
-        sqlite3_stmt *s = st->stmts[S_MISSED];
-        json_t *missed = json_array();
-        int rc;
+        char at[TIMEFMT_LEN];
 
-        if (sqlite3_bind_int(s, 1, MISSED_MAX) != SQLITE_OK) {
-                rc = fail(st, what, cause);
-                goto out;
-        }
-        for (;;) {
-                char at[TIMEFMT_LEN];
-                json_t *row;
-
-                rc = step(st, s, what, cause);
-                if (rc != 1)
-                        break;
-                row =
-                    json_pack("{s:I, s:s, s:s, s:s?, s:s}", "case",
-                              (json_int_t)sqlite3_column_int64(s, 0), "school",
-                              col_text(s, 1), "rule", col_text(s, 2), "at",
-                              col_time(tz, s, 3, at, sizeof(at)), "offset",
-                              col_text(s, 4));
-                if (append(missed, row, what, cause) < 0) {
-                        rc = -1;
-                        break;
-                }
-        }
-out:
-        done(s);
-        if (rc < 0) {
-                json_decref(missed);
-                missed = NULL;
-        }
-        return missed;
+        return json_pack("{s:I, s:s, s:s, s:s?, s:s}", "case",
+                         (json_int_t)sqlite3_column_int64(s, 0), "school",
+                         col_text(s, 1), "rule", col_text(s, 2), "at",
+                         col_time(tz, s, 3, at, sizeof(at)), "offset",
+                         col_text(s, 4));
 }
 
 json_t *
@@ -1304,12 +1215,54 @@ store_json_counts(struct store *st, const struct tz *tz, char **cause)
         if (part == NULL)
                 goto fail;
         json_object_set_new(status, "deliveries", part);
-        part = missed_alerts(st, tz, cause);
+        /* The most recently missed alerts, newest first. */
+        part = rows(st, S_MISSED,
+                    sqlite3_bind_int(st->stmts[S_MISSED], 1, MISSED_MAX),
+                    missed_row, tz, "list missed alerts", cause);
         if (part == NULL)
                 goto fail;
         json_object_set_new(status, "missed", part);
         return status;
 fail:
         json_decref(status);
+        return NULL;
+}
+
+/* A (text, text, count) row as [a, b, n]. */
+static json_t *
+pair_row(sqlite3_stmt *s, const struct tz *tz)
+{
+        (void)tz;
+        return json_pack("[ssI]", col_text(s, 0), col_text(s, 1),
+                         (json_int_t)sqlite3_column_int64(s, 2));
+}
+
+json_t *
+store_json_metrics(struct store *st, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_LAST_DELIVERED];
+        json_t *m = json_object(), *part;
+        int rc;
+
+        part = rows(st, S_METRIC_ALERTS, SQLITE_OK, pair_row, NULL,
+                    "count alerts by rule", cause);
+        if (part == NULL)
+                goto fail;
+        json_object_set_new(m, "alerts", part);
+        part = rows(st, S_METRIC_DELIVERIES, SQLITE_OK, pair_row, NULL,
+                    "count deliveries by type", cause);
+        if (part == NULL)
+                goto fail;
+        json_object_set_new(m, "deliveries", part);
+        rc = step(st, s, "last delivery", cause);
+        if (rc == 1 && sqlite3_column_type(s, 0) != SQLITE_NULL)
+                json_object_set_new(m, "last_delivered",
+                                    json_integer(sqlite3_column_int64(s, 0)));
+        done(s);
+        if (rc < 0)
+                goto fail;
+        return m;
+fail:
+        json_decref(m);
         return NULL;
 }
