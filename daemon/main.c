@@ -9,6 +9,7 @@
 #include "conf.h"
 #include "control.h"
 #include "log.h"
+#include "metrics.h"
 #include "proto.h"
 #include "sched.h"
 #include "store.h"
@@ -32,9 +33,10 @@
 #include <zmq.h>
 
 /* Wake at least this often, so a wall-clock step is noticed soon. */
-#define MAX_SLEEP_MS 60000
-#define MAX_FRAMES   8
-#define MAX_MESSAGE  (1 << 20)
+#define MAX_SLEEP_MS        60000
+#define MAX_FRAMES          8
+#define MAX_MESSAGE         (1 << 20)
+#define METRICS_INTERVAL_MS 15000
 
 struct daemon {
         const char *conf_path;
@@ -51,6 +53,7 @@ struct daemon {
         int64_t started;
         uint64_t watchdog_usec; /* 0: no watchdog */
         int64_t watchdog_next_ms;
+        int64_t metrics_next_ms;
         struct sched_counts counts;
         unsigned long dropped; /* malformed control messages */
         struct control_ctx cctx;
@@ -333,9 +336,86 @@ poll_timeout(struct daemon *d)
         free(cause);
         if (d->watchdog_usec > 0 && d->watchdog_next_ms - mono_ms() < ms)
                 ms = d->watchdog_next_ms - mono_ms();
+        if (d->conf->daemon.metrics[0] != '\0' &&
+            d->metrics_next_ms - mono_ms() < ms)
+                ms = d->metrics_next_ms - mono_ms();
         if (ms > MAX_SLEEP_MS)
                 ms = MAX_SLEEP_MS;
         return ms < 0 ? 0 : (int)ms;
+}
+
+/* Adds one family of [label1, label2, n] rows. */
+static void
+rows_family(struct metrics *m, json_t *rows, const char *name, const char *help,
+            const char *l1, const char *l2)
+{
+        size_t i;
+        json_t *r;
+
+        metrics_family(m, name, "gauge", help);
+        json_array_foreach(rows, i, r)
+        {
+                metrics_sample(m,
+                               (double)json_integer_value(json_array_get(r, 2)),
+                               l1, json_string_value(json_array_get(r, 0)), l2,
+                               json_string_value(json_array_get(r, 1)), NULL);
+        }
+}
+
+/* Rewrites the node_exporter textfile, when one is configured. */
+static void
+write_metrics(struct daemon *d)
+{
+        struct metrics *m = NULL;
+        json_t *nums = NULL, *last;
+        char *cause = NULL, *text = NULL, *path = NULL;
+
+        if (d->conf->daemon.metrics[0] == '\0' ||
+            mono_ms() < d->metrics_next_ms)
+                return;
+        d->metrics_next_ms = mono_ms() + METRICS_INTERVAL_MS;
+        nums = store_json_metrics(d->st, &cause);
+        if (nums == NULL)
+                goto out;
+        m = metrics_new();
+        rows_family(m, json_object_get(nums, "alerts"), "ofsted_notify_alerts",
+                    "Alerts in the state database by rule and state.", "rule",
+                    "state");
+        rows_family(m, json_object_get(nums, "deliveries"),
+                    "ofsted_notify_deliveries",
+                    "Deliveries in the state database by channel type and "
+                    "status.",
+                    "type", "status");
+        metrics_family(m, "ofsted_notify_workers", "gauge",
+                       "Delivery workers connected, by kind.");
+        metrics_sample(m, 0, "kind", "email", NULL);
+        metrics_sample(m, 0, "kind", "webhook", NULL);
+        last = json_object_get(nums, "last_delivered");
+        if (last != NULL) {
+                metrics_family(m,
+                               "ofsted_notify_last_delivery_timestamp_seconds",
+                               "gauge", "When a delivery last succeeded.");
+                metrics_sample(m, (double)json_integer_value(last), NULL);
+        }
+        metrics_family(m, "ofsted_notify_start_time_seconds", "gauge",
+                       "When the scheduler started.");
+        metrics_sample(m, (double)d->started, NULL);
+        metrics_family(m, "ofsted_notify_build_info", "gauge",
+                       "The running version.");
+        metrics_sample(m, 1, "version", PROJECT_VERSION, NULL);
+        text = metrics_render(m);
+        path = conf_state_path(d->conf->daemon.metrics);
+        if (metrics_write(path, text, &cause) < 0)
+                goto out;
+        log_debug("metrics written to %s", path);
+out:
+        if (cause != NULL)
+                log_warnx("metrics: %s", cause);
+        free(path);
+        free(text);
+        free(cause);
+        metrics_destroy(&m);
+        json_decref(nums);
 }
 
 static void
@@ -367,6 +447,7 @@ run(struct daemon *d)
                         handle_dispatch(d);
                 fire_due(d);
                 watchdog(d);
+                write_metrics(d);
         }
 }
 
@@ -439,7 +520,7 @@ startup(struct daemon *d)
 
         if (sd_watchdog_enabled(0, &d->watchdog_usec) <= 0)
                 d->watchdog_usec = 0;
-        d->watchdog_next_ms = mono_ms();
+        d->watchdog_next_ms = d->metrics_next_ms = mono_ms();
         d->cctx = (struct control_ctx){ d->st, d->conf, d->started, reload, d };
         d->running = true;
         sd_notify(0, "READY=1");

@@ -186,4 +186,10 @@ json_t *store_json_history(struct store *st, const struct tz *tz,
  */
 json_t *store_json_counts(struct store *st, const struct tz *tz, char **cause);
 
+/*
+ * Numbers for metrics: {"alerts": [[rule, state, n], ...], "deliveries":
+ * [[type, status, n], ...], "last_delivered": UTC seconds (absent if none)}.
+ */
+json_t *store_json_metrics(struct store *st, char **cause);
+
 #endif
