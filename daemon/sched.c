@@ -489,8 +489,10 @@ replan_group(const struct store_group *g, void *arg)
                         return 0; /* unchanged */
                 }
         }
-        if (store_alerts_cancel(rp->st, g->case_id, g->rule, rp->now,
-                                &rp->cause) < 0)
+        /* This group only: the rule's other events are groups of their
+         * own, re-planned (or left) on their turn. */
+        if (store_alerts_cancel_event(rp->st, g->case_id, g->event_id, g->rule,
+                                      rp->now, &rp->cause) < 0)
                 goto out;
         if (rule == NULL || !rule->enabled) {
                 log_notice("rule '%s' is gone or disabled: its pending alerts "

@@ -136,7 +136,8 @@ static const char *const stmt_sql[S_COUNT] = {
                         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending')",
         [S_ALERTS_CANCEL] = "UPDATE alerts SET state = 'cancelled', "
                             "done_at = ?3 WHERE state = 'pending' "
-                            "AND case_id = ?1 AND (?2 IS NULL OR rule = ?2)",
+                            "AND case_id = ?1 AND (?2 IS NULL OR rule = ?2) "
+                            "AND (?4 IS NULL OR event_id = ?4)",
         [S_NEXT_ALERT] = "/* next_alert */ SELECT at FROM alerts "
                          "WHERE state = 'pending' ORDER BY at LIMIT 1",
         [S_DUE_ALERTS] = "/* due_alerts */ SELECT a.id, a.case_id, "
@@ -779,21 +780,39 @@ store_alert_add(struct store *st, const struct store_alert *a, const char *sig,
         return sqlite3_last_insert_rowid(st->db);
 }
 
-int
-store_alerts_cancel(struct store *st, int64_t case_id, const char *rule,
-                    int64_t at, char **cause)
+/* Cancels the pending alerts of case_id, of `rule` unless NULL, of event
+ * `event_id` unless 0 (then ?4 stays NULL). */
+static int
+cancel_alerts(struct store *st, int64_t case_id, int64_t event_id,
+              const char *rule, int64_t at, char **cause)
 {
         sqlite3_stmt *s = st->stmts[S_ALERTS_CANCEL];
 
         if (sqlite3_bind_int64(s, 1, case_id) != SQLITE_OK ||
             bind_text(s, 2, rule) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 3, at) != SQLITE_OK) {
+            sqlite3_bind_int64(s, 3, at) != SQLITE_OK ||
+            (event_id != 0 &&
+             sqlite3_bind_int64(s, 4, event_id) != SQLITE_OK)) {
                 done(s);
                 return fail(st, "cancel alerts", cause);
         }
         if (run(st, s, "cancel alerts", cause) < 0)
                 return -1;
         return sqlite3_changes(st->db);
+}
+
+int
+store_alerts_cancel(struct store *st, int64_t case_id, const char *rule,
+                    int64_t at, char **cause)
+{
+        return cancel_alerts(st, case_id, 0, rule, at, cause);
+}
+
+int
+store_alerts_cancel_event(struct store *st, int64_t case_id, int64_t event_id,
+                          const char *rule, int64_t at, char **cause)
+{
+        return cancel_alerts(st, case_id, event_id, rule, at, cause);
 }
 
 int

@@ -121,6 +121,14 @@ int64_t store_alert_add(struct store *st, const struct store_alert *a,
 int store_alerts_cancel(struct store *st, int64_t case_id, const char *rule,
                         int64_t at, char **cause);
 /*
+ * The same for the alerts that event `event_id` scheduled only: a case may
+ * have several events that started one rule (re-planning goes event by
+ * event). Returns how many were cancelled, or -1.
+ */
+int store_alerts_cancel_event(struct store *st, int64_t case_id,
+                              int64_t event_id, const char *rule, int64_t at,
+                              char **cause);
+/*
  * The time of the soonest pending alert: 0 and *at when there is one, 1
  * when none. Uses the partial index on pending alerts, not a scan.
  */
