@@ -2,6 +2,7 @@
 
 #include "civil.h"
 #include "fileio.h"
+#include "template.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -18,6 +19,7 @@
 #define HOLIDAYS_MAX     (16u << 20)
 #define WORKING_DAYS_MAX 260
 #define MONTHS_MAX       120
+#define TYPE_LIST        "email teams google_chat slack discord mattermost webhook"
 
 static const char *const channel_types[CHANNEL_NTYPES] = {
         [CHANNEL_EMAIL] = "email",
@@ -516,6 +518,29 @@ load_daemon(struct loader *ld, const config_setting_t *root)
         c->daemon.metrics = dup_string(ld, g, "metrics", "", "daemon");
 }
 
+/* How deliveries are leased and retried (docs/dispatch.md); optional. */
+static void
+load_delivery(struct loader *ld, const config_setting_t *root)
+{
+        static const char *const keys[] = { "lease", "max_attempts",
+                                            "give_up_after", "retry_base",
+                                            NULL };
+        struct conf *c = ld->conf;
+        const config_setting_t *g = get_group(ld, root, "delivery");
+
+        if (g != NULL)
+                check_keys(ld, g, keys, "delivery");
+        c->delivery.lease = 60;
+        c->delivery.max_attempts = 12;
+        c->delivery.give_up_after = 86400;
+        c->delivery.retry_base = 30;
+        get_int(ld, g, "lease", 5, 3600, &c->delivery.lease);
+        get_int(ld, g, "max_attempts", 1, 100, &c->delivery.max_attempts);
+        get_int(ld, g, "give_up_after", 60, 30 * 86400,
+                &c->delivery.give_up_after);
+        get_int(ld, g, "retry_base", 1, 3600, &c->delivery.retry_base);
+}
+
 static bool
 valid_address(const char *a)
 {
@@ -659,8 +684,7 @@ load_channel(struct loader *ld, const config_setting_t *g, struct channel *ch)
         }
         if (ch->type == CHANNEL_NTYPES) {
                 error_at(ld, config_setting_get_member(g, "type"),
-                         "unknown channel type '%s' (types: email teams "
-                         "google_chat slack discord mattermost webhook)",
+                         "unknown channel type '%s' (types: " TYPE_LIST ")",
                          type);
                 return;
         }
@@ -991,12 +1015,106 @@ load_rules(struct loader *ld, const config_setting_t *root)
         free(cancel_at);
 }
 
+/*
+ * One template string, `where` naming it ("templates.slack.title"): NULL
+ * when absent or wrong (said). A title becomes an email subject, so it is
+ * one line; a text may hold newlines but no other control character.
+ */
+static char *
+get_template(struct loader *ld, const config_setting_t *g, const char *key,
+             const char *where)
+{
+        const config_setting_t *m = config_setting_get_member(g, key);
+        bool title = strcmp(key, "title") == 0;
+        char *cause = NULL;
+        const char *v;
+
+        if (m == NULL)
+                return NULL;
+        if (config_setting_type(m) != CONFIG_TYPE_STRING) {
+                error_at(ld, m, "%s must be a string", where);
+                return NULL;
+        }
+        v = config_setting_get_string(m);
+        if (v[0] == '\0') {
+                error_at(ld, m, "%s must not be empty", where);
+                return NULL;
+        }
+        for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+                if ((*p < 0x20 || *p == 0x7f) && (title || *p != '\n')) {
+                        error_at(ld, m, "%s contains a control character%s",
+                                 where, title ? " (a title is one line)" : "");
+                        return NULL;
+                }
+        }
+        if (!valid_utf8((const unsigned char *)v)) {
+                error_at(ld, m, "%s is not valid UTF-8", where);
+                return NULL;
+        }
+        if (template_check(v, &cause) < 0) {
+                error_at(ld, m, "%s: %s", where, cause);
+                free(cause);
+                return NULL;
+        }
+        return xstrdup(v);
+}
+
+/*
+ * The optional templates group: for each channel type an optional group
+ * with an optional title and text (template.h), checked here so a typo in
+ * a placeholder stops the load instead of reaching a chat.
+ */
+static void
+load_templates(struct loader *ld, const config_setting_t *root)
+{
+        static const char *const keys[] = { "title", "text", NULL };
+        struct conf *c = ld->conf;
+        const config_setting_t *g = get_group(ld, root, "templates");
+        int n;
+
+        if (g == NULL)
+                return;
+        n = config_setting_length(g);
+        for (int i = 0; i < n; i++) {
+                const config_setting_t *m = config_setting_get_elem(g, i);
+                const char *name = config_setting_name(m);
+                enum channel_type t;
+                char *where;
+
+                for (t = 0; t < CHANNEL_NTYPES; t++) {
+                        if (strcmp(name, channel_types[t]) == 0)
+                                break;
+                }
+                if (t == CHANNEL_NTYPES) {
+                        error_at(ld, m,
+                                 "unknown channel type '%s' in templates "
+                                 "(types: " TYPE_LIST ")",
+                                 name);
+                        continue;
+                }
+                xasprintf(&where, "templates.%s", name);
+                if (config_setting_type(m) != CONFIG_TYPE_GROUP) {
+                        error_at(ld, m, "%s must be a group { ... }", where);
+                        free(where);
+                        continue;
+                }
+                check_keys(ld, m, keys, where);
+                free(where);
+                xasprintf(&where, "templates.%s.title", name);
+                c->templates[t].title = get_template(ld, m, "title", where);
+                free(where);
+                xasprintf(&where, "templates.%s.text", name);
+                c->templates[t].text = get_template(ld, m, "text", where);
+                free(where);
+        }
+}
+
 static void
 check_root(struct loader *ld, const config_setting_t *root)
 {
-        static const char *const keys[] = { "trust",    "daemon",  "email",
-                                            "channels", "schools", "rules",
-                                            NULL };
+        static const char *const keys[] = { "trust", "daemon",    "delivery",
+                                            "email", "channels",  "schools",
+                                            "rules", "templates", NULL };
 
         check_keys(ld, root, keys, "the file");
 }
@@ -1052,10 +1170,12 @@ conf_load(const char *path, struct conf_errors *errs)
         check_root(&ld, root);
         load_trust(&ld, root);
         load_daemon(&ld, root);
+        load_delivery(&ld, root);
         load_email(&ld, root);
         load_channels(&ld, root);
         load_schools(&ld, root);
         load_rules(&ld, root);
+        load_templates(&ld, root);
 out:
         config_destroy(&cfg);
         if (errs->n > 0)
@@ -1115,6 +1235,10 @@ conf_destroy(struct conf **confp)
         for (size_t i = 0; i < c->nrules; i++)
                 rule_free(&c->rules[i]);
         free(c->rules);
+        for (size_t i = 0; i < CHANNEL_NTYPES; i++) {
+                free(c->templates[i].title);
+                free(c->templates[i].text);
+        }
         calendar_destroy(&c->calendar);
         tz_destroy(&c->tz);
         free(c);
@@ -1159,6 +1283,17 @@ conf_channel(const struct conf *conf, const char *name)
                         return &conf->channels[i];
         }
         return NULL;
+}
+
+const char *
+conf_template(const struct conf *conf, enum channel_type type, bool title)
+{
+        const char *own = NULL;
+
+        if (type < CHANNEL_NTYPES)
+                own = title ? conf->templates[type].title
+                            : conf->templates[type].text;
+        return own != NULL ? own : template_default(title);
 }
 
 bool

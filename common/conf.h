@@ -86,6 +86,12 @@ struct conf {
                 char *metrics;  /* Prometheus textfile path, "" for none */
         } daemon;
         struct {
+                int lease;         /* seconds a worker holds a job */
+                int max_attempts;  /* then a delivery is given up */
+                int give_up_after; /* seconds after its alert fired */
+                int retry_base;    /* first backoff, seconds; doubles */
+        } delivery;
+        struct {
                 bool present;
                 char *smtp;
                 enum email_tls tls;
@@ -102,6 +108,11 @@ struct conf {
         size_t nschools;
         struct rule *rules;
         size_t nrules;
+        /* Message templates by channel type (template.h); NULL: default. */
+        struct {
+                char *title;
+                char *text;
+        } templates[CHANNEL_NTYPES];
         struct calendar *calendar;
         struct tz *tz;
 };
@@ -126,6 +137,12 @@ const char *conf_default_path(const char *arg);
 const char *conf_channel_type_name(enum channel_type type);
 const struct school *conf_school(const struct conf *conf, const char *urn);
 const struct channel *conf_channel(const struct conf *conf, const char *name);
+/*
+ * The title (subject) or text template for channels of `type`: the
+ * config's own from its `templates` group, else the default. Borrowed.
+ */
+const char *conf_template(const struct conf *conf, enum channel_type type,
+                          bool title);
 /* Whether recording `kind` means anything: built in, or a rule's event. */
 bool conf_known_kind(const struct conf *conf, const char *kind);
 

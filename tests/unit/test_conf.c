@@ -18,6 +18,7 @@
 #include "civil.h"
 #include "conf.h"
 #include "rules.h"
+#include "template.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -791,6 +792,126 @@ test_destroy_null(void **state)
         assert_null(c);
 }
 
+/* Without a templates group every type gets the defaults (template.h). */
+static void
+test_templates_default(void **state)
+{
+        struct conf_errors errs;
+        struct conf *c = conf_load(EXAMPLE, &errs);
+
+        (void)state;
+        assert_non_null(c);
+        for (int t = 0; t < CHANNEL_NTYPES; t++) {
+                assert_string_equal(
+                    conf_template(c, (enum channel_type)t, true),
+                    TEMPLATE_DEFAULT_TITLE);
+                assert_string_equal(
+                    conf_template(c, (enum channel_type)t, false),
+                    TEMPLATE_DEFAULT_TEXT);
+        }
+        conf_destroy(&c);
+        conf_errors_free(&errs);
+}
+
+#define TEMPLATE_BASE                                               \
+        "trust = { name = \"T\"; holidays = \"" HOLIDAYS "\"; };\n" \
+        "channels = ( { name = \"s\"; type = \"slack\"; "           \
+        "url = \"https://hooks.example/s\"; } );\n"                 \
+        "schools = ( );\n"                                          \
+        "rules = ( );\n"
+
+/* A type's own title or text replaces the default for that type only. */
+static void
+test_templates_own(void **state)
+{
+        struct scratch *s = *state;
+        struct conf_errors errs;
+        struct conf *c;
+        const char *path;
+
+        path = scratch_write(
+            s, "templates.conf",
+            TEMPLATE_BASE
+            "templates = {\n"
+            "  slack = { title = \"{{late}}{{school}} ({{urn}}): by {{due}}\"; "
+            "};\n"
+            "  email = { text = \"{{action}}\\nBy {{ due }} ({{due_iso}}).\\n"
+            "{{warning}}\"; title = \"{{rule}} at {{school}}\"; };\n"
+            "  webhook = { };\n"
+            "};\n");
+        c = conf_load(path, &errs);
+        if (errs.n > 0)
+                fail_msg("%s", errs.msgs[0]);
+        assert_non_null(c);
+        assert_string_equal(conf_template(c, CHANNEL_SLACK, true),
+                            "{{late}}{{school}} ({{urn}}): by {{due}}");
+        assert_string_equal(conf_template(c, CHANNEL_SLACK, false),
+                            TEMPLATE_DEFAULT_TEXT);
+        assert_string_equal(conf_template(c, CHANNEL_EMAIL, true),
+                            "{{rule}} at {{school}}");
+        /* A text may span lines. */
+        assert_string_equal(conf_template(c, CHANNEL_EMAIL, false),
+                            "{{action}}\nBy {{ due }} ({{due_iso}}).\n"
+                            "{{warning}}");
+        assert_string_equal(conf_template(c, CHANNEL_WEBHOOK, true),
+                            TEMPLATE_DEFAULT_TITLE);
+        assert_string_equal(conf_template(c, CHANNEL_TEAMS, false),
+                            TEMPLATE_DEFAULT_TEXT);
+        conf_destroy(&c);
+        conf_errors_free(&errs);
+}
+
+/* Every fault in the templates group, each at its own line. */
+static void
+test_templates_errors(void **state)
+{
+        static const struct {
+                int line;
+                const char *text;
+        } want[] = {
+                /* Unknown keys first in a group, as everywhere. */
+                { 7, "unknown key 'body' in templates.slack" },
+                { 6, "templates.slack.title: unknown placeholder '{{schol}}' "
+                     "(known: " TEMPLATE_NAMES ")" },
+                { 8, "unknown channel type 'sms' in templates (types: email "
+                     "teams google_chat slack discord mattermost webhook)" },
+                { 9, "templates.teams.title contains a control character (a "
+                     "title is one line)" },
+                { 10, "templates.discord.text: unterminated placeholder" },
+                { 11, "templates.mattermost.text must be a string" },
+                { 12, "templates.google_chat.title must not be empty" },
+                { 13, "templates.email must be a group { ... }" },
+        };
+        struct scratch *s = *state;
+        struct conf_errors errs;
+        struct conf *c;
+        const char *path;
+
+        path = scratch_write(
+            s, "bad_templates.conf",
+            TEMPLATE_BASE                                     /* 1-4 */
+            "templates = {\n"                                 /* 5 */
+            "  slack = { title = \"{{school}} {{schol}}\";\n" /* 6 */
+            "    body = \"x\"; };\n"                          /* 7 */
+            "  sms = { title = \"x\"; };\n"                   /* 8 */
+            "  teams = { title = \"a\\nb\"; };\n"             /* 9 */
+            "  discord = { text = \"by {{due\"; };\n"         /* 10 */
+            "  mattermost = { text = 5; };\n"                 /* 11 */
+            "  google_chat = { title = \"\"; };\n"            /* 12 */
+            "  email = \"x\";\n"                              /* 13 */
+            "};\n");
+        c = conf_load(path, &errs);
+        assert_null(c);
+        assert_int_equal(errs.n, sizeof(want) / sizeof(want[0]));
+        for (size_t i = 0; i < errs.n; i++) {
+                assert_error_at(&errs, i, path, want[i].line);
+                if (strstr(errs.msgs[i], want[i].text) == NULL)
+                        fail_msg("message '%s' lacks '%s'", errs.msgs[i],
+                                 want[i].text);
+        }
+        conf_errors_free(&errs);
+}
+
 int
 main(void)
 {
@@ -817,6 +938,11 @@ main(void)
                 cmocka_unit_test(test_endpoint_path),
                 cmocka_unit_test(test_state_path),
                 cmocka_unit_test(test_destroy_null),
+                cmocka_unit_test(test_templates_default),
+                cmocka_unit_test_setup_teardown(
+                    test_templates_own, scratch_setup, scratch_teardown),
+                cmocka_unit_test_setup_teardown(
+                    test_templates_errors, scratch_setup, scratch_teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
