@@ -1,0 +1,103 @@
+/*
+ * Google Chat incoming webhook: a message with the text and one cardsV2
+ * card (header: title and trust; one section of decoratedText widgets, one
+ * per fact). Widget text is HTML-formatted, so values are escaped; header
+ * texts and the message text are not HTML. A message holds at most 32,000
+ * bytes, kept by cutting the longest texts. Google Chat documents no
+ * Retry-After: a 429 is retried on the scheduler's backoff.
+ */
+#include "backend_int.h"
+
+#include "xalloc.h"
+
+#include <string.h>
+
+#define CHAT_MAX    32000u /* bytes in a message */
+#define TEXT_UNITS  4096
+#define TITLE_UNITS 200
+#define FACT_UNITS  1024
+
+/* parts[0] title, parts[1] text, parts[2] subtitle, parts[3 + i] facts. */
+struct chat {
+        const struct job_view *j;
+        struct fact facts[FACTS_MAX];
+        size_t nfacts;
+        char *parts[3 + FACTS_MAX];
+};
+
+static json_t *
+chat_body(void *ctx)
+{
+        struct chat *c = ctx;
+        json_t *body = json_object(), *cards = json_array(),
+               *cwi = json_object();
+        json_t *card = json_object(), *header = json_object();
+        json_t *sections = json_array(), *section = json_object();
+        json_t *widgets = json_array();
+
+        for (size_t i = 0; i < c->nfacts; i++) {
+                json_t *w = json_object(), *dt = json_object();
+                char *v = text_escape_html(c->parts[3 + i]);
+
+                jset(dt, "topLabel", jstr(c->facts[i].name));
+                jset(dt, "text", jstr(v));
+                jset(dt, "wrapText", json_true());
+                jset(w, "decoratedText", dt);
+                json_array_append_new(widgets, w);
+                free(v);
+        }
+        jset(section, "widgets", widgets);
+        json_array_append_new(sections, section);
+        jset(header, "title", jstr(c->parts[0]));
+        jset(header, "subtitle", jstr(c->parts[2]));
+        jset(card, "header", header);
+        jset(card, "sections", sections);
+        jset(cwi, "cardId", jstr(c->j->delivery));
+        jset(cwi, "card", card);
+        json_array_append_new(cards, cwi);
+        jset(body, "text", jstr(c->parts[1]));
+        jset(body, "cardsV2", cards);
+        return body;
+}
+
+static int
+chat_build(const struct backend_input *in, struct http_request *out,
+           char **cause)
+{
+        struct chat c = { 0 };
+        struct job_view j;
+        char *title = NULL, *text = NULL;
+        json_t *body = NULL;
+        int rc = -1;
+
+        memset(out, 0, sizeof(*out));
+        if (backend_job(in, &j, &title, &text, cause) < 0)
+                goto out;
+        c.j = &j;
+        c.nfacts = backend_facts(&j, c.facts);
+        c.parts[0] = text_cut(j.title, TITLE_UNITS);
+        c.parts[1] = text_cut(j.text, TEXT_UNITS);
+        c.parts[2] =
+            text_cut(j.trust[0] != '\0' ? j.trust : "Ofsted deadline alert",
+                     TITLE_UNITS);
+        for (size_t i = 0; i < c.nfacts; i++)
+                c.parts[3 + i] = text_cut(c.facts[i].value, FACT_UNITS);
+        if (backend_fit(chat_body, &c, c.parts, 3 + c.nfacts, CHAT_MAX, &body,
+                        cause) < 0)
+                goto out;
+        rc = backend_request(out, in->url, body, j.delivery, cause);
+out:
+        json_decref(body);
+        for (size_t i = 0; i < 3 + FACTS_MAX; i++)
+                free(c.parts[i]);
+        facts_free(c.facts, c.nfacts);
+        free(title);
+        free(text);
+        return rc;
+}
+
+const struct backend_ops backend_google_chat = {
+        .type = "google_chat",
+        .build = chat_build,
+        .classify = backend_classify_http,
+};

@@ -1,0 +1,118 @@
+/*
+ * Microsoft Teams through a Workflows webhook ("Post to a channel when a
+ * webhook request is received"): a message envelope holding one Adaptive
+ * Card 1.4 with the title, the text and a FactSet. Workflows answers 202
+ * before the flow runs, and a card over 28 KB fails there unseen, so the
+ * whole body is kept under TEAMS_MAX by cutting the longest texts.
+ */
+#include "backend_int.h"
+
+#include "xalloc.h"
+
+#include <string.h>
+
+#define TEAMS_MAX   (27u * 1024u) /* bytes: under 28 KB, with headroom */
+#define TITLE_UNITS 256
+#define FACT_UNITS  1024
+
+/* parts[0] title, parts[1] text, parts[2 + i] fact i's value. */
+struct teams {
+        const struct job_view *j;
+        struct fact facts[FACTS_MAX];
+        size_t nfacts;
+        char *parts[2 + FACTS_MAX];
+};
+
+static json_t *
+text_block(const char *text, bool title, bool late)
+{
+        json_t *b = json_object();
+
+        jset(b, "type", json_string("TextBlock"));
+        jset(b, "text", jstr(text));
+        if (title) {
+                jset(b, "weight", json_string("Bolder"));
+                jset(b, "size", json_string("Medium"));
+                if (late)
+                        jset(b, "color", json_string("Attention"));
+        }
+        jset(b, "wrap", json_true());
+        return b;
+}
+
+static json_t *
+teams_body(void *ctx)
+{
+        struct teams *t = ctx;
+        json_t *body = json_object(), *att = json_object(),
+               *card = json_object();
+        json_t *blocks = json_array(), *facts = json_array(), *set;
+
+        for (size_t i = 0; i < t->nfacts; i++) {
+                json_t *f = json_object();
+
+                jset(f, "title", jstr(t->facts[i].name));
+                jset(f, "value", jstr(t->parts[2 + i]));
+                json_array_append_new(facts, f);
+        }
+        set = json_object();
+        jset(set, "type", json_string("FactSet"));
+        jset(set, "facts", facts);
+        json_array_append_new(blocks,
+                              text_block(t->parts[0], true, t->j->late));
+        json_array_append_new(blocks, text_block(t->parts[1], false, false));
+        json_array_append_new(blocks, set);
+
+        jset(card, "$schema",
+             json_string("http://adaptivecards.io/schemas/adaptive-card.json"));
+        jset(card, "type", json_string("AdaptiveCard"));
+        jset(card, "version", json_string("1.4"));
+        jset(card, "body", blocks);
+        jset(att, "contentType",
+             json_string("application/vnd.microsoft.card.adaptive"));
+        jset(att, "contentUrl", json_null());
+        jset(att, "content", card);
+        jset(body, "type", json_string("message"));
+        jset(body, "attachments", json_array());
+        json_array_append_new(json_object_get(body, "attachments"), att);
+        return body;
+}
+
+static int
+teams_build(const struct backend_input *in, struct http_request *out,
+            char **cause)
+{
+        struct teams t = { 0 };
+        struct job_view j;
+        char *title = NULL, *text = NULL;
+        json_t *body = NULL;
+        int rc = -1;
+
+        memset(out, 0, sizeof(*out));
+        if (backend_job(in, &j, &title, &text, cause) < 0)
+                goto out;
+        t.j = &j;
+        t.nfacts = backend_facts(&j, t.facts);
+        t.parts[0] = text_cut(j.title, TITLE_UNITS);
+        t.parts[1] = xstrdup(j.text);
+        for (size_t i = 0; i < t.nfacts; i++)
+                t.parts[2 + i] = text_cut(t.facts[i].value, FACT_UNITS);
+        if (backend_fit(teams_body, &t, t.parts, 2 + t.nfacts, TEAMS_MAX, &body,
+                        cause) < 0)
+                goto out;
+        rc = backend_request(out, in->url, body, j.delivery, cause);
+out:
+        json_decref(body);
+        for (size_t i = 0; i < 2 + FACTS_MAX; i++)
+                free(t.parts[i]);
+        facts_free(t.facts, t.nfacts);
+        free(title);
+        free(text);
+        return rc;
+}
+
+const struct backend_ops backend_teams = {
+        .type = "teams",
+        .build = teams_build,
+        .classify = backend_classify_http,
+};

@@ -1,0 +1,727 @@
+#include "worker.h"
+
+#include "backend.h"
+#include "fileio.h"
+#include "log.h"
+#include "template.h"
+#include "xalloc.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define DISPATCH_ID       "ofsted-notify-dispatch/1"
+#define HEARTBEAT_MS      2000
+#define RESEND_MS         2000
+#define DAEMON_SILENCE_MS 10000
+#define STOP_GRACE_MS     15000
+#define MAX_RESPONSE      (64 * 1024)
+#define MAX_SECRET        4096
+
+struct transfer {
+        struct wk *w;
+        struct transfer *prev, *next; /* w->live */
+        CURL *easy;
+        char *uid;
+        int64_t lease;
+        const struct backend_ops *be;
+        struct curl_slist *headers;
+        struct http_request req;
+        char *resp;
+        size_t len;
+};
+
+struct outcome_msg {
+        char *uid;
+        int64_t lease;
+        char *text; /* the OUTCOME body, sent until acknowledged */
+        int64_t resend_ms;
+};
+
+struct watch {
+        curl_socket_t fd;
+        short events;
+};
+
+struct wk {
+        const struct worker_opts *opts;
+        struct conf *conf;
+        void *zctx;
+        void *sock;
+        CURLM *multi;
+        int sigfd;
+        int64_t timer_ms; /* when curl wants its timeout action, or -1 */
+        struct watch *watches;
+        size_t nwatches;
+        struct transfer *live; /* transfers under way */
+        size_t active;
+        struct outcome_msg *outcomes;
+        size_t noutcomes;
+        int64_t heartbeat_ms;
+        int64_t heard_ms; /* when the scheduler last spoke */
+        bool running;
+        int64_t stop_by_ms; /* when stopping: the end of the grace */
+        int status;
+};
+
+static int64_t
+mono_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sends [DISPATCH_ID][type][body] to the scheduler; never blocks. */
+static void
+send_msg(struct wk *w, const char *type, const char *body)
+{
+        if (zmq_send(w->sock, DISPATCH_ID, strlen(DISPATCH_ID),
+                     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(w->sock, type, strlen(type), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
+                0 ||
+            zmq_send(w->sock, body, strlen(body), ZMQ_DONTWAIT) < 0)
+                log_debug("sending %s: %s", type, zmq_strerror(zmq_errno()));
+}
+
+static void
+send_ready(struct wk *w)
+{
+        char *body;
+
+        xasprintf(&body, "{\"kind\": \"%s\", \"credit\": %d}", w->opts->kind,
+                  w->opts->credit);
+        send_msg(w, "READY", body);
+        free(body);
+}
+
+/*
+ * Queues an outcome and sends it; it is sent again every RESEND_MS until
+ * the scheduler acknowledges it. `error` holds no URL or secret.
+ */
+static void
+report(struct wk *w, const char *uid, int64_t lease, enum outcome o, long code,
+       long retry_after, const char *error)
+{
+        json_t *body = json_pack("{s:s, s:I, s:s}", "delivery", uid, "lease",
+                                 (json_int_t)lease, "result", outcome_name(o));
+        struct outcome_msg *m;
+
+        if (code > 0)
+                json_object_set_new(body, "code", json_integer(code));
+        if (retry_after >= 0)
+                json_object_set_new(body, "retry_after",
+                                    json_integer(retry_after));
+        if (error != NULL)
+                json_object_set_new(body, "error", json_string(error));
+        w->outcomes =
+            xreallocarray(w->outcomes, w->noutcomes + 1, sizeof(*w->outcomes));
+        m = &w->outcomes[w->noutcomes++];
+        m->uid = xstrdup(uid);
+        m->lease = lease;
+        m->text = json_dumps(body, JSON_COMPACT);
+        m->resend_ms = mono_ms() + RESEND_MS;
+        send_msg(w, "OUTCOME", m->text);
+        json_decref(body);
+        if (o == OUTCOME_DELIVERED)
+                log_info("delivery %s: delivered", uid);
+        else
+                log_warnx("delivery %s: %s: %s", uid, outcome_name(o),
+                          error ? error : "?");
+}
+
+static void
+on_ack(struct wk *w, json_t *body)
+{
+        const char *uid = json_string_value(json_object_get(body, "delivery"));
+        json_t *lease = json_object_get(body, "lease");
+
+        for (size_t i = 0; uid != NULL && i < w->noutcomes; i++) {
+                struct outcome_msg *m = &w->outcomes[i];
+
+                if (strcmp(m->uid, uid) != 0 ||
+                    m->lease != json_integer_value(lease))
+                        continue;
+                free(m->uid);
+                free(m->text);
+                *m = w->outcomes[--w->noutcomes];
+                return;
+        }
+}
+
+/*
+ * Where a secret file named in the config is: under $CREDENTIALS_DIRECTORY
+ * when systemd passed it there, else relative to the config's directory.
+ */
+static char *
+secret_path(const struct conf *conf, const char *name)
+{
+        const char *creds = getenv("CREDENTIALS_DIRECTORY");
+        struct stat sb;
+        char *path;
+
+        if (name[0] == '/')
+                return xstrdup(name);
+        if (creds != NULL && *creds != '\0') {
+                const char *base = strrchr(name, '/');
+
+                xasprintf(&path, "%s/%s", creds, base ? base + 1 : name);
+                if (stat(path, &sb) == 0)
+                        return path;
+                free(path);
+        }
+        xasprintf(&path, "%s/%s", conf->dir, name);
+        return path;
+}
+
+/* A secret file's content without trailing white space; caller frees. */
+static char *
+read_secret(const struct conf *conf, const char *name, char **cause)
+{
+        char *path = secret_path(conf, name), *buf = NULL, *why = NULL;
+        size_t len;
+
+        if (fileio_read(path, MAX_SECRET, &buf, &len, &why) < 0) {
+                xasprintf(cause, "cannot read secret file: %s", why);
+                free(why);
+                free(path);
+                return NULL;
+        }
+        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
+                           buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+                buf[--len] = '\0';
+        free(path);
+        return buf;
+}
+
+static size_t
+on_data(char *data, size_t size, size_t n, void *arg)
+{
+        struct transfer *t = arg;
+        size_t len = size * n, keep = len;
+
+        /* A chat service's answer is short: keep the start, drop the rest. */
+        if (t->len + keep > MAX_RESPONSE)
+                keep = MAX_RESPONSE - t->len;
+        if (keep > 0) {
+                t->resp = xreallocarray(t->resp, t->len + keep + 1, 1);
+                memcpy(t->resp + t->len, data, keep);
+                t->len += keep;
+                t->resp[t->len] = '\0';
+        }
+        return len;
+}
+
+static void
+transfer_free(struct transfer *t)
+{
+        if (t == NULL)
+                return;
+        if (t->prev != NULL)
+                t->prev->next = t->next;
+        else if (t->w->live == t)
+                t->w->live = t->next;
+        if (t->next != NULL)
+                t->next->prev = t->prev;
+        if (t->easy != NULL) {
+                curl_multi_remove_handle(t->w->multi, t->easy);
+                curl_easy_cleanup(t->easy);
+        }
+        curl_slist_free_all(t->headers);
+        http_request_free(&t->req);
+        free(t->resp);
+        free(t->uid);
+        free(t);
+}
+
+/* Builds the request for a job and starts its transfer. */
+static void
+on_job(struct wk *w, json_t *job)
+{
+        const char *uid = json_string_value(json_object_get(job, "delivery"));
+        const char *name = json_string_value(json_object_get(job, "channel"));
+        const char *type = json_string_value(json_object_get(job, "type"));
+        json_t *lease = json_object_get(job, "lease");
+        json_t *alert = json_object_get(job, "alert"), *vars = NULL;
+        const struct channel *ch;
+        struct backend_input in = { 0 };
+        struct transfer *t = NULL;
+        char *url = NULL, *secret = NULL, *title = NULL, *text = NULL;
+        char *cause = NULL;
+        unsigned char *key = NULL;
+        size_t keylen = 0;
+        enum outcome fail = OUTCOME_FAILED;
+
+        if (uid == NULL || name == NULL || type == NULL ||
+            !json_is_integer(lease) || !json_is_object(alert)) {
+                log_warnx("malformed JOB, ignoring");
+                return;
+        }
+        ch = conf_channel(w->conf, name);
+        if (ch == NULL || strcmp(conf_channel_type_name(ch->type), type) != 0) {
+                /* Our config and the scheduler's are out of step. */
+                xasprintf(&cause,
+                          "channel '%s' (%s) is not in this worker's "
+                          "config",
+                          name, type);
+                fail = OUTCOME_RETRY;
+                goto fail;
+        }
+        t = xcalloc(1, sizeof(*t));
+        t->w = w;
+        t->uid = xstrdup(uid);
+        t->lease = json_integer_value(lease);
+        t->be = backend_find(type);
+        if (t->be == NULL) {
+                xasprintf(&cause, "no webhook backend for type '%s'", type);
+                goto fail;
+        }
+        if (ch->url[0] != '\0')
+                url = xstrdup(ch->url);
+        else if ((url = read_secret(w->conf, ch->url_file, &cause)) == NULL)
+                goto fail;
+        if (ch->secret_file[0] != '\0') {
+                secret = read_secret(w->conf, ch->secret_file, &cause);
+                if (secret == NULL ||
+                    webhook_parse_secret(secret, &key, &keylen, &cause) < 0)
+                        goto fail;
+        }
+        vars = template_vars(alert);
+        title = template_render(conf_template(w->conf, ch->type, true), vars);
+        text = template_render(conf_template(w->conf, ch->type, false), vars);
+        in = (struct backend_input){
+                job, url, key, keylen, title, text, (int64_t)time(NULL)
+        };
+        if (t->be->build(&in, &t->req, &cause) < 0)
+                goto fail;
+        for (size_t i = 0; i < t->req.nheaders; i++)
+                t->headers = curl_slist_append(t->headers, t->req.headers[i]);
+
+        t->easy = curl_easy_init();
+        if (t->easy == NULL) {
+                xasprintf(&cause, "cannot start a transfer");
+                fail = OUTCOME_RETRY;
+                goto fail;
+        }
+        curl_easy_setopt(t->easy, CURLOPT_URL, t->req.url);
+        curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->req.body);
+        curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
+        curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(t->easy, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
+                         w->opts->timeout_ms < 10000 ? w->opts->timeout_ms
+                                                     : 10000L);
+        curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, w->opts->timeout_ms);
+        curl_easy_setopt(t->easy, CURLOPT_HTTP_VERSION,
+                         (long)CURL_HTTP_VERSION_2TLS);
+        curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
+        curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
+        /* TLS verification stays on: libcurl's default, never changed. */
+        if (curl_multi_add_handle(w->multi, t->easy) != CURLM_OK) {
+                xasprintf(&cause, "cannot queue the transfer");
+                fail = OUTCOME_RETRY;
+                goto fail;
+        }
+        w->active++;
+        t->next = w->live;
+        if (w->live != NULL)
+                w->live->prev = t;
+        w->live = t;
+        log_debug("delivery %s: sending to '%s' (%s)", uid, name, type);
+        t = NULL;
+        goto out;
+fail:
+        report(w, uid, json_integer_value(lease), fail, 0, -1, cause);
+out:
+        transfer_free(t);
+        json_decref(vars);
+        free(title);
+        free(text);
+        free(url);
+        if (secret != NULL) {
+                explicit_bzero(secret, strlen(secret));
+                free(secret);
+        }
+        if (key != NULL) {
+                explicit_bzero(key, keylen);
+                free(key);
+        }
+        free(cause);
+}
+
+/* Turns finished transfers into outcomes. */
+static void
+reap(struct wk *w)
+{
+        CURLMsg *msg;
+        int left;
+
+        while ((msg = curl_multi_info_read(w->multi, &left)) != NULL) {
+                struct transfer *t = NULL;
+                struct http_response r = { 0, NULL, 0, -1, NULL };
+                char *error = NULL;
+                long retry_after = -1;
+                curl_off_t ra = 0;
+                enum outcome o;
+
+                if (msg->msg != CURLMSG_DONE)
+                        continue;
+                curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
+                if (msg->data.result == CURLE_OK) {
+                        curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE,
+                                          &r.status);
+                        /* 7.88 can give a negative value for a past date. */
+                        if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER,
+                                              &ra) == CURLE_OK &&
+                            ra > 0)
+                                r.retry_after = ra > 3600 ? 3600 : (long)ra;
+                } else {
+                        r.transport_error =
+                            curl_easy_strerror(msg->data.result);
+                }
+                r.body = t->resp;
+                r.len = t->len;
+                o = t->be->classify(&r, &retry_after, &error);
+                report(w, t->uid, t->lease, o, r.status, retry_after, error);
+                free(error);
+                w->active--;
+                transfer_free(t);
+        }
+}
+
+static int
+on_socket(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
+{
+        struct wk *w = arg;
+        size_t i;
+
+        (void)easy;
+        (void)sockp;
+        for (i = 0; i < w->nwatches && w->watches[i].fd != fd; i++)
+                ;
+        if (what == CURL_POLL_REMOVE) {
+                if (i < w->nwatches)
+                        w->watches[i] = w->watches[--w->nwatches];
+                return 0;
+        }
+        if (i == w->nwatches) {
+                w->watches = xreallocarray(w->watches, w->nwatches + 1,
+                                           sizeof(*w->watches));
+                w->nwatches++;
+        }
+        w->watches[i].fd = fd;
+        w->watches[i].events =
+            (short)((what & CURL_POLL_IN ? ZMQ_POLLIN : 0) |
+                    (what & CURL_POLL_OUT ? ZMQ_POLLOUT : 0));
+        return 0;
+}
+
+static int
+on_timer(CURLM *multi, long timeout_ms, void *arg)
+{
+        struct wk *w = arg;
+
+        (void)multi;
+        w->timer_ms = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+        return 0;
+}
+
+/* One message from the scheduler: [DISPATCH_ID][type][body]. */
+static void
+on_message(struct wk *w, zmq_msg_t *f, int n)
+{
+        json_t *body = NULL;
+        const char *type;
+        size_t tlen;
+
+        if (n < 2 || n > 3 || zmq_msg_size(&f[0]) != strlen(DISPATCH_ID) ||
+            memcmp(zmq_msg_data(&f[0]), DISPATCH_ID, strlen(DISPATCH_ID)) !=
+                0) {
+                log_warnx("malformed message from the scheduler, ignoring");
+                return;
+        }
+        type = zmq_msg_data(&f[1]);
+        tlen = zmq_msg_size(&f[1]);
+        if (n == 3)
+                body = json_loadb(zmq_msg_data(&f[2]), zmq_msg_size(&f[2]), 0,
+                                  NULL);
+        if (!json_is_object(body)) {
+                log_warnx("message from the scheduler without a JSON body, "
+                          "ignoring");
+                json_decref(body);
+                return;
+        }
+        w->heard_ms = mono_ms();
+#define IS(t) (tlen == strlen(t) && memcmp(type, t, tlen) == 0)
+        if (IS("JOB")) {
+                if (w->stop_by_ms == 0)
+                        on_job(w, body);
+        } else if (IS("ACK")) {
+                on_ack(w, body);
+        } else if (IS("HELLO")) {
+                log_info("the scheduler asks who we are: sending READY");
+                send_ready(w);
+        } else if (IS("REFUSE")) {
+                log_err("the scheduler refuses us: %s",
+                        json_string_value(json_object_get(body, "error")));
+                w->running = false;
+                w->status = 1;
+        } else if (!IS("HEARTBEAT")) {
+                log_warnx("unknown message type from the scheduler, "
+                          "ignoring");
+        }
+#undef IS
+        json_decref(body);
+}
+
+static void
+read_socket(struct wk *w)
+{
+        for (;;) {
+                zmq_msg_t f[4];
+                int n = 0, more = 1;
+                size_t len = sizeof(more);
+
+                while (more) {
+                        zmq_msg_t part;
+
+                        zmq_msg_init(&part);
+                        if (zmq_msg_recv(&part, w->sock, ZMQ_DONTWAIT) < 0) {
+                                zmq_msg_close(&part);
+                                break;
+                        }
+                        zmq_getsockopt(w->sock, ZMQ_RCVMORE, &more, &len);
+                        if (n < 4)
+                                f[n++] = part;
+                        else
+                                zmq_msg_close(&part);
+                }
+                if (n == 0)
+                        return;
+                on_message(w, f, n);
+                for (int i = 0; i < n; i++)
+                        zmq_msg_close(&f[i]);
+        }
+}
+
+static void
+on_signal(struct wk *w)
+{
+        struct signalfd_siginfo si;
+
+        while (read(w->sigfd, &si, sizeof(si)) == sizeof(si)) {
+                if (si.ssi_signo == SIGHUP) {
+                        struct conf_errors errs;
+                        struct conf *next = conf_load(w->conf->path, &errs);
+
+                        for (size_t i = 0; i < errs.n; i++)
+                                log_err("%s", errs.msgs[i]);
+                        conf_errors_free(&errs);
+                        if (next == NULL) {
+                                log_err("the new configuration has errors: "
+                                        "keeping the one in force");
+                                continue;
+                        }
+                        conf_destroy(&w->conf);
+                        w->conf = next;
+                        log_info("configuration reloaded");
+                } else if (w->stop_by_ms == 0) {
+                        log_info("signal %u: finishing %zu transfers, then "
+                                 "stopping",
+                                 si.ssi_signo, w->active);
+                        w->stop_by_ms = mono_ms() + STOP_GRACE_MS;
+                }
+        }
+}
+
+/* Heartbeats, repeated outcomes, a scheduler gone quiet. */
+static void
+timers(struct wk *w, int64_t now)
+{
+        if (now >= w->heartbeat_ms) {
+                char body[48];
+                long credit = (long)w->opts->credit - (long)w->active;
+
+                snprintf(body, sizeof(body), "{\"credit\": %ld}",
+                         credit < 0 ? 0 : credit);
+                send_msg(w, "HEARTBEAT", body);
+                w->heartbeat_ms = now + HEARTBEAT_MS;
+        }
+        for (size_t i = 0; i < w->noutcomes; i++) {
+                if (now >= w->outcomes[i].resend_ms) {
+                        send_msg(w, "OUTCOME", w->outcomes[i].text);
+                        w->outcomes[i].resend_ms = now + RESEND_MS;
+                }
+        }
+        if (now - w->heard_ms > DAEMON_SILENCE_MS) {
+                log_warnx("no word from the scheduler for %d s: saying READY "
+                          "again",
+                          DAEMON_SILENCE_MS / 1000);
+                send_ready(w);
+                w->heard_ms = now;
+        }
+        if (w->stop_by_ms != 0 &&
+            ((w->active == 0 && w->noutcomes == 0) || now >= w->stop_by_ms)) {
+                if (w->active > 0 || w->noutcomes > 0)
+                        log_warnx("stopping with %zu transfers unfinished and "
+                                  "%zu outcomes unacknowledged: the scheduler "
+                                  "will send them again",
+                                  w->active, w->noutcomes);
+                w->running = false;
+        }
+}
+
+static int
+poll_timeout(struct wk *w, int64_t now)
+{
+        int64_t t = w->heartbeat_ms;
+
+        if (w->timer_ms >= 0 && w->timer_ms < t)
+                t = w->timer_ms;
+        for (size_t i = 0; i < w->noutcomes; i++) {
+                if (w->outcomes[i].resend_ms < t)
+                        t = w->outcomes[i].resend_ms;
+        }
+        return t <= now ? 0 : (int)(t - now);
+}
+
+static void
+loop(struct wk *w)
+{
+        zmq_pollitem_t *items = NULL;
+        int running;
+
+        while (w->running) {
+                size_t n = 2 + w->nwatches;
+                int64_t now = mono_ms();
+
+                items = xreallocarray(items, n, sizeof(*items));
+                items[0] = (zmq_pollitem_t){ w->sock, 0, ZMQ_POLLIN, 0 };
+                items[1] = (zmq_pollitem_t){ NULL, w->sigfd, ZMQ_POLLIN, 0 };
+                for (size_t i = 0; i < w->nwatches; i++)
+                        items[2 + i] =
+                            (zmq_pollitem_t){ NULL, w->watches[i].fd,
+                                              w->watches[i].events, 0 };
+                if (zmq_poll(items, (int)n, poll_timeout(w, now)) < 0 &&
+                    zmq_errno() != EINTR)
+                        fatalx("zmq_poll: %s", zmq_strerror(zmq_errno()));
+                if (items[1].revents & ZMQ_POLLIN)
+                        on_signal(w);
+                /* Drain always: ZMQ_EVENTS is edge-triggered underneath. */
+                read_socket(w);
+                for (size_t i = 2; i < n; i++) {
+                        int ev =
+                            (items[i].revents & ZMQ_POLLIN ? CURL_CSELECT_IN
+                                                           : 0) |
+                            (items[i].revents & ZMQ_POLLOUT ? CURL_CSELECT_OUT
+                                                            : 0) |
+                            (items[i].revents & ZMQ_POLLERR ? CURL_CSELECT_ERR
+                                                            : 0);
+
+                        if (ev != 0)
+                                curl_multi_socket_action(w->multi, items[i].fd,
+                                                         ev, &running);
+                }
+                if (w->timer_ms >= 0 && mono_ms() >= w->timer_ms) {
+                        w->timer_ms = -1;
+                        curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT,
+                                                 0, &running);
+                }
+                reap(w);
+                timers(w, mono_ms());
+        }
+        free(items);
+}
+
+static char *
+routing_id(const char *kind)
+{
+        char host[64] = "localhost", *id;
+        unsigned r = (unsigned)(mono_ms() ^ ((int64_t)getpid() << 8));
+
+        gethostname(host, sizeof(host) - 1);
+        host[sizeof(host) - 1] = '\0';
+        xasprintf(&id, "%s/%.40s/%ld/%08x", kind, host, (long)getpid(),
+                  r * 2654435761u);
+        return id;
+}
+
+int
+worker_run(const struct worker_opts *opts, struct conf *conf)
+{
+        struct wk w = { 0 };
+        char *endpoint = conf_endpoint_path(conf->daemon.dispatch);
+        char *id = routing_id(opts->kind);
+        int zero = 0, hb_ivl = 5000, hb_timeout = 15000;
+        sigset_t mask;
+
+        w.opts = opts;
+        w.conf = conf;
+        w.timer_ms = -1;
+        w.running = true;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                fatal("sigprocmask");
+        w.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+        if (w.sigfd < 0)
+                fatal("signalfd");
+        signal(SIGPIPE, SIG_IGN);
+
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                fatalx("curl_global_init failed");
+        w.multi = curl_multi_init();
+        curl_multi_setopt(w.multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+        curl_multi_setopt(w.multi, CURLMOPT_SOCKETDATA, &w);
+        curl_multi_setopt(w.multi, CURLMOPT_TIMERFUNCTION, on_timer);
+        curl_multi_setopt(w.multi, CURLMOPT_TIMERDATA, &w);
+
+        w.zctx = zmq_ctx_new();
+        w.sock = zmq_socket(w.zctx, ZMQ_DEALER);
+        zmq_setsockopt(w.sock, ZMQ_ROUTING_ID, id, strlen(id));
+        zmq_setsockopt(w.sock, ZMQ_LINGER, &zero, sizeof(zero));
+        zmq_setsockopt(w.sock, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof(hb_ivl));
+        zmq_setsockopt(w.sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout,
+                       sizeof(hb_timeout));
+        if (zmq_connect(w.sock, endpoint) < 0)
+                fatalx("cannot connect to '%s': %s", endpoint,
+                       zmq_strerror(zmq_errno()));
+        log_info("worker %s: %s, credit %d", id, endpoint, opts->credit);
+        send_ready(&w);
+        w.heard_ms = w.heartbeat_ms = mono_ms();
+
+        loop(&w);
+
+        /* Whatever is still in flight: its lease runs out at the scheduler. */
+        while (w.live != NULL)
+                transfer_free(w.live);
+        for (size_t i = 0; i < w.noutcomes; i++) {
+                free(w.outcomes[i].uid);
+                free(w.outcomes[i].text);
+        }
+        free(w.outcomes);
+        free(w.watches);
+        curl_multi_cleanup(w.multi);
+        curl_global_cleanup();
+        zmq_close(w.sock);
+        zmq_ctx_term(w.zctx);
+        close(w.sigfd);
+        conf_destroy(&w.conf);
+        free(endpoint);
+        free(id);
+        log_info("stopped");
+        return w.status;
+}

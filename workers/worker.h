@@ -1,0 +1,27 @@
+/*
+ * worker: the delivery worker's loop (docs/dispatch.md, worker side).
+ *
+ * One single-threaded loop: zmq_poll over the DEALER socket to the
+ * scheduler, a signalfd, and the sockets libcurl's multi handle asks to
+ * watch (CURLMOPT_SOCKETFUNCTION), with its timer as the poll timeout; so
+ * hundreds of transfers proceed at once. Jobs come in with credit; each
+ * outcome goes back and is repeated until the scheduler acknowledges it.
+ * Secrets (webhook URLs, signing keys) are read here, per job, from files
+ * or $CREDENTIALS_DIRECTORY, and never logged.
+ */
+#ifndef ONOTIFY_WORKER_H
+#define ONOTIFY_WORKER_H
+
+#include "conf.h"
+
+struct worker_opts {
+        const char *conf_path;
+        const char *kind; /* "webhook" */
+        int credit;       /* jobs held at once */
+        long timeout_ms;  /* per transfer, below the lease */
+};
+
+/* Runs until SIGTERM/SIGINT; returns the exit status. Takes conf. */
+int worker_run(const struct worker_opts *opts, struct conf *conf);
+
+#endif
