@@ -332,6 +332,8 @@ cmd_status(struct control_ctx *ctx, json_t *req, int64_t now)
         }
         json_decref(counts);
         add_names(ctx->conf, json_object_get(reply, "missed"));
+        json_object_set_new(reply, "workers",
+                            dispatch_json_workers(ctx->dispatch));
         rc = store_next_alert(ctx->st, &next, &cause);
         if (rc == 0) {
                 timefmt_rfc3339(ctx->conf->tz, next, buf, sizeof(buf));

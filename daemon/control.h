@@ -10,6 +10,7 @@
 #define ONOTIFY_CONTROL_H
 
 #include "conf.h"
+#include "dispatch.h"
 #include "store.h"
 
 #include <jansson.h>
@@ -19,6 +20,7 @@
 struct control_ctx {
         struct store *st;
         const struct conf *conf; /* the config in force */
+        const struct dispatch *dispatch;
         int64_t started;
         /* Reloads the config (as SIGHUP does) and returns the reply. */
         json_t *(*reload)(void *arg);

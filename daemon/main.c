@@ -8,6 +8,7 @@
  */
 #include "conf.h"
 #include "control.h"
+#include "dispatch.h"
 #include "log.h"
 #include "metrics.h"
 #include "proto.h"
@@ -48,6 +49,7 @@ struct daemon {
         void *control;
         void *dispatch;
         void *feed;
+        struct dispatch *dsp;
         int sigfd;
         bool running;
         int64_t started;
@@ -55,7 +57,6 @@ struct daemon {
         int64_t watchdog_next_ms;
         int64_t metrics_next_ms;
         struct sched_counts counts;
-        unsigned long dropped; /* malformed control messages */
         struct control_ctx cctx;
 };
 
@@ -125,11 +126,15 @@ bind_socket(struct daemon *d, int type, const char *endpoint)
 {
         char *resolved = conf_endpoint_path(endpoint);
         void *s = zmq_socket(d->zctx, type);
-        int zero = 0;
+        int zero = 0, hb_ivl = 5000, hb_timeout = 15000;
         int64_t maxmsg = MAX_MESSAGE;
 
         zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
         zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
+        /* ZMTP heartbeats notice a half-open TCP peer. */
+        zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof(hb_ivl));
+        zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout,
+                       sizeof(hb_timeout));
         if (strncmp(resolved, "ipc://", 6) == 0)
                 ensure_parent(resolved + 6);
         if (zmq_bind(s, resolved) < 0)
@@ -236,7 +241,8 @@ reload(void *arg)
 
 /*
  * One control message: [routing id][empty delimiter (REQ)][protocol id]
- * [body]. Anything that cannot be answered is dropped and counted.
+ * [body]. Anything malformed gets an error reply; a reply to a client
+ * that has gone is dropped.
  */
 static void
 handle_control(struct daemon *d)
@@ -294,18 +300,6 @@ out:
                 zmq_msg_close(&frames[i]);
 }
 
-/* Drains the dispatch socket: workers come with the delivery issue. */
-static void
-handle_dispatch(struct daemon *d)
-{
-        zmq_msg_t part;
-
-        zmq_msg_init(&part);
-        while (zmq_msg_recv(&part, d->dispatch, ZMQ_DONTWAIT) >= 0)
-                d->dropped++;
-        zmq_msg_close(&part);
-}
-
 static void
 handle_signal(struct daemon *d)
 {
@@ -339,6 +333,8 @@ poll_timeout(struct daemon *d)
         if (d->conf->daemon.metrics[0] != '\0' &&
             d->metrics_next_ms - mono_ms() < ms)
                 ms = d->metrics_next_ms - mono_ms();
+        if (dispatch_timeout(d->dsp, d->st, now) < ms)
+                ms = dispatch_timeout(d->dsp, d->st, now);
         if (ms > MAX_SLEEP_MS)
                 ms = MAX_SLEEP_MS;
         return ms < 0 ? 0 : (int)ms;
@@ -367,7 +363,7 @@ static void
 write_metrics(struct daemon *d)
 {
         struct metrics *m = NULL;
-        json_t *nums = NULL, *last;
+        json_t *nums = NULL, *last, *workers;
         char *cause = NULL, *text = NULL, *path = NULL;
 
         if (d->conf->daemon.metrics[0] == '\0' ||
@@ -388,8 +384,14 @@ write_metrics(struct daemon *d)
                     "type", "status");
         metrics_family(m, "ofsted_notify_workers", "gauge",
                        "Delivery workers connected, by kind.");
-        metrics_sample(m, 0, "kind", "email", NULL);
-        metrics_sample(m, 0, "kind", "webhook", NULL);
+        workers = dispatch_json_workers(d->dsp);
+        metrics_sample(
+            m, (double)json_integer_value(json_object_get(workers, "email")),
+            "kind", "email", NULL);
+        metrics_sample(
+            m, (double)json_integer_value(json_object_get(workers, "webhook")),
+            "kind", "webhook", NULL);
+        json_decref(workers);
         last = json_object_get(nums, "last_delivered");
         if (last != NULL) {
                 metrics_family(m,
@@ -444,8 +446,9 @@ run(struct daemon *d)
                 if (items[0].revents & ZMQ_POLLIN)
                         handle_control(d);
                 if (items[1].revents & ZMQ_POLLIN)
-                        handle_dispatch(d);
+                        dispatch_read(d->dsp, d->st, d->conf, now_ms());
                 fire_due(d);
+                dispatch_tick(d->dsp, d->st, d->conf, now_ms());
                 watchdog(d);
                 write_metrics(d);
         }
@@ -477,7 +480,7 @@ static void
 startup(struct daemon *d)
 {
         char *cause = NULL;
-        int replanned = 0, cancelled = 0;
+        int replanned = 0, cancelled = 0, n, one = 1;
         sigset_t mask;
 
         d->state_path = conf_state_path(d->conf->daemon.state);
@@ -503,6 +506,17 @@ startup(struct daemon *d)
         d->control = bind_socket(d, ZMQ_ROUTER, d->conf->daemon.control);
         d->dispatch = bind_socket(d, ZMQ_ROUTER, d->conf->daemon.dispatch);
         d->feed = bind_socket(d, ZMQ_PUB, d->conf->daemon.feed);
+        /* Fail loudly, not silently, when a worker has gone. */
+        zmq_setsockopt(d->dispatch, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
+        d->dsp = dispatch_new(d->dispatch);
+        /* No worker holds anything of ours after a restart. */
+        n = store_deliveries_requeue(d->st, now_ms() / 1000, &cause);
+        if (n < 0)
+                fatalx("%s", cause);
+        if (n > 0)
+                log_notice("%d deliveries that were being sent are pending "
+                           "again",
+                           n);
 
         /* The config may have changed while we were down. */
         if (sched_replan(d->st, d->conf, now_ms() / 1000, &replanned,
@@ -521,7 +535,8 @@ startup(struct daemon *d)
         if (sd_watchdog_enabled(0, &d->watchdog_usec) <= 0)
                 d->watchdog_usec = 0;
         d->watchdog_next_ms = d->metrics_next_ms = mono_ms();
-        d->cctx = (struct control_ctx){ d->st, d->conf, d->started, reload, d };
+        d->cctx = (struct control_ctx){ d->st,      d->conf, d->dsp,
+                                        d->started, reload,  d };
         d->running = true;
         sd_notify(0, "READY=1");
         notify_status(d);
@@ -538,6 +553,7 @@ shutdown_daemon(struct daemon *d)
                 zmq_close(d->dispatch);
         if (d->feed != NULL)
                 zmq_close(d->feed);
+        dispatch_destroy(&d->dsp);
         if (d->zctx != NULL)
                 zmq_ctx_term(d->zctx);
         store_close(&d->st);

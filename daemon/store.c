@@ -67,6 +67,10 @@ static const char *const migrations[] = {
         " created_at INTEGER NOT NULL,"
         " updated_at INTEGER NOT NULL);"
         "CREATE INDEX deliveries_status ON deliveries(status, next_at);",
+        /* 1 -> 2: leases for dispatch to workers. */
+        "ALTER TABLE deliveries ADD COLUMN lease INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE deliveries ADD COLUMN lease_until INTEGER;"
+        "ALTER TABLE deliveries ADD COLUMN worker TEXT;",
 };
 
 _Static_assert(NELEM(migrations) == STORE_SCHEMA_VERSION,
@@ -104,6 +108,15 @@ enum stmt {
         S_METRIC_ALERTS,
         S_METRIC_DELIVERIES,
         S_LAST_DELIVERED,
+        S_DELIVERIES_REQUEUE,
+        S_DELIVERIES_EXPIRE,
+        S_DELIVERIES_RELEASE,
+        S_DELIVERIES_READY,
+        S_DELIVERY_LEASE,
+        S_DELIVERY_FIND,
+        S_DELIVERY_FINISH,
+        S_NEXT_DELIVERY,
+        S_JSON_JOB,
         S_COUNT
 };
 
@@ -208,6 +221,50 @@ static const char *const stmt_sql[S_COUNT] = {
                                 "ORDER BY type, status",
         [S_LAST_DELIVERED] = "SELECT max(updated_at) FROM deliveries "
                              "WHERE status = 'delivered'",
+        /* A raised lease makes a late outcome of the old one recognisable. */
+        [S_DELIVERIES_REQUEUE] = "UPDATE deliveries SET status = 'pending', "
+                                 "lease = lease + 1, lease_until = NULL, "
+                                 "worker = NULL, updated_at = ?1 "
+                                 "WHERE status = 'sending'",
+        [S_DELIVERIES_EXPIRE] = "UPDATE deliveries SET status = 'pending', "
+                                "lease = lease + 1, lease_until = NULL, "
+                                "worker = NULL, updated_at = ?1 "
+                                "WHERE status = 'sending' "
+                                "AND lease_until <= ?1",
+        [S_DELIVERIES_RELEASE] = "UPDATE deliveries SET status = 'pending', "
+                                 "lease = lease + 1, lease_until = NULL, "
+                                 "worker = NULL, updated_at = ?2 "
+                                 "WHERE status = 'sending' AND worker = ?1",
+        [S_DELIVERIES_READY] = "SELECT id FROM deliveries "
+                               "WHERE status IN ('pending', 'retry') "
+                               "AND coalesce(next_at, 0) <= ?1 "
+                               "AND (type = 'email') = ?2 "
+                               "ORDER BY coalesce(next_at, created_at), id "
+                               "LIMIT ?3",
+        [S_DELIVERY_LEASE] = "UPDATE deliveries SET status = 'sending', "
+                             "lease = lease + 1, attempts = attempts + 1, "
+                             "worker = ?2, lease_until = ?3, updated_at = ?4 "
+                             "WHERE id = ?1 AND status IN ('pending', 'retry') "
+                             "RETURNING lease",
+        [S_DELIVERY_FIND] = "SELECT d.id, d.status, d.lease, d.attempts, "
+                            "a.done_at, d.channel, d.type FROM deliveries "
+                            "AS d JOIN alerts AS a ON a.id = d.alert_id "
+                            "WHERE d.uid = ?1",
+        [S_DELIVERY_FINISH] = "UPDATE deliveries SET status = ?2, "
+                              "next_at = ?3, last_error = ?4, "
+                              "updated_at = ?5, lease_until = NULL, "
+                              "worker = NULL WHERE id = ?1",
+        [S_NEXT_DELIVERY] = "SELECT min(t) FROM ("
+                            "SELECT min(next_at) AS t FROM deliveries "
+                            "WHERE status = 'retry' UNION ALL "
+                            "SELECT min(lease_until) FROM deliveries "
+                            "WHERE status = 'sending')",
+        [S_JSON_JOB] = "SELECT d.uid, d.lease, d.attempts, d.channel, d.type, "
+                       "a.case_id, c.urn, a.rule, a.offset, a.late, "
+                       "c.contact, a.at, a.due, a.opens, a.warning "
+                       "FROM deliveries AS d "
+                       "JOIN alerts AS a ON a.id = d.alert_id "
+                       "JOIN cases AS c ON c.id = a.case_id WHERE d.id = ?1",
 };
 
 static const char *const case_states[] = {
@@ -1284,4 +1341,198 @@ store_json_metrics(struct store *st, char **cause)
 fail:
         json_decref(m);
         return NULL;
+}
+
+/* --- Dispatch ----------------------------------------------------------------
+ */
+
+/* Runs an UPDATE taking (now) or (text, now); returns the rows changed. */
+static int
+update_count(struct store *st, enum stmt which, const char *text, int64_t now,
+             const char *what, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[which];
+        int i = 1;
+
+        if ((text != NULL && bind_text(s, i++, text) != SQLITE_OK) ||
+            sqlite3_bind_int64(s, i, now) != SQLITE_OK) {
+                done(s);
+                return fail(st, what, cause);
+        }
+        if (run(st, s, what, cause) < 0)
+                return -1;
+        return sqlite3_changes(st->db);
+}
+
+int
+store_deliveries_requeue(struct store *st, int64_t now, char **cause)
+{
+        return update_count(st, S_DELIVERIES_REQUEUE, NULL, now,
+                            "requeue deliveries", cause);
+}
+
+int
+store_deliveries_expire(struct store *st, int64_t now, char **cause)
+{
+        return update_count(st, S_DELIVERIES_EXPIRE, NULL, now, "expire leases",
+                            cause);
+}
+
+int
+store_deliveries_release(struct store *st, const char *worker, int64_t now,
+                         char **cause)
+{
+        return update_count(st, S_DELIVERIES_RELEASE, worker, now,
+                            "release a worker's deliveries", cause);
+}
+
+int
+store_deliveries_ready(struct store *st, bool email, int64_t now, int64_t *ids,
+                       int max, char **cause)
+{
+        static const char what[] = "list ready deliveries";
+        sqlite3_stmt *s = st->stmts[S_DELIVERIES_READY];
+        int n = 0, rc = 0;
+
+        if (sqlite3_bind_int64(s, 1, now) != SQLITE_OK ||
+            sqlite3_bind_int(s, 2, email) != SQLITE_OK ||
+            sqlite3_bind_int(s, 3, max) != SQLITE_OK) {
+                done(s);
+                return fail(st, what, cause);
+        }
+        while (n < max && (rc = step(st, s, what, cause)) == 1)
+                ids[n++] = sqlite3_column_int64(s, 0);
+        done(s);
+        return rc < 0 ? -1 : n;
+}
+
+int64_t
+store_delivery_lease(struct store *st, int64_t id, const char *worker,
+                     int64_t until, int64_t now, char **cause)
+{
+        static const char what[] = "lease delivery";
+        sqlite3_stmt *s = st->stmts[S_DELIVERY_LEASE];
+        int64_t lease = 0;
+        int rc;
+
+        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+            bind_text(s, 2, worker) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 3, until) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 4, now) != SQLITE_OK) {
+                done(s);
+                return fail(st, what, cause);
+        }
+        rc = step(st, s, what, cause);
+        if (rc == 1)
+                lease = sqlite3_column_int64(s, 0);
+        done(s);
+        if (rc == 0 && cause != NULL)
+                xasprintf(cause, "%s: delivery %lld is not ready", what,
+                          (long long)id);
+        return rc == 1 ? lease : -1;
+}
+
+int
+store_delivery_find(struct store *st, const char *uid,
+                    struct store_delivery *out, char **cause)
+{
+        static const char what[] = "find delivery";
+        sqlite3_stmt *s = st->stmts[S_DELIVERY_FIND];
+        int rc;
+
+        if (bind_text(s, 1, uid) != SQLITE_OK) {
+                done(s);
+                return fail(st, what, cause);
+        }
+        rc = step(st, s, what, cause);
+        if (rc == 1) {
+                memset(out, 0, sizeof(*out));
+                out->id = sqlite3_column_int64(s, 0);
+                copy_col(out->status, sizeof(out->status), s, 1);
+                out->lease = sqlite3_column_int64(s, 2);
+                out->attempts = sqlite3_column_int(s, 3);
+                out->fired_at = sqlite3_column_int64(s, 4);
+                copy_col(out->channel, sizeof(out->channel), s, 5);
+                copy_col(out->type, sizeof(out->type), s, 6);
+        }
+        done(s);
+        return rc < 0 ? -1 : rc == 1 ? 0 : 1;
+}
+
+int
+store_delivery_finish(struct store *st, int64_t id, const char *status,
+                      int64_t next_at, const char *error, int64_t now,
+                      char **cause)
+{
+        static const char what[] = "record delivery outcome";
+        sqlite3_stmt *s = st->stmts[S_DELIVERY_FINISH];
+
+        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+            bind_text(s, 2, status) != SQLITE_OK ||
+            (next_at != 0 && sqlite3_bind_int64(s, 3, next_at) != SQLITE_OK) ||
+            bind_text(s, 4, error) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 5, now) != SQLITE_OK) {
+                done(s);
+                return fail(st, what, cause);
+        }
+        return run(st, s, what, cause);
+}
+
+int
+store_next_delivery(struct store *st, int64_t *at, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_NEXT_DELIVERY];
+        int rc = step(st, s, "next delivery time", cause);
+        bool none = rc == 1 && sqlite3_column_type(s, 0) == SQLITE_NULL;
+
+        if (rc == 1 && !none)
+                *at = sqlite3_column_int64(s, 0);
+        done(s);
+        return rc < 0 ? -1 : (rc == 1 && !none) ? 0 : 1;
+}
+
+json_t *
+store_json_job(struct store *st, const struct tz *tz, int64_t id, char **cause)
+{
+        static const char what[] = "read job";
+        sqlite3_stmt *s = st->stmts[S_JSON_JOB];
+        char at[TIMEFMT_LEN], due[TIMEFMT_LEN], due_utc[TIMEFMT_LEN];
+        char opens[TIMEFMT_LEN];
+        json_t *job = NULL;
+        int rc;
+
+        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+                done(s);
+                fail(st, what, cause);
+                return NULL;
+        }
+        rc = step(st, s, what, cause);
+        if (rc == 0 && cause != NULL)
+                xasprintf(cause, "%s: no delivery %lld", what, (long long)id);
+        if (rc == 1) {
+                timefmt_rfc3339_utc(sqlite3_column_int64(s, 12), due_utc,
+                                    sizeof(due_utc));
+                job = json_pack(
+                    "{s:s, s:I, s:i, s:s, s:s, s:{s:I, s:{s:s}, s:s, s:s, "
+                    "s:b, s:s, s:s?, s:s?, s:s, s:s?, s:s?}}",
+                    "delivery", col_text(s, 0), "lease",
+                    (json_int_t)sqlite3_column_int64(s, 1), "attempt",
+                    sqlite3_column_int(s, 2), "channel", col_text(s, 3), "type",
+                    col_text(s, 4), "alert", "case",
+                    (json_int_t)sqlite3_column_int64(s, 5), "school", "urn",
+                    col_text(s, 6), "rule", col_text(s, 7), "offset",
+                    col_text(s, 8), "late", sqlite3_column_int(s, 9) != 0,
+                    "contact", col_text(s, 10) ? col_text(s, 10) : "", "at",
+                    col_time(tz, s, 11, at, sizeof(at)), "due",
+                    col_time(tz, s, 12, due, sizeof(due)), "due_utc", due_utc,
+                    "opens", col_time(tz, s, 13, opens, sizeof(opens)),
+                    "warning", col_text(s, 14));
+                if (job == NULL && cause != NULL)
+                        xasprintf(cause,
+                                  "%s: delivery %lld cannot be written "
+                                  "as JSON",
+                                  what, (long long)id);
+        }
+        done(s);
+        return job;
 }

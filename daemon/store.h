@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 
@@ -199,5 +199,60 @@ json_t *store_json_counts(struct store *st, const struct tz *tz, char **cause);
  * [[type, status, n], ...], "last_delivered": UTC seconds (absent if none)}.
  */
 json_t *store_json_metrics(struct store *st, char **cause);
+
+/* --- Dispatch (docs/dispatch.md) ------------------------------------------ */
+
+/* A delivery as an outcome needs it. status is the row's status text. */
+struct store_delivery {
+        int64_t id;
+        char status[16];
+        int64_t lease;
+        int attempts;     /* including the one under way */
+        int64_t fired_at; /* when its alert fired */
+        char channel[65];
+        char type[16];
+};
+
+/*
+ * Every delivery 'sending' back to 'pending' (at start: no worker holds
+ * anything of ours), its lease raised. Returns how many, or -1.
+ */
+int store_deliveries_requeue(struct store *st, int64_t now, char **cause);
+/* The same for leases that ran out by `now`. */
+int store_deliveries_expire(struct store *st, int64_t now, char **cause);
+/* The same for the leases held by `worker` (it went silent). */
+int store_deliveries_release(struct store *st, const char *worker, int64_t now,
+                             char **cause);
+/*
+ * Up to `max` ids of deliveries ready to send at `now` (pending, or retry
+ * whose time has come), email ones when `email`, webhook ones otherwise,
+ * oldest first. Returns how many, or -1.
+ */
+int store_deliveries_ready(struct store *st, bool email, int64_t now,
+                           int64_t *ids, int max, char **cause);
+/*
+ * Leases a ready delivery to `worker` until `until`: status sending,
+ * attempts + 1, lease + 1. Returns the new lease number, or -1.
+ */
+int64_t store_delivery_lease(struct store *st, int64_t id, const char *worker,
+                             int64_t until, int64_t now, char **cause);
+/* By public id: 0 and *out, 1 when unknown, -1 on error. */
+int store_delivery_find(struct store *st, const char *uid,
+                        struct store_delivery *out, char **cause);
+/*
+ * Records where a delivery stands: status "delivered", "retry" (at
+ * next_at), "failed" or "pending"; `error` may be NULL.
+ */
+int store_delivery_finish(struct store *st, int64_t id, const char *status,
+                          int64_t next_at, const char *error, int64_t now,
+                          char **cause);
+/* The soonest retry time or lease expiry: 0 and *at, 1 when none. */
+int store_next_delivery(struct store *st, int64_t *at, char **cause);
+/*
+ * The JOB body of docs/dispatch.md for delivery `id`, less what the config
+ * knows (trust, school name, action, human times): the caller adds those.
+ */
+json_t *store_json_job(struct store *st, const struct tz *tz, int64_t id,
+                       char **cause);
 
 #endif

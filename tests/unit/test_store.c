@@ -288,7 +288,7 @@ test_open_creates_and_migrates(void **state)
 
         assert_int_equal(raw_int(db, "PRAGMA user_version"),
                          STORE_SCHEMA_VERSION);
-        assert_int_equal(STORE_SCHEMA_VERSION, 1);
+        assert_int_equal(STORE_SCHEMA_VERSION, 2);
         assert_string_equal(
             raw_text(db, "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
         assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master "
@@ -323,9 +323,70 @@ test_reopen_keeps_data(void **state)
         /* Opening an up-to-date database migrates nothing. */
         assert_true(new_case(f, "100002", 0) > id);
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 1);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM cases"), 2);
         sqlite3_close(db);
+}
+
+/*
+ * A database written by version 1 of the schema (before leases), as an
+ * older build left it, is migrated on open and keeps its rows.
+ */
+static void
+test_migrates_v1(void **state)
+{
+        struct fixture *f = *state;
+        char *cause = NULL;
+        sqlite3 *db;
+
+        store_close(&f->st);
+        unlink(f->path);
+        if (sqlite3_open(f->path, &db) != SQLITE_OK)
+                fail_msg("cannot create %s", f->path);
+        raw_exec(db, "CREATE TABLE cases (id INTEGER PRIMARY KEY, urn TEXT "
+                     "NOT NULL, state TEXT NOT NULL, contact TEXT, note TEXT, "
+                     "opened_at INTEGER NOT NULL, closed_at INTEGER);"
+                     "CREATE TABLE events (id INTEGER PRIMARY KEY, case_id "
+                     "INTEGER NOT NULL, kind TEXT NOT NULL, at INTEGER NOT "
+                     "NULL, recorded_at INTEGER NOT NULL, contact TEXT, note "
+                     "TEXT);"
+                     "CREATE TABLE alerts (id INTEGER PRIMARY KEY, case_id "
+                     "INTEGER NOT NULL, event_id INTEGER NOT NULL, rule TEXT "
+                     "NOT NULL, offset TEXT NOT NULL, at INTEGER NOT NULL, "
+                     "due INTEGER NOT NULL, opens INTEGER, sig TEXT NOT NULL, "
+                     "warning TEXT, state TEXT NOT NULL, late INTEGER NOT "
+                     "NULL DEFAULT 0, done_at INTEGER);"
+                     "CREATE INDEX alerts_pending ON alerts(at) WHERE state "
+                     "= 'pending';"
+                     "CREATE TABLE deliveries (id INTEGER PRIMARY KEY, uid "
+                     "TEXT NOT NULL UNIQUE, alert_id INTEGER NOT NULL, "
+                     "channel TEXT NOT NULL, type TEXT NOT NULL, status TEXT "
+                     "NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at "
+                     "INTEGER, last_error TEXT, created_at INTEGER NOT NULL, "
+                     "updated_at INTEGER NOT NULL);"
+                     "INSERT INTO cases VALUES (1, '100001', 'open', NULL, "
+                     "NULL, 100, NULL);"
+                     "INSERT INTO events VALUES (1, 1, 'drill', 100, 100, "
+                     "NULL, NULL);"
+                     "INSERT INTO alerts VALUES (1, 1, 1, 'drill', 'event', "
+                     "100, 200, NULL, 's', NULL, 'fired', 0, 100);"
+                     "INSERT INTO deliveries VALUES (1, 'abc', 1, 'heads', "
+                     "'email', 'sending', 1, NULL, NULL, 100, 100);"
+                     "PRAGMA user_version = 1;");
+        sqlite3_close(db);
+
+        f->st = store_open(f->path, &cause);
+        assert_non_null(f->st);
+        db = raw_open(f->path);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+        assert_int_equal(raw_int(db, "SELECT lease FROM deliveries"), 0);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM deliveries "
+                                     "WHERE worker IS NULL AND lease_until "
+                                     "IS NULL"),
+                         1);
+        sqlite3_close(db);
+        /* And the leases work on the migrated row. */
+        assert_int_equal(store_deliveries_requeue(f->st, 300, &cause), 1);
 }
 
 static void
@@ -344,7 +405,7 @@ test_newer_schema_refused(void **state)
         assert_non_null(cause);
         assert_int_not_equal(asprintf(&want,
                                       "%s: schema version 99 is newer than "
-                                      "this program's 1",
+                                      "this program's 2",
                                       f->path),
                              -1);
         assert_string_equal(cause, want);
@@ -1293,7 +1354,7 @@ test_connection_settings(void **state)
         assert_int_equal(raw_int(db, "PRAGMA synchronous"), 2); /* FULL */
         assert_int_equal(raw_int(db, "PRAGMA foreign_keys"), 1);
         assert_int_equal(raw_int(db, "PRAGMA busy_timeout"), 5000);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 1);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
 }
 
 /* --- Transactions and durability ------------------------------------------ */
@@ -1371,6 +1432,7 @@ main(void)
         const struct CMUnitTest tests[] = {
                 TEST(test_open_creates_and_migrates),
                 TEST(test_reopen_keeps_data),
+                TEST(test_migrates_v1),
                 TEST(test_newer_schema_refused),
                 TEST(test_open_errors),
                 TEST(test_close),

@@ -1,0 +1,589 @@
+#include "dispatch.h"
+
+#include "log.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define MAX_FRAMES 5
+#define MAX_CREDIT 1000
+#define BATCH      64
+
+enum kind {
+        KIND_EMAIL,
+        KIND_WEBHOOK,
+};
+
+struct worker {
+        char *id; /* the routing id: binary, idlen bytes */
+        size_t idlen;
+        char *name; /* the id as printable text, for logs and the store */
+        enum kind kind;
+        int credit;
+        int64_t last_ms;
+};
+
+struct dispatch {
+        void *sock;
+        struct worker *workers;
+        size_t nworkers;
+        int64_t heartbeat_ms;
+        struct dispatch_counts counts;
+        unsigned short rand[3];
+};
+
+struct dispatch *
+dispatch_new(void *sock)
+{
+        struct dispatch *d = xcalloc(1, sizeof(*d));
+        uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16);
+
+        d->sock = sock;
+        d->rand[0] = (unsigned short)seed;
+        d->rand[1] = (unsigned short)(seed >> 16);
+        d->rand[2] = (unsigned short)(seed >> 32);
+        return d;
+}
+
+static void
+worker_free(struct worker *w)
+{
+        free(w->id);
+        free(w->name);
+}
+
+void
+dispatch_destroy(struct dispatch **dp)
+{
+        struct dispatch *d;
+
+        if (dp == NULL || *dp == NULL)
+                return;
+        d = *dp;
+        for (size_t i = 0; i < d->nworkers; i++)
+                worker_free(&d->workers[i]);
+        free(d->workers);
+        free(d);
+        *dp = NULL;
+}
+
+int64_t
+dispatch_backoff(int attempts, long retry_after, int first, double u)
+{
+        int64_t base = first;
+
+        if (retry_after >= 0)
+                return retry_after < 1      ? 1
+                       : retry_after > 3600 ? 3600
+                                            : retry_after;
+        for (int i = 1; i < attempts && base < 3600; i++)
+                base *= 2;
+        if (base > 3600)
+                base = 3600;
+        return (int64_t)((double)base * (0.8 + 0.4 * u) + 0.5);
+}
+
+/* Sends [id][DISPATCH_ID][type][body]; never blocks; drops on failure. */
+static void
+send_to(struct dispatch *d, const struct worker *w, const char *type,
+        json_t *body)
+{
+        char *text = json_dumps(body, JSON_COMPACT);
+
+        if (zmq_send(d->sock, w->id, w->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) <
+                0 ||
+            zmq_send(d->sock, DISPATCH_ID, strlen(DISPATCH_ID),
+                     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(d->sock, type, strlen(type), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
+                0 ||
+            zmq_send(d->sock, text, strlen(text), ZMQ_DONTWAIT) < 0)
+                log_warnx("dispatch: sending %s to %s: %s", type, w->name,
+                          zmq_strerror(zmq_errno()));
+        free(text);
+}
+
+/* A reply to a routing id that is not (or no longer) a known worker. */
+static void
+send_raw(struct dispatch *d, const void *id, size_t idlen, const char *type,
+         json_t *body)
+{
+        struct worker w = { (char *)id,   idlen, (char *)"unknown worker",
+                            KIND_WEBHOOK, 0,     0 };
+
+        send_to(d, &w, type, body);
+}
+
+static struct worker *
+find_worker(struct dispatch *d, const void *id, size_t idlen)
+{
+        for (size_t i = 0; i < d->nworkers; i++) {
+                if (d->workers[i].idlen == idlen &&
+                    memcmp(d->workers[i].id, id, idlen) == 0)
+                        return &d->workers[i];
+        }
+        return NULL;
+}
+
+/* A routing id as text: printable bytes as they are, others as '?'. */
+static char *
+printable(const void *id, size_t len)
+{
+        char *s = xmalloc(len + 1);
+
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = ((const unsigned char *)id)[i];
+
+                s[i] = c >= 0x21 && c < 0x7f ? (char)c : '?';
+        }
+        s[len] = '\0';
+        return s;
+}
+
+static void
+forget_worker(struct dispatch *d, struct store *st, struct worker *w,
+              int64_t now_ms, const char *why)
+{
+        char *cause = NULL;
+        int n = store_deliveries_release(st, w->name, now_ms / 1000, &cause);
+
+        if (n < 0)
+                log_err("dispatch: %s", cause);
+        log_warnx("worker %s %s: %d deliveries back to pending", w->name, why,
+                  n < 0 ? 0 : n);
+        free(cause);
+        worker_free(w);
+        *w = d->workers[--d->nworkers];
+}
+
+static void
+on_ready(struct dispatch *d, const void *id, size_t idlen, json_t *body,
+         int64_t now_ms)
+{
+        const char *kind = json_string_value(json_object_get(body, "kind"));
+        json_t *credit = json_object_get(body, "credit");
+        struct worker *w = find_worker(d, id, idlen);
+        enum kind k;
+
+        if (kind != NULL && strcmp(kind, "email") == 0)
+                k = KIND_EMAIL;
+        else if (kind != NULL && strcmp(kind, "webhook") == 0)
+                k = KIND_WEBHOOK;
+        else
+                goto bad;
+        if (!json_is_integer(credit) || json_integer_value(credit) < 1 ||
+            json_integer_value(credit) > MAX_CREDIT)
+                goto bad;
+        if (w == NULL) {
+                d->workers = xreallocarray(d->workers, d->nworkers + 1,
+                                           sizeof(*d->workers));
+                w = &d->workers[d->nworkers++];
+                memset(w, 0, sizeof(*w));
+                w->id = xmalloc(idlen);
+                memcpy(w->id, id, idlen);
+                w->idlen = idlen;
+                w->name = printable(id, idlen);
+                log_info("worker %s (%s) connected with credit %lld", w->name,
+                         kind, (long long)json_integer_value(credit));
+        }
+        w->kind = k;
+        w->credit = (int)json_integer_value(credit);
+        w->last_ms = now_ms;
+        return;
+bad:
+        d->counts.malformed++;
+        log_warnx("dispatch: malformed READY, ignoring");
+}
+
+/* Commits an outcome; returns 0 when it may be acknowledged. */
+static int
+apply_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
+              json_t *body, int64_t now)
+{
+        const char *uid = json_string_value(json_object_get(body, "delivery"));
+        const char *result = json_string_value(json_object_get(body, "result"));
+        const char *error = json_string_value(json_object_get(body, "error"));
+        json_t *lease = json_object_get(body, "lease");
+        json_t *ra = json_object_get(body, "retry_after");
+        struct store_delivery dl;
+        char *cause = NULL, *why = NULL;
+        const char *status;
+        int64_t next_at = 0;
+        int rc;
+
+        if (uid == NULL || result == NULL || !json_is_integer(lease) ||
+            (ra != NULL && !json_is_integer(ra))) {
+                d->counts.malformed++;
+                log_warnx("dispatch: malformed OUTCOME, ignoring");
+                return -1;
+        }
+        rc = store_delivery_find(st, uid, &dl, &cause);
+        if (rc != 0) {
+                if (rc < 0)
+                        log_err("dispatch: %s", cause);
+                else
+                        log_warnx("dispatch: outcome for unknown delivery "
+                                  "'%.40s', ignoring",
+                                  uid);
+                free(cause);
+                return rc < 0 ? -1 : 0; /* unknown: ack, so it stops */
+        }
+        if (strcmp(result, "delivered") == 0) {
+                /* It happened, whichever lease it came from. */
+                if (strcmp(dl.status, "delivered") == 0)
+                        return 0;
+                status = "delivered";
+                error = NULL;
+                d->counts.delivered++;
+        } else if (json_integer_value(lease) != dl.lease ||
+                   strcmp(dl.status, "sending") != 0) {
+                log_info("dispatch: stale %s outcome for %s (lease %lld, now "
+                         "%lld), ignoring",
+                         result, uid, (long long)json_integer_value(lease),
+                         (long long)dl.lease);
+                return 0;
+        } else if (strcmp(result, "failed") == 0) {
+                status = "failed";
+                d->counts.failed++;
+                log_err("delivery %s to '%s' (%s) failed for good: %s", uid,
+                        dl.channel, dl.type, error ? error : "?");
+        } else if (strcmp(result, "retry") == 0) {
+                if (dl.attempts >= conf->delivery.max_attempts ||
+                    now - dl.fired_at >= conf->delivery.give_up_after) {
+                        xasprintf(&why, "given up after %d attempts: %s",
+                                  dl.attempts, error ? error : "?");
+                        status = "failed";
+                        error = why;
+                        d->counts.given_up++;
+                        log_err("delivery %s to '%s' (%s) %s", uid, dl.channel,
+                                dl.type, why);
+                } else {
+                        status = "retry";
+                        next_at =
+                            now + dispatch_backoff(
+                                      dl.attempts,
+                                      ra ? (long)json_integer_value(ra) : -1,
+                                      conf->delivery.retry_base,
+                                      erand48(d->rand));
+                        d->counts.retried++;
+                        log_info("delivery %s to '%s': %s; retry %d in %lld "
+                                 "s",
+                                 uid, dl.channel, error ? error : "?",
+                                 dl.attempts + 1, (long long)(next_at - now));
+                }
+        } else {
+                d->counts.malformed++;
+                log_warnx("dispatch: unknown result '%.20s', ignoring", result);
+                return -1;
+        }
+        rc = store_delivery_finish(st, dl.id, status, next_at, error, now,
+                                   &cause);
+        if (rc < 0) {
+                log_err("dispatch: %s", cause);
+                free(cause);
+        } else if (strcmp(status, "delivered") == 0) {
+                log_info("delivery %s to '%s' (%s) delivered", uid, dl.channel,
+                         dl.type);
+        }
+        free(why);
+        return rc;
+}
+
+static void
+on_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
+           const void *id, size_t idlen, json_t *body, int64_t now_ms)
+{
+        struct worker *w = find_worker(d, id, idlen);
+
+        if (apply_outcome(d, st, conf, body, now_ms / 1000) == 0) {
+                json_t *ack = json_pack(
+                    "{s:O, s:O}", "delivery", json_object_get(body, "delivery"),
+                    "lease", json_object_get(body, "lease"));
+
+                if (ack != NULL)
+                        send_raw(d, id, idlen, "ACK", ack);
+                json_decref(ack);
+        }
+        if (w == NULL) {
+                json_t *hello = json_object();
+
+                send_raw(d, id, idlen, "HELLO", hello);
+                json_decref(hello);
+                return;
+        }
+        if (w->credit < MAX_CREDIT)
+                w->credit++;
+        w->last_ms = now_ms;
+}
+
+static void
+on_heartbeat(struct dispatch *d, const void *id, size_t idlen, json_t *body,
+             int64_t now_ms)
+{
+        struct worker *w = find_worker(d, id, idlen);
+        json_t *credit = json_object_get(body, "credit");
+
+        if (w == NULL) {
+                json_t *hello = json_object();
+
+                send_raw(d, id, idlen, "HELLO", hello);
+                json_decref(hello);
+                return;
+        }
+        w->last_ms = now_ms;
+        if (json_is_integer(credit) && json_integer_value(credit) >= 0 &&
+            json_integer_value(credit) <= MAX_CREDIT)
+                w->credit = (int)json_integer_value(credit);
+}
+
+/* One message: [routing id][DISPATCH_ID][type][body?]. */
+static void
+handle(struct dispatch *d, struct store *st, const struct conf *conf,
+       zmq_msg_t *f, int n, int64_t now_ms)
+{
+        const char *type;
+        size_t tlen;
+        json_t *body = NULL;
+        json_error_t jerr;
+
+        if (n < 3 || n > 4) {
+                d->counts.malformed++;
+                log_warnx("dispatch: message of %d frames, ignoring", n);
+                return;
+        }
+        type = zmq_msg_data(&f[2]);
+        tlen = zmq_msg_size(&f[2]);
+        if (zmq_msg_size(&f[1]) != strlen(DISPATCH_ID) ||
+            memcmp(zmq_msg_data(&f[1]), DISPATCH_ID, strlen(DISPATCH_ID)) !=
+                0) {
+                json_t *refuse = json_pack(
+                    "{s:s}", "error", "this scheduler speaks " DISPATCH_ID);
+
+                log_warnx("dispatch: a worker speaks another protocol "
+                          "version; refused");
+                send_raw(d, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), "REFUSE",
+                         refuse);
+                json_decref(refuse);
+                return;
+        }
+        if (n == 4) {
+                body = json_loadb(zmq_msg_data(&f[3]), zmq_msg_size(&f[3]), 0,
+                                  &jerr);
+                if (!json_is_object(body)) {
+                        d->counts.malformed++;
+                        log_warnx("dispatch: body is not a JSON object, "
+                                  "ignoring");
+                        json_decref(body);
+                        return;
+                }
+        } else {
+                body = json_object();
+        }
+#define IS(t) (tlen == strlen(t) && memcmp(type, t, tlen) == 0)
+        if (IS("READY"))
+                on_ready(d, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), body,
+                         now_ms);
+        else if (IS("OUTCOME"))
+                on_outcome(d, st, conf, zmq_msg_data(&f[0]),
+                           zmq_msg_size(&f[0]), body, now_ms);
+        else if (IS("HEARTBEAT"))
+                on_heartbeat(d, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), body,
+                             now_ms);
+        else {
+                d->counts.malformed++;
+                log_warnx("dispatch: unknown message type, ignoring");
+        }
+#undef IS
+        json_decref(body);
+}
+
+void
+dispatch_read(struct dispatch *d, struct store *st, const struct conf *conf,
+              int64_t now_ms)
+{
+        for (;;) {
+                zmq_msg_t f[MAX_FRAMES];
+                int n = 0, more = 1;
+                size_t len = sizeof(more);
+
+                while (more) {
+                        zmq_msg_t part;
+
+                        zmq_msg_init(&part);
+                        if (zmq_msg_recv(&part, d->sock, ZMQ_DONTWAIT) < 0) {
+                                zmq_msg_close(&part);
+                                break;
+                        }
+                        zmq_getsockopt(d->sock, ZMQ_RCVMORE, &more, &len);
+                        if (n < MAX_FRAMES)
+                                f[n++] = part;
+                        else
+                                zmq_msg_close(&part);
+                }
+                if (n == 0)
+                        return;
+                handle(d, st, conf, f, n, now_ms); /* MAX_FRAMES: too many */
+                for (int i = 0; i < n; i++)
+                        zmq_msg_close(&f[i]);
+        }
+}
+
+/* The JOB body: the store's part plus what the config says. */
+static json_t *
+job_body(struct store *st, const struct conf *conf, int64_t id)
+{
+        char *cause = NULL, human[64];
+        json_t *job = store_json_job(st, conf->tz, id, &cause), *alert;
+        const struct school *school;
+        const char *urn, *rule, *due;
+        int64_t t;
+
+        if (job == NULL) {
+                log_err("dispatch: %s", cause);
+                free(cause);
+                return NULL;
+        }
+        alert = json_object_get(job, "alert");
+        urn = json_string_value(
+            json_object_get(json_object_get(alert, "school"), "urn"));
+        rule = json_string_value(json_object_get(alert, "rule"));
+        school = urn ? conf_school(conf, urn) : NULL;
+        json_object_set_new(json_object_get(alert, "school"), "name",
+                            json_string(school ? school->name : urn));
+        json_object_set_new(alert, "trust", json_string(conf->trust.name));
+        json_object_set_new(alert, "action", json_string(""));
+        for (size_t i = 0; rule != NULL && i < conf->nrules; i++) {
+                if (strcmp(conf->rules[i].name, rule) == 0)
+                        json_object_set_new(alert, "action",
+                                            json_string(conf->rules[i].action));
+        }
+        due = json_string_value(json_object_get(alert, "due"));
+        json_object_set_new(alert, "due_human", json_null());
+        json_object_set_new(alert, "opens_human", json_null());
+        if (due != NULL &&
+            timefmt_parse(conf->tz, due, &t, NULL, &cause) == 0) {
+                timefmt_human(conf->tz, t, human, sizeof(human));
+                json_object_set_new(alert, "due_human", json_string(human));
+        }
+        free(cause);
+        cause = NULL;
+        due = json_string_value(json_object_get(alert, "opens"));
+        if (due != NULL &&
+            timefmt_parse(conf->tz, due, &t, NULL, &cause) == 0) {
+                timefmt_human(conf->tz, t, human, sizeof(human));
+                json_object_set_new(alert, "opens_human", json_string(human));
+        }
+        free(cause);
+        return job;
+}
+
+/* Leases and sends jobs to `w` while it has credit and work is ready. */
+static void
+feed_worker(struct dispatch *d, struct store *st, const struct conf *conf,
+            struct worker *w, int64_t now)
+{
+        int64_t ids[BATCH];
+        char *cause = NULL;
+        int n;
+
+        while (w->credit > 0) {
+                n = store_deliveries_ready(
+                    st, w->kind == KIND_EMAIL, now, ids,
+                    w->credit < BATCH ? w->credit : BATCH, &cause);
+                if (n <= 0)
+                        break;
+                for (int i = 0; i < n; i++) {
+                        int64_t lease = store_delivery_lease(
+                            st, ids[i], w->name, now + conf->delivery.lease,
+                            now, &cause);
+                        json_t *job;
+
+                        if (lease < 0)
+                                goto out; /* a store error: try next tick */
+                        job = job_body(st, conf, ids[i]);
+                        if (job == NULL)
+                                continue; /* the lease will expire */
+                        json_object_set_new(job, "lease", json_integer(lease));
+                        send_to(d, w, "JOB", job);
+                        json_decref(job);
+                        w->credit--;
+                }
+        }
+out:
+        if (cause != NULL) {
+                log_err("dispatch: %s", cause);
+                free(cause);
+        }
+}
+
+void
+dispatch_tick(struct dispatch *d, struct store *st, const struct conf *conf,
+              int64_t now_ms)
+{
+        char *cause = NULL;
+        int n;
+
+        for (size_t i = 0; i < d->nworkers;) {
+                if (now_ms - d->workers[i].last_ms > DISPATCH_SILENCE_MS)
+                        forget_worker(d, st, &d->workers[i], now_ms,
+                                      "went silent");
+                else
+                        i++;
+        }
+        if (now_ms >= d->heartbeat_ms) {
+                json_t *hb = json_object();
+
+                for (size_t i = 0; i < d->nworkers; i++)
+                        send_to(d, &d->workers[i], "HEARTBEAT", hb);
+                json_decref(hb);
+                d->heartbeat_ms = now_ms + DISPATCH_HEARTBEAT_MS;
+        }
+        n = store_deliveries_expire(st, now_ms / 1000, &cause);
+        if (n < 0)
+                log_err("dispatch: %s", cause);
+        else if (n > 0)
+                log_warnx("dispatch: %d leases expired: back to pending", n);
+        free(cause);
+        for (size_t i = 0; i < d->nworkers; i++)
+                feed_worker(d, st, conf, &d->workers[i], now_ms / 1000);
+}
+
+int64_t
+dispatch_timeout(struct dispatch *d, struct store *st, int64_t now_ms)
+{
+        int64_t ms = INT64_MAX, at;
+        char *cause = NULL;
+
+        if (d->nworkers > 0)
+                ms = d->heartbeat_ms - now_ms;
+        if (store_next_delivery(st, &at, &cause) == 0 &&
+            at * 1000 - now_ms < ms)
+                ms = at * 1000 - now_ms;
+        free(cause);
+        return ms < 0 ? 0 : ms;
+}
+
+json_t *
+dispatch_json_workers(const struct dispatch *d)
+{
+        json_int_t email = 0, webhook = 0;
+
+        for (size_t i = 0; i < d->nworkers; i++) {
+                if (d->workers[i].kind == KIND_EMAIL)
+                        email++;
+                else
+                        webhook++;
+        }
+        return json_pack("{s:I, s:I}", "email", email, "webhook", webhook);
+}
+
+const struct dispatch_counts *
+dispatch_counts(const struct dispatch *d)
+{
+        return &d->counts;
+}

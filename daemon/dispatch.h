@@ -1,0 +1,57 @@
+/*
+ * dispatch: the daemon's side of docs/dispatch.md.
+ *
+ * Owns the registry of connected workers (kind, credit, last heard) and the
+ * ROUTER socket's traffic: READY, OUTCOME and HEARTBEAT in; JOB, ACK,
+ * HEARTBEAT, HELLO and REFUSE out. Deliveries themselves live in the store:
+ * a job is leased in a committed transaction before it is sent, and an
+ * outcome is committed before it is acknowledged.
+ */
+#ifndef ONOTIFY_DISPATCH_H
+#define ONOTIFY_DISPATCH_H
+
+#include "conf.h"
+#include "store.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+#define DISPATCH_ID           "ofsted-notify-dispatch/1"
+#define DISPATCH_HEARTBEAT_MS 2000
+#define DISPATCH_SILENCE_MS   10000
+
+struct dispatch;
+
+struct dispatch_counts {
+        unsigned long delivered, retried, failed, given_up, malformed;
+};
+
+/* The socket is borrowed; the caller binds and closes it. */
+struct dispatch *dispatch_new(void *sock);
+void dispatch_destroy(struct dispatch **dp);
+
+/* Reads and handles every message waiting on the socket. */
+void dispatch_read(struct dispatch *d, struct store *st,
+                   const struct conf *conf, int64_t now_ms);
+/*
+ * Heartbeats, silent workers, expired leases, then jobs for every worker
+ * with credit. Call on every loop pass.
+ */
+void dispatch_tick(struct dispatch *d, struct store *st,
+                   const struct conf *conf, int64_t now_ms);
+/* Milliseconds until dispatch_tick() has something to do. */
+int64_t dispatch_timeout(struct dispatch *d, struct store *st, int64_t now_ms);
+
+/* {"email": n, "webhook": n}: connected workers by kind. */
+json_t *dispatch_json_workers(const struct dispatch *d);
+const struct dispatch_counts *dispatch_counts(const struct dispatch *d);
+
+/*
+ * The wait before retry `attempts` (1 = after the first try): the server's
+ * retry_after (seconds, >= 0) clamped to 1 s .. 1 h when given, else base x
+ * 2^(attempts-1), at most 1 h, times a jitter factor in [0.8, 1.2] drawn
+ * from `u` (uniform in [0, 1)). Pure.
+ */
+int64_t dispatch_backoff(int attempts, long retry_after, int base, double u);
+
+#endif
