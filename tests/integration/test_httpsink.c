@@ -448,7 +448,7 @@ test_post_logged(void **state)
         };
         json_t *log, *rec, *h;
         double before = real_s();
-        char len[16];
+        char len[32];
 
         sink_start(s, NULL);
         call(s, &c);
