@@ -11,6 +11,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "metrics.h"
+#include "os.h"
 #include "proto.h"
 #include "sched.h"
 #include "store.h"
@@ -59,24 +60,6 @@ struct daemon {
         struct sched_counts counts;
         struct control_ctx cctx;
 };
-
-static int64_t
-now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-mono_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 usage(FILE *out)
@@ -190,7 +173,8 @@ fire_due(struct daemon *d)
 {
         int before = d->counts.fired + d->counts.missed;
 
-        sched_fire_due(d->st, d->conf, now_ms() / 1000, publish, d, &d->counts);
+        sched_fire_due(d->st, d->conf, os_wall_ms() / 1000, publish, d,
+                       &d->counts);
         if (d->counts.fired + d->counts.missed != before)
                 notify_status(d);
 }
@@ -223,7 +207,7 @@ reload(void *arg)
             strcmp(next->daemon.feed, d->conf->daemon.feed) != 0)
                 log_warnx("daemon state and endpoints take effect at restart, "
                           "ignoring their change");
-        sched_replan(d->st, next, now_ms() / 1000, &replanned, &cancelled);
+        sched_replan(d->st, next, os_wall_ms() / 1000, &replanned, &cancelled);
         conf_destroy(&d->conf);
         d->conf = next;
         d->cctx.conf = next;
@@ -278,7 +262,7 @@ handle_control(struct daemon *d)
                 reply = control_handle(
                     &d->cctx, zmq_msg_data(&frames[env]),
                     zmq_msg_size(&frames[env]), zmq_msg_data(&frames[env + 1]),
-                    zmq_msg_size(&frames[env + 1]), now_ms() / 1000);
+                    zmq_msg_size(&frames[env + 1]), os_wall_ms() / 1000);
         text = json_dumps(reply, JSON_COMPACT);
         for (int i = 0; i < env; i++) {
                 if (zmq_send(d->control, zmq_msg_data(&frames[i]),
@@ -323,16 +307,16 @@ static int
 poll_timeout(struct daemon *d)
 {
         char *cause = NULL;
-        int64_t next, ms = MAX_SLEEP_MS, now = now_ms();
+        int64_t next, ms = MAX_SLEEP_MS, now = os_wall_ms();
 
         if (store_next_alert(d->st, &next, &cause) == 0)
                 ms = next * 1000 - now;
         free(cause);
-        if (d->watchdog_usec > 0 && d->watchdog_next_ms - mono_ms() < ms)
-                ms = d->watchdog_next_ms - mono_ms();
+        if (d->watchdog_usec > 0 && d->watchdog_next_ms - os_mono_ms() < ms)
+                ms = d->watchdog_next_ms - os_mono_ms();
         if (d->conf->daemon.metrics[0] != '\0' &&
-            d->metrics_next_ms - mono_ms() < ms)
-                ms = d->metrics_next_ms - mono_ms();
+            d->metrics_next_ms - os_mono_ms() < ms)
+                ms = d->metrics_next_ms - os_mono_ms();
         if (dispatch_timeout(d->dsp, d->st, now) < ms)
                 ms = dispatch_timeout(d->dsp, d->st, now);
         if (ms > MAX_SLEEP_MS)
@@ -367,9 +351,9 @@ write_metrics(struct daemon *d)
         char *cause = NULL, *text = NULL, *path = NULL;
 
         if (d->conf->daemon.metrics[0] == '\0' ||
-            mono_ms() < d->metrics_next_ms)
+            os_mono_ms() < d->metrics_next_ms)
                 return;
-        d->metrics_next_ms = mono_ms() + METRICS_INTERVAL_MS;
+        d->metrics_next_ms = os_mono_ms() + METRICS_INTERVAL_MS;
         nums = store_json_metrics(d->st, &cause);
         if (nums == NULL)
                 goto out;
@@ -423,10 +407,10 @@ out:
 static void
 watchdog(struct daemon *d)
 {
-        if (d->watchdog_usec == 0 || mono_ms() < d->watchdog_next_ms)
+        if (d->watchdog_usec == 0 || os_mono_ms() < d->watchdog_next_ms)
                 return;
         sd_notify(0, "WATCHDOG=1");
-        d->watchdog_next_ms = mono_ms() + (int64_t)(d->watchdog_usec / 2000);
+        d->watchdog_next_ms = os_mono_ms() + (int64_t)(d->watchdog_usec / 2000);
 }
 
 static void
@@ -446,9 +430,9 @@ run(struct daemon *d)
                 if (items[0].revents & ZMQ_POLLIN)
                         handle_control(d);
                 if (items[1].revents & ZMQ_POLLIN)
-                        dispatch_read(d->dsp, d->st, d->conf, now_ms());
+                        dispatch_read(d->dsp, d->st, d->conf, os_wall_ms());
                 fire_due(d);
-                dispatch_tick(d->dsp, d->st, d->conf, now_ms());
+                dispatch_tick(d->dsp, d->st, d->conf, os_wall_ms());
                 watchdog(d);
                 write_metrics(d);
         }
@@ -481,7 +465,6 @@ startup(struct daemon *d)
 {
         char *cause = NULL;
         int replanned = 0, cancelled = 0, n, one = 1;
-        sigset_t mask;
 
         d->state_path = conf_state_path(d->conf->daemon.state);
         ensure_parent(d->state_path);
@@ -491,16 +474,7 @@ startup(struct daemon *d)
                 fatalx("%s", cause);
         log_info("state in %s", d->state_path);
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                fatal("sigprocmask");
-        d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-        if (d->sigfd < 0)
-                fatal("signalfd");
-        signal(SIGPIPE, SIG_IGN);
+        d->sigfd = os_signalfd();
 
         d->zctx = zmq_ctx_new();
         d->control = bind_socket(d, ZMQ_ROUTER, d->conf->daemon.control);
@@ -510,7 +484,7 @@ startup(struct daemon *d)
         zmq_setsockopt(d->dispatch, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
         d->dsp = dispatch_new(d->dispatch);
         /* No worker holds anything of ours after a restart. */
-        n = store_deliveries_requeue(d->st, now_ms() / 1000, &cause);
+        n = store_deliveries_requeue(d->st, os_wall_ms() / 1000, &cause);
         if (n < 0)
                 fatalx("%s", cause);
         if (n > 0)
@@ -519,7 +493,7 @@ startup(struct daemon *d)
                            n);
 
         /* The config may have changed while we were down. */
-        if (sched_replan(d->st, d->conf, now_ms() / 1000, &replanned,
+        if (sched_replan(d->st, d->conf, os_wall_ms() / 1000, &replanned,
                          &cancelled) == 0 &&
             (replanned > 0 || cancelled > 0))
                 log_info("rules changed while stopped: %d alert groups "
@@ -534,7 +508,7 @@ startup(struct daemon *d)
 
         if (sd_watchdog_enabled(0, &d->watchdog_usec) <= 0)
                 d->watchdog_usec = 0;
-        d->watchdog_next_ms = d->metrics_next_ms = mono_ms();
+        d->watchdog_next_ms = d->metrics_next_ms = os_mono_ms();
         d->cctx = (struct control_ctx){ d->st,      d->conf, d->dsp,
                                         d->started, reload,  d };
         d->running = true;
@@ -610,7 +584,7 @@ main(int argc, char **argv)
         d.conf = load_conf(d.conf_path, NULL);
         if (d.conf == NULL)
                 return CONF_EXIT;
-        d.started = now_ms() / 1000;
+        d.started = os_wall_ms() / 1000;
         startup(&d);
         run(&d);
         shutdown_daemon(&d);

@@ -3,6 +3,7 @@
 #include "backend.h"
 #include "fileio.h"
 #include "log.h"
+#include "os.h"
 #include "template.h"
 #include "xalloc.h"
 
@@ -72,15 +73,6 @@ struct wk {
         int status;
 };
 
-static int64_t
-mono_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sends [DISPATCH_ID][type][body] to the scheduler; never blocks. */
 static void
 send_msg(struct wk *w, const char *type, const char *body)
@@ -129,7 +121,7 @@ report(struct wk *w, const char *uid, int64_t lease, enum outcome o, long code,
         m->uid = xstrdup(uid);
         m->lease = lease;
         m->text = json_dumps(body, JSON_COMPACT);
-        m->resend_ms = mono_ms() + RESEND_MS;
+        m->resend_ms = os_mono_ms() + RESEND_MS;
         send_msg(w, "OUTCOME", m->text);
         json_decref(body);
         if (o == OUTCOME_DELIVERED)
@@ -433,7 +425,7 @@ on_timer(CURLM *multi, long timeout_ms, void *arg)
         struct wk *w = arg;
 
         (void)multi;
-        w->timer_ms = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+        w->timer_ms = timeout_ms < 0 ? -1 : os_mono_ms() + timeout_ms;
         return 0;
 }
 
@@ -462,7 +454,7 @@ on_message(struct wk *w, zmq_msg_t *f, int n)
                 json_decref(body);
                 return;
         }
-        w->heard_ms = mono_ms();
+        w->heard_ms = os_mono_ms();
 #define IS(t) (tlen == strlen(t) && memcmp(type, t, tlen) == 0)
         if (IS("JOB")) {
                 if (w->stop_by_ms == 0)
@@ -540,7 +532,7 @@ on_signal(struct wk *w)
                         log_info("signal %u: finishing %zu transfers, then "
                                  "stopping",
                                  si.ssi_signo, w->active);
-                        w->stop_by_ms = mono_ms() + STOP_GRACE_MS;
+                        w->stop_by_ms = os_mono_ms() + STOP_GRACE_MS;
                 }
         }
 }
@@ -604,7 +596,7 @@ loop(struct wk *w)
 
         while (w->running) {
                 size_t n = 2 + w->nwatches;
-                int64_t now = mono_ms();
+                int64_t now = os_mono_ms();
 
                 items = xreallocarray(items, n, sizeof(*items));
                 items[0] = (zmq_pollitem_t){ w->sock, 0, ZMQ_POLLIN, 0 };
@@ -633,13 +625,13 @@ loop(struct wk *w)
                                 curl_multi_socket_action(w->multi, items[i].fd,
                                                          ev, &running);
                 }
-                if (w->timer_ms >= 0 && mono_ms() >= w->timer_ms) {
+                if (w->timer_ms >= 0 && os_mono_ms() >= w->timer_ms) {
                         w->timer_ms = -1;
                         curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT,
                                                  0, &running);
                 }
                 reap(w);
-                timers(w, mono_ms());
+                timers(w, os_mono_ms());
         }
         free(items);
 }
@@ -648,7 +640,7 @@ static char *
 routing_id(const char *kind)
 {
         char host[64] = "localhost", *id;
-        unsigned r = (unsigned)(mono_ms() ^ ((int64_t)getpid() << 8));
+        unsigned r = (unsigned)(os_mono_ms() ^ ((int64_t)getpid() << 8));
 
         gethostname(host, sizeof(host) - 1);
         host[sizeof(host) - 1] = '\0';
@@ -664,22 +656,12 @@ worker_run(const struct worker_opts *opts, struct conf *conf)
         char *endpoint = conf_endpoint_path(conf->daemon.dispatch);
         char *id = routing_id(opts->kind);
         int zero = 0, hb_ivl = 5000, hb_timeout = 15000;
-        sigset_t mask;
 
         w.opts = opts;
         w.conf = conf;
         w.timer_ms = -1;
         w.running = true;
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                fatal("sigprocmask");
-        w.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-        if (w.sigfd < 0)
-                fatal("signalfd");
-        signal(SIGPIPE, SIG_IGN);
+        w.sigfd = os_signalfd();
 
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 fatalx("curl_global_init failed");
@@ -701,7 +683,7 @@ worker_run(const struct worker_opts *opts, struct conf *conf)
                        zmq_strerror(zmq_errno()));
         log_info("worker %s: %s, credit %d", id, endpoint, opts->credit);
         send_ready(&w);
-        w.heard_ms = w.heartbeat_ms = mono_ms();
+        w.heard_ms = w.heartbeat_ms = os_mono_ms();
 
         loop(&w);
 
