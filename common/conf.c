@@ -555,10 +555,9 @@ static void
 load_email(struct loader *ld, const config_setting_t *root)
 {
         static const char *const keys[] = {
-                "smtp",          "tls",
-                "from",          "username",
-                "password_file", "bearer_token_file",
-                "ca_file",       NULL
+                "smtp",     "tls",           "from",
+                "username", "password_file", "bearer_token_file",
+                "ca_file",  "connections",   NULL
         };
         static const char *const tls[] = { "starttls", "implicit", "none",
                                            NULL };
@@ -582,6 +581,8 @@ load_email(struct loader *ld, const config_setting_t *root)
         c->email.bearer_token_file =
             dup_string(ld, g, "bearer_token_file", "", "email");
         c->email.ca_file = dup_string(ld, g, "ca_file", "", "email");
+        c->email.connections = 4;
+        get_int(ld, g, "connections", 1, 100, &c->email.connections);
 
         if (c->email.from != NULL && strchr(c->email.from, '@') == NULL)
                 error_at(ld, config_setting_get_member(g, "from"),

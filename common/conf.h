@@ -101,6 +101,7 @@ struct conf {
                 char *password_file;
                 char *bearer_token_file;
                 char *ca_file;
+                int connections; /* to the relay at once */
         } email;
         struct channel *channels;
         size_t nchannels;

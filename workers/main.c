@@ -14,17 +14,19 @@
 static void
 usage(FILE *out)
 {
-        fprintf(out,
-                "usage: ofsted-notify-worker --kind webhook [-v] [-c FILE] "
-                "[--credit N] [--timeout SECONDS]\n"
-                "  -k, --kind KIND       webhook (chat tools and signed JSON)\n"
-                "  -c, --config FILE     configuration (default: $%s, else "
-                "%s)\n"
-                "      --credit N        transfers at once (default 100)\n"
-                "      --timeout SECONDS per transfer (default 30; keep it "
-                "below delivery.lease)\n"
-                "  -v, --verbose         log debug messages too\n",
-                CONF_ENV, CONF_DEFAULT_PATH);
+        fprintf(
+            out,
+            "usage: ofsted-notify-worker --kind webhook|email [-v] [-c FILE] "
+            "[--credit N] [--timeout SECONDS]\n"
+            "  -k, --kind KIND       webhook (chat tools, signed JSON) or "
+            "email\n"
+            "  -c, --config FILE     configuration (default: $%s, else "
+            "%s)\n"
+            "      --credit N        transfers at once (default 100)\n"
+            "      --timeout SECONDS per transfer (default 30; keep it "
+            "below delivery.lease)\n"
+            "  -v, --verbose         log debug messages too\n",
+            CONF_ENV, CONF_DEFAULT_PATH);
 }
 
 static int
@@ -99,10 +101,10 @@ main(int argc, char **argv)
                 usage(stderr);
                 return 2;
         }
-        if (strcmp(wo.kind, "webhook") != 0) {
+        if (strcmp(wo.kind, "webhook") != 0 && strcmp(wo.kind, "email") != 0) {
                 fprintf(stderr,
-                        "ofsted-notify-worker: --kind '%s': this version "
-                        "has the webhook worker only (email comes next)\n",
+                        "ofsted-notify-worker: --kind '%s': want webhook or "
+                        "email\n",
                         wo.kind);
                 return 2;
         }

@@ -1,7 +1,9 @@
 #include "worker.h"
 
 #include "backend.h"
+#include "email.h"
 #include "fileio.h"
+#include "ics.h"
 #include "log.h"
 #include "os.h"
 #include "template.h"
@@ -33,9 +35,11 @@ struct transfer {
         CURL *easy;
         char *uid;
         int64_t lease;
-        const struct backend_ops *be;
+        bool email;
+        const struct backend_ops *be; /* webhook */
         struct curl_slist *headers;
         struct http_request req;
+        struct email_msg mail; /* email */
         char *resp;
         size_t len;
 };
@@ -230,12 +234,160 @@ transfer_free(struct transfer *t)
         }
         curl_slist_free_all(t->headers);
         http_request_free(&t->req);
+        email_msg_free(&t->mail);
         free(t->resp);
         free(t->uid);
         free(t);
 }
 
-/* Builds the request for a job and starts its transfer. */
+/* Options every transfer shares, webhook or SMTP. */
+static void
+common_options(struct wk *w, struct transfer *t)
+{
+        curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
+                         w->opts->timeout_ms < 10000 ? w->opts->timeout_ms
+                                                     : 10000L);
+        curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, w->opts->timeout_ms);
+        curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
+        curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
+        /* TLS verification stays on: libcurl's default, never changed. */
+}
+
+/* A webhook job: the channel's backend builds the HTTP request. */
+static int
+prepare_webhook(struct wk *w, struct transfer *t, const struct channel *ch,
+                json_t *job, const char *title, const char *text,
+                enum outcome *fail, char **cause)
+{
+        char *url = NULL, *secret = NULL;
+        unsigned char *key = NULL;
+        size_t keylen = 0;
+        struct backend_input in;
+        int rc = -1;
+
+        t->be = backend_find(conf_channel_type_name(ch->type));
+        if (t->be == NULL) {
+                xasprintf(cause, "no webhook backend for type '%s'",
+                          conf_channel_type_name(ch->type));
+                goto out;
+        }
+        if (ch->url[0] != '\0')
+                url = xstrdup(ch->url);
+        else if ((url = read_secret(w->conf, ch->url_file, cause)) == NULL)
+                goto out;
+        if (ch->secret_file[0] != '\0') {
+                secret = read_secret(w->conf, ch->secret_file, cause);
+                if (secret == NULL ||
+                    webhook_parse_secret(secret, &key, &keylen, cause) < 0)
+                        goto out;
+        }
+        in = (struct backend_input){
+                job, url, key, keylen, title, text, (int64_t)time(NULL)
+        };
+        if (t->be->build(&in, &t->req, cause) < 0)
+                goto out;
+        for (size_t i = 0; i < t->req.nheaders; i++)
+                t->headers = curl_slist_append(t->headers, t->req.headers[i]);
+        curl_easy_setopt(t->easy, CURLOPT_URL, t->req.url);
+        curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->req.body);
+        curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
+        curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(t->easy, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(t->easy, CURLOPT_HTTP_VERSION,
+                         (long)CURL_HTTP_VERSION_2TLS);
+        rc = 0;
+out:
+        *fail = OUTCOME_FAILED;
+        free(url);
+        if (secret != NULL) {
+                explicit_bzero(secret, strlen(secret));
+                free(secret);
+        }
+        if (key != NULL) {
+                explicit_bzero(key, keylen);
+                free(key);
+        }
+        return rc;
+}
+
+/* An email job: the relay, TLS and credentials from the email group. */
+static int
+prepare_email(struct wk *w, struct transfer *t, const struct channel *ch,
+              json_t *job, const char *title, const char *text,
+              enum outcome *fail, char **cause)
+{
+        const struct conf *c = w->conf;
+        struct email_input in;
+        char *secret = NULL, *host = NULL;
+        int rc = -1;
+
+        *fail = OUTCOME_FAILED;
+        if (!c->email.present) {
+                xasprintf(cause, "this worker's config has no email group");
+                *fail = OUTCOME_RETRY;
+                goto out;
+        }
+        /* The From domain names every Message-ID, so any worker sending a
+         * delivery again gives it the same id. */
+        host = ics_uid_host(c->email.from);
+        in.job = job;
+        in.from = c->email.from;
+        in.to = ch->to;
+        in.nto = ch->nto;
+        in.subject = title;
+        in.text = text;
+        in.host = host != NULL ? host : "ofsted-notify.invalid";
+        in.now = (int64_t)time(NULL);
+        if (email_build(t->easy, &in, &t->mail, cause) < 0)
+                goto out;
+        curl_easy_setopt(t->easy, CURLOPT_URL, c->email.smtp);
+        curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+        curl_easy_setopt(t->easy, CURLOPT_MAIL_FROM, t->mail.mail_from);
+        curl_easy_setopt(t->easy, CURLOPT_MAIL_RCPT, t->mail.rcpt);
+        curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->mail.headers);
+        curl_easy_setopt(t->easy, CURLOPT_MIMEPOST, t->mail.mime);
+        /* Bounds the wait for a reply, QUIT included (else 120 s). */
+        curl_easy_setopt(t->easy, CURLOPT_SERVER_RESPONSE_TIMEOUT,
+                         (long)(w->opts->timeout_ms / 1000));
+        /* starttls and implicit TLS both insist, never falling back to
+         * clear text; none only reaches here for a loopback relay (the
+         * config loader sees to that). */
+        curl_easy_setopt(t->easy, CURLOPT_USE_SSL,
+                         c->email.tls == EMAIL_TLS_NONE ? (long)CURLUSESSL_NONE
+                                                        : (long)CURLUSESSL_ALL);
+        if (c->email.ca_file[0] != '\0')
+                curl_easy_setopt(t->easy, CURLOPT_CAINFO, c->email.ca_file);
+        if (c->email.username[0] != '\0')
+                curl_easy_setopt(t->easy, CURLOPT_USERNAME, c->email.username);
+        if (c->email.password_file[0] != '\0') {
+                secret = read_secret(c, c->email.password_file, cause);
+                if (secret == NULL)
+                        goto out;
+                curl_easy_setopt(t->easy, CURLOPT_PASSWORD, secret);
+        } else if (c->email.bearer_token_file[0] != '\0') {
+                secret = read_secret(c, c->email.bearer_token_file, cause);
+                if (secret == NULL)
+                        goto out;
+                /* XOAUTH2, as Microsoft 365 and Gmail take it (libcurl
+                 * would prefer OAUTHBEARER when a server offers both). */
+                curl_easy_setopt(t->easy, CURLOPT_LOGIN_OPTIONS,
+                                 "AUTH=XOAUTH2");
+                curl_easy_setopt(t->easy, CURLOPT_XOAUTH2_BEARER, secret);
+        }
+        rc = 0;
+out:
+        free(host);
+        /* libcurl copied the strings it was given. */
+        if (secret != NULL) {
+                explicit_bzero(secret, strlen(secret));
+                free(secret);
+        }
+        return rc;
+}
+
+/* Builds the transfer for a job and starts it. */
 static void
 on_job(struct wk *w, json_t *job)
 {
@@ -245,13 +397,10 @@ on_job(struct wk *w, json_t *job)
         json_t *lease = json_object_get(job, "lease");
         json_t *alert = json_object_get(job, "alert"), *vars = NULL;
         const struct channel *ch;
-        struct backend_input in = { 0 };
         struct transfer *t = NULL;
-        char *url = NULL, *secret = NULL, *title = NULL, *text = NULL;
-        char *cause = NULL;
-        unsigned char *key = NULL;
-        size_t keylen = 0;
+        char *title = NULL, *text = NULL, *cause = NULL;
         enum outcome fail = OUTCOME_FAILED;
+        int rc;
 
         if (uid == NULL || name == NULL || type == NULL ||
             !json_is_integer(lease) || !json_is_object(alert)) {
@@ -272,54 +421,23 @@ on_job(struct wk *w, json_t *job)
         t->w = w;
         t->uid = xstrdup(uid);
         t->lease = json_integer_value(lease);
-        t->be = backend_find(type);
-        if (t->be == NULL) {
-                xasprintf(&cause, "no webhook backend for type '%s'", type);
-                goto fail;
-        }
-        if (ch->url[0] != '\0')
-                url = xstrdup(ch->url);
-        else if ((url = read_secret(w->conf, ch->url_file, &cause)) == NULL)
-                goto fail;
-        if (ch->secret_file[0] != '\0') {
-                secret = read_secret(w->conf, ch->secret_file, &cause);
-                if (secret == NULL ||
-                    webhook_parse_secret(secret, &key, &keylen, &cause) < 0)
-                        goto fail;
-        }
-        vars = template_vars(alert);
-        title = template_render(conf_template(w->conf, ch->type, true), vars);
-        text = template_render(conf_template(w->conf, ch->type, false), vars);
-        in = (struct backend_input){
-                job, url, key, keylen, title, text, (int64_t)time(NULL)
-        };
-        if (t->be->build(&in, &t->req, &cause) < 0)
-                goto fail;
-        for (size_t i = 0; i < t->req.nheaders; i++)
-                t->headers = curl_slist_append(t->headers, t->req.headers[i]);
-
+        t->email = ch->type == CHANNEL_EMAIL;
         t->easy = curl_easy_init();
         if (t->easy == NULL) {
                 xasprintf(&cause, "cannot start a transfer");
                 fail = OUTCOME_RETRY;
                 goto fail;
         }
-        curl_easy_setopt(t->easy, CURLOPT_URL, t->req.url);
-        curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->req.body);
-        curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
-        curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(t->easy, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
-                         w->opts->timeout_ms < 10000 ? w->opts->timeout_ms
-                                                     : 10000L);
-        curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, w->opts->timeout_ms);
-        curl_easy_setopt(t->easy, CURLOPT_HTTP_VERSION,
-                         (long)CURL_HTTP_VERSION_2TLS);
-        curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
-        curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
-        /* TLS verification stays on: libcurl's default, never changed. */
+        vars = template_vars(alert);
+        title = template_render(conf_template(w->conf, ch->type, true), vars);
+        text = template_render(conf_template(w->conf, ch->type, false), vars);
+        common_options(w, t);
+        if (t->email)
+                rc = prepare_email(w, t, ch, job, title, text, &fail, &cause);
+        else
+                rc = prepare_webhook(w, t, ch, job, title, text, &fail, &cause);
+        if (rc < 0)
+                goto fail;
         if (curl_multi_add_handle(w->multi, t->easy) != CURLM_OK) {
                 xasprintf(&cause, "cannot queue the transfer");
                 fail = OUTCOME_RETRY;
@@ -336,19 +454,15 @@ on_job(struct wk *w, json_t *job)
 fail:
         report(w, uid, json_integer_value(lease), fail, 0, -1, cause);
 out:
-        transfer_free(t);
+        if (t != NULL) {
+                /* Never added to the multi handle: nothing to remove. */
+                curl_easy_cleanup(t->easy);
+                t->easy = NULL;
+                transfer_free(t);
+        }
         json_decref(vars);
         free(title);
         free(text);
-        free(url);
-        if (secret != NULL) {
-                explicit_bzero(secret, strlen(secret));
-                free(secret);
-        }
-        if (key != NULL) {
-                explicit_bzero(key, keylen);
-                free(key);
-        }
         free(cause);
 }
 
@@ -365,14 +479,17 @@ reap(struct wk *w)
                 char *error = NULL;
                 long retry_after = -1;
                 curl_off_t ra = 0;
+                long code = 0;
                 enum outcome o;
 
                 if (msg->msg != CURLMSG_DONE)
                         continue;
                 curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
+                /* SMTP's last reply code counts even when the transfer
+                 * failed (a 550 to RCPT); HTTP's only with a whole answer. */
+                curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
                 if (msg->data.result == CURLE_OK) {
-                        curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE,
-                                          &r.status);
+                        r.status = code;
                         /* 7.88 can give a negative value for a past date. */
                         if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER,
                                               &ra) == CURLE_OK &&
@@ -384,8 +501,11 @@ reap(struct wk *w)
                 }
                 r.body = t->resp;
                 r.len = t->len;
-                o = t->be->classify(&r, &retry_after, &error);
-                report(w, t->uid, t->lease, o, r.status, retry_after, error);
+                if (t->email)
+                        o = email_classify(msg->data.result, code, &error);
+                else
+                        o = t->be->classify(&r, &retry_after, &error);
+                report(w, t->uid, t->lease, o, code, retry_after, error);
                 free(error);
                 w->active--;
                 transfer_free(t);
@@ -670,6 +790,10 @@ worker_run(const struct worker_opts *opts, struct conf *conf)
         curl_multi_setopt(w.multi, CURLMOPT_SOCKETDATA, &w);
         curl_multi_setopt(w.multi, CURLMOPT_TIMERFUNCTION, on_timer);
         curl_multi_setopt(w.multi, CURLMOPT_TIMERDATA, &w);
+        /* Connections are reused per host; a relay gets only so many. */
+        if (strcmp(opts->kind, "email") == 0)
+                curl_multi_setopt(w.multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                                  (long)conf->email.connections);
 
         w.zctx = zmq_ctx_new();
         w.sock = zmq_socket(w.zctx, ZMQ_DEALER);
