@@ -42,6 +42,7 @@ static const struct command commands[] = {
         { "list", cmd_list, "list [--all]" },
         { "show", cmd_show, "show (--case N | --school URN)" },
         { "upcoming", cmd_upcoming, "upcoming [--school URN]" },
+        { "ics", cmd_ics, "ics [--school URN]" },
         { "history", cmd_history, "history [--school URN] [--limit N]" },
         { "status", cmd_status, "status" },
         { "reload", cmd_reload, "reload" },

@@ -51,6 +51,8 @@ int cmd_record(struct ctl *ctl, int argc, char **argv);
 int cmd_list(struct ctl *ctl, int argc, char **argv);
 int cmd_show(struct ctl *ctl, int argc, char **argv);
 int cmd_upcoming(struct ctl *ctl, int argc, char **argv);
+/* ics: the pending deadlines (upcoming) as an iCalendar, on stdout. */
+int cmd_ics(struct ctl *ctl, int argc, char **argv);
 int cmd_history(struct ctl *ctl, int argc, char **argv);
 int cmd_status(struct ctl *ctl, int argc, char **argv);
 int cmd_reload(struct ctl *ctl, int argc, char **argv);

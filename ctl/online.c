@@ -1,7 +1,8 @@
 /*
  * ofsted-notifyctl's online commands: the ones that talk to ofsted-notifyd
  * over its control endpoint (docs/protocol.md), and watch, which follows its
- * feed.
+ * feed. ics prints the pending deadlines as an iCalendar, for a web server
+ * to serve as a calendar people subscribe to.
  *
  * Each command checks its arguments (a usage error names the argument and
  * why, before anything is sent), loads the config for the endpoints and the
@@ -13,6 +14,7 @@
 #include "ctl.h"
 
 #include "conf.h"
+#include "ics.h"
 #include "proto.h"
 #include "rules.h"
 #include "timefmt.h"
@@ -1025,6 +1027,172 @@ cmd_upcoming(struct ctl *ctl, int argc, char **argv)
         if (urn != NULL)
                 json_object_set_new(req, "school", json_string(urn));
         rc = run(&o, req, print_upcoming);
+        conf_destroy(&o.conf);
+        return rc;
+}
+
+/* --- The calendar ------------------------------------------------------- */
+
+/*
+ * The right-hand side of the calendar's UIDs: the sender's domain, as in
+ * the email attachment (ics_uid_host()), so a deadline mailed and a
+ * deadline subscribed to are the same entry. Without email settings no
+ * attachment exists to agree with: this host's name. Caller frees.
+ */
+static char *
+uid_host(const struct conf *conf)
+{
+        char name[256];
+        char *h = NULL;
+
+        if (conf->email.present)
+                h = ics_uid_host(conf->email.from);
+        if (h != NULL)
+                return h;
+        if (gethostname(name, sizeof(name)) == 0) {
+                name[sizeof(name) - 1] = '\0';
+                if (name[0] != '\0')
+                        return xstrdup(name);
+        }
+        return xstrdup("localhost");
+}
+
+static const char *
+rule_action(const struct conf *conf, const char *name)
+{
+        for (size_t i = 0; i < conf->nrules; i++) {
+                if (strcmp(conf->rules[i].name, name) == 0)
+                        return conf->rules[i].action;
+        }
+        return NULL;
+}
+
+/* A time from the reply, which always carries an offset; -1 if it is not
+ * one. */
+static int
+reply_time(const struct online *o, const json_t *v, int64_t *utc)
+{
+        enum tz_fold fold;
+        char *cause = NULL;
+
+        if (!json_is_string(v) ||
+            timefmt_parse(o->conf->tz, json_string_value(v), utc, &fold,
+                          &cause) < 0) {
+                free(cause);
+                return -1;
+        }
+        return 0;
+}
+
+/*
+ * The pending alerts' deadlines as one calendar: an event per (case,
+ * rule), however many alerts it still has, built by ics_deadline_event()
+ * as the email attachment is. The contact is a case's and the reply does
+ * not carry it; the action comes from this config's rule.
+ */
+static void
+print_ics(const struct online *o, json_t *r)
+{
+        json_t *alerts = json_object_get(r, "alerts"), *a;
+        struct ics_event *events = NULL;
+        char *host = uid_host(o->conf), *cal;
+        size_t n = 0, i, skipped = 0;
+
+        json_array_foreach(alerts, i, a)
+        {
+                const json_t *c = json_object_get(a, "case");
+                const char *rule =
+                    json_string_value(json_object_get(a, "rule"));
+                const char *urn =
+                    json_string_value(json_object_get(a, "school"));
+                const json_t *opens = json_object_get(a, "opens");
+                const struct school *school;
+                struct ics_deadline d = { 0 };
+                struct ics_event ev;
+                bool seen = false;
+
+                if (!json_is_integer(c) || rule == NULL || urn == NULL ||
+                    reply_time(o, json_object_get(a, "due"), &d.due) < 0 ||
+                    (json_is_string(opens) &&
+                     reply_time(o, opens, &d.opens) < 0)) {
+                        skipped++;
+                        continue;
+                }
+                school = conf_school(o->conf, urn);
+                d.case_id = (int64_t)json_integer_value(c);
+                d.rule = rule;
+                d.school = school != NULL ? school->name : urn;
+                d.host = host;
+                d.has_opens = json_is_string(opens);
+                d.action = rule_action(o->conf, rule);
+                ics_deadline_event(&d, &ev);
+                for (size_t k = 0; k < n && !seen; k++)
+                        seen = strcmp(events[k].uid, ev.uid) == 0;
+                if (seen) {
+                        ics_event_clear(&ev);
+                        continue;
+                }
+                events = xreallocarray(events, n + 1, sizeof(*events));
+                events[n++] = ev;
+        }
+        if (skipped > 0)
+                fprintf(stderr,
+                        "ofsted-notifyctl %s: %zu alert%s in the daemon's "
+                        "reply without a case, rule, school or due time, "
+                        "ignoring\n",
+                        o->cmd, skipped, skipped == 1 ? "" : "s");
+        cal = ics_calendar(events, n, ICS_PRODID, o->ctl->now);
+        /* Not say(): the calendar's lines end in CRLF, and ics_calendar()
+         * has already dropped every other control character but tab. */
+        fputs(cal, stdout);
+        free(cal);
+        for (i = 0; i < n; i++)
+                ics_event_clear(&events[i]);
+        free(events);
+        free(host);
+}
+
+int
+cmd_ics(struct ctl *ctl, int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "timeout", required_argument, NULL, OPT_TIMEOUT },
+                { "school", required_argument, NULL, OPT_SCHOOL },
+                { NULL, 0, NULL, 0 },
+        };
+        struct online o = { ctl, argv[0], false, TIMEOUT_DEFAULT, NULL, NULL };
+        const char *urn = NULL;
+        json_t *req;
+        int ch, rc;
+
+        while ((ch = ctl_getopt(ctl, argc, argv, "c:", opts)) != -1) {
+                if (ch == OPT_SCHOOL) {
+                        urn = optarg;
+                        continue;
+                }
+                rc = common_option(&o, ch);
+                if (rc != CTL_OK)
+                        return rc;
+        }
+        rc = check_no_args(&o, argc, argv);
+        if (rc != CTL_OK)
+                return rc;
+        if (urn != NULL && (rc = check_urn(&o, urn)) != CTL_OK)
+                return rc;
+        if (load(&o) < 0)
+                return CONF_EXIT;
+        req = json_pack("{s:s}", "cmd", "upcoming");
+        if (urn != NULL)
+                json_object_set_new(req, "school", json_string(urn));
+        rc = run(&o, req, print_ics);
+        /* Written for a web server to serve: a short file must not pass. */
+        if (rc == CTL_OK && ferror(stdout)) {
+                fprintf(stderr,
+                        "ofsted-notifyctl %s: cannot write the calendar\n",
+                        o.cmd);
+                rc = CTL_FAILED;
+        }
         conf_destroy(&o.conf);
         return rc;
 }

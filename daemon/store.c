@@ -192,7 +192,7 @@ static const char *const stmt_sql[S_COUNT] = {
                                "late, done_at FROM alerts WHERE case_id = ?1 "
                                "ORDER BY at, id",
         [S_JSON_UPCOMING] = "SELECT a.case_id, c.urn, a.rule, a.at, "
-                            "a.offset, a.due FROM alerts AS a "
+                            "a.offset, a.due, a.opens FROM alerts AS a "
                             "JOIN cases AS c ON c.id = a.case_id "
                             "WHERE a.state = 'pending' "
                             "AND (?1 IS NULL OR c.urn = ?1) "
@@ -1177,14 +1177,16 @@ out:
 static json_t *
 upcoming_row(sqlite3_stmt *s, const struct tz *tz)
 {
-        char at[TIMEFMT_LEN], due[TIMEFMT_LEN];
+        char at[TIMEFMT_LEN], due[TIMEFMT_LEN], opens[TIMEFMT_LEN];
 
-        return json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s?}", "case",
+        /* opens: when the rule's window opens, null when it has none. */
+        return json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s?, s:s?}", "case",
                          (json_int_t)sqlite3_column_int64(s, 0), "school",
                          col_text(s, 1), "rule", col_text(s, 2), "at",
                          col_time(tz, s, 3, at, sizeof(at)), "offset",
                          col_text(s, 4), "due",
-                         col_time(tz, s, 5, due, sizeof(due)));
+                         col_time(tz, s, 5, due, sizeof(due)), "opens",
+                         col_time(tz, s, 6, opens, sizeof(opens)));
 }
 
 json_t *

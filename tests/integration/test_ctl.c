@@ -311,6 +311,8 @@ test_online_usage_errors(void **state)
                   "--school '1000011'" },
                 { { "upcoming", "--school", "abcdef", NULL },
                   "--school 'abcdef'" },
+                { { "ics", "--school", "12345", NULL }, "--school '12345'" },
+                { { "ics", "--json", NULL }, "bad option" },
                 { { "notify", "--school", "100001", "--at", "yesterday", NULL },
                   "--at 'yesterday'" },
                 { { "notify", "--school", "100001", "--contact", "a\nb", NULL },
@@ -399,7 +401,7 @@ seconds_since(const struct timespec *t0)
 static void
 test_online_no_daemon(void **state)
 {
-        static const char *const cmds[] = { "list", "status", "reload" };
+        static const char *const cmds[] = { "list", "status", "reload", "ics" };
         const char *tmp = getenv("TMPDIR");
         char dir[128], envvar[160], want[320];
         char *const env[] = { envvar, NULL };
@@ -460,6 +462,7 @@ test_help_lists_online(void **state)
                 "list [--all]",
                 "show (--case N",
                 "upcoming [--school URN]",
+                "ics [--school URN]",
                 "history [--school",
                 "status",
                 "reload",

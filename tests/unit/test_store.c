@@ -1051,8 +1051,8 @@ test_json_case(void **state)
 static void
 test_json_upcoming(void **state)
 {
-        static const char *const keys[] = { "case",   "school", "rule", "at",
-                                            "offset", "due",    NULL };
+        static const char *const keys[] = { "case",   "school", "rule",  "at",
+                                            "offset", "due",    "opens", NULL };
         struct fixture *f = *state;
         int64_t t = T("2024-07-01T10:00:00Z"), w = T("2024-12-02T09:00:00Z");
         int64_t c1 = new_case(f, "100001", t), e1 = new_event(f, c1, "n", t);
@@ -1060,7 +1060,7 @@ test_json_upcoming(void **state)
         char *cause = NULL;
         json_t *v, *row;
 
-        new_alert_full(f, c1, e1, "late_rule", "+1d", w, 0, "s");
+        new_alert_full(f, c1, e1, "late_rule", "+1d", w, w - 7200, "s");
         new_alert_full(f, c2, e2, "soon", "-60m", t, 0, "s");
         fire(f, new_alert(f, c1, e1, "gone", t - 60), t, false);
 
@@ -1075,9 +1075,11 @@ test_json_upcoming(void **state)
         assert_string_equal(jstr(row, "offset"), "-60m");
         assert_string_equal(jstr(row, "at"), "2024-07-01T11:00:00+01:00");
         assert_string_equal(jstr(row, "due"), "2024-07-01T12:00:00+01:00");
+        assert_true(json_is_null(json_object_get(row, "opens")));
         row = json_array_get(v, 1);
         assert_int_equal(jint(row, "case"), c1);
         assert_string_equal(jstr(row, "at"), "2024-12-02T09:00:00+00:00");
+        assert_string_equal(jstr(row, "opens"), "2024-12-02T07:00:00+00:00");
         json_decref(v);
 
         v = store_json_upcoming(f->st, f->tz, "100001", &cause);
