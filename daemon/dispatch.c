@@ -176,7 +176,8 @@ on_ready(struct dispatch *d, const void *id, size_t idlen, json_t *body,
                 k = KIND_WEBHOOK;
         else
                 goto bad;
-        if (!json_is_integer(credit) || json_integer_value(credit) < 1 ||
+        /* 0: a worker busy with what an earlier scheduler gave it. */
+        if (!json_is_integer(credit) || json_integer_value(credit) < 0 ||
             json_integer_value(credit) > MAX_CREDIT)
                 goto bad;
         if (w == NULL) {
@@ -203,8 +204,9 @@ bad:
 /* Commits an outcome; returns 0 when it may be acknowledged. */
 static int
 apply_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
-              json_t *body, int64_t now)
+              json_t *body, int64_t now_ms)
 {
+        int64_t now = now_ms / 1000, wait;
         const char *uid = json_string_value(json_object_get(body, "delivery"));
         const char *result = json_string_value(json_object_get(body, "result"));
         const char *error = json_string_value(json_object_get(body, "error"));
@@ -264,17 +266,18 @@ apply_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
                                 dl.type, why);
                 } else {
                         status = "retry";
-                        next_at =
-                            now + dispatch_backoff(
-                                      dl.attempts,
-                                      ra ? (long)json_integer_value(ra) : -1,
-                                      conf->delivery.retry_base,
-                                      erand48(d->rand));
+                        wait = dispatch_backoff(
+                            dl.attempts, ra ? (long)json_integer_value(ra) : -1,
+                            conf->delivery.retry_base, erand48(d->rand));
+                        /* From the next whole second: counted from `now`,
+                         * truncated, a server's Retry-After would end up
+                         * to a second early. */
+                        next_at = (now_ms + 999) / 1000 + wait;
                         d->counts.retried++;
                         log_info("delivery %s to '%s': %s; retry %d in %lld "
                                  "s",
                                  uid, dl.channel, error ? error : "?",
-                                 dl.attempts + 1, (long long)(next_at - now));
+                                 dl.attempts + 1, (long long)wait);
                 }
         } else {
                 d->counts.malformed++;
@@ -300,7 +303,7 @@ on_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
 {
         struct worker *w = find_worker(d, id, idlen);
 
-        if (apply_outcome(d, st, conf, body, now_ms / 1000) == 0) {
+        if (apply_outcome(d, st, conf, body, now_ms) == 0) {
                 json_t *ack = json_pack(
                     "{s:O, s:O}", "delivery", json_object_get(body, "delivery"),
                     "lease", json_object_get(body, "lease"));

@@ -89,13 +89,18 @@ send_msg(struct wk *w, const char *type, const char *body)
                 log_debug("sending %s: %s", type, zmq_strerror(zmq_errno()));
 }
 
+/*
+ * The credit offered is what is left: after the scheduler restarts, the
+ * transfers it handed out before are still under way here.
+ */
 static void
 send_ready(struct wk *w)
 {
+        long credit = (long)w->opts->credit - (long)w->active;
         char *body;
 
-        xasprintf(&body, "{\"kind\": \"%s\", \"credit\": %d}", w->opts->kind,
-                  w->opts->credit);
+        xasprintf(&body, "{\"kind\": \"%s\", \"credit\": %ld}", w->opts->kind,
+                  credit < 0 ? 0 : credit);
         send_msg(w, "READY", body);
         free(body);
 }

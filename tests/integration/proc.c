@@ -212,9 +212,19 @@ proc_wait(pid_t pid, int timeout_ms, int *status)
 int
 proc_stop(pid_t pid, int sig)
 {
+        siginfo_t si;
         int status;
 
-        if (kill(pid, sig) < 0 && errno != ESRCH)
+        /*
+         * Only a child of ours not yet reaped: a pid already waited for
+         * may have been reused by another process, such as another test's
+         * daemon when ctest runs tests side by side.
+         */
+        memset(&si, 0, sizeof(si));
+        if (pid <= 0 ||
+            waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+                return -1;
+        if (si.si_pid == 0 && kill(pid, sig) < 0 && errno != ESRCH)
                 return -1;
         if (proc_wait(pid, STOP_TIMEOUT_MS, &status) == 0)
                 return status;
