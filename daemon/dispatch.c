@@ -13,7 +13,7 @@
 
 #define MAX_FRAMES 5
 #define MAX_CREDIT 1000
-#define BATCH      64
+#define BATCH      256
 
 enum kind {
         KIND_EMAIL,
@@ -29,10 +29,19 @@ struct worker {
         int64_t last_ms;
 };
 
+/* When a channel may next be sent to: pacing per destination. */
+struct pace {
+        char channel[65];
+        int64_t next_ms;
+};
+
 struct dispatch {
         void *sock;
         struct worker *workers;
         size_t nworkers;
+        struct pace *paces;
+        size_t npaces;
+        int64_t pace_wake_ms; /* the soonest paced delivery, or 0 */
         int64_t heartbeat_ms;
         struct dispatch_counts counts;
         unsigned short rand[3];
@@ -69,6 +78,7 @@ dispatch_destroy(struct dispatch **dp)
         for (size_t i = 0; i < d->nworkers; i++)
                 worker_free(&d->workers[i]);
         free(d->workers);
+        free(d->paces);
         free(d);
         *dp = NULL;
 }
@@ -485,39 +495,110 @@ job_body(struct store *st, const struct conf *conf, int64_t id)
         return job;
 }
 
+int64_t
+dispatch_pace_ms(const char *type)
+{
+        /* The documented limits: Slack about 1 a second per webhook, Teams
+         * 4 a second, Google Chat 60 a minute per space, Discord 5 per 2
+         * seconds per webhook. Others are not limited here. */
+        static const struct {
+                const char *type;
+                int64_t ms;
+        } paces[] = {
+                { "slack", 1000 },
+                { "teams", 250 },
+                { "google_chat", 1000 },
+                { "discord", 400 },
+        };
+
+        for (size_t i = 0; i < sizeof(paces) / sizeof(paces[0]); i++) {
+                if (strcmp(type, paces[i].type) == 0)
+                        return paces[i].ms;
+        }
+        return 0;
+}
+
+/*
+ * Whether a delivery to `r`'s channel may go now; if so its channel's next
+ * slot is booked. Otherwise it waits, pending, and the loop wakes for it.
+ */
+static bool
+pace_ok(struct dispatch *d, const struct store_ready *r, int64_t now_ms)
+{
+        int64_t gap = dispatch_pace_ms(r->type);
+        struct pace *p = NULL;
+
+        if (gap == 0)
+                return true;
+        for (size_t i = 0; i < d->npaces && p == NULL; i++) {
+                if (strcmp(d->paces[i].channel, r->channel) == 0)
+                        p = &d->paces[i];
+        }
+        if (p == NULL) {
+                d->paces =
+                    xreallocarray(d->paces, d->npaces + 1, sizeof(*d->paces));
+                p = &d->paces[d->npaces++];
+                snprintf(p->channel, sizeof(p->channel), "%s", r->channel);
+                p->next_ms = 0;
+        }
+        if (now_ms < p->next_ms) {
+                if (d->pace_wake_ms == 0 || p->next_ms < d->pace_wake_ms)
+                        d->pace_wake_ms = p->next_ms;
+                return false;
+        }
+        p->next_ms = now_ms + gap;
+        return true;
+}
+
 /* Leases and sends jobs to `w` while it has credit and work is ready. */
 static void
 feed_worker(struct dispatch *d, struct store *st, const struct conf *conf,
-            struct worker *w, int64_t now)
+            struct worker *w, int64_t now_ms)
 {
-        int64_t ids[BATCH];
-        char *cause = NULL;
+        struct store_ready ready[BATCH];
+        int64_t now = now_ms / 1000;
+        json_t *paced;
+        char *cause = NULL, *skip;
         int n;
 
-        while (w->credit > 0) {
-                n = store_deliveries_ready(
-                    st, w->kind == KIND_EMAIL, now, ids,
-                    w->credit < BATCH ? w->credit : BATCH, &cause);
-                if (n <= 0)
-                        break;
-                for (int i = 0; i < n; i++) {
-                        int64_t lease = store_delivery_lease(
-                            st, ids[i], w->name, now + conf->delivery.lease,
-                            now, &cause);
-                        json_t *job;
-
-                        if (lease < 0)
-                                goto out; /* a store error: try next tick */
-                        job = job_body(st, conf, ids[i]);
-                        if (job == NULL)
-                                continue; /* the lease will expire */
-                        json_object_set_new(job, "lease", json_integer(lease));
-                        send_to(d, w, "JOB", job);
-                        json_decref(job);
-                        w->credit--;
-                }
+        if (w->credit <= 0)
+                return;
+        /* Channels waiting for their next slot are left out of the query,
+         * so one busy channel cannot hold up the others; the loop wakes
+         * when the first of them may go again. */
+        paced = json_array();
+        for (size_t i = 0; i < d->npaces; i++) {
+                if (now_ms >= d->paces[i].next_ms)
+                        continue;
+                json_array_append_new(paced, json_string(d->paces[i].channel));
+                if (d->pace_wake_ms == 0 ||
+                    d->paces[i].next_ms < d->pace_wake_ms)
+                        d->pace_wake_ms = d->paces[i].next_ms;
         }
-out:
+        skip = json_dumps(paced, JSON_COMPACT);
+        json_decref(paced);
+        n = store_deliveries_ready(st, w->kind == KIND_EMAIL, now, skip, ready,
+                                   BATCH, &cause);
+        free(skip);
+        for (int i = 0; i < n && w->credit > 0; i++) {
+                int64_t lease;
+                json_t *job;
+
+                if (!pace_ok(d, &ready[i], now_ms))
+                        continue;
+                lease = store_delivery_lease(st, ready[i].id, w->name,
+                                             now + conf->delivery.lease, now,
+                                             &cause);
+                if (lease < 0)
+                        break; /* a store error: try next tick */
+                job = job_body(st, conf, ready[i].id);
+                if (job == NULL)
+                        continue; /* the lease will expire */
+                json_object_set_new(job, "lease", json_integer(lease));
+                send_to(d, w, "JOB", job);
+                json_decref(job);
+                w->credit--;
+        }
         if (cause != NULL) {
                 log_err("dispatch: %s", cause);
                 free(cause);
@@ -552,8 +633,9 @@ dispatch_tick(struct dispatch *d, struct store *st, const struct conf *conf,
         else if (n > 0)
                 log_warnx("dispatch: %d leases expired: back to pending", n);
         free(cause);
+        d->pace_wake_ms = 0;
         for (size_t i = 0; i < d->nworkers; i++)
-                feed_worker(d, st, conf, &d->workers[i], now_ms / 1000);
+                feed_worker(d, st, conf, &d->workers[i], now_ms);
 }
 
 int64_t
@@ -567,6 +649,8 @@ dispatch_timeout(struct dispatch *d, struct store *st, int64_t now_ms)
         if (store_next_delivery(st, &at, &cause) == 0 &&
             at * 1000 - now_ms < ms)
                 ms = at * 1000 - now_ms;
+        if (d->pace_wake_ms != 0 && d->pace_wake_ms - now_ms < ms)
+                ms = d->pace_wake_ms - now_ms;
         free(cause);
         return ms < 0 ? 0 : ms;
 }

@@ -52,6 +52,12 @@ const struct dispatch_counts *dispatch_counts(const struct dispatch *d);
  * 2^(attempts-1), at most 1 h, times a jitter factor in [0.8, 1.2] drawn
  * from `u` (uniform in [0, 1)). Pure.
  */
+/*
+ * The least gap between two deliveries to one channel of `type`, in ms
+ * (the service's documented rate limit), or 0 for none. Pure.
+ */
+int64_t dispatch_pace_ms(const char *type);
+
 int64_t dispatch_backoff(int attempts, long retry_after, int base, double u);
 
 #endif

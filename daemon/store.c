@@ -235,10 +235,12 @@ static const char *const stmt_sql[S_COUNT] = {
                                  "lease = lease + 1, lease_until = NULL, "
                                  "worker = NULL, updated_at = ?2 "
                                  "WHERE status = 'sending' AND worker = ?1",
-        [S_DELIVERIES_READY] = "SELECT id FROM deliveries "
+        [S_DELIVERIES_READY] = "SELECT id, channel, type FROM deliveries "
                                "WHERE status IN ('pending', 'retry') "
                                "AND coalesce(next_at, 0) <= ?1 "
                                "AND (type = 'email') = ?2 "
+                               "AND channel NOT IN "
+                               "(SELECT value FROM json_each(?4)) "
                                "ORDER BY coalesce(next_at, created_at), id "
                                "LIMIT ?3",
         [S_DELIVERY_LEASE] = "UPDATE deliveries SET status = 'sending', "
@@ -1389,8 +1391,9 @@ store_deliveries_release(struct store *st, const char *worker, int64_t now,
 }
 
 int
-store_deliveries_ready(struct store *st, bool email, int64_t now, int64_t *ids,
-                       int max, char **cause)
+store_deliveries_ready(struct store *st, bool email, int64_t now,
+                       const char *skip, struct store_ready *out, int max,
+                       char **cause)
 {
         static const char what[] = "list ready deliveries";
         sqlite3_stmt *s = st->stmts[S_DELIVERIES_READY];
@@ -1398,12 +1401,17 @@ store_deliveries_ready(struct store *st, bool email, int64_t now, int64_t *ids,
 
         if (sqlite3_bind_int64(s, 1, now) != SQLITE_OK ||
             sqlite3_bind_int(s, 2, email) != SQLITE_OK ||
-            sqlite3_bind_int(s, 3, max) != SQLITE_OK) {
+            sqlite3_bind_int(s, 3, max) != SQLITE_OK ||
+            bind_text(s, 4, skip != NULL ? skip : "[]") != SQLITE_OK) {
                 done(s);
                 return fail(st, what, cause);
         }
-        while (n < max && (rc = step(st, s, what, cause)) == 1)
-                ids[n++] = sqlite3_column_int64(s, 0);
+        while (n < max && (rc = step(st, s, what, cause)) == 1) {
+                out[n].id = sqlite3_column_int64(s, 0);
+                copy_col(out[n].channel, sizeof(out[n].channel), s, 1);
+                copy_col(out[n].type, sizeof(out[n].type), s, 2);
+                n++;
+        }
         done(s);
         return rc < 0 ? -1 : n;
 }

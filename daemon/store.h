@@ -226,10 +226,17 @@ int store_deliveries_release(struct store *st, const char *worker, int64_t now,
 /*
  * Up to `max` ids of deliveries ready to send at `now` (pending, or retry
  * whose time has come), email ones when `email`, webhook ones otherwise,
- * oldest first. Returns how many, or -1.
+ * oldest first, leaving out the channels named in `skip` (a JSON array of
+ * strings, or NULL). Returns how many, or -1.
  */
+struct store_ready {
+        int64_t id;
+        char channel[65];
+        char type[16];
+};
 int store_deliveries_ready(struct store *st, bool email, int64_t now,
-                           int64_t *ids, int max, char **cause);
+                           const char *skip, struct store_ready *out, int max,
+                           char **cause);
 /*
  * Leases a ready delivery to `worker` until `until`: status sending,
  * attempts + 1, lease + 1. Returns the new lease number, or -1.

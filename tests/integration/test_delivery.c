@@ -1365,6 +1365,59 @@ test_retry_500(void **state)
 }
 
 /*
+ * Pacing: three alerts at once to one Slack and one Teams channel leave
+ * the scheduler at most one a second to Slack and four a second to Teams
+ * (their documented limits), queued rather than failed. Only lower bounds
+ * are checked: a slow machine makes the gaps longer, never shorter.
+ */
+static void
+test_pacing(void **state)
+{
+        static const struct {
+                const char *path;
+                double gap;
+        } paced[] = { { "/slack", 1.0 }, { "/teams", 0.25 } };
+        struct fx *f = *state;
+        char at[32];
+        json_t *r, *reqs;
+
+        utc_text(time(NULL), at);
+        daemon_start(f);
+        worker_start(f, 0, NULL, 1);
+        r = ctl_json(f, "notify", "--school", URN_ALL, "--at", at, "--json",
+                     NULL);
+        json_decref(r);
+        for (int i = 0; i < 3; i++) {
+                r = ctl_json(f, "event", "drill", "--school", URN_ALL, "--at",
+                             at, "--json", NULL);
+                assert_int_equal(json_array_size(jarr(r, "scheduled")), 1);
+                json_decref(r);
+        }
+        wait_settled(f, 3 * NFLAVOURS, 0, WAIT_MS);
+        for (size_t k = 0; k < sizeof(paced) / sizeof(paced[0]); k++) {
+                reqs = sink_requests(f, paced[k].path);
+                assert_int_equal(json_array_size(reqs), 3);
+                for (size_t i = 1; i < 3; i++) {
+                        double gap =
+                            json_real_value(
+                                member(json_array_get(reqs, i), "time")) -
+                            json_real_value(
+                                member(json_array_get(reqs, i - 1), "time"));
+
+                        /* 50 ms of slack for the clocks' granularity. */
+                        if (gap < paced[k].gap - 0.05)
+                                fail_msg("%s: requests %zu and %zu came %.3f "
+                                         "s apart, under its pace of %.2f s",
+                                         paced[k].path, i - 1, i, gap,
+                                         paced[k].gap);
+                }
+                json_decref(reqs);
+        }
+        stop_all(f);
+        f->passed = true;
+}
+
+/*
  * A 429 with Retry-After: 2, then a 200: the second try waits at least
  * the two seconds the server asked for (retry_base alone would be one).
  */
@@ -1815,6 +1868,7 @@ main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_flavours, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pacing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_retry_500, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_retry_after, setup,

@@ -50,6 +50,20 @@ test_jitter(void **state)
         }
 }
 
+/* Pacing follows the services' documented limits; others are free. */
+static void
+test_pace(void **state)
+{
+        (void)state;
+        assert_int_equal(dispatch_pace_ms("slack"), 1000);
+        assert_int_equal(dispatch_pace_ms("teams"), 250);
+        assert_int_equal(dispatch_pace_ms("google_chat"), 1000);
+        assert_int_equal(dispatch_pace_ms("discord"), 400);
+        assert_int_equal(dispatch_pace_ms("mattermost"), 0);
+        assert_int_equal(dispatch_pace_ms("webhook"), 0);
+        assert_int_equal(dispatch_pace_ms("email"), 0);
+}
+
 int
 main(void)
 {
@@ -57,6 +71,7 @@ main(void)
                 cmocka_unit_test(test_retry_after),
                 cmocka_unit_test(test_exponential),
                 cmocka_unit_test(test_jitter),
+                cmocka_unit_test(test_pace),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
