@@ -43,6 +43,7 @@ static const struct command commands[] = {
         { "show", cmd_show, "show (--case N | --school URN)" },
         { "upcoming", cmd_upcoming, "upcoming [--school URN]" },
         { "ics", cmd_ics, "ics [--school URN]" },
+        { "test", cmd_test, "test CHANNEL" },
         { "history", cmd_history, "history [--school URN] [--limit N]" },
         { "status", cmd_status, "status" },
         { "reload", cmd_reload, "reload" },

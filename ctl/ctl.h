@@ -53,6 +53,7 @@ int cmd_show(struct ctl *ctl, int argc, char **argv);
 int cmd_upcoming(struct ctl *ctl, int argc, char **argv);
 /* ics: the pending deadlines (upcoming) as an iCalendar, on stdout. */
 int cmd_ics(struct ctl *ctl, int argc, char **argv);
+int cmd_test(struct ctl *ctl, int argc, char **argv);
 int cmd_history(struct ctl *ctl, int argc, char **argv);
 int cmd_status(struct ctl *ctl, int argc, char **argv);
 int cmd_reload(struct ctl *ctl, int argc, char **argv);

@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "ics.h"
+#include "os.h"
 #include "proto.h"
 #include "rules.h"
 #include "timefmt.h"
@@ -1604,6 +1605,122 @@ out:
         }
         sigprocmask(SIG_SETMASK, &old, NULL);
         free(endpoint);
+        conf_destroy(&o.conf);
+        return rc;
+}
+
+/* --- A test alert ------------------------------------------------------- */
+
+/*
+ * One look at the delivery `uid`: its row from `history`, or NULL after
+ * saying why not.
+ */
+static json_t *
+delivery_row(const struct online *o, const char *uid)
+{
+        json_t *req =
+            json_pack("{s:s, s:s}", "cmd", "history", "delivery", uid);
+        json_t *reply = rpc(o, req), *row = NULL;
+
+        json_decref(req);
+        if (reply != NULL && json_is_true(json_object_get(reply, "ok")))
+                row = json_incref(
+                    json_array_get(json_object_get(reply, "deliveries"), 0));
+        else if (reply != NULL)
+                say(stderr, "ofsted-notifyctl %s: %s\n", o->cmd,
+                    json_string_value(json_object_get(reply, "error")));
+        json_decref(reply);
+        return row;
+}
+
+/*
+ * ofsted-notifyctl test CHANNEL: a clearly marked test alert through the
+ * real path (the daemon, dispatch, a worker, the service), then its outcome.
+ * Exit 0 when delivered, 1 when it failed or did not settle in time.
+ */
+int
+cmd_test(struct ctl *ctl, int argc, char **argv)
+{
+        static const struct option opts[] = {
+                COMMON_OPTIONS,
+                { NULL, 0, NULL, 0 },
+        };
+        struct online o = { ctl, argv[0], false, TIMEOUT_DEFAULT, NULL, NULL };
+        json_t *req = NULL, *reply = NULL, *row = NULL;
+        const char *name, *uid, *status = "pending";
+        char b[4][64];
+        int64_t deadline;
+        int ch, rc = CTL_FAILED;
+
+        while ((ch = ctl_getopt(ctl, argc, argv, "c:", opts)) != -1) {
+                rc = common_option(&o, ch);
+                if (rc != CTL_OK)
+                        return rc;
+        }
+        if (optind != argc - 1)
+                return ctl_usage_error(o.cmd, "give exactly one CHANNEL, as "
+                                              "named in the config");
+        name = argv[optind];
+        if (check_text(&o, "CHANNEL", name) != CTL_OK)
+                return CTL_USAGE;
+        if (load(&o) < 0)
+                return CONF_EXIT;
+        rc = CTL_FAILED;
+        req = json_pack("{s:s, s:s}", "cmd", "test", "channel", name);
+        reply = rpc(&o, req);
+        if (reply == NULL)
+                goto out;
+        if (!json_is_true(json_object_get(reply, "ok"))) {
+                say(stderr, "ofsted-notifyctl %s: %s\n", o.cmd,
+                    json_string_value(json_object_get(reply, "error")));
+                goto out;
+        }
+        uid = json_string_value(json_object_get(reply, "delivery"));
+        if (!o.json)
+                say(stdout,
+                    "Test alert %s to '%s' (%s) queued; waiting up to "
+                    "%d s for its outcome.\n",
+                    uid ? uid : "?", name,
+                    json_string_value(json_object_get(reply, "type")),
+                    o.timeout);
+        deadline = os_mono_ms() + (int64_t)o.timeout * 1000;
+        while (uid != NULL && os_mono_ms() < deadline) {
+                json_decref(row);
+                row = delivery_row(&o, uid);
+                if (row == NULL)
+                        goto out;
+                status = json_string_value(json_object_get(row, "status"));
+                if (status != NULL && (strcmp(status, "delivered") == 0 ||
+                                       strcmp(status, "failed") == 0))
+                        break;
+                usleep(250 * 1000);
+        }
+        if (o.json && row != NULL) {
+                char *dump = json_dumps(row, JSON_INDENT(2));
+
+                printf("%s\n", dump);
+                free(dump);
+        }
+        if (status != NULL && strcmp(status, "delivered") == 0) {
+                if (!o.json)
+                        say(stdout, "Delivered (%s attempt(s)).\n",
+                            field(row, "attempts", b[0], 64));
+                rc = CTL_OK;
+        } else if (status != NULL && strcmp(status, "failed") == 0) {
+                say(stderr, "ofsted-notifyctl %s: failed: %s\n", o.cmd,
+                    field(row, "last_error", b[1], 64));
+        } else {
+                say(stderr,
+                    "ofsted-notifyctl %s: still %s after %d s: is an "
+                    "ofsted-notify-worker of the right kind running? (history "
+                    "will show the outcome later)\n",
+                    o.cmd, status ? status : "?", o.timeout);
+        }
+out:
+        fflush(stdout);
+        json_decref(row);
+        json_decref(reply);
+        json_decref(req);
         conf_destroy(&o.conf);
         return rc;
 }

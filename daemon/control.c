@@ -290,16 +290,19 @@ static json_t *
 cmd_history(struct control_ctx *ctx, json_t *req, int64_t now)
 {
         const struct school *school;
+        const char *uid;
         json_int_t limit = 100;
         char *cause = NULL;
         json_t *err, *v;
 
         (void)now;
         if ((err = school_field(ctx, req, false, &school)) != NULL ||
+            (err = opt_text(req, "delivery", 64, &uid)) != NULL ||
             (err = opt_int(req, "limit", 1, 1000, &limit)) != NULL)
                 return err;
         v = store_json_history(ctx->st, ctx->conf->tz,
-                               school ? school->urn : NULL, (int)limit, &cause);
+                               school ? school->urn : NULL, uid, (int)limit,
+                               &cause);
         if (v != NULL)
                 add_names(ctx->conf, v);
         return view(v, "deliveries", cause);
@@ -345,6 +348,42 @@ cmd_status(struct control_ctx *ctx, json_t *req, int64_t now)
         return reply;
 }
 
+/* A test alert to one channel, through dispatch and a worker. */
+static json_t *
+cmd_test(struct control_ctx *ctx, json_t *req, int64_t now)
+{
+        const struct channel *ch;
+        const char *name;
+        char *cause = NULL;
+        json_t *err, *job, *reply;
+        int64_t id;
+
+        if ((err = opt_text(req, "channel", 64, &name)) != NULL)
+                return err;
+        if (name == NULL)
+                return proto_error("'channel' is required");
+        ch = conf_channel(ctx->conf, name);
+        if (ch == NULL)
+                return proto_error("unknown channel '%s': it is not in %s",
+                                   name, ctx->conf->path);
+        id = store_test_delivery(ctx->st, ch->name,
+                                 conf_channel_type_name(ch->type), now, &cause);
+        job =
+            id < 0 ? NULL : store_json_job(ctx->st, ctx->conf->tz, id, &cause);
+        if (job == NULL) {
+                err = proto_error("internal error: %s", cause);
+                free(cause);
+                return err;
+        }
+        reply = proto_ok();
+        json_object_set(reply, "delivery", json_object_get(job, "delivery"));
+        json_object_set_new(reply, "channel", json_string(ch->name));
+        json_object_set_new(reply, "type",
+                            json_string(conf_channel_type_name(ch->type)));
+        json_decref(job);
+        return reply;
+}
+
 static json_t *
 cmd_reload(struct control_ctx *ctx, json_t *req, int64_t now)
 {
@@ -358,7 +397,9 @@ static const char *const event_keys[] = { "kind", "school",   "at", "contact",
 static const char *const list_keys[] = { "all", NULL };
 static const char *const show_keys[] = { "case", "school", NULL };
 static const char *const school_keys[] = { "school", NULL };
-static const char *const history_keys[] = { "school", "limit", NULL };
+static const char *const history_keys[] = { "school", "delivery", "limit",
+                                            NULL };
+static const char *const test_keys[] = { "channel", NULL };
 static const char *const no_keys[] = { NULL };
 
 static const struct command commands[] = {
@@ -369,6 +410,7 @@ static const struct command commands[] = {
         { "history", cmd_history, history_keys },
         { "status", cmd_status, no_keys },
         { "reload", cmd_reload, no_keys },
+        { "test", cmd_test, test_keys },
 };
 
 json_t *

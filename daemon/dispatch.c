@@ -470,6 +470,16 @@ job_body(struct store *st, const struct conf *conf, int64_t id)
                             json_string(school ? school->name : urn));
         json_object_set_new(alert, "trust", json_string(conf->trust.name));
         json_object_set_new(alert, "action", json_string(""));
+        if (rule != NULL && strcmp(rule, STORE_TEST_RULE) == 0) {
+                /* ofsted-notifyctl test: say so wherever it shows. */
+                json_object_set_new(json_object_get(alert, "school"), "name",
+                                    json_string("TEST ALERT"));
+                json_object_set_new(
+                    alert, "action",
+                    json_string("This is a test of ofsted-notify's delivery "
+                                "to this channel. No action is needed."));
+                json_object_set_new(alert, "contact", json_string("-"));
+        }
         for (size_t i = 0; rule != NULL && i < conf->nrules; i++) {
                 if (strcmp(conf->rules[i].name, rule) == 0)
                         json_object_set_new(alert, "action",

@@ -203,7 +203,8 @@ static const char *const stmt_sql[S_COUNT] = {
                            "FROM deliveries AS d "
                            "JOIN alerts AS a ON a.id = d.alert_id "
                            "JOIN cases AS c ON c.id = a.case_id "
-                           "WHERE ?1 IS NULL OR c.urn = ?1 "
+                           "WHERE (?1 IS NULL OR c.urn = ?1) "
+                           "AND (?3 IS NULL OR d.uid = ?3) "
                            "ORDER BY d.id DESC LIMIT ?2",
         [S_COUNT_CASES] = "SELECT state, count(*) FROM cases GROUP BY state",
         [S_COUNT_ALERTS] = "SELECT state, count(*) FROM alerts "
@@ -1220,7 +1221,7 @@ history_row(sqlite3_stmt *s, const struct tz *tz)
 
 json_t *
 store_json_history(struct store *st, const struct tz *tz, const char *urn,
-                   int limit, char **cause)
+                   const char *uid, int limit, char **cause)
 {
         sqlite3_stmt *s = st->stmts[S_JSON_HISTORY];
         int bind_rc = bind_text(s, 1, urn);
@@ -1228,6 +1229,8 @@ store_json_history(struct store *st, const struct tz *tz, const char *urn,
         /* A negative LIMIT is no limit in SQLite. */
         if (bind_rc == SQLITE_OK)
                 bind_rc = sqlite3_bind_int(s, 2, limit < 0 ? -1 : limit);
+        if (bind_rc == SQLITE_OK)
+                bind_rc = bind_text(s, 3, uid);
         return rows(st, S_JSON_HISTORY, bind_rc, history_row, tz,
                     "list deliveries", cause);
 }
@@ -1545,4 +1548,38 @@ store_json_job(struct store *st, const struct tz *tz, int64_t id, char **cause)
         }
         done(s);
         return job;
+}
+
+int64_t
+store_test_delivery(struct store *st, const char *channel, const char *type,
+                    int64_t now, char **cause)
+{
+        struct store_alert a = { 0 };
+        int64_t id = -1;
+
+        if (store_begin(st, cause) < 0)
+                return -1;
+        a.case_id =
+            store_case_open(st, STORE_TEST_URN, NULL, "test alert", now, cause);
+        if (a.case_id < 0 ||
+            store_case_set_state(st, a.case_id, CASE_CLOSED, now, cause) < 0)
+                goto out;
+        a.event_id = store_event_add(st, a.case_id, "test", now, now, NULL,
+                                     "ofsted-notifyctl test", cause);
+        if (a.event_id < 0)
+                goto out;
+        snprintf(a.urn, sizeof(a.urn), "%s", STORE_TEST_URN);
+        snprintf(a.rule, sizeof(a.rule), "%s", STORE_TEST_RULE);
+        snprintf(a.offset, sizeof(a.offset), "test");
+        a.at = a.due = now;
+        a.id = store_alert_add(st, &a, "test", NULL, cause);
+        if (a.id < 0 || store_alert_fire(st, a.id, now, false, cause) < 0)
+                goto out;
+        id = store_delivery_add(st, a.id, channel, type, now, cause);
+        if (id >= 0 && store_commit(st, cause) < 0)
+                id = -1;
+out:
+        if (id < 0)
+                store_rollback(st);
+        return id;
 }

@@ -185,9 +185,11 @@ json_t *store_json_case(struct store *st, const struct tz *tz, int64_t id,
 /* `upcoming`: pending alerts soonest first, of one school when urn. */
 json_t *store_json_upcoming(struct store *st, const struct tz *tz,
                             const char *urn, char **cause);
-/* `history`: deliveries newest first, of one school when urn. */
+/* `history`: deliveries newest first, of one school when urn, the one
+ * delivery `uid` when not NULL. */
 json_t *store_json_history(struct store *st, const struct tz *tz,
-                           const char *urn, int limit, char **cause);
+                           const char *urn, const char *uid, int limit,
+                           char **cause);
 /*
  * `status` counts: {"cases": {...}, "alerts": {...}, "deliveries": {...},
  * "missed": [... the 20 most recent missed alerts]}.
@@ -199,6 +201,16 @@ json_t *store_json_counts(struct store *st, const struct tz *tz, char **cause);
  * [[type, status, n], ...], "last_delivered": UTC seconds (absent if none)}.
  */
 json_t *store_json_metrics(struct store *st, char **cause);
+
+/*
+ * A test alert to `channel` (of `type`), through the real path: a closed
+ * case of school TEST_URN, a fired alert of rule TEST_RULE and one pending
+ * delivery, in one transaction. Returns the delivery's row id, or -1.
+ */
+#define STORE_TEST_URN  "000000"
+#define STORE_TEST_RULE "ofsted-notify-test"
+int64_t store_test_delivery(struct store *st, const char *channel,
+                            const char *type, int64_t now, char **cause);
 
 /* --- Dispatch (docs/dispatch.md) ------------------------------------------ */
 

@@ -1418,6 +1418,53 @@ test_pacing(void **state)
 }
 
 /*
+ * ofsted-notifyctl test CHANNEL: a marked test alert goes through the real
+ * path and the command reports its outcome: 0 when delivered, 1 with the
+ * reason when the service refuses it, 1 when no worker takes it in time.
+ */
+static void
+test_ctl_test(void **state)
+{
+        struct fx *f = *state;
+        struct proc_result r;
+        json_t *reqs;
+
+        sink_script(f, SOLO_PATH " status 404\n");
+        daemon_start(f);
+
+        /* No worker yet: nothing settles within the timeout. */
+        r = ctl(f, "test", "teams", "--timeout", "2", NULL);
+        assert_int_equal(r.status, 1);
+        assert_contains(r.err, "still pending");
+        proc_result_free(&r);
+
+        worker_start(f, 0, NULL, 1);
+        r = ctl(f, "test", "teams", NULL);
+        if (r.status != 0)
+                fail_msg("test teams: exit %d: %s", r.status, r.err);
+        assert_contains(r.out, "Delivered");
+        proc_result_free(&r);
+        reqs = wait_requests(f, "/teams", 2, WAIT_MS);
+        /* Both the timed-out first test and this one arrive, marked. */
+        for (size_t i = 0; i < json_array_size(reqs); i++)
+                assert_contains(jstr(json_array_get(reqs, i), "body"),
+                                "TEST ALERT");
+        json_decref(reqs);
+
+        r = ctl(f, "test", "solo", NULL);
+        assert_int_equal(r.status, 1);
+        assert_contains(r.err, "404");
+        proc_result_free(&r);
+
+        r = ctl(f, "test", "nosuchchannel", NULL);
+        assert_int_equal(r.status, 1);
+        assert_contains(r.err, "unknown channel 'nosuchchannel'");
+        proc_result_free(&r);
+        stop_all(f);
+        f->passed = true;
+}
+
+/*
  * A 429 with Retry-After: 2, then a 200: the second try waits at least
  * the two seconds the server asked for (retry_base alone would be one).
  */
@@ -1869,6 +1916,7 @@ main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_flavours, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pacing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_ctl_test, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_retry_500, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_retry_after, setup,

@@ -1130,7 +1130,7 @@ test_json_history(void **state)
         raw_text(db, sql, uid2, sizeof(uid2));
         sqlite3_close(db);
 
-        v = store_json_history(f->st, f->tz, NULL, 100, &cause);
+        v = store_json_history(f->st, f->tz, NULL, NULL, 100, &cause);
         assert_non_null(v);
         assert_int_equal(json_array_size(v), 2);
         /* Newest first. */
@@ -1158,11 +1158,11 @@ test_json_history(void **state)
         assert_string_equal(jstr(row, "updated"), "2024-12-02T09:00:00+00:00");
         json_decref(v);
 
-        v = store_json_history(f->st, f->tz, NULL, 1, &cause);
+        v = store_json_history(f->st, f->tz, NULL, NULL, 1, &cause);
         assert_int_equal(json_array_size(v), 1);
         assert_int_equal(jint(json_array_get(v, 0), "case"), c2);
         json_decref(v);
-        v = store_json_history(f->st, f->tz, "100001", 100, &cause);
+        v = store_json_history(f->st, f->tz, "100001", NULL, 100, &cause);
         assert_int_equal(json_array_size(v), 1);
         assert_string_equal(jstr(json_array_get(v, 0), "id"), uid);
         json_decref(v);
