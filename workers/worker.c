@@ -74,6 +74,7 @@ struct wk {
         int64_t heard_ms; /* when the scheduler last spoke */
         bool running;
         int64_t stop_by_ms; /* when stopping: the end of the grace */
+        bool renew_multi;   /* reloaded: no connection from before reused */
         int status;
 };
 
@@ -437,6 +438,14 @@ on_job(struct wk *w, json_t *job)
         title = template_render(conf_template(w->conf, ch->type, true), vars);
         text = template_render(conf_template(w->conf, ch->type, false), vars);
         common_options(w, t);
+        /* Since a reload, until the multi handle is renewed: libcurl (7.88)
+         * reuses a plain or STARTTLS connection without comparing its TLS
+         * settings, so one made under the old config (tls = "none", another
+         * ca_file) must not carry this transfer. */
+        if (w->renew_multi) {
+                curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT, 1L);
+                curl_easy_setopt(t->easy, CURLOPT_FORBID_REUSE, 1L);
+        }
         if (t->email)
                 rc = prepare_email(w, t, ch, job, title, text, &fail, &cause);
         else
@@ -554,6 +563,40 @@ on_timer(CURLM *multi, long timeout_ms, void *arg)
         return 0;
 }
 
+/*
+ * A multi handle set up for w->conf. libcurl caches connections per multi
+ * handle: a new one starts without any.
+ */
+static CURLM *
+multi_new(struct wk *w)
+{
+        CURLM *multi = curl_multi_init();
+
+        if (multi == NULL)
+                fatalx("curl_multi_init failed");
+        curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+        curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, w);
+        curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
+        curl_multi_setopt(multi, CURLMOPT_TIMERDATA, w);
+        /* Connections are reused per host; a relay gets only so many. */
+        if (strcmp(w->opts->kind, "email") == 0)
+                curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                                  (long)w->conf->email.connections);
+        return multi;
+}
+
+/* After a reload, once no transfer is under way: closes the connections
+ * made under the old config by starting a new multi handle. */
+static void
+renew_multi(struct wk *w)
+{
+        curl_multi_cleanup(w->multi);
+        w->nwatches = 0;
+        w->timer_ms = -1;
+        w->multi = multi_new(w);
+        w->renew_multi = false;
+}
+
 /* One message from the scheduler: [DISPATCH_ID][type][body]. */
 static void
 on_message(struct wk *w, zmq_msg_t *f, int n)
@@ -652,6 +695,7 @@ on_signal(struct wk *w)
                         }
                         conf_destroy(&w->conf);
                         w->conf = next;
+                        w->renew_multi = true;
                         log_info("configuration reloaded");
                 } else if (w->stop_by_ms == 0) {
                         log_info("signal %u: finishing %zu transfers, then "
@@ -720,8 +764,12 @@ loop(struct wk *w)
         int running;
 
         while (w->running) {
-                size_t n = 2 + w->nwatches;
+                size_t n;
                 int64_t now = os_mono_ms();
+
+                if (w->renew_multi && w->active == 0)
+                        renew_multi(w);
+                n = 2 + w->nwatches;
 
                 items = xreallocarray(items, n, sizeof(*items));
                 items[0] = (zmq_pollitem_t){ w->sock, 0, ZMQ_POLLIN, 0 };
@@ -790,15 +838,7 @@ worker_run(const struct worker_opts *opts, struct conf *conf)
 
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 fatalx("curl_global_init failed");
-        w.multi = curl_multi_init();
-        curl_multi_setopt(w.multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-        curl_multi_setopt(w.multi, CURLMOPT_SOCKETDATA, &w);
-        curl_multi_setopt(w.multi, CURLMOPT_TIMERFUNCTION, on_timer);
-        curl_multi_setopt(w.multi, CURLMOPT_TIMERDATA, &w);
-        /* Connections are reused per host; a relay gets only so many. */
-        if (strcmp(opts->kind, "email") == 0)
-                curl_multi_setopt(w.multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-                                  (long)conf->email.connections);
+        w.multi = multi_new(&w);
 
         w.zctx = zmq_ctx_new();
         w.sock = zmq_socket(w.zctx, ZMQ_DEALER);
