@@ -99,12 +99,17 @@ dispatch_backoff(int attempts, long retry_after, int first, double u)
         return (int64_t)((double)base * (0.8 + 0.4 * u) + 0.5);
 }
 
-/* Sends [id][DISPATCH_ID][type][body]; never blocks; drops on failure. */
-static void
+/*
+ * Sends [id][DISPATCH_ID][type][body]; never blocks. Returns -1 when it
+ * could not (the socket is ROUTER_MANDATORY: a peer that has gone fails
+ * with EHOSTUNREACH instead of swallowing the message).
+ */
+static int
 send_to(struct dispatch *d, const struct worker *w, const char *type,
         json_t *body)
 {
         char *text = json_dumps(body, JSON_COMPACT);
+        int rc = 0;
 
         if (zmq_send(d->sock, w->id, w->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) <
                 0 ||
@@ -112,10 +117,13 @@ send_to(struct dispatch *d, const struct worker *w, const char *type,
                      ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
             zmq_send(d->sock, type, strlen(type), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
                 0 ||
-            zmq_send(d->sock, text, strlen(text), ZMQ_DONTWAIT) < 0)
+            zmq_send(d->sock, text, strlen(text), ZMQ_DONTWAIT) < 0) {
                 log_warnx("dispatch: sending %s to %s: %s", type, w->name,
                           zmq_strerror(zmq_errno()));
+                rc = -1;
+        }
         free(text);
+        return rc;
 }
 
 /* A reply to a routing id that is not (or no longer) a known worker. */
@@ -605,7 +613,17 @@ feed_worker(struct dispatch *d, struct store *st, const struct conf *conf,
                 if (job == NULL)
                         continue; /* the lease will expire */
                 json_object_set_new(job, "lease", json_integer(lease));
-                send_to(d, w, "JOB", job);
+                if (send_to(d, w, "JOB", job) < 0) {
+                        /* Gone: give its leases back now, not when they
+                         * run out, and forget it at the next tick. */
+                        json_decref(job);
+                        if (store_deliveries_release(st, w->name, now, &cause) <
+                            0)
+                                break;
+                        w->credit = 0;
+                        w->last_ms = 0;
+                        break;
+                }
                 json_decref(job);
                 w->credit--;
         }
