@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "itest.h"
 #include "proc.h"
 
 #include <errno.h>
@@ -80,22 +81,6 @@ slurp(const char *path)
         return buf;
 }
 
-static void
-spill(const char *path, const char *text)
-{
-        char tmp[256];
-        FILE *fp;
-
-        /* Replace atomically: the daemon may read it at any moment. */
-        snprintf(tmp, sizeof(tmp), "%s.new", path);
-        fp = fopen(tmp, "w");
-        if (fp == NULL)
-                fail_msg("cannot write %s: %s", tmp, strerror(errno));
-        fputs(text, fp);
-        assert_int_equal(fclose(fp), 0);
-        assert_int_equal(rename(tmp, path), 0);
-}
-
 /* The last occurrence of `needle` in `s`, or NULL. */
 static char *
 last_of(char *s, const char *needle)
@@ -159,85 +144,7 @@ write_conf(struct fx *f, const char *daemon, const char *rules)
         free(text);
 }
 
-/* "2024-03-04T10:15:00Z" */
-static void
-utc_text(time_t t, char buf[32])
-{
-        struct tm tm;
-
-        gmtime_r(&t, &tm);
-        strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* An RFC 3339 time as the daemon writes it ("...+01:00" or "...Z"). */
-static int64_t
-rfc3339(const char *s)
-{
-        int y, mo, d, h, mi, sec, oh, om, n = 0;
-        struct tm tm = { 0 };
-        int64_t off = 0;
-        const char *rest;
-
-        if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h,
-                                &mi, &sec, &n) != 6)
-                fail_msg("not an RFC 3339 time: '%s'", s ? s : "(null)");
-        rest = s + n;
-        if (strcmp(rest, "Z") != 0) {
-                if (strlen(rest) != 6 || (rest[0] != '+' && rest[0] != '-') ||
-                    sscanf(rest + 1, "%2d:%2d", &oh, &om) != 2)
-                        fail_msg("bad offset in '%s'", s);
-                off = (rest[0] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
-        }
-        tm.tm_year = y - 1900;
-        tm.tm_mon = mo - 1;
-        tm.tm_mday = d;
-        tm.tm_hour = h;
-        tm.tm_min = mi;
-        tm.tm_sec = sec;
-        return (int64_t)timegm(&tm) - off;
-}
-
 /* --- JSON -------------------------------------------------------------- */
-
-static json_t *
-member(json_t *obj, const char *key)
-{
-        json_t *v = json_object_get(obj, key);
-
-        if (v == NULL)
-                fail_msg("no member '%s'", key);
-        return v;
-}
-
-static const char *
-jstr(json_t *obj, const char *key)
-{
-        json_t *v = member(obj, key);
-
-        if (!json_is_string(v))
-                fail_msg("'%s' is not a string", key);
-        return json_string_value(v);
-}
-
-static json_int_t
-jint(json_t *obj, const char *key)
-{
-        json_t *v = member(obj, key);
-
-        if (!json_is_integer(v))
-                fail_msg("'%s' is not an integer", key);
-        return json_integer_value(v);
-}
-
-static json_t *
-jarr(json_t *obj, const char *key)
-{
-        json_t *v = member(obj, key);
-
-        if (!json_is_array(v))
-                fail_msg("'%s' is not an array", key);
-        return v;
-}
 
 static int64_t
 jtime(json_t *obj, const char *key)
@@ -439,15 +346,6 @@ daemon_stop(struct fx *f, int sig)
 
         f->pid = -1;
         return status;
-}
-
-static void
-sleep_ms(long ms)
-{
-        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
 }
 
 /* Sleeps until the wall clock reaches `t` (at most WAIT_MS). */
@@ -1326,15 +1224,6 @@ test_hostile_requests(void **state)
         proc_result_free(&before_up);
         assert_int_equal(daemon_stop(f, SIGTERM), 0);
         f->passed = true;
-}
-
-static long long
-mono_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* sd_notify: READY, STATUS, the watchdog, RELOADING then READY, STOPPING. */

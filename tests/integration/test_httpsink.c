@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "itest.h"
 #include "proc.h"
 
 #include <curl/curl.h>
@@ -61,15 +62,6 @@ mono_s(void)
         struct timespec ts;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
-real_s(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 

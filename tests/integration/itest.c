@@ -1,0 +1,155 @@
+#include "itest.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void
+sleep_ms(long ms)
+{
+        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+long long
+mono_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The wall clock as httpsink logs it: seconds with a fraction. */
+double
+real_s(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+json_t *
+member(json_t *obj, const char *key)
+{
+        json_t *v = json_object_get(obj, key);
+
+        if (v == NULL)
+                fail_msg("no member '%s'", key);
+        return v;
+}
+
+const char *
+jstr(json_t *obj, const char *key)
+{
+        json_t *v = member(obj, key);
+
+        if (!json_is_string(v))
+                fail_msg("'%s' is not a string", key);
+        return json_string_value(v);
+}
+
+json_int_t
+jint(json_t *obj, const char *key)
+{
+        json_t *v = member(obj, key);
+
+        if (!json_is_integer(v))
+                fail_msg("'%s' is not an integer", key);
+        return json_integer_value(v);
+}
+
+json_t *
+jarr(json_t *obj, const char *key)
+{
+        json_t *v = member(obj, key);
+
+        if (!json_is_array(v))
+                fail_msg("'%s' is not an array", key);
+        return v;
+}
+
+json_t *
+jobj(json_t *obj, const char *key)
+{
+        json_t *v = member(obj, key);
+
+        if (!json_is_object(v))
+                fail_msg("'%s' is not an object", key);
+        return v;
+}
+
+/* Fails unless `s` contains `part`. */
+void
+assert_contains(const char *s, const char *part)
+{
+        if (strstr(s, part) == NULL)
+                fail_msg("'%s' does not contain '%s'", s, part);
+}
+
+/* "2024-03-04T10:15:00Z" */
+void
+utc_text(time_t t, char buf[32])
+{
+        struct tm tm;
+
+        gmtime_r(&t, &tm);
+        strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* An RFC 3339 time as the daemon writes it ("...+01:00" or "...Z"). */
+int64_t
+rfc3339(const char *s)
+{
+        int y, mo, d, h, mi, sec, oh, om, n = 0;
+        struct tm tm = { 0 };
+        int64_t off = 0;
+        const char *rest;
+
+        if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h,
+                                &mi, &sec, &n) != 6)
+                fail_msg("not an RFC 3339 time: '%s'", s ? s : "(null)");
+        rest = s + n;
+        if (strcmp(rest, "Z") != 0) {
+                if (strlen(rest) != 6 || (rest[0] != '+' && rest[0] != '-') ||
+                    sscanf(rest + 1, "%2d:%2d", &oh, &om) != 2)
+                        fail_msg("bad offset in '%s'", s);
+                off = (rest[0] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+        }
+        tm.tm_year = y - 1900;
+        tm.tm_mon = mo - 1;
+        tm.tm_mday = d;
+        tm.tm_hour = h;
+        tm.tm_min = mi;
+        tm.tm_sec = sec;
+        return (int64_t)timegm(&tm) - off;
+}
+
+/* Writes `text` to path.new and renames it over path (readers never see
+ * half of it). */
+void
+spill(const char *path, const char *text)
+{
+        char tmp[256];
+        FILE *fp;
+
+        snprintf(tmp, sizeof(tmp), "%s.new", path);
+        fp = fopen(tmp, "w");
+        if (fp == NULL)
+                fail_msg("cannot write %s: %s", tmp, strerror(errno));
+        fputs(text, fp);
+        assert_int_equal(fclose(fp), 0);
+        assert_int_equal(rename(tmp, path), 0);
+}
