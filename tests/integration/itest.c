@@ -153,3 +153,20 @@ spill(const char *path, const char *text)
         assert_int_equal(fclose(fp), 0);
         assert_int_equal(rename(tmp, path), 0);
 }
+
+struct proc_result
+itest_ctl_run(const char *ctl, const char *conf, char *env_state, char *env_run,
+              const char *a0, va_list ap)
+{
+        char *argv[20] = { (char *)ctl, "-c", (char *)conf };
+        char *const env[] = { env_state, env_run, "NOTIFY_SOCKET",
+                              "JOURNAL_STREAM", NULL };
+        struct proc_result r;
+        int n = 3;
+
+        for (const char *a = a0; a != NULL && n < 19; a = va_arg(ap, char *))
+                argv[n++] = (char *)a;
+        argv[n] = NULL;
+        assert_int_equal(proc_run(argv, env, &r), 0);
+        return r;
+}

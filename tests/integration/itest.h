@@ -5,7 +5,10 @@
 #ifndef ONOTIFY_TEST_ITEST_H
 #define ONOTIFY_TEST_ITEST_H
 
+#include "proc.h"
+
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -27,5 +30,15 @@ int64_t rfc3339(const char *s);
 /* Writes `text` to path.new and renames it over path (readers never see
  * half of it). */
 void spill(const char *path, const char *text);
+
+/*
+ * Runs CTL_BINARY -c `conf` and the arguments from a0 on (NULL-terminated,
+ * at most 16), with $STATE_DIRECTORY and $RUNTIME_DIRECTORY as given
+ * ("NAME=value") and no NOTIFY_SOCKET or JOURNAL_STREAM; fails the test if
+ * it cannot start.
+ */
+struct proc_result itest_ctl_run(const char *ctl, const char *conf,
+                                 char *env_state, char *env_run, const char *a0,
+                                 va_list ap);
 
 #endif

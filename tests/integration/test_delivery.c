@@ -256,16 +256,8 @@ sink_script(struct fx *f, const char *script)
 static struct proc_result
 vctl(struct fx *f, const char *a0, va_list ap)
 {
-        char *argv[20] = { CTL_BINARY, "-c", f->conf };
-        char *const env[] = { f->env_state, f->env_run, "NOTIFY_SOCKET",
-                              "JOURNAL_STREAM", NULL };
-        struct proc_result r;
-        int n = 3;
-
-        for (const char *a = a0; a != NULL && n < 19; a = va_arg(ap, char *))
-                argv[n++] = (char *)a;
-        assert_int_equal(proc_run(argv, env, &r), 0);
-        return r;
+        return itest_ctl_run(CTL_BINARY, f->conf, f->env_state, f->env_run, a0,
+                             ap);
 }
 
 static struct proc_result
