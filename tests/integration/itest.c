@@ -154,6 +154,54 @@ spill(const char *path, const char *text)
         assert_int_equal(rename(tmp, path), 0);
 }
 
+char *
+slurp(const char *path)
+{
+        FILE *fp = fopen(path, "rb");
+        char *buf = NULL;
+        size_t len = 0, cap = 0, n;
+
+        if (fp == NULL && errno == ENOENT)
+                return strdup("");
+        if (fp == NULL)
+                fail_msg("cannot read %s: %s", path, strerror(errno));
+        do {
+                if (cap - len < 4096) {
+                        cap = cap == 0 ? 65536 : cap * 2;
+                        buf = realloc(buf, cap + 1);
+                        assert_non_null(buf);
+                }
+                n = fread(buf + len, 1, cap - len, fp);
+                len += n;
+        } while (n > 0);
+        fclose(fp);
+        buf[len] = '\0';
+        return buf;
+}
+
+json_t *
+jsonl_records(const char *path)
+{
+        char *text = slurp(path), *p = text, *nl;
+        json_t *all = json_array();
+        json_error_t err;
+
+        /* A writer may be halfway through the last line: it is not read. */
+        while ((nl = strchr(p, '\n')) != NULL) {
+                json_t *rec =
+                    json_loadb(p, (size_t)(nl - p), JSON_ALLOW_NUL, &err);
+
+                if (!json_is_object(rec))
+                        fail_msg("%s: not a JSON object (%s): %.*s", path,
+                                 err.text, (int)(nl - p < 200 ? nl - p : 200),
+                                 p);
+                json_array_append_new(all, rec);
+                p = nl + 1;
+        }
+        free(text);
+        return all;
+}
+
 struct proc_result
 itest_ctl_run(const char *ctl, const char *conf, char *env_state, char *env_run,
               const char *a0, va_list ap)

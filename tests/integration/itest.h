@@ -30,6 +30,14 @@ int64_t rfc3339(const char *s);
 /* Writes `text` to path.new and renames it over path (readers never see
  * half of it). */
 void spill(const char *path, const char *text);
+/* The whole file as a new string; "" if it does not exist (any other
+ * error fails the test). */
+char *slurp(const char *path);
+/* The JSON object on each whole line of a JSON-lines file, in order, as a
+ * new array (empty if the file does not exist). A line still being
+ * written (no newline yet) is left for the next read; a complete line
+ * that is not a JSON object fails the test. */
+json_t *jsonl_records(const char *path);
 
 /*
  * Runs CTL_BINARY -c `conf` and the arguments from a0 on (NULL-terminated,

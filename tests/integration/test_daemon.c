@@ -61,26 +61,6 @@ struct fx {
 
 /* --- Files and text --------------------------------------------------- */
 
-static char *
-slurp(const char *path)
-{
-        FILE *fp = fopen(path, "r");
-        char *buf = NULL;
-        size_t len = 0, n;
-
-        if (fp == NULL)
-                fail_msg("cannot read %s: %s", path, strerror(errno));
-        do {
-                buf = realloc(buf, len + 4096 + 1);
-                assert_non_null(buf);
-                n = fread(buf + len, 1, 4096, fp);
-                len += n;
-        } while (n > 0);
-        buf[len] = '\0';
-        fclose(fp);
-        return buf;
-}
-
 /* The last occurrence of `needle` in `s`, or NULL. */
 static char *
 last_of(char *s, const char *needle)

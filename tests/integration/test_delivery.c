@@ -88,29 +88,6 @@ struct fx {
 
 /* --- Files, text, time ------------------------------------------------ */
 
-/* A file's content, "" when it does not exist. Caller frees. */
-static char *
-slurp(const char *path)
-{
-        FILE *fp = fopen(path, "r");
-        char *buf = NULL;
-        size_t len = 0, n;
-
-        if (fp == NULL && errno == ENOENT)
-                return strdup("");
-        if (fp == NULL)
-                fail_msg("cannot read %s: %s", path, strerror(errno));
-        do {
-                buf = realloc(buf, len + 65536 + 1);
-                assert_non_null(buf);
-                n = fread(buf + len, 1, 65536, fp);
-                len += n;
-        } while (n > 0);
-        buf[len] = '\0';
-        fclose(fp);
-        return buf;
-}
-
 /* Characters (code points) in UTF-8 text. */
 static size_t
 chars(const char *s)
@@ -521,24 +498,17 @@ delivery_of(json_t *h, const char *channel)
 static json_t *
 sink_requests(struct fx *f, const char *prefix)
 {
-        char *text = slurp(f->sinklog), *p = text, *nl;
-        json_t *all = json_array();
-        json_error_t err;
+        json_t *all = jsonl_records(f->sinklog), *out = json_array(), *r;
+        size_t i;
 
-        while ((nl = strchr(p, '\n')) != NULL) {
-                json_t *r = json_loadb(p, (size_t)(nl - p), 0, &err);
-
-                if (!json_is_object(r))
-                        fail_msg("httpsink log: not a JSON object (%s): %.*s",
-                                 err.text, (int)(nl - p), p);
+        json_array_foreach(all, i, r)
+        {
                 if (prefix == NULL ||
                     strncmp(jstr(r, "path"), prefix, strlen(prefix)) == 0)
-                        json_array_append(all, r);
-                json_decref(r);
-                p = nl + 1;
+                        json_array_append(out, r);
         }
-        free(text);
-        return all;
+        json_decref(all);
+        return out;
 }
 
 /* Waits until the sink has seen `n` requests under `prefix`. */

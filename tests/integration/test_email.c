@@ -101,29 +101,6 @@ struct opts {
 
 /* --- Files, text, time ------------------------------------------------ */
 
-/* A file's content, "" when it does not exist. Caller frees. */
-static char *
-slurp(const char *path)
-{
-        FILE *fp = fopen(path, "rb");
-        char *buf = NULL;
-        size_t len = 0, n;
-
-        if (fp == NULL && errno == ENOENT)
-                return strdup("");
-        if (fp == NULL)
-                fail_msg("cannot read %s: %s", path, strerror(errno));
-        do {
-                buf = realloc(buf, len + 65536 + 1);
-                assert_non_null(buf);
-                n = fread(buf + len, 1, 65536, fp);
-                len += n;
-        } while (n > 0);
-        buf[len] = '\0';
-        fclose(fp);
-        return buf;
-}
-
 /* "2024-04-02T17:00:00+01:00": RFC 3339 in local time, as {{due_iso}}. */
 static void
 local_rfc3339(time_t t, char buf[32])
