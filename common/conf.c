@@ -1312,10 +1312,10 @@ conf_known_kind(const struct conf *conf, const char *kind)
 
 /*
  * `rel` under the directory $var names (its first colon-separated entry),
- * else under "./var"; caller frees.
+ * else under `fallback`; caller frees.
  */
 static char *
-under_env_dir(const char *var, const char *rel)
+under_env_dir(const char *var, const char *fallback, const char *rel)
 {
         const char *dir = getenv(var);
         size_t n = 0;
@@ -1324,7 +1324,7 @@ under_env_dir(const char *var, const char *rel)
         if (dir != NULL)
                 n = strcspn(dir, ":");
         if (n == 0) {
-                dir = "./var";
+                dir = fallback;
                 n = strlen(dir);
         }
         while (n > 1 && dir[n - 1] == '/')
@@ -1346,7 +1346,7 @@ conf_endpoint_path(const char *endpoint)
         path = endpoint + 6;
         if (path[0] == '/' || path[0] == '@' || path[0] == '\0')
                 return xstrdup(endpoint);
-        dir = under_env_dir("RUNTIME_DIRECTORY", path);
+        dir = under_env_dir("RUNTIME_DIRECTORY", CONF_RUNTIME_DIR, path);
         xasprintf(&out, "ipc://%s", dir);
         free(dir);
         return out;
@@ -1359,5 +1359,5 @@ conf_state_path(const char *state)
                 return NULL;
         if (state[0] == '/')
                 return xstrdup(state);
-        return under_env_dir("STATE_DIRECTORY", state);
+        return under_env_dir("STATE_DIRECTORY", CONF_STATE_DIR, state);
 }

@@ -151,12 +151,16 @@ bool conf_known_kind(const struct conf *conf, const char *kind);
  * Where the daemon's sockets and state live, resolved the same way by every
  * process. conf_endpoint_path() puts a relative ipc:// path under
  * $RUNTIME_DIRECTORY (set by systemd's RuntimeDirectory=; the first entry
- * when it lists several), else under "./var"; an absolute or abstract
- * ("ipc://@name") path and any other transport are returned unchanged.
- * conf_state_path() does the same for the state database with
- * $STATE_DIRECTORY. Both return a new string the caller frees, or NULL for
- * NULL. They read the environment and nothing else: no directory is made.
+ * when it lists several), else under CONF_RUNTIME_DIR, the directory the
+ * units give it, so that an admin's ofsted-notifyctl finds the daemon; an
+ * absolute or abstract ("ipc://@name") path and any other transport are
+ * returned unchanged. conf_state_path() does the same for the state
+ * database with $STATE_DIRECTORY and CONF_STATE_DIR. Both return a new
+ * string the caller frees, or NULL for NULL. They read the environment and
+ * nothing else: no directory is made.
  */
+#define CONF_RUNTIME_DIR "/run/ofsted-notify"
+#define CONF_STATE_DIR   "/var/lib/ofsted-notify"
 char *conf_endpoint_path(const char *endpoint);
 char *conf_state_path(const char *state);
 

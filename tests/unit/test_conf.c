@@ -698,8 +698,9 @@ check_path(char *got, const char *want)
         free(got);
 }
 
-/* Relative ipc:// paths go under $RUNTIME_DIRECTORY, else ./var (DESIGN.md
- * section 3); everything else is left alone. */
+/* Relative ipc:// paths go under $RUNTIME_DIRECTORY, else under the
+ * directory the systemd units give the daemon (README, "Files"); everything
+ * else is left alone. */
 static void
 test_endpoint_path(void **state)
 {
@@ -709,22 +710,21 @@ test_endpoint_path(void **state)
         (void)state;
         assert_int_equal(unsetenv("RUNTIME_DIRECTORY"), 0);
         check_path(conf_endpoint_path("ipc://control.sock"),
-                   "ipc://./var/control.sock");
+                   "ipc:///run/ofsted-notify/control.sock");
         check_path(conf_endpoint_path("ipc://sub/feed.sock"),
-                   "ipc://./var/sub/feed.sock");
+                   "ipc:///run/ofsted-notify/sub/feed.sock");
         /* An empty variable is the same as none. */
         assert_int_equal(setenv("RUNTIME_DIRECTORY", "", 1), 0);
         check_path(conf_endpoint_path("ipc://control.sock"),
-                   "ipc://./var/control.sock");
-
-        assert_int_equal(setenv("RUNTIME_DIRECTORY", "/run/ofsted-notify", 1),
-                         0);
-        check_path(conf_endpoint_path("ipc://control.sock"),
                    "ipc:///run/ofsted-notify/control.sock");
+
+        assert_int_equal(setenv("RUNTIME_DIRECTORY", "/run/on", 1), 0);
+        check_path(conf_endpoint_path("ipc://control.sock"),
+                   "ipc:///run/on/control.sock");
         /* The state directory has nothing to do with sockets. */
         assert_int_equal(setenv("STATE_DIRECTORY", "/var/lib/o", 1), 0);
         check_path(conf_endpoint_path("ipc://feed.sock"),
-                   "ipc:///run/ofsted-notify/feed.sock");
+                   "ipc:///run/on/feed.sock");
         /* A trailing slash is not doubled. */
         assert_int_equal(setenv("RUNTIME_DIRECTORY", "/run/o/", 1), 0);
         check_path(conf_endpoint_path("ipc://control.sock"),
@@ -750,7 +750,8 @@ test_endpoint_path(void **state)
         env_restore(&st);
 }
 
-/* Relative state paths go under $STATE_DIRECTORY, else ./var. */
+/* Relative state paths go under $STATE_DIRECTORY, else the units' state
+ * directory. */
 static void
 test_state_path(void **state)
 {
@@ -760,16 +761,15 @@ test_state_path(void **state)
         (void)state;
         assert_int_equal(unsetenv("STATE_DIRECTORY"), 0);
         assert_int_equal(setenv("RUNTIME_DIRECTORY", "/run/o", 1), 0);
-        check_path(conf_state_path("state.db"), "./var/state.db");
-        assert_int_equal(setenv("STATE_DIRECTORY", "", 1), 0);
-        check_path(conf_state_path("state.db"), "./var/state.db");
-
-        assert_int_equal(setenv("STATE_DIRECTORY", "/var/lib/ofsted-notify", 1),
-                         0);
         check_path(conf_state_path("state.db"),
                    "/var/lib/ofsted-notify/state.db");
-        check_path(conf_state_path("db/state.db"),
-                   "/var/lib/ofsted-notify/db/state.db");
+        assert_int_equal(setenv("STATE_DIRECTORY", "", 1), 0);
+        check_path(conf_state_path("state.db"),
+                   "/var/lib/ofsted-notify/state.db");
+
+        assert_int_equal(setenv("STATE_DIRECTORY", "/srv/on", 1), 0);
+        check_path(conf_state_path("state.db"), "/srv/on/state.db");
+        check_path(conf_state_path("db/state.db"), "/srv/on/db/state.db");
         assert_int_equal(setenv("STATE_DIRECTORY", "/var/lib/a:/var/lib/b", 1),
                          0);
         check_path(conf_state_path("state.db"), "/var/lib/a/state.db");
