@@ -15,6 +15,7 @@
 #include "proto.h"
 #include "sched.h"
 #include "store.h"
+#include "svc.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -29,7 +30,6 @@
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -54,8 +54,7 @@ struct daemon {
         int sigfd;
         bool running;
         int64_t started;
-        uint64_t watchdog_usec; /* 0: no watchdog */
-        int64_t watchdog_next_ms;
+        struct svc_watchdog watchdog;
         int64_t metrics_next_ms;
         struct sched_counts counts;
         struct control_ctx cctx;
@@ -89,7 +88,8 @@ load_conf(const char *path, json_t *errors)
         return conf;
 }
 
-/* Creates ./var for the defaults when no systemd directory is given. */
+/* Makes the last directory of `path` when it is missing (run by hand,
+ * without the directories systemd would make). */
 static void
 ensure_parent(const char *path)
 {
@@ -159,8 +159,7 @@ notify_status(struct daemon *d)
                 pending = json_integer_value(json_object_get(
                     json_object_get(counts, "alerts"), "pending"));
         }
-        sd_notifyf(0,
-                   "STATUS=%lld open cases, %lld alerts pending, %d fired, "
+        svc_status("%lld open cases, %lld alerts pending, %d fired, "
                    "%d missed since start",
                    (long long)open, (long long)pending, d->counts.fired,
                    d->counts.missed);
@@ -188,7 +187,7 @@ reload(void *arg)
         struct conf *next;
         int replanned = 0, cancelled = 0;
 
-        sd_notify(0, "RELOADING=1");
+        svc_reloading();
         log_info("reloading %s", d->conf_path);
         next = load_conf(d->conf_path, errors);
         if (next == NULL) {
@@ -197,7 +196,7 @@ reload(void *arg)
                 reply = proto_error("the configuration has errors; the one in "
                                     "force is kept");
                 json_object_set_new(reply, "errors", errors);
-                sd_notify(0, "READY=1");
+                svc_ready();
                 return reply;
         }
         json_decref(errors);
@@ -216,7 +215,7 @@ reload(void *arg)
                  replanned, cancelled);
         fire_due(d);
         notify_status(d);
-        sd_notify(0, "READY=1");
+        svc_ready();
         reply = proto_ok();
         json_object_set_new(reply, "replanned", json_integer(replanned));
         json_object_set_new(reply, "cancelled", json_integer(cancelled));
@@ -312,8 +311,7 @@ poll_timeout(struct daemon *d)
         if (store_next_alert(d->st, &next, &cause) == 0)
                 ms = next * 1000 - now;
         free(cause);
-        if (d->watchdog_usec > 0 && d->watchdog_next_ms - os_mono_ms() < ms)
-                ms = d->watchdog_next_ms - os_mono_ms();
+        ms = svc_watchdog_sleep(&d->watchdog, os_mono_ms(), ms);
         if (d->conf->daemon.metrics[0] != '\0' &&
             d->metrics_next_ms - os_mono_ms() < ms)
                 ms = d->metrics_next_ms - os_mono_ms();
@@ -405,15 +403,6 @@ out:
 }
 
 static void
-watchdog(struct daemon *d)
-{
-        if (d->watchdog_usec == 0 || os_mono_ms() < d->watchdog_next_ms)
-                return;
-        sd_notify(0, "WATCHDOG=1");
-        d->watchdog_next_ms = os_mono_ms() + (int64_t)(d->watchdog_usec / 2000);
-}
-
-static void
 run(struct daemon *d)
 {
         zmq_pollitem_t items[3] = {
@@ -433,7 +422,7 @@ run(struct daemon *d)
                         dispatch_read(d->dsp, d->st, d->conf, os_wall_ms());
                 fire_due(d);
                 dispatch_tick(d->dsp, d->st, d->conf, os_wall_ms());
-                watchdog(d);
+                svc_watchdog_tick(&d->watchdog, os_mono_ms());
                 write_metrics(d);
         }
 }
@@ -506,13 +495,12 @@ startup(struct daemon *d)
                            "late), %d missed",
                            d->counts.fired, d->counts.late, d->counts.missed);
 
-        if (sd_watchdog_enabled(0, &d->watchdog_usec) <= 0)
-                d->watchdog_usec = 0;
-        d->watchdog_next_ms = d->metrics_next_ms = os_mono_ms();
+        svc_watchdog_init(&d->watchdog, os_mono_ms());
+        d->metrics_next_ms = os_mono_ms();
         d->cctx = (struct control_ctx){ d->st,      d->conf, d->dsp,
                                         d->started, reload,  d };
         d->running = true;
-        sd_notify(0, "READY=1");
+        svc_ready();
         notify_status(d);
         log_info("ready (version %s)", PROJECT_VERSION);
 }
@@ -520,7 +508,7 @@ startup(struct daemon *d)
 static void
 shutdown_daemon(struct daemon *d)
 {
-        sd_notify(0, "STOPPING=1");
+        svc_stopping();
         if (d->control != NULL)
                 zmq_close(d->control);
         if (d->dispatch != NULL)

@@ -6,6 +6,7 @@
 #include "ics.h"
 #include "log.h"
 #include "os.h"
+#include "svc.h"
 #include "template.h"
 #include "xalloc.h"
 
@@ -72,6 +73,8 @@ struct wk {
         size_t noutcomes;
         int64_t heartbeat_ms;
         int64_t heard_ms; /* when the scheduler last spoke */
+        bool linked;      /* the scheduler has spoken since start or silence */
+        struct svc_watchdog watchdog;
         bool running;
         int64_t stop_by_ms; /* when stopping: the end of the grace */
         bool renew_multi;   /* reloaded: no connection from before reused */
@@ -623,6 +626,11 @@ on_message(struct wk *w, zmq_msg_t *f, int n)
                 return;
         }
         w->heard_ms = os_mono_ms();
+        if (!w->linked) {
+                w->linked = true;
+                svc_status("delivering %s alerts; credit %d", w->opts->kind,
+                           w->opts->credit);
+        }
 #define IS(t) (tlen == strlen(t) && memcmp(type, t, tlen) == 0)
         if (IS("JOB")) {
                 if (w->stop_by_ms == 0)
@@ -683,7 +691,10 @@ on_signal(struct wk *w)
         while (read(w->sigfd, &si, sizeof(si)) == sizeof(si)) {
                 if (si.ssi_signo == SIGHUP) {
                         struct conf_errors errs;
-                        struct conf *next = conf_load(w->conf->path, &errs);
+                        struct conf *next;
+
+                        svc_reloading();
+                        next = conf_load(w->conf->path, &errs);
 
                         for (size_t i = 0; i < errs.n; i++)
                                 log_err("%s", errs.msgs[i]);
@@ -691,13 +702,16 @@ on_signal(struct wk *w)
                         if (next == NULL) {
                                 log_err("the new configuration has errors: "
                                         "keeping the one in force");
+                                svc_ready();
                                 continue;
                         }
                         conf_destroy(&w->conf);
                         w->conf = next;
                         w->renew_multi = true;
                         log_info("configuration reloaded");
+                        svc_ready();
                 } else if (w->stop_by_ms == 0) {
+                        svc_stopping();
                         log_info("signal %u: finishing %zu transfers, then "
                                  "stopping",
                                  si.ssi_signo, w->active);
@@ -731,6 +745,10 @@ timers(struct wk *w, int64_t now)
                           DAEMON_SILENCE_MS / 1000);
                 send_ready(w);
                 w->heard_ms = now;
+                if (w->linked)
+                        svc_status("no word from the scheduler for %d s",
+                                   DAEMON_SILENCE_MS / 1000);
+                w->linked = false;
         }
         if (w->stop_by_ms != 0 &&
             ((w->active == 0 && w->noutcomes == 0) || now >= w->stop_by_ms)) {
@@ -754,6 +772,7 @@ poll_timeout(struct wk *w, int64_t now)
                 if (w->outcomes[i].resend_ms < t)
                         t = w->outcomes[i].resend_ms;
         }
+        t = now + svc_watchdog_sleep(&w->watchdog, now, t - now);
         return t <= now ? 0 : (int)(t - now);
 }
 
@@ -805,6 +824,7 @@ loop(struct wk *w)
                 }
                 reap(w);
                 timers(w, os_mono_ms());
+                svc_watchdog_tick(&w->watchdog, os_mono_ms());
         }
         free(items);
 }
@@ -853,6 +873,9 @@ worker_run(const struct worker_opts *opts, struct conf *conf)
         log_info("worker %s: %s, credit %d", id, endpoint, opts->credit);
         send_ready(&w);
         w.heard_ms = w.heartbeat_ms = os_mono_ms();
+        svc_watchdog_init(&w.watchdog, os_mono_ms());
+        svc_ready();
+        svc_status("waiting for the scheduler");
 
         loop(&w);
 

@@ -1287,6 +1287,86 @@ test_ctl_test(void **state)
 }
 
 /*
+ * The worker run as systemd runs ofsted-notify-worker@webhook: its secret
+ * only in $CREDENTIALS_DIRECTORY (LoadCredential=), a receiver on
+ * NOTIFY_SOCKET and WATCHDOG_USEC set. It says READY, then a STATUS once
+ * the scheduler speaks, pings the watchdog, signs with the credential,
+ * says RELOADING then READY on SIGHUP and STOPPING on SIGTERM, and exits 0.
+ */
+static void
+test_worker_service(void **state)
+{
+        struct fx *f = *state;
+        char creds[224], moved[256], notify[224], env_creds[256],
+            env_notify[256], line[512], at[32];
+        char *argv[] = {
+                WORKER_BINARY, "--kind", "webhook", "-c", f->conf, NULL
+        };
+        char *env[] = { f->env_state, f->env_run,
+                        env_notify,   "WATCHDOG_USEC=200000",
+                        env_creds,    "JOURNAL_STREAM",
+                        NULL };
+        long long t0, left;
+        int fd, pings = 0;
+        json_t *reqs, *d;
+
+        snprintf(creds, sizeof(creds), "%s/creds", f->dir);
+        snprintf(moved, sizeof(moved), "%s/webhook.key", creds);
+        snprintf(notify, sizeof(notify), "%s/notify", f->dir);
+        snprintf(env_creds, sizeof(env_creds), "CREDENTIALS_DIRECTORY=%s",
+                 creds);
+        snprintf(env_notify, sizeof(env_notify), "NOTIFY_SOCKET=%s", notify);
+        assert_int_equal(mkdir(creds, 0700), 0);
+        /* Only the credential holds the key: the config's file is gone. */
+        assert_int_equal(rename(f->key, moved), 0);
+        fd = proc_notify_open(notify);
+        assert_true(fd >= 0);
+
+        daemon_start(f);
+        assert_int_equal(proc_start(argv, env, f->wlog[0], &f->worker[0]), 0);
+        assert_int_equal(
+            proc_notify_wait(fd, "READY=1", START_MS, f->worker[0], NULL, 0),
+            0);
+        assert_int_equal(proc_notify_wait(fd, "STATUS=delivering", START_MS,
+                                          f->worker[0], line, sizeof(line)),
+                         0);
+        assert_contains(line, "webhook");
+        t0 = mono_ms();
+        /* Every 100 ms (half of WATCHDOG_USEC) would be 15; want 3. */
+        while ((left = t0 + 1500 - mono_ms()) > 0 &&
+               proc_notify_wait(fd, "WATCHDOG=1", (int)left, f->worker[0], NULL,
+                                0) == 0)
+                pings++;
+        if (pings < 3)
+                fail_msg("%d WATCHDOG=1 in 1.5 s with WATCHDOG_USEC=200000",
+                         pings);
+
+        utc_text(time(NULL), at);
+        record(f, "drill", URN_SOLO, at);
+        d = solo_settled(f, "delivered", &reqs); /* signature checked */
+        assert_int_equal(json_array_size(reqs), 1);
+        json_decref(reqs);
+        json_decref(d);
+
+        assert_int_equal(kill(f->worker[0], SIGHUP), 0);
+        assert_int_equal(
+            proc_notify_wait(fd, "RELOADING=1", WAIT_MS, f->worker[0], NULL, 0),
+            0);
+        assert_int_equal(
+            proc_notify_wait(fd, "READY=1", WAIT_MS, f->worker[0], NULL, 0), 0);
+        assert_int_equal(
+            proc_notify_wait(fd, "WATCHDOG=1", 1000, f->worker[0], NULL, 0), 0);
+
+        assert_int_equal(kill(f->worker[0], SIGTERM), 0);
+        assert_int_equal(
+            proc_notify_wait(fd, "STOPPING=1", WAIT_MS, 0, NULL, 0), 0);
+        assert_int_equal(worker_stop(f, 0, SIGTERM), 0);
+        close(fd);
+        stop_all(f);
+        f->passed = true;
+}
+
+/*
  * A 429 with Retry-After: 2, then a 200: the second try waits at least
  * the two seconds the server asked for (retry_base alone would be one).
  */
@@ -1739,6 +1819,8 @@ main(void)
                 cmocka_unit_test_setup_teardown(test_flavours, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pacing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_ctl_test, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_worker_service, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_retry_500, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_retry_after, setup,
