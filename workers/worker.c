@@ -164,26 +164,35 @@ on_ack(struct wk *w, json_t *body)
 }
 
 /*
- * Where a secret file named in the config is: under $CREDENTIALS_DIRECTORY
- * when systemd passed it there, else relative to the config's directory.
+ * Where a secret file named in the config is. Under systemd, in
+ * $CREDENTIALS_DIRECTORY by its base name: as the admin named it
+ * (LoadCredential=it.key:/path) or as the shipped unit loads the whole
+ * secrets directory (LoadCredential=secrets:/etc/ofsted-notify/secrets
+ * gives "secrets_it.key"). Else relative to the config's directory.
  */
 static char *
 secret_path(const struct conf *conf, const char *name)
 {
+        static const char *const prefixes[] = { "", "secrets_" };
         const char *creds = getenv("CREDENTIALS_DIRECTORY");
         struct stat sb;
         char *path;
 
-        if (name[0] == '/')
+        if (name[0] == '/' && (creds == NULL || *creds == '\0'))
                 return xstrdup(name);
         if (creds != NULL && *creds != '\0') {
                 const char *base = strrchr(name, '/');
 
-                xasprintf(&path, "%s/%s", creds, base ? base + 1 : name);
-                if (stat(path, &sb) == 0)
-                        return path;
-                free(path);
+                for (size_t i = 0; i < 2; i++) {
+                        xasprintf(&path, "%s/%s%s", creds, prefixes[i],
+                                  base ? base + 1 : name);
+                        if (stat(path, &sb) == 0)
+                                return path;
+                        free(path);
+                }
         }
+        if (name[0] == '/')
+                return xstrdup(name);
         xasprintf(&path, "%s/%s", conf->dir, name);
         return path;
 }

@@ -1288,7 +1288,8 @@ test_ctl_test(void **state)
 
 /*
  * The worker run as systemd runs ofsted-notify-worker@webhook: its secret
- * only in $CREDENTIALS_DIRECTORY (LoadCredential=), a receiver on
+ * only in $CREDENTIALS_DIRECTORY as the unit's LoadCredential= puts it, a
+ * receiver on
  * NOTIFY_SOCKET and WATCHDOG_USEC set. It says READY, then a STATUS once
  * the scheduler speaks, pings the watchdog, signs with the credential,
  * says RELOADING then READY on SIGHUP and STOPPING on SIGTERM, and exits 0.
@@ -1311,7 +1312,8 @@ test_worker_service(void **state)
         json_t *reqs, *d;
 
         snprintf(creds, sizeof(creds), "%s/creds", f->dir);
-        snprintf(moved, sizeof(moved), "%s/webhook.key", creds);
+        /* As LoadCredential=secrets:DIR names the files of DIR. */
+        snprintf(moved, sizeof(moved), "%s/secrets_webhook.key", creds);
         snprintf(notify, sizeof(notify), "%s/notify", f->dir);
         snprintf(env_creds, sizeof(env_creds), "CREDENTIALS_DIRECTORY=%s",
                  creds);
