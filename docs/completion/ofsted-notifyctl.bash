@@ -1,0 +1,113 @@
+# bash completion for ofsted-notifyctl                     -*- shell-script -*-
+#
+# Install as /usr/share/bash-completion/completions/ofsted-notifyctl, or
+# source it from ~/.bashrc.
+
+_ofsted_notifyctl()
+{
+    local cur prev opt words cword
+    local -a opts
+    local cmd= nargs=0 i w
+
+    words=("${COMP_WORDS[@]}")
+    cword=$COMP_CWORD
+    cur=${words[cword]}
+    prev=
+    ((cword > 0)) && prev=${words[cword - 1]}
+
+    # "--opt=value" arrives as "--opt", "=", "value" (COMP_WORDBREAKS).
+    opt=$prev
+    if [[ $cur == = ]]; then
+        cur=
+    elif [[ $prev == = ]] && ((cword > 1)); then
+        opt=${words[cword - 2]}
+    else
+        [[ $cur == -* ]] && opt=
+    fi
+
+    # The command: the first word that is neither an option nor an
+    # option's argument; then count the arguments after it.
+    for ((i = 1; i < cword; i++)); do
+        w=${words[i]}
+        case $w in
+            -c | --config | --event | --at | --school | --contact | --note | \
+                --case | --limit | --timeout)
+                # its argument, as "value" or as "=" "value"
+                ((i++))
+                [[ ${words[i]} == = ]] && ((i++))
+                ;;
+            -* | =) ;;
+            *)
+                if [[ -z $cmd ]]; then
+                    cmd=$w
+                else
+                    ((nargs++))
+                fi
+                ;;
+        esac
+    done
+
+    # The argument of an option.
+    case $opt in
+        -c | --config)
+            compopt -o filenames 2>/dev/null
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+            return
+            ;;
+        --event)
+            mapfile -t COMPREPLY < <(compgen -W 'notification pause resume
+                conclusion deferred cancelled' -- "$cur")
+            return
+            ;;
+        --school | --at | --contact | --note | --case | --limit | --timeout)
+            COMPREPLY=()
+            return
+            ;;
+    esac
+
+    local online='--json --timeout -c --config'
+    local record="--school --at --contact --note $online"
+    case $cmd in
+        '')
+            if [[ $cur == -* ]]; then
+                opts=(-c --config -h --help)
+            else
+                opts=(plan check-config notify pause resume conclude defer
+                    cancel event list show upcoming ics test history status
+                    reload watch help)
+            fi
+            mapfile -t COMPREPLY < <(compgen -W "${opts[*]}" -- "$cur")
+            return
+            ;;
+        plan) opts=(--event --at --school --json -c --config) ;;
+        check-config) opts=(-c --config) ;;
+        notify) opts=($record --new-case) ;;
+        pause | resume | conclude | defer | cancel) opts=($record) ;;
+        event)
+            if ((nargs == 0)) && [[ $cur != -* ]]; then
+                mapfile -t COMPREPLY < <(compgen -W 'notification pause
+                    resume conclusion deferred cancelled' -- "$cur")
+                return
+            fi
+            opts=($record --new-case)
+            ;;
+        list) opts=(--all $online) ;;
+        show) opts=(--case --school $online) ;;
+        upcoming) opts=(--school $online) ;;
+        ics) opts=(--school --timeout -c --config) ;;
+        test)
+            # CHANNEL is a name from the configuration: nothing to offer.
+            [[ $cur != -* ]] && ((nargs == 0)) && return
+            opts=($online)
+            ;;
+        history) opts=(--school --limit $online) ;;
+        status | reload) opts=($online) ;;
+        watch) opts=(--school --json -c --config) ;;
+        *) return ;;
+    esac
+    mapfile -t COMPREPLY < <(compgen -W "${opts[*]}" -- "$cur")
+}
+
+complete -F _ofsted_notifyctl ofsted-notifyctl
+
+# ex: filetype=sh
