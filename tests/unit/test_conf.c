@@ -222,7 +222,7 @@ test_example_channels_schools(void **state)
         assert_int_equal(ch->type, CHANNEL_TEAMS);
         assert_int_equal(ch->nto, 0);
         assert_absent(ch->url);
-        assert_string_equal(ch->url_file, "teams-leaders.url");
+        assert_string_equal(ch->url_file, "secrets/teams-leaders.url");
         assert_absent(ch->secret_file);
 
         ch = &c->channels[2];
@@ -231,7 +231,7 @@ test_example_channels_schools(void **state)
         assert_int_equal(ch->nto, 0);
         assert_string_equal(ch->url, "https://hooks.trust.example/ofsted");
         assert_absent(ch->url_file);
-        assert_string_equal(ch->secret_file, "it.key");
+        assert_string_equal(ch->secret_file, "secrets/it.key");
 
         assert_int_equal(c->nschools, 1);
         s = &c->schools[0];
