@@ -581,6 +581,13 @@ load_email(struct loader *ld, const config_setting_t *root)
         c->email.bearer_token_file =
             dup_string(ld, g, "bearer_token_file", "", "email");
         c->email.ca_file = dup_string(ld, g, "ca_file", "", "email");
+        if (c->email.ca_file != NULL && c->email.ca_file[0] != '\0') {
+                /* Relative to the config, as every other file named. */
+                char *abs = resolve_path(c->dir, c->email.ca_file);
+
+                free(c->email.ca_file);
+                c->email.ca_file = abs;
+        }
         c->email.connections = 4;
         get_int(ld, g, "connections", 1, 100, &c->email.connections);
 

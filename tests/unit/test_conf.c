@@ -488,7 +488,8 @@ test_defaults(void **state)
         assert_null(errs.msgs);
 }
 
-/* A relative holidays path is found next to the config; closures count. */
+/* A relative holidays path and CA file are found next to the config;
+ * closures count. */
 static void
 test_relative_holidays_and_closures(void **state)
 {
@@ -508,6 +509,8 @@ test_relative_holidays_and_closures(void **state)
             "trust = { name = \"T\"; holidays = \"hols.json\";\n"
             "  closures = [ \"2025-06-13\" ]; };\n"
             "daemon = { catch_up = \"skip\"; };\n"
+            "email = { from = \"a@t.example\"; ca_file = \"ca/relay.pem\"; "
+            "};\n"
             "channels = ( { name = \"it\"; type = \"discord\"; "
             "url_file = \"d.url\"; } );\n"
             "schools = ( );\n"
@@ -522,6 +525,9 @@ test_relative_holidays_and_closures(void **state)
         assert_non_null(c);
         assert_true(asprintf(&want, "%s/hols.json", s->dir) > 0);
         assert_string_equal(c->trust.holidays, want);
+        free(want);
+        assert_true(asprintf(&want, "%s/ca/relay.pem", s->dir) > 0);
+        assert_string_equal(c->email.ca_file, want);
         free(want);
         assert_int_equal(c->daemon.catch_up, CATCH_UP_SKIP);
         assert_int_equal(c->channels[0].type, CHANNEL_DISCORD);
