@@ -202,6 +202,20 @@ jsonl_records(const char *path)
         return all;
 }
 
+void
+assert_watchdog_pings(int fd, pid_t pid, int min, int window_ms)
+{
+        long long until = mono_ms() + window_ms, left;
+        int pings = 0;
+
+        while ((left = until - mono_ms()) > 0 &&
+               proc_notify_wait(fd, "WATCHDOG=1", (int)left, pid, NULL, 0) == 0)
+                pings++;
+        if (pings < min)
+                fail_msg("%d WATCHDOG=1 in %d ms, want %d", pings, window_ms,
+                         min);
+}
+
 struct proc_result
 itest_ctl_run(const char *ctl, const char *conf, char *env_state, char *env_run,
               const char *a0, va_list ap)

@@ -40,6 +40,12 @@ char *slurp(const char *path);
 json_t *jsonl_records(const char *path);
 
 /*
+ * Fails unless `pid` sends at least `min` WATCHDOG=1 on notify socket `fd`
+ * within the next `window_ms`.
+ */
+void assert_watchdog_pings(int fd, pid_t pid, int min, int window_ms);
+
+/*
  * Runs CTL_BINARY -c `conf` and the arguments from a0 on (NULL-terminated,
  * at most 16), with $STATE_DIRECTORY and $RUNTIME_DIRECTORY as given
  * ("NAME=value") and no NOTIFY_SOCKET or JOURNAL_STREAM; fails the test if

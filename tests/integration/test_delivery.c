@@ -1307,8 +1307,7 @@ test_worker_service(void **state)
                         env_notify,   "WATCHDOG_USEC=200000",
                         env_creds,    "JOURNAL_STREAM",
                         NULL };
-        long long t0, left;
-        int fd, pings = 0;
+        int fd;
         json_t *reqs, *d;
 
         snprintf(creds, sizeof(creds), "%s/creds", f->dir);
@@ -1333,15 +1332,8 @@ test_worker_service(void **state)
                                           f->worker[0], line, sizeof(line)),
                          0);
         assert_contains(line, "webhook");
-        t0 = mono_ms();
         /* Every 100 ms (half of WATCHDOG_USEC) would be 15; want 3. */
-        while ((left = t0 + 1500 - mono_ms()) > 0 &&
-               proc_notify_wait(fd, "WATCHDOG=1", (int)left, f->worker[0], NULL,
-                                0) == 0)
-                pings++;
-        if (pings < 3)
-                fail_msg("%d WATCHDOG=1 in 1.5 s with WATCHDOG_USEC=200000",
-                         pings);
+        assert_watchdog_pings(fd, f->worker[0], 3, 1500);
 
         utc_text(time(NULL), at);
         record(f, "drill", URN_SOLO, at);
