@@ -1,0 +1,597 @@
+#!/usr/bin/python3
+"""ofsted-notify's benchmarks, run by bench/run. See bench/README.md.
+
+Starts an nginx answering 204 on loopback, then measures, in one run:
+burst throughput (ours, wrk's, Alertmanager's), due-to-receipt latency at a
+steady rate, scale with pending alerts, and email against msmtp. Prints a
+table and writes the figures as JSON.
+"""
+import argparse
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TICK = os.sysconf("SC_CLK_TCK")
+NSCHOOLS = 100  # schools with seeded cases
+NFREE = 50  # schools left without a case, for `notify`
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_s(pid):
+    """User + system CPU seconds of a running process."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def status_kib(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def wait_for(what, pred, timeout, step=0.02):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(step)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def pct(values, p):
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+class Nginx:
+    """nginx under its own prefix, answering 204 to everything."""
+
+    def __init__(self, work):
+        self.dir = os.path.join(work, "nginx")
+        os.makedirs(os.path.join(self.dir, "logs"))
+        self.port = free_port()
+        self.log = os.path.join(self.dir, "logs", "access.log")
+        conf = os.path.join(self.dir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(f"""
+worker_processes auto;
+daemon off;
+pid {self.dir}/nginx.pid;
+error_log {self.dir}/logs/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  log_format bench '$msec $uri $content_length $http_idempotency_key';
+  access_log {self.log} bench buffer=256k flush=100ms;
+  client_body_temp_path {self.dir}/body;
+  proxy_temp_path {self.dir}/proxy;
+  fastcgi_temp_path {self.dir}/fastcgi;
+  uwsgi_temp_path {self.dir}/uwsgi;
+  scgi_temp_path {self.dir}/scgi;
+  keepalive_requests 1000000;
+  server {{
+    listen 127.0.0.1:{self.port} backlog=4096;
+    location / {{ return 204; }}
+  }}
+}}
+""")
+        self.proc = subprocess.Popen(
+            ["nginx", "-p", self.dir, "-c", conf],
+            stderr=open(os.path.join(self.dir, "stderr"), "w"))
+        wait_for("nginx", self.up, 5)
+
+    def up(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), 0.2):
+                return True
+        except OSError:
+            return False
+
+    def pids(self):
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
+                             capture_output=True, text=True).stdout
+        return [self.proc.pid] + [int(p) for p in out.split()]
+
+    def records(self, prefix):
+        """(msec, length, key) of the logged requests whose path starts
+        with prefix."""
+        time.sleep(0.3)  # flush=100ms
+        out = []
+        with open(self.log) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 4 and parts[1].startswith(prefix):
+                    out.append((float(parts[0]),
+                                int(parts[2]) if parts[2] != "-" else 0,
+                                parts[3]))
+        return out
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+class Ours:
+    """The scheduler and its workers on a config of NSCHOOLS + NFREE
+    schools, sharing one channel."""
+
+    def __init__(self, args, work, name, channel, extra=""):
+        self.args = args
+        self.dir = os.path.join(work, name)
+        os.makedirs(os.path.join(self.dir, "state"))
+        os.makedirs(os.path.join(self.dir, "run"))
+        self.conf = os.path.join(self.dir, "bench.conf")
+        self.db = os.path.join(self.dir, "state", "state.db")
+        shutil.copy(os.path.join(ROOT, "config", "bank-holidays.json"),
+                    self.dir)
+        with open(os.path.join(self.dir, "sink.key"), "w") as f:
+            f.write("whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" + "\n")
+        os.chmod(os.path.join(self.dir, "sink.key"), 0o600)
+        schools = ",\n".join(
+            f'  {{ urn = "{200000 + i}"; name = "Bench School {i}"; '
+            f'channels = [ "sink" ]; }}'
+            for i in range(NSCHOOLS + NFREE))
+        with open(self.conf, "w") as f:
+            f.write(f"""
+trust = {{ name = "Bench Trust"; timezone = "Europe/London";
+          holidays = "bank-holidays.json"; }};
+daemon = {{ catch_up = "late"; }};
+{extra}
+channels = ( {channel} );
+schools = (
+{schools}
+);
+rules = (
+  {{ name = "bench"; event = "notification";
+    action = "A benchmark alert: nothing to do.";
+    deadline = {{ working_days = 0; time = "16:30"; }};
+    alerts = [ "event" ];
+    cancel_on = [ "cancelled" ]; }}
+);
+""")
+        self.env = dict(os.environ,
+                        STATE_DIRECTORY=os.path.join(self.dir, "state"),
+                        RUNTIME_DIRECTORY=os.path.join(self.dir, "run"))
+        self.env.pop("NOTIFY_SOCKET", None)
+        self.daemon = None
+        self.workers = []
+
+    def bin(self, name):
+        return os.path.join(self.args.build, name)
+
+    def seed(self, at, count, rate=0):
+        cmd = [self.bin("bench/bench-seed"), "-c", self.conf, "-s", self.db,
+               "--rule", "bench", "--at", str(at), "--count", str(count),
+               "--schools", str(NSCHOOLS)]
+        if rate:
+            cmd += ["--rate", str(rate)]
+        subprocess.run(cmd, check=True)
+
+    def start_daemon(self):
+        """Starts the scheduler; returns seconds from exec to READY=1."""
+        sock_path = os.path.join(self.dir, "notify.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(sock_path)
+        sock.settimeout(60)
+        env = dict(self.env, NOTIFY_SOCKET=sock_path)
+        t0 = time.monotonic()
+        self.daemon = subprocess.Popen(
+            [self.bin("daemon/ofsted-notifyd"), "-c", self.conf], env=env,
+            stderr=open(os.path.join(self.dir, "daemon.log"), "w"))
+        try:
+            while True:
+                msg = sock.recv(4096).decode()
+                if "READY=1" in msg.split("\n"):
+                    return time.monotonic() - t0
+        finally:
+            sock.close()
+
+    def start_workers(self, kind, n):
+        for i in range(n):
+            self.workers.append(subprocess.Popen(
+                [self.bin("workers/ofsted-notify-worker"), "--kind", kind,
+                 "-c", self.conf], env=self.env,
+                stderr=open(os.path.join(self.dir, f"{kind}{i}.log"), "w")))
+        wait_for("the workers to register",
+                 lambda: self.connected(kind) == n, 10, 0.1)
+
+    def ctl(self, *argv):
+        out = subprocess.run([self.bin("ctl/ofsted-notifyctl"), "-c",
+                              self.conf, *argv], env=self.env,
+                             capture_output=True, text=True, check=True)
+        return out.stdout
+
+    def connected(self, kind):
+        try:
+            st = json.loads(self.ctl("status", "--json"))
+        except subprocess.CalledProcessError:
+            return -1
+        return st.get("workers", {}).get(kind, 0)
+
+    def pids(self):
+        return [self.daemon.pid] + [w.pid for w in self.workers]
+
+    def cpu(self):
+        return sum(cpu_s(p) for p in self.pids())
+
+    def peak_kib(self):
+        return sum(status_kib(p, "VmHWM") for p in self.pids())
+
+    def delivered(self, db):
+        return db.execute("SELECT count(*) FROM deliveries "
+                          "WHERE status = 'delivered'").fetchone()[0]
+
+    def reader(self):
+        return sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
+
+    def stop(self):
+        for p in self.workers + [self.daemon]:
+            if p is not None:
+                p.terminate()
+        for p in self.workers + [self.daemon]:
+            if p is not None:
+                p.wait(timeout=30)
+        self.workers = []
+        self.daemon = None
+
+
+def webhook_channel(nginx):
+    return (f'{{ name = "sink"; type = "webhook"; '
+            f'url = "http://127.0.0.1:{nginx.port}/hook"; '
+            f'secret_file = "sink.key"; }}')
+
+
+def until_due(at):
+    """Sleeps until just before `at` (UTC seconds)."""
+    left = at - time.time()
+    if left < 0.2:
+        raise RuntimeError("the set-up took longer than planned: the alerts "
+                           "fell due before everything was ready")
+    time.sleep(left - 0.1)
+
+
+def burst(args, work, nginx, n, nworkers, name):
+    """n alerts due at one instant; deliveries/s until the last is
+    committed as delivered."""
+    ours = Ours(args, work, name, webhook_channel(nginx))
+    at = int(time.time()) + 4 + n // 40000
+    ours.seed(at, n)
+    try:
+        ours.start_daemon()
+        ours.start_workers("webhook", nworkers)
+        until_due(at)
+        cpu0 = ours.cpu()
+        db = ours.reader()
+        wait_for(f"{n} deliveries", lambda: ours.delivered(db) >= n,
+                 120 + n / 200, 0.01)
+        end = time.time()
+        cpu = ours.cpu() - cpu0
+        peak = ours.peak_kib()
+        db.close()
+    finally:
+        ours.stop()
+    got = nginx.records("/hook")
+    keys = {k for _, _, k in got}
+    secs = end - at
+    return {"n": n, "workers": nworkers, "seconds": round(secs, 3),
+            "per_s": round(n / secs), "cpu_ms_per": round(cpu * 1000 / n, 4),
+            "peak_rss_mib": round(peak / 1024, 1),
+            "received": len(got), "distinct": len(keys),
+            "body_bytes": statistics.median(l for _, l, _ in got)
+            if got else 0}
+
+
+def run_wrk(args, work, nginx, body_bytes):
+    script = os.path.join(work, "post.lua")
+    with open(script, "w") as f:
+        f.write('wrk.method = "POST"\n'
+                'wrk.headers["Content-Type"] = "application/json"\n'
+                f'wrk.body = string.rep("x", {int(body_bytes)})\n')
+    out = subprocess.run(["wrk", "-t2", "-c64", f"-d{args.wrk_seconds}s",
+                          "--latency", "-s", script,
+                          f"http://127.0.0.1:{nginx.port}/wrk"],
+                         capture_output=True, text=True, check=True).stdout
+    rps = p99 = None
+    for line in out.splitlines():
+        if line.startswith("Requests/sec:"):
+            rps = float(line.split()[1])
+        if line.strip().startswith("99%"):
+            p99 = line.split()[1]
+    return {"per_s": round(rps), "p99": p99}
+
+
+def alertmanager(args, work, nginx, n):
+    d = os.path.join(work, "alertmanager")
+    os.makedirs(d)
+    port = free_port()
+    conf = os.path.join(d, "alertmanager.yml")
+    with open(conf, "w") as f:
+        f.write(f"""route:
+  receiver: sink
+  group_by: ['...']
+  group_wait: 0s
+  group_interval: 1h
+  repeat_interval: 24h
+receivers:
+  - name: sink
+    webhook_configs:
+      - url: http://127.0.0.1:{nginx.port}/am
+        send_resolved: false
+""")
+    proc = subprocess.Popen(
+        ["prometheus-alertmanager", f"--config.file={conf}",
+         f"--storage.path={d}", f"--web.listen-address=127.0.0.1:{port}",
+         "--cluster.listen-address="],
+        stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "log"), "w"))
+    base = f"http://127.0.0.1:{port}"
+
+    def ready():
+        try:
+            return urllib.request.urlopen(base + "/-/ready").status == 200
+        except OSError:
+            return False
+
+    try:
+        wait_for("alertmanager", ready, 20, 0.1)
+        batches = []
+        for b in range(0, n, 1000):
+            alerts = [{"labels": {"alertname": "deadline", "school":
+                                  str(200000 + i % NSCHOOLS), "id": str(i)},
+                       "annotations": {"summary": "benchmark"}}
+                      for i in range(b, min(n, b + 1000))]
+            batches.append(json.dumps(alerts).encode())
+        cpu0 = cpu_s(proc.pid)
+        t0 = time.time()
+        for body in batches:
+            req = urllib.request.Request(
+                base + "/api/v2/alerts", data=body,
+                headers={"Content-Type": "application/json"})
+            urllib.request.urlopen(req).read()
+        wait_for(f"{n} notifications",
+                 lambda: len(nginx.records("/am")) >= n, 120, 0.2)
+        got = nginx.records("/am")
+        last = max(t for t, _, _ in got)
+        cpu = cpu_s(proc.pid) - cpu0
+        peak = status_kib(proc.pid, "VmHWM")
+    finally:
+        proc.terminate()
+        proc.wait()
+    secs = last - t0
+    return {"n": n, "seconds": round(secs, 3), "per_s": round(n / secs),
+            "cpu_ms_per": round(cpu * 1000 / n, 4),
+            "peak_rss_mib": round(peak / 1024, 1)}
+
+
+def latency(args, work, nginx, rate, seconds):
+    ours = Ours(args, work, "latency", webhook_channel(nginx))
+    n = rate * seconds
+    at = int(time.time()) + 4
+    ours.seed(at, n, rate)
+    try:
+        ours.start_daemon()
+        ours.start_workers("webhook", 2)
+        until_due(at)
+        db = ours.reader()
+        wait_for(f"{n} deliveries", lambda: ours.delivered(db) >= n,
+                 seconds + 60, 0.05)
+        due = dict(db.execute("SELECT d.uid, a.at FROM deliveries AS d "
+                              "JOIN alerts AS a ON a.id = d.alert_id"))
+        db.close()
+    finally:
+        ours.stop()
+    first = {}
+    for t, _, k in nginx.records("/hook"):
+        if k in due and k not in first:
+            first[k] = t
+    lat = [(t - due[k]) * 1000 for k, t in first.items()]
+    return {"rate": rate, "n": n, "measured": len(lat),
+            "p50_ms": round(pct(lat, 50), 2), "p99_ms": round(pct(lat, 99), 2),
+            "max_ms": round(max(lat), 2)}
+
+
+def scale(args, work, nginx, n):
+    ours = Ours(args, work, f"scale{n}", webhook_channel(nginx))
+    ours.seed(int(time.time()) + 30 * 86400, n)
+    try:
+        ready = ours.start_daemon()
+        rss = status_kib(ours.daemon.pid, "VmRSS")
+        times = []
+        for _ in range(5):
+            t0 = time.monotonic()
+            ours.ctl("upcoming", "--school", "200000", "--json")
+            times.append(time.monotonic() - t0)
+        upcoming_ms = statistics.median(times) * 1000
+        times = []
+        for i in range(NFREE):
+            t0 = time.monotonic()
+            ours.ctl("notify", "--school", str(200000 + NSCHOOLS + i))
+            times.append(time.monotonic() - t0)
+        notify_ms = statistics.median(times) * 1000
+        rss_after = status_kib(ours.daemon.pid, "VmRSS")
+    finally:
+        ours.stop()
+    return {"pending": n, "ready_s": round(ready, 3),
+            "rss_mib": round(max(rss, rss_after) / 1024, 1),
+            "upcoming_ms": round(upcoming_ms, 1),
+            "notify_ms": round(notify_ms, 2)}
+
+
+def email(args, work, n):
+    smtp_dir = os.path.join(work, "smtp")
+    spool = os.path.join(smtp_dir, "spool")
+    os.makedirs(spool)
+    port_file = os.path.join(smtp_dir, "port")
+    sink = subprocess.Popen(
+        ["/usr/bin/python3",
+         os.path.join(ROOT, "tests", "integration", "smtpsink.py"), "--quiet",
+         "--port-file", port_file, "--spool", spool],
+        stderr=open(os.path.join(smtp_dir, "log"), "w"))
+    try:
+        wait_for("the SMTP sink", lambda: os.path.exists(port_file) and
+                 os.path.getsize(port_file) > 0, 10, 0.05)
+        port = int(open(port_file).read())
+        extra = (f'email = {{ smtp = "smtp://127.0.0.1:{port}"; tls = "none";'
+                 f' from = "Alerts <alerts@trust.example>"; }};')
+        ours = Ours(args, work, "email", '{ name = "sink"; type = "email"; '
+                    'to = [ "head@school.example" ]; }', extra)
+        at = int(time.time()) + 4
+        ours.seed(at, n)
+        try:
+            ours.start_daemon()
+            ours.start_workers("email", 1)
+            until_due(at)
+            db = ours.reader()
+            wait_for(f"{n} emails", lambda: ours.delivered(db) >= n, 300,
+                     0.02)
+            secs = time.time() - at
+            db.close()
+        finally:
+            ours.stop()
+        ours_rate = n / secs
+        # msmtp: the same messages, one process each, as many at once as
+        # there are cores.
+        msgs = sorted(os.listdir(spool))[:n]
+        t0 = time.monotonic()
+        running = []
+        for m in msgs:
+            with open(os.path.join(spool, m), "rb") as f:
+                running.append(subprocess.Popen(
+                    ["msmtp", "--host=127.0.0.1", f"--port={port}",
+                     "--auth=off", "--tls=off",
+                     "--from=alerts@trust.example", "head@school.example"],
+                    stdin=f, stdout=subprocess.DEVNULL))
+            if len(running) >= os.cpu_count():
+                running.pop(0).wait()
+        for p in running:
+            p.wait()
+        msmtp_secs = time.monotonic() - t0
+    finally:
+        sink.terminate()
+        sink.wait()
+    return {"n": n, "ours_per_s": round(ours_rate),
+            "msmtp_per_s": round(len(msgs) / msmtp_secs),
+            "ratio": round(ours_rate / (len(msgs) / msmtp_secs), 1)}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--build", required=True)
+    p.add_argument("--json", help="write the figures here")
+    p.add_argument("--quick", action="store_true",
+                   help="small sizes, to check the script itself")
+    p.add_argument("--wrk-seconds", type=int, default=10)
+    p.add_argument("--keep", action="store_true",
+                   help="keep the working directory, for its logs")
+    args = p.parse_args()
+    args.build = os.path.abspath(args.build)
+    big = 10000 if args.quick else 100000
+    scales = (1000, 10000) if args.quick else (10000, 100000, 1000000)
+    work = tempfile.mkdtemp(prefix="ofsted-notify-bench.")
+    res = {"date": time.strftime("%Y-%m-%d %H:%M %Z"),
+           "cpus": os.cpu_count(), "machine": os.uname().machine}
+    nginx = Nginx(work)
+    try:
+        log("burst: 10,000 alerts, 2 workers")
+        res["burst"] = burst(args, work, nginx, 10000, 2, "burst2")
+        log("burst: 10,000 alerts, 1 worker")
+        res["burst1"] = burst(args, work, nginx, 10000, 1, "burst1")
+        log(f"burst: {big:,} alerts, 2 workers")
+        res["burst_big"] = burst(args, work, nginx, big, 2, "burstbig")
+        log("wrk")
+        res["wrk"] = run_wrk(args, work, nginx, res["burst"]["body_bytes"])
+        log("alertmanager: 10,000 alerts")
+        res["alertmanager"] = alertmanager(args, work, nginx, 10000)
+        log("latency: 1,000 alerts/s for 10 s")
+        res["latency"] = latency(args, work, nginx, 1000, 10)
+        res["scale"] = []
+        for n in scales:
+            log(f"scale: {n:,} pending alerts")
+            res["scale"].append(scale(args, work, nginx, n))
+        log("email: 1,000 messages")
+        res["email"] = email(args, work, 1000)
+    finally:
+        nginx.stop()
+        if args.keep:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=2)
+            f.write("\n")
+    print(table(res))
+
+
+def table(r):
+    b, w, am = r["burst"], r["wrk"], r["alertmanager"]
+    lines = [
+        f"ofsted-notify benchmarks, {r['date']}, {r['cpus']} CPUs "
+        f"({r['machine']})",
+        "",
+        "| measure | result | target |",
+        "|---|---|---|",
+    ]
+
+    def row(m, v, t=""):
+        lines.append(f"| {m} | {v} | {t} |")
+
+    for k in ("burst", "burst1", "burst_big"):
+        x = r[k]
+        row(f"burst: {x['n']:,} alerts, {x['workers']} worker(s)",
+            f"{x['per_s']:,} deliveries/s ({x['seconds']} s), "
+            f"{x['cpu_ms_per']} ms CPU each, peak RSS {x['peak_rss_mib']} MiB,"
+            f" {x['received'] - x['distinct']} duplicates")
+    row("wrk, same nginx, same body size",
+        f"{w['per_s']:,} requests/s (p99 {w['p99']})")
+    row("ours / wrk (10,000, 2 workers)", f"{b['per_s'] / w['per_s']:.2f}",
+        "≥ 0.50")
+    row("Alertmanager, 10,000 single-alert groups",
+        f"{am['per_s']:,} notifications/s, {am['cpu_ms_per']} ms CPU each, "
+        f"peak RSS {am['peak_rss_mib']} MiB")
+    row("ours / Alertmanager", f"{b['per_s'] / am['per_s']:.1f}", "≥ 4")
+    row("CPU per delivery (scheduler + workers)", f"{b['cpu_ms_per']} ms",
+        "≤ 0.05 ms")
+    row("peak RSS, all our processes", f"{b['peak_rss_mib']} MiB", "≤ 64 MiB")
+    lat = r["latency"]
+    row(f"latency at {lat['rate']:,} alerts/s: p50 / p99 / max",
+        f"{lat['p50_ms']} / {lat['p99_ms']} / {lat['max_ms']} ms "
+        f"({lat['measured']:,} alerts)", "p99 ≤ 10 ms")
+    prev = None
+    for s in r["scale"]:
+        growth = (f", ×{s['notify_ms'] / prev['notify_ms']:.2f} notify"
+                  if prev else "")
+        row(f"scale: {s['pending']:,} pending",
+            f"READY in {s['ready_s']} s, RSS {s['rss_mib']} MiB, upcoming "
+            f"(one school) {s['upcoming_ms']} ms, notify "
+            f"{s['notify_ms']} ms{growth}",
+            "READY ≤ 1 s, RSS ≤ 64 MiB, ≤ ×2 per 10×")
+        prev = s
+    e = r["email"]
+    row(f"email: {e['n']:,} messages",
+        f"{e['ours_per_s']:,}/s against msmtp's {e['msmtp_per_s']:,}/s: "
+        f"×{e['ratio']}", "≥ ×10")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
