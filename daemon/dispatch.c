@@ -14,6 +14,7 @@
 #define MAX_FRAMES 5
 #define MAX_CREDIT 1000
 #define BATCH      256
+#define READ_BATCH 512
 
 enum kind {
         KIND_EMAIL,
@@ -135,6 +136,54 @@ send_raw(struct dispatch *d, const void *id, size_t idlen, const char *type,
                             KIND_WEBHOOK, 0,     0 };
 
         send_to(d, &w, type, body);
+}
+
+/*
+ * Replies held until the outcomes they answer are committed: a batch of
+ * outcomes is one transaction, and an ACK must never go out before its
+ * commit.
+ */
+struct reply {
+        void *id;
+        size_t idlen;
+        const char *type;
+        json_t *body;
+};
+
+struct replies {
+        struct reply *r;
+        size_t n;
+};
+
+static void
+reply_later(struct replies *q, const void *id, size_t idlen, const char *type,
+            json_t *body)
+{
+        struct reply *r;
+
+        q->r = xreallocarray(q->r, q->n + 1, sizeof(*q->r));
+        r = &q->r[q->n++];
+        r->id = xmalloc(idlen);
+        memcpy(r->id, id, idlen);
+        r->idlen = idlen;
+        r->type = type;
+        r->body = body;
+}
+
+/* Sends the held replies when `send` is true, and empties the queue. */
+static void
+replies_flush(struct dispatch *d, struct replies *q, bool send)
+{
+        for (size_t i = 0; i < q->n; i++) {
+                if (send)
+                        send_raw(d, q->r[i].id, q->r[i].idlen, q->r[i].type,
+                                 q->r[i].body);
+                json_decref(q->r[i].body);
+                free(q->r[i].id);
+        }
+        free(q->r);
+        q->r = NULL;
+        q->n = 0;
 }
 
 static struct worker *
@@ -317,7 +366,8 @@ apply_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
 
 static void
 on_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
-           const void *id, size_t idlen, json_t *body, int64_t now_ms)
+           const void *id, size_t idlen, json_t *body, int64_t now_ms,
+           struct replies *q)
 {
         struct worker *w = find_worker(d, id, idlen);
 
@@ -327,14 +377,10 @@ on_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
                     "lease", json_object_get(body, "lease"));
 
                 if (ack != NULL)
-                        send_raw(d, id, idlen, "ACK", ack);
-                json_decref(ack);
+                        reply_later(q, id, idlen, "ACK", ack);
         }
         if (w == NULL) {
-                json_t *hello = json_object();
-
-                send_raw(d, id, idlen, "HELLO", hello);
-                json_decref(hello);
+                reply_later(q, id, idlen, "HELLO", json_object());
                 return;
         }
         if (w->credit < MAX_CREDIT)
@@ -365,7 +411,7 @@ on_heartbeat(struct dispatch *d, const void *id, size_t idlen, json_t *body,
 /* One message: [routing id][DISPATCH_ID][type][body?]. */
 static void
 handle(struct dispatch *d, struct store *st, const struct conf *conf,
-       zmq_msg_t *f, int n, int64_t now_ms)
+       zmq_msg_t *f, int n, int64_t now_ms, struct replies *q)
 {
         const char *type;
         size_t tlen;
@@ -411,7 +457,7 @@ handle(struct dispatch *d, struct store *st, const struct conf *conf,
                          now_ms);
         else if (IS("OUTCOME"))
                 on_outcome(d, st, conf, zmq_msg_data(&f[0]),
-                           zmq_msg_size(&f[0]), body, now_ms);
+                           zmq_msg_size(&f[0]), body, now_ms, q);
         else if (IS("HEARTBEAT"))
                 on_heartbeat(d, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), body,
                              now_ms);
@@ -423,35 +469,72 @@ handle(struct dispatch *d, struct store *st, const struct conf *conf,
         json_decref(body);
 }
 
+/* Receives one multipart message into f[]; returns its frame count. */
+static int
+receive(struct dispatch *d, zmq_msg_t *f)
+{
+        int n = 0, more = 1;
+        size_t len = sizeof(more);
+
+        while (more) {
+                zmq_msg_t part;
+
+                zmq_msg_init(&part);
+                if (zmq_msg_recv(&part, d->sock, ZMQ_DONTWAIT) < 0) {
+                        zmq_msg_close(&part);
+                        break;
+                }
+                zmq_getsockopt(d->sock, ZMQ_RCVMORE, &more, &len);
+                if (n < MAX_FRAMES)
+                        f[n++] = part;
+                else
+                        zmq_msg_close(&part); /* handle() refuses it */
+        }
+        return n;
+}
+
+/*
+ * Takes what the workers sent, READ_BATCH messages to a transaction: their
+ * outcomes are committed together, then acknowledged together.
+ */
 void
 dispatch_read(struct dispatch *d, struct store *st, const struct conf *conf,
               int64_t now_ms)
 {
-        for (;;) {
-                zmq_msg_t f[MAX_FRAMES];
-                int n = 0, more = 1;
-                size_t len = sizeof(more);
+        struct replies q = { NULL, 0 };
+        char *cause = NULL;
+        int count;
 
-                while (more) {
-                        zmq_msg_t part;
+        do {
+                bool tx = false;
 
-                        zmq_msg_init(&part);
-                        if (zmq_msg_recv(&part, d->sock, ZMQ_DONTWAIT) < 0) {
-                                zmq_msg_close(&part);
+                for (count = 0; count < READ_BATCH; count++) {
+                        zmq_msg_t f[MAX_FRAMES];
+                        int n = receive(d, f);
+
+                        if (n == 0)
                                 break;
+                        if (!tx && store_begin(st, &cause) < 0) {
+                                log_err("dispatch: %s", cause);
+                                free(cause);
+                                cause = NULL;
+                        } else {
+                                tx = true;
                         }
-                        zmq_getsockopt(d->sock, ZMQ_RCVMORE, &more, &len);
-                        if (n < MAX_FRAMES)
-                                f[n++] = part;
-                        else
-                                zmq_msg_close(&part);
+                        handle(d, st, conf, f, n, now_ms, &q);
+                        for (int i = 0; i < n; i++)
+                                zmq_msg_close(&f[i]);
                 }
-                if (n == 0)
-                        return;
-                handle(d, st, conf, f, n, now_ms); /* MAX_FRAMES: too many */
-                for (int i = 0; i < n; i++)
-                        zmq_msg_close(&f[i]);
-        }
+                if (tx && store_commit(st, &cause) < 0) {
+                        /* Nothing acknowledged: the workers repeat. */
+                        log_err("dispatch: %s", cause);
+                        free(cause);
+                        cause = NULL;
+                        store_rollback(st);
+                        replies_flush(d, &q, false);
+                }
+                replies_flush(d, &q, true);
+        } while (count == READ_BATCH);
 }
 
 /* The JOB body: the store's part plus what the config says. */
@@ -568,16 +651,21 @@ pace_ok(struct dispatch *d, const struct store_ready *r, int64_t now_ms)
         return true;
 }
 
-/* Leases and sends jobs to `w` while it has credit and work is ready. */
+/*
+ * Leases jobs for `w` while it has credit and work is ready, all in one
+ * transaction, then sends them: one commit for a batch of jobs. A job is
+ * sent only once its lease is committed.
+ */
 static void
 feed_worker(struct dispatch *d, struct store *st, const struct conf *conf,
             struct worker *w, int64_t now_ms)
 {
         struct store_ready ready[BATCH];
+        json_t *jobs[BATCH];
         int64_t now = now_ms / 1000;
         json_t *paced;
         char *cause = NULL, *skip;
-        int n;
+        int n, njobs = 0;
 
         if (w->credit <= 0)
                 return;
@@ -596,9 +684,12 @@ feed_worker(struct dispatch *d, struct store *st, const struct conf *conf,
         skip = json_dumps(paced, JSON_COMPACT);
         json_decref(paced);
         n = store_deliveries_ready(st, w->kind == KIND_EMAIL, now, skip, ready,
-                                   BATCH, &cause);
+                                   w->credit < BATCH ? w->credit : BATCH,
+                                   &cause);
         free(skip);
-        for (int i = 0; i < n && w->credit > 0; i++) {
+        if (n <= 0 || store_begin(st, &cause) < 0)
+                goto out;
+        for (int i = 0; i < n; i++) {
                 int64_t lease;
                 json_t *job;
 
@@ -613,20 +704,26 @@ feed_worker(struct dispatch *d, struct store *st, const struct conf *conf,
                 if (job == NULL)
                         continue; /* the lease will expire */
                 json_object_set_new(job, "lease", json_integer(lease));
-                if (send_to(d, w, "JOB", job) < 0) {
+                jobs[njobs++] = job;
+        }
+        if (cause != NULL || store_commit(st, &cause) < 0) {
+                store_rollback(st);
+                goto out;
+        }
+        for (int i = 0; i < njobs; i++) {
+                if (send_to(d, w, "JOB", jobs[i]) < 0) {
                         /* Gone: give its leases back now, not when they
                          * run out, and forget it at the next tick. */
-                        json_decref(job);
-                        if (store_deliveries_release(st, w->name, now, &cause) <
-                            0)
-                                break;
+                        store_deliveries_release(st, w->name, now, &cause);
                         w->credit = 0;
                         w->last_ms = 0;
                         break;
                 }
-                json_decref(job);
                 w->credit--;
         }
+out:
+        for (int i = 0; i < njobs; i++)
+                json_decref(jobs[i]);
         if (cause != NULL) {
                 log_err("dispatch: %s", cause);
                 free(cause);

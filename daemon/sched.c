@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FIRE_BATCH 64
+#define FIRE_BATCH 512
 
 static json_t *
 jtime(const struct tz *tz, int64_t utc)
@@ -352,44 +352,56 @@ fired_message(const struct conf *conf, const struct store_alert *a,
         return m;
 }
 
-/* Fires or misses one due alert in its own transaction. */
+/* Whether a due alert is sent or recorded as missed, decided at `now`. */
+static bool
+alert_missed(const struct conf *conf, const struct store_alert *a, int64_t now)
+{
+        bool late = now - a->at > conf->daemon.late_after;
+
+        return late &&
+               (conf->daemon.catch_up == CATCH_UP_SKIP || now >= a->due);
+}
+
+/*
+ * Fires or misses one due alert, inside the caller's transaction: the
+ * alert's new state and one delivery per channel. Returns the number of
+ * deliveries or -1.
+ */
 static int
-fire_one(struct store *st, const struct conf *conf, const struct store_alert *a,
-         int64_t now, sched_publish_fn publish, void *arg,
-         struct sched_counts *counts)
+fire_store(struct store *st, const struct conf *conf,
+           const struct store_alert *a, int64_t now, char **cause)
+{
+        const struct channel *chans[64];
+        size_t n;
+
+        if (alert_missed(conf, a, now))
+                return store_alert_miss(st, a->id, now, cause) < 0 ? -1 : 0;
+        n = alert_channels(conf, conf_school(conf, a->urn),
+                           find_rule(conf, a->rule), chans, 64);
+        if (store_alert_fire(st, a->id, now,
+                             now - a->at > conf->daemon.late_after, cause) < 0)
+                return -1;
+        for (size_t i = 0; i < n; i++) {
+                if (store_delivery_add(st, a->id, chans[i]->name,
+                                       conf_channel_type_name(chans[i]->type),
+                                       now, cause) < 0)
+                        return -1;
+        }
+        return (int)n;
+}
+
+/* Says what became of a fired or missed alert once it is committed. */
+static void
+fire_announce(struct store *st, const struct conf *conf,
+              const struct store_alert *a, int64_t now, size_t n,
+              sched_publish_fn publish, void *arg, struct sched_counts *counts)
 {
         const struct school *school = conf_school(conf, a->urn);
-        const struct rule *rule = find_rule(conf, a->rule);
-        const struct channel *chans[64];
-        char *cause = NULL, *topic = NULL;
         bool late = now - a->at > conf->daemon.late_after;
-        bool miss =
-            late && (conf->daemon.catch_up == CATCH_UP_SKIP || now >= a->due);
-        size_t n = miss ? 0 : alert_channels(conf, school, rule, chans, 64);
-        json_t *msg = NULL;
-        int rc = -1;
+        char *cause = NULL, *topic = NULL, *contact = NULL;
+        json_t *msg;
 
-        if (store_begin(st, &cause) < 0)
-                goto out;
-        if (miss) {
-                if (store_alert_miss(st, a->id, now, &cause) < 0)
-                        goto rollback;
-        } else {
-                if (store_alert_fire(st, a->id, now, late, &cause) < 0)
-                        goto rollback;
-                for (size_t i = 0; i < n; i++) {
-                        if (store_delivery_add(
-                                st, a->id, chans[i]->name,
-                                conf_channel_type_name(chans[i]->type), now,
-                                &cause) < 0)
-                                goto rollback;
-                }
-        }
-        if (store_commit(st, &cause) < 0)
-                goto rollback;
-        rc = 0;
-
-        if (miss) {
+        if (alert_missed(conf, a, now)) {
                 char when[64];
 
                 timefmt_human(conf->tz, a->at, when, sizeof(when));
@@ -401,7 +413,7 @@ fire_one(struct store *st, const struct conf *conf, const struct store_alert *a,
                                                                  : "late",
                           now >= a->due ? " and its deadline has passed" : "");
                 counts->missed++;
-                goto out;
+                return;
         }
         if (school == NULL)
                 log_err("alert %lld fired for school %s, which is no longer in "
@@ -414,53 +426,61 @@ fire_one(struct store *st, const struct conf *conf, const struct store_alert *a,
         counts->fired++;
         if (late)
                 counts->late++;
-        if (publish != NULL) {
-                char *contact = NULL;
-
-                /* The feed is best effort: no contact is no reason to stop. */
-                if (store_case_contact(st, a->case_id, &contact, &cause) < 0) {
-                        log_warnx("alert %lld: %s", (long long)a->id, cause);
-                        free(cause);
-                        cause = NULL;
-                }
-                msg = fired_message(conf, a, school, rule, contact, late, n);
-                free(contact);
-                xasprintf(&topic, "deadline.%s.%s", a->rule, a->urn);
-                publish(arg, topic, msg);
+        if (publish == NULL)
+                return;
+        /* The feed is best effort: no contact is no reason to stop. */
+        if (store_case_contact(st, a->case_id, &contact, &cause) < 0) {
+                log_warnx("alert %lld: %s", (long long)a->id, cause);
+                free(cause);
         }
-        goto out;
-rollback:
-        store_rollback(st);
-out:
-        if (rc < 0)
-                log_err("alert %lld: %s", (long long)a->id, cause);
+        msg = fired_message(conf, a, school, find_rule(conf, a->rule), contact,
+                            late, n);
+        free(contact);
+        xasprintf(&topic, "deadline.%s.%s", a->rule, a->urn);
+        publish(arg, topic, msg);
         json_decref(msg);
         free(topic);
-        free(cause);
-        return rc;
 }
 
+/*
+ * Fires what is due, FIRE_BATCH alerts to a transaction: one commit (one
+ * fsync) for a batch, not one for each, so a burst of alerts due at once
+ * is written at the disk's pace in batches rather than in single rows.
+ */
 int
 sched_fire_due(struct store *st, const struct conf *conf, int64_t now,
                sched_publish_fn publish, void *arg, struct sched_counts *counts)
 {
         struct store_alert due[FIRE_BATCH];
+        int ndl[FIRE_BATCH];
         char *cause = NULL;
         int n;
 
         do {
                 n = store_due_alerts(st, now, due, FIRE_BATCH, &cause);
-                if (n < 0) {
-                        log_err("reading due alerts: %s", cause);
-                        free(cause);
-                        return -1;
-                }
+                if (n <= 0)
+                        break;
+                if (store_begin(st, &cause) < 0)
+                        break;
                 for (int i = 0; i < n; i++) {
-                        if (fire_one(st, conf, &due[i], now, publish, arg,
-                                     counts) < 0)
-                                return -1;
+                        ndl[i] = fire_store(st, conf, &due[i], now, &cause);
+                        if (ndl[i] < 0)
+                                break;
                 }
+                if (cause != NULL || store_commit(st, &cause) < 0) {
+                        store_rollback(st);
+                        n = -1;
+                        break;
+                }
+                for (int i = 0; i < n; i++)
+                        fire_announce(st, conf, &due[i], now, (size_t)ndl[i],
+                                      publish, arg, counts);
         } while (n == FIRE_BATCH);
+        if (n < 0 || cause != NULL) {
+                log_err("firing due alerts: %s", cause ? cause : "?");
+                free(cause);
+                return -1;
+        }
         return 0;
 }
 

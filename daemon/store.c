@@ -71,6 +71,14 @@ static const char *const migrations[] = {
         "ALTER TABLE deliveries ADD COLUMN lease INTEGER NOT NULL DEFAULT 0;"
         "ALTER TABLE deliveries ADD COLUMN lease_until INTEGER;"
         "ALTER TABLE deliveries ADD COLUMN worker TEXT;",
+        /* 2 -> 3: a waiting (or leased) delivery always has next_at, a
+         * new one its creation time, so the deliveries ready to send are
+         * read in order straight off a partial index, not sorted on every
+         * pass. */
+        "UPDATE deliveries SET next_at = created_at "
+        "WHERE status IN ('pending', 'sending') AND next_at IS NULL;"
+        "CREATE INDEX deliveries_ready ON deliveries(next_at, id) "
+        "WHERE status IN ('pending', 'retry');",
 };
 
 _Static_assert(NELEM(migrations) == STORE_SCHEMA_VERSION,
@@ -170,8 +178,8 @@ static const char *const stmt_sql[S_COUNT] = {
                              "WHERE a.state = 'pending' "
                              "ORDER BY a.case_id, a.event_id, a.rule, a.sig",
         [S_DELIVERY_ADD] = "INSERT INTO deliveries (alert_id, channel, type, "
-                           "status, created_at, updated_at) VALUES "
-                           "(?1, ?2, ?3, 'pending', ?4, ?4)",
+                           "status, next_at, created_at, updated_at) "
+                           "VALUES (?1, ?2, ?3, 'pending', ?4, ?4, ?4)",
         [S_JSON_CASES] =
             "WITH last AS (SELECT case_id, max(id) AS id FROM events "
             "GROUP BY case_id), "
@@ -236,14 +244,15 @@ static const char *const stmt_sql[S_COUNT] = {
                                  "lease = lease + 1, lease_until = NULL, "
                                  "worker = NULL, updated_at = ?2 "
                                  "WHERE status = 'sending' AND worker = ?1",
-        [S_DELIVERIES_READY] = "SELECT id, channel, type FROM deliveries "
+        [S_DELIVERIES_READY] = "/* deliveries_ready */ SELECT id, channel, "
+                               "type FROM deliveries "
+                               "INDEXED BY deliveries_ready "
                                "WHERE status IN ('pending', 'retry') "
-                               "AND coalesce(next_at, 0) <= ?1 "
+                               "AND next_at <= ?1 "
                                "AND (type = 'email') = ?2 "
                                "AND channel NOT IN "
                                "(SELECT value FROM json_each(?4)) "
-                               "ORDER BY coalesce(next_at, created_at), id "
-                               "LIMIT ?3",
+                               "ORDER BY next_at, id LIMIT ?3",
         [S_DELIVERY_LEASE] = "UPDATE deliveries SET status = 'sending', "
                              "lease = lease + 1, attempts = attempts + 1, "
                              "worker = ?2, lease_until = ?3, updated_at = ?4 "

@@ -288,7 +288,7 @@ test_open_creates_and_migrates(void **state)
 
         assert_int_equal(raw_int(db, "PRAGMA user_version"),
                          STORE_SCHEMA_VERSION);
-        assert_int_equal(STORE_SCHEMA_VERSION, 2);
+        assert_int_equal(STORE_SCHEMA_VERSION, 3);
         assert_string_equal(
             raw_text(db, "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
         assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master "
@@ -323,7 +323,7 @@ test_reopen_keeps_data(void **state)
         /* Opening an up-to-date database migrates nothing. */
         assert_true(new_case(f, "100002", 0) > id);
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 3);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM cases"), 2);
         sqlite3_close(db);
 }
@@ -372,21 +372,39 @@ test_migrates_v1(void **state)
                      "100, 200, NULL, 's', NULL, 'fired', 0, 100);"
                      "INSERT INTO deliveries VALUES (1, 'abc', 1, 'heads', "
                      "'email', 'sending', 1, NULL, NULL, 100, 100);"
+                     "INSERT INTO deliveries VALUES (2, 'def', 1, 'trust', "
+                     "'email', 'pending', 0, NULL, NULL, 150, 150);"
                      "PRAGMA user_version = 1;");
         sqlite3_close(db);
 
         f->st = store_open(f->path, &cause);
         assert_non_null(f->st);
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
-        assert_int_equal(raw_int(db, "SELECT lease FROM deliveries"), 0);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 3);
+        assert_int_equal(raw_int(db, "SELECT lease FROM deliveries "
+                                     "WHERE id = 1"),
+                         0);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM deliveries "
                                      "WHERE worker IS NULL AND lease_until "
                                      "IS NULL"),
-                         1);
+                         2);
+        /* Version 3: a pending delivery is ready from its creation. */
+        assert_int_equal(raw_int(db, "SELECT next_at FROM deliveries "
+                                     "WHERE id = 2"),
+                         150);
         sqlite3_close(db);
-        /* And the leases work on the migrated row. */
+        /* And the leases work on the migrated rows: the sending one goes
+         * back, then both are ready, the older first. */
         assert_int_equal(store_deliveries_requeue(f->st, 300, &cause), 1);
+        {
+                struct store_ready r[4];
+
+                assert_int_equal(store_deliveries_ready(f->st, true, 300, "[]",
+                                                        r, 4, &cause),
+                                 2);
+                assert_int_equal(r[0].id, 1);
+                assert_int_equal(r[1].id, 2);
+        }
 }
 
 static void
@@ -405,7 +423,7 @@ test_newer_schema_refused(void **state)
         assert_non_null(cause);
         assert_int_not_equal(asprintf(&want,
                                       "%s: schema version 99 is newer than "
-                                      "this program's 2",
+                                      "this program's 3",
                                       f->path),
                              -1);
         assert_string_equal(cause, want);
@@ -1344,6 +1362,12 @@ test_query_plan(void **state)
         if (!uses_pending_index(plan))
                 fail_msg("due_alerts does not use alerts_pending:\n%s", plan);
         assert_null(strstr(plan, "TEMP B-TREE"));
+        /* The deliveries ready to send come off their index in order:
+         * no sort of every waiting delivery on each pass. */
+        plan_of(db, "/* deliveries_ready */", plan, sizeof(plan));
+        if (strstr(plan, "INDEX deliveries_ready") == NULL)
+                fail_msg("deliveries_ready does not use its index:\n%s", plan);
+        assert_null(strstr(plan, "TEMP B-TREE"));
 }
 
 /* The store's own connection: settings that are per connection. */
@@ -1356,7 +1380,7 @@ test_connection_settings(void **state)
         assert_int_equal(raw_int(db, "PRAGMA synchronous"), 2); /* FULL */
         assert_int_equal(raw_int(db, "PRAGMA foreign_keys"), 1);
         assert_int_equal(raw_int(db, "PRAGMA busy_timeout"), 5000);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 3);
 }
 
 /* --- Transactions and durability ------------------------------------------ */
