@@ -32,6 +32,7 @@ TLS:
 
 AUTH (SASL), advertised without TLS too unless --require-starttls:
   --auth-user U --auth-password P   PLAIN and LOGIN, checked against U/P.
+  --auth-only PLAIN|LOGIN           offer only that one of the two.
   --auth-token T                    XOAUTH2 and OAUTHBEARER, bearer token
                                     checked against T (and the user against
                                     U when --auth-user is given).
@@ -455,6 +456,8 @@ async def serve(cfg):
     exclude = []
     if cfg.auth_password is None:
         exclude += ["PLAIN", "LOGIN"]
+    elif cfg.auth_only:
+        exclude += [m for m in ("PLAIN", "LOGIN") if m != cfg.auth_only]
     if cfg.auth_token is None:
         exclude += ["XOAUTH2", "OAUTHBEARER"]
     auth_on = cfg.auth_password is not None or cfg.auth_token is not None
@@ -572,6 +575,8 @@ def parse_args(argv):
     p.add_argument("--auth-user", metavar="U")
     p.add_argument("--auth-password", metavar="P")
     p.add_argument("--auth-token", metavar="T")
+    p.add_argument("--auth-only", metavar="MECH", choices=["PLAIN", "LOGIN"],
+                   help="offer only this one of PLAIN and LOGIN")
     p.add_argument("--script", metavar="FILE")
     p.add_argument("--quiet", action="store_true",
                    help="log only warnings and errors")
@@ -588,6 +593,8 @@ def parse_args(argv):
     if cfg.require_starttls and (not cfg.tls_cert or cfg.no_starttls
                                  or cfg.implicit_tls):
         p.error("--require-starttls needs --tls-cert/--tls-key and STARTTLS")
+    if cfg.auth_only and cfg.auth_password is None:
+        p.error("--auth-only needs --auth-password")
     if cfg.auth_password is not None and cfg.auth_user is None:
         p.error("--auth-password needs --auth-user")
     if cfg.auth_user is not None and (cfg.auth_password is None

@@ -83,6 +83,7 @@ struct fx {
         int port;
         time_t t0;
         pid_t sink, daemon, worker[NWORKERS];
+        const char *credit; /* the next worker's --credit; NULL: default */
         bool passed;
 };
 
@@ -388,7 +389,7 @@ worker_start(struct fx *f, int slot, const char *timeout, int registered)
         argv[n++] = "--timeout";
         argv[n++] = (char *)(timeout != NULL ? timeout : TRANSFER_TIMEOUT);
         argv[n++] = "--credit";
-        argv[n++] = WORKER_CREDIT;
+        argv[n++] = (char *)(f->credit != NULL ? f->credit : WORKER_CREDIT);
         argv[n] = NULL;
         assert_int_equal(f->worker[slot], -1);
         assert_int_equal(proc_start(argv, env, f->wlog[slot], &f->worker[slot]),
@@ -1462,10 +1463,10 @@ record_bulk(struct fx *f, int n)
 }
 
 /*
- * kill -9 of the worker with 200 deliveries on the way (the sink holds
- * each request 5 s): a new worker sends what was pending, and what the
- * dead one held once the daemon notices (silence or lease, 10 s). Every
- * delivery reaches the sink, those sent twice with the same key.
+ * kill -9 of the worker with 200 deliveries on the way (credit for 250;
+ * the sink holds each request 5 s): a new worker sends what the dead one
+ * held once the daemon notices (silence or lease, 10 s). Every delivery
+ * reaches the sink, those sent twice with the same key.
  */
 static void
 test_kill_worker(void **state)
@@ -1477,9 +1478,12 @@ test_kill_worker(void **state)
 
         sink_script(f, "/bulk/ delay 5000\n");
         daemon_start(f);
+        f->credit = "250";
         worker_start(f, 0, NULL, 1);
+        f->credit = NULL;
         record_bulk(f, 2);
-        inflight = wait_requests(f, "/bulk/", BULK_PER_EVENT, WAIT_MS);
+        inflight = wait_requests(f, "/bulk/", 2 * BULK_PER_EVENT, WAIT_MS);
+        assert_int_equal(json_array_size(inflight), 2 * BULK_PER_EVENT);
         assert_int_equal(worker_stop(f, 0, SIGKILL), 128 + SIGKILL);
         killed = real_s();
         sink_script(f, NULL);

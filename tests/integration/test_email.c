@@ -235,7 +235,7 @@ write_conf(struct fx *f, const struct opts *o)
             "  dispatch = \"ipc://dispatch.sock\";\n"
             "  feed = \"ipc://feed.sock\"; };\n"
             "delivery = { retry_base = %d; lease = %d; };\n"
-            "email = { smtp = \"smtp://127.0.0.1:%d\"; tls = \"%s\";\n"
+            "email = { smtp = \"%s://127.0.0.1:%d\"; tls = \"%s\";\n"
             "  from = \"%s\";%s\n"
             "  %s };\n"
             "templates = { email = { title = \"%s\"; }; };\n"
@@ -256,7 +256,8 @@ write_conf(struct fx *f, const struct opts *o)
             "    deadline = { working_days = %d; time = \"%02d:00\"; };\n"
             "    alerts = [ \"-1d\" ]; }\n"
             ");\n",
-            TRUST, TRUST_TZ, HOLIDAYS, RETRY_BASE_S, LEASE_S, f->port, o->tls,
+            TRUST, TRUST_TZ, HOLIDAYS, RETRY_BASE_S, LEASE_S,
+            strcmp(o->tls, "implicit") == 0 ? "smtps" : "smtp", f->port, o->tls,
             FROM, ca, o->email_extra != NULL ? o->email_extra : "", TITLE,
             RCPT1, RCPT2, URN, SCHOOL, URN2, ACTION, WORKING_DAYS, DUE_HOUR,
             ACTION, WORKING_DAYS, DUE_HOUR);
@@ -1439,6 +1440,30 @@ test_reload_tls(void **state)
         f->passed = true;
 }
 
+/* tls = "implicit": TLS from the first byte (smtps), verified. */
+static void
+test_implicit_tls(void **state)
+{
+        struct fx *f = *state;
+        struct opts o = { .tls = "implicit",
+                          .sink_tls = true,
+                          .sink_args = { "--implicit-tls" } };
+        json_t *d, *rec;
+        time_t t;
+        json_int_t id;
+
+        start_all(f, &o);
+        d = drill(f, "delivered", &t, &id);
+        assert_int_equal(spool_count(f), 1);
+        rec = spool_record(f, 1);
+        assert_true(json_is_true(member(rec, "tls")));
+        assert_contains(jstr(rec, "tls_version"), "TLS");
+        json_decref(rec);
+        json_decref(d);
+        stop_all(f);
+        f->passed = true;
+}
+
 /*
  * A relay that does not offer STARTTLS (though it has a certificate):
  * never a fallback to clear text; failed for good at the first attempt,
@@ -1466,20 +1491,22 @@ test_no_starttls(void **state)
 }
 
 /* username and password_file over STARTTLS: AUTH PLAIN (or LOGIN). */
+/*
+ * AUTH with the password file, the server offering only `mech` (so the
+ * worker cannot pick the other) and checking the user and password.
+ */
 static void
-test_auth_password(void **state)
+auth_password(struct fx *f, const char *mech)
 {
-        struct fx *f = *state;
         struct opts o = {
                 .tls = "starttls",
                 .sink_tls = true,
                 .sink_args = { "--auth-user", SMTP_USER, "--auth-password",
-                               SMTP_PASS },
+                               SMTP_PASS, "--auth-only", mech },
                 .email_extra = "username = \"" SMTP_USER "\";\n"
                                "  password_file = \"smtp-password\";",
         };
         json_t *d, *rec;
-        const char *mech;
         time_t at;
         json_int_t id;
 
@@ -1487,15 +1514,25 @@ test_auth_password(void **state)
         start_all(f, &o);
         d = drill(f, "delivered", &at, &id);
         rec = spool_record(f, 1);
-        mech = jstr(rec, "auth_mechanism");
-        if (strcmp(mech, "PLAIN") != 0 && strcmp(mech, "LOGIN") != 0)
-                fail_msg("AUTH %s, want PLAIN or LOGIN", mech);
+        assert_string_equal(jstr(rec, "auth_mechanism"), mech);
         assert_string_equal(jstr(rec, "auth_user"), SMTP_USER);
         assert_true(json_is_true(member(rec, "tls")));
         json_decref(rec);
         json_decref(d);
         stop_all(f);
         f->passed = true;
+}
+
+static void
+test_auth_plain(void **state)
+{
+        auth_password(*state, "PLAIN");
+}
+
+static void
+test_auth_login(void **state)
+{
+        auth_password(*state, "LOGIN");
 }
 
 /* A wrong password: refused with 535, failed for good, nothing sent. */
@@ -1706,7 +1743,11 @@ main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_no_starttls, setup,
                                                 teardown),
-                cmocka_unit_test_setup_teardown(test_auth_password, setup,
+                cmocka_unit_test_setup_teardown(test_implicit_tls, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_auth_plain, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_auth_login, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_auth_wrong_password, setup,
                                                 teardown),
