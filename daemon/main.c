@@ -39,6 +39,7 @@
 #define MAX_FRAMES          8
 #define MAX_MESSAGE         (1 << 20)
 #define METRICS_INTERVAL_MS 15000
+#define STATUS_INTERVAL_MS  2000
 
 struct daemon {
         const char *conf_path;
@@ -56,6 +57,8 @@ struct daemon {
         int64_t started;
         struct svc_watchdog watchdog;
         int64_t metrics_next_ms;
+        bool status_stale;      /* STATUS= is due an update */
+        int64_t status_next_ms; /* not before this (monotonic) */
         struct sched_counts counts;
         struct control_ctx cctx;
 };
@@ -167,6 +170,21 @@ notify_status(struct daemon *d)
         free(cause);
 }
 
+/*
+ * STATUS= after alerts fire, at most every STATUS_INTERVAL_MS: its counts
+ * read whole tables, which in a burst of alerts, or with a million
+ * pending, costs more than the firing itself.
+ */
+static void
+status_tick(struct daemon *d)
+{
+        if (!d->status_stale || os_mono_ms() < d->status_next_ms)
+                return;
+        notify_status(d);
+        d->status_stale = false;
+        d->status_next_ms = os_mono_ms() + STATUS_INTERVAL_MS;
+}
+
 static void
 fire_due(struct daemon *d)
 {
@@ -175,7 +193,7 @@ fire_due(struct daemon *d)
         sched_fire_due(d->st, d->conf, os_wall_ms() / 1000, publish, d,
                        &d->counts);
         if (d->counts.fired + d->counts.missed != before)
-                notify_status(d);
+                d->status_stale = true;
 }
 
 /* Reads the config again; on success re-plans what its rules changed. */
@@ -317,6 +335,8 @@ poll_timeout(struct daemon *d)
                 ms = d->metrics_next_ms - os_mono_ms();
         if (dispatch_timeout(d->dsp, d->st, now) < ms)
                 ms = dispatch_timeout(d->dsp, d->st, now);
+        if (d->status_stale && d->status_next_ms - os_mono_ms() < ms)
+                ms = d->status_next_ms - os_mono_ms();
         if (ms > MAX_SLEEP_MS)
                 ms = MAX_SLEEP_MS;
         return ms < 0 ? 0 : (int)ms;
@@ -423,6 +443,7 @@ run(struct daemon *d)
                 fire_due(d);
                 dispatch_tick(d->dsp, d->st, d->conf, os_wall_ms());
                 svc_watchdog_tick(&d->watchdog, os_mono_ms());
+                status_tick(d);
                 write_metrics(d);
         }
 }
