@@ -352,13 +352,18 @@ fired_message(const struct conf *conf, const struct store_alert *a,
         return m;
 }
 
-/* Whether a due alert is sent or recorded as missed, decided at `now`. */
+/* Whether a due alert, handled at `now`, is late. */
+static bool
+alert_late(const struct conf *conf, const struct store_alert *a, int64_t now)
+{
+        return now - a->at > conf->daemon.late_after;
+}
+
+/* Whether a due alert is recorded as missed rather than sent, at `now`. */
 static bool
 alert_missed(const struct conf *conf, const struct store_alert *a, int64_t now)
 {
-        bool late = now - a->at > conf->daemon.late_after;
-
-        return late &&
+        return alert_late(conf, a, now) &&
                (conf->daemon.catch_up == CATCH_UP_SKIP || now >= a->due);
 }
 
@@ -378,8 +383,8 @@ fire_store(struct store *st, const struct conf *conf,
                 return store_alert_miss(st, a->id, now, cause) < 0 ? -1 : 0;
         n = alert_channels(conf, conf_school(conf, a->urn),
                            find_rule(conf, a->rule), chans, 64);
-        if (store_alert_fire(st, a->id, now,
-                             now - a->at > conf->daemon.late_after, cause) < 0)
+        if (store_alert_fire(st, a->id, now, alert_late(conf, a, now), cause) <
+            0)
                 return -1;
         for (size_t i = 0; i < n; i++) {
                 if (store_delivery_add(st, a->id, chans[i]->name,
@@ -397,7 +402,7 @@ fire_announce(struct store *st, const struct conf *conf,
               sched_publish_fn publish, void *arg, struct sched_counts *counts)
 {
         const struct school *school = conf_school(conf, a->urn);
-        bool late = now - a->at > conf->daemon.late_after;
+        bool late = alert_late(conf, a, now);
         char *cause = NULL, *topic = NULL, *contact = NULL;
         json_t *msg;
 
