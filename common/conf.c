@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+#include <zmq.h>
 
 #define HOLIDAYS_MAX     (16u << 20)
 #define WORKING_DAYS_MAX 260
@@ -38,6 +40,15 @@ struct loader {
         struct conf_errors *errs;
 };
 
+/* Adds an error message, taking it over. */
+static void
+add_error(struct loader *ld, char *msg)
+{
+        ld->errs->msgs = xreallocarray(ld->errs->msgs, ld->errs->n + 1,
+                                       sizeof(*ld->errs->msgs));
+        ld->errs->msgs[ld->errs->n++] = msg;
+}
+
 static void __attribute__((format(printf, 3, 4)))
 error_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
 {
@@ -56,9 +67,36 @@ error_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
         va_end(ap);
         xasprintf(&full, "%s:%u: %s", file, line, msg);
         free(msg);
-        ld->errs->msgs = xreallocarray(ld->errs->msgs, ld->errs->n + 1,
-                                       sizeof(*ld->errs->msgs));
-        ld->errs->msgs[ld->errs->n++] = full;
+        add_error(ld, full);
+}
+
+/*
+ * Reads a libconfig file into `cfg` (initialised by the caller). On a
+ * failure says why, as "path:line: message" or "path: cannot read ...".
+ */
+static bool
+read_config(struct loader *ld, config_t *cfg, const char *path,
+            const char *what)
+{
+        char *msg;
+
+        if (config_read_file(cfg, path) == CONFIG_TRUE)
+                return true;
+        if (config_error_type(cfg) == CONFIG_ERR_FILE_IO) {
+                FILE *f = fopen(path, "r");
+
+                xasprintf(&msg, "%s: cannot read %s: %s", path, what,
+                          f == NULL ? strerror(errno) : "I/O error");
+                if (f != NULL)
+                        fclose(f);
+        } else {
+                xasprintf(&msg, "%s:%d: %s",
+                          config_error_file(cfg) ? config_error_file(cfg)
+                                                 : path,
+                          config_error_line(cfg), config_error_text(cfg));
+        }
+        add_error(ld, msg);
+        return false;
 }
 
 /* --- Typed getters ------------------------------------------------------ */
@@ -338,6 +376,18 @@ get_list(struct loader *ld, const config_setting_t *parent, const char *key,
 }
 
 static char *
+dir_of(const char *path)
+{
+        const char *slash = strrchr(path, '/');
+
+        if (slash == NULL)
+                return xstrdup(".");
+        if (slash == path)
+                return xstrdup("/");
+        return xstrndup(path, (size_t)(slash - path));
+}
+
+static char *
 resolve_path(const char *dir, const char *p)
 {
         char *out;
@@ -469,26 +519,28 @@ load_trust(struct loader *ld, const config_setting_t *root)
 }
 
 /*
- * A ZeroMQ endpoint. ipc:// only for now: tcp:// needs CURVE keys and a ZAP
- * allow-list, which this version does not have, so it is refused rather
- * than silently run in the clear.
+ * A ZeroMQ endpoint: ipc:// (on this host), or tcp://HOST:PORT, which
+ * load_curve() then insists has CURVE keys.
  */
 static char *
 get_endpoint(struct loader *ld, const config_setting_t *g, const char *key,
              const char *def)
 {
         char *v = dup_string(ld, g, key, def, "daemon");
+        const char *colon;
 
         if (v == NULL || (strncmp(v, "ipc://", 6) == 0 && v[6] != '\0'))
                 return v;
-        if (strncmp(v, "tcp://", 6) == 0)
-                error_at(ld, config_setting_get_member(g, key),
-                         "%s '%s': tcp:// endpoints need CURVE keys, which "
-                         "this version does not support; use ipc://",
-                         key, v);
-        else
-                error_at(ld, config_setting_get_member(g, key),
-                         "%s '%s' is not an ipc:// endpoint", key, v);
+        if (strncmp(v, "tcp://", 6) == 0) {
+                colon = strrchr(v + 6, ':');
+                if (colon == NULL || colon == v + 6 || colon[1] == '\0' ||
+                    strspn(colon + 1, "0123456789*") != strlen(colon + 1))
+                        error_at(ld, config_setting_get_member(g, key),
+                                 "%s '%s' is not tcp://HOST:PORT", key, v);
+                return v;
+        }
+        error_at(ld, config_setting_get_member(g, key),
+                 "%s '%s' is neither an ipc:// nor a tcp:// endpoint", key, v);
         return v;
 }
 
@@ -1117,26 +1169,235 @@ load_templates(struct loader *ld, const config_setting_t *root)
         }
 }
 
+/* --- CURVE keys and the allow-list -------------------------------------- */
+
+static const char *const client_kinds[] = { "email", "webhook", "control",
+                                            NULL };
+
+/* A Z85 CURVE public key: 40 characters that decode to 32 bytes. */
+static bool
+valid_key(const char *z85)
+{
+        uint8_t raw[32];
+
+        return strlen(z85) == CONF_KEY_LEN && zmq_z85_decode(raw, z85) != NULL;
+}
+
+/*
+ * A public key file ("public_key = ...;", as ofsted-notifyctl keygen
+ * writes it) named by `at`: its key copied to `out`, or false (said).
+ */
+static bool
+load_key_file(struct loader *ld, const config_setting_t *at, const char *path,
+              char out[CONF_KEY_LEN + 1])
+{
+        struct loader sub = { path, ld->conf, ld->errs };
+        config_t cfg;
+        const config_setting_t *root;
+        const char *key;
+        bool ok = false;
+
+        config_init(&cfg);
+        if (access(path, R_OK) < 0) {
+                error_at(ld, at, "key_file '%s': %s", path, strerror(errno));
+                goto out;
+        }
+        if (!read_config(ld, &cfg, path, "the public key file"))
+                goto out;
+        root = config_root_setting(&cfg);
+        key = get_string(&sub, root, "public_key", true, "the key file");
+        if (key == NULL)
+                goto out;
+        if (!valid_key(key)) {
+                error_at(ld, config_setting_get_member(root, "public_key"),
+                         "public_key is not a CURVE key (40 Z85 characters)");
+                goto out;
+        }
+        memcpy(out, key, CONF_KEY_LEN + 1);
+        ok = true;
+out:
+        config_destroy(&cfg);
+        return ok;
+}
+
+/* One { name; key or key_file; kinds } of the allow-list. */
+static void
+load_client(struct loader *ld, const config_setting_t *list, int index,
+            const char *dir)
+{
+        static const char *const keys[] = { "name", "key", "key_file", "kinds",
+                                            NULL };
+        const config_setting_t *g = config_setting_get_elem(list, index);
+        struct conf *c = ld->conf;
+        struct conf_client *cl = &c->curve.clients[c->curve.nclients];
+        const char *name, *key, *file;
+        struct strlist kinds;
+        unsigned mask = 0;
+        char *path;
+
+        if (!element_group(ld, g, "client"))
+                return;
+        check_keys(ld, g, keys, "a client");
+        name = get_string(ld, g, "name", true, "a client");
+        key = get_string(ld, g, "key", false, "a client");
+        file = get_string(ld, g, "key_file", false, "a client");
+        if (name != NULL && !valid_name(name))
+                error_at(ld, config_setting_get_member(g, "name"),
+                         "client name '%s' may hold only letters, digits, "
+                         "'_', '-' and '.' (at most 64)",
+                         name);
+        if (name != NULL)
+                check_unique(ld, list, index, "name", name, "client");
+        if ((key == NULL) == (file == NULL)) {
+                error_at(ld, g,
+                         "a client needs exactly one of 'key' and "
+                         "'key_file'");
+                return;
+        }
+        if (key != NULL && !valid_key(key)) {
+                error_at(ld, config_setting_get_member(g, "key"),
+                         "key '%s' is not a CURVE public key (40 Z85 "
+                         "characters, as 'ofsted-notifyctl keygen' prints)",
+                         key);
+                return;
+        }
+        if (key != NULL) {
+                memcpy(cl->key, key, CONF_KEY_LEN + 1);
+        } else {
+                path = resolve_path(dir, file);
+                if (!load_key_file(ld, config_setting_get_member(g, "key_file"),
+                                   path, cl->key)) {
+                        free(path);
+                        return;
+                }
+                free(path);
+        }
+        for (size_t i = 0; i < c->curve.nclients; i++) {
+                if (strcmp(c->curve.clients[i].key, cl->key) == 0) {
+                        error_at(ld, g,
+                                 "client '%s' has the same key as client '%s'",
+                                 name ? name : "?", c->curve.clients[i].name);
+                        return;
+                }
+        }
+        get_strv(ld, g, "kinds", &kinds);
+        for (size_t i = 0; i < kinds.n; i++) {
+                size_t k;
+
+                for (k = 0; client_kinds[k] != NULL; k++)
+                        if (strcmp(kinds.v[i], client_kinds[k]) == 0)
+                                break;
+                if (client_kinds[k] == NULL)
+                        error_at(ld, kinds.at[i],
+                                 "kind '%s' must be one of \"email\", "
+                                 "\"webhook\", \"control\"",
+                                 kinds.v[i]);
+                else
+                        mask |= 1u << k;
+        }
+        if (kinds.n == 0)
+                error_at(ld, g,
+                         "a client needs 'kinds': what it may connect as "
+                         "(\"email\", \"webhook\", \"control\")");
+        strlist_free(&kinds);
+        if (name == NULL || mask == 0)
+                return;
+        cl->name = xstrdup(name);
+        cl->kinds = mask;
+        c->curve.nclients++;
+}
+
+/* The allow-list file: clients = ( { name; key; kinds; }, ... ); */
+static void
+load_allow(struct loader *ld, const char *path)
+{
+        static const char *const keys[] = { "clients", NULL };
+        struct loader sub = { path, ld->conf, ld->errs };
+        const config_setting_t *root, *list;
+        char *dir = NULL;
+        config_t cfg;
+        int n;
+
+        config_init(&cfg);
+        if (!read_config(ld, &cfg, path, "the CURVE allow-list"))
+                goto out;
+        root = config_root_setting(&cfg);
+        check_keys(&sub, root, keys, "the allow-list");
+        list = get_list(&sub, root, "clients", true);
+        if (list == NULL)
+                goto out;
+        dir = dir_of(path);
+        n = config_setting_length(list);
+        ld->conf->curve.clients =
+            xcalloc((size_t)n + 1, sizeof(*ld->conf->curve.clients));
+        for (int i = 0; i < n; i++)
+                load_client(ld, list, i, dir);
+out:
+        free(dir);
+        config_destroy(&cfg);
+}
+
+/*
+ * curve = { server_key; client_key; allow; }: the keys tcp:// endpoints
+ * need. A tcp:// endpoint without them is refused here, so nothing ever
+ * listens or connects in the clear.
+ */
+static void
+load_curve(struct loader *ld, const config_setting_t *root)
+{
+        static const char *const keys[] = { "server_key", "client_key", "allow",
+                                            NULL };
+        struct conf *c = ld->conf;
+        const config_setting_t *g = get_group(ld, root, "curve");
+        const config_setting_t *d = config_setting_get_member(root, "daemon");
+        const char *const names[] = { "control", "dispatch", "feed" };
+        const char *const values[] = { c->daemon.control, c->daemon.dispatch,
+                                       c->daemon.feed };
+        const char *allow;
+
+        if (g != NULL)
+                check_keys(ld, g, keys, "curve");
+        c->curve.server_key = dup_string(ld, g, "server_key", "", "curve");
+        c->curve.client_key = dup_string(ld, g, "client_key", "", "curve");
+        allow = get_string(ld, g, "allow", false, "curve");
+        c->curve.allow = xstrdup("");
+        if (allow != NULL && allow[0] != '\0') {
+                free(c->curve.allow);
+                c->curve.allow = resolve_path(c->dir, allow);
+                load_allow(ld, c->curve.allow);
+        }
+        for (size_t i = 0; i < 3; i++) {
+                const config_setting_t *at =
+                    d != NULL ? config_setting_get_member(d, names[i]) : NULL;
+
+                if (!conf_endpoint_tcp(values[i]))
+                        continue;
+                if (c->curve.server_key[0] == '\0')
+                        error_at(ld, at,
+                                 "%s '%s': a tcp:// endpoint needs CURVE "
+                                 "keys: set curve.server_key (make a key "
+                                 "pair with 'ofsted-notifyctl keygen')",
+                                 names[i], values[i]);
+                else if (c->curve.allow[0] == '\0' &&
+                         c->curve.client_key[0] == '\0')
+                        error_at(ld, at,
+                                 "%s '%s': a tcp:// endpoint needs "
+                                 "curve.allow (the scheduler's list of "
+                                 "client keys) or curve.client_key (a "
+                                 "worker's or an admin's own key)",
+                                 names[i], values[i]);
+        }
+}
+
 static void
 check_root(struct loader *ld, const config_setting_t *root)
 {
-        static const char *const keys[] = { "trust", "daemon",    "delivery",
-                                            "email", "channels",  "schools",
-                                            "rules", "templates", NULL };
+        static const char *const keys[] = { "trust",    "daemon", "curve",
+                                            "delivery", "email",  "channels",
+                                            "schools",  "rules",  "templates",
+                                            NULL };
 
         check_keys(ld, root, keys, "the file");
-}
-
-static char *
-dir_of(const char *path)
-{
-        const char *slash = strrchr(path, '/');
-
-        if (slash == NULL)
-                return xstrdup(".");
-        if (slash == path)
-                return xstrdup("/");
-        return xstrndup(path, (size_t)(slash - path));
 }
 
 struct conf *
@@ -1153,31 +1414,13 @@ conf_load(const char *path, struct conf_errors *errs)
         ld.conf = c;
         config_init(&cfg);
         config_set_include_dir(&cfg, c->dir);
-        if (config_read_file(&cfg, path) != CONFIG_TRUE) {
-                char *msg;
-
-                if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO) {
-                        FILE *f = fopen(path, "r");
-
-                        xasprintf(&msg, "%s: cannot read the file: %s", path,
-                                  f == NULL ? strerror(errno) : "I/O error");
-                        if (f != NULL)
-                                fclose(f);
-                } else {
-                        xasprintf(
-                            &msg, "%s:%d: %s",
-                            config_error_file(&cfg) ? config_error_file(&cfg)
-                                                    : path,
-                            config_error_line(&cfg), config_error_text(&cfg));
-                }
-                errs->msgs = xcalloc(1, sizeof(*errs->msgs));
-                errs->msgs[errs->n++] = msg;
+        if (!read_config(&ld, &cfg, path, "the file"))
                 goto out;
-        }
         root = config_root_setting(&cfg);
         check_root(&ld, root);
         load_trust(&ld, root);
         load_daemon(&ld, root);
+        load_curve(&ld, root);
         load_delivery(&ld, root);
         load_email(&ld, root);
         load_channels(&ld, root);
@@ -1218,6 +1461,12 @@ conf_destroy(struct conf **confp)
         free(c->daemon.dispatch);
         free(c->daemon.feed);
         free(c->daemon.metrics);
+        free(c->curve.server_key);
+        free(c->curve.client_key);
+        free(c->curve.allow);
+        for (size_t i = 0; i < c->curve.nclients; i++)
+                free(c->curve.clients[i].name);
+        free(c->curve.clients);
         free(c->email.smtp);
         free(c->email.from);
         free(c->email.username);
@@ -1367,4 +1616,20 @@ conf_state_path(const char *state)
         if (state[0] == '/')
                 return xstrdup(state);
         return under_env_dir("STATE_DIRECTORY", CONF_STATE_DIR, state);
+}
+
+bool
+conf_endpoint_tcp(const char *endpoint)
+{
+        return endpoint != NULL && strncmp(endpoint, "tcp://", 6) == 0;
+}
+
+const struct conf_client *
+conf_client_by_key(const struct conf *conf, const char *z85)
+{
+        for (size_t i = 0; i < conf->curve.nclients; i++) {
+                if (strcmp(conf->curve.clients[i].key, z85) == 0)
+                        return &conf->curve.clients[i];
+        }
+        return NULL;
 }

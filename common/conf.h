@@ -58,6 +58,18 @@ struct channel {
         char *secret_file; /* "whsec_..." signing key file */
 };
 
+/* What an allow-listed CURVE client may connect as (a bit mask). */
+#define CONF_KIND_EMAIL   (1u << 0)
+#define CONF_KIND_WEBHOOK (1u << 1)
+#define CONF_KIND_CONTROL (1u << 2) /* ofsted-notifyctl: control and feed */
+#define CONF_KEY_LEN      40        /* a Z85 CURVE key */
+
+struct conf_client {
+        char *name;
+        char key[CONF_KEY_LEN + 1]; /* Z85 public key */
+        unsigned kinds;             /* CONF_KIND_* */
+};
+
 struct school {
         char *urn; /* six digits */
         char *name;
@@ -85,6 +97,15 @@ struct conf {
                 int late_after; /* seconds after which an alert is late */
                 char *metrics;  /* Prometheus textfile path, "" for none */
         } daemon;
+        /* Keys for tcp:// endpoints (curve.h); strings "" when absent. */
+        struct {
+                char *server_key;            /* the scheduler's key pair, or its
+                                                public key elsewhere (a file name) */
+                char *client_key;            /* this host's client key pair */
+                char *allow;                 /* the allow-list file, resolved */
+                struct conf_client *clients; /* read from it */
+                size_t nclients;
+        } curve;
         struct {
                 int lease;         /* seconds a worker holds a job */
                 int max_attempts;  /* then a delivery is given up */
@@ -144,6 +165,11 @@ const struct channel *conf_channel(const struct conf *conf, const char *name);
  */
 const char *conf_template(const struct conf *conf, enum channel_type type,
                           bool title);
+/* Whether `endpoint` is tcp://, so needs CURVE. */
+bool conf_endpoint_tcp(const char *endpoint);
+/* The allow-list entry with Z85 public key `z85`, or NULL. Borrowed. */
+const struct conf_client *conf_client_by_key(const struct conf *conf,
+                                             const char *z85);
 /* Whether recording `kind` means anything: built in, or a rule's event. */
 bool conf_known_kind(const struct conf *conf, const char *kind);
 

@@ -3,23 +3,41 @@
 #include "xalloc.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-int
-fileio_read(const char *path, size_t max, char **buf, size_t *len, char **cause)
+/*
+ * The read itself. With `private`, the open file (not the name, which
+ * could be swapped between a check and the open) must give its group and
+ * others no access at all.
+ */
+static int
+read_file(const char *path, size_t max, bool private, char **buf, size_t *len,
+          char **cause)
 {
         FILE *f = NULL;
         char *data = NULL;
         size_t n = 0;
         int rc = -1, saved = 0;
+        struct stat sb;
 
         *buf = NULL;
         f = fopen(path, "rb");
         if (f == NULL) {
                 saved = errno;
                 xasprintf(cause, "%s: %s", path, strerror(saved));
+                goto out;
+        }
+        if (private && fstat(fileno(f), &sb) == 0 &&
+            (sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+                saved = EACCES;
+                xasprintf(cause,
+                          "%s: holds a secret but is open to others (mode "
+                          "%04o); make it the owner's only (chmod 600)",
+                          path, (unsigned)(sb.st_mode & 07777));
                 goto out;
         }
         data = xmalloc(max + 2);
@@ -45,4 +63,17 @@ out:
         free(data);
         errno = saved;
         return rc;
+}
+
+int
+fileio_read(const char *path, size_t max, char **buf, size_t *len, char **cause)
+{
+        return read_file(path, max, false, buf, len, cause);
+}
+
+int
+fileio_read_private(const char *path, size_t max, char **buf, size_t *len,
+                    char **cause)
+{
+        return read_file(path, max, true, buf, len, cause);
 }

@@ -17,5 +17,12 @@
  */
 int fileio_read(const char *path, size_t max, char **buf, size_t *len,
                 char **cause);
+/*
+ * The same for a file that holds a secret: also fails (EACCES, with a
+ * cause that says how to fix it) when the file's group or others have any
+ * access to it, as ssh refuses an open private key.
+ */
+int fileio_read_private(const char *path, size_t max, char **buf, size_t *len,
+                        char **cause);
 
 #endif

@@ -23,6 +23,8 @@ static const struct command commands[] = {
         { "plan", cmd_plan,
           "plan --event KIND [--at TIME] [--school URN] [--json]" },
         { "check-config", cmd_check_config, "check-config [-c FILE]" },
+        { "keygen", cmd_keygen,
+          "keygen [--force] NAME | keygen --webhook [--force] FILE" },
         { "notify", cmd_record,
           "notify --school URN [--at TIME] [--contact TEXT] [--note TEXT] "
           "[--new-case]" },

@@ -14,6 +14,7 @@
 #include "ctl.h"
 
 #include "conf.h"
+#include "curve.h"
 #include "ics.h"
 #include "os.h"
 #include "proto.h"
@@ -384,8 +385,12 @@ no_answer(const char *endpoint)
 {
         fprintf(stderr,
                 "ofsted-notifyctl: no answer from the daemon at %s (is "
-                "ofsted-notifyd running?)\n",
-                endpoint);
+                "ofsted-notifyd running?%s)\n",
+                endpoint,
+                conf_endpoint_tcp(endpoint)
+                    ? " Is this host's curve.client_key on its allow-list "
+                      "with kind \"control\"?"
+                    : "");
 }
 
 /* The first bytes of a frame, printable, for a message; caller frees. */
@@ -435,7 +440,7 @@ static json_t *
 rpc(const struct online *o, const json_t *req)
 {
         void *zctx = NULL, *sock = NULL;
-        char *endpoint = NULL, *body = NULL, *got = NULL;
+        char *endpoint = NULL, *body = NULL, *got = NULL, *why = NULL;
         json_t *reply = NULL, *doc = NULL;
         zmq_msg_t id, payload;
         int linger = 0, ms = o->timeout * 1000;
@@ -470,6 +475,10 @@ rpc(const struct online *o, const json_t *req)
                 0) {
                 fprintf(stderr, "ofsted-notifyctl: ZeroMQ: %s\n",
                         zmq_strerror(zmq_errno()));
+                goto out;
+        }
+        if (curve_client(sock, o->conf, endpoint, &why) < 0) {
+                fprintf(stderr, "ofsted-notifyctl: %s\n", why);
                 goto out;
         }
         if (zmq_connect(sock, endpoint) < 0) {
@@ -553,6 +562,7 @@ out:
                         ;
         }
         free(got);
+        free(why);
         free(body);
         free(endpoint);
         return reply;
@@ -1506,7 +1516,7 @@ cmd_watch(struct ctl *ctl, int argc, char **argv)
         };
         struct online o = { ctl, argv[0], false, TIMEOUT_DEFAULT, NULL, NULL };
         void *zctx = NULL, *sub = NULL;
-        char *endpoint = NULL;
+        char *endpoint = NULL, *why = NULL;
         const char *urn = NULL;
         sigset_t stop, old;
         int64_t maxsize = REPLY_MAX;
@@ -1560,6 +1570,10 @@ cmd_watch(struct ctl *ctl, int argc, char **argv)
                         zmq_strerror(zmq_errno()));
                 goto out;
         }
+        if (curve_client(sub, o.conf, endpoint, &why) < 0) {
+                fprintf(stderr, "ofsted-notifyctl: %s\n", why);
+                goto out;
+        }
         if (zmq_connect(sub, endpoint) < 0) {
                 fprintf(stderr, "ofsted-notifyctl: cannot connect to %s: %s\n",
                         endpoint, zmq_strerror(zmq_errno()));
@@ -1605,6 +1619,7 @@ out:
         }
         sigprocmask(SIG_SETMASK, &old, NULL);
         free(endpoint);
+        free(why);
         conf_destroy(&o.conf);
         return rc;
 }

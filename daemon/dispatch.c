@@ -1,5 +1,6 @@
 #include "dispatch.h"
 
+#include "curve.h"
 #include "log.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -25,6 +26,7 @@ struct worker {
         char *id; /* the routing id: binary, idlen bytes */
         size_t idlen;
         char *name; /* the id as printable text, for logs and the store */
+        char *key;  /* its CURVE public key over tcp://, else NULL */
         enum kind kind;
         int credit;
         int64_t last_ms;
@@ -66,6 +68,7 @@ worker_free(struct worker *w)
 {
         free(w->id);
         free(w->name);
+        free(w->key);
 }
 
 void
@@ -132,8 +135,10 @@ static void
 send_raw(struct dispatch *d, const void *id, size_t idlen, const char *type,
          json_t *body)
 {
-        struct worker w = { (char *)id,   idlen, (char *)"unknown worker",
-                            KIND_WEBHOOK, 0,     0 };
+        struct worker w = { .id = (char *)id,
+                            .idlen = idlen,
+                            .name = (char *)"unknown worker",
+                            .kind = KIND_WEBHOOK };
 
         send_to(d, &w, type, body);
 }
@@ -228,13 +233,52 @@ forget_worker(struct dispatch *d, struct store *st, struct worker *w,
         *w = d->workers[--d->nworkers];
 }
 
+/*
+ * Whether a worker that came in over CURVE with public key `key` (the ZAP
+ * handler's User-Id; NULL or "" over ipc://, where the socket's file mode
+ * is the guard) may deliver `kind`. Says why not in *why.
+ */
+static bool
+key_allows(const struct conf *conf, const char *key, const char *kind,
+           char **why)
+{
+        const struct conf_client *c;
+
+        if (key == NULL || key[0] == '\0')
+                return true;
+        c = conf_client_by_key(conf, key);
+        if (c == NULL) {
+                xasprintf(why, "its CURVE key is no longer on the allow-list");
+                return false;
+        }
+        if (!curve_allows_kind(c, kind)) {
+                xasprintf(why,
+                          "its CURVE key ('%s' on the allow-list) is not "
+                          "allowed kind '%s'",
+                          c->name, kind);
+                return false;
+        }
+        return true;
+}
+
 static void
-on_ready(struct dispatch *d, const void *id, size_t idlen, json_t *body,
+refuse(struct dispatch *d, const void *id, size_t idlen, const char *why)
+{
+        json_t *body = json_pack("{s:s}", "error", why);
+
+        send_raw(d, id, idlen, "REFUSE", body);
+        json_decref(body);
+}
+
+static void
+on_ready(struct dispatch *d, struct store *st, const struct conf *conf,
+         const void *id, size_t idlen, const char *key, json_t *body,
          int64_t now_ms)
 {
         const char *kind = json_string_value(json_object_get(body, "kind"));
         json_t *credit = json_object_get(body, "credit");
         struct worker *w = find_worker(d, id, idlen);
+        char *why = NULL, *name;
         enum kind k;
 
         if (kind != NULL && strcmp(kind, "email") == 0)
@@ -247,6 +291,17 @@ on_ready(struct dispatch *d, const void *id, size_t idlen, json_t *body,
         if (!json_is_integer(credit) || json_integer_value(credit) < 0 ||
             json_integer_value(credit) > MAX_CREDIT)
                 goto bad;
+        if (!key_allows(conf, key, kind, &why)) {
+                name = printable(id, idlen);
+                log_warnx("worker %s says it delivers '%s', but %s: refused",
+                          name, kind, why);
+                refuse(d, id, idlen, why);
+                if (w != NULL)
+                        forget_worker(d, st, w, now_ms, "was refused");
+                free(name);
+                free(why);
+                return;
+        }
         if (w == NULL) {
                 d->workers = xreallocarray(d->workers, d->nworkers + 1,
                                            sizeof(*d->workers));
@@ -256,6 +311,7 @@ on_ready(struct dispatch *d, const void *id, size_t idlen, json_t *body,
                 memcpy(w->id, id, idlen);
                 w->idlen = idlen;
                 w->name = printable(id, idlen);
+                w->key = key != NULL && key[0] != '\0' ? xstrdup(key) : NULL;
                 log_info("worker %s (%s) connected with credit %lld", w->name,
                          kind, (long long)json_integer_value(credit));
         }
@@ -453,8 +509,8 @@ handle(struct dispatch *d, struct store *st, const struct conf *conf,
         }
 #define IS(t) (tlen == strlen(t) && memcmp(type, t, tlen) == 0)
         if (IS("READY"))
-                on_ready(d, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), body,
-                         now_ms);
+                on_ready(d, st, conf, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]),
+                         zmq_msg_gets(&f[2], "User-Id"), body, now_ms);
         else if (IS("OUTCOME"))
                 on_outcome(d, st, conf, zmq_msg_data(&f[0]),
                            zmq_msg_size(&f[0]), body, now_ms, q);
@@ -798,4 +854,30 @@ const struct dispatch_counts *
 dispatch_counts(const struct dispatch *d)
 {
         return &d->counts;
+}
+
+int
+dispatch_revoke(struct dispatch *d, struct store *st, const struct conf *conf,
+                int64_t now_ms)
+{
+        static const char *const kinds[] = {
+                [KIND_EMAIL] = "email", [KIND_WEBHOOK] = "webhook"
+        };
+        int n = 0;
+
+        for (size_t i = 0; i < d->nworkers;) {
+                struct worker *w = &d->workers[i];
+                char *why = NULL;
+
+                if (key_allows(conf, w->key, kinds[w->kind], &why)) {
+                        i++;
+                        continue;
+                }
+                log_warnx("worker %s: %s", w->name, why);
+                refuse(d, w->id, w->idlen, why);
+                forget_worker(d, st, w, now_ms, "was refused on reload");
+                free(why);
+                n++;
+        }
+        return n;
 }

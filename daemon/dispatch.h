@@ -42,6 +42,14 @@ void dispatch_tick(struct dispatch *d, struct store *st,
 /* Milliseconds until dispatch_tick() has something to do. */
 int64_t dispatch_timeout(struct dispatch *d, struct store *st, int64_t now_ms);
 
+/*
+ * After the config (and its CURVE allow-list) changed: refuses and forgets
+ * every worker whose key is no longer allowed what it delivers, its
+ * deliveries going back to pending. Returns how many.
+ */
+int dispatch_revoke(struct dispatch *d, struct store *st,
+                    const struct conf *conf, int64_t now_ms);
+
 /* {"email": n, "webhook": n}: connected workers by kind. */
 json_t *dispatch_json_workers(const struct dispatch *d);
 const struct dispatch_counts *dispatch_counts(const struct dispatch *d);

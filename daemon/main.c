@@ -8,6 +8,7 @@
  */
 #include "conf.h"
 #include "control.h"
+#include "curve.h"
 #include "dispatch.h"
 #include "log.h"
 #include "metrics.h"
@@ -18,6 +19,7 @@
 #include "svc.h"
 #include "timefmt.h"
 #include "xalloc.h"
+#include "zap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +53,8 @@ struct daemon {
         void *control;
         void *dispatch;
         void *feed;
+        struct zap *zap;         /* with tcp:// endpoints only */
+        struct curve_key server; /* the same */
         struct dispatch *dsp;
         int sigfd;
         bool running;
@@ -106,10 +110,16 @@ ensure_parent(const char *path)
         free(dir);
 }
 
-/* Binds a socket and gives an ipc path mode 0660 (the group may use it). */
+/*
+ * Binds a socket. An ipc path gets mode 0660 (the group may use it); a
+ * tcp:// endpoint is a CURVE server whose clients the ZAP handler admits
+ * by the allow-list, under ZAP domain `domain`.
+ */
 static void *
-bind_socket(struct daemon *d, int type, const char *endpoint)
+bind_socket(struct daemon *d, int type, const char *endpoint,
+            const char *domain)
 {
+        char *cause = NULL;
         char *resolved = conf_endpoint_path(endpoint);
         void *s = zmq_socket(d->zctx, type);
         int zero = 0, hb_ivl = 5000, hb_timeout = 15000;
@@ -123,12 +133,17 @@ bind_socket(struct daemon *d, int type, const char *endpoint)
                        sizeof(hb_timeout));
         if (strncmp(resolved, "ipc://", 6) == 0)
                 ensure_parent(resolved + 6);
+        if (conf_endpoint_tcp(resolved) &&
+            (curve_server(s, &d->server, domain, &cause) < 0 ||
+             zap_watch(d->zap, s, domain, &cause) < 0))
+                fatalx("%s '%s': %s", domain, resolved, cause);
         if (zmq_bind(s, resolved) < 0)
                 fatalx("cannot bind '%s': %s", resolved, zmq_strerror(errno));
         if (strncmp(resolved, "ipc://", 6) == 0 &&
             chmod(resolved + 6, 0660) < 0)
                 log_warn("chmod '%s'", resolved + 6);
-        log_debug("bound %s", resolved);
+        log_debug("bound %s%s", resolved,
+                  conf_endpoint_tcp(resolved) ? " (CURVE)" : "");
         free(resolved);
         return s;
 }
@@ -228,6 +243,11 @@ reload(void *arg)
         conf_destroy(&d->conf);
         d->conf = next;
         d->cctx.conf = next;
+        if (d->zap != NULL)
+                log_info("CURVE allow-list: %zu clients; %d workers refused "
+                         "now",
+                         next->curve.nclients,
+                         dispatch_revoke(d->dsp, d->st, next, os_wall_ms()));
         log_info("configuration reloaded: %d alert groups re-planned, %d "
                  "cancelled",
                  replanned, cancelled);
@@ -425,15 +445,21 @@ out:
 static void
 run(struct daemon *d)
 {
-        zmq_pollitem_t items[3] = {
+        zmq_pollitem_t items[3 + ZAP_MAX_ITEMS] = {
                 { d->control, 0, ZMQ_POLLIN, 0 },
                 { d->dispatch, 0, ZMQ_POLLIN, 0 },
                 { NULL, d->sigfd, ZMQ_POLLIN, 0 },
         };
+        int n = 3;
 
+        if (d->zap != NULL)
+                n += zap_pollitems(d->zap, items + 3);
         while (d->running) {
-                if (zmq_poll(items, 3, poll_timeout(d)) < 0 && errno != EINTR)
+                if (zmq_poll(items, n, poll_timeout(d)) < 0 && errno != EINTR)
                         fatalx("zmq_poll: %s", zmq_strerror(errno));
+                /* Handshakes first: a client waits on them. */
+                if (d->zap != NULL)
+                        zap_handle(d->zap, d->conf, os_mono_ms());
                 if (items[2].revents & ZMQ_POLLIN)
                         handle_signal(d);
                 if (items[0].revents & ZMQ_POLLIN)
@@ -470,6 +496,40 @@ take_lock(const char *state_path)
         return fd;
 }
 
+/*
+ * With any tcp:// endpoint: the scheduler's own key pair, and the ZAP
+ * handler that checks clients against the allow-list. Without the list
+ * nobody could connect, so that is a configuration error.
+ */
+static void
+start_curve(struct daemon *d)
+{
+        const struct conf *c = d->conf;
+        char *cause = NULL;
+
+        if (!conf_endpoint_tcp(c->daemon.control) &&
+            !conf_endpoint_tcp(c->daemon.dispatch) &&
+            !conf_endpoint_tcp(c->daemon.feed))
+                return;
+        if (c->curve.allow[0] == '\0') {
+                log_err("%s: the scheduler's tcp:// endpoints need "
+                        "curve.allow, the list of client keys it admits",
+                        c->path);
+                exit(CONF_EXIT);
+        }
+        if (curve_key_load(c->dir, c->curve.server_key, true, &d->server,
+                           &cause) < 0) {
+                log_err("curve.server_key: %s", cause);
+                exit(CONF_EXIT);
+        }
+        d->zap = zap_new(d->zctx, &cause);
+        if (d->zap == NULL)
+                fatalx("%s", cause);
+        log_info("CURVE on tcp:// endpoints; server key %s; %zu clients on "
+                 "the allow-list",
+                 d->server.public_key, c->curve.nclients);
+}
+
 static void
 startup(struct daemon *d)
 {
@@ -487,9 +547,13 @@ startup(struct daemon *d)
         d->sigfd = os_signalfd();
 
         d->zctx = zmq_ctx_new();
-        d->control = bind_socket(d, ZMQ_ROUTER, d->conf->daemon.control);
-        d->dispatch = bind_socket(d, ZMQ_ROUTER, d->conf->daemon.dispatch);
-        d->feed = bind_socket(d, ZMQ_PUB, d->conf->daemon.feed);
+        start_curve(d);
+        d->control = bind_socket(d, ZMQ_ROUTER, d->conf->daemon.control,
+                                 CURVE_DOMAIN_CONTROL);
+        d->dispatch = bind_socket(d, ZMQ_ROUTER, d->conf->daemon.dispatch,
+                                  CURVE_DOMAIN_DISPATCH);
+        d->feed =
+            bind_socket(d, ZMQ_PUB, d->conf->daemon.feed, CURVE_DOMAIN_FEED);
         /* Fail loudly, not silently, when a worker has gone. */
         zmq_setsockopt(d->dispatch, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
         d->dsp = dispatch_new(d->dispatch);
@@ -536,6 +600,8 @@ shutdown_daemon(struct daemon *d)
                 zmq_close(d->dispatch);
         if (d->feed != NULL)
                 zmq_close(d->feed);
+        zap_destroy(&d->zap);
+        explicit_bzero(&d->server, sizeof(d->server));
         dispatch_destroy(&d->dsp);
         if (d->zctx != NULL)
                 zmq_ctx_term(d->zctx);

@@ -1,11 +1,12 @@
 #include "worker.h"
 
 #include "backend.h"
+#include "curve.h"
 #include "email.h"
-#include "fileio.h"
 #include "ics.h"
 #include "log.h"
 #include "os.h"
+#include "secret.h"
 #include "svc.h"
 #include "template.h"
 #include "xalloc.h"
@@ -17,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -27,8 +27,9 @@
 #define RESEND_MS         2000
 #define DAEMON_SILENCE_MS 10000
 #define STOP_GRACE_MS     15000
+#define REDIAL_MIN_MS     2000 /* after a refused handshake */
+#define REDIAL_MAX_MS     60000
 #define MAX_RESPONSE      (64 * 1024)
-#define MAX_SECRET        4096
 
 struct transfer {
         struct wk *w;
@@ -62,6 +63,11 @@ struct wk {
         struct conf *conf;
         void *zctx;
         void *sock;
+        void *monitor;     /* handshake events, over tcp:// only */
+        bool said_refused; /* a failed handshake is logged once */
+        const char *endpoint;
+        int64_t redial_ms; /* when to connect again after a refusal */
+        int64_t redial_gap_ms;
         CURLM *multi;
         int sigfd;
         int64_t timer_ms; /* when curl wants its timeout action, or -1 */
@@ -163,60 +169,6 @@ on_ack(struct wk *w, json_t *body)
         }
 }
 
-/*
- * Where a secret file named in the config is. Under systemd, in
- * $CREDENTIALS_DIRECTORY by its base name: as the admin named it
- * (LoadCredential=it.key:/path) or as the shipped unit loads the whole
- * secrets directory (LoadCredential=secrets:/etc/ofsted-notify/secrets
- * gives "secrets_it.key"). Else relative to the config's directory.
- */
-static char *
-secret_path(const struct conf *conf, const char *name)
-{
-        static const char *const prefixes[] = { "", "secrets_" };
-        const char *creds = getenv("CREDENTIALS_DIRECTORY");
-        struct stat sb;
-        char *path;
-
-        if (name[0] == '/' && (creds == NULL || *creds == '\0'))
-                return xstrdup(name);
-        if (creds != NULL && *creds != '\0') {
-                const char *base = strrchr(name, '/');
-
-                for (size_t i = 0; i < 2; i++) {
-                        xasprintf(&path, "%s/%s%s", creds, prefixes[i],
-                                  base ? base + 1 : name);
-                        if (stat(path, &sb) == 0)
-                                return path;
-                        free(path);
-                }
-        }
-        if (name[0] == '/')
-                return xstrdup(name);
-        xasprintf(&path, "%s/%s", conf->dir, name);
-        return path;
-}
-
-/* A secret file's content without trailing white space; caller frees. */
-static char *
-read_secret(const struct conf *conf, const char *name, char **cause)
-{
-        char *path = secret_path(conf, name), *buf = NULL, *why = NULL;
-        size_t len;
-
-        if (fileio_read(path, MAX_SECRET, &buf, &len, &why) < 0) {
-                xasprintf(cause, "cannot read secret file: %s", why);
-                free(why);
-                free(path);
-                return NULL;
-        }
-        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
-                           buf[len - 1] == ' ' || buf[len - 1] == '\t'))
-                buf[--len] = '\0';
-        free(path);
-        return buf;
-}
-
 static size_t
 on_data(char *data, size_t size, size_t n, void *arg)
 {
@@ -293,10 +245,10 @@ prepare_webhook(struct wk *w, struct transfer *t, const struct channel *ch,
         }
         if (ch->url[0] != '\0')
                 url = xstrdup(ch->url);
-        else if ((url = read_secret(w->conf, ch->url_file, cause)) == NULL)
+        else if ((url = secret_read(w->conf->dir, ch->url_file, cause)) == NULL)
                 goto out;
         if (ch->secret_file[0] != '\0') {
-                secret = read_secret(w->conf, ch->secret_file, cause);
+                secret = secret_read(w->conf->dir, ch->secret_file, cause);
                 if (secret == NULL ||
                     webhook_parse_secret(secret, &key, &keylen, cause) < 0)
                         goto out;
@@ -380,12 +332,12 @@ prepare_email(struct wk *w, struct transfer *t, const struct channel *ch,
         if (c->email.username[0] != '\0')
                 curl_easy_setopt(t->easy, CURLOPT_USERNAME, c->email.username);
         if (c->email.password_file[0] != '\0') {
-                secret = read_secret(c, c->email.password_file, cause);
+                secret = secret_read(c->dir, c->email.password_file, cause);
                 if (secret == NULL)
                         goto out;
                 curl_easy_setopt(t->easy, CURLOPT_PASSWORD, secret);
         } else if (c->email.bearer_token_file[0] != '\0') {
-                secret = read_secret(c, c->email.bearer_token_file, cause);
+                secret = secret_read(c->dir, c->email.bearer_token_file, cause);
                 if (secret == NULL)
                         goto out;
                 /* XOAUTH2, as Microsoft 365 and Gmail take it (libcurl
@@ -748,6 +700,13 @@ timers(struct wk *w, int64_t now)
                         w->outcomes[i].resend_ms = now + RESEND_MS;
                 }
         }
+        if (w->redial_ms != 0 && now >= w->redial_ms) {
+                w->redial_ms = 0;
+                zmq_disconnect(w->sock, w->endpoint);
+                if (zmq_connect(w->sock, w->endpoint) < 0)
+                        log_warnx("cannot connect to '%s' again: %s",
+                                  w->endpoint, zmq_strerror(zmq_errno()));
+        }
         if (now - w->heard_ms > DAEMON_SILENCE_MS) {
                 log_warnx("no word from the scheduler for %d s: saying READY "
                           "again",
@@ -785,6 +744,45 @@ poll_timeout(struct wk *w, int64_t now)
         return t <= now ? 0 : (int)(t - now);
 }
 
+/*
+ * The scheduler's answer to our handshake over tcp://. After a refusal
+ * ZeroMQ gives the connection up, so we dial again ourselves, from 2 s
+ * doubling to a minute: the admin may yet add our key to the allow-list
+ * and reload. The refusal is logged once, until a handshake succeeds.
+ */
+static void
+read_monitor(struct wk *w)
+{
+        uint16_t event;
+        uint32_t value;
+
+        while (curve_monitor_recv(w->monitor, &event, &value) == 0) {
+                if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+                        if (w->said_refused)
+                                log_info("the scheduler accepts our CURVE "
+                                         "key now");
+                        w->said_refused = false;
+                        w->redial_ms = w->redial_gap_ms = 0;
+                        continue;
+                }
+                if (w->redial_ms == 0) {
+                        w->redial_gap_ms = w->redial_gap_ms == 0
+                                               ? REDIAL_MIN_MS
+                                               : w->redial_gap_ms * 2;
+                        if (w->redial_gap_ms > REDIAL_MAX_MS)
+                                w->redial_gap_ms = REDIAL_MAX_MS;
+                        w->redial_ms = os_mono_ms() + w->redial_gap_ms;
+                }
+                if (!w->said_refused) {
+                        log_err("the scheduler refused our connection: %s "
+                                "(curve.client_key '%s'); retrying",
+                                curve_handshake_text(event, value),
+                                w->conf->curve.client_key);
+                        w->said_refused = true;
+                }
+        }
+}
+
 static void
 loop(struct wk *w)
 {
@@ -797,7 +795,7 @@ loop(struct wk *w)
 
                 if (w->renew_multi && w->active == 0)
                         renew_multi(w);
-                n = 2 + w->nwatches;
+                n = 2 + w->nwatches + (w->monitor != NULL);
 
                 items = xreallocarray(items, n, sizeof(*items));
                 items[0] = (zmq_pollitem_t){ w->sock, 0, ZMQ_POLLIN, 0 };
@@ -806,6 +804,9 @@ loop(struct wk *w)
                         items[2 + i] =
                             (zmq_pollitem_t){ NULL, w->watches[i].fd,
                                               w->watches[i].events, 0 };
+                if (w->monitor != NULL)
+                        items[n - 1] =
+                            (zmq_pollitem_t){ w->monitor, 0, ZMQ_POLLIN, 0 };
                 if (zmq_poll(items, (int)n, poll_timeout(w, now)) < 0 &&
                     zmq_errno() != EINTR)
                         fatalx("zmq_poll: %s", zmq_strerror(zmq_errno()));
@@ -813,7 +814,9 @@ loop(struct wk *w)
                         on_signal(w);
                 /* Drain always: ZMQ_EVENTS is edge-triggered underneath. */
                 read_socket(w);
-                for (size_t i = 2; i < n; i++) {
+                if (w->monitor != NULL)
+                        read_monitor(w);
+                for (size_t i = 2; i < 2 + w->nwatches; i++) {
                         int ev =
                             (items[i].revents & ZMQ_POLLIN ? CURL_CSELECT_IN
                                                            : 0) |
@@ -856,11 +859,12 @@ worker_run(const struct worker_opts *opts, struct conf *conf)
 {
         struct wk w = { 0 };
         char *endpoint = conf_endpoint_path(conf->daemon.dispatch);
-        char *id = routing_id(opts->kind);
+        char *id = routing_id(opts->kind), *cause = NULL;
         int zero = 0, hb_ivl = 5000, hb_timeout = 15000;
 
         w.opts = opts;
         w.conf = conf;
+        w.endpoint = endpoint;
         w.timer_ms = -1;
         w.running = true;
         w.sigfd = os_signalfd();
@@ -876,6 +880,15 @@ worker_run(const struct worker_opts *opts, struct conf *conf)
         zmq_setsockopt(w.sock, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof(hb_ivl));
         zmq_setsockopt(w.sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout,
                        sizeof(hb_timeout));
+        if (conf_endpoint_tcp(endpoint)) {
+                if (curve_client(w.sock, conf, endpoint, &cause) < 0) {
+                        log_err("%s", cause);
+                        exit(CONF_EXIT);
+                }
+                w.monitor = curve_monitor(w.zctx, w.sock, "dispatch", &cause);
+                if (w.monitor == NULL)
+                        fatalx("%s", cause);
+        }
         if (zmq_connect(w.sock, endpoint) < 0)
                 fatalx("cannot connect to '%s': %s", endpoint,
                        zmq_strerror(zmq_errno()));
@@ -899,6 +912,8 @@ worker_run(const struct worker_opts *opts, struct conf *conf)
         free(w.watches);
         curl_multi_cleanup(w.multi);
         curl_global_cleanup();
+        if (w.monitor != NULL)
+                zmq_close(w.monitor);
         zmq_close(w.sock);
         zmq_ctx_term(w.zctx);
         close(w.sigfd);

@@ -7,10 +7,14 @@
 
 #include <cmocka.h>
 
+#include "proc.h"
+
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 void
@@ -231,4 +235,56 @@ itest_ctl_run(const char *ctl, const char *conf, char *env_state, char *env_run,
         argv[n] = NULL;
         assert_int_equal(proc_run(argv, env, &r), 0);
         return r;
+}
+
+static int
+remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+        (void)sb;
+        (void)flag;
+        (void)ftw;
+        return remove(path);
+}
+
+void
+itest_rmtree(const char *dir)
+{
+        if (dir != NULL && dir[0] != '\0')
+                nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+void
+itest_show_log(const char *path, size_t max)
+{
+        char *text = slurp(path);
+        size_t n = strlen(text);
+
+        fprintf(stderr, "--- %s%s ---\n%s--- end ---\n", path,
+                n > max ? " (the end)" : "", n > max ? text + n - max : text);
+        free(text);
+}
+
+int
+itest_httpsink_start(const char *binary, const char *portfile, const char *log,
+                     const char *script, const char *errlog, pid_t *pid,
+                     int *port)
+{
+        char *argv[] = { (char *)binary, "--port-file", (char *)portfile,
+                         "--log",        (char *)log,   "--script",
+                         (char *)script, NULL };
+        long long until = mono_ms() + 20000;
+        FILE *fp;
+
+        *port = 0;
+        if (proc_start(argv, NULL, errlog, pid) < 0)
+                return -1;
+        while ((fp = fopen(portfile, "r")) == NULL) {
+                if (mono_ms() > until || !proc_alive(*pid))
+                        return -1;
+                sleep_ms(20);
+        }
+        if (fscanf(fp, "%d", port) != 1)
+                *port = 0;
+        fclose(fp);
+        return *port > 0 ? 0 : -1;
 }

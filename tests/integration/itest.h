@@ -55,4 +55,16 @@ struct proc_result itest_ctl_run(const char *ctl, const char *conf,
                                  char *env_state, char *env_run, const char *a0,
                                  va_list ap);
 
+/* Removes `dir` and everything under it; errors are ignored. */
+void itest_rmtree(const char *dir);
+/* Prints the file at `path` on stderr, its last `max` bytes, framed. */
+void itest_show_log(const char *path, size_t max);
+/*
+ * Starts httpsink (`binary`) logging requests to `log`, following
+ * `script`, its own messages to `errlog`, and waits for the port it
+ * writes to `portfile`. Returns 0 with *pid and *port, or -1.
+ */
+int itest_httpsink_start(const char *binary, const char *portfile,
+                         const char *log, const char *script,
+                         const char *errlog, pid_t *pid, int *port);
 #endif

@@ -1511,6 +1511,7 @@ auth_password(struct fx *f, const char *mech)
         json_int_t id;
 
         spill(f->pwfile, SMTP_PASS "\n");
+        assert_int_equal(chmod(f->pwfile, 0600), 0);
         start_all(f, &o);
         d = drill(f, "delivered", &at, &id);
         rec = spool_record(f, 1);
@@ -1553,6 +1554,7 @@ test_auth_wrong_password(void **state)
         json_int_t id;
 
         spill(f->pwfile, "not the password\n");
+        assert_int_equal(chmod(f->pwfile, 0600), 0);
         start_all(f, &o);
         d = drill(f, "failed", &at, &id);
         assert_int_equal(jint(d, "attempts"), 1);
@@ -1584,6 +1586,7 @@ test_auth_xoauth2(void **state)
         json_int_t id;
 
         spill(f->tokenfile, TOKEN "\n");
+        assert_int_equal(chmod(f->tokenfile, 0600), 0);
         start_all(f, &o);
         d = drill(f, "delivered", &at, &id);
         rec = spool_record(f, 1);

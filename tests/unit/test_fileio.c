@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct scratch {
@@ -112,6 +113,57 @@ test_missing(void **state)
         free(cause);
 }
 
+/* A secret file: the owner's alone is read; any access for others is not. */
+static void
+test_private_modes(void **state)
+{
+        static const struct {
+                mode_t mode;
+                const char *shown; /* in the cause, or NULL: read */
+        } cases[] = {
+                { 0600, NULL },   { 0400, NULL },   { 0640, "0640" },
+                { 0604, "0604" }, { 0660, "0660" }, { 0620, "0620" },
+                { 0601, "0601" }, { 0700, NULL },
+        };
+        struct scratch *s = *state;
+
+        write_file(s->path, "whsec_abc\n", 10);
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char *buf = NULL, *cause = NULL;
+                size_t len = 0;
+                int rc;
+
+                assert_int_equal(chmod(s->path, cases[i].mode), 0);
+                rc = fileio_read_private(s->path, 64, &buf, &len, &cause);
+                if (cases[i].shown == NULL) {
+                        assert_int_equal(rc, 0);
+                        assert_int_equal(len, 10);
+                        assert_string_equal(buf, "whsec_abc\n");
+                        assert_null(cause);
+                } else {
+                        assert_int_equal(rc, -1);
+                        assert_int_equal(errno, EACCES);
+                        assert_null(buf);
+                        assert_non_null(strstr(cause, s->path));
+                        assert_non_null(strstr(cause, cases[i].shown));
+                        assert_non_null(strstr(cause, "chmod 600"));
+                }
+                free(buf);
+                free(cause);
+        }
+        /* The plain reader does not care. */
+        {
+                char *buf = NULL, *cause = NULL;
+                size_t len = 0;
+
+                assert_int_equal(chmod(s->path, 0644), 0);
+                assert_int_equal(fileio_read(s->path, 64, &buf, &len, &cause),
+                                 0);
+                assert_int_equal(len, 10);
+                free(buf);
+        }
+}
+
 int
 main(void)
 {
@@ -121,6 +173,8 @@ main(void)
                 cmocka_unit_test_setup_teardown(test_too_large, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_private_modes, setup,
+                                                teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
