@@ -17,8 +17,11 @@ foreach(f ofsted-notify.conf bank-holidays.json)
 endforeach()
 install(FILES config/ofsted-notify.conf config/bank-holidays.json
         DESTINATION ${CMAKE_INSTALL_DATADIR}/ofsted-notify)
-# The secrets the workers get through LoadCredential=: root's alone.
+# The secrets the workers get through LoadCredential=, and the CURVE keys
+# every unit gets the same way: root's alone.
 install(DIRECTORY DESTINATION ${ONOTIFY_CONFDIR}/secrets
+        DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE)
+install(DIRECTORY DESTINATION ${ONOTIFY_CONFDIR}/curve
         DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE)
 
 # Man pages, compressed as Debian ships them.

@@ -72,7 +72,7 @@ _ofsted_notifyctl()
             if [[ $cur == -* ]]; then
                 opts=(-c --config -h --help)
             else
-                opts=(plan check-config notify pause resume conclude defer
+                opts=(plan check-config keygen notify pause resume conclude defer
                     cancel event list show upcoming ics test history status
                     reload watch help)
             fi
@@ -81,6 +81,13 @@ _ofsted_notifyctl()
             ;;
         plan) opts=(--event --at --school --json -c --config) ;;
         check-config) opts=(-c --config) ;;
+        keygen)
+            if [[ $cur != -* ]]; then
+                mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+                return
+            fi
+            opts=(--force --webhook)
+            ;;
         notify) opts=($record --new-case) ;;
         pause | resume | conclude | defer | cancel) opts=($record) ;;
         event)

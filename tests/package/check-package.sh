@@ -79,8 +79,10 @@ for f in etc/ofsted-notify/ofsted-notify.conf \
 	usr/share/bash-completion/completions/ofsted-notifyctl; do
 	[ -f "$root/$f" ] || fail "missing: /$f"
 done
-mode=$(stat -c %a "$root/etc/ofsted-notify/secrets")
-[ "$mode" = 700 ] || fail "/etc/ofsted-notify/secrets is $mode, not 700"
+for d in secrets curve; do
+	mode=$(stat -c %a "$root/etc/ofsted-notify/$d")
+	[ "$mode" = 700 ] || fail "/etc/ofsted-notify/$d is $mode, not 700"
+done
 
 # What the units name must be in the package.
 for unit in ofsted-notifyd.service ofsted-notify-worker@.service; do
@@ -98,6 +100,14 @@ cred=$(sed -n 's/^LoadCredential=secrets://p' \
 [ -d "$root$cred" ] || fail "LoadCredential= path $cred is not in the package"
 grep -q "^d $cred 0700 root root" "$root/usr/lib/tmpfiles.d/ofsted-notify.conf" ||
 	fail "tmpfiles.d does not make $cred"
+for unit in ofsted-notifyd.service ofsted-notify-worker@.service; do
+	cred=$(sed -n 's/^LoadCredential=curve://p' "$root$unitdir/$unit")
+	[ -n "$cred" ] && [ -d "$root$cred" ] ||
+		fail "$unit: LoadCredential=curve: path '$cred' is not in the package"
+	grep -q "^d $cred 0700 root root" \
+		"$root/usr/lib/tmpfiles.d/ofsted-notify.conf" ||
+		fail "tmpfiles.d does not make $cred"
+done
 grep -q '^RuntimeDirectory=' "$root$unitdir/ofsted-notify-worker@.service" &&
 	fail "a worker declares RuntimeDirectory= (only the scheduler may)"
 grep -q '^RuntimeDirectoryPreserve=restart' "$root$unitdir/ofsted-notifyd.service" ||
