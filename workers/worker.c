@@ -790,12 +790,14 @@ loop(struct wk *w)
         int running;
 
         while (w->running) {
-                size_t n;
+                size_t n, nwatches;
                 int64_t now = os_mono_ms();
 
                 if (w->renew_multi && w->active == 0)
                         renew_multi(w);
-                n = 2 + w->nwatches + (w->monitor != NULL);
+                /* curl may add or drop watches below: poll these ones. */
+                nwatches = w->nwatches;
+                n = 2 + nwatches + (w->monitor != NULL);
 
                 items = xreallocarray(items, n, sizeof(*items));
                 items[0] = (zmq_pollitem_t){ w->sock, 0, ZMQ_POLLIN, 0 };
@@ -816,7 +818,7 @@ loop(struct wk *w)
                 read_socket(w);
                 if (w->monitor != NULL)
                         read_monitor(w);
-                for (size_t i = 2; i < 2 + w->nwatches; i++) {
+                for (size_t i = 2; i < 2 + nwatches; i++) {
                         int ev =
                             (items[i].revents & ZMQ_POLLIN ? CURL_CSELECT_IN
                                                            : 0) |

@@ -1227,8 +1227,14 @@ test_pacing(void **state)
                             json_real_value(
                                 member(json_array_get(reqs, i - 1), "time"));
 
-                        /* 50 ms of slack for the clocks' granularity. */
-                        if (gap < paced[k].gap - 0.05)
+                        /*
+                         * The daemon paces when it hands jobs out; the
+                         * sink sees them after the worker's own latency,
+                         * which varies by a few hundred ms on a loaded
+                         * machine (under ASan, say). Unpaced, they come
+                         * milliseconds apart.
+                         */
+                        if (gap < paced[k].gap * 0.75)
                                 fail_msg("%s: requests %zu and %zu came %.3f "
                                          "s apart, under its pace of %.2f s",
                                          paced[k].path, i - 1, i, gap,
@@ -1304,8 +1310,13 @@ test_worker_service(void **state)
         char *argv[] = {
                 WORKER_BINARY, "--kind", "webhook", "-c", f->conf, NULL
         };
+        /*
+         * A ping every second: the test reads the notify socket only now
+         * and then, and the kernel queues only net.unix.max_dgram_qlen
+         * datagrams (10 here) before the worker's sd_notify() blocks.
+         */
         char *env[] = { f->env_state, f->env_run,
-                        env_notify,   "WATCHDOG_USEC=200000",
+                        env_notify,   "WATCHDOG_USEC=2000000",
                         env_creds,    "JOURNAL_STREAM",
                         NULL };
         int fd;
@@ -1333,8 +1344,8 @@ test_worker_service(void **state)
                                           f->worker[0], line, sizeof(line)),
                          0);
         assert_contains(line, "webhook");
-        /* Every 100 ms (half of WATCHDOG_USEC) would be 15; want 3. */
-        assert_watchdog_pings(fd, f->worker[0], 3, 1500);
+        /* Every second (half of WATCHDOG_USEC): want 2 in 2.5 s. */
+        assert_watchdog_pings(fd, f->worker[0], 2, 2500);
 
         utc_text(time(NULL), at);
         record(f, "drill", URN_SOLO, at);
@@ -1350,7 +1361,7 @@ test_worker_service(void **state)
         assert_int_equal(
             proc_notify_wait(fd, "READY=1", WAIT_MS, f->worker[0], NULL, 0), 0);
         assert_int_equal(
-            proc_notify_wait(fd, "WATCHDOG=1", 1000, f->worker[0], NULL, 0), 0);
+            proc_notify_wait(fd, "WATCHDOG=1", 2500, f->worker[0], NULL, 0), 0);
 
         assert_int_equal(kill(f->worker[0], SIGTERM), 0);
         assert_int_equal(
