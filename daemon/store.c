@@ -3,6 +3,7 @@
 #include "timefmt.h"
 #include "xalloc.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,8 @@
 #define MISSED_MAX      20
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#define XSTR(x)  STR(x)
+#define STR(x)   #x
 
 /*
  * Schema migrations: migrations[v] takes the database from user_version v
@@ -125,6 +128,9 @@ enum stmt {
         S_DELIVERY_FINISH,
         S_NEXT_DELIVERY,
         S_JSON_JOB,
+        S_LEASES_DUE,
+        S_DELIVERIES_SHIFT,
+        S_PROBE,
         S_COUNT
 };
 
@@ -277,6 +283,14 @@ static const char *const stmt_sql[S_COUNT] = {
                        "FROM deliveries AS d "
                        "JOIN alerts AS a ON a.id = d.alert_id "
                        "JOIN cases AS c ON c.id = a.case_id WHERE d.id = ?1",
+        [S_LEASES_DUE] = "SELECT 1 FROM deliveries WHERE status = 'sending' "
+                         "AND lease_until <= ?1 LIMIT 1",
+        [S_DELIVERIES_SHIFT] = "UPDATE deliveries SET next_at = next_at + ?1, "
+                               "lease_until = lease_until + ?1 "
+                               "WHERE status IN ('pending', 'sending', "
+                               "'retry')",
+        /* A one-page write that changes nothing (see store_probe()). */
+        [S_PROBE] = "PRAGMA user_version = " XSTR(STORE_SCHEMA_VERSION),
 };
 
 static const char *const case_states[] = {
@@ -301,6 +315,9 @@ static const char *const delivery_statuses[] = {
 struct store {
         sqlite3 *db;
         sqlite3_stmt *stmts[S_COUNT];
+        char *path;
+        enum store_fault fault;
+        char *fault_text; /* "state database PATH: why", while faulty */
 };
 
 /* A pending group copied out of its row, so fn may use the store. */
@@ -327,12 +344,110 @@ store_alert_state_name(enum alert_state state)
 
 /* --- Helpers -------------------------------------------------------------- */
 
-/* Sets *cause to "what: <the connection's last error>"; returns -1. */
+/*
+ * Whether the connection's last error means the file cannot be written,
+ * and why, in words (*why is static or the connection's message). `sys` is
+ * errno as the failed call left it: for a failed write SQLite says only
+ * "disk I/O error" and keeps no errno (sqlite3_system_errno() is 0), but
+ * errno still holds the kernel's reason.
+ */
+static enum store_fault
+classify(struct store *st, int sys, const char **why)
+{
+        int err;
+
+        switch (sqlite3_extended_errcode(st->db) & 0xff) {
+        case SQLITE_FULL:
+                *why = "disk full";
+                return STORE_FULL;
+        case SQLITE_BUSY:
+                *why = "locked by another process";
+                return STORE_LOCKED;
+        case SQLITE_READONLY:
+                *why = "read-only";
+                return STORE_READONLY;
+        case SQLITE_IOERR:
+        case SQLITE_CANTOPEN:
+                err = sqlite3_system_errno(st->db);
+                if (err == 0)
+                        err = sys;
+                if (err == ENOSPC) {
+                        *why = "disk full";
+                        return STORE_FULL;
+                }
+                if (err == EDQUOT) {
+                        *why = "disk quota exceeded";
+                        return STORE_FULL;
+                }
+                if (err == EROFS) {
+                        *why = "read-only file system";
+                        return STORE_READONLY;
+                }
+                if (err == EACCES || err == EPERM) {
+                        *why = "permission denied";
+                        return STORE_READONLY;
+                }
+                *why = err != 0 ? strerror(err) : sqlite3_errmsg(st->db);
+                return STORE_IOERR;
+        default:
+                return STORE_OK;
+        }
+}
+
+/*
+ * Records a fault. While another process holds the lock, writes stop
+ * waiting for it: one bounded wait an episode, not one a statement.
+ */
+static void
+set_fault(struct store *st, enum store_fault fault, const char *why)
+{
+        char *text;
+
+        xasprintf(&text, "state database %s: %s", st->path, why);
+        free(st->fault_text);
+        st->fault_text = text;
+        st->fault = fault;
+        sqlite3_busy_timeout(st->db,
+                             fault == STORE_LOCKED ? 0 : BUSY_TIMEOUT_MS);
+}
+
+static void
+clear_fault(struct store *st)
+{
+        free(st->fault_text);
+        st->fault_text = NULL;
+        st->fault = STORE_OK;
+        sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+}
+
+/*
+ * Sets *cause to "what: <the connection's last error>", and notes a fault
+ * when the error is one; returns -1.
+ */
 static int
 fail(struct store *st, const char *what, char **cause)
 {
+        int sys = errno;
+        const char *why = NULL;
+        enum store_fault fault = classify(st, sys, &why);
+
+        if (fault != STORE_OK)
+                set_fault(st, fault, why);
         if (cause != NULL)
-                xasprintf(cause, "%s: %s", what, sqlite3_errmsg(st->db));
+                xasprintf(cause, "%s: %s", what,
+                          fault != STORE_OK ? st->fault_text
+                                            : sqlite3_errmsg(st->db));
+        return -1;
+}
+
+/* While a fault lasts, a write fails at once with its reason. */
+static int
+gate(struct store *st, const char *what, char **cause)
+{
+        if (st->fault == STORE_OK)
+                return 0;
+        if (cause != NULL)
+                xasprintf(cause, "%s: %s", what, st->fault_text);
         return -1;
 }
 
@@ -372,11 +487,21 @@ bind_time(sqlite3_stmt *s, int i, int64_t v)
         return sqlite3_bind_int64(s, i, v);
 }
 
-/* Steps: 1 on a row, 0 when done, -1 (cause set) on an error. */
+/*
+ * Steps: 1 on a row, 0 when done, -1 (cause set) on an error. A write
+ * outside a transaction passes the gate first (inside one, store_begin()
+ * did).
+ */
 static int
 step(struct store *st, sqlite3_stmt *s, const char *what, char **cause)
 {
-        int rc = sqlite3_step(s);
+        int rc;
+
+        if (!sqlite3_stmt_readonly(s) && sqlite3_get_autocommit(st->db) &&
+            gate(st, what, cause) < 0)
+                return -1;
+        errno = 0; /* see classify() */
+        rc = sqlite3_step(s);
 
         if (rc == SQLITE_ROW)
                 return 1;
@@ -588,6 +713,8 @@ store_open(const char *path, char **cause)
         struct store *st = xcalloc(1, sizeof(*st));
         char *dummy = NULL;
 
+        st->path = xstrdup(path);
+
         /* Every failure below sets a cause, so give it somewhere to go. */
         if (cause == NULL)
                 cause = &dummy;
@@ -628,8 +755,42 @@ store_close(struct store **stp)
         for (int i = 0; i < S_COUNT; i++)
                 sqlite3_finalize(st->stmts[i]);
         sqlite3_close_v2(st->db);
+        free(st->fault_text);
+        free(st->path);
         free(st);
         *stp = NULL;
+}
+
+enum store_fault
+store_fault(const struct store *st, const char **text)
+{
+        if (text != NULL)
+                *text = st->fault_text;
+        return st->fault;
+}
+
+int
+store_probe(struct store *st, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_PROBE];
+        const char *why = NULL;
+        int rc;
+
+        if (!sqlite3_get_autocommit(st->db))
+                return gate(st, "probe", cause);
+        errno = 0; /* see classify() */
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE) {
+                done(s);
+                clear_fault(st);
+                return 0;
+        }
+        fail(st, "probe", cause);
+        /* Whatever it is, the file cannot be written. */
+        if (classify(st, 0, &why) == STORE_OK)
+                set_fault(st, STORE_IOERR, sqlite3_errmsg(st->db));
+        done(s);
+        return -1;
 }
 
 /* --- Transactions --------------------------------------------------------- */
@@ -637,6 +798,8 @@ store_close(struct store **stp)
 int
 store_begin(struct store *st, char **cause)
 {
+        if (gate(st, "begin transaction", cause) < 0)
+                return -1;
         return run(st, st->stmts[S_BEGIN], "begin transaction", cause);
 }
 
@@ -1390,8 +1553,28 @@ store_deliveries_requeue(struct store *st, int64_t now, char **cause)
 int
 store_deliveries_expire(struct store *st, int64_t now, char **cause)
 {
+        sqlite3_stmt *s = st->stmts[S_LEASES_DUE];
+        int rc;
+
+        /* Called on every pass: a read first, so that the write lock is
+         * taken only when a lease has run out. */
+        if (sqlite3_bind_int64(s, 1, now) != SQLITE_OK) {
+                done(s);
+                return fail(st, "find expired leases", cause);
+        }
+        rc = step(st, s, "find expired leases", cause);
+        done(s);
+        if (rc <= 0)
+                return rc;
         return update_count(st, S_DELIVERIES_EXPIRE, NULL, now, "expire leases",
                             cause);
+}
+
+int
+store_deliveries_shift(struct store *st, int64_t seconds, char **cause)
+{
+        return update_count(st, S_DELIVERIES_SHIFT, NULL, seconds,
+                            "shift delivery times", cause);
 }
 
 int

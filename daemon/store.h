@@ -15,6 +15,13 @@
  * with *cause set (caller frees) where they take one. The store does not
  * log. Functions that return JSON return a new reference the caller owns;
  * they take the zone to write times as RFC 3339 with the local offset.
+ *
+ * Faults: when the file cannot be written (the disk is full, the file
+ * system read-only, another process holds the write lock, an I/O error),
+ * the store remembers why (store_fault()). Until store_probe() finds the
+ * file writable again, every write fails at once with that reason, without
+ * touching the file: a caller that retries on every pass costs nothing, and
+ * only the probe waits for a lock. Reads go on as usual.
  */
 #ifndef ONOTIFY_STORE_H
 #define ONOTIFY_STORE_H
@@ -67,6 +74,30 @@ struct store_alert {
 /* Opens (creating when absent) and migrates the database at `path`. */
 struct store *store_open(const char *path, char **cause);
 void store_close(struct store **stp);
+
+enum store_fault {
+        STORE_OK,       /* writes reach the file */
+        STORE_FULL,     /* no space left (or over quota) */
+        STORE_READONLY, /* a read-only file system or file */
+        STORE_LOCKED,   /* another process holds the write lock */
+        STORE_IOERR,    /* another I/O error */
+};
+
+/*
+ * Why the file cannot be written: STORE_OK, or the fault, with *text (when
+ * text is not NULL) saying so for people, e.g. "state database
+ * /var/lib/ofsted-notify/state.db: disk full". The text is the store's,
+ * valid until its next write.
+ */
+enum store_fault store_fault(const struct store *st, const char **text);
+/*
+ * Tries a write that must reach the file (one page: the schema version
+ * rewritten with its own value). Returns 0 and clears the fault when it
+ * did; -1 (the fault set or renewed, *cause its text) when not. Waits for
+ * another process's lock only as long as the busy timeout allows: 5 s at
+ * the start of a fault, not at all while one lasts.
+ */
+int store_probe(struct store *st, char **cause);
 
 const char *store_case_state_name(enum case_state state);
 const char *store_alert_state_name(enum alert_state state);
@@ -230,7 +261,10 @@ struct store_delivery {
  * anything of ours), its lease raised. Returns how many, or -1.
  */
 int store_deliveries_requeue(struct store *st, int64_t now, char **cause);
-/* The same for leases that ran out by `now`. */
+/*
+ * The same for leases that ran out by `now`; writes (and so takes the
+ * write lock) only when there are some.
+ */
 int store_deliveries_expire(struct store *st, int64_t now, char **cause);
 /* The same for the leases held by `worker` (it went silent). */
 int store_deliveries_release(struct store *st, const char *worker, int64_t now,
@@ -265,6 +299,12 @@ int store_delivery_find(struct store *st, const char *uid,
 int store_delivery_finish(struct store *st, int64_t id, const char *status,
                           int64_t next_at, const char *error, int64_t now,
                           char **cause);
+/*
+ * Moves the times of the deliveries still to be sent (when they may go,
+ * when their lease runs out) by `seconds`: after the wall clock stepped,
+ * waits and leases keep their length. Returns how many, or -1.
+ */
+int store_deliveries_shift(struct store *st, int64_t seconds, char **cause);
 /* The soonest retry time or lease expiry: 0 and *at, 1 when none. */
 int store_next_delivery(struct store *st, int64_t *at, char **cause);
 /*

@@ -1450,6 +1450,142 @@ test_commit_survives_exit(void **state)
         assert_int_equal(c.opened_at, 1000);
 }
 
+/* --- Faults --------------------------------------------------------------- */
+
+/*
+ * Another process holds the write lock: the store notes the fault with its
+ * reason and stops waiting for the lock; writes then fail at once, inside
+ * a transaction or not, and reads go on; only a probe that gets through
+ * ends the fault.
+ */
+static void
+test_fault_locked(void **state)
+{
+        struct fixture *f = *state;
+        sqlite3 *db = reopen_caught(f), *other = raw_open(f->path);
+        const char *text = NULL;
+        char *cause = NULL, want[192], gated[256];
+        int64_t at;
+
+        /* The first wait is the busy timeout (5 s); not here. */
+        raw_exec(db, "PRAGMA busy_timeout = 0");
+        assert_int_equal(store_fault(f->st, &text), STORE_OK);
+        assert_null(text);
+        raw_exec(other, "BEGIN IMMEDIATE");
+
+        assert_int_equal(store_begin(f->st, &cause), -1);
+        snprintf(want, sizeof(want),
+                 "state database %s: locked by another process", f->path);
+        assert_int_equal(store_fault(f->st, &text), STORE_LOCKED);
+        assert_string_equal(text, want);
+        assert_non_null(strstr(cause, want));
+        free(cause);
+        cause = NULL;
+        assert_int_equal(raw_int(db, "PRAGMA busy_timeout"), 0);
+        assert_int_equal(store_next_alert(f->st, &at, &cause), 1);
+        assert_int_equal(store_deliveries_requeue(f->st, 1000, &cause), -1);
+        snprintf(gated, sizeof(gated), "requeue deliveries: %s", want);
+        assert_string_equal(cause, gated);
+        free(cause);
+        cause = NULL;
+        assert_int_equal(store_probe(f->st, &cause), -1);
+        assert_non_null(strstr(cause, want));
+        free(cause);
+        cause = NULL;
+
+        /* The lock has gone, but until a probe says so writes wait. */
+        raw_exec(other, "ROLLBACK");
+        assert_int_equal(store_begin(f->st, &cause), -1);
+        free(cause);
+        cause = NULL;
+        assert_int_equal(store_probe(f->st, &cause), 0);
+        assert_null(cause);
+        assert_int_equal(store_fault(f->st, &text), STORE_OK);
+        assert_null(text);
+        assert_int_equal(raw_int(db, "PRAGMA busy_timeout"), 5000);
+        assert_int_equal(store_begin(f->st, &cause), 0);
+        new_case(f, "100001", 1000);
+        assert_int_equal(store_commit(f->st, &cause), 0);
+        sqlite3_close(other);
+}
+
+/*
+ * Expiring leases takes the write lock only when one has run out, so the
+ * scheduler's pass over it costs nothing while another process holds the
+ * lock and nothing is due.
+ */
+static void
+test_expire_reads_first(void **state)
+{
+        struct fixture *f = *state;
+        sqlite3 *other = raw_open(f->path);
+        char *cause = NULL;
+        int64_t c, e, a, d;
+
+        c = new_case(f, "100001", 1000);
+        e = new_event(f, c, "pause", 1000);
+        a = new_alert(f, c, e, "pause_limit", 2000);
+        d = new_delivery(f, a, "heads", 2000);
+        assert_int_equal(
+            store_delivery_lease(f->st, d, "w", 2060, 2000, &cause), 1);
+        raw_exec(other, "BEGIN IMMEDIATE");
+        assert_int_equal(store_deliveries_expire(f->st, 2059, &cause), 0);
+        assert_int_equal(store_fault(f->st, NULL), STORE_OK);
+        raw_exec(other, "ROLLBACK");
+        assert_int_equal(store_deliveries_expire(f->st, 2060, &cause), 1);
+        assert_null(cause);
+        sqlite3_close(other);
+}
+
+/*
+ * After a step of the wall clock, what is still to be sent keeps its
+ * waits and leases: their times move with the step; the others do not.
+ */
+static void
+test_deliveries_shift(void **state)
+{
+        struct fixture *f = *state;
+        sqlite3 *db = raw_open(f->path);
+        char *cause = NULL;
+        int64_t c, e, a, d[4];
+
+        c = new_case(f, "100001", 1000);
+        e = new_event(f, c, "pause", 1000);
+        a = new_alert(f, c, e, "pause_limit", 2000);
+        for (int i = 0; i < 4; i++)
+                d[i] = new_delivery(f, a, "heads", 2000);
+        /* d[0] pending; d[1] leased; d[2] waiting to retry; d[3] done. */
+        assert_int_equal(
+            store_delivery_lease(f->st, d[1], "w", 2060, 2000, &cause), 1);
+        assert_int_equal(
+            store_delivery_lease(f->st, d[2], "w", 2060, 2000, &cause), 1);
+        assert_int_equal(store_delivery_finish(f->st, d[2], "retry", 2030,
+                                               "HTTP 503", 2000, &cause),
+                         0);
+        assert_int_equal(
+            store_delivery_lease(f->st, d[3], "w", 2060, 2000, &cause), 1);
+        assert_int_equal(store_delivery_finish(f->st, d[3], "delivered", 0,
+                                               NULL, 2001, &cause),
+                         0);
+
+        assert_int_equal(store_deliveries_shift(f->st, -3600, &cause), 3);
+        assert_null(cause);
+        assert_int_equal(raw_int(db, "SELECT next_at FROM deliveries "
+                                     "WHERE id = 1"),
+                         2000 - 3600);
+        assert_int_equal(raw_int(db, "SELECT lease_until FROM deliveries "
+                                     "WHERE id = 2"),
+                         2060 - 3600);
+        assert_int_equal(raw_int(db, "SELECT next_at FROM deliveries "
+                                     "WHERE id = 3"),
+                         2030 - 3600);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM deliveries "
+                                     "WHERE id = 4 AND next_at IS NULL "
+                                     "AND updated_at = 2001"),
+                         1);
+        sqlite3_close(db);
+}
+
 #define TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int
@@ -1479,6 +1615,9 @@ main(void)
                 TEST(test_query_plan),
                 TEST(test_connection_settings),
                 TEST(test_transactions),
+                TEST(test_fault_locked),
+                TEST(test_expire_reads_first),
+                TEST(test_deliveries_shift),
                 TEST(test_commit_survives_exit),
         };
 
