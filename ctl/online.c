@@ -1301,7 +1301,7 @@ cmd_history(struct ctl *ctl, int argc, char **argv)
 static void
 print_status(const struct online *o, json_t *r)
 {
-        json_t *missed = json_object_get(r, "missed");
+        json_t *missed = json_object_get(r, "missed"), *db;
         struct table t = { 5, 0, NULL };
         static const char *const groups[][2] = {
                 { "cases", "Cases:      " },
@@ -1326,6 +1326,15 @@ print_status(const struct online *o, json_t *r)
             json_is_string(json_object_get(r, "next_alert"))
                 ? when_field(o, r, "next_alert", b[0], 64)
                 : "none");
+        db = json_object_get(r, "database");
+        if (json_is_false(json_object_get(db, "writable"))) {
+                const char *e = json_string_value(json_object_get(db, "error"));
+
+                say(stdout,
+                    "\nDEGRADED: %s: new events are refused until it can be "
+                    "written again\n",
+                    e != NULL ? e : "the state database cannot be written");
+        }
 
         if (json_array_size(missed) == 0)
                 return;

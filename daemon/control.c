@@ -154,6 +154,18 @@ add_names(const struct conf *conf, json_t *arr)
         }
 }
 
+/*
+ * Before a write a person asked for: when the state database had a fault,
+ * tries it now rather than refuse on the strength of the last probe (the
+ * space may have come back a moment ago).
+ */
+static void
+retry_store(struct control_ctx *ctx)
+{
+        if (store_fault(ctx->st, NULL) != STORE_OK)
+                store_probe(ctx->st, NULL);
+}
+
 /* Wraps a store view: {"ok": true, key: view} or the error. */
 static json_t *
 view(json_t *v, const char *key, char *cause)
@@ -209,6 +221,7 @@ cmd_event(struct control_ctx *ctx, json_t *req, int64_t now)
                                            "now",
                                            at);
         }
+        retry_store(ctx);
         return sched_record(ctx->st, conf, &ev, now);
 }
 
@@ -315,7 +328,7 @@ cmd_status(struct control_ctx *ctx, json_t *req, int64_t now)
         json_t *counts, *reply;
         int64_t next;
         int rc;
-        const char *key;
+        const char *key, *fault = NULL;
         json_t *v;
 
         (void)req;
@@ -337,6 +350,10 @@ cmd_status(struct control_ctx *ctx, json_t *req, int64_t now)
         add_names(ctx->conf, json_object_get(reply, "missed"));
         json_object_set_new(reply, "workers",
                             dispatch_json_workers(ctx->dispatch));
+        store_fault(ctx->st, &fault);
+        json_object_set_new(reply, "database",
+                            json_pack("{s:b, s:s?}", "writable", fault == NULL,
+                                      "error", fault));
         rc = store_next_alert(ctx->st, &next, &cause);
         if (rc == 0) {
                 timefmt_rfc3339(ctx->conf->tz, next, buf, sizeof(buf));
@@ -366,12 +383,17 @@ cmd_test(struct control_ctx *ctx, json_t *req, int64_t now)
         if (ch == NULL)
                 return proto_error("unknown channel '%s': it is not in %s",
                                    name, ctx->conf->path);
+        retry_store(ctx);
         id = store_test_delivery(ctx->st, ch->name,
                                  conf_channel_type_name(ch->type), now, &cause);
         job =
             id < 0 ? NULL : store_json_job(ctx->st, ctx->conf->tz, id, &cause);
         if (job == NULL) {
-                err = proto_error("internal error: %s", cause);
+                const char *fault;
+
+                err = store_fault(ctx->st, &fault) != STORE_OK
+                          ? proto_error("%s; nothing was recorded", fault)
+                          : proto_error("internal error: %s", cause);
                 free(cause);
                 return err;
         }

@@ -191,6 +191,20 @@ replies_flush(struct dispatch *d, struct replies *q, bool send)
         q->n = 0;
 }
 
+/*
+ * Logs a store error, unless the state database has a fault: main.c
+ * reports that once, and what failed here is tried again when it is over
+ * (outcomes go unacknowledged, so their workers repeat them).
+ */
+static void
+store_error(struct store *st, const char *cause)
+{
+        if (store_fault(st, NULL) == STORE_OK)
+                log_err("dispatch: %s", cause);
+        else
+                log_debug("dispatch: %s", cause);
+}
+
 static struct worker *
 find_worker(struct dispatch *d, const void *id, size_t idlen)
 {
@@ -225,7 +239,7 @@ forget_worker(struct dispatch *d, struct store *st, struct worker *w,
         int n = store_deliveries_release(st, w->name, now_ms / 1000, &cause);
 
         if (n < 0)
-                log_err("dispatch: %s", cause);
+                store_error(st, cause);
         log_warnx("worker %s %s: %d deliveries back to pending", w->name, why,
                   n < 0 ? 0 : n);
         free(cause);
@@ -350,7 +364,7 @@ apply_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
         rc = store_delivery_find(st, uid, &dl, &cause);
         if (rc != 0) {
                 if (rc < 0)
-                        log_err("dispatch: %s", cause);
+                        store_error(st, cause);
                 else
                         log_warnx("dispatch: outcome for unknown delivery "
                                   "'%.40s', ignoring",
@@ -410,7 +424,7 @@ apply_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
         rc = store_delivery_finish(st, dl.id, status, next_at, error, now,
                                    &cause);
         if (rc < 0) {
-                log_err("dispatch: %s", cause);
+                store_error(st, cause);
                 free(cause);
         } else if (strcmp(status, "delivered") == 0) {
                 log_info("delivery %s to '%s' (%s) delivered", uid, dl.channel,
@@ -571,7 +585,7 @@ dispatch_read(struct dispatch *d, struct store *st, const struct conf *conf,
                         if (n == 0)
                                 break;
                         if (!tx && store_begin(st, &cause) < 0) {
-                                log_err("dispatch: %s", cause);
+                                store_error(st, cause);
                                 free(cause);
                                 cause = NULL;
                         } else {
@@ -583,7 +597,7 @@ dispatch_read(struct dispatch *d, struct store *st, const struct conf *conf,
                 }
                 if (tx && store_commit(st, &cause) < 0) {
                         /* Nothing acknowledged: the workers repeat. */
-                        log_err("dispatch: %s", cause);
+                        store_error(st, cause);
                         free(cause);
                         cause = NULL;
                         store_rollback(st);
@@ -604,7 +618,7 @@ job_body(struct store *st, const struct conf *conf, int64_t id)
         int64_t t;
 
         if (job == NULL) {
-                log_err("dispatch: %s", cause);
+                store_error(st, cause);
                 free(cause);
                 return NULL;
         }
@@ -781,7 +795,7 @@ out:
         for (int i = 0; i < njobs; i++)
                 json_decref(jobs[i]);
         if (cause != NULL) {
-                log_err("dispatch: %s", cause);
+                store_error(st, cause);
                 free(cause);
         }
 }
@@ -810,7 +824,7 @@ dispatch_tick(struct dispatch *d, struct store *st, const struct conf *conf,
         }
         n = store_deliveries_expire(st, now_ms / 1000, &cause);
         if (n < 0)
-                log_err("dispatch: %s", cause);
+                store_error(st, cause);
         else if (n > 0)
                 log_warnx("dispatch: %d leases expired: back to pending", n);
         free(cause);
@@ -827,7 +841,10 @@ dispatch_timeout(struct dispatch *d, struct store *st, int64_t now_ms)
 
         if (d->nworkers > 0)
                 ms = d->heartbeat_ms - now_ms;
-        if (store_next_delivery(st, &at, &cause) == 0 &&
+        /* While the store cannot be written, its deliveries wait for it,
+         * not for their time. */
+        if (store_fault(st, NULL) == STORE_OK &&
+            store_next_delivery(st, &at, &cause) == 0 &&
             at * 1000 - now_ms < ms)
                 ms = at * 1000 - now_ms;
         if (d->pace_wake_ms != 0 && d->pace_wake_ms - now_ms < ms)

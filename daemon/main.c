@@ -42,6 +42,8 @@
 #define MAX_MESSAGE         (1 << 20)
 #define METRICS_INTERVAL_MS 15000
 #define STATUS_INTERVAL_MS  2000
+/* How often a state database that cannot be written is tried again. */
+#define PROBE_MS 2000
 
 struct daemon {
         const char *conf_path;
@@ -65,6 +67,9 @@ struct daemon {
         int64_t status_next_ms; /* not before this (monotonic) */
         struct sched_counts counts;
         struct control_ctx cctx;
+        enum store_fault fault; /* the state database's, as last reported */
+        int64_t probe_ms;       /* when to try it again (monotonic) */
+        bool replan_due;        /* re-planning waits for the store */
 };
 
 static void
@@ -168,6 +173,7 @@ notify_status(struct daemon *d)
         char *cause = NULL;
         json_t *counts = store_json_counts(d->st, d->conf->tz, &cause);
         json_int_t open = 0, pending = 0;
+        const char *fault = NULL;
 
         if (counts != NULL) {
                 json_t *c = json_object_get(counts, "cases");
@@ -177,10 +183,15 @@ notify_status(struct daemon *d)
                 pending = json_integer_value(json_object_get(
                     json_object_get(counts, "alerts"), "pending"));
         }
-        svc_status("%lld open cases, %lld alerts pending, %d fired, "
-                   "%d missed since start",
-                   (long long)open, (long long)pending, d->counts.fired,
-                   d->counts.missed);
+        if (store_fault(d->st, &fault) != STORE_OK)
+                svc_status("degraded: %s: new events are refused; %lld open "
+                           "cases, %lld alerts pending",
+                           fault, (long long)open, (long long)pending);
+        else
+                svc_status("%lld open cases, %lld alerts pending, %d fired, "
+                           "%d missed since start",
+                           (long long)open, (long long)pending, d->counts.fired,
+                           d->counts.missed);
         json_decref(counts);
         free(cause);
 }
@@ -239,7 +250,13 @@ reload(void *arg)
             strcmp(next->daemon.feed, d->conf->daemon.feed) != 0)
                 log_warnx("daemon state and endpoints take effect at restart, "
                           "ignoring their change");
-        sched_replan(d->st, next, os_wall_ms() / 1000, &replanned, &cancelled);
+        if (sched_replan(d->st, next, os_wall_ms() / 1000, &replanned,
+                         &cancelled) < 0 &&
+            store_fault(d->st, NULL) != STORE_OK) {
+                log_warnx("re-planning waits until the state database can be "
+                          "written");
+                d->replan_due = true;
+        }
         conf_destroy(&d->conf);
         d->conf = next;
         d->cctx.conf = next;
@@ -340,13 +357,61 @@ handle_signal(struct daemon *d)
         }
 }
 
+/*
+ * The state database: a fault is logged when it starts and when it ends,
+ * not on every pass; meanwhile the store is probed every PROBE_MS, and
+ * what waited for it (alerts, deliveries, outcomes, re-planning) goes
+ * ahead once the probe gets through.
+ */
+static void
+store_watch(struct daemon *d)
+{
+        enum store_fault fault = store_fault(d->st, NULL);
+        const char *text = NULL;
+        int replanned = 0, cancelled = 0, rc;
+
+        if (fault != STORE_OK && fault == d->fault &&
+            os_mono_ms() >= d->probe_ms) {
+                store_probe(d->st, NULL);
+                d->probe_ms = os_mono_ms() + PROBE_MS;
+        }
+        fault = store_fault(d->st, &text);
+        if (fault != d->fault) {
+                if (fault != STORE_OK)
+                        log_err("%s: new events are refused; alerts, "
+                                "deliveries and outcomes wait until it can "
+                                "be written again",
+                                text);
+                else
+                        log_notice("state database %s can be written again",
+                                   d->state_path);
+                d->fault = fault;
+                d->probe_ms = os_mono_ms() + PROBE_MS;
+                notify_status(d);
+        }
+        if (fault == STORE_OK && d->replan_due) {
+                rc = sched_replan(d->st, d->conf, os_wall_ms() / 1000,
+                                  &replanned, &cancelled);
+                /* Given up on an error that is not a fault (logged). */
+                d->replan_due = rc < 0 && store_fault(d->st, NULL) != STORE_OK;
+                if (rc == 0)
+                        log_info("re-planned once the state database could "
+                                 "be written: %d alert groups re-planned, %d "
+                                 "cancelled",
+                                 replanned, cancelled);
+        }
+}
+
 static int
 poll_timeout(struct daemon *d)
 {
         char *cause = NULL;
         int64_t next, ms = MAX_SLEEP_MS, now = os_wall_ms();
 
-        if (store_next_alert(d->st, &next, &cause) == 0)
+        /* Due alerts wait for a faulty store; its probe wakes the loop. */
+        if (d->fault != STORE_OK)
+                ms = d->probe_ms - os_mono_ms();
+        else if (store_next_alert(d->st, &next, &cause) == 0)
                 ms = next * 1000 - now;
         free(cause);
         ms = svc_watchdog_sleep(&d->watchdog, os_mono_ms(), ms);
@@ -421,6 +486,10 @@ write_metrics(struct daemon *d)
                                "gauge", "When a delivery last succeeded.");
                 metrics_sample(m, (double)json_integer_value(last), NULL);
         }
+        metrics_family(m, "ofsted_notify_state_writable", "gauge",
+                       "1 when the state database can be written, 0 while "
+                       "it cannot (disk full, read-only, locked).");
+        metrics_sample(m, d->fault == STORE_OK ? 1 : 0, NULL);
         metrics_family(m, "ofsted_notify_start_time_seconds", "gauge",
                        "When the scheduler started.");
         metrics_sample(m, (double)d->started, NULL);
@@ -468,6 +537,7 @@ run(struct daemon *d)
                         dispatch_read(d->dsp, d->st, d->conf, os_wall_ms());
                 fire_due(d);
                 dispatch_tick(d->dsp, d->st, d->conf, os_wall_ms());
+                store_watch(d);
                 svc_watchdog_tick(&d->watchdog, os_mono_ms());
                 status_tick(d);
                 write_metrics(d);
@@ -557,19 +627,23 @@ startup(struct daemon *d)
         /* Fail loudly, not silently, when a worker has gone. */
         zmq_setsockopt(d->dispatch, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
         d->dsp = dispatch_new(d->dispatch);
-        /* No worker holds anything of ours after a restart. */
+        /* No worker holds anything of ours after a restart. (When the
+         * store cannot be written, their leases run out instead.) */
         n = store_deliveries_requeue(d->st, os_wall_ms() / 1000, &cause);
-        if (n < 0)
+        if (n < 0 && store_fault(d->st, NULL) == STORE_OK)
                 fatalx("%s", cause);
+        free(cause);
+        cause = NULL;
         if (n > 0)
                 log_notice("%d deliveries that were being sent are pending "
                            "again",
                            n);
 
         /* The config may have changed while we were down. */
-        if (sched_replan(d->st, d->conf, os_wall_ms() / 1000, &replanned,
-                         &cancelled) == 0 &&
-            (replanned > 0 || cancelled > 0))
+        d->replan_due = sched_replan(d->st, d->conf, os_wall_ms() / 1000,
+                                     &replanned, &cancelled) < 0 &&
+                        store_fault(d->st, NULL) != STORE_OK;
+        if (replanned > 0 || cancelled > 0)
                 log_info("rules changed while stopped: %d alert groups "
                          "re-planned, %d cancelled",
                          replanned, cancelled);
@@ -586,6 +660,7 @@ startup(struct daemon *d)
                                         d->started, reload,  d };
         d->running = true;
         svc_ready();
+        store_watch(d);
         notify_status(d);
         log_info("ready (version %s)", PROJECT_VERSION);
 }

@@ -204,6 +204,7 @@ sched_record(struct store *st, const struct conf *conf,
         enum case_state next = CASE_OPEN;
         struct plan plan = { 0 };
         json_t *reply = NULL, *scheduled = json_array(), *warns = json_array();
+        const char *fault;
         char *cause = NULL;
         int64_t event_id;
         int cancelled = 0, n;
@@ -290,6 +291,13 @@ sched_record(struct store *st, const struct conf *conf,
 fail_tx:
         store_rollback(st);
 fail:
+        if (store_fault(st, &fault) != STORE_OK) {
+                /* The daemon reports the fault once, not each refusal. */
+                log_debug("recording %s for %s refused: %s", ev->kind, ev->urn,
+                          cause);
+                reply = proto_error("%s; nothing was recorded", fault);
+                goto out;
+        }
         log_err("recording %s for %s failed: %s", ev->kind, ev->urn, cause);
         reply = proto_error("internal error: %s", cause);
 out:
@@ -482,7 +490,10 @@ sched_fire_due(struct store *st, const struct conf *conf, int64_t now,
                                       publish, arg, counts);
         } while (n == FIRE_BATCH);
         if (n < 0 || cause != NULL) {
-                log_err("firing due alerts: %s", cause ? cause : "?");
+                /* A fault of the state database is reported by its owner,
+                 * once; the alerts stay pending until it is over. */
+                if (store_fault(st, NULL) == STORE_OK)
+                        log_err("firing due alerts: %s", cause ? cause : "?");
                 free(cause);
                 return -1;
         }
@@ -563,7 +574,8 @@ sched_replan(struct store *st, const struct conf *conf, int64_t now,
         *cancelled = rp.cancelled;
         return 0;
 fail:
-        log_err("re-planning alerts: %s", rp.cause);
+        if (store_fault(st, NULL) == STORE_OK)
+                log_err("re-planning alerts: %s", rp.cause);
         free(rp.cause);
         return -1;
 }

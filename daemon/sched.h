@@ -30,7 +30,8 @@ struct sched_event {
  * Records `ev` (validated by the caller: known school and kind) at `now`.
  * Returns the reply for the control socket: {"ok": true, ...} as in
  * docs/protocol.md, or {"ok": false, "error"} when refused; nothing changes
- * then. Caller owns the reply.
+ * then. A fault of the state database (see store_fault()) is a refusal that
+ * names it, and is not logged here. Caller owns the reply.
  */
 json_t *sched_record(struct store *st, const struct conf *conf,
                      const struct sched_event *ev, int64_t now);
@@ -50,7 +51,8 @@ struct sched_counts {
  * when it is more than conf's daemon.late_after late, applies conf's catch_up
  * policy: "late" fires it marked late while its deadline is ahead, else it
  * is missed; "skip" records it missed. Adds to *counts. Returns -1 on a
- * store error (logged), else 0.
+ * store error (logged, unless it is a fault of the state database), else
+ * 0; what could not be fired stays pending.
  */
 int sched_fire_due(struct store *st, const struct conf *conf, int64_t now,
                    sched_publish_fn publish, void *arg,
@@ -61,6 +63,8 @@ int sched_fire_due(struct store *st, const struct conf *conf, int64_t now,
  * whose rule is gone or disabled is cancelled; one whose rule's timing
  * changed is cancelled and planned again from its event, keeping only the
  * alerts still ahead of `now`. *replanned and *cancelled count the groups.
+ * Returns 0, or -1 when nothing changed (logged, unless the state database
+ * has a fault: then the caller should try again once it is over).
  */
 int sched_replan(struct store *st, const struct conf *conf, int64_t now,
                  int *replanned, int *cancelled);
