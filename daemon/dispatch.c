@@ -853,6 +853,18 @@ dispatch_timeout(struct dispatch *d, struct store *st, int64_t now_ms)
         return ms < 0 ? 0 : ms;
 }
 
+void
+dispatch_clock_step(struct dispatch *d, int64_t step_ms)
+{
+        d->heartbeat_ms += step_ms;
+        if (d->pace_wake_ms != 0)
+                d->pace_wake_ms += step_ms;
+        for (size_t i = 0; i < d->nworkers; i++)
+                d->workers[i].last_ms += step_ms;
+        for (size_t i = 0; i < d->npaces; i++)
+                d->paces[i].next_ms += step_ms;
+}
+
 json_t *
 dispatch_json_workers(const struct dispatch *d)
 {

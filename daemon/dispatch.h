@@ -41,6 +41,12 @@ void dispatch_tick(struct dispatch *d, struct store *st,
                    const struct conf *conf, int64_t now_ms);
 /* Milliseconds until dispatch_tick() has something to do. */
 int64_t dispatch_timeout(struct dispatch *d, struct store *st, int64_t now_ms);
+/*
+ * The wall clock stepped by `step_ms`: moves the registry's times (when
+ * each worker was last heard, the next heartbeat, each channel's pace) with
+ * it, so a step neither silences every worker nor stalls them.
+ */
+void dispatch_clock_step(struct dispatch *d, int64_t step_ms);
 
 /*
  * After the config (and its CURVE allow-list) changed: refuses and forgets

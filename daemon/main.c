@@ -36,7 +36,12 @@
 #include <unistd.h>
 #include <zmq.h>
 
-/* Wake at least this often, so a wall-clock step is noticed soon. */
+/*
+ * Wake at least this often, so a wall-clock step is noticed soon. (Every
+ * wake-up checks for one, and connected workers wake the loop every 2 s;
+ * a timerfd with TFD_TIMER_CANCEL_ON_SET would only shorten the wait when
+ * no worker is connected, and nothing could be delivered then anyway.)
+ */
 #define MAX_SLEEP_MS        60000
 #define MAX_FRAMES          8
 #define MAX_MESSAGE         (1 << 20)
@@ -44,6 +49,9 @@
 #define STATUS_INTERVAL_MS  2000
 /* How often a state database that cannot be written is tried again. */
 #define PROBE_MS 2000
+/* A change of the wall clock against the monotonic one larger than this
+ * between two passes is a step (NTP slews at most 0.5 ms a second). */
+#define CLOCK_STEP_MS 2000
 
 struct daemon {
         const char *conf_path;
@@ -70,6 +78,8 @@ struct daemon {
         enum store_fault fault; /* the state database's, as last reported */
         int64_t probe_ms;       /* when to try it again (monotonic) */
         bool replan_due;        /* re-planning waits for the store */
+        int64_t clock_off;      /* wall less monotonic clock, last pass */
+        int64_t shift_s;        /* a clock step the store has yet to take */
 };
 
 static void
@@ -402,6 +412,41 @@ store_watch(struct daemon *d)
         }
 }
 
+/*
+ * A step of the wall clock (an admin's `date -s`, a first NTP sync, a VM
+ * restored): alerts keep their wall-clock times, so the next pass fires
+ * what a forward step made due (late, as after downtime) and a backward
+ * step re-fires nothing (fired alerts are no longer pending). Durations
+ * measured on the wall clock keep their length instead: the deliveries'
+ * waits and leases in the store, the workers' heartbeats and the channels'
+ * paces, lest a step forward expire every lease at once (and send again
+ * what is being sent) or a step back hold deliveries for its length.
+ */
+static void
+clock_watch(struct daemon *d)
+{
+        int64_t off = os_wall_ms() - os_mono_ms(), step = off - d->clock_off;
+        char *cause = NULL;
+
+        d->clock_off = off;
+        if (step <= -CLOCK_STEP_MS || step >= CLOCK_STEP_MS) {
+                log_notice("the wall clock stepped %+.1f s: alerts keep their "
+                           "times, deliveries their waits",
+                           (double)step / 1000);
+                dispatch_clock_step(d->dsp, step);
+                d->shift_s += (step + (step < 0 ? -500 : 500)) / 1000;
+        }
+        if (d->shift_s == 0)
+                return;
+        if (store_deliveries_shift(d->st, d->shift_s, &cause) < 0) {
+                if (store_fault(d->st, NULL) == STORE_OK)
+                        log_err("%s", cause);
+                free(cause);
+                return; /* tried again on the next pass */
+        }
+        d->shift_s = 0;
+}
+
 static int
 poll_timeout(struct daemon *d)
 {
@@ -526,6 +571,7 @@ run(struct daemon *d)
         while (d->running) {
                 if (zmq_poll(items, n, poll_timeout(d)) < 0 && errno != EINTR)
                         fatalx("zmq_poll: %s", zmq_strerror(errno));
+                clock_watch(d);
                 /* Handshakes first: a client waits on them. */
                 if (d->zap != NULL)
                         zap_handle(d->zap, d->conf, os_mono_ms());
@@ -640,6 +686,7 @@ startup(struct daemon *d)
                            n);
 
         /* The config may have changed while we were down. */
+        d->clock_off = os_wall_ms() - os_mono_ms();
         d->replan_due = sched_replan(d->st, d->conf, os_wall_ms() / 1000,
                                      &replanned, &cancelled) < 0 &&
                         store_fault(d->st, NULL) != STORE_OK;
