@@ -36,7 +36,6 @@
 #include "proc.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
@@ -85,15 +84,6 @@ struct fx {
 };
 
 /* --- Files and the state database ------------------------------------ */
-
-static int
-remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-        (void)sb;
-        (void)flag;
-        (void)ftw;
-        return remove(path);
-}
 
 /* How many times `needle` occurs in file `path`. */
 static int
@@ -223,34 +213,6 @@ write_conf(struct fx *f, const char *span_alerts)
             HOLIDAYS, LEASE_S, f->port, f->port, URN_HOOK, URN_CHAT, URN_NONE,
             DRILL_S, span_alerts);
         spill(f->conf, text);
-}
-
-/* Sets the sink's script (NULL: 200 "ok" for everything). */
-static void
-sink_script(struct fx *f, const char *script)
-{
-        spill(f->script, script != NULL ? script : "# 200 for all\n");
-}
-
-static int
-sink_start(struct fx *f)
-{
-        char *argv[] = { HTTPSINK_BINARY, "--port-file", f->portfile, "--log",
-                         f->sinklog,      "--script",    f->script,   NULL };
-        long long until = mono_ms() + START_MS;
-        FILE *fp;
-
-        if (proc_start(argv, NULL, f->sinkerr, &f->sink) < 0)
-                return -1;
-        while ((fp = fopen(f->portfile, "r")) == NULL) {
-                if (mono_ms() > until || !proc_alive(f->sink))
-                        return -1;
-                sleep_ms(20);
-        }
-        if (fscanf(fp, "%d", &f->port) != 1)
-                f->port = 0;
-        fclose(fp);
-        return f->port > 0 ? 0 : -1;
 }
 
 static struct proc_result
@@ -611,22 +573,13 @@ setup(void **state)
         snprintf(f->env_clock, sizeof(f->env_clock),
                  "FAKETIME_TIMESTAMP_FILE=%s", f->clock);
         f->nfd = proc_notify_open(f->notify);
-        sink_script(f, NULL);
-        if (f->nfd < 0 || sink_start(f) < 0)
+        spill(f->script, ""); /* 200 for all */
+        if (f->nfd < 0 ||
+            itest_httpsink_start(HTTPSINK_BINARY, f->portfile, f->sinklog,
+                                 f->script, f->sinkerr, &f->sink, &f->port) < 0)
                 return -1;
         write_conf(f, SPAN_ALERTS);
         return 0;
-}
-
-static void
-show_log(const char *path, size_t max)
-{
-        char *text = slurp(path);
-        size_t n = strlen(text);
-
-        fprintf(stderr, "--- %s%s ---\n%s--- end ---\n", path,
-                n > max ? " (the end)" : "", n > max ? text + n - max : text);
-        free(text);
 }
 
 static int
@@ -641,14 +594,14 @@ teardown(void **state)
         if (f->sink > 0)
                 proc_stop(f->sink, SIGKILL);
         if (!f->passed) {
-                show_log(f->dlog, 16384);
-                show_log(f->wlog, 8192);
-                show_log(f->sinklog, 8192);
+                itest_show_log(f->dlog, 16384);
+                itest_show_log(f->wlog, 8192);
+                itest_show_log(f->sinklog, 8192);
         }
         if (f->nfd >= 0)
                 close(f->nfd);
         if (f->dir[0] != '\0')
-                nftw(f->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+                itest_rmtree(f->dir);
         free(f);
         return 0;
 }
@@ -699,7 +652,7 @@ test_disk_full(void **state)
 
         /* The worker's request for the event alert is held 2 s, so that
          * its outcome arrives while the disk is full. */
-        sink_script(f, "/hook delay 2000\n");
+        spill(f->script, "/hook delay 2000\n");
         daemon_start(f, FAULTFS);
         worker_start(f);
         ctl_ok(f, "notify", "--school", URN_HOOK, NULL);
@@ -880,7 +833,7 @@ test_clock_forward(void **state)
         struct fx *f = *state;
         json_t *h, *alerts, *up;
 
-        sink_script(f, "/hook delay 4000\n");
+        spill(f->script, "/hook delay 4000\n");
         daemon_start(f, FAKETIME);
         worker_start(f);
         ctl_ok(f, "notify", "--school", URN_HOOK, NULL);
@@ -896,7 +849,7 @@ test_clock_forward(void **state)
         h = check_once(f, 2);
         json_decref(h);
 
-        sink_script(f, NULL);
+        spill(f->script, ""); /* 200 for all */
         clock_set(f, 3 * 3600 + 300);
         wait_delivered(f, 3);
         h = check_once(f, 3);
