@@ -12,11 +12,13 @@
  * writes go through again. The flag is looked at on every write, so a test
  * may create and remove it while the process runs.
  *
- * Failed: write, pwrite, pwrite64, writev, pwritev, ftruncate, ftruncate64,
- * fallocate, fallocate64, posix_fallocate, posix_fallocate64 (SQLite uses
- * pwrite64, write and ftruncate64). Reads, locks, fsync and everything on
- * other files go to the kernel as usual. The prefix must be the path the
- * kernel reports (/proc/self/fd), i.e. free of symbolic links.
+ * The calls it wraps: write, pwrite, pwrite64, writev, pwritev, ftruncate,
+ * ftruncate64, fallocate, fallocate64, posix_fallocate, posix_fallocate64
+ * (SQLite uses pwrite64, write and ftruncate64). Reads, locks, fsync and
+ * everything on other files go to the kernel as usual. The prefix must be
+ * the path the kernel reports (/proc/self/fd), i.e. free of symbolic links.
+ * Each call looks up the next definition (dlsym) rather than keep it: the
+ * module keeps no state.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -90,99 +92,82 @@ next(const char *name)
 ssize_t
 write(int fd, const void *buf, size_t len)
 {
-        static ssize_t (*real)(int, const void *, size_t);
+        ssize_t (*real)(int, const void *, size_t) = next("write");
 
         FAIL_IF_DUE(fd);
-        if (real == NULL)
-                real = next("write");
         return real(fd, buf, len);
 }
 
 ssize_t
 pwrite(int fd, const void *buf, size_t len, off_t off)
 {
-        static ssize_t (*real)(int, const void *, size_t, off_t);
+        ssize_t (*real)(int, const void *, size_t, off_t) = next("pwrite");
 
         FAIL_IF_DUE(fd);
-        if (real == NULL)
-                real = next("pwrite");
         return real(fd, buf, len, off);
 }
 
 ssize_t
 pwrite64(int fd, const void *buf, size_t len, off64_t off)
 {
-        static ssize_t (*real)(int, const void *, size_t, off64_t);
+        ssize_t (*real)(int, const void *, size_t, off64_t) = next("pwrite64");
 
         FAIL_IF_DUE(fd);
-        if (real == NULL)
-                real = next("pwrite64");
         return real(fd, buf, len, off);
 }
 
 ssize_t
 writev(int fd, const struct iovec *iov, int n)
 {
-        static ssize_t (*real)(int, const struct iovec *, int);
+        ssize_t (*real)(int, const struct iovec *, int) = next("writev");
 
         FAIL_IF_DUE(fd);
-        if (real == NULL)
-                real = next("writev");
         return real(fd, iov, n);
 }
 
 ssize_t
 pwritev(int fd, const struct iovec *iov, int n, off_t off)
 {
-        static ssize_t (*real)(int, const struct iovec *, int, off_t);
+        ssize_t (*real)(int, const struct iovec *, int, off_t) =
+            next("pwritev");
 
         FAIL_IF_DUE(fd);
-        if (real == NULL)
-                real = next("pwritev");
         return real(fd, iov, n, off);
 }
 
 int
 ftruncate(int fd, off_t len)
 {
-        static int (*real)(int, off_t);
+        int (*real)(int, off_t) = next("ftruncate");
 
         FAIL_IF_DUE(fd);
-        if (real == NULL)
-                real = next("ftruncate");
         return real(fd, len);
 }
 
 int
 ftruncate64(int fd, off64_t len)
 {
-        static int (*real)(int, off64_t);
+        int (*real)(int, off64_t) = next("ftruncate64");
 
         FAIL_IF_DUE(fd);
-        if (real == NULL)
-                real = next("ftruncate64");
         return real(fd, len);
 }
 
 int
 fallocate(int fd, int mode, off_t off, off_t len)
 {
-        static int (*real)(int, int, off_t, off_t);
+        int (*real)(int, int, off_t, off_t) = next("fallocate");
 
         FAIL_IF_DUE(fd);
-        if (real == NULL)
-                real = next("fallocate");
         return real(fd, mode, off, len);
 }
 
 int
 fallocate64(int fd, int mode, off64_t off, off64_t len)
 {
-        static int (*real)(int, int, off64_t, off64_t);
+        int (*real)(int, int, off64_t, off64_t) = next("fallocate64");
 
         FAIL_IF_DUE(fd);
-        if (real == NULL)
-                real = next("fallocate64");
         return real(fd, mode, off, len);
 }
 
@@ -190,25 +175,21 @@ fallocate64(int fd, int mode, off64_t off, off64_t len)
 int
 posix_fallocate(int fd, off_t off, off_t len)
 {
-        static int (*real)(int, off_t, off_t);
+        int (*real)(int, off_t, off_t) = next("posix_fallocate");
         int e = fault_for(fd);
 
         if (e != 0)
                 return e;
-        if (real == NULL)
-                real = next("posix_fallocate");
         return real(fd, off, len);
 }
 
 int
 posix_fallocate64(int fd, off64_t off, off64_t len)
 {
-        static int (*real)(int, off64_t, off64_t);
+        int (*real)(int, off64_t, off64_t) = next("posix_fallocate64");
         int e = fault_for(fd);
 
         if (e != 0)
                 return e;
-        if (real == NULL)
-                real = next("posix_fallocate64");
         return real(fd, off, len);
 }
