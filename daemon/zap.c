@@ -14,6 +14,7 @@
 #define ZAP_FRAMES      8
 #define MAX_MONITORS    3
 #define RECENT          16
+#define QUIET_NOTE      64
 #define REPEAT_QUIET_MS 60000
 
 struct monitor {
@@ -111,13 +112,16 @@ zap_counts(const struct zap *z, unsigned long *admitted, unsigned long *refused)
 
 /*
  * Whether to log `text` now: yes the first time, and then at most once
- * a minute, saying how many repeats were kept quiet. *quiet gets that.
+ * a minute. `note` gets what to add to the line: how many repeats were
+ * kept quiet since it was last logged, or "".
  */
 static bool
 worth_logging(struct zap *z, const char *text, int64_t now_ms,
-              unsigned long *quiet)
+              char note[QUIET_NOTE])
 {
         struct recent *oldest = &z->recent[0];
+
+        note[0] = '\0';
 
         for (int i = 0; i < RECENT; i++) {
                 struct recent *r = &z->recent[i];
@@ -127,7 +131,11 @@ worth_logging(struct zap *z, const char *text, int64_t now_ms,
                                 r->quiet++;
                                 return false;
                         }
-                        *quiet = r->quiet;
+                        if (r->quiet > 0)
+                                snprintf(note, QUIET_NOTE,
+                                         " (%lu more since it was last "
+                                         "logged)",
+                                         r->quiet);
                         r->quiet = 0;
                         r->at_ms = now_ms;
                         return true;
@@ -138,7 +146,6 @@ worth_logging(struct zap *z, const char *text, int64_t now_ms,
         snprintf(oldest->text, sizeof(oldest->text), "%s", text);
         oldest->at_ms = now_ms;
         oldest->quiet = 0;
-        *quiet = 0;
         return true;
 }
 
@@ -182,10 +189,9 @@ serve(struct zap *z, const struct conf *conf, int64_t now_ms)
         int n = 0, more = 1;
         size_t len = sizeof(more);
         char domain[32], address[64], mechanism[16], z85[CONF_KEY_LEN + 1];
-        char line[160];
+        char line[160], note[QUIET_NOTE];
         const struct conf_client *who;
         const char *why = "malformed request";
-        unsigned long quiet;
 
         while (more) {
                 zmq_msg_t part;
@@ -231,10 +237,9 @@ serve(struct zap *z, const struct conf *conf, int64_t now_ms)
         z->refused++;
         reply(z, &f[1], "400", why, "");
         snprintf(line, sizeof(line), "%s %s %s %s", domain, address, z85, why);
-        if (worth_logging(z, line, now_ms, &quiet))
+        if (worth_logging(z, line, now_ms, note))
                 log_warnx("%s: refused a client from %s with key '%s': %s%s",
-                          domain, address, z85[0] ? z85 : "(none)", why,
-                          quiet > 0 ? " (repeated since, quietly)" : "");
+                          domain, address, z85[0] ? z85 : "(none)", why, note);
 out:
         for (int i = 0; i < n; i++)
                 zmq_msg_close(&f[i]);
@@ -245,8 +250,7 @@ monitor_event(struct zap *z, struct monitor *m, int64_t now_ms)
 {
         uint16_t event;
         uint32_t value;
-        char line[160];
-        unsigned long quiet;
+        char line[160], note[QUIET_NOTE];
 
         if (curve_monitor_recv(m->pair, &event, &value) < 0)
                 return;
@@ -255,10 +259,9 @@ monitor_event(struct zap *z, struct monitor *m, int64_t now_ms)
             event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
                 return;
         snprintf(line, sizeof(line), "%s %u %u", m->name, event, value);
-        if (worth_logging(z, line, now_ms, &quiet))
+        if (worth_logging(z, line, now_ms, note))
                 log_warnx("%s: a client's handshake failed: %s%s", m->name,
-                          curve_handshake_text(event, value),
-                          quiet > 0 ? " (repeated since, quietly)" : "");
+                          curve_handshake_text(event, value), note);
 }
 
 void
