@@ -21,7 +21,7 @@ log_init(const char *progname, int verbose, bool journal)
         log_state.journal = journal || getenv("JOURNAL_STREAM") != NULL;
 }
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 vlog(int pri, int errnum, const char *fmt, va_list ap)
 {
         if (pri == LOG_DEBUG && log_state.verbose < 1)
