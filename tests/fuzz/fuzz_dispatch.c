@@ -1,0 +1,184 @@
+/*
+ * fuzz_dispatch: the daemon's dispatch frame decoding and handling
+ * (dispatch_read() and dispatch_tick(), docs/dispatch.md), on any
+ * messages from workers, through a real ROUTER socket and a real state
+ * database.
+ *
+ * Three DEALER peers stand in for workers: 0 "webhook/fuzz/1" (the worker
+ * holding lease 1 of delivery 2 in fuzz_store()'s state), 1 "email/fuzz/2"
+ * and 2 a binary routing id. The input is text:
+ *
+ *   @1                         optional: the message comes from peer 1
+ *   ofsted-notify-dispatch/1   one line per frame after the routing id
+ *   READY                      ("-" alone is an empty frame)
+ *   {"kind": "email", "credit": 3}
+ *                              a blank line ends the message
+ *   !tick                      a message of its own: the daemon reads what
+ *                              was sent, runs its tick, and 3 s pass
+ *
+ * The daemon reads and ticks once more at the end; what it sent back is
+ * drained. Nothing the workers send may crash it, leak, or make it count
+ * more workers than there are peers.
+ */
+#include "fuzz.h"
+
+#include "dispatch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define NPEERS       3
+#define MAX_MESSAGES 256
+#define MAX_FRAMES   8
+#define TICK_MS      3000
+
+static const struct {
+        const char *id;
+        size_t len;
+} peer_ids[NPEERS] = {
+        { "webhook/fuzz/1", 14 },
+        { "email/fuzz/2", 12 },
+        { "\x01\xfe\n\x7f bin", 8 },
+};
+
+/* The sockets, made once: the daemon's ROUTER and the workers' DEALERs. */
+struct sockets {
+        void *zctx;
+        void *router;
+        void *peers[NPEERS];
+};
+
+static void
+setup_fail(const char *what)
+{
+        fprintf(stderr, "fuzz setup: %s: %s\n", what,
+                zmq_strerror(zmq_errno()));
+        exit(2);
+}
+
+static const struct sockets *
+sockets(void)
+{
+        static struct sockets s;
+        int one = 1, zero = 0;
+
+        if (s.zctx != NULL)
+                return &s;
+        s.zctx = zmq_ctx_new();
+        s.router = zmq_socket(s.zctx, ZMQ_ROUTER);
+        if (s.router == NULL ||
+            zmq_setsockopt(s.router, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) <
+                0 ||
+            zmq_setsockopt(s.router, ZMQ_LINGER, &zero, sizeof(zero)) < 0 ||
+            zmq_bind(s.router, "inproc://fuzz-dispatch") < 0)
+                setup_fail("router");
+        for (int i = 0; i < NPEERS; i++) {
+                zmq_msg_t m;
+
+                s.peers[i] = zmq_socket(s.zctx, ZMQ_DEALER);
+                if (s.peers[i] == NULL ||
+                    zmq_setsockopt(s.peers[i], ZMQ_ROUTING_ID, peer_ids[i].id,
+                                   peer_ids[i].len) < 0 ||
+                    zmq_setsockopt(s.peers[i], ZMQ_LINGER, &zero,
+                                   sizeof(zero)) < 0 ||
+                    zmq_connect(s.peers[i], "inproc://fuzz-dispatch") < 0)
+                        setup_fail("dealer");
+                /* One message through, so the ROUTER knows the peer. */
+                if (zmq_send(s.peers[i], "", 0, 0) < 0)
+                        setup_fail("hello");
+                zmq_msg_init(&m);
+                if (zmq_msg_recv(&m, s.router, 0) < 0 ||
+                    zmq_msg_recv(&m, s.router, 0) < 0)
+                        setup_fail("hello");
+                zmq_msg_close(&m);
+        }
+        return &s;
+}
+
+/* Throws away what the daemon sent to the workers. */
+static void
+drain(const struct sockets *s)
+{
+        for (int i = 0; i < NPEERS; i++) {
+                zmq_msg_t m;
+
+                zmq_msg_init(&m);
+                while (zmq_msg_recv(&m, s->peers[i], ZMQ_DONTWAIT) >= 0)
+                        ;
+                zmq_msg_close(&m);
+        }
+}
+
+/* Sends one message written as lines in [p, end). */
+static void
+send_message(const struct sockets *s, const char *p, const char *end)
+{
+        const char *frames[MAX_FRAMES];
+        size_t lens[MAX_FRAMES];
+        int n = 0, peer = 0;
+
+        if (end - p >= 2 && p[0] == '@') {
+                peer = (unsigned char)p[1] % NPEERS;
+                p = memchr(p, '\n', (size_t)(end - p));
+                p = p == NULL ? end : p + 1;
+        }
+        while (p < end && n < MAX_FRAMES) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                size_t len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+
+                frames[n] = p;
+                lens[n] = len == 1 && p[0] == '-' ? 0 : len;
+                n++;
+                p += len + 1;
+        }
+        for (int i = 0; i < n; i++)
+                zmq_send(s->peers[peer], frames[i], lens[i],
+                         ZMQ_DONTWAIT | (i + 1 < n ? ZMQ_SNDMORE : 0));
+}
+
+static void
+run(struct dispatch *d, struct store *st, int64_t now_ms)
+{
+        const struct conf *conf = fuzz_conf();
+        json_t *workers;
+
+        dispatch_read(d, st, conf, now_ms);
+        dispatch_tick(d, st, conf, now_ms);
+        FUZZ_CHECK(dispatch_timeout(d, st, now_ms) >= 0);
+        workers = dispatch_json_workers(d);
+        FUZZ_CHECK(
+            json_integer_value(json_object_get(workers, "email")) +
+                json_integer_value(json_object_get(workers, "webhook")) <=
+            NPEERS);
+        json_decref(workers);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        const struct sockets *s = sockets();
+        struct store *st = fuzz_store();
+        struct dispatch *d = dispatch_new(s->router);
+        const char *p = (const char *)data, *end = p + size;
+        int64_t now_ms = FUZZ_NOW * 1000;
+
+        for (int i = 0; i < MAX_MESSAGES && p < end; i++) {
+                const char *blank = memmem(p, (size_t)(end - p), "\n\n", 2);
+                const char *stop = blank != NULL ? blank : end;
+
+                if (stop - p == 5 && memcmp(p, "!tick", 5) == 0) {
+                        run(d, st, now_ms);
+                        now_ms += TICK_MS;
+                } else {
+                        send_message(s, p, stop);
+                }
+                p = blank != NULL ? blank + 2 : end;
+        }
+        run(d, st, now_ms);
+        drain(s);
+        dispatch_destroy(&d);
+        store_close(&st);
+        return 0;
+}
