@@ -35,6 +35,11 @@ timefmt_rfc3339(const struct tz *tz, int64_t utc, char *buf, size_t len)
         char off[16];
         int32_t o = tz_offset(tz, utc);
 
+        /* RFC 3339 offsets are whole minutes, and local mean time (a zone
+         * before its first standard time: London's is -00:01:15) is not:
+         * print the local time at the offset as written, so the text still
+         * names the instant. */
+        o -= o % 60;
         format_offset(o, off, sizeof(off));
         format_local(utc + o, off, buf, len);
 }

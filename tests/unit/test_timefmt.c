@@ -57,6 +57,10 @@ static const struct fmt_row fmt_rows[] = {
           "2025-01-01T00:30:00+11:00", "Wed 1 Jan 2025 00:30 AEDT" },
         { "UTC", "2024-02-29T23:59:59Z", "2024-02-29T23:59:59+00:00",
           "Thu 29 Feb 2024 23:59 UTC" },
+        /* Local mean time, -00:01:15: RFC 3339 has whole minutes, so the
+         * text says -00:01 and the local time at it (found by fuzzing). */
+        { "Europe/London", "1800-01-01T12:00:00Z", "1800-01-01T11:59:00-00:01",
+          "Wed 1 Jan 1800 11:58 LMT" },
 };
 
 static void
