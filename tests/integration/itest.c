@@ -117,7 +117,7 @@ utc_text(time_t t, char buf[32])
 int64_t
 rfc3339(const char *s)
 {
-        int y, mo, d, h, mi, sec, oh, om, n = 0;
+        int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, oh = 0, om = 0, n = 0;
         struct tm tm = { 0 };
         int64_t off = 0;
         const char *rest;

@@ -227,8 +227,8 @@ test_encode_utf8(void **state)
                 "é",
                 "😀",
                 /* 2-, 3- and 4-octet characters at every alignment. */
-                "aé日😀aé日😀aé日😀aé日😀aé日😀aé日😀aé日😀aé日😀aé日😀aé日😀"
-                "aé日😀aé日😀aé日😀aé日😀aé日😀aé日😀aé日😀aé日😀aé日😀",
+                ("aé日😀aé日😀aé日😀aé日😀aé日😀aé日😀aé日😀aé日😀aé日😀aé日😀"
+                 "aé日😀aé日😀aé日😀aé日😀aé日😀aé日😀aé日😀aé日😀aé日😀"),
         };
 
         (void)state;
