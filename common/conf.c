@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -71,6 +72,73 @@ error_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
 }
 
 /*
+ * libconfig 1.5 opens a directory named as the file or by an @include and
+ * then ends the process from its scanner ("input in flex scanner failed")
+ * when the read fails: a reload would take the daemon down. So before
+ * libconfig reads `path`, refuse it when it or a file it includes
+ * (resolved as libconfig does: under `incdir` when there is one) is a
+ * directory. Reads `@include "..."` lines as libconfig's scanner does;
+ * looks at `*budget` files at most (libconfig stops at 10 levels), and
+ * leaves a file it cannot read for libconfig to report.
+ */
+static bool
+no_directories(struct loader *ld, const char *path, const char *incdir,
+               int *budget)
+{
+        char *text = NULL, *cause = NULL, *line, *next;
+        struct stat sb;
+        unsigned n = 0;
+        bool ok = true;
+        size_t len;
+
+        if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+                return false;
+        if (--*budget < 0 ||
+            fileio_read(path, 1u << 20, &text, &len, &cause) < 0)
+                goto out;
+        for (line = text; ok && line != NULL; line = next) {
+                char *name, *full, *w = NULL;
+
+                next = strchr(line, '\n');
+                if (next != NULL)
+                        *next++ = '\0';
+                n++;
+                line += strspn(line, " \t");
+                if (strncmp(line, "@include", 8) != 0 ||
+                    strspn(line + 8, " \t") == 0)
+                        continue;
+                line += 8 + strspn(line + 8, " \t");
+                if (*line++ != '"')
+                        continue;
+                /* The name, with \\ and \" unescaped, up to its quote. */
+                for (name = w = line; *line != '\0' && *line != '"'; line++) {
+                        if (*line == '\\' && line[1] != '\0')
+                                line++;
+                        *w++ = *line;
+                }
+                *w = '\0';
+                if (incdir != NULL)
+                        xasprintf(&full, "%s/%s", incdir, name);
+                else
+                        full = xstrdup(name);
+                if (stat(full, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+                        xasprintf(&cause, "%s:%u: @include '%s' is a directory",
+                                  path, n, name);
+                        add_error(ld, cause);
+                        cause = NULL;
+                        ok = false;
+                } else {
+                        ok = no_directories(ld, full, incdir, budget);
+                }
+                free(full);
+        }
+out:
+        free(cause);
+        free(text);
+        return ok;
+}
+
+/*
  * Reads a libconfig file into `cfg` (initialised by the caller). On a
  * failure says why, as "path:line: message" or "path: cannot read ...".
  */
@@ -78,8 +146,18 @@ static bool
 read_config(struct loader *ld, config_t *cfg, const char *path,
             const char *what)
 {
+        size_t nerrs = ld->errs->n;
+        int budget = 32;
         char *msg;
 
+        if (!no_directories(ld, path, config_get_include_dir(cfg), &budget)) {
+                if (ld->errs->n == nerrs) {
+                        xasprintf(&msg, "%s: cannot read %s: %s", path, what,
+                                  strerror(EISDIR));
+                        add_error(ld, msg);
+                }
+                return false;
+        }
         if (config_read_file(cfg, path) == CONFIG_TRUE)
                 return true;
         if (config_error_type(cfg) == CONFIG_ERR_FILE_IO) {

@@ -669,6 +669,44 @@ test_missing_file(void **state)
         free(path);
 }
 
+/*
+ * A directory as the file or in an @include, at any depth, is an error
+ * (libconfig 1.5 would end the process reading it; found by fuzz_conf).
+ */
+static void
+test_directory(void **state)
+{
+        struct scratch *s = *state;
+        struct conf_errors errs;
+        struct conf *c;
+        const char *path;
+        char *want, *inner;
+
+        assert_true(asprintf(&want, "%s: cannot read the file: Is a directory",
+                             s->dir) > 0);
+        c = conf_load(s->dir, &errs);
+        assert_null(c);
+        assert_int_equal(errs.n, 1);
+        assert_string_equal(errs.msgs[0], want);
+        conf_errors_free(&errs);
+        free(want);
+
+        inner =
+            strdup(scratch_write(s, "inner.conf", "a = 1;\n@include \"\"\n"));
+        path = scratch_write(s, "outer.conf",
+                             "trust = { name = \"T\"; };\n"
+                             "  @include \"inner.conf\"\n");
+        assert_true(asprintf(&want, "%s:2: @include '' is a directory", inner) >
+                    0);
+        c = conf_load(path, &errs);
+        assert_null(c);
+        assert_int_equal(errs.n, 1);
+        assert_string_equal(errs.msgs[0], want);
+        conf_errors_free(&errs);
+        free(want);
+        free(inner);
+}
+
 /* A saved environment variable, restored by env_restore(). */
 struct saved_env {
         const char *name;
@@ -941,6 +979,8 @@ main(void)
                     test_syntax_error, scratch_setup, scratch_teardown),
                 cmocka_unit_test_setup_teardown(
                     test_missing_file, scratch_setup, scratch_teardown),
+                cmocka_unit_test_setup_teardown(test_directory, scratch_setup,
+                                                scratch_teardown),
                 cmocka_unit_test(test_endpoint_path),
                 cmocka_unit_test(test_state_path),
                 cmocka_unit_test(test_destroy_null),
