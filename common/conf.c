@@ -77,9 +77,11 @@ error_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
  * when the read fails: a reload would take the daemon down. So before
  * libconfig reads `path`, refuse it when it or a file it includes
  * (resolved as libconfig does: under `incdir` when there is one) is a
- * directory. Reads `@include "..."` lines as libconfig's scanner does;
- * looks at `*budget` files at most (libconfig stops at 10 levels), and
- * leaves a file it cannot read for libconfig to report.
+ * directory. Reads `@include "..."` lines as libconfig's scanner does
+ * (and also inside a block comment or a string, where it does not: a
+ * harmless refusal of a contrived file); looks at `*budget` files at most
+ * (libconfig stops at 10 levels), and leaves a file it cannot read for
+ * libconfig to report.
  */
 static bool
 no_directories(struct loader *ld, const char *path, const char *incdir,
@@ -96,12 +98,15 @@ no_directories(struct loader *ld, const char *path, const char *incdir,
         if (--*budget < 0 ||
             fileio_read(path, 1u << 20, &text, &len, &cause) < 0)
                 goto out;
-        for (line = text; ok && line != NULL; line = next) {
+        /* By length: libconfig reads on past a NUL byte, and so must this. */
+        for (line = text; ok && line < text + len; line = next) {
                 char *name, *full, *w = NULL;
 
-                next = strchr(line, '\n');
+                next = memchr(line, '\n', len - (size_t)(line - text));
                 if (next != NULL)
                         *next++ = '\0';
+                else
+                        next = text + len;
                 n++;
                 line += strspn(line, " \t");
                 if (strncmp(line, "@include", 8) != 0 ||
