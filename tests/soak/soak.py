@@ -211,7 +211,7 @@ class Soak:
         self.outages = []
         self.reloads = 0
 
-    # --- programs ---------------------------------------------------------
+    # --- programs -----
 
     def bin(self, name):
         return os.path.join(self.args.build, name)
@@ -277,7 +277,7 @@ class Soak:
                      "".join(f"{v}\n" for _, v in
                              sorted(self.smtp_rules.items())))
 
-    # --- the trust ----------------------------------------------------------
+    # --- the trust -----
 
     def write_config(self):
         a = self.args
@@ -505,7 +505,7 @@ schools = (
         acts.sort(key=lambda x: x[0])
         return acts
 
-    # --- processes ------------------------------------------------------------
+    # --- processes -----
 
     def spawn(self, role, argv, notify=False):
         n = self.incarnations.get(role, 0)
@@ -584,7 +584,7 @@ schools = (
             else:
                 self.start_worker(role)
 
-    # --- actions --------------------------------------------------------------
+    # --- actions -----
 
     def record(self, t, kind, urn, at):
         argv = ["event", kind, "--school", urn, "--json"]
@@ -676,7 +676,7 @@ schools = (
             for proc in self.live.values():
                 proc.sample(now)
 
-    # --- the run ----------------------------------------------------------------
+    # --- the run -----
 
     def run(self):
         a = self.args
@@ -777,7 +777,7 @@ schools = (
             p.wait(timeout=30)
 
 
-# --- the checks ---------------------------------------------------------------
+# --- the checks -----
 
 def load_receipts(soak):
     """Delivery uid -> {"ok": n 2xx answers, "other": n, "paths": set,
@@ -1022,6 +1022,7 @@ def check(soak):
     logs = {"killed workers noticed": 0, "live workers thought silent": 0,
             "deliveries back to pending": 0, "leases expired": 0,
             "stale outcomes": 0}
+    retries = {}
     for path in glob.glob(os.path.join(soak.logs, "daemon.*.log")):
         with open(path, errors="replace") as f:
             for line in f:
@@ -1037,7 +1038,19 @@ def check(soak):
                     logs["leases expired"] += int(m.group(1))
                 if "stale" in line:
                     logs["stale outcomes"] += 1
+                m = re.search(r"delivery \S+ to '[^']*': (.*); retry \d+ in",
+                              line)
+                if m:
+                    retries[m.group(1)] = retries.get(m.group(1), 0) + 1
     fig["daemon_log"] = logs
+    fig["retry_reasons"] = retries
+    # The workers' view: the scheduler silent for 10 simulated seconds
+    # (its restarts, or a stall).
+    fig["workers_lost_scheduler"] = 0
+    for path in glob.glob(os.path.join(soak.logs, "[we]*.log")):
+        with open(path, errors="replace") as f:
+            fig["workers_lost_scheduler"] += sum(
+                "no word from the scheduler" in line for line in f)
     fig["lag_max_s"] = round(max(soak.lag), 1) if soak.lag else 0
     fig["monitor"] = soak.monitor
     fig["outages"] = soak.outages
@@ -1143,7 +1156,10 @@ def table(args, fig, fails, took):
         f"{r['signal']} at {r['at']}, down {r['down_real_s']} s "
         f"({r['down_sim_s']} simulated)" for r in fig["daemon_restarts"])
         or "none")
-    row("scheduler log", kv(fig["daemon_log"]))
+    row("retries, by reason", kv(fig["retry_reasons"]) or "none")
+    row("scheduler log", kv(fig["daemon_log"]) +
+        f"; workers that lost the scheduler for 10 s: "
+        f"{fig['workers_lost_scheduler']}")
     row("monitoring commands", kv(fig["monitor"]))
     for f in fig["flat"]:
         if "rss_q2_kib" in f:
