@@ -230,8 +230,9 @@ class Soak:
         self.http_script = os.path.join(self.work, "http.script")
         port_file = os.path.join(self.work, "http.port")
         self.http_rules = {}
-        # Services answer in about a third of a second (simulated).
-        self.latency_ms = max(1, round(350 / self.args.speed))
+        # Chat services answer in about a second (simulated), so a burst
+        # keeps the workers busy long enough for a kill to catch jobs.
+        self.latency_ms = max(1, round(1000 / self.args.speed))
         self.set_http_rule("/gone/", f"status 410 delay {self.latency_ms} "
                            "body webhook deleted")
         self.set_http_rule("/", f"delay {self.latency_ms}")
@@ -1021,7 +1022,7 @@ def check(soak):
     killed = {str(p.p.pid) for p in soak.procs if p.expected_end == "kill"}
     logs = {"killed workers noticed": 0, "live workers thought silent": 0,
             "deliveries back to pending": 0, "leases expired": 0,
-            "stale outcomes": 0}
+            "stale outcomes": 0, "requeued at start": 0}
     retries = {}
     for path in glob.glob(os.path.join(soak.logs, "daemon.*.log")):
         with open(path, errors="replace") as f:
@@ -1033,6 +1034,10 @@ def check(soak):
                          else "live workers thought silent")
                     logs[k] += 1
                     logs["deliveries back to pending"] += int(m.group(2))
+                m = re.search(r"(\d+) deliveries that were being sent are "
+                              r"pending again", line)
+                if m:
+                    logs["requeued at start"] += int(m.group(1))
                 m = re.search(r"(\d+) leases expired", line)
                 if m:
                     logs["leases expired"] += int(m.group(1))
