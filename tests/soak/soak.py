@@ -369,7 +369,7 @@ schools = (
     def plan_events(self):
         """(t, kind, urn, at) in time order: `at` is the event's own time
         when it is recorded late (backdated), else None (recorded at t)."""
-        a, rng, day = self.args, self.rng, self.day
+        rng, day = self.rng, self.day
         ev = []
         start, end = self.start, self.end
 
@@ -1018,8 +1018,8 @@ def check(soak):
     # was killed; one still alive then was only slow to answer (at x72 a
     # real 140 ms is the 10 s of silence allowed).
     killed = {str(p.p.pid) for p in soak.procs if p.expected_end == "kill"}
-    logs = {"killed workers noticed": 0, "live workers thought silent": 0,
-            "deliveries back to pending": 0, "leases expired": 0,
+    silent = []  # pids of the workers that went silent, once each time
+    logs = {"deliveries back to pending": 0, "leases expired": 0,
             "stale outcomes": 0, "requeued at start": 0}
     retries = {}
     for path in glob.glob(os.path.join(soak.logs, "daemon.*.log")):
@@ -1028,9 +1028,7 @@ def check(soak):
                 m = re.search(r"worker \S+/(\d+)/\S+ went silent: (\d+)",
                               line)
                 if m:
-                    k = ("killed workers noticed" if m.group(1) in killed
-                         else "live workers thought silent")
-                    logs[k] += 1
+                    silent.append(m.group(1))
                     logs["deliveries back to pending"] += int(m.group(2))
                 m = re.search(r"(\d+) deliveries that were being sent are "
                               r"pending again", line)
@@ -1045,6 +1043,11 @@ def check(soak):
                               line)
                 if m:
                     retries[m.group(1)] = retries.get(m.group(1), 0) + 1
+    # A killed worker is forgotten once; any other time a worker went
+    # silent, it was alive (it may have been killed later).
+    noticed = {pid for pid in silent if pid in killed}
+    logs["killed workers noticed"] = len(noticed)
+    logs["live workers thought silent"] = len(silent) - len(noticed)
     fig["daemon_log"] = logs
     fig["retry_reasons"] = retries
     # The workers' view: the scheduler silent for 10 simulated seconds
@@ -1141,7 +1144,7 @@ def table(args, fig, fails, took):
 
     row("schools, events recorded", f"{args.schools}, "
         f"{fig['events_recorded']:,}")
-    row("alerts", kv(fig["alerts"]))
+    row("alerts", kv(fig["alerts"]) + " (pending: not yet due)")
     row("alerts due by the end", f"{fig['alerts_due']:,} (fired late: "
         f"{fig['alerts_late']:,}; missed because recorded late: "
         f"{fig['missed_recorded_late']:,}, because the scheduler was down: "
