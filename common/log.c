@@ -7,11 +7,15 @@
 #include <string.h>
 #include <syslog.h>
 
+#define HOLD_BYTES (64 * 1024)
+
 static struct {
         const char *progname;
         int verbose;
         bool journal;
-} log_state = { "ofsted-notify", 0, false };
+        bool hold;
+        char buf[HOLD_BYTES]; /* stderr's buffer while lines are held */
+} log_state = { "ofsted-notify", 0, false, false, { 0 } };
 
 void
 log_init(const char *progname, int verbose, bool journal)
@@ -19,6 +23,20 @@ log_init(const char *progname, int verbose, bool journal)
         log_state.progname = progname;
         log_state.verbose = verbose;
         log_state.journal = journal || getenv("JOURNAL_STREAM") != NULL;
+}
+
+void
+log_hold(void)
+{
+        if (setvbuf(stderr, log_state.buf, _IOFBF, sizeof(log_state.buf)) == 0)
+                log_state.hold = true;
+}
+
+void
+log_flush(void)
+{
+        if (log_state.hold)
+                fflush(stderr);
 }
 
 static void __attribute__((format(printf, 3, 0)))
@@ -34,6 +52,10 @@ vlog(int pri, int errnum, const char *fmt, va_list ap)
         if (errnum != 0)
                 fprintf(stderr, ": %s", strerror(errnum));
         fputc('\n', stderr);
+        /* A warning or worse goes out at once, and whatever was held
+         * before it, in order. */
+        if (log_state.hold && pri <= LOG_WARNING)
+                fflush(stderr);
 }
 
 #define LOG_FN(fn, pri, with_errno)                         \

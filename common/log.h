@@ -13,6 +13,15 @@
 
 /* verbose: 0 = info and above, 1 = debug too. */
 void log_init(const char *progname, int verbose, bool journal);
+/*
+ * log_hold: from now on, lines below warning are held in a buffer, to go
+ * out together at the next log_flush() (or when 64 KiB are held), not a
+ * write(2) each. A loop that logs a line per delivery calls it once at
+ * start and log_flush() before it waits. Warnings and worse, and exit(),
+ * flush at once.
+ */
+void log_hold(void);
+void log_flush(void);
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

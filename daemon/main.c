@@ -451,7 +451,7 @@ static int
 poll_timeout(struct daemon *d)
 {
         char *cause = NULL;
-        int64_t next, ms = MAX_SLEEP_MS, now = os_wall_ms();
+        int64_t next, ms = MAX_SLEEP_MS, now = os_wall_ms(), dms;
 
         /* Due alerts wait for a faulty store; its probe wakes the loop. */
         if (d->fault != STORE_OK)
@@ -463,8 +463,9 @@ poll_timeout(struct daemon *d)
         if (d->conf->daemon.metrics[0] != '\0' &&
             d->metrics_next_ms - os_mono_ms() < ms)
                 ms = d->metrics_next_ms - os_mono_ms();
-        if (dispatch_timeout(d->dsp, d->st, now) < ms)
-                ms = dispatch_timeout(d->dsp, d->st, now);
+        dms = dispatch_timeout(d->dsp, d->st, now);
+        if (dms < ms)
+                ms = dms;
         if (d->status_stale && d->status_next_ms - os_mono_ms() < ms)
                 ms = d->status_next_ms - os_mono_ms();
         if (ms > MAX_SLEEP_MS)
@@ -569,7 +570,10 @@ run(struct daemon *d)
         if (d->zap != NULL)
                 n += zap_pollitems(d->zap, items + 3);
         while (d->running) {
-                if (zmq_poll(items, n, poll_timeout(d)) < 0 && errno != EINTR)
+                int timeout = poll_timeout(d);
+
+                log_flush(); /* what this turn logged, before we wait */
+                if (zmq_poll(items, n, timeout) < 0 && errno != EINTR)
                         fatalx("zmq_poll: %s", zmq_strerror(errno));
                 clock_watch(d);
                 /* Handshakes first: a client waits on them. */
@@ -777,6 +781,7 @@ main(int argc, char **argv)
                 return 2;
         }
         log_init("ofsted-notifyd", verbose, false);
+        log_hold(); /* a line per delivery: flushed once per turn of the loop */
         d.conf_path = conf_default_path(arg);
         d.conf = load_conf(d.conf_path, NULL);
         if (d.conf == NULL)

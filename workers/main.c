@@ -109,6 +109,7 @@ main(int argc, char **argv)
                 return 2;
         }
         log_init("ofsted-notify-worker", verbose, false);
+        log_hold(); /* a line per delivery: flushed once per turn of the loop */
         if (sodium_init() < 0)
                 fatalx("libsodium cannot start");
         wo.conf_path = conf_default_path(wo.conf_path);
