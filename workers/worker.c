@@ -58,6 +58,20 @@ struct watch {
         short events;
 };
 
+/*
+ * A channel's secrets, read at its first delivery and kept until a reload
+ * (as the config is): not a file opened per delivery. A read that fails
+ * is not kept, so the next delivery tries again.
+ */
+struct channel_secrets {
+        bool loaded;
+        char *url;          /* from url_file, or NULL */
+        unsigned char *key; /* from secret_file, or NULL */
+        size_t keylen;
+};
+
+#define SPARE_HANDLES 64 /* finished easy handles kept for reuse */
+
 struct wk {
         const struct worker_opts *opts;
         struct conf *conf;
@@ -84,8 +98,96 @@ struct wk {
         bool running;
         int64_t stop_by_ms; /* when stopping: the end of the grace */
         bool renew_multi;   /* reloaded: no connection from before reused */
+        struct channel_secrets *secrets; /* one per conf->channels[] */
+        char *mail_secret; /* the SMTP password or bearer token, once read */
+        CURL *spare[SPARE_HANDLES]; /* reset easy handles, for reuse */
+        size_t nspare;
         int status;
 };
+
+static void
+secrets_clear(struct wk *w)
+{
+        for (size_t i = 0; w->secrets != NULL && i < w->conf->nchannels; i++) {
+                struct channel_secrets *cs = &w->secrets[i];
+
+                if (cs->url != NULL) {
+                        explicit_bzero(cs->url, strlen(cs->url));
+                        free(cs->url);
+                }
+                if (cs->key != NULL) {
+                        explicit_bzero(cs->key, cs->keylen);
+                        free(cs->key);
+                }
+        }
+        free(w->secrets);
+        w->secrets = NULL;
+        if (w->mail_secret != NULL) {
+                explicit_bzero(w->mail_secret, strlen(w->mail_secret));
+                free(w->mail_secret);
+                w->mail_secret = NULL;
+        }
+}
+
+/* The secrets of channel `ch` of w->conf, read on first use. */
+static const struct channel_secrets *
+channel_secrets(struct wk *w, const struct channel *ch, char **cause)
+{
+        struct channel_secrets *cs, got = { true, NULL, NULL, 0 };
+        char *secret = NULL;
+        int rc = 0;
+
+        if (w->secrets == NULL)
+                w->secrets = xcalloc(w->conf->nchannels + 1, sizeof(*cs));
+        cs = &w->secrets[ch - w->conf->channels];
+        if (cs->loaded)
+                return cs;
+        if (ch->url_file[0] != '\0' &&
+            (got.url = secret_read(w->conf->dir, ch->url_file, cause)) == NULL)
+                return NULL;
+        if (ch->secret_file[0] != '\0') {
+                secret = secret_read(w->conf->dir, ch->secret_file, cause);
+                rc = secret == NULL ? -1
+                                    : webhook_parse_secret(secret, &got.key,
+                                                           &got.keylen, cause);
+                if (secret != NULL) {
+                        explicit_bzero(secret, strlen(secret));
+                        free(secret);
+                }
+        }
+        if (rc < 0) {
+                if (got.url != NULL) {
+                        explicit_bzero(got.url, strlen(got.url));
+                        free(got.url);
+                }
+                return NULL;
+        }
+        *cs = got;
+        return cs;
+}
+
+/* An easy handle: a spare one reset to its defaults, or a new one. */
+static CURL *
+easy_get(struct wk *w)
+{
+        if (w->nspare == 0)
+                return curl_easy_init();
+        return w->spare[--w->nspare];
+}
+
+/* Gives back a handle that is in no multi handle. */
+static void
+easy_put(struct wk *w, CURL *easy)
+{
+        if (easy == NULL)
+                return;
+        if (w->nspare == SPARE_HANDLES) {
+                curl_easy_cleanup(easy);
+                return;
+        }
+        curl_easy_reset(easy);
+        w->spare[w->nspare++] = easy;
+}
 
 /* Sends [DISPATCH_ID][type][body] to the scheduler; never blocks. */
 static void
@@ -200,7 +302,7 @@ transfer_free(struct transfer *t)
                 t->next->prev = t->prev;
         if (t->easy != NULL) {
                 curl_multi_remove_handle(t->w->multi, t->easy);
-                curl_easy_cleanup(t->easy);
+                easy_put(t->w, t->easy);
         }
         curl_slist_free_all(t->headers);
         http_request_free(&t->req);
@@ -231,33 +333,27 @@ prepare_webhook(struct wk *w, struct transfer *t, const struct channel *ch,
                 json_t *job, const char *title, const char *text,
                 enum outcome *fail, char **cause)
 {
-        char *url = NULL, *secret = NULL;
-        unsigned char *key = NULL;
-        size_t keylen = 0;
+        const struct channel_secrets *cs;
         struct backend_input in;
-        int rc = -1;
 
+        *fail = OUTCOME_FAILED;
         t->be = backend_find(conf_channel_type_name(ch->type));
         if (t->be == NULL) {
                 xasprintf(cause, "no webhook backend for type '%s'",
                           conf_channel_type_name(ch->type));
-                goto out;
+                return -1;
         }
-        if (ch->url[0] != '\0')
-                url = xstrdup(ch->url);
-        else if ((url = secret_read(w->conf->dir, ch->url_file, cause)) == NULL)
-                goto out;
-        if (ch->secret_file[0] != '\0') {
-                secret = secret_read(w->conf->dir, ch->secret_file, cause);
-                if (secret == NULL ||
-                    webhook_parse_secret(secret, &key, &keylen, cause) < 0)
-                        goto out;
-        }
-        in = (struct backend_input){
-                job, url, key, keylen, title, text, (int64_t)time(NULL)
-        };
+        if ((cs = channel_secrets(w, ch, cause)) == NULL)
+                return -1;
+        in = (struct backend_input){ job,
+                                     ch->url[0] != '\0' ? ch->url : cs->url,
+                                     cs->key,
+                                     cs->keylen,
+                                     title,
+                                     text,
+                                     (int64_t)time(NULL) };
         if (t->be->build(&in, &t->req, cause) < 0)
-                goto out;
+                return -1;
         for (size_t i = 0; i < t->req.nheaders; i++)
                 t->headers = curl_slist_append(t->headers, t->req.headers[i]);
         curl_easy_setopt(t->easy, CURLOPT_URL, t->req.url);
@@ -267,19 +363,7 @@ prepare_webhook(struct wk *w, struct transfer *t, const struct channel *ch,
         curl_easy_setopt(t->easy, CURLOPT_FOLLOWLOCATION, 0L);
         curl_easy_setopt(t->easy, CURLOPT_HTTP_VERSION,
                          (long)CURL_HTTP_VERSION_2TLS);
-        rc = 0;
-out:
-        *fail = OUTCOME_FAILED;
-        free(url);
-        if (secret != NULL) {
-                explicit_bzero(secret, strlen(secret));
-                free(secret);
-        }
-        if (key != NULL) {
-                explicit_bzero(key, keylen);
-                free(key);
-        }
-        return rc;
+        return 0;
 }
 
 /* An email job: the relay, TLS and credentials from the email group. */
@@ -290,7 +374,7 @@ prepare_email(struct wk *w, struct transfer *t, const struct channel *ch,
 {
         const struct conf *c = w->conf;
         struct email_input in;
-        char *secret = NULL, *host = NULL;
+        char *host = NULL;
         int rc = -1;
 
         *fail = OUTCOME_FAILED;
@@ -331,29 +415,31 @@ prepare_email(struct wk *w, struct transfer *t, const struct channel *ch,
                 curl_easy_setopt(t->easy, CURLOPT_CAINFO, c->email.ca_file);
         if (c->email.username[0] != '\0')
                 curl_easy_setopt(t->easy, CURLOPT_USERNAME, c->email.username);
+        if (c->email.password_file[0] != '\0' ||
+            c->email.bearer_token_file[0] != '\0') {
+                if (w->mail_secret == NULL)
+                        w->mail_secret =
+                            secret_read(c->dir,
+                                        c->email.password_file[0] != '\0'
+                                            ? c->email.password_file
+                                            : c->email.bearer_token_file,
+                                        cause);
+                if (w->mail_secret == NULL)
+                        goto out;
+        }
         if (c->email.password_file[0] != '\0') {
-                secret = secret_read(c->dir, c->email.password_file, cause);
-                if (secret == NULL)
-                        goto out;
-                curl_easy_setopt(t->easy, CURLOPT_PASSWORD, secret);
+                curl_easy_setopt(t->easy, CURLOPT_PASSWORD, w->mail_secret);
         } else if (c->email.bearer_token_file[0] != '\0') {
-                secret = secret_read(c->dir, c->email.bearer_token_file, cause);
-                if (secret == NULL)
-                        goto out;
                 /* XOAUTH2, as Microsoft 365 and Gmail take it (libcurl
                  * would prefer OAUTHBEARER when a server offers both). */
                 curl_easy_setopt(t->easy, CURLOPT_LOGIN_OPTIONS,
                                  "AUTH=XOAUTH2");
-                curl_easy_setopt(t->easy, CURLOPT_XOAUTH2_BEARER, secret);
+                curl_easy_setopt(t->easy, CURLOPT_XOAUTH2_BEARER,
+                                 w->mail_secret);
         }
         rc = 0;
 out:
         free(host);
-        /* libcurl copied the strings it was given. */
-        if (secret != NULL) {
-                explicit_bzero(secret, strlen(secret));
-                free(secret);
-        }
         return rc;
 }
 
@@ -392,7 +478,7 @@ on_job(struct wk *w, json_t *job)
         t->uid = xstrdup(uid);
         t->lease = json_integer_value(lease);
         t->email = ch->type == CHANNEL_EMAIL;
-        t->easy = curl_easy_init();
+        t->easy = easy_get(w);
         if (t->easy == NULL) {
                 xasprintf(&cause, "cannot start a transfer");
                 fail = OUTCOME_RETRY;
@@ -434,7 +520,7 @@ fail:
 out:
         if (t != NULL) {
                 /* Never added to the multi handle: nothing to remove. */
-                curl_easy_cleanup(t->easy);
+                easy_put(w, t->easy);
                 t->easy = NULL;
                 transfer_free(t);
         }
@@ -666,6 +752,7 @@ on_signal(struct wk *w)
                                 svc_ready();
                                 continue;
                         }
+                        secrets_clear(w); /* read again from the new config */
                         conf_destroy(&w->conf);
                         w->conf = next;
                         w->renew_multi = true;
@@ -809,6 +896,7 @@ loop(struct wk *w)
                 if (w->monitor != NULL)
                         items[n - 1] =
                             (zmq_pollitem_t){ w->monitor, 0, ZMQ_POLLIN, 0 };
+                log_flush(); /* what this turn logged, before we wait */
                 if (zmq_poll(items, (int)n, poll_timeout(w, now)) < 0 &&
                     zmq_errno() != EINTR)
                         fatalx("zmq_poll: %s", zmq_strerror(zmq_errno()));
@@ -912,6 +1000,9 @@ worker_run(const struct worker_opts *opts, struct conf *conf)
         }
         free(w.outcomes);
         free(w.watches);
+        secrets_clear(&w);
+        while (w.nspare > 0)
+                curl_easy_cleanup(w.spare[--w.nspare]);
         curl_multi_cleanup(w.multi);
         curl_global_cleanup();
         if (w.monitor != NULL)
