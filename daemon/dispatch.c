@@ -611,11 +611,10 @@ dispatch_read(struct dispatch *d, struct store *st, const struct conf *conf,
 static json_t *
 job_body(struct store *st, const struct conf *conf, int64_t id)
 {
-        char *cause = NULL, human[64];
+        char *cause = NULL;
         json_t *job = store_json_job(st, conf->tz, id, &cause), *alert;
         const struct school *school;
-        const char *urn, *rule, *due;
-        int64_t t;
+        const char *urn, *rule;
 
         if (job == NULL) {
                 store_error(st, cause);
@@ -646,23 +645,6 @@ job_body(struct store *st, const struct conf *conf, int64_t id)
                         json_object_set_new(alert, "action",
                                             json_string(conf->rules[i].action));
         }
-        due = json_string_value(json_object_get(alert, "due"));
-        json_object_set_new(alert, "due_human", json_null());
-        json_object_set_new(alert, "opens_human", json_null());
-        if (due != NULL &&
-            timefmt_parse(conf->tz, due, &t, NULL, &cause) == 0) {
-                timefmt_human(conf->tz, t, human, sizeof(human));
-                json_object_set_new(alert, "due_human", json_string(human));
-        }
-        free(cause);
-        cause = NULL;
-        due = json_string_value(json_object_get(alert, "opens"));
-        if (due != NULL &&
-            timefmt_parse(conf->tz, due, &t, NULL, &cause) == 0) {
-                timefmt_human(conf->tz, t, human, sizeof(human));
-                json_object_set_new(alert, "opens_human", json_string(human));
-        }
-        free(cause);
         return job;
 }
 

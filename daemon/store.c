@@ -718,8 +718,10 @@ store_open(const char *path, char **cause)
         /* Every failure below sets a cause, so give it somewhere to go. */
         if (cause == NULL)
                 cause = &dummy;
+        /* A store belongs to one thread: no mutex around each call. */
         if (sqlite3_open_v2(path, &st->db,
-                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                SQLITE_OPEN_NOMUTEX,
                             NULL) != SQLITE_OK) {
                 xasprintf(cause, "%s: %s", path,
                           st->db == NULL ? "out of memory"
@@ -1702,7 +1704,7 @@ store_json_job(struct store *st, const struct tz *tz, int64_t id, char **cause)
         static const char what[] = "read job";
         sqlite3_stmt *s = st->stmts[S_JSON_JOB];
         char at[TIMEFMT_LEN], due[TIMEFMT_LEN], due_utc[TIMEFMT_LEN];
-        char opens[TIMEFMT_LEN];
+        char opens[TIMEFMT_LEN], due_human[64], opens_human[64];
         json_t *job = NULL;
         int rc;
 
@@ -1717,9 +1719,14 @@ store_json_job(struct store *st, const struct tz *tz, int64_t id, char **cause)
         if (rc == 1) {
                 timefmt_rfc3339_utc(sqlite3_column_int64(s, 12), due_utc,
                                     sizeof(due_utc));
+                timefmt_human(tz, sqlite3_column_int64(s, 12), due_human,
+                              sizeof(due_human));
+                if (sqlite3_column_type(s, 13) != SQLITE_NULL)
+                        timefmt_human(tz, sqlite3_column_int64(s, 13),
+                                      opens_human, sizeof(opens_human));
                 job = json_pack(
                     "{s:s, s:I, s:i, s:s, s:s, s:{s:I, s:{s:s}, s:s, s:s, "
-                    "s:b, s:s, s:s?, s:s?, s:s, s:s?, s:s?}}",
+                    "s:b, s:s, s:s?, s:s?, s:s, s:s, s:s?, s:s?, s:s?}}",
                     "delivery", col_text(s, 0), "lease",
                     (json_int_t)sqlite3_column_int64(s, 1), "attempt",
                     sqlite3_column_int(s, 2), "channel", col_text(s, 3), "type",
@@ -1730,7 +1737,10 @@ store_json_job(struct store *st, const struct tz *tz, int64_t id, char **cause)
                     "contact", col_text(s, 10) ? col_text(s, 10) : "", "at",
                     col_time(tz, s, 11, at, sizeof(at)), "due",
                     col_time(tz, s, 12, due, sizeof(due)), "due_utc", due_utc,
-                    "opens", col_time(tz, s, 13, opens, sizeof(opens)),
+                    "due_human", due_human, "opens",
+                    col_time(tz, s, 13, opens, sizeof(opens)), "opens_human",
+                    sqlite3_column_type(s, 13) != SQLITE_NULL ? opens_human
+                                                              : NULL,
                     "warning", col_text(s, 14));
                 if (job == NULL && cause != NULL)
                         xasprintf(cause,

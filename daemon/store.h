@@ -6,6 +6,7 @@
  * and power loss. The schema is versioned through PRAGMA user_version and
  * migrated forward on open, inside one transaction. Every statement is a
  * prepared statement with bound parameters, prepared once in store_open().
+ * A store is used from one thread at a time (SQLITE_OPEN_NOMUTEX).
  *
  * Tables: cases (one inspection of one school), events (what was recorded),
  * alerts (what the rules scheduled; the pending ones indexed by time), and
@@ -309,7 +310,7 @@ int store_deliveries_shift(struct store *st, int64_t seconds, char **cause);
 int store_next_delivery(struct store *st, int64_t *at, char **cause);
 /*
  * The JOB body of docs/dispatch.md for delivery `id`, less what the config
- * knows (trust, school name, action, human times): the caller adds those.
+ * knows (trust, school name, action): the caller adds those.
  */
 json_t *store_json_job(struct store *st, const struct tz *tz, int64_t id,
                        char **cause);
