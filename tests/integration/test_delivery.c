@@ -1372,6 +1372,71 @@ test_worker_service(void **state)
         f->passed = true;
 }
 
+/* `ofsted-notifyctl test solo`; wants it delivered, and n requests at /solo
+ * in all; returns the last (new reference). */
+static json_t *
+test_solo(struct fx *f, size_t n)
+{
+        struct proc_result r = ctl(f, "test", "solo", NULL);
+        json_t *reqs, *last;
+
+        if (r.status != 0)
+                fail_msg("test solo: exit %d: %s", r.status, r.err);
+        proc_result_free(&r);
+        reqs = wait_requests(f, SOLO_PATH, n, WAIT_MS);
+        assert_int_equal(json_array_size(reqs), n);
+        last = json_incref(json_array_get(reqs, n - 1));
+        json_decref(reqs);
+        return last;
+}
+
+/*
+ * A channel's signing key is read at its first delivery and kept until
+ * the worker reloads (ofsted-notify-worker(8), SECRETS): a key changed on
+ * disk signs nothing until SIGHUP, and every delivery after it.
+ */
+static void
+test_secret_reload(void **state)
+{
+        struct fx *f = *state;
+        unsigned char first[KEY_BYTES], second[KEY_BYTES];
+        long long until;
+        json_t *req;
+        char *log;
+
+        daemon_start(f);
+        worker_start(f, 0, NULL, 1);
+        req = test_solo(f, 1);
+        check_signature(f, req, header(req, "webhook-id"));
+        json_decref(req);
+
+        memcpy(first, f->secret, sizeof(first));
+        write_key(f);
+        memcpy(second, f->secret, sizeof(second));
+        assert_memory_not_equal(first, second, sizeof(first));
+        req = test_solo(f, 2);
+        memcpy(f->secret, first, sizeof(first)); /* not reloaded yet */
+        check_signature(f, req, header(req, "webhook-id"));
+        json_decref(req);
+
+        assert_int_equal(kill(f->worker[0], SIGHUP), 0);
+        for (until = mono_ms() + WAIT_MS;; sleep_ms(50)) {
+                log = slurp(f->wlog[0]);
+                if (log != NULL && strstr(log, "configuration reloaded"))
+                        break;
+                free(log);
+                if (mono_ms() > until)
+                        fail_msg("the worker did not log its reload");
+        }
+        free(log);
+        req = test_solo(f, 3);
+        memcpy(f->secret, second, sizeof(second));
+        check_signature(f, req, header(req, "webhook-id"));
+        json_decref(req);
+        stop_all(f);
+        f->passed = true;
+}
+
 /*
  * A 429 with Retry-After: 2, then a 200: the second try waits at least
  * the two seconds the server asked for (retry_base alone would be one).
@@ -1828,6 +1893,8 @@ main(void)
                 cmocka_unit_test_setup_teardown(test_flavours, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pacing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_ctl_test, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_secret_reload, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_worker_service, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_retry_500, setup,
