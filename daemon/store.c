@@ -82,6 +82,11 @@ static const char *const migrations[] = {
         "WHERE status IN ('pending', 'sending') AND next_at IS NULL;"
         "CREATE INDEX deliveries_ready ON deliveries(next_at, id) "
         "WHERE status IN ('pending', 'retry');",
+        /* 3 -> 4: the leases out, by expiry. On every pass the daemon asks
+         * for the soonest expiry and whether any has passed; without this
+         * index each question read every leased row. */
+        "CREATE INDEX deliveries_leased ON deliveries(lease_until) "
+        "WHERE status = 'sending';",
 };
 
 _Static_assert(NELEM(migrations) == STORE_SCHEMA_VERSION,
@@ -272,10 +277,11 @@ static const char *const stmt_sql[S_COUNT] = {
                               "next_at = ?3, last_error = ?4, "
                               "updated_at = ?5, lease_until = NULL, "
                               "worker = NULL WHERE id = ?1",
-        [S_NEXT_DELIVERY] = "SELECT min(t) FROM ("
+        [S_NEXT_DELIVERY] = "/* next_delivery */ SELECT min(t) FROM ("
                             "SELECT min(next_at) AS t FROM deliveries "
                             "WHERE status = 'retry' UNION ALL "
                             "SELECT min(lease_until) FROM deliveries "
+                            "INDEXED BY deliveries_leased "
                             "WHERE status = 'sending')",
         [S_JSON_JOB] = "SELECT d.uid, d.lease, d.attempts, d.channel, d.type, "
                        "a.case_id, c.urn, a.rule, a.offset, a.late, "
@@ -283,7 +289,9 @@ static const char *const stmt_sql[S_COUNT] = {
                        "FROM deliveries AS d "
                        "JOIN alerts AS a ON a.id = d.alert_id "
                        "JOIN cases AS c ON c.id = a.case_id WHERE d.id = ?1",
-        [S_LEASES_DUE] = "SELECT 1 FROM deliveries WHERE status = 'sending' "
+        [S_LEASES_DUE] = "/* leases_due */ SELECT 1 FROM deliveries "
+                         "INDEXED BY deliveries_leased "
+                         "WHERE status = 'sending' "
                          "AND lease_until <= ?1 LIMIT 1",
         [S_DELIVERIES_SHIFT] = "UPDATE deliveries SET next_at = next_at + ?1, "
                                "lease_until = lease_until + ?1 "
