@@ -747,7 +747,7 @@ feed_worker(struct dispatch *d, struct store *st, const struct conf *conf,
 
                 if (!pace_ok(d, &ready[i], now_ms))
                         continue;
-                lease = store_delivery_lease(st, ready[i].id, w->name,
+                lease = store_delivery_lease(st, &ready[i], w->name,
                                              now + conf->delivery.lease, now,
                                              &cause);
                 if (lease < 0)

@@ -82,9 +82,40 @@ static const char *const migrations[] = {
         "WHERE status IN ('pending', 'sending') AND next_at IS NULL;"
         "CREATE INDEX deliveries_ready ON deliveries(next_at, id) "
         "WHERE status IN ('pending', 'retry');",
-        /* 3 -> 4: the leases out, by expiry. On every pass the daemon asks
-         * for the soonest expiry and whether any has passed; without this
-         * index each question read every leased row. */
+        /*
+         * 3 -> 4: deliveries rebuilt. SQLite evaluates "x IN (list)" by
+         * building a temporary b-tree, and it evaluated the status CHECK
+         * and the deliveries_ready WHERE on every insert and update of a
+         * delivery: the same tests written with OR cost a third as much.
+         * And an index of the leases out, by expiry: on every pass the
+         * daemon asks for the soonest expiry and whether any has passed,
+         * and each question read every leased row.
+         */
+        "CREATE TABLE deliveries_4 ("
+        " id INTEGER PRIMARY KEY,"
+        " uid TEXT NOT NULL UNIQUE DEFAULT (lower(hex(randomblob(16)))),"
+        " alert_id INTEGER NOT NULL REFERENCES alerts(id),"
+        " channel TEXT NOT NULL,"
+        " type TEXT NOT NULL,"
+        " status TEXT NOT NULL CHECK (status = 'pending' OR"
+        "  status = 'sending' OR status = 'delivered' OR status = 'retry' OR"
+        "  status = 'failed'),"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " next_at INTEGER,"
+        " last_error TEXT,"
+        " created_at INTEGER NOT NULL,"
+        " updated_at INTEGER NOT NULL,"
+        " lease INTEGER NOT NULL DEFAULT 0,"
+        " lease_until INTEGER,"
+        " worker TEXT);"
+        "INSERT INTO deliveries_4 SELECT id, uid, alert_id, channel, type,"
+        " status, attempts, next_at, last_error, created_at, updated_at,"
+        " lease, lease_until, worker FROM deliveries;"
+        "DROP TABLE deliveries;"
+        "ALTER TABLE deliveries_4 RENAME TO deliveries;"
+        "CREATE INDEX deliveries_status ON deliveries(status, next_at);"
+        "CREATE INDEX deliveries_ready ON deliveries(next_at, id) "
+        "WHERE status = 'pending' OR status = 'retry';"
         "CREATE INDEX deliveries_leased ON deliveries(lease_until) "
         "WHERE status = 'sending';",
 };
@@ -256,19 +287,20 @@ static const char *const stmt_sql[S_COUNT] = {
                                  "worker = NULL, updated_at = ?2 "
                                  "WHERE status = 'sending' AND worker = ?1",
         [S_DELIVERIES_READY] = "/* deliveries_ready */ SELECT id, channel, "
-                               "type FROM deliveries "
+                               "type, lease FROM deliveries "
                                "INDEXED BY deliveries_ready "
-                               "WHERE status IN ('pending', 'retry') "
+                               "WHERE (status = 'pending' OR "
+                               "status = 'retry') "
                                "AND next_at <= ?1 "
                                "AND (type = 'email') = ?2 "
                                "AND channel NOT IN "
                                "(SELECT value FROM json_each(?4)) "
                                "ORDER BY next_at, id LIMIT ?3",
         [S_DELIVERY_LEASE] = "UPDATE deliveries SET status = 'sending', "
-                             "lease = lease + 1, attempts = attempts + 1, "
+                             "lease = ?5 + 1, attempts = attempts + 1, "
                              "worker = ?2, lease_until = ?3, updated_at = ?4 "
-                             "WHERE id = ?1 AND status IN ('pending', 'retry') "
-                             "RETURNING lease",
+                             "WHERE id = ?1 AND lease = ?5 AND "
+                             "(status = 'pending' OR status = 'retry')",
         [S_DELIVERY_FIND] = "SELECT d.id, d.status, d.lease, d.attempts, "
                             "a.done_at, d.channel, d.type FROM deliveries "
                             "AS d JOIN alerts AS a ON a.id = d.alert_id "
@@ -1615,6 +1647,7 @@ store_deliveries_ready(struct store *st, bool email, int64_t now,
                 out[n].id = sqlite3_column_int64(s, 0);
                 copy_col(out[n].channel, sizeof(out[n].channel), s, 1);
                 copy_col(out[n].type, sizeof(out[n].type), s, 2);
+                out[n].lease = sqlite3_column_int64(s, 3);
                 n++;
         }
         done(s);
@@ -1622,29 +1655,30 @@ store_deliveries_ready(struct store *st, bool email, int64_t now,
 }
 
 int64_t
-store_delivery_lease(struct store *st, int64_t id, const char *worker,
-                     int64_t until, int64_t now, char **cause)
+store_delivery_lease(struct store *st, const struct store_ready *r,
+                     const char *worker, int64_t until, int64_t now,
+                     char **cause)
 {
         static const char what[] = "lease delivery";
         sqlite3_stmt *s = st->stmts[S_DELIVERY_LEASE];
-        int64_t lease = 0;
-        int rc;
 
-        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+        if (sqlite3_bind_int64(s, 1, r->id) != SQLITE_OK ||
             bind_text(s, 2, worker) != SQLITE_OK ||
             sqlite3_bind_int64(s, 3, until) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 4, now) != SQLITE_OK) {
+            sqlite3_bind_int64(s, 4, now) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 5, r->lease) != SQLITE_OK) {
                 done(s);
                 return fail(st, what, cause);
         }
-        rc = step(st, s, what, cause);
-        if (rc == 1)
-                lease = sqlite3_column_int64(s, 0);
-        done(s);
-        if (rc == 0 && cause != NULL)
-                xasprintf(cause, "%s: delivery %lld is not ready", what,
-                          (long long)id);
-        return rc == 1 ? lease : -1;
+        if (run(st, s, what, cause) < 0)
+                return -1;
+        if (sqlite3_changes(st->db) != 1) {
+                if (cause != NULL)
+                        xasprintf(cause, "%s: delivery %lld is not ready", what,
+                                  (long long)r->id);
+                return -1;
+        }
+        return r->lease + 1;
 }
 
 int

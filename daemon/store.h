@@ -280,16 +280,19 @@ struct store_ready {
         int64_t id;
         char channel[65];
         char type[16];
+        int64_t lease; /* its lease number when read */
 };
 int store_deliveries_ready(struct store *st, bool email, int64_t now,
                            const char *skip, struct store_ready *out, int max,
                            char **cause);
 /*
- * Leases a ready delivery to `worker` until `until`: status sending,
- * attempts + 1, lease + 1. Returns the new lease number, or -1.
+ * Leases ready delivery `r` (as store_deliveries_ready() read it) to
+ * `worker` until `until`: status sending, attempts + 1, lease + 1. Returns
+ * the new lease number, or -1 (also when it is no longer as read).
  */
-int64_t store_delivery_lease(struct store *st, int64_t id, const char *worker,
-                             int64_t until, int64_t now, char **cause);
+int64_t store_delivery_lease(struct store *st, const struct store_ready *r,
+                             const char *worker, int64_t until, int64_t now,
+                             char **cause);
 /* By public id: 0 and *out, 1 when unknown, -1 on error. */
 int store_delivery_find(struct store *st, const char *uid,
                         struct store_delivery *out, char **cause);

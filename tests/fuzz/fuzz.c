@@ -163,8 +163,9 @@ make_pristine(const char *path)
             counts.fired != 1)
                 setup_fail("sched_fire_due: %d fired", counts.fired);
         if (store_test_delivery(st, "it", "webhook", FUZZ_NOW, &cause) != 3 ||
-            store_delivery_lease(st, 2, "webhook/fuzz/1", FUZZ_NOW + 60,
-                                 FUZZ_NOW, &cause) != 1)
+            store_delivery_lease(st, &(struct store_ready){ .id = 2 },
+                                 "webhook/fuzz/1", FUZZ_NOW + 60, FUZZ_NOW,
+                                 &cause) != 1)
                 setup_fail("deliveries: %s", cause ? cause : "not as planned");
         store_close(&st);
         if (sqlite3_open(path, &db) != SQLITE_OK ||

@@ -392,6 +392,31 @@ test_migrates_v1(void **state)
         assert_int_equal(raw_int(db, "SELECT next_at FROM deliveries "
                                      "WHERE id = 2"),
                          150);
+        /* Version 4 rebuilt the table: every row and column came over,
+         * the status check still holds, and the indexes are there. */
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM deliveries WHERE "
+                                     "id = 1 AND uid = 'abc' AND alert_id = 1 "
+                                     "AND channel = 'heads' AND type = "
+                                     "'email' AND status = 'sending' AND "
+                                     "attempts = 1 AND created_at = 100 AND "
+                                     "updated_at = 100"),
+                         1);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM deliveries WHERE "
+                                     "id = 2 AND uid = 'def' AND channel = "
+                                     "'trust' AND status = 'pending' AND "
+                                     "created_at = 150"),
+                         1);
+        assert_int_not_equal(sqlite3_exec(db,
+                                          "UPDATE deliveries SET status = "
+                                          "'lost' WHERE id = 2",
+                                          NULL, NULL, NULL),
+                             SQLITE_OK);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master "
+                                     "WHERE type = 'index' AND name IN "
+                                     "('deliveries_status', "
+                                     "'deliveries_ready', "
+                                     "'deliveries_leased')"),
+                         3);
         sqlite3_close(db);
         /* And the leases work on the migrated rows: the sending one goes
          * back, then both are ready, the older first. */
@@ -1536,8 +1561,10 @@ test_expire_reads_first(void **state)
         e = new_event(f, c, "pause", 1000);
         a = new_alert(f, c, e, "pause_limit", 2000);
         d = new_delivery(f, a, "heads", 2000);
-        assert_int_equal(
-            store_delivery_lease(f->st, d, "w", 2060, 2000, &cause), 1);
+        assert_int_equal(store_delivery_lease(f->st,
+                                              &(struct store_ready){ .id = d },
+                                              "w", 2060, 2000, &cause),
+                         1);
         raw_exec(other, "BEGIN IMMEDIATE");
         assert_int_equal(store_deliveries_expire(f->st, 2059, &cause), 0);
         assert_int_equal(store_fault(f->st, NULL), STORE_OK);
@@ -1566,14 +1593,20 @@ test_deliveries_shift(void **state)
                 d[i] = new_delivery(f, a, "heads", 2000);
         /* d[0] pending; d[1] leased; d[2] waiting to retry; d[3] done. */
         assert_int_equal(
-            store_delivery_lease(f->st, d[1], "w", 2060, 2000, &cause), 1);
+            store_delivery_lease(f->st, &(struct store_ready){ .id = d[1] },
+                                 "w", 2060, 2000, &cause),
+            1);
         assert_int_equal(
-            store_delivery_lease(f->st, d[2], "w", 2060, 2000, &cause), 1);
+            store_delivery_lease(f->st, &(struct store_ready){ .id = d[2] },
+                                 "w", 2060, 2000, &cause),
+            1);
         assert_int_equal(store_delivery_finish(f->st, d[2], "retry", 2030,
                                                "HTTP 503", 2000, &cause),
                          0);
         assert_int_equal(
-            store_delivery_lease(f->st, d[3], "w", 2060, 2000, &cause), 1);
+            store_delivery_lease(f->st, &(struct store_ready){ .id = d[3] },
+                                 "w", 2060, 2000, &cause),
+            1);
         assert_int_equal(store_delivery_finish(f->st, d[3], "delivered", 0,
                                                NULL, 2001, &cause),
                          0);
