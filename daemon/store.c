@@ -83,14 +83,36 @@ static const char *const migrations[] = {
         "CREATE INDEX deliveries_ready ON deliveries(next_at, id) "
         "WHERE status IN ('pending', 'retry');",
         /*
-         * 3 -> 4: deliveries rebuilt. SQLite evaluates "x IN (list)" by
-         * building a temporary b-tree, and it evaluated the status CHECK
-         * and the deliveries_ready WHERE on every insert and update of a
-         * delivery: the same tests written with OR cost a third as much.
-         * And an index of the leases out, by expiry: on every pass the
-         * daemon asks for the soonest expiry and whether any has passed,
-         * and each question read every leased row.
+         * 3 -> 4: alerts and deliveries rebuilt (SQLite's twelve steps for
+         * a schema change; migrate() turns foreign keys off around it and
+         * checks them before it commits). SQLite evaluates "x IN (list)" by
+         * building a temporary b-tree, and it evaluated the state and
+         * status CHECKs and the deliveries_ready WHERE on every insert and
+         * update of a row: the same tests written with OR cost a third as
+         * much. And an index of the leases out, by expiry: on every pass
+         * the daemon asks for the soonest expiry and whether any has
+         * passed, and each question read every leased row.
          */
+        "CREATE TABLE alerts_4 ("
+        " id INTEGER PRIMARY KEY,"
+        " case_id INTEGER NOT NULL REFERENCES cases(id),"
+        " event_id INTEGER NOT NULL REFERENCES events(id),"
+        " rule TEXT NOT NULL,"
+        " offset TEXT NOT NULL,"
+        " at INTEGER NOT NULL,"
+        " due INTEGER NOT NULL,"
+        " opens INTEGER,"
+        " sig TEXT NOT NULL,"
+        " warning TEXT,"
+        " state TEXT NOT NULL CHECK (state = 'pending' OR state = 'fired' OR"
+        "  state = 'cancelled' OR state = 'missed'),"
+        " late INTEGER NOT NULL DEFAULT 0,"
+        " done_at INTEGER);"
+        "INSERT INTO alerts_4 SELECT id, case_id, event_id, rule, offset, at,"
+        " due, opens, sig, warning, state, late, done_at FROM alerts;"
+        "DROP TABLE alerts;"
+        "ALTER TABLE alerts_4 RENAME TO alerts;"
+        "CREATE INDEX alerts_pending ON alerts(at) WHERE state = 'pending';"
         "CREATE TABLE deliveries_4 ("
         " id INTEGER PRIMARY KEY,"
         " uid TEXT NOT NULL UNIQUE DEFAULT (lower(hex(randomblob(16)))),"
@@ -661,6 +683,34 @@ user_version(struct store *st, const char *path, int *version, char **cause)
         return 0;
 }
 
+/* After a migration: no row refers to one that is not there. */
+static int
+foreign_key_check(struct store *st, const char *path, char **cause)
+{
+        sqlite3_stmt *s = NULL;
+        int rc;
+
+        if (sqlite3_prepare_v2(st->db, "PRAGMA foreign_key_check", -1, &s,
+                               NULL) != SQLITE_OK) {
+                xasprintf(cause, "%s: foreign key check: %s", path,
+                          sqlite3_errmsg(st->db));
+                return -1;
+        }
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+                xasprintf(cause,
+                          "%s: migration: row %lld of table %s refers to a "
+                          "missing row of %s",
+                          path, (long long)sqlite3_column_int64(s, 1),
+                          (const char *)sqlite3_column_text(s, 0),
+                          (const char *)sqlite3_column_text(s, 2));
+        else if (rc != SQLITE_DONE)
+                xasprintf(cause, "%s: foreign key check: %s", path,
+                          sqlite3_errmsg(st->db));
+        sqlite3_finalize(s);
+        return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /*
  * Brings the schema to STORE_SCHEMA_VERSION in one transaction, refusing a
  * database written by a newer program.
@@ -689,8 +739,13 @@ migrate(struct store *st, const char *path, char **cause)
                           path, version, STORE_SCHEMA_VERSION);
                 goto out;
         }
-        if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-            SQLITE_OK) {
+        /* A migration may rebuild a table that others refer to: foreign
+         * keys are off meanwhile (they cannot change inside a transaction)
+         * and checked before the commit. */
+        if (sqlite3_exec(st->db, "PRAGMA foreign_keys = OFF", NULL, NULL,
+                         NULL) != SQLITE_OK ||
+            sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+                SQLITE_OK) {
                 xasprintf(cause, "%s: begin migration: %s", path,
                           sqlite3_errmsg(st->db));
                 goto out;
@@ -706,6 +761,8 @@ migrate(struct store *st, const char *path, char **cause)
                         goto out;
                 }
         }
+        if (foreign_key_check(st, path, cause) < 0)
+                goto out;
         xasprintf(&sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
         if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
             sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
@@ -717,6 +774,12 @@ migrate(struct store *st, const char *path, char **cause)
 out:
         if (rc < 0 && !sqlite3_get_autocommit(st->db))
                 sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        if (sqlite3_exec(st->db, "PRAGMA foreign_keys = ON", NULL, NULL,
+                         NULL) != SQLITE_OK &&
+            rc == 0) {
+                xasprintf(cause, "%s: %s", path, sqlite3_errmsg(st->db));
+                rc = -1;
+        }
         free(sql);
         return rc;
 }

@@ -332,17 +332,16 @@ test_reopen_keeps_data(void **state)
  * A database written by version 1 of the schema (before leases), as an
  * older build left it, is migrated on open and keeps its rows.
  */
+/* A database as version 1 of the program left it: one case, event and
+ * alert, two deliveries; `extra` runs after (NULL: nothing). */
 static void
-test_migrates_v1(void **state)
+write_v1(const char *path, const char *extra)
 {
-        struct fixture *f = *state;
-        char *cause = NULL;
         sqlite3 *db;
 
-        store_close(&f->st);
-        unlink(f->path);
-        if (sqlite3_open(f->path, &db) != SQLITE_OK)
-                fail_msg("cannot create %s", f->path);
+        unlink(path);
+        if (sqlite3_open(path, &db) != SQLITE_OK)
+                fail_msg("cannot create %s", path);
         raw_exec(db, "CREATE TABLE cases (id INTEGER PRIMARY KEY, urn TEXT "
                      "NOT NULL, state TEXT NOT NULL, contact TEXT, note TEXT, "
                      "opened_at INTEGER NOT NULL, closed_at INTEGER);"
@@ -375,8 +374,20 @@ test_migrates_v1(void **state)
                      "INSERT INTO deliveries VALUES (2, 'def', 1, 'trust', "
                      "'email', 'pending', 0, NULL, NULL, 150, 150);"
                      "PRAGMA user_version = 1;");
+        if (extra != NULL)
+                raw_exec(db, extra);
         sqlite3_close(db);
+}
 
+static void
+test_migrates_v1(void **state)
+{
+        struct fixture *f = *state;
+        char *cause = NULL;
+        sqlite3 *db;
+
+        store_close(&f->st);
+        write_v1(f->path, NULL);
         f->st = store_open(f->path, &cause);
         assert_non_null(f->st);
         db = raw_open(f->path);
@@ -411,6 +422,16 @@ test_migrates_v1(void **state)
                                           "'lost' WHERE id = 2",
                                           NULL, NULL, NULL),
                              SQLITE_OK);
+        assert_int_not_equal(sqlite3_exec(db,
+                                          "UPDATE alerts SET state = 'lost' "
+                                          "WHERE id = 1",
+                                          NULL, NULL, NULL),
+                             SQLITE_OK);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM alerts WHERE "
+                                     "id = 1 AND case_id = 1 AND event_id = 1 "
+                                     "AND rule = 'drill' AND due = 200 AND "
+                                     "state = 'fired' AND done_at = 100"),
+                         1);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master "
                                      "WHERE type = 'index' AND name IN "
                                      "('deliveries_status', "
@@ -430,6 +451,39 @@ test_migrates_v1(void **state)
                 assert_int_equal(r[0].id, 1);
                 assert_int_equal(r[1].id, 2);
         }
+}
+
+/*
+ * A migration that would leave a row pointing at nothing (a delivery of
+ * an alert that is not there) is refused with the row named, and the
+ * database is left as it was.
+ */
+static void
+test_migration_checks_references(void **state)
+{
+        struct fixture *f = *state;
+        char *cause = NULL;
+        sqlite3 *db;
+
+        store_close(&f->st);
+        write_v1(f->path, "INSERT INTO deliveries VALUES (3, 'ghi', 9, "
+                          "'heads', 'email', 'pending', 0, NULL, NULL, 150, "
+                          "150);");
+        f->st = store_open(f->path, &cause);
+        assert_null(f->st);
+        assert_non_null(cause);
+        assert_non_null(strstr(cause, "row 3 of table deliveries refers to a "
+                                      "missing row of alerts"));
+        free(cause);
+        db = raw_open(f->path);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 1);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master "
+                                     "WHERE name LIKE '%_4'"),
+                         0);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM deliveries"), 3);
+        sqlite3_close(db);
+        write_v1(f->path, NULL);
+        f->st = open_store(f->path);
 }
 
 static void
@@ -1638,6 +1692,7 @@ main(void)
                 TEST(test_open_creates_and_migrates),
                 TEST(test_reopen_keeps_data),
                 TEST(test_migrates_v1),
+                TEST(test_migration_checks_references),
                 TEST(test_newer_schema_refused),
                 TEST(test_open_errors),
                 TEST(test_close),
