@@ -104,17 +104,14 @@ dispatch_backoff(int attempts, long retry_after, int first, double u)
 }
 
 /*
- * Sends [id][DISPATCH_ID][type][body]; never blocks. Returns -1 when it
+ * Sends [id][DISPATCH_ID][type][text]; never blocks. Returns -1 when it
  * could not (the socket is ROUTER_MANDATORY: a peer that has gone fails
  * with EHOSTUNREACH instead of swallowing the message).
  */
 static int
-send_to(struct dispatch *d, const struct worker *w, const char *type,
-        json_t *body)
+send_text(struct dispatch *d, const struct worker *w, const char *type,
+          const char *text)
 {
-        char *text = json_dumps(body, JSON_COMPACT);
-        int rc = 0;
-
         if (zmq_send(d->sock, w->id, w->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) <
                 0 ||
             zmq_send(d->sock, DISPATCH_ID, strlen(DISPATCH_ID),
@@ -124,8 +121,19 @@ send_to(struct dispatch *d, const struct worker *w, const char *type,
             zmq_send(d->sock, text, strlen(text), ZMQ_DONTWAIT) < 0) {
                 log_warnx("dispatch: sending %s to %s: %s", type, w->name,
                           zmq_strerror(zmq_errno()));
-                rc = -1;
+                return -1;
         }
+        return 0;
+}
+
+/* send_text() of a JSON body. */
+static int
+send_to(struct dispatch *d, const struct worker *w, const char *type,
+        json_t *body)
+{
+        char *text = json_dumps(body, JSON_COMPACT);
+        int rc = text != NULL ? send_text(d, w, type, text) : -1;
+
         free(text);
         return rc;
 }
@@ -152,7 +160,7 @@ struct reply {
         void *id;
         size_t idlen;
         const char *type;
-        json_t *body;
+        char *text; /* the body, owned */
 };
 
 struct replies {
@@ -162,7 +170,7 @@ struct replies {
 
 static void
 reply_later(struct replies *q, const void *id, size_t idlen, const char *type,
-            json_t *body)
+            char *text)
 {
         struct reply *r;
 
@@ -172,7 +180,7 @@ reply_later(struct replies *q, const void *id, size_t idlen, const char *type,
         memcpy(r->id, id, idlen);
         r->idlen = idlen;
         r->type = type;
-        r->body = body;
+        r->text = text;
 }
 
 /* Sends the held replies when `send` is true, and empties the queue. */
@@ -180,15 +188,45 @@ static void
 replies_flush(struct dispatch *d, struct replies *q, bool send)
 {
         for (size_t i = 0; i < q->n; i++) {
+                struct worker w = { .id = q->r[i].id,
+                                    .idlen = q->r[i].idlen,
+                                    .name = (char *)"a worker" };
+
                 if (send)
-                        send_raw(d, q->r[i].id, q->r[i].idlen, q->r[i].type,
-                                 q->r[i].body);
-                json_decref(q->r[i].body);
+                        send_text(d, &w, q->r[i].type, q->r[i].text);
+                free(q->r[i].text);
                 free(q->r[i].id);
         }
         free(q->r);
         q->r = NULL;
         q->n = 0;
+}
+
+/*
+ * The ACK of an outcome as text. A delivery id the store made is hex, and
+ * is written as it is; anything else a worker sent is quoted by jansson.
+ */
+static char *
+ack_text(const char *uid, json_int_t lease)
+{
+        size_t n = strspn(uid, "0123456789abcdef");
+        char *text;
+
+        if (uid[n] == '\0' && n > 0 && n <= 64) {
+                xasprintf(&text,
+                          "{\"delivery\":\"%s\",\"lease\":%" JSON_INTEGER_FORMAT
+                          "}",
+                          uid, lease);
+                return text;
+        }
+        {
+                json_t *ack =
+                    json_pack("{s:s, s:I}", "delivery", uid, "lease", lease);
+
+                text = ack != NULL ? json_dumps(ack, JSON_COMPACT) : NULL;
+                json_decref(ack);
+                return text;
+        }
 }
 
 /*
@@ -442,15 +480,16 @@ on_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
         struct worker *w = find_worker(d, id, idlen);
 
         if (apply_outcome(d, st, conf, body, now_ms) == 0) {
-                json_t *ack = json_pack(
-                    "{s:O, s:O}", "delivery", json_object_get(body, "delivery"),
-                    "lease", json_object_get(body, "lease"));
+                /* apply_outcome() saw a string and an integer. */
+                char *ack = ack_text(
+                    json_string_value(json_object_get(body, "delivery")),
+                    json_integer_value(json_object_get(body, "lease")));
 
                 if (ack != NULL)
                         reply_later(q, id, idlen, "ACK", ack);
         }
         if (w == NULL) {
-                reply_later(q, id, idlen, "HELLO", json_object());
+                reply_later(q, id, idlen, "HELLO", xstrdup("{}"));
                 return;
         }
         if (w->credit < MAX_CREDIT)
@@ -607,45 +646,33 @@ dispatch_read(struct dispatch *d, struct store *st, const struct conf *conf,
         } while (count == READ_BATCH);
 }
 
-/* The JOB body: the store's part plus what the config says. */
-static json_t *
-job_body(struct store *st, const struct conf *conf, int64_t id)
+/* The JOB body as text: the store's part and what the config says. */
+static char *
+job_text(struct store *st, const struct conf *conf, const struct store_ready *r)
 {
-        char *cause = NULL;
-        json_t *job = store_json_job(st, conf->tz, id, &cause), *alert;
-        const struct school *school;
-        const char *urn, *rule;
+        const struct school *school = conf_school(conf, r->urn);
+        struct store_job_names names = { conf->trust.name,
+                                         school ? school->name : NULL, "",
+                                         NULL };
+        char *cause = NULL, *text;
 
-        if (job == NULL) {
+        if (strcmp(r->rule, STORE_TEST_RULE) == 0) {
+                /* ofsted-notifyctl test: say so wherever it shows. */
+                names.school = "TEST ALERT";
+                names.action = "This is a test of ofsted-notify's delivery "
+                               "to this channel. No action is needed.";
+                names.contact = "-";
+        }
+        for (size_t i = 0; i < conf->nrules; i++) {
+                if (strcmp(conf->rules[i].name, r->rule) == 0)
+                        names.action = conf->rules[i].action;
+        }
+        text = store_job_text(st, conf->tz, r->id, &names, &cause);
+        if (text == NULL) {
                 store_error(st, cause);
                 free(cause);
-                return NULL;
         }
-        alert = json_object_get(job, "alert");
-        urn = json_string_value(
-            json_object_get(json_object_get(alert, "school"), "urn"));
-        rule = json_string_value(json_object_get(alert, "rule"));
-        school = urn ? conf_school(conf, urn) : NULL;
-        json_object_set_new(json_object_get(alert, "school"), "name",
-                            json_string(school ? school->name : urn));
-        json_object_set_new(alert, "trust", json_string(conf->trust.name));
-        json_object_set_new(alert, "action", json_string(""));
-        if (rule != NULL && strcmp(rule, STORE_TEST_RULE) == 0) {
-                /* ofsted-notifyctl test: say so wherever it shows. */
-                json_object_set_new(json_object_get(alert, "school"), "name",
-                                    json_string("TEST ALERT"));
-                json_object_set_new(
-                    alert, "action",
-                    json_string("This is a test of ofsted-notify's delivery "
-                                "to this channel. No action is needed."));
-                json_object_set_new(alert, "contact", json_string("-"));
-        }
-        for (size_t i = 0; rule != NULL && i < conf->nrules; i++) {
-                if (strcmp(conf->rules[i].name, rule) == 0)
-                        json_object_set_new(alert, "action",
-                                            json_string(conf->rules[i].action));
-        }
-        return job;
+        return text;
 }
 
 int64_t
@@ -713,7 +740,7 @@ feed_worker(struct dispatch *d, struct store *st, const struct conf *conf,
             struct worker *w, int64_t now_ms)
 {
         struct store_ready ready[BATCH];
-        json_t *jobs[BATCH];
+        char *jobs[BATCH];
         int64_t now = now_ms / 1000;
         json_t *paced;
         char *cause = NULL, *skip;
@@ -733,7 +760,8 @@ feed_worker(struct dispatch *d, struct store *st, const struct conf *conf,
                     d->paces[i].next_ms < d->pace_wake_ms)
                         d->pace_wake_ms = d->paces[i].next_ms;
         }
-        skip = json_dumps(paced, JSON_COMPACT);
+        skip = json_array_size(paced) > 0 ? json_dumps(paced, JSON_COMPACT)
+                                          : NULL; /* none: "[]" */
         json_decref(paced);
         n = store_deliveries_ready(st, w->kind == KIND_EMAIL, now, skip, ready,
                                    w->credit < BATCH ? w->credit : BATCH,
@@ -742,20 +770,17 @@ feed_worker(struct dispatch *d, struct store *st, const struct conf *conf,
         if (n <= 0 || store_begin(st, &cause) < 0)
                 goto out;
         for (int i = 0; i < n; i++) {
-                int64_t lease;
-                json_t *job;
+                char *job;
 
                 if (!pace_ok(d, &ready[i], now_ms))
                         continue;
-                lease = store_delivery_lease(st, &ready[i], w->name,
-                                             now + conf->delivery.lease, now,
-                                             &cause);
-                if (lease < 0)
+                if (store_delivery_lease(st, &ready[i], w->name,
+                                         now + conf->delivery.lease, now,
+                                         &cause) < 0)
                         break; /* a store error: try next tick */
-                job = job_body(st, conf, ready[i].id);
+                job = job_text(st, conf, &ready[i]);
                 if (job == NULL)
                         continue; /* the lease will expire */
-                json_object_set_new(job, "lease", json_integer(lease));
                 jobs[njobs++] = job;
         }
         if (cause != NULL || store_commit(st, &cause) < 0) {
@@ -763,7 +788,7 @@ feed_worker(struct dispatch *d, struct store *st, const struct conf *conf,
                 goto out;
         }
         for (int i = 0; i < njobs; i++) {
-                if (send_to(d, w, "JOB", jobs[i]) < 0) {
+                if (send_text(d, w, "JOB", jobs[i]) < 0) {
                         /* Gone: give its leases back now, not when they
                          * run out, and forget it at the next tick. */
                         store_deliveries_release(st, w->name, now, &cause);
@@ -775,7 +800,7 @@ feed_worker(struct dispatch *d, struct store *st, const struct conf *conf,
         }
 out:
         for (int i = 0; i < njobs; i++)
-                json_decref(jobs[i]);
+                free(jobs[i]);
         if (cause != NULL) {
                 store_error(st, cause);
                 free(cause);

@@ -308,16 +308,19 @@ static const char *const stmt_sql[S_COUNT] = {
                                  "lease = lease + 1, lease_until = NULL, "
                                  "worker = NULL, updated_at = ?2 "
                                  "WHERE status = 'sending' AND worker = ?1",
-        [S_DELIVERIES_READY] = "/* deliveries_ready */ SELECT id, channel, "
-                               "type, lease FROM deliveries "
+        [S_DELIVERIES_READY] = "/* deliveries_ready */ SELECT d.id, "
+                               "d.channel, d.type, d.lease, c.urn, a.rule "
+                               "FROM deliveries AS d "
                                "INDEXED BY deliveries_ready "
-                               "WHERE (status = 'pending' OR "
-                               "status = 'retry') "
-                               "AND next_at <= ?1 "
-                               "AND (type = 'email') = ?2 "
-                               "AND channel NOT IN "
+                               "JOIN alerts AS a ON a.id = d.alert_id "
+                               "JOIN cases AS c ON c.id = a.case_id "
+                               "WHERE (d.status = 'pending' OR "
+                               "d.status = 'retry') "
+                               "AND d.next_at <= ?1 "
+                               "AND (d.type = 'email') = ?2 "
+                               "AND d.channel NOT IN "
                                "(SELECT value FROM json_each(?4)) "
-                               "ORDER BY next_at, id LIMIT ?3",
+                               "ORDER BY d.next_at, d.id LIMIT ?3",
         [S_DELIVERY_LEASE] = "UPDATE deliveries SET status = 'sending', "
                              "lease = ?5 + 1, attempts = attempts + 1, "
                              "worker = ?2, lease_until = ?3, updated_at = ?4 "
@@ -337,12 +340,24 @@ static const char *const stmt_sql[S_COUNT] = {
                             "SELECT min(lease_until) FROM deliveries "
                             "INDEXED BY deliveries_leased "
                             "WHERE status = 'sending')",
-        [S_JSON_JOB] = "SELECT d.uid, d.lease, d.attempts, d.channel, d.type, "
-                       "a.case_id, c.urn, a.rule, a.offset, a.late, "
-                       "c.contact, a.at, a.due, a.opens, a.warning "
-                       "FROM deliveries AS d "
-                       "JOIN alerts AS a ON a.id = d.alert_id "
-                       "JOIN cases AS c ON c.id = a.case_id WHERE d.id = ?1",
+        /* The JOB body, written by SQLite's json_object(); the config's
+         * part bound (?2 trust, ?3 school name, ?4 action, ?5 contact),
+         * times through the store's functions in the zone of the call. */
+        [S_JSON_JOB] =
+            "SELECT json_object('delivery', d.uid, 'lease', d.lease, "
+            "'attempt', d.attempts, 'channel', d.channel, 'type', d.type, "
+            "'alert', json_object('trust', ?2, 'case', a.case_id, "
+            "'school', json_object('urn', c.urn, 'name', coalesce(?3, c.urn)), "
+            "'rule', a.rule, 'offset', a.offset, "
+            "'late', json(CASE WHEN a.late THEN 'true' ELSE 'false' END), "
+            "'action', ?4, 'contact', coalesce(?5, c.contact, ''), "
+            "'at', onotify_local(a.at), 'due', onotify_local(a.due), "
+            "'due_utc', onotify_utc(a.due), "
+            "'due_human', onotify_human(a.due), "
+            "'opens', onotify_local(a.opens), "
+            "'opens_human', onotify_human(a.opens), 'warning', a.warning)) "
+            "FROM deliveries AS d JOIN alerts AS a ON a.id = d.alert_id "
+            "JOIN cases AS c ON c.id = a.case_id WHERE d.id = ?1",
         [S_LEASES_DUE] = "/* leases_due */ SELECT 1 FROM deliveries "
                          "INDEXED BY deliveries_leased "
                          "WHERE status = 'sending' "
@@ -376,6 +391,7 @@ static const char *const delivery_statuses[] = {
 
 struct store {
         sqlite3 *db;
+        const struct tz *tz; /* the zone of the onotify_*() SQL functions */
         sqlite3_stmt *stmts[S_COUNT];
         char *path;
         enum store_fault fault;
@@ -784,6 +800,82 @@ out:
         return rc;
 }
 
+/*
+ * SQL functions for the JOB text: onotify_local(t), onotify_utc(t) and
+ * onotify_human(t) write UTC seconds as RFC 3339 in the zone of the call
+ * (st->tz), as RFC 3339 UTC, and in words; NULL stays NULL.
+ */
+enum time_form { FORM_LOCAL, FORM_UTC, FORM_HUMAN };
+
+static void
+sql_time(sqlite3_context *ctx, sqlite3_value *v, enum time_form form)
+{
+        const struct store *st = sqlite3_user_data(ctx);
+        char buf[64];
+        int64_t t;
+
+        if (sqlite3_value_type(v) == SQLITE_NULL) {
+                sqlite3_result_null(ctx);
+                return;
+        }
+        t = sqlite3_value_int64(v);
+        if (form == FORM_UTC)
+                timefmt_rfc3339_utc(t, buf, sizeof(buf));
+        else if (st->tz == NULL)
+                snprintf(buf, sizeof(buf), "%lld", (long long)t);
+        else if (form == FORM_HUMAN)
+                timefmt_human(st->tz, t, buf, sizeof(buf));
+        else
+                timefmt_rfc3339(st->tz, t, buf, sizeof(buf));
+        sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
+}
+
+static void
+sql_local(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+        (void)argc;
+        sql_time(ctx, argv[0], FORM_LOCAL);
+}
+
+static void
+sql_utc(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+        (void)argc;
+        sql_time(ctx, argv[0], FORM_UTC);
+}
+
+static void
+sql_human(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+        (void)argc;
+        sql_time(ctx, argv[0], FORM_HUMAN);
+}
+
+static int
+add_functions(struct store *st, const char *path, char **cause)
+{
+        static const struct {
+                const char *name;
+                void (*fn)(sqlite3_context *, int, sqlite3_value **);
+        } fns[] = {
+                { "onotify_local", sql_local },
+                { "onotify_utc", sql_utc },
+                { "onotify_human", sql_human },
+        };
+
+        for (size_t i = 0; i < NELEM(fns); i++) {
+                if (sqlite3_create_function_v2(
+                        st->db, fns[i].name, 1,
+                        SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY,
+                        st, fns[i].fn, NULL, NULL, NULL) != SQLITE_OK) {
+                        xasprintf(cause, "%s: %s", path,
+                                  sqlite3_errmsg(st->db));
+                        return -1;
+                }
+        }
+        return 0;
+}
+
 /* The connection's settings; journal_mode must answer "wal". */
 static int
 configure(struct store *st, const char *path, char **cause)
@@ -831,7 +923,8 @@ store_open(const char *path, char **cause)
                                          : sqlite3_errmsg(st->db));
                 goto fail;
         }
-        if (configure(st, path, cause) < 0 || migrate(st, path, cause) < 0)
+        if (configure(st, path, cause) < 0 || migrate(st, path, cause) < 0 ||
+            add_functions(st, path, cause) < 0)
                 goto fail;
         for (int i = 0; i < S_COUNT; i++) {
                 if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
@@ -1711,6 +1804,8 @@ store_deliveries_ready(struct store *st, bool email, int64_t now,
                 copy_col(out[n].channel, sizeof(out[n].channel), s, 1);
                 copy_col(out[n].type, sizeof(out[n].type), s, 2);
                 out[n].lease = sqlite3_column_int64(s, 3);
+                copy_col(out[n].urn, sizeof(out[n].urn), s, 4);
+                copy_col(out[n].rule, sizeof(out[n].rule), s, 5);
                 n++;
         }
         done(s);
@@ -1803,57 +1898,46 @@ store_next_delivery(struct store *st, int64_t *at, char **cause)
         return rc < 0 ? -1 : (rc == 1 && !none) ? 0 : 1;
 }
 
-json_t *
-store_json_job(struct store *st, const struct tz *tz, int64_t id, char **cause)
+char *
+store_job_text(struct store *st, const struct tz *tz, int64_t id,
+               const struct store_job_names *names, char **cause)
 {
         static const char what[] = "read job";
         sqlite3_stmt *s = st->stmts[S_JSON_JOB];
-        char at[TIMEFMT_LEN], due[TIMEFMT_LEN], due_utc[TIMEFMT_LEN];
-        char opens[TIMEFMT_LEN], due_human[64], opens_human[64];
-        json_t *job = NULL;
+        char *text = NULL;
         int rc;
 
-        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+            bind_text(s, 2, names->trust) != SQLITE_OK ||
+            bind_text(s, 3, names->school) != SQLITE_OK ||
+            bind_text(s, 4, names->action) != SQLITE_OK ||
+            bind_text(s, 5, names->contact) != SQLITE_OK) {
                 done(s);
                 fail(st, what, cause);
                 return NULL;
         }
+        st->tz = tz;
         rc = step(st, s, what, cause);
         if (rc == 0 && cause != NULL)
                 xasprintf(cause, "%s: no delivery %lld", what, (long long)id);
-        if (rc == 1) {
-                timefmt_rfc3339_utc(sqlite3_column_int64(s, 12), due_utc,
-                                    sizeof(due_utc));
-                timefmt_human(tz, sqlite3_column_int64(s, 12), due_human,
-                              sizeof(due_human));
-                if (sqlite3_column_type(s, 13) != SQLITE_NULL)
-                        timefmt_human(tz, sqlite3_column_int64(s, 13),
-                                      opens_human, sizeof(opens_human));
-                job = json_pack(
-                    "{s:s, s:I, s:i, s:s, s:s, s:{s:I, s:{s:s}, s:s, s:s, "
-                    "s:b, s:s, s:s?, s:s?, s:s, s:s, s:s?, s:s?, s:s?}}",
-                    "delivery", col_text(s, 0), "lease",
-                    (json_int_t)sqlite3_column_int64(s, 1), "attempt",
-                    sqlite3_column_int(s, 2), "channel", col_text(s, 3), "type",
-                    col_text(s, 4), "alert", "case",
-                    (json_int_t)sqlite3_column_int64(s, 5), "school", "urn",
-                    col_text(s, 6), "rule", col_text(s, 7), "offset",
-                    col_text(s, 8), "late", sqlite3_column_int(s, 9) != 0,
-                    "contact", col_text(s, 10) ? col_text(s, 10) : "", "at",
-                    col_time(tz, s, 11, at, sizeof(at)), "due",
-                    col_time(tz, s, 12, due, sizeof(due)), "due_utc", due_utc,
-                    "due_human", due_human, "opens",
-                    col_time(tz, s, 13, opens, sizeof(opens)), "opens_human",
-                    sqlite3_column_type(s, 13) != SQLITE_NULL ? opens_human
-                                                              : NULL,
-                    "warning", col_text(s, 14));
-                if (job == NULL && cause != NULL)
-                        xasprintf(cause,
-                                  "%s: delivery %lld cannot be written "
-                                  "as JSON",
-                                  what, (long long)id);
-        }
+        if (rc == 1)
+                text = xstrdup(col_text(s, 0));
         done(s);
+        st->tz = NULL;
+        return text;
+}
+
+json_t *
+store_json_job(struct store *st, const struct tz *tz, int64_t id, char **cause)
+{
+        struct store_job_names names = { "", NULL, "", NULL };
+        char *text = store_job_text(st, tz, id, &names, cause);
+        json_t *job = text != NULL ? json_loads(text, 0, NULL) : NULL;
+
+        if (text != NULL && job == NULL && cause != NULL)
+                xasprintf(cause, "read job: delivery %lld is not JSON",
+                          (long long)id);
+        free(text);
         return job;
 }
 

@@ -281,6 +281,8 @@ struct store_ready {
         char channel[65];
         char type[16];
         int64_t lease; /* its lease number when read */
+        char urn[16];  /* its alert's school */
+        char rule[128];
 };
 int store_deliveries_ready(struct store *st, bool email, int64_t now,
                            const char *skip, struct store_ready *out, int max,
@@ -311,10 +313,21 @@ int store_delivery_finish(struct store *st, int64_t id, const char *status,
 int store_deliveries_shift(struct store *st, int64_t seconds, char **cause);
 /* The soonest retry time or lease expiry: 0 and *at, 1 when none. */
 int store_next_delivery(struct store *st, int64_t *at, char **cause);
+/* What a JOB says that the config knows. */
+struct store_job_names {
+        const char *trust;
+        const char *school;  /* the school's name; NULL: its URN */
+        const char *action;  /* the rule's action */
+        const char *contact; /* NULL: the case's contact, or "" */
+};
 /*
- * The JOB body of docs/dispatch.md for delivery `id`, less what the config
- * knows (trust, school name, action): the caller adds those.
+ * The JOB body of docs/dispatch.md for delivery `id` as compact JSON text
+ * (caller frees), written by SQLite, or NULL. Times are written in `tz`.
  */
+char *store_job_text(struct store *st, const struct tz *tz, int64_t id,
+                     const struct store_job_names *names, char **cause);
+/* The same as a JSON object, with empty trust and action and the URN for
+ * the school's name. */
 json_t *store_json_job(struct store *st, const struct tz *tz, int64_t id,
                        char **cause);
 

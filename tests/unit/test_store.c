@@ -1459,6 +1459,141 @@ test_query_plan(void **state)
                          plan);
 }
 
+/* A member of a JSON object by a path of keys, NULL-terminated. */
+static json_t *
+jpath(json_t *v, const char *k0, ...)
+{
+        va_list ap;
+
+        va_start(ap, k0);
+        for (const char *k = k0; k != NULL && v != NULL;
+             k = va_arg(ap, const char *))
+                v = json_object_get(v, k);
+        va_end(ap);
+        if (v == NULL)
+                fail_msg("no member '%s...' in the job", k0);
+        return v;
+}
+
+#define JSTR(v, ...) json_string_value(jpath(v, __VA_ARGS__, NULL))
+
+/*
+ * The JOB text of docs/dispatch.md, written by SQLite: every field, times
+ * in the zone asked for (GMT in March, BST in July), text with quotes,
+ * backslashes, a newline and non-ASCII characters carried through intact,
+ * and what the config knows taken from the names given.
+ */
+static void
+test_job_text(void **state)
+{
+        static const char contact[] =
+            "Jo \"SOL\" O'Neil \\ 0300 \xe2\x80\x94 ok";
+        struct fixture *f = *state;
+        struct store_job_names names = { "Oak \"Trust\"", "Oak Primary",
+                                         "Ask.\nNow", NULL };
+        struct store_alert a = { 0 };
+        char *cause = NULL, *text, uid[64];
+        int64_t c, e, a1, a2, d1, d2;
+        sqlite3 *db;
+        json_t *job;
+
+        c = new_case(f, "100001", T("2024-03-04T10:00:00Z"));
+        assert_int_equal(store_case_set_contact(f->st, c, contact, &cause), 0);
+        e = new_event(f, c, "notification", T("2024-03-04T10:00:00Z"));
+        a1 = new_alert_full(f, c, e, "deferral", "-60m",
+                            T("2024-03-04T15:30:00Z"), 0, "s1");
+        a.case_id = c;
+        a.event_id = e;
+        snprintf(a.rule, sizeof(a.rule), "resume");
+        snprintf(a.offset, sizeof(a.offset), "event");
+        a.at = T("2024-07-01T09:00:00Z");
+        a.due = T("2024-07-01T10:00:00Z");
+        a.opens = T("2024-07-02T08:00:00Z");
+        a2 = store_alert_add(f->st, &a, "s2", "check \"the\" date", &cause);
+        assert_true(a2 > 0);
+        fire(f, a1, T("2024-03-04T15:30:00Z"), false);
+        fire(f, a2, T("2024-07-01T09:05:00Z"), true);
+        d1 = new_delivery(f, a1, "heads", T("2024-03-04T15:30:00Z"));
+        d2 = new_delivery(f, a2, "trust", T("2024-07-01T09:05:00Z"));
+        assert_int_equal(
+            store_delivery_lease(f->st, &(struct store_ready){ .id = d1 }, "w",
+                                 T("2024-03-04T15:31:00Z"),
+                                 T("2024-03-04T15:30:00Z"), &cause),
+            1);
+
+        text = store_job_text(f->st, f->tz, d1, &names, &cause);
+        assert_non_null(text);
+        job = json_loads(text, 0, NULL);
+        assert_non_null(job);
+        db = raw_open(f->path);
+        assert_int_equal(d1, 1);
+        raw_text(db, "SELECT uid FROM deliveries WHERE id = 1", uid,
+                 sizeof(uid));
+        assert_string_equal(JSTR(job, "delivery"), uid);
+        assert_int_equal(json_integer_value(jpath(job, "lease", NULL)), 1);
+        assert_int_equal(json_integer_value(jpath(job, "attempt", NULL)), 1);
+        assert_string_equal(JSTR(job, "channel"), "heads");
+        assert_string_equal(JSTR(job, "type"), "email");
+        assert_string_equal(JSTR(job, "alert", "trust"), "Oak \"Trust\"");
+        assert_int_equal(json_integer_value(jpath(job, "alert", "case", NULL)),
+                         c);
+        assert_string_equal(JSTR(job, "alert", "school", "urn"), "100001");
+        assert_string_equal(JSTR(job, "alert", "school", "name"),
+                            "Oak Primary");
+        assert_string_equal(JSTR(job, "alert", "rule"), "deferral");
+        assert_string_equal(JSTR(job, "alert", "offset"), "-60m");
+        assert_true(json_is_false(jpath(job, "alert", "late", NULL)));
+        assert_string_equal(JSTR(job, "alert", "action"), "Ask.\nNow");
+        assert_string_equal(JSTR(job, "alert", "contact"), contact);
+        assert_string_equal(JSTR(job, "alert", "at"),
+                            "2024-03-04T15:30:00+00:00");
+        assert_string_equal(JSTR(job, "alert", "due"),
+                            "2024-03-04T16:30:00+00:00");
+        assert_string_equal(JSTR(job, "alert", "due_utc"),
+                            "2024-03-04T16:30:00Z");
+        assert_string_equal(JSTR(job, "alert", "due_human"),
+                            "Mon 4 Mar 2024 16:30 GMT");
+        assert_true(json_is_null(jpath(job, "alert", "opens", NULL)));
+        assert_true(json_is_null(jpath(job, "alert", "opens_human", NULL)));
+        assert_true(json_is_null(jpath(job, "alert", "warning", NULL)));
+        json_decref(job);
+        free(text);
+
+        /* No school name: the URN; a contact given overrides the case's. */
+        names.school = NULL;
+        names.contact = "-";
+        text = store_job_text(f->st, f->tz, d2, &names, &cause);
+        assert_non_null(text);
+        job = json_loads(text, 0, NULL);
+        assert_non_null(job);
+        assert_int_equal(json_integer_value(jpath(job, "lease", NULL)), 0);
+        assert_int_equal(json_integer_value(jpath(job, "attempt", NULL)), 0);
+        assert_string_equal(JSTR(job, "alert", "school", "name"), "100001");
+        assert_string_equal(JSTR(job, "alert", "contact"), "-");
+        assert_true(json_is_true(jpath(job, "alert", "late", NULL)));
+        assert_string_equal(JSTR(job, "alert", "at"),
+                            "2024-07-01T10:00:00+01:00");
+        assert_string_equal(JSTR(job, "alert", "due"),
+                            "2024-07-01T11:00:00+01:00");
+        assert_string_equal(JSTR(job, "alert", "due_utc"),
+                            "2024-07-01T10:00:00Z");
+        assert_string_equal(JSTR(job, "alert", "due_human"),
+                            "Mon 1 Jul 2024 11:00 BST");
+        assert_string_equal(JSTR(job, "alert", "opens"),
+                            "2024-07-02T09:00:00+01:00");
+        assert_string_equal(JSTR(job, "alert", "opens_human"),
+                            "Tue 2 Jul 2024 09:00 BST");
+        assert_string_equal(JSTR(job, "alert", "warning"),
+                            "check \"the\" date");
+        json_decref(job);
+        free(text);
+
+        assert_null(store_job_text(f->st, f->tz, 99, &names, &cause));
+        assert_non_null(strstr(cause, "no delivery 99"));
+        free(cause);
+        sqlite3_close(db);
+}
+
 /* The store's own connection: settings that are per connection. */
 static void
 test_connection_settings(void **state)
@@ -1711,6 +1846,7 @@ main(void)
                 TEST(test_json_history),
                 TEST(test_json_counts),
                 TEST(test_query_plan),
+                TEST(test_job_text),
                 TEST(test_connection_settings),
                 TEST(test_transactions),
                 TEST(test_fault_locked),
