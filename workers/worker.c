@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -221,14 +222,35 @@ send_ready(struct wk *w)
  * Queues an outcome and sends it; it is sent again every RESEND_MS until
  * the scheduler acknowledges it. `error` holds no URL or secret.
  */
-static void
-report(struct wk *w, const char *uid, int64_t lease, enum outcome o, long code,
-       long retry_after, const char *error)
+/*
+ * The OUTCOME body. The common case, delivered with no error to a delivery
+ * id of letters, digits, '-' and '_', is written by format; anything with
+ * text in it is written by jansson, which quotes it.
+ */
+static char *
+outcome_text(const char *uid, int64_t lease, enum outcome o, long code,
+             long retry_after, const char *error)
 {
-        json_t *body = json_pack("{s:s, s:I, s:s}", "delivery", uid, "lease",
-                                 (json_int_t)lease, "result", outcome_name(o));
-        struct outcome_msg *m;
+        size_t n = strspn(uid, "abcdefghijklmnopqrstuvwxyz"
+                               "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+        json_t *body;
+        char *text;
 
+        if (uid[n] == '\0' && n <= 128 && error == NULL && retry_after < 0) {
+                if (code > 0)
+                        xasprintf(&text,
+                                  "{\"delivery\":\"%s\",\"lease\":%" PRId64
+                                  ",\"result\":\"%s\",\"code\":%ld}",
+                                  uid, lease, outcome_name(o), code);
+                else
+                        xasprintf(&text,
+                                  "{\"delivery\":\"%s\",\"lease\":%" PRId64
+                                  ",\"result\":\"%s\"}",
+                                  uid, lease, outcome_name(o));
+                return text;
+        }
+        body = json_pack("{s:s, s:I, s:s}", "delivery", uid, "lease",
+                         (json_int_t)lease, "result", outcome_name(o));
         if (code > 0)
                 json_object_set_new(body, "code", json_integer(code));
         if (retry_after >= 0)
@@ -236,15 +258,25 @@ report(struct wk *w, const char *uid, int64_t lease, enum outcome o, long code,
                                     json_integer(retry_after));
         if (error != NULL)
                 json_object_set_new(body, "error", json_string(error));
+        text = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        return text;
+}
+
+static void
+report(struct wk *w, const char *uid, int64_t lease, enum outcome o, long code,
+       long retry_after, const char *error)
+{
+        struct outcome_msg *m;
+
         w->outcomes =
             xreallocarray(w->outcomes, w->noutcomes + 1, sizeof(*w->outcomes));
         m = &w->outcomes[w->noutcomes++];
         m->uid = xstrdup(uid);
         m->lease = lease;
-        m->text = json_dumps(body, JSON_COMPACT);
+        m->text = outcome_text(uid, lease, o, code, retry_after, error);
         m->resend_ms = os_mono_ms() + RESEND_MS;
         send_msg(w, "OUTCOME", m->text);
-        json_decref(body);
         if (o == OUTCOME_DELIVERED)
                 log_info("delivery %s: delivered", uid);
         else
