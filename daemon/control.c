@@ -350,6 +350,10 @@ cmd_status(struct control_ctx *ctx, json_t *req, int64_t now)
         add_names(ctx->conf, json_object_get(reply, "missed"));
         json_object_set_new(reply, "workers",
                             dispatch_json_workers(ctx->dispatch));
+        json_object_set_new(
+            reply, "feed",
+            json_pack("{s:b}", "watched",
+                      ctx->feed_topics != NULL && *ctx->feed_topics > 0));
         store_fault(ctx->st, &fault);
         json_object_set_new(reply, "database",
                             json_pack("{s:b, s:s?}", "writable", fault == NULL,

@@ -25,6 +25,7 @@ struct control_ctx {
         /* Reloads the config (as SIGHUP does) and returns the reply. */
         json_t *(*reload)(void *arg);
         void *reload_arg;
+        const int *feed_topics; /* topics watched on the feed; NULL: none */
 };
 
 /* Handles one request: its protocol id frame and its body. */

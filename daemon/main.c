@@ -62,7 +62,8 @@ struct daemon {
         void *zctx;
         void *control;
         void *dispatch;
-        void *feed;
+        void *feed;              /* XPUB: it hears who subscribes */
+        int feed_topics;         /* topics someone subscribes to */
         struct zap *zap;         /* with tcp:// endpoints only */
         struct curve_key server; /* the same */
         struct dispatch *dsp;
@@ -221,13 +222,41 @@ status_tick(struct daemon *d)
         d->status_next_ms = os_mono_ms() + STATUS_INTERVAL_MS;
 }
 
+/*
+ * Subscriptions to the feed as XPUB hands them up: [1, topic] when a topic
+ * gets its first subscriber, [0, topic] when it loses its last (a watcher
+ * that disconnects unsubscribes). With none, alerts are not written out
+ * for the feed at all.
+ */
+static void
+read_feed(struct daemon *d)
+{
+        for (;;) {
+                zmq_msg_t m;
+                const unsigned char *b;
+
+                zmq_msg_init(&m);
+                if (zmq_msg_recv(&m, d->feed, ZMQ_DONTWAIT) < 0) {
+                        zmq_msg_close(&m);
+                        return;
+                }
+                b = zmq_msg_data(&m);
+                if (zmq_msg_size(&m) >= 1 && b[0] == 1)
+                        d->feed_topics++;
+                else if (zmq_msg_size(&m) >= 1 && b[0] == 0 &&
+                         d->feed_topics > 0)
+                        d->feed_topics--;
+                zmq_msg_close(&m);
+        }
+}
+
 static void
 fire_due(struct daemon *d)
 {
         int before = d->counts.fired + d->counts.missed;
 
-        sched_fire_due(d->st, d->conf, os_wall_ms() / 1000, publish, d,
-                       &d->counts);
+        sched_fire_due(d->st, d->conf, os_wall_ms() / 1000,
+                       d->feed_topics > 0 ? publish : NULL, d, &d->counts);
         if (d->counts.fired + d->counts.missed != before)
                 d->status_stale = true;
 }
@@ -560,15 +589,16 @@ out:
 static void
 run(struct daemon *d)
 {
-        zmq_pollitem_t items[3 + ZAP_MAX_ITEMS] = {
+        zmq_pollitem_t items[4 + ZAP_MAX_ITEMS] = {
                 { d->control, 0, ZMQ_POLLIN, 0 },
                 { d->dispatch, 0, ZMQ_POLLIN, 0 },
                 { NULL, d->sigfd, ZMQ_POLLIN, 0 },
+                { d->feed, 0, ZMQ_POLLIN, 0 },
         };
-        int n = 3;
+        int n = 4;
 
         if (d->zap != NULL)
-                n += zap_pollitems(d->zap, items + 3);
+                n += zap_pollitems(d->zap, items + 4);
         while (d->running) {
                 int timeout = poll_timeout(d);
 
@@ -585,6 +615,8 @@ run(struct daemon *d)
                         handle_control(d);
                 if (items[1].revents & ZMQ_POLLIN)
                         dispatch_read(d->dsp, d->st, d->conf, os_wall_ms());
+                if (items[3].revents & ZMQ_POLLIN)
+                        read_feed(d);
                 fire_due(d);
                 dispatch_tick(d->dsp, d->st, d->conf, os_wall_ms());
                 store_watch(d);
@@ -673,7 +705,7 @@ startup(struct daemon *d)
         d->dispatch = bind_socket(d, ZMQ_ROUTER, d->conf->daemon.dispatch,
                                   CURVE_DOMAIN_DISPATCH);
         d->feed =
-            bind_socket(d, ZMQ_PUB, d->conf->daemon.feed, CURVE_DOMAIN_FEED);
+            bind_socket(d, ZMQ_XPUB, d->conf->daemon.feed, CURVE_DOMAIN_FEED);
         /* Fail loudly, not silently, when a worker has gone. */
         zmq_setsockopt(d->dispatch, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
         d->dsp = dispatch_new(d->dispatch);
@@ -707,8 +739,9 @@ startup(struct daemon *d)
 
         svc_watchdog_init(&d->watchdog, os_mono_ms());
         d->metrics_next_ms = os_mono_ms();
-        d->cctx = (struct control_ctx){ d->st,      d->conf, d->dsp,
-                                        d->started, reload,  d };
+        d->cctx =
+            (struct control_ctx){ d->st,  d->conf, d->dsp,         d->started,
+                                  reload, d,       &d->feed_topics };
         d->running = true;
         svc_ready();
         store_watch(d);

@@ -712,6 +712,134 @@ test_alerts_fire_on_time(void **state)
         f->passed = true;
 }
 
+/* `status --json` until feed.watched is `want`; fails after WAIT_MS. */
+static void
+wait_watched(struct fx *f, bool want)
+{
+        long long until = mono_ms() + WAIT_MS;
+
+        for (;;) {
+                json_t *st = ctl_json(f, 0, "status", "--json", NULL);
+                bool got = json_is_true(member(member(st, "feed"), "watched"));
+
+                json_decref(st);
+                if (got == want)
+                        return;
+                if (mono_ms() > until)
+                        fail_msg("status says feed.watched is %s after %d ms",
+                                 got ? "true" : "false", WAIT_MS);
+                sleep_ms(50);
+        }
+}
+
+/* Records a drill for URN now: alerts at +2 s and +4 s. */
+static void
+record_drill(struct fx *f)
+{
+        char at[32];
+        json_t *r;
+
+        utc_text(time(NULL), at);
+        r = ctl_json(f, 0, "event", "drill", "--school", URN, "--at", at,
+                     "--json", NULL);
+        assert_int_equal(json_array_size(jarr(r, "scheduled")), 2);
+        json_decref(r);
+}
+
+/*
+ * The feed (docs/protocol.md): `status` says whether anyone watches it;
+ * `ofsted-notifyctl watch --json` prints each alert as it fires, and a
+ * subscriber of the test's own gets it under the topic
+ * deadline.<rule>.<urn>; when they go, `status` says so again.
+ */
+static void
+test_feed(void **state)
+{
+        struct fx *f = *state;
+        char watchlog[224], endpoint[256], topic[64];
+        char *argv[] = { CTL_BINARY, "-c", f->conf, "watch", "--json", NULL };
+        char *const env[] = { f->env_state, f->env_run, NULL };
+        long long until;
+        json_t *channels, *lines = NULL;
+        void *zctx, *sub;
+        int timeout = WAIT_MS, linger = 0, n, status;
+        pid_t watch;
+        size_t nch;
+
+        write_conf(f, NULL, RULE_DRILL);
+        daemon_start(f);
+        channels = school_channels(f);
+        nch = json_array_size(channels);
+        json_decref(channels);
+        open_case(f);
+        wait_watched(f, false);
+
+        snprintf(watchlog, sizeof(watchlog), "%s/watch.out", f->dir);
+        assert_int_equal(proc_start(argv, env, watchlog, &watch), 0);
+        wait_watched(f, true);
+        record_drill(f);
+        for (until = mono_ms() + WAIT_MS;; sleep_ms(100)) {
+                char *out = slurp(watchlog);
+
+                json_decref(lines);
+                lines = json_array();
+                for (char *line = strtok(out, "\n"); line != NULL;
+                     line = strtok(NULL, "\n")) {
+                        json_t *doc = json_loads(line, 0, NULL);
+
+                        if (doc != NULL)
+                                json_array_append_new(lines, doc);
+                }
+                free(out);
+                if (json_array_size(lines) >= 2)
+                        break;
+                if (mono_ms() > until)
+                        fail_msg("watch printed %zu alerts, not 2",
+                                 json_array_size(lines));
+        }
+        assert_int_equal(json_array_size(lines), 2);
+        for (size_t i = 0; i < 2; i++) {
+                json_t *a = json_array_get(lines, i);
+
+                assert_string_equal(jstr(a, "rule"), "drill");
+                assert_string_equal(jstr(a, "offset"), i == 0 ? "+2s" : "+4s");
+                assert_string_equal(jstr(member(a, "school"), "urn"), URN);
+                assert_string_equal(jstr(a, "action"), "Drill.");
+                assert_false(json_is_true(member(a, "late")));
+                assert_int_equal(jint(a, "deliveries"), (json_int_t)nch);
+        }
+        json_decref(lines);
+        assert_int_equal(proc_stop(watch, SIGTERM), 0);
+        wait_watched(f, false);
+
+        /* A subscriber of our own, to a narrower topic, sees the topic. */
+        zctx = zmq_ctx_new();
+        sub = zmq_socket(zctx, ZMQ_SUB);
+        snprintf(endpoint, sizeof(endpoint), "ipc://%s/run/feed.sock", f->dir);
+        assert_int_equal(zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "deadline.drill.",
+                                        strlen("deadline.drill.")),
+                         0);
+        assert_int_equal(
+            zmq_setsockopt(sub, ZMQ_RCVTIMEO, &timeout, sizeof(timeout)), 0);
+        assert_int_equal(
+            zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof(linger)), 0);
+        assert_int_equal(zmq_connect(sub, endpoint), 0);
+        wait_watched(f, true);
+        record_drill(f);
+        n = zmq_recv(sub, topic, sizeof(topic) - 1, 0);
+        if (n < 0)
+                fail_msg("no message on the feed: %s", zmq_strerror(errno));
+        topic[n] = '\0';
+        assert_string_equal(topic, "deadline.drill." URN);
+        zmq_close(sub);
+        zmq_ctx_term(zctx);
+        wait_watched(f, false);
+
+        status = daemon_stop(f, SIGTERM);
+        assert_int_equal(status, 0);
+        f->passed = true;
+}
+
 /*
  * Records a drill and stops the daemon at once, stays down past both
  * alerts and well past late_after (1 s), then starts it. Returns the case.
@@ -1426,6 +1554,7 @@ main(void)
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(test_alerts_fire_on_time, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(test_feed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_catch_up_late, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_catch_up_skip, setup,
