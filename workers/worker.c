@@ -660,6 +660,14 @@ multi_new(struct wk *w)
         curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, w);
         curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
         curl_multi_setopt(multi, CURLMOPT_TIMERDATA, w);
+        /* libcurl keeps four idle connections per transfer under way, so
+         * its cache shrank as a burst drained and closed connections that
+         * the next jobs opened again (464 connects for 10,000 deliveries
+         * to one host; 147 with this). Four per transfer the credit
+         * allows; idle ones still close after libcurl's maximum age. */
+        curl_multi_setopt(
+            multi, CURLMOPT_MAXCONNECTS,
+            (long)(w->opts->credit > 0 ? 4 * w->opts->credit : 4));
         /* Connections are reused per host; a relay gets only so many. */
         if (strcmp(w->opts->kind, "email") == 0)
                 curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
