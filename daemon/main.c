@@ -250,13 +250,19 @@ read_feed(struct daemon *d)
         }
 }
 
+/*
+ * Fires what is due, `batches` transactions at most (0: all). The loop
+ * fires one per turn, so that in a burst the workers get the first jobs
+ * while the rest are fired; the next turn comes at once.
+ */
 static void
-fire_due(struct daemon *d)
+fire_due(struct daemon *d, int batches)
 {
         int before = d->counts.fired + d->counts.missed;
 
         sched_fire_due(d->st, d->conf, os_wall_ms() / 1000,
-                       d->feed_topics > 0 ? publish : NULL, d, &d->counts);
+                       d->feed_topics > 0 ? publish : NULL, d, &d->counts,
+                       batches);
         if (d->counts.fired + d->counts.missed != before)
                 d->status_stale = true;
 }
@@ -307,7 +313,7 @@ reload(void *arg)
         log_info("configuration reloaded: %d alert groups re-planned, %d "
                  "cancelled",
                  replanned, cancelled);
-        fire_due(d);
+        fire_due(d, 1);
         notify_status(d);
         svc_ready();
         reply = proto_ok();
@@ -617,7 +623,7 @@ run(struct daemon *d)
                         dispatch_read(d->dsp, d->st, d->conf, os_wall_ms());
                 if (items[3].revents & ZMQ_POLLIN)
                         read_feed(d);
-                fire_due(d);
+                fire_due(d, 1);
                 dispatch_tick(d->dsp, d->st, d->conf, os_wall_ms());
                 store_watch(d);
                 svc_watchdog_tick(&d->watchdog, os_mono_ms());
@@ -731,7 +737,7 @@ startup(struct daemon *d)
                          "re-planned, %d cancelled",
                          replanned, cancelled);
         /* Catch up on what came due while we were down. */
-        fire_due(d);
+        fire_due(d, 0);
         if (d->counts.fired + d->counts.missed > 0)
                 log_notice("catch-up after downtime: %d alerts fired (%d "
                            "late), %d missed",

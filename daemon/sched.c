@@ -462,7 +462,8 @@ fire_announce(struct store *st, const struct conf *conf,
  */
 int
 sched_fire_due(struct store *st, const struct conf *conf, int64_t now,
-               sched_publish_fn publish, void *arg, struct sched_counts *counts)
+               sched_publish_fn publish, void *arg, struct sched_counts *counts,
+               int batches)
 {
         struct store_alert due[FIRE_BATCH];
         int ndl[FIRE_BATCH];
@@ -488,7 +489,7 @@ sched_fire_due(struct store *st, const struct conf *conf, int64_t now,
                 for (int i = 0; i < n; i++)
                         fire_announce(st, conf, &due[i], now, (size_t)ndl[i],
                                       publish, arg, counts);
-        } while (n == FIRE_BATCH);
+        } while (n == FIRE_BATCH && --batches != 0);
         if (n < 0 || cause != NULL) {
                 /* A fault of the state database is reported by its owner,
                  * once; the alerts stay pending until it is over. */

@@ -52,11 +52,13 @@ struct sched_counts {
  * policy: "late" fires it marked late while its deadline is ahead, else it
  * is missed; "skip" records it missed. Adds to *counts. Returns -1 on a
  * store error (logged, unless it is a fault of the state database), else
- * 0; what could not be fired stays pending.
+ * 0; what could not be fired stays pending. At most `batches` transactions
+ * of up to 512 alerts (0: until nothing is due), so that a loop may hand
+ * the first deliveries of a burst to its workers while the rest wait.
  */
 int sched_fire_due(struct store *st, const struct conf *conf, int64_t now,
                    sched_publish_fn publish, void *arg,
-                   struct sched_counts *counts);
+                   struct sched_counts *counts, int batches);
 
 /*
  * Brings pending alerts in line with `conf`'s rules: a group (case, rule)
