@@ -1326,6 +1326,9 @@ print_status(const struct online *o, json_t *r)
             json_is_string(json_object_get(r, "next_alert"))
                 ? when_field(o, r, "next_alert", b[0], 64)
                 : "none");
+        say(stdout, "Workers:    webhook %s, email %s\n",
+            field(json_object_get(r, "workers"), "webhook", b[0], 64),
+            field(json_object_get(r, "workers"), "email", b[1], 64));
         db = json_object_get(r, "database");
         if (json_is_false(json_object_get(db, "writable"))) {
                 const char *e = json_string_value(json_object_get(db, "error"));
