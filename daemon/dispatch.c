@@ -5,6 +5,7 @@
 #include "timefmt.h"
 #include "xalloc.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -814,20 +815,28 @@ dispatch_tick(struct dispatch *d, struct store *st, const struct conf *conf,
         char *cause = NULL;
         int n;
 
+        if (now_ms >= d->heartbeat_ms) {
+                /* A worker whose connection has closed (killed, say) is
+                 * unreachable at once: its deliveries need not wait for
+                 * its silence. */
+                for (size_t i = 0; i < d->nworkers;) {
+                        if (send_text(d, &d->workers[i], "HEARTBEAT", "{}") <
+                                0 &&
+                            zmq_errno() == EHOSTUNREACH)
+                                forget_worker(d, st, &d->workers[i], now_ms,
+                                              "is gone (its connection "
+                                              "closed)");
+                        else
+                                i++;
+                }
+                d->heartbeat_ms = now_ms + DISPATCH_HEARTBEAT_MS;
+        }
         for (size_t i = 0; i < d->nworkers;) {
                 if (now_ms - d->workers[i].last_ms > DISPATCH_SILENCE_MS)
                         forget_worker(d, st, &d->workers[i], now_ms,
                                       "went silent");
                 else
                         i++;
-        }
-        if (now_ms >= d->heartbeat_ms) {
-                json_t *hb = json_object();
-
-                for (size_t i = 0; i < d->nworkers; i++)
-                        send_to(d, &d->workers[i], "HEARTBEAT", hb);
-                json_decref(hb);
-                d->heartbeat_ms = now_ms + DISPATCH_HEARTBEAT_MS;
         }
         n = store_deliveries_expire(st, now_ms / 1000, &cause);
         if (n < 0)

@@ -1562,6 +1562,21 @@ test_kill_worker(void **state)
         assert_int_equal(json_array_size(inflight), 2 * BULK_PER_EVENT);
         assert_int_equal(worker_stop(f, 0, SIGKILL), 128 + SIGKILL);
         killed = real_s();
+        /* Its connection closed: the daemon forgets it at its next
+         * heartbeat, not after 10 s of silence. */
+        for (long long until = mono_ms() + WAIT_MS;; sleep_ms(100)) {
+                char *log = slurp(f->dlog);
+                bool gone =
+                    log != NULL &&
+                    strstr(log, "is gone (its connection closed)") != NULL;
+
+                free(log);
+                if (gone)
+                        break;
+                if (mono_ms() > until)
+                        fail_msg("the daemon did not say the killed worker "
+                                 "is gone");
+        }
         sink_script(f, NULL);
         worker_start(f, 1, NULL, -1);
         wait_settled(f, 2 * BULK_PER_EVENT, 0, WAIT_MS);
@@ -1670,12 +1685,18 @@ test_two_workers(void **state)
 {
         struct fx *f = *state;
         int total = BULK_SCHOOLS * BULK_PER_EVENT, before, after;
+        struct proc_result r;
         char *log;
 
         sink_script(f, "/bulk/ delay 1000\n");
         daemon_start(f);
         worker_start(f, 0, NULL, 1);
         worker_start(f, 1, NULL, 2);
+        /* The admin's view says who is connected. */
+        r = ctl(f, "status", NULL);
+        assert_int_equal(r.status, 0);
+        assert_contains(r.out, "\nWorkers:    webhook 2, email 0\n");
+        proc_result_free(&r);
         record_bulk(f, BULK_SCHOOLS);
         json_decref(wait_requests(f, "/bulk/", (size_t)total / 2, WAIT_MS));
         assert_int_equal(worker_stop(f, 0, SIGKILL), 128 + SIGKILL);

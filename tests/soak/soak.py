@@ -1028,7 +1028,8 @@ def check(soak):
         rc = proc.p.returncode
         if proc.expected_end == "term" and rc != 0:
             fails.append(f"{proc.name} exited {rc} on SIGTERM")
-    # The scheduler's view: a worker that "went silent" should be one that
+    # The scheduler's view: a worker that "went silent" (or "is gone", when
+    # its connection closed) should be one that
     # was killed; one still alive then was only slow to answer (at x72 a
     # real 140 ms is the 10 s of silence allowed).
     killed = {str(p.p.pid) for p in soak.procs if p.expected_end == "kill"}
@@ -1039,7 +1040,8 @@ def check(soak):
     for path in glob.glob(os.path.join(soak.logs, "daemon.*.log")):
         with open(path, errors="replace") as f:
             for line in f:
-                m = re.search(r"worker \S+/(\d+)/\S+ went silent", line)
+                m = re.search(r"worker \S+/(\d+)/\S+ (went silent|is gone)",
+                              line)
                 if m:
                     silent.append(m.group(1))
                 m = re.search(r"(\d+) deliveries that were being sent are "
