@@ -22,7 +22,8 @@ usage(FILE *out)
             "email\n"
             "  -c, --config FILE     configuration (default: $%s, else "
             "%s)\n"
-            "      --credit N        transfers at once (default 100)\n"
+            "      --credit N        transfers at once (default 100; "
+            "email: 4 per email.connections)\n"
             "      --timeout SECONDS per transfer (default 30; keep it "
             "below delivery.lease)\n"
             "  -v, --verbose         log debug messages too\n",
@@ -59,7 +60,8 @@ main(int argc, char **argv)
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
-        struct worker_opts wo = { NULL, NULL, 100, 30000 };
+        struct worker_opts wo = { NULL, NULL, 0,
+                                  30000 }; /* credit 0: default */
         struct conf_errors errs;
         struct conf *conf;
         int ch, verbose = 0;
@@ -119,6 +121,17 @@ main(int argc, char **argv)
         conf_errors_free(&errs);
         if (conf == NULL)
                 return CONF_EXIT;
+        /*
+         * An email worker's transfers queue in libcurl for one of the relay's
+         * email.connections, and the wait counts toward --timeout: with
+         * 100 of them over 4 connections to a slow relay, the last ones
+         * timed out unsent (the soak saw it). Four for each connection keeps
+         * every connection busy without a long queue.
+         */
+        if (wo.credit == 0)
+                wo.credit = strcmp(wo.kind, "email") == 0
+                                ? 4 * conf->email.connections
+                                : 100;
         if (wo.timeout_ms >= (long)conf->delivery.lease * 1000)
                 log_warnx("--timeout is not below delivery.lease (%d s): a "
                           "slow transfer may be sent twice",

@@ -1223,6 +1223,13 @@ test_headers(void **state)
         json_int_t id;
 
         start_all(f, &o);
+        /* No --credit: four for each of email.connections (default 4). */
+        {
+                char *log = slurp(f->dlog);
+
+                assert_contains(log, "(email) connected with credit 16\n");
+                free(log);
+        }
         d = drill(f, "delivered", &at, &id);
         assert_int_equal(jint(d, "attempts"), 1);
         due = due_of(f, "drill", at);
