@@ -127,29 +127,17 @@ send_text(struct dispatch *d, const struct worker *w, const char *type,
         return 0;
 }
 
-/* send_text() of a JSON body. */
-static int
-send_to(struct dispatch *d, const struct worker *w, const char *type,
-        json_t *body)
-{
-        char *text = json_dumps(body, JSON_COMPACT);
-        int rc = text != NULL ? send_text(d, w, type, text) : -1;
-
-        free(text);
-        return rc;
-}
-
 /* A reply to a routing id that is not (or no longer) a known worker. */
 static void
 send_raw(struct dispatch *d, const void *id, size_t idlen, const char *type,
-         json_t *body)
+         const char *text)
 {
         struct worker w = { .id = (char *)id,
                             .idlen = idlen,
                             .name = (char *)"unknown worker",
                             .kind = KIND_WEBHOOK };
 
-        send_to(d, &w, type, body);
+        send_text(d, &w, type, text);
 }
 
 /*
@@ -189,12 +177,9 @@ static void
 replies_flush(struct dispatch *d, struct replies *q, bool send)
 {
         for (size_t i = 0; i < q->n; i++) {
-                struct worker w = { .id = q->r[i].id,
-                                    .idlen = q->r[i].idlen,
-                                    .name = (char *)"a worker" };
-
                 if (send)
-                        send_text(d, &w, q->r[i].type, q->r[i].text);
+                        send_raw(d, q->r[i].id, q->r[i].idlen, q->r[i].type,
+                                 q->r[i].text);
                 free(q->r[i].text);
                 free(q->r[i].id);
         }
@@ -318,8 +303,11 @@ static void
 refuse(struct dispatch *d, const void *id, size_t idlen, const char *why)
 {
         json_t *body = json_pack("{s:s}", "error", why);
+        char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
 
-        send_raw(d, id, idlen, "REFUSE", body);
+        if (text != NULL)
+                send_raw(d, id, idlen, "REFUSE", text);
+        free(text);
         json_decref(body);
 }
 
@@ -506,10 +494,7 @@ on_heartbeat(struct dispatch *d, const void *id, size_t idlen, json_t *body,
         json_t *credit = json_object_get(body, "credit");
 
         if (w == NULL) {
-                json_t *hello = json_object();
-
-                send_raw(d, id, idlen, "HELLO", hello);
-                json_decref(hello);
+                send_raw(d, id, idlen, "HELLO", "{}");
                 return;
         }
         w->last_ms = now_ms;
@@ -538,14 +523,10 @@ handle(struct dispatch *d, struct store *st, const struct conf *conf,
         if (zmq_msg_size(&f[1]) != strlen(DISPATCH_ID) ||
             memcmp(zmq_msg_data(&f[1]), DISPATCH_ID, strlen(DISPATCH_ID)) !=
                 0) {
-                json_t *refuse = json_pack(
-                    "{s:s}", "error", "this scheduler speaks " DISPATCH_ID);
-
                 log_warnx("dispatch: a worker speaks another protocol "
                           "version; refused");
-                send_raw(d, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), "REFUSE",
-                         refuse);
-                json_decref(refuse);
+                refuse(d, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]),
+                       "this scheduler speaks " DISPATCH_ID);
                 return;
         }
         if (n == 4) {
