@@ -102,16 +102,6 @@ parse(int argc, char **argv, struct seed_opts *o)
                 usage();
 }
 
-static const struct rule *
-find_rule(const struct conf *conf, const char *name)
-{
-        for (size_t i = 0; i < conf->nrules; i++) {
-                if (strcmp(conf->rules[i].name, name) == 0)
-                        return &conf->rules[i];
-        }
-        return NULL;
-}
-
 /* Opens a case for each of the first n schools; fills ids[], events[]. */
 static int
 open_cases(struct store *st, const struct conf *conf, size_t n, int64_t at,
@@ -196,7 +186,7 @@ main(int argc, char **argv)
                 conf_errors_free(&errs);
                 return CONF_EXIT;
         }
-        rule = find_rule(conf, o.rule);
+        rule = conf_rule(conf, o.rule);
         if (rule == NULL || conf->nschools == 0) {
                 fprintf(stderr, "bench-seed: %s: no rule '%s', or no schools\n",
                         o.conf, o.rule);

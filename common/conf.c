@@ -1614,6 +1614,17 @@ conf_school(const struct conf *conf, const char *urn)
         return NULL;
 }
 
+const struct rule *
+conf_rule(const struct conf *conf, const char *name)
+{
+        for (size_t i = 0; i < conf->nrules; i++) {
+                if (conf->rules[i].name != NULL &&
+                    strcmp(conf->rules[i].name, name) == 0)
+                        return &conf->rules[i];
+        }
+        return NULL;
+}
+
 const struct channel *
 conf_channel(const struct conf *conf, const char *name)
 {

@@ -159,6 +159,7 @@ const char *conf_default_path(const char *arg);
 const char *conf_channel_type_name(enum channel_type type);
 const struct school *conf_school(const struct conf *conf, const char *urn);
 const struct channel *conf_channel(const struct conf *conf, const char *name);
+const struct rule *conf_rule(const struct conf *conf, const char *name);
 /*
  * The title (subject) or text template for channels of `type`: the
  * config's own from its `templates` group, else the default. Borrowed.

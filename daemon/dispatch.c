@@ -633,6 +633,7 @@ static char *
 job_text(struct store *st, const struct conf *conf, const struct store_ready *r)
 {
         const struct school *school = conf_school(conf, r->urn);
+        const struct rule *rule;
         struct store_job_names names = { conf->trust.name,
                                          school ? school->name : NULL, "",
                                          NULL };
@@ -645,10 +646,9 @@ job_text(struct store *st, const struct conf *conf, const struct store_ready *r)
                                "to this channel. No action is needed.";
                 names.contact = "-";
         }
-        for (size_t i = 0; i < conf->nrules; i++) {
-                if (strcmp(conf->rules[i].name, r->rule) == 0)
-                        names.action = conf->rules[i].action;
-        }
+        rule = conf_rule(conf, r->rule);
+        if (rule != NULL && rule->action != NULL)
+                names.action = rule->action;
         text = store_job_text(st, conf->tz, r->id, &names, &cause);
         if (text == NULL) {
                 store_error(st, cause);

@@ -20,16 +20,6 @@ jtime(const struct tz *tz, int64_t utc)
         return json_string(buf);
 }
 
-static const struct rule *
-find_rule(const struct conf *conf, const char *name)
-{
-        for (size_t i = 0; i < conf->nrules; i++) {
-                if (strcmp(conf->rules[i].name, name) == 0)
-                        return &conf->rules[i];
-        }
-        return NULL;
-}
-
 /* The plan's warnings about `rule` ("rule: ..."), joined; NULL if none. */
 static char *
 rule_warnings(const struct plan *plan, const char *rule)
@@ -390,7 +380,7 @@ fire_store(struct store *st, const struct conf *conf,
         if (alert_missed(conf, a, now))
                 return store_alert_miss(st, a->id, now, cause) < 0 ? -1 : 0;
         n = alert_channels(conf, conf_school(conf, a->urn),
-                           find_rule(conf, a->rule), chans, 64);
+                           conf_rule(conf, a->rule), chans, 64);
         if (store_alert_fire(st, a->id, now, alert_late(conf, a, now), cause) <
             0)
                 return -1;
@@ -446,7 +436,7 @@ fire_announce(struct store *st, const struct conf *conf,
                 log_warnx("alert %lld: %s", (long long)a->id, cause);
                 free(cause);
         }
-        msg = fired_message(conf, a, school, find_rule(conf, a->rule), contact,
+        msg = fired_message(conf, a, school, conf_rule(conf, a->rule), contact,
                             late, n);
         free(contact);
         xasprintf(&topic, "deadline.%s.%s", a->rule, a->urn);
@@ -513,7 +503,7 @@ static int
 replan_group(const struct store_group *g, void *arg)
 {
         struct replan *rp = arg;
-        const struct rule *rule = find_rule(rp->conf, g->rule);
+        const struct rule *rule = conf_rule(rp->conf, g->rule);
         struct store_case c = { 0 };
         struct plan plan = { 0 };
         char *sig = NULL;

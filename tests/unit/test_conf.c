@@ -376,6 +376,11 @@ test_lookups(void **state)
         assert_null(conf_channel(c, "Heads"));
         assert_null(conf_channel(c, "nobody"));
 
+        assert_ptr_equal(conf_rule(c, "deferral_cutoff"), &c->rules[0]);
+        assert_ptr_equal(conf_rule(c, "concern_window"), &c->rules[1]);
+        assert_null(conf_rule(c, "Deferral_cutoff"));
+        assert_null(conf_rule(c, "deferral"));
+
         /* Built in: the kinds ofsted-notifyctl records itself. */
         assert_true(conf_known_kind(c, "notification"));
         assert_true(conf_known_kind(c, "pause"));
