@@ -69,3 +69,12 @@ secret_read(const char *confdir, const char *name, char **cause)
         free(path);
         return buf;
 }
+
+void
+secret_free(char *s)
+{
+        if (s == NULL)
+                return;
+        explicit_bzero(s, strlen(s));
+        free(s);
+}

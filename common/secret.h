@@ -30,5 +30,7 @@ char *secret_path(const char *confdir, const char *name);
  * string the caller frees, or NULL with *cause set (caller frees).
  */
 char *secret_read(const char *confdir, const char *name, char **cause);
+/* Wipes a secret string and frees it; accepts NULL. */
+void secret_free(char *s);
 
 #endif

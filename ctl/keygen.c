@@ -10,6 +10,7 @@
 #include "ctl.h"
 
 #include "curve.h"
+#include "secret.h"
 #include "xalloc.h"
 
 #include <errno.h>
@@ -103,8 +104,7 @@ curve_pair(const char *name, bool force)
         text = curve_key_text(&k, true, stamp);
         if (write_file(key, text, 0600, force) < 0)
                 goto out;
-        explicit_bzero(text, strlen(text));
-        free(text);
+        secret_free(text);
         text = curve_key_text(&k, false, stamp);
         if (write_file(pub, text, 0644, force) < 0) {
                 unlink(key);
@@ -116,9 +116,7 @@ curve_pair(const char *name, bool force)
         rc = CTL_OK;
 out:
         explicit_bzero(&k, sizeof(k));
-        if (text != NULL)
-                explicit_bzero(text, strlen(text));
-        free(text);
+        secret_free(text);
         free(key);
         free(pub);
         free(base);

@@ -112,10 +112,7 @@ secrets_clear(struct wk *w)
         for (size_t i = 0; w->secrets != NULL && i < w->conf->nchannels; i++) {
                 struct channel_secrets *cs = &w->secrets[i];
 
-                if (cs->url != NULL) {
-                        explicit_bzero(cs->url, strlen(cs->url));
-                        free(cs->url);
-                }
+                secret_free(cs->url);
                 if (cs->key != NULL) {
                         explicit_bzero(cs->key, cs->keylen);
                         free(cs->key);
@@ -123,11 +120,8 @@ secrets_clear(struct wk *w)
         }
         free(w->secrets);
         w->secrets = NULL;
-        if (w->mail_secret != NULL) {
-                explicit_bzero(w->mail_secret, strlen(w->mail_secret));
-                free(w->mail_secret);
-                w->mail_secret = NULL;
-        }
+        secret_free(w->mail_secret);
+        w->mail_secret = NULL;
 }
 
 /* The secrets of channel `ch` of w->conf, read on first use. */
@@ -151,16 +145,10 @@ channel_secrets(struct wk *w, const struct channel *ch, char **cause)
                 rc = secret == NULL ? -1
                                     : webhook_parse_secret(secret, &got.key,
                                                            &got.keylen, cause);
-                if (secret != NULL) {
-                        explicit_bzero(secret, strlen(secret));
-                        free(secret);
-                }
+                secret_free(secret);
         }
         if (rc < 0) {
-                if (got.url != NULL) {
-                        explicit_bzero(got.url, strlen(got.url));
-                        free(got.url);
-                }
+                secret_free(got.url);
                 return NULL;
         }
         *cs = got;
