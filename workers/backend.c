@@ -98,9 +98,8 @@ str(const json_t *obj, const char *key)
         return v != NULL ? v : "";
 }
 
-/* A delivery id goes into headers and the signed "id.timestamp.body". */
-static bool
-valid_delivery(const char *d)
+bool
+backend_valid_delivery(const char *d)
 {
         size_t n = strlen(d);
 
@@ -123,7 +122,7 @@ backend_job(const struct backend_input *in, struct job_view *j,
                 return -1;
         }
         j->delivery = str(job, "delivery");
-        if (!valid_delivery(j->delivery)) {
+        if (!backend_valid_delivery(j->delivery)) {
                 *cause = xstrdup("the job's 'delivery' is missing or not an "
                                  "identifier");
                 return -1;

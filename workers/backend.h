@@ -11,6 +11,7 @@
 #define ONOTIFY_BACKEND_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,6 +63,11 @@ struct backend_ops {
                                  long *retry_after, char **error);
 };
 
+/*
+ * Whether `d` may be a delivery id: 1 to 128 letters, digits, '_' and '-'.
+ * It goes into headers, the signed "id.timestamp.body", and JSON unquoted.
+ */
+bool backend_valid_delivery(const char *d);
 /* The backend for a channel type, or NULL (email is not a webhook). */
 const struct backend_ops *backend_find(const char *type);
 /* Frees what r owns and clears it; accepts NULL. */

@@ -211,20 +211,18 @@ send_ready(struct wk *w)
  * the scheduler acknowledges it. `error` holds no URL or secret.
  */
 /*
- * The OUTCOME body. The common case, delivered with no error to a delivery
- * id of letters, digits, '-' and '_', is written by format; anything with
- * text in it is written by jansson, which quotes it.
+ * The OUTCOME body. The common case, no error text and a delivery id
+ * backend_valid_delivery() accepts, is written by format; anything else is
+ * written by jansson, which quotes it.
  */
 static char *
 outcome_text(const char *uid, int64_t lease, enum outcome o, long code,
              long retry_after, const char *error)
 {
-        size_t n = strspn(uid, "abcdefghijklmnopqrstuvwxyz"
-                               "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
         json_t *body;
         char *text;
 
-        if (uid[n] == '\0' && n <= 128 && error == NULL && retry_after < 0) {
+        if (backend_valid_delivery(uid) && error == NULL && retry_after < 0) {
                 if (code > 0)
                         xasprintf(&text,
                                   "{\"delivery\":\"%s\",\"lease\":%" PRId64
