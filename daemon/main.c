@@ -233,18 +233,19 @@ read_feed(struct daemon *d)
 {
         for (;;) {
                 zmq_msg_t m;
-                const unsigned char *b;
+                int first;
 
                 zmq_msg_init(&m);
                 if (zmq_msg_recv(&m, d->feed, ZMQ_DONTWAIT) < 0) {
                         zmq_msg_close(&m);
                         return;
                 }
-                b = zmq_msg_data(&m);
-                if (zmq_msg_size(&m) >= 1 && b[0] == 1)
+                first = zmq_msg_size(&m) > 0
+                            ? ((const unsigned char *)zmq_msg_data(&m))[0]
+                            : -1;
+                if (first == 1)
                         d->feed_topics++;
-                else if (zmq_msg_size(&m) >= 1 && b[0] == 0 &&
-                         d->feed_topics > 0)
+                else if (first == 0 && d->feed_topics > 0)
                         d->feed_topics--;
                 zmq_msg_close(&m);
         }
