@@ -637,6 +637,22 @@ count_deliveries(json_t *history, const char *rule, const char *offset,
         return n;
 }
 
+/* Records a drill for URN now: alerts at +2 s and +4 s. Returns "now". */
+static time_t
+record_drill(struct fx *f)
+{
+        time_t td = time(NULL);
+        char at[32];
+        json_t *r;
+
+        utc_text(td, at);
+        r = ctl_json(f, 0, "event", "drill", "--school", URN, "--at", at,
+                     "--json", NULL);
+        assert_int_equal(json_array_size(jarr(r, "scheduled")), 2);
+        json_decref(r);
+        return td;
+}
+
 /*
  * "+2s" and "+4s" fire on time, each with one delivery per channel of the
  * school; a restart fires nothing again; SIGTERM exits 0.
@@ -647,7 +663,7 @@ test_alerts_fire_on_time(void **state)
         struct fx *f = *state;
         static const int offsets[] = { 2, 4 };
         json_t *show, *alerts, *hist, *hist2, *show2, *channels, *r;
-        char at[32], num[32];
+        char num[32];
         json_int_t id;
         time_t td;
         size_t nch;
@@ -660,12 +676,7 @@ test_alerts_fire_on_time(void **state)
         id = open_case(f);
         snprintf(num, sizeof(num), "%lld", (long long)id);
 
-        td = time(NULL);
-        utc_text(td, at);
-        r = ctl_json(f, 0, "event", "drill", "--school", URN, "--at", at,
-                     "--json", NULL);
-        assert_int_equal(json_array_size(jarr(r, "scheduled")), 2);
-        json_decref(r);
+        td = record_drill(f);
 
         show = show_settled(f, id, "drill");
         alerts = case_alerts(show, "drill");
@@ -730,20 +741,6 @@ wait_watched(struct fx *f, bool want)
                                  got ? "true" : "false", WAIT_MS);
                 sleep_ms(50);
         }
-}
-
-/* Records a drill for URN now: alerts at +2 s and +4 s. */
-static void
-record_drill(struct fx *f)
-{
-        char at[32];
-        json_t *r;
-
-        utc_text(time(NULL), at);
-        r = ctl_json(f, 0, "event", "drill", "--school", URN, "--at", at,
-                     "--json", NULL);
-        assert_int_equal(json_array_size(jarr(r, "scheduled")), 2);
-        json_decref(r);
 }
 
 /*
@@ -848,17 +845,10 @@ static json_int_t
 drill_during_downtime(struct fx *f, time_t *td)
 {
         json_int_t id;
-        char at[32];
-        json_t *r;
 
         daemon_start(f);
         id = open_case(f);
-        *td = time(NULL);
-        utc_text(*td, at);
-        r = ctl_json(f, 0, "event", "drill", "--school", URN, "--at", at,
-                     "--json", NULL);
-        assert_int_equal(json_array_size(jarr(r, "scheduled")), 2);
-        json_decref(r);
+        *td = record_drill(f);
         assert_int_equal(daemon_stop(f, SIGTERM), 0);
         sleep_until(*td + 7);
         daemon_start(f);
