@@ -822,6 +822,9 @@ main(int argc, char **argv)
         }
         log_init("ofsted-notifyd", verbose, false);
         log_hold(); /* a line per delivery: flushed once per turn of the loop */
+        /* One thread uses the store: SQLite need not lock for others. */
+        if (store_one_thread() < 0)
+                log_warnx("SQLite is already initialised: it keeps its locks");
         d.conf_path = conf_default_path(arg);
         d.conf = load_conf(d.conf_path, NULL);
         if (d.conf == NULL)

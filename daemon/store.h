@@ -73,6 +73,14 @@ struct store_alert {
 };
 
 /* Opens (creating when absent) and migrates the database at `path`. */
+/*
+ * Tells SQLite the process uses it from one thread and keeps no memory
+ * statistics: no mutex around each of its allocations and calls. Call it
+ * from main, before any other store function; returns -1 if SQLite was
+ * already in use.
+ */
+int store_one_thread(void);
+
 struct store *store_open(const char *path, char **cause);
 void store_close(struct store **stp);
 
