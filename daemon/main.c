@@ -81,6 +81,7 @@ struct daemon {
         bool replan_due;        /* re-planning waits for the store */
         int64_t clock_off;      /* wall less monotonic clock, last pass */
         int64_t shift_s;        /* a clock step the store has yet to take */
+        int fire_size;          /* alerts the loop fires in its next turn */
 };
 
 static void
@@ -254,21 +255,32 @@ read_feed(struct daemon *d)
 /*
  * Fires what is due, `batches` transactions at most (0: all). The loop
  * fires one per turn, so that in a burst the workers get the first jobs
- * while the rest are fired; the next turn comes at once.
+ * while the rest are fired; the next turn comes at once. Its batches start
+ * small and double while they come back full: the first jobs of a burst
+ * then wait for a few dozen alerts to be fired, not for SCHED_FIRE_BATCH of
+ * them, and the rest still go in large batches.
  */
+#define FIRE_FIRST 32
+
 static void
 fire_due(struct daemon *d, int batches)
 {
-        int before = d->counts.fired + d->counts.missed;
+        int before = d->counts.fired + d->counts.missed, n;
 
+        if (d->fire_size < FIRE_FIRST)
+                d->fire_size = FIRE_FIRST;
         sched_fire_due(d->st, d->conf, os_wall_ms() / 1000,
                        d->feed_topics > 0 ? publish : NULL, d, &d->counts,
-                       batches);
-        if (d->counts.fired + d->counts.missed != before)
+                       batches, batches == 0 ? 0 : d->fire_size);
+        n = d->counts.fired + d->counts.missed - before;
+        if (n != 0)
                 d->status_stale = true;
+        if (batches == 0 || n < d->fire_size)
+                d->fire_size = FIRE_FIRST;
+        else if (d->fire_size < SCHED_FIRE_BATCH)
+                d->fire_size *= 2;
 }
 
-/* Reads the config again; on success re-plans what its rules changed. */
 static json_t *
 reload(void *arg)
 {

@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FIRE_BATCH 512
-
 static json_t *
 jtime(const struct tz *tz, int64_t utc)
 {
@@ -446,22 +444,25 @@ fire_announce(struct store *st, const struct conf *conf,
 }
 
 /*
- * Fires what is due, FIRE_BATCH alerts to a transaction: one commit (one
- * fsync) for a batch, not one for each, so a burst of alerts due at once
- * is written at the disk's pace in batches rather than in single rows.
+ * Fires what is due, up to SCHED_FIRE_BATCH alerts to a transaction: one
+ * commit (one fsync) for a batch, not one for each, so a burst of alerts
+ * due at once is written at the disk's pace in batches rather than in
+ * single rows.
  */
 int
 sched_fire_due(struct store *st, const struct conf *conf, int64_t now,
                sched_publish_fn publish, void *arg, struct sched_counts *counts,
-               int batches)
+               int batches, int size)
 {
-        struct store_alert due[FIRE_BATCH];
-        int ndl[FIRE_BATCH];
+        struct store_alert due[SCHED_FIRE_BATCH];
+        int ndl[SCHED_FIRE_BATCH];
         char *cause = NULL;
         int n;
 
+        if (size <= 0 || size > SCHED_FIRE_BATCH)
+                size = SCHED_FIRE_BATCH;
         do {
-                n = store_due_alerts(st, now, due, FIRE_BATCH, &cause);
+                n = store_due_alerts(st, now, due, size, &cause);
                 if (n <= 0)
                         break;
                 if (store_begin(st, &cause) < 0)
@@ -479,7 +480,7 @@ sched_fire_due(struct store *st, const struct conf *conf, int64_t now,
                 for (int i = 0; i < n; i++)
                         fire_announce(st, conf, &due[i], now, (size_t)ndl[i],
                                       publish, arg, counts);
-        } while (n == FIRE_BATCH && --batches != 0);
+        } while (n == size && --batches != 0);
         if (n < 0 || cause != NULL) {
                 /* A fault of the state database is reported by its owner,
                  * once; the alerts stay pending until it is over. */

@@ -53,12 +53,15 @@ struct sched_counts {
  * is missed; "skip" records it missed. Adds to *counts. Returns -1 on a
  * store error (logged, unless it is a fault of the state database), else
  * 0; what could not be fired stays pending. At most `batches` transactions
- * of up to 512 alerts (0: until nothing is due), so that a loop may hand
- * the first deliveries of a burst to its workers while the rest wait.
+ * (0: until nothing is due) of up to `size` alerts each (0, or more than
+ * SCHED_FIRE_BATCH: SCHED_FIRE_BATCH), so that a loop may hand the first
+ * deliveries of a burst to its workers while the rest wait.
  */
+#define SCHED_FIRE_BATCH 512
+
 int sched_fire_due(struct store *st, const struct conf *conf, int64_t now,
                    sched_publish_fn publish, void *arg,
-                   struct sched_counts *counts, int batches);
+                   struct sched_counts *counts, int batches, int size);
 
 /*
  * Brings pending alerts in line with `conf`'s rules: a group (case, rule)

@@ -159,8 +159,8 @@ make_pristine(const char *path)
                 setup_fail("sched_record: %s",
                            json_string_value(json_object_get(reply, "error")));
         json_decref(reply);
-        if (sched_fire_due(st, conf, FUZZ_NOW, no_publish, NULL, &counts, 0) <
-                0 ||
+        if (sched_fire_due(st, conf, FUZZ_NOW, no_publish, NULL, &counts, 0,
+                           0) < 0 ||
             counts.fired != 1)
                 setup_fail("sched_fire_due: %d fired", counts.fired);
         if (store_test_delivery(st, "it", "webhook", FUZZ_NOW, &cause) != 3 ||
