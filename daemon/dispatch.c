@@ -14,7 +14,6 @@
 #include <zmq.h>
 
 #define MAX_FRAMES 5
-#define MAX_CREDIT 1000
 #define BATCH      256
 #define READ_BATCH 512
 
@@ -330,7 +329,7 @@ on_ready(struct dispatch *d, struct store *st, const struct conf *conf,
                 goto bad;
         /* 0: a worker busy with what an earlier scheduler gave it. */
         if (!json_is_integer(credit) || json_integer_value(credit) < 0 ||
-            json_integer_value(credit) > MAX_CREDIT)
+            json_integer_value(credit) > DISPATCH_MAX_CREDIT)
                 goto bad;
         if (!key_allows(conf, key, kind, &why)) {
                 name = printable(id, idlen);
@@ -481,7 +480,7 @@ on_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
                 reply_later(q, id, idlen, "HELLO", xstrdup("{}"));
                 return;
         }
-        if (w->credit < MAX_CREDIT)
+        if (w->credit < DISPATCH_MAX_CREDIT)
                 w->credit++;
         w->last_ms = now_ms;
 }
@@ -499,7 +498,7 @@ on_heartbeat(struct dispatch *d, const void *id, size_t idlen, json_t *body,
         }
         w->last_ms = now_ms;
         if (json_is_integer(credit) && json_integer_value(credit) >= 0 &&
-            json_integer_value(credit) <= MAX_CREDIT)
+            json_integer_value(credit) <= DISPATCH_MAX_CREDIT)
                 w->credit = (int)json_integer_value(credit);
 }
 

@@ -19,6 +19,15 @@
 #define DISPATCH_ID           "ofsted-notify-dispatch/1"
 #define DISPATCH_HEARTBEAT_MS 2000
 #define DISPATCH_SILENCE_MS   10000
+#define DISPATCH_MAX_CREDIT   1000 /* the most a worker may announce */
+/*
+ * Messages the dispatch socket queues for one worker: JOBs (at most its
+ * credit), ACKs (one per outcome, so as many) and heartbeats. Above
+ * libzmq's default of 1000, so that a send fails (and the worker is
+ * taken for gone) only when the worker has stopped reading, not because
+ * it announced a large credit.
+ */
+#define DISPATCH_SNDHWM (4 * DISPATCH_MAX_CREDIT)
 
 struct dispatch;
 

@@ -148,6 +148,11 @@ bind_socket(struct daemon *d, int type, const char *endpoint,
         zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof(hb_ivl));
         zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout,
                        sizeof(hb_timeout));
+        if (strcmp(domain, CURVE_DOMAIN_DISPATCH) == 0) {
+                int hwm = DISPATCH_SNDHWM;
+
+                zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+        }
         if (strncmp(resolved, "ipc://", 6) == 0)
                 ensure_parent(resolved + 6);
         if (conf_endpoint_tcp(resolved) &&
