@@ -30,6 +30,7 @@ struct worker {
         enum kind kind;
         int credit;
         int64_t last_ms;
+        bool gone; /* a send found its connection closed */
 };
 
 /* When a channel may next be sent to: pacing per destination. */
@@ -119,8 +120,13 @@ send_text(struct dispatch *d, const struct worker *w, const char *type,
             zmq_send(d->sock, type, strlen(type), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
                 0 ||
             zmq_send(d->sock, text, strlen(text), ZMQ_DONTWAIT) < 0) {
-                log_warnx("dispatch: sending %s to %s: %s", type, w->name,
-                          zmq_strerror(zmq_errno()));
+                int err = zmq_errno();
+
+                /* A closed connection is the caller's to report. */
+                if (err != EHOSTUNREACH)
+                        log_warnx("dispatch: sending %s to %s: %s", type,
+                                  w->name, zmq_strerror(err));
+                errno = err;
                 return -1;
         }
         return 0;
@@ -772,6 +778,7 @@ feed_worker(struct dispatch *d, struct store *st, const struct conf *conf,
                 if (send_text(d, w, "JOB", jobs[i]) < 0) {
                         /* Gone: give its leases back now, not when they
                          * run out, and forget it at the next tick. */
+                        w->gone = zmq_errno() == EHOSTUNREACH;
                         store_deliveries_release(st, w->name, now, &cause);
                         w->credit = 0;
                         w->last_ms = 0;
@@ -812,7 +819,10 @@ dispatch_tick(struct dispatch *d, struct store *st, const struct conf *conf,
                 d->heartbeat_ms = now_ms + DISPATCH_HEARTBEAT_MS;
         }
         for (size_t i = 0; i < d->nworkers;) {
-                if (now_ms - d->workers[i].last_ms > DISPATCH_SILENCE_MS)
+                if (d->workers[i].gone)
+                        forget_worker(d, st, &d->workers[i], now_ms,
+                                      "is gone (its connection closed)");
+                else if (now_ms - d->workers[i].last_ms > DISPATCH_SILENCE_MS)
                         forget_worker(d, st, &d->workers[i], now_ms,
                                       "went silent");
                 else
