@@ -3,8 +3,9 @@
  * `ofsted-notify-worker --kind email` sends them with libcurl to smtpsink,
  * a real SMTP server on loopback (python3-aiosmtpd) that spools every
  * message it accepts with its envelope. Checked: the headers as RFC 5322
- * and RFC 2047 define them (parsed and decoded here), the deadline.ics
- * attachment and `ofsted-notifyctl ics` through a real iCalendar parser
+ * and RFC 2047 define them (parsed and decoded here), non-ASCII text as
+ * 7-bit quoted-printable that Python's email package decodes, the
+ * deadline.ics attachment and `ofsted-notifyctl ics` through a real iCalendar parser
  * (python3-icalendar), STARTTLS insisted on and verified, TLS settings
  * changed by a reload, AUTH PLAIN and XOAUTH2 and a wrong password, a 451
  * retried and a 550 failed for good, and a worker killed while the server
@@ -97,6 +98,8 @@ struct opts {
         const char *script;       /* smtpsink's script; NULL: none */
         const char *email_extra;  /* more settings for the email group */
         bool no_ca;               /* no ca_file: the system's CAs */
+        const char *action;       /* the rules' action; NULL: ACTION */
+        const char *templates;    /* templates.email; NULL: title = TITLE */
 };
 
 /* --- Files, text, time ------------------------------------------------ */
@@ -220,6 +223,7 @@ static void
 write_conf(struct fx *f, const struct opts *o)
 {
         FILE *fp = fopen(f->conf, "w");
+        const char *action = o->action != NULL ? o->action : ACTION;
         char ca[200] = "";
 
         if (fp == NULL)
@@ -238,7 +242,7 @@ write_conf(struct fx *f, const struct opts *o)
             "email = { smtp = \"%s://127.0.0.1:%d\"; tls = \"%s\";\n"
             "  from = \"%s\";%s\n"
             "  %s };\n"
-            "templates = { email = { title = \"%s\"; }; };\n"
+            "templates = { email = { %s }; };\n"
             "channels = (\n"
             "  { name = \"heads\"; type = \"email\";\n"
             "    to = [ \"%s\", \"%s\" ]; }\n"
@@ -258,9 +262,10 @@ write_conf(struct fx *f, const struct opts *o)
             ");\n",
             TRUST, TRUST_TZ, HOLIDAYS, RETRY_BASE_S, LEASE_S,
             strcmp(o->tls, "implicit") == 0 ? "smtps" : "smtp", f->port, o->tls,
-            FROM, ca, o->email_extra != NULL ? o->email_extra : "", TITLE,
-            RCPT1, RCPT2, URN, SCHOOL, URN2, ACTION, WORKING_DAYS, DUE_HOUR,
-            ACTION, WORKING_DAYS, DUE_HOUR);
+            FROM, ca, o->email_extra != NULL ? o->email_extra : "",
+            o->templates != NULL ? o->templates : "title = \"" TITLE "\";",
+            RCPT1, RCPT2, URN, SCHOOL, URN2, action, WORKING_DAYS, DUE_HOUR,
+            action, WORKING_DAYS, DUE_HOUR);
         assert_int_equal(fclose(fp), 0);
 }
 
@@ -916,7 +921,8 @@ assert_pair(json_t *arr, const char *a, const char *b, const char *what)
 /*
  * Python: argv[1] "eml" parses a message with the standard library's
  * email package (RFC 2047 decoding and MIME included) and the .ics part
- * with icalendar; "ics" parses an iCalendar file. Prints JSON.
+ * with icalendar; "ics" parses an iCalendar file. Prints JSON. Each part
+ * has its decoded text (or events), and its body as sent ("raw").
  */
 static const char PY_PARSE[] =
     "import json, sys\n"
@@ -954,6 +960,9 @@ static const char PY_PARSE[] =
     "        continue\n"
     "    p = {'type': part.get_content_type(),\n"
     "         'filename': part.get_filename(),\n"
+    "         'charset': part.get_content_charset(),\n"
+    "         'cte': part.get('Content-Transfer-Encoding'),\n"
+    "         'raw': part.get_payload(),\n"
     "         'defects': [str(d) for d in part.defects]}\n"
     "    if p['type'] == 'text/calendar':\n"
     "        p['events'] = events(part.get_payload(decode=True))\n"
@@ -1310,6 +1319,136 @@ test_ics_attachment(void **state)
         assert_int_equal(json_array_size(jarr(part, "defects")), 0);
         check_event(jarr(part, "events"), id, "drill", due);
         json_decref(msg);
+        json_decref(d);
+        stop_all(f);
+        f->passed = true;
+}
+
+/* {{due}}: "Tue 2 Apr 2024 17:00 BST", the trust's local time. */
+static void
+human_time(time_t t, char buf[64])
+{
+        char wd[8], mon[8];
+        struct tm tm;
+
+        localtime_r(&t, &tm);
+        strftime(wd, sizeof(wd), "%a", &tm);
+        strftime(mon, sizeof(mon), "%b", &tm);
+        snprintf(buf, 64, "%s %d %s %04d %02d:%02d %s", wd, tm.tm_mday, mon,
+                 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_zone);
+}
+
+/*
+ * A transfer-encoded body as sent (RFC 2045): CRLF lines of at most 76
+ * characters, none ending in white space (section 6.7, rules 3 and 5).
+ * Returns how many end in "=", a quoted-printable soft line break.
+ */
+static int
+check_encoded_lines(const char *raw, const char *what)
+{
+        int soft = 0;
+
+        for (const char *p = raw; *p != '\0';) {
+                const char *nl = strchr(p, '\n');
+                size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+
+                if (nl != NULL && (len == 0 || p[len - 1] != '\r'))
+                        fail_msg("%s: a line without CR: %.*s", what, (int)len,
+                                 p);
+                if (nl != NULL)
+                        len--;
+                if (len > 76)
+                        fail_msg("%s: a line of %zu characters: %.*s", what,
+                                 len, (int)len, p);
+                if (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+                        fail_msg("%s: a line ends in white space: '%.*s'", what,
+                                 (int)len, p);
+                soft += len > 0 && p[len - 1] == '=';
+                p = nl != NULL ? nl + 1 : p + strlen(p);
+        }
+        return soft;
+}
+
+/*
+ * Non-ASCII text end to end: an action with "Café", "£", en dashes and
+ * "=" on a line of more than 76 characters, in the subject and the body
+ * (own templates, so the whole text is known here). The message is 7-bit;
+ * the text part is quoted-printable as email.c promises, its lines within
+ * RFC 2045's 76 with soft breaks; Python's email package decodes it, and
+ * the RFC 2047 subject, to exactly the UTF-8 text.
+ */
+#define QP_ACTION                                                          \
+        "Caf\u00e9 fund: collect the \u00a325 deposits \u2013 every one "  \
+        "\u2013 and check that 1 + 1 = 2 before the inspectors arrive on " \
+        "the day."
+
+static void
+test_quoted_printable(void **state)
+{
+        struct fx *f = *state;
+        struct opts o = {
+                .tls = "none",
+                .action = QP_ACTION,
+                .templates = "title = \"{{school}}: {{action}}\";\n"
+                             "  text = \"{{action}}\\n{{school}}: {{rule}} "
+                             "by {{due}}.\\nContact: {{contact}}\";",
+        };
+        json_t *d, *rec, *h, *msg, *text, *cal;
+        char *eml, *subject, path[256], due_h[64], want[1024];
+        time_t at, due;
+        json_int_t id;
+
+        start_all(f, &o);
+        d = drill(f, "delivered", &at, &id);
+        due = due_of(f, "drill", at);
+        human_time(due, due_h);
+        rec = spool_record(f, 1);
+
+        /* No 8-bit octet and no NUL anywhere in what the relay got. */
+        spool_path(f, 1, "eml", path, sizeof(path));
+        eml = slurp(path);
+        assert_int_equal(strlen(eml), jint(rec, "size"));
+        for (const unsigned char *p = (unsigned char *)eml; *p != '\0'; p++) {
+                if (*p > 0x7e || (*p < 0x20 && *p != '\r' && *p != '\n'))
+                        fail_msg("octet 0x%02x at %zu of the message", *p,
+                                 (size_t)(p - (unsigned char *)eml));
+        }
+
+        /* The subject: encoded words in lines of at most 76 (checked by
+         * parse_headers), decoded here and by Python. */
+        snprintf(want, sizeof(want), "%s: %s", SCHOOL, QP_ACTION);
+        h = parse_headers(eml);
+        subject = decode_header(header(h, "subject"));
+        assert_string_equal(subject, want);
+        msg = python_message(f, 1);
+        assert_int_equal(json_array_size(jarr(msg, "defects")), 0);
+        assert_string_equal(jstr(msg, "subject"), want);
+
+        /* The text part as sent, and decoded: CRLF lines, one at the end. */
+        text = part_of(msg, "text/plain");
+        assert_int_equal(json_array_size(jarr(text, "defects")), 0);
+        assert_string_equal(jstr(text, "charset"), "utf-8");
+        assert_string_equal(jstr(text, "cte"), "quoted-printable");
+        if (check_encoded_lines(jstr(text, "raw"), "text/plain") < 1)
+                fail_msg("no soft line break in the quoted-printable text: "
+                         "%s",
+                         jstr(text, "raw"));
+        snprintf(want, sizeof(want),
+                 "%s\r\n%s: drill by %s.\r\nContact: %s\r\n", QP_ACTION, SCHOOL,
+                 due_h, CONTACT);
+        assert_string_equal(jstr(text, "text"), want);
+
+        /* The calendar part's base64 lines too. */
+        cal = part_of(msg, "text/calendar");
+        assert_string_equal(jstr(cal, "cte"), "base64");
+        check_encoded_lines(jstr(cal, "raw"), "text/calendar");
+        check_event(jarr(cal, "events"), id, "drill", due);
+
+        json_decref(msg);
+        free(subject);
+        json_decref(h);
+        free(eml);
+        json_decref(rec);
         json_decref(d);
         stop_all(f);
         f->passed = true;
@@ -1747,6 +1886,8 @@ main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_headers, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_ics_attachment, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_quoted_printable, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_starttls, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reload_tls, setup,
