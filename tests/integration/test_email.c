@@ -5,11 +5,11 @@
  * message it accepts with its envelope. Checked: the headers as RFC 5322
  * and RFC 2047 define them (parsed and decoded here), non-ASCII text as
  * 7-bit quoted-printable that Python's email package decodes, the
- * deadline.ics attachment and `ofsted-notifyctl ics` through a real iCalendar parser
- * (python3-icalendar), STARTTLS insisted on and verified, TLS settings
- * changed by a reload, AUTH PLAIN and XOAUTH2 and a wrong password, a 451
- * retried and a 550 failed for good, and a worker killed while the server
- * sits on DATA.
+ * deadline.ics attachment and `ofsted-notifyctl ics` through a real
+ * iCalendar parser (python3-icalendar), STARTTLS insisted on and verified,
+ * TLS settings changed by a reload, AUTH PLAIN and XOAUTH2 and a wrong
+ * password, the password from $CREDENTIALS_DIRECTORY, a 451 retried and a
+ * 550 failed for good, and a worker killed while the server sits on DATA.
  *
  * Expected values come from the config this file writes, the test's clock,
  * a deadline counted here from the bank holidays file, and `ofsted-notifyctl
@@ -84,7 +84,9 @@ struct fx {
         char dir[128];
         char conf[192], spool[192], script[192], portfile[192], sinkerr[192];
         char dlog[192], wlog[192], pwfile[192], tokenfile[192], out[192];
+        char creds[192]; /* a credentials directory, as systemd makes */
         char env_state[224], env_run[224];
+        char env_creds[224]; /* the worker's CREDENTIALS_DIRECTORY, or unset */
         int port;
         pid_t sink, daemon, worker;
         bool passed;
@@ -444,19 +446,16 @@ wait_workers(struct fx *f, json_int_t want)
 
 /*
  * Starts an email worker (its log appended to f->wlog), --timeout 3: below
- * the lease, above what a loopback relay needs.
+ * the lease, above what a loopback relay needs. CREDENTIALS_DIRECTORY is
+ * as f->env_creds says.
  */
 static void
 worker_start(struct fx *f)
 {
         char *argv[] = { WORKER_BINARY, "--kind",    "email", "-c",
                          f->conf,       "--timeout", "3",     NULL };
-        char *const env[] = { f->env_state,
-                              f->env_run,
-                              "NOTIFY_SOCKET",
-                              "JOURNAL_STREAM",
-                              "CREDENTIALS_DIRECTORY",
-                              NULL };
+        char *const env[] = { f->env_state,     f->env_run,   "NOTIFY_SOCKET",
+                              "JOURNAL_STREAM", f->env_creds, NULL };
 
         assert_int_equal(f->worker, -1);
         assert_int_equal(proc_start(argv, env, f->wlog, &f->worker), 0);
@@ -1118,6 +1117,9 @@ make_dirs(struct fx *f)
         snprintf(f->pwfile, sizeof(f->pwfile), "%s/smtp-password", f->dir);
         snprintf(f->tokenfile, sizeof(f->tokenfile), "%s/smtp-token", f->dir);
         snprintf(f->out, sizeof(f->out), "%s/calendar.ics", f->dir);
+        snprintf(f->creds, sizeof(f->creds), "%s/creds", f->dir);
+        /* Unset, unless a test gives the worker f->creds. */
+        snprintf(f->env_creds, sizeof(f->env_creds), "CREDENTIALS_DIRECTORY");
         snprintf(f->env_state, sizeof(f->env_state), "STATE_DIRECTORY=%s/state",
                  f->dir);
         snprintf(f->env_run, sizeof(f->env_run), "RUNTIME_DIRECTORY=%s/run",
@@ -1712,6 +1714,85 @@ test_auth_wrong_password(void **state)
 }
 
 /*
+ * The password as systemd hands it over: the config names
+ * "secrets/smtp-password", the unit has
+ * LoadCredential=secrets:/etc/ofsted-notify/secrets, so the worker finds
+ * it as secrets_smtp-password (mode 0400) in $CREDENTIALS_DIRECTORY, a
+ * directory of its own. `pass` goes there; next to the config is either
+ * nothing or, with `decoy`, the other password: the credential wins.
+ */
+static void
+auth_credentials(struct fx *f, const char *pass, const char *decoy,
+                 const char *status)
+{
+        struct opts o = {
+                .tls = "starttls",
+                .sink_tls = true,
+                .sink_args = { "--auth-user", SMTP_USER, "--auth-password",
+                               SMTP_PASS },
+                .email_extra = "username = \"" SMTP_USER "\";\n"
+                               "  password_file = \"secrets/smtp-password\";",
+        };
+        char path[256], *log;
+        json_t *d;
+        time_t at;
+        json_int_t id;
+
+        assert_int_equal(mkdir(f->creds, 0700), 0);
+        snprintf(path, sizeof(path), "%s/secrets_smtp-password", f->creds);
+        spill(path, pass);
+        assert_int_equal(chmod(path, 0400), 0);
+        snprintf(path, sizeof(path), "%s/secrets", f->dir);
+        if (decoy != NULL) {
+                assert_int_equal(mkdir(path, 0700), 0);
+                snprintf(path, sizeof(path), "%s/secrets/smtp-password",
+                         f->dir);
+                spill(path, decoy);
+                assert_int_equal(chmod(path, 0600), 0);
+        } else {
+                assert_int_equal(access(path, F_OK), -1);
+        }
+        snprintf(f->env_creds, sizeof(f->env_creds), "CREDENTIALS_DIRECTORY=%s",
+                 f->creds);
+        start_all(f, &o);
+        d = drill(f, status, &at, &id);
+        assert_int_equal(jint(d, "attempts"), 1);
+        if (strcmp(status, "delivered") == 0) {
+                json_t *rec = spool_record(f, 1);
+
+                assert_string_equal(jstr(rec, "auth_user"), SMTP_USER);
+                assert_true(json_is_string(member(rec, "auth_mechanism")));
+                json_decref(rec);
+        } else {
+                assert_contains(jstr(d, "last_error"), "authentication");
+                assert_int_equal(spool_count(f), 0);
+        }
+        json_decref(d);
+        stop_all(f);
+        /* Neither password reached the log. */
+        log = slurp(f->wlog);
+        if (strstr(log, SMTP_PASS) != NULL ||
+            strstr(log, "not the password") != NULL)
+                fail_msg("a password in the worker's log");
+        free(log);
+        f->passed = true;
+}
+
+static void
+test_auth_credentials(void **state)
+{
+        auth_credentials(*state, SMTP_PASS "\n", NULL, "delivered");
+}
+
+/* The wrong password there, the right one next to the config: refused. */
+static void
+test_auth_credentials_wrong(void **state)
+{
+        auth_credentials(*state, "not the password\n", SMTP_PASS "\n",
+                         "failed");
+}
+
+/*
  * bearer_token_file: XOAUTH2, though the relay offers OAUTHBEARER too
  * (which libcurl would otherwise prefer).
  */
@@ -1902,6 +1983,10 @@ main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_auth_wrong_password, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(test_auth_credentials, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_auth_credentials_wrong,
+                                                setup, teardown),
                 cmocka_unit_test_setup_teardown(test_auth_xoauth2, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_data_451, setup, teardown),
