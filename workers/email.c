@@ -16,6 +16,12 @@
  * which makes each "=?UTF-8?B?...?=" word at most 64 characters, so even
  * "Subject: " and a word stay within RFC 2047's 76-character lines.
  *
+ * Recipients: the worker sets CURLOPT_MAIL_RCPT_ALLOWFAILS, so a recipient
+ * the relay refuses is left out and the others still get the message;
+ * only when every one is refused does the transfer fail, with the reply
+ * to the last. email_trace() finds each refusal in libcurl's trace, for
+ * the worker to log: libcurl reports no per-recipient result.
+ *
  * Classification (email_classify):
  *   CURLE_OK                         delivered
  *   CURLE_LOGIN_DENIED               failed: authentication refused
@@ -23,7 +29,8 @@
  *                                    RFC 3207's 454 "TLS not available
  *                                    due to temporary reason")
  *   any error with a 4xx reply       retry
- *   any error with a 5xx reply       failed (a rejected recipient, policy)
+ *   any error with a 5xx reply       failed (every recipient rejected,
+ *                                    policy)
  *   setup errors (URL, protocol)     failed: retrying cannot help
  *   other errors (connect, timeout,
  *   TLS, reset) without a code       retry
@@ -42,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define WORD_OCTETS 39 /* UTF-8 octets per encoded word; see above */
 #define LINE_SOFT   78 /* RFC 5322's recommended line length */
@@ -527,7 +535,79 @@ email_msg_free(struct email_msg *m)
         free(m->message_id);
         free(m->text);
         free(m->ics);
+        free(m->asked);
         memset(m, 0, sizeof(*m));
+}
+
+/* --- The conversation --------------------------------------------------- */
+
+/* A copy of s[0, n) for a log line: at most `max` octets, anything but
+ * printable ASCII as '?'. */
+static char *
+loggable(const char *s, size_t n, size_t max)
+{
+        char *out = xstrndup(s, n < max ? n : max);
+
+        for (char *p = out; *p != '\0'; p++) {
+                if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+                        *p = '?';
+        }
+        return out;
+}
+
+char *
+email_trace(struct email_msg *m, curl_infotype type, const char *data,
+            size_t size)
+{
+        static const char cmd[] = "RCPT TO:";
+        const size_t cmdlen = sizeof(cmd) - 1;
+        const char *end = data + size, *line, *eol, *a, *z, *gt;
+        char *addr, *reply, *out = NULL;
+
+        if (type == CURLINFO_HEADER_OUT) {
+                /* A command: a RCPT TO waits for its reply, any other
+                 * (DATA, RSET, QUIT, ...) means none does. */
+                free(m->asked);
+                m->asked = NULL;
+                if (size <= cmdlen || strncasecmp(data, cmd, cmdlen) != 0)
+                        return NULL;
+                a = data + cmdlen;
+                z = a;
+                while (z < end && *z != '\r' && *z != '\n')
+                        z++;
+                /* "<addr>", perhaps with parameters after it. */
+                gt =
+                    a < z && *a == '<' ? memchr(a, '>', (size_t)(z - a)) : NULL;
+                if (gt != NULL) {
+                        a++;
+                        z = gt;
+                }
+                m->asked = loggable(a, (size_t)(z - a), 256);
+                return NULL;
+        }
+        if (type != CURLINFO_HEADER_IN || m->asked == NULL)
+                return NULL;
+        /* Reply lines, one or more: "550-more" goes on, "550 text" (or a
+         * bare "550") is the last. */
+        for (line = data; line < end && m->asked != NULL; line = eol) {
+                eol = memchr(line, '\n', (size_t)(end - line));
+                eol = eol != NULL ? eol + 1 : end;
+                z = eol;
+                while (z > line && (z[-1] == '\r' || z[-1] == '\n'))
+                        z--;
+                if (z - line >= 4 && line[3] == '-')
+                        continue;
+                if (line[0] == '4' || line[0] == '5') {
+                        addr = m->asked;
+                        reply = loggable(line, (size_t)(z - line), 300);
+                        free(out);
+                        xasprintf(&out, "'%s': %s", addr, reply);
+                        free(reply);
+                }
+                free(m->asked);
+                m->asked = NULL;
+        }
+        return out;
 }
 
 /* --- Classification ----------------------------------------------------- */

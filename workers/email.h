@@ -37,8 +37,9 @@ struct email_msg {
         struct curl_slist *rcpt;    /* CURLOPT_MAIL_RCPT: <addr> each */
         char *mail_from;            /* CURLOPT_MAIL_FROM: <addr> */
         char *message_id;           /* "<delivery@host>", for logs/tests */
-        char *text; /* part 1 (CRLF lines) and part 2 (the calendar) as */
-        char *ics;  /* given to libcurl, which copies them: for tests */
+        char *text;  /* part 1 (CRLF lines) and part 2 (the calendar) as */
+        char *ics;   /* given to libcurl, which copies them: for tests */
+        char *asked; /* email_trace(): the RCPT TO awaiting its reply */
 };
 
 /*
@@ -55,10 +56,22 @@ int email_build(CURL *easy, const struct email_input *in, struct email_msg *out,
 void email_msg_free(struct email_msg *m);
 
 /*
+ * Follows the SMTP conversation of m's transfer as libcurl traces it
+ * (CURLOPT_DEBUGFUNCTION with CURLOPT_VERBOSE): pass every call on. When
+ * `data` ends the relay's refusal (4xx or 5xx) of a RCPT TO, returns
+ * "'address': reply" for the caller to log, and the caller frees it;
+ * otherwise NULL. The state lives in m: the address of a RCPT TO until
+ * its reply, nothing else (an AUTH line passes by untouched).
+ */
+char *email_trace(struct email_msg *m, curl_infotype type, const char *data,
+                  size_t size);
+
+/*
  * The outcome of an SMTP transfer: `rc` is libcurl's result, `code` the
  * last SMTP response code (CURLINFO_RESPONSE_CODE, 0 if none). 4xx and
  * connection trouble are retried; 5xx fails for good; a server without
- * STARTTLS when it is required fails for good, saying so.
+ * STARTTLS when it is required fails for good, saying so. When the relay
+ * refused every recipient, `code` is its reply to the last one.
  */
 enum outcome email_classify(CURLcode rc, long code, char **error);
 

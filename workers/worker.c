@@ -384,6 +384,28 @@ prepare_webhook(struct wk *w, struct transfer *t, const struct channel *ch,
         return 0;
 }
 
+/*
+ * libcurl's trace of an SMTP transfer (CURLOPT_DEBUGFUNCTION): a recipient
+ * the relay refuses is left out while the others get the message, and
+ * libcurl reports nothing per recipient, so each refusal is logged here.
+ * Nothing else of the trace is kept or logged (it holds the AUTH line).
+ */
+static int
+on_smtp_trace(CURL *easy, curl_infotype type, char *data, size_t size,
+              void *arg)
+{
+        struct transfer *t = arg;
+        char *refused;
+
+        (void)easy;
+        refused = email_trace(&t->mail, type, data, size);
+        if (refused != NULL)
+                log_warnx("delivery %s: the relay refused recipient %s", t->uid,
+                          refused);
+        free(refused);
+        return 0;
+}
+
 /* An email job: the relay, TLS and credentials from the email group. */
 static int
 prepare_email(struct wk *w, struct transfer *t, const struct channel *ch,
@@ -418,6 +440,18 @@ prepare_email(struct wk *w, struct transfer *t, const struct channel *ch,
         curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
         curl_easy_setopt(t->easy, CURLOPT_MAIL_FROM, t->mail.mail_from);
         curl_easy_setopt(t->easy, CURLOPT_MAIL_RCPT, t->mail.rcpt);
+        /* One refused recipient (someone who left) must not cost the
+         * others their alert: libcurl goes on with the accepted ones and
+         * fails only when the relay refuses them all. 8.2 fixed the name. */
+#if CURL_AT_LEAST_VERSION(8, 2, 0)
+        curl_easy_setopt(t->easy, CURLOPT_MAIL_RCPT_ALLOWFAILS, 1L);
+#else
+        curl_easy_setopt(t->easy, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
+#endif
+        /* The trace is the only place libcurl shows which one it was. */
+        curl_easy_setopt(t->easy, CURLOPT_DEBUGFUNCTION, on_smtp_trace);
+        curl_easy_setopt(t->easy, CURLOPT_DEBUGDATA, t);
+        curl_easy_setopt(t->easy, CURLOPT_VERBOSE, 1L);
         curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->mail.headers);
         curl_easy_setopt(t->easy, CURLOPT_MIMEPOST, t->mail.mime);
         /* Bounds the wait for a reply, QUIT included (else 120 s). */

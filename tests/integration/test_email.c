@@ -9,7 +9,8 @@
  * iCalendar parser (python3-icalendar), STARTTLS insisted on and verified,
  * TLS settings changed by a reload, AUTH PLAIN and XOAUTH2 and a wrong
  * password, the password from $CREDENTIALS_DIRECTORY, a 451 retried and a
- * 550 failed for good, and a worker killed while the server sits on DATA.
+ * 550 failed for good, one recipient of two refused (the other still gets
+ * it) and both, and a worker killed while the server sits on DATA.
  *
  * Expected values come from the config this file writes, the test's clock,
  * a deadline counted here from the bank holidays file, and `ofsted-notifyctl
@@ -1869,6 +1870,84 @@ test_data_550(void **state)
         f->passed = true;
 }
 
+/* The warning the worker logs when the relay refuses `rcpt` with 550:
+ * smtpsink's reply as its usage says it words it. */
+static void
+refusal_line(const char *delivery, const char *rcpt, char *out, size_t len)
+{
+        snprintf(out, len,
+                 "delivery %s: the relay refused recipient '%s': 550 5.1.1 "
+                 "<%s>: Recipient address rejected\n",
+                 delivery, rcpt, rcpt);
+}
+
+/*
+ * One of the channel's two recipients refused at RCPT with 550 (someone
+ * who left): the other still gets the alert, delivered at the first
+ * attempt, and the worker's log names the refused address with the
+ * relay's reply, at warning level.
+ */
+static void
+test_rcpt_refused_one(void **state)
+{
+        struct fx *f = *state;
+        struct opts o = { .tls = "none", .script = "rcpt " RCPT2 " 550\n" };
+        json_t *d, *rec, *rcpts;
+        char line[512], mid[128], *log;
+        time_t at;
+        json_int_t id;
+
+        start_all(f, &o);
+        d = drill(f, "delivered", &at, &id);
+        assert_int_equal(jint(d, "attempts"), 1);
+        assert_int_equal(spool_count(f), 1);
+        rec = spool_record(f, 1);
+        rcpts = jarr(rec, "rcpt_tos");
+        assert_int_equal(json_array_size(rcpts), 1);
+        assert_string_equal(json_string_value(json_array_get(rcpts, 0)), RCPT1);
+        message_id(jstr(d, "id"), mid, sizeof(mid));
+        assert_string_equal(jstr(rec, "message_id"), mid);
+
+        refusal_line(jstr(d, "id"), RCPT2, line, sizeof(line));
+        wait_log(f->wlog, line);
+        log = slurp(f->wlog);
+        assert_null(strstr(log, "refused recipient '" RCPT1 "'"));
+        free(log);
+        json_decref(rec);
+        json_decref(d);
+        stop_all(f);
+        f->passed = true;
+}
+
+/*
+ * Every recipient refused with 550: failed for good at the first attempt
+ * (a 5xx is permanent), nothing stored, each refusal in the log.
+ */
+static void
+test_rcpt_refused_all(void **state)
+{
+        struct fx *f = *state;
+        struct opts o = { .tls = "none",
+                          .script = "rcpt *@school.example 550\n" };
+        json_t *d;
+        char line[512];
+        time_t at;
+        json_int_t id;
+
+        start_all(f, &o);
+        d = drill(f, "failed", &at, &id);
+        assert_int_equal(jint(d, "attempts"), 1);
+        assert_contains(jstr(d, "last_error"), "550");
+        assert_int_equal(spool_count(f), 0);
+        refusal_line(jstr(d, "id"), RCPT1, line, sizeof(line));
+        wait_log(f->wlog, line);
+        refusal_line(jstr(d, "id"), RCPT2, line, sizeof(line));
+        wait_log(f->wlog, line);
+        json_decref(d);
+        stop_all(f);
+        f->passed = true;
+}
+
 /*
  * kill -9 of the worker while the relay sits on DATA (it would answer in
  * 8 s): a new worker sends the message again once the daemon gives up on
@@ -1991,6 +2070,10 @@ main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_data_451, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_data_550, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_rcpt_refused_one, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_rcpt_refused_all, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_kill_mid_data, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_ctl_ics, setup, teardown),
