@@ -91,6 +91,20 @@ out:
         return rc;
 }
 
+bool
+curve_key_has_secret(const char *text)
+{
+        config_t cfg;
+        bool has;
+
+        config_init(&cfg);
+        has = config_read_string(&cfg, text) == CONFIG_TRUE &&
+              config_setting_get_member(config_root_setting(&cfg),
+                                        "secret_key") != NULL;
+        config_destroy(&cfg);
+        return has;
+}
+
 int
 curve_key_load(const char *confdir, const char *name, bool secret,
                struct curve_key *k, char **cause)

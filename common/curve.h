@@ -44,6 +44,13 @@ int curve_key_parse(const char *text, const char *path, bool secret,
                     struct curve_key *k, char **cause);
 
 /*
+ * Whether a key file's text holds a secret_key at all, valid or not: a pair
+ * file (NAME.key) rather than a public one (NAME.pub). false when the text
+ * is not libconfig. Pure.
+ */
+bool curve_key_has_secret(const char *text);
+
+/*
  * Reads the key file the config names `name` (secret.h finds it: under
  * systemd in $CREDENTIALS_DIRECTORY, else relative to `confdir`). With
  * `secret`, the file must be the owner's alone. 0, or -1 with *cause.

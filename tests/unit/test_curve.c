@@ -86,6 +86,21 @@ test_key_parse_errors(void **state)
         free(cause);
 }
 
+/* A pair file holds a secret_key, even a broken one; a .pub file does not. */
+static void
+test_key_has_secret(void **state)
+{
+        (void)state;
+        assert_true(curve_key_has_secret("public_key = \"a\";\n"
+                                         "secret_key = \"b\";\n"));
+        assert_true(curve_key_has_secret("secret_key = 1;\n"));
+        assert_false(curve_key_has_secret("# made then\n"
+                                          "public_key = \"a\";\n"));
+        assert_false(curve_key_has_secret(""));
+        /* Not libconfig: the parser says what is wrong, not this. */
+        assert_false(curve_key_has_secret("secret_key = ;\n"));
+}
+
 /* An allow-list of two: a worker of both kinds, an admin. */
 struct fixture {
         struct conf conf;
@@ -191,6 +206,7 @@ main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_key_text_round_trip),
                 cmocka_unit_test(test_key_parse_errors),
+                cmocka_unit_test(test_key_has_secret),
                 cmocka_unit_test_setup_teardown(test_admit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_allows_kind, setup,
                                                 teardown),
