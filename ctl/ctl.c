@@ -1,10 +1,15 @@
 #include "ctl.h"
 
 #include "conf.h"
+#include "curve.h"
+#include "fileio.h"
 #include "log.h"
+#include "secret.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +117,88 @@ ctl_getopt(struct ctl *ctl, int argc, char **argv, const char *shortopts,
         return ch;
 }
 
+/* A coverage gap is not an error yet, but it soon will be. */
+static void
+warn_holidays(const struct ctl *ctl, const struct conf *conf)
+{
+        int year = gmtime(&(time_t){ (time_t)ctl->now })->tm_year + 1900;
+
+        if (calendar_last_year(conf->calendar) <= year)
+                fprintf(stderr,
+                        "%s: warning: the bank holiday data in '%s' ends with "
+                        "%d; deadlines after that are computed without "
+                        "holidays (get a newer file from "
+                        "https://www.gov.uk/bank-holidays.json)\n",
+                        conf->path, conf->trust.holidays,
+                        calendar_last_year(conf->calendar));
+}
+
+/*
+ * The CURVE key file `name` that the config's `setting` names, checked by
+ * the services' own call, curve_key_load(): a pair (`pair`, or a file that
+ * holds a secret_key) must be the owner's alone and its secret key must
+ * give its public key; any other file must hold a public key. A file this
+ * user may not read is only a warning: the services read their keys as
+ * their own user, or from $CREDENTIALS_DIRECTORY. Returns 0, or -1 after
+ * printing what is wrong.
+ */
+static int
+check_key(const struct conf *conf, const char *setting, const char *name,
+          bool pair)
+{
+        struct curve_key k;
+        char *path, *text = NULL, *why = NULL, *cause = NULL;
+        size_t len = 0;
+        int rc = 0;
+
+        if (name[0] == '\0')
+                return 0;
+        path = secret_path(conf->dir, name);
+        /* This read only tells an unreadable file, and a pair; the verdict
+         * is curve_key_load()'s, which reads the file again. */
+        if (fileio_read(path, SECRET_MAX, &text, &len, &why) < 0 &&
+            errno == EACCES) {
+                fprintf(stderr,
+                        "%s: warning: %s: check-config cannot read '%s' as "
+                        "this user, so did not check it; the services read "
+                        "their keys as their own user or from "
+                        "$CREDENTIALS_DIRECTORY\n",
+                        conf->path, setting, path);
+                goto out;
+        }
+        if (text != NULL && curve_key_has_secret(text))
+                pair = true;
+        if (curve_key_load(conf->dir, name, pair, &k, &cause) < 0) {
+                fprintf(stderr, "%s: %s: %s\n", conf->path, setting, cause);
+                rc = -1;
+        }
+        explicit_bzero(&k, sizeof(k));
+out:
+        if (text != NULL)
+                explicit_bzero(text, len);
+        free(text);
+        free(why);
+        free(cause);
+        free(path);
+        return rc;
+}
+
+/*
+ * The key files the config names, as nginx -t loads its certificates.
+ * The server key is the scheduler's pair on its own host and its public
+ * key elsewhere, so either passes. Every fault is printed; 0 or -1.
+ */
+static int
+check_keys(const struct conf *conf)
+{
+        int server =
+            check_key(conf, "curve.server_key", conf->curve.server_key, false);
+        int client =
+            check_key(conf, "curve.client_key", conf->curve.client_key, true);
+
+        return server < 0 || client < 0 ? -1 : 0;
+}
+
 static int
 cmd_check_config(struct ctl *ctl, int argc, char **argv)
 {
@@ -120,7 +207,7 @@ cmd_check_config(struct ctl *ctl, int argc, char **argv)
                 { NULL, 0, NULL, 0 },
         };
         struct conf *conf;
-        int year;
+        int rc = CONF_EXIT;
 
         if (ctl_getopt(ctl, argc, argv, "c:", opts) != -1)
                 return ctl_usage_error("check-config", "bad option");
@@ -130,19 +217,13 @@ cmd_check_config(struct ctl *ctl, int argc, char **argv)
         conf = ctl_load_conf(ctl);
         if (conf == NULL)
                 return CONF_EXIT;
-        /* A coverage gap is not an error yet, but it soon will be. */
-        year = gmtime(&(time_t){ (time_t)ctl->now })->tm_year + 1900;
-        if (calendar_last_year(conf->calendar) <= year)
-                fprintf(stderr,
-                        "%s: warning: the bank holiday data in '%s' ends with "
-                        "%d; deadlines after that are computed without "
-                        "holidays (get a newer file from "
-                        "https://www.gov.uk/bank-holidays.json)\n",
-                        conf->path, conf->trust.holidays,
-                        calendar_last_year(conf->calendar));
-        printf("configuration OK\n");
+        warn_holidays(ctl, conf);
+        if (check_keys(conf) == 0) {
+                printf("configuration OK\n");
+                rc = CTL_OK;
+        }
         conf_destroy(&conf);
-        return CTL_OK;
+        return rc;
 }
 
 static int

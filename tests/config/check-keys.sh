@@ -1,0 +1,184 @@
+#!/bin/sh
+# `ofsted-notifyctl check-config` on the CURVE key files a config names.
+#
+#   check-keys.sh CTL_BINARY SOURCE_DIR
+#
+# Each case copies tests/config/keys/ (a config with tcp:// endpoints that
+# names curve/scheduler.key and curve/admin.key) into a directory of its
+# own, makes the two key pairs with the real `ofsted-notifyctl keygen`,
+# spoils something and runs check-config there. It must exit as expected,
+# print "configuration OK" on stdout exactly when it exits 0 (else nothing),
+# and on stderr exactly the lines written out below (the bank holiday
+# warning aside, which depends on today's date).
+#
+# A key file this user may not read is a warning, not an error; root reads
+# every file, so as root that case is skipped, and said to be.
+# Exit status 0 when no case failed, 1 when one did, 2 on usage.
+
+if [ $# -ne 2 ]; then
+        echo "usage: $0 CTL_BINARY SOURCE_DIR" >&2
+        exit 2
+fi
+ctl=$1
+case $ctl in
+/*) ;;
+*) ctl=$(pwd)/$ctl ;;
+esac
+srcdir=$(cd "$2" && pwd) || exit 2
+
+# Keys are looked for in the config's directory only.
+unset CREDENTIALS_DIRECTORY
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-keys.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM
+
+passed=0
+failed=0
+skipped=0
+
+# fresh NAME: $dir becomes a new copy of the config with both key pairs,
+# its holidays pointed back at the source tree.
+fresh() {
+        dir=$tmp/$1
+        mkdir -p "$dir/curve" || exit 1
+        sed "s|\"../../../config/bank-holidays.json\"|\"$srcdir/config/bank-holidays.json\"|" \
+                "$srcdir/tests/config/keys/curve.conf" >"$dir/curve.conf" || exit 1
+        if ! grep -q "\"$srcdir/config/bank-holidays.json\"" "$dir/curve.conf"; then
+                echo "FAIL: $1: the config's holidays line was not rewritten" >&2
+                exit 1
+        fi
+        cp "$srcdir/tests/config/keys/curve/allow.conf" "$dir/curve/" || exit 1
+        if ! (cd "$dir" && "$ctl" keygen curve/scheduler >/dev/null &&
+                "$ctl" keygen curve/admin >/dev/null); then
+                echo "FAIL: $1: keygen failed" >&2
+                exit 1
+        fi
+}
+
+# expect NAME STATUS: check-config in $dir must exit STATUS and print on
+# stderr exactly the lines on expect's standard input.
+expect() {
+        out=$tmp/$1.out
+        cat >"$out.want-stderr"
+        if [ "$2" -eq 0 ]; then
+                printf 'configuration OK\n'
+        fi >"$out.want-stdout"
+        (cd "$dir" && exec "$ctl" check-config -c curve.conf) \
+                >"$out.stdout" 2>"$out.all-stderr"
+        status=$?
+        grep -v ': warning: the bank holiday data in ' "$out.all-stderr" \
+                >"$out.stderr"
+        ok=1
+        if [ "$status" -ne "$2" ]; then
+                echo "FAIL: $1: exit status $status, want $2" >&2
+                ok=0
+        fi
+        if ! cmp -s "$out.want-stdout" "$out.stdout"; then
+                echo "FAIL: $1: stdout (- expected, + actual):" >&2
+                diff -u "$out.want-stdout" "$out.stdout" >&2
+                ok=0
+        fi
+        if ! cmp -s "$out.want-stderr" "$out.stderr"; then
+                echo "FAIL: $1: stderr (- expected, + actual):" >&2
+                diff -u "$out.want-stderr" "$out.stderr" >&2
+                ok=0
+        fi
+        if [ "$ok" -eq 1 ]; then
+                echo "ok: $1"
+                passed=$((passed + 1))
+        else
+                failed=$((failed + 1))
+        fi
+}
+
+# Both pairs, as keygen made them.
+fresh all_present
+expect all_present 0 </dev/null
+
+# A worker's host: the scheduler's public key only, mode 0644.
+fresh server_pub
+sed -i 's|"curve/scheduler.key"|"curve/scheduler.pub"|' "$dir/curve.conf"
+expect server_pub 0 </dev/null
+
+# Under systemd the keys come from $CREDENTIALS_DIRECTORY, named as
+# LoadCredential=curve:DIR names them; none is left beside the config.
+fresh credentials
+mkdir "$dir/creds"
+mv "$dir/curve/scheduler.key" "$dir/creds/curve_scheduler.key"
+mv "$dir/curve/admin.key" "$dir/creds/curve_admin.key"
+CREDENTIALS_DIRECTORY=$dir/creds
+export CREDENTIALS_DIRECTORY
+expect credentials 0 </dev/null
+unset CREDENTIALS_DIRECTORY
+
+fresh client_missing
+rm "$dir/curve/admin.key"
+expect client_missing 78 <<'EOF'
+curve.conf: curve.client_key: cannot read the CURVE key: ./curve/admin.key: No such file or directory
+EOF
+
+# The client's own key must be a pair, not just a public key. (Its mode is
+# checked before its content: made private, the content is what is wrong.)
+fresh client_pub
+sed -i 's|"curve/admin.key"|"curve/admin.pub"|' "$dir/curve.conf"
+chmod 0600 "$dir/curve/admin.pub"
+expect client_pub 78 <<'EOF'
+curve.conf: curve.client_key: ./curve/admin.pub:1: missing 'secret_key'
+EOF
+
+# Written over in place, so still mode 0600.
+fresh client_garbage
+printf '# not a key\nthis is not libconfig\n' >"$dir/curve/admin.key"
+expect client_garbage 78 <<'EOF'
+curve.conf: curve.client_key: ./curve/admin.key:2: syntax error
+EOF
+
+fresh client_open
+chmod 0644 "$dir/curve/admin.key"
+expect client_open 78 <<'EOF'
+curve.conf: curve.client_key: cannot read the CURVE key: ./curve/admin.key: holds a secret but is open to others (mode 0644); make it the owner's only (chmod 600)
+EOF
+
+# The scheduler's public key with the admin's secret key, mode 0600.
+fresh server_mismatch
+{
+        grep '^public_key = ' "$dir/curve/scheduler.key"
+        grep '^secret_key = ' "$dir/curve/admin.key"
+} >"$dir/mixed"
+cat "$dir/mixed" >"$dir/curve/scheduler.key"
+expect server_mismatch 78 <<'EOF'
+curve.conf: curve.server_key: ./curve/scheduler.key: secret_key and public_key are not one pair
+EOF
+
+# server_key may be a public key, but a pair is a secret, as the daemon says.
+fresh server_pair_open
+chmod 0644 "$dir/curve/scheduler.key"
+expect server_pair_open 78 <<'EOF'
+curve.conf: curve.server_key: cannot read the CURVE key: ./curve/scheduler.key: holds a secret but is open to others (mode 0644); make it the owner's only (chmod 600)
+EOF
+
+# Two faults, both reported, in the order the config has them.
+fresh both
+rm "$dir/curve/admin.key"
+printf '# made by hand\npublic_key = "short";\n' >"$dir/curve/scheduler.key"
+expect both 78 <<'EOF'
+curve.conf: curve.server_key: ./curve/scheduler.key:2: 'public_key' is not a CURVE key (40 Z85 characters)
+curve.conf: curve.client_key: cannot read the CURVE key: ./curve/admin.key: No such file or directory
+EOF
+
+# The service reads its key as its own user; this one cannot.
+if [ "$(id -u)" -eq 0 ]; then
+        echo "SKIPPED (not checked): unreadable: running as root, who" \
+                "reads every file"
+        skipped=$((skipped + 1))
+else
+        fresh unreadable
+        chmod 0000 "$dir/curve/admin.key"
+        expect unreadable 0 <<'EOF'
+curve.conf: warning: curve.client_key: check-config cannot read './curve/admin.key' as this user, so did not check it; the services read their keys as their own user or from $CREDENTIALS_DIRECTORY
+EOF
+fi
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
