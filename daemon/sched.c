@@ -119,9 +119,10 @@ transition(struct store *st, const struct sched_event *ev,
                     (cur->state == CASE_OPEN || cur->state == CASE_PAUSED) &&
                     !ev->new_case)
                         return proto_error(
-                            "school %s already has an %s case (%lld); "
+                            "school %s already has %s %s case (%lld); "
                             "use --new-case to start another",
-                            ev->urn, store_case_state_name(cur->state),
+                            ev->urn, cur->state == CASE_OPEN ? "an" : "a",
+                            store_case_state_name(cur->state),
                             (long long)cur->id);
                 *next = CASE_OPEN;
                 return NULL;
