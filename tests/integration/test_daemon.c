@@ -63,7 +63,9 @@ struct fx {
         char notify[192];
         char env_state[224], env_run[224], env_notify[224];
         int nfd;
-        pid_t pid; /* the daemon; -1 when none runs */
+        pid_t pid;    /* the daemon; -1 when none runs */
+        pid_t worker; /* a webhook worker, or -1 */
+        pid_t sink;   /* httpsink, or -1 */
         bool passed;
 };
 
@@ -490,17 +492,23 @@ setup(void **state)
         f->nfd = proc_notify_open(f->notify);
         if (f->nfd < 0)
                 return -1;
-        f->pid = -1;
+        f->pid = f->worker = f->sink = -1;
         *state = f;
         return 0;
 }
 
-/* Kills the daemon whatever happened; shows its log when the test failed. */
+/* Kills the daemon, worker and sink whatever happened; shows their logs
+ * when the test failed. */
 static int
 teardown(void **state)
 {
         struct fx *f = *state;
+        char path[192];
 
+        if (f->worker > 0)
+                proc_stop(f->worker, SIGKILL);
+        if (f->sink > 0)
+                proc_stop(f->sink, SIGKILL);
         if (f->pid > 0)
                 proc_stop(f->pid, SIGKILL);
         if (!f->passed && access(f->log, R_OK) == 0) {
@@ -509,6 +517,9 @@ teardown(void **state)
                 fprintf(stderr, "--- %s ---\n%s--- end ---\n", f->log, log);
                 free(log);
         }
+        snprintf(path, sizeof(path), "%s/worker.log", f->dir);
+        if (!f->passed && access(path, R_OK) == 0)
+                itest_show_log(path, 8192);
         close(f->nfd);
         nftw(f->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
         free(f);
@@ -1797,6 +1808,207 @@ test_reload(void **state)
         f->passed = true;
 }
 
+/* A school and its channel that only a reload brings in. */
+#define URN_NEW  "100002"
+#define NAME_NEW "Elm Primary"
+#define PATH_NEW "/elm"
+
+/* The sink's requests whose path is PATH_NEW, new array. */
+static json_t *
+sink_requests(const char *log)
+{
+        json_t *all = jsonl_records(log), *out = json_array(), *r;
+        size_t i;
+
+        json_array_foreach(all, i, r)
+        {
+                if (strcmp(jstr(r, "path"), PATH_NEW) == 0)
+                        json_array_append(out, r);
+        }
+        json_decref(all);
+        return out;
+}
+
+/*
+ * A reload brings in a new school with a new channel, a webhook to
+ * httpsink: before it, an event for the school is refused as unknown;
+ * after SIGHUP to the daemon and to a running webhook worker, the event is
+ * accepted and its alerts reach the sink through the new channel, once
+ * each, with the delivery ids that `history` gives.
+ */
+static void
+test_reload_new_school(void **state)
+{
+        struct fx *f = *state;
+        char portfile[192], sinklog[192], sinkerr[192], script[192];
+        char wlog[192], chan[256], at[32], *text;
+        char *argv[] = {
+                WORKER_BINARY, "--kind", "webhook", "-c", f->conf, NULL
+        };
+        char *const env[] = { f->env_state,
+                              f->env_run,
+                              "NOTIFY_SOCKET",
+                              "JOURNAL_STREAM",
+                              "CREDENTIALS_DIRECTORY",
+                              NULL };
+        json_t *r, *reqs = NULL, *hist, *d, *ids;
+        struct proc_result pr;
+        long long until;
+        size_t i;
+        int port;
+
+        snprintf(portfile, sizeof(portfile), "%s/sink.port", f->dir);
+        snprintf(sinklog, sizeof(sinklog), "%s/sink.log", f->dir);
+        snprintf(sinkerr, sizeof(sinkerr), "%s/sink.err", f->dir);
+        snprintf(script, sizeof(script), "%s/sink.script", f->dir);
+        snprintf(wlog, sizeof(wlog), "%s/worker.log", f->dir);
+        assert_int_equal(itest_httpsink_start(HTTPSINK_BINARY, portfile,
+                                              sinklog, script, sinkerr,
+                                              &f->sink, &port),
+                         0);
+        write_conf(f, NULL, RULE_DRILL);
+        daemon_start(f);
+        /* No NOTIFY_SOCKET for the worker: its datagrams would queue
+         * unread (the kernel keeps 10) and block it. The daemon says when
+         * it has registered; its log says when it has reloaded. */
+        assert_int_equal(proc_start(argv, env, wlog, &f->worker), 0);
+        until = mono_ms() + WAIT_MS;
+        for (;;) {
+                json_int_t n;
+
+                r = ctl_json(f, 0, "status", "--json", NULL);
+                n = jint(jobj(r, "workers"), "webhook");
+                json_decref(r);
+                if (n == 1)
+                        break;
+                if (mono_ms() > until || !proc_alive(f->worker))
+                        fail_msg("the worker did not register in %d ms",
+                                 WAIT_MS);
+                sleep_ms(50);
+        }
+
+        pr = ctl(f, "notify", "--school", URN_NEW, NULL);
+        assert_int_equal(pr.status, 1);
+        assert_contains(pr.err, "unknown school " URN_NEW);
+        proc_result_free(&pr);
+
+        /* The channel and the school, added to the example config. */
+        text = conf_text(NULL, RULE_DRILL);
+        snprintf(chan, sizeof(chan),
+                 "secret_file = \"secrets/it.key\"; },\n"
+                 "  { name = \"elm\"; type = \"webhook\";\n"
+                 "    url = \"http://127.0.0.1:%d" PATH_NEW "\"; }\n);",
+                 port);
+        text =
+            replace_last(text, "secret_file = \"secrets/it.key\"; }\n);", chan);
+        text =
+            replace_last(text, "channels = [ \"heads\", \"leaders\" ]; }\n);",
+                         "channels = [ \"heads\", \"leaders\" ]; },\n"
+                         "  { urn = \"" URN_NEW "\"; name = \"" NAME_NEW
+                         "\"; channels = [ \"elm\" ]; }\n);");
+        spill(f->conf, text);
+        spill(f->ctlconf, text);
+        free(text);
+
+        proc_notify_drain(f->nfd);
+        assert_int_equal(kill(f->pid, SIGHUP), 0);
+        assert_int_equal(
+            proc_notify_wait(f->nfd, "RELOADING=1", WAIT_MS, f->pid, NULL, 0),
+            0);
+        assert_int_equal(
+            proc_notify_wait(f->nfd, "READY=1", WAIT_MS, f->pid, NULL, 0), 0);
+        assert_int_equal(kill(f->worker, SIGHUP), 0);
+        until = mono_ms() + WAIT_MS;
+        for (;;) {
+                char *log = slurp(wlog);
+                bool done = strstr(log, "configuration reloaded") != NULL;
+
+                free(log);
+                if (done)
+                        break;
+                if (mono_ms() > until || !proc_alive(f->worker))
+                        fail_msg("the worker did not log its reload in %d ms",
+                                 WAIT_MS);
+                sleep_ms(50);
+        }
+
+        /* An hour ahead: the notification's own alerts stay pending. */
+        utc_text(time(NULL) + 3600, at);
+        r = ctl_json(f, 0, "notify", "--school", URN_NEW, "--at", at, "--json",
+                     NULL);
+        assert_string_equal(jstr(r, "state"), "open");
+        assert_string_equal(jstr(jobj(r, "school"), "name"), NAME_NEW);
+        json_decref(r);
+        r = ctl_json(f, 0, "event", "drill", "--school", URN_NEW, "--json",
+                     NULL);
+        assert_int_equal(json_array_size(jarr(r, "scheduled")), 2);
+        json_decref(r);
+
+        /* Both alerts (+2s, +4s) reach the sink, and are delivered. */
+        until = mono_ms() + WAIT_MS;
+        for (;;) {
+                size_t delivered = 0;
+
+                json_decref(reqs);
+                reqs = sink_requests(sinklog);
+                hist = ctl_json(f, 0, "history", "--school", URN_NEW, "--json",
+                                NULL);
+                json_array_foreach(jarr(hist, "deliveries"), i, d)
+                {
+                        delivered +=
+                            strcmp(jstr(d, "status"), "delivered") == 0;
+                }
+                if (json_array_size(reqs) >= 2 && delivered == 2)
+                        break;
+                json_decref(hist);
+                if (mono_ms() > until)
+                        fail_msg("after %d ms the sink saw %zu requests to "
+                                 "the new channel and %zu were delivered, "
+                                 "not 2",
+                                 WAIT_MS, json_array_size(reqs), delivered);
+                sleep_ms(200);
+        }
+        assert_int_equal(json_array_size(reqs), 2);
+        assert_int_equal(json_array_size(jarr(hist, "deliveries")), 2);
+        ids = json_array();
+        json_array_foreach(jarr(hist, "deliveries"), i, d)
+        {
+                assert_string_equal(jstr(d, "channel"), "elm");
+                assert_string_equal(jstr(d, "type"), "webhook");
+                assert_string_equal(jstr(d, "rule"), "drill");
+                assert_true(jint(d, "attempts") == 1);
+                json_array_append(ids, member(d, "id"));
+        }
+        assert_string_not_equal(
+            jstr(json_array_get(jarr(hist, "deliveries"), 0), "offset"),
+            jstr(json_array_get(jarr(hist, "deliveries"), 1), "offset"));
+        json_array_foreach(reqs, i, d)
+        {
+                const char *key = jstr(jobj(d, "headers"), "idempotency-key");
+
+                assert_string_equal(jstr(d, "method"), "POST");
+                if (!has_string(ids, key))
+                        fail_msg("the sink got delivery %s, which history "
+                                 "does not list",
+                                 key);
+                assert_contains(jstr(d, "body"), URN_NEW);
+                assert_contains(jstr(d, "body"), NAME_NEW);
+        }
+        assert_string_not_equal(
+            jstr(jobj(json_array_get(reqs, 0), "headers"), "idempotency-key"),
+            jstr(jobj(json_array_get(reqs, 1), "headers"), "idempotency-key"));
+
+        assert_int_equal(proc_stop(f->worker, SIGTERM), 0);
+        f->worker = -1;
+        assert_int_equal(daemon_stop(f, SIGTERM), 0);
+        assert_int_equal(proc_stop(f->sink, SIGTERM), 0);
+        f->sink = -1;
+        json_decref(ids);
+        json_decref(hist);
+        json_decref(reqs);
+        f->passed = true;
+}
+
 /* One scheduler per state: a second one refuses to start. */
 static void
 test_second_daemon(void **state)
@@ -1853,6 +2065,8 @@ main(void)
                 cmocka_unit_test_setup_teardown(test_sd_notify, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reload_new_school, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_second_daemon, setup,
                                                 teardown),
         };
