@@ -264,6 +264,26 @@ itest_show_log(const char *path, size_t max)
         free(text);
 }
 
+/* Waits for the port a sink writes to `portfile` (renamed into place, so
+ * whole or absent) while `pid` runs; 0 with *port, or -1. */
+static int
+wait_port(const char *portfile, pid_t pid, int *port)
+{
+        long long until = mono_ms() + 20000;
+        FILE *fp;
+
+        *port = 0;
+        while ((fp = fopen(portfile, "r")) == NULL) {
+                if (mono_ms() > until || !proc_alive(pid))
+                        return -1;
+                sleep_ms(20);
+        }
+        if (fscanf(fp, "%d", port) != 1 || *port <= 0 || *port > 65535)
+                *port = 0;
+        fclose(fp);
+        return *port > 0 ? 0 : -1;
+}
+
 int
 itest_httpsink_start(const char *binary, const char *portfile, const char *log,
                      const char *script, const char *errlog, pid_t *pid,
@@ -272,19 +292,29 @@ itest_httpsink_start(const char *binary, const char *portfile, const char *log,
         char *argv[] = { (char *)binary, "--port-file", (char *)portfile,
                          "--log",        (char *)log,   "--script",
                          (char *)script, NULL };
-        long long until = mono_ms() + 20000;
-        FILE *fp;
 
         *port = 0;
         if (proc_start(argv, NULL, errlog, pid) < 0)
                 return -1;
-        while ((fp = fopen(portfile, "r")) == NULL) {
-                if (mono_ms() > until || !proc_alive(*pid))
-                        return -1;
-                sleep_ms(20);
-        }
-        if (fscanf(fp, "%d", port) != 1)
-                *port = 0;
-        fclose(fp);
-        return *port > 0 ? 0 : -1;
+        return wait_port(portfile, *pid, port);
+}
+
+int
+itest_smtpsink_start(const char *python, const char *program,
+                     const char *portfile, const char *spool,
+                     const char *script, const char *const *args,
+                     const char *errlog, pid_t *pid, int *port)
+{
+        char *argv[24] = { (char *)python,   (char *)program, "--port-file",
+                           (char *)portfile, "--spool",       (char *)spool,
+                           "--script",       (char *)script };
+        int n = 8;
+
+        for (size_t i = 0; args != NULL && args[i] != NULL && n < 23; i++)
+                argv[n++] = (char *)args[i];
+        argv[n] = NULL;
+        *port = 0;
+        if (proc_start(argv, NULL, errlog, pid) < 0)
+                return -1;
+        return wait_port(portfile, *pid, port);
 }

@@ -67,4 +67,15 @@ void itest_show_log(const char *path, size_t max);
 int itest_httpsink_start(const char *binary, const char *portfile,
                          const char *log, const char *script,
                          const char *errlog, pid_t *pid, int *port);
+/*
+ * Starts smtpsink (`python` running `program`, smtpsink.py) spooling the
+ * messages it accepts to `spool`, following `script`, with the further
+ * arguments `args` (NULL-terminated, at most 15; NULL: none), its own
+ * messages to `errlog`, and waits for the port it writes to `portfile`.
+ * Returns 0 with *pid and *port, or -1.
+ */
+int itest_smtpsink_start(const char *python, const char *program,
+                         const char *portfile, const char *spool,
+                         const char *script, const char *const *args,
+                         const char *errlog, pid_t *pid, int *port);
 #endif

@@ -25,7 +25,6 @@
 #include "proc.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <signal.h>
 #include <sodium.h>
@@ -688,35 +687,12 @@ check_bulk(struct fx *f, int nschools, json_t **seen)
 
 /* --- Fixture ----------------------------------------------------------- */
 
-static int
-remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-        (void)sb;
-        (void)flag;
-        (void)ftw;
-        return remove(path);
-}
-
 /* Starts the sink and reads its port; 0 or -1. */
 static int
 sink_start(struct fx *f)
 {
-        char *argv[] = { HTTPSINK_BINARY, "--port-file", f->portfile, "--log",
-                         f->sinklog,      "--script",    f->script,   NULL };
-        long long until = mono_ms() + START_MS;
-        FILE *fp;
-
-        if (proc_start(argv, NULL, f->sinkerr, &f->sink) < 0)
-                return -1;
-        while ((fp = fopen(f->portfile, "r")) == NULL) {
-                if (mono_ms() > until || !proc_alive(f->sink))
-                        return -1;
-                sleep_ms(20);
-        }
-        if (fscanf(fp, "%d", &f->port) != 1)
-                f->port = 0;
-        fclose(fp);
-        return f->port > 0 ? 0 : -1;
+        return itest_httpsink_start(HTTPSINK_BINARY, f->portfile, f->sinklog,
+                                    f->script, f->sinkerr, &f->sink, &f->port);
 }
 
 static int
@@ -766,18 +742,6 @@ setup(void **state)
         return 0;
 }
 
-/* Prints a log file, its last `max` bytes. */
-static void
-show_log(const char *path, size_t max)
-{
-        char *text = slurp(path);
-        size_t n = strlen(text);
-
-        fprintf(stderr, "--- %s%s ---\n%s--- end ---\n", path,
-                n > max ? " (the end)" : "", n > max ? text + n - max : text);
-        free(text);
-}
-
 /* Kills what still runs; shows the logs when the test failed. */
 static int
 teardown(void **state)
@@ -793,14 +757,13 @@ teardown(void **state)
         if (f->sink > 0)
                 proc_stop(f->sink, SIGKILL);
         if (!f->passed) {
-                show_log(f->dlog, 32768);
+                itest_show_log(f->dlog, 32768);
                 for (int i = 0; i < NWORKERS; i++)
-                        show_log(f->wlog[i], 16384);
-                show_log(f->sinkerr, 4096);
-                show_log(f->sinklog, 8192);
+                        itest_show_log(f->wlog[i], 16384);
+                itest_show_log(f->sinkerr, 4096);
+                itest_show_log(f->sinklog, 8192);
         }
-        if (f->dir[0] != '\0')
-                nftw(f->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+        itest_rmtree(f->dir);
         free(f);
         return 0;
 }
