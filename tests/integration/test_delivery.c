@@ -82,7 +82,9 @@ struct fx {
         int port;
         time_t t0;
         pid_t sink, daemon, worker[NWORKERS];
-        const char *credit; /* the next worker's --credit; NULL: default */
+        const char *credit;   /* the next worker's --credit; NULL: default */
+        int lease;            /* delivery.lease; 0: LEASE_S */
+        const char *delivery; /* more settings for the delivery group */
         bool passed;
 };
 
@@ -111,7 +113,31 @@ occurrences(const char *s, const char *needle)
         return n;
 }
 
-/* --- JSON -------------------------------------------------------------- */
+/* How many times `needle` occurs in the file at `path` (a log). */
+static int
+occurrences_in(const char *path, const char *needle)
+{
+        char *text = slurp(path);
+        int n = occurrences(text, needle);
+
+        free(text);
+        return n;
+}
+
+/* Waits until the file at `path` holds `needle` at least `n` times. */
+static void
+wait_log(const char *path, const char *needle, int n, int timeout_ms)
+{
+        long long until = mono_ms() + timeout_ms;
+        int got;
+
+        while ((got = occurrences_in(path, needle)) < n) {
+                if (mono_ms() > until)
+                        fail_msg("%s holds '%s' %d times, not %d, after %d ms",
+                                 path, needle, got, n, timeout_ms);
+                sleep_ms(50);
+        }
+}
 
 /* --- Config -------------------------------------------------------------- */
 
@@ -119,7 +145,8 @@ occurrences(const char *s, const char *needle)
  * The config: a channel of every webhook type for URN_ALL, the signed
  * channel "solo" for URN_SOLO, ten bulk schools with ten bulk channels
  * each, the rules `drill` (one alert, at the event) and `bulk` (ten alerts
- * within ten seconds of the event), and fast leases and retries.
+ * within ten seconds of the event), and fast leases and retries (f->lease
+ * and f->delivery change them).
  */
 static void
 write_conf(struct fx *f)
@@ -136,9 +163,11 @@ write_conf(struct fx *f)
                 "  control = \"ipc://control.sock\";\n"
                 "  dispatch = \"ipc://dispatch.sock\";\n"
                 "  feed = \"ipc://feed.sock\"; };\n"
-                "delivery = { retry_base = %d; lease = %d; };\n"
-                "channels = (\n",
-                TRUST, HOLIDAYS, RETRY_BASE_S, LEASE_S);
+                "delivery = { retry_base = %d; lease = %d; %s };\n",
+                TRUST, HOLIDAYS, RETRY_BASE_S,
+                f->lease > 0 ? f->lease : LEASE_S,
+                f->delivery != NULL ? f->delivery : "");
+        fprintf(fp, "channels = (\n");
         for (size_t i = 0; i < NFLAVOURS; i++)
                 fprintf(fp,
                         "  { name = \"%s\"; type = \"%s\";\n"
@@ -1087,18 +1116,20 @@ solo_start(struct fx *f, const char *script, const char *timeout)
 }
 
 /*
- * Waits until the one delivery settles as `status`; returns its history
- * entry (new reference). *reqs gets the sink's requests to SOLO_PATH, all
- * checked to carry its id as key and a valid signature.
+ * Waits at most timeout_ms until the one delivery settles as `status`;
+ * returns its history entry (new reference). *reqs gets the sink's
+ * requests to SOLO_PATH, all checked to carry its id as key and a valid
+ * signature.
  */
 static json_t *
-solo_settled(struct fx *f, const char *status, json_t **reqs)
+solo_settled_within(struct fx *f, const char *status, json_t **reqs,
+                    int timeout_ms)
 {
         json_t *h, *d, *r;
         size_t i;
 
         wait_settled(f, strcmp(status, "delivered") == 0,
-                     strcmp(status, "failed") == 0, WAIT_MS);
+                     strcmp(status, "failed") == 0, timeout_ms);
         h = history(f);
         assert_int_equal(json_array_size(h), 1);
         d = json_incref(delivery_of(h, "solo"));
@@ -1112,6 +1143,13 @@ solo_settled(struct fx *f, const char *status, json_t **reqs)
                 check_signature(f, r, jstr(d, "id"));
         }
         return d;
+}
+
+/* solo_settled_within() WAIT_MS. */
+static json_t *
+solo_settled(struct fx *f, const char *status, json_t **reqs)
+{
+        return solo_settled_within(f, status, reqs, WAIT_MS);
 }
 
 /* The attempt each request's body gives must be 1, 2, ... in order. */
@@ -1363,9 +1401,7 @@ test_secret_reload(void **state)
 {
         struct fx *f = *state;
         unsigned char first[KEY_BYTES], second[KEY_BYTES];
-        long long until;
         json_t *req;
-        char *log;
 
         daemon_start(f);
         worker_start(f, 0, NULL, 1);
@@ -1383,15 +1419,7 @@ test_secret_reload(void **state)
         json_decref(req);
 
         assert_int_equal(kill(f->worker[0], SIGHUP), 0);
-        for (until = mono_ms() + WAIT_MS;; sleep_ms(50)) {
-                log = slurp(f->wlog[0]);
-                if (log != NULL && strstr(log, "configuration reloaded"))
-                        break;
-                free(log);
-                if (mono_ms() > until)
-                        fail_msg("the worker did not log its reload");
-        }
-        free(log);
+        wait_log(f->wlog[0], "configuration reloaded", 1, WAIT_MS);
         req = test_solo(f, 3);
         memcpy(f->secret, second, sizeof(second));
         check_signature(f, req, header(req, "webhook-id"));
@@ -1487,6 +1515,119 @@ test_not_found(void **state)
         f->passed = true;
 }
 
+/* When the one alert of school `urn`'s case fired, as `show` gives it. */
+static time_t
+fired_at(struct fx *f, const char *urn)
+{
+        json_t *r = ctl_json(f, "show", "--school", urn, "--json", NULL);
+        json_t *alerts = jarr(jobj(r, "case"), "alerts");
+        time_t t;
+
+        assert_int_equal(json_array_size(alerts), 1);
+        t = (time_t)rfc3339(jstr(json_array_get(alerts, 0), "fired"));
+        json_decref(r);
+        return t;
+}
+
+/* The arrival time of request i of `reqs`, on the wall clock. */
+static double
+req_time(json_t *reqs, size_t i)
+{
+        return json_real_value(member(json_array_get(reqs, i), "time"));
+}
+
+/*
+ * Every answer a 500, delivery.max_attempts = 3: attempt 1 is retried
+ * after retry_base (1 s, the jitter rounds away), attempt 2 after 2 s,
+ * and attempt 3, the third, is the last: failed for good, "given up after
+ * 3 attempts", three requests with the delivery's key and attempts 1, 2, 3.
+ */
+static void
+test_max_attempts(void **state)
+{
+        struct fx *f = *state;
+        json_t *d, *reqs;
+        char want[160];
+
+        f->delivery = "max_attempts = 3;";
+        write_conf(f);
+        solo_start(f, SOLO_PATH " status 500\n", NULL);
+        d = solo_settled(f, "failed", &reqs); /* keys, signatures */
+        assert_int_equal(jint(d, "attempts"), 3);
+        assert_true(strncmp(jstr(d, "last_error"),
+                            "given up after 3 attempts: ", 27) == 0);
+        assert_contains(jstr(d, "last_error"), "HTTP 500");
+        assert_int_equal(json_array_size(reqs), 3);
+        check_attempts(reqs);
+        for (size_t i = 0; i < 3; i++)
+                assert_int_equal(jint(json_array_get(reqs, i), "status"), 500);
+        /* Lower bounds only: each retry waits at least its backoff. */
+        if (req_time(reqs, 1) - req_time(reqs, 0) < 1.0 ||
+            req_time(reqs, 2) - req_time(reqs, 1) < 2.0)
+                fail_msg("the retries came %.3f s and %.3f s apart, not at "
+                         "least 1 s and 2 s",
+                         req_time(reqs, 1) - req_time(reqs, 0),
+                         req_time(reqs, 2) - req_time(reqs, 1));
+        /* Logged, with the channel. */
+        snprintf(want, sizeof(want),
+                 "delivery %s to 'solo' (webhook) given up after 3 attempts",
+                 jstr(d, "id"));
+        assert_int_equal(occurrences_in(f->dlog, want), 1);
+        json_decref(reqs);
+        json_decref(d);
+        stop_all(f);
+        f->passed = true;
+}
+
+#define GIVE_UP_S     60   /* the least give_up_after the config allows */
+#define RETRY_AFTER_S "30" /* what the sink asks for in Retry-After */
+
+/*
+ * delivery.give_up_after at its least, 60 s, max_attempts far off (100),
+ * and every answer a 503 with Retry-After: 30. Worked out: attempt 1 at
+ * the alert's firing F, answered at once: retried from the next whole
+ * second plus 30 s, so attempt 2 comes at F + 31 or so, under 60 s:
+ * retried again; attempt 3 comes 30 s after that, past F + 60: given up,
+ * after 3 attempts. (retry_base alone, 1 s doubling, would make the count
+ * depend on the jitter; 60 s is why this test takes a minute.)
+ */
+static void
+test_give_up_after(void **state)
+{
+        struct fx *f = *state;
+        json_t *d, *reqs;
+        time_t fired;
+
+        f->delivery = "max_attempts = 100; give_up_after = 60;"; /* GIVE_UP_S */
+        write_conf(f);
+        solo_start(
+            f, SOLO_PATH " status 503 header Retry-After " RETRY_AFTER_S "\n",
+            NULL);
+        d = solo_settled_within(f, "failed", &reqs,
+                                (GIVE_UP_S + 2 * atoi(RETRY_AFTER_S)) * 1000);
+        fired = fired_at(f, URN_SOLO);
+        assert_int_equal(jint(d, "attempts"), 3);
+        assert_true(strncmp(jstr(d, "last_error"),
+                            "given up after 3 attempts: ", 27) == 0);
+        assert_contains(jstr(d, "last_error"), "HTTP 503");
+        assert_int_equal(json_array_size(reqs), 3);
+        check_attempts(reqs);
+        /* Not given up before: attempt 2 came, and was retried, within the
+         * 60 s; given up at attempt 3, which came after them. */
+        if (req_time(reqs, 1) - (double)fired >= GIVE_UP_S ||
+            req_time(reqs, 2) - (double)fired < GIVE_UP_S)
+                fail_msg("attempts 2 and 3 came %.3f s and %.3f s after the "
+                         "alert fired, not before and after %d s",
+                         req_time(reqs, 1) - (double)fired,
+                         req_time(reqs, 2) - (double)fired, GIVE_UP_S);
+        /* The daemon's own record: failed at least 60 s after firing. */
+        assert_true(rfc3339(jstr(d, "updated")) - (int64_t)fired >= GIVE_UP_S);
+        json_decref(reqs);
+        json_decref(d);
+        stop_all(f);
+        f->passed = true;
+}
+
 /* Records a bulk event for bulk schools [0, n), all ten alerts due now. */
 static void
 record_bulk(struct fx *f, int n)
@@ -1527,19 +1668,7 @@ test_kill_worker(void **state)
         killed = real_s();
         /* Its connection closed: the daemon forgets it at its next
          * heartbeat, not after 10 s of silence. */
-        for (long long until = mono_ms() + WAIT_MS;; sleep_ms(100)) {
-                char *log = slurp(f->dlog);
-                bool gone =
-                    log != NULL &&
-                    strstr(log, "is gone (its connection closed)") != NULL;
-
-                free(log);
-                if (gone)
-                        break;
-                if (mono_ms() > until)
-                        fail_msg("the daemon did not say the killed worker "
-                                 "is gone");
-        }
+        wait_log(f->dlog, "is gone (its connection closed)", 1, WAIT_MS);
         sink_script(f, NULL);
         worker_start(f, 1, NULL, -1);
         wait_settled(f, 2 * BULK_PER_EVENT, 0, WAIT_MS);
@@ -1887,6 +2016,10 @@ main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_not_found, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_max_attempts, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_give_up_after, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_kill_worker, setup,
                                                 teardown),
