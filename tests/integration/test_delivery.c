@@ -58,6 +58,12 @@
 #define LEASE_S        10
 #define RETRY_BASE_S   1
 #define KEY_BYTES      32
+/* With an SMTP sink only: a school with "solo" and an email channel. */
+#define URN_BOTH     "100003"
+#define NAME_BOTH    "Elm Primary"
+#define MAIL_CHANNEL "mail"
+#define MAIL_FROM    "alerts@trust.example"
+#define MAIL_TO      "head@elm.example"
 
 #define START_MS         20000 /* a child starting */
 #define WAIT_MS          30000 /* any other single wait */
@@ -71,18 +77,24 @@ static const char *const flavours[] = {
 };
 #define NFLAVOURS (sizeof(flavours) / sizeof(flavours[0]))
 
-/* One test's world: a directory, a sink, a daemon, up to two workers. */
+/*
+ * One test's world: a directory, a sink, a daemon, up to two workers, and
+ * for the test that wants one an SMTP sink.
+ */
 struct fx {
         char dir[128];
         char conf[192], key[192];
         char sinklog[192], sinkerr[192], script[192], portfile[192];
+        char spool[192], smtperr[192], smtpscript[192], smtpportfile[192];
         char dlog[192], wlog[NWORKERS][192];
         char env_state[224], env_run[224];
         unsigned char secret[KEY_BYTES];
         int port;
+        int smtp_port; /* > 0: the config has the email channel MAIL_CHANNEL */
         time_t t0;
-        pid_t sink, daemon, worker[NWORKERS];
+        pid_t sink, smtp, daemon, worker[NWORKERS];
         const char *credit;   /* the next worker's --credit; NULL: default */
+        const char *kind;     /* the next worker's --kind; NULL: webhook */
         int lease;            /* delivery.lease; 0: LEASE_S */
         const char *delivery; /* more settings for the delivery group */
         bool passed;
@@ -146,7 +158,8 @@ wait_log(const char *path, const char *needle, int n, int timeout_ms)
  * channel "solo" for URN_SOLO, ten bulk schools with ten bulk channels
  * each, the rules `drill` (one alert, at the event) and `bulk` (ten alerts
  * within ten seconds of the event), and fast leases and retries (f->lease
- * and f->delivery change them).
+ * and f->delivery change them). With an SMTP sink (f->smtp_port), also the
+ * email channel MAIL_CHANNEL and the school URN_BOTH with "solo" and it.
  */
 static void
 write_conf(struct fx *f)
@@ -167,6 +180,11 @@ write_conf(struct fx *f)
                 TRUST, HOLIDAYS, RETRY_BASE_S,
                 f->lease > 0 ? f->lease : LEASE_S,
                 f->delivery != NULL ? f->delivery : "");
+        if (f->smtp_port > 0)
+                fprintf(fp,
+                        "email = { smtp = \"smtp://127.0.0.1:%d\"; "
+                        "tls = \"none\";\n  from = \"%s\"; };\n",
+                        f->smtp_port, MAIL_FROM);
         fprintf(fp, "channels = (\n");
         for (size_t i = 0; i < NFLAVOURS; i++)
                 fprintf(fp,
@@ -187,6 +205,11 @@ write_conf(struct fx *f)
                         "    url = \"http://127.0.0.1:%d/bulk/%d\";\n"
                         "    secret_file = \"webhook.key\"; }",
                         i, f->port, i);
+        if (f->smtp_port > 0)
+                fprintf(fp,
+                        ",\n  { name = \"%s\"; type = \"email\"; "
+                        "to = [ \"%s\" ]; }",
+                        MAIL_CHANNEL, MAIL_TO);
         fprintf(fp,
                 "\n);\nschools = (\n  { urn = \"%s\"; name = \"%s\";\n"
                 "    channels = [ ",
@@ -208,6 +231,11 @@ write_conf(struct fx *f)
                         fprintf(fp, "%s\"bulk%d\"", sep, i);
                 fprintf(fp, " ]; }");
         }
+        if (f->smtp_port > 0)
+                fprintf(fp,
+                        ",\n  { urn = \"%s\"; name = \"%s\";\n"
+                        "    channels = [ \"solo\", \"%s\" ]; }",
+                        URN_BOTH, NAME_BOTH, MAIL_CHANNEL);
         fprintf(fp,
                 "\n);\nrules = (\n"
                 "  { name = \"drill\"; event = \"drill\"; action = \"%s\";\n"
@@ -374,9 +402,9 @@ daemon_stop(struct fx *f, int sig)
         return status;
 }
 
-/* `status --json` until workers.webhook is `want`; fails after START_MS. */
+/* `status --json` until workers.<kind> is `want`; fails after START_MS. */
 static void
-wait_workers(struct fx *f, json_int_t want)
+wait_workers(struct fx *f, const char *kind, json_int_t want)
 {
         long long until = mono_ms() + START_MS;
         json_int_t got;
@@ -384,27 +412,30 @@ wait_workers(struct fx *f, json_int_t want)
         for (;;) {
                 json_t *st = ctl_json(f, "status", "--json", NULL);
 
-                got = jint(jobj(st, "workers"), "webhook");
+                got = jint(jobj(st, "workers"), kind);
                 json_decref(st);
                 if (got == want)
                         return;
                 if (mono_ms() > until)
-                        fail_msg("the daemon counts %lld webhook workers, "
-                                 "not %lld, after %d ms",
-                                 (long long)got, (long long)want, START_MS);
+                        fail_msg("the daemon counts %lld %s workers, not "
+                                 "%lld, after %d ms",
+                                 (long long)got, kind, (long long)want,
+                                 START_MS);
                 sleep_ms(100);
         }
 }
 
 /*
- * Starts worker `slot` with `timeout` ("--timeout" seconds, NULL:
- * TRANSFER_TIMEOUT) and waits until the daemon counts `registered` workers (-1:
- * does not wait).
+ * Starts worker `slot` of kind f->kind (NULL: webhook) with `timeout`
+ * ("--timeout" seconds, NULL: TRANSFER_TIMEOUT) and waits until the daemon
+ * counts `registered` workers of its kind (-1: does not wait).
  */
 static void
 worker_start(struct fx *f, int slot, const char *timeout, int registered)
 {
-        char *argv[10] = { WORKER_BINARY, "--kind", "webhook", "-c", f->conf };
+        const char *kind = f->kind != NULL ? f->kind : "webhook";
+        char *argv[10] = { WORKER_BINARY, "--kind", (char *)kind, "-c",
+                           f->conf };
         char *const env[] = { f->env_state,
                               f->env_run,
                               "NOTIFY_SOCKET",
@@ -423,7 +454,7 @@ worker_start(struct fx *f, int slot, const char *timeout, int registered)
         assert_int_equal(proc_start(argv, env, f->wlog[slot], &f->worker[slot]),
                          0);
         if (registered >= 0)
-                wait_workers(f, registered);
+                wait_workers(f, kind, registered);
 }
 
 /* Stops worker `slot` with `sig`; returns its exit status. */
@@ -448,6 +479,10 @@ stop_all(struct fx *f)
                 assert_int_equal(daemon_stop(f, SIGTERM), 0);
         assert_int_equal(proc_stop(f->sink, SIGTERM), 0);
         f->sink = -1;
+        if (f->smtp > 0) {
+                assert_int_equal(proc_stop(f->smtp, SIGTERM), 0);
+                f->smtp = -1;
+        }
 }
 
 /* --- What the daemon says ---------------------------------------------- */
@@ -733,7 +768,7 @@ setup(void **state)
 
         if (f == NULL || sodium_init() < 0)
                 return -1;
-        f->sink = f->daemon = -1;
+        f->sink = f->smtp = f->daemon = -1;
         for (int i = 0; i < NWORKERS; i++)
                 f->worker[i] = -1;
         *state = f;
@@ -749,6 +784,12 @@ setup(void **state)
         snprintf(f->sinkerr, sizeof(f->sinkerr), "%s/sink.err", f->dir);
         snprintf(f->script, sizeof(f->script), "%s/sink.script", f->dir);
         snprintf(f->portfile, sizeof(f->portfile), "%s/sink.port", f->dir);
+        snprintf(f->spool, sizeof(f->spool), "%s/spool", f->dir);
+        snprintf(f->smtperr, sizeof(f->smtperr), "%s/smtp.err", f->dir);
+        snprintf(f->smtpscript, sizeof(f->smtpscript), "%s/smtp.script",
+                 f->dir);
+        snprintf(f->smtpportfile, sizeof(f->smtpportfile), "%s/smtp.port",
+                 f->dir);
         snprintf(f->dlog, sizeof(f->dlog), "%s/daemon.log", f->dir);
         for (int i = 0; i < NWORKERS; i++)
                 snprintf(f->wlog[i], sizeof(f->wlog[i]), "%s/worker%d.log",
@@ -785,12 +826,16 @@ teardown(void **state)
                 proc_stop(f->daemon, SIGKILL);
         if (f->sink > 0)
                 proc_stop(f->sink, SIGKILL);
+        if (f->smtp > 0)
+                proc_stop(f->smtp, SIGKILL);
         if (!f->passed) {
                 itest_show_log(f->dlog, 32768);
                 for (int i = 0; i < NWORKERS; i++)
                         itest_show_log(f->wlog[i], 16384);
                 itest_show_log(f->sinkerr, 4096);
                 itest_show_log(f->sinklog, 8192);
+                if (access(f->smtperr, F_OK) == 0)
+                        itest_show_log(f->smtperr, 4096);
         }
         itest_rmtree(f->dir);
         free(f);
@@ -1771,6 +1816,102 @@ test_lease_late_retry(void **state)
         f->passed = true;
 }
 
+/*
+ * Webhook and email at once: URN_BOTH's alert goes to "solo" (httpsink)
+ * and to MAIL_CHANNEL (smtpsink), with one webhook worker and one email
+ * worker on one daemon. Both deliveries are delivered; each sink got its
+ * own once, keyed with its delivery's id; each worker delivered only the
+ * one of its kind.
+ */
+static void
+test_both_kinds(void **state)
+{
+        static const char *const no_args[] = { NULL };
+        struct fx *f = *state;
+        json_t *h, *hook, *mail, *reqs, *rec;
+        char at[32], path[256], want[160], *eml;
+        const char *hook_id, *mail_id;
+
+        assert_int_equal(mkdir(f->spool, 0700), 0);
+        spill(f->smtpscript, "# accept all\n");
+        if (itest_smtpsink_start(SMTPSINK_PYTHON, SMTPSINK_SCRIPT,
+                                 f->smtpportfile, f->spool, f->smtpscript,
+                                 no_args, f->smtperr, &f->smtp,
+                                 &f->smtp_port) < 0)
+                fail_msg("smtpsink did not start");
+        write_conf(f);
+        daemon_start(f);
+        worker_start(f, 0, NULL, 1);
+        f->kind = "email";
+        worker_start(f, 1, NULL, 1);
+        f->kind = NULL;
+        utc_text(time(NULL), at);
+        record(f, "drill", URN_BOTH, at);
+        wait_settled(f, 2, 0, WAIT_MS);
+
+        h = history(f);
+        assert_int_equal(json_array_size(h), 2);
+        hook = delivery_of(h, "solo");
+        mail = delivery_of(h, MAIL_CHANNEL);
+        hook_id = jstr(hook, "id");
+        mail_id = jstr(mail, "id");
+        assert_string_not_equal(hook_id, mail_id);
+        assert_string_equal(jstr(hook, "type"), "webhook");
+        assert_string_equal(jstr(mail, "type"), "email");
+        for (size_t i = 0; i < 2; i++) {
+                json_t *d = i == 0 ? hook : mail;
+
+                assert_string_equal(jstr(d, "school"), URN_BOTH);
+                assert_string_equal(jstr(d, "status"), "delivered");
+                assert_int_equal(jint(d, "attempts"), 1);
+        }
+
+        /* The HTTP sink: the webhook once, and nothing else. */
+        reqs = sink_requests(f, NULL);
+        assert_int_equal(json_array_size(reqs), 1);
+        assert_string_equal(jstr(json_array_get(reqs, 0), "path"), SOLO_PATH);
+        check_keys(reqs, hook_id);
+        check_signature(f, json_array_get(reqs, 0), hook_id);
+        json_decref(reqs);
+
+        /* The SMTP sink: the email once, to the channel's address. */
+        snprintf(path, sizeof(path), "%s/2.json", f->spool);
+        assert_int_equal(access(path, F_OK), -1);
+        snprintf(path, sizeof(path), "%s/1.json", f->spool);
+        rec = json_load_file(path, 0, NULL);
+        if (!json_is_object(rec))
+                fail_msg("smtpsink spooled no message at %s", path);
+        assert_int_equal(json_array_size(jarr(rec, "rcpt_tos")), 1);
+        assert_string_equal(
+            json_string_value(json_array_get(jarr(rec, "rcpt_tos"), 0)),
+            MAIL_TO);
+        assert_string_equal(jstr(rec, "mail_from"), MAIL_FROM);
+        snprintf(want, sizeof(want), "<%s@", mail_id);
+        assert_true(strncmp(jstr(rec, "message_id"), want, strlen(want)) == 0);
+        json_decref(rec);
+        snprintf(path, sizeof(path), "%s/1.eml", f->spool);
+        eml = slurp(path);
+        snprintf(want, sizeof(want), "\r\nX-Ofsted-Notify-Delivery: %s\r\n",
+                 mail_id);
+        assert_contains(eml, want);
+        assert_contains(eml, NAME_BOTH);
+        free(eml);
+
+        /* Each worker delivered its own, and only that. */
+        snprintf(want, sizeof(want), "delivery %s: delivered\n", hook_id);
+        assert_int_equal(occurrences_in(f->wlog[0], want), 1);
+        assert_int_equal(occurrences_in(f->wlog[1], hook_id), 0);
+        snprintf(want, sizeof(want), "delivery %s: delivered\n", mail_id);
+        assert_int_equal(occurrences_in(f->wlog[1], want), 1);
+        assert_int_equal(occurrences_in(f->wlog[0], mail_id), 0);
+        for (int i = 0; i < 2; i++)
+                assert_int_equal(occurrences_in(f->wlog[i], ": delivered\n"),
+                                 1);
+        json_decref(h);
+        stop_all(f);
+        f->passed = true;
+}
+
 /* Records a bulk event for bulk schools [0, n), all ten alerts due now. */
 static void
 record_bulk(struct fx *f, int n)
@@ -1898,7 +2039,7 @@ test_kill_daemon(void **state)
         assert_int_equal(daemon_stop(f, SIGKILL), 128 + SIGKILL);
         daemon_start(f);
         /* The only worker there is, registered with the new daemon. */
-        wait_workers(f, 1);
+        wait_workers(f, "webhook", 1);
         wait_settled(f, BULK_PER_EVENT, 0, WAIT_MS);
         check_bulk(f, 1, NULL);
         reqs = sink_requests(f, "/bulk/");
@@ -2129,7 +2270,7 @@ test_foreign_peers(void **state)
 
         /* Still running, nothing registered, and it still dispatches. */
         assert_true(proc_alive(f->daemon));
-        wait_workers(f, 0);
+        wait_workers(f, "webhook", 0);
         sink_script(f, NULL);
         worker_start(f, 0, NULL, 1);
         utc_text(time(NULL), at);
@@ -2167,6 +2308,8 @@ main(void)
                 cmocka_unit_test_setup_teardown(test_lease_late_delivered,
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(test_lease_late_retry, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_both_kinds, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_kill_worker, setup,
                                                 teardown),
