@@ -5,9 +5,13 @@
  * fails, throttles or hangs on cue (its script). Checked: the payload of
  * every chat flavour against the shape its service documents, the
  * idempotency key and the Standard Webhooks signature, retries (5xx, 429
- * with Retry-After, a transfer timeout), a 404 failed for good, at least
- * once delivery through kill -9 of a worker, of the daemon and of one of
- * two workers, and peers that speak another protocol version or garbage.
+ * with Retry-After, a transfer timeout), a 404 failed for good, a
+ * delivery given up after max_attempts and after give_up_after, a lease
+ * that runs out on a live worker (its late outcome: delivered recorded,
+ * retry ignored), a webhook and an email worker (with smtpsink) on one
+ * daemon, at least once delivery through kill -9 of a worker, of the
+ * daemon and of one of two workers, and peers that speak another protocol
+ * version or garbage.
  *
  * Expected values come from the config this file writes, the test's clock
  * and `ofsted-notifyctl plan` (the offline planner); ids come from
