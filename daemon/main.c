@@ -286,6 +286,7 @@ fire_due(struct daemon *d, int batches)
                 d->fire_size *= 2;
 }
 
+/* Reads the config again; on success re-plans what its rules changed. */
 static json_t *
 reload(void *arg)
 {

@@ -72,7 +72,6 @@ struct store_alert {
         int64_t opens; /* 0 when the rule has no window */
 };
 
-/* Opens (creating when absent) and migrates the database at `path`. */
 /*
  * Tells SQLite the process uses it from one thread and keeps no memory
  * statistics: no mutex around each of its allocations and calls. Call it
@@ -81,6 +80,7 @@ struct store_alert {
  */
 int store_one_thread(void);
 
+/* Opens (creating when absent) and migrates the database at `path`. */
 struct store *store_open(const char *path, char **cause);
 void store_close(struct store **stp);
 
