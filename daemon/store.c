@@ -825,7 +825,7 @@ static void
 sql_time(sqlite3_context *ctx, sqlite3_value *v, enum time_form form)
 {
         struct store *st = sqlite3_user_data(ctx);
-        struct time_memo *m;
+        struct time_memo one, *m = &one;
         int64_t t;
 
         if (sqlite3_value_type(v) == SQLITE_NULL) {
@@ -833,14 +833,19 @@ sql_time(sqlite3_context *ctx, sqlite3_value *v, enum time_form form)
                 return;
         }
         t = sqlite3_value_int64(v);
-        for (int i = 0; i < TIME_MEMOS; i++) {
-                m = &st->memo[form][i];
-                if (m->text[0] != '\0' && m->t == t && m->tz == st->tz) {
-                        sqlite3_result_text(ctx, m->text, -1, SQLITE_TRANSIENT);
-                        return;
+        /* The memo serves inside a transaction only (see store_begin). */
+        if (!sqlite3_get_autocommit(st->db)) {
+                for (int i = 0; i < TIME_MEMOS; i++) {
+                        m = &st->memo[form][i];
+                        if (m->text[0] != '\0' && m->t == t &&
+                            m->tz == st->tz) {
+                                sqlite3_result_text(ctx, m->text, -1,
+                                                    SQLITE_TRANSIENT);
+                                return;
+                        }
                 }
+                m = &st->memo[form][st->memo_next[form]++ % TIME_MEMOS];
         }
-        m = &st->memo[form][st->memo_next[form]++ % TIME_MEMOS];
         m->t = t;
         m->tz = st->tz;
         if (form == FORM_UTC)
@@ -1029,9 +1034,9 @@ store_probe(struct store *st, char **cause)
 int
 store_begin(struct store *st, char **cause)
 {
-        /* The times kept live for one transaction at most: a reload, which
-         * comes between transactions, may free the zone and load another
-         * at the same address. */
+        /* The times kept live for one transaction at most (and serve
+         * only inside one): a reload, which comes between transactions,
+         * may free the zone and load another at the same address. */
         memset(st->memo, 0, sizeof(st->memo));
         if (gate(st, "begin transaction", cause) < 0)
                 return -1;

@@ -1594,6 +1594,64 @@ test_job_text(void **state)
         sqlite3_close(db);
 }
 
+/*
+ * Inside a transaction the store keeps the times it wrote (a burst's jobs
+ * share them); a job read for another zone in the same transaction must
+ * still get that zone's times, and the first zone's again after it.
+ */
+static void
+test_job_text_zones(void **state)
+{
+        struct fixture *f = *state;
+        struct store_job_names names = { "Oak Trust", "Oak Primary", "Act.",
+                                         NULL };
+        struct tz *utc = support_tz("UTC");
+        struct store_alert a = { 0 };
+        char *cause = NULL, *text[3];
+        const char *zone[3] = { "London", "UTC", "London again" };
+        int64_t c, e, id, d;
+
+        c = new_case(f, "100001", T("2024-07-01T08:00:00Z"));
+        e = new_event(f, c, "notification", T("2024-07-01T08:00:00Z"));
+        a.case_id = c;
+        a.event_id = e;
+        snprintf(a.rule, sizeof(a.rule), "resume");
+        snprintf(a.offset, sizeof(a.offset), "event");
+        a.at = T("2024-07-01T09:00:00Z");
+        a.due = T("2024-07-01T10:00:00Z");
+        id = store_alert_add(f->st, &a, "s", NULL, &cause);
+        assert_true(id > 0);
+        fire(f, id, T("2024-07-01T09:00:00Z"), false);
+        d = new_delivery(f, id, "heads", T("2024-07-01T09:00:00Z"));
+
+        assert_int_equal(store_begin(f->st, &cause), 0);
+        text[0] = store_job_text(f->st, f->tz, d, &names, &cause);
+        text[1] = store_job_text(f->st, utc, d, &names, &cause);
+        text[2] = store_job_text(f->st, f->tz, d, &names, &cause);
+        assert_int_equal(store_commit(f->st, &cause), 0);
+        for (int i = 0; i < 3; i++) {
+                json_t *job = json_loads(text[i], 0, NULL);
+                bool bst = i != 1;
+
+                assert_non_null(job);
+                if (strcmp(JSTR(job, "alert", "due"),
+                           bst ? "2024-07-01T11:00:00+01:00"
+                               : "2024-07-01T10:00:00+00:00") != 0 ||
+                    strcmp(JSTR(job, "alert", "due_human"),
+                           bst ? "Mon 1 Jul 2024 11:00 BST"
+                               : "Mon 1 Jul 2024 10:00 UTC") != 0 ||
+                    strcmp(JSTR(job, "alert", "at"),
+                           bst ? "2024-07-01T10:00:00+01:00"
+                               : "2024-07-01T09:00:00+00:00") != 0)
+                        fail_msg("%s: %s", zone[i], text[i]);
+                assert_string_equal(JSTR(job, "alert", "due_utc"),
+                                    "2024-07-01T10:00:00Z");
+                json_decref(job);
+                free(text[i]);
+        }
+        tz_destroy(&utc);
+}
+
 /* The store's own connection: settings that are per connection. */
 static void
 test_connection_settings(void **state)
@@ -1847,6 +1905,7 @@ main(void)
                 TEST(test_json_counts),
                 TEST(test_query_plan),
                 TEST(test_job_text),
+                TEST(test_job_text_zones),
                 TEST(test_connection_settings),
                 TEST(test_transactions),
                 TEST(test_fault_locked),
