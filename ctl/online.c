@@ -1301,7 +1301,7 @@ cmd_history(struct ctl *ctl, int argc, char **argv)
 static void
 print_status(const struct online *o, json_t *r)
 {
-        json_t *missed = json_object_get(r, "missed"), *db;
+        json_t *missed = json_object_get(r, "missed"), *db, *dsp;
         struct table t = { 5, 0, NULL };
         static const char *const groups[][2] = {
                 { "cases", "Cases:      " },
@@ -1329,6 +1329,21 @@ print_status(const struct online *o, json_t *r)
         say(stdout, "Workers:    webhook %s, email %s\n",
             field(json_object_get(r, "workers"), "webhook", b[0], 64),
             field(json_object_get(r, "workers"), "email", b[1], 64));
+        dsp = json_object_get(r, "dispatch");
+        if (json_is_object(dsp)) {
+                say(stdout,
+                    "Outcomes:   delivered %s, retried %s, failed %s, given up "
+                    "%s (since start)\n",
+                    field(dsp, "delivered", b[0], 64),
+                    field(dsp, "retried", b[1], 64),
+                    field(dsp, "failed", b[2], 64),
+                    field(dsp, "given_up", b[3], 64));
+                if (json_integer_value(json_object_get(dsp, "malformed")) > 0)
+                        say(stdout,
+                            "Malformed:  %s messages from workers dropped "
+                            "(since start)\n",
+                            field(dsp, "malformed", b[0], 64));
+        }
         db = json_object_get(r, "database");
         if (json_is_false(json_object_get(db, "writable"))) {
                 const char *e = json_string_value(json_object_get(db, "error"));

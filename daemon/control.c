@@ -350,6 +350,8 @@ cmd_status(struct control_ctx *ctx, json_t *req, int64_t now)
         add_names(ctx->conf, json_object_get(reply, "missed"));
         json_object_set_new(reply, "workers",
                             dispatch_json_workers(ctx->dispatch));
+        json_object_set_new(reply, "dispatch",
+                            dispatch_json_counts(ctx->dispatch));
         json_object_set_new(
             reply, "feed",
             json_pack("{s:b}", "watched",

@@ -891,6 +891,18 @@ dispatch_counts(const struct dispatch *d)
         return &d->counts;
 }
 
+json_t *
+dispatch_json_counts(const struct dispatch *d)
+{
+        const struct dispatch_counts *c = &d->counts;
+
+        return json_pack(
+            "{s:I, s:I, s:I, s:I, s:I}", "delivered", (json_int_t)c->delivered,
+            "retried", (json_int_t)c->retried, "failed", (json_int_t)c->failed,
+            "given_up", (json_int_t)c->given_up, "malformed",
+            (json_int_t)c->malformed);
+}
+
 int
 dispatch_revoke(struct dispatch *d, struct store *st, const struct conf *conf,
                 int64_t now_ms)

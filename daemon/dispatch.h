@@ -31,6 +31,11 @@
 
 struct dispatch;
 
+/*
+ * Since start: outcomes recorded, by what became of the delivery (a
+ * retry that went over max_attempts or give_up_after is given_up, not
+ * failed), and messages from workers dropped as malformed.
+ */
 struct dispatch_counts {
         unsigned long delivered, retried, failed, given_up, malformed;
 };
@@ -68,6 +73,9 @@ int dispatch_revoke(struct dispatch *d, struct store *st,
 /* {"email": n, "webhook": n}: connected workers by kind. */
 json_t *dispatch_json_workers(const struct dispatch *d);
 const struct dispatch_counts *dispatch_counts(const struct dispatch *d);
+/* The counts as {"delivered": n, "retried": n, "failed": n,
+ * "given_up": n, "malformed": n}. */
+json_t *dispatch_json_counts(const struct dispatch *d);
 
 /*
  * The wait before retry `attempts` (1 = after the first try): the server's

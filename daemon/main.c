@@ -550,6 +550,7 @@ static void
 write_metrics(struct daemon *d)
 {
         struct metrics *m = NULL;
+        const struct dispatch_counts *counts;
         json_t *nums = NULL, *last, *workers;
         char *cause = NULL, *text = NULL, *path = NULL;
 
@@ -579,6 +580,19 @@ write_metrics(struct daemon *d)
             m, (double)json_integer_value(json_object_get(workers, "webhook")),
             "kind", "webhook", NULL);
         json_decref(workers);
+        counts = dispatch_counts(d->dsp);
+        metrics_family(m, "ofsted_notify_outcomes_total", "counter",
+                       "Delivery outcomes recorded since the scheduler "
+                       "started, by result.");
+        metrics_sample(m, (double)counts->delivered, "result", "delivered",
+                       NULL);
+        metrics_sample(m, (double)counts->retried, "result", "retry", NULL);
+        metrics_sample(m, (double)counts->failed, "result", "failed", NULL);
+        metrics_sample(m, (double)counts->given_up, "result", "given_up", NULL);
+        metrics_family(m, "ofsted_notify_malformed_messages_total", "counter",
+                       "Messages from workers dropped as malformed since the "
+                       "scheduler started.");
+        metrics_sample(m, (double)counts->malformed, NULL);
         last = json_object_get(nums, "last_delivered");
         if (last != NULL) {
                 metrics_family(m,

@@ -1595,7 +1595,7 @@ static void
 test_max_attempts(void **state)
 {
         struct fx *f = *state;
-        json_t *d, *reqs;
+        json_t *d, *reqs, *st, *counts;
         char want[160];
 
         f->delivery = "max_attempts = 3;";
@@ -1622,6 +1622,15 @@ test_max_attempts(void **state)
                  "delivery %s to 'solo' (webhook) given up after 3 attempts",
                  jstr(d, "id"));
         assert_int_equal(occurrences_in(f->dlog, want), 1);
+        /* Counted since start: two retries, then given up (not failed). */
+        st = ctl_json(f, "status", "--json", NULL);
+        counts = jobj(st, "dispatch");
+        assert_int_equal(jint(counts, "retried"), 2);
+        assert_int_equal(jint(counts, "given_up"), 1);
+        assert_int_equal(jint(counts, "failed"), 0);
+        assert_int_equal(jint(counts, "delivered"), 0);
+        assert_int_equal(jint(counts, "malformed"), 0);
+        json_decref(st);
         json_decref(reqs);
         json_decref(d);
         stop_all(f);
@@ -2217,7 +2226,8 @@ test_foreign_peers(void **state)
         struct fx *f = *state;
         void *ctx = zmq_ctx_new(), *old, *bad, *big;
         char endpoint[256], at[32], *got[4], *huge;
-        json_t *body, *d, *reqs;
+        json_t *body, *d, *reqs, *st;
+        struct proc_result r;
         int n;
 
         assert_non_null(ctx);
@@ -2283,6 +2293,19 @@ test_foreign_peers(void **state)
         assert_int_equal(json_array_size(reqs), 1);
         json_decref(reqs);
         json_decref(d);
+        /* Each of the ten junk messages was counted; the old version's
+         * READY was refused, and the huge one never reached the daemon. */
+        st = ctl_json(f, "status", "--json", NULL);
+        assert_int_equal(jint(jobj(st, "dispatch"), "malformed"), 10);
+        assert_int_equal(jint(jobj(st, "dispatch"), "delivered"), 1);
+        json_decref(st);
+        r = ctl(f, "status", NULL);
+        assert_int_equal(r.status, 0);
+        assert_contains(r.out, "\nOutcomes:   delivered 1, retried 0, failed "
+                               "0, given up 0 (since start)\n");
+        assert_contains(r.out, "\nMalformed:  10 messages from workers "
+                               "dropped (since start)\n");
+        proc_result_free(&r);
         stop_all(f);
         f->passed = true;
 }
