@@ -1687,6 +1687,27 @@ test_give_up_after(void **state)
 }
 
 /*
+ * Waits for the solo job's second request, sent when its lease of
+ * `lease_s` ran out on a live worker, and for the daemon's log of the
+ * expiry. The lease ends `lease_s` after the whole second it was taken
+ * in, so more than lease_s - 1 s after the first request, less the time
+ * the job took to reach the sink.
+ */
+static void
+wait_sent_again(struct fx *f, int lease_s)
+{
+        json_t *reqs = wait_requests(f, SOLO_PATH, 2, WAIT_MS);
+
+        if (req_time(reqs, 1) - req_time(reqs, 0) < lease_s - 2)
+                fail_msg("sent again %.3f s after the first request, before "
+                         "the lease of %d s ran out",
+                         req_time(reqs, 1) - req_time(reqs, 0), lease_s);
+        json_decref(reqs);
+        wait_log(f->dlog, "dispatch: 1 leases expired: back to pending", 1,
+                 WAIT_MS);
+}
+
+/*
  * A live worker holds a job past its lease: --timeout 25 is above
  * delivery.lease (10 s), which the worker warns of and allows, and the
  * sink answers every request 200 only after 15 s. At 10 s the daemon puts
@@ -1707,17 +1728,7 @@ test_lease_late_delivered(void **state)
         solo_start(f, SOLO_PATH " delay 15000\n", "25");
         wait_log(f->wlog[0], "--timeout is not below delivery.lease (10 s)", 1,
                  WAIT_MS);
-        reqs = wait_requests(f, SOLO_PATH, 2, WAIT_MS);
-        /* The lease ends `lease` s after the whole second it was taken
-         * in, so more than lease - 1 s after the first request, less the
-         * time the job took to reach the sink. */
-        if (req_time(reqs, 1) - req_time(reqs, 0) < LEASE_S - 2)
-                fail_msg("sent again %.3f s after the first request, before "
-                         "the lease of %d s ran out",
-                         req_time(reqs, 1) - req_time(reqs, 0), LEASE_S);
-        json_decref(reqs);
-        wait_log(f->dlog, "dispatch: 1 leases expired: back to pending", 1,
-                 WAIT_MS);
+        wait_sent_again(f, LEASE_S);
         d = solo_settled(f, "delivered", &reqs);
         json_decref(reqs);
         /* Both transfers end as delivered, the second 15 s after it was
@@ -1779,17 +1790,7 @@ test_lease_late_retry(void **state)
         solo_start(f, SOLO_PATH " status 500 delay 20000\n", "30");
         json_decref(wait_requests(f, SOLO_PATH, 1, WAIT_MS));
         sink_script(f, SOLO_PATH " delay 10000\n");
-        reqs = wait_requests(f, SOLO_PATH, 2, WAIT_MS);
-        /* The lease ends `lease` s after the whole second it was taken
-         * in, so more than lease - 1 s after the first request, less the
-         * time the job took to reach the sink. */
-        if (req_time(reqs, 1) - req_time(reqs, 0) < LATE_LEASE_S - 2)
-                fail_msg("sent again %.3f s after the first request, before "
-                         "the lease of %d s ran out",
-                         req_time(reqs, 1) - req_time(reqs, 0), LATE_LEASE_S);
-        json_decref(reqs);
-        wait_log(f->dlog, "dispatch: 1 leases expired: back to pending", 1,
-                 WAIT_MS);
+        wait_sent_again(f, LATE_LEASE_S);
         d = solo_settled(f, "delivered", &reqs);
         assert_int_equal(json_array_size(reqs), 2);
         assert_int_equal(jint(json_array_get(reqs, 0), "status"), 500);
