@@ -102,8 +102,9 @@ grep -q "^d $cred 0700 root root" "$root/usr/lib/tmpfiles.d/ofsted-notify.conf" 
 	fail "tmpfiles.d does not make $cred"
 for unit in ofsted-notifyd.service ofsted-notify-worker@.service; do
 	cred=$(sed -n 's/^LoadCredential=curve://p' "$root$unitdir/$unit")
-	[ -n "$cred" ] && [ -d "$root$cred" ] ||
+	if [ -z "$cred" ] || [ ! -d "$root$cred" ]; then
 		fail "$unit: LoadCredential=curve: path '$cred' is not in the package"
+	fi
 	grep -q "^d $cred 0700 root root" \
 		"$root/usr/lib/tmpfiles.d/ofsted-notify.conf" ||
 		fail "tmpfiles.d does not make $cred"
