@@ -962,9 +962,9 @@ narrow_mode(const char *file, mode_t mode, char **notice, char **cause)
                 return 0;
         if (chmod(file, want) < 0) {
                 xasprintf(cause,
-                          "%s: mode %04o lets others in, and it cannot be "
-                          "narrowed to %04o: %s",
-                          file, (unsigned)had, (unsigned)want, strerror(errno));
+                          "%s: mode %04o is wider than %04o, and it cannot "
+                          "be narrowed: %s",
+                          file, (unsigned)had, (unsigned)mode, strerror(errno));
                 return -1;
         }
         xasprintf(&next, "%s%s%s mode %04o narrowed to %04o",
@@ -979,7 +979,8 @@ narrow_mode(const char *file, mode_t mode, char **notice, char **cause)
  * Gives the database at `path` the mode `mode`, whatever the umask. An
  * absent file is made empty with it (an empty file is a new database to
  * SQLite, which gives the -wal and -shm it makes the database file's mode);
- * an existing one, and its -wal and -shm, are narrowed to it.
+ * an existing one, and its -wal and -shm, are narrowed to it, *notice
+ * saying so. -1 with *cause when a file cannot be made so.
  */
 static int
 secure_files(const char *path, mode_t mode, char **notice, char **cause)
