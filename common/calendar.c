@@ -88,11 +88,152 @@ list_divisions(json_t *root, char **out)
                 (void)value;
                 char *next;
 
-                xasprintf(&next, "%s%s'%s'", *out, len ? ", " : "", key);
+                xasprintf(&next, "%s%s'%.64s'", *out, len ? ", " : "", key);
                 free(*out);
                 *out = next;
                 len++;
         }
+}
+
+/* What a JSON value is, for a message: "a number", "an array", ... */
+static const char *
+json_kind(const json_t *v)
+{
+        switch (json_typeof(v)) {
+        case JSON_OBJECT:
+                return "an object";
+        case JSON_ARRAY:
+                return "an array";
+        case JSON_STRING:
+                return "a string";
+        case JSON_INTEGER:
+        case JSON_REAL:
+                return "a number";
+        case JSON_TRUE:
+        case JSON_FALSE:
+                return "a boolean";
+        default:
+                return "null";
+        }
+}
+
+/*
+ * The events array of `division`, or NULL with *cause saying what is
+ * wrong with the file's shape there.
+ */
+static json_t *
+division_events(json_t *root, const char *division, char **cause)
+{
+        json_t *div, *events;
+        char *have;
+
+        if (!json_is_object(root)) {
+                xasprintf(cause,
+                          "the file is %s, not a GOV.UK bank-holidays object "
+                          "of divisions",
+                          json_kind(root));
+                return NULL;
+        }
+        div = json_object_get(root, division);
+        if (div == NULL) {
+                if (json_object_size(root) == 0) {
+                        xasprintf(cause,
+                                  "no division '%s': the file has no "
+                                  "divisions at all",
+                                  division);
+                        return NULL;
+                }
+                list_divisions(root, &have);
+                xasprintf(cause, "no division '%s' (it has: %s)", division,
+                          have);
+                free(have);
+                return NULL;
+        }
+        if (!json_is_object(div)) {
+                xasprintf(cause,
+                          "division '%s' is %s, not an object with an "
+                          "\"events\" array",
+                          division, json_kind(div));
+                return NULL;
+        }
+        events = json_object_get(div, "events");
+        if (events == NULL) {
+                xasprintf(cause, "division '%s' has no \"events\" array",
+                          division);
+                return NULL;
+        }
+        if (!json_is_array(events)) {
+                xasprintf(cause,
+                          "division '%s': \"events\" is %s, not an array",
+                          division, json_kind(events));
+                return NULL;
+        }
+        return events;
+}
+
+/*
+ * Event `i` (from 0) of `division`: its day in *day, or -1 with *cause
+ * naming the event (by number from 1, and its date when it has one) and
+ * what is wrong with it.
+ */
+static int
+check_event(const json_t *ev, const char *division, size_t i, int32_t *day,
+            char **cause)
+{
+        const json_t *date, *title;
+        const char *d;
+        int year;
+
+        if (!json_is_object(ev)) {
+                xasprintf(cause, "division '%s' event %zu is %s, not an object",
+                          division, i + 1, json_kind(ev));
+                return -1;
+        }
+        date = json_object_get(ev, "date");
+        title = json_object_get(ev, "title");
+        if (date == NULL) {
+                xasprintf(cause, "division '%s' event %zu has no \"date\"",
+                          division, i + 1);
+                return -1;
+        }
+        if (!json_is_string(date)) {
+                xasprintf(cause,
+                          "division '%s' event %zu: \"date\" is %s, not a "
+                          "string \"YYYY-MM-DD\"",
+                          division, i + 1, json_kind(date));
+                return -1;
+        }
+        d = json_string_value(date);
+        if (civil_parse_date(d, day) < 0) {
+                xasprintf(cause,
+                          "division '%s' event %zu: date '%.32s' is not a "
+                          "date \"YYYY-MM-DD\"",
+                          division, i + 1, d);
+                return -1;
+        }
+        year = civil_from_days(*day).year;
+        if (year < CALENDAR_YEAR_MIN || year > CALENDAR_YEAR_MAX) {
+                xasprintf(cause,
+                          "division '%s' event %zu: date %s is outside the "
+                          "years %d to %d",
+                          division, i + 1, d, CALENDAR_YEAR_MIN,
+                          CALENDAR_YEAR_MAX);
+                return -1;
+        }
+        if (title == NULL) {
+                xasprintf(cause,
+                          "division '%s' event %zu (%s) has no \"title\"",
+                          division, i + 1, d);
+                return -1;
+        }
+        if (!json_is_string(title)) {
+                xasprintf(cause,
+                          "division '%s' event %zu (%s): \"title\" is %s, "
+                          "not a string",
+                          division, i + 1, d, json_kind(title));
+                return -1;
+        }
+        return 0;
 }
 
 int
@@ -110,41 +251,18 @@ calendar_add_govuk(struct calendar *cal, const char *json, size_t len,
                 xasprintf(cause, "line %d: %s", jerr.line, jerr.text);
                 goto out;
         }
-        if (!json_is_object(root)) {
-                xasprintf(cause, "not a GOV.UK bank-holidays object");
+        events = division_events(root, division, cause);
+        if (events == NULL)
                 goto out;
-        }
-        events = json_object_get(json_object_get(root, division), "events");
-        if (!json_is_array(events)) {
-                char *have;
-
-                list_divisions(root, &have);
-                xasprintf(cause, "no division '%s' with events (it has: %s)",
-                          division, have);
-                free(have);
-                goto out;
-        }
         /* Validate everything before changing the calendar. */
         n = json_array_size(events);
         dates = xcalloc(n, sizeof(*dates));
         for (size_t i = 0; i < n; i++) {
-                json_t *ev = json_array_get(events, i);
-                const char *date =
-                    json_string_value(json_object_get(ev, "date"));
-                const char *title =
-                    json_string_value(json_object_get(ev, "title"));
                 int year;
 
-                if (date == NULL || civil_parse_date(date, &dates[i]) < 0) {
-                        xasprintf(cause, "%s event %zu: no valid \"date\"",
-                                  division, i + 1);
+                if (check_event(json_array_get(events, i), division, i,
+                                &dates[i], cause) < 0)
                         goto out;
-                }
-                if (title == NULL) {
-                        xasprintf(cause, "%s event %zu: no \"title\"", division,
-                                  i + 1);
-                        goto out;
-                }
                 year = civil_from_days(dates[i]).year;
                 if (first == 0 || year < first)
                         first = year;

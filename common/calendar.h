@@ -27,10 +27,18 @@ struct calendar *calendar_new(void);
 void calendar_destroy(struct calendar **calp);
 
 /*
+ * The years a holiday may fall in: a date outside them is a typo, and it
+ * would stretch the coverage over years the file says nothing about.
+ */
+#define CALENDAR_YEAR_MIN 1900
+#define CALENDAR_YEAR_MAX 2199
+
+/*
  * Adds the bank holidays of `division` (e.g. "england-and-wales") from the
  * text of a GOV.UK bank-holidays.json and widens the coverage to the years
  * they span. Returns -1 with *cause set (caller frees) on malformed data or
- * an unknown division; the calendar is unchanged then.
+ * an unknown division; the cause says what is wrong and where (the division,
+ * the event by its number from 1, its date). The calendar is unchanged then.
  */
 int calendar_add_govuk(struct calendar *cal, const char *json, size_t len,
                        const char *division, char **cause);

@@ -270,6 +270,25 @@ check_text(struct loader *ld, const config_setting_t *s, const char *key,
 }
 
 /*
+ * Refuses a text longer than `max` characters (UTF-8 code points), `what`
+ * naming it for the message; true when it fits.
+ */
+static bool
+check_length(struct loader *ld, const config_setting_t *s, const char *what,
+             const char *value, size_t max)
+{
+        size_t n = 0;
+
+        for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+                n += (*p & 0xc0) != 0x80;
+        if (n <= max)
+                return true;
+        error_at(ld, s, "%s is %zu characters long; at most %zu are allowed",
+                 what, n, max);
+        return false;
+}
+
+/*
  * The string member `key` of `group`: NULL when absent (an error if
  * required) or invalid (an error said). The result is borrowed.
  */
@@ -551,6 +570,9 @@ load_trust(struct loader *ld, const config_setting_t *root)
         }
         check_keys(ld, g, keys, "trust");
         c->trust.name = dup_string(ld, g, "name", NULL, "trust");
+        if (c->trust.name != NULL)
+                check_length(ld, config_setting_get_member(g, "name"),
+                             "the trust's name", c->trust.name, CONF_MAX_NAME);
         c->trust.timezone =
             dup_string(ld, g, "timezone", "Europe/London", "trust");
         c->trust.division =
@@ -979,6 +1001,9 @@ load_schools(struct loader *ld, const config_setting_t *root)
                 check_keys(ld, g, keys, "school");
                 s->urn = dup_string(ld, g, "urn", NULL, "school");
                 s->name = dup_string(ld, g, "name", NULL, "school");
+                if (s->name != NULL)
+                        check_length(ld, config_setting_get_member(g, "name"),
+                                     "a school's name", s->name, CONF_MAX_NAME);
                 if (s->urn != NULL && (strlen(s->urn) != 6 ||
                                        strspn(s->urn, "0123456789") != 6)) {
                         error_at(ld, config_setting_get_member(g, "urn"),
@@ -1062,6 +1087,9 @@ load_rule(struct loader *ld, const config_setting_t *g, struct rule *r,
                          "and '_'",
                          r->event);
         r->action = dup_string(ld, g, "action", "", "rule");
+        if (r->action != NULL)
+                check_length(ld, config_setting_get_member(g, "action"),
+                             "a rule's action", r->action, CONF_MAX_ACTION);
         r->enabled = true;
         m = config_setting_get_member(g, "enabled");
         if (m != NULL && config_setting_type(m) != CONFIG_TYPE_BOOL)
@@ -1194,6 +1222,9 @@ get_template(struct loader *ld, const config_setting_t *g, const char *key,
                 error_at(ld, m, "%s is not valid UTF-8", where);
                 return NULL;
         }
+        if (!check_length(ld, m, where, v,
+                          title ? CONF_MAX_TITLE : CONF_MAX_TEMPLATE))
+                return NULL;
         if (template_check(v, &cause) < 0) {
                 error_at(ld, m, "%s: %s", where, cause);
                 free(cause);

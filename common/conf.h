@@ -58,6 +58,21 @@ struct channel {
         char *secret_file; /* "whsec_..." signing key file */
 };
 
+/*
+ * The longest texts the config may hold, in characters (UTF-8 code points),
+ * so that an alert fits the smallest channel it may go to: a Teams card
+ * must stay under 28 KB. With the default templates an alert holds a name
+ * of each kind, the action, the contact (PROTO_MAX_TEXT, twice) and a few
+ * dates: under 4,000 characters, at most 16 KB of UTF-8 (4 bytes to a
+ * character) besides the card's own 1 KB. docs/man/ofsted-notify.conf.5
+ * lists the limits.
+ * An SMS channel will need shorter texts still: keep names short.
+ */
+#define CONF_MAX_NAME     120  /* trust.name, a school's name */
+#define CONF_MAX_ACTION   1000 /* a rule's action */
+#define CONF_MAX_TITLE    200  /* a template's title, as written */
+#define CONF_MAX_TEMPLATE 2000 /* a template's text, as written */
+
 /* What an allow-listed CURVE client may connect as (a bit mask). */
 #define CONF_KIND_EMAIL   (1u << 0)
 #define CONF_KIND_WEBHOOK (1u << 1)

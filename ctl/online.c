@@ -41,6 +41,8 @@
 #define TIMEOUT_MAX     3600
 #define REPLY_MAX       (64 << 20) /* bytes; a larger frame is not a reply */
 #define HISTORY_MAX     1000
+#define AT_MAX          64 /* characters of --at the daemon reads */
+#define ECHO_MAX        40 /* characters of a bad argument shown back: %.40s */
 #define TOPIC_PREFIX    "deadline."
 
 enum {
@@ -315,7 +317,7 @@ common_option(struct online *o, int ch)
         case OPT_TIMEOUT:
                 if (parse_number(optarg, 1, TIMEOUT_MAX, &v) < 0)
                         return ctl_usage_error(o->cmd,
-                                               "--timeout '%s': want whole "
+                                               "--timeout '%.40s': want whole "
                                                "seconds from 1 to %d",
                                                optarg, TIMEOUT_MAX);
                 o->timeout = (int)v;
@@ -325,11 +327,46 @@ common_option(struct online *o, int ch)
         }
 }
 
+/* Characters in UTF-8 `s` (bytes that do not continue one). */
+static size_t
+utf8_chars(const char *s)
+{
+        size_t n = 0;
+
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+                n += (*p & 0xc0) != 0x80;
+        return n;
+}
+
+/*
+ * Refuses an argument longer than `max` characters, naming it by `what`,
+ * before anything shows it back or sends it: the daemon would refuse it,
+ * and a request over PROTO_MAX_REQUEST bytes gets no use of it.
+ */
+static int
+check_length(const struct online *o, const char *what, const char *s,
+             size_t max)
+{
+        size_t n = utf8_chars(s);
+
+        if (n > max)
+                return ctl_usage_error(o->cmd,
+                                       "%s: %zu characters, at most %zu "
+                                       "allowed",
+                                       what, n, max);
+        return CTL_OK;
+}
+
 static int
 check_urn(const struct online *o, const char *urn)
 {
         size_t n = strspn(urn, "0123456789");
 
+        if (utf8_chars(urn) > ECHO_MAX)
+                return ctl_usage_error(o->cmd,
+                                       "--school: %zu characters; a URN is "
+                                       "six digits",
+                                       utf8_chars(urn));
         if (n != 6 || urn[n] != '\0')
                 return ctl_usage_error(
                     o->cmd, "--school '%s': a URN is six digits", urn);
@@ -734,6 +771,9 @@ cmd_record(struct ctl *ctl, int argc, char **argv)
                                                "as in 'event KIND --school "
                                                "URN'");
                 kind = argv[optind++];
+                rc = check_length(&o, "event KIND", kind, RULES_KIND_MAX - 1);
+                if (rc != CTL_OK)
+                        return rc;
                 if (!rules_valid_kind(kind))
                         return ctl_usage_error(o.cmd,
                                                "event kind '%s': want lower "
@@ -747,6 +787,8 @@ cmd_record(struct ctl *ctl, int argc, char **argv)
         if (urn == NULL)
                 return ctl_usage_error(o.cmd, "--school URN is required");
         rc = check_urn(&o, urn);
+        if (rc == CTL_OK && at != NULL)
+                rc = check_length(&o, "--at", at, AT_MAX);
         if (rc == CTL_OK && contact != NULL)
                 rc = check_text(&o, "--contact", contact);
         if (rc == CTL_OK && note != NULL)
@@ -959,7 +1001,7 @@ cmd_show(struct ctl *ctl, int argc, char **argv)
         if (case_arg != NULL &&
             parse_number(case_arg, 1, LLONG_MAX, &case_id) < 0)
                 return ctl_usage_error(o.cmd,
-                                       "--case '%s': want a case number "
+                                       "--case '%.40s': want a case number "
                                        "(a positive whole number)",
                                        case_arg);
         if (urn != NULL && (rc = check_urn(&o, urn)) != CTL_OK)
@@ -1283,7 +1325,7 @@ cmd_history(struct ctl *ctl, int argc, char **argv)
         if (limit_arg != NULL &&
             parse_number(limit_arg, 1, HISTORY_MAX, &limit) < 0)
                 return ctl_usage_error(o.cmd,
-                                       "--limit '%s': want a number from 1 "
+                                       "--limit '%.40s': want a number from 1 "
                                        "to %d",
                                        limit_arg, HISTORY_MAX);
         if (load(&o) < 0)

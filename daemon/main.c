@@ -724,15 +724,24 @@ start_curve(struct daemon *d)
 static void
 startup(struct daemon *d)
 {
-        char *cause = NULL;
+        char *cause = NULL, *notice = NULL;
         int replanned = 0, cancelled = 0, n, one = 1;
 
         d->state_path = conf_state_path(d->conf->daemon.state);
         ensure_parent(d->state_path);
         d->lock_fd = take_lock(d->state_path);
-        d->st = store_open(d->state_path, &cause);
+        /* Under systemd's StateDirectory= the unit's group may read the
+         * state (SQLite readers need to write the -shm); by hand, only the
+         * user who runs the daemon. */
+        d->st = store_open_mode(d->state_path,
+                                getenv("STATE_DIRECTORY") != NULL ? 0660
+                                                                  : STORE_MODE,
+                                &notice, &cause);
         if (d->st == NULL)
                 fatalx("%s", cause);
+        if (notice != NULL)
+                log_notice("state database: %s", notice);
+        free(notice);
         log_info("state in %s", d->state_path);
 
         d->sigfd = os_signalfd();

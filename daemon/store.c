@@ -4,10 +4,13 @@
 #include "xalloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define BUSY_TIMEOUT_MS 5000
 #define MISSED_MAX      20
@@ -940,17 +943,98 @@ store_one_thread(void)
         return 0;
 }
 
+/*
+ * Narrows the file `file` to `mode` when its mode grants more; adds what
+ * it did to *notice. 0, or -1 with *cause when it cannot.
+ */
+static int
+narrow_mode(const char *file, mode_t mode, char **notice, char **cause)
+{
+        struct stat sb;
+        mode_t had, want;
+        char *next;
+
+        if (stat(file, &sb) < 0)
+                return 0; /* absent: SQLite makes it, or says why not */
+        had = sb.st_mode & 07777;
+        want = had & mode;
+        if (had == want)
+                return 0;
+        if (chmod(file, want) < 0) {
+                xasprintf(cause,
+                          "%s: mode %04o is wider than %04o, and it cannot "
+                          "be narrowed: %s",
+                          file, (unsigned)had, (unsigned)mode, strerror(errno));
+                return -1;
+        }
+        xasprintf(&next, "%s%s%s mode %04o narrowed to %04o",
+                  *notice ? *notice : "", *notice ? "; " : "", file,
+                  (unsigned)had, (unsigned)want);
+        free(*notice);
+        *notice = next;
+        return 0;
+}
+
+/*
+ * Gives the database at `path` the mode `mode`, whatever the umask. An
+ * absent file is made empty with it (an empty file is a new database to
+ * SQLite, which gives the -wal and -shm it makes the database file's mode);
+ * an existing one, and its -wal and -shm, are narrowed to it, *notice
+ * saying so. -1 with *cause when a file cannot be made so.
+ */
+static int
+secure_files(const char *path, mode_t mode, char **notice, char **cause)
+{
+        static const char *const suffixes[] = { "", "-wal", "-shm" };
+        int fd;
+
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+        if (fd >= 0) {
+                if (fchmod(fd, mode) < 0) {
+                        xasprintf(cause, "%s: chmod %04o: %s", path,
+                                  (unsigned)mode, strerror(errno));
+                        close(fd);
+                        unlink(path);
+                        return -1;
+                }
+                close(fd);
+        } else if (errno != EEXIST) {
+                return 0; /* SQLite will fail too, and say it its way */
+        }
+        for (size_t i = 0; i < NELEM(suffixes); i++) {
+                char *file;
+                int rc;
+
+                xasprintf(&file, "%s%s", path, suffixes[i]);
+                rc = narrow_mode(file, mode, notice, cause);
+                free(file);
+                if (rc < 0)
+                        return -1;
+        }
+        return 0;
+}
+
 struct store *
 store_open(const char *path, char **cause)
 {
+        return store_open_mode(path, STORE_MODE, NULL, cause);
+}
+
+struct store *
+store_open_mode(const char *path, unsigned mode, char **notice, char **cause)
+{
         struct store *st = xcalloc(1, sizeof(*st));
-        char *dummy = NULL;
+        char *dummy = NULL, *said = NULL;
 
         st->path = xstrdup(path);
 
         /* Every failure below sets a cause, so give it somewhere to go. */
         if (cause == NULL)
                 cause = &dummy;
+        if (notice != NULL)
+                *notice = NULL;
+        if (secure_files(path, (mode_t)mode & 0777, &said, cause) < 0)
+                goto fail;
         /* A store belongs to one thread: no mutex around each call. */
         if (sqlite3_open_v2(path, &st->db,
                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -973,8 +1057,13 @@ store_open(const char *path, char **cause)
                         goto fail;
                 }
         }
+        if (notice != NULL)
+                *notice = said;
+        else
+                free(said);
         return st;
 fail:
+        free(said);
         free(dummy);
         store_close(&st);
         return NULL;

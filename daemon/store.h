@@ -80,8 +80,25 @@ struct store_alert {
  */
 int store_one_thread(void);
 
+/*
+ * The database holds contact details: it is made mode STORE_MODE (0600)
+ * whatever the umask, or the mode the caller gives store_open_mode() (the
+ * daemon gives 0660 under systemd, for the unit's group). SQLite gives its
+ * -wal and -shm the database file's mode.
+ */
+#define STORE_MODE 0600
+
 /* Opens (creating when absent) and migrates the database at `path`. */
 struct store *store_open(const char *path, char **cause);
+/*
+ * store_open() with the file's mode: a new database gets `mode` (and
+ * SQLite its -wal and -shm the same); an existing one whose file, -wal or
+ * -shm grants more than `mode` is narrowed to it, and *notice (when not
+ * NULL) then says what was narrowed, for the caller to log; else NULL.
+ * The caller frees it. A file that cannot be narrowed is refused.
+ */
+struct store *store_open_mode(const char *path, unsigned mode, char **notice,
+                              char **cause);
 void store_close(struct store **stp);
 
 enum store_fault {

@@ -386,6 +386,65 @@ test_online_text_length(void **state)
         free(accented);
 }
 
+/*
+ * An argument far too long for any request is refused here, exit 2, by
+ * its name, without being shown back (the daemon would drop a request
+ * over 1 MiB unanswered; docs/protocol.md).
+ */
+static void
+test_online_long_arguments(void **state)
+{
+        static const struct {
+                const char *args[6]; /* "LONG" stands for the long value */
+                const char *needle;
+        } cases[] = {
+                { { "notify", "--school", "100001", "--at", "LONG", NULL },
+                  "--at: 100000 characters, at most 64 allowed" },
+                { { "event", "LONG", "--school", "100001", NULL },
+                  "event KIND: 100000 characters, at most 31 allowed" },
+                { { "notify", "--school", "LONG", NULL },
+                  "--school: 100000 characters; a URN is six digits" },
+                { { "upcoming", "--school", "LONG", NULL },
+                  "--school: 100000 characters" },
+                { { "notify", "--school", "100001", "--contact", "LONG", NULL },
+                  "--contact: 100000 characters, at most 1000 allowed" },
+                { { "show", "--case", "LONG", NULL }, "--case '" },
+                { { "history", "--limit", "LONG", NULL }, "--limit '" },
+                { { "list", "--timeout", "LONG", NULL }, "--timeout '" },
+        };
+        char *lots = malloc(100000 + 1);
+
+        (void)state;
+        assert_non_null(lots);
+        memset(lots, '1', 100000);
+        lots[100000] = '\0';
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                const char *a[6];
+                struct proc_result r;
+
+                for (size_t k = 0; k < 6; k++) {
+                        a[k] = cases[i].args[k];
+                        if (a[k] != NULL && strcmp(a[k], "LONG") == 0)
+                                a[k] = lots;
+                }
+                /* Letters for a KIND, digits elsewhere. */
+                memset(lots, strcmp(a[0], "event") == 0 ? 'k' : '1', 100000);
+                r = ctl(NULL, a[0], "-c", CONF, a[1], a[2], a[3], a[4], a[5],
+                        NULL);
+                if (r.status != 2 || strstr(r.err, cases[i].needle) == NULL)
+                        fail_msg("case %zu (%s): exit %d, stderr lacks "
+                                 "\"%s\": %.200s",
+                                 i, a[0], r.status, cases[i].needle, r.err);
+                /* Named, not shown back: the message and the hint. */
+                if (strlen(r.err) > 300)
+                        fail_msg("case %zu: %zu bytes on stderr", i,
+                                 strlen(r.err));
+                assert_string_equal(r.out, "");
+                proc_result_free(&r);
+        }
+        free(lots);
+}
+
 static double
 seconds_since(const struct timespec *t0)
 {
@@ -496,6 +555,7 @@ main(void)
                 cmocka_unit_test(test_config_from_env),
                 cmocka_unit_test(test_online_usage_errors),
                 cmocka_unit_test(test_online_text_length),
+                cmocka_unit_test(test_online_long_arguments),
                 cmocka_unit_test(test_online_no_daemon),
                 cmocka_unit_test(test_help_lists_online),
         };

@@ -1625,6 +1625,94 @@ test_hostile_requests(void **state)
         f->passed = true;
 }
 
+/* Waits for monitor event `want` on `mon` (a PAIR); false on timeout. */
+static bool
+wait_event(void *mon, int want)
+{
+        long long until = mono_ms() + WAIT_MS;
+
+        while (mono_ms() < until) {
+                zmq_pollitem_t item = { mon, 0, ZMQ_POLLIN, 0 };
+                zmq_msg_t m;
+                uint16_t event;
+
+                if (zmq_poll(&item, 1, 200) <= 0)
+                        continue;
+                zmq_msg_init(&m);
+                assert_true(zmq_msg_recv(&m, mon, 0) >= 6);
+                memcpy(&event, zmq_msg_data(&m), sizeof(event));
+                assert_true(zmq_msg_more(&m));
+                zmq_msg_close(&m);
+                zmq_msg_init(&m);
+                assert_true(zmq_msg_recv(&m, mon, 0) >= 0); /* endpoint */
+                zmq_msg_close(&m);
+                if (event == want)
+                        return true;
+        }
+        return false;
+}
+
+/*
+ * docs/protocol.md: a body over 16 KiB is refused with a reply, up to a
+ * frame of 1 MiB; a larger frame is not read: the daemon drops the
+ * connection unanswered, which the client sees as a disconnection, and it
+ * goes on answering others.
+ */
+static void
+test_oversize_request(void **state)
+{
+        struct fx *f = *state;
+        void *zctx = zmq_ctx_new(), *dealer, *mon, *req;
+        const size_t mib = 1 << 20;
+        char *big = malloc(mib + 2);
+        struct reply rep;
+        json_t *doc;
+
+        assert_non_null(zctx);
+        assert_non_null(big);
+        write_conf(f, NULL, NULL);
+        daemon_start(f);
+
+        /* Exactly 1 MiB: read, and refused with a reply. */
+        req = control_socket(f, zctx, ZMQ_REQ);
+        memset(big, ' ', mib);
+        send_frames(req, 2, (const char *[]){ CONTROL_ID, big },
+                    (const size_t[]){ strlen(CONTROL_ID), mib });
+        recv_reply(req, &rep);
+        check_reply(&rep, 0, false, "request larger than 16384 bytes", "1 MiB");
+        reply_free(&rep);
+        zmq_close(req);
+
+        /* One byte more: the connection is dropped, without a reply. */
+        dealer = control_socket(f, zctx, ZMQ_DEALER);
+        assert_int_equal(zmq_socket_monitor(dealer, "inproc://oversize",
+                                            ZMQ_EVENT_DISCONNECTED),
+                         0);
+        mon = zmq_socket(zctx, ZMQ_PAIR);
+        assert_non_null(mon);
+        assert_int_equal(zmq_connect(mon, "inproc://oversize"), 0);
+        memset(big, ' ', mib + 1);
+        send_frames(dealer, 3, (const char *[]){ "", CONTROL_ID, big },
+                    (const size_t[]){ 0, strlen(CONTROL_ID), mib + 1 });
+        if (!wait_event(mon, ZMQ_EVENT_DISCONNECTED))
+                fail_msg("the daemon kept a connection that sent a frame "
+                         "over 1 MiB");
+        zmq_socket_monitor(dealer, NULL, 0);
+        zmq_close(mon);
+        zmq_close(dealer);
+        zmq_ctx_term(zctx);
+        free(big);
+
+        /* Still there, still answering. */
+        assert_true(proc_alive(f->pid));
+        doc = ctl_json(f, 0, "status", "--json", NULL);
+        assert_true(json_is_true(member(doc, "ok")));
+        assert_true(jint(doc, "pid") == f->pid);
+        json_decref(doc);
+        assert_int_equal(daemon_stop(f, SIGTERM), 0);
+        f->passed = true;
+}
+
 /* sd_notify: READY, STATUS, the watchdog, RELOADING then READY, STOPPING. */
 static void
 test_sd_notify(void **state)
@@ -2061,6 +2149,8 @@ main(void)
                 cmocka_unit_test_setup_teardown(test_catch_up_skip, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_hostile_requests, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_oversize_request, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_sd_notify, setup,
                                                 teardown),

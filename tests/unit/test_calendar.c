@@ -899,6 +899,93 @@ test_errors(void **state)
         calendar_destroy(&empty);
 }
 
+/*
+ * Each malformed shape is named for what it is and where it is: the
+ * division, the event by its number from 1, its date when it has one.
+ */
+static void
+test_error_shapes(void **state)
+{
+        static const struct {
+                const char *json;
+                const char *want;
+        } cases[] = {
+                { "{\"england-and-wales\": 7}",
+                  "division 'england-and-wales' is a number, not an object "
+                  "with an \"events\" array" },
+                { "{\"england-and-wales\": [1]}",
+                  "division 'england-and-wales' is an array, not an object "
+                  "with an \"events\" array" },
+                { "{\"england-and-wales\": {\"division\": \"x\"}}",
+                  "division 'england-and-wales' has no \"events\" array" },
+                { "{\"england-and-wales\": {\"events\": {}}}",
+                  "division 'england-and-wales': \"events\" is an object, "
+                  "not an array" },
+                { "{\"england-and-wales\": {\"events\": \"none\"}}",
+                  "division 'england-and-wales': \"events\" is a string, "
+                  "not an array" },
+                { "{\"scotland\": {\"events\": []}}",
+                  "no division 'england-and-wales' (it has: 'scotland')" },
+                { "{}", "no division 'england-and-wales': the file has no "
+                        "divisions at all" },
+                { "[{\"england-and-wales\": {}}]",
+                  "the file is an array, not a GOV.UK "
+                  "bank-holidays object of divisions" },
+                { "{\"england-and-wales\": {\"events\": [{\"title\": \"A\", "
+                  "\"date\": \"2030-01-01\"}, 3]}}",
+                  "division 'england-and-wales' event 2 is a number, not an "
+                  "object" },
+                { "{\"england-and-wales\": {\"events\": [{\"title\": "
+                  "\"A\"}]}}",
+                  "division 'england-and-wales' event 1 has no \"date\"" },
+                { "{\"england-and-wales\": {\"events\": [{\"title\": \"A\", "
+                  "\"date\": null}]}}",
+                  "division 'england-and-wales' event 1: \"date\" is null, "
+                  "not a string \"YYYY-MM-DD\"" },
+                { "{\"england-and-wales\": {\"events\": [{\"title\": \"A\", "
+                  "\"date\": \"25/12/2030\"}]}}",
+                  "division 'england-and-wales' event 1: date '25/12/2030' "
+                  "is not a date \"YYYY-MM-DD\"" },
+                { "{\"england-and-wales\": {\"events\": [{\"title\": \"A\", "
+                  "\"date\": \"2030-02-29\"}]}}",
+                  "division 'england-and-wales' event 1: date '2030-02-29' "
+                  "is not a date \"YYYY-MM-DD\"" },
+                { "{\"england-and-wales\": {\"events\": [{\"title\": \"A\", "
+                  "\"date\": \"2030-01-01\"}, {\"title\": \"B\", "
+                  "\"date\": \"9999-12-31\"}]}}",
+                  "division 'england-and-wales' event 2: date 9999-12-31 is "
+                  "outside the years 1900 to 2199" },
+                { "{\"england-and-wales\": {\"events\": [{\"title\": \"A\", "
+                  "\"date\": \"1899-12-25\"}]}}",
+                  "division 'england-and-wales' event 1: date 1899-12-25 is "
+                  "outside the years 1900 to 2199" },
+                { "{\"england-and-wales\": {\"events\": [{\"date\": "
+                  "\"2030-12-25\"}]}}",
+                  "division 'england-and-wales' event 1 (2030-12-25) has no "
+                  "\"title\"" },
+                { "{\"england-and-wales\": {\"events\": [{\"title\": [\"A\"], "
+                  "\"date\": \"2030-12-25\"}]}}",
+                  "division 'england-and-wales' event 1 (2030-12-25): "
+                  "\"title\" is an array, not a string" },
+        };
+        struct fixture *fx = *state;
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char *cause = NULL;
+
+                assert_int_equal(calendar_add_govuk(fx->cal, cases[i].json,
+                                                    strlen(cases[i].json), EW,
+                                                    &cause),
+                                 -1);
+                assert_non_null(cause);
+                if (strcmp(cause, cases[i].want) != 0)
+                        fail_msg("case %zu: cause '%s', want '%s'", i, cause,
+                                 cases[i].want);
+                free(cause);
+                assert_unchanged(fx->cal);
+        }
+}
+
 /* A small feed of one's own: coverage is the years it lists. */
 static void
 test_custom_feed(void **state)
@@ -978,6 +1065,8 @@ main(void)
                 cmocka_unit_test_setup_teardown(test_load_twice, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_error_shapes, setup,
+                                                teardown),
                 cmocka_unit_test(test_custom_feed),
         };
 

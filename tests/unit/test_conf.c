@@ -961,6 +961,126 @@ test_templates_errors(void **state)
         conf_errors_free(&errs);
 }
 
+/* `n` copies of `unit` (a character of one or more bytes); caller frees. */
+static char *
+repeat(const char *unit, size_t n)
+{
+        size_t len = strlen(unit);
+        char *out = malloc(n * len + 1);
+
+        assert_non_null(out);
+        for (size_t i = 0; i < n; i++)
+                memcpy(out + i * len, unit, len);
+        out[n * len] = '\0';
+        return out;
+}
+
+/*
+ * Texts that reach every channel have limits (conf.h, counted in
+ * characters, not bytes): one over is refused at its line, a 1 MB name
+ * too; exactly the limit, in two-byte characters, passes.
+ */
+static void
+test_text_limits(void **state)
+{
+        static const struct {
+                int line;
+                const char *text;
+        } want[] = {
+                { 1, "the trust's name is 121 characters long; at most 120 "
+                     "are allowed" },
+                { 5, "a school's name is 1048576 characters long; at most "
+                     "120 are allowed" },
+                { 6, "a rule's action is 1001 characters long; at most 1000 "
+                     "are allowed" },
+                { 10, "templates.slack.title is 201 characters long; at most "
+                      "200 are allowed" },
+                { 11, "templates.slack.text is 2001 characters long; at most "
+                      "2000 are allowed" },
+        };
+        struct scratch *s = *state;
+        char *n121 = repeat("x", 121), *n120 = repeat("\xc3\xa9", 120);
+        char *huge = repeat("x", 1 << 20), *a1001 = repeat("a", 1001);
+        char *a1000 = repeat("\xc3\xa9", 1000), *t201 = repeat("t", 201);
+        char *t200 = repeat("\xc3\xa9", 200), *x2001 = repeat("x", 2001);
+        char *x2000 = repeat("\xc3\xa9", 2000), *text, *good;
+        struct conf_errors errs;
+        struct conf *c;
+        const char *path;
+
+        assert_true(
+            asprintf(&text,
+                     "trust = { name = \"%s\"; holidays = \"" HOLIDAYS
+                     "\"; };\n" /* 1 */
+                     "channels = ( { name = \"s\"; type = \"slack\"; "
+                     "url = \"https://hooks.example/s\"; } );\n" /* 2 */
+                     "schools = (\n"                             /* 3 */
+                     "  { urn = \"100001\"; name = \"%s\"; channels = [ "
+                     "\"s\" ]; },\n" /* 4 */
+                     "  { urn = \"100002\"; name = \"%s\"; channels = [ "
+                     "\"s\" ]; } );\n" /* 5 */
+                     "rules = ( { name = \"r\"; event = \"pause\"; "
+                     "action = \"%s\";\n" /* 6 */
+                     "  deadline = { working_days = 1; time = \"08:00\"; "
+                     "}; alerts = [ \"deadline\" ]; },\n" /* 7 */
+                     "  { name = \"q\"; event = \"pause\"; action = \"%s\"; "
+                     "deadline = { working_days = 1; time = \"09:00\"; "
+                     "}; alerts = [ \"deadline\" ]; } );\n"            /* 8 */
+                     "templates = {\n"                                 /* 9 */
+                     "  slack = { title = \"%s\";\n"                   /* 10 */
+                     "    text = \"%s\"; };\n"                         /* 11 */
+                     "  teams = { title = \"%s\"; text = \"%s\"; };\n" /* 12 */
+                     "};\n",
+                     n121, n120, huge, a1001, a1000, t201, x2001, t200,
+                     x2000) > 0);
+        path = scratch_write(s, "limits.conf", text);
+        c = conf_load(path, &errs);
+        assert_null(c);
+        assert_int_equal(errs.n, sizeof(want) / sizeof(want[0]));
+        for (size_t i = 0; i < errs.n; i++) {
+                assert_error_at(&errs, i, path, want[i].line);
+                if (strstr(errs.msgs[i], want[i].text) == NULL)
+                        fail_msg("message '%.200s' lacks '%s'", errs.msgs[i],
+                                 want[i].text);
+        }
+        conf_errors_free(&errs);
+
+        /* At the limits, every one of them: loaded. */
+        assert_true(
+            asprintf(&good,
+                     "trust = { name = \"%s\"; holidays = \"" HOLIDAYS
+                     "\"; };\n"
+                     "channels = ( { name = \"s\"; type = \"slack\"; "
+                     "url = \"https://hooks.example/s\"; } );\n"
+                     "schools = ( { urn = \"100001\"; name = \"%s\"; "
+                     "channels = [ \"s\" ]; } );\n"
+                     "rules = ( { name = \"q\"; event = \"pause\"; "
+                     "action = \"%s\"; deadline = { working_days = 1; "
+                     "time = \"09:00\"; }; alerts = [ \"deadline\" ]; } );\n"
+                     "templates = { teams = { title = \"%s\"; "
+                     "text = \"%s\"; }; };\n",
+                     n120, n120, a1000, t200, x2000) > 0);
+        path = scratch_write(s, "limits_ok.conf", good);
+        c = conf_load(path, &errs);
+        if (c == NULL)
+                fail_msg("at the limits: %.300s", errs.msgs[0]);
+        assert_int_equal(strlen(c->trust.name), 240);
+        assert_string_equal(c->schools[0].name, n120);
+        assert_string_equal(c->rules[0].action, a1000);
+        conf_destroy(&c);
+        free(good);
+        free(text);
+        free(n121);
+        free(n120);
+        free(huge);
+        free(a1001);
+        free(a1000);
+        free(t201);
+        free(t200);
+        free(x2001);
+        free(x2000);
+}
+
 int
 main(void)
 {
@@ -994,6 +1114,8 @@ main(void)
                     test_templates_own, scratch_setup, scratch_teardown),
                 cmocka_unit_test_setup_teardown(
                     test_templates_errors, scratch_setup, scratch_teardown),
+                cmocka_unit_test_setup_teardown(test_text_limits, scratch_setup,
+                                                scratch_teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,11 +15,13 @@
 #include "support.h"
 #include "tz.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1876,6 +1878,87 @@ test_deliveries_shift(void **state)
         sqlite3_close(db);
 }
 
+/* The permission bits of `path` plus `suffix`; fails when it is absent. */
+static unsigned
+mode_of(const char *path, const char *suffix)
+{
+        char file[160];
+        struct stat sb;
+
+        snprintf(file, sizeof(file), "%s%s", path, suffix);
+        if (stat(file, &sb) < 0)
+                fail_msg("stat '%s': %s", file, strerror(errno));
+        return sb.st_mode & 07777;
+}
+
+/* Opens `path` with `mode`, records a case, and checks the three files. */
+static void
+check_modes(const char *path, unsigned mode, unsigned want)
+{
+        char *cause = NULL, *notice = NULL;
+        struct store *st = store_open_mode(path, mode, &notice, &cause);
+
+        if (st == NULL)
+                fail_msg("store_open_mode: %s", cause);
+        assert_null(notice);
+        /* A write, so that the -wal and -shm are there. */
+        assert_true(store_case_open(st, "100001", NULL, NULL, 1000, &cause) >
+                    0);
+        assert_int_equal(mode_of(path, ""), want);
+        assert_int_equal(mode_of(path, "-wal"), want);
+        assert_int_equal(mode_of(path, "-shm"), want);
+        store_close(&st);
+}
+
+/*
+ * The database holds contact details: it and SQLite's -wal and -shm are
+ * made with the mode asked for (0600 by default) whatever the umask, and
+ * an existing file open wider is narrowed, saying so.
+ */
+static void
+test_file_modes(void **state)
+{
+        static const char *const suffixes[] = { "", "-wal", "-shm" };
+        struct fixture *f = *state;
+        char other[128], file[160], *cause = NULL, *notice = NULL;
+        mode_t old;
+
+        store_close(&f->st);
+        for (size_t i = 0; i < 3; i++) {
+                snprintf(file, sizeof(file), "%s%s", f->path, suffixes[i]);
+                unlink(file);
+        }
+        old = umask(022);
+        check_modes(f->path, STORE_MODE, 0600);
+        /* Run by hand the day before, under umask 022: narrowed. */
+        assert_int_equal(chmod(f->path, 0644), 0);
+        f->st = store_open_mode(f->path, STORE_MODE, &notice, &cause);
+        assert_non_null(f->st);
+        assert_non_null(notice);
+        snprintf(file, sizeof(file), "%s mode 0644 narrowed to 0600", f->path);
+        if (strstr(notice, file) == NULL)
+                fail_msg("notice '%s' lacks '%s'", notice, file);
+        free(notice);
+        assert_int_equal(mode_of(f->path, ""), 0600);
+        /* A mode narrower than asked for stays. */
+        store_close(&f->st);
+        assert_int_equal(chmod(f->path, 0600), 0);
+        f->st = store_open_mode(f->path, 0660, &notice, &cause);
+        assert_non_null(f->st);
+        assert_null(notice);
+        assert_int_equal(mode_of(f->path, ""), 0600);
+
+        /* The group's mode, under a umask that would take it away. */
+        umask(077);
+        snprintf(other, sizeof(other), "%s/group.db", f->dir);
+        check_modes(other, 0660, 0660);
+        umask(old);
+        for (size_t i = 0; i < 3; i++) {
+                snprintf(file, sizeof(file), "%s%s", other, suffixes[i]);
+                unlink(file);
+        }
+}
+
 #define TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int
@@ -1912,6 +1995,7 @@ main(void)
                 TEST(test_expire_reads_first),
                 TEST(test_deliveries_shift),
                 TEST(test_commit_survives_exit),
+                TEST(test_file_modes),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
