@@ -730,13 +730,10 @@ startup(struct daemon *d)
         d->state_path = conf_state_path(d->conf->daemon.state);
         ensure_parent(d->state_path);
         d->lock_fd = take_lock(d->state_path);
-        /* Under systemd's StateDirectory= the unit's group may read the
-         * state (SQLite readers need to write the -shm); by hand, only the
-         * user who runs the daemon. */
-        d->st = store_open_mode(d->state_path,
-                                getenv("STATE_DIRECTORY") != NULL ? 0660
-                                                                  : STORE_MODE,
-                                &notice, &cause);
+        /* Only the daemon's user, under the unit too: the group that may
+         * record events must not be able to write deliveries as settled
+         * behind the dispatch protocol's back (docs/dispatch.md). */
+        d->st = store_open_mode(d->state_path, STORE_MODE, &notice, &cause);
         if (d->st == NULL)
                 fatalx("%s", cause);
         if (notice != NULL)

@@ -83,7 +83,7 @@ int store_one_thread(void);
 /*
  * The database holds contact details: it is made mode STORE_MODE (0600)
  * whatever the umask, or the mode the caller gives store_open_mode() (the
- * daemon gives 0660 under systemd, for the unit's group). SQLite gives its
+ * tests try others; the daemon always gives STORE_MODE). SQLite gives its
  * -wal and -shm the database file's mode.
  */
 #define STORE_MODE 0600
