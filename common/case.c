@@ -213,12 +213,11 @@ case_state_parse(const char *name, enum case_state *out)
 }
 
 enum case_fate
-case_alert_fate(int64_t at, int64_t due, int64_t now, int late_after,
-                enum catch_up catch_up)
+case_alert_fate(int64_t at, int64_t due, int64_t now, int late_after, bool skip)
 {
         if (now - at <= late_after)
                 return CASE_FIRE;
-        if (catch_up == CATCH_UP_SKIP || now >= due)
+        if (skip || now >= due)
                 return CASE_MISS;
         return CASE_FIRE_LATE;
 }

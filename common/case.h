@@ -17,7 +17,6 @@
 #ifndef ONOTIFY_CASE_H
 #define ONOTIFY_CASE_H
 
-#include "conf.h"
 #include "rules.h"
 
 #include <stdbool.h>
@@ -106,10 +105,10 @@ enum case_fate {
 /*
  * The fate of an alert due at `at` for a deadline at `due`, handled at
  * `now`: late when more than `late_after` seconds behind; a late one is
- * missed when `catch_up` is CATCH_UP_SKIP or its deadline has passed,
- * else sent marked late.
+ * missed when `skip` (the config's catch_up = "skip") or its deadline has
+ * passed, else sent marked late.
  */
 enum case_fate case_alert_fate(int64_t at, int64_t due, int64_t now,
-                               int late_after, enum catch_up catch_up);
+                               int late_after, bool skip);
 
 #endif

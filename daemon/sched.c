@@ -299,7 +299,7 @@ static enum case_fate
 alert_fate(const struct conf *conf, const struct store_alert *a, int64_t now)
 {
         return case_alert_fate(a->at, a->due, now, conf->daemon.late_after,
-                               conf->daemon.catch_up);
+                               conf->daemon.catch_up == CATCH_UP_SKIP);
 }
 
 /*

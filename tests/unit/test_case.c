@@ -421,37 +421,36 @@ test_alert_fate(void **state)
         static const struct {
                 int64_t late; /* now - at */
                 int64_t due;  /* due - at */
-                enum catch_up catch_up;
+                bool skip;    /* catch_up = "skip" */
                 enum case_fate want;
         } t[] = {
-                { 0, 3600, CATCH_UP_LATE, CASE_FIRE },
-                { 0, 3600, CATCH_UP_SKIP, CASE_FIRE },
-                { 60, 3600, CATCH_UP_LATE, CASE_FIRE },
-                { 60, 3600, CATCH_UP_SKIP, CASE_FIRE },
-                { 61, 3600, CATCH_UP_LATE, CASE_FIRE_LATE },
-                { 61, 3600, CATCH_UP_SKIP, CASE_MISS },
-                { 3599, 3600, CATCH_UP_LATE, CASE_FIRE_LATE },
-                { 3600, 3600, CATCH_UP_LATE, CASE_MISS },
-                { 7200, 3600, CATCH_UP_LATE, CASE_MISS },
-                { 5, 0, CATCH_UP_LATE, CASE_FIRE },
-                { 5, 0, CATCH_UP_SKIP, CASE_FIRE },
-                { 61, 0, CATCH_UP_LATE, CASE_MISS },
-                { -5, 3600, CATCH_UP_SKIP, CASE_FIRE },
+                { 0, 3600, false, CASE_FIRE },
+                { 0, 3600, true, CASE_FIRE },
+                { 60, 3600, false, CASE_FIRE },
+                { 60, 3600, true, CASE_FIRE },
+                { 61, 3600, false, CASE_FIRE_LATE },
+                { 61, 3600, true, CASE_MISS },
+                { 3599, 3600, false, CASE_FIRE_LATE },
+                { 3600, 3600, false, CASE_MISS },
+                { 7200, 3600, false, CASE_MISS },
+                { 5, 0, false, CASE_FIRE },
+                { 5, 0, true, CASE_FIRE },
+                { 61, 0, false, CASE_MISS },
+                { -5, 3600, true, CASE_FIRE },
         };
         const int64_t at = support_utc("2024-03-04T15:30:00Z");
 
         (void)state;
         for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
                 enum case_fate got = case_alert_fate(
-                    at, at + t[i].due, at + t[i].late, 60, t[i].catch_up);
+                    at, at + t[i].due, at + t[i].late, 60, t[i].skip);
 
                 if (got != t[i].want)
                         fail_msg("%lld s late, due %lld s after, catch_up "
                                  "'%s': fate %d, want %d",
                                  (long long)t[i].late, (long long)t[i].due,
-                                 t[i].catch_up == CATCH_UP_SKIP ? "skip"
-                                                                : "late",
-                                 (int)got, (int)t[i].want);
+                                 t[i].skip ? "skip" : "late", (int)got,
+                                 (int)t[i].want);
         }
 }
 
