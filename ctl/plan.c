@@ -93,8 +93,10 @@ plan_json(const struct conf *conf, const struct plan *plan,
         } else {
                 json_object_set_new(root, "next",
                                     json_string(case_state_name(dec->next)));
-                json_object_set_new(root, "opens", json_boolean(dec->opens));
-                json_object_set_new(root, "closes", json_boolean(dec->closes));
+                json_object_set_new(root, "opens_case",
+                                    json_boolean(dec->opens));
+                json_object_set_new(root, "closes_case",
+                                    json_boolean(dec->closes));
         }
         for (size_t i = 0; i < plan->ndeadlines; i++) {
                 const struct plan_deadline *d = &plan->deadlines[i];

@@ -337,7 +337,7 @@ check_event(struct fx *f, json_int_t id, const char *kind, bool new_case,
         assert_string_equal(jstr(rec, "state"), jstr(plan, "next"));
 
         /* A new case exactly when plan says one opens. */
-        assert_int_equal(json_is_true(member(plan, "opens")), to != id);
+        assert_int_equal(json_is_true(member(plan, "opens_case")), to != id);
 
         /* Every alert the case had pending: cancelled now when plan says
          * its rule ends, else still pending. */
@@ -368,10 +368,10 @@ check_event(struct fx *f, json_int_t id, const char *kind, bool new_case,
                 }
                 /* The old case is closed when plan says it closes. */
                 if (to != id)
-                        assert_string_equal(jstr(after, "state"),
-                                            json_is_true(member(plan, "closes"))
-                                                ? "closed"
-                                                : state);
+                        assert_string_equal(
+                            jstr(after, "state"),
+                            json_is_true(member(plan, "closes_case")) ? "closed"
+                                                                      : state);
                 if (to == id)
                         json_array_foreach(jarr(after, "alerts"), i, a)
                         {
