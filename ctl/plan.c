@@ -1,9 +1,12 @@
 /*
- * ofsted-notifyctl plan: what recording an event would schedule, computed
- * from the config alone, without a daemon.
+ * ofsted-notifyctl plan: what recording an event would do, computed from
+ * the config alone, without a daemon: the case machine's decision
+ * (common/case.h, the daemon's own) for an assumed state of the school's
+ * case, and the deadlines and alerts of the rules it starts.
  */
 #include "ctl.h"
 
+#include "case.h"
 #include "conf.h"
 #include "rules.h"
 #include "timefmt.h"
@@ -19,6 +22,8 @@ struct plan_args {
         const char *event;
         const char *at;
         const char *urn;
+        const char *state;
+        bool new_case;
         bool json;
 };
 
@@ -61,14 +66,14 @@ alert_channels(const struct conf *conf, const struct school *school,
 }
 
 static json_t *
-plan_json(const struct conf *conf, const struct plan *plan, const char *event,
-          const struct school *school)
+plan_json(const struct conf *conf, const struct plan *plan,
+          const struct case_decision *dec, const struct school *school)
 {
         const struct tz *tz = conf->tz;
         json_t *root = json_object(), *dls = json_array(), *als = json_array();
         json_t *warns = json_array(), *cancels = json_array();
 
-        json_object_set_new(root, "event", json_string(event));
+        json_object_set_new(root, "event", json_string(dec->kind));
         json_object_set_new(root, "at", jtime(tz, plan->at));
         if (school != NULL) {
                 json_t *s = json_object();
@@ -76,6 +81,22 @@ plan_json(const struct conf *conf, const struct plan *plan, const char *event,
                 json_object_set_new(s, "urn", json_string(school->urn));
                 json_object_set_new(s, "name", json_string(school->name));
                 json_object_set_new(root, "school", s);
+        }
+        json_object_set_new(root, "state",
+                            json_string(case_state_name(dec->from)));
+        if (dec->refusal != CASE_OK) {
+                char *why = case_refusal_text(
+                    dec, school != NULL ? school->urn : NULL, 0);
+
+                json_object_set_new(root, "refused", json_string(why));
+                free(why);
+        } else {
+                json_object_set_new(root, "next",
+                                    json_string(case_state_name(dec->next)));
+                json_object_set_new(root, "opens_case",
+                                    json_boolean(dec->opens));
+                json_object_set_new(root, "closes_case",
+                                    json_boolean(dec->closes));
         }
         for (size_t i = 0; i < plan->ndeadlines; i++) {
                 const struct plan_deadline *d = &plan->deadlines[i];
@@ -103,15 +124,9 @@ plan_json(const struct conf *conf, const struct plan *plan, const char *event,
                             alert_channels(conf, school, a->rule));
                 json_array_append_new(als, o);
         }
-        for (size_t i = 0; i < conf->nrules; i++) {
-                const struct rule *r = &conf->rules[i];
-
-                for (size_t k = 0; k < r->ncancel_on; k++) {
-                        if (strcmp(r->cancel_on[k], event) == 0)
-                                json_array_append_new(cancels,
-                                                      json_string(r->name));
-                }
-        }
+        for (size_t i = 0; i < dec->nends; i++)
+                json_array_append_new(
+                    cancels, json_string(conf->rules[dec->ends[i]].name));
         for (size_t i = 0; i < plan->nwarnings; i++)
                 json_array_append_new(warns, json_string(plan->warnings[i]));
         json_object_set_new(root, "deadlines", dls);
@@ -138,9 +153,31 @@ width(json_t *rows, const char *col, const char *header)
         return (int)w;
 }
 
+/* The case line: its state before and after, in people's words. */
+static void
+print_case(const struct case_decision *dec)
+{
+        const char *from = case_state_name(dec->from);
+        const char *next = case_state_name(dec->next);
+
+        if (dec->refusal != CASE_OK)
+                printf("Case:    %s\n", from);
+        else if (dec->opens && dec->closes)
+                printf("Case:    %s, then closed; a new case, %s\n", from,
+                       next);
+        else if (dec->opens && dec->from != CASE_NONE)
+                printf("Case:    %s (it stays), then a new case, %s\n", from,
+                       next);
+        else if (dec->opens)
+                printf("Case:    %s, then a new case, %s\n", from, next);
+        else
+                printf("Case:    %s, then %s\n", from, next);
+}
+
 /* A readable table of the same data, in people's words. */
 static void
-print_human(const struct conf *conf, const struct plan *plan, json_t *doc)
+print_human(const struct conf *conf, const struct plan *plan,
+            const struct case_decision *dec, json_t *doc)
 {
         json_t *dls = json_object_get(doc, "deadlines");
         json_t *als = json_object_get(doc, "alerts");
@@ -159,6 +196,12 @@ print_human(const struct conf *conf, const struct plan *plan, json_t *doc)
                        json_string_value(json_object_get(school, "urn")),
                        json_string_value(json_object_get(school, "name")));
         printf("Zone:    %s\n", tz_name(conf->tz));
+        print_case(dec);
+        if (dec->refusal != CASE_OK) {
+                printf("\nRefused: %s\n",
+                       json_string_value(json_object_get(doc, "refused")));
+                return;
+        }
 
         printf("\nDeadlines\n");
         if (plan->ndeadlines == 0)
@@ -205,6 +248,10 @@ print_human(const struct conf *conf, const struct plan *plan, json_t *doc)
         }
         if (json_array_size(cancels) > 0) {
                 printf("\nEnds\n");
+                if (dec->closes)
+                        printf("  (the %s case closes: every rule of it "
+                               "ends)\n",
+                               case_state_name(dec->from));
                 json_array_foreach(cancels, i, v)
                 {
                         printf("  %s (its pending alerts are cancelled)\n",
@@ -226,6 +273,8 @@ parse_args(struct ctl *ctl, int argc, char **argv, struct plan_args *pa)
                 { "event", required_argument, NULL, 'e' },
                 { "at", required_argument, NULL, 'a' },
                 { "school", required_argument, NULL, 's' },
+                { "state", required_argument, NULL, 'S' },
+                { "new-case", no_argument, NULL, 'n' },
                 { "json", no_argument, NULL, 'j' },
                 { NULL, 0, NULL, 0 },
         };
@@ -242,6 +291,12 @@ parse_args(struct ctl *ctl, int argc, char **argv, struct plan_args *pa)
                 case 's':
                         pa->urn = optarg;
                         break;
+                case 'S':
+                        pa->state = optarg;
+                        break;
+                case 'n':
+                        pa->new_case = true;
+                        break;
                 case 'j':
                         pa->json = true;
                         break;
@@ -254,6 +309,9 @@ parse_args(struct ctl *ctl, int argc, char **argv, struct plan_args *pa)
                                        argv[optind]);
         if (pa->event == NULL)
                 return ctl_usage_error("plan", "--event KIND is required");
+        if (pa->new_case && strcmp(pa->event, "notification") != 0)
+                return ctl_usage_error("plan", "--new-case: only a "
+                                               "notification opens a case");
         return CTL_OK;
 }
 
@@ -287,7 +345,9 @@ known_kinds(const struct conf *conf)
 int
 cmd_plan(struct ctl *ctl, int argc, char **argv)
 {
-        struct plan_args pa = { NULL, NULL, NULL, false };
+        struct plan_args pa = { NULL, NULL, NULL, NULL, false, false };
+        struct case_decision d = { 0 };
+        enum case_state state;
         struct plan plan = { 0 };
         struct conf *conf = NULL;
         const struct school *school = NULL;
@@ -326,8 +386,19 @@ cmd_plan(struct ctl *ctl, int argc, char **argv)
                 goto out;
         }
 
-        rules_plan(conf->rules, conf->nrules, conf->calendar, conf->tz,
-                   pa.event, at, &plan);
+        state = case_default_state(pa.event);
+        if (pa.state != NULL &&
+            (case_state_parse(pa.state, &state) < 0 || state == CASE_CLOSED)) {
+                rc = ctl_usage_error("plan",
+                                     "--state '%s': want none, open, paused "
+                                     "or concluded",
+                                     pa.state);
+                goto out;
+        }
+
+        case_decide(pa.event, state, pa.new_case, conf->rules, conf->nrules,
+                    &d);
+        case_plan(&d, conf->rules, conf->calendar, conf->tz, at, &plan);
         if (fold != TZ_EXACT) {
                 char got[TIMEFMT_LEN];
 
@@ -336,18 +407,20 @@ cmd_plan(struct ctl *ctl, int argc, char **argv)
                           fold == TZ_GAP ? "does not exist" : "happens twice",
                           tz_name(conf->tz), got);
         }
-        doc = plan_json(conf, &plan, pa.event, school);
+        doc = plan_json(conf, &plan, &d, school);
         if (pa.json) {
                 doc_text = json_dumps(doc, JSON_INDENT(2));
                 printf("%s\n", doc_text);
         } else {
-                print_human(conf, &plan, doc);
+                print_human(conf, &plan, &d, doc);
         }
-        rc = CTL_OK;
+        /* The daemon would refuse it: so does the plan, after saying why. */
+        rc = d.refusal == CASE_OK ? CTL_OK : CTL_FAILED;
 out:
         free(doc_text);
         json_decref(doc);
         free(cause);
+        case_decision_free(&d);
         plan_free(&plan);
         conf_destroy(&conf);
         return rc;

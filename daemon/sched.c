@@ -1,5 +1,6 @@
 #include "sched.h"
 
+#include "case.h"
 #include "log.h"
 #include "proto.h"
 #include "rules.h"
@@ -99,87 +100,25 @@ store_plan(struct store *st, const struct conf *conf, const struct plan *plan,
 }
 
 /*
- * The case an event applies to, after the state machine: *out filled,
- * `next` its state after the event. Returns NULL when the event may go
- * ahead, else the refusal.
+ * Cancels the pending alerts of the rules `d` ends on case `id`: all of
+ * them, even of rules no longer configured, when the case closes. Returns
+ * the count or -1.
  */
-static json_t *
-transition(struct store *st, const struct sched_event *ev,
-           struct store_case *cur, bool *have, enum case_state *next,
-           char **cause)
-{
-        const char *k = ev->kind;
-        int rc = store_case_current(st, ev->urn, cur, cause);
-
-        if (rc < 0)
-                return proto_error("internal error: %s", *cause);
-        *have = rc == 0;
-        if (strcmp(k, "notification") == 0) {
-                if (*have &&
-                    (cur->state == CASE_OPEN || cur->state == CASE_PAUSED) &&
-                    !ev->new_case)
-                        return proto_error(
-                            "school %s already has %s %s case (%lld); "
-                            "use --new-case to start another",
-                            ev->urn, cur->state == CASE_OPEN ? "an" : "a",
-                            store_case_state_name(cur->state),
-                            (long long)cur->id);
-                *next = CASE_OPEN;
-                return NULL;
-        }
-        if (!*have)
-                return proto_error("school %s has no open case: record the "
-                                   "notification first",
-                                   ev->urn);
-        *next = cur->state;
-        if (strcmp(k, "pause") == 0) {
-                if (cur->state != CASE_OPEN)
-                        return proto_error("case %lld is %s, not open: it "
-                                           "cannot be paused",
-                                           (long long)cur->id,
-                                           store_case_state_name(cur->state));
-                *next = CASE_PAUSED;
-        } else if (strcmp(k, "resume") == 0) {
-                if (cur->state != CASE_PAUSED)
-                        return proto_error("case %lld is %s, not paused: "
-                                           "there is nothing to resume",
-                                           (long long)cur->id,
-                                           store_case_state_name(cur->state));
-                *next = CASE_OPEN;
-        } else if (strcmp(k, "conclusion") == 0) {
-                if (cur->state != CASE_OPEN && cur->state != CASE_PAUSED)
-                        return proto_error("case %lld is %s: it cannot "
-                                           "conclude",
-                                           (long long)cur->id,
-                                           store_case_state_name(cur->state));
-                *next = CASE_CONCLUDED;
-        } else if (strcmp(k, "deferred") == 0 || strcmp(k, "cancelled") == 0) {
-                *next = CASE_CLOSED;
-        }
-        return NULL;
-}
-
-/* Cancels what `kind` ends for case `id`; returns the count or -1. */
 static int
-cancel_for(struct store *st, const struct conf *conf, int64_t id,
-           const char *kind, int64_t now, char **cause)
+cancel_ends(struct store *st, const struct conf *conf,
+            const struct case_decision *d, int64_t id, int64_t now,
+            char **cause)
 {
         int total = 0, n;
 
-        /* deferred and cancelled end every rule of the case. */
-        if (strcmp(kind, "deferred") == 0 || strcmp(kind, "cancelled") == 0)
+        if (d->closes)
                 return store_alerts_cancel(st, id, NULL, now, cause);
-        for (size_t i = 0; i < conf->nrules; i++) {
-                const struct rule *r = &conf->rules[i];
-
-                for (size_t k = 0; k < r->ncancel_on; k++) {
-                        if (strcmp(r->cancel_on[k], kind) != 0)
-                                continue;
-                        n = store_alerts_cancel(st, id, r->name, now, cause);
-                        if (n < 0)
-                                return -1;
-                        total += n;
-                }
+        for (size_t i = 0; i < d->nends; i++) {
+                n = store_alerts_cancel(st, id, conf->rules[d->ends[i]].name,
+                                        now, cause);
+                if (n < 0)
+                        return -1;
+                total += n;
         }
         return total;
 }
@@ -190,26 +129,31 @@ sched_record(struct store *st, const struct conf *conf,
 {
         const struct school *school = conf_school(conf, ev->urn);
         struct store_case cur = { 0 }, c = { 0 };
-        enum case_state next = CASE_OPEN;
+        struct case_decision d = { 0 };
         struct plan plan = { 0 };
         json_t *reply = NULL, *scheduled = json_array(), *warns = json_array();
         const char *fault;
-        char *cause = NULL;
+        char *cause = NULL, *refusal;
         int64_t event_id;
         int cancelled = 0, n;
-        bool have = false;
 
         if (store_begin(st, &cause) < 0)
                 goto fail;
-        reply = transition(st, ev, &cur, &have, &next, &cause);
-        if (reply != NULL) {
+        n = store_case_current(st, ev->urn, &cur, &cause);
+        if (n < 0)
+                goto fail_tx;
+        if (case_decide(ev->kind, n == 0 ? cur.state : CASE_NONE, ev->new_case,
+                        conf->rules, conf->nrules, &d) < 0) {
                 store_rollback(st);
+                refusal = case_refusal_text(&d, ev->urn, cur.id);
+                reply = proto_error("%s", refusal);
+                free(refusal);
                 goto out;
         }
-        if (strcmp(ev->kind, "notification") == 0) {
-                if (have && ev->new_case &&
-                    (cur.state == CASE_OPEN || cur.state == CASE_PAUSED)) {
-                        n = store_alerts_cancel(st, cur.id, NULL, now, &cause);
+        if (d.opens) {
+                /* A superseded case closes first, every rule of it ended. */
+                if (d.closes) {
+                        n = cancel_ends(st, conf, &d, cur.id, now, &cause);
                         if (n < 0 ||
                             store_case_set_state(st, cur.id, CASE_CLOSED, now,
                                                  &cause) < 0)
@@ -221,28 +165,28 @@ sched_record(struct store *st, const struct conf *conf,
                 if (c.id < 0)
                         goto fail_tx;
                 snprintf(c.urn, sizeof(c.urn), "%s", ev->urn);
-                c.state = CASE_OPEN;
         } else {
                 c = cur;
                 if (ev->contact != NULL &&
                     store_case_set_contact(st, c.id, ev->contact, &cause) < 0)
                         goto fail_tx;
-                if (next != c.state &&
-                    store_case_set_state(st, c.id, next, now, &cause) < 0)
+                if (d.next != c.state &&
+                    store_case_set_state(st, c.id, d.next, now, &cause) < 0)
                         goto fail_tx;
-                c.state = next;
         }
+        c.state = d.next;
         event_id = store_event_add(st, c.id, ev->kind, ev->at, now, ev->contact,
                                    ev->note, &cause);
         if (event_id < 0)
                 goto fail_tx;
-        n = cancel_for(st, conf, c.id, ev->kind, now, &cause);
-        if (n < 0)
-                goto fail_tx;
-        cancelled += n;
+        if (!d.opens) {
+                n = cancel_ends(st, conf, &d, c.id, now, &cause);
+                if (n < 0)
+                        goto fail_tx;
+                cancelled += n;
+        }
 
-        rules_plan(conf->rules, conf->nrules, conf->calendar, conf->tz,
-                   ev->kind, ev->at, &plan);
+        case_plan(&d, conf->rules, conf->calendar, conf->tz, ev->at, &plan);
         if (store_plan(st, conf, &plan, &c, event_id, now, INT64_MIN, scheduled,
                        &cause) < 0)
                 goto fail_tx;
@@ -292,6 +236,7 @@ fail:
 out:
         json_decref(scheduled);
         json_decref(warns);
+        case_decision_free(&d);
         plan_free(&plan);
         free(cause);
         return reply;
@@ -349,19 +294,12 @@ fired_message(const struct conf *conf, const struct store_alert *a,
         return m;
 }
 
-/* Whether a due alert, handled at `now`, is late. */
-static bool
-alert_late(const struct conf *conf, const struct store_alert *a, int64_t now)
+/* What becomes of a due alert handled at `now`, under conf's catch_up. */
+static enum case_fate
+alert_fate(const struct conf *conf, const struct store_alert *a, int64_t now)
 {
-        return now - a->at > conf->daemon.late_after;
-}
-
-/* Whether a due alert is recorded as missed rather than sent, at `now`. */
-static bool
-alert_missed(const struct conf *conf, const struct store_alert *a, int64_t now)
-{
-        return alert_late(conf, a, now) &&
-               (conf->daemon.catch_up == CATCH_UP_SKIP || now >= a->due);
+        return case_alert_fate(a->at, a->due, now, conf->daemon.late_after,
+                               conf->daemon.catch_up == CATCH_UP_SKIP);
 }
 
 /*
@@ -374,14 +312,14 @@ fire_store(struct store *st, const struct conf *conf,
            const struct store_alert *a, int64_t now, char **cause)
 {
         const struct channel *chans[64];
+        enum case_fate fate = alert_fate(conf, a, now);
         size_t n;
 
-        if (alert_missed(conf, a, now))
+        if (fate == CASE_MISS)
                 return store_alert_miss(st, a->id, now, cause) < 0 ? -1 : 0;
         n = alert_channels(conf, conf_school(conf, a->urn),
                            conf_rule(conf, a->rule), chans, 64);
-        if (store_alert_fire(st, a->id, now, alert_late(conf, a, now), cause) <
-            0)
+        if (store_alert_fire(st, a->id, now, fate == CASE_FIRE_LATE, cause) < 0)
                 return -1;
         for (size_t i = 0; i < n; i++) {
                 if (store_delivery_add(st, a->id, chans[i]->name,
@@ -399,11 +337,12 @@ fire_announce(struct store *st, const struct conf *conf,
               sched_publish_fn publish, void *arg, struct sched_counts *counts)
 {
         const struct school *school = conf_school(conf, a->urn);
-        bool late = alert_late(conf, a, now);
+        enum case_fate fate = alert_fate(conf, a, now);
+        bool late = fate == CASE_FIRE_LATE;
         char *cause = NULL, *topic = NULL, *contact = NULL;
         json_t *msg;
 
-        if (alert_missed(conf, a, now)) {
+        if (fate == CASE_MISS) {
                 char when[64];
 
                 timefmt_human(conf->tz, a->at, when, sizeof(when));

@@ -1,9 +1,10 @@
 /*
  * sched: what recorded events mean for the state, and alerts coming due.
  *
- * The scheduler's decisions live here, between the rule engine (pure) and
- * the store (SQLite): the case state machine, which rules an event starts
- * and ends, which alerts fire, fire late or are missed, and re-planning
+ * The scheduler applies decisions here, between the pure core and the store
+ * (SQLite): what the case machine (common/case.h) decides an event does to
+ * the case and which rules it starts and ends, what it decides becomes of
+ * an alert that comes due (fired, fired late or missed), and re-planning
  * after the rules change. Every change is one transaction. The clock is
  * passed in; nothing here touches a socket.
  */

@@ -27,6 +27,7 @@
 #ifndef ONOTIFY_STORE_H
 #define ONOTIFY_STORE_H
 
+#include "case.h" /* enum case_state */
 #include "tz.h"
 
 #include <jansson.h>
@@ -37,13 +38,6 @@
 #define STORE_SCHEMA_VERSION 4
 
 struct store;
-
-enum case_state {
-        CASE_OPEN,      /* notified, inspection under way */
-        CASE_PAUSED,    /* paused */
-        CASE_CONCLUDED, /* concluded; post-inspection rules may still run */
-        CASE_CLOSED,    /* deferred, cancelled, or superseded */
-};
 
 enum alert_state {
         ALERT_PENDING,

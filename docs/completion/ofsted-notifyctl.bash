@@ -79,7 +79,7 @@ _ofsted_notifyctl()
             mapfile -t COMPREPLY < <(compgen -W "${opts[*]}" -- "$cur")
             return
             ;;
-        plan) opts=(--event --at --school --json -c --config) ;;
+        plan) opts=(--event --at --school --state --new-case --json -c --config) ;;
         check-config) opts=(-c --config) ;;
         keygen)
             if [[ $cur != -* ]]; then
