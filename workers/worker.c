@@ -167,9 +167,9 @@ cached_secret_get(struct wk *w, struct cached_secret *c, const char *who,
                 secret_free(c->value);
                 c->value = NULL;
                 if (c->problem == NULL || strcmp(c->problem, *cause) != 0) {
-                        log_err("%s: %s %s; its deliveries are retried until "
+                        log_err("%s: %s; its deliveries are retried until "
                                 "it is fixed",
-                                who, setting, *cause);
+                                who, *cause);
                         free(c->problem);
                         c->problem = xstrdup(*cause);
                 }
