@@ -319,6 +319,27 @@ get_string(struct loader *ld, const config_setting_t *group, const char *key,
         return v;
 }
 
+/*
+ * "path:line" of member `key` of `group`, or "" when absent: where
+ * check-config says a secret file the setting names is wrong.
+ */
+static char *
+setting_at(struct loader *ld, const config_setting_t *group, const char *key)
+{
+        const config_setting_t *m =
+            group != NULL ? config_setting_get_member(group, key) : NULL;
+        const char *file;
+        char *at;
+
+        if (m == NULL)
+                return xstrdup("");
+        file = config_setting_source_file(m) != NULL
+                   ? config_setting_source_file(m)
+                   : ld->path;
+        xasprintf(&at, "%s:%u", file, config_setting_source_line(m));
+        return at;
+}
+
 /* Like get_string, but an owned copy, with a default when absent. */
 static char *
 dup_string(struct loader *ld, const config_setting_t *group, const char *key,
@@ -737,6 +758,8 @@ load_email(struct loader *ld, const config_setting_t *root)
             dup_string(ld, g, "password_file", "", "email");
         c->email.bearer_token_file =
             dup_string(ld, g, "bearer_token_file", "", "email");
+        c->email.password_file_at = setting_at(ld, g, "password_file");
+        c->email.bearer_token_file_at = setting_at(ld, g, "bearer_token_file");
         c->email.ca_file = dup_string(ld, g, "ca_file", "", "email");
         if (c->email.ca_file != NULL && c->email.ca_file[0] != '\0') {
                 /* Relative to the config, as every other file named. */
@@ -861,6 +884,8 @@ load_channel(struct loader *ld, const config_setting_t *g, struct channel *ch)
         ch->url = dup_string(ld, g, "url", "", "channel");
         ch->url_file = dup_string(ld, g, "url_file", "", "channel");
         ch->secret_file = dup_string(ld, g, "secret_file", "", "channel");
+        ch->url_file_at = setting_at(ld, g, "url_file");
+        ch->secret_file_at = setting_at(ld, g, "secret_file");
         url = config_setting_get_member(g, "url");
 
         if (ch->type == CHANNEL_EMAIL) {
@@ -1586,6 +1611,8 @@ conf_destroy(struct conf **confp)
         free(c->email.username);
         free(c->email.password_file);
         free(c->email.bearer_token_file);
+        free(c->email.password_file_at);
+        free(c->email.bearer_token_file_at);
         free(c->email.ca_file);
         for (size_t i = 0; i < c->nchannels; i++) {
                 struct channel *ch = &c->channels[i];
@@ -1595,6 +1622,8 @@ conf_destroy(struct conf **confp)
                 free(ch->url);
                 free(ch->url_file);
                 free(ch->secret_file);
+                free(ch->url_file_at);
+                free(ch->secret_file_at);
         }
         free(c->channels);
         for (size_t i = 0; i < c->nschools; i++) {
@@ -1741,6 +1770,12 @@ conf_state_path(const char *state)
         if (state[0] == '/')
                 return xstrdup(state);
         return under_env_dir("STATE_DIRECTORY", CONF_STATE_DIR, state);
+}
+
+bool
+conf_host_loopback(const char *host)
+{
+        return is_loopback_host(host);
 }
 
 bool

@@ -56,6 +56,8 @@ struct channel {
         char *url;         /* webhook URL written in the config */
         char *url_file;    /* or a file holding it (a secret) */
         char *secret_file; /* "whsec_..." signing key file */
+        /* "path:line" of the url_file and secret_file settings, or "". */
+        char *url_file_at, *secret_file_at;
 };
 
 /*
@@ -136,6 +138,8 @@ struct conf {
                 char *username;
                 char *password_file;
                 char *bearer_token_file;
+                /* "path:line" of the two settings above, or "". */
+                char *password_file_at, *bearer_token_file_at;
                 char *ca_file;
                 int connections; /* to the relay at once */
         } email;
@@ -181,6 +185,8 @@ const struct rule *conf_rule(const struct conf *conf, const char *name);
  */
 const char *conf_template(const struct conf *conf, enum channel_type type,
                           bool title);
+/* Whether `host` (a URL's host part) is on loopback. */
+bool conf_host_loopback(const char *host);
 /* Whether `endpoint` is tcp://, so needs CURVE. */
 bool conf_endpoint_tcp(const char *endpoint);
 /* The allow-list entry with Z85 public key `z85`, or NULL. Borrowed. */

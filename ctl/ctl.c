@@ -200,6 +200,69 @@ check_keys(const struct conf *conf)
         return server < 0 || client < 0 ? -1 : 0;
 }
 
+/*
+ * The secret file `name` that the setting at `at` ("path:line") names,
+ * judged by the worker's own call, secret_load(): it must exist, be
+ * private (secret_check_mode() for this user) and hold a `kind` (one
+ * https URL, a whsec_ key that decodes, a non-empty password or token).
+ * A file this user may not open is only a warning: the workers read their
+ * secrets as their own user, or from $CREDENTIALS_DIRECTORY. Returns 0, or
+ * -1 after printing what is wrong.
+ */
+static int
+check_secret(const struct conf *conf, const char *at, const char *name,
+             enum secret_kind kind)
+{
+        char *path, *value = NULL, *cause = NULL;
+        int rc = 0;
+
+        if (name[0] == '\0')
+                return 0;
+        path = secret_path(conf->dir, name);
+        if (secret_load(path, secret_is_credential(path), kind, &value, NULL,
+                        &cause) == 0)
+                goto out;
+        if (errno == EACCES) {
+                fprintf(stderr,
+                        "%s: warning: check-config cannot read secret file "
+                        "'%s' ('%s') as this user, so did not check it; the "
+                        "workers read it as their own user or from "
+                        "$CREDENTIALS_DIRECTORY\n",
+                        at, name, path);
+                goto out;
+        }
+        fprintf(stderr, "%s: secret file '%s': %s\n", at, name, cause);
+        rc = -1;
+out:
+        secret_free(value);
+        free(cause);
+        free(path);
+        return rc;
+}
+
+/* Every secret file the config names, in the order of the file. */
+static int
+check_secrets(const struct conf *conf)
+{
+        int rc = 0;
+
+        if (conf->email.present) {
+                rc |= check_secret(conf, conf->email.password_file_at,
+                                   conf->email.password_file, SECRET_PASSWORD);
+                rc |= check_secret(conf, conf->email.bearer_token_file_at,
+                                   conf->email.bearer_token_file, SECRET_TOKEN);
+        }
+        for (size_t i = 0; i < conf->nchannels; i++) {
+                const struct channel *ch = &conf->channels[i];
+
+                rc |= check_secret(conf, ch->url_file_at, ch->url_file,
+                                   SECRET_URL);
+                rc |= check_secret(conf, ch->secret_file_at, ch->secret_file,
+                                   SECRET_SIGNING_KEY);
+        }
+        return rc < 0 ? -1 : 0;
+}
+
 static int
 cmd_check_config(struct ctl *ctl, int argc, char **argv)
 {
@@ -219,7 +282,8 @@ cmd_check_config(struct ctl *ctl, int argc, char **argv)
         if (conf == NULL)
                 return CONF_EXIT;
         warn_holidays(ctl, conf);
-        if (check_keys(conf) == 0) {
+        /* Both, so every fault is printed in one go. */
+        if ((check_keys(conf) | check_secrets(conf)) == 0) {
                 printf("configuration OK\n");
                 rc = CTL_OK;
         }

@@ -73,16 +73,6 @@ const struct backend_ops *backend_find(const char *type);
 /* Frees what r owns and clears it; accepts NULL. */
 void http_request_free(struct http_request *r);
 
-/*
- * Parses a Standard Webhooks signing secret, "whsec_" and the base64 key
- * (surrounding whitespace, such as a file's last newline, is ignored).
- * On success *key (keylen bytes) is the caller's: wipe it with
- * sodium_memzero() and free() it. On failure -1 with *cause (caller frees),
- * which never quotes the secret.
- */
-int webhook_parse_secret(const char *text, unsigned char **key, size_t *len,
-                         char **cause);
-
 /* Room for "v1,", the base64 of an HMAC-SHA256 and the NUL. */
 #define WEBHOOK_SIG_LEN 48
 

@@ -12,77 +12,14 @@
 #include "timefmt.h"
 #include "xalloc.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
-#define SECRET_PREFIX "whsec_"
-#define KEY_MIN       24 /* bytes: the spec's minimum, 192 bits */
-#define KEY_MAX       64 /* and its maximum, 512 bits */
 #define SIG_B64_LEN                                             \
         sodium_base64_ENCODED_LEN(crypto_auth_hmacsha256_BYTES, \
                                   sodium_base64_VARIANT_ORIGINAL)
-
-int
-webhook_parse_secret(const char *text, unsigned char **key, size_t *len,
-                     char **cause)
-{
-        const char *a = text != NULL ? text : "", *z, *b64;
-        unsigned char buf[KEY_MAX * 2];
-        const char *end = NULL;
-        size_t n = 0;
-        int rc = -1;
-
-        *key = NULL;
-        *len = 0;
-        while (isspace((unsigned char)*a))
-                a++;
-        z = a + strlen(a);
-        while (z > a && isspace((unsigned char)z[-1]))
-                z--;
-        if ((size_t)(z - a) <= strlen(SECRET_PREFIX) ||
-            strncmp(a, SECRET_PREFIX, strlen(SECRET_PREFIX)) != 0) {
-                *cause = xstrdup("the signing secret must be 'whsec_' "
-                                 "followed by a base64 key");
-                return -1;
-        }
-        b64 = a + strlen(SECRET_PREFIX);
-        if ((size_t)(z - b64) > sizeof(buf) / 3 * 4) {
-                xasprintf(cause,
-                          "the signing key is over %d bytes, the Standard "
-                          "Webhooks maximum",
-                          KEY_MAX);
-                return -1;
-        }
-        if (sodium_base642bin(buf, sizeof(buf), b64, (size_t)(z - b64), NULL,
-                              &n, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-            end != z) {
-                if (sodium_base642bin(
-                        buf, sizeof(buf), b64, (size_t)(z - b64), NULL, &n,
-                        &end, sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0 ||
-                    end != z) {
-                        *cause = xstrdup("the signing secret is not valid "
-                                         "base64 after 'whsec_'");
-                        goto out;
-                }
-        }
-        if (n < KEY_MIN || n > KEY_MAX) {
-                xasprintf(cause,
-                          "the signing key is %zu bytes; Standard Webhooks "
-                          "keys are %d to %d",
-                          n, KEY_MIN, KEY_MAX);
-                goto out;
-        }
-        *key = xmalloc(n);
-        memcpy(*key, buf, n);
-        *len = n;
-        rc = 0;
-out:
-        sodium_memzero(buf, sizeof(buf));
-        return rc;
-}
 
 void
 webhook_sign(const unsigned char *key, size_t keylen, const char *id,

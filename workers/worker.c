@@ -60,14 +60,23 @@ struct watch {
 };
 
 /*
- * A channel's secrets, read at its first delivery and kept until a reload
- * (as the config is): not a file opened per delivery. A read that fails
- * is not kept, so the next delivery tries again.
+ * One secret file as last read: its value, checked, and what the file was
+ * then. Before each use the file is stat'ed, and read again when it
+ * changed (a rotated webhook URL, a chmod that fixes it), so a change
+ * takes effect at the next delivery without a reload; unchanged, it costs
+ * one stat. `problem` is what was last logged about the file: each
+ * distinct problem is logged once, and once that it is gone.
  */
+struct cached_secret {
+        char *value; /* NULL: not read yet, or unfit */
+        struct secret_stamp stamp;
+        char *problem;
+};
+
+/* A channel's secrets: its url_file and secret_file. */
 struct channel_secrets {
-        bool loaded;
-        char *url;          /* from url_file, or NULL */
-        unsigned char *key; /* from secret_file, or NULL */
+        struct cached_secret url, key;
+        unsigned char *keybytes; /* key.value decoded */
         size_t keylen;
 };
 
@@ -100,11 +109,19 @@ struct wk {
         int64_t stop_by_ms; /* when stopping: the end of the grace */
         bool renew_multi;   /* reloaded: no connection from before reused */
         struct channel_secrets *secrets; /* one per conf->channels[] */
-        char *mail_secret; /* the SMTP password or bearer token, once read */
-        CURL *spare[SPARE_HANDLES]; /* reset easy handles, for reuse */
+        struct cached_secret mail;       /* the SMTP password or bearer token */
+        CURL *spare[SPARE_HANDLES];      /* reset easy handles, for reuse */
         size_t nspare;
         int status;
 };
+
+static void
+cached_secret_clear(struct cached_secret *c)
+{
+        secret_free(c->value);
+        free(c->problem);
+        memset(c, 0, sizeof(*c));
+}
 
 static void
 secrets_clear(struct wk *w)
@@ -112,47 +129,111 @@ secrets_clear(struct wk *w)
         for (size_t i = 0; w->secrets != NULL && i < w->conf->nchannels; i++) {
                 struct channel_secrets *cs = &w->secrets[i];
 
-                secret_free(cs->url);
-                if (cs->key != NULL) {
-                        explicit_bzero(cs->key, cs->keylen);
-                        free(cs->key);
+                cached_secret_clear(&cs->url);
+                cached_secret_clear(&cs->key);
+                if (cs->keybytes != NULL) {
+                        explicit_bzero(cs->keybytes, cs->keylen);
+                        free(cs->keybytes);
                 }
         }
         free(w->secrets);
         w->secrets = NULL;
-        secret_free(w->mail_secret);
-        w->mail_secret = NULL;
+        cached_secret_clear(&w->mail);
 }
 
-/* The secrets of channel `ch` of w->conf, read on first use. */
+/*
+ * The secret in the file the config names `name` (setting `setting` of
+ * `who`, "channel 'x'" or "email"), through cache `c`: read again when
+ * the file changed. Returns the value (the cache's) and sets *fresh when
+ * it was read just now; or NULL with *cause (caller frees), which names
+ * the file as the config does and never quotes a secret.
+ */
+static const char *
+cached_secret_get(struct wk *w, struct cached_secret *c, const char *who,
+                  const char *setting, const char *name, enum secret_kind kind,
+                  bool *fresh, char **cause)
+{
+        struct secret_stamp now;
+        char *path = secret_path(w->conf->dir, name), *value = NULL;
+        char *why = NULL;
+
+        *fresh = false;
+        if (c->value != NULL && secret_stat(path, &now) == 0 &&
+            secret_stamp_equal(&now, &c->stamp))
+                goto out;
+        if (secret_load(path, secret_is_credential(path), kind, &value, &now,
+                        &why) < 0) {
+                xasprintf(cause, "secret file '%s': %s", name, why);
+                secret_free(c->value);
+                c->value = NULL;
+                if (c->problem == NULL || strcmp(c->problem, *cause) != 0) {
+                        log_err("%s: %s; its deliveries are retried until "
+                                "it is fixed",
+                                who, *cause);
+                        free(c->problem);
+                        c->problem = xstrdup(*cause);
+                }
+                goto out;
+        }
+        if (c->problem != NULL)
+                log_info("%s: %s: secret file '%s' is usable again", who,
+                         setting, name);
+        else if (c->value != NULL)
+                log_info("%s: %s: secret file '%s' changed: read again", who,
+                         setting, name);
+        free(c->problem);
+        c->problem = NULL;
+        secret_free(c->value);
+        c->value = value;
+        c->stamp = now;
+        *fresh = true;
+out:
+        free(why);
+        free(path);
+        return c->value;
+}
+
+/*
+ * The secrets of channel `ch` of w->conf, each file as it is now. NULL
+ * with *cause (caller frees) when one is missing, unreadable, open to
+ * others or malformed: a problem on our side, never the receiver's.
+ */
 static const struct channel_secrets *
 channel_secrets(struct wk *w, const struct channel *ch, char **cause)
 {
-        struct channel_secrets *cs, got = { true, NULL, NULL, 0 };
-        char *secret = NULL;
-        int rc = 0;
+        struct channel_secrets *cs;
+        char *who;
+        bool fresh;
+        int rc = -1;
 
         if (w->secrets == NULL)
                 w->secrets = xcalloc(w->conf->nchannels + 1, sizeof(*cs));
         cs = &w->secrets[ch - w->conf->channels];
-        if (cs->loaded)
-                return cs;
+        xasprintf(&who, "channel '%s'", ch->name);
         if (ch->url_file[0] != '\0' &&
-            (got.url = secret_read(w->conf->dir, ch->url_file, cause)) == NULL)
-                return NULL;
+            cached_secret_get(w, &cs->url, who, "url_file", ch->url_file,
+                              SECRET_URL, &fresh, cause) == NULL)
+                goto out;
         if (ch->secret_file[0] != '\0') {
-                secret = secret_read(w->conf->dir, ch->secret_file, cause);
-                rc = secret == NULL ? -1
-                                    : webhook_parse_secret(secret, &got.key,
-                                                           &got.keylen, cause);
-                secret_free(secret);
+                if (cached_secret_get(w, &cs->key, who, "secret_file",
+                                      ch->secret_file, SECRET_SIGNING_KEY,
+                                      &fresh, cause) == NULL)
+                        goto out;
+                if (fresh || cs->keybytes == NULL) {
+                        if (cs->keybytes != NULL) {
+                                explicit_bzero(cs->keybytes, cs->keylen);
+                                free(cs->keybytes);
+                        }
+                        /* Checked by secret_load(): it decodes. */
+                        if (secret_whsec_key(cs->key.value, &cs->keybytes,
+                                             &cs->keylen, cause) < 0)
+                                goto out;
+                }
         }
-        if (rc < 0) {
-                secret_free(got.url);
-                return NULL;
-        }
-        *cs = got;
-        return cs;
+        rc = 0;
+out:
+        free(who);
+        return rc == 0 ? cs : NULL;
 }
 
 /* An easy handle: a spare one reset to its defaults, or a new one. */
@@ -207,22 +288,20 @@ send_ready(struct wk *w)
 }
 
 /*
- * Queues an outcome and sends it; it is sent again every RESEND_MS until
- * the scheduler acknowledges it. `error` holds no URL or secret.
- */
-/*
  * The OUTCOME body. The common case, no error text and a delivery id
  * backend_valid_delivery() accepts, is written by format; anything else is
- * written by jansson, which quotes it.
+ * written by jansson, which quotes it. `local` (with a retry) says the
+ * receiver was never tried: the problem is on our side (docs/dispatch.md).
  */
 static char *
 outcome_text(const char *uid, int64_t lease, enum outcome o, long code,
-             long retry_after, const char *error)
+             long retry_after, bool local, const char *error)
 {
         json_t *body;
         char *text;
 
-        if (backend_valid_delivery(uid) && error == NULL && retry_after < 0) {
+        if (backend_valid_delivery(uid) && error == NULL && retry_after < 0 &&
+            !local) {
                 if (code > 0)
                         xasprintf(&text,
                                   "{\"delivery\":\"%s\",\"lease\":%" PRId64
@@ -242,6 +321,8 @@ outcome_text(const char *uid, int64_t lease, enum outcome o, long code,
         if (retry_after >= 0)
                 json_object_set_new(body, "retry_after",
                                     json_integer(retry_after));
+        if (local && o == OUTCOME_RETRY)
+                json_object_set_new(body, "local", json_true());
         if (error != NULL)
                 json_object_set_new(body, "error", json_string(error));
         text = json_dumps(body, JSON_COMPACT);
@@ -249,9 +330,14 @@ outcome_text(const char *uid, int64_t lease, enum outcome o, long code,
         return text;
 }
 
+/*
+ * Queues an outcome and sends it; it is sent again every RESEND_MS until
+ * the scheduler acknowledges it. `error` holds no URL or secret. A local
+ * retry is logged at debug only: its cause was logged once, at error.
+ */
 static void
 report(struct wk *w, const char *uid, int64_t lease, enum outcome o, long code,
-       long retry_after, const char *error)
+       long retry_after, bool local, const char *error)
 {
         struct outcome_msg *m;
 
@@ -260,11 +346,14 @@ report(struct wk *w, const char *uid, int64_t lease, enum outcome o, long code,
         m = &w->outcomes[w->noutcomes++];
         m->uid = xstrdup(uid);
         m->lease = lease;
-        m->text = outcome_text(uid, lease, o, code, retry_after, error);
+        m->text = outcome_text(uid, lease, o, code, retry_after, local, error);
         m->resend_ms = os_mono_ms() + RESEND_MS;
         send_msg(w, "OUTCOME", m->text);
         if (o == OUTCOME_DELIVERED)
                 log_info("delivery %s: delivered", uid);
+        else if (local)
+                log_debug("delivery %s: %s (local): %s", uid, outcome_name(o),
+                          error ? error : "?");
         else
                 log_warnx("delivery %s: %s: %s", uid, outcome_name(o),
                           error ? error : "?");
@@ -349,7 +438,7 @@ common_options(struct wk *w, struct transfer *t)
 static int
 prepare_webhook(struct wk *w, struct transfer *t, const struct channel *ch,
                 json_t *job, const char *title, const char *text,
-                enum outcome *fail, char **cause)
+                enum outcome *fail, bool *local, char **cause)
 {
         const struct channel_secrets *cs;
         struct backend_input in;
@@ -361,11 +450,15 @@ prepare_webhook(struct wk *w, struct transfer *t, const struct channel *ch,
                           conf_channel_type_name(ch->type));
                 return -1;
         }
-        if ((cs = channel_secrets(w, ch, cause)) == NULL)
+        if ((cs = channel_secrets(w, ch, cause)) == NULL) {
+                *fail = OUTCOME_RETRY;
+                *local = true;
                 return -1;
+        }
         in = (struct backend_input){ job,
-                                     ch->url[0] != '\0' ? ch->url : cs->url,
-                                     cs->key,
+                                     ch->url[0] != '\0' ? ch->url
+                                                        : cs->url.value,
+                                     cs->keybytes,
                                      cs->keylen,
                                      title,
                                      text,
@@ -410,17 +503,21 @@ on_smtp_trace(CURL *easy, curl_infotype type, char *data, size_t size,
 static int
 prepare_email(struct wk *w, struct transfer *t, const struct channel *ch,
               json_t *job, const char *title, const char *text,
-              enum outcome *fail, char **cause)
+              enum outcome *fail, bool *local, char **cause)
 {
         const struct conf *c = w->conf;
         struct email_input in;
+        const char *secret = NULL;
         char *host = NULL;
+        bool fresh;
         int rc = -1;
 
         *fail = OUTCOME_FAILED;
         if (!c->email.present) {
                 xasprintf(cause, "this worker's config has no email group");
+                log_warnx("delivery %s: %s", t->uid, *cause);
                 *fail = OUTCOME_RETRY;
+                *local = true;
                 goto out;
         }
         /* The From domain names every Message-ID, so any worker sending a
@@ -467,27 +564,29 @@ prepare_email(struct wk *w, struct transfer *t, const struct channel *ch,
                 curl_easy_setopt(t->easy, CURLOPT_CAINFO, c->email.ca_file);
         if (c->email.username[0] != '\0')
                 curl_easy_setopt(t->easy, CURLOPT_USERNAME, c->email.username);
-        if (c->email.password_file[0] != '\0' ||
-            c->email.bearer_token_file[0] != '\0') {
-                if (w->mail_secret == NULL)
-                        w->mail_secret =
-                            secret_read(c->dir,
-                                        c->email.password_file[0] != '\0'
-                                            ? c->email.password_file
-                                            : c->email.bearer_token_file,
-                                        cause);
-                if (w->mail_secret == NULL)
-                        goto out;
+        if (c->email.password_file[0] != '\0')
+                secret = cached_secret_get(
+                    w, &w->mail, "email", "password_file",
+                    c->email.password_file, SECRET_PASSWORD, &fresh, cause);
+        else if (c->email.bearer_token_file[0] != '\0')
+                secret = cached_secret_get(
+                    w, &w->mail, "email", "bearer_token_file",
+                    c->email.bearer_token_file, SECRET_TOKEN, &fresh, cause);
+        if ((c->email.password_file[0] != '\0' ||
+             c->email.bearer_token_file[0] != '\0') &&
+            secret == NULL) {
+                *fail = OUTCOME_RETRY;
+                *local = true;
+                goto out;
         }
         if (c->email.password_file[0] != '\0') {
-                curl_easy_setopt(t->easy, CURLOPT_PASSWORD, w->mail_secret);
+                curl_easy_setopt(t->easy, CURLOPT_PASSWORD, secret);
         } else if (c->email.bearer_token_file[0] != '\0') {
                 /* XOAUTH2, as Microsoft 365 and Gmail take it (libcurl
                  * would prefer OAUTHBEARER when a server offers both). */
                 curl_easy_setopt(t->easy, CURLOPT_LOGIN_OPTIONS,
                                  "AUTH=XOAUTH2");
-                curl_easy_setopt(t->easy, CURLOPT_XOAUTH2_BEARER,
-                                 w->mail_secret);
+                curl_easy_setopt(t->easy, CURLOPT_XOAUTH2_BEARER, secret);
         }
         rc = 0;
 out:
@@ -508,6 +607,7 @@ on_job(struct wk *w, json_t *job)
         struct transfer *t = NULL;
         char *title = NULL, *text = NULL, *cause = NULL;
         enum outcome fail = OUTCOME_FAILED;
+        bool local = false;
         int rc;
 
         if (uid == NULL || name == NULL || type == NULL ||
@@ -522,7 +622,9 @@ on_job(struct wk *w, json_t *job)
                           "channel '%s' (%s) is not in this worker's "
                           "config",
                           name, type);
+                log_warnx("delivery %s: %s", uid, cause);
                 fail = OUTCOME_RETRY;
+                local = true;
                 goto fail;
         }
         t = xcalloc(1, sizeof(*t));
@@ -549,9 +651,11 @@ on_job(struct wk *w, json_t *job)
                 curl_easy_setopt(t->easy, CURLOPT_FORBID_REUSE, 1L);
         }
         if (t->email)
-                rc = prepare_email(w, t, ch, job, title, text, &fail, &cause);
+                rc = prepare_email(w, t, ch, job, title, text, &fail, &local,
+                                   &cause);
         else
-                rc = prepare_webhook(w, t, ch, job, title, text, &fail, &cause);
+                rc = prepare_webhook(w, t, ch, job, title, text, &fail, &local,
+                                     &cause);
         if (rc < 0)
                 goto fail;
         if (curl_multi_add_handle(w->multi, t->easy) != CURLM_OK) {
@@ -568,7 +672,7 @@ on_job(struct wk *w, json_t *job)
         t = NULL;
         goto out;
 fail:
-        report(w, uid, json_integer_value(lease), fail, 0, -1, cause);
+        report(w, uid, json_integer_value(lease), fail, 0, -1, local, cause);
 out:
         if (t != NULL) {
                 /* Never added to the multi handle: nothing to remove. */
@@ -621,7 +725,7 @@ reap(struct wk *w)
                         o = email_classify(msg->data.result, code, &error);
                 else
                         o = t->be->classify(&r, &retry_after, &error);
-                report(w, t->uid, t->lease, o, code, retry_after, error);
+                report(w, t->uid, t->lease, o, code, retry_after, false, error);
                 free(error);
                 w->active--;
                 transfer_free(t);

@@ -7,7 +7,10 @@
 #   check-config.sh --good CTL_BINARY SOURCE_DIR FILE
 #       FILE (relative to SOURCE_DIR) must pass: exit status 0 and stdout
 #       exactly "configuration OK". stderr may hold only the warning that the
-#       bank holiday data ends soon (it depends on today's date).
+#       bank holiday data ends soon (it depends on today's date). It runs on
+#       a copy of FILE, beside which each secret file it names is written
+#       as an admin would (mode 0600, a well-formed URL, key or password):
+#       check-config reads them, and a missing one is an error.
 #
 # The binary runs from SOURCE_DIR, so the paths in its messages start with
 # "tests/config/bad/". Exit status 0 on success, 1 on a mismatch, 2 on usage.
@@ -68,6 +71,37 @@ else
                 echo "FAIL: $conf is missing" >&2
                 exit 1
         fi
+        copy=$tmp/src
+        confdir=$copy/$(dirname "$conf")
+        mkdir -p "$confdir" "$copy/config" || exit 1
+        cp "$conf" "$copy/$conf" || exit 1
+        cp config/bank-holidays.json "$copy/config/" || exit 1
+        # Comments dropped, each `key = "file"` of a secret on a line.
+        sed 's/#.*//' "$conf" |
+                grep -o '\(url_file\|secret_file\|password_file\|bearer_token_file\) *= *"[^"]*"' |
+                while IFS= read -r setting; do
+                        key=${setting%%[ =]*}
+                        file=${setting#*\"}
+                        file=${file%\"}
+                        case $file in
+                        /*)
+                                echo "FAIL: $conf: names the secret file" \
+                                        "'$file' by an absolute path; this" \
+                                        "script writes only into its copy" >&2
+                                exit 1
+                                ;;
+                        esac
+                        dest=$confdir/$file
+                        case $key in
+                        url_file) text=https://hooks.example.invalid/check ;;
+                        secret_file) text=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw ;;
+                        *) text=not-a-real-password ;;
+                        esac
+                        mkdir -p "$(dirname "$dest")" &&
+                                (umask 077 && printf '%s\n' "$text" >"$dest") ||
+                                exit 1
+                done || exit 1
+        cd "$copy" || exit 1
         "$ctl" check-config -c "$conf" >"$tmp/stdout" 2>"$tmp/stderr"
         status=$?
         printf 'configuration OK\n' >"$tmp/want"

@@ -114,7 +114,13 @@ grep -q '^RuntimeDirectory=' "$root$unitdir/ofsted-notify-worker@.service" &&
 grep -q '^RuntimeDirectoryPreserve=restart' "$root$unitdir/ofsted-notifyd.service" ||
 	fail "the scheduler does not keep its runtime directory over a restart"
 
-# The shipped config is valid, read by the shipped ofsted-notifyctl.
+# The shipped config is valid, read by the shipped ofsted-notifyctl, once
+# the two secret files it names are written, as the README has the admin
+# do (check-config reads them and reports one that is missing).
+secrets="$root/etc/ofsted-notify/secrets"
+install -m 0600 /dev/null "$secrets/teams-leaders.url"
+printf '%s\n' 'https://hooks.example.invalid/leaders' >"$secrets/teams-leaders.url"
+"$root/usr/bin/ofsted-notifyctl" keygen --webhook "$secrets/it.key" >/dev/null
 "$root/usr/bin/ofsted-notifyctl" check-config \
 	-c "$root/etc/ofsted-notify/ofsted-notify.conf" >"$work/check.log" 2>&1 ||
 	fail "the shipped config does not pass check-config: $(cat "$work/check.log")"

@@ -19,6 +19,7 @@
 
 #include "backend.h"
 #include "backend_int.h"
+#include "secret.h"
 
 #include <jansson.h>
 #include <sodium.h>
@@ -798,8 +799,8 @@ test_signature_vector(void **state)
         char *cause = NULL, sig[WEBHOOK_SIG_LEN];
 
         (void)state;
-        assert_int_equal(
-            webhook_parse_secret(VECTOR_SECRET, &key, &len, &cause), 0);
+        assert_int_equal(secret_whsec_key(VECTOR_SECRET, &key, &len, &cause),
+                         0);
         assert_null(cause);
         assert_int_equal(len, 24);
         webhook_sign(key, len, VECTOR_ID, VECTOR_TS, VECTOR_BODY, sig,
@@ -832,8 +833,7 @@ test_webhook(void **state)
         sodium_bin2base64(secret + 6, sizeof(secret) - 6, raw, sizeof(raw),
                           sodium_base64_VARIANT_ORIGINAL);
         strcat(secret, "\n");
-        assert_int_equal(webhook_parse_secret(secret, &key, &keylen, &cause),
-                         0);
+        assert_int_equal(secret_whsec_key(secret, &key, &keylen, &cause), 0);
         assert_int_equal(keylen, sizeof(raw));
         assert_memory_equal(key, raw, sizeof(raw));
 
@@ -937,7 +937,7 @@ check_secret_bad(const char *text, const char *want)
         size_t len = 99;
         char *cause = NULL;
 
-        assert_int_equal(webhook_parse_secret(text, &key, &len, &cause), -1);
+        assert_int_equal(secret_whsec_key(text, &key, &len, &cause), -1);
         assert_null(key);
         assert_int_equal(len, 0);
         assert_non_null(cause);
@@ -958,9 +958,9 @@ test_secret(void **state)
 
         (void)state;
         /* Whitespace around it (a file's newline) is ignored. */
-        assert_int_equal(webhook_parse_secret(" \t" VECTOR_SECRET "\r\n", &key,
-                                              &len, &cause),
-                         0);
+        assert_int_equal(
+            secret_whsec_key(" \t" VECTOR_SECRET "\r\n", &key, &len, &cause),
+            0);
         assert_int_equal(len, 24);
         /* MfKQ decodes to 0x31 0xf2 0x90 (by hand: M=12 f=31 K=10 Q=16). */
         assert_int_equal(key[0], 0x31);
@@ -970,7 +970,7 @@ test_secret(void **state)
 
         /* 32 bytes: 44 base64 characters with one '=' of padding. */
         assert_int_equal(
-            webhook_parse_secret(
+            secret_whsec_key(
                 "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", &key,
                 &len, &cause),
             0);

@@ -1,6 +1,8 @@
 /*
  * Tests for secret: where a secret file is found (credentials first, then
- * next to the config) and that an open one is refused.
+ * next to the config); the pure judges of a file's mode and owner and of
+ * its content, for each kind of secret; secret_load() on real files,
+ * their stamps, and that no message quotes a secret.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 #include "secret.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,15 +73,17 @@ static void
 test_next_to_config(void **state)
 {
         struct scratch *s = *state;
-        char path[160], *got, *cause = NULL;
+        char path[160], *got, *value = NULL, *cause = NULL;
 
-        snprintf(path, sizeof(path), "%s/secrets/it.key", s->dir);
-        put(path, "whsec_abc \n\n", 0600);
-        got = secret_path(s->dir, "secrets/it.key");
+        snprintf(path, sizeof(path), "%s/secrets/it.url", s->dir);
+        put(path, "https://hooks.example/a\n", 0600);
+        got = secret_path(s->dir, "secrets/it.url");
         assert_string_equal(got, path);
-        free(got);
-        got = secret_read(s->dir, "secrets/it.key", &cause);
-        assert_string_equal(got, "whsec_abc");
+        assert_false(secret_is_credential(got));
+        assert_int_equal(
+            secret_load(got, false, SECRET_URL, &value, NULL, &cause), 0);
+        assert_string_equal(value, "https://hooks.example/a");
+        secret_free(value);
         free(got);
         /* Absolute names stay as they are. */
         got = secret_path("/elsewhere", path);
@@ -119,21 +124,243 @@ test_credentials(void **state)
         free(got);
 }
 
+/* The message of a refusal by secret_check_mode(). */
+static char *
+mode_refused(mode_t mode, uid_t owner, uid_t self, bool credential)
+{
+        char *cause = NULL;
+
+        assert_int_equal(
+            secret_check_mode(mode, owner, self, credential, &cause), -1);
+        assert_non_null(cause);
+        return cause;
+}
+
 static void
-test_open_file_refused(void **state)
+test_check_mode(void **state)
+{
+        char *cause = NULL;
+
+        (void)state;
+        /* The owner's alone, root's or this user's. */
+        assert_int_equal(secret_check_mode(0100600, 0, 0, false, &cause), 0);
+        assert_int_equal(secret_check_mode(0100400, 1000, 1000, false, &cause),
+                         0);
+        assert_int_equal(secret_check_mode(0100600, 0, 1000, false, &cause), 0);
+        assert_null(cause);
+
+        cause = mode_refused(0100644, 0, 0, false);
+        assert_string_equal(cause,
+                            "readable by others (mode 0644); chmod 600 it");
+        free(cause);
+        cause = mode_refused(0100602, 0, 0, true);
+        assert_string_equal(cause, "open by others (mode 0602); chmod 600 it");
+        free(cause);
+        cause = mode_refused(0100640, 0, 0, false);
+        assert_string_equal(cause,
+                            "readable by its group (mode 0640); chmod 600 it");
+        free(cause);
+        cause = mode_refused(0100620, 0, 0, false);
+        assert_string_equal(cause,
+                            "open by its group (mode 0620); chmod 600 it");
+        free(cause);
+
+        /* A credential: systemd's ACL shows as group read, and only that
+         * is let through. */
+        assert_int_equal(secret_check_mode(0100440, 0, 998, true, &cause), 0);
+        assert_int_equal(secret_check_mode(0100400, 998, 998, true, &cause), 0);
+        cause = mode_refused(0100460, 0, 998, true);
+        assert_string_equal(cause,
+                            "readable by its group (mode 0460); chmod 600 it");
+        free(cause);
+        cause = mode_refused(0100444, 0, 998, true);
+        assert_string_equal(cause,
+                            "readable by others (mode 0444); chmod 600 it");
+        free(cause);
+
+        /* Someone else's file: they could rewrite it. */
+        cause = mode_refused(0100600, 1001, 1000, false);
+        assert_string_equal(cause, "owned by uid 1001, who could rewrite it; "
+                                   "make it root's or uid 1000's");
+        free(cause);
+}
+
+/* secret_check_text() on `text` (len bytes) accepts it, as `want`. */
+static void
+text_ok(enum secret_kind kind, const char *text, size_t len, const char *want)
+{
+        char *value = NULL, *cause = NULL;
+
+        if (secret_check_text(kind, text, len, &value, &cause) < 0)
+                fail_msg("'%s' refused: %s", text, cause);
+        assert_string_equal(value, want);
+        secret_free(value);
+}
+
+/* secret_check_text() refuses `text`, saying `want`, never quoting it. */
+static void
+text_bad(enum secret_kind kind, const char *text, size_t len, const char *want)
+{
+        char *value = (char *)"untouched", *cause = NULL;
+
+        assert_int_equal(secret_check_text(kind, text, len, &value, &cause),
+                         -1);
+        assert_null(value);
+        assert_non_null(cause);
+        if (strcmp(cause, want) != 0)
+                fail_msg("cause '%s', want '%s'", cause, want);
+        /* The host may be named; the path, the secret part, never. */
+        assert_null(strstr(cause, "example/"));
+        assert_null(strstr(cause, "hunter2"));
+        free(cause);
+}
+
+#define T(s) (s), (sizeof(s) - 1)
+
+static void
+test_check_text(void **state)
+{
+        (void)state;
+        /* One line, with or without its LF or CR LF. */
+        text_ok(SECRET_URL, T("https://hooks.example/a"),
+                "https://hooks.example/a");
+        text_ok(SECRET_URL, T("https://hooks.example/a\n"),
+                "https://hooks.example/a");
+        text_ok(SECRET_URL, T("https://hooks.example/a\r\n"),
+                "https://hooks.example/a");
+        text_ok(SECRET_URL, T("http://127.0.0.1:8080/a\n"),
+                "http://127.0.0.1:8080/a");
+        text_ok(SECRET_URL, T("http://[::1]/a"), "http://[::1]/a");
+        text_ok(SECRET_PASSWORD, T("hunter2 with\tspaces\n"),
+                "hunter2 with\tspaces");
+        text_ok(SECRET_TOKEN, T("eyJ0eXAi.x.y"), "eyJ0eXAi.x.y");
+        text_ok(SECRET_SIGNING_KEY,
+                T("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n"),
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+
+        /* Not one line. */
+        text_bad(SECRET_URL, T("https://hooks.example/a\r\nsecond\r\n"),
+                 "holds more than one line");
+        text_bad(SECRET_URL, T("https://hooks.example/a\n\n"),
+                 "holds more than one line");
+        text_bad(SECRET_URL, T("https://hooks.example/a\r"),
+                 "holds a control character (byte 0x0d at offset 23)");
+        text_bad(SECRET_PASSWORD, T("hunter2\r\r\n"),
+                 "holds a control character (byte 0x0d at offset 7)");
+        text_bad(SECRET_PASSWORD, "hunter2\0x", 9,
+                 "holds a control character (byte 0x00 at offset 7)");
+        text_bad(SECRET_TOKEN, T("tok\x7f"),
+                 "holds a control character (byte 0x7f at offset 3)");
+        /* Empty, or white space around it. */
+        text_bad(SECRET_PASSWORD, T(""), "is empty");
+        text_bad(SECRET_PASSWORD, T("\n"), "is empty");
+        text_bad(SECRET_PASSWORD, T("\r\n"), "is empty");
+        text_bad(SECRET_URL, T("https://hooks.example/a \n"),
+                 "has white space at the start or end of its line");
+        text_bad(SECRET_PASSWORD, T(" hunter2"),
+                 "has white space at the start or end of its line");
+        /* Not a URL we would send to. */
+        text_bad(SECRET_URL, T("https://hooks.example/a b"),
+                 "holds a URL with a space in it");
+        text_bad(SECRET_URL, T("hooks.example/a"), "is not a valid URL");
+        text_bad(SECRET_URL, T("http://hooks.example/a"),
+                 "holds a plain http:// URL to 'hooks.example': use https:// "
+                 "(http is allowed only to loopback)");
+        text_bad(SECRET_URL, T("ftp://hooks.example/a"),
+                 "holds a 'ftp' URL, not https");
+        /* Not a key. */
+        text_bad(SECRET_SIGNING_KEY, T("hunter2\n"),
+                 "the signing secret must be 'whsec_' followed by a base64 "
+                 "key");
+        text_bad(SECRET_SIGNING_KEY, T("whsec_AAECAwQFBgcICQoLDA0ODw==\n"),
+                 "the signing key is 16 bytes; Standard Webhooks keys are "
+                 "24 to 64");
+}
+
+/* secret_load() on real files: its checks, its stamp, errno. */
+static void
+test_load(void **state)
 {
         struct scratch *s = *state;
-        char path[160], *cause = NULL;
+        struct secret_stamp a, b, c;
+        char path[160], *value = NULL, *cause = NULL;
 
         snprintf(path, sizeof(path), "%s/teams.url", s->dir);
-        put(path, "https://example.invalid/hook\n", 0644);
-        assert_null(secret_read(s->dir, "teams.url", &cause));
-        assert_non_null(strstr(cause, "cannot read secret file: "));
-        assert_non_null(strstr(cause, "teams.url: holds a secret but is "
-                                      "open to others (mode 0644)"));
-        /* The URL itself is never in the message. */
-        assert_null(strstr(cause, "example.invalid"));
+        put(path, "https://hooks.example/hook-one\n", 0644);
+        assert_int_equal(
+            secret_load(path, false, SECRET_URL, &value, &a, &cause), -1);
+        assert_int_equal(errno, EINVAL);
+        assert_null(value);
+        assert_string_equal(cause,
+                            "readable by others (mode 0644); chmod 600 it");
         free(cause);
+        cause = NULL;
+
+        /* Fixed by a chmod: the stamp tells, though the content did not
+         * change. */
+        assert_int_equal(secret_stat(path, &a), 0);
+        assert_int_equal(chmod(path, 0600), 0);
+        assert_int_equal(secret_stat(path, &b), 0);
+        assert_false(secret_stamp_equal(&a, &b));
+        assert_int_equal(
+            secret_load(path, false, SECRET_URL, &value, &c, &cause), 0);
+        assert_true(secret_stamp_equal(&b, &c));
+        assert_string_equal(value, "https://hooks.example/hook-one");
+        secret_free(value);
+
+        /* Rewritten with another URL of the same length. */
+        put(path, "https://hooks.example/hook-two\n", 0600);
+        assert_int_equal(secret_stat(path, &a), 0);
+        assert_false(secret_stamp_equal(&a, &c));
+
+        snprintf(path, sizeof(path), "%s/none.url", s->dir);
+        assert_int_equal(
+            secret_load(path, false, SECRET_URL, &value, NULL, &cause), -1);
+        assert_int_equal(errno, ENOENT);
+        assert_string_equal(cause, "does not exist");
+        free(cause);
+        cause = NULL;
+        assert_int_equal(secret_stat(path, &a), -1);
+
+        /* A directory is not a secret file. */
+        assert_int_equal(
+            secret_load(s->creds, false, SECRET_URL, &value, NULL, &cause), -1);
+        assert_string_equal(cause, "is not a regular file");
+        free(cause);
+}
+
+/* Inside $CREDENTIALS_DIRECTORY, group read (systemd's ACL) passes. */
+static void
+test_load_credential(void **state)
+{
+        struct scratch *s = *state;
+        char path[160], *got, *value = NULL, *cause = NULL;
+
+        setenv("CREDENTIALS_DIRECTORY", s->creds, 1);
+        snprintf(path, sizeof(path), "%s/secrets_smtp-password", s->creds);
+        put(path, "hunter2\n", 0440);
+        got = secret_path(s->dir, "secrets/smtp-password");
+        assert_string_equal(got, path);
+        assert_true(secret_is_credential(got));
+        assert_int_equal(secret_load(got, secret_is_credential(got),
+                                     SECRET_PASSWORD, &value, NULL, &cause),
+                         0);
+        assert_string_equal(value, "hunter2");
+        secret_free(value);
+        free(got);
+
+        /* The same mode next to the config is refused. */
+        snprintf(path, sizeof(path), "%s/secrets/other", s->dir);
+        put(path, "hunter2\n", 0440);
+        got = secret_path(s->dir, "secrets/other");
+        assert_false(secret_is_credential(got));
+        assert_int_equal(secret_load(got, secret_is_credential(got),
+                                     SECRET_PASSWORD, &value, NULL, &cause),
+                         -1);
+        assert_string_equal(cause,
+                            "readable by its group (mode 0440); chmod 600 it");
+        free(cause);
+        free(got);
 }
 
 int
@@ -144,7 +371,10 @@ main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_credentials, setup,
                                                 teardown),
-                cmocka_unit_test_setup_teardown(test_open_file_refused, setup,
+                cmocka_unit_test(test_check_mode),
+                cmocka_unit_test(test_check_text),
+                cmocka_unit_test_setup_teardown(test_load, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_load_credential, setup,
                                                 teardown),
         };
 

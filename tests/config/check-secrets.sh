@@ -1,0 +1,216 @@
+#!/bin/sh
+# `ofsted-notifyctl check-config` on the secret files a config names.
+#
+#   check-secrets.sh CTL_BINARY SOURCE_DIR
+#
+# Each case copies tests/config/secrets/ (a config naming an SMTP password,
+# two webhook URL files and a signing key, all under secrets/) into a
+# directory of its own, writes the four files as an admin would (mode
+# 0600, well formed), spoils something and runs check-config there. It
+# must exit as expected, print "configuration OK" on stdout exactly when
+# it exits 0 (else nothing), and on stderr exactly the lines written out
+# below (the bank holiday warning aside, which depends on today's date).
+#
+# Root reads every file and may chown: the case of a file this user may
+# not read runs only as another user, the case of a file someone else owns
+# only as root; each is skipped otherwise, and said to be.
+# Exit status 0 when no case failed, 1 when one did, 2 on usage.
+
+if [ $# -ne 2 ]; then
+        echo "usage: $0 CTL_BINARY SOURCE_DIR" >&2
+        exit 2
+fi
+ctl=$1
+case $ctl in
+/*) ;;
+*) ctl=$(pwd)/$ctl ;;
+esac
+srcdir=$(cd "$2" && pwd) || exit 2
+
+# Secrets are looked for in the config's directory unless a case says.
+unset CREDENTIALS_DIRECTORY
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-secrets.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM
+
+passed=0
+failed=0
+skipped=0
+
+URL=https://hooks.trust.example/workflows/abc
+KEY=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+
+# put FILE TEXT: writes TEXT (printf format) to $dir/secrets/FILE, 0600.
+# shellcheck disable=SC2059 # TEXT is a format on purpose: \r, \n
+put() {
+        (umask 077 && printf "$2" >"$dir/secrets/$1") || exit 1
+        chmod 0600 "$dir/secrets/$1" || exit 1
+}
+
+# fresh NAME: $dir becomes a new copy of the config with its four secret
+# files, its holidays pointed back at the source tree.
+fresh() {
+        dir=$tmp/$1
+        mkdir -p "$dir/secrets" || exit 1
+        sed "s|\"../../../config/bank-holidays.json\"|\"$srcdir/config/bank-holidays.json\"|" \
+                "$srcdir/tests/config/secrets/secrets.conf" >"$dir/secrets.conf" || exit 1
+        if ! grep -q "\"$srcdir/config/bank-holidays.json\"" "$dir/secrets.conf"; then
+                echo "FAIL: $1: the config's holidays line was not rewritten" >&2
+                exit 1
+        fi
+        put smtp-password 'correct horse battery staple\n'
+        put teams-leaders.url "$URL/leaders\\n"
+        put it.url "$URL/it\\n"
+        put it.key "$KEY\\n"
+}
+
+# expect NAME STATUS: check-config in $dir must exit STATUS and print on
+# stderr exactly the lines on expect's standard input.
+expect() {
+        out=$tmp/$1.out
+        cat >"$out.want-stderr"
+        if [ "$2" -eq 0 ]; then
+                printf 'configuration OK\n'
+        fi >"$out.want-stdout"
+        (cd "$dir" && exec "$ctl" check-config -c secrets.conf) \
+                >"$out.stdout" 2>"$out.all-stderr"
+        status=$?
+        grep -v ': warning: the bank holiday data in ' "$out.all-stderr" \
+                >"$out.stderr"
+        ok=1
+        if [ "$status" -ne "$2" ]; then
+                echo "FAIL: $1: exit status $status, want $2" >&2
+                ok=0
+        fi
+        if ! cmp -s "$out.want-stdout" "$out.stdout"; then
+                echo "FAIL: $1: stdout (- expected, + actual):" >&2
+                diff -u "$out.want-stdout" "$out.stdout" >&2
+                ok=0
+        fi
+        if ! cmp -s "$out.want-stderr" "$out.stderr"; then
+                echo "FAIL: $1: stderr (- expected, + actual):" >&2
+                diff -u "$out.want-stderr" "$out.stderr" >&2
+                ok=0
+        fi
+        if [ "$ok" -eq 1 ]; then
+                echo "ok: $1"
+                passed=$((passed + 1))
+        else
+                failed=$((failed + 1))
+        fi
+}
+
+# All four as an admin writes them.
+fresh all_good
+expect all_good 0 </dev/null
+
+# Written on Windows: one CR LF at the end is a line end like LF.
+fresh crlf_end
+put teams-leaders.url "$URL/leaders\\r\\n"
+expect crlf_end 0 </dev/null
+
+# Under systemd they come from $CREDENTIALS_DIRECTORY, as the shipped unit's
+# LoadCredential=secrets:DIR names them; systemd's ACL shows as 0440.
+fresh credentials
+mkdir "$dir/creds"
+for f in smtp-password teams-leaders.url it.url it.key; do
+        mv "$dir/secrets/$f" "$dir/creds/secrets_$f"
+        chmod 0440 "$dir/creds/secrets_$f"
+done
+CREDENTIALS_DIRECTORY=$dir/creds
+export CREDENTIALS_DIRECTORY
+expect credentials 0 </dev/null
+unset CREDENTIALS_DIRECTORY
+
+fresh url_open
+chmod 0644 "$dir/secrets/teams-leaders.url"
+expect url_open 78 <<'EOF'
+secrets.conf:18: secret file 'secrets/teams-leaders.url': readable by others (mode 0644); chmod 600 it
+EOF
+
+# Group read is let through for a credential only.
+fresh password_group
+chmod 0640 "$dir/secrets/smtp-password"
+expect password_group 78 <<'EOF'
+secrets.conf:14: secret file 'secrets/smtp-password': readable by its group (mode 0640); chmod 600 it
+EOF
+
+fresh url_two_lines
+put teams-leaders.url "$URL/leaders\\r\\n$URL/other\\r\\n"
+expect url_two_lines 78 <<'EOF'
+secrets.conf:18: secret file 'secrets/teams-leaders.url': holds more than one line
+EOF
+
+fresh url_trailing_space
+put it.url "$URL/it  \\n"
+expect url_trailing_space 78 <<'EOF'
+secrets.conf:20: secret file 'secrets/it.url': has white space at the start or end of its line
+EOF
+
+fresh url_http
+put it.url 'http://hooks.trust.example/it\n'
+expect url_http 78 <<'EOF'
+secrets.conf:20: secret file 'secrets/it.url': holds a plain http:// URL to 'hooks.trust.example': use https:// (http is allowed only to loopback)
+EOF
+
+fresh url_missing
+rm "$dir/secrets/teams-leaders.url"
+expect url_missing 78 <<'EOF'
+secrets.conf:18: secret file 'secrets/teams-leaders.url': does not exist
+EOF
+
+fresh key_not_base64
+put it.key 'whsec_not base64!\n'
+expect key_not_base64 78 <<'EOF'
+secrets.conf:21: secret file 'secrets/it.key': the signing secret is not valid base64 after 'whsec_'
+EOF
+
+fresh key_no_prefix
+put it.key 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n'
+expect key_no_prefix 78 <<'EOF'
+secrets.conf:21: secret file 'secrets/it.key': the signing secret must be 'whsec_' followed by a base64 key
+EOF
+
+fresh password_empty
+put smtp-password '\n'
+expect password_empty 78 <<'EOF'
+secrets.conf:14: secret file 'secrets/smtp-password': is empty
+EOF
+
+# Every fault, in the order of the config.
+fresh all_bad
+put smtp-password ''
+chmod 0604 "$dir/secrets/teams-leaders.url"
+rm "$dir/secrets/it.url"
+put it.key "$KEY\\n\\n"
+expect all_bad 78 <<'EOF'
+secrets.conf:14: secret file 'secrets/smtp-password': is empty
+secrets.conf:18: secret file 'secrets/teams-leaders.url': readable by others (mode 0604); chmod 600 it
+secrets.conf:20: secret file 'secrets/it.url': does not exist
+secrets.conf:21: secret file 'secrets/it.key': holds more than one line
+EOF
+
+if [ "$(id -u)" -eq 0 ]; then
+        # Another user could rewrite it.
+        fresh someone_elses
+        chown 65534 "$dir/secrets/it.url"
+        expect someone_elses 78 <<'EOF'
+secrets.conf:20: secret file 'secrets/it.url': owned by uid 65534, who could rewrite it; make it root's or uid 0's
+EOF
+        echo "SKIPPED (not checked): unreadable: running as root, who" \
+                "reads every file"
+        skipped=$((skipped + 1))
+else
+        echo "SKIPPED (not checked): someone_elses: only root may chown"
+        skipped=$((skipped + 1))
+        # The worker reads it as its own user; this one cannot.
+        fresh unreadable
+        chmod 0000 "$dir/secrets/it.url"
+        expect unreadable 0 <<'EOF'
+secrets.conf:20: warning: check-config cannot read secret file 'secrets/it.url' ('./secrets/it.url') as this user, so did not check it; the workers read it as their own user or from $CREDENTIALS_DIRECTORY
+EOF
+fi
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
