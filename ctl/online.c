@@ -1386,6 +1386,24 @@ print_status(const struct online *o, json_t *r)
                             "(since start)\n",
                             field(dsp, "malformed", b[0], 64));
         }
+        /* Workers given no jobs, and deliveries held on our side. */
+        json_array_foreach(json_object_get(r, "stalled"), i, m)
+        {
+                say(stdout,
+                    "Stalled:    worker %s (%s): %s leases ran out without an "
+                    "outcome since %s; no jobs for it until it reports one\n",
+                    field(m, "worker", b[0], 64), field(m, "kind", b[1], 64),
+                    field(m, "expired", b[2], 64),
+                    when_field(o, m, "since", b[3], 64));
+        }
+        json_array_foreach(json_object_get(r, "held"), i, m)
+        {
+                say(stdout,
+                    "Held:       %s deliveries to '%s' by a problem on this "
+                    "side: %s\n",
+                    field(m, "deliveries", b[0], 64),
+                    field(m, "channel", b[1], 64), field(m, "error", b[2], 64));
+        }
         db = json_object_get(r, "database");
         if (json_is_false(json_object_get(db, "writable"))) {
                 const char *e = json_string_value(json_object_get(db, "error"));

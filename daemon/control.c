@@ -352,6 +352,18 @@ cmd_status(struct control_ctx *ctx, json_t *req, int64_t now)
                             dispatch_json_workers(ctx->dispatch));
         json_object_set_new(reply, "dispatch",
                             dispatch_json_counts(ctx->dispatch));
+        /* The stalled workers, "since" as a time of the trust's zone. */
+        v = dispatch_json_stalled(ctx->dispatch);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+                json_t *w = json_array_get(v, i);
+
+                timefmt_rfc3339(
+                    ctx->conf->tz,
+                    json_integer_value(json_object_get(w, "since")) / 1000, buf,
+                    sizeof(buf));
+                json_object_set_new(w, "since", json_string(buf));
+        }
+        json_object_set_new(reply, "stalled", v);
         json_object_set_new(
             reply, "feed",
             json_pack("{s:b}", "watched",

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,6 +32,26 @@ struct worker {
         int credit;
         int64_t last_ms;
         bool gone; /* a send found its connection closed */
+        /* Leases of its ran out without an outcome: no jobs until it
+         * reports one. */
+        bool stalled;
+        int64_t stalled_ms;     /* since when */
+        int expired;            /* leases that ran out meanwhile */
+        int64_t reject_log_ms;  /* its last dropped outcome logged */
+        unsigned long rejected; /* dropped since, not logged */
+};
+
+/* A peer that sent outcomes without READY, for reject()'s rate limit. */
+struct stranger {
+        unsigned char id[255];
+        size_t idlen;
+        int64_t log_ms;
+        unsigned long rejected;
+};
+
+/* A channel held by a problem on our side (logged once). */
+struct held {
+        char channel[65];
 };
 
 /* When a channel may next be sent to: pacing per destination. */
@@ -48,6 +69,9 @@ struct dispatch {
         int64_t pace_wake_ms; /* the soonest paced delivery, or 0 */
         int64_t heartbeat_ms;
         struct dispatch_counts counts;
+        struct stranger strangers[DISPATCH_STRANGERS];
+        struct held *held;
+        size_t nheld;
         unsigned short rand[3];
 };
 
@@ -84,6 +108,7 @@ dispatch_destroy(struct dispatch **dp)
                 worker_free(&d->workers[i]);
         free(d->workers);
         free(d->paces);
+        free(d->held);
         free(d);
         *dp = NULL;
 }
@@ -245,18 +270,25 @@ find_worker(struct dispatch *d, const void *id, size_t idlen)
         return NULL;
 }
 
-/* A routing id as text: printable bytes as they are, others as '?'. */
+/*
+ * A routing id as text: printable bytes as they are, others and the
+ * backslash as \xNN, so that two ids never have the same text: the store
+ * names a lease's holder by it.
+ */
 static char *
 printable(const void *id, size_t len)
 {
-        char *s = xmalloc(len + 1);
+        char *s = xmalloc(4 * len + 1), *p = s;
 
         for (size_t i = 0; i < len; i++) {
                 unsigned char c = ((const unsigned char *)id)[i];
 
-                s[i] = c >= 0x21 && c < 0x7f ? (char)c : '?';
+                if (c >= 0x21 && c < 0x7f && c != '\\')
+                        *p++ = (char)c;
+                else
+                        p += sprintf(p, "\\x%02x", c);
         }
-        s[len] = '\0';
+        *p = '\0';
         return s;
 }
 
@@ -370,10 +402,135 @@ bad:
         log_warnx("dispatch: malformed READY, ignoring");
 }
 
-/* Commits an outcome; returns 0 when it may be acknowledged. */
-static int
+enum dispatch_claim
+dispatch_claim(const struct store_delivery *dl, const char *worker,
+               int64_t lease, bool delivered)
+{
+        bool settled = strcmp(dl->status, "delivered") == 0 ||
+                       strcmp(dl->status, "failed") == 0;
+
+        if (worker == NULL || worker[0] == '\0')
+                return DISPATCH_CLAIM_FORGED;
+        if (strcmp(worker, dl->worker) == 0 && lease == dl->lease)
+                return strcmp(dl->status, "sending") == 0
+                           ? DISPATCH_CLAIM_APPLY
+                           : DISPATCH_CLAIM_REPEAT;
+        if (strcmp(worker, dl->prev_worker) == 0 && lease == dl->prev_lease)
+                return delivered && !settled ? DISPATCH_CLAIM_LATE
+                                             : DISPATCH_CLAIM_STALE;
+        return DISPATCH_CLAIM_FORGED;
+}
+
+/*
+ * A peer whose outcome was dropped (not the holder, another lease, an
+ * unknown delivery): counted as malformed, and logged at most once a
+ * minute per peer, with how many were dropped meanwhile, so that a flood
+ * does not flood the log.
+ */
+static void
+reject(struct dispatch *d, struct worker *w, const void *id, size_t idlen,
+       int64_t now_ms, const char *why)
+{
+        struct stranger *s = NULL;
+        int64_t *log_ms;
+        unsigned long *dropped;
+        char *name;
+
+        d->counts.malformed++;
+        if (w != NULL) {
+                log_ms = &w->reject_log_ms;
+                dropped = &w->rejected;
+        } else {
+                size_t oldest = 0;
+
+                if (idlen > sizeof(s->id))
+                        idlen = sizeof(s->id);
+                for (size_t i = 0; i < DISPATCH_STRANGERS && s == NULL; i++) {
+                        if (d->strangers[i].idlen == idlen &&
+                            memcmp(d->strangers[i].id, id, idlen) == 0)
+                                s = &d->strangers[i];
+                        else if (d->strangers[i].log_ms <
+                                 d->strangers[oldest].log_ms)
+                                oldest = i;
+                }
+                if (s == NULL) {
+                        s = &d->strangers[oldest];
+                        memcpy(s->id, id, idlen);
+                        s->idlen = idlen;
+                        s->log_ms = 0;
+                        s->rejected = 0;
+                }
+                log_ms = &s->log_ms;
+                dropped = &s->rejected;
+        }
+        if (*log_ms != 0 && now_ms - *log_ms < DISPATCH_REJECT_LOG_MS) {
+                (*dropped)++;
+                return;
+        }
+        name = printable(id, idlen);
+        if (*dropped > 0)
+                log_warnx("dispatch: outcome from %s dropped: %s (and %lu "
+                          "more of its outcomes since the last report)",
+                          name, why, *dropped);
+        else
+                log_warnx("dispatch: outcome from %s dropped: %s", name, why);
+        free(name);
+        *log_ms = now_ms == 0 ? 1 : now_ms;
+        *dropped = 0;
+}
+
+/*
+ * A channel whose deliveries a problem on our side holds (a secret file):
+ * logged at error once, when the first of them is held, and at info when
+ * one of its deliveries gets a receiver's answer again.
+ */
+static void
+hold_channel(struct dispatch *d, const char *uid,
+             const struct store_delivery *dl, const char *error)
+{
+        for (size_t i = 0; i < d->nheld; i++) {
+                if (strcmp(d->held[i].channel, dl->channel) == 0) {
+                        log_debug("delivery %s to '%s' still held: %s", uid,
+                                  dl->channel, error);
+                        return;
+                }
+        }
+        d->held = xreallocarray(d->held, d->nheld + 1, sizeof(*d->held));
+        snprintf(d->held[d->nheld++].channel, sizeof(d->held[0].channel), "%s",
+                 dl->channel);
+        log_err("deliveries to '%s' (%s) held by a problem on this side: %s; "
+                "tried again every few minutes, and at once after a reload",
+                dl->channel, dl->type, error);
+}
+
+static void
+unhold_channel(struct dispatch *d, const char *channel)
+{
+        for (size_t i = 0; i < d->nheld; i++) {
+                if (strcmp(d->held[i].channel, channel) == 0) {
+                        log_info("deliveries to '%s' are no longer held",
+                                 channel);
+                        d->held[i] = d->held[--d->nheld];
+                        return;
+                }
+        }
+}
+
+/* Outcome of apply_outcome(). */
+enum applied {
+        APPLIED_DROP, /* malformed, forged or not committed: no ACK */
+        APPLIED_ACK,  /* recorded (or nothing to record): ACK */
+        APPLIED_FIRST /* as ACK, and the worker reported a lease's outcome */
+};
+
+/*
+ * Commits an outcome from `w` (NULL: a peer that has not said READY) when
+ * docs/dispatch.md lets it settle the delivery.
+ */
+static enum applied
 apply_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
-              json_t *body, int64_t now_ms)
+              struct worker *w, const void *id, size_t idlen, json_t *body,
+              int64_t now_ms)
 {
         int64_t now = now_ms / 1000, wait;
         const char *uid = json_string_value(json_object_get(body, "delivery"));
@@ -381,89 +538,115 @@ apply_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
         const char *error = json_string_value(json_object_get(body, "error"));
         json_t *lease = json_object_get(body, "lease");
         json_t *ra = json_object_get(body, "retry_after");
+        json_t *local = json_object_get(body, "local");
+        struct store_outcome o = { NULL, 0, error, true, false };
         struct store_delivery dl;
+        enum dispatch_claim claim;
         char *cause = NULL, *why = NULL;
-        const char *status;
-        int64_t next_at = 0;
         int rc;
 
         if (uid == NULL || result == NULL || !json_is_integer(lease) ||
-            (ra != NULL && !json_is_integer(ra))) {
+            (ra != NULL && !json_is_integer(ra)) ||
+            (local != NULL && !json_is_boolean(local)) ||
+            (json_is_true(local) && strcmp(result, "retry") != 0) ||
+            (strcmp(result, "delivered") != 0 && strcmp(result, "retry") != 0 &&
+             strcmp(result, "failed") != 0)) {
                 d->counts.malformed++;
                 log_warnx("dispatch: malformed OUTCOME, ignoring");
-                return -1;
+                return APPLIED_DROP;
         }
         rc = store_delivery_find(st, uid, &dl, &cause);
-        if (rc != 0) {
-                if (rc < 0)
-                        store_error(st, cause);
-                else
-                        log_warnx("dispatch: outcome for unknown delivery "
-                                  "'%.40s', ignoring",
-                                  uid);
+        if (rc < 0) {
+                store_error(st, cause);
                 free(cause);
-                return rc < 0 ? -1 : 0; /* unknown: ack, so it stops */
+                return APPLIED_DROP;
         }
-        if (strcmp(result, "delivered") == 0) {
-                /* It happened, whichever lease it came from. */
-                if (strcmp(dl.status, "delivered") == 0)
-                        return 0;
-                status = "delivered";
-                error = NULL;
-                d->counts.delivered++;
-        } else if (json_integer_value(lease) != dl.lease ||
-                   strcmp(dl.status, "sending") != 0) {
+        if (rc > 0) {
+                reject(d, w, id, idlen, now_ms, "no such delivery");
+                return APPLIED_DROP;
+        }
+        claim = dispatch_claim(&dl, w != NULL ? w->name : NULL,
+                               json_integer_value(lease),
+                               strcmp(result, "delivered") == 0);
+        switch (claim) {
+        case DISPATCH_CLAIM_FORGED:
+                reject(d, w, id, idlen, now_ms,
+                       w == NULL ? "it has not said READY"
+                                 : "it does not hold that lease");
+                return APPLIED_DROP;
+        case DISPATCH_CLAIM_REPEAT:
+                /* Already recorded: the ACK was on its way. */
+                return APPLIED_ACK;
+        case DISPATCH_CLAIM_STALE:
                 log_info("dispatch: stale %s outcome for %s (lease %lld, now "
                          "%lld), ignoring",
                          result, uid, (long long)json_integer_value(lease),
                          (long long)dl.lease);
-                return 0;
+                return APPLIED_FIRST;
+        case DISPATCH_CLAIM_LATE:
+        case DISPATCH_CLAIM_APPLY:
+                break;
+        }
+        if (strcmp(result, "delivered") == 0) {
+                o.status = "delivered";
+                o.error = NULL;
+                d->counts.delivered++;
         } else if (strcmp(result, "failed") == 0) {
-                status = "failed";
+                o.status = "failed";
                 d->counts.failed++;
                 log_err("delivery %s to '%s' (%s) failed for good: %s", uid,
                         dl.channel, dl.type, error ? error : "?");
-        } else if (strcmp(result, "retry") == 0) {
-                if (dl.attempts >= conf->delivery.max_attempts ||
-                    now - dl.fired_at >= conf->delivery.give_up_after) {
-                        xasprintf(&why, "given up after %d attempts: %s",
-                                  dl.attempts, error ? error : "?");
-                        status = "failed";
-                        error = why;
-                        d->counts.given_up++;
-                        log_err("delivery %s to '%s' (%s) %s", uid, dl.channel,
-                                dl.type, why);
-                } else {
-                        status = "retry";
-                        wait = dispatch_backoff(
-                            dl.attempts, ra ? (long)json_integer_value(ra) : -1,
-                            conf->delivery.retry_base, erand48(d->rand));
-                        /* From the next whole second: counted from `now`,
-                         * truncated, a server's Retry-After would end up
-                         * to a second early. */
-                        next_at = (now_ms + 999) / 1000 + wait;
-                        d->counts.retried++;
-                        log_info("delivery %s to '%s': %s; retry %d in %lld "
-                                 "s",
-                                 uid, dl.channel, error ? error : "?",
-                                 dl.attempts + 1, (long long)wait);
-                }
+        } else if (json_is_true(local)) {
+                /* Not the receiver's answer: never given up for it. */
+                o.status = "retry";
+                o.verdict = false;
+                o.local = true;
+                wait =
+                    dispatch_backoff(dl.held + 1, -1, conf->delivery.retry_base,
+                                     erand48(d->rand));
+                if (wait > DISPATCH_LOCAL_MAX_S)
+                        wait = DISPATCH_LOCAL_MAX_S;
+                o.next_at = (now_ms + 999) / 1000 + wait;
+                d->counts.held++;
+                hold_channel(d, uid, &dl, error ? error : "?");
+        } else if (dl.attempts + 1 >= conf->delivery.max_attempts ||
+                   now - dl.fired_at >= conf->delivery.give_up_after) {
+                xasprintf(&why, "given up after %d attempts: %s",
+                          dl.attempts + 1, error ? error : "?");
+                o.status = "failed";
+                o.error = why;
+                d->counts.given_up++;
+                log_err("delivery %s to '%s' (%s) %s", uid, dl.channel, dl.type,
+                        why);
         } else {
-                d->counts.malformed++;
-                log_warnx("dispatch: unknown result '%.20s', ignoring", result);
-                return -1;
+                o.status = "retry";
+                wait = dispatch_backoff(
+                    dl.attempts + 1, ra ? (long)json_integer_value(ra) : -1,
+                    conf->delivery.retry_base, erand48(d->rand));
+                /* From the next whole second: counted from `now`,
+                 * truncated, a server's Retry-After would end up to a
+                 * second early. */
+                o.next_at = (now_ms + 999) / 1000 + wait;
+                d->counts.retried++;
+                log_info("delivery %s to '%s': %s; retry %d in %lld s", uid,
+                         dl.channel, error ? error : "?", dl.attempts + 2,
+                         (long long)wait);
         }
-        rc = store_delivery_finish(st, dl.id, status, next_at, error, now,
-                                   &cause);
+        if (!o.local)
+                unhold_channel(d, dl.channel);
+        rc = store_delivery_finish(st, dl.id, &o, now, &cause);
         if (rc < 0) {
                 store_error(st, cause);
                 free(cause);
-        } else if (strcmp(status, "delivered") == 0) {
-                log_info("delivery %s to '%s' (%s) delivered", uid, dl.channel,
-                         dl.type);
+        } else if (strcmp(o.status, "delivered") == 0) {
+                log_info("delivery %s to '%s' (%s) delivered%s", uid,
+                         dl.channel, dl.type,
+                         claim == DISPATCH_CLAIM_LATE
+                             ? " (by the previous holder of its lease)"
+                             : "");
         }
         free(why);
-        return rc;
+        return rc < 0 ? APPLIED_DROP : APPLIED_FIRST;
 }
 
 static void
@@ -472,8 +655,9 @@ on_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
            struct replies *q)
 {
         struct worker *w = find_worker(d, id, idlen);
+        enum applied a = apply_outcome(d, st, conf, w, id, idlen, body, now_ms);
 
-        if (apply_outcome(d, st, conf, body, now_ms) == 0) {
+        if (a != APPLIED_DROP) {
                 /* apply_outcome() saw a string and an integer. */
                 char *ack = ack_text(
                     json_string_value(json_object_get(body, "delivery")),
@@ -486,9 +670,18 @@ on_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
                 reply_later(q, id, idlen, "HELLO", xstrdup("{}"));
                 return;
         }
-        if (w->credit < DISPATCH_MAX_CREDIT)
-                w->credit++;
         w->last_ms = now_ms;
+        if (a == APPLIED_DROP)
+                return;
+        /* It reports: it may have jobs again. */
+        if (w->stalled) {
+                log_info("worker %s reports again: it gets jobs again",
+                         w->name);
+                w->stalled = false;
+                w->expired = 0;
+        }
+        if (a == APPLIED_FIRST && w->credit < DISPATCH_MAX_CREDIT)
+                w->credit++;
 }
 
 static void
@@ -733,7 +926,7 @@ feed_worker(struct dispatch *d, struct store *st, const struct conf *conf,
         char *cause = NULL, *skip;
         int n, njobs = 0;
 
-        if (w->credit <= 0)
+        if (w->credit <= 0 || w->stalled)
                 return;
         /* Channels waiting for their next slot are left out of the query,
          * so one busy channel cannot hold up the others; the loop wakes
@@ -795,6 +988,20 @@ out:
         }
 }
 
+/* store_deliveries_expire()'s callback: a lease of `name` ran out. */
+static void
+lease_expired(const char *name, void *arg)
+{
+        struct dispatch *d = arg;
+
+        for (size_t i = 0; i < d->nworkers; i++) {
+                if (name != NULL && strcmp(d->workers[i].name, name) == 0) {
+                        d->workers[i].expired++;
+                        return;
+                }
+        }
+}
+
 void
 dispatch_tick(struct dispatch *d, struct store *st, const struct conf *conf,
               int64_t now_ms)
@@ -828,12 +1035,25 @@ dispatch_tick(struct dispatch *d, struct store *st, const struct conf *conf,
                 else
                         i++;
         }
-        n = store_deliveries_expire(st, now_ms / 1000, &cause);
+        n = store_deliveries_expire(st, now_ms / 1000, lease_expired, d,
+                                    &cause);
         if (n < 0)
                 store_error(st, cause);
         else if (n > 0)
                 log_warnx("dispatch: %d leases expired: back to pending", n);
         free(cause);
+        for (size_t i = 0; i < d->nworkers; i++) {
+                struct worker *w = &d->workers[i];
+
+                if (w->expired > 0 && !w->stalled) {
+                        w->stalled = true;
+                        w->stalled_ms = now_ms;
+                        log_warnx("worker %s let %d leases run out without "
+                                  "an outcome: no jobs for it until it "
+                                  "reports one",
+                                  w->name, w->expired);
+                }
+        }
         d->pace_wake_ms = 0;
         for (size_t i = 0; i < d->nworkers; i++)
                 feed_worker(d, st, conf, &d->workers[i], now_ms);
@@ -885,6 +1105,26 @@ dispatch_json_workers(const struct dispatch *d)
         return json_pack("{s:I, s:I}", "email", email, "webhook", webhook);
 }
 
+json_t *
+dispatch_json_stalled(const struct dispatch *d)
+{
+        json_t *a = json_array();
+
+        for (size_t i = 0; i < d->nworkers; i++) {
+                const struct worker *w = &d->workers[i];
+
+                if (!w->stalled)
+                        continue;
+                json_array_append_new(
+                    a,
+                    json_pack("{s:s, s:s, s:I, s:I}", "worker", w->name, "kind",
+                              w->kind == KIND_EMAIL ? "email" : "webhook",
+                              "since", (json_int_t)w->stalled_ms, "expired",
+                              (json_int_t)w->expired));
+        }
+        return a;
+}
+
 const struct dispatch_counts *
 dispatch_counts(const struct dispatch *d)
 {
@@ -896,11 +1136,12 @@ dispatch_json_counts(const struct dispatch *d)
 {
         const struct dispatch_counts *c = &d->counts;
 
-        return json_pack(
-            "{s:I, s:I, s:I, s:I, s:I}", "delivered", (json_int_t)c->delivered,
-            "retried", (json_int_t)c->retried, "failed", (json_int_t)c->failed,
-            "given_up", (json_int_t)c->given_up, "malformed",
-            (json_int_t)c->malformed);
+        return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "delivered",
+                         (json_int_t)c->delivered, "retried",
+                         (json_int_t)c->retried, "failed",
+                         (json_int_t)c->failed, "given_up",
+                         (json_int_t)c->given_up, "held", (json_int_t)c->held,
+                         "malformed", (json_int_t)c->malformed);
 }
 
 int

@@ -14,12 +14,20 @@
 #include "store.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define DISPATCH_ID           "ofsted-notify-dispatch/1"
 #define DISPATCH_HEARTBEAT_MS 2000
 #define DISPATCH_SILENCE_MS   10000
 #define DISPATCH_MAX_CREDIT   1000 /* the most a worker may announce */
+/* The longest wait before a delivery held by a problem on our side (a
+ * secret file) is tried again: a fixed file is picked up within it. */
+#define DISPATCH_LOCAL_MAX_S 300
+/* A peer's dropped outcomes are logged at most this often. */
+#define DISPATCH_REJECT_LOG_MS 60000
+/* Peers without READY whose dropped outcomes are rate-limited apart. */
+#define DISPATCH_STRANGERS 32
 /*
  * Messages the dispatch socket queues for one worker: JOBs (at most its
  * credit), ACKs (one per outcome, so as many) and heartbeats. Above
@@ -34,11 +42,31 @@ struct dispatch;
 /*
  * Since start: outcomes recorded, by what became of the delivery (a
  * retry that went over max_attempts or give_up_after is given_up, not
- * failed), and messages from workers dropped as malformed.
+ * failed; a retry for a problem on our side is held), and messages from
+ * workers dropped as malformed (outcomes from a peer that may not settle
+ * the delivery among them).
  */
 struct dispatch_counts {
-        unsigned long delivered, retried, failed, given_up, malformed;
+        unsigned long delivered, retried, failed, given_up, held, malformed;
 };
+
+/*
+ * What an OUTCOME from `worker` (its name; NULL: a peer that has not said
+ * READY) for lease `lease` of delivery `dl` may do (docs/dispatch.md, who
+ * may settle a delivery). Pure.
+ */
+enum dispatch_claim {
+        DISPATCH_CLAIM_APPLY,  /* the holder's, of its lease: recorded */
+        DISPATCH_CLAIM_REPEAT, /* the holder's again: ACK, nothing changes */
+        DISPATCH_CLAIM_LATE,   /* the previous holder's delivered, the
+                                  delivery not settled: recorded */
+        DISPATCH_CLAIM_STALE,  /* the previous holder's otherwise: ACK,
+                                  nothing changes */
+        DISPATCH_CLAIM_FORGED, /* anyone else's: dropped, never ACKed */
+};
+enum dispatch_claim dispatch_claim(const struct store_delivery *dl,
+                                   const char *worker, int64_t lease,
+                                   bool delivered);
 
 /* The socket is borrowed; the caller binds and closes it. */
 struct dispatch *dispatch_new(void *sock);
@@ -72,9 +100,15 @@ int dispatch_revoke(struct dispatch *d, struct store *st,
 
 /* {"email": n, "webhook": n}: connected workers by kind. */
 json_t *dispatch_json_workers(const struct dispatch *d);
+/*
+ * [{"worker": name, "kind": k, "since": ms, "expired": n}]: the workers
+ * given no jobs because their leases ran out without an outcome; "since"
+ * is on the wall clock in ms (the caller writes it as a time).
+ */
+json_t *dispatch_json_stalled(const struct dispatch *d);
 const struct dispatch_counts *dispatch_counts(const struct dispatch *d);
 /* The counts as {"delivered": n, "retried": n, "failed": n,
- * "given_up": n, "malformed": n}. */
+ * "given_up": n, "held": n, "malformed": n}. */
 json_t *dispatch_json_counts(const struct dispatch *d);
 
 /*

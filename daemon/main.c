@@ -128,9 +128,12 @@ ensure_parent(const char *path)
 }
 
 /*
- * Binds a socket. An ipc path gets mode 0660 (the group may use it); a
- * tcp:// endpoint is a CURVE server whose clients the ZAP handler admits
- * by the allow-list, under ZAP domain `domain`.
+ * Binds a socket. An ipc path gets mode 0660 (the group may use it),
+ * except the dispatch socket's, 0600: only processes of our own user (the
+ * workers) may reach it, not the admins in our group, and it is made
+ * under umask 077, so it is never open to them, not even until the
+ * chmod. A tcp:// endpoint is a CURVE server whose clients the ZAP handler
+ * admits by the allow-list, under ZAP domain `domain`.
  */
 static void *
 bind_socket(struct daemon *d, int type, const char *endpoint,
@@ -141,6 +144,9 @@ bind_socket(struct daemon *d, int type, const char *endpoint,
         void *s = zmq_socket(d->zctx, type);
         int zero = 0, hb_ivl = 5000, hb_timeout = 15000;
         int64_t maxmsg = MAX_MESSAGE;
+        bool owner_only = strncmp(resolved, "ipc://", 6) == 0 &&
+                          strcmp(domain, CURVE_DOMAIN_DISPATCH) == 0;
+        mode_t mask = 0;
 
         zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
         zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
@@ -159,10 +165,15 @@ bind_socket(struct daemon *d, int type, const char *endpoint,
             (curve_server(s, &d->server, domain, &cause) < 0 ||
              zap_watch(d->zap, s, domain, &cause) < 0))
                 fatalx("%s '%s': %s", domain, resolved, cause);
+        /* libzmq makes an ipc socket's file within zmq_bind(). */
+        if (owner_only)
+                mask = umask(077);
         if (zmq_bind(s, resolved) < 0)
                 fatalx("cannot bind '%s': %s", resolved, zmq_strerror(errno));
+        if (owner_only)
+                umask(mask);
         if (strncmp(resolved, "ipc://", 6) == 0 &&
-            chmod(resolved + 6, 0660) < 0)
+            chmod(resolved + 6, owner_only ? 0600 : 0660) < 0)
                 log_warn("chmod '%s'", resolved + 6);
         log_debug("bound %s%s", resolved,
                   conf_endpoint_tcp(resolved) ? " (CURVE)" : "");
@@ -286,6 +297,23 @@ fire_due(struct daemon *d, int batches)
                 d->fire_size *= 2;
 }
 
+/*
+ * After a reload: the deliveries held by a problem on our side (a secret
+ * file the admin has probably just fixed) are due at once.
+ */
+static void
+unhold(struct daemon *d)
+{
+        char *cause = NULL;
+        int n = store_deliveries_unhold(d->st, os_wall_ms() / 1000, &cause);
+
+        if (n < 0)
+                log_warnx("reload: %s", cause);
+        else if (n > 0)
+                log_info("reload: %d held deliveries tried again now", n);
+        free(cause);
+}
+
 /* Reads the config again; on success re-plans what its rules changed. */
 static json_t *
 reload(void *arg)
@@ -324,6 +352,7 @@ reload(void *arg)
         conf_destroy(&d->conf);
         d->conf = next;
         d->cctx.conf = next;
+        unhold(d);
         if (d->zap != NULL)
                 log_info("CURVE allow-list: %zu clients; %d workers refused "
                          "now",
@@ -580,6 +609,24 @@ write_metrics(struct daemon *d)
             m, (double)json_integer_value(json_object_get(workers, "webhook")),
             "kind", "webhook", NULL);
         json_decref(workers);
+        metrics_family(m, "ofsted_notify_workers_stalled", "gauge",
+                       "Delivery workers given no jobs because their leases "
+                       "ran out without an outcome, by kind.");
+        workers = dispatch_json_stalled(d->dsp);
+        for (size_t k = 0; k < 2; k++) {
+                static const char *const kinds[] = { "email", "webhook" };
+                size_t i, n = 0;
+                json_t *w;
+
+                json_array_foreach(workers, i, w)
+                {
+                        n += strcmp(
+                                 json_string_value(json_object_get(w, "kind")),
+                                 kinds[k]) == 0;
+                }
+                metrics_sample(m, (double)n, "kind", kinds[k], NULL);
+        }
+        json_decref(workers);
         counts = dispatch_counts(d->dsp);
         metrics_family(m, "ofsted_notify_outcomes_total", "counter",
                        "Delivery outcomes recorded since the scheduler "
@@ -589,6 +636,7 @@ write_metrics(struct daemon *d)
         metrics_sample(m, (double)counts->retried, "result", "retry", NULL);
         metrics_sample(m, (double)counts->failed, "result", "failed", NULL);
         metrics_sample(m, (double)counts->given_up, "result", "given_up", NULL);
+        metrics_sample(m, (double)counts->held, "result", "held", NULL);
         metrics_family(m, "ofsted_notify_malformed_messages_total", "counter",
                        "Messages from workers dropped as malformed since the "
                        "scheduler started.");

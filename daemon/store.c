@@ -143,6 +143,21 @@ static const char *const migrations[] = {
         "WHERE status = 'pending' OR status = 'retry';"
         "CREATE INDEX deliveries_leased ON deliveries(lease_until) "
         "WHERE status = 'sending';",
+        /*
+         * 4 -> 5: who may settle a delivery, and what counts as an
+         * attempt (docs/dispatch.md). `worker` now stays after an outcome
+         * (the holder of lease `lease`, so its repeats are known);
+         * prev_worker and prev_lease keep the holder before, whose late
+         * `delivered` is still taken. `attempts` counts the receiver's
+         * answers, `sent` the jobs handed to workers (a JOB's "attempt");
+         * until now both were the leases. `held` counts the retries in a
+         * row for a problem on our side (a secret file), 0 when none.
+         */
+        "ALTER TABLE deliveries ADD COLUMN sent INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE deliveries SET sent = attempts;"
+        "ALTER TABLE deliveries ADD COLUMN prev_worker TEXT;"
+        "ALTER TABLE deliveries ADD COLUMN prev_lease INTEGER;"
+        "ALTER TABLE deliveries ADD COLUMN held INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(NELEM(migrations) == STORE_SCHEMA_VERSION,
@@ -191,6 +206,8 @@ enum stmt {
         S_JSON_JOB,
         S_LEASES_DUE,
         S_DELIVERIES_SHIFT,
+        S_DELIVERIES_UNHOLD,
+        S_JSON_HELD,
         S_PROBE,
         S_COUNT
 };
@@ -299,15 +316,20 @@ static const char *const stmt_sql[S_COUNT] = {
                              "WHERE status = 'delivered'",
         /* A raised lease makes a late outcome of the old one recognisable. */
         [S_DELIVERIES_REQUEUE] = "UPDATE deliveries SET status = 'pending', "
+                                 "prev_worker = worker, prev_lease = lease, "
                                  "lease = lease + 1, lease_until = NULL, "
                                  "worker = NULL, updated_at = ?1 "
                                  "WHERE status = 'sending'",
+        /* One row per lease that ran out, naming its worker. */
         [S_DELIVERIES_EXPIRE] = "UPDATE deliveries SET status = 'pending', "
+                                "prev_worker = worker, prev_lease = lease, "
                                 "lease = lease + 1, lease_until = NULL, "
                                 "worker = NULL, updated_at = ?1 "
                                 "WHERE status = 'sending' "
-                                "AND lease_until <= ?1",
+                                "AND lease_until <= ?1 "
+                                "RETURNING prev_worker",
         [S_DELIVERIES_RELEASE] = "UPDATE deliveries SET status = 'pending', "
+                                 "prev_worker = worker, prev_lease = lease, "
                                  "lease = lease + 1, lease_until = NULL, "
                                  "worker = NULL, updated_at = ?2 "
                                  "WHERE status = 'sending' AND worker = ?1",
@@ -324,19 +346,29 @@ static const char *const stmt_sql[S_COUNT] = {
                                "AND d.channel NOT IN "
                                "(SELECT value FROM json_each(?4)) "
                                "ORDER BY d.next_at, d.id LIMIT ?3",
+        /* The worker of the last outcome (a retry's) becomes the
+         * previous holder; after an expiry it already is. */
         [S_DELIVERY_LEASE] = "UPDATE deliveries SET status = 'sending', "
-                             "lease = ?5 + 1, attempts = attempts + 1, "
+                             "lease = ?5 + 1, sent = sent + 1, "
+                             "prev_worker = coalesce(worker, prev_worker), "
+                             "prev_lease = CASE WHEN worker IS NULL "
+                             "THEN prev_lease ELSE lease END, "
                              "worker = ?2, lease_until = ?3, updated_at = ?4 "
                              "WHERE id = ?1 AND lease = ?5 AND "
                              "(status = 'pending' OR status = 'retry')",
         [S_DELIVERY_FIND] = "SELECT d.id, d.status, d.lease, d.attempts, "
-                            "a.done_at, d.channel, d.type FROM deliveries "
+                            "a.done_at, d.channel, d.type, d.worker, "
+                            "d.prev_worker, d.prev_lease, d.held "
+                            "FROM deliveries "
                             "AS d JOIN alerts AS a ON a.id = d.alert_id "
                             "WHERE d.uid = ?1",
+        /* The worker stays: the holder of the lease the outcome settled. */
         [S_DELIVERY_FINISH] = "UPDATE deliveries SET status = ?2, "
                               "next_at = ?3, last_error = ?4, "
                               "updated_at = ?5, lease_until = NULL, "
-                              "worker = NULL WHERE id = ?1",
+                              "attempts = attempts + ?6, "
+                              "held = CASE WHEN ?7 THEN held + 1 ELSE 0 END "
+                              "WHERE id = ?1",
         [S_NEXT_DELIVERY] = "/* next_delivery */ SELECT min(t) FROM ("
                             "SELECT min(next_at) AS t FROM deliveries "
                             "WHERE status = 'retry' UNION ALL "
@@ -348,7 +380,7 @@ static const char *const stmt_sql[S_COUNT] = {
          * times through the store's functions in the zone of the call. */
         [S_JSON_JOB] =
             "SELECT json_object('delivery', d.uid, 'lease', d.lease, "
-            "'attempt', d.attempts, 'channel', d.channel, 'type', d.type, "
+            "'attempt', d.sent, 'channel', d.channel, 'type', d.type, "
             "'alert', json_object('trust', ?2, 'case', a.case_id, "
             "'school', json_object('urn', c.urn, 'name', coalesce(?3, c.urn)), "
             "'rule', a.rule, 'offset', a.offset, "
@@ -369,6 +401,14 @@ static const char *const stmt_sql[S_COUNT] = {
                                "lease_until = lease_until + ?1 "
                                "WHERE status IN ('pending', 'sending', "
                                "'retry')",
+        /* After a reload: what waits for a local problem goes now. */
+        [S_DELIVERIES_UNHOLD] = "UPDATE deliveries SET next_at = ?1 "
+                                "WHERE status = 'retry' AND held > 0 "
+                                "AND next_at > ?1",
+        [S_JSON_HELD] = "SELECT channel, count(*), last_error "
+                        "FROM deliveries WHERE held > 0 AND "
+                        "(status = 'pending' OR status = 'sending' OR "
+                        "status = 'retry') GROUP BY channel ORDER BY channel",
         /* A one-page write that changes nothing (see store_probe()). */
         [S_PROBE] = "PRAGMA user_version = " XSTR(STORE_SCHEMA_VERSION),
 };
@@ -1779,6 +1819,16 @@ missed_row(sqlite3_stmt *s, const struct tz *tz)
                          col_text(s, 4));
 }
 
+/* {"channel", "deliveries", "error"}: one channel's held deliveries. */
+static json_t *
+held_row(sqlite3_stmt *s, const struct tz *tz)
+{
+        (void)tz;
+        return json_pack("{s:s, s:I, s:s?}", "channel", col_text(s, 0),
+                         "deliveries", (json_int_t)sqlite3_column_int64(s, 1),
+                         "error", col_text(s, 2));
+}
+
 json_t *
 store_json_counts(struct store *st, const struct tz *tz, char **cause)
 {
@@ -1806,6 +1856,11 @@ store_json_counts(struct store *st, const struct tz *tz, char **cause)
         if (part == NULL)
                 goto fail;
         json_object_set_new(status, "missed", part);
+        part = rows(st, S_JSON_HELD, SQLITE_OK, held_row, tz,
+                    "list held deliveries", cause);
+        if (part == NULL)
+                goto fail;
+        json_object_set_new(status, "held", part);
         return status;
 fail:
         json_decref(status);
@@ -1880,10 +1935,12 @@ store_deliveries_requeue(struct store *st, int64_t now, char **cause)
 }
 
 int
-store_deliveries_expire(struct store *st, int64_t now, char **cause)
+store_deliveries_expire(struct store *st, int64_t now,
+                        void (*fn)(const char *worker, void *arg), void *arg,
+                        char **cause)
 {
         sqlite3_stmt *s = st->stmts[S_LEASES_DUE];
-        int rc;
+        int rc, n = 0;
 
         /* Called on every pass: a read first, so that the write lock is
          * taken only when a lease has run out. */
@@ -1895,8 +1952,25 @@ store_deliveries_expire(struct store *st, int64_t now, char **cause)
         done(s);
         if (rc <= 0)
                 return rc;
-        return update_count(st, S_DELIVERIES_EXPIRE, NULL, now, "expire leases",
-                            cause);
+        s = st->stmts[S_DELIVERIES_EXPIRE];
+        if (sqlite3_bind_int64(s, 1, now) != SQLITE_OK) {
+                done(s);
+                return fail(st, "expire leases", cause);
+        }
+        while ((rc = step(st, s, "expire leases", cause)) == 1) {
+                if (fn != NULL)
+                        fn(col_text(s, 0), arg);
+                n++;
+        }
+        done(s);
+        return rc < 0 ? -1 : n;
+}
+
+int
+store_deliveries_unhold(struct store *st, int64_t now, char **cause)
+{
+        return update_count(st, S_DELIVERIES_UNHOLD, NULL, now,
+                            "release held deliveries", cause);
 }
 
 int
@@ -1992,24 +2066,32 @@ store_delivery_find(struct store *st, const char *uid,
                 out->fired_at = sqlite3_column_int64(s, 4);
                 copy_col(out->channel, sizeof(out->channel), s, 5);
                 copy_col(out->type, sizeof(out->type), s, 6);
+                copy_col(out->worker, sizeof(out->worker), s, 7);
+                copy_col(out->prev_worker, sizeof(out->prev_worker), s, 8);
+                out->prev_lease = sqlite3_column_type(s, 9) == SQLITE_NULL
+                                      ? -1
+                                      : sqlite3_column_int64(s, 9);
+                out->held = sqlite3_column_int(s, 10);
         }
         done(s);
         return rc < 0 ? -1 : rc == 1 ? 0 : 1;
 }
 
 int
-store_delivery_finish(struct store *st, int64_t id, const char *status,
-                      int64_t next_at, const char *error, int64_t now,
-                      char **cause)
+store_delivery_finish(struct store *st, int64_t id,
+                      const struct store_outcome *o, int64_t now, char **cause)
 {
         static const char what[] = "record delivery outcome";
         sqlite3_stmt *s = st->stmts[S_DELIVERY_FINISH];
 
         if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
-            bind_text(s, 2, status) != SQLITE_OK ||
-            (next_at != 0 && sqlite3_bind_int64(s, 3, next_at) != SQLITE_OK) ||
-            bind_text(s, 4, error) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 5, now) != SQLITE_OK) {
+            bind_text(s, 2, o->status) != SQLITE_OK ||
+            (o->next_at != 0 &&
+             sqlite3_bind_int64(s, 3, o->next_at) != SQLITE_OK) ||
+            bind_text(s, 4, o->error) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 5, now) != SQLITE_OK ||
+            sqlite3_bind_int(s, 6, o->verdict) != SQLITE_OK ||
+            sqlite3_bind_int(s, 7, o->local) != SQLITE_OK) {
                 done(s);
                 return fail(st, what, cause);
         }

@@ -35,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 struct store;
 
@@ -243,7 +243,8 @@ json_t *store_json_history(struct store *st, const struct tz *tz,
                            char **cause);
 /*
  * `status` counts: {"cases": {...}, "alerts": {...}, "deliveries": {...},
- * "missed": [... the 20 most recent missed alerts]}.
+ * "missed": [... the 20 most recent missed alerts], "held": [{"channel",
+ * "deliveries", "error"}: deliveries held by a problem on our side]}.
  */
 json_t *store_json_counts(struct store *st, const struct tz *tz, char **cause);
 
@@ -265,15 +266,23 @@ int64_t store_test_delivery(struct store *st, const char *channel,
 
 /* --- Dispatch (docs/dispatch.md) ------------------------------------------ */
 
-/* A delivery as an outcome needs it. status is the row's status text. */
+/*
+ * A delivery as an outcome needs it. status is the row's status text.
+ * worker holds lease `lease` while status is "sending", and keeps it after
+ * its outcome; prev_worker held prev_lease before it ("" and -1: none).
+ */
 struct store_delivery {
         int64_t id;
         char status[16];
         int64_t lease;
-        int attempts;     /* including the one under way */
+        int attempts;     /* the receiver's answers so far */
         int64_t fired_at; /* when its alert fired */
         char channel[65];
         char type[16];
+        char worker[1024];
+        char prev_worker[1024];
+        int64_t prev_lease;
+        int held; /* retries in a row for a problem on our side */
 };
 
 /*
@@ -283,9 +292,12 @@ struct store_delivery {
 int store_deliveries_requeue(struct store *st, int64_t now, char **cause);
 /*
  * The same for leases that ran out by `now`; writes (and so takes the
- * write lock) only when there are some.
+ * write lock) only when there are some. Calls fn (when not NULL) with the
+ * worker of each lease that ran out. Returns how many, or -1.
  */
-int store_deliveries_expire(struct store *st, int64_t now, char **cause);
+int store_deliveries_expire(struct store *st, int64_t now,
+                            void (*fn)(const char *worker, void *arg),
+                            void *arg, char **cause);
 /* The same for the leases held by `worker` (it went silent). */
 int store_deliveries_release(struct store *st, const char *worker, int64_t now,
                              char **cause);
@@ -308,7 +320,7 @@ int store_deliveries_ready(struct store *st, bool email, int64_t now,
                            char **cause);
 /*
  * Leases ready delivery `r` (as store_deliveries_ready() read it) to
- * `worker` until `until`: status sending, attempts + 1, lease + 1. Returns
+ * `worker` until `until`: status sending, sent + 1, lease + 1. Returns
  * the new lease number, or -1 (also when it is no longer as read).
  */
 int64_t store_delivery_lease(struct store *st, const struct store_ready *r,
@@ -317,13 +329,26 @@ int64_t store_delivery_lease(struct store *st, const struct store_ready *r,
 /* By public id: 0 and *out, 1 when unknown, -1 on error. */
 int store_delivery_find(struct store *st, const char *uid,
                         struct store_delivery *out, char **cause);
+/* An outcome to record; the strings are borrowed. */
+struct store_outcome {
+        const char *status; /* "delivered", "retry", "failed" or "pending" */
+        int64_t next_at;    /* retry: when it may go; else 0 */
+        const char *error;  /* may be NULL */
+        bool verdict;       /* the receiver answered: attempts + 1 */
+        bool local;         /* a problem on our side: held + 1, else held 0 */
+};
 /*
- * Records where a delivery stands: status "delivered", "retry" (at
- * next_at), "failed" or "pending"; `error` may be NULL.
+ * Records where a delivery stands. Its worker and lease stay, so that the
+ * holder's repeat of the outcome is recognised.
  */
-int store_delivery_finish(struct store *st, int64_t id, const char *status,
-                          int64_t next_at, const char *error, int64_t now,
+int store_delivery_finish(struct store *st, int64_t id,
+                          const struct store_outcome *o, int64_t now,
                           char **cause);
+/*
+ * Makes every delivery waiting to retry for a problem on our side due at
+ * `now` (after a reload). Returns how many, or -1.
+ */
+int store_deliveries_unhold(struct store *st, int64_t now, char **cause);
 /*
  * Moves the times of the deliveries still to be sent (when they may go,
  * when their lease runs out) by `seconds`: after the wall clock stepped,

@@ -1711,11 +1711,13 @@ wait_sent_again(struct fx *f, int lease_s)
  * A live worker holds a job past its lease: --timeout 25 is above
  * delivery.lease (10 s), which the worker warns of and allows, and the
  * sink answers every request 200 only after 15 s. At 10 s the daemon puts
- * the job back to pending with its lease raised ("leases expired") and
- * sends it again, to the same worker, with the same key: attempt 2. The
- * first request's 200 comes back at 15 s, from the old lease, while the
- * second is still out: delivered is recorded all the same (it happened).
- * The second's 200, at 25 s, changes nothing: delivered once.
+ * the job back to pending with its lease raised ("leases expired"); the
+ * first worker, stalled now, gets no jobs, so it goes to a second worker
+ * with the same key: JOB attempt 2. The first request's 200 comes back at
+ * 15 s, from the previous holder, while the second is still out:
+ * delivered is recorded all the same (it happened): one attempt, the
+ * receiver's one answer recorded. The second's 200, at 25 s, from the
+ * holder of the settled delivery, changes nothing: delivered once.
  */
 static void
 test_lease_late_delivered(void **state)
@@ -1728,18 +1730,21 @@ test_lease_late_delivered(void **state)
         solo_start(f, SOLO_PATH " delay 15000\n", "25");
         wait_log(f->wlog[0], "--timeout is not below delivery.lease (10 s)", 1,
                  WAIT_MS);
+        json_decref(wait_requests(f, SOLO_PATH, 1, WAIT_MS));
+        worker_start(f, 1, "25", 2);
         wait_sent_again(f, LEASE_S);
         d = solo_settled(f, "delivered", &reqs);
         json_decref(reqs);
         /* Both transfers end as delivered, the second 15 s after it was
-         * sent; then look again. */
+         * sent, one by each worker; then look again. */
         snprintf(want, sizeof(want), "delivery %s: delivered\n", jstr(d, "id"));
-        wait_log(f->wlog[0], want, 2, WAIT_MS);
+        wait_log(f->wlog[0], want, 1, WAIT_MS);
+        wait_log(f->wlog[1], want, 1, WAIT_MS);
         json_decref(d);
         d = solo_settled(f, "delivered", &reqs);
         assert_int_equal(json_array_size(reqs), 2);
         check_attempts(reqs);
-        assert_int_equal(jint(d, "attempts"), 2);
+        assert_int_equal(jint(d, "attempts"), 1);
         assert_true(json_is_null(member(d, "last_error")));
         /* Recorded when the first answer came, not the second. */
         if (rfc3339(jstr(d, "updated")) <
@@ -1752,15 +1757,19 @@ test_lease_late_delivered(void **state)
         snprintf(want, sizeof(want),
                  "delivery %s to 'solo' (webhook) delivered", jstr(d, "id"));
         assert_int_equal(occurrences_in(f->dlog, want), 1);
-        /* One lease ran out; the worker was never lost. */
+        /* One lease ran out; no worker was lost; the first was stalled
+         * until its late outcome came. */
         assert_int_equal(occurrences_in(f->dlog, "leases expired"), 1);
         assert_int_equal(occurrences_in(f->dlog, "went silent"), 0);
         assert_int_equal(occurrences_in(f->dlog, "is gone"), 0);
+        assert_int_equal(occurrences_in(f->dlog, "reports again"), 1);
         st = ctl_json(f, "status", "--json", NULL);
-        assert_int_equal(jint(jobj(st, "workers"), "webhook"), 1);
+        assert_int_equal(jint(jobj(st, "workers"), "webhook"), 2);
+        assert_int_equal(json_array_size(jarr(st, "stalled")), 0);
         assert_int_equal(jint(jobj(st, "deliveries"), "delivered"), 1);
         json_decref(st);
         assert_true(proc_alive(f->worker[0]));
+        assert_true(proc_alive(f->worker[1]));
         json_decref(reqs);
         json_decref(d);
         stop_all(f);
@@ -1772,9 +1781,10 @@ test_lease_late_delivered(void **state)
 /*
  * As test_lease_late_delivered, but the old lease's outcome is a retry,
  * which is ignored. delivery.lease is 15 s, --timeout 30; the first
- * request gets a 500 after 20 s; the second, sent when the lease runs out
- * at 15 s, a 200 after 10 s. So the 500 comes back at 20 s, while the
- * second lease is out: stale, ignored (no retry, no third request); the
+ * request gets a 500 after 20 s; the second, sent (by the second worker:
+ * the first is stalled) when the lease runs out at 15 s, a 200 after
+ * 10 s. So the 500 comes back at 20 s, while the second lease is out:
+ * stale, ignored (no retry, no third request, no attempt counted); the
  * 200 at 25 s delivers it, before the second lease would run out at 30 s.
  */
 static void
@@ -1789,6 +1799,7 @@ test_lease_late_retry(void **state)
         write_conf(f);
         solo_start(f, SOLO_PATH " status 500 delay 20000\n", "30");
         json_decref(wait_requests(f, SOLO_PATH, 1, WAIT_MS));
+        worker_start(f, 1, "30", 2);
         sink_script(f, SOLO_PATH " delay 10000\n");
         wait_sent_again(f, LATE_LEASE_S);
         d = solo_settled(f, "delivered", &reqs);
@@ -1796,7 +1807,7 @@ test_lease_late_retry(void **state)
         assert_int_equal(jint(json_array_get(reqs, 0), "status"), 500);
         assert_int_equal(jint(json_array_get(reqs, 1), "status"), 200);
         check_attempts(reqs);
-        assert_int_equal(jint(d, "attempts"), 2);
+        assert_int_equal(jint(d, "attempts"), 1);
         assert_true(json_is_null(member(d, "last_error")));
 
         /* The worker reported the 500 as a retry, under lease 1; the

@@ -1,5 +1,6 @@
 /*
- * Tests for dispatch_backoff: the wait before a delivery is tried again.
+ * Tests for dispatch_backoff (the wait before a delivery is tried again),
+ * dispatch_pace_ms and dispatch_claim (who may settle a delivery).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +10,9 @@
 #include <cmocka.h>
 
 #include "dispatch.h"
+
+#include <stdio.h>
+#include <string.h>
 
 /* The server's Retry-After wins, clamped to 1 s .. 1 h, without jitter. */
 static void
@@ -64,6 +68,87 @@ test_pace(void **state)
         assert_int_equal(dispatch_pace_ms("email"), 0);
 }
 
+/* A delivery `status` under lease 5 of "w2", lease 3 having been "w1"'s. */
+static struct store_delivery
+delivery(const char *status)
+{
+        struct store_delivery dl;
+
+        memset(&dl, 0, sizeof(dl));
+        snprintf(dl.status, sizeof(dl.status), "%s", status);
+        dl.lease = 5;
+        snprintf(dl.worker, sizeof(dl.worker), "w2");
+        snprintf(dl.prev_worker, sizeof(dl.prev_worker), "w1");
+        dl.prev_lease = 3;
+        return dl;
+}
+
+/*
+ * docs/dispatch.md: only the holder of the current lease settles a
+ * delivery; the previous holder's delivered is recorded while the
+ * delivery is not settled; anyone else's outcome is forged.
+ */
+static void
+test_claim(void **state)
+{
+        static const char *const settled[] = { "delivered", "failed" };
+        struct store_delivery dl = delivery("sending");
+
+        (void)state;
+        /* The holder, its lease: applied, whatever the result. */
+        assert_int_equal(dispatch_claim(&dl, "w2", 5, true),
+                         DISPATCH_CLAIM_APPLY);
+        assert_int_equal(dispatch_claim(&dl, "w2", 5, false),
+                         DISPATCH_CLAIM_APPLY);
+        /* A peer without READY, another worker, another lease. */
+        assert_int_equal(dispatch_claim(&dl, NULL, 5, true),
+                         DISPATCH_CLAIM_FORGED);
+        assert_int_equal(dispatch_claim(&dl, "", 5, true),
+                         DISPATCH_CLAIM_FORGED);
+        assert_int_equal(dispatch_claim(&dl, "w3", 5, true),
+                         DISPATCH_CLAIM_FORGED);
+        assert_int_equal(dispatch_claim(&dl, "w2", 4, true),
+                         DISPATCH_CLAIM_FORGED);
+        assert_int_equal(dispatch_claim(&dl, "w2", 3, true),
+                         DISPATCH_CLAIM_FORGED);
+        assert_int_equal(dispatch_claim(&dl, "w1", 5, true),
+                         DISPATCH_CLAIM_FORGED);
+        assert_int_equal(dispatch_claim(&dl, "w1", 2, true),
+                         DISPATCH_CLAIM_FORGED);
+        /* The previous holder: its delivered is recorded, the rest not. */
+        assert_int_equal(dispatch_claim(&dl, "w1", 3, true),
+                         DISPATCH_CLAIM_LATE);
+        assert_int_equal(dispatch_claim(&dl, "w1", 3, false),
+                         DISPATCH_CLAIM_STALE);
+        dl = delivery("pending");
+        assert_int_equal(dispatch_claim(&dl, "w1", 3, true),
+                         DISPATCH_CLAIM_LATE);
+        dl = delivery("retry");
+        assert_int_equal(dispatch_claim(&dl, "w1", 3, true),
+                         DISPATCH_CLAIM_LATE);
+        /* The holder again after its outcome: a repeat. */
+        assert_int_equal(dispatch_claim(&dl, "w2", 5, false),
+                         DISPATCH_CLAIM_REPEAT);
+        /* Settled: never changed; the holders are told to stop. */
+        for (size_t i = 0; i < 2; i++) {
+                dl = delivery(settled[i]);
+                assert_int_equal(dispatch_claim(&dl, "w1", 3, true),
+                                 DISPATCH_CLAIM_STALE);
+                assert_int_equal(dispatch_claim(&dl, "w2", 5, true),
+                                 DISPATCH_CLAIM_REPEAT);
+                assert_int_equal(dispatch_claim(&dl, "w3", 5, true),
+                                 DISPATCH_CLAIM_FORGED);
+                assert_int_equal(dispatch_claim(&dl, NULL, 5, true),
+                                 DISPATCH_CLAIM_FORGED);
+        }
+        /* Never a holder: nothing matches an empty name. */
+        memset(&dl, 0, sizeof(dl));
+        snprintf(dl.status, sizeof(dl.status), "pending");
+        dl.prev_lease = -1;
+        assert_int_equal(dispatch_claim(&dl, "w1", 0, true),
+                         DISPATCH_CLAIM_FORGED);
+}
+
 int
 main(void)
 {
@@ -72,6 +157,7 @@ main(void)
                 cmocka_unit_test(test_exponential),
                 cmocka_unit_test(test_jitter),
                 cmocka_unit_test(test_pace),
+                cmocka_unit_test(test_claim),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -290,7 +290,7 @@ test_open_creates_and_migrates(void **state)
 
         assert_int_equal(raw_int(db, "PRAGMA user_version"),
                          STORE_SCHEMA_VERSION);
-        assert_int_equal(STORE_SCHEMA_VERSION, 4);
+        assert_int_equal(STORE_SCHEMA_VERSION, 5);
         assert_string_equal(
             raw_text(db, "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
         assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master "
@@ -325,7 +325,7 @@ test_reopen_keeps_data(void **state)
         /* Opening an up-to-date database migrates nothing. */
         assert_true(new_case(f, "100002", 0) > id);
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM cases"), 2);
         sqlite3_close(db);
 }
@@ -393,7 +393,7 @@ test_migrates_v1(void **state)
         f->st = store_open(f->path, &cause);
         assert_non_null(f->st);
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
         assert_int_equal(raw_int(db, "SELECT lease FROM deliveries "
                                      "WHERE id = 1"),
                          0);
@@ -418,6 +418,16 @@ test_migrates_v1(void **state)
                                      "id = 2 AND uid = 'def' AND channel = "
                                      "'trust' AND status = 'pending' AND "
                                      "created_at = 150"),
+                         1);
+        /* Version 5: the jobs sent so far are what attempts counted
+         * then; no previous holder, nothing held. */
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM deliveries WHERE "
+                                     "sent = attempts AND held = 0 AND "
+                                     "prev_worker IS NULL AND prev_lease IS "
+                                     "NULL"),
+                         2);
+        assert_int_equal(raw_int(db, "SELECT sent FROM deliveries "
+                                     "WHERE id = 1"),
                          1);
         assert_int_not_equal(sqlite3_exec(db,
                                           "UPDATE deliveries SET status = "
@@ -504,7 +514,7 @@ test_newer_schema_refused(void **state)
         assert_non_null(cause);
         assert_int_not_equal(asprintf(&want,
                                       "%s: schema version 99 is newer than "
-                                      "this program's 4",
+                                      "this program's 5",
                                       f->path),
                              -1);
         assert_string_equal(cause, want);
@@ -1271,8 +1281,8 @@ test_json_history(void **state)
 static void
 test_json_counts(void **state)
 {
-        static const char *const top[] = { "cases", "alerts", "deliveries",
-                                           "missed", NULL };
+        static const char *const top[] = { "cases",  "alerts", "deliveries",
+                                           "missed", "held",   NULL };
         static const char *const cases[] = { "open", "paused", "concluded",
                                              "closed", NULL };
         static const char *const alerts[] = { "pending", "fired", "cancelled",
@@ -1664,7 +1674,7 @@ test_connection_settings(void **state)
         assert_int_equal(raw_int(db, "PRAGMA synchronous"), 2); /* FULL */
         assert_int_equal(raw_int(db, "PRAGMA foreign_keys"), 1);
         assert_int_equal(raw_int(db, "PRAGMA busy_timeout"), 5000);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
 }
 
 /* --- Transactions and durability ------------------------------------------ */
@@ -1815,12 +1825,166 @@ test_expire_reads_first(void **state)
                                               "w", 2060, 2000, &cause),
                          1);
         raw_exec(other, "BEGIN IMMEDIATE");
-        assert_int_equal(store_deliveries_expire(f->st, 2059, &cause), 0);
+        assert_int_equal(
+            store_deliveries_expire(f->st, 2059, NULL, NULL, &cause), 0);
         assert_int_equal(store_fault(f->st, NULL), STORE_OK);
         raw_exec(other, "ROLLBACK");
-        assert_int_equal(store_deliveries_expire(f->st, 2060, &cause), 1);
+        assert_int_equal(
+            store_deliveries_expire(f->st, 2060, NULL, NULL, &cause), 1);
         assert_null(cause);
         sqlite3_close(other);
+}
+
+/* store_deliveries_expire()'s callback: appends the worker's name. */
+static void
+note_worker(const char *worker, void *arg)
+{
+        strcat(arg, worker);
+        strcat(arg, ";");
+}
+
+/* The delivery with public id of row `id`, as the dispatch reads it. */
+static void
+find_row(struct fixture *f, int64_t id, struct store_delivery *dl)
+{
+        sqlite3 *db = raw_open(f->path);
+        char sql[96], uid[64], *cause = NULL;
+
+        snprintf(sql, sizeof(sql), "SELECT uid FROM deliveries WHERE id = %lld",
+                 (long long)id);
+        raw_text(db, sql, uid, sizeof(uid));
+        sqlite3_close(db);
+        assert_int_equal(store_delivery_find(f->st, uid, dl, &cause), 0);
+}
+
+/*
+ * Who holds a delivery's lease, and who held the one before: a lease that
+ * runs out names its worker and makes it the previous holder; an outcome
+ * leaves its worker as the holder; the next lease makes that one the
+ * previous holder. Attempts count the receiver's answers only, `sent`
+ * (the JOB's "attempt") the leases; a local retry counts as held, and a
+ * reload's unhold makes it due.
+ */
+static void
+test_delivery_holders(void **state)
+{
+        struct fixture *f = *state;
+        struct store_delivery dl;
+        sqlite3 *db = raw_open(f->path);
+        char *cause = NULL, names[64] = "";
+        int64_t c, e, a, d;
+        json_t *v, *held;
+
+        c = new_case(f, "100001", 1000);
+        e = new_event(f, c, "pause", 1000);
+        a = new_alert(f, c, e, "pause_limit", 2000);
+        d = new_delivery(f, a, "heads", 2000);
+        assert_int_equal(store_delivery_lease(f->st,
+                                              &(struct store_ready){ .id = d },
+                                              "w1", 2060, 2000, &cause),
+                         1);
+        find_row(f, d, &dl);
+        assert_string_equal(dl.worker, "w1");
+        assert_int_equal(dl.lease, 1);
+        assert_string_equal(dl.prev_worker, "");
+        assert_int_equal(dl.prev_lease, -1);
+
+        /* It runs out: w1 named, and now the previous holder. */
+        assert_int_equal(
+            store_deliveries_expire(f->st, 2060, note_worker, names, &cause),
+            1);
+        assert_string_equal(names, "w1;");
+        find_row(f, d, &dl);
+        assert_string_equal(dl.status, "pending");
+        assert_string_equal(dl.worker, "");
+        assert_int_equal(dl.lease, 2);
+        assert_string_equal(dl.prev_worker, "w1");
+        assert_int_equal(dl.prev_lease, 1);
+        assert_int_equal(dl.attempts, 0);
+
+        /* w2 leases it: w1 stays the previous holder. */
+        assert_int_equal(
+            store_delivery_lease(f->st,
+                                 &(struct store_ready){ .id = d, .lease = 2 },
+                                 "w2", 2120, 2061, &cause),
+            3);
+        find_row(f, d, &dl);
+        assert_string_equal(dl.worker, "w2");
+        assert_string_equal(dl.prev_worker, "w1");
+        assert_int_equal(dl.prev_lease, 1);
+
+        /* The receiver says retry: counted; w2 stays with lease 3. */
+        assert_int_equal(
+            store_delivery_finish(
+                f->st, d,
+                &(struct store_outcome){ "retry", 2070, "503", true, false },
+                2062, &cause),
+            0);
+        find_row(f, d, &dl);
+        assert_string_equal(dl.status, "retry");
+        assert_string_equal(dl.worker, "w2");
+        assert_int_equal(dl.lease, 3);
+        assert_int_equal(dl.attempts, 1);
+        assert_int_equal(dl.held, 0);
+
+        /* w3 leases it: w2 becomes the previous holder. A local retry is
+         * not counted as an attempt, and holds it. */
+        assert_int_equal(
+            store_delivery_lease(f->st,
+                                 &(struct store_ready){ .id = d, .lease = 3 },
+                                 "w3", 2130, 2070, &cause),
+            4);
+        find_row(f, d, &dl);
+        assert_string_equal(dl.prev_worker, "w2");
+        assert_int_equal(dl.prev_lease, 3);
+        assert_int_equal(
+            store_delivery_finish(f->st, d,
+                                  &(struct store_outcome){ "retry", 2500,
+                                                           "secret file 'x'",
+                                                           false, true },
+                                  2071, &cause),
+            0);
+        find_row(f, d, &dl);
+        assert_int_equal(dl.attempts, 1);
+        assert_int_equal(dl.held, 1);
+        assert_int_equal(raw_int(db, "SELECT sent FROM deliveries"), 3);
+        v = store_json_counts(f->st, f->tz, &cause);
+        held = json_object_get(v, "held");
+        assert_int_equal(json_array_size(held), 1);
+        assert_string_equal(json_string_value(json_object_get(
+                                json_array_get(held, 0), "channel")),
+                            "heads");
+        assert_int_equal(json_integer_value(json_object_get(
+                             json_array_get(held, 0), "deliveries")),
+                         1);
+        assert_string_equal(json_string_value(json_object_get(
+                                json_array_get(held, 0), "error")),
+                            "secret file 'x'");
+        json_decref(v);
+
+        /* A reload: due now. */
+        assert_int_equal(store_deliveries_unhold(f->st, 2100, &cause), 1);
+        assert_int_equal(raw_int(db, "SELECT next_at FROM deliveries"), 2100);
+        assert_int_equal(store_deliveries_unhold(f->st, 2100, &cause), 0);
+        /* The receiver's answer ends the hold. */
+        assert_int_equal(
+            store_delivery_lease(f->st,
+                                 &(struct store_ready){ .id = d, .lease = 4 },
+                                 "w3", 2160, 2100, &cause),
+            5);
+        assert_int_equal(
+            store_delivery_finish(
+                f->st, d,
+                &(struct store_outcome){ "delivered", 0, NULL, true, false },
+                2101, &cause),
+            0);
+        find_row(f, d, &dl);
+        assert_int_equal(dl.attempts, 2);
+        assert_int_equal(dl.held, 0);
+        assert_string_equal(dl.worker, "w3");
+        assert_int_equal(dl.lease, 5);
+        assert_null(cause);
+        sqlite3_close(db);
 }
 
 /*
@@ -1849,16 +2013,22 @@ test_deliveries_shift(void **state)
             store_delivery_lease(f->st, &(struct store_ready){ .id = d[2] },
                                  "w", 2060, 2000, &cause),
             1);
-        assert_int_equal(store_delivery_finish(f->st, d[2], "retry", 2030,
-                                               "HTTP 503", 2000, &cause),
-                         0);
+        assert_int_equal(
+            store_delivery_finish(f->st, d[2],
+                                  &(struct store_outcome){
+                                      "retry", 2030, "HTTP 503", true, false },
+                                  2000, &cause),
+            0);
         assert_int_equal(
             store_delivery_lease(f->st, &(struct store_ready){ .id = d[3] },
                                  "w", 2060, 2000, &cause),
             1);
-        assert_int_equal(store_delivery_finish(f->st, d[3], "delivered", 0,
-                                               NULL, 2001, &cause),
-                         0);
+        assert_int_equal(
+            store_delivery_finish(
+                f->st, d[3],
+                &(struct store_outcome){ "delivered", 0, NULL, true, false },
+                2001, &cause),
+            0);
 
         assert_int_equal(store_deliveries_shift(f->st, -3600, &cause), 3);
         assert_null(cause);
@@ -1994,6 +2164,7 @@ main(void)
                 TEST(test_fault_locked),
                 TEST(test_expire_reads_first),
                 TEST(test_deliveries_shift),
+                TEST(test_delivery_holders),
                 TEST(test_commit_survives_exit),
                 TEST(test_file_modes),
         };

@@ -1,0 +1,849 @@
+/*
+ * Delivery integrity (docs/dispatch.md, who may settle a delivery): the
+ * real ofsted-notifyd, real ofsted-notify-worker processes and httpsink on
+ * loopback, and fake workers — DEALER sockets this test drives — on the
+ * daemon's dispatch socket. Checked:
+ *
+ * - forged outcomes: a peer that never said READY, a registered worker
+ *   that does not hold the lease, the holder with a wrong lease number,
+ *   and a `delivered` for a delivery that failed for good (HTTP 404) are
+ *   dropped, counted as malformed and never acknowledged; the holder's
+ *   outcome is taken and acknowledged, and so is its repeat;
+ * - a worker that takes jobs and never answers: its leases run out, it
+ *   gets no more jobs and is shown as stalled, and the deliveries reach
+ *   the receiver through a healthy worker, none given up;
+ * - `local` retries (a problem on our side): never given up however many,
+ *   shown in history and status, tried again at once after a reload, then
+ *   delivered by a real worker.
+ *
+ * Every wait is bounded and waits for a positive signal (a reply, a
+ * counter, a state, a log line); every child is killed in teardown.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "itest.h"
+#include "proc.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define HOLIDAYS    SOURCE_DIR "/config/bank-holidays.json"
+#define DISPATCH_ID "ofsted-notify-dispatch/1"
+
+#define URN_OK    "100001" /* channels a, b, c: /a, /b, /c answer 200 */
+#define URN_GONE  "100002" /* channel gone: /gone answers 404 */
+#define URN_ONE   "100003" /* channel a only */
+#define START_MS  20000
+#define WAIT_MS   30000
+#define LEASE_S   5 /* the least delivery.lease the config allows */
+#define BEAT_MS   1000
+#define LOCAL_ERR "secret file 'a.url': readable by others (mode 0644)"
+
+struct fx {
+        char dir[128];
+        char conf[192], sinklog[192], sinkerr[192], script[192];
+        char portfile[192], dlog[192], wlog[192], endpoint[224];
+        char env_state[224], env_run[224];
+        int port;
+        pid_t sink, daemon, worker;
+        void *zctx;
+        void *socks[4]; /* the fakes' sockets still open */
+        bool passed;
+};
+
+/* A fake worker: a DEALER this test speaks the protocol through. */
+struct fake {
+        void *sock;
+        const char *id;
+        long long beat_ms; /* its next HEARTBEAT; 0: it sends none */
+        json_t *jobs;      /* the JOB bodies it received, in order */
+        json_t *acks;      /* the ACK bodies */
+        void **slot;       /* its place in fx.socks */
+        int credit;        /* what it announces, in READY and heartbeats */
+        int hellos;        /* HELLOs received */
+        int other;         /* any other message */
+};
+
+static int
+setup(void **state)
+{
+        const char *tmp = getenv("TMPDIR");
+        struct fx *f = calloc(1, sizeof(*f));
+        char sub[192];
+
+        if (f == NULL)
+                return -1;
+        f->sink = f->daemon = f->worker = -1;
+        *state = f;
+        /* ipc paths must stay short. */
+        if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 60)
+                tmp = "/tmp";
+        snprintf(f->dir, sizeof(f->dir), "%s/test_integrity.XXXXXX", tmp);
+        if (mkdtemp(f->dir) == NULL)
+                return -1;
+        snprintf(f->conf, sizeof(f->conf), "%s/n.conf", f->dir);
+        snprintf(f->sinklog, sizeof(f->sinklog), "%s/sink.jsonl", f->dir);
+        snprintf(f->sinkerr, sizeof(f->sinkerr), "%s/sink.err", f->dir);
+        snprintf(f->script, sizeof(f->script), "%s/sink.script", f->dir);
+        snprintf(f->portfile, sizeof(f->portfile), "%s/sink.port", f->dir);
+        snprintf(f->dlog, sizeof(f->dlog), "%s/daemon.log", f->dir);
+        snprintf(f->wlog, sizeof(f->wlog), "%s/worker.log", f->dir);
+        snprintf(f->endpoint, sizeof(f->endpoint), "ipc://%s/run/dispatch.sock",
+                 f->dir);
+        snprintf(f->env_state, sizeof(f->env_state), "STATE_DIRECTORY=%s/state",
+                 f->dir);
+        snprintf(f->env_run, sizeof(f->env_run), "RUNTIME_DIRECTORY=%s/run",
+                 f->dir);
+        snprintf(sub, sizeof(sub), "%s/state", f->dir);
+        if (mkdir(sub, 0700) < 0)
+                return -1;
+        snprintf(sub, sizeof(sub), "%s/run", f->dir);
+        if (mkdir(sub, 0700) < 0)
+                return -1;
+        spill(f->script, "/gone status 404\n");
+        if (itest_httpsink_start(HTTPSINK_BINARY, f->portfile, f->sinklog,
+                                 f->script, f->sinkerr, &f->sink, &f->port) < 0)
+                return -1;
+        f->zctx = zmq_ctx_new();
+        return f->zctx != NULL ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+        struct fx *f = *state;
+
+        if (f->worker > 0)
+                proc_stop(f->worker, SIGKILL);
+        if (f->daemon > 0)
+                proc_stop(f->daemon, SIGKILL);
+        if (f->sink > 0)
+                proc_stop(f->sink, SIGKILL);
+        /* A failed test leaves its fakes open; the context waits for them. */
+        for (size_t i = 0; i < 4; i++) {
+                if (f->socks[i] != NULL)
+                        zmq_close(f->socks[i]);
+        }
+        if (f->zctx != NULL)
+                zmq_ctx_term(f->zctx);
+        if (!f->passed) {
+                itest_show_log(f->dlog, 32768);
+                itest_show_log(f->wlog, 16384);
+                itest_show_log(f->sinkerr, 4096);
+        }
+        itest_rmtree(f->dir);
+        free(f);
+        return 0;
+}
+
+/* The config: lease and max_attempts as given, fast retries. */
+static void
+write_conf(struct fx *f, int lease, int max_attempts)
+{
+        char text[2048];
+
+        snprintf(
+            text, sizeof(text),
+            "trust = { name = \"Integrity Trust\"; timezone = "
+            "\"Europe/London\";\n  holidays = \"%s\"; };\n"
+            "daemon = { state = \"state.db\"; control = "
+            "\"ipc://control.sock\";\n  dispatch = \"ipc://dispatch.sock\"; "
+            "feed = \"ipc://feed.sock\"; };\n"
+            "delivery = { retry_base = 1; lease = %d; max_attempts = %d; "
+            "};\n"
+            "channels = (\n"
+            "  { name = \"a\"; type = \"mattermost\"; url = "
+            "\"http://127.0.0.1:%d/a\"; },\n"
+            "  { name = \"b\"; type = \"mattermost\"; url = "
+            "\"http://127.0.0.1:%d/b\"; },\n"
+            "  { name = \"c\"; type = \"mattermost\"; url = "
+            "\"http://127.0.0.1:%d/c\"; },\n"
+            "  { name = \"gone\"; type = \"mattermost\"; url = "
+            "\"http://127.0.0.1:%d/gone\"; }\n);\n"
+            "schools = (\n"
+            "  { urn = \"%s\"; name = \"Oak Primary\"; channels = [ "
+            "\"a\", \"b\", \"c\" ]; },\n"
+            "  { urn = \"%s\"; name = \"Ash Primary\"; channels = [ "
+            "\"gone\" ]; },\n"
+            "  { urn = \"%s\"; name = \"Elm Primary\"; channels = [ "
+            "\"a\" ]; }\n);\n"
+            "rules = (\n  { name = \"drill\"; event = \"drill\"; action = "
+            "\"Drill.\";\n    deadline = { working_days = 10; time = "
+            "\"17:00\"; };\n    alerts = [ \"event\" ]; }\n);\n",
+            HOLIDAYS, lease, max_attempts, f->port, f->port, f->port, f->port,
+            URN_OK, URN_GONE, URN_ONE);
+        spill(f->conf, text);
+}
+
+/* --- The real programs ------------------------------------------------- */
+
+static struct proc_result
+ctl(struct fx *f, const char *a0, ...)
+{
+        struct proc_result r;
+        va_list ap;
+
+        va_start(ap, a0);
+        r = itest_ctl_run(CTL_BINARY, f->conf, f->env_state, f->env_run, a0,
+                          ap);
+        va_end(ap);
+        return r;
+}
+
+/* ofsted-notifyctl ... --json: wants exit 0 and a JSON object. */
+static json_t *
+ctl_json(struct fx *f, const char *a0, const char *a1, const char *a2,
+         const char *a3)
+{
+        struct proc_result r = ctl(f, a0, a1, a2, a3, NULL);
+        json_t *doc = json_loads(r.out, 0, NULL);
+
+        if (r.status != 0 || !json_is_object(doc))
+                fail_msg("ofsted-notifyctl %s: exit %d: %s %s", a0, r.status,
+                         r.out, r.err);
+        proc_result_free(&r);
+        return doc;
+}
+
+static json_t *
+status(struct fx *f)
+{
+        return ctl_json(f, "status", "--json", NULL, NULL);
+}
+
+static void
+daemon_start(struct fx *f)
+{
+        char *argv[] = { DAEMON_BINARY, "-c", f->conf, NULL };
+        char *const env[] = { f->env_state,
+                              f->env_run,
+                              "NOTIFY_SOCKET",
+                              "WATCHDOG_USEC",
+                              "WATCHDOG_PID",
+                              "JOURNAL_STREAM",
+                              NULL };
+        long long until = mono_ms() + START_MS;
+
+        assert_int_equal(proc_start(argv, env, f->dlog, &f->daemon), 0);
+        for (;;) {
+                struct proc_result r =
+                    ctl(f, "status", "--timeout", "1", "--json", NULL);
+                int rc = r.status;
+
+                proc_result_free(&r);
+                if (rc == 0)
+                        return;
+                if (!proc_alive(f->daemon) || mono_ms() > until)
+                        fail_msg("ofsted-notifyd did not answer");
+                sleep_ms(50);
+        }
+}
+
+static void
+worker_start(struct fx *f)
+{
+        char *argv[] = { WORKER_BINARY, "--kind",    "webhook", "-c",
+                         f->conf,       "--timeout", "4",       NULL };
+        char *const env[] = { f->env_state,
+                              f->env_run,
+                              "NOTIFY_SOCKET",
+                              "JOURNAL_STREAM",
+                              "CREDENTIALS_DIRECTORY",
+                              NULL };
+
+        assert_int_equal(proc_start(argv, env, f->wlog, &f->worker), 0);
+}
+
+/* Records a drill event for `urn`, due now. */
+static void
+record(struct fx *f, const char *urn)
+{
+        json_t *r = ctl_json(f, "notify", "--school", urn, "--json");
+        struct proc_result p;
+
+        json_decref(r);
+        p = ctl(f, "event", "drill", "--school", urn, "--json", NULL);
+        if (p.status != 0)
+                fail_msg("ofsted-notifyctl event: %s", p.err);
+        proc_result_free(&p);
+}
+
+/* history --json: the deliveries, newest first. New reference. */
+static json_t *
+history(struct fx *f)
+{
+        json_t *h = ctl_json(f, "history", "--limit", "1000", "--json");
+        json_t *d = json_incref(jarr(h, "deliveries"));
+
+        json_decref(h);
+        return d;
+}
+
+/* The one delivery to `channel` in history. New reference. */
+static json_t *
+delivery_to(struct fx *f, const char *channel)
+{
+        json_t *h = history(f), *d, *found = NULL;
+        size_t i;
+
+        json_array_foreach(h, i, d)
+        {
+                if (strcmp(jstr(d, "channel"), channel) == 0) {
+                        assert_null(found);
+                        found = json_incref(d);
+                }
+        }
+        json_decref(h);
+        if (found == NULL)
+                fail_msg("no delivery to '%s'", channel);
+        return found;
+}
+
+/* Requests the sink saw under `path`. */
+static size_t
+sink_count(struct fx *f, const char *path)
+{
+        json_t *all = jsonl_records(f->sinklog), *r;
+        size_t i, n = 0;
+
+        json_array_foreach(all, i, r)
+        {
+                n += strcmp(jstr(r, "path"), path) == 0;
+        }
+        json_decref(all);
+        return n;
+}
+
+/* How many times `needle` is in the file at `path`. */
+static int
+occurrences_in(const char *path, const char *needle)
+{
+        char *text = slurp(path);
+        int n = 0;
+
+        for (const char *p = strstr(text, needle); p != NULL;
+             p = strstr(p + 1, needle))
+                n++;
+        free(text);
+        return n;
+}
+
+/*
+ * Waits until the file at `path` holds `needle` (the daemon holds back
+ * info lines until the end of a loop pass).
+ */
+static void
+wait_log(const char *path, const char *needle)
+{
+        long long until = mono_ms() + WAIT_MS;
+
+        while (occurrences_in(path, needle) == 0) {
+                if (mono_ms() > until)
+                        fail_msg("%s does not say '%s'", path, needle);
+                sleep_ms(50);
+        }
+}
+
+/* --- Fake workers ------------------------------------------------------ */
+
+static void
+fake_send(struct fake *k, const char *type, const char *body)
+{
+        if (zmq_send(k->sock, DISPATCH_ID, strlen(DISPATCH_ID), ZMQ_SNDMORE) <
+                0 ||
+            zmq_send(k->sock, type, strlen(type), ZMQ_SNDMORE) < 0 ||
+            zmq_send(k->sock, body, strlen(body), 0) < 0)
+                fail_msg("%s: zmq_send: %s", k->id, zmq_strerror(zmq_errno()));
+}
+
+/*
+ * Connects a fake worker with routing id `id`; with `credit` >= 0 it says
+ * READY with that credit and heartbeats while the test polls it.
+ */
+static void
+fake_open(struct fx *f, struct fake *k, const char *id, int credit)
+{
+        int zero = 0;
+        char body[64];
+
+        memset(k, 0, sizeof(*k));
+        k->id = id;
+        k->sock = zmq_socket(f->zctx, ZMQ_DEALER);
+        assert_non_null(k->sock);
+        zmq_setsockopt(k->sock, ZMQ_ROUTING_ID, id, strlen(id));
+        zmq_setsockopt(k->sock, ZMQ_LINGER, &zero, sizeof(zero));
+        assert_int_equal(zmq_connect(k->sock, f->endpoint), 0);
+        k->jobs = json_array();
+        k->acks = json_array();
+        k->credit = credit;
+        k->slot = NULL;
+        for (size_t i = 0; i < 4 && k->slot == NULL; i++) {
+                if (f->socks[i] == NULL) {
+                        f->socks[i] = k->sock;
+                        k->slot = &f->socks[i];
+                }
+        }
+        assert_non_null(k->slot);
+        if (credit < 0)
+                return;
+        snprintf(body, sizeof(body), "{\"kind\": \"webhook\", \"credit\": %d}",
+                 credit);
+        fake_send(k, "READY", body);
+        k->beat_ms = mono_ms() + BEAT_MS;
+}
+
+static void
+fake_close(struct fake *k)
+{
+        zmq_close(k->sock);
+        *k->slot = NULL;
+        json_decref(k->jobs);
+        json_decref(k->acks);
+        k->sock = NULL;
+}
+
+/*
+ * Reads what has come for fake `k` within `ms` (0: what is there), filing
+ * each message, and heartbeats when due with the credit it announced
+ * (however many jobs it holds).
+ */
+static void
+fake_poll(struct fake *k, long ms)
+{
+        long long until = mono_ms() + ms;
+
+        for (;;) {
+                zmq_pollitem_t it = { k->sock, 0, ZMQ_POLLIN, 0 };
+                long left = (long)(until - mono_ms());
+                char *fr[3] = { NULL, NULL, NULL };
+                int n = 0, more = 1;
+                size_t len = sizeof(more);
+
+                if (k->beat_ms != 0 && mono_ms() >= k->beat_ms) {
+                        char body[32];
+
+                        snprintf(body, sizeof(body), "{\"credit\": %d}",
+                                 k->credit);
+                        fake_send(k, "HEARTBEAT", body);
+                        k->beat_ms = mono_ms() + BEAT_MS;
+                }
+                if (zmq_poll(&it, 1, left > 0 ? left : 0) < 0 &&
+                    zmq_errno() != EINTR)
+                        fail_msg("zmq_poll: %s", zmq_strerror(zmq_errno()));
+                if (!(it.revents & ZMQ_POLLIN)) {
+                        if (mono_ms() >= until)
+                                return;
+                        continue;
+                }
+                while (more) {
+                        zmq_msg_t m;
+
+                        zmq_msg_init(&m);
+                        if (zmq_msg_recv(&m, k->sock, 0) < 0) {
+                                zmq_msg_close(&m);
+                                break;
+                        }
+                        if (n < 3)
+                                fr[n++] =
+                                    strndup(zmq_msg_data(&m), zmq_msg_size(&m));
+                        zmq_msg_close(&m);
+                        zmq_getsockopt(k->sock, ZMQ_RCVMORE, &more, &len);
+                }
+                if (n == 3 && strcmp(fr[1], "JOB") == 0)
+                        json_array_append_new(k->jobs,
+                                              json_loads(fr[2], 0, NULL));
+                else if (n == 3 && strcmp(fr[1], "ACK") == 0)
+                        json_array_append_new(k->acks,
+                                              json_loads(fr[2], 0, NULL));
+                else if (n == 3 && strcmp(fr[1], "HELLO") == 0)
+                        k->hellos++;
+                else if (n < 2 || strcmp(fr[1], "HEARTBEAT") != 0)
+                        k->other++;
+                for (int i = 0; i < n; i++)
+                        free(fr[i]);
+        }
+}
+
+/* Polls `k` until it holds `n` jobs. */
+static void
+fake_wait_jobs(struct fake *k, size_t n)
+{
+        long long until = mono_ms() + WAIT_MS;
+
+        while (json_array_size(k->jobs) < n) {
+                if (mono_ms() > until)
+                        fail_msg("%s got %zu jobs, not %zu", k->id,
+                                 json_array_size(k->jobs), n);
+                fake_poll(k, 100);
+        }
+}
+
+/* The OUTCOME body for delivery `uid` under `lease`. */
+static void
+fake_outcome(struct fake *k, const char *uid, json_int_t lease,
+             const char *result, bool local)
+{
+        char body[512];
+
+        snprintf(
+            body, sizeof(body),
+            "{\"delivery\": \"%s\", \"lease\": %lld, \"result\": \"%s\"%s}",
+            uid, (long long)lease, result,
+            local ? ", \"local\": true, \"error\": \"" LOCAL_ERR "\"" : "");
+        fake_send(k, "OUTCOME", body);
+}
+
+/*
+ * Polls `status --json` (and the fakes, so that they keep beating) until
+ * dispatch.malformed is `n`.
+ */
+static void
+wait_malformed(struct fx *f, json_int_t n, struct fake **fakes, int nfakes)
+{
+        long long until = mono_ms() + WAIT_MS;
+
+        for (;;) {
+                json_t *st = status(f);
+                json_int_t got = jint(jobj(st, "dispatch"), "malformed");
+
+                json_decref(st);
+                if (got == n)
+                        break;
+                if (got > n || mono_ms() > until)
+                        fail_msg("dispatch.malformed is %lld, not %lld",
+                                 (long long)got, (long long)n);
+                for (int i = 0; i < nfakes; i++)
+                        fake_poll(fakes[i], 0);
+                sleep_ms(50);
+        }
+        /* Replies go out before the counter can be read (dispatch_read
+         * sends them at the end of its batch); take what arrived. */
+        for (int i = 0; i < nfakes; i++)
+                fake_poll(fakes[i], 200);
+}
+
+/*
+ * Polls status (and the fakes) until deliveries.`what` is `n` and none of
+ * pending, sending, retry is left when `settled`.
+ */
+static void
+wait_deliveries(struct fx *f, const char *what, json_int_t n, bool settled,
+                struct fake **fakes, int nfakes)
+{
+        long long until = mono_ms() + WAIT_MS;
+
+        for (;;) {
+                json_t *st = status(f), *d = jobj(st, "deliveries");
+                json_int_t busy =
+                    jint(d, "pending") + jint(d, "sending") + jint(d, "retry");
+                json_int_t got = jint(d, what);
+
+                json_decref(st);
+                if (got == n && (!settled || busy == 0))
+                        return;
+                if (mono_ms() > until)
+                        fail_msg("deliveries.%s is %lld, not %lld", what,
+                                 (long long)got, (long long)n);
+                for (int i = 0; i < nfakes; i++)
+                        fake_poll(fakes[i], 0);
+                sleep_ms(100);
+        }
+}
+
+/* --- The tests --------------------------------------------------------- */
+
+/*
+ * The forged outcomes of issue 16 and the legitimate path beside them.
+ */
+static void
+test_forged(void **state)
+{
+        struct fx *f = *state;
+        struct fake stranger, holder, other, *all[3];
+        json_t *job, *d, *st;
+        char uid[64], gone[64];
+        json_int_t lease;
+
+        /* A long lease: the holder keeps it through the test. */
+        write_conf(f, 600, 3);
+        daemon_start(f);
+
+        /* A failed-for-good delivery first: a real worker meets the 404. */
+        worker_start(f);
+        record(f, URN_GONE);
+        wait_deliveries(f, "failed", 1, true, NULL, 0);
+        assert_int_equal(proc_stop(f->worker, SIGTERM), 0);
+        f->worker = -1;
+        d = delivery_to(f, "gone");
+        snprintf(gone, sizeof(gone), "%s", jstr(d, "id"));
+        assert_contains(jstr(d, "last_error"), "404");
+        json_decref(d);
+
+        /* A fake holder takes the next job; another worker has no credit. */
+        fake_open(f, &holder, "webhook/fake/1/a", 1);
+        fake_open(f, &other, "webhook/fake/2/b", 0);
+        all[0] = &holder;
+        all[1] = &other;
+        record(f, URN_OK);
+        fake_wait_jobs(&holder, 1);
+        job = json_array_get(holder.jobs, 0);
+        snprintf(uid, sizeof(uid), "%s", jstr(job, "delivery"));
+        lease = jint(job, "lease");
+
+        /* 1. A peer that never said READY: HELLO, and no ACK before it. */
+        fake_open(f, &stranger, "webhook/fake/3/c", -1);
+        all[2] = &stranger;
+        fake_outcome(&stranger, uid, lease, "delivered", false);
+        fake_outcome(&stranger, gone, 12345, "delivered", false);
+        wait_malformed(f, 2, all, 3);
+        assert_int_equal(stranger.hellos, 2);
+        assert_int_equal(json_array_size(stranger.acks), 0);
+
+        /* 2. A registered worker that does not hold the lease. */
+        fake_outcome(&other, uid, lease, "delivered", false);
+        wait_malformed(f, 3, all, 3);
+        assert_int_equal(json_array_size(other.acks), 0);
+
+        /* 3. The holder, with a wrong lease number. */
+        fake_outcome(&holder, uid, lease + 7, "delivered", false);
+        wait_malformed(f, 4, all, 3);
+        assert_int_equal(json_array_size(holder.acks), 0);
+
+        /* 4. delivered for the delivery that failed for good, from a
+         * registered worker, with the lease it failed under too. */
+        fake_outcome(&other, gone, 1, "delivered", false);
+        fake_outcome(&holder, gone, 1, "delivered", false);
+        wait_malformed(f, 6, all, 3);
+        assert_int_equal(json_array_size(other.acks), 0);
+        assert_int_equal(json_array_size(holder.acks), 0);
+
+        /* Nothing changed: still sending, no attempt; still failed. */
+        d = delivery_to(f, jstr(job, "channel"));
+        assert_string_equal(jstr(d, "id"), uid);
+        assert_string_equal(jstr(d, "status"), "sending");
+        assert_int_equal(jint(d, "attempts"), 0);
+        json_decref(d);
+        d = delivery_to(f, "gone");
+        assert_string_equal(jstr(d, "status"), "failed");
+        assert_contains(jstr(d, "last_error"), "404");
+        json_decref(d);
+        assert_int_equal(sink_count(f, "/gone"), 1);
+        st = status(f);
+        assert_int_equal(jint(jobj(st, "dispatch"), "delivered"), 0);
+        assert_int_equal(jint(jobj(st, "deliveries"), "delivered"), 0);
+        json_decref(st);
+        /* Logged, at most once a minute per peer. */
+        assert_int_equal(occurrences_in(f->dlog, "dispatch: outcome from "
+                                                 "webhook/fake/3/c dropped"),
+                         1);
+        assert_int_equal(occurrences_in(f->dlog, "dispatch: outcome from "
+                                                 "webhook/fake/2/b dropped"),
+                         1);
+
+        /* The legitimate path: the holder's outcome is taken and ACKed,
+         * and its repeat ACKed again without another change. */
+        fake_outcome(&holder, uid, lease, "delivered", false);
+        wait_deliveries(f, "delivered", 1, false, all, 3);
+        fake_outcome(&holder, uid, lease, "delivered", false);
+        while (json_array_size(holder.acks) < 2)
+                fake_poll(&holder, 100);
+        assert_string_equal(jstr(json_array_get(holder.acks, 0), "delivery"),
+                            uid);
+        assert_int_equal(jint(json_array_get(holder.acks, 1), "lease"), lease);
+        st = status(f);
+        assert_int_equal(jint(jobj(st, "dispatch"), "delivered"), 1);
+        assert_int_equal(jint(jobj(st, "dispatch"), "malformed"), 6);
+        json_decref(st);
+        fake_close(&stranger);
+        fake_close(&other);
+        fake_close(&holder);
+
+        /* The rest go through a real worker as ever. */
+        worker_start(f);
+        wait_deliveries(f, "delivered", 3, true, NULL, 0);
+        assert_int_equal(proc_stop(f->worker, SIGTERM), 0);
+        f->worker = -1;
+        assert_int_equal(proc_stop(f->daemon, SIGTERM), 0);
+        f->daemon = -1;
+        f->passed = true;
+}
+
+/*
+ * A fake worker announces credit 1000, takes jobs and never answers
+ * (though it keeps beating); a real worker runs beside it. Its leases run
+ * out: it is stalled and gets nothing more, and each delivery reaches the
+ * sink once, through the real worker, with one attempt, none given up,
+ * though max_attempts is 1.
+ */
+static void
+test_stalled(void **state)
+{
+        static const char *const paths[] = { "/a", "/b", "/c" };
+        struct fx *f = *state;
+        struct fake hog, *all[1] = { &hog };
+        json_t *st, *stalled, *h, *d;
+        struct proc_result r;
+        size_t i;
+
+        write_conf(f, LEASE_S, 1);
+        daemon_start(f);
+        fake_open(f, &hog, "webhook/hog/1/x", 1000);
+        record(f, URN_OK);
+        fake_wait_jobs(&hog, 3);
+        worker_start(f);
+        wait_deliveries(f, "delivered", 3, true, all, 1);
+        fake_poll(&hog, 0);
+        assert_int_equal(json_array_size(hog.jobs), 3);
+
+        h = history(f);
+        assert_int_equal(json_array_size(h), 3);
+        json_array_foreach(h, i, d)
+        {
+                assert_string_equal(jstr(d, "status"), "delivered");
+                assert_int_equal(jint(d, "attempts"), 1);
+        }
+        json_decref(h);
+        for (i = 0; i < 3; i++)
+                assert_int_equal(sink_count(f, paths[i]), 1);
+
+        st = status(f);
+        assert_int_equal(jint(jobj(st, "dispatch"), "given_up"), 0);
+        assert_int_equal(jint(jobj(st, "workers"), "webhook"), 2);
+        stalled = jarr(st, "stalled");
+        assert_int_equal(json_array_size(stalled), 1);
+        assert_string_equal(jstr(json_array_get(stalled, 0), "worker"),
+                            "webhook/hog/1/x");
+        assert_int_equal(jint(json_array_get(stalled, 0), "expired"), 3);
+        json_decref(st);
+        r = ctl(f, "status", NULL);
+        assert_int_equal(r.status, 0);
+        assert_contains(r.out, "Stalled:    worker webhook/hog/1/x (webhook): "
+                               "3 leases ran out");
+        proc_result_free(&r);
+        assert_int_equal(occurrences_in(f->dlog, "worker webhook/hog/1/x let "),
+                         1);
+
+        /* It reports (a late outcome of a lease it held): jobs again. */
+        fake_outcome(&hog, jstr(json_array_get(hog.jobs, 0), "delivery"),
+                     jint(json_array_get(hog.jobs, 0), "lease"), "retry",
+                     false);
+        while (json_array_size(hog.acks) < 1)
+                fake_poll(&hog, 100);
+        st = status(f);
+        assert_int_equal(json_array_size(jarr(st, "stalled")), 0);
+        json_decref(st);
+        fake_close(&hog);
+        assert_int_equal(proc_stop(f->worker, SIGTERM), 0);
+        f->worker = -1;
+        assert_int_equal(proc_stop(f->daemon, SIGTERM), 0);
+        f->daemon = -1;
+        f->passed = true;
+}
+
+/*
+ * The holder answers `local: true` (a secret file of ours is wrong) four
+ * times, with max_attempts 2: never given up, no attempt counted, its
+ * error in history, held in status, logged at error once; a reload makes
+ * it due at once, and a real worker delivers it.
+ */
+static void
+test_local(void **state)
+{
+        struct fx *f = *state;
+        struct fake holder;
+        json_t *st, *held, *d, *job;
+        struct proc_result r;
+        size_t n;
+
+        write_conf(f, LEASE_S, 2);
+        daemon_start(f);
+        fake_open(f, &holder, "webhook/fake/1/a", 1);
+        record(f, URN_ONE);
+        for (n = 1; n <= 4; n++) {
+                fake_wait_jobs(&holder, n);
+                job = json_array_get(holder.jobs, n - 1);
+                assert_string_equal(jstr(job, "channel"), "a");
+                fake_outcome(&holder, jstr(job, "delivery"), jint(job, "lease"),
+                             "retry", true);
+                while (json_array_size(holder.acks) < n)
+                        fake_poll(&holder, 100);
+        }
+        st = status(f);
+        assert_int_equal(jint(jobj(st, "dispatch"), "given_up"), 0);
+        assert_int_equal(jint(jobj(st, "dispatch"), "retried"), 0);
+        assert_int_equal(jint(jobj(st, "dispatch"), "held"), 4);
+        assert_int_equal(jint(jobj(st, "deliveries"), "failed"), 0);
+        assert_int_equal(jint(jobj(st, "deliveries"), "retry"), 1);
+        held = jarr(st, "held");
+        assert_int_equal(json_array_size(held), 1);
+        assert_string_equal(jstr(json_array_get(held, 0), "channel"), "a");
+        assert_int_equal(jint(json_array_get(held, 0), "deliveries"), 1);
+        assert_string_equal(jstr(json_array_get(held, 0), "error"), LOCAL_ERR);
+        json_decref(st);
+        r = ctl(f, "status", NULL);
+        assert_int_equal(r.status, 0);
+        assert_contains(r.out,
+                        "Held:       1 deliveries to 'a' by a problem on this "
+                        "side: " LOCAL_ERR "\n");
+        proc_result_free(&r);
+        d = delivery_to(f, "a");
+        assert_string_equal(jstr(d, "status"), "retry");
+        assert_string_equal(jstr(d, "last_error"), LOCAL_ERR);
+        assert_int_equal(jint(d, "attempts"), 0);
+        json_decref(d);
+        /* Logged at error once, not once per retry. */
+        assert_int_equal(
+            occurrences_in(f->dlog, "deliveries to 'a' (mattermost) held by a "
+                                    "problem on this side: " LOCAL_ERR),
+            1);
+        fake_close(&holder);
+
+        /* Fixed: a reload sends it at once; a real worker delivers it. */
+        worker_start(f);
+        r = ctl(f, "reload", NULL);
+        assert_int_equal(r.status, 0);
+        proc_result_free(&r);
+        wait_log(f->dlog, "reload: 1 held deliveries tried again now");
+        wait_deliveries(f, "delivered", 1, true, NULL, 0);
+        d = delivery_to(f, "a");
+        assert_string_equal(jstr(d, "status"), "delivered");
+        assert_int_equal(jint(d, "attempts"), 1);
+        assert_true(json_is_null(member(d, "last_error")));
+        json_decref(d);
+        assert_int_equal(sink_count(f, "/a"), 1);
+        st = status(f);
+        assert_int_equal(json_array_size(jarr(st, "held")), 0);
+        json_decref(st);
+        wait_log(f->dlog, "deliveries to 'a' are no longer held");
+        assert_int_equal(proc_stop(f->worker, SIGTERM), 0);
+        f->worker = -1;
+        assert_int_equal(proc_stop(f->daemon, SIGTERM), 0);
+        f->daemon = -1;
+        f->passed = true;
+}
+
+int
+main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_forged, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_stalled, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_local, setup, teardown),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
