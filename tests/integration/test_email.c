@@ -1975,7 +1975,9 @@ test_kill_mid_data(void **state)
         wait_settled(f, 1, 0, WAIT_MS);
         d = the_delivery(f);
         assert_string_equal(jstr(d, "status"), "delivered");
-        assert_true(jint(d, "attempts") >= 2);
+        /* Only the relay's answers count as attempts: the killed worker
+         * gave none, the new one's 250 is the one. */
+        assert_int_equal(jint(d, "attempts"), 1);
         message_id(jstr(d, "id"), mid, sizeof(mid));
         n = spool_count(f);
         if (n < 1 || n > 2)
