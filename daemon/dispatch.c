@@ -418,6 +418,11 @@ dispatch_claim(const struct store_delivery *dl, const char *worker,
         if (strcmp(worker, dl->prev_worker) == 0 && lease == dl->prev_lease)
                 return delivered && !settled ? DISPATCH_CLAIM_LATE
                                              : DISPATCH_CLAIM_STALE;
+        /* An older lease of this delivery, whose holder is no longer known:
+         * changes nothing, but the worker must be told to stop repeating. */
+        if (lease >= 0 && lease < dl->lease &&
+            (dl->prev_lease < 0 || lease < dl->prev_lease))
+                return DISPATCH_CLAIM_STALE;
         return DISPATCH_CLAIM_FORGED;
 }
 

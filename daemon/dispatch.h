@@ -60,8 +60,9 @@ enum dispatch_claim {
         DISPATCH_CLAIM_REPEAT, /* the holder's again: ACK, nothing changes */
         DISPATCH_CLAIM_LATE,   /* the previous holder's delivered, the
                                   delivery not settled: recorded */
-        DISPATCH_CLAIM_STALE,  /* the previous holder's otherwise: ACK,
-                                  nothing changes */
+        DISPATCH_CLAIM_STALE,  /* the previous holder's otherwise, or any
+                                  worker's for a lease older than the
+                                  previous one: ACK, nothing changes */
         DISPATCH_CLAIM_FORGED, /* anyone else's: dropped, never ACKed */
 };
 enum dispatch_claim dispatch_claim(const struct store_delivery *dl,

@@ -754,6 +754,95 @@ test_stalled(void **state)
         f->passed = true;
 }
 
+/* Polls fakes `k` and `other` (so both keep beating) until `k` holds `n`
+ * jobs. */
+static void
+fake_wait_jobs_beside(struct fake *k, size_t n, struct fake *other)
+{
+        long long until = mono_ms() + WAIT_MS;
+
+        while (json_array_size(k->jobs) < n) {
+                if (mono_ms() > until)
+                        fail_msg("%s got %zu jobs, not %zu", k->id,
+                                 json_array_size(k->jobs), n);
+                fake_poll(k, 50);
+                fake_poll(other, 50);
+        }
+}
+
+/*
+ * An outcome for a lease older than the previous one (found by the soak: a
+ * worker's lease ran out, and another worker then held the delivery twice,
+ * retrying it): it changes nothing, but it is acknowledged, or the worker
+ * would repeat it for as long as it runs.
+ */
+static void
+test_older_lease(void **state)
+{
+        struct fx *f = *state;
+        struct fake a, b;
+        json_t *job, *h, *st;
+        json_int_t l1;
+        char uid[80];
+        long long until;
+
+        write_conf(f, LEASE_S, 10);
+        daemon_start(f);
+        fake_open(f, &a, "webhook/fake/1/a", 1);
+        record(f, URN_ONE);
+        fake_wait_jobs(&a, 1);
+        job = json_array_get(a.jobs, 0);
+        snprintf(uid, sizeof(uid), "%s", jstr(job, "delivery"));
+        l1 = jint(job, "lease");
+        /* A sits on it; once its lease runs out, B holds the delivery,
+         * answers retry, holds it again and delivers it. */
+        fake_open(f, &b, "webhook/fake/2/b", 1);
+        fake_wait_jobs_beside(&b, 1, &a);
+        job = json_array_get(b.jobs, 0);
+        assert_string_equal(jstr(job, "delivery"), uid);
+        assert_true(jint(job, "lease") > l1);
+        fake_outcome(&b, uid, jint(job, "lease"), "retry", false);
+        fake_wait_jobs_beside(&b, 2, &a);
+        job = json_array_get(b.jobs, 1);
+        assert_string_equal(jstr(job, "delivery"), uid);
+        fake_outcome(&b, uid, jint(job, "lease"), "delivered", false);
+        until = mono_ms() + WAIT_MS;
+        while (json_array_size(b.acks) < 2) {
+                if (mono_ms() > until)
+                        fail_msg("B has %zu ACKs, not 2",
+                                 json_array_size(b.acks));
+                fake_poll(&b, 50);
+                fake_poll(&a, 50);
+        }
+
+        /* A's outcome, two holders back: acknowledged, nothing changed. */
+        fake_outcome(&a, uid, l1, "failed", false);
+        until = mono_ms() + WAIT_MS;
+        while (json_array_size(a.acks) < 1) {
+                if (mono_ms() > until)
+                        fail_msg("the outcome of lease %lld was never "
+                                 "acknowledged",
+                                 (long long)l1);
+                fake_poll(&a, 50);
+                fake_poll(&b, 50);
+        }
+        assert_string_equal(jstr(json_array_get(a.acks, 0), "delivery"), uid);
+        assert_int_equal(jint(json_array_get(a.acks, 0), "lease"), l1);
+        h = history(f);
+        assert_int_equal(json_array_size(h), 1);
+        assert_string_equal(jstr(json_array_get(h, 0), "status"), "delivered");
+        assert_int_equal(jint(json_array_get(h, 0), "attempts"), 2);
+        json_decref(h);
+        st = status(f);
+        assert_int_equal(jint(jobj(st, "dispatch"), "malformed"), 0);
+        json_decref(st);
+        fake_close(&a);
+        fake_close(&b);
+        assert_int_equal(proc_stop(f->daemon, SIGTERM), 0);
+        f->daemon = -1;
+        f->passed = true;
+}
+
 /*
  * The holder answers `local: true` (a secret file of ours is wrong) four
  * times, with max_attempts 2: never given up, no attempt counted, its
@@ -842,6 +931,8 @@ main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_forged, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stalled, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_older_lease, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_local, setup, teardown),
         };
 

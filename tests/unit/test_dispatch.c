@@ -113,7 +113,15 @@ test_claim(void **state)
                          DISPATCH_CLAIM_FORGED);
         assert_int_equal(dispatch_claim(&dl, "w1", 5, true),
                          DISPATCH_CLAIM_FORGED);
+        /* Leases older than the previous one: whoever held them is no
+         * longer known; acknowledged, never applied. */
         assert_int_equal(dispatch_claim(&dl, "w1", 2, true),
+                         DISPATCH_CLAIM_STALE);
+        assert_int_equal(dispatch_claim(&dl, "w3", 1, true),
+                         DISPATCH_CLAIM_STALE);
+        assert_int_equal(dispatch_claim(&dl, NULL, 1, true),
+                         DISPATCH_CLAIM_FORGED);
+        assert_int_equal(dispatch_claim(&dl, "w3", -1, true),
                          DISPATCH_CLAIM_FORGED);
         /* The previous holder: its delivered is recorded, the rest not. */
         assert_int_equal(dispatch_claim(&dl, "w1", 3, true),
@@ -140,6 +148,8 @@ test_claim(void **state)
                                  DISPATCH_CLAIM_FORGED);
                 assert_int_equal(dispatch_claim(&dl, NULL, 5, true),
                                  DISPATCH_CLAIM_FORGED);
+                assert_int_equal(dispatch_claim(&dl, "w3", 2, true),
+                                 DISPATCH_CLAIM_STALE);
         }
         /* Never a holder: nothing matches an empty name. */
         memset(&dl, 0, sizeof(dl));
