@@ -45,20 +45,11 @@ int cmd_plan(struct ctl *ctl, int argc, char **argv);
 int cmd_keygen(struct ctl *ctl, int argc, char **argv);
 
 /*
- * The online commands (online.c), which talk to ofsted-notifyd. cmd_record
- * records the event kind its name (argv[0]) stands for: notify, pause,
- * resume, conclude, defer, cancel, or "event KIND".
+ * The online commands (online.c), which talk to ofsted-notifyd: notify,
+ * pause, resume, conclude, defer, cancel, event KIND, list, show, upcoming,
+ * ics, history, status, reload, test and watch. One runner for all of them:
+ * the command is argv[0], looked up in online.c's table.
  */
-int cmd_record(struct ctl *ctl, int argc, char **argv);
-int cmd_list(struct ctl *ctl, int argc, char **argv);
-int cmd_show(struct ctl *ctl, int argc, char **argv);
-int cmd_upcoming(struct ctl *ctl, int argc, char **argv);
-/* ics: the pending deadlines (upcoming) as an iCalendar, on stdout. */
-int cmd_ics(struct ctl *ctl, int argc, char **argv);
-int cmd_test(struct ctl *ctl, int argc, char **argv);
-int cmd_history(struct ctl *ctl, int argc, char **argv);
-int cmd_status(struct ctl *ctl, int argc, char **argv);
-int cmd_reload(struct ctl *ctl, int argc, char **argv);
-int cmd_watch(struct ctl *ctl, int argc, char **argv);
+int cmd_online(struct ctl *ctl, int argc, char **argv);
 
 #endif

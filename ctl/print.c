@@ -1,0 +1,685 @@
+/*
+ * The printers of ofsted-notifyctl's online commands (print.h): aligned
+ * tables, times in the trust's zone, and the calendar ics prints for a web
+ * server to serve as a calendar people subscribe to.
+ */
+#include "print.h"
+
+#include "conf.h"
+#include "ics.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* --- Output ------------------------------------------------------------- */
+
+/*
+ * printf to `f` with every control character but newline shown as '?': the
+ * text comes from the daemon, and a terminal must not take any of it for an
+ * escape sequence.
+ */
+void
+print_say(FILE *f, const char *fmt, ...)
+{
+        char *text;
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vasprintf(&text, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                abort();
+        for (unsigned char *p = (unsigned char *)text; *p != '\0'; p++) {
+                if ((*p < 0x20 && *p != '\n') || *p == 0x7f)
+                        *p = '?';
+        }
+        fputs(text, f);
+        free(text);
+}
+
+/* Columns `s` takes on a terminal: one per UTF-8 character. */
+static size_t
+columns(const char *s)
+{
+        size_t n = 0;
+
+        for (; *s != '\0'; s++) {
+                if ((*s & 0xc0) != 0x80)
+                        n++;
+        }
+        return n;
+}
+
+/* A table printed with aligned columns; cells are copies. */
+struct table {
+        size_t ncols;
+        size_t nrows; /* the header is row 0 */
+        char **cells;
+};
+
+/* Adds a row of t->ncols cells; NULL shows as "-". */
+static void
+table_row(struct table *t, const char *const *cells)
+{
+        t->cells = xreallocarray(t->cells, (t->nrows + 1) * t->ncols,
+                                 sizeof(*t->cells));
+        for (size_t i = 0; i < t->ncols; i++)
+                t->cells[t->nrows * t->ncols + i] =
+                    xstrdup(cells[i] != NULL ? cells[i] : "-");
+        t->nrows++;
+}
+
+static void
+table_print(const struct table *t)
+{
+        size_t width[16] = { 0 };
+
+        for (size_t r = 0; r < t->nrows; r++) {
+                for (size_t c = 0; c < t->ncols && c < 16; c++) {
+                        size_t w = columns(t->cells[r * t->ncols + c]);
+
+                        if (w > width[c])
+                                width[c] = w;
+                }
+        }
+        for (size_t r = 0; r < t->nrows; r++) {
+                print_say(stdout, " ");
+                for (size_t c = 0; c < t->ncols; c++) {
+                        const char *cell = t->cells[r * t->ncols + c];
+                        int pad = 0;
+
+                        if (c + 1 < t->ncols && c < 16)
+                                pad = (int)(width[c] - columns(cell));
+                        print_say(stdout, " %s%*s", cell, pad, "");
+                        if (c + 1 < t->ncols)
+                                print_say(stdout, " ");
+                }
+                print_say(stdout, "\n");
+        }
+}
+
+static void
+table_free(struct table *t)
+{
+        for (size_t i = 0; i < t->nrows * t->ncols; i++)
+                free(t->cells[i]);
+        free(t->cells);
+        t->cells = NULL;
+        t->nrows = 0;
+}
+
+/* `v` as text: strings as they are, numbers in decimal, null as "-". */
+static const char *
+text(const json_t *v, char *buf, size_t len)
+{
+        if (json_is_string(v))
+                return json_string_value(v);
+        if (json_is_integer(v)) {
+                snprintf(buf, len, "%" JSON_INTEGER_FORMAT,
+                         json_integer_value(v));
+                return buf;
+        }
+        if (json_is_real(v)) {
+                snprintf(buf, len, "%g", json_real_value(v));
+                return buf;
+        }
+        if (json_is_boolean(v))
+                return json_is_true(v) ? "yes" : "no";
+        return "-";
+}
+
+/* The member `key` of `obj` as text; see text(). */
+const char *
+print_field(const json_t *obj, const char *key, char *buf, size_t len)
+{
+        return text(json_object_get(obj, key), buf, len);
+}
+
+/*
+ * An RFC 3339 time from a reply for people, "Mon 4 Mar 2024 10:15 GMT", in
+ * the trust's zone; anything else is shown as it is.
+ */
+static const char *
+when(const struct online *o, const json_t *v, char *buf, size_t len)
+{
+        enum tz_fold fold;
+        char *cause = NULL;
+        int64_t utc;
+
+        if (!json_is_string(v))
+                return text(v, buf, len);
+        if (timefmt_parse(o->conf->tz, json_string_value(v), &utc, &fold,
+                          &cause) < 0) {
+                free(cause);
+                return json_string_value(v);
+        }
+        timefmt_human(o->conf->tz, utc, buf, len);
+        return buf;
+}
+
+static const char *
+when_field(const struct online *o, const json_t *obj, const char *key,
+           char *buf, size_t len)
+{
+        return when(o, json_object_get(obj, key), buf, len);
+}
+
+/* "2 open, 0 paused": an object of counts, in the daemon's order. */
+static char *
+counts(const json_t *obj)
+{
+        char *out = xstrdup(""), *next, num[32];
+        const char *key;
+        json_t *v;
+
+        json_object_foreach((json_t *)obj, key, v)
+        {
+                xasprintf(&next, "%s%s%s %s", out, out[0] ? ", " : "",
+                          text(v, num, sizeof(num)), key);
+                free(out);
+                out = next;
+        }
+        if (out[0] == '\0') {
+                free(out);
+                out = xstrdup("-");
+        }
+        return out;
+}
+
+static void
+print_warnings(const json_t *warnings)
+{
+        size_t i;
+        json_t *v;
+
+        if (json_array_size(warnings) == 0)
+                return;
+        print_say(stdout, "\nWarnings\n");
+        json_array_foreach((json_t *)warnings, i, v)
+        {
+                char buf[32];
+
+                print_say(stdout, "  %s\n", text(v, buf, sizeof(buf)));
+        }
+}
+
+/* --- Recording events --------------------------------------------------- */
+
+void
+print_event(const struct online *o, json_t *r)
+{
+        json_t *school = json_object_get(r, "school");
+        json_t *scheduled = json_object_get(r, "scheduled");
+        struct table t = { 3, 0, NULL };
+        char b[5][64];
+        long long ncancelled;
+        size_t i;
+        json_t *a;
+
+        print_say(stdout, "Recorded %s for %s %s at %s (case %s).\n",
+                  print_field(r, "kind", b[0], 64),
+                  print_field(school, "urn", b[1], 64),
+                  print_field(school, "name", b[2], 64),
+                  when_field(o, r, "at", b[3], 64),
+                  print_field(r, "case", b[4], 64));
+        print_say(stdout, "Case %s is now %s.\n",
+                  print_field(r, "case", b[0], 64),
+                  print_field(r, "state", b[1], 64));
+
+        if (json_array_size(scheduled) == 0) {
+                print_say(stdout, "\nNo alerts scheduled.\n");
+        } else {
+                print_say(stdout, "\nScheduled alerts\n");
+                table_row(&t, (const char *[]){ "WHEN", "RULE", "OFFSET" });
+                json_array_foreach(scheduled, i, a)
+                {
+                        table_row(&t, (const char *[]){
+                                          when_field(o, a, "at", b[0], 64),
+                                          print_field(a, "rule", b[1], 64),
+                                          print_field(a, "offset", b[2], 64) });
+                }
+                table_print(&t);
+                table_free(&t);
+        }
+        ncancelled = json_integer_value(json_object_get(r, "cancelled"));
+        print_say(stdout, "\nCancelled %lld pending alert%s.\n", ncancelled,
+                  ncancelled == 1 ? "" : "s");
+        print_warnings(json_object_get(r, "warnings"));
+}
+
+/* The kind that command `cmd` records; NULL for "event", which is told. */
+/* --- Queries ------------------------------------------------------------ */
+
+void
+print_list(const struct online *o, json_t *r)
+{
+        json_t *cases = json_object_get(r, "cases");
+        struct table t = { 8, 0, NULL };
+        char b[8][64], last[160];
+        size_t i;
+        json_t *c;
+
+        if (json_array_size(cases) == 0) {
+                if (json_is_true(json_object_get(o->req, "all")))
+                        print_say(stdout, "No cases.\n");
+                else
+                        print_say(stdout, "No open, paused or concluded cases "
+                                          "(--all shows closed ones too).\n");
+                return;
+        }
+        table_row(&t,
+                  (const char *[]){ "CASE", "SCHOOL", "NAME", "STATE", "OPENED",
+                                    "LAST EVENT", "PENDING", "CONTACT" });
+        json_array_foreach(cases, i, c)
+        {
+                snprintf(last, sizeof(last), "%s, %s",
+                         print_field(c, "last_event", b[0], 64),
+                         when_field(o, c, "last_event_at", b[1], 64));
+                table_row(&t, (const char *[]){
+                                  print_field(c, "case", b[2], 64),
+                                  print_field(c, "school", b[3], 64),
+                                  print_field(c, "name", b[4], 64),
+                                  print_field(c, "state", b[5], 64),
+                                  when_field(o, c, "opened", b[6], 64), last,
+                                  print_field(c, "pending", b[7], 64),
+                                  print_field(c, "contact", b[0], 64) });
+        }
+        table_print(&t);
+        table_free(&t);
+}
+
+void
+print_show(const struct online *o, json_t *r)
+{
+        json_t *c = json_object_get(r, "case");
+        json_t *events = json_object_get(c, "events");
+        json_t *alerts = json_object_get(c, "alerts");
+        struct table t = { 6, 0, NULL };
+        char b[7][64], state[80];
+        size_t i;
+        json_t *v;
+
+        print_say(stdout, "Case %s: %s %s\n", print_field(c, "case", b[0], 64),
+                  print_field(c, "school", b[1], 64),
+                  print_field(c, "name", b[2], 64));
+        print_say(stdout, "  State:    %s\n",
+                  print_field(c, "state", b[0], 64));
+        print_say(stdout, "  Opened:   %s\n",
+                  when_field(o, c, "opened", b[0], 64));
+        if (json_is_string(json_object_get(c, "closed")))
+                print_say(stdout, "  Closed:   %s\n",
+                          when_field(o, c, "closed", b[0], 64));
+        print_say(stdout, "  Contact:  %s\n",
+                  print_field(c, "contact", b[0], 64));
+        print_say(stdout, "  Note:     %s\n", print_field(c, "note", b[0], 64));
+
+        print_say(stdout, "\nEvents\n");
+        if (json_array_size(events) == 0)
+                print_say(stdout, "  (none)\n");
+        table_row(&t, (const char *[]){ "EVENT", "KIND", "AT", "RECORDED",
+                                        "CONTACT", "NOTE" });
+        json_array_foreach(events, i, v)
+        {
+                table_row(&t, (const char *[]){
+                                  print_field(v, "event", b[0], 64),
+                                  print_field(v, "kind", b[1], 64),
+                                  when_field(o, v, "at", b[2], 64),
+                                  when_field(o, v, "recorded", b[3], 64),
+                                  print_field(v, "contact", b[4], 64),
+                                  print_field(v, "note", b[5], 64) });
+        }
+        if (json_array_size(events) > 0)
+                table_print(&t);
+        table_free(&t);
+
+        print_say(stdout, "\nAlerts\n");
+        if (json_array_size(alerts) == 0)
+                print_say(stdout, "  (none)\n");
+        t.ncols = 7;
+        table_row(&t, (const char *[]){ "ID", "WHEN", "RULE", "OFFSET", "DUE",
+                                        "STATE", "FIRED" });
+        json_array_foreach(alerts, i, v)
+        {
+                snprintf(state, sizeof(state), "%s%s",
+                         print_field(v, "state", b[0], 64),
+                         json_is_true(json_object_get(v, "late")) ? ", late"
+                                                                  : "");
+                table_row(&t, (const char *[]){
+                                  print_field(v, "id", b[0], 64),
+                                  when_field(o, v, "at", b[1], 64),
+                                  print_field(v, "rule", b[2], 64),
+                                  print_field(v, "offset", b[3], 64),
+                                  when_field(o, v, "due", b[4], 64), state,
+                                  when_field(o, v, "fired", b[5], 64) });
+        }
+        if (json_array_size(alerts) > 0)
+                table_print(&t);
+        table_free(&t);
+}
+
+void
+print_upcoming(const struct online *o, json_t *r)
+{
+        json_t *alerts = json_object_get(r, "alerts");
+        struct table t = { 6, 0, NULL };
+        char b[6][64];
+        size_t i;
+        json_t *a;
+
+        if (json_array_size(alerts) == 0) {
+                print_say(stdout, "No pending alerts.\n");
+                return;
+        }
+        table_row(&t, (const char *[]){ "WHEN", "CASE", "SCHOOL", "RULE",
+                                        "OFFSET", "DUE" });
+        json_array_foreach(alerts, i, a)
+        {
+                table_row(
+                    &t, (const char *[]){ when_field(o, a, "at", b[0], 64),
+                                          print_field(a, "case", b[1], 64),
+                                          print_field(a, "school", b[2], 64),
+                                          print_field(a, "rule", b[3], 64),
+                                          print_field(a, "offset", b[4], 64),
+                                          when_field(o, a, "due", b[5], 64) });
+        }
+        table_print(&t);
+        table_free(&t);
+}
+
+/* --- The calendar ------------------------------------------------------- */
+
+/*
+ * The right-hand side of the calendar's UIDs: the sender's domain, as in
+ * the email attachment (ics_uid_host()), so a deadline mailed and a
+ * deadline subscribed to are the same entry. Without email settings no
+ * attachment exists to agree with: this host's name. Caller frees.
+ */
+static char *
+uid_host(const struct conf *conf)
+{
+        char name[256];
+        char *h = NULL;
+
+        if (conf->email.present)
+                h = ics_uid_host(conf->email.from);
+        if (h != NULL)
+                return h;
+        if (gethostname(name, sizeof(name)) == 0) {
+                name[sizeof(name) - 1] = '\0';
+                if (name[0] != '\0')
+                        return xstrdup(name);
+        }
+        return xstrdup("localhost");
+}
+
+/* A time from the reply, which always carries an offset; -1 if it is not
+ * one. */
+static int
+reply_time(const struct online *o, const json_t *v, int64_t *utc)
+{
+        enum tz_fold fold;
+        char *cause = NULL;
+
+        if (!json_is_string(v) ||
+            timefmt_parse(o->conf->tz, json_string_value(v), utc, &fold,
+                          &cause) < 0) {
+                free(cause);
+                return -1;
+        }
+        return 0;
+}
+
+/*
+ * The pending alerts' deadlines as one calendar: an event per (case,
+ * rule), however many alerts it still has, built by ics_deadline_event()
+ * as the email attachment is. The contact is a case's and the reply does
+ * not carry it; the action comes from this config's rule.
+ */
+void
+print_ics(const struct online *o, json_t *r)
+{
+        json_t *alerts = json_object_get(r, "alerts"), *a;
+        struct ics_event *events = NULL;
+        char *host = uid_host(o->conf), *cal;
+        size_t n = 0, i, skipped = 0;
+
+        json_array_foreach(alerts, i, a)
+        {
+                const json_t *c = json_object_get(a, "case");
+                const char *rule =
+                    json_string_value(json_object_get(a, "rule"));
+                const char *urn =
+                    json_string_value(json_object_get(a, "school"));
+                const json_t *opens = json_object_get(a, "opens");
+                const struct school *school;
+                const struct rule *action;
+                struct ics_deadline d = { 0 };
+                struct ics_event ev;
+                bool seen = false;
+
+                if (!json_is_integer(c) || rule == NULL || urn == NULL ||
+                    reply_time(o, json_object_get(a, "due"), &d.due) < 0 ||
+                    (json_is_string(opens) &&
+                     reply_time(o, opens, &d.opens) < 0)) {
+                        skipped++;
+                        continue;
+                }
+                school = conf_school(o->conf, urn);
+                d.case_id = (int64_t)json_integer_value(c);
+                d.rule = rule;
+                d.school = school != NULL ? school->name : urn;
+                d.host = host;
+                d.has_opens = json_is_string(opens);
+                action = conf_rule(o->conf, rule);
+                d.action = action != NULL ? action->action : NULL;
+                ics_deadline_event(&d, &ev);
+                for (size_t k = 0; k < n && !seen; k++)
+                        seen = strcmp(events[k].uid, ev.uid) == 0;
+                if (seen) {
+                        ics_event_clear(&ev);
+                        continue;
+                }
+                events = xreallocarray(events, n + 1, sizeof(*events));
+                events[n++] = ev;
+        }
+        if (skipped > 0)
+                fprintf(stderr,
+                        "ofsted-notifyctl %s: %zu alert%s in the daemon's "
+                        "reply without a case, rule, school or due time, "
+                        "ignoring\n",
+                        o->cmd, skipped, skipped == 1 ? "" : "s");
+        cal = ics_calendar(events, n, ICS_PRODID, o->ctl->now);
+        /* Not print_say(): the calendar's lines end in CRLF, and ics_calendar()
+         * has already dropped every other control character but tab. */
+        fputs(cal, stdout);
+        free(cal);
+        for (i = 0; i < n; i++)
+                ics_event_clear(&events[i]);
+        free(events);
+        free(host);
+}
+
+void
+print_history(const struct online *o, json_t *r)
+{
+        json_t *deliveries = json_object_get(r, "deliveries");
+        struct table t = { 9, 0, NULL };
+        char b[9][64], channel[140], status[80];
+        size_t i;
+        json_t *d;
+
+        if (json_array_size(deliveries) == 0) {
+                print_say(stdout, "No deliveries.\n");
+                return;
+        }
+        table_row(&t, (const char *[]){ "UPDATED", "CASE", "SCHOOL", "RULE",
+                                        "OFFSET", "CHANNEL", "STATUS",
+                                        "ATTEMPTS", "LAST ERROR" });
+        json_array_foreach(deliveries, i, d)
+        {
+                snprintf(channel, sizeof(channel), "%s (%s)",
+                         print_field(d, "channel", b[0], 64),
+                         print_field(d, "type", b[1], 64));
+                snprintf(status, sizeof(status), "%s%s",
+                         print_field(d, "status", b[0], 64),
+                         json_is_true(json_object_get(d, "late")) ? ", late"
+                                                                  : "");
+                table_row(&t, (const char *[]){
+                                  when_field(o, d, "updated", b[2], 64),
+                                  print_field(d, "case", b[3], 64),
+                                  print_field(d, "school", b[4], 64),
+                                  print_field(d, "rule", b[5], 64),
+                                  print_field(d, "offset", b[6], 64), channel,
+                                  status, print_field(d, "attempts", b[7], 64),
+                                  print_field(d, "last_error", b[8], 64) });
+        }
+        table_print(&t);
+        table_free(&t);
+}
+
+void
+print_status(const struct online *o, json_t *r)
+{
+        json_t *missed = json_object_get(r, "missed"), *db, *dsp;
+        struct table t = { 5, 0, NULL };
+        static const char *const groups[][2] = {
+                { "cases", "Cases:      " },
+                { "alerts", "Alerts:     " },
+                { "deliveries", "Deliveries: " },
+        };
+        char b[5][64];
+        size_t i;
+        json_t *m;
+
+        print_say(stdout, "ofsted-notifyd %s, pid %s, running since %s\n",
+                  print_field(r, "version", b[0], 64),
+                  print_field(r, "pid", b[1], 64),
+                  when_field(o, r, "started", b[2], 64));
+        print_say(stdout, "Config:     %s\n",
+                  print_field(r, "config", b[0], 64));
+        for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+                char *line = counts(json_object_get(r, groups[i][0]));
+
+                print_say(stdout, "%s%s\n", groups[i][1], line);
+                free(line);
+        }
+        print_say(stdout, "Next alert: %s\n",
+                  json_is_string(json_object_get(r, "next_alert"))
+                      ? when_field(o, r, "next_alert", b[0], 64)
+                      : "none");
+        print_say(
+            stdout, "Workers:    webhook %s, email %s\n",
+            print_field(json_object_get(r, "workers"), "webhook", b[0], 64),
+            print_field(json_object_get(r, "workers"), "email", b[1], 64));
+        dsp = json_object_get(r, "dispatch");
+        if (json_is_object(dsp)) {
+                print_say(
+                    stdout,
+                    "Outcomes:   delivered %s, retried %s, failed %s, given up "
+                    "%s (since start)\n",
+                    print_field(dsp, "delivered", b[0], 64),
+                    print_field(dsp, "retried", b[1], 64),
+                    print_field(dsp, "failed", b[2], 64),
+                    print_field(dsp, "given_up", b[3], 64));
+                if (json_integer_value(json_object_get(dsp, "malformed")) > 0)
+                        print_say(
+                            stdout,
+                            "Malformed:  %s messages from workers dropped "
+                            "(since start)\n",
+                            print_field(dsp, "malformed", b[0], 64));
+        }
+        /* Workers given no jobs, and deliveries held on our side. */
+        json_array_foreach(json_object_get(r, "stalled"), i, m)
+        {
+                print_say(
+                    stdout,
+                    "Stalled:    worker %s (%s): %s leases ran out without an "
+                    "outcome since %s; no jobs for it until it reports one\n",
+                    print_field(m, "worker", b[0], 64),
+                    print_field(m, "kind", b[1], 64),
+                    print_field(m, "expired", b[2], 64),
+                    when_field(o, m, "since", b[3], 64));
+        }
+        json_array_foreach(json_object_get(r, "held"), i, m)
+        {
+                print_say(
+                    stdout,
+                    "Held:       %s deliveries to '%s' by a problem on this "
+                    "side: %s\n",
+                    print_field(m, "deliveries", b[0], 64),
+                    print_field(m, "channel", b[1], 64),
+                    print_field(m, "error", b[2], 64));
+        }
+        db = json_object_get(r, "database");
+        if (json_is_false(json_object_get(db, "writable"))) {
+                const char *e = json_string_value(json_object_get(db, "error"));
+
+                print_say(
+                    stdout,
+                    "\nDEGRADED: %s: new events are refused until it can be "
+                    "written again\n",
+                    e != NULL ? e : "the state database cannot be written");
+        }
+
+        if (json_array_size(missed) == 0)
+                return;
+        print_say(stdout, "\nMissed alerts (most recent)\n");
+        table_row(
+            &t, (const char *[]){ "WHEN", "CASE", "SCHOOL", "RULE", "OFFSET" });
+        json_array_foreach(missed, i, m)
+        {
+                table_row(
+                    &t, (const char *[]){ when_field(o, m, "at", b[0], 64),
+                                          print_field(m, "case", b[1], 64),
+                                          print_field(m, "school", b[2], 64),
+                                          print_field(m, "rule", b[3], 64),
+                                          print_field(m, "offset", b[4], 64) });
+        }
+        table_print(&t);
+        table_free(&t);
+}
+
+void
+print_reload(const struct online *o, json_t *r)
+{
+        char b[64];
+
+        (void)o;
+        print_say(stdout, "Configuration reloaded (replanned: %s).\n",
+                  print_field(r, "replanned", b, sizeof(b)));
+}
+
+/* A command whose request is just {"cmd": name}: status, reload. */
+/* --- The feed ----------------------------------------------------------- */
+
+void
+print_alert(const struct online *o, json_t *a)
+{
+        json_t *school = json_object_get(a, "school");
+        const char *action = json_string_value(json_object_get(a, "action"));
+        char b[8][64];
+
+        print_say(stdout, "%s  %s %s: %s (%s), due %s",
+                  when_field(o, a, "at", b[0], 64),
+                  print_field(school, "urn", b[1], 64),
+                  print_field(school, "name", b[2], 64),
+                  print_field(a, "rule", b[3], 64),
+                  print_field(a, "offset", b[4], 64),
+                  when_field(o, a, "due", b[5], 64));
+        if (json_is_string(json_object_get(a, "opens")))
+                print_say(stdout, ", opens %s",
+                          when_field(o, a, "opens", b[0], 64));
+        print_say(stdout, ", case %s", print_field(a, "case", b[0], 64));
+        if (json_is_true(json_object_get(a, "late")))
+                print_say(stdout, ", late");
+        if (action != NULL && action[0] != '\0')
+                print_say(stdout, "; %s", action);
+        print_say(stdout, "\n");
+}

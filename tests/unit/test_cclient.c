@@ -1,0 +1,432 @@
+/*
+ * cclient: the control client against a small ROUTER in this test, on a
+ * real ipc:// socket, playing a daemon that answers well, late, never, with
+ * another protocol, with a malformed reply or with one over the bound.
+ */
+#include "cclient.h"
+#include "proto.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <zmq.h>
+
+#define WAIT_MS  10000 /* for a reply that comes */
+#define SHORT_MS 300   /* for one that does not */
+#define MAX_ACTS 4
+
+/* What the in-test daemon does with each request, in turn. */
+enum act {
+        ACT_ECHO,     /* {"ok": true, "got": the request} */
+        ACT_SILENT,   /* no reply */
+        ACT_PROTO2,   /* another protocol id */
+        ACT_NOT_JSON, /* a body that is not JSON */
+        ACT_NO_OK,    /* an object without "ok" */
+        ACT_THREE,    /* three frames */
+        ACT_OVERSIZE, /* a 4 KiB reply */
+};
+
+struct fx {
+        char dir[64];
+        char endpoint[128];
+        void *zctx;
+        void *router;
+        pthread_t thread;
+        enum act acts[MAX_ACTS];
+        size_t nacts;
+        char *got[MAX_ACTS]; /* the request bodies the daemon received */
+        char *proto[MAX_ACTS];
+};
+
+static char *
+msg_text(zmq_msg_t *m)
+{
+        char *s = malloc(zmq_msg_size(m) + 1);
+
+        memcpy(s, zmq_msg_data(m), zmq_msg_size(m));
+        s[zmq_msg_size(m)] = '\0';
+        return s;
+}
+
+/* Receives one request: [peer, "", proto, body]; 0 or -1. */
+static int
+recv_request(struct fx *f, size_t n, zmq_msg_t *peer)
+{
+        zmq_msg_t part;
+
+        zmq_msg_init(peer);
+        if (zmq_msg_recv(peer, f->router, 0) < 0)
+                return -1;
+        for (int i = 0; i < 3; i++) {
+                zmq_msg_init(&part);
+                if (zmq_msg_recv(&part, f->router, 0) < 0)
+                        return -1;
+                if (i == 1)
+                        f->proto[n] = msg_text(&part);
+                if (i == 2)
+                        f->got[n] = msg_text(&part);
+                zmq_msg_close(&part);
+        }
+        return 0;
+}
+
+static void
+send_frames(void *sock, zmq_msg_t *peer, const char *const *frames,
+            size_t nframes)
+{
+        zmq_msg_send(peer, sock, ZMQ_SNDMORE);
+        zmq_send(sock, "", 0, ZMQ_SNDMORE);
+        for (size_t i = 0; i < nframes; i++)
+                zmq_send(sock, frames[i], strlen(frames[i]),
+                         i + 1 < nframes ? ZMQ_SNDMORE : 0);
+}
+
+static void *
+daemon_main(void *arg)
+{
+        struct fx *f = arg;
+
+        for (size_t n = 0; n < f->nacts; n++) {
+                zmq_msg_t peer;
+                char *echo = NULL, *big = NULL;
+
+                if (recv_request(f, n, &peer) < 0)
+                        break;
+                switch (f->acts[n]) {
+                case ACT_ECHO: {
+                        json_t *r =
+                            json_pack("{s:b, s:s}", "ok", 1, "got", f->got[n]);
+
+                        echo = json_dumps(r, JSON_COMPACT);
+                        json_decref(r);
+                        send_frames(f->router, &peer,
+                                    (const char *[]){ PROTO_CONTROL_ID, echo },
+                                    2);
+                        break;
+                }
+                case ACT_SILENT:
+                        break;
+                case ACT_PROTO2:
+                        send_frames(f->router, &peer,
+                                    (const char *[]){ "ofsted-notify-control/2",
+                                                      "{\"ok\":true}" },
+                                    2);
+                        break;
+                case ACT_NOT_JSON:
+                        send_frames(
+                            f->router, &peer,
+                            (const char *[]){ PROTO_CONTROL_ID, "ok, sure" },
+                            2);
+                        break;
+                case ACT_NO_OK:
+                        send_frames(f->router, &peer,
+                                    (const char *[]){ PROTO_CONTROL_ID,
+                                                      "{\"error\":\"x\"}" },
+                                    2);
+                        break;
+                case ACT_THREE:
+                        send_frames(f->router, &peer,
+                                    (const char *[]){ PROTO_CONTROL_ID,
+                                                      "{\"ok\":true}", "{}" },
+                                    3);
+                        break;
+                case ACT_OVERSIZE:
+                        big = malloc(4096);
+                        memset(big, ' ', 4095);
+                        memcpy(big, "{\"ok\":true}", 11);
+                        big[4095] = '\0';
+                        send_frames(f->router, &peer,
+                                    (const char *[]){ PROTO_CONTROL_ID, big },
+                                    2);
+                        break;
+                }
+                zmq_msg_close(&peer);
+                free(echo);
+                free(big);
+        }
+        return NULL;
+}
+
+static int
+setup(void **state)
+{
+        struct fx *f = calloc(1, sizeof(*f));
+        int linger = 0;
+
+        snprintf(f->dir, sizeof(f->dir), "/tmp/test_cclient.XXXXXX");
+        if (mkdtemp(f->dir) == NULL)
+                return -1;
+        snprintf(f->endpoint, sizeof(f->endpoint), "ipc://%s/control.sock",
+                 f->dir);
+        f->zctx = zmq_ctx_new();
+        f->router = zmq_socket(f->zctx, ZMQ_ROUTER);
+        zmq_setsockopt(f->router, ZMQ_LINGER, &linger, sizeof(linger));
+        if (zmq_bind(f->router, f->endpoint) < 0)
+                return -1;
+        *state = f;
+        return 0;
+}
+
+/* Starts the in-test daemon with its script of acts. */
+static void
+serve(struct fx *f, size_t nacts, const enum act *acts)
+{
+        memcpy(f->acts, acts, nacts * sizeof(*acts));
+        f->nacts = nacts;
+        assert_int_equal(pthread_create(&f->thread, NULL, daemon_main, f), 0);
+}
+
+static int
+teardown(void **state)
+{
+        struct fx *f = *state;
+        char path[160];
+
+        if (f->nacts > 0)
+                pthread_join(f->thread, NULL);
+        zmq_close(f->router);
+        zmq_ctx_term(f->zctx);
+        for (size_t i = 0; i < MAX_ACTS; i++) {
+                free(f->got[i]);
+                free(f->proto[i]);
+        }
+        snprintf(path, sizeof(path), "%s/control.sock", f->dir);
+        unlink(path);
+        rmdir(f->dir);
+        free(f);
+        return 0;
+}
+
+/* One request {"cmd": cmd} on `c`; the error kind, with *reply and *cause. */
+static enum cclient_error
+request(struct cclient *c, const char *cmd, int ms, json_t **reply,
+        char **cause)
+{
+        json_t *req = json_pack("{s:s}", "cmd", cmd);
+        enum cclient_error err = CCLIENT_OK;
+        int rc;
+
+        *cause = NULL;
+        rc = cclient_request(c, req, ms, reply, &err, cause);
+        json_decref(req);
+        assert_int_equal(rc, err == CCLIENT_OK ? 0 : -1);
+        if (rc == 0)
+                assert_null(*cause);
+        else
+                assert_null(*reply);
+        return err;
+}
+
+/* A reply: the protocol id and the request as sent, and the reply whole. */
+static void
+test_reply(void **state)
+{
+        struct fx *f = *state;
+        struct cclient *c = cclient_new(f->endpoint, NULL, 0);
+        json_t *reply = NULL;
+        char *cause;
+
+        assert_non_null(c);
+        serve(f, 2, (enum act[]){ ACT_ECHO, ACT_ECHO });
+        assert_int_equal(request(c, "status", WAIT_MS, &reply, &cause),
+                         CCLIENT_OK);
+        assert_true(json_is_true(json_object_get(reply, "ok")));
+        assert_string_equal(json_string_value(json_object_get(reply, "got")),
+                            "{\"cmd\":\"status\"}");
+        json_decref(reply);
+        /* The same client asks again on the same socket. */
+        assert_int_equal(request(c, "list", WAIT_MS, &reply, &cause),
+                         CCLIENT_OK);
+        assert_string_equal(json_string_value(json_object_get(reply, "got")),
+                            "{\"cmd\":\"list\"}");
+        json_decref(reply);
+        cclient_destroy(&c);
+        assert_null(c);
+        cclient_destroy(&c); /* NULL is fine */
+        pthread_join(f->thread, NULL);
+        f->nacts = 0;
+        assert_string_equal(f->proto[0], PROTO_CONTROL_ID);
+        assert_string_equal(f->proto[1], PROTO_CONTROL_ID);
+}
+
+/* No reply in time is a timeout naming the endpoint; the next request
+ * on the same client gets its own reply, not the one given up on. */
+static void
+test_timeout_then_reply(void **state)
+{
+        struct fx *f = *state;
+        struct cclient *c = cclient_new(f->endpoint, NULL, 0);
+        json_t *reply = NULL;
+        char *cause, want[200];
+
+        serve(f, 2, (enum act[]){ ACT_SILENT, ACT_ECHO });
+        assert_int_equal(request(c, "status", SHORT_MS, &reply, &cause),
+                         CCLIENT_TIMEOUT);
+        snprintf(want, sizeof(want),
+                 "no answer from the daemon at %s (is ofsted-notifyd "
+                 "running?)",
+                 f->endpoint);
+        assert_string_equal(cause, want);
+        free(cause);
+        assert_int_equal(request(c, "reload", WAIT_MS, &reply, &cause),
+                         CCLIENT_OK);
+        assert_string_equal(json_string_value(json_object_get(reply, "got")),
+                            "{\"cmd\":\"reload\"}");
+        json_decref(reply);
+        cclient_destroy(&c);
+}
+
+/* Nobody bound to the endpoint: a timeout too. */
+static void
+test_no_daemon(void **state)
+{
+        struct fx *f = *state;
+        struct cclient *c;
+        json_t *reply = NULL;
+        char *cause, endpoint[160];
+
+        snprintf(endpoint, sizeof(endpoint), "ipc://%s/nobody.sock", f->dir);
+        c = cclient_new(endpoint, NULL, 0);
+        assert_int_equal(request(c, "status", SHORT_MS, &reply, &cause),
+                         CCLIENT_TIMEOUT);
+        assert_non_null(strstr(cause, endpoint));
+        free(cause);
+        cclient_destroy(&c);
+}
+
+/* A reply in another protocol is refused, naming what it said. */
+static void
+test_wrong_protocol(void **state)
+{
+        struct fx *f = *state;
+        struct cclient *c = cclient_new(f->endpoint, NULL, 0);
+        json_t *reply = NULL;
+        char *cause, want[300];
+
+        serve(f, 1, (enum act[]){ ACT_PROTO2 });
+        assert_int_equal(request(c, "status", WAIT_MS, &reply, &cause),
+                         CCLIENT_PROTOCOL);
+        snprintf(want, sizeof(want),
+                 "%s answered with protocol 'ofsted-notify-control/2', not "
+                 "'ofsted-notify-control/1' (is it ofsted-notifyd, of the "
+                 "same version?)",
+                 f->endpoint);
+        assert_string_equal(cause, want);
+        free(cause);
+        cclient_destroy(&c);
+}
+
+/* Replies of the wrong shape are malformed, each with its reason. */
+static void
+test_malformed(void **state)
+{
+        struct fx *f = *state;
+        struct cclient *c = cclient_new(f->endpoint, NULL, 0);
+        json_t *reply = NULL;
+        char *cause;
+
+        serve(f, 4,
+              (enum act[]){ ACT_NOT_JSON, ACT_NO_OK, ACT_THREE, ACT_ECHO });
+        assert_int_equal(request(c, "status", WAIT_MS, &reply, &cause),
+                         CCLIENT_MALFORMED);
+        assert_non_null(strstr(cause, "is not JSON"));
+        free(cause);
+        assert_int_equal(request(c, "status", WAIT_MS, &reply, &cause),
+                         CCLIENT_MALFORMED);
+        assert_non_null(
+            strstr(cause, "is not an object with a true or false \"ok\""));
+        free(cause);
+        assert_int_equal(request(c, "status", WAIT_MS, &reply, &cause),
+                         CCLIENT_MALFORMED);
+        assert_non_null(strstr(cause, "is not two frames"));
+        free(cause);
+        /* The frame left over from the three does not answer this one. */
+        assert_int_equal(request(c, "list", WAIT_MS, &reply, &cause),
+                         CCLIENT_OK);
+        assert_string_equal(json_string_value(json_object_get(reply, "got")),
+                            "{\"cmd\":\"list\"}");
+        json_decref(reply);
+        cclient_destroy(&c);
+}
+
+/* A reply over the client's bound is not taken: ZeroMQ drops it with the
+ * connection, so the client hears nothing; one within it is taken. */
+static void
+test_oversize_reply(void **state)
+{
+        struct fx *f = *state;
+        struct cclient *c = cclient_new(f->endpoint, NULL, 1024);
+        json_t *reply = NULL;
+        char *cause;
+
+        serve(f, 2, (enum act[]){ ACT_OVERSIZE, ACT_ECHO });
+        assert_int_equal(request(c, "status", SHORT_MS, &reply, &cause),
+                         CCLIENT_TIMEOUT);
+        free(cause);
+        assert_int_equal(request(c, "list", WAIT_MS, &reply, &cause),
+                         CCLIENT_OK);
+        json_decref(reply);
+        cclient_destroy(&c);
+}
+
+/* A request over PROTO_MAX_REQUEST is refused before anything is sent:
+ * the daemon's first request is the one after it. */
+static void
+test_request_too_big(void **state)
+{
+        struct fx *f = *state;
+        struct cclient *c = cclient_new(f->endpoint, NULL, 0);
+        char *note = malloc(PROTO_MAX_REQUEST + 1), *cause = NULL;
+        json_t *req, *reply = NULL;
+        enum cclient_error err = CCLIENT_OK;
+
+        memset(note, 'x', PROTO_MAX_REQUEST);
+        note[PROTO_MAX_REQUEST] = '\0';
+        req = json_pack("{s:s, s:s}", "cmd", "event", "note", note);
+        serve(f, 1, (enum act[]){ ACT_ECHO });
+        assert_int_equal(cclient_request(c, req, WAIT_MS, &reply, &err, &cause),
+                         -1);
+        assert_int_equal(err, CCLIENT_TOO_BIG);
+        assert_null(reply);
+        assert_non_null(strstr(cause, "more than the daemon reads (16384)"));
+        free(cause);
+        assert_int_equal(request(c, "status", WAIT_MS, &reply, &cause),
+                         CCLIENT_OK);
+        json_decref(reply);
+        pthread_join(f->thread, NULL);
+        f->nacts = 0;
+        assert_string_equal(f->got[0], "{\"cmd\":\"status\"}");
+        json_decref(req);
+        free(note);
+        cclient_destroy(&c);
+}
+
+int
+main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_reply, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_timeout_then_reply, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_no_daemon, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_wrong_protocol, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_malformed, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_oversize_reply, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_request_too_big, setup,
+                                                teardown),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
