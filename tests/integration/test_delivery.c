@@ -2323,7 +2323,7 @@ test_foreign_peers(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_flavours, setup, teardown),
@@ -2359,6 +2359,9 @@ main(void)
                 cmocka_unit_test_setup_teardown(test_foreign_peers, setup,
                                                 teardown),
         };
+        /* One CTest per test: the name to run is the argument. */
+        if (argc > 1)
+                cmocka_set_test_filter(argv[1]);
 
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
