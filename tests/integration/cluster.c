@@ -182,8 +182,9 @@ cluster_conf_end(FILE *fp)
 struct proc_result
 cluster_vctl(struct cluster *c, const char *a0, va_list ap)
 {
-        return itest_ctl_run(CTL_BINARY, c->conf, c->env_state, c->env_run, a0,
-                             ap);
+        return itest_ctl_run(CTL_BINARY,
+                             c->ctlconf[0] != '\0' ? c->ctlconf : c->conf,
+                             c->env_state, c->env_run, a0, ap);
 }
 
 struct proc_result

@@ -30,6 +30,9 @@
 struct cluster {
         char dir[128];
         char conf[192];
+        /* ofsted-notifyctl's config when not c->conf (a test that breaks
+         * the daemon's on purpose); "": c->conf. */
+        char ctlconf[192];
         char dlog[192], wlog[CLUSTER_WORKERS][192];
         char env_state[224], env_run[224];
         /* The workers' CREDENTIALS_DIRECTORY=...; by default the bare name
@@ -85,7 +88,8 @@ void cluster_conf_end(FILE *fp);
 
 /* --- ofsted-notifyctl ------------------------------------------------- */
 
-/* ofsted-notifyctl -c c->conf a0 ... (NULL-terminated, at most 16). */
+/* ofsted-notifyctl -c c->ctlconf or c->conf a0 ... (NULL-terminated, at most
+ * 16). */
 struct proc_result cluster_vctl(struct cluster *c, const char *a0, va_list ap);
 struct proc_result cluster_ctl(struct cluster *c, const char *a0, ...);
 /* The same with the config at `conf`. */
