@@ -114,7 +114,7 @@ static void
 test_not_found(void **state)
 {
         struct fx *f = *state;
-        json_t *d, *reqs;
+        json_t *d, *reqs, *st;
 
         solo_start(f, SOLO_PATH " status 404\n", NULL);
         d = solo_settled(f, "failed", &reqs);
@@ -122,8 +122,13 @@ test_not_found(void **state)
         assert_contains(jstr(d, "last_error"), "404");
         assert_int_equal(json_array_size(reqs), 1);
         json_decref(reqs);
-        /* Longer than a retry at retry_base would wait, jitter included. */
-        sleep_ms(RETRY_BASE_S * 2000 + 1000);
+        /* Failed for good: the daemon counts it failed, not retried, and
+         * holds nothing pending, sending or waiting to retry for it. */
+        cluster_wait_settled(&f->c, 0, 1, 0);
+        st = cluster_ctl_json(&f->c, "status", "--json", NULL);
+        assert_int_equal(jint(jobj(st, "dispatch"), "failed"), 1);
+        assert_int_equal(jint(jobj(st, "dispatch"), "retried"), 0);
+        json_decref(st);
         reqs = cluster_sink_requests(&f->c, SOLO_PATH);
         assert_int_equal(json_array_size(reqs), 1);
         json_decref(reqs);
