@@ -607,7 +607,7 @@ test_open_key_file_refused(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_known_key_delivers, setup,
@@ -625,6 +625,9 @@ main(void)
                 cmocka_unit_test_setup_teardown(test_open_key_file_refused,
                                                 setup, teardown),
         };
+        /* One CTest per test: the name to run is the argument. */
+        if (argc > 1)
+                cmocka_set_test_filter(argv[1]);
 
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

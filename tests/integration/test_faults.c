@@ -915,7 +915,7 @@ test_clock_back(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_disk_full, setup,
@@ -928,6 +928,9 @@ main(void)
                 cmocka_unit_test_setup_teardown(test_clock_back, setup,
                                                 teardown),
         };
+        /* One CTest per test: the name to run is the argument. */
+        if (argc > 1)
+                cmocka_set_test_filter(argv[1]);
 
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

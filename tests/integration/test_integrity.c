@@ -926,7 +926,7 @@ test_local(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_forged, setup, teardown),
@@ -935,6 +935,9 @@ main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_local, setup, teardown),
         };
+        /* One CTest per test: the name to run is the argument. */
+        if (argc > 1)
+                cmocka_set_test_filter(argv[1]);
 
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

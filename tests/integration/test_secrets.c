@@ -539,7 +539,7 @@ test_url_rotated(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_open_url_file, setup,
@@ -549,6 +549,9 @@ main(void)
                 cmocka_unit_test_setup_teardown(test_url_rotated, setup,
                                                 teardown),
         };
+        /* One CTest per test: the name to run is the argument. */
+        if (argc > 1)
+                cmocka_set_test_filter(argv[1]);
 
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

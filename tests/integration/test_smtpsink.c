@@ -852,7 +852,7 @@ test_sigterm(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_plain, setup, teardown),
@@ -875,6 +875,9 @@ main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_sigterm, setup, teardown),
         };
+        /* One CTest per test: the name to run is the argument. */
+        if (argc > 1)
+                cmocka_set_test_filter(argv[1]);
 
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

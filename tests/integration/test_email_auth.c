@@ -1,0 +1,239 @@
+/*
+ * Email end to end (email.h): SMTP AUTH: PLAIN, LOGIN, a wrong password, the
+ * password from systemd credentials, XOAUTH2.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "email.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <regex.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* username and password_file over STARTTLS: AUTH PLAIN (or LOGIN). */
+/*
+ * AUTH with the password file, the server offering only `mech` (so the
+ * worker cannot pick the other) and checking the user and password.
+ */
+static void
+auth_password(struct fx *f, const char *mech)
+{
+        struct opts o = {
+                .tls = "starttls",
+                .sink_tls = true,
+                .sink_args = { "--auth-user", SMTP_USER, "--auth-password",
+                               SMTP_PASS, "--auth-only", mech },
+                .email_extra = "username = \"" SMTP_USER "\";\n"
+                               "  password_file = \"smtp-password\";",
+        };
+        json_t *d, *rec;
+        time_t at;
+        json_int_t id;
+
+        spill(f->pwfile, SMTP_PASS "\n");
+        assert_int_equal(chmod(f->pwfile, 0600), 0);
+        start_all(f, &o);
+        d = drill(f, "delivered", &at, &id);
+        rec = spool_record(f, 1);
+        assert_string_equal(jstr(rec, "auth_mechanism"), mech);
+        assert_string_equal(jstr(rec, "auth_user"), SMTP_USER);
+        assert_true(json_is_true(member(rec, "tls")));
+        json_decref(rec);
+        json_decref(d);
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
+}
+
+static void
+test_auth_plain(void **state)
+{
+        auth_password(*state, "PLAIN");
+}
+
+static void
+test_auth_login(void **state)
+{
+        auth_password(*state, "LOGIN");
+}
+
+/* A wrong password: refused with 535, failed for good, nothing sent. */
+static void
+test_auth_wrong_password(void **state)
+{
+        struct fx *f = *state;
+        struct opts o = {
+                .tls = "starttls",
+                .sink_tls = true,
+                .sink_args = { "--auth-user", SMTP_USER, "--auth-password",
+                               SMTP_PASS },
+                .email_extra = "username = \"" SMTP_USER "\";\n"
+                               "  password_file = \"smtp-password\";",
+        };
+        json_t *d;
+        time_t at;
+        json_int_t id;
+
+        spill(f->pwfile, "not the password\n");
+        assert_int_equal(chmod(f->pwfile, 0600), 0);
+        start_all(f, &o);
+        d = drill(f, "failed", &at, &id);
+        assert_int_equal(jint(d, "attempts"), 1);
+        assert_contains(jstr(d, "last_error"), "authentication");
+        assert_int_equal(spool_count(f), 0);
+        json_decref(d);
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
+}
+
+/*
+ * The password as systemd hands it over: the config names
+ * "secrets/smtp-password", the unit has
+ * LoadCredential=secrets:/etc/ofsted-notify/secrets, so the worker finds
+ * it as secrets_smtp-password (mode 0400) in $CREDENTIALS_DIRECTORY, a
+ * directory of its own. `pass` goes there; next to the config is either
+ * nothing or, with `decoy`, the other password: the credential wins.
+ */
+static void
+auth_credentials(struct fx *f, const char *pass, const char *decoy,
+                 const char *status)
+{
+        struct opts o = {
+                .tls = "starttls",
+                .sink_tls = true,
+                .sink_args = { "--auth-user", SMTP_USER, "--auth-password",
+                               SMTP_PASS },
+                .email_extra = "username = \"" SMTP_USER "\";\n"
+                               "  password_file = \"secrets/smtp-password\";",
+        };
+        char path[256], *log;
+        json_t *d;
+        time_t at;
+        json_int_t id;
+
+        assert_int_equal(mkdir(f->creds, 0700), 0);
+        snprintf(path, sizeof(path), "%s/secrets_smtp-password", f->creds);
+        spill(path, pass);
+        assert_int_equal(chmod(path, 0400), 0);
+        snprintf(path, sizeof(path), "%s/secrets", f->c.dir);
+        if (decoy != NULL) {
+                assert_int_equal(mkdir(path, 0700), 0);
+                snprintf(path, sizeof(path), "%s/secrets/smtp-password",
+                         f->c.dir);
+                spill(path, decoy);
+                assert_int_equal(chmod(path, 0600), 0);
+        } else {
+                assert_int_equal(access(path, F_OK), -1);
+        }
+        snprintf(f->c.env_creds, sizeof(f->c.env_creds),
+                 "CREDENTIALS_DIRECTORY=%s", f->creds);
+        start_all(f, &o);
+        d = drill(f, status, &at, &id);
+        assert_int_equal(jint(d, "attempts"), 1);
+        if (strcmp(status, "delivered") == 0) {
+                json_t *rec = spool_record(f, 1);
+
+                assert_string_equal(jstr(rec, "auth_user"), SMTP_USER);
+                assert_true(json_is_string(member(rec, "auth_mechanism")));
+                json_decref(rec);
+        } else {
+                assert_contains(jstr(d, "last_error"), "authentication");
+                assert_int_equal(spool_count(f), 0);
+        }
+        json_decref(d);
+        cluster_stop_all(&f->c);
+        /* Neither password reached the log. */
+        log = slurp(f->c.wlog[0]);
+        if (strstr(log, SMTP_PASS) != NULL ||
+            strstr(log, "not the password") != NULL)
+                fail_msg("a password in the worker's log");
+        free(log);
+        f->c.passed = true;
+}
+
+static void
+test_auth_credentials(void **state)
+{
+        auth_credentials(*state, SMTP_PASS "\n", NULL, "delivered");
+}
+
+/* The wrong password there, the right one next to the config: refused. */
+static void
+test_auth_credentials_wrong(void **state)
+{
+        auth_credentials(*state, "not the password\n", SMTP_PASS "\n",
+                         "failed");
+}
+
+/*
+ * bearer_token_file: XOAUTH2, though the relay offers OAUTHBEARER too
+ * (which libcurl would otherwise prefer).
+ */
+static void
+test_auth_xoauth2(void **state)
+{
+        struct fx *f = *state;
+        struct opts o = {
+                .tls = "starttls",
+                .sink_tls = true,
+                .sink_args = { "--auth-user", SMTP_USER, "--auth-token",
+                               TOKEN },
+                .email_extra = "username = \"" SMTP_USER "\";\n"
+                               "  bearer_token_file = \"smtp-token\";",
+        };
+        json_t *d, *rec;
+        time_t at;
+        json_int_t id;
+
+        spill(f->tokenfile, TOKEN "\n");
+        assert_int_equal(chmod(f->tokenfile, 0600), 0);
+        start_all(f, &o);
+        d = drill(f, "delivered", &at, &id);
+        rec = spool_record(f, 1);
+        assert_string_equal(jstr(rec, "auth_mechanism"), "XOAUTH2");
+        assert_string_equal(jstr(rec, "auth_user"), SMTP_USER);
+        json_decref(rec);
+        json_decref(d);
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
+}
+
+int
+main(int argc, char **argv)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_auth_plain, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_auth_login, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_auth_wrong_password, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_auth_credentials, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_auth_credentials_wrong,
+                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(test_auth_xoauth2, setup,
+                                                teardown),
+        };
+
+        /* One CTest per test: the name to run is the argument. */
+        if (argc > 1)
+                cmocka_set_test_filter(argv[1]);
+        return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

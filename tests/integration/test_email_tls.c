@@ -1,0 +1,210 @@
+/*
+ * Email end to end (email.h): STARTTLS, implicit TLS, a relay without STARTTLS,
+ * a reload changing TLS.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "email.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <regex.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * Polls history until a delivery other than `skip` has a last_error;
+ * returns it (new reference). Fails after WAIT_MS.
+ */
+static json_t *
+wait_error(struct fx *f, const char *skip)
+{
+        long long until = mono_ms() + WAIT_MS;
+
+        for (;;) {
+                json_t *h = cluster_ctl_json(&f->c, "history", "--json", NULL),
+                       *d;
+                size_t i;
+
+                json_array_foreach(jarr(h, "deliveries"), i, d)
+                {
+                        if (strcmp(jstr(d, "id"), skip) != 0 &&
+                            json_is_string(member(d, "last_error"))) {
+                                json_incref(d);
+                                json_decref(h);
+                                return d;
+                        }
+                }
+                json_decref(h);
+                if (mono_ms() > until)
+                        fail_msg("no delivery but %s has an error after %d ms",
+                                 skip, WAIT_MS);
+                sleep_ms(200);
+        }
+}
+
+/*
+ * tls = "starttls": delivered over TLS, verified against ca_file. Without
+ * ca_file (the system's CAs, which do not know the test CA) the relay's
+ * certificate is refused: the delivery waits to be retried, nothing is
+ * sent, least of all in clear text.
+ */
+static void
+test_starttls(void **state)
+{
+        struct fx *f = *state;
+        struct opts o = { .tls = "starttls", .sink_tls = true };
+        json_t *d, *rec, *e;
+        char at[32];
+        time_t t;
+        json_int_t id;
+
+        start_all(f, &o);
+        d = drill(f, "delivered", &t, &id);
+        assert_int_equal(spool_count(f), 1);
+        rec = spool_record(f, 1);
+        assert_true(json_is_true(member(rec, "tls")));
+        assert_contains(jstr(rec, "tls_version"), "TLS");
+        json_decref(rec);
+
+        o.no_ca = true;
+        write_conf(f, &o);
+        assert_int_equal(kill(f->c.worker[0], SIGHUP), 0);
+        cluster_wait_log(f->c.wlog[0], "configuration reloaded", 1, WAIT_MS);
+        utc_text(time(NULL), at);
+        json_decref(cluster_ctl_json(&f->c, "event", "drill", "--school", URN,
+                                     "--at", at, "--json", NULL));
+        e = wait_error(f, jstr(d, "id"));
+        assert_string_not_equal(jstr(e, "status"), "delivered");
+        assert_string_not_equal(jstr(e, "status"), "failed");
+        assert_contains(jstr(e, "last_error"), "certificate");
+        assert_int_equal(spool_count(f), 1);
+        json_decref(e);
+        json_decref(d);
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
+}
+
+/*
+ * A reload from tls = "none" to "starttls" (SIGHUP to the worker): the
+ * next message goes over TLS, not over the clear-text connection the
+ * worker still holds open to the same relay from before.
+ */
+static void
+test_reload_tls(void **state)
+{
+        struct fx *f = *state;
+        struct opts o = { .tls = "none", .sink_tls = true };
+        json_t *d, *rec;
+        char at[32];
+        time_t t;
+        json_int_t id;
+
+        start_all(f, &o);
+        d = drill(f, "delivered", &t, &id);
+        rec = spool_record(f, 1);
+        assert_true(json_is_false(member(rec, "tls")));
+        json_decref(rec);
+
+        o.tls = "starttls";
+        write_conf(f, &o);
+        assert_int_equal(kill(f->c.worker[0], SIGHUP), 0);
+        cluster_wait_log(f->c.wlog[0], "configuration reloaded", 1, WAIT_MS);
+        utc_text(time(NULL), at);
+        json_decref(cluster_ctl_json(&f->c, "event", "drill", "--school", URN,
+                                     "--at", at, "--json", NULL));
+        cluster_wait_settled(&f->c, 2, 0, WAIT_MS);
+        assert_int_equal(spool_count(f), 2);
+        rec = spool_record(f, 2);
+        if (!json_is_true(member(rec, "tls")))
+                fail_msg("after the reload to tls = \"starttls\" the message "
+                         "went in clear text");
+        json_decref(rec);
+        json_decref(d);
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
+}
+
+/* tls = "implicit": TLS from the first byte (smtps), verified. */
+static void
+test_implicit_tls(void **state)
+{
+        struct fx *f = *state;
+        struct opts o = { .tls = "implicit",
+                          .sink_tls = true,
+                          .sink_args = { "--implicit-tls" } };
+        json_t *d, *rec;
+        time_t t;
+        json_int_t id;
+
+        start_all(f, &o);
+        d = drill(f, "delivered", &t, &id);
+        assert_int_equal(spool_count(f), 1);
+        rec = spool_record(f, 1);
+        assert_true(json_is_true(member(rec, "tls")));
+        assert_contains(jstr(rec, "tls_version"), "TLS");
+        json_decref(rec);
+        json_decref(d);
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
+}
+
+/*
+ * A relay that does not offer STARTTLS (though it has a certificate):
+ * never a fallback to clear text; failed for good at the first attempt,
+ * saying why, and nothing reaches the spool.
+ */
+static void
+test_no_starttls(void **state)
+{
+        struct fx *f = *state;
+        struct opts o = { .tls = "starttls",
+                          .sink_tls = true,
+                          .sink_args = { "--no-starttls" } };
+        json_t *d;
+        time_t at;
+        json_int_t id;
+
+        start_all(f, &o);
+        d = drill(f, "failed", &at, &id);
+        assert_int_equal(jint(d, "attempts"), 1);
+        assert_contains(jstr(d, "last_error"), "STARTTLS");
+        assert_int_equal(spool_count(f), 0);
+        json_decref(d);
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
+}
+
+int
+main(int argc, char **argv)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_starttls, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reload_tls, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_implicit_tls, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_no_starttls, setup,
+                                                teardown),
+        };
+
+        /* One CTest per test: the name to run is the argument. */
+        if (argc > 1)
+                cmocka_set_test_filter(argv[1]);
+        return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
