@@ -113,7 +113,10 @@ curve_key_load(const char *confdir, const char *name, bool secret,
         size_t len;
         int rc = -1;
 
-        if ((secret ? fileio_read_private(path, SECRET_MAX, &text, &len, &why)
+        /* A credential's group read is systemd's ACL for our user. */
+        if ((secret ? fileio_read_private(path, SECRET_MAX,
+                                          secret_is_credential(path), &text,
+                                          &len, &why)
                     : fileio_read(path, SECRET_MAX, &text, &len, &why)) < 0) {
                 xasprintf(cause, "cannot read the CURVE key: %s", why);
                 goto out;

@@ -11,13 +11,15 @@
 
 /*
  * The read itself. With `private`, the open file (not the name, which
- * could be swapped between a check and the open) must give its group and
- * others no access at all.
+ * could be swapped between a check and the open) must give others no
+ * access at all, and its group none either, or only read access with
+ * `group_read`.
  */
 static int
-read_file(const char *path, size_t max, bool private, char **buf, size_t *len,
-          char **cause)
+read_file(const char *path, size_t max, bool private, bool group_read,
+          char **buf, size_t *len, char **cause)
 {
+        mode_t closed = S_IRWXO | (group_read ? S_IWGRP | S_IXGRP : S_IRWXG);
         FILE *f = NULL;
         char *data = NULL;
         size_t n = 0;
@@ -32,7 +34,7 @@ read_file(const char *path, size_t max, bool private, char **buf, size_t *len,
                 goto out;
         }
         if (private && fstat(fileno(f), &sb) == 0 &&
-            (sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+            (sb.st_mode & closed) != 0) {
                 saved = EACCES;
                 xasprintf(cause,
                           "%s: holds a secret but is open to others (mode "
@@ -68,12 +70,12 @@ out:
 int
 fileio_read(const char *path, size_t max, char **buf, size_t *len, char **cause)
 {
-        return read_file(path, max, false, buf, len, cause);
+        return read_file(path, max, false, false, buf, len, cause);
 }
 
 int
-fileio_read_private(const char *path, size_t max, char **buf, size_t *len,
-                    char **cause)
+fileio_read_private(const char *path, size_t max, bool group_read, char **buf,
+                    size_t *len, char **cause)
 {
-        return read_file(path, max, true, buf, len, cause);
+        return read_file(path, max, true, group_read, buf, len, cause);
 }

@@ -8,6 +8,7 @@
 #ifndef ONOTIFY_FILEIO_H
 #define ONOTIFY_FILEIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -19,10 +20,13 @@ int fileio_read(const char *path, size_t max, char **buf, size_t *len,
                 char **cause);
 /*
  * The same for a file that holds a secret: also fails (EACCES, with a
- * cause that says how to fix it) when the file's group or others have any
- * access to it, as ssh refuses an open private key.
+ * cause that says how to fix it) when others have any access to it, as ssh
+ * refuses an open private key, or its group has: with `group_read`, read
+ * access for the group is allowed (a systemd credential, which systemd
+ * makes 0400 and opens to the service's user with an ACL, so that its
+ * group bits show the ACL's mask, r--).
  */
-int fileio_read_private(const char *path, size_t max, char **buf, size_t *len,
-                        char **cause);
+int fileio_read_private(const char *path, size_t max, bool group_read,
+                        char **buf, size_t *len, char **cause);
 
 #endif

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zmq.h>
 
 /* A fresh pair, through the text keygen writes and back. */
@@ -200,6 +202,67 @@ test_allows_kind(void **state)
         assert_false(curve_allows_kind(&both, "sms"));
 }
 
+/*
+ * A key pair handed over by systemd (LoadCredential=curve:...): systemd
+ * makes it 0400 and gives the service's user read access with an ACL,
+ * which stat shows as mode 0440. That is taken from $CREDENTIALS_DIRECTORY
+ * and refused anywhere else, as is a key the group may write.
+ */
+static void
+test_key_load_credential(void **state)
+{
+        char dir[] = "/tmp/test_curve.XXXXXX", conf[64], creds[64], *cause;
+        char path[128], *text;
+        struct curve_key k, got;
+        FILE *f;
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        snprintf(conf, sizeof(conf), "%s/etc", dir);
+        snprintf(creds, sizeof(creds), "%s/creds", dir);
+        assert_int_equal(mkdir(conf, 0700), 0);
+        assert_int_equal(mkdir(creds, 0700), 0);
+        assert_int_equal(curve_key_generate(&k), 0);
+        text = curve_key_text(&k, true, "now");
+        /* The same text as a credential, and beside the config. */
+        snprintf(path, sizeof(path), "%s/curve_w.key", creds);
+        assert_non_null(f = fopen(path, "w"));
+        fputs(text, f);
+        fclose(f);
+        assert_int_equal(chmod(path, 0440), 0);
+        snprintf(path, sizeof(path), "%s/w.key", conf);
+        assert_non_null(f = fopen(path, "w"));
+        fputs(text, f);
+        fclose(f);
+        assert_int_equal(chmod(path, 0440), 0);
+        free(text);
+
+        assert_int_equal(setenv("CREDENTIALS_DIRECTORY", creds, 1), 0);
+        cause = NULL;
+        assert_int_equal(
+            curve_key_load(conf, "curve/w.key", true, &got, &cause), 0);
+        assert_string_equal(got.secret_key, k.secret_key);
+        snprintf(path, sizeof(path), "%s/curve_w.key", creds);
+        assert_int_equal(chmod(path, 0460), 0);
+        assert_int_equal(
+            curve_key_load(conf, "curve/w.key", true, &got, &cause), -1);
+        assert_non_null(strstr(cause, "chmod 600"));
+        free(cause);
+        unlink(path);
+
+        /* Not a credential: the group may not even read it. */
+        assert_int_equal(unsetenv("CREDENTIALS_DIRECTORY"), 0);
+        cause = NULL;
+        assert_int_equal(curve_key_load(conf, "w.key", true, &got, &cause), -1);
+        assert_non_null(strstr(cause, "0440"));
+        free(cause);
+        snprintf(path, sizeof(path), "%s/w.key", conf);
+        unlink(path);
+        rmdir(conf);
+        rmdir(creds);
+        rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -207,6 +270,7 @@ main(void)
                 cmocka_unit_test(test_key_text_round_trip),
                 cmocka_unit_test(test_key_parse_errors),
                 cmocka_unit_test(test_key_has_secret),
+                cmocka_unit_test(test_key_load_credential),
                 cmocka_unit_test_setup_teardown(test_admit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_allows_kind, setup,
                                                 teardown),

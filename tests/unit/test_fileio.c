@@ -134,7 +134,8 @@ test_private_modes(void **state)
                 int rc;
 
                 assert_int_equal(chmod(s->path, cases[i].mode), 0);
-                rc = fileio_read_private(s->path, 64, &buf, &len, &cause);
+                rc =
+                    fileio_read_private(s->path, 64, false, &buf, &len, &cause);
                 if (cases[i].shown == NULL) {
                         assert_int_equal(rc, 0);
                         assert_int_equal(len, 10);
@@ -148,6 +149,24 @@ test_private_modes(void **state)
                         assert_non_null(strstr(cause, cases[i].shown));
                         assert_non_null(strstr(cause, "chmod 600"));
                 }
+                free(buf);
+                free(cause);
+        }
+        /* A systemd credential: the group may read it (systemd's ACL for
+         * the service's user shows as r-- group bits), nothing more. */
+        for (size_t i = 0; i < 4; i++) {
+                static const mode_t modes[] = { 0440, 0400, 0460, 0444 };
+                char *buf = NULL, *cause = NULL;
+                size_t len = 0;
+                int rc;
+
+                assert_int_equal(chmod(s->path, modes[i]), 0);
+                rc = fileio_read_private(s->path, 64, true, &buf, &len, &cause);
+                assert_int_equal(rc, i < 2 ? 0 : -1);
+                if (i < 2)
+                        assert_string_equal(buf, "whsec_abc\n");
+                else
+                        assert_non_null(strstr(cause, "chmod 600"));
                 free(buf);
                 free(cause);
         }
