@@ -154,6 +154,17 @@ static const char *const migrations[] = {
         "ALTER TABLE deliveries ADD COLUMN prev_worker TEXT;"
         "ALTER TABLE deliveries ADD COLUMN prev_lease INTEGER;"
         "ALTER TABLE deliveries ADD COLUMN held INTEGER NOT NULL DEFAULT 0;",
+        /*
+         * 5 -> 6: the reads of one school or one case (upcoming, history,
+         * show) start from the case and reach its events, alerts and
+         * deliveries through an index on their foreign key, instead of
+         * reading every pending alert or every delivery: their cost is
+         * that school's rows, however many the others have. Inserts pay
+         * one more index entry each; no update changes a key.
+         */
+        "CREATE INDEX events_case ON events(case_id);"
+        "CREATE INDEX alerts_case ON alerts(case_id, at);"
+        "CREATE INDEX deliveries_alert ON deliveries(alert_id);",
 };
 
 _Static_assert(NELEM(migrations) == STORE_SCHEMA_VERSION,
@@ -171,9 +182,10 @@ static const char *const stmt_sql[S_COUNT] = {
         [S_ROLLBACK] = "ROLLBACK",
         [S_CASE_OPEN] = "INSERT INTO cases (urn, state, contact, note, "
                         "opened_at) VALUES (?1, 'open', ?2, ?3, ?4)",
-        [S_CASE_CURRENT] = "SELECT id, urn, state, opened_at FROM cases "
-                           "WHERE urn = ?1 AND state <> 'closed' "
-                           "ORDER BY id DESC LIMIT 1",
+        [S_CASE_CURRENT] =
+            "/* case_current */ SELECT id, urn, state, opened_at FROM cases "
+            "WHERE urn = ?1 AND state <> 'closed' "
+            "ORDER BY id DESC LIMIT 1",
         [S_CASE_GET] = "SELECT id, urn, state, opened_at FROM cases "
                        "WHERE id = ?1",
         [S_CASE_SET_STATE] = "UPDATE cases SET state = ?2, closed_at = "
@@ -186,10 +198,11 @@ static const char *const stmt_sql[S_COUNT] = {
         [S_ALERT_ADD] = "INSERT INTO alerts (case_id, event_id, rule, offset, "
                         "at, due, opens, sig, warning, state) VALUES "
                         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending')",
-        [S_ALERTS_CANCEL] = "UPDATE alerts SET state = 'cancelled', "
-                            "done_at = ?3 WHERE state = 'pending' "
-                            "AND case_id = ?1 AND (?2 IS NULL OR rule = ?2) "
-                            "AND (?4 IS NULL OR event_id = ?4)",
+        [S_ALERTS_CANCEL] =
+            "/* alerts_cancel */ UPDATE alerts SET state = 'cancelled', "
+            "done_at = ?3 WHERE state = 'pending' "
+            "AND case_id = ?1 AND (?2 IS NULL OR rule = ?2) "
+            "AND (?4 IS NULL OR event_id = ?4)",
         [S_NEXT_ALERT] = "/* next_alert */ SELECT at FROM alerts "
                          "WHERE state = 'pending' ORDER BY at LIMIT 1",
         [S_DUE_ALERTS] = "/* due_alerts */ SELECT a.id, a.case_id, "
@@ -224,17 +237,18 @@ static const char *const stmt_sql[S_COUNT] = {
             "WHERE ?1 OR c.state <> 'closed' ORDER BY c.id DESC",
         [S_JSON_CASE] = "SELECT id, urn, state, opened_at, closed_at, "
                         "contact, note FROM cases WHERE id = ?1",
-        [S_JSON_CASE_EVENTS] = "SELECT id, kind, at, recorded_at, contact, "
-                               "note FROM events WHERE case_id = ?1 "
-                               "ORDER BY id",
-        [S_JSON_CASE_ALERTS] = "SELECT id, rule, offset, at, due, state, "
-                               "late, done_at FROM alerts WHERE case_id = ?1 "
-                               "ORDER BY at, id",
+        [S_JSON_CASE_EVENTS] =
+            "/* case_events */ SELECT id, kind, at, recorded_at, contact, "
+            "note FROM events WHERE case_id = ?1 "
+            "ORDER BY id",
+        [S_JSON_CASE_ALERTS] =
+            "/* case_alerts */ SELECT id, rule, offset, at, due, state, "
+            "late, done_at FROM alerts WHERE case_id = ?1 "
+            "ORDER BY at, id",
         [S_JSON_UPCOMING] = "SELECT a.case_id, c.urn, a.rule, a.at, "
                             "a.offset, a.due, a.opens FROM alerts AS a "
                             "JOIN cases AS c ON c.id = a.case_id "
                             "WHERE a.state = 'pending' "
-                            "AND (?1 IS NULL OR c.urn = ?1) "
                             "ORDER BY a.at, a.id",
         [S_JSON_HISTORY] = "SELECT d.uid, a.case_id, c.urn, a.rule, a.offset, "
                            "d.channel, d.type, d.status, d.attempts, "
@@ -242,9 +256,7 @@ static const char *const stmt_sql[S_COUNT] = {
                            "FROM deliveries AS d "
                            "JOIN alerts AS a ON a.id = d.alert_id "
                            "JOIN cases AS c ON c.id = a.case_id "
-                           "WHERE (?1 IS NULL OR c.urn = ?1) "
-                           "AND (?3 IS NULL OR d.uid = ?3) "
-                           "ORDER BY d.id DESC LIMIT ?2",
+                           "ORDER BY d.id DESC LIMIT ?1",
         [S_COUNT_CASES] = "SELECT state, count(*) FROM cases GROUP BY state",
         [S_COUNT_ALERTS] = "SELECT state, count(*) FROM alerts "
                            "GROUP BY state",
@@ -358,6 +370,36 @@ static const char *const stmt_sql[S_COUNT] = {
                         "status = 'retry') GROUP BY channel ORDER BY channel",
         /* A one-page write that changes nothing (see store_probe()). */
         [S_PROBE] = "PRAGMA user_version = " XSTR(STORE_SCHEMA_VERSION),
+        /* The reads of one school or one delivery: from the case by
+         * cases_urn, or the delivery by its uid, then down (or up) the
+         * foreign keys by index (see migration 5 -> 6). Same columns and
+         * order as S_JSON_UPCOMING and S_JSON_HISTORY. */
+        [S_JSON_UPCOMING_SCHOOL] = "/* upcoming_school */ SELECT a.case_id, "
+                                   "c.urn, a.rule, a.at, a.offset, a.due, "
+                                   "a.opens FROM cases AS c "
+                                   "JOIN alerts AS a ON a.case_id = c.id "
+                                   "WHERE c.urn = ?1 "
+                                   "AND a.state = 'pending' "
+                                   "ORDER BY a.at, a.id",
+        [S_JSON_HISTORY_SCHOOL] = "/* history_school */ SELECT d.uid, "
+                                  "a.case_id, c.urn, a.rule, a.offset, "
+                                  "d.channel, d.type, d.status, d.attempts, "
+                                  "d.last_error, a.late, d.created_at, "
+                                  "d.updated_at FROM cases AS c "
+                                  "JOIN alerts AS a ON a.case_id = c.id "
+                                  "JOIN deliveries AS d ON d.alert_id = a.id "
+                                  "WHERE c.urn = ?1 "
+                                  "AND (?3 IS NULL OR d.uid = ?3) "
+                                  "ORDER BY d.id DESC LIMIT ?2",
+        [S_JSON_HISTORY_UID] = "/* history_uid */ SELECT d.uid, a.case_id, "
+                               "c.urn, a.rule, a.offset, d.channel, d.type, "
+                               "d.status, d.attempts, d.last_error, a.late, "
+                               "d.created_at, d.updated_at "
+                               "FROM deliveries AS d "
+                               "JOIN alerts AS a ON a.id = d.alert_id "
+                               "JOIN cases AS c ON c.id = a.case_id "
+                               "WHERE d.uid = ?3 "
+                               "AND (?1 IS NULL OR c.urn = ?1) LIMIT ?2",
 };
 
 /* --- Helpers -------------------------------------------------------------- */

@@ -64,6 +64,9 @@ enum stmt {
         S_DELIVERIES_UNHOLD,
         S_JSON_HELD,
         S_PROBE,
+        S_JSON_UPCOMING_SCHOOL,
+        S_JSON_HISTORY_SCHOOL,
+        S_JSON_HISTORY_UID,
         S_COUNT
 };
 

@@ -203,9 +203,12 @@ json_t *
 store_json_upcoming(struct store *st, const struct tz *tz, const char *urn,
                     char **cause)
 {
-        return rows(st, S_JSON_UPCOMING,
-                    bind_text(st->stmts[S_JSON_UPCOMING], 1, urn), upcoming_row,
-                    tz, "list upcoming alerts", cause);
+        if (urn == NULL)
+                return rows(st, S_JSON_UPCOMING, SQLITE_OK, upcoming_row, tz,
+                            "list upcoming alerts", cause);
+        return rows(st, S_JSON_UPCOMING_SCHOOL,
+                    bind_text(st->stmts[S_JSON_UPCOMING_SCHOOL], 1, urn),
+                    upcoming_row, tz, "list upcoming alerts", cause);
 }
 
 static json_t *
@@ -230,16 +233,23 @@ json_t *
 store_json_history(struct store *st, const struct tz *tz, const char *urn,
                    const char *uid, int limit, char **cause)
 {
-        sqlite3_stmt *s = st->stmts[S_JSON_HISTORY];
-        int bind_rc = bind_text(s, 1, urn);
-
+        /* One statement for each way in, so that each reads only its
+         * rows: one delivery by its uid, one school from its cases, or
+         * every delivery newest first. */
+        enum stmt which = uid != NULL   ? S_JSON_HISTORY_UID
+                          : urn != NULL ? S_JSON_HISTORY_SCHOOL
+                                        : S_JSON_HISTORY;
+        sqlite3_stmt *s = st->stmts[which];
         /* A negative LIMIT is no limit in SQLite. */
-        if (bind_rc == SQLITE_OK)
-                bind_rc = sqlite3_bind_int(s, 2, limit < 0 ? -1 : limit);
-        if (bind_rc == SQLITE_OK)
+        int bind_rc = sqlite3_bind_int(s, which == S_JSON_HISTORY ? 1 : 2,
+                                       limit < 0 ? -1 : limit);
+
+        if (bind_rc == SQLITE_OK && which != S_JSON_HISTORY)
+                bind_rc = bind_text(s, 1, urn);
+        if (bind_rc == SQLITE_OK && which != S_JSON_HISTORY)
                 bind_rc = bind_text(s, 3, uid);
-        return rows(st, S_JSON_HISTORY, bind_rc, history_row, tz,
-                    "list deliveries", cause);
+        return rows(st, which, bind_rc, history_row, tz, "list deliveries",
+                    cause);
 }
 
 /* {"<state>": n, ...} with every name present, 0 when it has no rows. */

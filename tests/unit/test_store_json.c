@@ -297,7 +297,113 @@ test_json_history(void **state)
         assert_int_equal(json_array_size(v), 1);
         assert_string_equal(jstr(json_array_get(v, 0), "id"), uid);
         json_decref(v);
+        /* One delivery by its id, alone or within its school. */
+        v = store_json_history(f->st, f->tz, NULL, uid2, 100, &cause);
+        assert_int_equal(json_array_size(v), 1);
+        assert_string_equal(jstr(json_array_get(v, 0), "id"), uid2);
+        assert_string_equal(jstr(json_array_get(v, 0), "school"), "100002");
+        json_decref(v);
+        v = store_json_history(f->st, f->tz, "100002", uid2, 100, &cause);
+        assert_int_equal(json_array_size(v), 1);
+        json_decref(v);
+        v = store_json_history(f->st, f->tz, "100001", uid2, 100, &cause);
+        assert_int_equal(json_array_size(v), 0);
+        json_decref(v);
+        v = store_json_history(f->st, f->tz, NULL, "nosuchid", 100, &cause);
+        assert_int_equal(json_array_size(v), 0);
+        json_decref(v);
+        v = store_json_history(f->st, f->tz, NULL, uid2, 0, &cause);
+        assert_int_equal(json_array_size(v), 0);
+        json_decref(v);
         assert_null(cause);
+}
+
+/*
+ * The reads of one school span all its cases, closed or not: its
+ * upcoming alerts soonest first and its deliveries newest first, with
+ * the limit counted over the school's rows only.
+ */
+static void
+test_json_school_spans_cases(void **state)
+{
+        struct fixture *f = *state;
+        int64_t t = T("2024-07-01T10:00:00Z");
+        int64_t c1 = new_case(f, "100001", t), e1 = new_event(f, c1, "n", t);
+        int64_t c2 = new_case(f, "100002", t), e2 = new_event(f, c2, "n", t);
+        int64_t c3, e3, a[4];
+        char *cause = NULL;
+        json_t *v;
+
+        set_state(f, c1, CASE_CLOSED, t + 1);
+        c3 = new_case(f, "100001", t + 2);
+        e3 = new_event(f, c3, "n", t + 2);
+        /* Interleaved in time across the school's two cases. */
+        a[0] = new_alert(f, c3, e3, "r3_late", t + 4000);
+        a[1] = new_alert(f, c1, e1, "r1_early", t + 1000);
+        a[2] = new_alert(f, c2, e2, "other", t + 500);
+        a[3] = new_alert(f, c3, e3, "r3_early", t + 2000);
+
+        v = store_json_upcoming(f->st, f->tz, "100001", &cause);
+        assert_non_null(v);
+        assert_int_equal(json_array_size(v), 3);
+        assert_string_equal(jstr(json_array_get(v, 0), "rule"), "r1_early");
+        assert_int_equal(jint(json_array_get(v, 0), "case"), c1);
+        assert_string_equal(jstr(json_array_get(v, 1), "rule"), "r3_early");
+        assert_string_equal(jstr(json_array_get(v, 2), "rule"), "r3_late");
+        json_decref(v);
+
+        for (int i = 0; i < 4; i++) {
+                fire(f, a[i], t + 5000, false);
+                new_delivery(f, a[i], "heads", t + 5000 + i);
+        }
+        v = store_json_history(f->st, f->tz, "100001", NULL, -1, &cause);
+        assert_int_equal(json_array_size(v), 3);
+        assert_string_equal(jstr(json_array_get(v, 0), "rule"), "r3_early");
+        assert_string_equal(jstr(json_array_get(v, 1), "rule"), "r1_early");
+        assert_string_equal(jstr(json_array_get(v, 2), "rule"), "r3_late");
+        json_decref(v);
+        v = store_json_history(f->st, f->tz, "100001", NULL, 2, &cause);
+        assert_int_equal(json_array_size(v), 2);
+        assert_string_equal(jstr(json_array_get(v, 1), "rule"), "r1_early");
+        json_decref(v);
+        assert_null(cause);
+}
+
+/* The plan holds no full read of a table ("SCAN t"), and names `index`. */
+static void
+check_flat(sqlite3 *db, const char *tag, const char *index)
+{
+        char plan[1024];
+
+        plan_of(db, tag, plan, sizeof(plan));
+        if (strncmp(plan, "SCAN ", 5) == 0 || strstr(plan, "\nSCAN ") != NULL)
+                fail_msg("%s reads a whole table:\n%s", tag, plan);
+        if (strstr(plan, index) == NULL)
+                fail_msg("%s does not use %s:\n%s", tag, index, plan);
+}
+
+/*
+ * The reads of one school, one case or one delivery start from it and
+ * reach the rest by index: their cost is that school's rows, however many
+ * pending alerts and deliveries the others have (bench/README.md, scale).
+ */
+static void
+test_per_school_plans(void **state)
+{
+        struct fixture *f = *state;
+        sqlite3 *db = reopen_caught(f);
+
+        check_flat(db, "/* upcoming_school */", "INDEX cases_urn");
+        check_flat(db, "/* upcoming_school */", "INDEX alerts_case");
+        check_flat(db, "/* history_school */", "INDEX cases_urn");
+        check_flat(db, "/* history_school */", "INDEX alerts_case");
+        check_flat(db, "/* history_school */", "INDEX deliveries_alert");
+        check_flat(db, "/* history_uid */",
+                   "INDEX sqlite_autoindex_deliveries");
+        check_flat(db, "/* case_current */", "INDEX cases_urn");
+        check_flat(db, "/* case_events */", "INDEX events_case");
+        check_flat(db, "/* case_alerts */", "INDEX alerts_case");
+        check_flat(db, "/* alerts_cancel */", "INDEX alerts_case");
 }
 
 static void
@@ -403,9 +509,10 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                TEST(test_json_cases),    TEST(test_json_case),
-                TEST(test_json_upcoming), TEST(test_json_history),
-                TEST(test_json_counts),
+                TEST(test_json_cases),       TEST(test_json_case),
+                TEST(test_json_upcoming),    TEST(test_json_history),
+                TEST(test_json_counts),      TEST(test_json_school_spans_cases),
+                TEST(test_per_school_plans),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
