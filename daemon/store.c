@@ -256,7 +256,7 @@ static const char *const stmt_sql[S_COUNT] = {
                            "FROM deliveries AS d "
                            "JOIN alerts AS a ON a.id = d.alert_id "
                            "JOIN cases AS c ON c.id = a.case_id "
-                           "ORDER BY d.id DESC LIMIT ?1",
+                           "ORDER BY d.id DESC LIMIT ?2",
         [S_COUNT_CASES] = "SELECT state, count(*) FROM cases GROUP BY state",
         [S_COUNT_ALERTS] = "SELECT state, count(*) FROM alerts "
                            "GROUP BY state",

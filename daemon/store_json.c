@@ -240,13 +240,13 @@ store_json_history(struct store *st, const struct tz *tz, const char *urn,
                           : urn != NULL ? S_JSON_HISTORY_SCHOOL
                                         : S_JSON_HISTORY;
         sqlite3_stmt *s = st->stmts[which];
-        /* A negative LIMIT is no limit in SQLite. */
-        int bind_rc = sqlite3_bind_int(s, which == S_JSON_HISTORY ? 1 : 2,
-                                       limit < 0 ? -1 : limit);
+        /* A negative LIMIT is no limit in SQLite. The three number their
+         * parameters alike; one left unbound is NULL. */
+        int bind_rc = sqlite3_bind_int(s, 2, limit < 0 ? -1 : limit);
 
-        if (bind_rc == SQLITE_OK && which != S_JSON_HISTORY)
+        if (bind_rc == SQLITE_OK && urn != NULL)
                 bind_rc = bind_text(s, 1, urn);
-        if (bind_rc == SQLITE_OK && which != S_JSON_HISTORY)
+        if (bind_rc == SQLITE_OK && uid != NULL)
                 bind_rc = bind_text(s, 3, uid);
         return rows(st, which, bind_rc, history_row, tz, "list deliveries",
                     cause);
