@@ -11,6 +11,8 @@
  * Tables: cases (one inspection of one school), events (what was recorded),
  * alerts (what the rules scheduled; the pending ones indexed by time), and
  * deliveries (one per channel of a fired alert). Times are UTC seconds.
+ * Cases are indexed by URN and each table by its reference to the one
+ * above, so a read of one school or one case costs its own rows.
  *
  * Functions return 0 (or a row id > 0) on success and -1 on an SQLite error,
  * with *cause set (caller frees) where they take one. The store does not
@@ -35,7 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 struct store;
 

@@ -1,0 +1,172 @@
+/*
+ * store_int: what the store's files share, private to daemon/.
+ *
+ * store.c holds the migrations and the statement table (one enum-indexed
+ * array, prepared once in store_open()), opening, faults, transactions
+ * and the stepping every statement goes through. store_cases.c holds
+ * cases, events and alerts; store_deliveries.c the deliveries, their
+ * dispatch and the JOB text; store_json.c the views that the control
+ * replies and the metrics read.
+ */
+#ifndef ONOTIFY_STORE_INT_H
+#define ONOTIFY_STORE_INT_H
+
+#include "store.h"
+
+#include <sqlite3.h>
+#include <string.h>
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+enum stmt {
+        S_BEGIN,
+        S_COMMIT,
+        S_ROLLBACK,
+        S_CASE_OPEN,
+        S_CASE_CURRENT,
+        S_CASE_GET,
+        S_CASE_SET_STATE,
+        S_CASE_SET_CONTACT,
+        S_CASE_CONTACT,
+        S_EVENT_ADD,
+        S_ALERT_ADD,
+        S_ALERTS_CANCEL,
+        S_NEXT_ALERT,
+        S_DUE_ALERTS,
+        S_ALERT_FIRE,
+        S_ALERT_MISS,
+        S_PENDING_GROUPS,
+        S_DELIVERY_ADD,
+        S_JSON_CASES,
+        S_JSON_CASE,
+        S_JSON_CASE_EVENTS,
+        S_JSON_CASE_ALERTS,
+        S_JSON_UPCOMING,
+        S_JSON_HISTORY,
+        S_COUNT_CASES,
+        S_COUNT_ALERTS,
+        S_COUNT_DELIVERIES,
+        S_MISSED,
+        S_METRIC_ALERTS,
+        S_METRIC_DELIVERIES,
+        S_LAST_DELIVERED,
+        S_DELIVERIES_REQUEUE,
+        S_DELIVERIES_EXPIRE,
+        S_DELIVERIES_RELEASE,
+        S_DELIVERIES_READY,
+        S_DELIVERY_LEASE,
+        S_DELIVERY_FIND,
+        S_DELIVERY_FINISH,
+        S_NEXT_DELIVERY,
+        S_JSON_JOB,
+        S_LEASES_DUE,
+        S_DELIVERIES_SHIFT,
+        S_DELIVERIES_UNHOLD,
+        S_JSON_HELD,
+        S_PROBE,
+        S_JSON_UPCOMING_SCHOOL,
+        S_JSON_HISTORY_SCHOOL,
+        S_JSON_HISTORY_UID,
+        S_COUNT
+};
+
+/* A time the onotify_*() SQL functions wrote, kept for the next call. */
+struct time_memo {
+        const struct tz *tz;
+        int64_t t;
+        char text[64];
+};
+
+#define TIME_MEMOS 4 /* per form: a JOB has at most three distinct times */
+
+struct store {
+        sqlite3 *db;
+        const struct tz *tz; /* the zone of the onotify_*() SQL functions */
+        /* The last times they wrote, by form, within one transaction: in a
+         * burst, the jobs of one rule mostly share their times, and writing
+         * them was two fifths of the cost of a job's text. */
+        struct time_memo memo[3][TIME_MEMOS];
+        unsigned memo_next[3];
+        sqlite3_stmt *stmts[S_COUNT];
+        char *path;
+        enum store_fault fault;
+        char *fault_text; /* "state database PATH: why", while faulty */
+};
+
+/* The names of enum case_state and enum alert_state, as the CHECK
+ * constraints on cases.state and alerts.state have them. */
+extern const char *const store_case_states[CASE_CLOSED + 1];
+extern const char *const store_alert_states[ALERT_MISSED + 1];
+
+/*
+ * Sets *cause to "what: <the connection's last error>", and notes a fault
+ * when the error is one; returns -1.
+ */
+int store_fail(struct store *st, const char *what, char **cause);
+/*
+ * Steps: 1 on a row, 0 when done, -1 (cause set) on an error. A write
+ * outside a transaction fails at once while the store has a fault.
+ */
+int store_step(struct store *st, sqlite3_stmt *s, const char *what,
+               char **cause);
+/* Runs a statement that returns no rows, then readies it again. */
+int store_run(struct store *st, sqlite3_stmt *s, const char *what,
+              char **cause);
+/* Adds the onotify_*() SQL functions the JOB text is written with. */
+int store_add_functions(struct store *st, const char *path, char **cause);
+
+/* Readies a statement for its next use and drops the borrowed bindings. */
+static inline void
+done(sqlite3_stmt *s)
+{
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+}
+
+/*
+ * Binds text, or NULL when v is NULL. The text is borrowed (SQLITE_STATIC):
+ * every caller clears the bindings before v can go away.
+ */
+static inline int
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+        if (v == NULL)
+                return sqlite3_bind_null(s, i);
+        return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/* Binds a fixed-size field that may fill its array without a NUL. */
+static inline int
+bind_field(sqlite3_stmt *s, int i, const char *v, size_t size)
+{
+        return sqlite3_bind_text(s, i, v, (int)strnlen(v, size), SQLITE_STATIC);
+}
+
+/* Binds a time, or NULL when it is 0 (absent). */
+static inline int
+bind_time(sqlite3_stmt *s, int i, int64_t v)
+{
+        if (v == 0)
+                return sqlite3_bind_null(s, i);
+        return sqlite3_bind_int64(s, i, v);
+}
+
+/* A text column into a fixed-size field, truncated if it must be. */
+static inline void
+copy_col(char *dst, size_t size, sqlite3_stmt *s, int col)
+{
+        const char *v = (const char *)sqlite3_column_text(s, col);
+        size_t n = v == NULL ? 0 : strnlen(v, size - 1);
+
+        if (n > 0)
+                memcpy(dst, v, n);
+        dst[n] = '\0';
+}
+
+static inline const char *
+col_text(sqlite3_stmt *s, int col)
+{
+        return (const char *)sqlite3_column_text(s, col);
+}
+
+#endif

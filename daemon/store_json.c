@@ -1,0 +1,383 @@
+/* store_json: the views the control replies and metrics read. */
+#include "store_int.h"
+
+#include "timefmt.h"
+#include "xalloc.h"
+
+#define MISSED_MAX 20
+
+/* As the CHECK constraint on deliveries.status has them. */
+static const char *const delivery_statuses[] = {
+        "pending", "sending", "delivered", "retry", "failed",
+};
+
+/* A time column as RFC 3339 text in buf, or NULL when the column is NULL. */
+static const char *
+col_time(const struct tz *tz, sqlite3_stmt *s, int col, char *buf, size_t len)
+{
+        if (sqlite3_column_type(s, col) == SQLITE_NULL)
+                return NULL;
+        timefmt_rfc3339(tz, sqlite3_column_int64(s, col), buf, len);
+        return buf;
+}
+
+/* Appends a row built by json_pack(), failing when it could not be. */
+static int
+append(json_t *array, json_t *row, const char *what, char **cause)
+{
+        if (row == NULL || json_array_append_new(array, row) < 0) {
+                if (cause != NULL)
+                        xasprintf(cause, "%s: a row cannot be written as JSON",
+                                  what);
+                return -1;
+        }
+        return 0;
+}
+
+/* --- Views ---------------------------------------------------------------- */
+
+/*
+ * Each view binds its statement and hands it to rows(), with a function
+ * that turns one row into a JSON object (json_pack: "s?" writes null for a
+ * NULL column).
+ */
+typedef json_t *(*row_fn)(sqlite3_stmt *s, const struct tz *tz);
+
+/*
+ * Steps statement `which`, already bound (bind_rc is the binding's result),
+ * and returns the array of its rows made by `row`; NULL with *cause on any
+ * error. The statement is reset either way.
+ */
+static json_t *
+rows(struct store *st, enum stmt which, int bind_rc, row_fn row,
+     const struct tz *tz, const char *what, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[which];
+        json_t *arr = json_array();
+        int rc;
+
+        if (bind_rc != SQLITE_OK) {
+                rc = store_fail(st, what, cause);
+        } else {
+                while ((rc = store_step(st, s, what, cause)) == 1) {
+                        if (append(arr, row(s, tz), what, cause) < 0) {
+                                rc = -1;
+                                break;
+                        }
+                }
+        }
+        done(s);
+        if (rc < 0) {
+                json_decref(arr);
+                arr = NULL;
+        }
+        return arr;
+}
+
+static json_t *
+case_row(sqlite3_stmt *s, const struct tz *tz)
+{
+        char opened[TIMEFMT_LEN], last[TIMEFMT_LEN];
+
+        return json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:s?, s:I, s:s?}", "case",
+                         (json_int_t)sqlite3_column_int64(s, 0), "school",
+                         col_text(s, 1), "state", col_text(s, 2), "opened",
+                         col_time(tz, s, 3, opened, sizeof(opened)),
+                         "last_event", col_text(s, 4), "last_event_at",
+                         col_time(tz, s, 5, last, sizeof(last)), "pending",
+                         (json_int_t)sqlite3_column_int64(s, 6), "contact",
+                         col_text(s, 7));
+}
+
+json_t *
+store_json_cases(struct store *st, const struct tz *tz, bool all, char **cause)
+{
+        return rows(st, S_JSON_CASES,
+                    sqlite3_bind_int(st->stmts[S_JSON_CASES], 1, all), case_row,
+                    tz, "list cases", cause);
+}
+
+static json_t *
+event_row(sqlite3_stmt *s, const struct tz *tz)
+{
+        char at[TIMEFMT_LEN], recorded[TIMEFMT_LEN];
+
+        return json_pack("{s:I, s:s, s:s?, s:s?, s:s?, s:s?}", "event",
+                         (json_int_t)sqlite3_column_int64(s, 0), "kind",
+                         col_text(s, 1), "at",
+                         col_time(tz, s, 2, at, sizeof(at)), "recorded",
+                         col_time(tz, s, 3, recorded, sizeof(recorded)),
+                         "contact", col_text(s, 4), "note", col_text(s, 5));
+}
+
+static json_t *
+alert_row(sqlite3_stmt *s, const struct tz *tz)
+{
+        char at[TIMEFMT_LEN], due[TIMEFMT_LEN], fired[TIMEFMT_LEN];
+        const char *state = col_text(s, 5), *fired_at = NULL;
+
+        /* done_at is when it fired, was cancelled or was missed. */
+        if (state != NULL && strcmp(state, "fired") == 0)
+                fired_at = col_time(tz, s, 7, fired, sizeof(fired));
+        return json_pack(
+            "{s:I, s:s, s:s, s:s?, s:s?, s:s, s:b, s:s?}", "id",
+            (json_int_t)sqlite3_column_int64(s, 0), "rule", col_text(s, 1),
+            "offset", col_text(s, 2), "at", col_time(tz, s, 3, at, sizeof(at)),
+            "due", col_time(tz, s, 4, due, sizeof(due)), "state", state, "late",
+            sqlite3_column_int(s, 6) != 0, "fired", fired_at);
+}
+
+json_t *
+store_json_case(struct store *st, const struct tz *tz, int64_t id, char **cause)
+{
+        static const char what[] = "show case";
+        sqlite3_stmt *s = st->stmts[S_JSON_CASE];
+        json_t *c = NULL, *events = NULL, *alerts = NULL;
+        char opened[TIMEFMT_LEN], closed[TIMEFMT_LEN];
+        int rc;
+
+        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+                store_fail(st, what, cause);
+                goto out;
+        }
+        rc = store_step(st, s, what, cause);
+        if (rc == 0 && cause != NULL)
+                xasprintf(cause, "no case %lld", (long long)id);
+        if (rc != 1)
+                goto out;
+        c = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:s?, s:s?}", "case",
+                      (json_int_t)sqlite3_column_int64(s, 0), "school",
+                      col_text(s, 1), "state", col_text(s, 2), "opened",
+                      col_time(tz, s, 3, opened, sizeof(opened)), "closed",
+                      col_time(tz, s, 4, closed, sizeof(closed)), "contact",
+                      col_text(s, 5), "note", col_text(s, 6));
+        done(s);
+        if (c == NULL) {
+                if (cause != NULL)
+                        xasprintf(cause,
+                                  "%s: case %lld cannot be written as "
+                                  "JSON",
+                                  what, (long long)id);
+                goto out;
+        }
+        /* The events in the order recorded; the alerts soonest first. */
+        events = rows(st, S_JSON_CASE_EVENTS,
+                      sqlite3_bind_int64(st->stmts[S_JSON_CASE_EVENTS], 1, id),
+                      event_row, tz, "show case events", cause);
+        if (events != NULL)
+                alerts = rows(
+                    st, S_JSON_CASE_ALERTS,
+                    sqlite3_bind_int64(st->stmts[S_JSON_CASE_ALERTS], 1, id),
+                    alert_row, tz, "show case alerts", cause);
+        if (alerts == NULL) {
+                json_decref(c);
+                c = NULL;
+                goto out;
+        }
+        json_object_set_new(c, "events", events);
+        json_object_set_new(c, "alerts", alerts);
+        events = alerts = NULL;
+out:
+        done(s);
+        json_decref(events);
+        json_decref(alerts);
+        return c;
+}
+
+static json_t *
+upcoming_row(sqlite3_stmt *s, const struct tz *tz)
+{
+        char at[TIMEFMT_LEN], due[TIMEFMT_LEN], opens[TIMEFMT_LEN];
+
+        /* opens: when the rule's window opens, null when it has none. */
+        return json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s?, s:s?}", "case",
+                         (json_int_t)sqlite3_column_int64(s, 0), "school",
+                         col_text(s, 1), "rule", col_text(s, 2), "at",
+                         col_time(tz, s, 3, at, sizeof(at)), "offset",
+                         col_text(s, 4), "due",
+                         col_time(tz, s, 5, due, sizeof(due)), "opens",
+                         col_time(tz, s, 6, opens, sizeof(opens)));
+}
+
+json_t *
+store_json_upcoming(struct store *st, const struct tz *tz, const char *urn,
+                    char **cause)
+{
+        if (urn == NULL)
+                return rows(st, S_JSON_UPCOMING, SQLITE_OK, upcoming_row, tz,
+                            "list upcoming alerts", cause);
+        return rows(st, S_JSON_UPCOMING_SCHOOL,
+                    bind_text(st->stmts[S_JSON_UPCOMING_SCHOOL], 1, urn),
+                    upcoming_row, tz, "list upcoming alerts", cause);
+}
+
+static json_t *
+history_row(sqlite3_stmt *s, const struct tz *tz)
+{
+        char created[TIMEFMT_LEN], updated[TIMEFMT_LEN];
+
+        return json_pack(
+            "{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s?, s:b, s:s?, "
+            "s:s?}",
+            "id", col_text(s, 0), "case",
+            (json_int_t)sqlite3_column_int64(s, 1), "school", col_text(s, 2),
+            "rule", col_text(s, 3), "offset", col_text(s, 4), "channel",
+            col_text(s, 5), "type", col_text(s, 6), "status", col_text(s, 7),
+            "attempts", (json_int_t)sqlite3_column_int64(s, 8), "last_error",
+            col_text(s, 9), "late", sqlite3_column_int(s, 10) != 0, "created",
+            col_time(tz, s, 11, created, sizeof(created)), "updated",
+            col_time(tz, s, 12, updated, sizeof(updated)));
+}
+
+json_t *
+store_json_history(struct store *st, const struct tz *tz, const char *urn,
+                   const char *uid, int limit, char **cause)
+{
+        /* One statement for each way in, so that each reads only its
+         * rows: one delivery by its uid, one school from its cases, or
+         * every delivery newest first. */
+        enum stmt which = uid != NULL   ? S_JSON_HISTORY_UID
+                          : urn != NULL ? S_JSON_HISTORY_SCHOOL
+                                        : S_JSON_HISTORY;
+        sqlite3_stmt *s = st->stmts[which];
+        /* A negative LIMIT is no limit in SQLite. The three number their
+         * parameters alike; one left unbound is NULL. */
+        int bind_rc = sqlite3_bind_int(s, 2, limit < 0 ? -1 : limit);
+
+        if (bind_rc == SQLITE_OK && urn != NULL)
+                bind_rc = bind_text(s, 1, urn);
+        if (bind_rc == SQLITE_OK && uid != NULL)
+                bind_rc = bind_text(s, 3, uid);
+        return rows(st, which, bind_rc, history_row, tz, "list deliveries",
+                    cause);
+}
+
+/* {"<state>": n, ...} with every name present, 0 when it has no rows. */
+static json_t *
+count_by(struct store *st, enum stmt which, const char *const *names,
+         size_t nnames, const char *what, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[which];
+        json_t *counts = json_object();
+        int rc;
+
+        for (size_t i = 0; i < nnames; i++)
+                json_object_set_new(counts, names[i], json_integer(0));
+        for (;;) {
+                const char *name;
+
+                rc = store_step(st, s, what, cause);
+                if (rc != 1)
+                        break;
+                name = col_text(s, 0);
+                if (name != NULL)
+                        json_object_set_new(
+                            counts, name,
+                            json_integer(sqlite3_column_int64(s, 1)));
+        }
+        done(s);
+        if (rc < 0) {
+                json_decref(counts);
+                counts = NULL;
+        }
+        return counts;
+}
+
+static json_t *
+missed_row(sqlite3_stmt *s, const struct tz *tz)
+{
+        char at[TIMEFMT_LEN];
+
+        return json_pack("{s:I, s:s, s:s, s:s?, s:s}", "case",
+                         (json_int_t)sqlite3_column_int64(s, 0), "school",
+                         col_text(s, 1), "rule", col_text(s, 2), "at",
+                         col_time(tz, s, 3, at, sizeof(at)), "offset",
+                         col_text(s, 4));
+}
+
+/* {"channel", "deliveries", "error"}: one channel's held deliveries. */
+static json_t *
+held_row(sqlite3_stmt *s, const struct tz *tz)
+{
+        (void)tz;
+        return json_pack("{s:s, s:I, s:s?}", "channel", col_text(s, 0),
+                         "deliveries", (json_int_t)sqlite3_column_int64(s, 1),
+                         "error", col_text(s, 2));
+}
+
+json_t *
+store_json_counts(struct store *st, const struct tz *tz, char **cause)
+{
+        json_t *status = json_object(), *part;
+
+        part = count_by(st, S_COUNT_CASES, store_case_states,
+                        NELEM(store_case_states), "count cases", cause);
+        if (part == NULL)
+                goto fail;
+        json_object_set_new(status, "cases", part);
+        part = count_by(st, S_COUNT_ALERTS, store_alert_states,
+                        NELEM(store_alert_states), "count alerts", cause);
+        if (part == NULL)
+                goto fail;
+        json_object_set_new(status, "alerts", part);
+        part = count_by(st, S_COUNT_DELIVERIES, delivery_statuses,
+                        NELEM(delivery_statuses), "count deliveries", cause);
+        if (part == NULL)
+                goto fail;
+        json_object_set_new(status, "deliveries", part);
+        /* The most recently missed alerts, newest first. */
+        part = rows(st, S_MISSED,
+                    sqlite3_bind_int(st->stmts[S_MISSED], 1, MISSED_MAX),
+                    missed_row, tz, "list missed alerts", cause);
+        if (part == NULL)
+                goto fail;
+        json_object_set_new(status, "missed", part);
+        part = rows(st, S_JSON_HELD, SQLITE_OK, held_row, tz,
+                    "list held deliveries", cause);
+        if (part == NULL)
+                goto fail;
+        json_object_set_new(status, "held", part);
+        return status;
+fail:
+        json_decref(status);
+        return NULL;
+}
+
+/* A (text, text, count) row as [a, b, n]. */
+static json_t *
+pair_row(sqlite3_stmt *s, const struct tz *tz)
+{
+        (void)tz;
+        return json_pack("[ssI]", col_text(s, 0), col_text(s, 1),
+                         (json_int_t)sqlite3_column_int64(s, 2));
+}
+
+json_t *
+store_json_metrics(struct store *st, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_LAST_DELIVERED];
+        json_t *m = json_object(), *part;
+        int rc;
+
+        part = rows(st, S_METRIC_ALERTS, SQLITE_OK, pair_row, NULL,
+                    "count alerts by rule", cause);
+        if (part == NULL)
+                goto fail;
+        json_object_set_new(m, "alerts", part);
+        part = rows(st, S_METRIC_DELIVERIES, SQLITE_OK, pair_row, NULL,
+                    "count deliveries by type", cause);
+        if (part == NULL)
+                goto fail;
+        json_object_set_new(m, "deliveries", part);
+        rc = store_step(st, s, "last delivery", cause);
+        if (rc == 1 && sqlite3_column_type(s, 0) != SQLITE_NULL)
+                json_object_set_new(m, "last_delivered",
+                                    json_integer(sqlite3_column_int64(s, 0)));
+        done(s);
+        if (rc < 0)
+                goto fail;
+        return m;
+fail:
+        json_decref(m);
+        return NULL;
+}

@@ -1,0 +1,519 @@
+/*
+ * Tests for store: the JSON views the control replies read.
+ * The store is a real SQLite file in a scratch directory (store_fixture.h).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+#include "store_fixture.h"
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- Views ---------------------------------------------------------------- */
+
+static void
+test_json_cases(void **state)
+{
+        static const char *const keys[] = {
+                "case",          "school",  "state",   "opened", "last_event",
+                "last_event_at", "pending", "contact", NULL
+        };
+        struct fixture *f = *state;
+        int64_t t = T("2024-07-01T10:00:00Z");
+        int64_t c1, c2, c3, e;
+        char *cause = NULL;
+        json_t *list, *row;
+
+        c1 = store_case_open(f->st, "100001", "SOL 0300", NULL, t, &cause);
+        e = new_event(f, c1, "notification", t);
+        new_event(f, c1, "pause", T("2024-07-02T08:30:00Z"));
+        new_alert(f, c1, e, "r", t + 3600);
+        new_alert(f, c1, e, "r", t + 7200);
+        fire(f, new_alert(f, c1, e, "r", t + 60), t + 60, false);
+        c2 = new_case(f, "100002", T("2024-01-15T09:00:00Z"));
+        set_state(f, c2, CASE_CLOSED, T("2024-01-16T09:00:00Z"));
+        c3 = new_case(f, "100003", T("2024-01-15T09:00:00Z"));
+
+        list = store_json_cases(f->st, f->tz, false, &cause);
+        assert_non_null(list);
+        assert_int_equal(json_array_size(list), 2);
+        /* Newest first; closed ones left out. */
+        row = json_array_get(list, 0);
+        jkeys(row, keys);
+        assert_int_equal(jint(row, "case"), c3);
+        jnull(row, "last_event");
+        jnull(row, "last_event_at");
+        jnull(row, "contact");
+        assert_int_equal(jint(row, "pending"), 0);
+        assert_string_equal(jstr(row, "opened"), "2024-01-15T09:00:00+00:00");
+        row = json_array_get(list, 1);
+        jkeys(row, keys);
+        assert_int_equal(jint(row, "case"), c1);
+        assert_string_equal(jstr(row, "school"), "100001");
+        assert_string_equal(jstr(row, "state"), "open");
+        assert_string_equal(jstr(row, "opened"), "2024-07-01T11:00:00+01:00");
+        assert_string_equal(jstr(row, "last_event"), "pause");
+        assert_string_equal(jstr(row, "last_event_at"),
+                            "2024-07-02T09:30:00+01:00");
+        assert_int_equal(jint(row, "pending"), 2);
+        assert_string_equal(jstr(row, "contact"), "SOL 0300");
+        json_decref(list);
+
+        list = store_json_cases(f->st, f->tz, true, &cause);
+        assert_int_equal(json_array_size(list), 3);
+        assert_int_equal(jint(json_array_get(list, 0), "case"), c3);
+        assert_int_equal(jint(json_array_get(list, 1), "case"), c2);
+        assert_string_equal(jstr(json_array_get(list, 1), "state"), "closed");
+        assert_int_equal(jint(json_array_get(list, 2), "case"), c1);
+        json_decref(list);
+        assert_null(cause);
+}
+
+static void
+test_json_case(void **state)
+{
+        static const char *const keys[] = { "case",   "school", "state",
+                                            "opened", "closed", "contact",
+                                            "note",   "events", "alerts",
+                                            NULL };
+        static const char *const event_keys[] = { "event",    "kind",    "at",
+                                                  "recorded", "contact", "note",
+                                                  NULL };
+        static const char *const alert_keys[] = { "id",   "rule",  "offset",
+                                                  "at",   "due",   "state",
+                                                  "late", "fired", NULL };
+        struct fixture *f = *state;
+        int64_t t = T("2024-07-01T10:00:00Z");
+        int64_t c, e1, e2, a1, a2;
+        char *cause = NULL;
+        json_t *v, *ev, *al;
+
+        c = store_case_open(f->st, "100001", "SOL", "lead J Smith", t, &cause);
+        e1 = store_event_add(f->st, c, "notification", t, t + 30, "SOL",
+                             "by phone", &cause);
+        e2 = new_event(f, c, "conclusion", T("2024-12-02T09:00:00Z"));
+        a1 = new_alert_full(f, c, e1, "deferral_cutoff", "-60m", t + 3600, 0,
+                            "s");
+        a2 = new_alert(f, c, e1, "publish", t + 7200);
+        fire(f, a1, t + 3605, true);
+        set_state(f, c, CASE_CLOSED, T("2024-12-03T09:00:00Z"));
+
+        v = store_json_case(f->st, f->tz, c, &cause);
+        assert_non_null(v);
+        jkeys(v, keys);
+        assert_null(json_object_get(v, "ok"));
+        assert_int_equal(jint(v, "case"), c);
+        assert_string_equal(jstr(v, "school"), "100001");
+        assert_string_equal(jstr(v, "state"), "closed");
+        assert_string_equal(jstr(v, "opened"), "2024-07-01T11:00:00+01:00");
+        assert_string_equal(jstr(v, "closed"), "2024-12-03T09:00:00+00:00");
+        assert_string_equal(jstr(v, "contact"), "SOL");
+        assert_string_equal(jstr(v, "note"), "lead J Smith");
+
+        ev = json_object_get(v, "events");
+        assert_int_equal(json_array_size(ev), 2);
+        jkeys(json_array_get(ev, 0), event_keys);
+        assert_int_equal(jint(json_array_get(ev, 0), "event"), e1);
+        assert_string_equal(jstr(json_array_get(ev, 0), "kind"),
+                            "notification");
+        assert_string_equal(jstr(json_array_get(ev, 0), "at"),
+                            "2024-07-01T11:00:00+01:00");
+        assert_string_equal(jstr(json_array_get(ev, 0), "recorded"),
+                            "2024-07-01T11:00:30+01:00");
+        assert_string_equal(jstr(json_array_get(ev, 0), "note"), "by phone");
+        assert_int_equal(jint(json_array_get(ev, 1), "event"), e2);
+        assert_string_equal(jstr(json_array_get(ev, 1), "at"),
+                            "2024-12-02T09:00:00+00:00");
+        jnull(json_array_get(ev, 1), "contact");
+        jnull(json_array_get(ev, 1), "note");
+
+        al = json_object_get(v, "alerts");
+        assert_int_equal(json_array_size(al), 2);
+        jkeys(json_array_get(al, 0), alert_keys);
+        assert_int_equal(jint(json_array_get(al, 0), "id"), a1);
+        assert_string_equal(jstr(json_array_get(al, 0), "rule"),
+                            "deferral_cutoff");
+        assert_string_equal(jstr(json_array_get(al, 0), "offset"), "-60m");
+        assert_string_equal(jstr(json_array_get(al, 0), "at"),
+                            "2024-07-01T12:00:00+01:00");
+        assert_string_equal(jstr(json_array_get(al, 0), "due"),
+                            "2024-07-01T13:00:00+01:00");
+        assert_string_equal(jstr(json_array_get(al, 0), "state"), "fired");
+        assert_true(
+            json_is_true(json_object_get(json_array_get(al, 0), "late")));
+        assert_string_equal(jstr(json_array_get(al, 0), "fired"),
+                            "2024-07-01T12:00:05+01:00");
+        assert_int_equal(jint(json_array_get(al, 1), "id"), a2);
+        assert_string_equal(jstr(json_array_get(al, 1), "state"), "pending");
+        assert_true(
+            json_is_false(json_object_get(json_array_get(al, 1), "late")));
+        jnull(json_array_get(al, 1), "fired");
+        json_decref(v);
+        assert_null(cause);
+
+        /* Only a closed case has "closed". */
+        c = new_case(f, "100002", t);
+        set_state(f, c, CASE_PAUSED, t + 60);
+        v = store_json_case(f->st, f->tz, c, &cause);
+        assert_non_null(v);
+        assert_string_equal(jstr(v, "state"), "paused");
+        jnull(v, "closed");
+        jnull(v, "contact");
+        jnull(v, "note");
+        assert_int_equal(json_array_size(json_object_get(v, "events")), 0);
+        assert_int_equal(json_array_size(json_object_get(v, "alerts")), 0);
+        json_decref(v);
+
+        /* No such case: NULL and a cause the client can read. */
+        assert_null(store_json_case(f->st, f->tz, 42, &cause));
+        assert_string_equal(cause, "no case 42");
+        free(cause);
+}
+
+static void
+test_json_upcoming(void **state)
+{
+        static const char *const keys[] = { "case",   "school", "rule",  "at",
+                                            "offset", "due",    "opens", NULL };
+        struct fixture *f = *state;
+        int64_t t = T("2024-07-01T10:00:00Z"), w = T("2024-12-02T09:00:00Z");
+        int64_t c1 = new_case(f, "100001", t), e1 = new_event(f, c1, "n", t);
+        int64_t c2 = new_case(f, "100002", t), e2 = new_event(f, c2, "n", t);
+        char *cause = NULL;
+        json_t *v, *row;
+
+        new_alert_full(f, c1, e1, "late_rule", "+1d", w, w - 7200, "s");
+        new_alert_full(f, c2, e2, "soon", "-60m", t, 0, "s");
+        fire(f, new_alert(f, c1, e1, "gone", t - 60), t, false);
+
+        v = store_json_upcoming(f->st, f->tz, NULL, &cause);
+        assert_non_null(v);
+        assert_int_equal(json_array_size(v), 2);
+        row = json_array_get(v, 0);
+        jkeys(row, keys);
+        assert_int_equal(jint(row, "case"), c2);
+        assert_string_equal(jstr(row, "school"), "100002");
+        assert_string_equal(jstr(row, "rule"), "soon");
+        assert_string_equal(jstr(row, "offset"), "-60m");
+        assert_string_equal(jstr(row, "at"), "2024-07-01T11:00:00+01:00");
+        assert_string_equal(jstr(row, "due"), "2024-07-01T12:00:00+01:00");
+        assert_true(json_is_null(json_object_get(row, "opens")));
+        row = json_array_get(v, 1);
+        assert_int_equal(jint(row, "case"), c1);
+        assert_string_equal(jstr(row, "at"), "2024-12-02T09:00:00+00:00");
+        assert_string_equal(jstr(row, "opens"), "2024-12-02T07:00:00+00:00");
+        json_decref(v);
+
+        v = store_json_upcoming(f->st, f->tz, "100001", &cause);
+        assert_int_equal(json_array_size(v), 1);
+        assert_string_equal(jstr(json_array_get(v, 0), "rule"), "late_rule");
+        json_decref(v);
+        v = store_json_upcoming(f->st, f->tz, "999999", &cause);
+        assert_int_equal(json_array_size(v), 0);
+        json_decref(v);
+        assert_null(cause);
+}
+
+static void
+test_json_history(void **state)
+{
+        static const char *const keys[] = { "id",         "case",   "school",
+                                            "rule",       "offset", "channel",
+                                            "type",       "status", "attempts",
+                                            "last_error", "late",   "created",
+                                            "updated",    NULL };
+        struct fixture *f = *state;
+        int64_t t = T("2024-07-01T10:00:00Z");
+        int64_t c1 = new_case(f, "100001", t), e1 = new_event(f, c1, "n", t);
+        int64_t c2 = new_case(f, "100002", t), e2 = new_event(f, c2, "n", t);
+        int64_t a1 = new_alert_full(f, c1, e1, "cutoff", "-60m", t, 0, "s");
+        int64_t a2 = new_alert_full(f, c2, e2, "publish", "+5d", t, 0, "s");
+        int64_t d1, d2;
+        char uid[64], uid2[64], sql[128], *cause = NULL;
+        json_t *v, *row;
+        sqlite3 *db;
+
+        fire(f, a1, t + 10, true);
+        fire(f, a2, t + 20, false);
+        d1 = new_delivery(f, a1, "heads", t + 10);
+        d2 = new_delivery(f, a2, "teams", t + 20);
+
+        db = raw_open(f->path);
+        snprintf(sql, sizeof(sql),
+                 "UPDATE deliveries SET status = 'failed', attempts = 3, "
+                 "last_error = 'boom', updated_at = %lld WHERE id = %lld",
+                 (long long)T("2024-12-02T09:00:00Z"), (long long)d1);
+        raw_exec(db, sql);
+        snprintf(sql, sizeof(sql), "SELECT uid FROM deliveries WHERE id = %lld",
+                 (long long)d1);
+        raw_text(db, sql, uid, sizeof(uid));
+        snprintf(sql, sizeof(sql), "SELECT uid FROM deliveries WHERE id = %lld",
+                 (long long)d2);
+        raw_text(db, sql, uid2, sizeof(uid2));
+        sqlite3_close(db);
+
+        v = store_json_history(f->st, f->tz, NULL, NULL, 100, &cause);
+        assert_non_null(v);
+        assert_int_equal(json_array_size(v), 2);
+        /* Newest first. */
+        row = json_array_get(v, 0);
+        jkeys(row, keys);
+        assert_int_equal(jint(row, "case"), c2);
+        assert_string_equal(jstr(row, "status"), "pending");
+        jnull(row, "last_error");
+        assert_true(json_is_false(json_object_get(row, "late")));
+        assert_string_equal(jstr(row, "id"), uid2);
+        row = json_array_get(v, 1);
+        jkeys(row, keys);
+        assert_string_equal(jstr(row, "id"), uid);
+        assert_int_equal(jint(row, "case"), c1);
+        assert_string_equal(jstr(row, "school"), "100001");
+        assert_string_equal(jstr(row, "rule"), "cutoff");
+        assert_string_equal(jstr(row, "offset"), "-60m");
+        assert_string_equal(jstr(row, "channel"), "heads");
+        assert_string_equal(jstr(row, "type"), "email");
+        assert_string_equal(jstr(row, "status"), "failed");
+        assert_int_equal(jint(row, "attempts"), 3);
+        assert_string_equal(jstr(row, "last_error"), "boom");
+        assert_true(json_is_true(json_object_get(row, "late")));
+        assert_string_equal(jstr(row, "created"), "2024-07-01T11:00:10+01:00");
+        assert_string_equal(jstr(row, "updated"), "2024-12-02T09:00:00+00:00");
+        json_decref(v);
+
+        v = store_json_history(f->st, f->tz, NULL, NULL, 1, &cause);
+        assert_int_equal(json_array_size(v), 1);
+        assert_int_equal(jint(json_array_get(v, 0), "case"), c2);
+        json_decref(v);
+        v = store_json_history(f->st, f->tz, "100001", NULL, 100, &cause);
+        assert_int_equal(json_array_size(v), 1);
+        assert_string_equal(jstr(json_array_get(v, 0), "id"), uid);
+        json_decref(v);
+        /* One delivery by its id, alone or within its school. */
+        v = store_json_history(f->st, f->tz, NULL, uid2, 100, &cause);
+        assert_int_equal(json_array_size(v), 1);
+        assert_string_equal(jstr(json_array_get(v, 0), "id"), uid2);
+        assert_string_equal(jstr(json_array_get(v, 0), "school"), "100002");
+        json_decref(v);
+        v = store_json_history(f->st, f->tz, "100002", uid2, 100, &cause);
+        assert_int_equal(json_array_size(v), 1);
+        json_decref(v);
+        v = store_json_history(f->st, f->tz, "100001", uid2, 100, &cause);
+        assert_int_equal(json_array_size(v), 0);
+        json_decref(v);
+        v = store_json_history(f->st, f->tz, NULL, "nosuchid", 100, &cause);
+        assert_int_equal(json_array_size(v), 0);
+        json_decref(v);
+        v = store_json_history(f->st, f->tz, NULL, uid2, 0, &cause);
+        assert_int_equal(json_array_size(v), 0);
+        json_decref(v);
+        assert_null(cause);
+}
+
+/*
+ * The reads of one school span all its cases, closed or not: its
+ * upcoming alerts soonest first and its deliveries newest first, with
+ * the limit counted over the school's rows only.
+ */
+static void
+test_json_school_spans_cases(void **state)
+{
+        struct fixture *f = *state;
+        int64_t t = T("2024-07-01T10:00:00Z");
+        int64_t c1 = new_case(f, "100001", t), e1 = new_event(f, c1, "n", t);
+        int64_t c2 = new_case(f, "100002", t), e2 = new_event(f, c2, "n", t);
+        int64_t c3, e3, a[4];
+        char *cause = NULL;
+        json_t *v;
+
+        set_state(f, c1, CASE_CLOSED, t + 1);
+        c3 = new_case(f, "100001", t + 2);
+        e3 = new_event(f, c3, "n", t + 2);
+        /* Interleaved in time across the school's two cases. */
+        a[0] = new_alert(f, c3, e3, "r3_late", t + 4000);
+        a[1] = new_alert(f, c1, e1, "r1_early", t + 1000);
+        a[2] = new_alert(f, c2, e2, "other", t + 500);
+        a[3] = new_alert(f, c3, e3, "r3_early", t + 2000);
+
+        v = store_json_upcoming(f->st, f->tz, "100001", &cause);
+        assert_non_null(v);
+        assert_int_equal(json_array_size(v), 3);
+        assert_string_equal(jstr(json_array_get(v, 0), "rule"), "r1_early");
+        assert_int_equal(jint(json_array_get(v, 0), "case"), c1);
+        assert_string_equal(jstr(json_array_get(v, 1), "rule"), "r3_early");
+        assert_string_equal(jstr(json_array_get(v, 2), "rule"), "r3_late");
+        json_decref(v);
+
+        for (int i = 0; i < 4; i++) {
+                fire(f, a[i], t + 5000, false);
+                new_delivery(f, a[i], "heads", t + 5000 + i);
+        }
+        v = store_json_history(f->st, f->tz, "100001", NULL, -1, &cause);
+        assert_int_equal(json_array_size(v), 3);
+        assert_string_equal(jstr(json_array_get(v, 0), "rule"), "r3_early");
+        assert_string_equal(jstr(json_array_get(v, 1), "rule"), "r1_early");
+        assert_string_equal(jstr(json_array_get(v, 2), "rule"), "r3_late");
+        json_decref(v);
+        v = store_json_history(f->st, f->tz, "100001", NULL, 2, &cause);
+        assert_int_equal(json_array_size(v), 2);
+        assert_string_equal(jstr(json_array_get(v, 1), "rule"), "r1_early");
+        json_decref(v);
+        assert_null(cause);
+}
+
+/* The plan holds no full read of a table ("SCAN t"), and names `index`. */
+static void
+check_flat(sqlite3 *db, const char *tag, const char *index)
+{
+        char plan[1024];
+
+        plan_of(db, tag, plan, sizeof(plan));
+        if (strncmp(plan, "SCAN ", 5) == 0 || strstr(plan, "\nSCAN ") != NULL)
+                fail_msg("%s reads a whole table:\n%s", tag, plan);
+        if (strstr(plan, index) == NULL)
+                fail_msg("%s does not use %s:\n%s", tag, index, plan);
+}
+
+/*
+ * The reads of one school, one case or one delivery start from it and
+ * reach the rest by index: their cost is that school's rows, however many
+ * pending alerts and deliveries the others have (bench/README.md, scale).
+ */
+static void
+test_per_school_plans(void **state)
+{
+        struct fixture *f = *state;
+        sqlite3 *db = reopen_caught(f);
+
+        check_flat(db, "/* upcoming_school */", "INDEX cases_urn");
+        check_flat(db, "/* upcoming_school */", "INDEX alerts_case");
+        check_flat(db, "/* history_school */", "INDEX cases_urn");
+        check_flat(db, "/* history_school */", "INDEX alerts_case");
+        check_flat(db, "/* history_school */", "INDEX deliveries_alert");
+        check_flat(db, "/* history_uid */",
+                   "INDEX sqlite_autoindex_deliveries");
+        check_flat(db, "/* case_current */", "INDEX cases_urn");
+        check_flat(db, "/* case_events */", "INDEX events_case");
+        check_flat(db, "/* case_alerts */", "INDEX alerts_case");
+        check_flat(db, "/* alerts_cancel */", "INDEX alerts_case");
+}
+
+static void
+test_json_counts(void **state)
+{
+        static const char *const top[] = { "cases",  "alerts", "deliveries",
+                                           "missed", "held",   NULL };
+        static const char *const cases[] = { "open", "paused", "concluded",
+                                             "closed", NULL };
+        static const char *const alerts[] = { "pending", "fired", "cancelled",
+                                              "missed", NULL };
+        static const char *const deliveries[] = { "pending",   "sending",
+                                                  "delivered", "retry",
+                                                  "failed",    NULL };
+        static const char *const missed_keys[] = { "case", "school", "rule",
+                                                   "at",   "offset", NULL };
+        struct fixture *f = *state;
+        int64_t t = T("2024-07-01T10:00:00Z");
+        int64_t c1, c2, e, a, last = 0;
+        char *cause = NULL;
+        json_t *v, *row;
+        sqlite3 *db;
+
+        /* Empty: every key, all 0. */
+        v = store_json_counts(f->st, f->tz, &cause);
+        assert_non_null(v);
+        jkeys(v, top);
+        jkeys(json_object_get(v, "cases"), cases);
+        jkeys(json_object_get(v, "alerts"), alerts);
+        jkeys(json_object_get(v, "deliveries"), deliveries);
+        for (int i = 0; cases[i] != NULL; i++)
+                assert_int_equal(jint(json_object_get(v, "cases"), cases[i]),
+                                 0);
+        for (int i = 0; deliveries[i] != NULL; i++)
+                assert_int_equal(
+                    jint(json_object_get(v, "deliveries"), deliveries[i]), 0);
+        assert_int_equal(json_array_size(json_object_get(v, "missed")), 0);
+        json_decref(v);
+
+        c1 = new_case(f, "100001", t);
+        e = new_event(f, c1, "n", t);
+        c2 = new_case(f, "100002", t);
+        set_state(f, c2, CASE_CLOSED, t);
+        new_alert(f, c1, e, "r", t + 1);
+        new_alert(f, c1, e, "r", t + 2);
+        a = new_alert(f, c1, e, "r", t + 3);
+        fire(f, a, t, false);
+        new_delivery(f, a, "heads", t);
+        new_delivery(f, a, "teams", t);
+        new_alert(f, c1, e, "cancel_me", t + 4);
+        assert_int_equal(store_alerts_cancel(f->st, c1, "cancel_me", t, &cause),
+                         1);
+        /* 22 missed: the 20 most recently missed are listed, newest first. */
+        for (int i = 0; i < 22; i++) {
+                char rule[16];
+
+                snprintf(rule, sizeof(rule), "m%d", i);
+                a = new_alert_full(f, c1, e, rule, "-1d", t - 86400 + i, 0,
+                                   "s");
+                miss(f, a, t + 100 + i);
+                last = t - 86400 + i;
+        }
+        db = raw_open(f->path);
+        raw_exec(db, "UPDATE deliveries SET status = 'delivered' WHERE "
+                     "channel = 'teams'");
+        sqlite3_close(db);
+
+        v = store_json_counts(f->st, f->tz, &cause);
+        assert_non_null(v);
+        jkeys(v, top);
+        jkeys(json_object_get(v, "cases"), cases);
+        jkeys(json_object_get(v, "alerts"), alerts);
+        jkeys(json_object_get(v, "deliveries"), deliveries);
+        assert_int_equal(jint(json_object_get(v, "cases"), "open"), 1);
+        assert_int_equal(jint(json_object_get(v, "cases"), "paused"), 0);
+        assert_int_equal(jint(json_object_get(v, "cases"), "closed"), 1);
+        assert_int_equal(jint(json_object_get(v, "alerts"), "pending"), 2);
+        assert_int_equal(jint(json_object_get(v, "alerts"), "fired"), 1);
+        assert_int_equal(jint(json_object_get(v, "alerts"), "cancelled"), 1);
+        assert_int_equal(jint(json_object_get(v, "alerts"), "missed"), 22);
+        assert_int_equal(jint(json_object_get(v, "deliveries"), "pending"), 1);
+        assert_int_equal(jint(json_object_get(v, "deliveries"), "delivered"),
+                         1);
+        assert_int_equal(jint(json_object_get(v, "deliveries"), "failed"), 0);
+        assert_int_equal(json_array_size(json_object_get(v, "missed")), 20);
+        row = json_array_get(json_object_get(v, "missed"), 0);
+        jkeys(row, missed_keys);
+        assert_int_equal(jint(row, "case"), c1);
+        assert_string_equal(jstr(row, "school"), "100001");
+        assert_string_equal(jstr(row, "rule"), "m21");
+        assert_string_equal(jstr(row, "offset"), "-1d");
+        assert_int_equal(last, T("2024-06-30T10:00:21Z"));
+        assert_string_equal(jstr(row, "at"), "2024-06-30T11:00:21+01:00");
+        row = json_array_get(json_object_get(v, "missed"), 19);
+        assert_string_equal(jstr(row, "rule"), "m2");
+        json_decref(v);
+        assert_null(cause);
+}
+
+#define TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+
+int
+main(void)
+{
+        const struct CMUnitTest tests[] = {
+                TEST(test_json_cases),       TEST(test_json_case),
+                TEST(test_json_upcoming),    TEST(test_json_history),
+                TEST(test_json_counts),      TEST(test_json_school_spans_cases),
+                TEST(test_per_school_plans),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
