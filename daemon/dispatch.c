@@ -610,6 +610,32 @@ apply_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
         return rc < 0 ? APPLIED_DROP : APPLIED_FIRST;
 }
 
+/*
+ * A HEARTBEAT or an OUTCOME, even a malformed one, says the peer is
+ * there: a worker is heard; a peer that has not said READY is told HELLO,
+ * after the batch's ACKs when `queued` (an OUTCOME's answer), else now.
+ * Returns the worker, or NULL.
+ */
+static struct worker *
+heard(const struct inbound *in, bool queued)
+{
+        struct worker *w = find_worker(in->d, in->id, in->idlen);
+        char *hello;
+
+        if (w != NULL) {
+                w->last_ms = in->now_ms;
+                return w;
+        }
+        hello = dproto_hello_encode();
+        if (queued) {
+                reply_later(in->q, in->id, in->idlen, DPROTO_HELLO, hello);
+                return NULL;
+        }
+        send_raw(in->d, in->id, in->idlen, DPROTO_HELLO, hello);
+        free(hello);
+        return NULL;
+}
+
 static void
 on_outcome(const struct inbound *in, const struct dproto_msg *m)
 {
@@ -623,13 +649,7 @@ on_outcome(const struct inbound *in, const struct dproto_msg *m)
                 reply_later(in->q, in->id, in->idlen, DPROTO_ACK,
                             dproto_ack_encode(&(struct dproto_ack){
                                 out->delivery, out->lease }));
-        if (w == NULL) {
-                reply_later(in->q, in->id, in->idlen, DPROTO_HELLO,
-                            dproto_hello_encode());
-                return;
-        }
-        w->last_ms = in->now_ms;
-        if (a == APPLIED_DROP)
+        if (heard(in, true) == NULL || a == APPLIED_DROP)
                 return;
         /* It reports: it may have jobs again. */
         if (w->stalled) {
@@ -645,14 +665,9 @@ on_outcome(const struct inbound *in, const struct dproto_msg *m)
 static void
 on_heartbeat(const struct inbound *in, const struct dproto_msg *m)
 {
-        struct worker *w = find_worker(in->d, in->id, in->idlen);
+        struct worker *w = heard(in, false);
 
-        if (w == NULL) {
-                send_raw(in->d, in->id, in->idlen, DPROTO_HELLO, "{}");
-                return;
-        }
-        w->last_ms = in->now_ms;
-        if (m->u.heartbeat.credit >= 0)
+        if (w != NULL && m->u.heartbeat.credit >= 0)
                 w->credit = m->u.heartbeat.credit;
 }
 
@@ -699,10 +714,12 @@ handle(struct inbound *in, struct zframes *z)
                 log_warnx("dispatch: body is not a JSON object, ignoring");
                 break;
         case DPROTO_FAULT_FIELDS:
-                if (handlers[m.type] != NULL)
+                if (handlers[m.type] != NULL) {
                         log_warnx("dispatch: malformed %s (%s), ignoring",
                                   dproto_type_names[m.type], cause);
-                else /* a type only the daemon sends */
+                        if (m.type != DPROTO_READY)
+                                heard(in, m.type == DPROTO_OUTCOME);
+                } else /* a type only the daemon sends */
                         log_warnx("dispatch: unknown message type, ignoring");
                 break;
         case DPROTO_FAULT_NONE: /* the same */
@@ -943,12 +960,15 @@ dispatch_tick(struct dispatch *d, struct store *st, const struct conf *conf,
         int n;
 
         if (now_ms >= d->heartbeat_ms) {
+                char *beat =
+                    dproto_heartbeat_encode(&(struct dproto_heartbeat){ -1 });
+
                 /* A worker whose connection has closed (killed, say) is
                  * unreachable at once: its deliveries need not wait for
                  * its silence. */
                 for (size_t i = 0; i < d->nworkers;) {
                         if (send_text(d, &d->workers[i], DPROTO_HEARTBEAT,
-                                      "{}") < 0 &&
+                                      beat) < 0 &&
                             zmq_errno() == EHOSTUNREACH)
                                 forget_worker(d, st, &d->workers[i], now_ms,
                                               "is gone (its connection "
@@ -956,6 +976,7 @@ dispatch_tick(struct dispatch *d, struct store *st, const struct conf *conf,
                         else
                                 i++;
                 }
+                free(beat);
                 d->heartbeat_ms = now_ms + DPROTO_HEARTBEAT_MS;
         }
         for (size_t i = 0; i < d->nworkers;) {
