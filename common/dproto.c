@@ -342,15 +342,19 @@ buf_printf(struct buf *b, const char *fmt, ...)
         va_list ap;
         int n;
 
+        /* Numbers and names: the room kept free is enough at once. */
+        buf_grow(b, 64);
         va_start(ap, fmt);
-        n = vsnprintf(NULL, 0, fmt, ap);
+        n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
         va_end(ap);
         if (n < 0)
                 abort();
-        buf_grow(b, (size_t)n);
-        va_start(ap, fmt);
-        vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-        va_end(ap);
+        if ((size_t)n >= b->cap - b->len) {
+                buf_grow(b, (size_t)n);
+                va_start(ap, fmt);
+                vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+                va_end(ap);
+        }
         b->len += (size_t)n;
 }
 
@@ -385,17 +389,27 @@ utf8_len(const unsigned char *s, size_t n)
         return len;
 }
 
+/* Whether `s` is written in a JSON string as it is. */
+static bool
+plain(const char *s)
+{
+        const unsigned char *p = (const unsigned char *)s;
+
+        while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+                p++;
+        return *p == '\0';
+}
+
 /*
- * `s` as a JSON string, quotes included, escaped as jansson writes it:
- * the quote, the backslash and control characters; other UTF-8 as it is.
+ * The inside of `s` as a JSON string, escaped as jansson writes it: the
+ * quote, the backslash and control characters; other UTF-8 as it is.
  */
 static void
-buf_string(struct buf *b, const char *s)
+buf_escaped(struct buf *b, const char *s)
 {
         const unsigned char *p = (const unsigned char *)s;
         size_t n = strlen(s);
 
-        buf_add(b, "\"", 1);
         while (n > 0) {
                 size_t run = 0, len;
 
@@ -449,7 +463,30 @@ buf_string(struct buf *b, const char *s)
                 p++;
                 n--;
         }
+}
+
+/* `s` as a JSON string, quotes included. */
+static void
+buf_string(struct buf *b, const char *s)
+{
         buf_add(b, "\"", 1);
+        buf_escaped(b, s);
+        buf_add(b, "\"", 1);
+}
+
+/* `s` escaped for a JSON string: `s` itself when nothing needs it, else
+ * a copy in *owned (the caller frees it). */
+static const char *
+escaped(const char *s, char **owned)
+{
+        struct buf b = { NULL, 0, 0 };
+
+        *owned = NULL;
+        if (plain(s))
+                return s;
+        buf_add(&b, "", 0);
+        buf_escaped(&b, s);
+        return *owned = b.s;
 }
 
 char *
@@ -466,13 +503,21 @@ char *
 dproto_outcome_encode(const struct dproto_outcome *o)
 {
         struct buf b = { NULL, 0, 0 };
+        char *owned;
+        const char *uid = escaped(o->delivery, &owned);
+        const char *result = dproto_result_names[o->result];
 
-        buf_add(&b, "{\"delivery\":", 12);
-        buf_string(&b, o->delivery);
-        buf_printf(&b, ",\"lease\":%" PRId64 ",\"result\":\"%s\"", o->lease,
-                   dproto_result_names[o->result]);
+        /* One format for the common case: delivered, with its status. */
         if (o->code > 0)
-                buf_printf(&b, ",\"code\":%ld", o->code);
+                buf_printf(&b,
+                           "{\"delivery\":\"%s\",\"lease\":%" PRId64
+                           ",\"result\":\"%s\",\"code\":%ld",
+                           uid, o->lease, result, o->code);
+        else
+                buf_printf(&b,
+                           "{\"delivery\":\"%s\",\"lease\":%" PRId64
+                           ",\"result\":\"%s\"",
+                           uid, o->lease, result);
         if (o->retry_after >= 0)
                 buf_printf(&b, ",\"retry_after\":%ld", o->retry_after);
         if (o->local && o->result == DPROTO_RETRY)
@@ -482,6 +527,7 @@ dproto_outcome_encode(const struct dproto_outcome *o)
                 buf_string(&b, o->error);
         }
         buf_add(&b, "}", 1);
+        free(owned);
         return b.s;
 }
 
@@ -518,12 +564,13 @@ dproto_job_encode(const struct dproto_job *j, const char *alert_json)
 char *
 dproto_ack_encode(const struct dproto_ack *a)
 {
-        struct buf b = { NULL, 0, 0 };
+        char *owned, *text;
+        const char *uid = escaped(a->delivery, &owned);
 
-        buf_add(&b, "{\"delivery\":", 12);
-        buf_string(&b, a->delivery);
-        buf_printf(&b, ",\"lease\":%" PRId64 "}", a->lease);
-        return b.s;
+        xasprintf(&text, "{\"delivery\":\"%s\",\"lease\":%" PRId64 "}", uid,
+                  a->lease);
+        free(owned);
+        return text;
 }
 
 char *
