@@ -1070,11 +1070,10 @@ dispatch_json_stalled(const struct dispatch *d)
                 if (!w->stalled)
                         continue;
                 json_array_append_new(
-                    a, json_pack(
-                           "{s:s, s:s, s:I, s:I}", "worker", w->name, "kind",
-                           w->kind == DPROTO_KIND_EMAIL ? "email" : "webhook",
-                           "since", (json_int_t)w->stalled_ms, "expired",
-                           (json_int_t)w->expired));
+                    a, json_pack("{s:s, s:s, s:I, s:I}", "worker", w->name,
+                                 "kind", dproto_kind_names[w->kind], "since",
+                                 (json_int_t)w->stalled_ms, "expired",
+                                 (json_int_t)w->expired));
         }
         return a;
 }
@@ -1102,16 +1101,14 @@ int
 dispatch_revoke(struct dispatch *d, struct store *st, const struct conf *conf,
                 int64_t now_ms)
 {
-        static const char *const kinds[] = {
-                [DPROTO_KIND_EMAIL] = "email", [DPROTO_KIND_WEBHOOK] = "webhook"
-        };
         int n = 0;
 
         for (size_t i = 0; i < d->nworkers;) {
                 struct worker *w = &d->workers[i];
                 char *why = NULL;
 
-                if (key_allows(conf, w->key, kinds[w->kind], &why)) {
+                if (key_allows(conf, w->key, dproto_kind_names[w->kind],
+                               &why)) {
                         i++;
                         continue;
                 }
