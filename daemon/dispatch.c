@@ -1,9 +1,11 @@
 #include "dispatch.h"
 
 #include "curve.h"
+#include "dproto.h"
 #include "log.h"
 #include "timefmt.h"
 #include "xalloc.h"
+#include "zframes.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -14,21 +16,16 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define MAX_FRAMES 5
+#define MAX_FRAMES 4 /* [routing id][DPROTO_ID][type][body] */
 #define BATCH      256
 #define READ_BATCH 512
-
-enum kind {
-        KIND_EMAIL,
-        KIND_WEBHOOK,
-};
 
 struct worker {
         char *id; /* the routing id: binary, idlen bytes */
         size_t idlen;
         char *name; /* the id as printable text, for logs and the store */
         char *key;  /* its CURVE public key over tcp://, else NULL */
-        enum kind kind;
+        enum dproto_kind kind;
         int credit;
         int64_t last_ms;
         bool gone; /* a send found its connection closed */
@@ -130,26 +127,28 @@ dispatch_backoff(int attempts, long retry_after, int first, double u)
 }
 
 /*
- * Sends [id][DISPATCH_ID][type][text]; never blocks. Returns -1 when it
+ * Sends [id][DPROTO_ID][type][text]; never blocks. Returns -1 when it
  * could not (the socket is ROUTER_MANDATORY: a peer that has gone fails
  * with EHOSTUNREACH instead of swallowing the message).
  */
 static int
-send_text(struct dispatch *d, const struct worker *w, const char *type,
+send_text(struct dispatch *d, const struct worker *w, enum dproto_type type,
           const char *text)
 {
+        const char *name = dproto_type_names[type];
+
         if (zmq_send(d->sock, w->id, w->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) <
                 0 ||
-            zmq_send(d->sock, DISPATCH_ID, strlen(DISPATCH_ID),
+            zmq_send(d->sock, DPROTO_ID, strlen(DPROTO_ID),
                      ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_send(d->sock, type, strlen(type), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
+            zmq_send(d->sock, name, strlen(name), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
                 0 ||
             zmq_send(d->sock, text, strlen(text), ZMQ_DONTWAIT) < 0) {
                 int err = zmq_errno();
 
                 /* A closed connection is the caller's to report. */
                 if (err != EHOSTUNREACH)
-                        log_warnx("dispatch: sending %s to %s: %s", type,
+                        log_warnx("dispatch: sending %s to %s: %s", name,
                                   w->name, zmq_strerror(err));
                 errno = err;
                 return -1;
@@ -159,13 +158,13 @@ send_text(struct dispatch *d, const struct worker *w, const char *type,
 
 /* A reply to a routing id that is not (or no longer) a known worker. */
 static void
-send_raw(struct dispatch *d, const void *id, size_t idlen, const char *type,
-         const char *text)
+send_raw(struct dispatch *d, const void *id, size_t idlen,
+         enum dproto_type type, const char *text)
 {
         struct worker w = { .id = (char *)id,
                             .idlen = idlen,
                             .name = (char *)"unknown worker",
-                            .kind = KIND_WEBHOOK };
+                            .kind = DPROTO_KIND_WEBHOOK };
 
         send_text(d, &w, type, text);
 }
@@ -178,7 +177,7 @@ send_raw(struct dispatch *d, const void *id, size_t idlen, const char *type,
 struct reply {
         void *id;
         size_t idlen;
-        const char *type;
+        enum dproto_type type;
         char *text; /* the body, owned */
 };
 
@@ -188,8 +187,8 @@ struct replies {
 };
 
 static void
-reply_later(struct replies *q, const void *id, size_t idlen, const char *type,
-            char *text)
+reply_later(struct replies *q, const void *id, size_t idlen,
+            enum dproto_type type, char *text)
 {
         struct reply *r;
 
@@ -216,33 +215,6 @@ replies_flush(struct dispatch *d, struct replies *q, bool send)
         free(q->r);
         q->r = NULL;
         q->n = 0;
-}
-
-/*
- * The ACK of an outcome as text. A delivery id the store made is hex, and
- * is written as it is; anything else a worker sent is quoted by jansson.
- */
-static char *
-ack_text(const char *uid, json_int_t lease)
-{
-        size_t n = strspn(uid, "0123456789abcdef");
-        char *text;
-
-        if (uid[n] == '\0' && n > 0 && n <= 64) {
-                xasprintf(&text,
-                          "{\"delivery\":\"%s\",\"lease\":%" JSON_INTEGER_FORMAT
-                          "}",
-                          uid, lease);
-                return text;
-        }
-        {
-                json_t *ack =
-                    json_pack("{s:s, s:I}", "delivery", uid, "lease", lease);
-
-                text = ack != NULL ? json_dumps(ack, JSON_COMPACT) : NULL;
-                json_decref(ack);
-                return text;
-        }
 }
 
 /*
@@ -339,43 +311,44 @@ key_allows(const struct conf *conf, const char *key, const char *kind,
 static void
 refuse(struct dispatch *d, const void *id, size_t idlen, const char *why)
 {
-        json_t *body = json_pack("{s:s}", "error", why);
-        char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+        char *text = dproto_refuse_encode(&(struct dproto_refuse){ why });
 
-        if (text != NULL)
-                send_raw(d, id, idlen, "REFUSE", text);
+        send_raw(d, id, idlen, DPROTO_REFUSE, text);
         free(text);
-        json_decref(body);
 }
 
-static void
-on_ready(struct dispatch *d, struct store *st, const struct conf *conf,
-         const void *id, size_t idlen, const char *key, json_t *body,
-         int64_t now_ms)
-{
-        const char *kind = json_string_value(json_object_get(body, "kind"));
-        json_t *credit = json_object_get(body, "credit");
-        struct worker *w = find_worker(d, id, idlen);
-        char *why = NULL, *name;
-        enum kind k;
+/*
+ * A message from a worker, as a handler sees it: who sent it (its routing
+ * id, and its CURVE key over tcp://), and where to queue replies that
+ * wait for the batch's commit.
+ */
+struct inbound {
+        struct dispatch *d;
+        struct store *st;
+        const struct conf *conf;
+        const void *id;
+        size_t idlen;
+        const char *key; /* the ZAP handler's User-Id, or NULL */
+        int64_t now_ms;
+        struct replies *q;
+};
 
-        if (kind != NULL && strcmp(kind, "email") == 0)
-                k = KIND_EMAIL;
-        else if (kind != NULL && strcmp(kind, "webhook") == 0)
-                k = KIND_WEBHOOK;
-        else
-                goto bad;
-        /* 0: a worker busy with what an earlier scheduler gave it. */
-        if (!json_is_integer(credit) || json_integer_value(credit) < 0 ||
-            json_integer_value(credit) > DISPATCH_MAX_CREDIT)
-                goto bad;
-        if (!key_allows(conf, key, kind, &why)) {
-                name = printable(id, idlen);
+static void
+on_ready(const struct inbound *in, const struct dproto_msg *m)
+{
+        struct dispatch *d = in->d;
+        const struct dproto_ready *r = &m->u.ready;
+        const char *kind = dproto_kind_names[r->kind];
+        struct worker *w = find_worker(d, in->id, in->idlen);
+        char *why = NULL, *name;
+
+        if (!key_allows(in->conf, in->key, kind, &why)) {
+                name = printable(in->id, in->idlen);
                 log_warnx("worker %s says it delivers '%s', but %s: refused",
                           name, kind, why);
-                refuse(d, id, idlen, why);
+                refuse(d, in->id, in->idlen, why);
                 if (w != NULL)
-                        forget_worker(d, st, w, now_ms, "was refused");
+                        forget_worker(d, in->st, w, in->now_ms, "was refused");
                 free(name);
                 free(why);
                 return;
@@ -385,21 +358,19 @@ on_ready(struct dispatch *d, struct store *st, const struct conf *conf,
                                            sizeof(*d->workers));
                 w = &d->workers[d->nworkers++];
                 memset(w, 0, sizeof(*w));
-                w->id = xmalloc(idlen);
-                memcpy(w->id, id, idlen);
-                w->idlen = idlen;
-                w->name = printable(id, idlen);
-                w->key = key != NULL && key[0] != '\0' ? xstrdup(key) : NULL;
-                log_info("worker %s (%s) connected with credit %lld", w->name,
-                         kind, (long long)json_integer_value(credit));
+                w->id = xmalloc(in->idlen);
+                memcpy(w->id, in->id, in->idlen);
+                w->idlen = in->idlen;
+                w->name = printable(in->id, in->idlen);
+                w->key = in->key != NULL && in->key[0] != '\0'
+                             ? xstrdup(in->key)
+                             : NULL;
+                log_info("worker %s (%s) connected with credit %d", w->name,
+                         kind, r->credit);
         }
-        w->kind = k;
-        w->credit = (int)json_integer_value(credit);
-        w->last_ms = now_ms;
-        return;
-bad:
-        d->counts.malformed++;
-        log_warnx("dispatch: malformed READY, ignoring");
+        w->kind = r->kind;
+        w->credit = r->credit;
+        w->last_ms = in->now_ms;
 }
 
 enum dispatch_claim
@@ -534,32 +505,18 @@ enum applied {
  */
 static enum applied
 apply_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
-              struct worker *w, const void *id, size_t idlen, json_t *body,
-              int64_t now_ms)
+              struct worker *w, const void *id, size_t idlen,
+              const struct dproto_outcome *out, int64_t now_ms)
 {
         int64_t now = now_ms / 1000, wait;
-        const char *uid = json_string_value(json_object_get(body, "delivery"));
-        const char *result = json_string_value(json_object_get(body, "result"));
-        const char *error = json_string_value(json_object_get(body, "error"));
-        json_t *lease = json_object_get(body, "lease");
-        json_t *ra = json_object_get(body, "retry_after");
-        json_t *local = json_object_get(body, "local");
+        const char *uid = out->delivery, *error = out->error;
+        const char *result = dproto_result_names[out->result];
         struct store_outcome o = { NULL, 0, error, true, false };
         struct store_delivery dl;
         enum dispatch_claim claim;
         char *cause = NULL, *why = NULL;
         int rc;
 
-        if (uid == NULL || result == NULL || !json_is_integer(lease) ||
-            (ra != NULL && !json_is_integer(ra)) ||
-            (local != NULL && !json_is_boolean(local)) ||
-            (json_is_true(local) && strcmp(result, "retry") != 0) ||
-            (strcmp(result, "delivered") != 0 && strcmp(result, "retry") != 0 &&
-             strcmp(result, "failed") != 0)) {
-                d->counts.malformed++;
-                log_warnx("dispatch: malformed OUTCOME, ignoring");
-                return APPLIED_DROP;
-        }
         rc = store_delivery_find(st, uid, &dl, &cause);
         if (rc < 0) {
                 store_error(st, cause);
@@ -570,9 +527,8 @@ apply_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
                 reject(d, w, id, idlen, now_ms, "no such delivery");
                 return APPLIED_DROP;
         }
-        claim = dispatch_claim(&dl, w != NULL ? w->name : NULL,
-                               json_integer_value(lease),
-                               strcmp(result, "delivered") == 0);
+        claim = dispatch_claim(&dl, w != NULL ? w->name : NULL, out->lease,
+                               out->result == DPROTO_DELIVERED);
         switch (claim) {
         case DISPATCH_CLAIM_FORGED:
                 reject(d, w, id, idlen, now_ms,
@@ -585,23 +541,23 @@ apply_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
         case DISPATCH_CLAIM_STALE:
                 log_info("dispatch: stale %s outcome for %s (lease %lld, now "
                          "%lld), ignoring",
-                         result, uid, (long long)json_integer_value(lease),
+                         result, uid, (long long)out->lease,
                          (long long)dl.lease);
                 return APPLIED_FIRST;
         case DISPATCH_CLAIM_LATE:
         case DISPATCH_CLAIM_APPLY:
                 break;
         }
-        if (strcmp(result, "delivered") == 0) {
+        if (out->result == DPROTO_DELIVERED) {
                 o.status = "delivered";
                 o.error = NULL;
                 d->counts.delivered++;
-        } else if (strcmp(result, "failed") == 0) {
+        } else if (out->result == DPROTO_FAILED) {
                 o.status = "failed";
                 d->counts.failed++;
                 log_err("delivery %s to '%s' (%s) failed for good: %s", uid,
                         dl.channel, dl.type, error ? error : "?");
-        } else if (json_is_true(local)) {
+        } else if (out->local) {
                 /* Not the receiver's answer: never given up for it. */
                 o.status = "retry";
                 o.verdict = false;
@@ -625,9 +581,9 @@ apply_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
                         why);
         } else {
                 o.status = "retry";
-                wait = dispatch_backoff(
-                    dl.attempts + 1, ra ? (long)json_integer_value(ra) : -1,
-                    conf->delivery.retry_base, erand48(d->rand));
+                wait = dispatch_backoff(dl.attempts + 1, out->retry_after,
+                                        conf->delivery.retry_base,
+                                        erand48(d->rand));
                 /* From the next whole second: counted from `now`,
                  * truncated, a server's Retry-After would end up to a
                  * second early. */
@@ -654,29 +610,46 @@ apply_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
         return rc < 0 ? APPLIED_DROP : APPLIED_FIRST;
 }
 
-static void
-on_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
-           const void *id, size_t idlen, json_t *body, int64_t now_ms,
-           struct replies *q)
+/*
+ * A HEARTBEAT or an OUTCOME, even a malformed one, says the peer is
+ * there: a worker is heard; a peer that has not said READY is told HELLO,
+ * after the batch's ACKs when `queued` (an OUTCOME's answer), else now.
+ * Returns the worker, or NULL.
+ */
+static struct worker *
+heard(const struct inbound *in, bool queued)
 {
-        struct worker *w = find_worker(d, id, idlen);
-        enum applied a = apply_outcome(d, st, conf, w, id, idlen, body, now_ms);
+        struct worker *w = find_worker(in->d, in->id, in->idlen);
+        char *hello;
 
-        if (a != APPLIED_DROP) {
-                /* apply_outcome() saw a string and an integer. */
-                char *ack = ack_text(
-                    json_string_value(json_object_get(body, "delivery")),
-                    json_integer_value(json_object_get(body, "lease")));
+        if (w != NULL) {
+                w->last_ms = in->now_ms;
+                return w;
+        }
+        hello = dproto_hello_encode();
+        if (queued) {
+                reply_later(in->q, in->id, in->idlen, DPROTO_HELLO, hello);
+                return NULL;
+        }
+        send_raw(in->d, in->id, in->idlen, DPROTO_HELLO, hello);
+        free(hello);
+        return NULL;
+}
 
-                if (ack != NULL)
-                        reply_later(q, id, idlen, "ACK", ack);
-        }
-        if (w == NULL) {
-                reply_later(q, id, idlen, "HELLO", xstrdup("{}"));
-                return;
-        }
-        w->last_ms = now_ms;
-        if (a == APPLIED_DROP)
+static void
+on_outcome(const struct inbound *in, const struct dproto_msg *m)
+{
+        struct dispatch *d = in->d;
+        const struct dproto_outcome *out = &m->u.outcome;
+        struct worker *w = find_worker(d, in->id, in->idlen);
+        enum applied a = apply_outcome(d, in->st, in->conf, w, in->id,
+                                       in->idlen, out, in->now_ms);
+
+        if (a != APPLIED_DROP)
+                reply_later(in->q, in->id, in->idlen, DPROTO_ACK,
+                            dproto_ack_encode(&(struct dproto_ack){
+                                out->delivery, out->lease }));
+        if (heard(in, true) == NULL || a == APPLIED_DROP)
                 return;
         /* It reports: it may have jobs again. */
         if (w->stalled) {
@@ -685,106 +658,79 @@ on_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
                 w->stalled = false;
                 w->expired = 0;
         }
-        if (a == APPLIED_FIRST && w->credit < DISPATCH_MAX_CREDIT)
+        if (a == APPLIED_FIRST && w->credit < DPROTO_MAX_CREDIT)
                 w->credit++;
 }
 
 static void
-on_heartbeat(struct dispatch *d, const void *id, size_t idlen, json_t *body,
-             int64_t now_ms)
+on_heartbeat(const struct inbound *in, const struct dproto_msg *m)
 {
-        struct worker *w = find_worker(d, id, idlen);
-        json_t *credit = json_object_get(body, "credit");
+        struct worker *w = heard(in, false);
 
-        if (w == NULL) {
-                send_raw(d, id, idlen, "HELLO", "{}");
-                return;
-        }
-        w->last_ms = now_ms;
-        if (json_is_integer(credit) && json_integer_value(credit) >= 0 &&
-            json_integer_value(credit) <= DISPATCH_MAX_CREDIT)
-                w->credit = (int)json_integer_value(credit);
+        if (w != NULL && m->u.heartbeat.credit >= 0)
+                w->credit = m->u.heartbeat.credit;
 }
 
-/* One message: [routing id][DISPATCH_ID][type][body?]. */
-static void
-handle(struct dispatch *d, struct store *st, const struct conf *conf,
-       zmq_msg_t *f, int n, int64_t now_ms, struct replies *q)
-{
-        const char *type;
-        size_t tlen;
-        json_t *body = NULL;
-        json_error_t jerr;
+/* What the daemon does with each message type a worker may send. */
+static void (*const handlers[DPROTO_NTYPES])(const struct inbound *,
+                                             const struct dproto_msg *) = {
+        [DPROTO_READY] = on_ready,
+        [DPROTO_OUTCOME] = on_outcome,
+        [DPROTO_HEARTBEAT] = on_heartbeat,
+};
 
-        if (n < 3 || n > 4) {
-                d->counts.malformed++;
-                log_warnx("dispatch: message of %d frames, ignoring", n);
-                return;
+/* One message: [routing id][DPROTO_ID][type][body?]. */
+static void
+handle(struct inbound *in, struct zframes *z)
+{
+        struct dispatch *d = in->d;
+        struct dproto_frame f[MAX_FRAMES - 1];
+        struct dproto_msg m;
+        char *cause = NULL;
+        int n = z->total - 1;
+
+        for (int i = 1; i < z->n; i++)
+                f[i - 1] = (struct dproto_frame){ zframes_data(z, i),
+                                                  zframes_size(z, i) };
+        in->id = zframes_data(z, 0);
+        in->idlen = zframes_size(z, 0);
+        /* The User-Id travels on every frame; a lone routing id has none. */
+        in->key = z->n > 2 ? zmq_msg_gets(&z->f[2], "User-Id") : NULL;
+        if (dproto_decode(f, n, &m, &cause) == 0 && handlers[m.type] != NULL) {
+                handlers[m.type](in, &m);
+                goto out;
         }
-        type = zmq_msg_data(&f[2]);
-        tlen = zmq_msg_size(&f[2]);
-        if (zmq_msg_size(&f[1]) != strlen(DISPATCH_ID) ||
-            memcmp(zmq_msg_data(&f[1]), DISPATCH_ID, strlen(DISPATCH_ID)) !=
-                0) {
+        switch (m.fault) {
+        case DPROTO_FAULT_FOREIGN:
                 log_warnx("dispatch: a worker speaks another protocol "
                           "version; refused");
-                refuse(d, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]),
-                       "this scheduler speaks " DISPATCH_ID);
-                return;
-        }
-        if (n == 4) {
-                body = json_loadb(zmq_msg_data(&f[3]), zmq_msg_size(&f[3]), 0,
-                                  &jerr);
-                if (!json_is_object(body)) {
-                        d->counts.malformed++;
-                        log_warnx("dispatch: body is not a JSON object, "
-                                  "ignoring");
-                        json_decref(body);
-                        return;
-                }
-        } else {
-                body = json_object();
-        }
-#define IS(t) (tlen == strlen(t) && memcmp(type, t, tlen) == 0)
-        if (IS("READY"))
-                on_ready(d, st, conf, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]),
-                         zmq_msg_gets(&f[2], "User-Id"), body, now_ms);
-        else if (IS("OUTCOME"))
-                on_outcome(d, st, conf, zmq_msg_data(&f[0]),
-                           zmq_msg_size(&f[0]), body, now_ms, q);
-        else if (IS("HEARTBEAT"))
-                on_heartbeat(d, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), body,
-                             now_ms);
-        else {
-                d->counts.malformed++;
+                refuse(d, in->id, in->idlen,
+                       "this scheduler speaks " DPROTO_ID);
+                goto out;
+        case DPROTO_FAULT_FRAMES:
+                log_warnx("dispatch: message of %d frames, ignoring", z->total);
+                break;
+        case DPROTO_FAULT_BODY:
+                log_warnx("dispatch: body is not a JSON object, ignoring");
+                break;
+        case DPROTO_FAULT_FIELDS:
+                if (handlers[m.type] != NULL) {
+                        log_warnx("dispatch: malformed %s (%s), ignoring",
+                                  dproto_type_names[m.type], cause);
+                        if (m.type != DPROTO_READY)
+                                heard(in, m.type == DPROTO_OUTCOME);
+                } else /* a type only the daemon sends */
+                        log_warnx("dispatch: unknown message type, ignoring");
+                break;
+        case DPROTO_FAULT_NONE: /* the same */
+        case DPROTO_FAULT_TYPE:
                 log_warnx("dispatch: unknown message type, ignoring");
+                break;
         }
-#undef IS
-        json_decref(body);
-}
-
-/* Receives one multipart message into f[]; returns its frame count. */
-static int
-receive(struct dispatch *d, zmq_msg_t *f)
-{
-        int n = 0, more = 1;
-        size_t len = sizeof(more);
-
-        while (more) {
-                zmq_msg_t part;
-
-                zmq_msg_init(&part);
-                if (zmq_msg_recv(&part, d->sock, ZMQ_DONTWAIT) < 0) {
-                        zmq_msg_close(&part);
-                        break;
-                }
-                zmq_getsockopt(d->sock, ZMQ_RCVMORE, &more, &len);
-                if (n < MAX_FRAMES)
-                        f[n++] = part;
-                else
-                        zmq_msg_close(&part); /* handle() refuses it */
-        }
-        return n;
+        d->counts.malformed++;
+out:
+        dproto_msg_clear(&m);
+        free(cause);
 }
 
 /*
@@ -796,6 +742,7 @@ dispatch_read(struct dispatch *d, struct store *st, const struct conf *conf,
               int64_t now_ms)
 {
         struct replies q = { NULL, 0 };
+        struct inbound in = { d, st, conf, NULL, 0, NULL, now_ms, &q };
         char *cause = NULL;
         int count;
 
@@ -803,10 +750,9 @@ dispatch_read(struct dispatch *d, struct store *st, const struct conf *conf,
                 bool tx = false;
 
                 for (count = 0; count < READ_BATCH; count++) {
-                        zmq_msg_t f[MAX_FRAMES];
-                        int n = receive(d, f);
+                        struct zframes z;
 
-                        if (n == 0)
+                        if (zframes_recv(d->sock, &z, MAX_FRAMES) == 0)
                                 break;
                         if (!tx && store_begin(st, &cause) < 0) {
                                 store_error(st, cause);
@@ -815,9 +761,8 @@ dispatch_read(struct dispatch *d, struct store *st, const struct conf *conf,
                         } else {
                                 tx = true;
                         }
-                        handle(d, st, conf, f, n, now_ms, &q);
-                        for (int i = 0; i < n; i++)
-                                zmq_msg_close(&f[i]);
+                        handle(&in, &z);
+                        zframes_close(&z);
                 }
                 if (tx && store_commit(st, &cause) < 0) {
                         /* Nothing acknowledged: the workers repeat. */
@@ -948,8 +893,8 @@ feed_worker(struct dispatch *d, struct store *st, const struct conf *conf,
         skip = json_array_size(paced) > 0 ? json_dumps(paced, JSON_COMPACT)
                                           : NULL; /* none: "[]" */
         json_decref(paced);
-        n = store_deliveries_ready(st, w->kind == KIND_EMAIL, now, skip, ready,
-                                   w->credit < BATCH ? w->credit : BATCH,
+        n = store_deliveries_ready(st, w->kind == DPROTO_KIND_EMAIL, now, skip,
+                                   ready, w->credit < BATCH ? w->credit : BATCH,
                                    &cause);
         free(skip);
         if (n <= 0 || store_begin(st, &cause) < 0)
@@ -973,7 +918,7 @@ feed_worker(struct dispatch *d, struct store *st, const struct conf *conf,
                 goto out;
         }
         for (int i = 0; i < njobs; i++) {
-                if (send_text(d, w, "JOB", jobs[i]) < 0) {
+                if (send_text(d, w, DPROTO_JOB, jobs[i]) < 0) {
                         /* Gone: give its leases back now, not when they
                          * run out, and forget it at the next tick. */
                         w->gone = zmq_errno() == EHOSTUNREACH;
@@ -1015,12 +960,15 @@ dispatch_tick(struct dispatch *d, struct store *st, const struct conf *conf,
         int n;
 
         if (now_ms >= d->heartbeat_ms) {
+                char *beat =
+                    dproto_heartbeat_encode(&(struct dproto_heartbeat){ -1 });
+
                 /* A worker whose connection has closed (killed, say) is
                  * unreachable at once: its deliveries need not wait for
                  * its silence. */
                 for (size_t i = 0; i < d->nworkers;) {
-                        if (send_text(d, &d->workers[i], "HEARTBEAT", "{}") <
-                                0 &&
+                        if (send_text(d, &d->workers[i], DPROTO_HEARTBEAT,
+                                      beat) < 0 &&
                             zmq_errno() == EHOSTUNREACH)
                                 forget_worker(d, st, &d->workers[i], now_ms,
                                               "is gone (its connection "
@@ -1028,13 +976,14 @@ dispatch_tick(struct dispatch *d, struct store *st, const struct conf *conf,
                         else
                                 i++;
                 }
-                d->heartbeat_ms = now_ms + DISPATCH_HEARTBEAT_MS;
+                free(beat);
+                d->heartbeat_ms = now_ms + DPROTO_HEARTBEAT_MS;
         }
         for (size_t i = 0; i < d->nworkers;) {
                 if (d->workers[i].gone)
                         forget_worker(d, st, &d->workers[i], now_ms,
                                       "is gone (its connection closed)");
-                else if (now_ms - d->workers[i].last_ms > DISPATCH_SILENCE_MS)
+                else if (now_ms - d->workers[i].last_ms > DPROTO_SILENCE_MS)
                         forget_worker(d, st, &d->workers[i], now_ms,
                                       "went silent");
                 else
@@ -1102,7 +1051,7 @@ dispatch_json_workers(const struct dispatch *d)
         json_int_t email = 0, webhook = 0;
 
         for (size_t i = 0; i < d->nworkers; i++) {
-                if (d->workers[i].kind == KIND_EMAIL)
+                if (d->workers[i].kind == DPROTO_KIND_EMAIL)
                         email++;
                 else
                         webhook++;
@@ -1121,11 +1070,10 @@ dispatch_json_stalled(const struct dispatch *d)
                 if (!w->stalled)
                         continue;
                 json_array_append_new(
-                    a,
-                    json_pack("{s:s, s:s, s:I, s:I}", "worker", w->name, "kind",
-                              w->kind == KIND_EMAIL ? "email" : "webhook",
-                              "since", (json_int_t)w->stalled_ms, "expired",
-                              (json_int_t)w->expired));
+                    a, json_pack("{s:s, s:s, s:I, s:I}", "worker", w->name,
+                                 "kind", dproto_kind_names[w->kind], "since",
+                                 (json_int_t)w->stalled_ms, "expired",
+                                 (json_int_t)w->expired));
         }
         return a;
 }
@@ -1153,16 +1101,14 @@ int
 dispatch_revoke(struct dispatch *d, struct store *st, const struct conf *conf,
                 int64_t now_ms)
 {
-        static const char *const kinds[] = {
-                [KIND_EMAIL] = "email", [KIND_WEBHOOK] = "webhook"
-        };
         int n = 0;
 
         for (size_t i = 0; i < d->nworkers;) {
                 struct worker *w = &d->workers[i];
                 char *why = NULL;
 
-                if (key_allows(conf, w->key, kinds[w->kind], &why)) {
+                if (key_allows(conf, w->key, dproto_kind_names[w->kind],
+                               &why)) {
                         i++;
                         continue;
                 }

@@ -3,24 +3,22 @@
  *
  * Owns the registry of connected workers (kind, credit, last heard) and the
  * ROUTER socket's traffic: READY, OUTCOME and HEARTBEAT in; JOB, ACK,
- * HEARTBEAT, HELLO and REFUSE out. Deliveries themselves live in the store:
- * a job is leased in a committed transaction before it is sent, and an
- * outcome is committed before it is acknowledged.
+ * HEARTBEAT, HELLO and REFUSE out, each encoded and decoded by dproto.
+ * Deliveries themselves live in the store: a job is leased in a committed
+ * transaction before it is sent, and an outcome is committed before it is
+ * acknowledged.
  */
 #ifndef ONOTIFY_DISPATCH_H
 #define ONOTIFY_DISPATCH_H
 
 #include "conf.h"
+#include "dproto.h"
 #include "store.h"
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#define DISPATCH_ID           "ofsted-notify-dispatch/1"
-#define DISPATCH_HEARTBEAT_MS 2000
-#define DISPATCH_SILENCE_MS   10000
-#define DISPATCH_MAX_CREDIT   1000 /* the most a worker may announce */
 /* The longest wait before a delivery held by a problem on our side (a
  * secret file) is tried again: a fixed file is picked up within it. */
 #define DISPATCH_LOCAL_MAX_S 300
@@ -35,7 +33,7 @@
  * taken for gone) only when the worker has stopped reading, not because
  * it announced a large credit.
  */
-#define DISPATCH_SNDHWM (4 * DISPATCH_MAX_CREDIT)
+#define DISPATCH_SNDHWM (4 * DPROTO_MAX_CREDIT)
 
 struct dispatch;
 

@@ -20,6 +20,7 @@
 #include "timefmt.h"
 #include "xalloc.h"
 #include "zap.h"
+#include "zframes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -378,42 +379,28 @@ reload(void *arg)
 static void
 handle_control(struct daemon *d)
 {
-        zmq_msg_t frames[MAX_FRAMES];
-        int n = 0, more = 1, env;
-        size_t len = sizeof(more);
+        struct zframes z;
+        int n, env;
         json_t *reply = NULL;
         char *text;
 
-        while (more) {
-                zmq_msg_t part;
-
-                zmq_msg_init(&part);
-                if (zmq_msg_recv(&part, d->control, ZMQ_DONTWAIT) < 0) {
-                        zmq_msg_close(&part);
-                        break;
-                }
-                zmq_getsockopt(d->control, ZMQ_RCVMORE, &more, &len);
-                if (n < MAX_FRAMES)
-                        frames[n++] = part;
-                else
-                        zmq_msg_close(&part);
-        }
+        n = zframes_recv(d->control, &z, MAX_FRAMES);
         if (n == 0)
                 return;
         /* The envelope is the routing id, plus the empty frame REQ adds. */
-        env = n >= 2 && zmq_msg_size(&frames[1]) == 0 ? 2 : 1;
-        if (n - env != 2 || n == MAX_FRAMES)
+        env = n >= 2 && zframes_size(&z, 1) == 0 ? 2 : 1;
+        if (z.total - env != 2)
                 reply = proto_error("a request is two frames: the protocol "
                                     "id and a JSON body");
         else
                 reply = control_handle(
-                    &d->cctx, zmq_msg_data(&frames[env]),
-                    zmq_msg_size(&frames[env]), zmq_msg_data(&frames[env + 1]),
-                    zmq_msg_size(&frames[env + 1]), os_wall_ms() / 1000);
+                    &d->cctx, zframes_data(&z, env), zframes_size(&z, env),
+                    zframes_data(&z, env + 1), zframes_size(&z, env + 1),
+                    os_wall_ms() / 1000);
         text = json_dumps(reply, JSON_COMPACT);
         for (int i = 0; i < env; i++) {
-                if (zmq_send(d->control, zmq_msg_data(&frames[i]),
-                             zmq_msg_size(&frames[i]),
+                if (zmq_send(d->control, zframes_data(&z, i),
+                             zframes_size(&z, i),
                              ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
                         goto out;
         }
@@ -427,8 +414,7 @@ out:
                           json_string_value(json_object_get(reply, "error")));
         free(text);
         json_decref(reply);
-        for (int i = 0; i < n; i++)
-                zmq_msg_close(&frames[i]);
+        zframes_close(&z);
 }
 
 static void

@@ -3,6 +3,7 @@
 #include "curve.h"
 #include "log.h"
 #include "xalloc.h"
+#include "zframes.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -185,28 +186,14 @@ frame_text(zmq_msg_t *f, char *buf, size_t max)
 static void
 serve(struct zap *z, const struct conf *conf, int64_t now_ms)
 {
-        zmq_msg_t f[ZAP_FRAMES];
-        int n = 0, more = 1;
-        size_t len = sizeof(more);
+        struct zframes fr;
+        zmq_msg_t *f = fr.f;
+        int n = zframes_recv(z->handler, &fr, ZAP_FRAMES);
         char domain[32], address[64], mechanism[16], z85[CONF_KEY_LEN + 1];
         char line[160], note[QUIET_NOTE];
         const struct conf_client *who;
         const char *why = "malformed request";
 
-        while (more) {
-                zmq_msg_t part;
-
-                zmq_msg_init(&part);
-                if (zmq_msg_recv(&part, z->handler, ZMQ_DONTWAIT) < 0) {
-                        zmq_msg_close(&part);
-                        break;
-                }
-                zmq_getsockopt(z->handler, ZMQ_RCVMORE, &more, &len);
-                if (n < ZAP_FRAMES)
-                        f[n++] = part;
-                else
-                        zmq_msg_close(&part);
-        }
         if (n == 0)
                 return;
         if (n < 7 || zmq_msg_size(&f[0]) != 3 ||
@@ -241,8 +228,7 @@ serve(struct zap *z, const struct conf *conf, int64_t now_ms)
                 log_warnx("%s: refused a client from %s with key '%s': %s%s",
                           domain, address, z85[0] ? z85 : "(none)", why, note);
 out:
-        for (int i = 0; i < n; i++)
-                zmq_msg_close(&f[i]);
+        zframes_close(&fr);
 }
 
 static void

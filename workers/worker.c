@@ -2,6 +2,7 @@
 
 #include "backend.h"
 #include "curve.h"
+#include "dproto.h"
 #include "email.h"
 #include "ics.h"
 #include "log.h"
@@ -10,6 +11,7 @@
 #include "svc.h"
 #include "template.h"
 #include "xalloc.h"
+#include "zframes.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -23,14 +25,10 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define DISPATCH_ID       "ofsted-notify-dispatch/1"
-#define HEARTBEAT_MS      2000
-#define RESEND_MS         2000
-#define DAEMON_SILENCE_MS 10000
-#define STOP_GRACE_MS     15000
-#define REDIAL_MIN_MS     2000 /* after a refused handshake */
-#define REDIAL_MAX_MS     60000
-#define MAX_RESPONSE      (64 * 1024)
+#define STOP_GRACE_MS 15000
+#define REDIAL_MIN_MS 2000 /* after a refused handshake */
+#define REDIAL_MAX_MS 60000
+#define MAX_RESPONSE  (64 * 1024)
 
 struct transfer {
         struct wk *w;
@@ -259,79 +257,62 @@ easy_put(struct wk *w, CURL *easy)
         w->spare[w->nspare++] = easy;
 }
 
-/* Sends [DISPATCH_ID][type][body] to the scheduler; never blocks. */
+/* Sends [DPROTO_ID][type][body] to the scheduler; never blocks. */
 static void
-send_msg(struct wk *w, const char *type, const char *body)
+send_msg(struct wk *w, enum dproto_type type, const char *body)
 {
-        if (zmq_send(w->sock, DISPATCH_ID, strlen(DISPATCH_ID),
+        const char *name = dproto_type_names[type];
+
+        if (zmq_send(w->sock, DPROTO_ID, strlen(DPROTO_ID),
                      ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_send(w->sock, type, strlen(type), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
+            zmq_send(w->sock, name, strlen(name), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
                 0 ||
             zmq_send(w->sock, body, strlen(body), ZMQ_DONTWAIT) < 0)
-                log_debug("sending %s: %s", type, zmq_strerror(zmq_errno()));
+                log_debug("sending %s: %s", name, zmq_strerror(zmq_errno()));
 }
 
 /*
  * The credit offered is what is left: after the scheduler restarts, the
  * transfers it handed out before are still under way here.
  */
+static int
+credit_left(const struct wk *w)
+{
+        long credit = (long)w->opts->credit - (long)w->active;
+
+        return credit < 0 ? 0 : (int)credit;
+}
+
 static void
 send_ready(struct wk *w)
 {
-        long credit = (long)w->opts->credit - (long)w->active;
-        char *body;
+        struct dproto_ready r = { strcmp(w->opts->kind, "email") == 0
+                                      ? DPROTO_KIND_EMAIL
+                                      : DPROTO_KIND_WEBHOOK,
+                                  credit_left(w) };
+        char *body = dproto_ready_encode(&r);
 
-        xasprintf(&body, "{\"kind\": \"%s\", \"credit\": %ld}", w->opts->kind,
-                  credit < 0 ? 0 : credit);
-        send_msg(w, "READY", body);
+        send_msg(w, DPROTO_READY, body);
         free(body);
 }
 
-/*
- * The OUTCOME body. The common case, no error text and a delivery id
- * backend_valid_delivery() accepts, is written by format; anything else is
- * written by jansson, which quotes it. `local` (with a retry) says the
- * receiver was never tried: the problem is on our side (docs/dispatch.md).
- */
-static char *
-outcome_text(const char *uid, int64_t lease, enum outcome o, long code,
-             long retry_after, bool local, const char *error)
+/* The protocol's name for a backend's outcome. */
+static enum dproto_result
+wire_result(enum outcome o)
 {
-        json_t *body;
-        char *text;
-
-        if (backend_valid_delivery(uid) && error == NULL && retry_after < 0 &&
-            !local) {
-                if (code > 0)
-                        xasprintf(&text,
-                                  "{\"delivery\":\"%s\",\"lease\":%" PRId64
-                                  ",\"result\":\"%s\",\"code\":%ld}",
-                                  uid, lease, outcome_name(o), code);
-                else
-                        xasprintf(&text,
-                                  "{\"delivery\":\"%s\",\"lease\":%" PRId64
-                                  ",\"result\":\"%s\"}",
-                                  uid, lease, outcome_name(o));
-                return text;
+        switch (o) {
+        case OUTCOME_DELIVERED:
+                return DPROTO_DELIVERED;
+        case OUTCOME_RETRY:
+                return DPROTO_RETRY;
+        case OUTCOME_FAILED:
+                break;
         }
-        body = json_pack("{s:s, s:I, s:s}", "delivery", uid, "lease",
-                         (json_int_t)lease, "result", outcome_name(o));
-        if (code > 0)
-                json_object_set_new(body, "code", json_integer(code));
-        if (retry_after >= 0)
-                json_object_set_new(body, "retry_after",
-                                    json_integer(retry_after));
-        if (local && o == OUTCOME_RETRY)
-                json_object_set_new(body, "local", json_true());
-        if (error != NULL)
-                json_object_set_new(body, "error", json_string(error));
-        text = json_dumps(body, JSON_COMPACT);
-        json_decref(body);
-        return text;
+        return DPROTO_FAILED;
 }
 
 /*
- * Queues an outcome and sends it; it is sent again every RESEND_MS until
+ * Queues an outcome and sends it; it is sent again every DPROTO_RESEND_MS until
  * the scheduler acknowledges it. `error` holds no URL or secret. A local
  * retry is logged at debug only: its cause was logged once, at error.
  */
@@ -346,9 +327,10 @@ report(struct wk *w, const char *uid, int64_t lease, enum outcome o, long code,
         m = &w->outcomes[w->noutcomes++];
         m->uid = xstrdup(uid);
         m->lease = lease;
-        m->text = outcome_text(uid, lease, o, code, retry_after, local, error);
-        m->resend_ms = os_mono_ms() + RESEND_MS;
-        send_msg(w, "OUTCOME", m->text);
+        m->text = dproto_outcome_encode(&(struct dproto_outcome){
+            uid, lease, wire_result(o), code, retry_after, local, error });
+        m->resend_ms = os_mono_ms() + DPROTO_RESEND_MS;
+        send_msg(w, DPROTO_OUTCOME, m->text);
         if (o == OUTCOME_DELIVERED)
                 log_info("delivery %s: delivered", uid);
         else if (local)
@@ -360,16 +342,15 @@ report(struct wk *w, const char *uid, int64_t lease, enum outcome o, long code,
 }
 
 static void
-on_ack(struct wk *w, json_t *body)
+on_ack(struct wk *w, const struct dproto_msg *msg)
 {
-        const char *uid = json_string_value(json_object_get(body, "delivery"));
-        json_t *lease = json_object_get(body, "lease");
+        const struct dproto_ack *ack = &msg->u.ack;
 
-        for (size_t i = 0; uid != NULL && i < w->noutcomes; i++) {
+        for (size_t i = 0; i < w->noutcomes; i++) {
                 struct outcome_msg *m = &w->outcomes[i];
 
-                if (strcmp(m->uid, uid) != 0 ||
-                    m->lease != json_integer_value(lease))
+                if (strcmp(m->uid, ack->delivery) != 0 ||
+                    m->lease != ack->lease)
                         continue;
                 free(m->uid);
                 free(m->text);
@@ -596,13 +577,12 @@ out:
 
 /* Builds the transfer for a job and starts it. */
 static void
-on_job(struct wk *w, json_t *job)
+on_job(struct wk *w, const struct dproto_msg *m)
 {
-        const char *uid = json_string_value(json_object_get(job, "delivery"));
-        const char *name = json_string_value(json_object_get(job, "channel"));
-        const char *type = json_string_value(json_object_get(job, "type"));
-        json_t *lease = json_object_get(job, "lease");
-        json_t *alert = json_object_get(job, "alert"), *vars = NULL;
+        const struct dproto_job *job = &m->u.job;
+        const char *uid = job->delivery, *name = job->channel;
+        const char *type = job->type;
+        json_t *vars = NULL;
         const struct channel *ch;
         struct transfer *t = NULL;
         char *title = NULL, *text = NULL, *cause = NULL;
@@ -610,11 +590,8 @@ on_job(struct wk *w, json_t *job)
         bool local = false;
         int rc;
 
-        if (uid == NULL || name == NULL || type == NULL ||
-            !json_is_integer(lease) || !json_is_object(alert)) {
-                log_warnx("malformed JOB, ignoring");
+        if (w->stop_by_ms != 0)
                 return;
-        }
         ch = conf_channel(w->conf, name);
         if (ch == NULL || strcmp(conf_channel_type_name(ch->type), type) != 0) {
                 /* Our config and the scheduler's are out of step. */
@@ -630,7 +607,7 @@ on_job(struct wk *w, json_t *job)
         t = xcalloc(1, sizeof(*t));
         t->w = w;
         t->uid = xstrdup(uid);
-        t->lease = json_integer_value(lease);
+        t->lease = job->lease;
         t->email = ch->type == CHANNEL_EMAIL;
         t->easy = easy_get(w);
         if (t->easy == NULL) {
@@ -638,7 +615,7 @@ on_job(struct wk *w, json_t *job)
                 fail = OUTCOME_RETRY;
                 goto fail;
         }
-        vars = template_vars(alert);
+        vars = template_vars(job->alert);
         title = template_render(conf_template(w->conf, ch->type, true), vars);
         text = template_render(conf_template(w->conf, ch->type, false), vars);
         common_options(w, t);
@@ -651,11 +628,11 @@ on_job(struct wk *w, json_t *job)
                 curl_easy_setopt(t->easy, CURLOPT_FORBID_REUSE, 1L);
         }
         if (t->email)
-                rc = prepare_email(w, t, ch, job, title, text, &fail, &local,
-                                   &cause);
+                rc = prepare_email(w, t, ch, m->root, title, text, &fail,
+                                   &local, &cause);
         else
-                rc = prepare_webhook(w, t, ch, job, title, text, &fail, &local,
-                                     &cause);
+                rc = prepare_webhook(w, t, ch, m->root, title, text, &fail,
+                                     &local, &cause);
         if (rc < 0)
                 goto fail;
         if (curl_multi_add_handle(w->multi, t->easy) != CURLM_OK) {
@@ -672,7 +649,7 @@ on_job(struct wk *w, json_t *job)
         t = NULL;
         goto out;
 fail:
-        report(w, uid, json_integer_value(lease), fail, 0, -1, local, cause);
+        report(w, uid, job->lease, fail, 0, -1, local, cause);
 out:
         if (t != NULL) {
                 /* Never added to the multi handle: nothing to remove. */
@@ -811,30 +788,59 @@ renew_multi(struct wk *w)
         w->renew_multi = false;
 }
 
-/* One message from the scheduler: [DISPATCH_ID][type][body]. */
 static void
-on_message(struct wk *w, zmq_msg_t *f, int n)
+on_hello(struct wk *w, const struct dproto_msg *m)
 {
-        json_t *body = NULL;
-        const char *type;
-        size_t tlen;
+        (void)m;
+        log_info("the scheduler asks who we are: sending READY");
+        send_ready(w);
+}
 
-        if (n < 2 || n > 3 || zmq_msg_size(&f[0]) != strlen(DISPATCH_ID) ||
-            memcmp(zmq_msg_data(&f[0]), DISPATCH_ID, strlen(DISPATCH_ID)) !=
-                0) {
+static void
+on_refuse(struct wk *w, const struct dproto_msg *m)
+{
+        log_err("the scheduler refuses us: %s", m->u.refuse.error);
+        w->running = false;
+        w->status = 1;
+}
+
+static void
+on_beat(struct wk *w, const struct dproto_msg *m)
+{
+        (void)w; /* being heard is all it says */
+        (void)m;
+}
+
+/* What the worker does with each message type the scheduler may send. */
+static void (*const handlers[DPROTO_NTYPES])(struct wk *,
+                                             const struct dproto_msg *) = {
+        [DPROTO_JOB] = on_job,        [DPROTO_ACK] = on_ack,
+        [DPROTO_HEARTBEAT] = on_beat, [DPROTO_HELLO] = on_hello,
+        [DPROTO_REFUSE] = on_refuse,
+};
+
+/* One message from the scheduler: [DPROTO_ID][type][body]. */
+static void
+on_message(struct wk *w, struct zframes *z)
+{
+        struct dproto_frame f[3];
+        struct dproto_msg m;
+        char *cause = NULL;
+
+        for (int i = 0; i < z->n; i++)
+                f[i] = (struct dproto_frame){ zframes_data(z, i),
+                                              zframes_size(z, i) };
+        if (dproto_decode(f, z->total, &m, &cause) < 0 &&
+            (m.fault == DPROTO_FAULT_FRAMES ||
+             m.fault == DPROTO_FAULT_FOREIGN)) {
                 log_warnx("malformed message from the scheduler, ignoring");
-                return;
+                goto out;
         }
-        type = zmq_msg_data(&f[1]);
-        tlen = zmq_msg_size(&f[1]);
-        if (n == 3)
-                body = json_loadb(zmq_msg_data(&f[2]), zmq_msg_size(&f[2]), 0,
-                                  NULL);
-        if (!json_is_object(body)) {
+        /* The scheduler always sends a body, "{}" at least. */
+        if (m.fault == DPROTO_FAULT_BODY || z->total == 2) {
                 log_warnx("message from the scheduler without a JSON body, "
                           "ignoring");
-                json_decref(body);
-                return;
+                goto out;
         }
         w->heard_ms = os_mono_ms();
         if (!w->linked) {
@@ -842,55 +848,29 @@ on_message(struct wk *w, zmq_msg_t *f, int n)
                 svc_status("delivering %s alerts; credit %d", w->opts->kind,
                            w->opts->credit);
         }
-#define IS(t) (tlen == strlen(t) && memcmp(type, t, tlen) == 0)
-        if (IS("JOB")) {
-                if (w->stop_by_ms == 0)
-                        on_job(w, body);
-        } else if (IS("ACK")) {
-                on_ack(w, body);
-        } else if (IS("HELLO")) {
-                log_info("the scheduler asks who we are: sending READY");
-                send_ready(w);
-        } else if (IS("REFUSE")) {
-                log_err("the scheduler refuses us: %s",
-                        json_string_value(json_object_get(body, "error")));
-                w->running = false;
-                w->status = 1;
-        } else if (!IS("HEARTBEAT")) {
+        if (m.fault == DPROTO_FAULT_TYPE ||
+            (m.fault == DPROTO_FAULT_NONE && handlers[m.type] == NULL) ||
+            (m.fault == DPROTO_FAULT_FIELDS && handlers[m.type] == NULL))
                 log_warnx("unknown message type from the scheduler, "
                           "ignoring");
-        }
-#undef IS
-        json_decref(body);
+        else if (m.fault == DPROTO_FAULT_FIELDS)
+                log_warnx("malformed %s (%s), ignoring",
+                          dproto_type_names[m.type], cause);
+        else
+                handlers[m.type](w, &m);
+out:
+        dproto_msg_clear(&m);
+        free(cause);
 }
 
 static void
 read_socket(struct wk *w)
 {
-        for (;;) {
-                zmq_msg_t f[4];
-                int n = 0, more = 1;
-                size_t len = sizeof(more);
+        struct zframes z;
 
-                while (more) {
-                        zmq_msg_t part;
-
-                        zmq_msg_init(&part);
-                        if (zmq_msg_recv(&part, w->sock, ZMQ_DONTWAIT) < 0) {
-                                zmq_msg_close(&part);
-                                break;
-                        }
-                        zmq_getsockopt(w->sock, ZMQ_RCVMORE, &more, &len);
-                        if (n < 4)
-                                f[n++] = part;
-                        else
-                                zmq_msg_close(&part);
-                }
-                if (n == 0)
-                        return;
-                on_message(w, f, n);
-                for (int i = 0; i < n; i++)
-                        zmq_msg_close(&f[i]);
+        while (zframes_recv(w->sock, &z, 3) > 0) {
+                on_message(w, &z);
+                zframes_close(&z);
         }
 }
 
@@ -937,18 +917,17 @@ static void
 timers(struct wk *w, int64_t now)
 {
         if (now >= w->heartbeat_ms) {
-                char body[48];
-                long credit = (long)w->opts->credit - (long)w->active;
+                char *body = dproto_heartbeat_encode(
+                    &(struct dproto_heartbeat){ credit_left(w) });
 
-                snprintf(body, sizeof(body), "{\"credit\": %ld}",
-                         credit < 0 ? 0 : credit);
-                send_msg(w, "HEARTBEAT", body);
-                w->heartbeat_ms = now + HEARTBEAT_MS;
+                send_msg(w, DPROTO_HEARTBEAT, body);
+                free(body);
+                w->heartbeat_ms = now + DPROTO_HEARTBEAT_MS;
         }
         for (size_t i = 0; i < w->noutcomes; i++) {
                 if (now >= w->outcomes[i].resend_ms) {
-                        send_msg(w, "OUTCOME", w->outcomes[i].text);
-                        w->outcomes[i].resend_ms = now + RESEND_MS;
+                        send_msg(w, DPROTO_OUTCOME, w->outcomes[i].text);
+                        w->outcomes[i].resend_ms = now + DPROTO_RESEND_MS;
                 }
         }
         if (w->redial_ms != 0 && now >= w->redial_ms) {
@@ -958,15 +937,15 @@ timers(struct wk *w, int64_t now)
                         log_warnx("cannot connect to '%s' again: %s",
                                   w->endpoint, zmq_strerror(zmq_errno()));
         }
-        if (now - w->heard_ms > DAEMON_SILENCE_MS) {
+        if (now - w->heard_ms > DPROTO_SILENCE_MS) {
                 log_warnx("no word from the scheduler for %d s: saying READY "
                           "again",
-                          DAEMON_SILENCE_MS / 1000);
+                          DPROTO_SILENCE_MS / 1000);
                 send_ready(w);
                 w->heard_ms = now;
                 if (w->linked)
                         svc_status("no word from the scheduler for %d s",
-                                   DAEMON_SILENCE_MS / 1000);
+                                   DPROTO_SILENCE_MS / 1000);
                 w->linked = false;
         }
         if (w->stop_by_ms != 0 &&

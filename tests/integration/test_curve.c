@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "../../common/dproto.h" /* DPROTO_ID, docs/dispatch.md */
 #include "itest.h"
 #include "proc.h"
 
@@ -32,13 +33,12 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define HOLIDAYS    SOURCE_DIR "/config/bank-holidays.json"
-#define DISPATCH_ID "ofsted-notify-dispatch/1" /* docs/dispatch.md */
-#define CONTROL_ID  "ofsted-notify-control/1"  /* docs/protocol.md */
-#define URN         "100001"
-#define START_MS    20000
-#define WAIT_MS     15000
-#define QUIET_MS    2000 /* how long "nothing happens" is watched */
+#define HOLIDAYS   SOURCE_DIR "/config/bank-holidays.json"
+#define CONTROL_ID "ofsted-notify-control/1" /* docs/protocol.md */
+#define URN        "100001"
+#define START_MS   20000
+#define WAIT_MS    15000
+#define QUIET_MS   2000 /* how long "nothing happens" is watched */
 
 struct fx {
         char dir[64];
@@ -480,13 +480,13 @@ test_wrong_kind_refused(void **state)
         f->passed = true;
 }
 
-/* Sends [DISPATCH_ID]["READY"][body] on a DEALER; false if it blocks. */
+/* Sends [DPROTO_ID]["READY"][body] on a DEALER; false if it blocks. */
 static bool
 send_ready(void *sock)
 {
         const char *body = "{\"kind\":\"webhook\",\"credit\":1}";
 
-        return zmq_send(sock, DISPATCH_ID, strlen(DISPATCH_ID),
+        return zmq_send(sock, DPROTO_ID, strlen(DPROTO_ID),
                         ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
                zmq_send(sock, "READY", 5, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
                zmq_send(sock, body, strlen(body), ZMQ_DONTWAIT) >= 0;

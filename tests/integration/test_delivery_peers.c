@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "../../common/dproto.h" /* DPROTO_ID, docs/dispatch.md */
+
 #include "delivery.h"
 
 #include <errno.h>
@@ -23,9 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
-
-/* docs/dispatch.md: the first frame of every dispatch message. */
-#define DISPATCH_ID "ofsted-notify-dispatch/1"
 
 /* --- Foreign and broken peers ------------------------------------------ */
 
@@ -114,33 +113,33 @@ test_foreign_peers(void **state)
 {
         static const struct frame junk[][7] = {
                 { { "\x00\xff\xfe junk", 8 } },
-                { { DISPATCH_ID, 0 },
+                { { DPROTO_ID, 0 },
                   { "READY", 0 },
                   { "{}", 0 },
                   { "x", 0 },
                   { "y", 0 },
                   { "z", 0 },
                   { "w", 0 } },
-                { { DISPATCH_ID, 0 }, { "READY", 0 }, { "not json {", 0 } },
-                { { DISPATCH_ID, 0 }, { "READY", 0 }, { "[1, 2]", 0 } },
-                { { DISPATCH_ID, 0 },
+                { { DPROTO_ID, 0 }, { "READY", 0 }, { "not json {", 0 } },
+                { { DPROTO_ID, 0 }, { "READY", 0 }, { "[1, 2]", 0 } },
+                { { DPROTO_ID, 0 },
                   { "READY", 0 },
                   { "{\"kind\": \"fax\", \"credit\": 5}", 0 } },
-                { { DISPATCH_ID, 0 },
+                { { DPROTO_ID, 0 },
                   { "READY", 0 },
                   { "{\"kind\": \"webhook\", \"credit\": 100000}", 0 } },
-                { { DISPATCH_ID, 0 },
+                { { DPROTO_ID, 0 },
                   { "READY", 0 },
                   { "{\"kind\": \"webhook\", \"credit\": \"many\"}", 0 } },
-                { { DISPATCH_ID, 0 }, { "READY", 0 } },
-                { { DISPATCH_ID, 0 }, { "NONSENSE", 0 }, { "{}", 0 } },
-                { { DISPATCH_ID, 0 }, { "\xff\xfe", 2 }, { "\x00{", 2 } },
+                { { DPROTO_ID, 0 }, { "READY", 0 } },
+                { { DPROTO_ID, 0 }, { "NONSENSE", 0 }, { "{}", 0 } },
+                { { DPROTO_ID, 0 }, { "\xff\xfe", 2 }, { "\x00{", 2 } },
         };
         static const int njunk[] = { 1, 7, 3, 3, 3, 3, 3, 2, 3, 3 };
         static const struct frame v9[] = { { "ofsted-notify-dispatch/9", 0 },
                                            { "READY", 0 },
                                            { "{}", 0 } };
-        static const struct frame beat[] = { { DISPATCH_ID, 0 },
+        static const struct frame beat[] = { { DPROTO_ID, 0 },
                                              { "HEARTBEAT", 0 },
                                              { "{\"credit\": 1}", 0 } };
         struct fx *f = *state;
@@ -159,7 +158,7 @@ test_foreign_peers(void **state)
         send_frames(old, v9, 3);
         n = recv_frames(old, got, 4, WAIT_MS);
         assert_int_equal(n, 3);
-        assert_string_equal(got[0], DISPATCH_ID);
+        assert_string_equal(got[0], DPROTO_ID);
         assert_string_equal(got[1], "REFUSE");
         body = json_loads(got[2], 0, NULL);
         assert_true(json_is_object(body));
@@ -178,7 +177,7 @@ test_foreign_peers(void **state)
         send_frames(bad, beat, 3);
         n = recv_frames(bad, got, 4, WAIT_MS);
         assert_int_equal(n, 3);
-        assert_string_equal(got[0], DISPATCH_ID);
+        assert_string_equal(got[0], DPROTO_ID);
         assert_string_equal(got[1], "HELLO");
         frames_free(got, n);
         n = recv_frames(bad, got, 4, 200);
@@ -191,7 +190,7 @@ test_foreign_peers(void **state)
         big = dealer(ctx, endpoint, "test/huge");
         send_frames(big,
                     (const struct frame[]){
-                        { DISPATCH_ID, 0 }, { "READY", 0 }, { huge, 2 << 20 } },
+                        { DPROTO_ID, 0 }, { "READY", 0 }, { huge, 2 << 20 } },
                     3);
         n = recv_frames(big, got, 4, 1000);
         frames_free(got, n);

@@ -26,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include "../../common/dproto.h" /* DPROTO_ID, docs/dispatch.md */
 #include "itest.h"
 #include "proc.h"
 
@@ -41,8 +42,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define HOLIDAYS    SOURCE_DIR "/config/bank-holidays.json"
-#define DISPATCH_ID "ofsted-notify-dispatch/1"
+#define HOLIDAYS SOURCE_DIR "/config/bank-holidays.json"
 
 #define URN_OK    "100001" /* channels a, b, c: /a, /b, /c answer 200 */
 #define URN_GONE  "100002" /* channel gone: /gone answers 404 */
@@ -363,8 +363,7 @@ wait_log(const char *path, const char *needle)
 static void
 fake_send(struct fake *k, const char *type, const char *body)
 {
-        if (zmq_send(k->sock, DISPATCH_ID, strlen(DISPATCH_ID), ZMQ_SNDMORE) <
-                0 ||
+        if (zmq_send(k->sock, DPROTO_ID, strlen(DPROTO_ID), ZMQ_SNDMORE) < 0 ||
             zmq_send(k->sock, type, strlen(type), ZMQ_SNDMORE) < 0 ||
             zmq_send(k->sock, body, strlen(body), 0) < 0)
                 fail_msg("%s: zmq_send: %s", k->id, zmq_strerror(zmq_errno()));

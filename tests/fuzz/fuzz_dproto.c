@@ -1,8 +1,11 @@
 /*
- * fuzz_dispatch: the daemon's dispatch frame decoding and handling
- * (dispatch_read() and dispatch_tick(), docs/dispatch.md), on any
- * messages from workers, through a real ROUTER socket and a real state
- * database.
+ * fuzz_dproto: the dispatch protocol (docs/dispatch.md) as both peers read
+ * it. Every message of the input is decoded by dproto_decode(), the
+ * decoder of the daemon and of the worker alike, for whichever type it
+ * names (JOB, ACK, HELLO and REFUSE as a worker gets them; READY, OUTCOME
+ * and HEARTBEAT as the daemon does); and it is sent to the daemon's
+ * dispatch_read() and dispatch_tick() (daemon/dispatch.c) through a real
+ * ROUTER socket and a real state database, which handle what it takes.
  *
  * Three DEALER peers stand in for workers: 0 "webhook/fuzz/1" (the worker
  * holding lease 1 of delivery 2 in fuzz_store()'s state), 1 "email/fuzz/2"
@@ -17,13 +20,17 @@
  *                              was sent, runs its tick, and 3 s pass
  *
  * The daemon reads and ticks once more at the end; what it sent back is
- * drained. Nothing the workers send may crash it, leak, or make it count
- * more workers than there are peers.
+ * drained. Nothing a peer sends may crash either decoder or the daemon,
+ * leak, or make the daemon count more workers than there are peers. A
+ * refusal has a fault and a reason; a message taken encodes again to a
+ * text that decodes to the same fields.
  */
 #include "fuzz.h"
 
 #include "dispatch.h"
+#include "dproto.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +79,7 @@ sockets(void)
             zmq_setsockopt(s.router, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) <
                 0 ||
             zmq_setsockopt(s.router, ZMQ_LINGER, &zero, sizeof(zero)) < 0 ||
-            zmq_bind(s.router, "inproc://fuzz-dispatch") < 0)
+            zmq_bind(s.router, "inproc://fuzz-dproto") < 0)
                 setup_fail("router");
         for (int i = 0; i < NPEERS; i++) {
                 zmq_msg_t m;
@@ -83,7 +90,7 @@ sockets(void)
                                    peer_ids[i].len) < 0 ||
                     zmq_setsockopt(s.peers[i], ZMQ_LINGER, &zero,
                                    sizeof(zero)) < 0 ||
-                    zmq_connect(s.peers[i], "inproc://fuzz-dispatch") < 0)
+                    zmq_connect(s.peers[i], "inproc://fuzz-dproto") < 0)
                         setup_fail("dealer");
                 /* One message through, so the ROUTER knows the peer. */
                 if (zmq_send(s.peers[i], "", 0, 0) < 0)
@@ -111,12 +118,128 @@ drain(const struct sockets *s)
         }
 }
 
+static bool
+same(const char *a, const char *b)
+{
+        return (a == NULL && b == NULL) ||
+               (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* `m`, taken by the decoder, encoded again. */
+static char *
+encode(const struct dproto_msg *m)
+{
+        char *alert, *text = NULL;
+
+        switch (m->type) {
+        case DPROTO_READY:
+                return dproto_ready_encode(&m->u.ready);
+        case DPROTO_OUTCOME:
+                return dproto_outcome_encode(&m->u.outcome);
+        case DPROTO_HEARTBEAT:
+                return dproto_heartbeat_encode(&m->u.heartbeat);
+        case DPROTO_JOB:
+                alert = json_dumps(m->u.job.alert, JSON_COMPACT);
+                FUZZ_CHECK(alert != NULL);
+                text = dproto_job_encode(&m->u.job, alert);
+                free(alert);
+                return text;
+        case DPROTO_ACK:
+                return dproto_ack_encode(&m->u.ack);
+        case DPROTO_HELLO:
+                return dproto_hello_encode();
+        case DPROTO_REFUSE:
+                return dproto_refuse_encode(&m->u.refuse);
+        case DPROTO_NTYPES:
+                break;
+        }
+        FUZZ_CHECK(!"a decoded message has a type");
+        return NULL;
+}
+
+/* Both fields of a and b are the same message. */
+static void
+check_same(const struct dproto_msg *a, const struct dproto_msg *b)
+{
+        const struct dproto_outcome *oa = &a->u.outcome, *ob = &b->u.outcome;
+        const struct dproto_job *ja = &a->u.job, *jb = &b->u.job;
+
+        FUZZ_CHECK(a->type == b->type);
+        switch (a->type) {
+        case DPROTO_READY:
+                FUZZ_CHECK(a->u.ready.kind == b->u.ready.kind &&
+                           a->u.ready.credit == b->u.ready.credit);
+                break;
+        case DPROTO_OUTCOME:
+                FUZZ_CHECK(same(oa->delivery, ob->delivery) &&
+                           oa->lease == ob->lease && oa->result == ob->result &&
+                           oa->code == ob->code &&
+                           oa->retry_after == ob->retry_after &&
+                           oa->local == ob->local &&
+                           same(oa->error, ob->error));
+                break;
+        case DPROTO_HEARTBEAT:
+                FUZZ_CHECK(a->u.heartbeat.credit == b->u.heartbeat.credit);
+                break;
+        case DPROTO_JOB:
+                FUZZ_CHECK(same(ja->delivery, jb->delivery) &&
+                           ja->lease == jb->lease &&
+                           ja->attempt == jb->attempt &&
+                           same(ja->channel, jb->channel) &&
+                           same(ja->type, jb->type) &&
+                           json_equal(ja->alert, jb->alert));
+                break;
+        case DPROTO_ACK:
+                FUZZ_CHECK(same(a->u.ack.delivery, b->u.ack.delivery) &&
+                           a->u.ack.lease == b->u.ack.lease);
+                break;
+        case DPROTO_REFUSE:
+                FUZZ_CHECK(same(a->u.refuse.error, b->u.refuse.error));
+                break;
+        case DPROTO_HELLO:
+        case DPROTO_NTYPES:
+                break;
+        }
+}
+
+/* Decodes the frames as either peer would, and checks the codec. */
+static void
+check_codec(const struct dproto_frame *f, int n)
+{
+        struct dproto_msg m, again;
+        char *cause = NULL, *text;
+        struct dproto_frame g[3];
+
+        if (dproto_decode(f, n, &m, &cause) < 0) {
+                FUZZ_CHECK(m.fault != DPROTO_FAULT_NONE);
+                FUZZ_CHECK(cause != NULL && cause[0] != '\0');
+                dproto_msg_clear(&m);
+                free(cause);
+                return;
+        }
+        FUZZ_CHECK(m.fault == DPROTO_FAULT_NONE && cause == NULL);
+        text = encode(&m);
+        g[0] = f[0];
+        g[1] = f[1];
+        g[2] = (struct dproto_frame){ text, strlen(text) };
+        if (dproto_decode(g, 3, &again, &cause) < 0) {
+                fprintf(stderr, "fuzz: %s encoded as %s is refused: %s\n",
+                        dproto_type_names[m.type], text, cause);
+                FUZZ_CHECK(!"an encoded message decodes");
+        }
+        check_same(&m, &again);
+        dproto_msg_clear(&again);
+        dproto_msg_clear(&m);
+        free(text);
+}
+
 /* Sends one message written as lines in [p, end). */
 static void
 send_message(const struct sockets *s, const char *p, const char *end)
 {
         const char *frames[MAX_FRAMES];
         size_t lens[MAX_FRAMES];
+        struct dproto_frame f[MAX_FRAMES];
         int n = 0, peer = 0;
 
         if (end - p >= 2 && p[0] == '@') {
@@ -133,9 +256,12 @@ send_message(const struct sockets *s, const char *p, const char *end)
                 n++;
                 p += len + 1;
         }
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
+                f[i] = (struct dproto_frame){ frames[i], lens[i] };
                 zmq_send(s->peers[peer], frames[i], lens[i],
                          ZMQ_DONTWAIT | (i + 1 < n ? ZMQ_SNDMORE : 0));
+        }
+        check_codec(f, n);
 }
 
 static void

@@ -1,0 +1,591 @@
+#include "dproto.h"
+
+#include "xalloc.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const dproto_type_names[DPROTO_NTYPES] = {
+        [DPROTO_READY] = "READY",
+        [DPROTO_OUTCOME] = "OUTCOME",
+        [DPROTO_HEARTBEAT] = "HEARTBEAT",
+        [DPROTO_JOB] = "JOB",
+        [DPROTO_ACK] = "ACK",
+        [DPROTO_HELLO] = "HELLO",
+        [DPROTO_REFUSE] = "REFUSE",
+};
+
+const char *const dproto_kind_names[DPROTO_NKINDS] = {
+        [DPROTO_KIND_EMAIL] = "email",
+        [DPROTO_KIND_WEBHOOK] = "webhook",
+};
+
+const char *const dproto_result_names[DPROTO_NRESULTS] = {
+        [DPROTO_DELIVERED] = "delivered",
+        [DPROTO_RETRY] = "retry",
+        [DPROTO_FAILED] = "failed",
+};
+
+/* --- Decoding ----------------------------------------------------------- */
+
+/* The index of `s` in names[0..n), or -1. */
+static int
+name_index(const char *const *names, int n, const char *s)
+{
+        for (int i = 0; s != NULL && i < n; i++) {
+                if (strcmp(names[i], s) == 0)
+                        return i;
+        }
+        return -1;
+}
+
+int
+dproto_type_parse(const void *data, size_t len)
+{
+        for (int i = 0; i < DPROTO_NTYPES; i++) {
+                if (strlen(dproto_type_names[i]) == len &&
+                    memcmp(dproto_type_names[i], data, len) == 0)
+                        return i;
+        }
+        return -1;
+}
+
+/* Field `key` of `body` as a string: required, or NULL when absent. */
+static int
+get_string(const json_t *body, const char *key, bool required, bool nonempty,
+           const char **out, char **cause)
+{
+        const json_t *v = json_object_get(body, key);
+
+        *out = NULL;
+        if (v == NULL && !required)
+                return 0;
+        if (!json_is_string(v)) {
+                xasprintf(cause, "'%s' is %s", key,
+                          v == NULL ? "missing" : "not a string");
+                return -1;
+        }
+        if (nonempty && json_string_length(v) == 0) {
+                xasprintf(cause, "'%s' is empty", key);
+                return -1;
+        }
+        *out = json_string_value(v);
+        return 0;
+}
+
+/*
+ * Field `key` as an integer in [min, max]; when absent, `dflt` if it is
+ * optional.
+ */
+static int
+get_int(const json_t *body, const char *key, bool required, int64_t min,
+        int64_t max, int64_t dflt, int64_t *out, char **cause)
+{
+        const json_t *v = json_object_get(body, key);
+
+        *out = dflt;
+        if (v == NULL && !required)
+                return 0;
+        if (!json_is_integer(v)) {
+                xasprintf(cause, "'%s' is %s", key,
+                          v == NULL ? "missing" : "not an integer");
+                return -1;
+        }
+        if (json_integer_value(v) < min || json_integer_value(v) > max) {
+                xasprintf(cause,
+                          "'%s' is %" JSON_INTEGER_FORMAT ", not %" PRId64
+                          " to %" PRId64,
+                          key, json_integer_value(v), min, max);
+                return -1;
+        }
+        *out = json_integer_value(v);
+        return 0;
+}
+
+/* Field `key`, one of names[0..n). */
+static int
+get_name(const json_t *body, const char *key, const char *const *names, int n,
+         int *out, char **cause)
+{
+        const char *s;
+
+        if (get_string(body, key, true, false, &s, cause) < 0)
+                return -1;
+        *out = name_index(names, n, s);
+        if (*out < 0) {
+                xasprintf(cause, "'%s' is '%s', which is unknown", key, s);
+                return -1;
+        }
+        return 0;
+}
+
+int
+dproto_ready_decode(const json_t *body, struct dproto_ready *out, char **cause)
+{
+        int kind;
+        int64_t credit;
+
+        /* 0: a worker busy with what an earlier scheduler gave it. */
+        if (get_name(body, "kind", dproto_kind_names, DPROTO_NKINDS, &kind,
+                     cause) < 0 ||
+            get_int(body, "credit", true, 0, DPROTO_MAX_CREDIT, 0, &credit,
+                    cause) < 0)
+                return -1;
+        out->kind = (enum dproto_kind)kind;
+        out->credit = (int)credit;
+        return 0;
+}
+
+int
+dproto_outcome_decode(const json_t *body, struct dproto_outcome *out,
+                      char **cause)
+{
+        const json_t *local = json_object_get(body, "local");
+        int64_t code, ra;
+        int result;
+
+        memset(out, 0, sizeof(*out));
+        if (get_string(body, "delivery", true, true, &out->delivery, cause) <
+                0 ||
+            get_int(body, "lease", true, INT64_MIN, INT64_MAX, 0, &out->lease,
+                    cause) < 0 ||
+            get_name(body, "result", dproto_result_names, DPROTO_NRESULTS,
+                     &result, cause) < 0 ||
+            get_int(body, "code", false, 0, LONG_MAX, 0, &code, cause) < 0 ||
+            get_int(body, "retry_after", false, 0, LONG_MAX, -1, &ra, cause) <
+                0 ||
+            get_string(body, "error", false, false, &out->error, cause) < 0)
+                return -1;
+        if (local != NULL && !json_is_boolean(local)) {
+                xasprintf(cause, "'local' is not a boolean");
+                return -1;
+        }
+        if (json_is_true(local) && result != DPROTO_RETRY) {
+                xasprintf(cause, "'local' with result '%s', not 'retry'",
+                          dproto_result_names[result]);
+                return -1;
+        }
+        out->result = (enum dproto_result)result;
+        out->code = (long)code;
+        out->retry_after = (long)ra;
+        out->local = json_is_true(local);
+        return 0;
+}
+
+int
+dproto_heartbeat_decode(const json_t *body, struct dproto_heartbeat *out,
+                        char **cause)
+{
+        int64_t credit;
+
+        if (get_int(body, "credit", false, 0, DPROTO_MAX_CREDIT, -1, &credit,
+                    cause) < 0)
+                return -1;
+        out->credit = (int)credit;
+        return 0;
+}
+
+int
+dproto_job_decode(const json_t *body, struct dproto_job *out, char **cause)
+{
+        memset(out, 0, sizeof(*out));
+        if (get_string(body, "delivery", true, true, &out->delivery, cause) <
+                0 ||
+            get_int(body, "lease", true, INT64_MIN, INT64_MAX, 0, &out->lease,
+                    cause) < 0 ||
+            get_int(body, "attempt", false, 1, INT64_MAX, 1, &out->attempt,
+                    cause) < 0 ||
+            get_string(body, "channel", true, true, &out->channel, cause) < 0 ||
+            get_string(body, "type", true, true, &out->type, cause) < 0)
+                return -1;
+        out->alert = json_object_get(body, "alert");
+        if (!json_is_object(out->alert)) {
+                xasprintf(cause, "'alert' is %s",
+                          out->alert == NULL ? "missing" : "not an object");
+                out->alert = NULL;
+                return -1;
+        }
+        return 0;
+}
+
+int
+dproto_ack_decode(const json_t *body, struct dproto_ack *out, char **cause)
+{
+        memset(out, 0, sizeof(*out));
+        return get_string(body, "delivery", true, true, &out->delivery, cause) <
+                           0 ||
+                       get_int(body, "lease", true, INT64_MIN, INT64_MAX, 0,
+                               &out->lease, cause) < 0
+                   ? -1
+                   : 0;
+}
+
+int
+dproto_refuse_decode(const json_t *body, struct dproto_refuse *out,
+                     char **cause)
+{
+        return get_string(body, "error", true, false, &out->error, cause);
+}
+
+int
+dproto_decode(const struct dproto_frame *f, int n, struct dproto_msg *m,
+              char **cause)
+{
+        json_error_t jerr;
+        int type, rc = -1;
+
+        memset(m, 0, sizeof(*m));
+        if (n < 2 || n > 3) {
+                m->fault = DPROTO_FAULT_FRAMES;
+                xasprintf(cause, "%d frames, not 2 or 3", n);
+                return -1;
+        }
+        if (f[0].len != strlen(DPROTO_ID) ||
+            memcmp(f[0].data, DPROTO_ID, f[0].len) != 0) {
+                m->fault = DPROTO_FAULT_FOREIGN;
+                xasprintf(cause, "not %s", DPROTO_ID);
+                return -1;
+        }
+        /* The body before the type, as the daemon always judged them. */
+        if (n == 3)
+                m->root = json_loadb(f[2].data, f[2].len, 0, &jerr);
+        else
+                m->root = json_object();
+        if (!json_is_object(m->root)) {
+                m->fault = DPROTO_FAULT_BODY;
+                if (m->root == NULL)
+                        xasprintf(cause, "the body is not JSON: %s", jerr.text);
+                else
+                        xasprintf(cause, "the body is not a JSON object");
+                return -1;
+        }
+        type = dproto_type_parse(f[1].data, f[1].len);
+        if (type < 0) {
+                m->fault = DPROTO_FAULT_TYPE;
+                xasprintf(cause, "no such message type");
+                return -1;
+        }
+        m->type = (enum dproto_type)type;
+        switch (m->type) {
+        case DPROTO_READY:
+                rc = dproto_ready_decode(m->root, &m->u.ready, cause);
+                break;
+        case DPROTO_OUTCOME:
+                rc = dproto_outcome_decode(m->root, &m->u.outcome, cause);
+                break;
+        case DPROTO_HEARTBEAT:
+                rc = dproto_heartbeat_decode(m->root, &m->u.heartbeat, cause);
+                break;
+        case DPROTO_JOB:
+                rc = dproto_job_decode(m->root, &m->u.job, cause);
+                break;
+        case DPROTO_ACK:
+                rc = dproto_ack_decode(m->root, &m->u.ack, cause);
+                break;
+        case DPROTO_HELLO:
+                rc = 0;
+                break;
+        case DPROTO_REFUSE:
+                rc = dproto_refuse_decode(m->root, &m->u.refuse, cause);
+                break;
+        case DPROTO_NTYPES:
+                break;
+        }
+        if (rc < 0)
+                m->fault = DPROTO_FAULT_FIELDS;
+        return rc;
+}
+
+void
+dproto_msg_clear(struct dproto_msg *m)
+{
+        if (m == NULL)
+                return;
+        json_decref(m->root);
+        memset(m, 0, sizeof(*m));
+}
+
+/* --- Encoding ----------------------------------------------------------- */
+
+/* A growing text. */
+struct buf {
+        char *s;
+        size_t len, cap;
+};
+
+static void
+buf_grow(struct buf *b, size_t more)
+{
+        if (b->len + more + 1 <= b->cap)
+                return;
+        while (b->len + more + 1 > b->cap)
+                b->cap = b->cap == 0 ? 128 : 2 * b->cap;
+        b->s = xreallocarray(b->s, b->cap, 1);
+}
+
+static void
+buf_add(struct buf *b, const char *s, size_t n)
+{
+        buf_grow(b, n);
+        memcpy(b->s + b->len, s, n);
+        b->len += n;
+        b->s[b->len] = '\0';
+}
+
+static void __attribute__((format(printf, 2, 3)))
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+        va_list ap;
+        int n;
+
+        /* Numbers and names: the room kept free is enough at once. */
+        buf_grow(b, 64);
+        va_start(ap, fmt);
+        n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                abort();
+        if ((size_t)n >= b->cap - b->len) {
+                buf_grow(b, (size_t)n);
+                va_start(ap, fmt);
+                vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+                va_end(ap);
+        }
+        b->len += (size_t)n;
+}
+
+/* The length of the UTF-8 sequence at s[0..n) (1 to 4), or 0 if invalid. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+        size_t len;
+        uint32_t c;
+
+        if (s[0] < 0x80)
+                return 1;
+        if (s[0] >= 0xc2 && s[0] <= 0xdf)
+                len = 2, c = s[0] & 0x1f;
+        else if (s[0] >= 0xe0 && s[0] <= 0xef)
+                len = 3, c = s[0] & 0x0f;
+        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+                len = 4, c = s[0] & 0x07;
+        else
+                return 0;
+        if (len > n)
+                return 0;
+        for (size_t i = 1; i < len; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                c = (c << 6) | (s[i] & 0x3f);
+        }
+        /* No overlong form, surrogate or code point past U+10FFFF. */
+        if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
+            (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+                return 0;
+        return len;
+}
+
+/* Whether `s` is written in a JSON string as it is. */
+static bool
+plain(const char *s)
+{
+        const unsigned char *p = (const unsigned char *)s;
+
+        while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+                p++;
+        return *p == '\0';
+}
+
+/*
+ * The inside of `s` as a JSON string, escaped as jansson writes it: the
+ * quote, the backslash and control characters; other UTF-8 as it is.
+ */
+static void
+buf_escaped(struct buf *b, const char *s)
+{
+        const unsigned char *p = (const unsigned char *)s;
+        size_t n = strlen(s);
+
+        while (n > 0) {
+                size_t run = 0, len;
+
+                /* The common case: a run that needs no escape. */
+                while (run < n && p[run] >= 0x20 && p[run] < 0x80 &&
+                       p[run] != '"' && p[run] != '\\')
+                        run++;
+                buf_add(b, (const char *)p, run);
+                p += run;
+                n -= run;
+                if (n == 0)
+                        break;
+                if (*p >= 0x80) {
+                        len = utf8_len(p, n);
+                        if (len == 0) {
+                                buf_add(b, "\\ufffd", 6);
+                                len = 1;
+                        } else {
+                                buf_add(b, (const char *)p, len);
+                        }
+                        p += len;
+                        n -= len;
+                        continue;
+                }
+                switch (*p) {
+                case '"':
+                        buf_add(b, "\\\"", 2);
+                        break;
+                case '\\':
+                        buf_add(b, "\\\\", 2);
+                        break;
+                case '\b':
+                        buf_add(b, "\\b", 2);
+                        break;
+                case '\f':
+                        buf_add(b, "\\f", 2);
+                        break;
+                case '\n':
+                        buf_add(b, "\\n", 2);
+                        break;
+                case '\r':
+                        buf_add(b, "\\r", 2);
+                        break;
+                case '\t':
+                        buf_add(b, "\\t", 2);
+                        break;
+                default:
+                        buf_printf(b, "\\u%04X", *p);
+                        break;
+                }
+                p++;
+                n--;
+        }
+}
+
+/* `s` as a JSON string, quotes included. */
+static void
+buf_string(struct buf *b, const char *s)
+{
+        buf_add(b, "\"", 1);
+        buf_escaped(b, s);
+        buf_add(b, "\"", 1);
+}
+
+/* `s` escaped for a JSON string: `s` itself when nothing needs it, else
+ * a copy in *owned (the caller frees it). */
+static const char *
+escaped(const char *s, char **owned)
+{
+        struct buf b = { NULL, 0, 0 };
+
+        *owned = NULL;
+        if (plain(s))
+                return s;
+        buf_add(&b, "", 0);
+        buf_escaped(&b, s);
+        return *owned = b.s;
+}
+
+char *
+dproto_ready_encode(const struct dproto_ready *r)
+{
+        char *text;
+
+        xasprintf(&text, "{\"kind\": \"%s\", \"credit\": %d}",
+                  dproto_kind_names[r->kind], r->credit);
+        return text;
+}
+
+char *
+dproto_outcome_encode(const struct dproto_outcome *o)
+{
+        struct buf b = { NULL, 0, 0 };
+        char *owned;
+        const char *uid = escaped(o->delivery, &owned);
+        const char *result = dproto_result_names[o->result];
+
+        /* One format for the common case: delivered, with its status. */
+        if (o->code > 0)
+                buf_printf(&b,
+                           "{\"delivery\":\"%s\",\"lease\":%" PRId64
+                           ",\"result\":\"%s\",\"code\":%ld",
+                           uid, o->lease, result, o->code);
+        else
+                buf_printf(&b,
+                           "{\"delivery\":\"%s\",\"lease\":%" PRId64
+                           ",\"result\":\"%s\"",
+                           uid, o->lease, result);
+        if (o->retry_after >= 0)
+                buf_printf(&b, ",\"retry_after\":%ld", o->retry_after);
+        if (o->local && o->result == DPROTO_RETRY)
+                buf_add(&b, ",\"local\":true", 13);
+        if (o->error != NULL) {
+                buf_add(&b, ",\"error\":", 9);
+                buf_string(&b, o->error);
+        }
+        buf_add(&b, "}", 1);
+        free(owned);
+        return b.s;
+}
+
+char *
+dproto_heartbeat_encode(const struct dproto_heartbeat *h)
+{
+        char *text;
+
+        if (h->credit < 0)
+                return xstrdup("{}");
+        xasprintf(&text, "{\"credit\": %d}", h->credit);
+        return text;
+}
+
+char *
+dproto_job_encode(const struct dproto_job *j, const char *alert_json)
+{
+        struct buf b = { NULL, 0, 0 };
+
+        buf_add(&b, "{\"delivery\":", 12);
+        buf_string(&b, j->delivery);
+        buf_printf(&b, ",\"lease\":%" PRId64 ",\"attempt\":%" PRId64, j->lease,
+                   j->attempt);
+        buf_add(&b, ",\"channel\":", 11);
+        buf_string(&b, j->channel);
+        buf_add(&b, ",\"type\":", 8);
+        buf_string(&b, j->type);
+        buf_add(&b, ",\"alert\":", 9);
+        buf_add(&b, alert_json, strlen(alert_json));
+        buf_add(&b, "}", 1);
+        return b.s;
+}
+
+char *
+dproto_ack_encode(const struct dproto_ack *a)
+{
+        char *owned, *text;
+        const char *uid = escaped(a->delivery, &owned);
+
+        xasprintf(&text, "{\"delivery\":\"%s\",\"lease\":%" PRId64 "}", uid,
+                  a->lease);
+        free(owned);
+        return text;
+}
+
+char *
+dproto_hello_encode(void)
+{
+        return xstrdup("{}");
+}
+
+char *
+dproto_refuse_encode(const struct dproto_refuse *r)
+{
+        struct buf b = { NULL, 0, 0 };
+
+        buf_add(&b, "{\"error\":", 9);
+        buf_string(&b, r->error);
+        buf_add(&b, "}", 1);
+        return b.s;
+}
