@@ -3,15 +3,17 @@
  * benchmarks, through the daemon's own store module.
  *
  *   bench-seed -c CONF -s STATE --rule NAME --at EPOCH --count N
- *              [--rate R] [--schools K]
+ *              [--rate R] [--schools K] [--fixed F]
  *
  * One open case (with its notification event) for each of the first K
  * schools in CONF (all of them by default), then N pending alerts of rule NAME,
  * dealt round the cases: all due at EPOCH, or R a second from EPOCH on when
- * --rate is given. Each alert's deadline is a week after its time. The rule's
- * signature is the one the daemon computes from CONF, so it sees the alerts as
- * its own and does not re-plan them. Run it while no daemon has the database
- * open.
+ * --rate is given. With --fixed, school K+1 of CONF gets a case too, with
+ * F pending alerts due at EPOCH whatever N is: a school whose share does not
+ * grow with N, for timing a read of one school. Each alert's deadline is a
+ * week after its time. The rule's signature is the one the daemon computes
+ * from CONF, so it sees the alerts as its own and does not re-plan them. Run
+ * it while no daemon has the database open.
  */
 #include "conf.h"
 #include "rules.h"
@@ -32,13 +34,15 @@ struct seed_opts {
         long long count;
         long long rate;    /* 0: all at once */
         long long schools; /* 0: all */
+        long long fixed;   /* alerts of the school after them; 0: none */
 };
 
 static void
 usage(void)
 {
         fprintf(stderr, "usage: bench-seed -c CONF -s STATE --rule NAME --at "
-                        "EPOCH --count N [--rate R] [--schools K]\n");
+                        "EPOCH --count N [--rate R] [--schools K] "
+                        "[--fixed F]\n");
         exit(2);
 }
 
@@ -66,6 +70,7 @@ parse(int argc, char **argv, struct seed_opts *o)
                 { "count", required_argument, NULL, 'n' },
                 { "rate", required_argument, NULL, 'R' },
                 { "schools", required_argument, NULL, 'S' },
+                { "fixed", required_argument, NULL, 'F' },
                 { NULL, 0, NULL, 0 },
         };
         int ch;
@@ -92,6 +97,9 @@ parse(int argc, char **argv, struct seed_opts *o)
                         break;
                 case 'S':
                         o->schools = number("--schools", optarg, 1);
+                        break;
+                case 'F':
+                        o->fixed = number("--fixed", optarg, 1);
                         break;
                 default:
                         usage();
@@ -121,37 +129,61 @@ open_cases(struct store *st, const struct conf *conf, size_t n, int64_t at,
         return 0;
 }
 
+/* Adds one pending alert of `rule` for school k, due at `at`. */
+static int
+add_alert(struct store *st, const struct conf *conf, const struct rule *rule,
+          const char *sig, const int64_t *ids, const int64_t *events, size_t k,
+          int64_t at, char **cause)
+{
+        struct store_alert a = { 0 };
+
+        a.case_id = ids[k];
+        a.event_id = events[k];
+        snprintf(a.urn, sizeof(a.urn), "%s", conf->schools[k].urn);
+        snprintf(a.rule, sizeof(a.rule), "%s", rule->name);
+        snprintf(a.offset, sizeof(a.offset), "event");
+        a.at = at;
+        a.due = a.at + 7 * 86400;
+        return store_alert_add(st, &a, sig, NULL, cause) < 0 ? -1 : 0;
+}
+
+/* How many schools the alerts are dealt round. */
+static size_t
+dealt_schools(const struct conf *conf, const struct seed_opts *o)
+{
+        return o->schools > 0 && (size_t)o->schools < conf->nschools
+                   ? (size_t)o->schools
+                   : conf->nschools;
+}
+
 static int
 seed(struct store *st, const struct conf *conf, const struct rule *rule,
      const struct seed_opts *o, char **cause)
 {
-        size_t nschools = o->schools > 0 && (size_t)o->schools < conf->nschools
-                              ? (size_t)o->schools
-                              : conf->nschools;
-        int64_t *ids = calloc(nschools, sizeof(*ids));
-        int64_t *events = calloc(nschools, sizeof(*events));
+        size_t nschools = dealt_schools(conf, o);
+        size_t ncases = nschools + (o->fixed > 0 ? 1 : 0);
+        int64_t *ids = calloc(ncases, sizeof(*ids));
+        int64_t *events = calloc(ncases, sizeof(*events));
         char *sig = rules_signature(rule);
         int rc = -1;
 
         if (ids == NULL || events == NULL || store_begin(st, cause) < 0)
                 goto out;
-        if (open_cases(st, conf, nschools, o->at - 60, ids, events, cause) < 0)
+        if (open_cases(st, conf, ncases, o->at - 60, ids, events, cause) < 0)
                 goto rollback;
         for (long long i = 0; i < o->count; i++) {
-                size_t k = (size_t)i % nschools;
-                struct store_alert a = { 0 };
+                int64_t at = o->at + (o->rate > 0 ? i / o->rate : 0);
 
-                a.case_id = ids[k];
-                a.event_id = events[k];
-                snprintf(a.urn, sizeof(a.urn), "%s", conf->schools[k].urn);
-                snprintf(a.rule, sizeof(a.rule), "%s", rule->name);
-                snprintf(a.offset, sizeof(a.offset), "event");
-                a.at = o->at + (o->rate > 0 ? i / o->rate : 0);
-                a.due = a.at + 7 * 86400;
-                if (store_alert_add(st, &a, sig, NULL, cause) < 0)
+                if (add_alert(st, conf, rule, sig, ids, events,
+                              (size_t)i % nschools, at, cause) < 0)
                         goto rollback;
                 if ((i + 1) % COMMIT_EVERY == 0 &&
                     (store_commit(st, cause) < 0 || store_begin(st, cause) < 0))
+                        goto rollback;
+        }
+        for (long long i = 0; i < o->fixed; i++) {
+                if (add_alert(st, conf, rule, sig, ids, events, nschools, o->at,
+                              cause) < 0)
                         goto rollback;
         }
         if (store_commit(st, cause) < 0)
@@ -190,6 +222,13 @@ main(int argc, char **argv)
         if (rule == NULL || conf->nschools == 0) {
                 fprintf(stderr, "bench-seed: %s: no rule '%s', or no schools\n",
                         o.conf, o.rule);
+                goto out;
+        }
+        if (o.fixed > 0 && dealt_schools(conf, &o) >= conf->nschools) {
+                fprintf(stderr,
+                        "bench-seed: %s: --fixed needs a school after the "
+                        "first %zu, and there are %zu\n",
+                        o.conf, dealt_schools(conf, &o), conf->nschools);
                 goto out;
         }
         st = store_open(o.state, &cause);
