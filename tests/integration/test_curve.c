@@ -35,7 +35,6 @@
 #define CONTROL_ID  "ofsted-notify-control/1"  /* docs/protocol.md */
 #define URN         "100001"
 #define WAIT_MS     15000
-#define QUIET_MS    2000 /* how long "nothing happens" is watched */
 
 /* The cluster, whose c.conf is the scheduler's and the admin's (key
  * "admin"), the workers' configs beside it, and the keys. */
@@ -320,7 +319,8 @@ test_unknown_key_refused(void **state)
         wait_log(f->c.dlog, line);
         wait_log(f->c.wlog[0], "the scheduler refused our connection");
         record_drill(f);
-        sleep_ms(QUIET_MS);
+        /* The alert has fired into a delivery that waits for a worker. */
+        cluster_wait_count(&f->c, "deliveries", "pending", 1, WAIT_MS);
         assert_int_equal(webhook_workers(f), 0);
         assert_int_equal(sink_count(f), 0);
         assert_true(proc_alive(f->c.worker[0]));
@@ -369,12 +369,60 @@ send_ready(void *sock)
                zmq_send(sock, body, strlen(body), ZMQ_DONTWAIT) >= 0;
 }
 
+/*
+ * A PAIR socket on which `sock`'s monitor reports a handshake that failed
+ * or a connection dropped.
+ */
+static void *
+monitor_open(void *zctx, void *sock, const char *name)
+{
+        char ep[64];
+        void *pair;
+        int zero = 0;
+
+        snprintf(ep, sizeof(ep), "inproc://monitor-%s", name);
+        assert_int_equal(
+            zmq_socket_monitor(sock, ep,
+                               ZMQ_EVENT_DISCONNECTED |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_AUTH),
+            0);
+        pair = zmq_socket(zctx, ZMQ_PAIR);
+        assert_non_null(pair);
+        zmq_setsockopt(pair, ZMQ_LINGER, &zero, sizeof(zero));
+        assert_int_equal(zmq_connect(pair, ep), 0);
+        return pair;
+}
+
+/* Waits for one event on monitor `pair`: the connection of `name` was
+ * given up without a handshake. */
+static void
+monitor_wait(void *pair, const char *name)
+{
+        int ms = WAIT_MS;
+        zmq_msg_t m;
+
+        zmq_setsockopt(pair, ZMQ_RCVTIMEO, &ms, sizeof(ms));
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, pair, 0) < 0)
+                fail_msg("%s: no failed handshake or dropped connection "
+                         "within %d ms",
+                         name, WAIT_MS);
+        /* [event: 16 bits][value: 32 bits], then the endpoint. */
+        assert_int_equal(zmq_msg_size(&m), 6);
+        zmq_msg_close(&m);
+        zmq_msg_init(&m);
+        assert_true(zmq_msg_recv(&m, pair, 0) >= 0);
+        zmq_msg_close(&m);
+}
+
 /* A client without CURVE: no handshake, no answer, and a log line. */
 static void
 test_plaintext_refused(void **state)
 {
         struct fx *f = *state;
-        void *zctx = zmq_ctx_new(), *dealer, *req;
+        void *zctx = zmq_ctx_new(), *dealer, *req, *mon[2];
         char endpoint[64];
         int zero = 0;
         zmq_pollitem_t items[2];
@@ -384,6 +432,8 @@ test_plaintext_refused(void **state)
         req = zmq_socket(zctx, ZMQ_REQ);
         zmq_setsockopt(dealer, ZMQ_LINGER, &zero, sizeof(zero));
         zmq_setsockopt(req, ZMQ_LINGER, &zero, sizeof(zero));
+        mon[0] = monitor_open(zctx, dealer, "dealer");
+        mon[1] = monitor_open(zctx, req, "req");
         snprintf(endpoint, sizeof(endpoint), "tcp://127.0.0.1:%d", f->tcp[1]);
         assert_int_equal(zmq_connect(dealer, endpoint), 0);
         snprintf(endpoint, sizeof(endpoint), "tcp://127.0.0.1:%d", f->tcp[0]);
@@ -394,12 +444,18 @@ test_plaintext_refused(void **state)
         zmq_send(req, "{\"cmd\":\"status\"}", 16, ZMQ_DONTWAIT);
         items[0] = (zmq_pollitem_t){ dealer, 0, ZMQ_POLLIN, 0 };
         items[1] = (zmq_pollitem_t){ req, 0, ZMQ_POLLIN, 0 };
-        assert_int_equal(zmq_poll(items, 2, QUIET_MS), 0);
+        /* Each connection is given up without a handshake, so what was
+         * queued never leaves and no answer can come. */
+        monitor_wait(mon[0], "the DEALER");
+        monitor_wait(mon[1], "the REQ");
+        assert_int_equal(zmq_poll(items, 2, 0), 0);
         /* Which side notices the mismatch first varies, so the cause in
          * the line does too. */
         wait_log(f->c.dlog, "dispatch: a client's handshake failed: ");
         wait_log(f->c.dlog, "control: a client's handshake failed: ");
         assert_int_equal(webhook_workers(f), 0);
+        zmq_close(mon[0]);
+        zmq_close(mon[1]);
         zmq_close(dealer);
         zmq_close(req);
         zmq_ctx_term(zctx);
