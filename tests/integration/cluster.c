@@ -159,7 +159,9 @@ notify_drain(struct cluster *c)
 }
 
 int
-cluster_main(int argc, char **argv, const struct CMUnitTest *tests, size_t n)
+cluster_main_group(int argc, char **argv, const struct CMUnitTest *tests,
+                   size_t n, int (*group_setup)(void **),
+                   int (*group_teardown)(void **))
 {
         const char *name = strrchr(argv[0], '/');
 
@@ -167,7 +169,13 @@ cluster_main(int argc, char **argv, const struct CMUnitTest *tests, size_t n)
         if (argc > 1)
                 cmocka_set_test_filter(argv[1]);
         return _cmocka_run_group_tests(name != NULL ? name + 1 : argv[0], tests,
-                                       n, NULL, NULL);
+                                       n, group_setup, group_teardown);
+}
+
+int
+cluster_main(int argc, char **argv, const struct CMUnitTest *tests, size_t n)
+{
+        return cluster_main_group(argc, argv, tests, n, NULL, NULL);
 }
 
 /* --- Config ------------------------------------------------------------ */

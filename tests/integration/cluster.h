@@ -88,9 +88,17 @@ int cluster_notify_open(struct cluster *c);
  */
 int cluster_main(int argc, char **argv, const struct CMUnitTest *tests,
                  size_t n);
+/* The same with cmocka group setup and teardown (either may be NULL). */
+int cluster_main_group(int argc, char **argv, const struct CMUnitTest *tests,
+                       size_t n, int (*group_setup)(void **),
+                       int (*group_teardown)(void **));
 #define CLUSTER_TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 #define CLUSTER_MAIN(tests) \
         cluster_main(argc, argv, tests, sizeof(tests) / sizeof((tests)[0]))
+#define CLUSTER_MAIN_GROUP(tests, gsetup, gteardown)                   \
+        cluster_main_group(argc, argv, tests,                          \
+                           sizeof(tests) / sizeof((tests)[0]), gsetup, \
+                           gteardown)
 /* --- Config ------------------------------------------------------------ */
 
 /* The groups every config has; NULL or 0: the default. */
