@@ -36,7 +36,7 @@ cluster_init(struct cluster *c, const char *name)
         char sub[192];
 
         memset(c, 0, sizeof(*c));
-        c->sink = c->smtp = c->daemon = -1;
+        c->sink = c->smtp = c->daemon = c->nfd = -1;
         for (int i = 0; i < CLUSTER_WORKERS; i++)
                 c->worker[i] = -1;
         /* ipc and AF_UNIX paths must stay short. */
@@ -60,6 +60,7 @@ cluster_init(struct cluster *c, const char *name)
         PATH(smtperr, "smtp.err");
         PATH(smtpscript, "smtp.script");
         PATH(smtpportfile, "smtp.port");
+        PATH(notify, "notify.sock");
         snprintf(c->env_state, sizeof(c->env_state), "STATE_DIRECTORY=%s/state",
                  c->dir);
         snprintf(c->env_run, sizeof(c->env_run), "RUNTIME_DIRECTORY=%s/run",
@@ -101,6 +102,9 @@ cluster_fini(struct cluster *c)
         if (c->smtp > 0)
                 proc_stop(c->smtp, SIGKILL);
         c->daemon = c->sink = c->smtp = -1;
+        if (c->nfd >= 0)
+                close(c->nfd);
+        c->nfd = -1;
         if (!c->passed && c->dir[0] != '\0') {
                 show_if_there(c->conf, 8192);
                 show_if_there(c->dlog, 32768);
@@ -137,28 +141,72 @@ cluster_teardown(void **state)
         return 0;
 }
 
+int
+cluster_notify_open(struct cluster *c)
+{
+        snprintf(c->env_notify, sizeof(c->env_notify), "NOTIFY_SOCKET=%s",
+                 c->notify);
+        c->nfd = proc_notify_open(c->notify);
+        return c->nfd >= 0 ? 0 : -1;
+}
+
+/* Drops what the daemon said on c->nfd, if it has one. */
+static void
+notify_drain(struct cluster *c)
+{
+        if (c->nfd >= 0)
+                proc_notify_drain(c->nfd);
+}
+
+int
+cluster_main_group(int argc, char **argv, const struct CMUnitTest *tests,
+                   size_t n, int (*group_setup)(void **),
+                   int (*group_teardown)(void **))
+{
+        const char *name = strrchr(argv[0], '/');
+
+        /* One CTest per test: the name to run is the argument. */
+        if (argc > 1)
+                cmocka_set_test_filter(argv[1]);
+        return _cmocka_run_group_tests(name != NULL ? name + 1 : argv[0], tests,
+                                       n, group_setup, group_teardown);
+}
+
+int
+cluster_main(int argc, char **argv, const struct CMUnitTest *tests, size_t n)
+{
+        return cluster_main_group(argc, argv, tests, n, NULL, NULL);
+}
+
 /* --- Config ------------------------------------------------------------ */
 
 FILE *
 cluster_conf_begin(struct cluster *c, const struct cluster_conf *k)
 {
         static const struct cluster_conf none;
-        FILE *fp = fopen(c->conf, "w");
+        const char *path;
+        FILE *fp;
 
         if (k == NULL)
                 k = &none;
+        path = k->path != NULL ? k->path : c->conf;
+        fp = fopen(path, "w");
         if (fp == NULL)
-                fail_msg("cannot write %s: %s", c->conf, strerror(errno));
+                fail_msg("cannot write %s: %s", path, strerror(errno));
         fprintf(fp,
                 "trust = { name = \"%s\"; timezone = \"%s\";\n"
                 "  holidays = \"%s\"; };\n"
                 "daemon = { state = \"state.db\";\n"
-                "  control = \"ipc://control.sock\";\n"
-                "  dispatch = \"ipc://dispatch.sock\";\n"
-                "  feed = \"ipc://feed.sock\";%s%s };\n",
+                "  control = \"%s\";\n"
+                "  dispatch = \"%s\";\n"
+                "  feed = \"%s\";%s%s };\n",
                 k->trust != NULL ? k->trust : "Test Trust",
                 k->timezone != NULL ? k->timezone : "Europe/London",
-                CLUSTER_HOLIDAYS, k->daemon != NULL ? " " : "",
+                CLUSTER_HOLIDAYS,
+                k->control != NULL ? k->control : "ipc://control.sock",
+                k->dispatch != NULL ? k->dispatch : "ipc://dispatch.sock",
+                k->feed != NULL ? k->feed : "ipc://feed.sock",
+                k->daemon != NULL ? " " : "",
                 k->daemon != NULL ? k->daemon : "");
         if (k->retry_base > 0 || k->lease > 0 || k->delivery != NULL) {
                 fprintf(fp, "delivery = {");
@@ -273,11 +321,21 @@ cluster_history(struct cluster *c)
 int
 cluster_daemon_spawn(struct cluster *c, char *const env[])
 {
-        char *argv[] = { DAEMON_BINARY, "-c", c->conf, NULL };
+        char *argv[8] = { DAEMON_BINARY };
         char *all[16] = { c->env_state,    c->env_run,     "NOTIFY_SOCKET",
                           "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM" };
-        int n = 6;
+        int n = 6, na = 1;
 
+        for (size_t i = 0; c->dargs != NULL && c->dargs[i] != NULL && na < 5;
+             i++)
+                argv[na++] = (char *)c->dargs[i];
+        argv[na++] = "-c";
+        argv[na++] = c->conf;
+        argv[na] = NULL;
+        if (c->nfd >= 0) {
+                all[2] = c->env_notify;
+                notify_drain(c);
+        }
         /* Later entries win: env may set NOTIFY_SOCKET again. */
         for (size_t i = 0; env != NULL && env[i] != NULL && n < 15; i++)
                 all[n++] = env[i];
@@ -362,6 +420,7 @@ cluster_wait_workers(struct cluster *c, const char *kind, json_int_t want)
 
                 got = jint(jobj(st, "workers"), kind);
                 json_decref(st);
+                notify_drain(c);
                 if (got == want)
                         return;
                 if (mono_ms() > until)
@@ -430,6 +489,7 @@ cluster_wait_requests(struct cluster *c, const char *prefix, size_t n,
         for (;;) {
                 json_t *reqs = cluster_sink_requests(c, prefix);
 
+                notify_drain(c);
                 if (json_array_size(reqs) >= n)
                         return reqs;
                 if (mono_ms() > until)
@@ -534,6 +594,7 @@ settled(void *arg)
         json_decref(w->last);
         w->last = json_incref(d);
         json_decref(st);
+        notify_drain(w->c);
         w->over = dl > w->delivered || fl > w->failed;
         return w->over || (dl == w->delivered && fl == w->failed && other == 0);
 }
@@ -570,6 +631,7 @@ counted(void *arg)
 
         w->got = jint(jobj(st, w->group), w->key);
         json_decref(st);
+        notify_drain(w->c);
         return w->got >= w->n;
 }
 

@@ -23,6 +23,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+struct CMUnitTest; /* cmocka.h */
+
 #define CLUSTER_HOLIDAYS SOURCE_DIR "/config/bank-holidays.json"
 #define CLUSTER_WORKERS  4
 #define CLUSTER_START_MS 20000 /* a child starting */
@@ -45,6 +47,14 @@ struct cluster {
         int port;      /* httpsink's, once started */
         int smtp_port; /* smtpsink's, once started */
         pid_t sink, smtp, daemon, worker[CLUSTER_WORKERS];
+        /* More ofsted-notifyd arguments before its -c (NULL-terminated, at
+         * most 4; NULL: none), e.g. { "-v", NULL }. */
+        const char *const *dargs;
+        /* The daemon's NOTIFY_SOCKET once cluster_notify_open() made it
+         * (c->nfd, else -1): the waits below drain it, lest the daemon
+         * block on a full queue while a test polls something else. */
+        char notify[192], env_notify[224];
+        int nfd;
         time_t t0;   /* when the fixture was made */
         bool passed; /* set at the end of a test: no logs shown */
 };
@@ -64,13 +74,42 @@ void cluster_fini(struct cluster *c);
  */
 int cluster_setup(void **state);
 int cluster_teardown(void **state);
+/*
+ * Binds c->notify for sd_notify(3) datagrams (c->nfd) and gives it to the
+ * daemons started from now on as NOTIFY_SOCKET; 0 or -1.
+ */
+int cluster_notify_open(struct cluster *c);
+
+/*
+ * A test program's main: runs the cmocka tests `tests` (n of them), or
+ * only the one named in argv[1] (itest() in CMakeLists.txt registers one
+ * CTest per test so). Each file lists its tests with CLUSTER_TEST(), which
+ * gives each the file's own static setup() and teardown().
+ */
+int cluster_main(int argc, char **argv, const struct CMUnitTest *tests,
+                 size_t n);
+/* The same with cmocka group setup and teardown (either may be NULL). */
+int cluster_main_group(int argc, char **argv, const struct CMUnitTest *tests,
+                       size_t n, int (*group_setup)(void **),
+                       int (*group_teardown)(void **));
+#define CLUSTER_TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+#define CLUSTER_MAIN(tests) \
+        cluster_main(argc, argv, tests, sizeof(tests) / sizeof((tests)[0]))
+#define CLUSTER_MAIN_GROUP(tests, gsetup, gteardown)                   \
+        cluster_main_group(argc, argv, tests,                          \
+                           sizeof(tests) / sizeof((tests)[0]), gsetup, \
+                           gteardown)
 /* --- Config ------------------------------------------------------------ */
 
 /* The groups every config has; NULL or 0: the default. */
 struct cluster_conf {
+        const char *path;     /* the file; NULL: c->conf */
         const char *trust;    /* trust.name; NULL: "Test Trust" */
         const char *timezone; /* NULL: Europe/London */
         const char *daemon;   /* more settings for the daemon group */
+        /* daemon.control, .dispatch, .feed; NULL: ipc://<name>.sock (in
+         * $RUNTIME_DIRECTORY) */
+        const char *control, *dispatch, *feed;
         int retry_base;       /* delivery.retry_base; 0: not set */
         int lease;            /* delivery.lease; 0: not set */
         const char *delivery; /* more settings for the delivery group; NULL
@@ -78,10 +117,9 @@ struct cluster_conf {
 };
 
 /*
- * Opens c->conf for writing and writes the trust, daemon (state.db and
- * ipc:// control, dispatch and feed sockets beside it) and delivery
- * groups; the caller writes the rest and closes it with
- * cluster_conf_end().
+ * Opens k->path or c->conf for writing and writes the trust, daemon (state.db
+ * and ipc:// control, dispatch and feed sockets beside it) and delivery groups;
+ * the caller writes the rest and closes it with cluster_conf_end().
  */
 FILE *cluster_conf_begin(struct cluster *c, const struct cluster_conf *k);
 void cluster_conf_end(FILE *fp);

@@ -18,23 +18,17 @@
 
 #include <cmocka.h>
 
-#include "itest.h"
-#include "proc.h"
+#include "cluster.h"
 
 #include <jansson.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #define EXAMPLE_CONF SOURCE_DIR "/config/ofsted-notify.conf"
-#define HOLIDAYS     SOURCE_DIR "/config/bank-holidays.json"
 #define URN          "100001"
-#define WAIT_MS      10000
 
 /*
  * Added to the example config's rules: one that a notification starts and
@@ -48,15 +42,8 @@
         "    cancel_on = [ \"pause\", \"draft_report\" ]; }"
 
 struct fx {
-        char dir[128];
-        char conf[192];
-        char log[192];
-        char notify[192];
-        char env_state[224], env_run[224], env_notify[224];
-        int nfd;
-        pid_t pid;
+        struct cluster c;
         int64_t at; /* the time of the next event */
-        bool passed;
 };
 
 /* --- Fixture: a daemon of its own, the example config and followup ----- */
@@ -77,11 +64,11 @@ write_conf(struct fx *f)
         if (h == NULL || end == NULL || end < h)
                 fail_msg("the example config's holidays or rules moved");
         if (asprintf(&out, "%.*sholidays = \"%s\";%.*s},\n  %s\n);%s",
-                     (int)(h - text), text, HOLIDAYS,
+                     (int)(h - text), text, CLUSTER_HOLIDAYS,
                      (int)(end - (h + strlen(holidays))), h + strlen(holidays),
                      RULE_FOLLOWUP, end + strlen("}\n);")) < 0)
                 abort();
-        spill(f->conf, out);
+        spill(f->c.conf, out);
         free(out);
         free(text);
 }
@@ -89,59 +76,17 @@ write_conf(struct fx *f)
 static int
 setup(void **state)
 {
-        const char *tmp = getenv("TMPDIR");
         struct fx *f = calloc(1, sizeof(*f));
-        char sub[192];
-        char *argv[4];
-        char *env[6];
 
         if (f == NULL)
                 return -1;
-        if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 60)
-                tmp = "/tmp"; /* ipc paths must stay short */
-        snprintf(f->dir, sizeof(f->dir), "%s/test_case_plan.XXXXXX", tmp);
-        if (mkdtemp(f->dir) == NULL)
+        *state = f;
+        if (cluster_init(&f->c, "test_case_plan") < 0)
                 return -1;
-        snprintf(f->conf, sizeof(f->conf), "%s/ofsted-notify.conf", f->dir);
-        snprintf(f->log, sizeof(f->log), "%s/daemon.log", f->dir);
-        snprintf(f->notify, sizeof(f->notify), "%s/notify.sock", f->dir);
-        snprintf(f->env_state, sizeof(f->env_state), "STATE_DIRECTORY=%s/state",
-                 f->dir);
-        snprintf(f->env_run, sizeof(f->env_run), "RUNTIME_DIRECTORY=%s/run",
-                 f->dir);
-        snprintf(f->env_notify, sizeof(f->env_notify), "NOTIFY_SOCKET=%s",
-                 f->notify);
-        snprintf(sub, sizeof(sub), "%s/state", f->dir);
-        if (mkdir(sub, 0700) < 0)
-                return -1;
-        snprintf(sub, sizeof(sub), "%s/run", f->dir);
-        if (mkdir(sub, 0700) < 0)
-                return -1;
-        f->nfd = proc_notify_open(f->notify);
-        if (f->nfd < 0)
-                return -1;
-        f->pid = -1;
         /* Three days ahead, on the minute. */
         f->at = (time(NULL) / 60 + 3 * 24 * 60) * 60;
-        *state = f;
-
         write_conf(f);
-        argv[0] = DAEMON_BINARY;
-        argv[1] = "-c";
-        argv[2] = f->conf;
-        argv[3] = NULL;
-        env[0] = f->env_state;
-        env[1] = f->env_run;
-        env[2] = f->env_notify;
-        env[3] = "WATCHDOG_USEC";
-        env[4] = "JOURNAL_STREAM";
-        env[5] = NULL;
-        if (proc_start(argv, env, f->log, &f->pid) < 0)
-                return -1;
-        if (proc_notify_wait(f->nfd, "READY=1", WAIT_MS, f->pid, NULL, 0) < 0) {
-                itest_show_log(f->log, 8192);
-                return -1;
-        }
+        cluster_daemon_start(&f->c, NULL);
         return 0;
 }
 
@@ -150,31 +95,12 @@ teardown(void **state)
 {
         struct fx *f = *state;
 
-        if (f->pid > 0)
-                proc_stop(f->pid, SIGKILL);
-        if (!f->passed)
-                itest_show_log(f->log, 8192);
-        close(f->nfd);
-        itest_rmtree(f->dir);
+        cluster_fini(&f->c);
         free(f);
         return 0;
 }
 
 /* --- Running ofsted-notifyctl ------------------------------------------ */
-
-/* ofsted-notifyctl -c conf a0 ... (NULL-terminated, at most 14). */
-static struct proc_result
-ctl(struct fx *f, const char *a0, ...)
-{
-        struct proc_result r;
-        va_list ap;
-
-        va_start(ap, a0);
-        r = itest_ctl_run(CTL_BINARY, f->conf, f->env_state, f->env_run, a0,
-                          ap);
-        va_end(ap);
-        return r;
-}
 
 /* The JSON object printed by a run that exited `want`; frees the run. */
 static json_t *
@@ -203,7 +129,7 @@ show(struct fx *f, json_int_t id)
         json_t *doc, *c;
 
         snprintf(num, sizeof(num), "%lld", (long long)id);
-        r = ctl(f, "show", "--case", num, "--json", NULL);
+        r = cluster_ctl(&f->c, "show", "--case", num, "--json", NULL);
         doc = json_of(&r, 0, "show");
         c = json_incref(member(doc, "case"));
         json_decref(doc);
@@ -316,22 +242,22 @@ check_event(struct fx *f, json_int_t id, const char *kind, bool new_case,
 
         /* What plan says. */
         if (new_case)
-                r = ctl(f, "plan", "--event", kind, "--at", at, "--state",
-                        state, "--new-case", "--json", NULL);
+                r = cluster_ctl(&f->c, "plan", "--event", kind, "--at", at,
+                                "--state", state, "--new-case", "--json", NULL);
         else
-                r = ctl(f, "plan", "--event", kind, "--at", at, "--state",
-                        state, "--json", NULL);
+                r = cluster_ctl(&f->c, "plan", "--event", kind, "--at", at,
+                                "--state", state, "--json", NULL);
         plan = json_of(&r, 0, "plan");
         assert_string_equal(jstr(plan, "state"), state);
         assert_null(json_object_get(plan, "refused"));
 
         /* What the daemon does. */
         if (new_case)
-                r = ctl(f, "event", kind, "--school", URN, "--at", at,
-                        "--new-case", "--json", NULL);
+                r = cluster_ctl(&f->c, "event", kind, "--school", URN, "--at",
+                                at, "--new-case", "--json", NULL);
         else
-                r = ctl(f, "event", kind, "--school", URN, "--at", at, "--json",
-                        NULL);
+                r = cluster_ctl(&f->c, "event", kind, "--school", URN, "--at",
+                                at, "--json", NULL);
         rec = json_of(&r, 0, kind);
         to = jint(rec, "case");
         assert_string_equal(jstr(rec, "state"), jstr(plan, "next"));
@@ -433,7 +359,7 @@ test_notification(void **state)
         assert_true(c2 != c1);
         c3 = check_event(f, c2, "notification", true, 2);
         assert_true(c3 != c2);
-        f->passed = true;
+        f->c.passed = true;
 }
 
 /* pause starts both pause rules and ends followup (its cancel_on). */
@@ -444,7 +370,7 @@ test_pause(void **state)
         json_int_t c = check_event(f, 0, "notification", false, 0);
 
         assert_int_equal(check_event(f, c, "pause", false, 2), c);
-        f->passed = true;
+        f->c.passed = true;
 }
 
 /* resume ends both pause rules. */
@@ -456,7 +382,7 @@ test_resume(void **state)
 
         check_event(f, c, "pause", false, 2);
         assert_int_equal(check_event(f, c, "resume", false, 3), c);
-        f->passed = true;
+        f->c.passed = true;
 }
 
 /* conclusion, from a paused case, ends the pause rules. */
@@ -468,7 +394,7 @@ test_conclusion(void **state)
 
         check_event(f, c, "pause", false, 2);
         assert_int_equal(check_event(f, c, "conclusion", false, 3), c);
-        f->passed = true;
+        f->c.passed = true;
 }
 
 /* deferred closes the case and ends every rule of it: deferral_cutoff,
@@ -483,7 +409,7 @@ test_deferred(void **state)
         check_event(f, c, "draft_report", false, 2);
         check_event(f, c, "pause", false, 2);
         assert_int_equal(check_event(f, c, "deferred", false, 4), c);
-        f->passed = true;
+        f->c.passed = true;
 }
 
 /* cancelled closes a concluded case and ends every rule of it, followup
@@ -496,7 +422,7 @@ test_cancelled(void **state)
 
         check_event(f, c, "conclusion", false, 2);
         assert_int_equal(check_event(f, c, "cancelled", false, 3), c);
-        f->passed = true;
+        f->c.passed = true;
 }
 
 /* A kind of the config (draft_report) starts factual_accuracy and ends
@@ -508,7 +434,7 @@ test_custom_kind(void **state)
         json_int_t c = check_event(f, 0, "notification", false, 0);
 
         assert_int_equal(check_event(f, c, "draft_report", false, 2), c);
-        f->passed = true;
+        f->c.passed = true;
 }
 
 /* --- Refusals ---------------------------------------------------------- */
@@ -537,8 +463,8 @@ check_refusals(struct fx *f, json_int_t id)
                 const char *why, *part;
                 char *text, *save = NULL;
 
-                r = ctl(f, "plan", "--event", kinds[k], "--at", at, "--state",
-                        state, "--json", NULL);
+                r = cluster_ctl(&f->c, "plan", "--event", kinds[k], "--at", at,
+                                "--state", state, "--json", NULL);
                 if (r.status == 0) {
                         proc_result_free(&r);
                         continue;
@@ -548,8 +474,8 @@ check_refusals(struct fx *f, json_int_t id)
                 assert_int_equal(json_array_size(jarr(plan, "alerts")), 0);
                 assert_int_equal(json_array_size(jarr(plan, "cancels")), 0);
                 why = jstr(plan, "refused");
-                r = ctl(f, "event", kinds[k], "--school", URN, "--at", at,
-                        NULL);
+                r = cluster_ctl(&f->c, "event", kinds[k], "--school", URN,
+                                "--at", at, NULL);
                 if (r.status != 1)
                         fail_msg("%s on a %s case: plan says refused (%s), "
                                  "the daemon's exit is %d",
@@ -603,29 +529,18 @@ test_refusals(void **state)
         assert_int_equal(check_refusals(f, c), 3);
         check_event(f, c, "cancelled", false, 2);
         assert_int_equal(check_refusals(f, 0), 6);
-        f->passed = true;
+        f->c.passed = true;
 }
 
 int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_notification, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_pause, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_conclusion, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_deferred, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_cancelled, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_custom_kind, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+                CLUSTER_TEST(test_notification), CLUSTER_TEST(test_pause),
+                CLUSTER_TEST(test_resume),       CLUSTER_TEST(test_conclusion),
+                CLUSTER_TEST(test_deferred),     CLUSTER_TEST(test_cancelled),
+                CLUSTER_TEST(test_custom_kind),  CLUSTER_TEST(test_refusals),
         };
 
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return CLUSTER_MAIN(tests);
 }

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "cluster.h"
 #include "proc.h"
 
 #include <jansson.h>
@@ -565,9 +566,5 @@ main(int argc, char **argv)
                 cmocka_unit_test(test_online_no_daemon),
                 cmocka_unit_test(test_help_lists_online),
         };
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return CLUSTER_MAIN(tests);
 }

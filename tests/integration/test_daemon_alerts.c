@@ -300,13 +300,8 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_alerts_fire_on_time, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_feed, setup, teardown),
+                CLUSTER_TEST(test_alerts_fire_on_time),
+                CLUSTER_TEST(test_feed),
         };
-
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
-        return cmocka_run_group_tests(tests, group_setup, NULL);
+        return CLUSTER_MAIN_GROUP(tests, group_setup, NULL);
 }

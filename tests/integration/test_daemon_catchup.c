@@ -218,14 +218,8 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_catch_up_late, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_catch_up_skip, setup,
-                                                teardown),
+                CLUSTER_TEST(test_catch_up_late),
+                CLUSTER_TEST(test_catch_up_skip),
         };
-
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
-        return cmocka_run_group_tests(tests, group_setup, NULL);
+        return CLUSTER_MAIN_GROUP(tests, group_setup, NULL);
 }

@@ -423,14 +423,8 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_hostile_requests, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_oversize_request, setup,
-                                                teardown),
+                CLUSTER_TEST(test_hostile_requests),
+                CLUSTER_TEST(test_oversize_request),
         };
-
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
-        return cmocka_run_group_tests(tests, group_setup, NULL);
+        return CLUSTER_MAIN_GROUP(tests, group_setup, NULL);
 }

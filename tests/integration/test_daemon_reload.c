@@ -426,17 +426,10 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_sd_notify, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_reload_new_school, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_second_daemon, setup,
-                                                teardown),
+                CLUSTER_TEST(test_sd_notify),
+                CLUSTER_TEST(test_reload),
+                CLUSTER_TEST(test_reload_new_school),
+                CLUSTER_TEST(test_second_daemon),
         };
-
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
-        return cmocka_run_group_tests(tests, group_setup, NULL);
+        return CLUSTER_MAIN_GROUP(tests, group_setup, NULL);
 }

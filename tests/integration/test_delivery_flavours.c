@@ -435,13 +435,8 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_flavours, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_both_kinds, setup,
-                                                teardown),
+                CLUSTER_TEST(test_flavours),
+                CLUSTER_TEST(test_both_kinds),
         };
-
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return CLUSTER_MAIN(tests);
 }

@@ -200,16 +200,9 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_kill_worker, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_kill_daemon, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_two_workers, setup,
-                                                teardown),
+                CLUSTER_TEST(test_kill_worker),
+                CLUSTER_TEST(test_kill_daemon),
+                CLUSTER_TEST(test_two_workers),
         };
-
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return CLUSTER_MAIN(tests);
 }

@@ -185,14 +185,8 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_lease_late_delivered,
-                                                setup, teardown),
-                cmocka_unit_test_setup_teardown(test_lease_late_retry, setup,
-                                                teardown),
+                CLUSTER_TEST(test_lease_late_delivered),
+                CLUSTER_TEST(test_lease_late_retry),
         };
-
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return CLUSTER_MAIN(tests);
 }

@@ -233,12 +233,7 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_foreign_peers, setup,
-                                                teardown),
+                CLUSTER_TEST(test_foreign_peers),
         };
-
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return CLUSTER_MAIN(tests);
 }

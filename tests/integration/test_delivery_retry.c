@@ -259,21 +259,12 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_retry_500, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_retry_after, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_not_found, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_max_attempts, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_give_up_after, setup,
-                                                teardown),
+                CLUSTER_TEST(test_retry_500),
+                CLUSTER_TEST(test_retry_after),
+                CLUSTER_TEST(test_timeout),
+                CLUSTER_TEST(test_not_found),
+                CLUSTER_TEST(test_max_attempts),
+                CLUSTER_TEST(test_give_up_after),
         };
-
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return CLUSTER_MAIN(tests);
 }

@@ -257,16 +257,10 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_pacing, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_ctl_test, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_worker_service, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_secret_reload, setup,
-                                                teardown),
+                CLUSTER_TEST(test_pacing),
+                CLUSTER_TEST(test_ctl_test),
+                CLUSTER_TEST(test_worker_service),
+                CLUSTER_TEST(test_secret_reload),
         };
-
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return CLUSTER_MAIN(tests);
 }

@@ -218,22 +218,12 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_auth_plain, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_auth_login, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_auth_wrong_password, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_auth_credentials, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_auth_credentials_wrong,
-                                                setup, teardown),
-                cmocka_unit_test_setup_teardown(test_auth_xoauth2, setup,
-                                                teardown),
+                CLUSTER_TEST(test_auth_plain),
+                CLUSTER_TEST(test_auth_login),
+                CLUSTER_TEST(test_auth_wrong_password),
+                CLUSTER_TEST(test_auth_credentials),
+                CLUSTER_TEST(test_auth_credentials_wrong),
+                CLUSTER_TEST(test_auth_xoauth2),
         };
-
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
-        return cmocka_run_group_tests(tests, group_setup, group_teardown);
+        return CLUSTER_MAIN_GROUP(tests, group_setup, group_teardown);
 }

@@ -651,16 +651,10 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_headers, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_ics_attachment, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_quoted_printable, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_ctl_ics, setup, teardown),
+                CLUSTER_TEST(test_headers),
+                CLUSTER_TEST(test_ics_attachment),
+                CLUSTER_TEST(test_quoted_printable),
+                CLUSTER_TEST(test_ctl_ics),
         };
-
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
-        return cmocka_run_group_tests(tests, group_setup, group_teardown);
+        return CLUSTER_MAIN_GROUP(tests, group_setup, group_teardown);
 }

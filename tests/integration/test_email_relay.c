@@ -200,18 +200,11 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_data_451, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_data_550, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_rcpt_refused_one, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_rcpt_refused_all, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_kill_mid_data, setup,
-                                                teardown),
+                CLUSTER_TEST(test_data_451),
+                CLUSTER_TEST(test_data_550),
+                CLUSTER_TEST(test_rcpt_refused_one),
+                CLUSTER_TEST(test_rcpt_refused_all),
+                CLUSTER_TEST(test_kill_mid_data),
         };
-
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
-        return cmocka_run_group_tests(tests, group_setup, group_teardown);
+        return CLUSTER_MAIN_GROUP(tests, group_setup, group_teardown);
 }

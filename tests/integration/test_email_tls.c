@@ -194,17 +194,10 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_starttls, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_reload_tls, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_implicit_tls, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_no_starttls, setup,
-                                                teardown),
+                CLUSTER_TEST(test_starttls),
+                CLUSTER_TEST(test_reload_tls),
+                CLUSTER_TEST(test_implicit_tls),
+                CLUSTER_TEST(test_no_starttls),
         };
-
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
-        return cmocka_run_group_tests(tests, group_setup, group_teardown);
+        return CLUSTER_MAIN_GROUP(tests, group_setup, group_teardown);
 }

@@ -22,8 +22,10 @@
  * a forward step past it, never again after a step back) and every
  * delivery reaches the sink exactly once, by its Idempotency-Key.
  *
- * Every wait is bounded and waits for a condition, except the windows in
- * which nothing may happen, which are watched for QUIET_MS.
+ * Every wait is bounded and waits for a condition: where nothing may
+ * happen, for a positive sign that it had its chance (the alert due and
+ * still pending on two answers of the scheduler's, the worker's outcome
+ * refused and sent again).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,8 +34,7 @@
 
 #include <cmocka.h>
 
-#include "itest.h"
-#include "proc.h"
+#include "cluster.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -48,19 +49,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HOLIDAYS SOURCE_DIR "/config/bank-holidays.json"
-
 #define URN_HOOK "100001" /* channel "hook": Mattermost, not paced */
 #define URN_CHAT "100002" /* channel "chat": Slack, paced 1 a second */
 #define URN_NONE "100003" /* no rule starts on a notification */
 #define LEASE_S  30       /* above the worker's --timeout */
 #define DRILL_S  3        /* the drill rule's second alert: "+3s" */
 
-#define START_MS 20000 /* a child starting */
-#define WAIT_MS  30000 /* any other wait */
-#define QUIET_MS 5000  /* a window in which nothing may happen */
-/* CPU the scheduler may use in QUIET_MS with a fault (a loop spinning on
- * it would use all of it). */
+#define WAIT_MS 30000 /* any wait */
+/* CPU the scheduler may use with a fault while the test waits for the
+ * signs above (a loop spinning on it would use all of that time). A coarse
+ * spin detector only: that it idles for as long as a fault lasts is the
+ * soak's to show (tests/soak). */
 #define QUIET_CPU_MS 500
 
 /* How the scheduler is started. */
@@ -70,34 +69,16 @@ enum mode {
         FAKETIME, /* its wall clock is this test's to step */
 };
 
+/* The cluster (the scheduler with -v and a notify socket, a webhook
+ * worker in slot 0, httpsink) and the faults' files. */
 struct fx {
-        char dir[64];
-        char conf[96], key[96], flag[96], clock[96], notify[96];
+        struct cluster c;
+        char flag[192], clock[192];
         char state[PATH_MAX]; /* the database, as the kernel names it */
-        char sinklog[96], sinkerr[96], script[96], portfile[96];
-        char dlog[96], wlog[96];
-        char env_state[128], env_run[128], env_notify[128];
-        char env_prefix[PATH_MAX + 32], env_flag[128], env_clock[128];
-        int port, nfd;
-        pid_t sink, daemon, worker;
-        bool passed;
+        char env_prefix[PATH_MAX + 32], env_flag[224], env_clock[224];
 };
 
 /* --- Files and the state database ------------------------------------ */
-
-/* How many times `needle` occurs in file `path`. */
-static int
-log_count(const char *path, const char *needle)
-{
-        char *text = slurp(path);
-        int n = 0;
-
-        for (const char *p = strstr(text, needle); p != NULL;
-             p = strstr(p + 1, needle))
-                n++;
-        free(text);
-        return n;
-}
 
 /* Every row of the four tables, in order, as text: what the scheduler
  * has committed, read by a connection of this test's own. New string. */
@@ -180,14 +161,16 @@ clock_set(struct fx *f, long offset)
 static void
 write_conf(struct fx *f, const char *span_alerts)
 {
-        char text[2048];
+        static const struct cluster_conf k = {
+                .trust = "Fault Test Trust",
+                .daemon = "late_after = 60; catch_up = \"late\";",
+                .lease = LEASE_S,
+                .retry_base = 1,
+        };
+        FILE *fp = cluster_conf_begin(&f->c, &k);
 
-        snprintf(
-            text, sizeof(text),
-            "trust = { name = \"Fault Test Trust\"; holidays = \"%s\"; };\n"
-            "daemon = { state = \"state.db\"; late_after = 60; "
-            "catch_up = \"late\"; };\n"
-            "delivery = { lease = %d; retry_base = 1; };\n"
+        fprintf(
+            fp,
             "channels = (\n"
             "  { name = \"hook\"; type = \"mattermost\";\n"
             "    url = \"http://127.0.0.1:%d/hook\"; },\n"
@@ -210,16 +193,9 @@ write_conf(struct fx *f, const char *span_alerts)
             "    deadline = { working_days = 10; time = \"17:00\"; };\n"
             "    alerts = [ \"event\" ]; }\n"
             ");\n",
-            HOLIDAYS, LEASE_S, f->port, f->port, URN_HOOK, URN_CHAT, URN_NONE,
-            DRILL_S, span_alerts);
-        spill(f->conf, text);
-}
-
-static struct proc_result
-vctl(struct fx *f, const char *a0, va_list ap)
-{
-        return itest_ctl_run(CTL_BINARY, f->conf, f->env_state, f->env_run, a0,
-                             ap);
+            f->c.port, f->c.port, URN_HOOK, URN_CHAT, URN_NONE, DRILL_S,
+            span_alerts);
+        cluster_conf_end(fp);
 }
 
 /* ofsted-notifyctl with `a0`...: wants exit status `want`; returns what it
@@ -227,7 +203,7 @@ vctl(struct fx *f, const char *a0, va_list ap)
 static struct proc_result
 vctl_want(struct fx *f, int want, const char *a0, va_list ap)
 {
-        struct proc_result r = vctl(f, a0, ap);
+        struct proc_result r = cluster_vctl(&f->c, a0, ap);
 
         if (r.status != want)
                 fail_msg("ofsted-notifyctl %s: exit %d, not %d; stdout: %s; "
@@ -261,48 +237,26 @@ ctl_ok(struct fx *f, const char *a0, ...)
         proc_result_free(&r);
 }
 
-/* ofsted-notifyctl with `a0`... --json: wants exit 0 and an object. */
-static json_t *
-ctl_json(struct fx *f, const char *a0, ...)
-{
-        struct proc_result r;
-        json_error_t err;
-        json_t *doc;
-        va_list ap;
-
-        va_start(ap, a0);
-        r = vctl(f, a0, ap);
-        va_end(ap);
-        doc = json_loads(r.out, 0, &err);
-        if (r.status != 0 || !json_is_object(doc))
-                fail_msg("ofsted-notifyctl %s: exit %d; stdout: %s; stderr: "
-                         "%s",
-                         a0, r.status, r.out, r.err);
-        proc_result_free(&r);
-        return doc;
-}
-
 /* Records event `kind` for `urn` at the scheduler's now; wants it to
  * schedule `n` alerts. */
 static void
 record(struct fx *f, const char *kind, const char *urn, size_t n)
 {
-        json_t *r = ctl_json(f, "event", kind, "--school", urn, "--json", NULL);
+        json_t *r = cluster_ctl_json(&f->c, "event", kind, "--school", urn,
+                                     "--json", NULL);
 
         assert_int_equal(json_array_size(jarr(r, "scheduled")), n);
         json_decref(r);
 }
 
-/* Starts the scheduler as `mode` says and waits for READY=1. */
+/* Starts the scheduler as `mode` says and waits until it answers. */
 static void
 daemon_start(struct fx *f, enum mode mode)
 {
-        char *argv[] = { DAEMON_BINARY, "-v", "-c", f->conf, NULL };
         char preload[PATH_MAX + 16], asan[256];
         const char *old = getenv("ASAN_OPTIONS");
-        char *env[16] = { f->env_state,    f->env_run,     f->env_notify,
-                          "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM" };
-        int n = 6;
+        char *env[16];
+        int n = 0;
 
         /* A sanitized scheduler wants its runtime first; these modules
          * only wrap a few calls and do not mind coming before it. */
@@ -328,111 +282,42 @@ daemon_start(struct fx *f, enum mode mode)
                 env[n++] = "NO_FAKE_STAT=1";
         }
         env[n] = NULL;
-        assert_int_equal(f->daemon, -1);
-        proc_notify_drain(f->nfd);
-        assert_int_equal(proc_start(argv, env, f->dlog, &f->daemon), 0);
-        if (proc_notify_wait(f->nfd, "READY=1", START_MS, f->daemon, NULL, 0) <
-            0)
-                fail_msg("ofsted-notifyd exited or did not say READY=1 "
-                         "within %d ms",
-                         START_MS);
-}
-
-/* `status --json` until its count `group`.`key` is `n`. */
-static void
-wait_count(struct fx *f, const char *group, const char *key, json_int_t n)
-{
-        long long until = mono_ms() + WAIT_MS;
-
-        for (;;) {
-                json_t *st = ctl_json(f, "status", "--json", NULL);
-                json_int_t got = jint(jobj(st, group), key);
-
-                json_decref(st);
-                proc_notify_drain(f->nfd);
-                if (got == n)
-                        return;
-                if (mono_ms() > until)
-                        fail_msg("%s %s: %lld, not %lld, after %d ms", group,
-                                 key, (long long)got, (long long)n, WAIT_MS);
-                sleep_ms(100);
-        }
+        cluster_daemon_start(&f->c, env);
 }
 
 /* Starts the webhook worker and waits until the scheduler counts it. */
 static void
 worker_start(struct fx *f)
 {
-        char *argv[] = { WORKER_BINARY, "--kind",    "webhook", "-c",
-                         f->conf,       "--timeout", "20",      NULL };
-        char *const env[] = { f->env_state, f->env_run, "NOTIFY_SOCKET",
-                              "JOURNAL_STREAM", NULL };
+        static const char *const args[] = { "--timeout", "20", NULL };
 
-        assert_int_equal(f->worker, -1);
-        assert_int_equal(proc_start(argv, env, f->wlog, &f->worker), 0);
-        wait_count(f, "workers", "webhook", 1);
+        cluster_worker_start(&f->c, 0, "webhook", NULL, args);
+        cluster_wait_workers(&f->c, "webhook", 1);
 }
 
 static void
 worker_stop(struct fx *f)
 {
-        assert_int_equal(proc_stop(f->worker, SIGTERM), 0);
-        f->worker = -1;
-        wait_count(f, "workers", "webhook", 0);
-}
-
-/* Stops everything with SIGTERM; each must exit 0. */
-static void
-stop_all(struct fx *f)
-{
-        if (f->worker > 0)
-                assert_int_equal(proc_stop(f->worker, SIGTERM), 0);
-        f->worker = -1;
-        assert_int_equal(proc_stop(f->daemon, SIGTERM), 0);
-        f->daemon = -1;
+        assert_int_equal(cluster_worker_stop(&f->c, 0, SIGTERM), 0);
+        cluster_wait_workers(&f->c, "webhook", 0);
 }
 
 /* --- What the scheduler and the sink say ------------------------------ */
 
 /* `status --json` until `delivered` deliveries are delivered and none is
- * pending, being sent or waiting to retry. */
+ * pending, being sent, waiting to retry or failed. */
 static void
 wait_delivered(struct fx *f, json_int_t delivered)
 {
-        static const char *const busy[] = { "pending", "sending", "retry",
-                                            "failed" };
-        long long until = mono_ms() + WAIT_MS;
-
-        for (;;) {
-                json_t *st = ctl_json(f, "status", "--json", NULL);
-                json_t *d = jobj(st, "deliveries");
-                json_int_t got = jint(d, "delivered"), other = 0;
-                char *text;
-
-                for (size_t i = 0; i < sizeof(busy) / sizeof(busy[0]); i++)
-                        other += jint(d, busy[i]);
-                /* The kernel queues few datagrams, and the scheduler would
-                 * wait for room to say STATUS=. */
-                proc_notify_drain(f->nfd);
-                if (got == delivered && other == 0) {
-                        json_decref(st);
-                        return;
-                }
-                if (got > delivered || mono_ms() > until) {
-                        text = json_dumps(d, JSON_COMPACT);
-                        fail_msg("deliveries %s, want %lld delivered", text,
-                                 (long long)delivered);
-                }
-                json_decref(st);
-                sleep_ms(100);
-        }
+        cluster_wait_settled(&f->c, delivered, 0, WAIT_MS);
 }
 
 /* The sink's requests, as an object Idempotency-Key -> count. New. */
 static json_t *
 sink_keys(struct fx *f)
 {
-        json_t *all = jsonl_records(f->sinklog), *keys = json_object(), *r;
+        json_t *all = cluster_sink_requests(&f->c, NULL), *keys = json_object();
+        json_t *r;
         size_t i;
 
         json_array_foreach(all, i, r)
@@ -451,20 +336,7 @@ sink_keys(struct fx *f)
 static void
 wait_requests(struct fx *f, size_t n)
 {
-        long long until = mono_ms() + WAIT_MS;
-
-        for (;;) {
-                json_t *all = jsonl_records(f->sinklog);
-                size_t got = json_array_size(all);
-
-                json_decref(all);
-                proc_notify_drain(f->nfd);
-                if (got >= n)
-                        return;
-                if (mono_ms() > until)
-                        fail_msg("the sink saw %zu requests, not %zu", got, n);
-                sleep_ms(50);
-        }
+        json_decref(cluster_wait_requests(&f->c, NULL, n, WAIT_MS));
 }
 
 /*
@@ -475,7 +347,7 @@ wait_requests(struct fx *f, size_t n)
 static json_t *
 check_once(struct fx *f, size_t n)
 {
-        json_t *h = ctl_json(f, "history", "--json", NULL);
+        json_t *h = cluster_ctl_json(&f->c, "history", "--json", NULL);
         json_t *d = jarr(h, "deliveries"), *keys = sink_keys(f), *row;
         size_t i;
 
@@ -499,7 +371,8 @@ check_once(struct fx *f, size_t n)
 static json_t *
 alerts_of(struct fx *f, const char *urn)
 {
-        json_t *r = ctl_json(f, "show", "--school", urn, "--json", NULL);
+        json_t *r =
+            cluster_ctl_json(&f->c, "show", "--school", urn, "--json", NULL);
         json_t *a = json_incref(jarr(jobj(r, "case"), "alerts"));
 
         json_decref(r);
@@ -524,59 +397,72 @@ count_alerts(json_t *alerts, const char *state, int late)
         return n;
 }
 
+/* The due and still pending alert, seen by the scheduler. */
+struct due_wait {
+        struct fx *f;
+        int seen; /* answers that showed it */
+};
+
+static bool
+due_pending(void *arg)
+{
+        struct due_wait *w = arg;
+        json_t *st = cluster_ctl_json(&w->f->c, "status", "--json", NULL);
+        json_t *next = member(st, "next_alert");
+
+        /* Alerts fall due at whole seconds: one second later at most it
+         * would have fired. */
+        if (json_is_string(next) &&
+            rfc3339(json_string_value(next)) < (int64_t)time(NULL) - 1 &&
+            jint(jobj(st, "alerts"), "pending") >= 1)
+                w->seen++;
+        json_decref(st);
+        return w->seen >= 2;
+}
+
+/*
+ * Waits until an alert is due and still pending, on two answers of the
+ * scheduler's (two passes of its loop, each of which would fire it):
+ * the positive sign that it waits, for the caller to check that nothing
+ * was written meanwhile.
+ */
+static void
+wait_due_pending(struct fx *f)
+{
+        struct due_wait w = { f, 0 };
+
+        if (!cluster_wait_until(due_pending, &w, WAIT_MS))
+                fail_msg("no alert due and pending within %d ms", WAIT_MS);
+}
+
 /* --- Fixture ----------------------------------------------------------- */
 
 static int
 setup(void **state)
 {
-        const char *tmp = getenv("TMPDIR");
+        static const char *const dargs[] = { "-v", NULL };
         struct fx *f = calloc(1, sizeof(*f));
-        char sub[96];
+        char sub[160];
 
         if (f == NULL)
                 return -1;
-        f->sink = f->daemon = f->worker = f->nfd = -1;
         *state = f;
-        /* ipc and AF_UNIX paths must stay short. */
-        if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 30)
-                tmp = "/tmp";
-        snprintf(f->dir, sizeof(f->dir), "%s/test_faults.XXXXXX", tmp);
-        if (mkdtemp(f->dir) == NULL)
+        if (cluster_init(&f->c, "test_faults") < 0)
                 return -1;
-#define PATH(field, name) \
-        snprintf(f->field, sizeof(f->field), "%s/" name, f->dir)
-        PATH(conf, "faults.conf");
-        PATH(flag, "fault");
-        PATH(clock, "clock");
-        PATH(notify, "notify.sock");
-        PATH(sinklog, "sink.jsonl");
-        PATH(sinkerr, "sink.err");
-        PATH(script, "sink.script");
-        PATH(portfile, "sink.port");
-        PATH(dlog, "daemon.log");
-        PATH(wlog, "worker.log");
-#undef PATH
-        snprintf(sub, sizeof(sub), "%s/state", f->dir);
-        if (mkdir(sub, 0700) < 0 || realpath(sub, f->state) == NULL)
+        f->c.dargs = dargs;
+        snprintf(f->flag, sizeof(f->flag), "%s/fault", f->c.dir);
+        snprintf(f->clock, sizeof(f->clock), "%s/clock", f->c.dir);
+        snprintf(sub, sizeof(sub), "%s/state", f->c.dir);
+        if (realpath(sub, f->state) == NULL)
                 return -1;
         strcat(f->state, "/state.db");
-        snprintf(f->env_state, sizeof(f->env_state), "STATE_DIRECTORY=%s", sub);
-        snprintf(sub, sizeof(sub), "%s/run", f->dir);
-        if (mkdir(sub, 0700) < 0)
-                return -1;
-        snprintf(f->env_run, sizeof(f->env_run), "RUNTIME_DIRECTORY=%s", sub);
-        snprintf(f->env_notify, sizeof(f->env_notify), "NOTIFY_SOCKET=%s",
-                 f->notify);
         snprintf(f->env_prefix, sizeof(f->env_prefix), "FAULTFS_PREFIX=%s",
                  f->state);
         snprintf(f->env_flag, sizeof(f->env_flag), "FAULTFS_FLAG=%s", f->flag);
         snprintf(f->env_clock, sizeof(f->env_clock),
                  "FAKETIME_TIMESTAMP_FILE=%s", f->clock);
-        f->nfd = proc_notify_open(f->notify);
-        spill(f->script, ""); /* 200 for all */
-        if (f->nfd < 0 ||
-            itest_httpsink_start(HTTPSINK_BINARY, f->portfile, f->sinklog,
-                                 f->script, f->sinkerr, &f->sink, &f->port) < 0)
+        cluster_httpsink_script(&f->c, NULL);
+        if (cluster_notify_open(&f->c) < 0 || cluster_httpsink_start(&f->c) < 0)
                 return -1;
         write_conf(f, SPAN_ALERTS);
         return 0;
@@ -587,27 +473,16 @@ teardown(void **state)
 {
         struct fx *f = *state;
 
-        if (f->worker > 0)
-                proc_stop(f->worker, SIGKILL);
-        if (f->daemon > 0)
-                proc_stop(f->daemon, SIGKILL);
-        if (f->sink > 0)
-                proc_stop(f->sink, SIGKILL);
-        if (!f->passed) {
-                itest_show_log(f->dlog, 16384);
-                itest_show_log(f->wlog, 8192);
-                itest_show_log(f->sinklog, 8192);
-        }
-        if (f->nfd >= 0)
-                close(f->nfd);
-        if (f->dir[0] != '\0')
-                itest_rmtree(f->dir);
+        cluster_fini(&f->c);
         free(f);
         return 0;
 }
 
 /* --- The state database cannot be written ----------------------------- */
 
+/* The scheduler's line (with -v) when a write of dispatch's, such as an
+ * outcome, waits for the fault to end. */
+#define OUTCOME_REFUSED "dispatch: begin transaction: "
 /* The log line of a fault starting, and of one ending. */
 #define FAULT_LOGGED "new events are refused; alerts, deliveries"
 #define FAULT_ENDED  "state.db can be written again"
@@ -647,12 +522,13 @@ test_disk_full(void **state)
         struct fx *f = *state;
         struct proc_result r;
         char *before, *during, line[512];
-        long long cpu;
+        long long cpu, since;
+        int refused;
         json_t *st, *h, *alerts;
 
         /* The worker's request for the event alert is held 2 s, so that
          * its outcome arrives while the disk is full. */
-        spill(f->script, "/hook delay 2000\n");
+        cluster_httpsink_script(&f->c, "/hook delay 2000\n");
         daemon_start(f, FAULTFS);
         worker_start(f);
         ctl_ok(f, "notify", "--school", URN_HOOK, NULL);
@@ -662,20 +538,25 @@ test_disk_full(void **state)
         before = fault_start(f, "ENOSPC", "disk full");
         /* The outcome comes and is repeated, the drill's second alert
          * comes due: none of it can be committed. */
-        cpu = cpu_ms(f->daemon);
-        sleep_ms(QUIET_MS);
-        cpu = cpu_ms(f->daemon) - cpu;
+        cpu = cpu_ms(f->c.daemon);
+        since = mono_ms();
+        /* The worker's outcome: refused, and sent again. */
+        cluster_wait_log(f->c.wlog[0], ": delivered", 1, WAIT_MS);
+        refused = cluster_log_count(f->c.dlog, OUTCOME_REFUSED);
+        cluster_wait_log(f->c.dlog, OUTCOME_REFUSED, refused + 1, WAIT_MS);
+        wait_due_pending(f);
+        cpu = cpu_ms(f->c.daemon) - cpu;
         if (cpu > QUIET_CPU_MS)
-                fail_msg("the scheduler used %lld ms of CPU in %d ms with a "
+                fail_msg("the scheduler used %lld ms of CPU in %lld ms with a "
                          "full disk",
-                         cpu, QUIET_MS);
-        assert_true(proc_alive(f->daemon));
+                         cpu, mono_ms() - since);
+        assert_true(proc_alive(f->c.daemon));
         during = db_rows(f);
         assert_string_equal(during, before);
         free(during);
-        assert_int_equal(log_count(f->wlog, ": delivered"), 1);
-        assert_int_equal(log_count(f->dlog, FAULT_LOGGED), 1);
-        st = ctl_json(f, "status", "--json", NULL);
+        assert_int_equal(cluster_log_count(f->c.wlog[0], ": delivered"), 1);
+        assert_int_equal(cluster_log_count(f->c.dlog, FAULT_LOGGED), 1);
+        st = cluster_ctl_json(&f->c, "status", "--json", NULL);
         assert_false(json_is_true(member(jobj(st, "database"), "writable")));
         assert_contains(jstr(jobj(st, "database"), "error"), "disk full");
         assert_int_equal(jint(jobj(st, "alerts"), "pending"), 1);
@@ -684,8 +565,8 @@ test_disk_full(void **state)
         r = ctl_want(f, 0, "status", NULL);
         assert_contains(r.out, "DEGRADED: state database ");
         proc_result_free(&r);
-        if (proc_notify_wait(f->nfd, "STATUS=degraded: state database", 1000,
-                             f->daemon, line, sizeof(line)) < 0)
+        if (proc_notify_wait(f->c.nfd, "STATUS=degraded: state database", 1000,
+                             f->c.daemon, line, sizeof(line)) < 0)
                 fail_msg("no STATUS= saying the scheduler is degraded");
         assert_contains(line, "disk full");
 
@@ -694,21 +575,21 @@ test_disk_full(void **state)
         assert_int_equal(unlink(f->flag), 0);
         wait_delivered(f, 2);
         ctl_ok(f, "notify", "--school", URN_NONE, NULL);
-        assert_int_equal(log_count(f->dlog, FAULT_LOGGED), 1);
-        assert_int_equal(log_count(f->dlog, FAULT_ENDED), 1);
+        assert_int_equal(cluster_log_count(f->c.dlog, FAULT_LOGGED), 1);
+        assert_int_equal(cluster_log_count(f->c.dlog, FAULT_ENDED), 1);
         h = check_once(f, 2);
         json_decref(h);
         alerts = alerts_of(f, URN_HOOK);
         assert_int_equal(count_alerts(alerts, "fired", false), 2);
         assert_int_equal(json_array_size(alerts), 2);
         json_decref(alerts);
-        st = ctl_json(f, "status", "--json", NULL);
+        st = cluster_ctl_json(&f->c, "status", "--json", NULL);
         assert_true(json_is_true(member(jobj(st, "database"), "writable")));
         assert_int_equal(jint(jobj(st, "cases"), "open"), 2);
         json_decref(st);
         free(before);
-        stop_all(f);
-        f->passed = true;
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
 }
 
 /*
@@ -722,12 +603,15 @@ test_read_only(void **state)
         struct fx *f = *state;
         struct proc_result r;
         char *before, *during;
-        json_t *up;
+        json_t *up, *st;
 
         daemon_start(f, FAULTFS);
         ctl_ok(f, "notify", "--school", URN_HOOK, NULL);
         record(f, "span", URN_HOOK, 3);
-        wait_count(f, "alerts", "fired", 1);
+        cluster_wait_count(&f->c, "alerts", "fired", 1, WAIT_MS);
+        st = cluster_ctl_json(&f->c, "status", "--json", NULL);
+        assert_int_equal(jint(jobj(st, "alerts"), "fired"), 1);
+        json_decref(st);
         before = fault_start(f, "EROFS", "read-only file system");
         r = ctl_want(f, 1, "event", "drill", "--school", URN_HOOK, NULL);
         assert_contains(r.err, "read-only file system; nothing was recorded");
@@ -738,11 +622,11 @@ test_read_only(void **state)
         during = db_rows(f);
         assert_string_equal(during, before);
         free(during);
-        assert_true(proc_alive(f->daemon));
-        assert_int_equal(log_count(f->dlog, FAULT_LOGGED), 1);
+        assert_true(proc_alive(f->c.daemon));
+        assert_int_equal(cluster_log_count(f->c.dlog, FAULT_LOGGED), 1);
         write_conf(f, "\"event\", \"+2h\"");
         ctl_ok(f, "reload", NULL);
-        up = ctl_json(f, "upcoming", "--json", NULL);
+        up = cluster_ctl_json(&f->c, "upcoming", "--json", NULL);
         assert_int_equal(json_array_size(jarr(up, "alerts")), 2);
         json_decref(up);
 
@@ -750,17 +634,17 @@ test_read_only(void **state)
          * three hours become two), and the drill is recorded. */
         assert_int_equal(unlink(f->flag), 0);
         record(f, "drill", URN_HOOK, 2);
-        up = ctl_json(f, "upcoming", "--json", NULL);
+        up = cluster_ctl_json(&f->c, "upcoming", "--json", NULL);
         assert_int_equal(json_array_size(jarr(up, "alerts")), 2);
         assert_string_equal(
             jstr(json_array_get(jarr(up, "alerts"), 0), "offset"), "+3s");
         assert_string_equal(
             jstr(json_array_get(jarr(up, "alerts"), 1), "offset"), "+2h");
         json_decref(up);
-        assert_int_equal(log_count(f->dlog, FAULT_ENDED), 1);
+        assert_int_equal(cluster_log_count(f->c.dlog, FAULT_ENDED), 1);
         free(before);
-        stop_all(f);
-        f->passed = true;
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
 }
 
 /*
@@ -800,25 +684,25 @@ test_locked(void **state)
                                        "was recorded");
                 proc_result_free(&r);
         }
-        /* The drill's second alert comes due meanwhile. */
-        sleep_ms(DRILL_S * 1000);
+        /* The drill's second alert comes due meanwhile, and waits. */
+        wait_due_pending(f);
         during = db_rows(f);
         assert_string_equal(during, before);
         free(during);
-        assert_int_equal(log_count(f->dlog, FAULT_LOGGED), 1);
-        assert_true(proc_alive(f->daemon));
+        assert_int_equal(cluster_log_count(f->c.dlog, FAULT_LOGGED), 1);
+        assert_true(proc_alive(f->c.daemon));
 
         assert_int_equal(sqlite3_exec(admin, "ROLLBACK", NULL, NULL, NULL),
                          SQLITE_OK);
         sqlite3_close(admin);
         wait_delivered(f, 2);
         ctl_ok(f, "notify", "--school", URN_NONE, NULL);
-        assert_int_equal(log_count(f->dlog, FAULT_ENDED), 1);
+        assert_int_equal(cluster_log_count(f->c.dlog, FAULT_ENDED), 1);
         h = check_once(f, 2);
         json_decref(h);
         free(before);
-        stop_all(f);
-        f->passed = true;
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
 }
 
 /* --- The wall clock steps --------------------------------------------- */
@@ -836,7 +720,7 @@ test_clock_forward(void **state)
         struct fx *f = *state;
         json_t *h, *alerts, *up;
 
-        spill(f->script, "/hook delay 4000\n");
+        cluster_httpsink_script(&f->c, "/hook delay 4000\n");
         daemon_start(f, FAKETIME);
         worker_start(f);
         ctl_ok(f, "notify", "--school", URN_HOOK, NULL);
@@ -844,7 +728,7 @@ test_clock_forward(void **state)
         wait_requests(f, 1);
         clock_set(f, 2 * 3600);
         wait_delivered(f, 2);
-        up = ctl_json(f, "upcoming", "--json", NULL);
+        up = cluster_ctl_json(&f->c, "upcoming", "--json", NULL);
         assert_int_equal(json_array_size(jarr(up, "alerts")), 1);
         assert_string_equal(
             jstr(json_array_get(jarr(up, "alerts"), 0), "offset"), "+3h");
@@ -852,7 +736,7 @@ test_clock_forward(void **state)
         h = check_once(f, 2);
         json_decref(h);
 
-        spill(f->script, ""); /* 200 for all */
+        cluster_httpsink_script(&f->c, NULL);
         clock_set(f, 3 * 3600 + 300);
         wait_delivered(f, 3);
         h = check_once(f, 3);
@@ -862,9 +746,10 @@ test_clock_forward(void **state)
         assert_int_equal(count_alerts(alerts, "fired", false), 1);
         assert_int_equal(count_alerts(alerts, "fired", true), 2);
         json_decref(alerts);
-        assert_int_equal(log_count(f->dlog, "the wall clock stepped +72"), 1);
-        stop_all(f);
-        f->passed = true;
+        assert_int_equal(
+            cluster_log_count(f->c.dlog, "the wall clock stepped +72"), 1);
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
 }
 
 /*
@@ -909,28 +794,20 @@ test_clock_back(void **state)
         assert_int_equal(count_alerts(alerts, "fired", false), 3);
         assert_int_equal(count_alerts(alerts, "fired", true), 2);
         json_decref(alerts);
-        assert_int_equal(log_count(f->dlog, "the wall clock stepped -108"), 1);
-        stop_all(f);
-        f->passed = true;
+        assert_int_equal(
+            cluster_log_count(f->c.dlog, "the wall clock stepped -108"), 1);
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
 }
 
 int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_disk_full, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_read_only, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_locked, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_clock_forward, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_clock_back, setup,
-                                                teardown),
+                CLUSTER_TEST(test_disk_full),  CLUSTER_TEST(test_read_only),
+                CLUSTER_TEST(test_locked),     CLUSTER_TEST(test_clock_forward),
+                CLUSTER_TEST(test_clock_back),
         };
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
 
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return CLUSTER_MAIN(tests);
 }

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "cluster.h"
 #include "itest.h"
 #include "proc.h"
 
@@ -851,29 +852,21 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_post_logged, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_body_limits, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_sequence, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_retry_after, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_script_on_the_fly, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_hang, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_signals, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_load, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_bad_start, setup,
-                                                teardown),
+                CLUSTER_TEST(test_post_logged),
+                CLUSTER_TEST(test_body_limits),
+                CLUSTER_TEST(test_sequence),
+                CLUSTER_TEST(test_retry_after),
+                CLUSTER_TEST(test_script_on_the_fly),
+                CLUSTER_TEST(test_hang),
+                CLUSTER_TEST(test_signals),
+                CLUSTER_TEST(test_load),
+                CLUSTER_TEST(test_bad_start),
         };
         int rc;
 
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return 1;
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
-        rc = cmocka_run_group_tests(tests, NULL, NULL);
+        rc = CLUSTER_MAIN(tests);
         curl_global_cleanup();
         return rc;
 }

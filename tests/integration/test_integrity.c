@@ -27,8 +27,7 @@
 #include <cmocka.h>
 
 #include "../../common/dproto.h" /* DPROTO_ID, docs/dispatch.md */
-#include "itest.h"
-#include "proc.h"
+#include "cluster.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -37,32 +36,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
-#define HOLIDAYS SOURCE_DIR "/config/bank-holidays.json"
-
 #define URN_OK    "100001" /* channels a, b, c: /a, /b, /c answer 200 */
 #define URN_GONE  "100002" /* channel gone: /gone answers 404 */
 #define URN_ONE   "100003" /* channel a only */
-#define START_MS  20000
 #define WAIT_MS   30000
 #define LEASE_S   5 /* the least delivery.lease the config allows */
 #define BEAT_MS   1000
 #define LOCAL_ERR "secret file 'a.url': readable by others (mode 0644)"
 
+/* The cluster (the daemon, a webhook worker in slot 0, httpsink) and the
+ * fakes' context. */
 struct fx {
-        char dir[128];
-        char conf[192], sinklog[192], sinkerr[192], script[192];
-        char portfile[192], dlog[192], wlog[192], endpoint[224];
-        char env_state[224], env_run[224];
-        int port;
-        pid_t sink, daemon, worker;
+        struct cluster c;
+        char endpoint[224]; /* the daemon's dispatch socket */
         void *zctx;
         void *socks[4]; /* the fakes' sockets still open */
-        bool passed;
 };
 
 /* A fake worker: a DEALER this test speaks the protocol through. */
@@ -81,42 +73,17 @@ struct fake {
 static int
 setup(void **state)
 {
-        const char *tmp = getenv("TMPDIR");
         struct fx *f = calloc(1, sizeof(*f));
-        char sub[192];
 
         if (f == NULL)
                 return -1;
-        f->sink = f->daemon = f->worker = -1;
         *state = f;
-        /* ipc paths must stay short. */
-        if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 60)
-                tmp = "/tmp";
-        snprintf(f->dir, sizeof(f->dir), "%s/test_integrity.XXXXXX", tmp);
-        if (mkdtemp(f->dir) == NULL)
+        if (cluster_init(&f->c, "test_integrity") < 0)
                 return -1;
-        snprintf(f->conf, sizeof(f->conf), "%s/n.conf", f->dir);
-        snprintf(f->sinklog, sizeof(f->sinklog), "%s/sink.jsonl", f->dir);
-        snprintf(f->sinkerr, sizeof(f->sinkerr), "%s/sink.err", f->dir);
-        snprintf(f->script, sizeof(f->script), "%s/sink.script", f->dir);
-        snprintf(f->portfile, sizeof(f->portfile), "%s/sink.port", f->dir);
-        snprintf(f->dlog, sizeof(f->dlog), "%s/daemon.log", f->dir);
-        snprintf(f->wlog, sizeof(f->wlog), "%s/worker.log", f->dir);
         snprintf(f->endpoint, sizeof(f->endpoint), "ipc://%s/run/dispatch.sock",
-                 f->dir);
-        snprintf(f->env_state, sizeof(f->env_state), "STATE_DIRECTORY=%s/state",
-                 f->dir);
-        snprintf(f->env_run, sizeof(f->env_run), "RUNTIME_DIRECTORY=%s/run",
-                 f->dir);
-        snprintf(sub, sizeof(sub), "%s/state", f->dir);
-        if (mkdir(sub, 0700) < 0)
-                return -1;
-        snprintf(sub, sizeof(sub), "%s/run", f->dir);
-        if (mkdir(sub, 0700) < 0)
-                return -1;
-        spill(f->script, "/gone status 404\n");
-        if (itest_httpsink_start(HTTPSINK_BINARY, f->portfile, f->sinklog,
-                                 f->script, f->sinkerr, &f->sink, &f->port) < 0)
+                 f->c.dir);
+        cluster_httpsink_script(&f->c, "/gone status 404\n");
+        if (cluster_httpsink_start(&f->c) < 0)
                 return -1;
         f->zctx = zmq_ctx_new();
         return f->zctx != NULL ? 0 : -1;
@@ -127,12 +94,6 @@ teardown(void **state)
 {
         struct fx *f = *state;
 
-        if (f->worker > 0)
-                proc_stop(f->worker, SIGKILL);
-        if (f->daemon > 0)
-                proc_stop(f->daemon, SIGKILL);
-        if (f->sink > 0)
-                proc_stop(f->sink, SIGKILL);
         /* A failed test leaves its fakes open; the context waits for them. */
         for (size_t i = 0; i < 4; i++) {
                 if (f->socks[i] != NULL)
@@ -140,12 +101,7 @@ teardown(void **state)
         }
         if (f->zctx != NULL)
                 zmq_ctx_term(f->zctx);
-        if (!f->passed) {
-                itest_show_log(f->dlog, 32768);
-                itest_show_log(f->wlog, 16384);
-                itest_show_log(f->sinkerr, 4096);
-        }
-        itest_rmtree(f->dir);
+        cluster_fini(&f->c);
         free(f);
         return 0;
 }
@@ -154,150 +110,78 @@ teardown(void **state)
 static void
 write_conf(struct fx *f, int lease, int max_attempts)
 {
-        char text[2048];
+        char more[64];
+        const struct cluster_conf k = { .trust = "Integrity Trust",
+                                        .retry_base = 1,
+                                        .lease = lease,
+                                        .delivery = more };
+        FILE *fp;
 
-        snprintf(
-            text, sizeof(text),
-            "trust = { name = \"Integrity Trust\"; timezone = "
-            "\"Europe/London\";\n  holidays = \"%s\"; };\n"
-            "daemon = { state = \"state.db\"; control = "
-            "\"ipc://control.sock\";\n  dispatch = \"ipc://dispatch.sock\"; "
-            "feed = \"ipc://feed.sock\"; };\n"
-            "delivery = { retry_base = 1; lease = %d; max_attempts = %d; "
-            "};\n"
-            "channels = (\n"
-            "  { name = \"a\"; type = \"mattermost\"; url = "
-            "\"http://127.0.0.1:%d/a\"; },\n"
-            "  { name = \"b\"; type = \"mattermost\"; url = "
-            "\"http://127.0.0.1:%d/b\"; },\n"
-            "  { name = \"c\"; type = \"mattermost\"; url = "
-            "\"http://127.0.0.1:%d/c\"; },\n"
-            "  { name = \"gone\"; type = \"mattermost\"; url = "
-            "\"http://127.0.0.1:%d/gone\"; }\n);\n"
-            "schools = (\n"
-            "  { urn = \"%s\"; name = \"Oak Primary\"; channels = [ "
-            "\"a\", \"b\", \"c\" ]; },\n"
-            "  { urn = \"%s\"; name = \"Ash Primary\"; channels = [ "
-            "\"gone\" ]; },\n"
-            "  { urn = \"%s\"; name = \"Elm Primary\"; channels = [ "
-            "\"a\" ]; }\n);\n"
-            "rules = (\n  { name = \"drill\"; event = \"drill\"; action = "
-            "\"Drill.\";\n    deadline = { working_days = 10; time = "
-            "\"17:00\"; };\n    alerts = [ \"event\" ]; }\n);\n",
-            HOLIDAYS, lease, max_attempts, f->port, f->port, f->port, f->port,
-            URN_OK, URN_GONE, URN_ONE);
-        spill(f->conf, text);
+        snprintf(more, sizeof(more), "max_attempts = %d;", max_attempts);
+        fp = cluster_conf_begin(&f->c, &k);
+        fprintf(fp,
+                "channels = (\n"
+                "  { name = \"a\"; type = \"mattermost\"; url = "
+                "\"http://127.0.0.1:%d/a\"; },\n"
+                "  { name = \"b\"; type = \"mattermost\"; url = "
+                "\"http://127.0.0.1:%d/b\"; },\n"
+                "  { name = \"c\"; type = \"mattermost\"; url = "
+                "\"http://127.0.0.1:%d/c\"; },\n"
+                "  { name = \"gone\"; type = \"mattermost\"; url = "
+                "\"http://127.0.0.1:%d/gone\"; }\n);\n"
+                "schools = (\n"
+                "  { urn = \"%s\"; name = \"Oak Primary\"; channels = [ "
+                "\"a\", \"b\", \"c\" ]; },\n"
+                "  { urn = \"%s\"; name = \"Ash Primary\"; channels = [ "
+                "\"gone\" ]; },\n"
+                "  { urn = \"%s\"; name = \"Elm Primary\"; channels = [ "
+                "\"a\" ]; }\n);\n"
+                "rules = (\n  { name = \"drill\"; event = \"drill\"; action = "
+                "\"Drill.\";\n    deadline = { working_days = 10; time = "
+                "\"17:00\"; };\n    alerts = [ \"event\" ]; }\n);\n",
+                f->c.port, f->c.port, f->c.port, f->c.port, URN_OK, URN_GONE,
+                URN_ONE);
+        cluster_conf_end(fp);
 }
 
 /* --- The real programs ------------------------------------------------- */
 
-static struct proc_result
-ctl(struct fx *f, const char *a0, ...)
-{
-        struct proc_result r;
-        va_list ap;
-
-        va_start(ap, a0);
-        r = itest_ctl_run(CTL_BINARY, f->conf, f->env_state, f->env_run, a0,
-                          ap);
-        va_end(ap);
-        return r;
-}
-
-/* ofsted-notifyctl ... --json: wants exit 0 and a JSON object. */
-static json_t *
-ctl_json(struct fx *f, const char *a0, const char *a1, const char *a2,
-         const char *a3)
-{
-        struct proc_result r = ctl(f, a0, a1, a2, a3, NULL);
-        json_t *doc = json_loads(r.out, 0, NULL);
-
-        if (r.status != 0 || !json_is_object(doc))
-                fail_msg("ofsted-notifyctl %s: exit %d: %s %s", a0, r.status,
-                         r.out, r.err);
-        proc_result_free(&r);
-        return doc;
-}
-
 static json_t *
 status(struct fx *f)
 {
-        return ctl_json(f, "status", "--json", NULL, NULL);
+        return cluster_ctl_json(&f->c, "status", "--json", NULL);
 }
 
-static void
-daemon_start(struct fx *f)
-{
-        char *argv[] = { DAEMON_BINARY, "-c", f->conf, NULL };
-        char *const env[] = { f->env_state,
-                              f->env_run,
-                              "NOTIFY_SOCKET",
-                              "WATCHDOG_USEC",
-                              "WATCHDOG_PID",
-                              "JOURNAL_STREAM",
-                              NULL };
-        long long until = mono_ms() + START_MS;
-
-        assert_int_equal(proc_start(argv, env, f->dlog, &f->daemon), 0);
-        for (;;) {
-                struct proc_result r =
-                    ctl(f, "status", "--timeout", "1", "--json", NULL);
-                int rc = r.status;
-
-                proc_result_free(&r);
-                if (rc == 0)
-                        return;
-                if (!proc_alive(f->daemon) || mono_ms() > until)
-                        fail_msg("ofsted-notifyd did not answer");
-                sleep_ms(50);
-        }
-}
-
+/* The webhook worker, in slot 0. */
 static void
 worker_start(struct fx *f)
 {
-        char *argv[] = { WORKER_BINARY, "--kind",    "webhook", "-c",
-                         f->conf,       "--timeout", "4",       NULL };
-        char *const env[] = { f->env_state,
-                              f->env_run,
-                              "NOTIFY_SOCKET",
-                              "JOURNAL_STREAM",
-                              "CREDENTIALS_DIRECTORY",
-                              NULL };
+        static const char *const args[] = { "--timeout", "4", NULL };
 
-        assert_int_equal(proc_start(argv, env, f->wlog, &f->worker), 0);
+        cluster_worker_start(&f->c, 0, "webhook", NULL, args);
 }
 
 /* Records a drill event for `urn`, due now. */
 static void
 record(struct fx *f, const char *urn)
 {
-        json_t *r = ctl_json(f, "notify", "--school", urn, "--json");
+        json_t *r =
+            cluster_ctl_json(&f->c, "notify", "--school", urn, "--json", NULL);
         struct proc_result p;
 
         json_decref(r);
-        p = ctl(f, "event", "drill", "--school", urn, "--json", NULL);
+        p = cluster_ctl(&f->c, "event", "drill", "--school", urn, "--json",
+                        NULL);
         if (p.status != 0)
                 fail_msg("ofsted-notifyctl event: %s", p.err);
         proc_result_free(&p);
-}
-
-/* history --json: the deliveries, newest first. New reference. */
-static json_t *
-history(struct fx *f)
-{
-        json_t *h = ctl_json(f, "history", "--limit", "1000", "--json");
-        json_t *d = json_incref(jarr(h, "deliveries"));
-
-        json_decref(h);
-        return d;
 }
 
 /* The one delivery to `channel` in history. New reference. */
 static json_t *
 delivery_to(struct fx *f, const char *channel)
 {
-        json_t *h = history(f), *d, *found = NULL;
+        json_t *h = cluster_history(&f->c), *d, *found = NULL;
         size_t i;
 
         json_array_foreach(h, i, d)
@@ -317,7 +201,7 @@ delivery_to(struct fx *f, const char *channel)
 static size_t
 sink_count(struct fx *f, const char *path)
 {
-        json_t *all = jsonl_records(f->sinklog), *r;
+        json_t *all = cluster_sink_requests(&f->c, path), *r;
         size_t i, n = 0;
 
         json_array_foreach(all, i, r)
@@ -326,36 +210,6 @@ sink_count(struct fx *f, const char *path)
         }
         json_decref(all);
         return n;
-}
-
-/* How many times `needle` is in the file at `path`. */
-static int
-occurrences_in(const char *path, const char *needle)
-{
-        char *text = slurp(path);
-        int n = 0;
-
-        for (const char *p = strstr(text, needle); p != NULL;
-             p = strstr(p + 1, needle))
-                n++;
-        free(text);
-        return n;
-}
-
-/*
- * Waits until the file at `path` holds `needle` (the daemon holds back
- * info lines until the end of a loop pass).
- */
-static void
-wait_log(const char *path, const char *needle)
-{
-        long long until = mono_ms() + WAIT_MS;
-
-        while (occurrences_in(path, needle) == 0) {
-                if (mono_ms() > until)
-                        fail_msg("%s does not say '%s'", path, needle);
-                sleep_ms(50);
-        }
 }
 
 /* --- Fake workers ------------------------------------------------------ */
@@ -579,14 +433,13 @@ test_forged(void **state)
 
         /* A long lease: the holder keeps it through the test. */
         write_conf(f, 600, 3);
-        daemon_start(f);
+        cluster_daemon_start(&f->c, NULL);
 
         /* A failed-for-good delivery first: a real worker meets the 404. */
         worker_start(f);
         record(f, URN_GONE);
         wait_deliveries(f, "failed", 1, true, NULL, 0);
-        assert_int_equal(proc_stop(f->worker, SIGTERM), 0);
-        f->worker = -1;
+        assert_int_equal(cluster_worker_stop(&f->c, 0, SIGTERM), 0);
         d = delivery_to(f, "gone");
         snprintf(gone, sizeof(gone), "%s", jstr(d, "id"));
         assert_contains(jstr(d, "last_error"), "404");
@@ -646,11 +499,13 @@ test_forged(void **state)
         assert_int_equal(jint(jobj(st, "deliveries"), "delivered"), 0);
         json_decref(st);
         /* Logged, at most once a minute per peer. */
-        assert_int_equal(occurrences_in(f->dlog, "dispatch: outcome from "
-                                                 "webhook/fake/3/c dropped"),
+        assert_int_equal(cluster_log_count(f->c.dlog,
+                                           "dispatch: outcome from "
+                                           "webhook/fake/3/c dropped"),
                          1);
-        assert_int_equal(occurrences_in(f->dlog, "dispatch: outcome from "
-                                                 "webhook/fake/2/b dropped"),
+        assert_int_equal(cluster_log_count(f->c.dlog,
+                                           "dispatch: outcome from "
+                                           "webhook/fake/2/b dropped"),
                          1);
 
         /* The legitimate path: the holder's outcome is taken and ACKed,
@@ -674,11 +529,8 @@ test_forged(void **state)
         /* The rest go through a real worker as ever. */
         worker_start(f);
         wait_deliveries(f, "delivered", 3, true, NULL, 0);
-        assert_int_equal(proc_stop(f->worker, SIGTERM), 0);
-        f->worker = -1;
-        assert_int_equal(proc_stop(f->daemon, SIGTERM), 0);
-        f->daemon = -1;
-        f->passed = true;
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
 }
 
 /*
@@ -699,7 +551,7 @@ test_stalled(void **state)
         size_t i;
 
         write_conf(f, LEASE_S, 1);
-        daemon_start(f);
+        cluster_daemon_start(&f->c, NULL);
         fake_open(f, &hog, "webhook/hog/1/x", 1000);
         record(f, URN_OK);
         fake_wait_jobs(&hog, 3);
@@ -708,7 +560,7 @@ test_stalled(void **state)
         fake_poll(&hog, 0);
         assert_int_equal(json_array_size(hog.jobs), 3);
 
-        h = history(f);
+        h = cluster_history(&f->c);
         assert_int_equal(json_array_size(h), 3);
         json_array_foreach(h, i, d)
         {
@@ -728,13 +580,13 @@ test_stalled(void **state)
                             "webhook/hog/1/x");
         assert_int_equal(jint(json_array_get(stalled, 0), "expired"), 3);
         json_decref(st);
-        r = ctl(f, "status", NULL);
+        r = cluster_ctl(&f->c, "status", NULL);
         assert_int_equal(r.status, 0);
         assert_contains(r.out, "Stalled:    worker webhook/hog/1/x (webhook): "
                                "3 leases ran out");
         proc_result_free(&r);
-        assert_int_equal(occurrences_in(f->dlog, "worker webhook/hog/1/x let "),
-                         1);
+        assert_int_equal(
+            cluster_log_count(f->c.dlog, "worker webhook/hog/1/x let "), 1);
 
         /* It reports (a late outcome of a lease it held): jobs again. */
         fake_outcome(&hog, jstr(json_array_get(hog.jobs, 0), "delivery"),
@@ -746,11 +598,8 @@ test_stalled(void **state)
         assert_int_equal(json_array_size(jarr(st, "stalled")), 0);
         json_decref(st);
         fake_close(&hog);
-        assert_int_equal(proc_stop(f->worker, SIGTERM), 0);
-        f->worker = -1;
-        assert_int_equal(proc_stop(f->daemon, SIGTERM), 0);
-        f->daemon = -1;
-        f->passed = true;
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
 }
 
 /* Polls fakes `k` and `other` (so both keep beating) until `k` holds `n`
@@ -786,7 +635,7 @@ test_older_lease(void **state)
         long long until;
 
         write_conf(f, LEASE_S, 10);
-        daemon_start(f);
+        cluster_daemon_start(&f->c, NULL);
         fake_open(f, &a, "webhook/fake/1/a", 1);
         record(f, URN_ONE);
         fake_wait_jobs(&a, 1);
@@ -827,7 +676,7 @@ test_older_lease(void **state)
         }
         assert_string_equal(jstr(json_array_get(a.acks, 0), "delivery"), uid);
         assert_int_equal(jint(json_array_get(a.acks, 0), "lease"), l1);
-        h = history(f);
+        h = cluster_history(&f->c);
         assert_int_equal(json_array_size(h), 1);
         assert_string_equal(jstr(json_array_get(h, 0), "status"), "delivered");
         assert_int_equal(jint(json_array_get(h, 0), "attempts"), 2);
@@ -837,9 +686,8 @@ test_older_lease(void **state)
         json_decref(st);
         fake_close(&a);
         fake_close(&b);
-        assert_int_equal(proc_stop(f->daemon, SIGTERM), 0);
-        f->daemon = -1;
-        f->passed = true;
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
 }
 
 /*
@@ -858,7 +706,7 @@ test_local(void **state)
         size_t n;
 
         write_conf(f, LEASE_S, 2);
-        daemon_start(f);
+        cluster_daemon_start(&f->c, NULL);
         fake_open(f, &holder, "webhook/fake/1/a", 1);
         record(f, URN_ONE);
         for (n = 1; n <= 4; n++) {
@@ -882,7 +730,7 @@ test_local(void **state)
         assert_int_equal(jint(json_array_get(held, 0), "deliveries"), 1);
         assert_string_equal(jstr(json_array_get(held, 0), "error"), LOCAL_ERR);
         json_decref(st);
-        r = ctl(f, "status", NULL);
+        r = cluster_ctl(&f->c, "status", NULL);
         assert_int_equal(r.status, 0);
         assert_contains(r.out,
                         "Held:       1 deliveries to 'a' by a problem on this "
@@ -895,17 +743,19 @@ test_local(void **state)
         json_decref(d);
         /* Logged at error once, not once per retry. */
         assert_int_equal(
-            occurrences_in(f->dlog, "deliveries to 'a' (mattermost) held by a "
-                                    "problem on this side: " LOCAL_ERR),
+            cluster_log_count(f->c.dlog,
+                              "deliveries to 'a' (mattermost) held by a "
+                              "problem on this side: " LOCAL_ERR),
             1);
         fake_close(&holder);
 
         /* Fixed: a reload sends it at once; a real worker delivers it. */
         worker_start(f);
-        r = ctl(f, "reload", NULL);
+        r = cluster_ctl(&f->c, "reload", NULL);
         assert_int_equal(r.status, 0);
         proc_result_free(&r);
-        wait_log(f->dlog, "reload: 1 held deliveries tried again now");
+        cluster_wait_log(f->c.dlog, "reload: 1 held deliveries tried again now",
+                         1, WAIT_MS);
         wait_deliveries(f, "delivered", 1, true, NULL, 0);
         d = delivery_to(f, "a");
         assert_string_equal(jstr(d, "status"), "delivered");
@@ -916,27 +766,21 @@ test_local(void **state)
         st = status(f);
         assert_int_equal(json_array_size(jarr(st, "held")), 0);
         json_decref(st);
-        wait_log(f->dlog, "deliveries to 'a' are no longer held");
-        assert_int_equal(proc_stop(f->worker, SIGTERM), 0);
-        f->worker = -1;
-        assert_int_equal(proc_stop(f->daemon, SIGTERM), 0);
-        f->daemon = -1;
-        f->passed = true;
+        cluster_wait_log(f->c.dlog, "deliveries to 'a' are no longer held", 1,
+                         WAIT_MS);
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
 }
 
 int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_forged, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_stalled, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_older_lease, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_local, setup, teardown),
+                CLUSTER_TEST(test_forged),
+                CLUSTER_TEST(test_stalled),
+                CLUSTER_TEST(test_older_lease),
+                CLUSTER_TEST(test_local),
         };
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
 
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return CLUSTER_MAIN(tests);
 }

@@ -23,8 +23,7 @@
 
 #include <cmocka.h>
 
-#include "itest.h"
-#include "proc.h"
+#include "cluster.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -36,21 +35,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define HOLIDAYS SOURCE_DIR "/config/bank-holidays.json"
 #define CHANNEL  "hook"
 #define URL_FILE "hook.url" /* as the config names it */
-#define START_MS 20000
 #define WAIT_MS  30000
 
 struct fx {
-        char dir[128];
-        char conf[192], url[192];
-        char sinklog[192], sinkerr[192], script[192], portfile[192];
-        char dlog[192], wlog[192];
-        char env_state[224], env_run[224];
-        int port;
-        pid_t sink, daemon, worker;
-        bool passed;
+        struct cluster c;
+        char url[192]; /* URL_FILE beside the config */
 };
 
 /* --- Files ------------------------------------------------------------- */
@@ -79,25 +70,19 @@ put(const char *path, const char *text, mode_t mode)
 static void
 url_text(struct fx *f, const char *path, const char *end, char *buf, size_t len)
 {
-        snprintf(buf, len, "http://127.0.0.1:%d%s%s", f->port, path, end);
+        snprintf(buf, len, "http://127.0.0.1:%d%s%s", f->c.port, path, end);
 }
 
 /* One webhook channel whose URL is in URL_FILE, for one school. */
 static void
 write_conf(struct fx *f)
 {
-        FILE *fp = fopen(f->conf, "w");
+        static const struct cluster_conf k = { .trust = "Secrets Test Trust",
+                                               .retry_base = 1,
+                                               .lease = 10 };
+        FILE *fp = cluster_conf_begin(&f->c, &k);
 
-        if (fp == NULL)
-                fail_msg("cannot write %s: %s", f->conf, strerror(errno));
         fprintf(fp,
-                "trust = { name = \"Secrets Test Trust\";\n"
-                "  timezone = \"Europe/London\"; holidays = \"%s\"; };\n"
-                "daemon = { state = \"state.db\";\n"
-                "  control = \"ipc://control.sock\";\n"
-                "  dispatch = \"ipc://dispatch.sock\";\n"
-                "  feed = \"ipc://feed.sock\"; };\n"
-                "delivery = { retry_base = 1; lease = 10; };\n"
                 "channels = ( { name = \"%s\"; type = \"webhook\";\n"
                 "  url_file = \"%s\"; } );\n"
                 "schools = ( { urn = \"100001\"; name = \"Oak Primary\";\n"
@@ -106,141 +91,29 @@ write_conf(struct fx *f)
                 "  action = \"Drill.\";\n"
                 "  deadline = { working_days = 10; time = \"17:00\"; };\n"
                 "  alerts = [ \"event\" ]; } );\n",
-                HOLIDAYS, CHANNEL, URL_FILE, CHANNEL);
-        assert_int_equal(fclose(fp), 0);
-}
-
-/* How many times `needle` occurs in the file at `path` (a log). */
-static int
-occurrences_in(const char *path, const char *needle)
-{
-        char *text = slurp(path);
-        int n = 0;
-
-        for (const char *p = strstr(text, needle); p != NULL;
-             p = strstr(p + 1, needle))
-                n++;
-        free(text);
-        return n;
-}
-
-/* Waits until the file at `path` holds `needle` at least `n` times. */
-static void
-wait_log(const char *path, const char *needle, int n)
-{
-        long long until = mono_ms() + WAIT_MS;
-        int got;
-
-        while ((got = occurrences_in(path, needle)) < n) {
-                if (mono_ms() > until)
-                        fail_msg("%s holds '%s' %d times, not %d, after %d ms",
-                                 path, needle, got, n, WAIT_MS);
-                sleep_ms(50);
-        }
+                CHANNEL, URL_FILE, CHANNEL);
+        cluster_conf_end(fp);
 }
 
 /* --- Running things ---------------------------------------------------- */
-
-static struct proc_result
-ctl(struct fx *f, const char *a0, ...)
-{
-        struct proc_result r;
-        va_list ap;
-
-        va_start(ap, a0);
-        r = itest_ctl_run(CTL_BINARY, f->conf, f->env_state, f->env_run, a0,
-                          ap);
-        va_end(ap);
-        return r;
-}
-
-/* status --json (exit 0 wanted). New reference. */
-static json_t *
-status_json(struct fx *f)
-{
-        struct proc_result r = ctl(f, "status", "--json", NULL);
-        json_t *doc = json_loads(r.out, 0, NULL);
-
-        if (r.status != 0 || !json_is_object(doc))
-                fail_msg("status: exit %d: %s", r.status, r.err);
-        proc_result_free(&r);
-        return doc;
-}
-
-static void
-daemon_start(struct fx *f)
-{
-        char *argv[] = { DAEMON_BINARY, "-c", f->conf, NULL };
-        char *const env[] = { f->env_state,
-                              f->env_run,
-                              "NOTIFY_SOCKET",
-                              "WATCHDOG_USEC",
-                              "WATCHDOG_PID",
-                              "JOURNAL_STREAM",
-                              NULL };
-        long long until = mono_ms() + START_MS;
-
-        assert_int_equal(proc_start(argv, env, f->dlog, &f->daemon), 0);
-        for (;;) {
-                struct proc_result r =
-                    ctl(f, "status", "--timeout", "1", "--json", NULL);
-                int st = r.status;
-
-                proc_result_free(&r);
-                if (st == 0)
-                        return;
-                if (!proc_alive(f->daemon) || mono_ms() > until)
-                        fail_msg("ofsted-notifyd exited or did not answer");
-                sleep_ms(50);
-        }
-}
 
 /* Starts the webhook worker (-v: its local retries are logged at debug)
  * and waits until the daemon counts it. */
 static void
 worker_start(struct fx *f)
 {
-        char *argv[] = { WORKER_BINARY, "--kind", "webhook", "-c", f->conf,
-                         "--timeout",   "5",      "-v",      NULL };
-        char *const env[] = { f->env_state,
-                              f->env_run,
-                              "NOTIFY_SOCKET",
-                              "JOURNAL_STREAM",
-                              "CREDENTIALS_DIRECTORY",
-                              NULL };
-        long long until = mono_ms() + START_MS;
+        static const char *const args[] = { "--timeout", "5", "-v", NULL };
 
-        assert_int_equal(proc_start(argv, env, f->wlog, &f->worker), 0);
-        for (;;) {
-                json_t *st = status_json(f);
-                json_int_t n = jint(jobj(st, "workers"), "webhook");
-
-                json_decref(st);
-                if (n == 1)
-                        return;
-                if (mono_ms() > until)
-                        fail_msg("the worker did not register");
-                sleep_ms(100);
-        }
-}
-
-static void
-stop_all(struct fx *f)
-{
-        assert_int_equal(proc_stop(f->worker, SIGTERM), 0);
-        f->worker = -1;
-        assert_int_equal(proc_stop(f->daemon, SIGTERM), 0);
-        f->daemon = -1;
-        assert_int_equal(proc_stop(f->sink, SIGTERM), 0);
-        f->sink = -1;
+        cluster_worker_start(&f->c, 0, "webhook", NULL, args);
+        cluster_wait_workers(&f->c, "webhook", 1);
 }
 
 /* `ofsted-notifyctl test CHANNEL`, not waiting: the delivery's id. */
 static char *
 send_test(struct fx *f)
 {
-        struct proc_result r =
-            ctl(f, "test", CHANNEL, "--json", "--timeout", "1", NULL);
+        struct proc_result r = cluster_ctl(&f->c, "test", CHANNEL, "--json",
+                                           "--timeout", "1", NULL);
         json_t *doc = json_loads(r.out, 0, NULL);
         char *id;
 
@@ -257,7 +130,7 @@ send_test(struct fx *f)
 static json_t *
 delivery(struct fx *f, const char *id)
 {
-        struct proc_result r = ctl(f, "history", "--json", NULL);
+        struct proc_result r = cluster_ctl(&f->c, "history", "--json", NULL);
         json_t *doc = json_loads(r.out, 0, NULL), *d, *found = NULL;
         size_t i;
 
@@ -301,7 +174,7 @@ wait_status(struct fx *f, const char *id, const char *want)
 static size_t
 sink_count(struct fx *f, const char *path)
 {
-        json_t *all = jsonl_records(f->sinklog), *r;
+        json_t *all = cluster_sink_requests(&f->c, path), *r;
         size_t i, n = 0;
 
         json_array_foreach(all, i, r)
@@ -315,14 +188,7 @@ sink_count(struct fx *f, const char *path)
 static void
 wait_sink(struct fx *f, const char *path, size_t n)
 {
-        long long until = mono_ms() + WAIT_MS;
-
-        while (sink_count(f, path) < n) {
-                if (mono_ms() > until)
-                        fail_msg("the sink saw %zu requests to %s, not %zu",
-                                 sink_count(f, path), path, n);
-                sleep_ms(50);
-        }
+        json_decref(cluster_wait_requests(&f->c, path, n, WAIT_MS));
 }
 
 /*
@@ -339,19 +205,19 @@ check_held(struct fx *f, const char *id, const char *why, const char *url)
         const char *err;
 
         snprintf(local, sizeof(local), "delivery %s: retry (local): ", id);
-        wait_log(f->wlog, local, 2);
+        cluster_wait_log(f->c.wlog[0], local, 2, WAIT_MS);
         d = wait_status(f, id, "retry");
         err = json_string_value(member(d, "last_error"));
         assert_non_null(err);
         assert_contains(err, why);
         assert_null(strstr(err, url));
         json_decref(d);
-        st = status_json(f);
+        st = cluster_ctl_json(&f->c, "status", "--json", NULL);
         assert_int_equal(jint(jobj(st, "deliveries"), "failed"), 0);
         json_decref(st);
         snprintf(logged, sizeof(logged), "channel '%s': %s", CHANNEL, why);
-        assert_int_equal(occurrences_in(f->wlog, logged), 1);
-        assert_int_equal(occurrences_in(f->wlog, url), 0);
+        assert_int_equal(cluster_log_count(f->c.wlog[0], logged), 1);
+        assert_int_equal(cluster_log_count(f->c.wlog[0], url), 0);
         assert_int_equal(sink_count(f, "/hook"), 0);
 }
 
@@ -360,40 +226,16 @@ check_held(struct fx *f, const char *id, const char *why, const char *url)
 static int
 setup(void **state)
 {
-        const char *tmp = getenv("TMPDIR");
         struct fx *f = calloc(1, sizeof(*f));
-        char sub[192];
 
         if (f == NULL)
                 return -1;
-        f->sink = f->daemon = f->worker = -1;
         *state = f;
-        if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 60)
-                tmp = "/tmp";
-        snprintf(f->dir, sizeof(f->dir), "%s/test_secrets.XXXXXX", tmp);
-        if (mkdtemp(f->dir) == NULL)
+        if (cluster_init(&f->c, "test_secrets") < 0)
                 return -1;
-        snprintf(f->conf, sizeof(f->conf), "%s/secrets.conf", f->dir);
-        snprintf(f->url, sizeof(f->url), "%s/%s", f->dir, URL_FILE);
-        snprintf(f->sinklog, sizeof(f->sinklog), "%s/sink.jsonl", f->dir);
-        snprintf(f->sinkerr, sizeof(f->sinkerr), "%s/sink.err", f->dir);
-        snprintf(f->script, sizeof(f->script), "%s/sink.script", f->dir);
-        snprintf(f->portfile, sizeof(f->portfile), "%s/sink.port", f->dir);
-        snprintf(f->dlog, sizeof(f->dlog), "%s/daemon.log", f->dir);
-        snprintf(f->wlog, sizeof(f->wlog), "%s/worker.log", f->dir);
-        snprintf(f->env_state, sizeof(f->env_state), "STATE_DIRECTORY=%s/state",
-                 f->dir);
-        snprintf(f->env_run, sizeof(f->env_run), "RUNTIME_DIRECTORY=%s/run",
-                 f->dir);
-        snprintf(sub, sizeof(sub), "%s/state", f->dir);
-        if (mkdir(sub, 0700) < 0)
-                return -1;
-        snprintf(sub, sizeof(sub), "%s/run", f->dir);
-        if (mkdir(sub, 0700) < 0)
-                return -1;
-        spill(f->script, "# 200 for all\n");
-        if (itest_httpsink_start(HTTPSINK_BINARY, f->portfile, f->sinklog,
-                                 f->script, f->sinkerr, &f->sink, &f->port) < 0)
+        snprintf(f->url, sizeof(f->url), "%s/%s", f->c.dir, URL_FILE);
+        cluster_httpsink_script(&f->c, NULL);
+        if (cluster_httpsink_start(&f->c) < 0)
                 return -1;
         write_conf(f);
         return 0;
@@ -404,18 +246,7 @@ teardown(void **state)
 {
         struct fx *f = *state;
 
-        if (f->worker > 0)
-                proc_stop(f->worker, SIGKILL);
-        if (f->daemon > 0)
-                proc_stop(f->daemon, SIGKILL);
-        if (f->sink > 0)
-                proc_stop(f->sink, SIGKILL);
-        if (!f->passed) {
-                itest_show_log(f->dlog, 16384);
-                itest_show_log(f->wlog, 16384);
-                itest_show_log(f->sinkerr, 4096);
-        }
-        itest_rmtree(f->dir);
+        cluster_fini(&f->c);
         free(f);
         return 0;
 }
@@ -435,7 +266,7 @@ test_open_url_file(void **state)
 
         url_text(f, "/hook", "\n", url, sizeof(url));
         put(f->url, url, 0644);
-        daemon_start(f);
+        cluster_daemon_start(&f->c, NULL);
         worker_start(f);
         id = send_test(f);
         url[strlen(url) - 1] = '\0';
@@ -447,11 +278,12 @@ test_open_url_file(void **state)
         json_decref(wait_status(f, id, "delivered"));
         wait_sink(f, "/hook", 1);
         assert_int_equal(sink_count(f, "/hook"), 1);
-        wait_log(f->wlog, "url_file: secret file 'hook.url' is usable again",
-                 1);
+        cluster_wait_log(f->c.wlog[0],
+                         "url_file: secret file 'hook.url' is usable again", 1,
+                         WAIT_MS);
         free(id);
-        stop_all(f);
-        f->passed = true;
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
 }
 
 /*
@@ -470,7 +302,7 @@ test_two_line_url_file(void **state)
         snprintf(text, sizeof(text), "%sthe Teams URL for leaders\r\n", url);
         put(f->url, text, 0600);
         url_text(f, "/hook", "", bare, sizeof(bare));
-        daemon_start(f);
+        cluster_daemon_start(&f->c, NULL);
         worker_start(f);
         id = send_test(f);
         check_held(f, id, "secret file 'hook.url': holds more than one line",
@@ -481,8 +313,8 @@ test_two_line_url_file(void **state)
         wait_sink(f, "/hook", 1);
         assert_int_equal(sink_count(f, "/hook"), 1);
         free(id);
-        stop_all(f);
-        f->passed = true;
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
 }
 
 /*
@@ -500,7 +332,7 @@ test_url_rotated(void **state)
 
         url_text(f, "/hook", "\n", url, sizeof(url));
         put(f->url, url, 0600);
-        daemon_start(f);
+        cluster_daemon_start(&f->c, NULL);
         worker_start(f);
         id = send_test(f);
         json_decref(wait_status(f, id, "delivered"));
@@ -531,27 +363,23 @@ test_url_rotated(void **state)
         assert_int_equal(sink_count(f, "/next"), 1);
         free(id);
 
-        wait_log(f->wlog,
-                 "url_file: secret file 'hook.url' changed: read again", 2);
-        assert_int_equal(occurrences_in(f->wlog, "configuration reloaded"), 0);
-        stop_all(f);
-        f->passed = true;
+        cluster_wait_log(f->c.wlog[0],
+                         "url_file: secret file 'hook.url' changed: read again",
+                         2, WAIT_MS);
+        assert_int_equal(
+            cluster_log_count(f->c.wlog[0], "configuration reloaded"), 0);
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
 }
 
 int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_open_url_file, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_two_line_url_file, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_url_rotated, setup,
-                                                teardown),
+                CLUSTER_TEST(test_open_url_file),
+                CLUSTER_TEST(test_two_line_url_file),
+                CLUSTER_TEST(test_url_rotated),
         };
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
 
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return CLUSTER_MAIN(tests);
 }
