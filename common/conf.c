@@ -3,6 +3,7 @@
 
 #include "civil.h"
 #include "fileio.h"
+#include "names.h"
 #include "template.h"
 #include "xalloc.h"
 
@@ -449,8 +450,7 @@ load_schools(struct loader *ld, const config_setting_t *root)
                         ld_check_length(
                             ld, config_setting_get_member(g, "name"),
                             "a school's name", s->name, CONF_MAX_NAME);
-                if (s->urn != NULL && (strlen(s->urn) != 6 ||
-                                       strspn(s->urn, "0123456789") != 6)) {
+                if (s->urn != NULL && !names_valid_urn(s->urn)) {
                         ld_error_at(ld, config_setting_get_member(g, "urn"),
                                     "urn '%s' is not a URN (6 digits)", s->urn);
                 } else if (s->urn != NULL) {

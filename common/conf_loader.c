@@ -1,6 +1,7 @@
 #include "conf_int.h"
 
 #include "fileio.h"
+#include "names.h"
 #include "xalloc.h"
 
 #include <arpa/inet.h>
@@ -546,7 +547,7 @@ out:
 bool
 ld_valid_name(const char *s)
 {
-        if (s[0] == '\0' || strlen(s) > 64)
+        if (s[0] == '\0' || strlen(s) > NAMES_CHANNEL_LEN)
                 return false;
         for (; *s != '\0'; s++) {
                 if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||

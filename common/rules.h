@@ -12,14 +12,15 @@
 #define ONOTIFY_RULES_H
 
 #include "calendar.h"
+#include "names.h"
 #include "tz.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define RULES_KIND_MAX   32
-#define RULES_OFFSET_MAX 16
+#define RULES_KIND_MAX   (NAMES_KIND_LEN + 1)
+#define RULES_OFFSET_MAX (NAMES_OFFSET_LEN + 1)
 
 /* The event kinds the product records itself; rules may add others. */
 extern const char *const rules_builtin_kinds[];

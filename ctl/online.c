@@ -22,6 +22,7 @@
 
 #include "cclient.h"
 #include "conf.h"
+#include "names.h"
 #include "os.h"
 #include "print.h"
 #include "proto.h"
@@ -172,14 +173,12 @@ static int
 arg_urn(const struct online *o, const char *what, const char *urn,
         json_t **value)
 {
-        size_t n = strspn(urn, "0123456789");
-
         if (utf8_chars(urn) > ECHO_MAX)
                 return ctl_usage_error(o->cmd,
                                        "%s: %zu characters; a URN is "
                                        "six digits",
                                        what, utf8_chars(urn));
-        if (n != 6 || urn[n] != '\0')
+        if (!names_valid_urn(urn))
                 return ctl_usage_error(o->cmd, "%s '%s': a URN is six digits",
                                        what, urn);
         *value = json_string(urn);

@@ -1,5 +1,6 @@
 #include "control.h"
 
+#include "names.h"
 #include "proto.h"
 #include "rules.h"
 #include "sched.h"
@@ -127,7 +128,7 @@ school_field(struct control_ctx *ctx, json_t *req, bool required,
         if (urn == NULL)
                 return required ? proto_error("'school' (a URN) is required")
                                 : NULL;
-        if (strlen(urn) != 6 || strspn(urn, "0123456789") != 6)
+        if (!names_valid_urn(urn))
                 return proto_error("school '%s' is not a URN (6 digits)", urn);
         *school = conf_school(ctx->conf, urn);
         if (*school == NULL)

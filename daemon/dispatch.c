@@ -377,15 +377,13 @@ enum dispatch_claim
 dispatch_claim(const struct store_delivery *dl, const char *worker,
                int64_t lease, bool delivered)
 {
-        bool settled = strcmp(dl->status, "delivered") == 0 ||
-                       strcmp(dl->status, "failed") == 0;
+        bool settled = names_delivery_settled(dl->status);
 
         if (worker == NULL || worker[0] == '\0')
                 return DISPATCH_CLAIM_FORGED;
         if (strcmp(worker, dl->worker) == 0 && lease == dl->lease)
-                return strcmp(dl->status, "sending") == 0
-                           ? DISPATCH_CLAIM_APPLY
-                           : DISPATCH_CLAIM_REPEAT;
+                return dl->status == DELIVERY_SENDING ? DISPATCH_CLAIM_APPLY
+                                                      : DISPATCH_CLAIM_REPEAT;
         if (strcmp(worker, dl->prev_worker) == 0 && lease == dl->prev_lease)
                 return delivered && !settled ? DISPATCH_CLAIM_LATE
                                              : DISPATCH_CLAIM_STALE;
@@ -511,7 +509,7 @@ apply_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
         int64_t now = now_ms / 1000, wait;
         const char *uid = out->delivery, *error = out->error;
         const char *result = dproto_result_names[out->result];
-        struct store_outcome o = { NULL, 0, error, true, false };
+        struct store_outcome o = { DELIVERY_PENDING, 0, error, true, false };
         struct store_delivery dl;
         enum dispatch_claim claim;
         char *cause = NULL, *why = NULL;
@@ -549,17 +547,17 @@ apply_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
                 break;
         }
         if (out->result == DPROTO_DELIVERED) {
-                o.status = "delivered";
+                o.status = DELIVERY_DELIVERED;
                 o.error = NULL;
                 d->counts.delivered++;
         } else if (out->result == DPROTO_FAILED) {
-                o.status = "failed";
+                o.status = DELIVERY_FAILED;
                 d->counts.failed++;
                 log_err("delivery %s to '%s' (%s) failed for good: %s", uid,
                         dl.channel, dl.type, error ? error : "?");
         } else if (out->local) {
                 /* Not the receiver's answer: never given up for it. */
-                o.status = "retry";
+                o.status = DELIVERY_RETRY;
                 o.verdict = false;
                 o.local = true;
                 wait =
@@ -574,13 +572,13 @@ apply_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
                    now - dl.fired_at >= conf->delivery.give_up_after) {
                 xasprintf(&why, "given up after %d attempts: %s",
                           dl.attempts + 1, error ? error : "?");
-                o.status = "failed";
+                o.status = DELIVERY_FAILED;
                 o.error = why;
                 d->counts.given_up++;
                 log_err("delivery %s to '%s' (%s) %s", uid, dl.channel, dl.type,
                         why);
         } else {
-                o.status = "retry";
+                o.status = DELIVERY_RETRY;
                 wait = dispatch_backoff(dl.attempts + 1, out->retry_after,
                                         conf->delivery.retry_base,
                                         erand48(d->rand));
@@ -599,7 +597,7 @@ apply_outcome(struct dispatch *d, struct store *st, const struct conf *conf,
         if (rc < 0) {
                 store_error(st, cause);
                 free(cause);
-        } else if (strcmp(o.status, "delivered") == 0) {
+        } else if (o.status == DELIVERY_DELIVERED) {
                 log_info("delivery %s to '%s' (%s) delivered%s", uid,
                          dl.channel, dl.type,
                          claim == DISPATCH_CLAIM_LATE

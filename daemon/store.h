@@ -29,7 +29,8 @@
 #ifndef ONOTIFY_STORE_H
 #define ONOTIFY_STORE_H
 
-#include "case.h" /* enum case_state */
+#include "case.h"  /* enum case_state */
+#include "names.h" /* enum delivery_status, the sizes */
 #include "tz.h"
 
 #include <jansson.h>
@@ -50,7 +51,7 @@ enum alert_state {
 
 struct store_case {
         int64_t id;
-        char urn[8];
+        char urn[NAMES_URN_LEN + 1];
         enum case_state state;
         int64_t opened_at;
 };
@@ -60,9 +61,9 @@ struct store_alert {
         int64_t id;
         int64_t case_id;
         int64_t event_id;
-        char urn[8];
-        char rule[32];
-        char offset[16];
+        char urn[NAMES_URN_LEN + 1];
+        char rule[NAMES_KIND_LEN + 1];
+        char offset[NAMES_OFFSET_LEN + 1];
         int64_t at;
         int64_t due;
         int64_t opens; /* 0 when the rule has no window */
@@ -207,8 +208,8 @@ struct store_group {
         int64_t case_id;
         int64_t event_id;
         int64_t event_at;
-        char urn[8];
-        char rule[32];
+        char urn[NAMES_URN_LEN + 1];
+        char rule[NAMES_KIND_LEN + 1];
         const char *sig;
 };
 int store_pending_groups(struct store *st,
@@ -269,20 +270,20 @@ int64_t store_test_delivery(struct store *st, const char *channel,
 /* --- Dispatch (docs/dispatch.md) ------------------------------------------ */
 
 /*
- * A delivery as an outcome needs it. status is the row's status text.
- * worker holds lease `lease` while status is "sending", and keeps it after
+ * A delivery as an outcome needs it. worker holds lease `lease` while its
+ * status is DELIVERY_SENDING, and keeps it after
  * its outcome; prev_worker held prev_lease before it ("" and -1: none).
  */
 struct store_delivery {
         int64_t id;
-        char status[16];
+        enum delivery_status status;
         int64_t lease;
         int attempts;     /* the receiver's answers so far */
         int64_t fired_at; /* when its alert fired */
-        char channel[65];
-        char type[16];
-        char worker[1024];
-        char prev_worker[1024];
+        char channel[NAMES_CHANNEL_LEN + 1];
+        char type[NAMES_TYPE_LEN + 1];
+        char worker[NAMES_WORKER_LEN + 1];
+        char prev_worker[NAMES_WORKER_LEN + 1];
         int64_t prev_lease;
         int held; /* retries in a row for a problem on our side */
 };
@@ -311,11 +312,11 @@ int store_deliveries_release(struct store *st, const char *worker, int64_t now,
  */
 struct store_ready {
         int64_t id;
-        char channel[65];
-        char type[16];
-        int64_t lease; /* its lease number when read */
-        char urn[16];  /* its alert's school */
-        char rule[128];
+        char channel[NAMES_CHANNEL_LEN + 1];
+        char type[NAMES_TYPE_LEN + 1];
+        int64_t lease;               /* its lease number when read */
+        char urn[NAMES_URN_LEN + 1]; /* its alert's school */
+        char rule[NAMES_KIND_LEN + 1];
 };
 int store_deliveries_ready(struct store *st, bool email, int64_t now,
                            const char *skip, struct store_ready *out, int max,
@@ -333,11 +334,11 @@ int store_delivery_find(struct store *st, const char *uid,
                         struct store_delivery *out, char **cause);
 /* An outcome to record; the strings are borrowed. */
 struct store_outcome {
-        const char *status; /* "delivered", "retry", "failed" or "pending" */
-        int64_t next_at;    /* retry: when it may go; else 0 */
-        const char *error;  /* may be NULL */
-        bool verdict;       /* the receiver answered: attempts + 1 */
-        bool local;         /* a problem on our side: held + 1, else held 0 */
+        enum delivery_status status; /* delivered, retry, failed or pending */
+        int64_t next_at;             /* retry: when it may go; else 0 */
+        const char *error;           /* may be NULL */
+        bool verdict;                /* the receiver answered: attempts + 1 */
+        bool local; /* a problem on our side: held + 1, else held 0 */
 };
 /*
  * Records where a delivery stands. Its worker and lease stay, so that the

@@ -180,7 +180,16 @@ store_delivery_find(struct store *st, const char *uid,
         if (rc == 1) {
                 memset(out, 0, sizeof(*out));
                 out->id = sqlite3_column_int64(s, 0);
-                copy_col(out->status, sizeof(out->status), s, 1);
+                if (names_delivery_status_parse(
+                        (const char *)sqlite3_column_text(s, 1), &out->status) <
+                    0) {
+                        done(s);
+                        xasprintf(cause,
+                                  "%s: delivery %s has an unknown "
+                                  "status",
+                                  what, uid);
+                        return -1;
+                }
                 out->lease = sqlite3_column_int64(s, 2);
                 out->attempts = sqlite3_column_int(s, 3);
                 out->fired_at = sqlite3_column_int64(s, 4);
@@ -205,7 +214,7 @@ store_delivery_finish(struct store *st, int64_t id,
         sqlite3_stmt *s = st->stmts[S_DELIVERY_FINISH];
 
         if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
-            bind_text(s, 2, o->status) != SQLITE_OK ||
+            bind_text(s, 2, names_delivery_status[o->status]) != SQLITE_OK ||
             (o->next_at != 0 &&
              sqlite3_bind_int64(s, 3, o->next_at) != SQLITE_OK) ||
             bind_text(s, 4, o->error) != SQLITE_OK ||

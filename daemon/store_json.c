@@ -6,11 +6,6 @@
 
 #define MISSED_MAX 20
 
-/* As the CHECK constraint on deliveries.status has them. */
-static const char *const delivery_statuses[] = {
-        "pending", "sending", "delivered", "retry", "failed",
-};
-
 /* A time column as RFC 3339 text in buf, or NULL when the column is NULL. */
 static const char *
 col_time(const struct tz *tz, sqlite3_stmt *s, int col, char *buf, size_t len)
@@ -320,8 +315,8 @@ store_json_counts(struct store *st, const struct tz *tz, char **cause)
         if (part == NULL)
                 goto fail;
         json_object_set_new(status, "alerts", part);
-        part = count_by(st, S_COUNT_DELIVERIES, delivery_statuses,
-                        NELEM(delivery_statuses), "count deliveries", cause);
+        part = count_by(st, S_COUNT_DELIVERIES, names_delivery_status,
+                        DELIVERY_NSTATUS, "count deliveries", cause);
         if (part == NULL)
                 goto fail;
         json_object_set_new(status, "deliveries", part);

@@ -70,12 +70,12 @@ test_pace(void **state)
 
 /* A delivery `status` under lease 5 of "w2", lease 3 having been "w1"'s. */
 static struct store_delivery
-delivery(const char *status)
+delivery(enum delivery_status status)
 {
         struct store_delivery dl;
 
         memset(&dl, 0, sizeof(dl));
-        snprintf(dl.status, sizeof(dl.status), "%s", status);
+        dl.status = status;
         dl.lease = 5;
         snprintf(dl.worker, sizeof(dl.worker), "w2");
         snprintf(dl.prev_worker, sizeof(dl.prev_worker), "w1");
@@ -91,8 +91,9 @@ delivery(const char *status)
 static void
 test_claim(void **state)
 {
-        static const char *const settled[] = { "delivered", "failed" };
-        struct store_delivery dl = delivery("sending");
+        static const enum delivery_status settled[] = { DELIVERY_DELIVERED,
+                                                        DELIVERY_FAILED };
+        struct store_delivery dl = delivery(DELIVERY_SENDING);
 
         (void)state;
         /* The holder, its lease: applied, whatever the result. */
@@ -128,10 +129,10 @@ test_claim(void **state)
                          DISPATCH_CLAIM_LATE);
         assert_int_equal(dispatch_claim(&dl, "w1", 3, false),
                          DISPATCH_CLAIM_STALE);
-        dl = delivery("pending");
+        dl = delivery(DELIVERY_PENDING);
         assert_int_equal(dispatch_claim(&dl, "w1", 3, true),
                          DISPATCH_CLAIM_LATE);
-        dl = delivery("retry");
+        dl = delivery(DELIVERY_RETRY);
         assert_int_equal(dispatch_claim(&dl, "w1", 3, true),
                          DISPATCH_CLAIM_LATE);
         /* The holder again after its outcome: a repeat. */
@@ -153,7 +154,7 @@ test_claim(void **state)
         }
         /* Never a holder: nothing matches an empty name. */
         memset(&dl, 0, sizeof(dl));
-        snprintf(dl.status, sizeof(dl.status), "pending");
+        dl.status = DELIVERY_PENDING;
         dl.prev_lease = -1;
         assert_int_equal(dispatch_claim(&dl, "w1", 0, true),
                          DISPATCH_CLAIM_FORGED);

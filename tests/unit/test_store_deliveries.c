@@ -345,7 +345,7 @@ test_delivery_holders(void **state)
             1);
         assert_string_equal(names, "w1;");
         find_row(f, d, &dl);
-        assert_string_equal(dl.status, "pending");
+        assert_int_equal(dl.status, DELIVERY_PENDING);
         assert_string_equal(dl.worker, "");
         assert_int_equal(dl.lease, 2);
         assert_string_equal(dl.prev_worker, "w1");
@@ -365,13 +365,13 @@ test_delivery_holders(void **state)
 
         /* The receiver says retry: counted; w2 stays with lease 3. */
         assert_int_equal(
-            store_delivery_finish(
-                f->st, d,
-                &(struct store_outcome){ "retry", 2070, "503", true, false },
-                2062, &cause),
+            store_delivery_finish(f->st, d,
+                                  &(struct store_outcome){ DELIVERY_RETRY, 2070,
+                                                           "503", true, false },
+                                  2062, &cause),
             0);
         find_row(f, d, &dl);
-        assert_string_equal(dl.status, "retry");
+        assert_int_equal(dl.status, DELIVERY_RETRY);
         assert_string_equal(dl.worker, "w2");
         assert_int_equal(dl.lease, 3);
         assert_int_equal(dl.attempts, 1);
@@ -389,7 +389,7 @@ test_delivery_holders(void **state)
         assert_int_equal(dl.prev_lease, 3);
         assert_int_equal(
             store_delivery_finish(f->st, d,
-                                  &(struct store_outcome){ "retry", 2500,
+                                  &(struct store_outcome){ DELIVERY_RETRY, 2500,
                                                            "secret file 'x'",
                                                            false, true },
                                   2071, &cause),
@@ -422,12 +422,12 @@ test_delivery_holders(void **state)
                                  &(struct store_ready){ .id = d, .lease = 4 },
                                  "w3", 2160, 2100, &cause),
             5);
-        assert_int_equal(
-            store_delivery_finish(
-                f->st, d,
-                &(struct store_outcome){ "delivered", 0, NULL, true, false },
-                2101, &cause),
-            0);
+        assert_int_equal(store_delivery_finish(
+                             f->st, d,
+                             &(struct store_outcome){ DELIVERY_DELIVERED, 0,
+                                                      NULL, true, false },
+                             2101, &cause),
+                         0);
         find_row(f, d, &dl);
         assert_int_equal(dl.attempts, 2);
         assert_int_equal(dl.held, 0);
@@ -463,22 +463,22 @@ test_deliveries_shift(void **state)
             store_delivery_lease(f->st, &(struct store_ready){ .id = d[2] },
                                  "w", 2060, 2000, &cause),
             1);
-        assert_int_equal(
-            store_delivery_finish(f->st, d[2],
-                                  &(struct store_outcome){
-                                      "retry", 2030, "HTTP 503", true, false },
-                                  2000, &cause),
-            0);
+        assert_int_equal(store_delivery_finish(
+                             f->st, d[2],
+                             &(struct store_outcome){ DELIVERY_RETRY, 2030,
+                                                      "HTTP 503", true, false },
+                             2000, &cause),
+                         0);
         assert_int_equal(
             store_delivery_lease(f->st, &(struct store_ready){ .id = d[3] },
                                  "w", 2060, 2000, &cause),
             1);
-        assert_int_equal(
-            store_delivery_finish(
-                f->st, d[3],
-                &(struct store_outcome){ "delivered", 0, NULL, true, false },
-                2001, &cause),
-            0);
+        assert_int_equal(store_delivery_finish(
+                             f->st, d[3],
+                             &(struct store_outcome){ DELIVERY_DELIVERED, 0,
+                                                      NULL, true, false },
+                             2001, &cause),
+                         0);
 
         assert_int_equal(store_deliveries_shift(f->st, -3600, &cause), 3);
         assert_null(cause);
