@@ -1,0 +1,97 @@
+/*
+ * dispatch_int: what the files of the dispatch module share, private to
+ * daemon/. dispatch.c holds the registry of workers and the messages they
+ * send (READY, OUTCOME, HEARTBEAT) and what goes back; dispatch_outcome.c
+ * decides who may settle a delivery and commits what an outcome says;
+ * dispatch_jobs.c leases ready deliveries to workers with credit, paced
+ * per channel, and runs the timers (heartbeats, silence, leases). Everyone
+ * else uses dispatch.h.
+ */
+#ifndef ONOTIFY_DISPATCH_INT_H
+#define ONOTIFY_DISPATCH_INT_H
+
+#include "dispatch.h"
+#include "dproto.h"
+#include "names.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct worker {
+        char *id; /* the routing id: binary, idlen bytes */
+        size_t idlen;
+        char *name; /* the id as printable text, for logs and the store */
+        char *key;  /* its CURVE public key over tcp://, else NULL */
+        enum dproto_kind kind;
+        int credit;
+        int64_t last_ms;
+        bool gone; /* a send found its connection closed */
+        /* Leases of its ran out without an outcome: no jobs until it
+         * reports one. */
+        bool stalled;
+        int64_t stalled_ms;     /* since when */
+        int expired;            /* leases that ran out meanwhile */
+        int64_t reject_log_ms;  /* its last dropped outcome logged */
+        unsigned long rejected; /* dropped since, not logged */
+};
+
+/* A peer that sent outcomes without READY, for reject()'s rate limit. */
+struct stranger {
+        unsigned char id[255];
+        size_t idlen;
+        int64_t log_ms;
+        unsigned long rejected;
+};
+
+/* A channel held by a problem on our side (logged once). */
+struct held {
+        char channel[NAMES_CHANNEL_LEN + 1];
+};
+
+/* When a channel may next be sent to: pacing per destination. */
+struct pace {
+        char channel[NAMES_CHANNEL_LEN + 1];
+        int64_t next_ms;
+};
+
+struct dispatch {
+        void *sock;
+        struct worker *workers;
+        size_t nworkers;
+        struct pace *paces;
+        size_t npaces;
+        int64_t pace_wake_ms; /* the soonest paced delivery, or 0 */
+        int64_t heartbeat_ms;
+        struct dispatch_counts counts;
+        struct stranger strangers[DISPATCH_STRANGERS];
+        struct held *held;
+        size_t nheld;
+        unsigned short rand[3];
+};
+
+/* Outcome of dispatch_apply_outcome(). */
+enum applied {
+        APPLIED_DROP, /* malformed, forged or not committed: no ACK */
+        APPLIED_ACK,  /* recorded (or nothing to record): ACK */
+        APPLIED_FIRST /* as ACK, and the worker reported a lease's outcome */
+};
+
+/* A routing id as text (printable bytes, others as \xNN); caller frees. */
+char *dispatch_printable(const void *id, size_t len);
+/* Logs a store failure (its fault is the daemon's to report). */
+void dispatch_store_error(struct store *st, const char *cause);
+/* Sends [type][text] to `w`; -1 when its connection is gone. */
+int dispatch_send_text(struct dispatch *d, const struct worker *w,
+                       enum dproto_type type, const char *text);
+/* Forgets `w`, giving its leases back (`why` is for the log). */
+void dispatch_forget_worker(struct dispatch *d, struct store *st,
+                            struct worker *w, int64_t now_ms, const char *why);
+/* Commits an outcome from `w` when docs/dispatch.md lets it settle. */
+enum applied dispatch_apply_outcome(struct dispatch *d, struct store *st,
+                                    const struct conf *conf, struct worker *w,
+                                    const void *id, size_t idlen,
+                                    const struct dproto_outcome *out,
+                                    int64_t now_ms);
+
+#endif
