@@ -7,7 +7,7 @@
 #include "ics.h"
 #include "log.h"
 #include "os.h"
-#include "secret.h"
+#include "secrets.h"
 #include "svc.h"
 #include "template.h"
 #include "xalloc.h"
@@ -57,27 +57,6 @@ struct watch {
         short events;
 };
 
-/*
- * One secret file as last read: its value, checked, and what the file was
- * then. Before each use the file is stat'ed, and read again when it
- * changed (a rotated webhook URL, a chmod that fixes it), so a change
- * takes effect at the next delivery without a reload; unchanged, it costs
- * one stat. `problem` is what was last logged about the file: each
- * distinct problem is logged once, and once that it is gone.
- */
-struct cached_secret {
-        char *value; /* NULL: not read yet, or unfit */
-        struct secret_stamp stamp;
-        char *problem;
-};
-
-/* A channel's secrets: its url_file and secret_file. */
-struct channel_secrets {
-        struct cached_secret url, key;
-        unsigned char *keybytes; /* key.value decoded */
-        size_t keylen;
-};
-
 #define SPARE_HANDLES 64 /* finished easy handles kept for reuse */
 
 struct wk {
@@ -106,133 +85,11 @@ struct wk {
         bool running;
         int64_t stop_by_ms; /* when stopping: the end of the grace */
         bool renew_multi;   /* reloaded: no connection from before reused */
-        struct channel_secrets *secrets; /* one per conf->channels[] */
-        struct cached_secret mail;       /* the SMTP password or bearer token */
-        CURL *spare[SPARE_HANDLES];      /* reset easy handles, for reuse */
+        struct wsecrets *secrets;   /* the files w->conf names, as read */
+        CURL *spare[SPARE_HANDLES]; /* reset easy handles, for reuse */
         size_t nspare;
         int status;
 };
-
-static void
-cached_secret_clear(struct cached_secret *c)
-{
-        secret_free(c->value);
-        free(c->problem);
-        memset(c, 0, sizeof(*c));
-}
-
-static void
-secrets_clear(struct wk *w)
-{
-        for (size_t i = 0; w->secrets != NULL && i < w->conf->nchannels; i++) {
-                struct channel_secrets *cs = &w->secrets[i];
-
-                cached_secret_clear(&cs->url);
-                cached_secret_clear(&cs->key);
-                if (cs->keybytes != NULL) {
-                        explicit_bzero(cs->keybytes, cs->keylen);
-                        free(cs->keybytes);
-                }
-        }
-        free(w->secrets);
-        w->secrets = NULL;
-        cached_secret_clear(&w->mail);
-}
-
-/*
- * The secret in the file the config names `name` (setting `setting` of
- * `who`, "channel 'x'" or "email"), through cache `c`: read again when
- * the file changed. Returns the value (the cache's) and sets *fresh when
- * it was read just now; or NULL with *cause (caller frees), which names
- * the file as the config does and never quotes a secret.
- */
-static const char *
-cached_secret_get(struct wk *w, struct cached_secret *c, const char *who,
-                  const char *setting, const char *name, enum secret_kind kind,
-                  bool *fresh, char **cause)
-{
-        struct secret_stamp now;
-        char *path = secret_path(w->conf->dir, name), *value = NULL;
-        char *why = NULL;
-
-        *fresh = false;
-        if (c->value != NULL && secret_stat(path, &now) == 0 &&
-            secret_stamp_equal(&now, &c->stamp))
-                goto out;
-        if (secret_load(path, secret_is_credential(path), kind, &value, &now,
-                        &why) < 0) {
-                xasprintf(cause, "secret file '%s': %s", name, why);
-                secret_free(c->value);
-                c->value = NULL;
-                if (c->problem == NULL || strcmp(c->problem, *cause) != 0) {
-                        log_err("%s: %s; its deliveries are retried until "
-                                "it is fixed",
-                                who, *cause);
-                        free(c->problem);
-                        c->problem = xstrdup(*cause);
-                }
-                goto out;
-        }
-        if (c->problem != NULL)
-                log_info("%s: %s: secret file '%s' is usable again", who,
-                         setting, name);
-        else if (c->value != NULL)
-                log_info("%s: %s: secret file '%s' changed: read again", who,
-                         setting, name);
-        free(c->problem);
-        c->problem = NULL;
-        secret_free(c->value);
-        c->value = value;
-        c->stamp = now;
-        *fresh = true;
-out:
-        free(why);
-        free(path);
-        return c->value;
-}
-
-/*
- * The secrets of channel `ch` of w->conf, each file as it is now. NULL
- * with *cause (caller frees) when one is missing, unreadable, open to
- * others or malformed: a problem on our side, never the receiver's.
- */
-static const struct channel_secrets *
-channel_secrets(struct wk *w, const struct channel *ch, char **cause)
-{
-        struct channel_secrets *cs;
-        char *who;
-        bool fresh;
-        int rc = -1;
-
-        if (w->secrets == NULL)
-                w->secrets = xcalloc(w->conf->nchannels + 1, sizeof(*cs));
-        cs = &w->secrets[ch - w->conf->channels];
-        xasprintf(&who, "channel '%s'", ch->name);
-        if (ch->url_file[0] != '\0' &&
-            cached_secret_get(w, &cs->url, who, "url_file", ch->url_file,
-                              SECRET_URL, &fresh, cause) == NULL)
-                goto out;
-        if (ch->secret_file[0] != '\0') {
-                if (cached_secret_get(w, &cs->key, who, "secret_file",
-                                      ch->secret_file, SECRET_SIGNING_KEY,
-                                      &fresh, cause) == NULL)
-                        goto out;
-                if (fresh || cs->keybytes == NULL) {
-                        if (cs->keybytes != NULL) {
-                                explicit_bzero(cs->keybytes, cs->keylen);
-                                free(cs->keybytes);
-                        }
-                        /* Checked by secret_load(): it decodes. */
-                        if (secret_whsec_key(cs->key.value, &cs->keybytes,
-                                             &cs->keylen, cause) < 0)
-                                goto out;
-                }
-        }
-        rc = 0;
-out:
-        free(who);
-        return rc == 0 ? cs : NULL;
-}
 
 /* An easy handle: a spare one reset to its defaults, or a new one. */
 static CURL *
@@ -421,7 +278,7 @@ prepare_webhook(struct wk *w, struct transfer *t, const struct channel *ch,
                 json_t *job, const char *title, const char *text,
                 enum outcome *fail, bool *local, char **cause)
 {
-        const struct channel_secrets *cs;
+        const struct wsecrets_channel *cs;
         struct backend_input in;
 
         *fail = OUTCOME_FAILED;
@@ -431,7 +288,7 @@ prepare_webhook(struct wk *w, struct transfer *t, const struct channel *ch,
                           conf_channel_type_name(ch->type));
                 return -1;
         }
-        if ((cs = channel_secrets(w, ch, cause)) == NULL) {
+        if ((cs = wsecrets_channel(w->secrets, ch, cause)) == NULL) {
                 *fail = OUTCOME_RETRY;
                 *local = true;
                 return -1;
@@ -490,7 +347,6 @@ prepare_email(struct wk *w, struct transfer *t, const struct channel *ch,
         struct email_input in;
         const char *secret = NULL;
         char *host = NULL;
-        bool fresh;
         int rc = -1;
 
         *fail = OUTCOME_FAILED;
@@ -545,17 +401,8 @@ prepare_email(struct wk *w, struct transfer *t, const struct channel *ch,
                 curl_easy_setopt(t->easy, CURLOPT_CAINFO, c->email.ca_file);
         if (c->email.username[0] != '\0')
                 curl_easy_setopt(t->easy, CURLOPT_USERNAME, c->email.username);
-        if (c->email.password_file[0] != '\0')
-                secret = cached_secret_get(
-                    w, &w->mail, "email", "password_file",
-                    c->email.password_file, SECRET_PASSWORD, &fresh, cause);
-        else if (c->email.bearer_token_file[0] != '\0')
-                secret = cached_secret_get(
-                    w, &w->mail, "email", "bearer_token_file",
-                    c->email.bearer_token_file, SECRET_TOKEN, &fresh, cause);
-        if ((c->email.password_file[0] != '\0' ||
-             c->email.bearer_token_file[0] != '\0') &&
-            secret == NULL) {
+        secret = wsecrets_mail(w->secrets, cause);
+        if (*cause != NULL) {
                 *fail = OUTCOME_RETRY;
                 *local = true;
                 goto out;
@@ -896,9 +743,11 @@ on_signal(struct wk *w)
                                 svc_ready();
                                 continue;
                         }
-                        secrets_clear(w); /* read again from the new config */
+                        /* Read again, from the files the new config names. */
+                        wsecrets_destroy(&w->secrets);
                         conf_destroy(&w->conf);
                         w->conf = next;
+                        w->secrets = wsecrets_new(w->conf);
                         w->renew_multi = true;
                         log_info("configuration reloaded");
                         svc_ready();
@@ -1101,6 +950,7 @@ worker_run(const struct worker_opts *opts, struct conf *conf)
         w.timer_ms = -1;
         w.running = true;
         w.sigfd = os_signalfd();
+        w.secrets = wsecrets_new(conf);
 
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 fatalx("curl_global_init failed");
@@ -1143,7 +993,7 @@ worker_run(const struct worker_opts *opts, struct conf *conf)
         }
         free(w.outcomes);
         free(w.watches);
-        secrets_clear(&w);
+        wsecrets_destroy(&w.secrets);
         while (w.nspare > 0)
                 curl_easy_cleanup(w.spare[--w.nspare]);
         curl_multi_cleanup(w.multi);
