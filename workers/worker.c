@@ -1,17 +1,16 @@
 #include "worker.h"
 
 #include "backend.h"
-#include "curve.h"
 #include "dproto.h"
 #include "email.h"
 #include "ics.h"
+#include "link.h"
 #include "log.h"
 #include "os.h"
 #include "secrets.h"
 #include "svc.h"
 #include "template.h"
 #include "xalloc.h"
-#include "zframes.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -26,8 +25,6 @@
 #include <zmq.h>
 
 #define STOP_GRACE_MS 15000
-#define REDIAL_MIN_MS 2000 /* after a refused handshake */
-#define REDIAL_MAX_MS 60000
 #define MAX_RESPONSE  (64 * 1024)
 
 struct transfer {
@@ -45,13 +42,6 @@ struct transfer {
         size_t len;
 };
 
-struct outcome_msg {
-        char *uid;
-        int64_t lease;
-        char *text; /* the OUTCOME body, sent until acknowledged */
-        int64_t resend_ms;
-};
-
 struct watch {
         curl_socket_t fd;
         short events;
@@ -62,13 +52,7 @@ struct watch {
 struct wk {
         const struct worker_opts *opts;
         struct conf *conf;
-        void *zctx;
-        void *sock;
-        void *monitor;     /* handshake events, over tcp:// only */
-        bool said_refused; /* a failed handshake is logged once */
-        const char *endpoint;
-        int64_t redial_ms; /* when to connect again after a refusal */
-        int64_t redial_gap_ms;
+        struct link *link; /* to the scheduler */
         CURLM *multi;
         int sigfd;
         int64_t timer_ms; /* when curl wants its timeout action, or -1 */
@@ -76,11 +60,6 @@ struct wk {
         size_t nwatches;
         struct transfer *live; /* transfers under way */
         size_t active;
-        struct outcome_msg *outcomes;
-        size_t noutcomes;
-        int64_t heartbeat_ms;
-        int64_t heard_ms; /* when the scheduler last spoke */
-        bool linked;      /* the scheduler has spoken since start or silence */
         struct svc_watchdog watchdog;
         bool running;
         int64_t stop_by_ms; /* when stopping: the end of the grace */
@@ -114,20 +93,6 @@ easy_put(struct wk *w, CURL *easy)
         w->spare[w->nspare++] = easy;
 }
 
-/* Sends [DPROTO_ID][type][body] to the scheduler; never blocks. */
-static void
-send_msg(struct wk *w, enum dproto_type type, const char *body)
-{
-        const char *name = dproto_type_names[type];
-
-        if (zmq_send(w->sock, DPROTO_ID, strlen(DPROTO_ID),
-                     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_send(w->sock, name, strlen(name), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
-                0 ||
-            zmq_send(w->sock, body, strlen(body), ZMQ_DONTWAIT) < 0)
-                log_debug("sending %s: %s", name, zmq_strerror(zmq_errno()));
-}
-
 /*
  * The credit offered is what is left: after the scheduler restarts, the
  * transfers it handed out before are still under way here.
@@ -138,19 +103,6 @@ credit_left(const struct wk *w)
         long credit = (long)w->opts->credit - (long)w->active;
 
         return credit < 0 ? 0 : (int)credit;
-}
-
-static void
-send_ready(struct wk *w)
-{
-        struct dproto_ready r = { strcmp(w->opts->kind, "email") == 0
-                                      ? DPROTO_KIND_EMAIL
-                                      : DPROTO_KIND_WEBHOOK,
-                                  credit_left(w) };
-        char *body = dproto_ready_encode(&r);
-
-        send_msg(w, DPROTO_READY, body);
-        free(body);
 }
 
 /* The protocol's name for a backend's outcome. */
@@ -177,17 +129,10 @@ static void
 report(struct wk *w, const char *uid, int64_t lease, enum outcome o, long code,
        long retry_after, bool local, const char *error)
 {
-        struct outcome_msg *m;
-
-        w->outcomes =
-            xreallocarray(w->outcomes, w->noutcomes + 1, sizeof(*w->outcomes));
-        m = &w->outcomes[w->noutcomes++];
-        m->uid = xstrdup(uid);
-        m->lease = lease;
-        m->text = dproto_outcome_encode(&(struct dproto_outcome){
-            uid, lease, wire_result(o), code, retry_after, local, error });
-        m->resend_ms = os_mono_ms() + DPROTO_RESEND_MS;
-        send_msg(w, DPROTO_OUTCOME, m->text);
+        link_outcome(w->link,
+                     &(struct dproto_outcome){ uid, lease, wire_result(o), code,
+                                               retry_after, local, error },
+                     os_mono_ms());
         if (o == OUTCOME_DELIVERED)
                 log_info("delivery %s: delivered", uid);
         else if (local)
@@ -196,24 +141,6 @@ report(struct wk *w, const char *uid, int64_t lease, enum outcome o, long code,
         else
                 log_warnx("delivery %s: %s: %s", uid, outcome_name(o),
                           error ? error : "?");
-}
-
-static void
-on_ack(struct wk *w, const struct dproto_msg *msg)
-{
-        const struct dproto_ack *ack = &msg->u.ack;
-
-        for (size_t i = 0; i < w->noutcomes; i++) {
-                struct outcome_msg *m = &w->outcomes[i];
-
-                if (strcmp(m->uid, ack->delivery) != 0 ||
-                    m->lease != ack->lease)
-                        continue;
-                free(m->uid);
-                free(m->text);
-                *m = w->outcomes[--w->noutcomes];
-                return;
-        }
 }
 
 static size_t
@@ -424,8 +351,9 @@ out:
 
 /* Builds the transfer for a job and starts it. */
 static void
-on_job(struct wk *w, const struct dproto_msg *m)
+on_job(void *arg, const struct dproto_msg *m)
 {
+        struct wk *w = arg;
         const struct dproto_job *job = &m->u.job;
         const char *uid = job->delivery, *name = job->channel;
         const char *type = job->type;
@@ -636,90 +564,32 @@ renew_multi(struct wk *w)
 }
 
 static void
-on_hello(struct wk *w, const struct dproto_msg *m)
+on_hello(void *arg, const struct dproto_msg *m)
 {
+        struct wk *w = arg;
+
         (void)m;
         log_info("the scheduler asks who we are: sending READY");
-        send_ready(w);
+        link_ready(w->link, credit_left(w));
 }
 
 static void
-on_refuse(struct wk *w, const struct dproto_msg *m)
+on_refuse(void *arg, const struct dproto_msg *m)
 {
+        struct wk *w = arg;
+
         log_err("the scheduler refuses us: %s", m->u.refuse.error);
         w->running = false;
         w->status = 1;
 }
 
-static void
-on_beat(struct wk *w, const struct dproto_msg *m)
-{
-        (void)w; /* being heard is all it says */
-        (void)m;
-}
-
-/* What the worker does with each message type the scheduler may send. */
-static void (*const handlers[DPROTO_NTYPES])(struct wk *,
-                                             const struct dproto_msg *) = {
-        [DPROTO_JOB] = on_job,        [DPROTO_ACK] = on_ack,
-        [DPROTO_HEARTBEAT] = on_beat, [DPROTO_HELLO] = on_hello,
+/* What the worker does with each message type the scheduler may send;
+ * the link takes ACK and HEARTBEAT. */
+static link_handler *const handlers[DPROTO_NTYPES] = {
+        [DPROTO_JOB] = on_job,
+        [DPROTO_HELLO] = on_hello,
         [DPROTO_REFUSE] = on_refuse,
 };
-
-/* One message from the scheduler: [DPROTO_ID][type][body]. */
-static void
-on_message(struct wk *w, struct zframes *z)
-{
-        struct dproto_frame f[3];
-        struct dproto_msg m;
-        char *cause = NULL;
-
-        for (int i = 0; i < z->n; i++)
-                f[i] = (struct dproto_frame){ zframes_data(z, i),
-                                              zframes_size(z, i) };
-        if (dproto_decode(f, z->total, &m, &cause) < 0 &&
-            (m.fault == DPROTO_FAULT_FRAMES ||
-             m.fault == DPROTO_FAULT_FOREIGN)) {
-                log_warnx("malformed message from the scheduler, ignoring");
-                goto out;
-        }
-        /* The scheduler always sends a body, "{}" at least. */
-        if (m.fault == DPROTO_FAULT_BODY || z->total == 2) {
-                log_warnx("message from the scheduler without a JSON body, "
-                          "ignoring");
-                goto out;
-        }
-        w->heard_ms = os_mono_ms();
-        if (!w->linked) {
-                w->linked = true;
-                svc_status("delivering %s alerts; credit %d", w->opts->kind,
-                           w->opts->credit);
-        }
-        if (m.fault == DPROTO_FAULT_TYPE ||
-            (m.fault == DPROTO_FAULT_NONE && handlers[m.type] == NULL) ||
-            (m.fault == DPROTO_FAULT_FIELDS && handlers[m.type] == NULL))
-                log_warnx("unknown message type from the scheduler, "
-                          "ignoring");
-        else if (m.fault == DPROTO_FAULT_FIELDS)
-                log_warnx("malformed %s (%s), ignoring",
-                          dproto_type_names[m.type], cause);
-        else
-                handlers[m.type](w, &m);
-out:
-        dproto_msg_clear(&m);
-        free(cause);
-}
-
-static void
-read_socket(struct wk *w)
-{
-        struct zframes z;
-
-        while (zframes_recv(w->sock, &z, 3) > 0) {
-                on_message(w, &z);
-                zframes_close(&z);
-        }
-}
 
 static void
 on_signal(struct wk *w)
@@ -761,49 +631,22 @@ on_signal(struct wk *w)
         }
 }
 
-/* Heartbeats, repeated outcomes, a scheduler gone quiet. */
+/* Heartbeats, repeated outcomes, a scheduler gone quiet; the end of a
+ * stop. */
 static void
 timers(struct wk *w, int64_t now)
 {
-        if (now >= w->heartbeat_ms) {
-                char *body = dproto_heartbeat_encode(
-                    &(struct dproto_heartbeat){ credit_left(w) });
+        size_t unacked;
 
-                send_msg(w, DPROTO_HEARTBEAT, body);
-                free(body);
-                w->heartbeat_ms = now + DPROTO_HEARTBEAT_MS;
-        }
-        for (size_t i = 0; i < w->noutcomes; i++) {
-                if (now >= w->outcomes[i].resend_ms) {
-                        send_msg(w, DPROTO_OUTCOME, w->outcomes[i].text);
-                        w->outcomes[i].resend_ms = now + DPROTO_RESEND_MS;
-                }
-        }
-        if (w->redial_ms != 0 && now >= w->redial_ms) {
-                w->redial_ms = 0;
-                zmq_disconnect(w->sock, w->endpoint);
-                if (zmq_connect(w->sock, w->endpoint) < 0)
-                        log_warnx("cannot connect to '%s' again: %s",
-                                  w->endpoint, zmq_strerror(zmq_errno()));
-        }
-        if (now - w->heard_ms > DPROTO_SILENCE_MS) {
-                log_warnx("no word from the scheduler for %d s: saying READY "
-                          "again",
-                          DPROTO_SILENCE_MS / 1000);
-                send_ready(w);
-                w->heard_ms = now;
-                if (w->linked)
-                        svc_status("no word from the scheduler for %d s",
-                                   DPROTO_SILENCE_MS / 1000);
-                w->linked = false;
-        }
+        link_timers(w->link, now, credit_left(w));
+        unacked = link_unacked(w->link);
         if (w->stop_by_ms != 0 &&
-            ((w->active == 0 && w->noutcomes == 0) || now >= w->stop_by_ms)) {
-                if (w->active > 0 || w->noutcomes > 0)
+            ((w->active == 0 && unacked == 0) || now >= w->stop_by_ms)) {
+                if (w->active > 0 || unacked > 0)
                         log_warnx("stopping with %zu transfers unfinished and "
                                   "%zu outcomes unacknowledged: the scheduler "
                                   "will send them again",
-                                  w->active, w->noutcomes);
+                                  w->active, unacked);
                 w->running = false;
         }
 }
@@ -811,55 +654,12 @@ timers(struct wk *w, int64_t now)
 static int
 poll_timeout(struct wk *w, int64_t now)
 {
-        int64_t t = w->heartbeat_ms;
+        int64_t t = link_next_ms(w->link);
 
         if (w->timer_ms >= 0 && w->timer_ms < t)
                 t = w->timer_ms;
-        for (size_t i = 0; i < w->noutcomes; i++) {
-                if (w->outcomes[i].resend_ms < t)
-                        t = w->outcomes[i].resend_ms;
-        }
         t = now + svc_watchdog_sleep(&w->watchdog, now, t - now);
         return t <= now ? 0 : (int)(t - now);
-}
-
-/*
- * The scheduler's answer to our handshake over tcp://. After a refusal
- * ZeroMQ gives the connection up, so we dial again ourselves, from 2 s
- * doubling to a minute: the admin may yet add our key to the allow-list
- * and reload. The refusal is logged once, until a handshake succeeds.
- */
-static void
-read_monitor(struct wk *w)
-{
-        uint16_t event;
-        uint32_t value;
-
-        while (curve_monitor_recv(w->monitor, &event, &value) == 0) {
-                if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-                        if (w->said_refused)
-                                log_info("the scheduler accepts our CURVE "
-                                         "key now");
-                        w->said_refused = false;
-                        w->redial_ms = w->redial_gap_ms = 0;
-                        continue;
-                }
-                if (w->redial_ms == 0) {
-                        w->redial_gap_ms = w->redial_gap_ms == 0
-                                               ? REDIAL_MIN_MS
-                                               : w->redial_gap_ms * 2;
-                        if (w->redial_gap_ms > REDIAL_MAX_MS)
-                                w->redial_gap_ms = REDIAL_MAX_MS;
-                        w->redial_ms = os_mono_ms() + w->redial_gap_ms;
-                }
-                if (!w->said_refused) {
-                        log_err("the scheduler refused our connection: %s "
-                                "(curve.client_key '%s'); retrying",
-                                curve_handshake_text(event, value),
-                                w->conf->curve.client_key);
-                        w->said_refused = true;
-                }
-        }
 }
 
 static void
@@ -876,29 +676,25 @@ loop(struct wk *w)
                         renew_multi(w);
                 /* curl may add or drop watches below: poll these ones. */
                 nwatches = w->nwatches;
-                n = 2 + nwatches + (w->monitor != NULL);
+                n = 3 + nwatches;
 
                 items = xreallocarray(items, n, sizeof(*items));
-                items[0] = (zmq_pollitem_t){ w->sock, 0, ZMQ_POLLIN, 0 };
-                items[1] = (zmq_pollitem_t){ NULL, w->sigfd, ZMQ_POLLIN, 0 };
+                items[0] = (zmq_pollitem_t){ NULL, w->sigfd, ZMQ_POLLIN, 0 };
                 for (size_t i = 0; i < w->nwatches; i++)
-                        items[2 + i] =
+                        items[1 + i] =
                             (zmq_pollitem_t){ NULL, w->watches[i].fd,
                                               w->watches[i].events, 0 };
-                if (w->monitor != NULL)
-                        items[n - 1] =
-                            (zmq_pollitem_t){ w->monitor, 0, ZMQ_POLLIN, 0 };
+                n = 1 + nwatches +
+                    (size_t)link_poll_items(w->link, items + 1 + nwatches);
                 log_flush(); /* what this turn logged, before we wait */
                 if (zmq_poll(items, (int)n, poll_timeout(w, now)) < 0 &&
                     zmq_errno() != EINTR)
                         fatalx("zmq_poll: %s", zmq_strerror(zmq_errno()));
-                if (items[1].revents & ZMQ_POLLIN)
+                if (items[0].revents & ZMQ_POLLIN)
                         on_signal(w);
                 /* Drain always: ZMQ_EVENTS is edge-triggered underneath. */
-                read_socket(w);
-                if (w->monitor != NULL)
-                        read_monitor(w);
-                for (size_t i = 2; i < 2 + nwatches; i++) {
+                link_read(w->link, handlers, w);
+                for (size_t i = 1; i < 1 + nwatches; i++) {
                         int ev =
                             (items[i].revents & ZMQ_POLLIN ? CURL_CSELECT_IN
                                                            : 0) |
@@ -923,30 +719,15 @@ loop(struct wk *w)
         free(items);
 }
 
-static char *
-routing_id(const char *kind)
-{
-        char host[64] = "localhost", *id;
-        unsigned r = (unsigned)(os_mono_ms() ^ ((int64_t)getpid() << 8));
-
-        gethostname(host, sizeof(host) - 1);
-        host[sizeof(host) - 1] = '\0';
-        xasprintf(&id, "%s/%.40s/%ld/%08x", kind, host, (long)getpid(),
-                  r * 2654435761u);
-        return id;
-}
-
 int
 worker_run(const struct worker_opts *opts, struct conf *conf)
 {
         struct wk w = { 0 };
-        char *endpoint = conf_endpoint_path(conf->daemon.dispatch);
-        char *id = routing_id(opts->kind), *cause = NULL;
-        int zero = 0, hb_ivl = 5000, hb_timeout = 15000;
+        char *cause = NULL;
+        int status;
 
         w.opts = opts;
         w.conf = conf;
-        w.endpoint = endpoint;
         w.timer_ms = -1;
         w.running = true;
         w.sigfd = os_signalfd();
@@ -956,28 +737,16 @@ worker_run(const struct worker_opts *opts, struct conf *conf)
                 fatalx("curl_global_init failed");
         w.multi = multi_new(&w);
 
-        w.zctx = zmq_ctx_new();
-        w.sock = zmq_socket(w.zctx, ZMQ_DEALER);
-        zmq_setsockopt(w.sock, ZMQ_ROUTING_ID, id, strlen(id));
-        zmq_setsockopt(w.sock, ZMQ_LINGER, &zero, sizeof(zero));
-        zmq_setsockopt(w.sock, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof(hb_ivl));
-        zmq_setsockopt(w.sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout,
-                       sizeof(hb_timeout));
-        if (conf_endpoint_tcp(endpoint)) {
-                if (curve_client(w.sock, conf, endpoint, &cause) < 0) {
-                        log_err("%s", cause);
-                        exit(CONF_EXIT);
-                }
-                w.monitor = curve_monitor(w.zctx, w.sock, "dispatch", &cause);
-                if (w.monitor == NULL)
+        w.link = link_new(conf, opts->kind, opts->credit, &cause, &status);
+        if (w.link == NULL) {
+                if (status != CONF_EXIT)
                         fatalx("%s", cause);
+                log_err("%s", cause);
+                exit(CONF_EXIT);
         }
-        if (zmq_connect(w.sock, endpoint) < 0)
-                fatalx("cannot connect to '%s': %s", endpoint,
-                       zmq_strerror(zmq_errno()));
-        log_info("worker %s: %s, credit %d", id, endpoint, opts->credit);
-        send_ready(&w);
-        w.heard_ms = w.heartbeat_ms = os_mono_ms();
+        log_info("worker %s: %s, credit %d", link_id(w.link),
+                 link_endpoint(w.link), opts->credit);
+        link_ready(w.link, credit_left(&w));
         svc_watchdog_init(&w.watchdog, os_mono_ms());
         svc_ready();
         svc_status("waiting for the scheduler");
@@ -987,25 +756,15 @@ worker_run(const struct worker_opts *opts, struct conf *conf)
         /* Whatever is still in flight: its lease runs out at the scheduler. */
         while (w.live != NULL)
                 transfer_free(w.live);
-        for (size_t i = 0; i < w.noutcomes; i++) {
-                free(w.outcomes[i].uid);
-                free(w.outcomes[i].text);
-        }
-        free(w.outcomes);
         free(w.watches);
         wsecrets_destroy(&w.secrets);
         while (w.nspare > 0)
                 curl_easy_cleanup(w.spare[--w.nspare]);
         curl_multi_cleanup(w.multi);
         curl_global_cleanup();
-        if (w.monitor != NULL)
-                zmq_close(w.monitor);
-        zmq_close(w.sock);
-        zmq_ctx_term(w.zctx);
+        link_destroy(&w.link);
         close(w.sigfd);
         conf_destroy(&w.conf);
-        free(endpoint);
-        free(id);
         log_info("stopped");
         return w.status;
 }
