@@ -1,21 +1,17 @@
 #include "worker.h"
 
-#include "backend.h"
-#include "curve.h"
 #include "dproto.h"
-#include "email.h"
-#include "ics.h"
+#include "link.h"
 #include "log.h"
 #include "os.h"
-#include "secret.h"
+#include "secrets.h"
 #include "svc.h"
 #include "template.h"
+#include "transfer.h"
 #include "xalloc.h"
-#include "zframes.h"
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -26,249 +22,28 @@
 #include <zmq.h>
 
 #define STOP_GRACE_MS 15000
-#define REDIAL_MIN_MS 2000 /* after a refused handshake */
-#define REDIAL_MAX_MS 60000
-#define MAX_RESPONSE  (64 * 1024)
-
-struct transfer {
-        struct wk *w;
-        struct transfer *prev, *next; /* w->live */
-        CURL *easy;
-        char *uid;
-        int64_t lease;
-        bool email;
-        const struct backend_ops *be; /* webhook */
-        struct curl_slist *headers;
-        struct http_request req;
-        struct email_msg mail; /* email */
-        char *resp;
-        size_t len;
-};
-
-struct outcome_msg {
-        char *uid;
-        int64_t lease;
-        char *text; /* the OUTCOME body, sent until acknowledged */
-        int64_t resend_ms;
-};
-
-struct watch {
-        curl_socket_t fd;
-        short events;
-};
-
-/*
- * One secret file as last read: its value, checked, and what the file was
- * then. Before each use the file is stat'ed, and read again when it
- * changed (a rotated webhook URL, a chmod that fixes it), so a change
- * takes effect at the next delivery without a reload; unchanged, it costs
- * one stat. `problem` is what was last logged about the file: each
- * distinct problem is logged once, and once that it is gone.
- */
-struct cached_secret {
-        char *value; /* NULL: not read yet, or unfit */
-        struct secret_stamp stamp;
-        char *problem;
-};
-
-/* A channel's secrets: its url_file and secret_file. */
-struct channel_secrets {
-        struct cached_secret url, key;
-        unsigned char *keybytes; /* key.value decoded */
-        size_t keylen;
-};
-
-#define SPARE_HANDLES 64 /* finished easy handles kept for reuse */
 
 struct wk {
         const struct worker_opts *opts;
         struct conf *conf;
-        void *zctx;
-        void *sock;
-        void *monitor;     /* handshake events, over tcp:// only */
-        bool said_refused; /* a failed handshake is logged once */
-        const char *endpoint;
-        int64_t redial_ms; /* when to connect again after a refusal */
-        int64_t redial_gap_ms;
-        CURLM *multi;
+        struct link *link;           /* to the scheduler */
+        struct transfer_pool *xfers; /* the deliveries under way */
+        struct wsecrets *secrets;    /* the files w->conf names, as read */
         int sigfd;
-        int64_t timer_ms; /* when curl wants its timeout action, or -1 */
-        struct watch *watches;
-        size_t nwatches;
-        struct transfer *live; /* transfers under way */
-        size_t active;
-        struct outcome_msg *outcomes;
-        size_t noutcomes;
-        int64_t heartbeat_ms;
-        int64_t heard_ms; /* when the scheduler last spoke */
-        bool linked;      /* the scheduler has spoken since start or silence */
         struct svc_watchdog watchdog;
         bool running;
         int64_t stop_by_ms; /* when stopping: the end of the grace */
-        bool renew_multi;   /* reloaded: no connection from before reused */
-        struct channel_secrets *secrets; /* one per conf->channels[] */
-        struct cached_secret mail;       /* the SMTP password or bearer token */
-        CURL *spare[SPARE_HANDLES];      /* reset easy handles, for reuse */
-        size_t nspare;
         int status;
 };
 
-static void
-cached_secret_clear(struct cached_secret *c)
+/* How many connections to one host the pool may hold: the email group's
+ * for an email worker (a relay gets only so many), else no bound. */
+static long
+max_host(const struct wk *w)
 {
-        secret_free(c->value);
-        free(c->problem);
-        memset(c, 0, sizeof(*c));
-}
-
-static void
-secrets_clear(struct wk *w)
-{
-        for (size_t i = 0; w->secrets != NULL && i < w->conf->nchannels; i++) {
-                struct channel_secrets *cs = &w->secrets[i];
-
-                cached_secret_clear(&cs->url);
-                cached_secret_clear(&cs->key);
-                if (cs->keybytes != NULL) {
-                        explicit_bzero(cs->keybytes, cs->keylen);
-                        free(cs->keybytes);
-                }
-        }
-        free(w->secrets);
-        w->secrets = NULL;
-        cached_secret_clear(&w->mail);
-}
-
-/*
- * The secret in the file the config names `name` (setting `setting` of
- * `who`, "channel 'x'" or "email"), through cache `c`: read again when
- * the file changed. Returns the value (the cache's) and sets *fresh when
- * it was read just now; or NULL with *cause (caller frees), which names
- * the file as the config does and never quotes a secret.
- */
-static const char *
-cached_secret_get(struct wk *w, struct cached_secret *c, const char *who,
-                  const char *setting, const char *name, enum secret_kind kind,
-                  bool *fresh, char **cause)
-{
-        struct secret_stamp now;
-        char *path = secret_path(w->conf->dir, name), *value = NULL;
-        char *why = NULL;
-
-        *fresh = false;
-        if (c->value != NULL && secret_stat(path, &now) == 0 &&
-            secret_stamp_equal(&now, &c->stamp))
-                goto out;
-        if (secret_load(path, secret_is_credential(path), kind, &value, &now,
-                        &why) < 0) {
-                xasprintf(cause, "secret file '%s': %s", name, why);
-                secret_free(c->value);
-                c->value = NULL;
-                if (c->problem == NULL || strcmp(c->problem, *cause) != 0) {
-                        log_err("%s: %s; its deliveries are retried until "
-                                "it is fixed",
-                                who, *cause);
-                        free(c->problem);
-                        c->problem = xstrdup(*cause);
-                }
-                goto out;
-        }
-        if (c->problem != NULL)
-                log_info("%s: %s: secret file '%s' is usable again", who,
-                         setting, name);
-        else if (c->value != NULL)
-                log_info("%s: %s: secret file '%s' changed: read again", who,
-                         setting, name);
-        free(c->problem);
-        c->problem = NULL;
-        secret_free(c->value);
-        c->value = value;
-        c->stamp = now;
-        *fresh = true;
-out:
-        free(why);
-        free(path);
-        return c->value;
-}
-
-/*
- * The secrets of channel `ch` of w->conf, each file as it is now. NULL
- * with *cause (caller frees) when one is missing, unreadable, open to
- * others or malformed: a problem on our side, never the receiver's.
- */
-static const struct channel_secrets *
-channel_secrets(struct wk *w, const struct channel *ch, char **cause)
-{
-        struct channel_secrets *cs;
-        char *who;
-        bool fresh;
-        int rc = -1;
-
-        if (w->secrets == NULL)
-                w->secrets = xcalloc(w->conf->nchannels + 1, sizeof(*cs));
-        cs = &w->secrets[ch - w->conf->channels];
-        xasprintf(&who, "channel '%s'", ch->name);
-        if (ch->url_file[0] != '\0' &&
-            cached_secret_get(w, &cs->url, who, "url_file", ch->url_file,
-                              SECRET_URL, &fresh, cause) == NULL)
-                goto out;
-        if (ch->secret_file[0] != '\0') {
-                if (cached_secret_get(w, &cs->key, who, "secret_file",
-                                      ch->secret_file, SECRET_SIGNING_KEY,
-                                      &fresh, cause) == NULL)
-                        goto out;
-                if (fresh || cs->keybytes == NULL) {
-                        if (cs->keybytes != NULL) {
-                                explicit_bzero(cs->keybytes, cs->keylen);
-                                free(cs->keybytes);
-                        }
-                        /* Checked by secret_load(): it decodes. */
-                        if (secret_whsec_key(cs->key.value, &cs->keybytes,
-                                             &cs->keylen, cause) < 0)
-                                goto out;
-                }
-        }
-        rc = 0;
-out:
-        free(who);
-        return rc == 0 ? cs : NULL;
-}
-
-/* An easy handle: a spare one reset to its defaults, or a new one. */
-static CURL *
-easy_get(struct wk *w)
-{
-        if (w->nspare == 0)
-                return curl_easy_init();
-        return w->spare[--w->nspare];
-}
-
-/* Gives back a handle that is in no multi handle. */
-static void
-easy_put(struct wk *w, CURL *easy)
-{
-        if (easy == NULL)
-                return;
-        if (w->nspare == SPARE_HANDLES) {
-                curl_easy_cleanup(easy);
-                return;
-        }
-        curl_easy_reset(easy);
-        w->spare[w->nspare++] = easy;
-}
-
-/* Sends [DPROTO_ID][type][body] to the scheduler; never blocks. */
-static void
-send_msg(struct wk *w, enum dproto_type type, const char *body)
-{
-        const char *name = dproto_type_names[type];
-
-        if (zmq_send(w->sock, DPROTO_ID, strlen(DPROTO_ID),
-                     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_send(w->sock, name, strlen(name), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
-                0 ||
-            zmq_send(w->sock, body, strlen(body), ZMQ_DONTWAIT) < 0)
-                log_debug("sending %s: %s", name, zmq_strerror(zmq_errno()));
+        if (strcmp(w->opts->kind, "email") == 0)
+                return (long)w->conf->email.connections;
+        return 0;
 }
 
 /*
@@ -278,22 +53,9 @@ send_msg(struct wk *w, enum dproto_type type, const char *body)
 static int
 credit_left(const struct wk *w)
 {
-        long credit = (long)w->opts->credit - (long)w->active;
+        long credit = (long)w->opts->credit - (long)transfer_active(w->xfers);
 
         return credit < 0 ? 0 : (int)credit;
-}
-
-static void
-send_ready(struct wk *w)
-{
-        struct dproto_ready r = { strcmp(w->opts->kind, "email") == 0
-                                      ? DPROTO_KIND_EMAIL
-                                      : DPROTO_KIND_WEBHOOK,
-                                  credit_left(w) };
-        char *body = dproto_ready_encode(&r);
-
-        send_msg(w, DPROTO_READY, body);
-        free(body);
 }
 
 /* The protocol's name for a backend's outcome. */
@@ -320,17 +82,10 @@ static void
 report(struct wk *w, const char *uid, int64_t lease, enum outcome o, long code,
        long retry_after, bool local, const char *error)
 {
-        struct outcome_msg *m;
-
-        w->outcomes =
-            xreallocarray(w->outcomes, w->noutcomes + 1, sizeof(*w->outcomes));
-        m = &w->outcomes[w->noutcomes++];
-        m->uid = xstrdup(uid);
-        m->lease = lease;
-        m->text = dproto_outcome_encode(&(struct dproto_outcome){
-            uid, lease, wire_result(o), code, retry_after, local, error });
-        m->resend_ms = os_mono_ms() + DPROTO_RESEND_MS;
-        send_msg(w, DPROTO_OUTCOME, m->text);
+        link_outcome(w->link,
+                     &(struct dproto_outcome){ uid, lease, wire_result(o), code,
+                                               retry_after, local, error },
+                     os_mono_ms());
         if (o == OUTCOME_DELIVERED)
                 log_info("delivery %s: delivered", uid);
         else if (local)
@@ -341,254 +96,19 @@ report(struct wk *w, const char *uid, int64_t lease, enum outcome o, long code,
                           error ? error : "?");
 }
 
-static void
-on_ack(struct wk *w, const struct dproto_msg *msg)
-{
-        const struct dproto_ack *ack = &msg->u.ack;
-
-        for (size_t i = 0; i < w->noutcomes; i++) {
-                struct outcome_msg *m = &w->outcomes[i];
-
-                if (strcmp(m->uid, ack->delivery) != 0 ||
-                    m->lease != ack->lease)
-                        continue;
-                free(m->uid);
-                free(m->text);
-                *m = w->outcomes[--w->noutcomes];
-                return;
-        }
-}
-
-static size_t
-on_data(char *data, size_t size, size_t n, void *arg)
-{
-        struct transfer *t = arg;
-        size_t len = size * n, keep = len;
-
-        /* A chat service's answer is short: keep the start, drop the rest. */
-        if (t->len + keep > MAX_RESPONSE)
-                keep = MAX_RESPONSE - t->len;
-        if (keep > 0) {
-                t->resp = xreallocarray(t->resp, t->len + keep + 1, 1);
-                memcpy(t->resp + t->len, data, keep);
-                t->len += keep;
-                t->resp[t->len] = '\0';
-        }
-        return len;
-}
-
-static void
-transfer_free(struct transfer *t)
-{
-        if (t == NULL)
-                return;
-        if (t->prev != NULL)
-                t->prev->next = t->next;
-        else if (t->w->live == t)
-                t->w->live = t->next;
-        if (t->next != NULL)
-                t->next->prev = t->prev;
-        if (t->easy != NULL) {
-                curl_multi_remove_handle(t->w->multi, t->easy);
-                easy_put(t->w, t->easy);
-        }
-        curl_slist_free_all(t->headers);
-        http_request_free(&t->req);
-        email_msg_free(&t->mail);
-        free(t->resp);
-        free(t->uid);
-        free(t);
-}
-
-/* Options every transfer shares, webhook or SMTP. */
-static void
-common_options(struct wk *w, struct transfer *t)
-{
-        curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
-                         w->opts->timeout_ms < 10000 ? w->opts->timeout_ms
-                                                     : 10000L);
-        curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, w->opts->timeout_ms);
-        curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
-        curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
-        /* TLS verification stays on: libcurl's default, never changed. */
-}
-
-/* A webhook job: the channel's backend builds the HTTP request. */
-static int
-prepare_webhook(struct wk *w, struct transfer *t, const struct channel *ch,
-                json_t *job, const char *title, const char *text,
-                enum outcome *fail, bool *local, char **cause)
-{
-        const struct channel_secrets *cs;
-        struct backend_input in;
-
-        *fail = OUTCOME_FAILED;
-        t->be = backend_find(conf_channel_type_name(ch->type));
-        if (t->be == NULL) {
-                xasprintf(cause, "no webhook backend for type '%s'",
-                          conf_channel_type_name(ch->type));
-                return -1;
-        }
-        if ((cs = channel_secrets(w, ch, cause)) == NULL) {
-                *fail = OUTCOME_RETRY;
-                *local = true;
-                return -1;
-        }
-        in = (struct backend_input){ job,
-                                     ch->url[0] != '\0' ? ch->url
-                                                        : cs->url.value,
-                                     cs->keybytes,
-                                     cs->keylen,
-                                     title,
-                                     text,
-                                     (int64_t)time(NULL) };
-        if (t->be->build(&in, &t->req, cause) < 0)
-                return -1;
-        for (size_t i = 0; i < t->req.nheaders; i++)
-                t->headers = curl_slist_append(t->headers, t->req.headers[i]);
-        curl_easy_setopt(t->easy, CURLOPT_URL, t->req.url);
-        curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->req.body);
-        curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
-        curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(t->easy, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(t->easy, CURLOPT_HTTP_VERSION,
-                         (long)CURL_HTTP_VERSION_2TLS);
-        return 0;
-}
-
-/*
- * libcurl's trace of an SMTP transfer (CURLOPT_DEBUGFUNCTION): a recipient
- * the relay refuses is left out while the others get the message, and
- * libcurl reports nothing per recipient, so each refusal is logged here.
- * Nothing else of the trace is kept or logged (it holds the AUTH line).
- */
-static int
-on_smtp_trace(CURL *easy, curl_infotype type, char *data, size_t size,
-              void *arg)
-{
-        struct transfer *t = arg;
-        char *refused;
-
-        (void)easy;
-        refused = email_trace(&t->mail, type, data, size);
-        if (refused != NULL)
-                log_warnx("delivery %s: the relay refused recipient %s", t->uid,
-                          refused);
-        free(refused);
-        return 0;
-}
-
-/* An email job: the relay, TLS and credentials from the email group. */
-static int
-prepare_email(struct wk *w, struct transfer *t, const struct channel *ch,
-              json_t *job, const char *title, const char *text,
-              enum outcome *fail, bool *local, char **cause)
-{
-        const struct conf *c = w->conf;
-        struct email_input in;
-        const char *secret = NULL;
-        char *host = NULL;
-        bool fresh;
-        int rc = -1;
-
-        *fail = OUTCOME_FAILED;
-        if (!c->email.present) {
-                xasprintf(cause, "this worker's config has no email group");
-                log_warnx("delivery %s: %s", t->uid, *cause);
-                *fail = OUTCOME_RETRY;
-                *local = true;
-                goto out;
-        }
-        /* The From domain names every Message-ID, so any worker sending a
-         * delivery again gives it the same id. */
-        host = ics_uid_host(c->email.from);
-        in.job = job;
-        in.from = c->email.from;
-        in.to = ch->to;
-        in.nto = ch->nto;
-        in.subject = title;
-        in.text = text;
-        in.host = host != NULL ? host : "ofsted-notify.invalid";
-        in.now = (int64_t)time(NULL);
-        if (email_build(t->easy, &in, &t->mail, cause) < 0)
-                goto out;
-        curl_easy_setopt(t->easy, CURLOPT_URL, c->email.smtp);
-        curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-        curl_easy_setopt(t->easy, CURLOPT_MAIL_FROM, t->mail.mail_from);
-        curl_easy_setopt(t->easy, CURLOPT_MAIL_RCPT, t->mail.rcpt);
-        /* One refused recipient (someone who left) must not cost the
-         * others their alert: libcurl goes on with the accepted ones and
-         * fails only when the relay refuses them all. 8.2 fixed the name. */
-#if CURL_AT_LEAST_VERSION(8, 2, 0)
-        curl_easy_setopt(t->easy, CURLOPT_MAIL_RCPT_ALLOWFAILS, 1L);
-#else
-        curl_easy_setopt(t->easy, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
-#endif
-        /* The trace is the only place libcurl shows which one it was. */
-        curl_easy_setopt(t->easy, CURLOPT_DEBUGFUNCTION, on_smtp_trace);
-        curl_easy_setopt(t->easy, CURLOPT_DEBUGDATA, t);
-        curl_easy_setopt(t->easy, CURLOPT_VERBOSE, 1L);
-        curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->mail.headers);
-        curl_easy_setopt(t->easy, CURLOPT_MIMEPOST, t->mail.mime);
-        /* Bounds the wait for a reply, QUIT included (else 120 s). */
-        curl_easy_setopt(t->easy, CURLOPT_SERVER_RESPONSE_TIMEOUT,
-                         (long)(w->opts->timeout_ms / 1000));
-        /* starttls and implicit TLS both insist, never falling back to
-         * clear text; none only reaches here for a loopback relay (the
-         * config loader sees to that). */
-        curl_easy_setopt(t->easy, CURLOPT_USE_SSL,
-                         c->email.tls == EMAIL_TLS_NONE ? (long)CURLUSESSL_NONE
-                                                        : (long)CURLUSESSL_ALL);
-        if (c->email.ca_file[0] != '\0')
-                curl_easy_setopt(t->easy, CURLOPT_CAINFO, c->email.ca_file);
-        if (c->email.username[0] != '\0')
-                curl_easy_setopt(t->easy, CURLOPT_USERNAME, c->email.username);
-        if (c->email.password_file[0] != '\0')
-                secret = cached_secret_get(
-                    w, &w->mail, "email", "password_file",
-                    c->email.password_file, SECRET_PASSWORD, &fresh, cause);
-        else if (c->email.bearer_token_file[0] != '\0')
-                secret = cached_secret_get(
-                    w, &w->mail, "email", "bearer_token_file",
-                    c->email.bearer_token_file, SECRET_TOKEN, &fresh, cause);
-        if ((c->email.password_file[0] != '\0' ||
-             c->email.bearer_token_file[0] != '\0') &&
-            secret == NULL) {
-                *fail = OUTCOME_RETRY;
-                *local = true;
-                goto out;
-        }
-        if (c->email.password_file[0] != '\0') {
-                curl_easy_setopt(t->easy, CURLOPT_PASSWORD, secret);
-        } else if (c->email.bearer_token_file[0] != '\0') {
-                /* XOAUTH2, as Microsoft 365 and Gmail take it (libcurl
-                 * would prefer OAUTHBEARER when a server offers both). */
-                curl_easy_setopt(t->easy, CURLOPT_LOGIN_OPTIONS,
-                                 "AUTH=XOAUTH2");
-                curl_easy_setopt(t->easy, CURLOPT_XOAUTH2_BEARER, secret);
-        }
-        rc = 0;
-out:
-        free(host);
-        return rc;
-}
-
 /* Builds the transfer for a job and starts it. */
 static void
-on_job(struct wk *w, const struct dproto_msg *m)
+on_job(void *arg, const struct dproto_msg *m)
 {
+        struct wk *w = arg;
         const struct dproto_job *job = &m->u.job;
         const char *uid = job->delivery, *name = job->channel;
         const char *type = job->type;
         json_t *vars = NULL;
         const struct channel *ch;
-        struct transfer *t = NULL;
         char *title = NULL, *text = NULL, *cause = NULL;
         enum outcome fail = OUTCOME_FAILED;
         bool local = false;
-        int rc;
 
         if (w->stop_by_ms != 0)
                 return;
@@ -604,275 +124,61 @@ on_job(struct wk *w, const struct dproto_msg *m)
                 local = true;
                 goto fail;
         }
-        t = xcalloc(1, sizeof(*t));
-        t->w = w;
-        t->uid = xstrdup(uid);
-        t->lease = job->lease;
-        t->email = ch->type == CHANNEL_EMAIL;
-        t->easy = easy_get(w);
-        if (t->easy == NULL) {
-                xasprintf(&cause, "cannot start a transfer");
-                fail = OUTCOME_RETRY;
-                goto fail;
-        }
         vars = template_vars(job->alert);
         title = template_render(conf_template(w->conf, ch->type, true), vars);
         text = template_render(conf_template(w->conf, ch->type, false), vars);
-        common_options(w, t);
-        /* Since a reload, until the multi handle is renewed: libcurl (7.88)
-         * reuses a plain or STARTTLS connection without comparing its TLS
-         * settings, so one made under the old config (tls = "none", another
-         * ca_file) must not carry this transfer. */
-        if (w->renew_multi) {
-                curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT, 1L);
-                curl_easy_setopt(t->easy, CURLOPT_FORBID_REUSE, 1L);
-        }
-        if (t->email)
-                rc = prepare_email(w, t, ch, m->root, title, text, &fail,
-                                   &local, &cause);
-        else
-                rc = prepare_webhook(w, t, ch, m->root, title, text, &fail,
-                                     &local, &cause);
-        if (rc < 0)
+        if (transfer_start(w->xfers, uid, job->lease,
+                           &(struct transport_input){
+                               w->conf, w->secrets, ch, m->root, title, text,
+                               w->opts->timeout_ms, (int64_t)time(NULL) },
+                           &fail, &local, &cause) < 0)
                 goto fail;
-        if (curl_multi_add_handle(w->multi, t->easy) != CURLM_OK) {
-                xasprintf(&cause, "cannot queue the transfer");
-                fail = OUTCOME_RETRY;
-                goto fail;
-        }
-        w->active++;
-        t->next = w->live;
-        if (w->live != NULL)
-                w->live->prev = t;
-        w->live = t;
         log_debug("delivery %s: sending to '%s' (%s)", uid, name, type);
-        t = NULL;
         goto out;
 fail:
         report(w, uid, job->lease, fail, 0, -1, local, cause);
 out:
-        if (t != NULL) {
-                /* Never added to the multi handle: nothing to remove. */
-                easy_put(w, t->easy);
-                t->easy = NULL;
-                transfer_free(t);
-        }
         json_decref(vars);
         free(title);
         free(text);
         free(cause);
 }
 
-/* Turns finished transfers into outcomes. */
+/* A finished transfer's outcome, for the scheduler (transfer_done). */
 static void
-reap(struct wk *w)
+on_done(void *arg, const char *uid, int64_t lease, enum outcome o, long code,
+        long retry_after, const char *error)
 {
-        CURLMsg *msg;
-        int left;
-
-        while ((msg = curl_multi_info_read(w->multi, &left)) != NULL) {
-                struct transfer *t = NULL;
-                struct http_response r = { 0, NULL, 0, -1, NULL };
-                char *error = NULL;
-                long retry_after = -1;
-                curl_off_t ra = 0;
-                long code = 0;
-                enum outcome o;
-
-                if (msg->msg != CURLMSG_DONE)
-                        continue;
-                curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
-                /* SMTP's last reply code counts even when the transfer
-                 * failed (a 550 to RCPT); HTTP's only with a whole answer. */
-                curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
-                if (msg->data.result == CURLE_OK) {
-                        r.status = code;
-                        /* 7.88 can give a negative value for a past date. */
-                        if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER,
-                                              &ra) == CURLE_OK &&
-                            ra > 0)
-                                r.retry_after = ra > 3600 ? 3600 : (long)ra;
-                } else {
-                        r.transport_error =
-                            curl_easy_strerror(msg->data.result);
-                }
-                r.body = t->resp;
-                r.len = t->len;
-                if (t->email)
-                        o = email_classify(msg->data.result, code, &error);
-                else
-                        o = t->be->classify(&r, &retry_after, &error);
-                report(w, t->uid, t->lease, o, code, retry_after, false, error);
-                free(error);
-                w->active--;
-                transfer_free(t);
-        }
+        report(arg, uid, lease, o, code, retry_after, false, error);
 }
 
-static int
-on_socket(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
-{
-        struct wk *w = arg;
-        size_t i;
-
-        (void)easy;
-        (void)sockp;
-        for (i = 0; i < w->nwatches && w->watches[i].fd != fd; i++)
-                ;
-        if (what == CURL_POLL_REMOVE) {
-                if (i < w->nwatches)
-                        w->watches[i] = w->watches[--w->nwatches];
-                return 0;
-        }
-        if (i == w->nwatches) {
-                w->watches = xreallocarray(w->watches, w->nwatches + 1,
-                                           sizeof(*w->watches));
-                w->nwatches++;
-        }
-        w->watches[i].fd = fd;
-        w->watches[i].events =
-            (short)((what & CURL_POLL_IN ? ZMQ_POLLIN : 0) |
-                    (what & CURL_POLL_OUT ? ZMQ_POLLOUT : 0));
-        return 0;
-}
-
-static int
-on_timer(CURLM *multi, long timeout_ms, void *arg)
+static void
+on_hello(void *arg, const struct dproto_msg *m)
 {
         struct wk *w = arg;
 
-        (void)multi;
-        w->timer_ms = timeout_ms < 0 ? -1 : os_mono_ms() + timeout_ms;
-        return 0;
-}
-
-/*
- * A multi handle set up for w->conf. libcurl caches connections per multi
- * handle: a new one starts without any.
- */
-static CURLM *
-multi_new(struct wk *w)
-{
-        CURLM *multi = curl_multi_init();
-
-        if (multi == NULL)
-                fatalx("curl_multi_init failed");
-        curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-        curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, w);
-        curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
-        curl_multi_setopt(multi, CURLMOPT_TIMERDATA, w);
-        /* libcurl keeps four idle connections per transfer under way, so
-         * its cache shrank as a burst drained and closed connections that
-         * the next jobs opened again (464 connects for 10,000 deliveries
-         * to one host; 147 with this). Four per transfer the credit
-         * allows; idle ones still close after libcurl's maximum age. */
-        curl_multi_setopt(
-            multi, CURLMOPT_MAXCONNECTS,
-            (long)(w->opts->credit > 0 ? 4 * w->opts->credit : 4));
-        /* Connections are reused per host; a relay gets only so many. */
-        if (strcmp(w->opts->kind, "email") == 0)
-                curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-                                  (long)w->conf->email.connections);
-        return multi;
-}
-
-/* After a reload, once no transfer is under way: closes the connections
- * made under the old config by starting a new multi handle. */
-static void
-renew_multi(struct wk *w)
-{
-        curl_multi_cleanup(w->multi);
-        w->nwatches = 0;
-        w->timer_ms = -1;
-        w->multi = multi_new(w);
-        w->renew_multi = false;
-}
-
-static void
-on_hello(struct wk *w, const struct dproto_msg *m)
-{
         (void)m;
         log_info("the scheduler asks who we are: sending READY");
-        send_ready(w);
+        link_ready(w->link, credit_left(w));
 }
 
 static void
-on_refuse(struct wk *w, const struct dproto_msg *m)
+on_refuse(void *arg, const struct dproto_msg *m)
 {
+        struct wk *w = arg;
+
         log_err("the scheduler refuses us: %s", m->u.refuse.error);
         w->running = false;
         w->status = 1;
 }
 
-static void
-on_beat(struct wk *w, const struct dproto_msg *m)
-{
-        (void)w; /* being heard is all it says */
-        (void)m;
-}
-
-/* What the worker does with each message type the scheduler may send. */
-static void (*const handlers[DPROTO_NTYPES])(struct wk *,
-                                             const struct dproto_msg *) = {
-        [DPROTO_JOB] = on_job,        [DPROTO_ACK] = on_ack,
-        [DPROTO_HEARTBEAT] = on_beat, [DPROTO_HELLO] = on_hello,
+/* What the worker does with each message type the scheduler may send;
+ * the link takes ACK and HEARTBEAT. */
+static link_handler *const handlers[DPROTO_NTYPES] = {
+        [DPROTO_JOB] = on_job,
+        [DPROTO_HELLO] = on_hello,
         [DPROTO_REFUSE] = on_refuse,
 };
-
-/* One message from the scheduler: [DPROTO_ID][type][body]. */
-static void
-on_message(struct wk *w, struct zframes *z)
-{
-        struct dproto_frame f[3];
-        struct dproto_msg m;
-        char *cause = NULL;
-
-        for (int i = 0; i < z->n; i++)
-                f[i] = (struct dproto_frame){ zframes_data(z, i),
-                                              zframes_size(z, i) };
-        if (dproto_decode(f, z->total, &m, &cause) < 0 &&
-            (m.fault == DPROTO_FAULT_FRAMES ||
-             m.fault == DPROTO_FAULT_FOREIGN)) {
-                log_warnx("malformed message from the scheduler, ignoring");
-                goto out;
-        }
-        /* The scheduler always sends a body, "{}" at least. */
-        if (m.fault == DPROTO_FAULT_BODY || z->total == 2) {
-                log_warnx("message from the scheduler without a JSON body, "
-                          "ignoring");
-                goto out;
-        }
-        w->heard_ms = os_mono_ms();
-        if (!w->linked) {
-                w->linked = true;
-                svc_status("delivering %s alerts; credit %d", w->opts->kind,
-                           w->opts->credit);
-        }
-        if (m.fault == DPROTO_FAULT_TYPE ||
-            (m.fault == DPROTO_FAULT_NONE && handlers[m.type] == NULL) ||
-            (m.fault == DPROTO_FAULT_FIELDS && handlers[m.type] == NULL))
-                log_warnx("unknown message type from the scheduler, "
-                          "ignoring");
-        else if (m.fault == DPROTO_FAULT_FIELDS)
-                log_warnx("malformed %s (%s), ignoring",
-                          dproto_type_names[m.type], cause);
-        else
-                handlers[m.type](w, &m);
-out:
-        dproto_msg_clear(&m);
-        free(cause);
-}
-
-static void
-read_socket(struct wk *w)
-{
-        struct zframes z;
-
-        while (zframes_recv(w->sock, &z, 3) > 0) {
-                on_message(w, &z);
-                zframes_close(&z);
-        }
-}
 
 static void
 on_signal(struct wk *w)
@@ -896,65 +202,40 @@ on_signal(struct wk *w)
                                 svc_ready();
                                 continue;
                         }
-                        secrets_clear(w); /* read again from the new config */
+                        /* Read again, from the files the new config names. */
+                        wsecrets_destroy(&w->secrets);
                         conf_destroy(&w->conf);
                         w->conf = next;
-                        w->renew_multi = true;
+                        w->secrets = wsecrets_new(w->conf);
+                        transfer_reloaded(w->xfers, max_host(w));
                         log_info("configuration reloaded");
                         svc_ready();
                 } else if (w->stop_by_ms == 0) {
                         svc_stopping();
                         log_info("signal %u: finishing %zu transfers, then "
                                  "stopping",
-                                 si.ssi_signo, w->active);
+                                 si.ssi_signo, transfer_active(w->xfers));
                         w->stop_by_ms = os_mono_ms() + STOP_GRACE_MS;
                 }
         }
 }
 
-/* Heartbeats, repeated outcomes, a scheduler gone quiet. */
+/* Heartbeats, repeated outcomes, a scheduler gone quiet; the end of a
+ * stop. */
 static void
 timers(struct wk *w, int64_t now)
 {
-        if (now >= w->heartbeat_ms) {
-                char *body = dproto_heartbeat_encode(
-                    &(struct dproto_heartbeat){ credit_left(w) });
+        size_t active = transfer_active(w->xfers), unacked;
 
-                send_msg(w, DPROTO_HEARTBEAT, body);
-                free(body);
-                w->heartbeat_ms = now + DPROTO_HEARTBEAT_MS;
-        }
-        for (size_t i = 0; i < w->noutcomes; i++) {
-                if (now >= w->outcomes[i].resend_ms) {
-                        send_msg(w, DPROTO_OUTCOME, w->outcomes[i].text);
-                        w->outcomes[i].resend_ms = now + DPROTO_RESEND_MS;
-                }
-        }
-        if (w->redial_ms != 0 && now >= w->redial_ms) {
-                w->redial_ms = 0;
-                zmq_disconnect(w->sock, w->endpoint);
-                if (zmq_connect(w->sock, w->endpoint) < 0)
-                        log_warnx("cannot connect to '%s' again: %s",
-                                  w->endpoint, zmq_strerror(zmq_errno()));
-        }
-        if (now - w->heard_ms > DPROTO_SILENCE_MS) {
-                log_warnx("no word from the scheduler for %d s: saying READY "
-                          "again",
-                          DPROTO_SILENCE_MS / 1000);
-                send_ready(w);
-                w->heard_ms = now;
-                if (w->linked)
-                        svc_status("no word from the scheduler for %d s",
-                                   DPROTO_SILENCE_MS / 1000);
-                w->linked = false;
-        }
+        link_timers(w->link, now, credit_left(w));
+        unacked = link_unacked(w->link);
         if (w->stop_by_ms != 0 &&
-            ((w->active == 0 && w->noutcomes == 0) || now >= w->stop_by_ms)) {
-                if (w->active > 0 || w->noutcomes > 0)
+            ((active == 0 && unacked == 0) || now >= w->stop_by_ms)) {
+                if (active > 0 || unacked > 0)
                         log_warnx("stopping with %zu transfers unfinished and "
                                   "%zu outcomes unacknowledged: the scheduler "
                                   "will send them again",
-                                  w->active, w->noutcomes);
+                                  active, unacked);
                 w->running = false;
         }
 }
@@ -962,172 +243,77 @@ timers(struct wk *w, int64_t now)
 static int
 poll_timeout(struct wk *w, int64_t now)
 {
-        int64_t t = w->heartbeat_ms;
+        int64_t t = link_next_ms(w->link);
 
-        if (w->timer_ms >= 0 && w->timer_ms < t)
-                t = w->timer_ms;
-        for (size_t i = 0; i < w->noutcomes; i++) {
-                if (w->outcomes[i].resend_ms < t)
-                        t = w->outcomes[i].resend_ms;
-        }
+        int64_t curl_ms = transfer_timer_ms(w->xfers);
+
+        if (curl_ms >= 0 && curl_ms < t)
+                t = curl_ms;
         t = now + svc_watchdog_sleep(&w->watchdog, now, t - now);
         return t <= now ? 0 : (int)(t - now);
-}
-
-/*
- * The scheduler's answer to our handshake over tcp://. After a refusal
- * ZeroMQ gives the connection up, so we dial again ourselves, from 2 s
- * doubling to a minute: the admin may yet add our key to the allow-list
- * and reload. The refusal is logged once, until a handshake succeeds.
- */
-static void
-read_monitor(struct wk *w)
-{
-        uint16_t event;
-        uint32_t value;
-
-        while (curve_monitor_recv(w->monitor, &event, &value) == 0) {
-                if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-                        if (w->said_refused)
-                                log_info("the scheduler accepts our CURVE "
-                                         "key now");
-                        w->said_refused = false;
-                        w->redial_ms = w->redial_gap_ms = 0;
-                        continue;
-                }
-                if (w->redial_ms == 0) {
-                        w->redial_gap_ms = w->redial_gap_ms == 0
-                                               ? REDIAL_MIN_MS
-                                               : w->redial_gap_ms * 2;
-                        if (w->redial_gap_ms > REDIAL_MAX_MS)
-                                w->redial_gap_ms = REDIAL_MAX_MS;
-                        w->redial_ms = os_mono_ms() + w->redial_gap_ms;
-                }
-                if (!w->said_refused) {
-                        log_err("the scheduler refused our connection: %s "
-                                "(curve.client_key '%s'); retrying",
-                                curve_handshake_text(event, value),
-                                w->conf->curve.client_key);
-                        w->said_refused = true;
-                }
-        }
 }
 
 static void
 loop(struct wk *w)
 {
         zmq_pollitem_t *items = NULL;
-        int running;
 
         while (w->running) {
                 size_t n, nwatches;
                 int64_t now = os_mono_ms();
 
-                if (w->renew_multi && w->active == 0)
-                        renew_multi(w);
+                transfer_renew_idle(w->xfers);
                 /* curl may add or drop watches below: poll these ones. */
-                nwatches = w->nwatches;
-                n = 2 + nwatches + (w->monitor != NULL);
-
-                items = xreallocarray(items, n, sizeof(*items));
-                items[0] = (zmq_pollitem_t){ w->sock, 0, ZMQ_POLLIN, 0 };
-                items[1] = (zmq_pollitem_t){ NULL, w->sigfd, ZMQ_POLLIN, 0 };
-                for (size_t i = 0; i < w->nwatches; i++)
-                        items[2 + i] =
-                            (zmq_pollitem_t){ NULL, w->watches[i].fd,
-                                              w->watches[i].events, 0 };
-                if (w->monitor != NULL)
-                        items[n - 1] =
-                            (zmq_pollitem_t){ w->monitor, 0, ZMQ_POLLIN, 0 };
+                nwatches = transfer_nwatches(w->xfers);
+                items = xreallocarray(items, 3 + nwatches, sizeof(*items));
+                items[0] = (zmq_pollitem_t){ NULL, w->sigfd, ZMQ_POLLIN, 0 };
+                transfer_poll_items(w->xfers, items + 1);
+                n = 1 + nwatches +
+                    (size_t)link_poll_items(w->link, items + 1 + nwatches);
                 log_flush(); /* what this turn logged, before we wait */
                 if (zmq_poll(items, (int)n, poll_timeout(w, now)) < 0 &&
                     zmq_errno() != EINTR)
                         fatalx("zmq_poll: %s", zmq_strerror(zmq_errno()));
-                if (items[1].revents & ZMQ_POLLIN)
+                if (items[0].revents & ZMQ_POLLIN)
                         on_signal(w);
                 /* Drain always: ZMQ_EVENTS is edge-triggered underneath. */
-                read_socket(w);
-                if (w->monitor != NULL)
-                        read_monitor(w);
-                for (size_t i = 2; i < 2 + nwatches; i++) {
-                        int ev =
-                            (items[i].revents & ZMQ_POLLIN ? CURL_CSELECT_IN
-                                                           : 0) |
-                            (items[i].revents & ZMQ_POLLOUT ? CURL_CSELECT_OUT
-                                                            : 0) |
-                            (items[i].revents & ZMQ_POLLERR ? CURL_CSELECT_ERR
-                                                            : 0);
-
-                        if (ev != 0)
-                                curl_multi_socket_action(w->multi, items[i].fd,
-                                                         ev, &running);
-                }
-                if (w->timer_ms >= 0 && os_mono_ms() >= w->timer_ms) {
-                        w->timer_ms = -1;
-                        curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT,
-                                                 0, &running);
-                }
-                reap(w);
+                link_read(w->link, handlers, w);
+                transfer_action(w->xfers, items + 1, nwatches, os_mono_ms());
+                transfer_reap(w->xfers, on_done, w);
                 timers(w, os_mono_ms());
                 svc_watchdog_tick(&w->watchdog, os_mono_ms());
         }
         free(items);
 }
 
-static char *
-routing_id(const char *kind)
-{
-        char host[64] = "localhost", *id;
-        unsigned r = (unsigned)(os_mono_ms() ^ ((int64_t)getpid() << 8));
-
-        gethostname(host, sizeof(host) - 1);
-        host[sizeof(host) - 1] = '\0';
-        xasprintf(&id, "%s/%.40s/%ld/%08x", kind, host, (long)getpid(),
-                  r * 2654435761u);
-        return id;
-}
-
 int
 worker_run(const struct worker_opts *opts, struct conf *conf)
 {
         struct wk w = { 0 };
-        char *endpoint = conf_endpoint_path(conf->daemon.dispatch);
-        char *id = routing_id(opts->kind), *cause = NULL;
-        int zero = 0, hb_ivl = 5000, hb_timeout = 15000;
+        char *cause = NULL;
+        int status;
 
         w.opts = opts;
         w.conf = conf;
-        w.endpoint = endpoint;
-        w.timer_ms = -1;
         w.running = true;
         w.sigfd = os_signalfd();
+        w.secrets = wsecrets_new(conf);
 
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 fatalx("curl_global_init failed");
-        w.multi = multi_new(&w);
+        w.xfers =
+            transfer_pool_new(opts->credit, opts->timeout_ms, max_host(&w));
 
-        w.zctx = zmq_ctx_new();
-        w.sock = zmq_socket(w.zctx, ZMQ_DEALER);
-        zmq_setsockopt(w.sock, ZMQ_ROUTING_ID, id, strlen(id));
-        zmq_setsockopt(w.sock, ZMQ_LINGER, &zero, sizeof(zero));
-        zmq_setsockopt(w.sock, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof(hb_ivl));
-        zmq_setsockopt(w.sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout,
-                       sizeof(hb_timeout));
-        if (conf_endpoint_tcp(endpoint)) {
-                if (curve_client(w.sock, conf, endpoint, &cause) < 0) {
-                        log_err("%s", cause);
-                        exit(CONF_EXIT);
-                }
-                w.monitor = curve_monitor(w.zctx, w.sock, "dispatch", &cause);
-                if (w.monitor == NULL)
+        w.link = link_new(conf, opts->kind, opts->credit, &cause, &status);
+        if (w.link == NULL) {
+                if (status != CONF_EXIT)
                         fatalx("%s", cause);
+                log_err("%s", cause);
+                exit(CONF_EXIT);
         }
-        if (zmq_connect(w.sock, endpoint) < 0)
-                fatalx("cannot connect to '%s': %s", endpoint,
-                       zmq_strerror(zmq_errno()));
-        log_info("worker %s: %s, credit %d", id, endpoint, opts->credit);
-        send_ready(&w);
-        w.heard_ms = w.heartbeat_ms = os_mono_ms();
+        log_info("worker %s: %s, credit %d", link_id(w.link),
+                 link_endpoint(w.link), opts->credit);
+        link_ready(w.link, credit_left(&w));
         svc_watchdog_init(&w.watchdog, os_mono_ms());
         svc_ready();
         svc_status("waiting for the scheduler");
@@ -1135,27 +321,12 @@ worker_run(const struct worker_opts *opts, struct conf *conf)
         loop(&w);
 
         /* Whatever is still in flight: its lease runs out at the scheduler. */
-        while (w.live != NULL)
-                transfer_free(w.live);
-        for (size_t i = 0; i < w.noutcomes; i++) {
-                free(w.outcomes[i].uid);
-                free(w.outcomes[i].text);
-        }
-        free(w.outcomes);
-        free(w.watches);
-        secrets_clear(&w);
-        while (w.nspare > 0)
-                curl_easy_cleanup(w.spare[--w.nspare]);
-        curl_multi_cleanup(w.multi);
+        transfer_pool_destroy(&w.xfers);
         curl_global_cleanup();
-        if (w.monitor != NULL)
-                zmq_close(w.monitor);
-        zmq_close(w.sock);
-        zmq_ctx_term(w.zctx);
+        wsecrets_destroy(&w.secrets);
+        link_destroy(&w.link);
         close(w.sigfd);
         conf_destroy(&w.conf);
-        free(endpoint);
-        free(id);
         log_info("stopped");
         return w.status;
 }

@@ -1,13 +1,12 @@
 /*
  * worker: the delivery worker's loop (docs/dispatch.md, worker side).
  *
- * One single-threaded loop: zmq_poll over the DEALER socket to the
- * scheduler, a signalfd, and the sockets libcurl's multi handle asks to
- * watch (CURLMOPT_SOCKETFUNCTION), with its timer as the poll timeout; so
- * hundreds of transfers proceed at once. Jobs come in with credit; each
- * outcome goes back and is repeated until the scheduler acknowledges it.
- * Secrets (webhook URLs, signing keys) are read here, per job, from files
- * or $CREDENTIALS_DIRECTORY, and never logged.
+ * One single-threaded loop: zmq_poll over the link to the scheduler
+ * (link.h), a signalfd, and the sockets libcurl's multi handle asks to
+ * watch (transfer.h), with its timer as the poll timeout; so hundreds of
+ * transfers proceed at once. Jobs come in with credit and go out through
+ * their channel type's transport (transport.h); each outcome goes back
+ * through the link. Secrets are read per job through secrets.h.
  */
 #ifndef ONOTIFY_WORKER_H
 #define ONOTIFY_WORKER_H
