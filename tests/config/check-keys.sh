@@ -15,80 +15,25 @@
 # every file, so as root that case is skipped, and said to be.
 # Exit status 0 when no case failed, 1 when one did, 2 on usage.
 
-if [ $# -ne 2 ]; then
-        echo "usage: $0 CTL_BINARY SOURCE_DIR" >&2
-        exit 2
-fi
-ctl=$1
-case $ctl in
-/*) ;;
-*) ctl=$(pwd)/$ctl ;;
-esac
-srcdir=$(cd "$2" && pwd) || exit 2
+name=check-keys
+conf=curve.conf
+# shellcheck source=tests/config/expect.sh
+. "$(dirname "$0")/expect.sh"
 
 # Keys are looked for in the config's directory only.
 unset CREDENTIALS_DIRECTORY
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-keys.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
-
-passed=0
-failed=0
-skipped=0
 
 # fresh NAME: $dir becomes a new copy of the config with both key pairs,
 # its holidays pointed back at the source tree.
 fresh() {
         dir=$tmp/$1
         mkdir -p "$dir/curve" || exit 1
-        sed "s|\"../../../config/bank-holidays.json\"|\"$srcdir/config/bank-holidays.json\"|" \
-                "$srcdir/tests/config/keys/curve.conf" >"$dir/curve.conf" || exit 1
-        if ! grep -q "\"$srcdir/config/bank-holidays.json\"" "$dir/curve.conf"; then
-                echo "FAIL: $1: the config's holidays line was not rewritten" >&2
-                exit 1
-        fi
+        copy_conf "$1" "$srcdir/tests/config/keys/curve.conf"
         cp "$srcdir/tests/config/keys/curve/allow.conf" "$dir/curve/" || exit 1
         if ! (cd "$dir" && "$ctl" keygen curve/scheduler >/dev/null &&
                 "$ctl" keygen curve/admin >/dev/null); then
                 echo "FAIL: $1: keygen failed" >&2
                 exit 1
-        fi
-}
-
-# expect NAME STATUS: check-config in $dir must exit STATUS and print on
-# stderr exactly the lines on expect's standard input.
-expect() {
-        out=$tmp/$1.out
-        cat >"$out.want-stderr"
-        if [ "$2" -eq 0 ]; then
-                printf 'configuration OK\n'
-        fi >"$out.want-stdout"
-        (cd "$dir" && exec "$ctl" check-config -c curve.conf) \
-                >"$out.stdout" 2>"$out.all-stderr"
-        status=$?
-        grep -v ': warning: the bank holiday data in ' "$out.all-stderr" \
-                >"$out.stderr"
-        ok=1
-        if [ "$status" -ne "$2" ]; then
-                echo "FAIL: $1: exit status $status, want $2" >&2
-                ok=0
-        fi
-        if ! cmp -s "$out.want-stdout" "$out.stdout"; then
-                echo "FAIL: $1: stdout (- expected, + actual):" >&2
-                diff -u "$out.want-stdout" "$out.stdout" >&2
-                ok=0
-        fi
-        if ! cmp -s "$out.want-stderr" "$out.stderr"; then
-                echo "FAIL: $1: stderr (- expected, + actual):" >&2
-                diff -u "$out.want-stderr" "$out.stderr" >&2
-                ok=0
-        fi
-        if [ "$ok" -eq 1 ]; then
-                echo "ok: $1"
-                passed=$((passed + 1))
-        else
-                failed=$((failed + 1))
         fi
 }
 
@@ -169,9 +114,7 @@ EOF
 
 # The service reads its key as its own user; this one cannot.
 if [ "$(id -u)" -eq 0 ]; then
-        echo "SKIPPED (not checked): unreadable: running as root, who" \
-                "reads every file"
-        skipped=$((skipped + 1))
+        skip "unreadable: running as root, who reads every file"
 else
         fresh unreadable
         chmod 0000 "$dir/curve/admin.key"
@@ -180,5 +123,4 @@ curve.conf: warning: curve.client_key: check-config cannot read './curve/admin.k
 EOF
 fi
 
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+the_end

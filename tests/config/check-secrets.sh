@@ -16,27 +16,13 @@
 # only as root; each is skipped otherwise, and said to be.
 # Exit status 0 when no case failed, 1 when one did, 2 on usage.
 
-if [ $# -ne 2 ]; then
-        echo "usage: $0 CTL_BINARY SOURCE_DIR" >&2
-        exit 2
-fi
-ctl=$1
-case $ctl in
-/*) ;;
-*) ctl=$(pwd)/$ctl ;;
-esac
-srcdir=$(cd "$2" && pwd) || exit 2
+name=check-secrets
+conf=secrets.conf
+# shellcheck source=tests/config/expect.sh
+. "$(dirname "$0")/expect.sh"
 
 # Secrets are looked for in the config's directory unless a case says.
 unset CREDENTIALS_DIRECTORY
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-secrets.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
-
-passed=0
-failed=0
-skipped=0
 
 URL=https://hooks.trust.example/workflows/abc
 KEY=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
@@ -53,52 +39,11 @@ put() {
 fresh() {
         dir=$tmp/$1
         mkdir -p "$dir/secrets" || exit 1
-        sed "s|\"../../../config/bank-holidays.json\"|\"$srcdir/config/bank-holidays.json\"|" \
-                "$srcdir/tests/config/secrets/secrets.conf" >"$dir/secrets.conf" || exit 1
-        if ! grep -q "\"$srcdir/config/bank-holidays.json\"" "$dir/secrets.conf"; then
-                echo "FAIL: $1: the config's holidays line was not rewritten" >&2
-                exit 1
-        fi
+        copy_conf "$1" "$srcdir/tests/config/secrets/secrets.conf"
         put smtp-password 'correct horse battery staple\n'
         put teams-leaders.url "$URL/leaders\\n"
         put it.url "$URL/it\\n"
         put it.key "$KEY\\n"
-}
-
-# expect NAME STATUS: check-config in $dir must exit STATUS and print on
-# stderr exactly the lines on expect's standard input.
-expect() {
-        out=$tmp/$1.out
-        cat >"$out.want-stderr"
-        if [ "$2" -eq 0 ]; then
-                printf 'configuration OK\n'
-        fi >"$out.want-stdout"
-        (cd "$dir" && exec "$ctl" check-config -c secrets.conf) \
-                >"$out.stdout" 2>"$out.all-stderr"
-        status=$?
-        grep -v ': warning: the bank holiday data in ' "$out.all-stderr" \
-                >"$out.stderr"
-        ok=1
-        if [ "$status" -ne "$2" ]; then
-                echo "FAIL: $1: exit status $status, want $2" >&2
-                ok=0
-        fi
-        if ! cmp -s "$out.want-stdout" "$out.stdout"; then
-                echo "FAIL: $1: stdout (- expected, + actual):" >&2
-                diff -u "$out.want-stdout" "$out.stdout" >&2
-                ok=0
-        fi
-        if ! cmp -s "$out.want-stderr" "$out.stderr"; then
-                echo "FAIL: $1: stderr (- expected, + actual):" >&2
-                diff -u "$out.want-stderr" "$out.stderr" >&2
-                ok=0
-        fi
-        if [ "$ok" -eq 1 ]; then
-                echo "ok: $1"
-                passed=$((passed + 1))
-        else
-                failed=$((failed + 1))
-        fi
 }
 
 # All four as an admin writes them.
@@ -198,12 +143,9 @@ if [ "$(id -u)" -eq 0 ]; then
         expect someone_elses 78 <<'EOF'
 secrets.conf:20: secret file 'secrets/it.url': owned by uid 65534, who could rewrite it; make it root's or uid 0's
 EOF
-        echo "SKIPPED (not checked): unreadable: running as root, who" \
-                "reads every file"
-        skipped=$((skipped + 1))
+        skip "unreadable: running as root, who reads every file"
 else
-        echo "SKIPPED (not checked): someone_elses: only root may chown"
-        skipped=$((skipped + 1))
+        skip "someone_elses: only root may chown"
         # The worker reads it as its own user; this one cannot.
         fresh unreadable
         chmod 0000 "$dir/secrets/it.url"
@@ -212,5 +154,4 @@ secrets.conf:20: warning: check-config cannot read secret file 'secrets/it.url' 
 EOF
 fi
 
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+the_end
