@@ -367,8 +367,7 @@ cmd_status(struct control_ctx *ctx, json_t *req, int64_t now)
         json_object_set_new(reply, "stalled", v);
         json_object_set_new(
             reply, "feed",
-            json_pack("{s:b}", "watched",
-                      ctx->feed_topics != NULL && *ctx->feed_topics > 0));
+            json_pack("{s:b}", "watched", feed_watched(ctx->feed)));
         store_fault(ctx->st, &fault);
         json_object_set_new(reply, "database",
                             json_pack("{s:b, s:s?}", "writable", fault == NULL,

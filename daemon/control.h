@@ -11,6 +11,7 @@
 
 #include "conf.h"
 #include "dispatch.h"
+#include "feed.h"
 #include "store.h"
 
 #include <jansson.h>
@@ -25,7 +26,7 @@ struct control_ctx {
         /* Reloads the config (as SIGHUP does) and returns the reply. */
         json_t *(*reload)(void *arg);
         void *reload_arg;
-        const int *feed_topics; /* topics watched on the feed; NULL: none */
+        const struct feed *feed; /* the alert feed; NULL: none */
 };
 
 /* Handles one request: its protocol id frame and its body. */

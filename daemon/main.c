@@ -10,6 +10,7 @@
 #include "control.h"
 #include "curve.h"
 #include "dispatch.h"
+#include "feed.h"
 #include "log.h"
 #include "metrics.h"
 #include "os.h"
@@ -63,8 +64,7 @@ struct daemon {
         void *zctx;
         void *control;
         void *dispatch;
-        void *feed;              /* XPUB: it hears who subscribes */
-        int feed_topics;         /* topics someone subscribes to */
+        struct feed *feed;
         struct zap *zap;         /* with tcp:// endpoints only */
         struct curve_key server; /* the same */
         struct dispatch *dsp;
@@ -182,18 +182,11 @@ bind_socket(struct daemon *d, int type, const char *endpoint,
         return s;
 }
 
+/* sched's publisher: the feed. */
 static void
 publish(void *arg, const char *topic, json_t *msg)
 {
-        struct daemon *d = arg;
-        char *text = json_dumps(msg, JSON_COMPACT);
-
-        /* PUB never blocks: a slow subscriber loses messages, not us. */
-        if (zmq_send(d->feed, topic, strlen(topic),
-                     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_send(d->feed, text, strlen(text), ZMQ_DONTWAIT) < 0)
-                log_debug("feed: %s", zmq_strerror(errno));
-        free(text);
+        feed_publish(arg, topic, msg);
 }
 
 static void
@@ -241,35 +234,6 @@ status_tick(struct daemon *d)
 }
 
 /*
- * Subscriptions to the feed as XPUB hands them up: [1, topic] when a topic
- * gets its first subscriber, [0, topic] when it loses its last (a watcher
- * that disconnects unsubscribes). With none, alerts are not written out
- * for the feed at all.
- */
-static void
-read_feed(struct daemon *d)
-{
-        for (;;) {
-                zmq_msg_t m;
-                int first;
-
-                zmq_msg_init(&m);
-                if (zmq_msg_recv(&m, d->feed, ZMQ_DONTWAIT) < 0) {
-                        zmq_msg_close(&m);
-                        return;
-                }
-                first = zmq_msg_size(&m) > 0
-                            ? ((const unsigned char *)zmq_msg_data(&m))[0]
-                            : -1;
-                if (first == 1)
-                        d->feed_topics++;
-                else if (first == 0 && d->feed_topics > 0)
-                        d->feed_topics--;
-                zmq_msg_close(&m);
-        }
-}
-
-/*
  * Fires what is due, `batches` transactions at most (0: all). The loop
  * fires one per turn, so that in a burst the workers get the first jobs
  * while the rest are fired; the next turn comes at once. Its batches start
@@ -287,8 +251,8 @@ fire_due(struct daemon *d, int batches)
         if (d->fire_size < FIRE_FIRST)
                 d->fire_size = FIRE_FIRST;
         sched_fire_due(d->st, d->conf, os_wall_ms() / 1000,
-                       d->feed_topics > 0 ? publish : NULL, d, &d->counts,
-                       batches, batches == 0 ? 0 : d->fire_size);
+                       feed_watched(d->feed) ? publish : NULL, d->feed,
+                       &d->counts, batches, batches == 0 ? 0 : d->fire_size);
         n = d->counts.fired + d->counts.missed - before;
         if (n != 0)
                 d->status_stale = true;
@@ -666,12 +630,12 @@ run(struct daemon *d)
                 { d->control, 0, ZMQ_POLLIN, 0 },
                 { d->dispatch, 0, ZMQ_POLLIN, 0 },
                 { NULL, d->sigfd, ZMQ_POLLIN, 0 },
-                { d->feed, 0, ZMQ_POLLIN, 0 },
         };
-        int n = 4;
+        int n = 3;
 
+        n += feed_pollitems(d->feed, items + n);
         if (d->zap != NULL)
-                n += zap_pollitems(d->zap, items + 4);
+                n += zap_pollitems(d->zap, items + n);
         while (d->running) {
                 int timeout = poll_timeout(d);
 
@@ -689,7 +653,7 @@ run(struct daemon *d)
                 if (items[1].revents & ZMQ_POLLIN)
                         dispatch_read(d->dsp, d->st, d->conf, os_wall_ms());
                 if (items[3].revents & ZMQ_POLLIN)
-                        read_feed(d);
+                        feed_read(d->feed);
                 fire_due(d, 1);
                 dispatch_tick(d->dsp, d->st, d->conf, os_wall_ms());
                 store_watch(d);
@@ -783,8 +747,8 @@ startup(struct daemon *d)
                                  CURVE_DOMAIN_CONTROL);
         d->dispatch = bind_socket(d, ZMQ_ROUTER, d->conf->daemon.dispatch,
                                   CURVE_DOMAIN_DISPATCH);
-        d->feed =
-            bind_socket(d, ZMQ_XPUB, d->conf->daemon.feed, CURVE_DOMAIN_FEED);
+        d->feed = feed_new(
+            bind_socket(d, ZMQ_XPUB, d->conf->daemon.feed, CURVE_DOMAIN_FEED));
         /* Fail loudly, not silently, when a worker has gone. */
         zmq_setsockopt(d->dispatch, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
         d->dsp = dispatch_new(d->dispatch);
@@ -818,9 +782,8 @@ startup(struct daemon *d)
 
         svc_watchdog_init(&d->watchdog, os_mono_ms());
         d->metrics_next_ms = os_mono_ms();
-        d->cctx =
-            (struct control_ctx){ d->st,  d->conf, d->dsp,         d->started,
-                                  reload, d,       &d->feed_topics };
+        d->cctx = (struct control_ctx){ d->st,  d->conf, d->dsp, d->started,
+                                        reload, d,       d->feed };
         d->running = true;
         svc_ready();
         store_watch(d);
@@ -836,8 +799,7 @@ shutdown_daemon(struct daemon *d)
                 zmq_close(d->control);
         if (d->dispatch != NULL)
                 zmq_close(d->dispatch);
-        if (d->feed != NULL)
-                zmq_close(d->feed);
+        feed_destroy(&d->feed);
         zap_destroy(&d->zap);
         explicit_bzero(&d->server, sizeof(d->server));
         dispatch_destroy(&d->dsp);
