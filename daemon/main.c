@@ -21,7 +21,6 @@
 #include "timefmt.h"
 #include "xalloc.h"
 #include "zap.h"
-#include "zframes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,7 +44,6 @@
  * no worker is connected, and nothing could be delivered then anyway.)
  */
 #define MAX_SLEEP_MS        60000
-#define MAX_FRAMES          8
 #define MAX_MESSAGE         (1 << 20)
 #define METRICS_INTERVAL_MS 15000
 #define STATUS_INTERVAL_MS  2000
@@ -335,52 +333,6 @@ reload(void *arg)
         return reply;
 }
 
-/*
- * One control message: [routing id][empty delimiter (REQ)][protocol id]
- * [body]. Anything malformed gets an error reply; a reply to a client
- * that has gone is dropped.
- */
-static void
-handle_control(struct daemon *d)
-{
-        struct zframes z;
-        int n, env;
-        json_t *reply = NULL;
-        char *text;
-
-        n = zframes_recv(d->control, &z, MAX_FRAMES);
-        if (n == 0)
-                return;
-        /* The envelope is the routing id, plus the empty frame REQ adds. */
-        env = n >= 2 && zframes_size(&z, 1) == 0 ? 2 : 1;
-        if (z.total - env != 2)
-                reply = proto_error("a request is two frames: the protocol "
-                                    "id and a JSON body");
-        else
-                reply = control_handle(
-                    &d->cctx, zframes_data(&z, env), zframes_size(&z, env),
-                    zframes_data(&z, env + 1), zframes_size(&z, env + 1),
-                    os_wall_ms() / 1000);
-        text = json_dumps(reply, JSON_COMPACT);
-        for (int i = 0; i < env; i++) {
-                if (zmq_send(d->control, zframes_data(&z, i),
-                             zframes_size(&z, i),
-                             ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-                        goto out;
-        }
-        if (zmq_send(d->control, PROTO_CONTROL_ID, strlen(PROTO_CONTROL_ID),
-                     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_send(d->control, text, strlen(text), ZMQ_DONTWAIT) < 0)
-                goto out;
-out:
-        if (!json_is_true(json_object_get(reply, "ok")))
-                log_debug("control: refused: %s",
-                          json_string_value(json_object_get(reply, "error")));
-        free(text);
-        json_decref(reply);
-        zframes_close(&z);
-}
-
 static void
 handle_signal(struct daemon *d)
 {
@@ -649,7 +601,8 @@ run(struct daemon *d)
                 if (items[2].revents & ZMQ_POLLIN)
                         handle_signal(d);
                 if (items[0].revents & ZMQ_POLLIN)
-                        handle_control(d);
+                        control_serve(&d->cctx, d->control,
+                                      os_wall_ms() / 1000);
                 if (items[1].revents & ZMQ_POLLIN)
                         dispatch_read(d->dsp, d->st, d->conf, os_wall_ms());
                 if (items[3].revents & ZMQ_POLLIN)
