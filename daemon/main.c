@@ -1,10 +1,13 @@
 /*
  * ofsted-notifyd: the scheduler.
  *
- * One single-threaded loop: zmq_poll over the control socket, the dispatch
- * socket and a signalfd, with a timeout that is the time to the next due
- * alert (read from the store's index). The context built here is the only
- * state; every module gets what it needs passed in.
+ * One single-threaded loop: zmq_poll over the control and dispatch
+ * sockets, the signalfd and the items the feed and the ZAP handler ask for,
+ * with a timeout that is the soonest of the next due alert (read from the
+ * store's index) and the modules' timed work. main.c binds the sockets and
+ * wires the modules: control, dispatch, feed, metrics, sched, store, zap.
+ * The context built here is the only state; every module gets what it
+ * needs passed in.
  */
 #include "conf.h"
 #include "control.h"
@@ -432,27 +435,45 @@ clock_watch(struct daemon *d)
         d->shift_s = 0;
 }
 
-static int
-poll_timeout(struct daemon *d)
+/* Milliseconds until the monotonic instant `at`. */
+static int64_t
+until(int64_t at)
+{
+        return at - os_mono_ms();
+}
+
+/* The next due alert; while the store is faulty, due alerts wait for it
+ * and its probe wakes the loop instead. */
+static int64_t
+store_timeout(struct daemon *d, int64_t now)
 {
         char *cause = NULL;
-        int64_t next, ms = MAX_SLEEP_MS, now = os_wall_ms(), dms;
+        int64_t next, ms = MAX_SLEEP_MS;
 
-        /* Due alerts wait for a faulty store; its probe wakes the loop. */
         if (d->fault != STORE_OK)
-                ms = d->probe_ms - os_mono_ms();
+                ms = until(d->probe_ms);
         else if (store_next_alert(d->st, &next, &cause) == 0)
                 ms = next * 1000 - now;
         free(cause);
-        ms = svc_watchdog_sleep(&d->watchdog, os_mono_ms(), ms);
+        return ms;
+}
+
+/* The wait for the soonest timed work of the loop and of its modules. */
+static int
+poll_timeout(struct daemon *d)
+{
+        int64_t now = os_wall_ms(), ms, dms;
+
+        ms = svc_watchdog_sleep(&d->watchdog, os_mono_ms(),
+                                store_timeout(d, now));
         if (d->conf->daemon.metrics[0] != '\0' &&
-            d->metrics_next_ms - os_mono_ms() < ms)
-                ms = d->metrics_next_ms - os_mono_ms();
+            until(d->metrics_next_ms) < ms)
+                ms = until(d->metrics_next_ms);
         dms = dispatch_timeout(d->dsp, d->st, now);
         if (dms < ms)
                 ms = dms;
-        if (d->status_stale && d->status_next_ms - os_mono_ms() < ms)
-                ms = d->status_next_ms - os_mono_ms();
+        if (d->status_stale && until(d->status_next_ms) < ms)
+                ms = until(d->status_next_ms);
         if (ms > MAX_SLEEP_MS)
                 ms = MAX_SLEEP_MS;
         return ms < 0 ? 0 : (int)ms;
@@ -478,17 +499,20 @@ write_metrics(struct daemon *d)
         free(cause);
 }
 
+/* The loop's poll items: its own sockets and signalfd, then what each
+ * module asks to be polled for. */
+enum { ITEM_CONTROL, ITEM_DISPATCH, ITEM_SIGNAL, ITEM_FEED, ITEM_ZAP };
+
 static void
 run(struct daemon *d)
 {
-        zmq_pollitem_t items[4 + ZAP_MAX_ITEMS] = {
-                { d->control, 0, ZMQ_POLLIN, 0 },
-                { d->dispatch, 0, ZMQ_POLLIN, 0 },
-                { NULL, d->sigfd, ZMQ_POLLIN, 0 },
+        zmq_pollitem_t items[ITEM_ZAP + ZAP_MAX_ITEMS] = {
+                [ITEM_CONTROL] = { d->control, 0, ZMQ_POLLIN, 0 },
+                [ITEM_DISPATCH] = { d->dispatch, 0, ZMQ_POLLIN, 0 },
+                [ITEM_SIGNAL] = { NULL, d->sigfd, ZMQ_POLLIN, 0 },
         };
-        int n = 3;
+        int n = ITEM_FEED + feed_pollitems(d->feed, items + ITEM_FEED);
 
-        n += feed_pollitems(d->feed, items + n);
         if (d->zap != NULL)
                 n += zap_pollitems(d->zap, items + n);
         while (d->running) {
@@ -501,14 +525,14 @@ run(struct daemon *d)
                 /* Handshakes first: a client waits on them. */
                 if (d->zap != NULL)
                         zap_handle(d->zap, d->conf, os_mono_ms());
-                if (items[2].revents & ZMQ_POLLIN)
+                if (items[ITEM_SIGNAL].revents & ZMQ_POLLIN)
                         handle_signal(d);
-                if (items[0].revents & ZMQ_POLLIN)
+                if (items[ITEM_CONTROL].revents & ZMQ_POLLIN)
                         control_serve(&d->cctx, d->control,
                                       os_wall_ms() / 1000);
-                if (items[1].revents & ZMQ_POLLIN)
+                if (items[ITEM_DISPATCH].revents & ZMQ_POLLIN)
                         dispatch_read(d->dsp, d->st, d->conf, os_wall_ms());
-                if (items[3].revents & ZMQ_POLLIN)
+                if (items[ITEM_FEED].revents & ZMQ_POLLIN)
                         feed_read(d->feed);
                 fire_due(d, 1);
                 dispatch_tick(d->dsp, d->st, d->conf, os_wall_ms());
