@@ -17,14 +17,16 @@
 #include <string.h>
 #include <zmq.h>
 
-#define ENDPOINT "inproc://control-test"
-#define WAIT_MS  10000
-#define NOW      1732406400
+#define ENDPOINT  "inproc://control-test"
+#define MAX_SOCKS 4
+#define WAIT_MS   10000
+#define NOW       1732406400
 
 struct fx {
         void *zctx;
         void *router;
         struct control_ctx cctx;
+        void *socks[MAX_SOCKS]; /* clients, closed by teardown */
 };
 
 static int
@@ -48,6 +50,12 @@ teardown(void **state)
         struct fx *fx = *state;
 
         zmq_close(fx->router);
+        /* A failed assertion leaves clients open; the context ends only
+         * once they are closed. */
+        for (int i = 0; i < MAX_SOCKS; i++) {
+                if (fx->socks[i] != NULL)
+                        zmq_close(fx->socks[i]);
+        }
         zmq_ctx_term(fx->zctx);
         free(fx);
         return 0;
@@ -60,8 +68,25 @@ client(struct fx *fx, int type)
         int zero = 0;
 
         zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+        for (int i = 0; i < MAX_SOCKS; i++) {
+                if (fx->socks[i] == NULL) {
+                        fx->socks[i] = s;
+                        break;
+                }
+        }
         assert_int_equal(zmq_connect(s, ENDPOINT), 0);
         return s;
+}
+
+/* Closes a client before teardown does. */
+static void
+drop(struct fx *fx, void *s)
+{
+        for (int i = 0; i < MAX_SOCKS; i++) {
+                if (fx->socks[i] == s)
+                        fx->socks[i] = NULL;
+        }
+        zmq_close(s);
 }
 
 /* Sends `n` frames from `c` and serves them as the daemon's loop does,
@@ -123,7 +148,7 @@ test_req(void **state)
         error = reply_error(c);
         assert_string_equal(error, "unknown command 'nope'");
         free(error);
-        zmq_close(c);
+        drop(fx, c);
 }
 
 /* A DEALER has no empty delimiter; three frames are refused. */
@@ -140,7 +165,7 @@ test_dealer_three_frames(void **state)
         assert_string_equal(error, "a request is two frames: the protocol id "
                                    "and a JSON body");
         free(error);
-        zmq_close(c);
+        drop(fx, c);
 }
 
 static void
@@ -156,7 +181,7 @@ test_other_protocol(void **state)
         error = reply_error(c);
         assert_non_null(strstr(error, "unsupported protocol"));
         free(error);
-        zmq_close(c);
+        drop(fx, c);
 }
 
 /* With nothing waiting it returns at once, and serves what comes next. */
@@ -173,7 +198,7 @@ test_nothing_waiting(void **state)
         error = reply_error(c);
         assert_string_equal(error, "request is not a JSON object");
         free(error);
-        zmq_close(c);
+        drop(fx, c);
 }
 
 int

@@ -16,12 +16,14 @@
 #include <string.h>
 #include <zmq.h>
 
-#define ENDPOINT "inproc://feed-test"
-#define WAIT_MS  10000
+#define ENDPOINT  "inproc://feed-test"
+#define MAX_SOCKS 4
+#define WAIT_MS   10000
 
 struct fx {
         void *zctx;
         struct feed *feed;
+        void *socks[MAX_SOCKS]; /* clients, closed by teardown */
 };
 
 static int
@@ -49,6 +51,12 @@ teardown(void **state)
         feed_destroy(&fx->feed);
         assert_null(fx->feed);
         feed_destroy(&fx->feed); /* NULL is fine */
+        /* A failed assertion leaves clients open; the context ends only
+         * once they are closed. */
+        for (int i = 0; i < MAX_SOCKS; i++) {
+                if (fx->socks[i] != NULL)
+                        zmq_close(fx->socks[i]);
+        }
         zmq_ctx_term(fx->zctx);
         free(fx);
         return 0;
@@ -61,10 +69,27 @@ subscriber(struct fx *fx, const char *topic)
         int zero = 0;
 
         zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+        for (int i = 0; i < MAX_SOCKS; i++) {
+                if (fx->socks[i] == NULL) {
+                        fx->socks[i] = s;
+                        break;
+                }
+        }
         assert_int_equal(zmq_connect(s, ENDPOINT), 0);
         assert_int_equal(zmq_setsockopt(s, ZMQ_SUBSCRIBE, topic, strlen(topic)),
                          0);
         return s;
+}
+
+/* Closes a client before teardown does. */
+static void
+drop(struct fx *fx, void *s)
+{
+        for (int i = 0; i < MAX_SOCKS; i++) {
+                if (fx->socks[i] == s)
+                        fx->socks[i] = NULL;
+        }
+        zmq_close(s);
 }
 
 /* Reads the feed's socket as the daemon's loop does, until feed_watched()
@@ -129,7 +154,7 @@ test_subscribe_publish_unsubscribe(void **state)
         free(topic);
         free(body);
         json_decref(msg);
-        zmq_close(sub);
+        drop(fx, sub);
 }
 
 /* Watchers of two topics that disconnect without unsubscribing: their
@@ -142,8 +167,8 @@ test_watchers_disconnect(void **state)
         void *b = subscriber(fx, "alert.b");
 
         wait_watched(fx->feed, true);
-        zmq_close(a);
-        zmq_close(b);
+        drop(fx, a);
+        drop(fx, b);
         wait_watched(fx->feed, false);
 }
 
