@@ -1,16 +1,23 @@
 #include "control.h"
 
+#include "log.h"
 #include "names.h"
 #include "proto.h"
 #include "rules.h"
 #include "sched.h"
 #include "timefmt.h"
 #include "xalloc.h"
+#include "zframes.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zmq.h>
+
+/* A request's envelope and its two frames, with room to spare: more is
+ * refused. */
+#define MAX_FRAMES 8
 
 /* Events may be recorded up to a year either side of now. */
 #define MAX_EVENT_SKEW (366LL * 86400)
@@ -367,8 +374,7 @@ cmd_status(struct control_ctx *ctx, json_t *req, int64_t now)
         json_object_set_new(reply, "stalled", v);
         json_object_set_new(
             reply, "feed",
-            json_pack("{s:b}", "watched",
-                      ctx->feed_topics != NULL && *ctx->feed_topics > 0));
+            json_pack("{s:b}", "watched", feed_watched(ctx->feed)));
         store_fault(ctx->st, &fault);
         json_object_set_new(reply, "database",
                             json_pack("{s:b, s:s?}", "writable", fault == NULL,
@@ -494,4 +500,48 @@ control_handle(struct control_ctx *ctx, const void *id, size_t idlen,
 out:
         json_decref(req);
         return reply;
+}
+
+/*
+ * One message: [routing id][empty delimiter (REQ)][protocol id][body].
+ * Anything malformed gets an error reply; a reply to a client that has
+ * gone is dropped.
+ */
+void
+control_serve(struct control_ctx *ctx, void *sock, int64_t now)
+{
+        struct zframes z;
+        int n, env;
+        json_t *reply = NULL;
+        char *text;
+
+        n = zframes_recv(sock, &z, MAX_FRAMES);
+        if (n == 0)
+                return;
+        /* The envelope is the routing id, plus the empty frame REQ adds. */
+        env = n >= 2 && zframes_size(&z, 1) == 0 ? 2 : 1;
+        if (z.total - env != 2)
+                reply = proto_error("a request is two frames: the protocol "
+                                    "id and a JSON body");
+        else
+                reply = control_handle(
+                    ctx, zframes_data(&z, env), zframes_size(&z, env),
+                    zframes_data(&z, env + 1), zframes_size(&z, env + 1), now);
+        text = json_dumps(reply, JSON_COMPACT);
+        for (int i = 0; i < env; i++) {
+                if (zmq_send(sock, zframes_data(&z, i), zframes_size(&z, i),
+                             ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+                        goto out;
+        }
+        if (zmq_send(sock, PROTO_CONTROL_ID, strlen(PROTO_CONTROL_ID),
+                     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(sock, text, strlen(text), ZMQ_DONTWAIT) < 0)
+                goto out;
+out:
+        if (!json_is_true(json_object_get(reply, "ok")))
+                log_debug("control: refused: %s",
+                          json_string_value(json_object_get(reply, "error")));
+        free(text);
+        json_decref(reply);
+        zframes_close(&z);
 }

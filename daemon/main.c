@@ -1,15 +1,19 @@
 /*
  * ofsted-notifyd: the scheduler.
  *
- * One single-threaded loop: zmq_poll over the control socket, the dispatch
- * socket and a signalfd, with a timeout that is the time to the next due
- * alert (read from the store's index). The context built here is the only
- * state; every module gets what it needs passed in.
+ * One single-threaded loop: zmq_poll over the control and dispatch
+ * sockets, the signalfd and the items the feed and the ZAP handler ask for,
+ * with a timeout that is the soonest of the next due alert (read from the
+ * store's index) and the modules' timed work. main.c binds the sockets and
+ * wires the modules: control, dispatch, feed, metrics, sched, store, zap.
+ * The context built here is the only state; every module gets what it
+ * needs passed in.
  */
 #include "conf.h"
 #include "control.h"
 #include "curve.h"
 #include "dispatch.h"
+#include "feed.h"
 #include "log.h"
 #include "metrics.h"
 #include "os.h"
@@ -20,7 +24,6 @@
 #include "timefmt.h"
 #include "xalloc.h"
 #include "zap.h"
-#include "zframes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,7 +47,6 @@
  * no worker is connected, and nothing could be delivered then anyway.)
  */
 #define MAX_SLEEP_MS        60000
-#define MAX_FRAMES          8
 #define MAX_MESSAGE         (1 << 20)
 #define METRICS_INTERVAL_MS 15000
 #define STATUS_INTERVAL_MS  2000
@@ -63,8 +65,7 @@ struct daemon {
         void *zctx;
         void *control;
         void *dispatch;
-        void *feed;              /* XPUB: it hears who subscribes */
-        int feed_topics;         /* topics someone subscribes to */
+        struct feed *feed;
         struct zap *zap;         /* with tcp:// endpoints only */
         struct curve_key server; /* the same */
         struct dispatch *dsp;
@@ -182,18 +183,11 @@ bind_socket(struct daemon *d, int type, const char *endpoint,
         return s;
 }
 
+/* sched's publisher: the feed. */
 static void
 publish(void *arg, const char *topic, json_t *msg)
 {
-        struct daemon *d = arg;
-        char *text = json_dumps(msg, JSON_COMPACT);
-
-        /* PUB never blocks: a slow subscriber loses messages, not us. */
-        if (zmq_send(d->feed, topic, strlen(topic),
-                     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_send(d->feed, text, strlen(text), ZMQ_DONTWAIT) < 0)
-                log_debug("feed: %s", zmq_strerror(errno));
-        free(text);
+        feed_publish(arg, topic, msg);
 }
 
 static void
@@ -241,35 +235,6 @@ status_tick(struct daemon *d)
 }
 
 /*
- * Subscriptions to the feed as XPUB hands them up: [1, topic] when a topic
- * gets its first subscriber, [0, topic] when it loses its last (a watcher
- * that disconnects unsubscribes). With none, alerts are not written out
- * for the feed at all.
- */
-static void
-read_feed(struct daemon *d)
-{
-        for (;;) {
-                zmq_msg_t m;
-                int first;
-
-                zmq_msg_init(&m);
-                if (zmq_msg_recv(&m, d->feed, ZMQ_DONTWAIT) < 0) {
-                        zmq_msg_close(&m);
-                        return;
-                }
-                first = zmq_msg_size(&m) > 0
-                            ? ((const unsigned char *)zmq_msg_data(&m))[0]
-                            : -1;
-                if (first == 1)
-                        d->feed_topics++;
-                else if (first == 0 && d->feed_topics > 0)
-                        d->feed_topics--;
-                zmq_msg_close(&m);
-        }
-}
-
-/*
  * Fires what is due, `batches` transactions at most (0: all). The loop
  * fires one per turn, so that in a burst the workers get the first jobs
  * while the rest are fired; the next turn comes at once. Its batches start
@@ -287,8 +252,8 @@ fire_due(struct daemon *d, int batches)
         if (d->fire_size < FIRE_FIRST)
                 d->fire_size = FIRE_FIRST;
         sched_fire_due(d->st, d->conf, os_wall_ms() / 1000,
-                       d->feed_topics > 0 ? publish : NULL, d, &d->counts,
-                       batches, batches == 0 ? 0 : d->fire_size);
+                       feed_watched(d->feed) ? publish : NULL, d->feed,
+                       &d->counts, batches, batches == 0 ? 0 : d->fire_size);
         n = d->counts.fired + d->counts.missed - before;
         if (n != 0)
                 d->status_stale = true;
@@ -369,52 +334,6 @@ reload(void *arg)
         json_object_set_new(reply, "replanned", json_integer(replanned));
         json_object_set_new(reply, "cancelled", json_integer(cancelled));
         return reply;
-}
-
-/*
- * One control message: [routing id][empty delimiter (REQ)][protocol id]
- * [body]. Anything malformed gets an error reply; a reply to a client
- * that has gone is dropped.
- */
-static void
-handle_control(struct daemon *d)
-{
-        struct zframes z;
-        int n, env;
-        json_t *reply = NULL;
-        char *text;
-
-        n = zframes_recv(d->control, &z, MAX_FRAMES);
-        if (n == 0)
-                return;
-        /* The envelope is the routing id, plus the empty frame REQ adds. */
-        env = n >= 2 && zframes_size(&z, 1) == 0 ? 2 : 1;
-        if (z.total - env != 2)
-                reply = proto_error("a request is two frames: the protocol "
-                                    "id and a JSON body");
-        else
-                reply = control_handle(
-                    &d->cctx, zframes_data(&z, env), zframes_size(&z, env),
-                    zframes_data(&z, env + 1), zframes_size(&z, env + 1),
-                    os_wall_ms() / 1000);
-        text = json_dumps(reply, JSON_COMPACT);
-        for (int i = 0; i < env; i++) {
-                if (zmq_send(d->control, zframes_data(&z, i),
-                             zframes_size(&z, i),
-                             ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-                        goto out;
-        }
-        if (zmq_send(d->control, PROTO_CONTROL_ID, strlen(PROTO_CONTROL_ID),
-                     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_send(d->control, text, strlen(text), ZMQ_DONTWAIT) < 0)
-                goto out;
-out:
-        if (!json_is_true(json_object_get(reply, "ok")))
-                log_debug("control: refused: %s",
-                          json_string_value(json_object_get(reply, "error")));
-        free(text);
-        json_decref(reply);
-        zframes_close(&z);
 }
 
 static void
@@ -516,162 +435,86 @@ clock_watch(struct daemon *d)
         d->shift_s = 0;
 }
 
-static int
-poll_timeout(struct daemon *d)
+/* Milliseconds until the monotonic instant `at`. */
+static int64_t
+until(int64_t at)
+{
+        return at - os_mono_ms();
+}
+
+/* The next due alert; while the store is faulty, due alerts wait for it
+ * and its probe wakes the loop instead. */
+static int64_t
+store_timeout(struct daemon *d, int64_t now)
 {
         char *cause = NULL;
-        int64_t next, ms = MAX_SLEEP_MS, now = os_wall_ms(), dms;
+        int64_t next, ms = MAX_SLEEP_MS;
 
-        /* Due alerts wait for a faulty store; its probe wakes the loop. */
         if (d->fault != STORE_OK)
-                ms = d->probe_ms - os_mono_ms();
+                ms = until(d->probe_ms);
         else if (store_next_alert(d->st, &next, &cause) == 0)
                 ms = next * 1000 - now;
         free(cause);
-        ms = svc_watchdog_sleep(&d->watchdog, os_mono_ms(), ms);
+        return ms;
+}
+
+/* The wait for the soonest timed work of the loop and of its modules. */
+static int
+poll_timeout(struct daemon *d)
+{
+        int64_t now = os_wall_ms(), ms, dms;
+
+        ms = svc_watchdog_sleep(&d->watchdog, os_mono_ms(),
+                                store_timeout(d, now));
         if (d->conf->daemon.metrics[0] != '\0' &&
-            d->metrics_next_ms - os_mono_ms() < ms)
-                ms = d->metrics_next_ms - os_mono_ms();
+            until(d->metrics_next_ms) < ms)
+                ms = until(d->metrics_next_ms);
         dms = dispatch_timeout(d->dsp, d->st, now);
         if (dms < ms)
                 ms = dms;
-        if (d->status_stale && d->status_next_ms - os_mono_ms() < ms)
-                ms = d->status_next_ms - os_mono_ms();
+        if (d->status_stale && until(d->status_next_ms) < ms)
+                ms = until(d->status_next_ms);
         if (ms > MAX_SLEEP_MS)
                 ms = MAX_SLEEP_MS;
         return ms < 0 ? 0 : (int)ms;
-}
-
-/* Adds one family of [label1, label2, n] rows. */
-static void
-rows_family(struct metrics *m, json_t *rows, const char *name, const char *help,
-            const char *l1, const char *l2)
-{
-        size_t i;
-        json_t *r;
-
-        metrics_family(m, name, "gauge", help);
-        json_array_foreach(rows, i, r)
-        {
-                metrics_sample(m,
-                               (double)json_integer_value(json_array_get(r, 2)),
-                               l1, json_string_value(json_array_get(r, 0)), l2,
-                               json_string_value(json_array_get(r, 1)), NULL);
-        }
 }
 
 /* Rewrites the node_exporter textfile, when one is configured. */
 static void
 write_metrics(struct daemon *d)
 {
-        struct metrics *m = NULL;
-        const struct dispatch_counts *counts;
-        json_t *nums = NULL, *last, *workers;
-        char *cause = NULL, *text = NULL, *path = NULL;
+        char *cause = NULL, *path = NULL;
 
         if (d->conf->daemon.metrics[0] == '\0' ||
             os_mono_ms() < d->metrics_next_ms)
                 return;
         d->metrics_next_ms = os_mono_ms() + METRICS_INTERVAL_MS;
-        nums = store_json_metrics(d->st, &cause);
-        if (nums == NULL)
-                goto out;
-        m = metrics_new();
-        rows_family(m, json_object_get(nums, "alerts"), "ofsted_notify_alerts",
-                    "Alerts in the state database by rule and state.", "rule",
-                    "state");
-        rows_family(m, json_object_get(nums, "deliveries"),
-                    "ofsted_notify_deliveries",
-                    "Deliveries in the state database by channel type and "
-                    "status.",
-                    "type", "status");
-        metrics_family(m, "ofsted_notify_workers", "gauge",
-                       "Delivery workers connected, by kind.");
-        workers = dispatch_json_workers(d->dsp);
-        metrics_sample(
-            m, (double)json_integer_value(json_object_get(workers, "email")),
-            "kind", "email", NULL);
-        metrics_sample(
-            m, (double)json_integer_value(json_object_get(workers, "webhook")),
-            "kind", "webhook", NULL);
-        json_decref(workers);
-        metrics_family(m, "ofsted_notify_workers_stalled", "gauge",
-                       "Delivery workers given no jobs because their leases "
-                       "ran out without an outcome, by kind.");
-        workers = dispatch_json_stalled(d->dsp);
-        for (size_t k = 0; k < 2; k++) {
-                static const char *const kinds[] = { "email", "webhook" };
-                size_t i, n = 0;
-                json_t *w;
-
-                json_array_foreach(workers, i, w)
-                {
-                        n += strcmp(
-                                 json_string_value(json_object_get(w, "kind")),
-                                 kinds[k]) == 0;
-                }
-                metrics_sample(m, (double)n, "kind", kinds[k], NULL);
-        }
-        json_decref(workers);
-        counts = dispatch_counts(d->dsp);
-        metrics_family(m, "ofsted_notify_outcomes_total", "counter",
-                       "Delivery outcomes recorded since the scheduler "
-                       "started, by result.");
-        metrics_sample(m, (double)counts->delivered, "result", "delivered",
-                       NULL);
-        metrics_sample(m, (double)counts->retried, "result", "retry", NULL);
-        metrics_sample(m, (double)counts->failed, "result", "failed", NULL);
-        metrics_sample(m, (double)counts->given_up, "result", "given_up", NULL);
-        metrics_sample(m, (double)counts->held, "result", "held", NULL);
-        metrics_family(m, "ofsted_notify_malformed_messages_total", "counter",
-                       "Messages from workers dropped as malformed since the "
-                       "scheduler started.");
-        metrics_sample(m, (double)counts->malformed, NULL);
-        last = json_object_get(nums, "last_delivered");
-        if (last != NULL) {
-                metrics_family(m,
-                               "ofsted_notify_last_delivery_timestamp_seconds",
-                               "gauge", "When a delivery last succeeded.");
-                metrics_sample(m, (double)json_integer_value(last), NULL);
-        }
-        metrics_family(m, "ofsted_notify_state_writable", "gauge",
-                       "1 when the state database can be written, 0 while "
-                       "it cannot (disk full, read-only, locked).");
-        metrics_sample(m, d->fault == STORE_OK ? 1 : 0, NULL);
-        metrics_family(m, "ofsted_notify_start_time_seconds", "gauge",
-                       "When the scheduler started.");
-        metrics_sample(m, (double)d->started, NULL);
-        metrics_family(m, "ofsted_notify_build_info", "gauge",
-                       "The running version.");
-        metrics_sample(m, 1, "version", PROJECT_VERSION, NULL);
-        text = metrics_render(m);
         path = conf_state_path(d->conf->daemon.metrics);
-        if (metrics_write(path, text, &cause) < 0)
-                goto out;
-        log_debug("metrics written to %s", path);
-out:
-        if (cause != NULL)
+        if (metrics_update(path, d->st, d->dsp, d->fault == STORE_OK,
+                           d->started, &cause) < 0)
                 log_warnx("metrics: %s", cause);
+        else
+                log_debug("metrics written to %s", path);
         free(path);
-        free(text);
         free(cause);
-        metrics_destroy(&m);
-        json_decref(nums);
 }
+
+/* The loop's poll items: its own sockets and signalfd, then what each
+ * module asks to be polled for. */
+enum { ITEM_CONTROL, ITEM_DISPATCH, ITEM_SIGNAL, ITEM_FEED, ITEM_ZAP };
 
 static void
 run(struct daemon *d)
 {
-        zmq_pollitem_t items[4 + ZAP_MAX_ITEMS] = {
-                { d->control, 0, ZMQ_POLLIN, 0 },
-                { d->dispatch, 0, ZMQ_POLLIN, 0 },
-                { NULL, d->sigfd, ZMQ_POLLIN, 0 },
-                { d->feed, 0, ZMQ_POLLIN, 0 },
+        zmq_pollitem_t items[ITEM_ZAP + ZAP_MAX_ITEMS] = {
+                [ITEM_CONTROL] = { d->control, 0, ZMQ_POLLIN, 0 },
+                [ITEM_DISPATCH] = { d->dispatch, 0, ZMQ_POLLIN, 0 },
+                [ITEM_SIGNAL] = { NULL, d->sigfd, ZMQ_POLLIN, 0 },
         };
-        int n = 4;
+        int n = ITEM_FEED + feed_pollitems(d->feed, items + ITEM_FEED);
 
         if (d->zap != NULL)
-                n += zap_pollitems(d->zap, items + 4);
+                n += zap_pollitems(d->zap, items + n);
         while (d->running) {
                 int timeout = poll_timeout(d);
 
@@ -682,14 +525,15 @@ run(struct daemon *d)
                 /* Handshakes first: a client waits on them. */
                 if (d->zap != NULL)
                         zap_handle(d->zap, d->conf, os_mono_ms());
-                if (items[2].revents & ZMQ_POLLIN)
+                if (items[ITEM_SIGNAL].revents & ZMQ_POLLIN)
                         handle_signal(d);
-                if (items[0].revents & ZMQ_POLLIN)
-                        handle_control(d);
-                if (items[1].revents & ZMQ_POLLIN)
+                if (items[ITEM_CONTROL].revents & ZMQ_POLLIN)
+                        control_serve(&d->cctx, d->control,
+                                      os_wall_ms() / 1000);
+                if (items[ITEM_DISPATCH].revents & ZMQ_POLLIN)
                         dispatch_read(d->dsp, d->st, d->conf, os_wall_ms());
-                if (items[3].revents & ZMQ_POLLIN)
-                        read_feed(d);
+                if (items[ITEM_FEED].revents & ZMQ_POLLIN)
+                        feed_read(d->feed);
                 fire_due(d, 1);
                 dispatch_tick(d->dsp, d->st, d->conf, os_wall_ms());
                 store_watch(d);
@@ -783,8 +627,8 @@ startup(struct daemon *d)
                                  CURVE_DOMAIN_CONTROL);
         d->dispatch = bind_socket(d, ZMQ_ROUTER, d->conf->daemon.dispatch,
                                   CURVE_DOMAIN_DISPATCH);
-        d->feed =
-            bind_socket(d, ZMQ_XPUB, d->conf->daemon.feed, CURVE_DOMAIN_FEED);
+        d->feed = feed_new(
+            bind_socket(d, ZMQ_XPUB, d->conf->daemon.feed, CURVE_DOMAIN_FEED));
         /* Fail loudly, not silently, when a worker has gone. */
         zmq_setsockopt(d->dispatch, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
         d->dsp = dispatch_new(d->dispatch);
@@ -818,9 +662,8 @@ startup(struct daemon *d)
 
         svc_watchdog_init(&d->watchdog, os_mono_ms());
         d->metrics_next_ms = os_mono_ms();
-        d->cctx =
-            (struct control_ctx){ d->st,  d->conf, d->dsp,         d->started,
-                                  reload, d,       &d->feed_topics };
+        d->cctx = (struct control_ctx){ d->st,  d->conf, d->dsp, d->started,
+                                        reload, d,       d->feed };
         d->running = true;
         svc_ready();
         store_watch(d);
@@ -836,8 +679,7 @@ shutdown_daemon(struct daemon *d)
                 zmq_close(d->control);
         if (d->dispatch != NULL)
                 zmq_close(d->dispatch);
-        if (d->feed != NULL)
-                zmq_close(d->feed);
+        feed_destroy(&d->feed);
         zap_destroy(&d->zap);
         explicit_bzero(&d->server, sizeof(d->server));
         dispatch_destroy(&d->dsp);

@@ -2,6 +2,8 @@
 
 #include "xalloc.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -180,5 +182,126 @@ out:
         if (rc < 0)
                 unlink(tmp);
         free(tmp);
+        return rc;
+}
+
+/* Adds one family of [label1, label2, n] rows. */
+static void
+rows_family(struct metrics *m, json_t *rows, const char *name, const char *help,
+            const char *l1, const char *l2)
+{
+        size_t i;
+        json_t *r;
+
+        metrics_family(m, name, "gauge", help);
+        json_array_foreach(rows, i, r)
+        {
+                metrics_sample(m,
+                               (double)json_integer_value(json_array_get(r, 2)),
+                               l1, json_string_value(json_array_get(r, 0)), l2,
+                               json_string_value(json_array_get(r, 1)), NULL);
+        }
+}
+
+struct metrics *
+metrics_daemon(json_t *nums, const struct dispatch *dsp, bool writable,
+               int64_t started)
+{
+        struct metrics *m;
+        const struct dispatch_counts *counts;
+        json_t *last, *workers;
+
+        m = metrics_new();
+        rows_family(m, json_object_get(nums, "alerts"), "ofsted_notify_alerts",
+                    "Alerts in the state database by rule and state.", "rule",
+                    "state");
+        rows_family(m, json_object_get(nums, "deliveries"),
+                    "ofsted_notify_deliveries",
+                    "Deliveries in the state database by channel type and "
+                    "status.",
+                    "type", "status");
+        metrics_family(m, "ofsted_notify_workers", "gauge",
+                       "Delivery workers connected, by kind.");
+        workers = dispatch_json_workers(dsp);
+        metrics_sample(
+            m, (double)json_integer_value(json_object_get(workers, "email")),
+            "kind", "email", NULL);
+        metrics_sample(
+            m, (double)json_integer_value(json_object_get(workers, "webhook")),
+            "kind", "webhook", NULL);
+        json_decref(workers);
+        metrics_family(m, "ofsted_notify_workers_stalled", "gauge",
+                       "Delivery workers given no jobs because their leases "
+                       "ran out without an outcome, by kind.");
+        workers = dispatch_json_stalled(dsp);
+        for (size_t k = 0; k < 2; k++) {
+                static const char *const kinds[] = { "email", "webhook" };
+                size_t i, n = 0;
+                json_t *w;
+
+                json_array_foreach(workers, i, w)
+                {
+                        n += strcmp(
+                                 json_string_value(json_object_get(w, "kind")),
+                                 kinds[k]) == 0;
+                }
+                metrics_sample(m, (double)n, "kind", kinds[k], NULL);
+        }
+        json_decref(workers);
+        counts = dispatch_counts(dsp);
+        metrics_family(m, "ofsted_notify_outcomes_total", "counter",
+                       "Delivery outcomes recorded since the scheduler "
+                       "started, by result.");
+        metrics_sample(m, (double)counts->delivered, "result", "delivered",
+                       NULL);
+        metrics_sample(m, (double)counts->retried, "result", "retry", NULL);
+        metrics_sample(m, (double)counts->failed, "result", "failed", NULL);
+        metrics_sample(m, (double)counts->given_up, "result", "given_up", NULL);
+        metrics_sample(m, (double)counts->held, "result", "held", NULL);
+        metrics_family(m, "ofsted_notify_malformed_messages_total", "counter",
+                       "Messages from workers dropped as malformed since the "
+                       "scheduler started.");
+        metrics_sample(m, (double)counts->malformed, NULL);
+        last = json_object_get(nums, "last_delivered");
+        if (last != NULL) {
+                metrics_family(m,
+                               "ofsted_notify_last_delivery_timestamp_seconds",
+                               "gauge", "When a delivery last succeeded.");
+                metrics_sample(m, (double)json_integer_value(last), NULL);
+        }
+        metrics_family(m, "ofsted_notify_state_writable", "gauge",
+                       "1 when the state database can be written, 0 while "
+                       "it cannot (disk full, read-only, locked).");
+        metrics_sample(m, writable ? 1 : 0, NULL);
+        metrics_family(m, "ofsted_notify_start_time_seconds", "gauge",
+                       "When the scheduler started.");
+        metrics_sample(m, (double)started, NULL);
+        metrics_family(m, "ofsted_notify_build_info", "gauge",
+                       "The running version.");
+        metrics_sample(m, 1, "version", PROJECT_VERSION, NULL);
+        return m;
+}
+
+int
+metrics_update(const char *path, struct store *st, const struct dispatch *dsp,
+               bool writable, int64_t started, char **cause)
+{
+        struct metrics *m = NULL;
+        json_t *nums = NULL;
+        char *text = NULL;
+        int rc = -1;
+
+        nums = store_json_metrics(st, cause);
+        if (nums == NULL)
+                goto out;
+        m = metrics_daemon(nums, dsp, writable, started);
+        text = metrics_render(m);
+        if (metrics_write(path, text, cause) < 0)
+                goto out;
+        rc = 0;
+out:
+        free(text);
+        metrics_destroy(&m);
+        json_decref(nums);
         return rc;
 }

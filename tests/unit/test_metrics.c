@@ -1,5 +1,7 @@
 /*
- * Tests for metrics: the Prometheus text format, escaping, atomic writes.
+ * Tests for metrics: the Prometheus text format, escaping, atomic writes,
+ * and the scheduler's families sampled from the store's numbers and a
+ * dispatch with no workers.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "dispatch.h"
 #include "metrics.h"
 
 #include <dirent.h>
@@ -114,6 +117,62 @@ test_write_atomic(void **state)
         free(cause);
 }
 
+/* Each family the man page lists, from the numbers it is given. */
+static void
+test_daemon_families(void **state)
+{
+        struct dispatch *dsp = dispatch_new(NULL);
+        json_t *nums = json_pack("{s:[[s,s,i]], s:[[s,s,i],[s,s,i]], s:i}",
+                                 "alerts", "pause_limit", "pending", 3,
+                                 "deliveries", "email", "sent", 2, "slack",
+                                 "failed", 1, "last_delivered", 1732406400);
+        struct metrics *m = metrics_daemon(nums, dsp, false, 1732400000);
+        char *text = metrics_render(m);
+        static const char *const lines[] = {
+                "# TYPE ofsted_notify_alerts gauge\n"
+                "ofsted_notify_alerts{rule=\"pause_limit\",state=\"pending\"} "
+                "3\n",
+                "ofsted_notify_deliveries{type=\"email\",status=\"sent\"} 2\n"
+                "ofsted_notify_deliveries{type=\"slack\",status=\"failed\"} "
+                "1\n",
+                "ofsted_notify_workers{kind=\"email\"} 0\n"
+                "ofsted_notify_workers{kind=\"webhook\"} 0\n",
+                "ofsted_notify_workers_stalled{kind=\"email\"} 0\n"
+                "ofsted_notify_workers_stalled{kind=\"webhook\"} 0\n",
+                "# TYPE ofsted_notify_outcomes_total counter\n"
+                "ofsted_notify_outcomes_total{result=\"delivered\"} 0\n"
+                "ofsted_notify_outcomes_total{result=\"retry\"} 0\n"
+                "ofsted_notify_outcomes_total{result=\"failed\"} 0\n"
+                "ofsted_notify_outcomes_total{result=\"given_up\"} 0\n"
+                "ofsted_notify_outcomes_total{result=\"held\"} 0\n",
+                "# TYPE ofsted_notify_malformed_messages_total counter\n"
+                "ofsted_notify_malformed_messages_total 0\n",
+                "ofsted_notify_last_delivery_timestamp_seconds 1732406400\n",
+                "ofsted_notify_state_writable 0\n",
+                "ofsted_notify_start_time_seconds 1732400000\n",
+                "ofsted_notify_build_info{version=\"" PROJECT_VERSION "\"} 1\n",
+        };
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+                if (strstr(text, lines[i]) == NULL)
+                        fail_msg("missing:\n%s\nin:\n%s", lines[i], text);
+        }
+        free(text);
+        metrics_destroy(&m);
+
+        /* Writable, and nothing delivered yet: no timestamp family. */
+        json_object_del(nums, "last_delivered");
+        m = metrics_daemon(nums, dsp, true, 1732400000);
+        text = metrics_render(m);
+        assert_non_null(strstr(text, "\nofsted_notify_state_writable 1\n"));
+        assert_null(strstr(text, "ofsted_notify_last_delivery"));
+        free(text);
+        metrics_destroy(&m);
+        json_decref(nums);
+        dispatch_destroy(&dsp);
+}
+
 int
 main(void)
 {
@@ -121,6 +180,7 @@ main(void)
                 cmocka_unit_test(test_render),
                 cmocka_unit_test(test_escaping),
                 cmocka_unit_test(test_write_atomic),
+                cmocka_unit_test(test_daemon_families),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
