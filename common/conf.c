@@ -275,26 +275,27 @@ load_email(struct loader *ld, const config_setting_t *root)
 static void
 check_webhook_url(struct loader *ld, const config_setting_t *s, const char *url)
 {
-        char *scheme = NULL, *host = NULL;
+        char *part = NULL;
 
-        if (ld_url_parts(url, &scheme, &host) < 0) {
+        switch (conf_webhook_url(url, &part)) {
+        case CONF_URL_OK:
+                break;
+        case CONF_URL_INVALID:
                 ld_error_at(ld, s, "'url' is not a valid URL");
-                return;
-        }
-        if (strcmp(scheme, "http") == 0) {
-                if (!ld_is_loopback_host(host))
-                        ld_error_at(
-                            ld, s,
+                break;
+        case CONF_URL_PLAIN_HTTP:
+                ld_error_at(ld, s,
                             "plain http:// webhook URL to '%s' refused: "
                             "use https:// (http is allowed only to "
                             "loopback)",
-                            host);
-        } else if (strcmp(scheme, "https") != 0) {
+                            part);
+                break;
+        case CONF_URL_SCHEME:
                 ld_error_at(ld, s, "webhook URL scheme must be https, not '%s'",
-                            scheme);
+                            part);
+                break;
         }
-        curl_free(scheme);
-        curl_free(host);
+        free(part);
 }
 
 static void
@@ -810,10 +811,27 @@ conf_state_path(const char *state)
         return under_env_dir("STATE_DIRECTORY", CONF_STATE_DIR, state);
 }
 
-bool
-conf_host_loopback(const char *host)
+enum conf_url
+conf_webhook_url(const char *url, char **part)
 {
-        return ld_is_loopback_host(host);
+        char *scheme = NULL, *host = NULL;
+        enum conf_url v = CONF_URL_OK;
+
+        *part = NULL;
+        if (ld_url_parts(url, &scheme, &host) < 0)
+                return CONF_URL_INVALID;
+        if (strcmp(scheme, "http") == 0) {
+                if (!ld_is_loopback_host(host)) {
+                        v = CONF_URL_PLAIN_HTTP;
+                        *part = xstrdup(host);
+                }
+        } else if (strcmp(scheme, "https") != 0) {
+                v = CONF_URL_SCHEME;
+                *part = xstrdup(scheme);
+        }
+        curl_free(scheme);
+        curl_free(host);
+        return v;
 }
 
 bool

@@ -185,8 +185,19 @@ const struct rule *conf_rule(const struct conf *conf, const char *name);
  */
 const char *conf_template(const struct conf *conf, enum channel_type type,
                           bool title);
-/* Whether `host` (a URL's host part) is on loopback. */
-bool conf_host_loopback(const char *host);
+/* What conf_webhook_url() makes of a webhook URL. */
+enum conf_url {
+        CONF_URL_OK,         /* https, or http to a loopback host */
+        CONF_URL_INVALID,    /* not a URL */
+        CONF_URL_PLAIN_HTTP, /* http to another host; *part is the host */
+        CONF_URL_SCHEME,     /* neither http nor https; *part is the scheme */
+};
+/*
+ * The one rule for a webhook URL, whether written in the config or read
+ * from a url_file. *part is set (caller frees) for the two refusals that
+ * name something, else NULL; each caller words the refusal its own way.
+ */
+enum conf_url conf_webhook_url(const char *url, char **part);
 /* Whether `endpoint` is tcp://, so needs CURVE. */
 bool conf_endpoint_tcp(const char *endpoint);
 /* The allow-list entry with Z85 public key `z85`, or NULL. Borrowed. */

@@ -3,7 +3,6 @@
 #include "conf.h"
 #include "xalloc.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -105,38 +104,31 @@ secret_check_mode(mode_t mode, uid_t owner, uid_t self, bool credential,
         return 0;
 }
 
-/* The URL rule the config applies to `url` too: https, or http to loopback. */
+/* A url_file's URL, judged by the config's one rule (conf_webhook_url()). */
 static int
 check_url(const char *url, char **cause)
 {
-        CURLU *u = curl_url();
-        char *scheme = NULL, *host = NULL;
+        char *part = NULL;
         int rc = -1;
 
-        if (u == NULL)
-                abort();
-        if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+        switch (conf_webhook_url(url, &part)) {
+        case CONF_URL_OK:
+                rc = 0;
+                break;
+        case CONF_URL_INVALID:
                 *cause = xstrdup("is not a valid URL");
-                goto out;
-        }
-        if (strcmp(scheme, "http") == 0 && !conf_host_loopback(host)) {
+                break;
+        case CONF_URL_PLAIN_HTTP:
                 xasprintf(cause,
                           "holds a plain http:// URL to '%s': use https:// "
                           "(http is allowed only to loopback)",
-                          host);
-                goto out;
+                          part);
+                break;
+        case CONF_URL_SCHEME:
+                xasprintf(cause, "holds a '%s' URL, not https", part);
+                break;
         }
-        if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
-                xasprintf(cause, "holds a '%s' URL, not https", scheme);
-                goto out;
-        }
-        rc = 0;
-out:
-        curl_free(scheme);
-        curl_free(host);
-        curl_url_cleanup(u);
+        free(part);
         return rc;
 }
 
