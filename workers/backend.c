@@ -267,6 +267,29 @@ backend_request(struct http_request *out, const char *url, const json_t *body,
         return 0;
 }
 
+int
+backend_build(const struct backend_input *in, struct http_request *out,
+              json_t *(*body)(const struct job_view *j, char **cause),
+              char **cause)
+{
+        struct job_view j;
+        char *title = NULL, *text = NULL;
+        json_t *msg = NULL;
+        int rc = -1;
+
+        memset(out, 0, sizeof(*out));
+        if (backend_job(in, &j, &title, &text, cause) < 0)
+                goto out;
+        msg = body(&j, cause);
+        if (msg != NULL)
+                rc = backend_request(out, in->url, msg, j.delivery, cause);
+out:
+        json_decref(msg);
+        free(title);
+        free(text);
+        return rc;
+}
+
 /* --- Text --------------------------------------------------------------- */
 
 /* The length of the UTF-8 sequence that starts with byte c. */

@@ -60,44 +60,27 @@ chat_body(void *ctx)
         return body;
 }
 
-static int
-chat_build(const struct backend_input *in, struct http_request *out,
-           char **cause)
+/* The message, its texts cut until it fits CHAT_MAX bytes. */
+static json_t *
+chat_fit(const struct job_view *j, char **cause)
 {
-        struct chat c = { 0 };
-        struct job_view j;
-        char *title = NULL, *text = NULL;
+        struct chat c = { .j = j };
         json_t *body = NULL;
-        int rc = -1;
 
-        memset(out, 0, sizeof(*out));
-        if (backend_job(in, &j, &title, &text, cause) < 0)
-                goto out;
-        c.j = &j;
-        c.nfacts = backend_facts(&j, c.facts);
-        c.parts[0] = text_cut(j.title, TITLE_UNITS);
-        c.parts[1] = text_cut(j.text, TEXT_UNITS);
+        c.nfacts = backend_facts(j, c.facts);
+        c.parts[0] = text_cut(j->title, TITLE_UNITS);
+        c.parts[1] = text_cut(j->text, TEXT_UNITS);
         c.parts[2] =
-            text_cut(j.trust[0] != '\0' ? j.trust : "Ofsted deadline alert",
+            text_cut(j->trust[0] != '\0' ? j->trust : "Ofsted deadline alert",
                      TITLE_UNITS);
         for (size_t i = 0; i < c.nfacts; i++)
                 c.parts[3 + i] = text_cut(c.facts[i].value, FACT_UNITS);
-        if (backend_fit(chat_body, &c, c.parts, 3 + c.nfacts, CHAT_MAX, &body,
-                        cause) < 0)
-                goto out;
-        rc = backend_request(out, in->url, body, j.delivery, cause);
-out:
-        json_decref(body);
-        for (size_t i = 0; i < 3 + FACTS_MAX; i++)
+        (void)backend_fit(chat_body, &c, c.parts, 3 + c.nfacts, CHAT_MAX, &body,
+                          cause);
+        for (size_t i = 0; i < 3 + c.nfacts; i++)
                 free(c.parts[i]);
         facts_free(c.facts, c.nfacts);
-        free(title);
-        free(text);
-        return rc;
+        return body;
 }
 
-const struct backend_ops backend_google_chat = {
-        .type = "google_chat",
-        .build = chat_build,
-        .classify = backend_classify_http,
-};
+BACKEND_CHAT(google_chat, "google_chat", chat_fit);

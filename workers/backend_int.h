@@ -65,6 +65,29 @@ int backend_request(struct http_request *out, const char *url,
                     const json_t *body, const char *delivery, char **cause);
 void backend_add_header(struct http_request *r, const char *name,
                         const char *value);
+/*
+ * The build of a chat flavour: reads the job (backend_job), asks body()
+ * for the message and makes the request to in->url (backend_request).
+ * body() returns a new reference, or NULL with *cause.
+ */
+int backend_build(const struct backend_input *in, struct http_request *out,
+                  json_t *(*body)(const struct job_view *j, char **cause),
+                  char **cause);
+/*
+ * Defines backend_<name>, the ops of a chat flavour: its build is
+ * backend_build() with body(), its classification backend_classify_http().
+ */
+#define BACKEND_CHAT(name, type_name, body)                             \
+        static int name##_build(const struct backend_input *in,         \
+                                struct http_request *out, char **cause) \
+        {                                                               \
+                return backend_build(in, out, body, cause);             \
+        }                                                               \
+        const struct backend_ops backend_##name = {                     \
+                .type = type_name,                                      \
+                .build = name##_build,                                  \
+                .classify = backend_classify_http,                      \
+        }
 
 /*
  * Text limits. Services count characters; counting UTF-16 code units (an

@@ -42,32 +42,16 @@ mattermost_text(const struct job_view *j)
         return out;
 }
 
-static int
-mattermost_build(const struct backend_input *in, struct http_request *out,
-                 char **cause)
+static json_t *
+mattermost_body(const struct job_view *j, char **cause)
 {
-        struct job_view j;
-        char *title = NULL, *text = NULL, *md = NULL;
-        json_t *body = NULL;
-        int rc = -1;
+        json_t *body = json_object();
+        char *md = mattermost_text(j);
 
-        memset(out, 0, sizeof(*out));
-        if (backend_job(in, &j, &title, &text, cause) < 0)
-                goto out;
-        md = mattermost_text(&j);
-        body = json_object();
+        (void)cause; /* a Mattermost post is always made */
         jset(body, "text", jstr(md));
-        rc = backend_request(out, in->url, body, j.delivery, cause);
-out:
-        json_decref(body);
         free(md);
-        free(title);
-        free(text);
-        return rc;
+        return body;
 }
 
-const struct backend_ops backend_mattermost = {
-        .type = "mattermost",
-        .build = mattermost_build,
-        .classify = backend_classify_http,
-};
+BACKEND_CHAT(mattermost, "mattermost", mattermost_body);

@@ -40,13 +40,14 @@ text_object(const char *type, char *text)
 }
 
 static json_t *
-slack_body(const struct job_view *j)
+slack_body(const struct job_view *j, char **cause)
 {
         json_t *body = json_object(), *blocks = json_array(), *b;
         json_t *fields = json_array();
         struct fact facts[FACTS_MAX];
         size_t n = backend_facts(j, facts);
 
+        (void)cause; /* a Slack message is always made */
         jset(body, "text",
              text_object(NULL, text_cut_escaped(j->title, FALLBACK_UNITS,
                                                 text_escape_slack)));
@@ -84,29 +85,4 @@ slack_body(const struct job_view *j)
         return body;
 }
 
-static int
-slack_build(const struct backend_input *in, struct http_request *out,
-            char **cause)
-{
-        struct job_view j;
-        char *title = NULL, *text = NULL;
-        json_t *body = NULL;
-        int rc = -1;
-
-        memset(out, 0, sizeof(*out));
-        if (backend_job(in, &j, &title, &text, cause) < 0)
-                goto out;
-        body = slack_body(&j);
-        rc = backend_request(out, in->url, body, j.delivery, cause);
-out:
-        json_decref(body);
-        free(title);
-        free(text);
-        return rc;
-}
-
-const struct backend_ops backend_slack = {
-        .type = "slack",
-        .build = slack_build,
-        .classify = backend_classify_http,
-};
+BACKEND_CHAT(slack, "slack", slack_body);

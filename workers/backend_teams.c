@@ -78,41 +78,24 @@ teams_body(void *ctx)
         return body;
 }
 
-static int
-teams_build(const struct backend_input *in, struct http_request *out,
-            char **cause)
+/* The message, its texts cut until it fits TEAMS_MAX bytes. */
+static json_t *
+teams_fit(const struct job_view *j, char **cause)
 {
-        struct teams t = { 0 };
-        struct job_view j;
-        char *title = NULL, *text = NULL;
+        struct teams t = { .j = j };
         json_t *body = NULL;
-        int rc = -1;
 
-        memset(out, 0, sizeof(*out));
-        if (backend_job(in, &j, &title, &text, cause) < 0)
-                goto out;
-        t.j = &j;
-        t.nfacts = backend_facts(&j, t.facts);
-        t.parts[0] = text_cut(j.title, TITLE_UNITS);
-        t.parts[1] = xstrdup(j.text);
+        t.nfacts = backend_facts(j, t.facts);
+        t.parts[0] = text_cut(j->title, TITLE_UNITS);
+        t.parts[1] = xstrdup(j->text);
         for (size_t i = 0; i < t.nfacts; i++)
                 t.parts[2 + i] = text_cut(t.facts[i].value, FACT_UNITS);
-        if (backend_fit(teams_body, &t, t.parts, 2 + t.nfacts, TEAMS_MAX, &body,
-                        cause) < 0)
-                goto out;
-        rc = backend_request(out, in->url, body, j.delivery, cause);
-out:
-        json_decref(body);
-        for (size_t i = 0; i < 2 + FACTS_MAX; i++)
+        (void)backend_fit(teams_body, &t, t.parts, 2 + t.nfacts, TEAMS_MAX,
+                          &body, cause);
+        for (size_t i = 0; i < 2 + t.nfacts; i++)
                 free(t.parts[i]);
         facts_free(t.facts, t.nfacts);
-        free(title);
-        free(text);
-        return rc;
+        return body;
 }
 
-const struct backend_ops backend_teams = {
-        .type = "teams",
-        .build = teams_build,
-        .classify = backend_classify_http,
-};
+BACKEND_CHAT(teams, "teams", teams_fit);
