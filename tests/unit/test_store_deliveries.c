@@ -21,6 +21,51 @@
 
 /* --- Deliveries ----------------------------------------------------------- */
 
+/*
+ * A case, its event and alert at 1000/2000, and a delivery of it on
+ * "heads": the delivery's id; the alert's in *alert unless NULL.
+ */
+static int64_t
+new_chain(struct fixture *f, int64_t *alert)
+{
+        int64_t c = new_case(f, "100001", 1000);
+        int64_t e = new_event(f, c, "pause", 1000);
+        int64_t a = new_alert(f, c, e, "pause_limit", 2000);
+
+        if (alert != NULL)
+                *alert = a;
+        return new_delivery(f, a, "heads", 2000);
+}
+
+/*
+ * store_delivery_lease() of delivery d as read at lease `from`, to worker
+ * until `until`: the new lease, or -1 with the cause cleared.
+ */
+static int64_t
+lease(struct fixture *f, int64_t d, int64_t from, const char *worker,
+      int64_t until, int64_t now)
+{
+        char *cause = NULL;
+        int64_t r = store_delivery_lease(
+            f->st, &(struct store_ready){ .id = d, .lease = from }, worker,
+            until, now, &cause);
+
+        free(cause);
+        return r;
+}
+
+/* store_delivery_finish() of d with outcome o: 0, or -1 with the cause cleared.
+ */
+static int
+finish(struct fixture *f, int64_t d, struct store_outcome o, int64_t now)
+{
+        char *cause = NULL;
+        int r = store_delivery_finish(f->st, d, &o, now, &cause);
+
+        free(cause);
+        return r;
+}
+
 static void
 test_delivery_uids(void **state)
 {
@@ -78,6 +123,42 @@ jpath(json_t *v, const char *k0, ...)
 
 #define JSTR(v, ...) json_string_value(jpath(v, __VA_ARGS__, NULL))
 
+/* A member of the job by a dotted path ("alert.school.urn") and its string. */
+struct member {
+        const char *path;
+        const char *value; /* NULL: the member is JSON null */
+};
+
+#define MEMBERS(job, ...)                                              \
+        check_members(job, (const struct member[]){ __VA_ARGS__ },     \
+                      sizeof((const struct member[]){ __VA_ARGS__ }) / \
+                          sizeof(struct member))
+
+/* Each member is there with its value; the failure names the first that is not.
+ */
+static void
+check_members(json_t *job, const struct member *m, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                char key[32];
+                json_t *v = job;
+
+                for (const char *p = m[i].path; v != NULL && *p != '\0';) {
+                        size_t len = strcspn(p, ".");
+
+                        snprintf(key, sizeof(key), "%.*s", (int)len, p);
+                        v = json_object_get(v, key);
+                        p += len + (p[len] == '.');
+                }
+                if (m[i].value == NULL
+                        ? !json_is_null(v)
+                        : !json_is_string(v) ||
+                              strcmp(json_string_value(v), m[i].value) != 0)
+                        fail_msg("job member '%s' is not '%s'", m[i].path,
+                                 m[i].value == NULL ? "null" : m[i].value);
+        }
+}
+
 /*
  * The JOB text of docs/dispatch.md, written by SQLite: every field, times
  * in the zone asked for (GMT in March, BST in July), text with quotes,
@@ -116,11 +197,9 @@ test_job_text(void **state)
         fire(f, a2, T("2024-07-01T09:05:00Z"), true);
         d1 = new_delivery(f, a1, "heads", T("2024-03-04T15:30:00Z"));
         d2 = new_delivery(f, a2, "trust", T("2024-07-01T09:05:00Z"));
-        assert_int_equal(
-            store_delivery_lease(f->st, &(struct store_ready){ .id = d1 }, "w",
-                                 T("2024-03-04T15:31:00Z"),
-                                 T("2024-03-04T15:30:00Z"), &cause),
-            1);
+        assert_int_equal(lease(f, d1, 0, "w", T("2024-03-04T15:31:00Z"),
+                               T("2024-03-04T15:30:00Z")),
+                         1);
 
         text = store_job_text(f->st, f->tz, d1, &names, &cause);
         assert_non_null(text);
@@ -133,30 +212,21 @@ test_job_text(void **state)
         assert_string_equal(JSTR(job, "delivery"), uid);
         assert_int_equal(json_integer_value(jpath(job, "lease", NULL)), 1);
         assert_int_equal(json_integer_value(jpath(job, "attempt", NULL)), 1);
-        assert_string_equal(JSTR(job, "channel"), "heads");
-        assert_string_equal(JSTR(job, "type"), "email");
-        assert_string_equal(JSTR(job, "alert", "trust"), "Oak \"Trust\"");
         assert_int_equal(json_integer_value(jpath(job, "alert", "case", NULL)),
                          c);
-        assert_string_equal(JSTR(job, "alert", "school", "urn"), "100001");
-        assert_string_equal(JSTR(job, "alert", "school", "name"),
-                            "Oak Primary");
-        assert_string_equal(JSTR(job, "alert", "rule"), "deferral");
-        assert_string_equal(JSTR(job, "alert", "offset"), "-60m");
         assert_true(json_is_false(jpath(job, "alert", "late", NULL)));
-        assert_string_equal(JSTR(job, "alert", "action"), "Ask.\nNow");
-        assert_string_equal(JSTR(job, "alert", "contact"), contact);
-        assert_string_equal(JSTR(job, "alert", "at"),
-                            "2024-03-04T15:30:00+00:00");
-        assert_string_equal(JSTR(job, "alert", "due"),
-                            "2024-03-04T16:30:00+00:00");
-        assert_string_equal(JSTR(job, "alert", "due_utc"),
-                            "2024-03-04T16:30:00Z");
-        assert_string_equal(JSTR(job, "alert", "due_human"),
-                            "Mon 4 Mar 2024 16:30 GMT");
-        assert_true(json_is_null(jpath(job, "alert", "opens", NULL)));
-        assert_true(json_is_null(jpath(job, "alert", "opens_human", NULL)));
-        assert_true(json_is_null(jpath(job, "alert", "warning", NULL)));
+        MEMBERS(job, { "channel", "heads" }, { "type", "email" },
+                { "alert.trust", "Oak \"Trust\"" },
+                { "alert.school.urn", "100001" },
+                { "alert.school.name", "Oak Primary" },
+                { "alert.rule", "deferral" }, { "alert.offset", "-60m" },
+                { "alert.action", "Ask.\nNow" }, { "alert.contact", contact },
+                { "alert.at", "2024-03-04T15:30:00+00:00" },
+                { "alert.due", "2024-03-04T16:30:00+00:00" },
+                { "alert.due_utc", "2024-03-04T16:30:00Z" },
+                { "alert.due_human", "Mon 4 Mar 2024 16:30 GMT" },
+                { "alert.opens", NULL }, { "alert.opens_human", NULL },
+                { "alert.warning", NULL });
         json_decref(job);
         free(text);
 
@@ -169,23 +239,16 @@ test_job_text(void **state)
         assert_non_null(job);
         assert_int_equal(json_integer_value(jpath(job, "lease", NULL)), 0);
         assert_int_equal(json_integer_value(jpath(job, "attempt", NULL)), 0);
-        assert_string_equal(JSTR(job, "alert", "school", "name"), "100001");
-        assert_string_equal(JSTR(job, "alert", "contact"), "-");
         assert_true(json_is_true(jpath(job, "alert", "late", NULL)));
-        assert_string_equal(JSTR(job, "alert", "at"),
-                            "2024-07-01T10:00:00+01:00");
-        assert_string_equal(JSTR(job, "alert", "due"),
-                            "2024-07-01T11:00:00+01:00");
-        assert_string_equal(JSTR(job, "alert", "due_utc"),
-                            "2024-07-01T10:00:00Z");
-        assert_string_equal(JSTR(job, "alert", "due_human"),
-                            "Mon 1 Jul 2024 11:00 BST");
-        assert_string_equal(JSTR(job, "alert", "opens"),
-                            "2024-07-02T09:00:00+01:00");
-        assert_string_equal(JSTR(job, "alert", "opens_human"),
-                            "Tue 2 Jul 2024 09:00 BST");
-        assert_string_equal(JSTR(job, "alert", "warning"),
-                            "check \"the\" date");
+        MEMBERS(job, { "alert.school.name", "100001" },
+                { "alert.contact", "-" },
+                { "alert.at", "2024-07-01T10:00:00+01:00" },
+                { "alert.due", "2024-07-01T11:00:00+01:00" },
+                { "alert.due_utc", "2024-07-01T10:00:00Z" },
+                { "alert.due_human", "Mon 1 Jul 2024 11:00 BST" },
+                { "alert.opens", "2024-07-02T09:00:00+01:00" },
+                { "alert.opens_human", "Tue 2 Jul 2024 09:00 BST" },
+                { "alert.warning", "check \"the\" date" });
         json_decref(job);
         free(text);
 
@@ -264,16 +327,9 @@ test_expire_reads_first(void **state)
         struct fixture *f = *state;
         sqlite3 *other = raw_open(f->path);
         char *cause = NULL;
-        int64_t c, e, a, d;
+        int64_t d = new_chain(f, NULL);
 
-        c = new_case(f, "100001", 1000);
-        e = new_event(f, c, "pause", 1000);
-        a = new_alert(f, c, e, "pause_limit", 2000);
-        d = new_delivery(f, a, "heads", 2000);
-        assert_int_equal(store_delivery_lease(f->st,
-                                              &(struct store_ready){ .id = d },
-                                              "w", 2060, 2000, &cause),
-                         1);
+        assert_int_equal(lease(f, d, 0, "w", 2060, 2000), 1);
         raw_exec(other, "BEGIN IMMEDIATE");
         assert_int_equal(
             store_deliveries_expire(f->st, 2059, NULL, NULL, &cause), 0);
@@ -322,17 +378,10 @@ test_delivery_holders(void **state)
         struct store_delivery dl;
         sqlite3 *db = raw_open(f->path);
         char *cause = NULL, names[64] = "";
-        int64_t c, e, a, d;
+        int64_t d = new_chain(f, NULL);
         json_t *v, *held;
 
-        c = new_case(f, "100001", 1000);
-        e = new_event(f, c, "pause", 1000);
-        a = new_alert(f, c, e, "pause_limit", 2000);
-        d = new_delivery(f, a, "heads", 2000);
-        assert_int_equal(store_delivery_lease(f->st,
-                                              &(struct store_ready){ .id = d },
-                                              "w1", 2060, 2000, &cause),
-                         1);
+        assert_int_equal(lease(f, d, 0, "w1", 2060, 2000), 1);
         find_row(f, d, &dl);
         assert_string_equal(dl.worker, "w1");
         assert_int_equal(dl.lease, 1);
@@ -353,23 +402,18 @@ test_delivery_holders(void **state)
         assert_int_equal(dl.attempts, 0);
 
         /* w2 leases it: w1 stays the previous holder. */
-        assert_int_equal(
-            store_delivery_lease(f->st,
-                                 &(struct store_ready){ .id = d, .lease = 2 },
-                                 "w2", 2120, 2061, &cause),
-            3);
+        assert_int_equal(lease(f, d, 2, "w2", 2120, 2061), 3);
         find_row(f, d, &dl);
         assert_string_equal(dl.worker, "w2");
         assert_string_equal(dl.prev_worker, "w1");
         assert_int_equal(dl.prev_lease, 1);
 
         /* The receiver says retry: counted; w2 stays with lease 3. */
-        assert_int_equal(
-            store_delivery_finish(f->st, d,
-                                  &(struct store_outcome){ DELIVERY_RETRY, 2070,
-                                                           "503", true, false },
-                                  2062, &cause),
-            0);
+        assert_int_equal(finish(f, d,
+                                (struct store_outcome){ DELIVERY_RETRY, 2070,
+                                                        "503", true, false },
+                                2062),
+                         0);
         find_row(f, d, &dl);
         assert_int_equal(dl.status, DELIVERY_RETRY);
         assert_string_equal(dl.worker, "w2");
@@ -379,20 +423,15 @@ test_delivery_holders(void **state)
 
         /* w3 leases it: w2 becomes the previous holder. A local retry is
          * not counted as an attempt, and holds it. */
-        assert_int_equal(
-            store_delivery_lease(f->st,
-                                 &(struct store_ready){ .id = d, .lease = 3 },
-                                 "w3", 2130, 2070, &cause),
-            4);
+        assert_int_equal(lease(f, d, 3, "w3", 2130, 2070), 4);
         find_row(f, d, &dl);
         assert_string_equal(dl.prev_worker, "w2");
         assert_int_equal(dl.prev_lease, 3);
         assert_int_equal(
-            store_delivery_finish(f->st, d,
-                                  &(struct store_outcome){ DELIVERY_RETRY, 2500,
-                                                           "secret file 'x'",
-                                                           false, true },
-                                  2071, &cause),
+            finish(f, d,
+                   (struct store_outcome){ DELIVERY_RETRY, 2500,
+                                           "secret file 'x'", false, true },
+                   2071),
             0);
         find_row(f, d, &dl);
         assert_int_equal(dl.attempts, 1);
@@ -417,16 +456,11 @@ test_delivery_holders(void **state)
         assert_int_equal(raw_int(db, "SELECT next_at FROM deliveries"), 2100);
         assert_int_equal(store_deliveries_unhold(f->st, 2100, &cause), 0);
         /* The receiver's answer ends the hold. */
-        assert_int_equal(
-            store_delivery_lease(f->st,
-                                 &(struct store_ready){ .id = d, .lease = 4 },
-                                 "w3", 2160, 2100, &cause),
-            5);
-        assert_int_equal(store_delivery_finish(
-                             f->st, d,
-                             &(struct store_outcome){ DELIVERY_DELIVERED, 0,
-                                                      NULL, true, false },
-                             2101, &cause),
+        assert_int_equal(lease(f, d, 4, "w3", 2160, 2100), 5);
+        assert_int_equal(finish(f, d,
+                                (struct store_outcome){ DELIVERY_DELIVERED, 0,
+                                                        NULL, true, false },
+                                2101),
                          0);
         find_row(f, d, &dl);
         assert_int_equal(dl.attempts, 2);
@@ -447,37 +481,24 @@ test_deliveries_shift(void **state)
         struct fixture *f = *state;
         sqlite3 *db = raw_open(f->path);
         char *cause = NULL;
-        int64_t c, e, a, d[4];
+        int64_t a, d[4];
 
-        c = new_case(f, "100001", 1000);
-        e = new_event(f, c, "pause", 1000);
-        a = new_alert(f, c, e, "pause_limit", 2000);
-        for (int i = 0; i < 4; i++)
+        d[0] = new_chain(f, &a);
+        for (int i = 1; i < 4; i++)
                 d[i] = new_delivery(f, a, "heads", 2000);
         /* d[0] pending; d[1] leased; d[2] waiting to retry; d[3] done. */
+        for (int i = 1; i < 4; i++)
+                assert_int_equal(lease(f, d[i], 0, "w", 2060, 2000), 1);
         assert_int_equal(
-            store_delivery_lease(f->st, &(struct store_ready){ .id = d[1] },
-                                 "w", 2060, 2000, &cause),
-            1);
-        assert_int_equal(
-            store_delivery_lease(f->st, &(struct store_ready){ .id = d[2] },
-                                 "w", 2060, 2000, &cause),
-            1);
-        assert_int_equal(store_delivery_finish(
-                             f->st, d[2],
-                             &(struct store_outcome){ DELIVERY_RETRY, 2030,
-                                                      "HTTP 503", true, false },
-                             2000, &cause),
-                         0);
-        assert_int_equal(
-            store_delivery_lease(f->st, &(struct store_ready){ .id = d[3] },
-                                 "w", 2060, 2000, &cause),
-            1);
-        assert_int_equal(store_delivery_finish(
-                             f->st, d[3],
-                             &(struct store_outcome){ DELIVERY_DELIVERED, 0,
-                                                      NULL, true, false },
-                             2001, &cause),
+            finish(f, d[2],
+                   (struct store_outcome){ DELIVERY_RETRY, 2030, "HTTP 503",
+                                           true, false },
+                   2000),
+            0);
+        assert_int_equal(finish(f, d[3],
+                                (struct store_outcome){ DELIVERY_DELIVERED, 0,
+                                                        NULL, true, false },
+                                2001),
                          0);
 
         assert_int_equal(store_deliveries_shift(f->st, -3600, &cause), 3);
