@@ -160,6 +160,15 @@ new_alert_full(struct fixture *f, int64_t case_id, int64_t event_id,
                const char *rule, const char *offset, int64_t at, int64_t opens,
                const char *sig)
 {
+        return new_alert_warned(f, case_id, event_id, rule, offset, at, opens,
+                                sig, NULL);
+}
+
+int64_t
+new_alert_warned(struct fixture *f, int64_t case_id, int64_t event_id,
+                 const char *rule, const char *offset, int64_t at,
+                 int64_t opens, const char *sig, const char *warning)
+{
         struct store_alert a = { 0 };
         char *cause = NULL;
         int64_t id;
@@ -171,7 +180,7 @@ new_alert_full(struct fixture *f, int64_t case_id, int64_t event_id,
         a.at = at;
         a.due = at + 3600;
         a.opens = opens;
-        id = store_alert_add(f->st, &a, sig, NULL, &cause);
+        id = store_alert_add(f->st, &a, sig, warning, &cause);
         if (id <= 0)
                 fail_msg("store_alert_add: %s", cause);
         return id;

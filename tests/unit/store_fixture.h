@@ -46,6 +46,10 @@ int64_t new_event(struct fixture *f, int64_t case_id, const char *kind,
 int64_t new_alert_full(struct fixture *f, int64_t case_id, int64_t event_id,
                        const char *rule, const char *offset, int64_t at,
                        int64_t opens, const char *sig);
+/* The same with the rule's warning (NULL: none). */
+int64_t new_alert_warned(struct fixture *f, int64_t case_id, int64_t event_id,
+                         const char *rule, const char *offset, int64_t at,
+                         int64_t opens, const char *sig, const char *warning);
 /* Offset "-60m", no window, sig "sig"; due an hour after `at`. */
 int64_t new_alert(struct fixture *f, int64_t case_id, int64_t event_id,
                   const char *rule, int64_t at);

@@ -173,7 +173,6 @@ test_job_text(void **state)
         struct fixture *f = *state;
         struct store_job_names names = { "Oak \"Trust\"", "Oak Primary",
                                          "Ask.\nNow", NULL };
-        struct store_alert a = { 0 };
         char *cause = NULL, *text, uid[64];
         int64_t c, e, a1, a2, d1, d2;
         sqlite3 *db;
@@ -184,15 +183,9 @@ test_job_text(void **state)
         e = new_event(f, c, "notification", T("2024-03-04T10:00:00Z"));
         a1 = new_alert_full(f, c, e, "deferral", "-60m",
                             T("2024-03-04T15:30:00Z"), 0, "s1");
-        a.case_id = c;
-        a.event_id = e;
-        snprintf(a.rule, sizeof(a.rule), "resume");
-        snprintf(a.offset, sizeof(a.offset), "event");
-        a.at = T("2024-07-01T09:00:00Z");
-        a.due = T("2024-07-01T10:00:00Z");
-        a.opens = T("2024-07-02T08:00:00Z");
-        a2 = store_alert_add(f->st, &a, "s2", "check \"the\" date", &cause);
-        assert_true(a2 > 0);
+        a2 = new_alert_warned(
+            f, c, e, "resume", "event", T("2024-07-01T09:00:00Z"),
+            T("2024-07-02T08:00:00Z"), "s2", "check \"the\" date");
         fire(f, a1, T("2024-03-04T15:30:00Z"), false);
         fire(f, a2, T("2024-07-01T09:05:00Z"), true);
         d1 = new_delivery(f, a1, "heads", T("2024-03-04T15:30:00Z"));
@@ -270,21 +263,14 @@ test_job_text_zones(void **state)
         struct store_job_names names = { "Oak Trust", "Oak Primary", "Act.",
                                          NULL };
         struct tz *utc = support_tz("UTC");
-        struct store_alert a = { 0 };
         char *cause = NULL, *text[3];
         const char *zone[3] = { "London", "UTC", "London again" };
         int64_t c, e, id, d;
 
         c = new_case(f, "100001", T("2024-07-01T08:00:00Z"));
         e = new_event(f, c, "notification", T("2024-07-01T08:00:00Z"));
-        a.case_id = c;
-        a.event_id = e;
-        snprintf(a.rule, sizeof(a.rule), "resume");
-        snprintf(a.offset, sizeof(a.offset), "event");
-        a.at = T("2024-07-01T09:00:00Z");
-        a.due = T("2024-07-01T10:00:00Z");
-        id = store_alert_add(f->st, &a, "s", NULL, &cause);
-        assert_true(id > 0);
+        id = new_alert_full(f, c, e, "resume", "event",
+                            T("2024-07-01T09:00:00Z"), 0, "s");
         fire(f, id, T("2024-07-01T09:00:00Z"), false);
         d = new_delivery(f, id, "heads", T("2024-07-01T09:00:00Z"));
 
