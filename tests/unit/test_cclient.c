@@ -225,29 +225,47 @@ request(struct cclient *c, const char *cmd, int ms, json_t **reply,
         return err;
 }
 
+/* Asks cmd and expects the echo of {"cmd": cmd}, as ACT_ECHO answers. */
+static void
+echoed(struct cclient *c, const char *cmd)
+{
+        json_t *reply = NULL;
+        char *cause, want[64];
+
+        assert_int_equal(request(c, cmd, WAIT_MS, &reply, &cause), CCLIENT_OK);
+        assert_true(json_is_true(json_object_get(reply, "ok")));
+        snprintf(want, sizeof(want), "{\"cmd\":\"%s\"}", cmd);
+        assert_string_equal(json_string_value(json_object_get(reply, "got")),
+                            want);
+        json_decref(reply);
+}
+
+/* Asks cmd and expects error err, its cause containing `says`. */
+static void
+refused(struct cclient *c, const char *cmd, int ms, enum cclient_error err,
+        const char *says)
+{
+        json_t *reply = NULL;
+        char *cause;
+
+        assert_int_equal(request(c, cmd, ms, &reply, &cause), err);
+        if (strstr(cause, says) == NULL)
+                fail_msg("'%s' does not say '%s'", cause, says);
+        free(cause);
+}
+
 /* A reply: the protocol id and the request as sent, and the reply whole. */
 static void
 test_reply(void **state)
 {
         struct fx *f = *state;
         struct cclient *c = cclient_new(f->endpoint, NULL, 0);
-        json_t *reply = NULL;
-        char *cause;
 
         assert_non_null(c);
         serve(f, 2, (enum act[]){ ACT_ECHO, ACT_ECHO });
-        assert_int_equal(request(c, "status", WAIT_MS, &reply, &cause),
-                         CCLIENT_OK);
-        assert_true(json_is_true(json_object_get(reply, "ok")));
-        assert_string_equal(json_string_value(json_object_get(reply, "got")),
-                            "{\"cmd\":\"status\"}");
-        json_decref(reply);
+        echoed(c, "status");
         /* The same client asks again on the same socket. */
-        assert_int_equal(request(c, "list", WAIT_MS, &reply, &cause),
-                         CCLIENT_OK);
-        assert_string_equal(json_string_value(json_object_get(reply, "got")),
-                            "{\"cmd\":\"list\"}");
-        json_decref(reply);
+        echoed(c, "list");
         cclient_destroy(&c);
         assert_null(c);
         cclient_destroy(&c); /* NULL is fine */
@@ -264,23 +282,15 @@ test_timeout_then_reply(void **state)
 {
         struct fx *f = *state;
         struct cclient *c = cclient_new(f->endpoint, NULL, 0);
-        json_t *reply = NULL;
-        char *cause, want[200];
+        char want[200];
 
         serve(f, 2, (enum act[]){ ACT_SILENT, ACT_ECHO });
-        assert_int_equal(request(c, "status", SHORT_MS, &reply, &cause),
-                         CCLIENT_TIMEOUT);
         snprintf(want, sizeof(want),
                  "no answer from the daemon at %s (is ofsted-notifyd "
                  "running?)",
                  f->endpoint);
-        assert_string_equal(cause, want);
-        free(cause);
-        assert_int_equal(request(c, "reload", WAIT_MS, &reply, &cause),
-                         CCLIENT_OK);
-        assert_string_equal(json_string_value(json_object_get(reply, "got")),
-                            "{\"cmd\":\"reload\"}");
-        json_decref(reply);
+        refused(c, "status", SHORT_MS, CCLIENT_TIMEOUT, want);
+        echoed(c, "reload");
         cclient_destroy(&c);
 }
 
@@ -290,15 +300,11 @@ test_no_daemon(void **state)
 {
         struct fx *f = *state;
         struct cclient *c;
-        json_t *reply = NULL;
-        char *cause, endpoint[160];
+        char endpoint[160];
 
         snprintf(endpoint, sizeof(endpoint), "ipc://%s/nobody.sock", f->dir);
         c = cclient_new(endpoint, NULL, 0);
-        assert_int_equal(request(c, "status", SHORT_MS, &reply, &cause),
-                         CCLIENT_TIMEOUT);
-        assert_non_null(strstr(cause, endpoint));
-        free(cause);
+        refused(c, "status", SHORT_MS, CCLIENT_TIMEOUT, endpoint);
         cclient_destroy(&c);
 }
 
@@ -308,19 +314,15 @@ test_wrong_protocol(void **state)
 {
         struct fx *f = *state;
         struct cclient *c = cclient_new(f->endpoint, NULL, 0);
-        json_t *reply = NULL;
-        char *cause, want[300];
+        char want[300];
 
         serve(f, 1, (enum act[]){ ACT_PROTO2 });
-        assert_int_equal(request(c, "status", WAIT_MS, &reply, &cause),
-                         CCLIENT_PROTOCOL);
         snprintf(want, sizeof(want),
                  "%s answered with protocol 'ofsted-notify-control/2', not "
                  "'ofsted-notify-control/1' (is it ofsted-notifyd, of the "
                  "same version?)",
                  f->endpoint);
-        assert_string_equal(cause, want);
-        free(cause);
+        refused(c, "status", WAIT_MS, CCLIENT_PROTOCOL, want);
         cclient_destroy(&c);
 }
 
@@ -330,30 +332,18 @@ test_malformed(void **state)
 {
         struct fx *f = *state;
         struct cclient *c = cclient_new(f->endpoint, NULL, 0);
-        json_t *reply = NULL;
-        char *cause;
+        static const char *const says[] = {
+                "is not JSON",
+                "is not an object with a true or false \"ok\"",
+                "is not two frames",
+        };
 
         serve(f, 4,
               (enum act[]){ ACT_NOT_JSON, ACT_NO_OK, ACT_THREE, ACT_ECHO });
-        assert_int_equal(request(c, "status", WAIT_MS, &reply, &cause),
-                         CCLIENT_MALFORMED);
-        assert_non_null(strstr(cause, "is not JSON"));
-        free(cause);
-        assert_int_equal(request(c, "status", WAIT_MS, &reply, &cause),
-                         CCLIENT_MALFORMED);
-        assert_non_null(
-            strstr(cause, "is not an object with a true or false \"ok\""));
-        free(cause);
-        assert_int_equal(request(c, "status", WAIT_MS, &reply, &cause),
-                         CCLIENT_MALFORMED);
-        assert_non_null(strstr(cause, "is not two frames"));
-        free(cause);
+        for (size_t i = 0; i < 3; i++)
+                refused(c, "status", WAIT_MS, CCLIENT_MALFORMED, says[i]);
         /* The frame left over from the three does not answer this one. */
-        assert_int_equal(request(c, "list", WAIT_MS, &reply, &cause),
-                         CCLIENT_OK);
-        assert_string_equal(json_string_value(json_object_get(reply, "got")),
-                            "{\"cmd\":\"list\"}");
-        json_decref(reply);
+        echoed(c, "list");
         cclient_destroy(&c);
 }
 
@@ -364,16 +354,10 @@ test_oversize_reply(void **state)
 {
         struct fx *f = *state;
         struct cclient *c = cclient_new(f->endpoint, NULL, 1024);
-        json_t *reply = NULL;
-        char *cause;
 
         serve(f, 2, (enum act[]){ ACT_OVERSIZE, ACT_ECHO });
-        assert_int_equal(request(c, "status", SHORT_MS, &reply, &cause),
-                         CCLIENT_TIMEOUT);
-        free(cause);
-        assert_int_equal(request(c, "list", WAIT_MS, &reply, &cause),
-                         CCLIENT_OK);
-        json_decref(reply);
+        refused(c, "status", SHORT_MS, CCLIENT_TIMEOUT, "no answer");
+        echoed(c, "list");
         cclient_destroy(&c);
 }
 
@@ -398,9 +382,7 @@ test_request_too_big(void **state)
         assert_null(reply);
         assert_non_null(strstr(cause, "more than the daemon reads (16384)"));
         free(cause);
-        assert_int_equal(request(c, "status", WAIT_MS, &reply, &cause),
-                         CCLIENT_OK);
-        json_decref(reply);
+        echoed(c, "status");
         pthread_join(f->thread, NULL);
         f->nacts = 0;
         assert_string_equal(f->got[0], "{\"cmd\":\"status\"}");
@@ -409,23 +391,16 @@ test_request_too_big(void **state)
         cclient_destroy(&c);
 }
 
+#define TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+
 int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_reply, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_timeout_then_reply, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_no_daemon, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_wrong_protocol, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_malformed, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_oversize_reply, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_request_too_big, setup,
-                                                teardown),
+                TEST(test_reply),           TEST(test_timeout_then_reply),
+                TEST(test_no_daemon),       TEST(test_wrong_protocol),
+                TEST(test_malformed),       TEST(test_oversize_reply),
+                TEST(test_request_too_big),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
