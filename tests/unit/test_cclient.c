@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,7 @@ struct fx {
         size_t nacts;
         char *got[MAX_ACTS]; /* the request bodies the daemon received */
         char *proto[MAX_ACTS];
+        const struct script *row; /* the case's row, for test_script */
 };
 
 static char *
@@ -161,6 +163,7 @@ setup(void **state)
         struct fx *f = calloc(1, sizeof(*f));
         int linger = 0;
 
+        f->row = *state; /* NULL but for test_script's rows */
         snprintf(f->dir, sizeof(f->dir), "/tmp/test_cclient.XXXXXX");
         if (mkdtemp(f->dir) == NULL)
                 return -1;
@@ -240,16 +243,17 @@ echoed(struct cclient *c, const char *cmd)
         json_decref(reply);
 }
 
-/* Asks cmd and expects error err, its cause containing `says`. */
+/* Asks cmd and expects error err, its cause being (whole) or containing
+ * `says`. */
 static void
 refused(struct cclient *c, const char *cmd, int ms, enum cclient_error err,
-        const char *says)
+        const char *says, bool whole)
 {
         json_t *reply = NULL;
         char *cause;
 
         assert_int_equal(request(c, cmd, ms, &reply, &cause), err);
-        if (strstr(cause, says) == NULL)
+        if (whole ? strcmp(cause, says) != 0 : strstr(cause, says) == NULL)
                 fail_msg("'%s' does not say '%s'", cause, says);
         free(cause);
 }
@@ -275,25 +279,6 @@ test_reply(void **state)
         assert_string_equal(f->proto[1], PROTO_CONTROL_ID);
 }
 
-/* No reply in time is a timeout naming the endpoint; the next request
- * on the same client gets its own reply, not the one given up on. */
-static void
-test_timeout_then_reply(void **state)
-{
-        struct fx *f = *state;
-        struct cclient *c = cclient_new(f->endpoint, NULL, 0);
-        char want[200];
-
-        serve(f, 2, (enum act[]){ ACT_SILENT, ACT_ECHO });
-        snprintf(want, sizeof(want),
-                 "no answer from the daemon at %s (is ofsted-notifyd "
-                 "running?)",
-                 f->endpoint);
-        refused(c, "status", SHORT_MS, CCLIENT_TIMEOUT, want);
-        echoed(c, "reload");
-        cclient_destroy(&c);
-}
-
 /* Nobody bound to the endpoint: a timeout too. */
 static void
 test_no_daemon(void **state)
@@ -304,60 +289,101 @@ test_no_daemon(void **state)
 
         snprintf(endpoint, sizeof(endpoint), "ipc://%s/nobody.sock", f->dir);
         c = cclient_new(endpoint, NULL, 0);
-        refused(c, "status", SHORT_MS, CCLIENT_TIMEOUT, endpoint);
+        refused(c, "status", SHORT_MS, CCLIENT_TIMEOUT, endpoint, false);
         cclient_destroy(&c);
 }
 
-/* A reply in another protocol is refused, naming what it said. */
+/*
+ * A script of the in-test daemon's acts, the first request's error and
+ * what its cause says (%s: the endpoint), and the request after it, which
+ * gets its own echo.
+ */
+struct script {
+        const char *name;
+        size_t max; /* the client's bound on a reply, 0: the default */
+        size_t nacts;
+        enum act acts[MAX_ACTS];
+        int ms;
+        enum cclient_error err;
+        bool whole; /* says is the whole cause, else a part of each */
+        const char *says[MAX_ACTS - 1];
+        const char *then; /* NULL: no request after */
+};
+
+static const struct script scripts[] = {
+        /* No reply in time is a timeout naming the endpoint; the next
+         * request on the same client gets its own reply, not the one given
+         * up on. */
+        { "timeout then reply",
+          0,
+          2,
+          { ACT_SILENT, ACT_ECHO },
+          SHORT_MS,
+          CCLIENT_TIMEOUT,
+          true,
+          { "no answer from the daemon at %s (is ofsted-notifyd running?)" },
+          "reload" },
+        /* A reply in another protocol is refused, naming what it said. */
+        { "wrong protocol",
+          0,
+          1,
+          { ACT_PROTO2 },
+          WAIT_MS,
+          CCLIENT_PROTOCOL,
+          true,
+          { "%s answered with protocol 'ofsted-notify-control/2', not "
+            "'ofsted-notify-control/1' (is it ofsted-notifyd, of the same "
+            "version?)" },
+          NULL },
+        /* Replies of the wrong shape are malformed, each with its reason;
+         * the frame left over from the three does not answer the next. */
+        { "malformed",
+          0,
+          4,
+          { ACT_NOT_JSON, ACT_NO_OK, ACT_THREE, ACT_ECHO },
+          WAIT_MS,
+          CCLIENT_MALFORMED,
+          false,
+          { "is not JSON", "is not an object with a true or false \"ok\"",
+            "is not two frames" },
+          "list" },
+        /* A reply over the client's bound is not taken: ZeroMQ drops it
+         * with the connection, so the client hears nothing; one within it
+         * is taken. */
+        { "oversize reply",
+          1024,
+          2,
+          { ACT_OVERSIZE, ACT_ECHO },
+          SHORT_MS,
+          CCLIENT_TIMEOUT,
+          false,
+          { "no answer from the daemon at %s" },
+          "list" },
+};
+
 static void
-test_wrong_protocol(void **state)
+test_script(void **state)
 {
         struct fx *f = *state;
-        struct cclient *c = cclient_new(f->endpoint, NULL, 0);
-        char want[300];
+        const struct script *row = f->row;
+        struct cclient *c = cclient_new(f->endpoint, NULL, row->max);
+        char says[300];
+        const char *mark;
 
-        serve(f, 1, (enum act[]){ ACT_PROTO2 });
-        snprintf(want, sizeof(want),
-                 "%s answered with protocol 'ofsted-notify-control/2', not "
-                 "'ofsted-notify-control/1' (is it ofsted-notifyd, of the "
-                 "same version?)",
-                 f->endpoint);
-        refused(c, "status", WAIT_MS, CCLIENT_PROTOCOL, want);
-        cclient_destroy(&c);
-}
-
-/* Replies of the wrong shape are malformed, each with its reason. */
-static void
-test_malformed(void **state)
-{
-        struct fx *f = *state;
-        struct cclient *c = cclient_new(f->endpoint, NULL, 0);
-        static const char *const says[] = {
-                "is not JSON",
-                "is not an object with a true or false \"ok\"",
-                "is not two frames",
-        };
-
-        serve(f, 4,
-              (enum act[]){ ACT_NOT_JSON, ACT_NO_OK, ACT_THREE, ACT_ECHO });
-        for (size_t i = 0; i < 3; i++)
-                refused(c, "status", WAIT_MS, CCLIENT_MALFORMED, says[i]);
-        /* The frame left over from the three does not answer this one. */
-        echoed(c, "list");
-        cclient_destroy(&c);
-}
-
-/* A reply over the client's bound is not taken: ZeroMQ drops it with the
- * connection, so the client hears nothing; one within it is taken. */
-static void
-test_oversize_reply(void **state)
-{
-        struct fx *f = *state;
-        struct cclient *c = cclient_new(f->endpoint, NULL, 1024);
-
-        serve(f, 2, (enum act[]){ ACT_OVERSIZE, ACT_ECHO });
-        refused(c, "status", SHORT_MS, CCLIENT_TIMEOUT, "no answer");
-        echoed(c, "list");
+        serve(f, row->nacts, row->acts);
+        for (size_t i = 0; i < MAX_ACTS - 1 && row->says[i] != NULL; i++) {
+                mark = strstr(row->says[i], "%s");
+                if (mark == NULL)
+                        snprintf(says, sizeof(says), "%s", row->says[i]);
+                else
+                        snprintf(says, sizeof(says), "%.*s%s%s",
+                                 (int)(mark - row->says[i]), row->says[i],
+                                 f->endpoint, mark + 2);
+                print_message("%s: '%s'\n", row->name, says);
+                refused(c, "status", row->ms, row->err, says, row->whole);
+        }
+        if (row->then != NULL)
+                echoed(c, row->then);
         cclient_destroy(&c);
 }
 
@@ -391,16 +417,25 @@ test_request_too_big(void **state)
         cclient_destroy(&c);
 }
 
-#define TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
-
 int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                TEST(test_reply),           TEST(test_timeout_then_reply),
-                TEST(test_no_daemon),       TEST(test_wrong_protocol),
-                TEST(test_malformed),       TEST(test_oversize_reply),
-                TEST(test_request_too_big),
+                cmocka_unit_test_setup_teardown(test_reply, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_no_daemon, setup,
+                                                teardown),
+#define SCRIPT(i)                    \
+        { .name = scripts[i].name,   \
+          .test_func = test_script,  \
+          .setup_func = setup,       \
+          .teardown_func = teardown, \
+          .initial_state = (void *)&scripts[i] }
+                SCRIPT(0),
+                SCRIPT(1),
+                SCRIPT(2),
+                SCRIPT(3),
+                cmocka_unit_test_setup_teardown(test_request_too_big, setup,
+                                                teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
