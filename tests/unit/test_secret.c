@@ -91,190 +91,185 @@ test_next_to_config(void **state)
         free(got);
 }
 
+/* secret_path(s->dir, name) is dir/file; the file is made first if make. */
+static void
+found_at(const struct scratch *s, const char *name, const char *dir,
+         const char *file, bool make)
+{
+        char path[160], *got;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, file);
+        if (make)
+                put(path, "x", 0400);
+        got = secret_path(s->dir, name);
+        if (strcmp(got, path) != 0)
+                fail_msg("'%s' found at '%s', not '%s'", name, got, path);
+        free(got);
+}
+
 /* Credentials by base name, by flattened name, by "secrets_" name. */
 static void
 test_credentials(void **state)
 {
         struct scratch *s = *state;
-        char path[160], *got;
 
         setenv("CREDENTIALS_DIRECTORY", s->creds, 1);
-        snprintf(path, sizeof(path), "%s/curve_w1.key", s->creds);
-        put(path, "x", 0400);
-        got = secret_path(s->dir, "curve/w1.key");
-        assert_string_equal(got, path);
-        free(got);
-
-        snprintf(path, sizeof(path), "%s/secrets_it.key", s->creds);
-        put(path, "x", 0400);
-        got = secret_path(s->dir, "keys/it.key");
-        assert_string_equal(got, path);
-        free(got);
-
-        snprintf(path, sizeof(path), "%s/it.key", s->creds);
-        put(path, "x", 0400);
-        got = secret_path(s->dir, "keys/it.key");
-        assert_string_equal(got, path);
-        free(got);
-
+        found_at(s, "curve/w1.key", s->creds, "curve_w1.key", true);
+        found_at(s, "keys/it.key", s->creds, "secrets_it.key", true);
+        found_at(s, "keys/it.key", s->creds, "it.key", true);
         /* Not a credential: next to the config after all. */
-        snprintf(path, sizeof(path), "%s/other.key", s->dir);
-        got = secret_path(s->dir, "other.key");
-        assert_string_equal(got, path);
-        free(got);
+        found_at(s, "other.key", s->dir, "other.key", false);
 }
 
-/* The message of a refusal by secret_check_mode(). */
-static char *
-mode_refused(mode_t mode, uid_t owner, uid_t self, bool credential)
-{
-        char *cause = NULL;
+/* A file's mode and owners, and what secret_check_mode() says. */
+struct mode_row {
+        mode_t mode;
+        uid_t owner, self;
+        bool credential;
+        const char *refused; /* NULL: accepted */
+};
 
-        assert_int_equal(
-            secret_check_mode(mode, owner, self, credential, &cause), -1);
-        assert_non_null(cause);
-        return cause;
-}
+static const struct mode_row mode_rows[] = {
+        /* The owner's alone, root's or this user's. */
+        { 0100600, 0, 0, false, NULL },
+        { 0100400, 1000, 1000, false, NULL },
+        { 0100600, 0, 1000, false, NULL },
+        { 0100644, 0, 0, false,
+          "readable by others (mode 0644); chmod 600 it" },
+        { 0100602, 0, 0, true, "open by others (mode 0602); chmod 600 it" },
+        { 0100640, 0, 0, false,
+          "readable by its group (mode 0640); chmod 600 it" },
+        { 0100620, 0, 0, false, "open by its group (mode 0620); chmod 600 it" },
+        /* A credential: systemd's ACL shows as group read, and only that
+         * is let through. */
+        { 0100440, 0, 998, true, NULL },
+        { 0100400, 998, 998, true, NULL },
+        { 0100460, 0, 998, true,
+          "readable by its group (mode 0460); chmod 600 it" },
+        { 0100444, 0, 998, true,
+          "readable by others (mode 0444); chmod 600 it" },
+        /* Someone else's file: they could rewrite it. */
+        { 0100600, 1001, 1000, false,
+          "owned by uid 1001, who could rewrite it; make it root's or uid "
+          "1000's" },
+};
 
 static void
 test_check_mode(void **state)
 {
-        char *cause = NULL;
-
         (void)state;
-        /* The owner's alone, root's or this user's. */
-        assert_int_equal(secret_check_mode(0100600, 0, 0, false, &cause), 0);
-        assert_int_equal(secret_check_mode(0100400, 1000, 1000, false, &cause),
-                         0);
-        assert_int_equal(secret_check_mode(0100600, 0, 1000, false, &cause), 0);
-        assert_null(cause);
+        for (size_t i = 0; i < sizeof(mode_rows) / sizeof(mode_rows[0]); i++) {
+                const struct mode_row *r = &mode_rows[i];
+                char *cause = NULL;
+                int rc = secret_check_mode(r->mode, r->owner, r->self,
+                                           r->credential, &cause);
 
-        cause = mode_refused(0100644, 0, 0, false);
-        assert_string_equal(cause,
-                            "readable by others (mode 0644); chmod 600 it");
-        free(cause);
-        cause = mode_refused(0100602, 0, 0, true);
-        assert_string_equal(cause, "open by others (mode 0602); chmod 600 it");
-        free(cause);
-        cause = mode_refused(0100640, 0, 0, false);
-        assert_string_equal(cause,
-                            "readable by its group (mode 0640); chmod 600 it");
-        free(cause);
-        cause = mode_refused(0100620, 0, 0, false);
-        assert_string_equal(cause,
-                            "open by its group (mode 0620); chmod 600 it");
-        free(cause);
-
-        /* A credential: systemd's ACL shows as group read, and only that
-         * is let through. */
-        assert_int_equal(secret_check_mode(0100440, 0, 998, true, &cause), 0);
-        assert_int_equal(secret_check_mode(0100400, 998, 998, true, &cause), 0);
-        cause = mode_refused(0100460, 0, 998, true);
-        assert_string_equal(cause,
-                            "readable by its group (mode 0460); chmod 600 it");
-        free(cause);
-        cause = mode_refused(0100444, 0, 998, true);
-        assert_string_equal(cause,
-                            "readable by others (mode 0444); chmod 600 it");
-        free(cause);
-
-        /* Someone else's file: they could rewrite it. */
-        cause = mode_refused(0100600, 1001, 1000, false);
-        assert_string_equal(cause, "owned by uid 1001, who could rewrite it; "
-                                   "make it root's or uid 1000's");
-        free(cause);
-}
-
-/* secret_check_text() on `text` (len bytes) accepts it, as `want`. */
-static void
-text_ok(enum secret_kind kind, const char *text, size_t len, const char *want)
-{
-        char *value = NULL, *cause = NULL;
-
-        if (secret_check_text(kind, text, len, &value, &cause) < 0)
-                fail_msg("'%s' refused: %s", text, cause);
-        assert_string_equal(value, want);
-        secret_free(value);
-}
-
-/* secret_check_text() refuses `text`, saying `want`, never quoting it. */
-static void
-text_bad(enum secret_kind kind, const char *text, size_t len, const char *want)
-{
-        char *value = (char *)"untouched", *cause = NULL;
-
-        assert_int_equal(secret_check_text(kind, text, len, &value, &cause),
-                         -1);
-        assert_null(value);
-        assert_non_null(cause);
-        if (strcmp(cause, want) != 0)
-                fail_msg("cause '%s', want '%s'", cause, want);
-        /* The host may be named; the path, the secret part, never. */
-        assert_null(strstr(cause, "example/"));
-        assert_null(strstr(cause, "hunter2"));
-        free(cause);
+                if (r->refused == NULL ? rc != 0 || cause != NULL
+                                       : rc != -1 || cause == NULL ||
+                                             strcmp(cause, r->refused) != 0)
+                        fail_msg("row %zu (mode %o, owner %u, self %u): %d, "
+                                 "'%s'",
+                                 i, (unsigned)r->mode, (unsigned)r->owner,
+                                 (unsigned)r->self, rc,
+                                 cause != NULL ? cause : "(no cause)");
+                free(cause);
+        }
 }
 
 #define T(s) (s), (sizeof(s) - 1)
 
+/* A secret file's content (len bytes) and what secret_check_text() says. */
+struct text_row {
+        bool ok;
+        enum secret_kind kind;
+        const char *text;
+        size_t len;
+        const char *want; /* the value when ok, else the cause */
+};
+
+static const struct text_row text_rows[] = {
+        /* One line, with or without its LF or CR LF. */
+        { true, SECRET_URL, T("https://hooks.example/a"),
+          "https://hooks.example/a" },
+        { true, SECRET_URL, T("https://hooks.example/a\n"),
+          "https://hooks.example/a" },
+        { true, SECRET_URL, T("https://hooks.example/a\r\n"),
+          "https://hooks.example/a" },
+        { true, SECRET_URL, T("http://127.0.0.1:8080/a\n"),
+          "http://127.0.0.1:8080/a" },
+        { true, SECRET_URL, T("http://[::1]/a"), "http://[::1]/a" },
+        { true, SECRET_PASSWORD, T("hunter2 with\tspaces\n"),
+          "hunter2 with\tspaces" },
+        { true, SECRET_TOKEN, T("eyJ0eXAi.x.y"), "eyJ0eXAi.x.y" },
+        { true, SECRET_SIGNING_KEY,
+          T("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n"),
+          "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" },
+
+        /* Not one line. */
+        { false, SECRET_URL, T("https://hooks.example/a\r\nsecond\r\n"),
+          "holds more than one line" },
+        { false, SECRET_URL, T("https://hooks.example/a\n\n"),
+          "holds more than one line" },
+        { false, SECRET_URL, T("https://hooks.example/a\r"),
+          "holds a control character (byte 0x0d at offset 23)" },
+        { false, SECRET_PASSWORD, T("hunter2\r\r\n"),
+          "holds a control character (byte 0x0d at offset 7)" },
+        { false, SECRET_PASSWORD, "hunter2\0x", 9,
+          "holds a control character (byte 0x00 at offset 7)" },
+        { false, SECRET_TOKEN, T("tok\x7f"),
+          "holds a control character (byte 0x7f at offset 3)" },
+        /* Empty, or white space around it. */
+        { false, SECRET_PASSWORD, T(""), "is empty" },
+        { false, SECRET_PASSWORD, T("\n"), "is empty" },
+        { false, SECRET_PASSWORD, T("\r\n"), "is empty" },
+        { false, SECRET_URL, T("https://hooks.example/a \n"),
+          "has white space at the start or end of its line" },
+        { false, SECRET_PASSWORD, T(" hunter2"),
+          "has white space at the start or end of its line" },
+        /* Not a URL we would send to. */
+        { false, SECRET_URL, T("https://hooks.example/a b"),
+          "holds a URL with a space in it" },
+        { false, SECRET_URL, T("hooks.example/a"), "is not a valid URL" },
+        { false, SECRET_URL, T("http://hooks.example/a"),
+          "holds a plain http:// URL to 'hooks.example': use https:// "
+          "(http is allowed only to loopback)" },
+        { false, SECRET_URL, T("ftp://hooks.example/a"),
+          "holds a 'ftp' URL, not https" },
+        /* Not a key. */
+        { false, SECRET_SIGNING_KEY, T("hunter2\n"),
+          "the signing secret must be 'whsec_' followed by a base64 "
+          "key" },
+        { false, SECRET_SIGNING_KEY, T("whsec_AAECAwQFBgcICQoLDA0ODw==\n"),
+          "the signing key is 16 bytes; Standard Webhooks keys are "
+          "24 to 64" },
+};
+
+/*
+ * Each row's text is accepted as its value, or refused saying its cause,
+ * which never quotes it: the host may be named; the path, the secret part,
+ * never.
+ */
 static void
 test_check_text(void **state)
 {
         (void)state;
-        /* One line, with or without its LF or CR LF. */
-        text_ok(SECRET_URL, T("https://hooks.example/a"),
-                "https://hooks.example/a");
-        text_ok(SECRET_URL, T("https://hooks.example/a\n"),
-                "https://hooks.example/a");
-        text_ok(SECRET_URL, T("https://hooks.example/a\r\n"),
-                "https://hooks.example/a");
-        text_ok(SECRET_URL, T("http://127.0.0.1:8080/a\n"),
-                "http://127.0.0.1:8080/a");
-        text_ok(SECRET_URL, T("http://[::1]/a"), "http://[::1]/a");
-        text_ok(SECRET_PASSWORD, T("hunter2 with\tspaces\n"),
-                "hunter2 with\tspaces");
-        text_ok(SECRET_TOKEN, T("eyJ0eXAi.x.y"), "eyJ0eXAi.x.y");
-        text_ok(SECRET_SIGNING_KEY,
-                T("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n"),
-                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        for (size_t i = 0; i < sizeof(text_rows) / sizeof(text_rows[0]); i++) {
+                const struct text_row *r = &text_rows[i];
+                char *value = (char *)"untouched", *cause = NULL;
+                int rc =
+                    secret_check_text(r->kind, r->text, r->len, &value, &cause);
+                const char *got = rc == 0 ? value : cause;
 
-        /* Not one line. */
-        text_bad(SECRET_URL, T("https://hooks.example/a\r\nsecond\r\n"),
-                 "holds more than one line");
-        text_bad(SECRET_URL, T("https://hooks.example/a\n\n"),
-                 "holds more than one line");
-        text_bad(SECRET_URL, T("https://hooks.example/a\r"),
-                 "holds a control character (byte 0x0d at offset 23)");
-        text_bad(SECRET_PASSWORD, T("hunter2\r\r\n"),
-                 "holds a control character (byte 0x0d at offset 7)");
-        text_bad(SECRET_PASSWORD, "hunter2\0x", 9,
-                 "holds a control character (byte 0x00 at offset 7)");
-        text_bad(SECRET_TOKEN, T("tok\x7f"),
-                 "holds a control character (byte 0x7f at offset 3)");
-        /* Empty, or white space around it. */
-        text_bad(SECRET_PASSWORD, T(""), "is empty");
-        text_bad(SECRET_PASSWORD, T("\n"), "is empty");
-        text_bad(SECRET_PASSWORD, T("\r\n"), "is empty");
-        text_bad(SECRET_URL, T("https://hooks.example/a \n"),
-                 "has white space at the start or end of its line");
-        text_bad(SECRET_PASSWORD, T(" hunter2"),
-                 "has white space at the start or end of its line");
-        /* Not a URL we would send to. */
-        text_bad(SECRET_URL, T("https://hooks.example/a b"),
-                 "holds a URL with a space in it");
-        text_bad(SECRET_URL, T("hooks.example/a"), "is not a valid URL");
-        text_bad(SECRET_URL, T("http://hooks.example/a"),
-                 "holds a plain http:// URL to 'hooks.example': use https:// "
-                 "(http is allowed only to loopback)");
-        text_bad(SECRET_URL, T("ftp://hooks.example/a"),
-                 "holds a 'ftp' URL, not https");
-        /* Not a key. */
-        text_bad(SECRET_SIGNING_KEY, T("hunter2\n"),
-                 "the signing secret must be 'whsec_' followed by a base64 "
-                 "key");
-        text_bad(SECRET_SIGNING_KEY, T("whsec_AAECAwQFBgcICQoLDA0ODw==\n"),
-                 "the signing key is 16 bytes; Standard Webhooks keys are "
-                 "24 to 64");
+                if (rc != (r->ok ? 0 : -1) || got == NULL ||
+                    strcmp(got, r->want) != 0 || (!r->ok && value != NULL) ||
+                    (!r->ok && (strstr(cause, "example/") != NULL ||
+                                strstr(cause, "hunter2") != NULL)))
+                        fail_msg("row %zu ('%s'): %d, '%s'", i, r->text, rc,
+                                 got != NULL ? got : "(null)");
+                if (rc == 0)
+                        secret_free(value);
+                free(cause);
+        }
 }
 
 /* secret_load() on real files: its checks, its stamp, errno. */
