@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 struct tz *
@@ -54,4 +55,22 @@ support_utc(const char *s)
         tm.tm_year -= 1900;
         tm.tm_mon -= 1;
         return (int64_t)timegm(&tm);
+}
+
+void
+support_one_channel(struct conf *conf, struct channel *ch, const char *dir,
+                    const char *name, enum channel_type type)
+{
+        memset(conf, 0, sizeof(*conf));
+        memset(ch, 0, sizeof(*ch));
+        ch->name = (char *)name;
+        ch->type = type;
+        ch->url = "";
+        ch->url_file = "";
+        ch->secret_file = "";
+        conf->dir = (char *)dir;
+        conf->channels = ch;
+        conf->nchannels = 1;
+        conf->email.password_file = "";
+        conf->email.bearer_token_file = "";
 }

@@ -6,6 +6,7 @@
 #define ONOTIFY_TEST_SUPPORT_H
 
 #include "calendar.h"
+#include "conf.h"
 #include "tz.h"
 
 #include <stdint.h>
@@ -17,5 +18,12 @@ struct tz *support_tz(const char *name);
 int64_t support_utc(const char *s);
 /* A calendar holding `division` of config/bank-holidays.json. */
 struct calendar *support_calendar(const char *division);
+
+/*
+ * A config in `dir` with one channel `name` of `type` and no secret files,
+ * as conf_load() leaves it; ch is the channel, conf points to it.
+ */
+void support_one_channel(struct conf *conf, struct channel *ch, const char *dir,
+                         const char *name, enum channel_type type);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "support.h"
 #include "transport.h"
 
 #include <stdio.h>
@@ -53,22 +54,62 @@ teardown(void **state)
         return system(cmd) == 0 ? 0 : -1;
 }
 
-/* A config with one channel of `type`, as conf_load() leaves it. */
+/*
+ * One channel of `type` in a config, the JOB, a real easy handle, and what
+ * the last prepare() said.
+ */
+struct bench {
+        struct conf conf;
+        struct channel ch;
+        struct wsecrets *s;
+        json_t *job;
+        CURL *easy;
+        struct transport_job j;
+        enum outcome fail;
+        bool local;
+        char *cause;
+};
+
 static void
-one_channel(struct conf *conf, struct channel *ch, enum channel_type type)
+bench_init(struct bench *b, enum channel_type type)
 {
-        memset(conf, 0, sizeof(*conf));
-        memset(ch, 0, sizeof(*ch));
-        ch->name = "leaders";
-        ch->type = type;
-        ch->url = "";
-        ch->url_file = "";
-        ch->secret_file = "";
-        conf->dir = dir;
-        conf->channels = ch;
-        conf->nchannels = 1;
-        conf->email.password_file = "";
-        conf->email.bearer_token_file = "";
+        memset(b, 0, sizeof(*b));
+        support_one_channel(&b->conf, &b->ch, dir, "leaders", type);
+        b->job = json_loads(JOB, 0, NULL);
+        assert_non_null(b->job);
+        b->easy = curl_easy_init();
+        b->j.uid = "3f2a9c0d5e";
+        b->fail = OUTCOME_DELIVERED;
+}
+
+/* prepare() of the channel's transport with secrets read afresh. */
+static int
+bench_prepare(struct bench *b)
+{
+        const struct transport *tp = transport_find(b->ch.type);
+
+        transport_job_clear(&b->j);
+        wsecrets_destroy(&b->s);
+        free(b->cause);
+        b->cause = NULL;
+        b->s = wsecrets_new(&b->conf);
+        curl_easy_reset(b->easy);
+        return tp->prepare(tp, b->easy, &b->j,
+                           &(struct transport_input){ &b->conf, b->s, &b->ch,
+                                                      b->job, "T", "X", 5000,
+                                                      1709566200 },
+                           &b->fail, &b->local, &b->cause);
+}
+
+static void
+bench_free(struct bench *b)
+{
+        transport_job_clear(&b->j);
+        assert_null(b->j.headers);
+        wsecrets_destroy(&b->s);
+        free(b->cause);
+        curl_easy_cleanup(b->easy);
+        json_decref(b->job);
 }
 
 static void
@@ -131,36 +172,20 @@ test_classify(void **state)
 static void
 test_prepare_http(void **state)
 {
-        const struct transport *tp = transport_find(CHANNEL_TEAMS);
-        struct transport_job j = { "3f2a9c0d5e", NULL, { 0 }, { 0 } };
-        struct conf conf;
-        struct channel ch;
-        struct wsecrets *s;
-        json_t *job = json_loads(JOB, 0, NULL);
-        CURL *easy = curl_easy_init();
-        enum outcome fail = OUTCOME_DELIVERED;
-        bool local = false;
-        char *cause = NULL, path[128];
+        struct bench b;
+        char path[128];
         FILE *f;
 
         (void)state;
-        assert_non_null(job);
-        one_channel(&conf, &ch, CHANNEL_TEAMS);
-        ch.url = "https://hooks.example/webhook/abc";
-        s = wsecrets_new(&conf);
-        assert_int_equal(
-            tp->prepare(tp, easy, &j,
-                        &(struct transport_input){ &conf, s, &ch, job, "T", "X",
-                                                   5000, 1709566200 },
-                        &fail, &local, &cause),
-            0);
-        assert_null(cause);
-        assert_string_equal(j.req.url, "https://hooks.example/webhook/abc");
-        assert_non_null(j.headers);
-        assert_non_null(j.req.body);
-        transport_job_clear(&j);
-        assert_null(j.headers);
-        wsecrets_destroy(&s);
+        bench_init(&b, CHANNEL_TEAMS);
+        b.ch.url = "https://hooks.example/webhook/abc";
+        assert_int_equal(bench_prepare(&b), 0);
+        assert_null(b.cause);
+        assert_string_equal(b.j.req.url, "https://hooks.example/webhook/abc");
+        assert_non_null(b.j.headers);
+        assert_non_null(b.j.req.body);
+        transport_job_clear(&b.j);
+        assert_null(b.j.headers);
 
         /* The URL in a file others may read: our problem, retried. */
         snprintf(path, sizeof(path), "%s/leaders.url", dir);
@@ -169,59 +194,29 @@ test_prepare_http(void **state)
         fputs("https://hooks.example/webhook/abc\n", f);
         fclose(f);
         assert_int_equal(chmod(path, 0644), 0);
-        ch.url = "";
-        ch.url_file = "leaders.url";
-        s = wsecrets_new(&conf);
-        curl_easy_reset(easy);
-        assert_int_equal(
-            tp->prepare(tp, easy, &j,
-                        &(struct transport_input){ &conf, s, &ch, job, "T", "X",
-                                                   5000, 1709566200 },
-                        &fail, &local, &cause),
-            -1);
-        assert_int_equal(fail, OUTCOME_RETRY);
-        assert_true(local);
-        assert_non_null(cause);
-        assert_non_null(strstr(cause, "secret file 'leaders.url'"));
-        assert_null(strstr(cause, "hooks.example"));
-        free(cause);
-        transport_job_clear(&j);
-        wsecrets_destroy(&s);
-        curl_easy_cleanup(easy);
-        json_decref(job);
+        b.ch.url = "";
+        b.ch.url_file = "leaders.url";
+        assert_int_equal(bench_prepare(&b), -1);
+        assert_int_equal(b.fail, OUTCOME_RETRY);
+        assert_true(b.local);
+        assert_non_null(b.cause);
+        assert_non_null(strstr(b.cause, "secret file 'leaders.url'"));
+        assert_null(strstr(b.cause, "hooks.example"));
+        bench_free(&b);
 }
 
 static void
 test_prepare_email_without_group(void **state)
 {
-        const struct transport *tp = transport_find(CHANNEL_EMAIL);
-        struct transport_job j = { "3f2a9c0d5e", NULL, { 0 }, { 0 } };
-        struct conf conf;
-        struct channel ch;
-        struct wsecrets *s;
-        json_t *job = json_loads(JOB, 0, NULL);
-        CURL *easy = curl_easy_init();
-        enum outcome fail = OUTCOME_DELIVERED;
-        bool local = false;
-        char *cause = NULL;
+        struct bench b;
 
         (void)state;
-        one_channel(&conf, &ch, CHANNEL_EMAIL);
-        s = wsecrets_new(&conf);
-        assert_int_equal(
-            tp->prepare(tp, easy, &j,
-                        &(struct transport_input){ &conf, s, &ch, job, "T", "X",
-                                                   5000, 1709566200 },
-                        &fail, &local, &cause),
-            -1);
-        assert_int_equal(fail, OUTCOME_RETRY);
-        assert_true(local);
-        assert_string_equal(cause, "this worker's config has no email group");
-        free(cause);
-        transport_job_clear(&j);
-        wsecrets_destroy(&s);
-        curl_easy_cleanup(easy);
-        json_decref(job);
+        bench_init(&b, CHANNEL_EMAIL);
+        assert_int_equal(bench_prepare(&b), -1);
+        assert_int_equal(b.fail, OUTCOME_RETRY);
+        assert_true(b.local);
+        assert_string_equal(b.cause, "this worker's config has no email group");
+        bench_free(&b);
 }
 
 int

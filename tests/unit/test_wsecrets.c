@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "secrets.h"
+#include "support.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,18 +171,9 @@ test_missing_file(void **state)
 static void
 one_channel(struct conf *conf, struct channel *ch)
 {
-        memset(conf, 0, sizeof(*conf));
-        memset(ch, 0, sizeof(*ch));
-        ch->name = "it";
-        ch->type = CHANNEL_WEBHOOK;
-        ch->url = "";
+        support_one_channel(conf, ch, dir, "it", CHANNEL_WEBHOOK);
         ch->url_file = "it.url";
         ch->secret_file = "it.key";
-        conf->dir = dir;
-        conf->channels = ch;
-        conf->nchannels = 1;
-        conf->email.password_file = "";
-        conf->email.bearer_token_file = "";
 }
 
 static void
