@@ -74,3 +74,12 @@ support_one_channel(struct conf *conf, struct channel *ch, const char *dir,
         conf->email.password_file = "";
         conf->email.bearer_token_file = "";
 }
+
+int
+support_rmtree(const char *dir)
+{
+        char cmd[160];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        return system(cmd) == 0 ? 0 : -1;
+}

@@ -19,6 +19,8 @@ int64_t support_utc(const char *s);
 /* A calendar holding `division` of config/bank-holidays.json. */
 struct calendar *support_calendar(const char *division);
 
+/* Removes the scratch directory `dir` and all below it: 0, or -1. */
+int support_rmtree(const char *dir);
 /*
  * A config in `dir` with one channel `name` of `type` and no secret files,
  * as conf_load() leaves it; ch is the channel, conf points to it.

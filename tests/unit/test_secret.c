@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "secret.h"
+#include "support.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -59,10 +60,8 @@ static int
 teardown(void **state)
 {
         struct scratch *s = *state;
-        char cmd[160];
 
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
-        if (system(cmd) != 0)
+        if (support_rmtree(s->dir) < 0)
                 return -1;
         unsetenv("CREDENTIALS_DIRECTORY");
         free(s);

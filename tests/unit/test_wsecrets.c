@@ -62,11 +62,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-        char cmd[96];
-
         (void)state;
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        return system(cmd) == 0 ? 0 : -1;
+        return support_rmtree(dir);
 }
 
 static const char *
