@@ -14,21 +14,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define BACKEND_FX_JOB                                                     \
-        "{\"delivery\": \"3f2a9c0d5e\", \"lease\": 17, \"attempt\": 2,"    \
-        " \"channel\": \"leaders\", \"type\": \"teams\","                  \
-        " \"alert\": {\"trust\": \"Example Learning Trust\", \"case\": 7," \
-        " \"school\": {\"urn\": \"100001\", \"name\": \"Oak Primary\"},"   \
-        " \"rule\": \"deferral_cutoff\", \"offset\": \"-60m\","            \
-        " \"late\": false,"                                                \
-        " \"action\": \"If you need to ask for a deferral, ask before "    \
-        "16:30.\","                                                        \
-        " \"contact\": \"Senior Ofsted leader: 0300 123 4231\","           \
-        " \"at\": \"2024-03-04T15:30:00+00:00\","                          \
-        " \"due\": \"2024-03-04T16:30:00+00:00\","                         \
-        " \"due_utc\": \"2024-03-04T16:30:00Z\","                          \
-        " \"due_human\": \"Mon 4 Mar 2024 16:30 GMT\","                    \
-        " \"opens\": null, \"opens_human\": null, \"warning\": null}}"
+#include "support.h"
+
+#define BACKEND_FX_JOB                                                  \
+        "{\"delivery\": \"3f2a9c0d5e\", \"lease\": 17, \"attempt\": 2," \
+        " \"channel\": \"leaders\", \"type\": \"teams\","               \
+        " \"alert\": " SUPPORT_ALERT "}"
 
 #define BACKEND_FX_URL "https://hooks.example/webhook/abc"
 #define BACKEND_FX_NOW 1709566200 /* 2024-03-04T15:30:00Z */

@@ -11,6 +11,21 @@
 
 #include <stdint.h>
 
+/* The example alert of docs/dispatch.md's JOB, as JSON text. */
+#define SUPPORT_ALERT                                                    \
+        "{\"trust\": \"Example Learning Trust\", \"case\": 7,"           \
+        " \"school\": {\"urn\": \"100001\", \"name\": \"Oak Primary\"}," \
+        " \"rule\": \"deferral_cutoff\", \"offset\": \"-60m\","          \
+        " \"late\": false,"                                              \
+        " \"action\": \"If you need to ask for a deferral, ask before "  \
+        "16:30.\","                                                      \
+        " \"contact\": \"Senior Ofsted leader: 0300 123 4231\","         \
+        " \"at\": \"2024-03-04T15:30:00+00:00\","                        \
+        " \"due\": \"2024-03-04T16:30:00+00:00\","                       \
+        " \"due_utc\": \"2024-03-04T16:30:00Z\","                        \
+        " \"due_human\": \"Mon 4 Mar 2024 16:30 GMT\","                  \
+        " \"opens\": null, \"opens_human\": null, \"warning\": null}"
+
 /* The zone from the system tz database; fails the test if it cannot. */
 struct tz *support_tz(const char *name);
 /* "YYYY-MM-DDTHH:MM:SSZ" to a UTC instant, by glibc's timegm (an oracle

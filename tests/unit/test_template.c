@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "support.h"
 #include "template.h"
 
 #include <jansson.h>
@@ -19,19 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define EXAMPLE_ALERT                                                    \
-        "{\"trust\": \"Example Learning Trust\", \"case\": 7,"           \
-        " \"school\": {\"urn\": \"100001\", \"name\": \"Oak Primary\"}," \
-        " \"rule\": \"deferral_cutoff\", \"offset\": \"-60m\","          \
-        " \"late\": false,"                                              \
-        " \"action\": \"If you need to ask for a deferral, ask before "  \
-        "16:30.\","                                                      \
-        " \"contact\": \"Senior Ofsted leader: 0300 123 4231\","         \
-        " \"at\": \"2024-03-04T15:30:00+00:00\","                        \
-        " \"due\": \"2024-03-04T16:30:00+00:00\","                       \
-        " \"due_utc\": \"2024-03-04T16:30:00Z\","                        \
-        " \"due_human\": \"Mon 4 Mar 2024 16:30 GMT\","                  \
-        " \"opens\": null, \"opens_human\": null, \"warning\": null}"
+#define EXAMPLE_ALERT SUPPORT_ALERT
 
 static json_t *
 load(const char *text)
