@@ -17,6 +17,8 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "zsocks.h"
+
 #define ENDPOINT  "inproc://control-test"
 #define MAX_SOCKS 4
 #define WAIT_MS   10000
@@ -50,12 +52,7 @@ teardown(void **state)
         struct fx *fx = *state;
 
         zmq_close(fx->router);
-        /* A failed assertion leaves clients open; the context ends only
-         * once they are closed. */
-        for (int i = 0; i < MAX_SOCKS; i++) {
-                if (fx->socks[i] != NULL)
-                        zmq_close(fx->socks[i]);
-        }
+        zsocks_close_all(fx->socks, MAX_SOCKS);
         zmq_ctx_term(fx->zctx);
         free(fx);
         return 0;
@@ -64,29 +61,14 @@ teardown(void **state)
 static void *
 client(struct fx *fx, int type)
 {
-        void *s = zmq_socket(fx->zctx, type);
-        int zero = 0;
-
-        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
-        for (int i = 0; i < MAX_SOCKS; i++) {
-                if (fx->socks[i] == NULL) {
-                        fx->socks[i] = s;
-                        break;
-                }
-        }
-        assert_int_equal(zmq_connect(s, ENDPOINT), 0);
-        return s;
+        return zsocks_connect(fx->zctx, type, ENDPOINT, fx->socks, MAX_SOCKS);
 }
 
 /* Closes a client before teardown does. */
 static void
 drop(struct fx *fx, void *s)
 {
-        for (int i = 0; i < MAX_SOCKS; i++) {
-                if (fx->socks[i] == s)
-                        fx->socks[i] = NULL;
-        }
-        zmq_close(s);
+        zsocks_drop(fx->socks, MAX_SOCKS, s);
 }
 
 /* Sends `n` frames from `c` and serves them as the daemon's loop does,

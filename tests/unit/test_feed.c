@@ -16,6 +16,8 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "zsocks.h"
+
 #define ENDPOINT  "inproc://feed-test"
 #define MAX_SOCKS 4
 #define WAIT_MS   10000
@@ -51,12 +53,7 @@ teardown(void **state)
         feed_destroy(&fx->feed);
         assert_null(fx->feed);
         feed_destroy(&fx->feed); /* NULL is fine */
-        /* A failed assertion leaves clients open; the context ends only
-         * once they are closed. */
-        for (int i = 0; i < MAX_SOCKS; i++) {
-                if (fx->socks[i] != NULL)
-                        zmq_close(fx->socks[i]);
-        }
+        zsocks_close_all(fx->socks, MAX_SOCKS);
         zmq_ctx_term(fx->zctx);
         free(fx);
         return 0;
@@ -65,17 +62,9 @@ teardown(void **state)
 static void *
 subscriber(struct fx *fx, const char *topic)
 {
-        void *s = zmq_socket(fx->zctx, ZMQ_SUB);
-        int zero = 0;
+        void *s =
+            zsocks_connect(fx->zctx, ZMQ_SUB, ENDPOINT, fx->socks, MAX_SOCKS);
 
-        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
-        for (int i = 0; i < MAX_SOCKS; i++) {
-                if (fx->socks[i] == NULL) {
-                        fx->socks[i] = s;
-                        break;
-                }
-        }
-        assert_int_equal(zmq_connect(s, ENDPOINT), 0);
         assert_int_equal(zmq_setsockopt(s, ZMQ_SUBSCRIBE, topic, strlen(topic)),
                          0);
         return s;
@@ -85,11 +74,7 @@ subscriber(struct fx *fx, const char *topic)
 static void
 drop(struct fx *fx, void *s)
 {
-        for (int i = 0; i < MAX_SOCKS; i++) {
-                if (fx->socks[i] == s)
-                        fx->socks[i] = NULL;
-        }
-        zmq_close(s);
+        zsocks_drop(fx->socks, MAX_SOCKS, s);
 }
 
 /* Reads the feed's socket as the daemon's loop does, until feed_watched()
