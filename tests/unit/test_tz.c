@@ -217,14 +217,33 @@ test_gap_and_overlap(void **state)
         assert_int_equal(bad, 0);
 }
 
+/* An instant, and the offset and abbreviation in force at it. */
+struct offset_row {
+        const char *utc;
+        int32_t off;
+        const char *abbr;
+};
+
+/* tz's offset and abbreviation at each row's instant, and local time by it. */
+static void
+check_offsets(const struct tz *tz, const struct offset_row *rows, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                int64_t t = support_utc(rows[i].utc);
+
+                if (tz_offset(tz, t) != rows[i].off ||
+                    strcmp(tz_abbrev(tz, t), rows[i].abbr) != 0)
+                        fail_msg("%s: got %d %s, want %d %s", rows[i].utc,
+                                 tz_offset(tz, t), tz_abbrev(tz, t),
+                                 rows[i].off, rows[i].abbr);
+                assert_int_equal(tz_to_local(tz, t), t + rows[i].off);
+        }
+}
+
 static void
 test_offsets_at_the_instant(void **state)
 {
-        static const struct {
-                const char *utc;
-                int32_t off;
-                const char *abbr;
-        } rows[] = {
+        static const struct offset_row rows[] = {
                 { "2024-03-31T00:59:59Z", 0, "GMT" },
                 { "2024-03-31T01:00:00Z", HOUR, "BST" },
                 { "2024-10-27T00:59:59Z", HOUR, "BST" },
@@ -246,16 +265,7 @@ test_offsets_at_the_instant(void **state)
 
         (void)state;
         assert_string_equal(tz_name(tz), "Europe/London");
-        for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++) {
-                int64_t t = support_utc(rows[i].utc);
-
-                if (tz_offset(tz, t) != rows[i].off ||
-                    strcmp(tz_abbrev(tz, t), rows[i].abbr) != 0)
-                        fail_msg("%s: got %d %s, want %d %s", rows[i].utc,
-                                 tz_offset(tz, t), tz_abbrev(tz, t),
-                                 rows[i].off, rows[i].abbr);
-                assert_int_equal(tz_to_local(tz, t), t + rows[i].off);
-        }
+        check_offsets(tz, rows, sizeof(rows) / sizeof(*rows));
         tz_destroy(&tz);
 }
 
@@ -575,11 +585,7 @@ footer_only(unsigned char *buf, size_t cap, const char *footer)
 static void
 test_parse_footer_only(void **state)
 {
-        static const struct {
-                const char *utc;
-                int32_t off;
-                const char *abbr;
-        } rows[] = {
+        static const struct offset_row rows[] = {
                 /* 2030: last Sundays are 31 Mar and 27 Oct. */
                 { "2030-01-01T00:00:00Z", 0, "GMT" },
                 { "2030-03-30T16:30:00Z", 0, "GMT" },
@@ -597,15 +603,7 @@ test_parse_footer_only(void **state)
 
         (void)state;
         assert_string_equal(tz_name(tz), "Test/Footer");
-        for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++) {
-                int64_t t = support_utc(rows[i].utc);
-
-                if (tz_offset(tz, t) != rows[i].off ||
-                    strcmp(tz_abbrev(tz, t), rows[i].abbr) != 0)
-                        fail_msg("%s: got %d %s, want %d %s", rows[i].utc,
-                                 tz_offset(tz, t), tz_abbrev(tz, t),
-                                 rows[i].off, rows[i].abbr);
-        }
+        check_offsets(tz, rows, sizeof(rows) / sizeof(*rows));
         assert_int_equal(tz_to_utc(tz, local_of("2030-03-31 01:30"), &fold),
                          support_utc("2030-03-31T01:30:00Z"));
         assert_int_equal(fold, TZ_GAP);
