@@ -218,6 +218,7 @@ print_markdown(const struct conf *conf, const json_t *rules)
                 char *esc = joined(json_object_get(o, "escalations"), "none");
                 char *ends = ends_text(o);
                 char *remits = remits_text(o);
+                char *chans = joined(json_object_get(o, "channels"), "");
 
                 printf("| `%s`%s | `%s` | ", str(o, "name"),
                        json_is_true(json_object_get(o, "enabled")) ? ""
@@ -229,13 +230,16 @@ print_markdown(const struct conf *conf, const json_t *rules)
                         printf("; closes ");
                 }
                 cell(str(o, "deadline"));
-                printf(" | %s | %s | %s | %s | ", remits, alerts, esc, ends);
+                printf(" | %s | %s%s%s%s | %s | %s | ", remits, alerts,
+                       chans[0] != '\0' ? " (also to " : "", chans,
+                       chans[0] != '\0' ? ")" : "", esc, ends);
                 cell(str(o, "source"));
                 printf(" | %s |\n", str(o, "checked"));
                 free(alerts);
                 free(esc);
                 free(ends);
                 free(remits);
+                free(chans);
         }
         printf("\n## What each alert tells you\n\n");
         json_array_foreach(rules, i, o)
