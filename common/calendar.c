@@ -15,7 +15,7 @@ struct offday {
 struct calendar {
         struct offday *days; /* sorted by day, unique */
         size_t ndays, cap;
-        int first_year, last_year; /* 0 when no holiday data */
+        int first_year, last_year;   /* 0 when no holiday data */
         const struct calendar *base; /* days off beside ours; borrowed */
 };
 

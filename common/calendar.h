@@ -4,9 +4,9 @@
  * A working day is Monday to Friday, not a bank holiday of the trust's
  * division and not one of the trust's own closures. A school's calendar is
  * a calendar over the trust's (calendar_new_over()): the trust's days off
- * and the school's own closures, with the trust's holiday data. Bank holidays come from
- * GOV.UK's bank-holidays.json format, parsed here from text already in memory:
- * the module is pure and never reads a file or a clock.
+ * and the school's own closures, with the trust's holiday data. Bank holidays
+ * come from GOV.UK's bank-holidays.json format, parsed here from text already
+ * in memory: the module is pure and never reads a file or a clock.
  *
  * The holiday data covers whole years (the first to the last year the
  * division lists). A working-day count that has to look at a weekday outside

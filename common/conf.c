@@ -58,8 +58,10 @@ parse_closure(const char *s, int32_t *first, int32_t *last, char **why)
         snprintf(a, sizeof(a), "%.*s", (int)(dots - s), s);
         snprintf(b, sizeof(b), "%s", dots + 2);
         if (civil_parse_date(a, first) < 0) {
-                xasprintf(why, "starts with '%s', which is not a date "
-                               "YYYY-MM-DD", a);
+                xasprintf(why,
+                          "starts with '%s', which is not a date "
+                          "YYYY-MM-DD",
+                          a);
                 return -1;
         }
         if (civil_parse_date(b, last) < 0) {
@@ -84,8 +86,8 @@ parse_closure(const char *s, int32_t *first, int32_t *last, char **why)
  */
 static void
 load_closures(struct loader *ld, const config_setting_t *g,
-                 struct calendar *cal, const char *what, int32_t **days,
-                 size_t *ndays)
+              struct calendar *cal, const char *what, int32_t **days,
+              size_t *ndays)
 {
         struct strlist closures;
         size_t cap = 0;
@@ -106,8 +108,8 @@ load_closures(struct loader *ld, const config_setting_t *g,
                 for (int32_t d = first; d <= last; d++) {
                         if (*ndays == cap) {
                                 cap = cap == 0 ? 16 : cap * 2;
-                                *days = xreallocarray(*days, cap,
-                                                      sizeof(**days));
+                                *days =
+                                    xreallocarray(*days, cap, sizeof(**days));
                         }
                         (*days)[(*ndays)++] = d;
                         calendar_add_closure(cal, d, "closure");
@@ -169,8 +171,8 @@ load_trust(struct loader *ld, const config_setting_t *root)
                                     c->trust.holidays, why);
         }
 
-        load_closures(ld, g, c->calendar, "trust closure",
-                         &c->trust.closures, &c->trust.nclosures);
+        load_closures(ld, g, c->calendar, "trust closure", &c->trust.closures,
+                      &c->trust.nclosures);
         free(why);
         free(json);
         free(holidays);
@@ -542,20 +544,20 @@ load_schools(struct loader *ld, const config_setting_t *root)
                 ld_strlist_free(&names);
                 remit = ld_get_string(ld, g, "remit", false, owner);
                 if (remit != NULL && rules_remit_parse(remit, &s->remit) < 0)
-                        ld_error_at(ld, config_setting_get_member(g, "remit"),
-                                    "%s: unknown remit '%s' (remits: "
-                                    RULES_REMIT_LIST ")",
-                                    owner, remit);
+                        ld_error_at(
+                            ld, config_setting_get_member(g, "remit"),
+                            "%s: unknown remit '%s' (remits: " RULES_REMIT_LIST
+                            ")",
+                            owner, remit);
                 free(owner);
                 /* Without the trust's calendar there is nothing to add to:
                  * its error is already said. */
                 if (c->calendar == NULL)
                         continue;
                 s->calendar = calendar_new_over(c->calendar);
-                xasprintf(&owner, "school '%s' closure",
-                          s->urn ? s->urn : "?");
+                xasprintf(&owner, "school '%s' closure", s->urn ? s->urn : "?");
                 load_closures(ld, g, s->calendar, owner, &s->closures,
-                                 &s->nclosures);
+                              &s->nclosures);
                 free(owner);
         }
 }

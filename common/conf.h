@@ -92,7 +92,7 @@ struct school {
         char *name;
         size_t *channels; /* indexes into conf->channels */
         size_t nchannels;
-        enum remit remit; /* which rules apply; REMIT_SCHOOL by default */
+        enum remit remit;  /* which rules apply; REMIT_SCHOOL by default */
         int32_t *closures; /* its own closures, day numbers, ranges spread */
         size_t nclosures;
         /* The trust's calendar and the school's closures, for rules with

@@ -83,8 +83,8 @@ load_remits(struct loader *ld, const config_setting_t *g, const char *name)
 
                 if (rules_remit_parse(names.v[i], &r) < 0)
                         ld_error_at(ld, names.at[i],
-                                    "rule '%s': unknown remit '%s' (remits: "
-                                    RULES_REMIT_LIST ")",
+                                    "rule '%s': unknown remit '%s' "
+                                    "(remits: " RULES_REMIT_LIST ")",
                                     name ? name : "?", names.v[i]);
                 else
                         bits |= 1u << r;
@@ -122,11 +122,11 @@ static void
 load_rule(struct loader *ld, const config_setting_t *g, struct rule *r,
           struct strlist *cancel_on)
 {
-        static const char *const keys[] = {
-                "name",     "event",     "action", "enabled",  "opens",
-                "deadline", "alerts",    "remits", "calendar", "channels",
-                "cancel_on", "source",   "checked", NULL
-        };
+        static const char *const keys[] = { "name",     "event",     "action",
+                                            "enabled",  "opens",     "deadline",
+                                            "alerts",   "remits",    "calendar",
+                                            "channels", "cancel_on", "source",
+                                            "checked",  NULL };
         static const char *const calendars[] = { "trust", "school", NULL };
         const config_setting_t *m;
         struct strlist alerts, channels;

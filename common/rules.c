@@ -333,9 +333,8 @@ plan_sort(struct plan *plan)
 }
 
 void
-rules_plan(const struct rule *rules, size_t nrules,
-           const struct rules_env *env, const char *event, int64_t at,
-           struct plan *plan)
+rules_plan(const struct rule *rules, size_t nrules, const struct rules_env *env,
+           const char *event, int64_t at, struct plan *plan)
 {
         plan->at = at;
         for (size_t i = 0; i < nrules; i++) {
@@ -390,11 +389,11 @@ rules_signature(const struct rule *rule, const struct rules_env *env)
         /* Only the school's calendar adds to it: the signatures of rules
          * on the trust's stay what they were before there was a choice. */
         if (rule->calendar == RULE_CALENDAR_SCHOOL) {
-                xasprintf(&next, "%s;school:%016llx", sig,
-                          env->school != NULL
-                              ? (unsigned long long)calendar_fingerprint(
-                                    env->school)
-                              : 0ULL);
+                xasprintf(
+                    &next, "%s;school:%016llx", sig,
+                    env->school != NULL
+                        ? (unsigned long long)calendar_fingerprint(env->school)
+                        : 0ULL);
                 free(sig);
                 sig = next;
         }
@@ -468,11 +467,13 @@ when_words(const struct rule *rule, const struct rule_when *w)
                         xasprintf(&out, "the day of %s, %02d:%02d", event, h,
                                   m);
                 else if (w->count == 1)
-                        xasprintf(&out, "the next working day%s after %s, "
+                        xasprintf(&out,
+                                  "the next working day%s after %s, "
                                   "%02d:%02d",
                                   cal, event, h, m);
                 else
-                        xasprintf(&out, "the %s working day%s after %s, "
+                        xasprintf(&out,
+                                  "the %s working day%s after %s, "
                                   "%02d:%02d",
                                   nth, cal, event, h, m);
                 break;

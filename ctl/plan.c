@@ -84,7 +84,8 @@ plan_json(const struct conf *conf, const struct plan *plan,
                 json_object_set_new(s, "name", json_string(school->name));
                 json_object_set_new(root, "school", s);
         }
-        json_object_set_new(root, "remit", json_string(rules_remit_name(remit)));
+        json_object_set_new(root, "remit",
+                            json_string(rules_remit_name(remit)));
         json_object_set_new(root, "state",
                             json_string(case_state_name(dec->from)));
         if (dec->refusal != CASE_OK) {
@@ -411,9 +412,8 @@ cmd_plan(struct ctl *ctl, int argc, char **argv)
 
         conf_rules_env(conf, school, &env);
         if (pa.remit != NULL && rules_remit_parse(pa.remit, &env.remit) < 0) {
-                rc = ctl_usage_error("plan",
-                                     "--remit '%s': want " RULES_REMIT_LIST,
-                                     pa.remit);
+                rc = ctl_usage_error(
+                    "plan", "--remit '%s': want " RULES_REMIT_LIST, pa.remit);
                 goto out;
         }
         case_decide(pa.event, state, pa.new_case, env.remit, conf->rules,

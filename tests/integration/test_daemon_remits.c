@@ -35,30 +35,34 @@
  * A second school, a further education college without closures; Oak
  * Primary closed 15 to 19 February 2027 and Monday 22 February.
  */
-#define SCHOOLS_OLD "remit = \"school\"; closures = [ ]; }"
-#define SCHOOLS_NEW                                                      \
-        "remit = \"school\";\n"                                          \
-        "    closures = [ \"2027-02-15..2027-02-19\", \"2027-02-22\" ]; " \
-        "},\n"                                                           \
-        "  { urn = \"" URN_FE "\"; name = \"Elm College\"; "             \
-        "channels = [ \"heads\" ];\n"                                    \
-        "    remit = \"further_education\"; }"
+#define CLOSURES_OLD "closures = [ ];"
+#define CLOSURES_NEW \
+        "closures = [ \"2027-02-15..2027-02-19\", \"2027-02-22\" ];"
+#define SCHOOLS_OLD "channels = [ \"heads\", \"leaders\" ]; }\n);"
+#define SCHOOLS_NEW                                          \
+        "channels = [ \"heads\", \"leaders\" ]; },\n"        \
+        "  { urn = \"" URN_FE "\"; name = \"Elm College\"; " \
+        "channels = [ \"heads\" ];\n"                        \
+        "    remit = \"further_education\"; }\n);"
 
 /* The same duty counted on each calendar: 3 working days, 17:00. */
-#define RULES_DUTY                                                       \
-        "{ name = \"duty_trust\"; event = \"duty\";\n"                   \
-        "    deadline = { working_days = 3; time = \"17:00\"; };\n"      \
-        "    alerts = [ \"deadline\" ]; },\n"                            \
-        "  { name = \"duty_school\"; event = \"duty\"; calendar = "      \
-        "\"school\";\n"                                                  \
-        "    deadline = { working_days = 3; time = \"17:00\"; };\n"      \
+#define RULES_DUTY                                                  \
+        "{ name = \"duty_trust\"; event = \"duty\";\n"              \
+        "    deadline = { working_days = 3; time = \"17:00\"; };\n" \
+        "    alerts = [ \"deadline\" ]; },\n"                       \
+        "  { name = \"duty_school\"; event = \"duty\"; calendar = " \
+        "\"school\";\n"                                             \
+        "    deadline = { working_days = 3; time = \"17:00\"; };\n" \
         "    alerts = [ \"deadline\" ]; }"
 
 static void
 write_remits_conf(struct fx *f)
 {
-        char *text = replace_last(conf_text(NULL, RULES_DUTY), SCHOOLS_OLD,
-                                  SCHOOLS_NEW);
+        char *text = conf_text(NULL, RULES_DUTY);
+
+        /* The last "closures = [ ];" is Oak's; the trust's comes first. */
+        text = replace_last(text, CLOSURES_OLD, CLOSURES_NEW);
+        text = replace_last(text, SCHOOLS_OLD, SCHOOLS_NEW);
 
         spill(f->c.conf, text);
         spill(f->c.ctlconf, text);
@@ -111,8 +115,7 @@ test_plan_remit(void **state)
         } t[] = {
                 { "--school", URN, "pause_limit", "pause_limit_fe",
                   SCHOOL_DUE },
-                { "--school", URN_FE, "pause_limit_fe", "pause_limit",
-                  FE_DUE },
+                { "--school", URN_FE, "pause_limit_fe", "pause_limit", FE_DUE },
                 { "--remit", "further_education", "pause_limit_fe",
                   "pause_limit", FE_DUE },
                 { "--remit", "early_years", "pause_limit", "pause_limit_fe",

@@ -272,11 +272,10 @@ test_new_case_only_for_notification(void **state)
         (void)state;
         for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
                 for (int s = CASE_NONE; s <= CASE_CLOSED; s++) {
-                        assert_int_equal(case_decide(kinds[k],
-                                                     (enum case_state)s, true,
-                                                     REMIT_SCHOOL, rules,
-                                                     NRULES, &d),
-                                         -1);
+                        assert_int_equal(
+                            case_decide(kinds[k], (enum case_state)s, true,
+                                        REMIT_SCHOOL, rules, NRULES, &d),
+                            -1);
                         assert_int_equal(d.refusal, CASE_REFUSE_NEW_CASE);
                         assert_int_equal(d.nends, 0);
                         assert_int_equal(d.nstarts, 0);
@@ -330,8 +329,7 @@ test_refusal_text(void **state)
         (void)state;
         for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
                 assert_int_equal(case_decide(t[i].kind, t[i].st, t[i].new_case,
-                                             REMIT_SCHOOL, rules, NRULES,
-                                             &d),
+                                             REMIT_SCHOOL, rules, NRULES, &d),
                                  -1);
                 text = case_refusal_text(&d, t[i].urn, t[i].id);
                 assert_string_equal(text, t[i].want);
@@ -388,10 +386,9 @@ test_plan(void **state)
         struct plan plan = { 0 };
 
         (void)state;
-        assert_int_equal(
-            case_decide("notification", CASE_NONE, false, REMIT_SCHOOL, rules,
-                        NRULES, &d),
-            0);
+        assert_int_equal(case_decide("notification", CASE_NONE, false,
+                                     REMIT_SCHOOL, rules, NRULES, &d),
+                         0);
         case_plan(&d, rules, &env, at, &plan);
         assert_int_equal(plan.at, at);
         assert_int_equal(plan.ndeadlines, 2);
@@ -401,10 +398,9 @@ test_plan(void **state)
         plan_free(&plan);
         case_decision_free(&d);
 
-        assert_int_equal(
-            case_decide("notification", CASE_OPEN, false, REMIT_SCHOOL, rules,
-                        NRULES, &d),
-            -1);
+        assert_int_equal(case_decide("notification", CASE_OPEN, false,
+                                     REMIT_SCHOOL, rules, NRULES, &d),
+                         -1);
         case_plan(&d, rules, &env, at, &plan);
         assert_int_equal(plan.at, at);
         assert_int_equal(plan.ndeadlines, 0);

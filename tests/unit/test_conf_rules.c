@@ -237,8 +237,8 @@ test_formal_complaint_as_factual_accuracy(void **state)
                 for (int t = 0; t < 2; t++) {
                         enum tz_fold fold;
                         int64_t at = tz_to_utc(
-                            env.tz,
-                            civil_local_secs(day, t ? 63000 : 36000), &fold);
+                            env.tz, civil_local_secs(day, t ? 63000 : 36000),
+                            &fold);
                         struct plan fa = { 0 }, fc = { 0 };
 
                         eval_one(c, "factual_accuracy", &env, at, &fa);
@@ -457,7 +457,8 @@ test_school_calendar(void **state)
                 "\"h@t.example\" ]; } );\n"
                 "schools = (\n"
                 "  { urn = \"100001\"; name = \"Oak\"; channels = [ \"h\" ];\n"
-                "    closures = [ \"2027-02-15..2027-02-19\", \"2027-02-22\" ]; "
+                "    closures = [ \"2027-02-15..2027-02-19\", \"2027-02-22\" "
+                "]; "
                 "},\n"
                 "  { urn = \"100002\"; name = \"Elm\"; channels = [ \"h\" ];\n"
                 "    remit = \"further_education\"; }\n"

@@ -325,8 +325,7 @@ test_table(void **state)
                 struct plan p = { 0 };
                 const struct plan_deadline *d;
 
-                rules_plan(f->rules, f->nrules, &f->env, r->event, r->at,
-                           &p);
+                rules_plan(f->rules, f->nrules, &f->env, r->event, r->at, &p);
                 d = find_deadline(&p, r->rule);
                 if (d->due != r->due)
                         fail_msg("row %zu (%s): due %lld, want %lld", i,
@@ -562,7 +561,8 @@ test_signature(void **state)
         r->deadline.secs = 17 * 3600;
         free(b);
         free(a);
-        a = rules_signature(&f->rules[4], &f->env); /* monitoring_due, rolls on */
+        a = rules_signature(&f->rules[4],
+                            &f->env); /* monitoring_due, rolls on */
         assert_string_equal(a, "1;report_published;mo18@32400+;-;-1d");
         free(a);
 }
