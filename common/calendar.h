@@ -2,9 +2,11 @@
  * calendar: which days are working days for a trust.
  *
  * A working day is Monday to Friday, not a bank holiday of the trust's
- * division and not one of the trust's own closures. Bank holidays come from
- * GOV.UK's bank-holidays.json format, parsed here from text already in memory:
- * the module is pure and never reads a file or a clock.
+ * division and not one of the trust's own closures. A school's calendar is
+ * a calendar over the trust's (calendar_new_over()): the trust's days off
+ * and the school's own closures, with the trust's holiday data. Bank holidays
+ * come from GOV.UK's bank-holidays.json format, parsed here from text already
+ * in memory: the module is pure and never reads a file or a clock.
  *
  * The holiday data covers whole years (the first to the last year the
  * division lists). A working-day count that has to look at a weekday outside
@@ -24,6 +26,12 @@
 struct calendar;
 
 struct calendar *calendar_new(void);
+/*
+ * A calendar whose days off are those of `base` and its own closures, and
+ * whose holiday coverage is base's. `base` is borrowed: it must outlive
+ * the new calendar and not change while it is used.
+ */
+struct calendar *calendar_new_over(const struct calendar *base);
 void calendar_destroy(struct calendar **calp);
 
 /*
@@ -48,6 +56,11 @@ void calendar_add_closure(struct calendar *cal, int32_t day, const char *why);
 bool calendar_is_working_day(const struct calendar *cal, int32_t day);
 /* The title of the holiday or closure on `day`, or NULL; owned by cal. */
 const char *calendar_holiday(const struct calendar *cal, int32_t day);
+/*
+ * A hash of the calendar's own days off (not its base's), to notice that
+ * a school's closures changed; 0 when it has none.
+ */
+uint64_t calendar_fingerprint(const struct calendar *cal);
 /* Whether the holiday data is known for `day`. */
 bool calendar_covers(const struct calendar *cal, int32_t day);
 /* The last year with holiday data, or 0 when there is none. */

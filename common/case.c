@@ -72,7 +72,8 @@ names(const struct rule *rule, const char *kind)
 
 int
 case_decide(const char *kind, enum case_state state, bool new_case,
-            const struct rule *rules, size_t nrules, struct case_decision *d)
+            enum remit remit, const struct rule *rules, size_t nrules,
+            struct case_decision *d)
 {
         const struct case_row *row = row_of(kind);
 
@@ -100,7 +101,8 @@ case_decide(const char *kind, enum case_state state, bool new_case,
                 /* A case just opened has no alerts for cancel_on to end. */
                 if (d->closes || (!row->opens && names(&rules[i], kind)))
                         d->ends[d->nends++] = i;
-                if (rules[i].enabled && strcmp(rules[i].event, kind) == 0)
+                if (rules_applies(&rules[i], remit) &&
+                    strcmp(rules[i].event, kind) == 0)
                         d->starts[d->nstarts++] = i;
         }
         return 0;
@@ -117,12 +119,11 @@ case_decision_free(struct case_decision *d)
 
 void
 case_plan(const struct case_decision *d, const struct rule *rules,
-          const struct calendar *cal, const struct tz *tz, int64_t at,
-          struct plan *plan)
+          const struct rules_env *env, int64_t at, struct plan *plan)
 {
         plan->at = at;
         for (size_t i = 0; d->refusal == CASE_OK && i < d->nstarts; i++)
-                rules_eval(&rules[d->starts[i]], cal, tz, at, plan);
+                rules_eval(&rules[d->starts[i]], env, at, plan);
         plan_sort(plan);
 }
 

@@ -55,18 +55,19 @@ struct case_decision {
         size_t *ends; /* indexes of the rules that end: with `closes` all
                          of them, else those whose cancel_on names kind */
         size_t nends;
-        size_t *starts; /* indexes of the enabled rules `kind` starts */
+        size_t *starts; /* indexes of the rules `kind` starts: enabled
+                           and applying to the school's remit */
         size_t nstarts;
 };
 
 /*
- * Decides what recording an event of `kind` does to a school whose current
- * case is in `state` (CASE_NONE: it has none), under `rules`. Returns 0
- * when it may go ahead, -1 when refused (d->refusal says why). Release *d
- * with case_decision_free() either way.
+ * Decides what recording an event of `kind` does to a school of `remit`
+ * whose current case is in `state` (CASE_NONE: it has none), under
+ * `rules`. Returns 0 when it may go ahead, -1 when refused (d->refusal
+ * says why). Release *d with case_decision_free() either way.
  */
 int case_decide(const char *kind, enum case_state state, bool new_case,
-                const struct rule *rules, size_t nrules,
+                enum remit remit, const struct rule *rules, size_t nrules,
                 struct case_decision *d);
 void case_decision_free(struct case_decision *d);
 
@@ -75,8 +76,7 @@ void case_decision_free(struct case_decision *d);
  * `d` starts, for an event at `at` (nothing when it is refused).
  */
 void case_plan(const struct case_decision *d, const struct rule *rules,
-               const struct calendar *cal, const struct tz *tz, int64_t at,
-               struct plan *plan);
+               const struct rules_env *env, int64_t at, struct plan *plan);
 
 /*
  * The refusal of `d` in words, for the control reply and for plan. `urn`

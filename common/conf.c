@@ -29,6 +29,95 @@ static const char *const channel_types[CHANNEL_NTYPES] = {
 
 /* --- Sections ----------------------------------------------------------- */
 
+/* A closure range longer than this is surely a typo (a year for a month). */
+#define CLOSURE_RANGE_MAX 366
+
+/*
+ * One closure: "YYYY-MM-DD" or "YYYY-MM-DD..YYYY-MM-DD" (both days
+ * included). 0 with the first and last day, or -1 with *why (caller frees).
+ */
+static int
+parse_closure(const char *s, int32_t *first, int32_t *last, char **why)
+{
+        const char *dots = strstr(s, "..");
+        char a[16], b[16];
+
+        if (dots == NULL) {
+                if (civil_parse_date(s, first) < 0) {
+                        xasprintf(why, "is not a date YYYY-MM-DD or a range "
+                                       "YYYY-MM-DD..YYYY-MM-DD");
+                        return -1;
+                }
+                *last = *first;
+                return 0;
+        }
+        if ((size_t)(dots - s) >= sizeof(a) || strlen(dots + 2) >= sizeof(b)) {
+                xasprintf(why, "is not a range YYYY-MM-DD..YYYY-MM-DD");
+                return -1;
+        }
+        snprintf(a, sizeof(a), "%.*s", (int)(dots - s), s);
+        snprintf(b, sizeof(b), "%s", dots + 2);
+        if (civil_parse_date(a, first) < 0) {
+                xasprintf(why,
+                          "starts with '%s', which is not a date "
+                          "YYYY-MM-DD",
+                          a);
+                return -1;
+        }
+        if (civil_parse_date(b, last) < 0) {
+                xasprintf(why, "ends with '%s', which is not a date YYYY-MM-DD",
+                          b);
+                return -1;
+        }
+        if (*last < *first) {
+                xasprintf(why, "ends before it starts");
+                return -1;
+        }
+        if (*last - *first >= CLOSURE_RANGE_MAX) {
+                xasprintf(why, "is longer than %d days", CLOSURE_RANGE_MAX);
+                return -1;
+        }
+        return 0;
+}
+
+/*
+ * The list `closures` of group g, each day added to `cal` and to *days;
+ * `what` names one in messages ("trust closure", "school '100001' closure").
+ */
+static void
+load_closures(struct loader *ld, const config_setting_t *g,
+              struct calendar *cal, const char *what, int32_t **days,
+              size_t *ndays)
+{
+        struct strlist closures;
+        size_t cap = 0;
+
+        *days = NULL;
+        *ndays = 0;
+        ld_get_strv(ld, g, "closures", &closures);
+        for (size_t i = 0; i < closures.n; i++) {
+                int32_t first, last;
+                char *why = NULL;
+
+                if (parse_closure(closures.v[i], &first, &last, &why) < 0) {
+                        ld_error_at(ld, closures.at[i], "%s '%s' %s", what,
+                                    closures.v[i], why);
+                        free(why);
+                        continue;
+                }
+                for (int32_t d = first; d <= last; d++) {
+                        if (*ndays == cap) {
+                                cap = cap == 0 ? 16 : cap * 2;
+                                *days =
+                                    xreallocarray(*days, cap, sizeof(**days));
+                        }
+                        (*days)[(*ndays)++] = d;
+                        calendar_add_closure(cal, d, "closure");
+                }
+        }
+        ld_strlist_free(&closures);
+}
+
 static void
 load_trust(struct loader *ld, const config_setting_t *root)
 {
@@ -38,7 +127,6 @@ load_trust(struct loader *ld, const config_setting_t *root)
         const config_setting_t *g = ld_get_group(ld, root, "trust");
         const config_setting_t *m;
         char *holidays = NULL, *json = NULL, *why = NULL;
-        struct strlist closures;
         size_t len;
 
         if (g == NULL) {
@@ -83,21 +171,8 @@ load_trust(struct loader *ld, const config_setting_t *root)
                                     c->trust.holidays, why);
         }
 
-        ld_get_strv(ld, g, "closures", &closures);
-        c->trust.closures = xcalloc(closures.n, sizeof(*c->trust.closures));
-        for (size_t i = 0; i < closures.n; i++) {
-                int32_t day;
-
-                if (civil_parse_date(closures.v[i], &day) < 0) {
-                        ld_error_at(ld, closures.at[i],
-                                    "closure '%s' is not a date YYYY-MM-DD",
-                                    closures.v[i]);
-                        continue;
-                }
-                c->trust.closures[c->trust.nclosures++] = day;
-                calendar_add_closure(c->calendar, day, "closure");
-        }
-        ld_strlist_free(&closures);
+        load_closures(ld, g, c->calendar, "trust closure", &c->trust.closures,
+                      &c->trust.nclosures);
         free(why);
         free(json);
         free(holidays);
@@ -427,7 +502,8 @@ ld_resolve_channels(struct loader *ld, const struct strlist *names,
 static void
 load_schools(struct loader *ld, const config_setting_t *root)
 {
-        static const char *const keys[] = { "urn", "name", "channels", NULL };
+        static const char *const keys[] = { "urn",   "name",     "channels",
+                                            "remit", "closures", NULL };
         struct conf *c = ld->conf;
         const config_setting_t *list = ld_get_list(ld, root, "schools", true);
         int n;
@@ -440,6 +516,7 @@ load_schools(struct loader *ld, const config_setting_t *root)
                 const config_setting_t *g = config_setting_get_elem(list, i);
                 struct school *s = &c->schools[c->nschools++];
                 struct strlist names;
+                const char *remit;
                 char *owner;
 
                 if (!ld_element_group(ld, g, "school"))
@@ -465,6 +542,22 @@ load_schools(struct loader *ld, const config_setting_t *root)
                 ld_resolve_channels(ld, &names, owner, &s->channels,
                                     &s->nchannels);
                 ld_strlist_free(&names);
+                remit = ld_get_string(ld, g, "remit", false, owner);
+                if (remit != NULL && rules_remit_parse(remit, &s->remit) < 0)
+                        ld_error_at(
+                            ld, config_setting_get_member(g, "remit"),
+                            "%s: unknown remit '%s' (remits: " RULES_REMIT_LIST
+                            ")",
+                            owner, remit);
+                free(owner);
+                /* Without the trust's calendar there is nothing to add to:
+                 * its error is already said. */
+                if (c->calendar == NULL)
+                        continue;
+                s->calendar = calendar_new_over(c->calendar);
+                xasprintf(&owner, "school '%s' closure", s->urn ? s->urn : "?");
+                load_closures(ld, g, s->calendar, owner, &s->closures,
+                              &s->nclosures);
                 free(owner);
         }
 }
@@ -669,6 +762,8 @@ conf_destroy(struct conf **confp)
                 free(c->schools[i].urn);
                 free(c->schools[i].name);
                 free(c->schools[i].channels);
+                free(c->schools[i].closures);
+                calendar_destroy(&c->schools[i].calendar);
         }
         free(c->schools);
         for (size_t i = 0; i < c->nrules; i++)
@@ -744,6 +839,18 @@ conf_template(const struct conf *conf, enum channel_type type, bool title)
                 own = title ? conf->templates[type].title
                             : conf->templates[type].text;
         return own != NULL ? own : template_default(title);
+}
+
+void
+conf_rules_env(const struct conf *conf, const struct school *school,
+               struct rules_env *env)
+{
+        env->remit = school != NULL ? school->remit : REMIT_SCHOOL;
+        env->trust = conf->calendar;
+        env->school = school != NULL && school->calendar != NULL
+                          ? school->calendar
+                          : conf->calendar;
+        env->tz = conf->tz;
 }
 
 bool

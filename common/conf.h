@@ -92,6 +92,13 @@ struct school {
         char *name;
         size_t *channels; /* indexes into conf->channels */
         size_t nchannels;
+        enum remit remit;  /* which rules apply; REMIT_SCHOOL by default */
+        int32_t *closures; /* its own closures, day numbers, ranges spread */
+        size_t nclosures;
+        /* The trust's calendar and the school's closures, for rules with
+         * calendar = "school" (calendar_new_over()); never NULL once
+         * loaded. Owned; it borrows conf->calendar. */
+        struct calendar *calendar;
 };
 
 struct conf {
@@ -102,7 +109,7 @@ struct conf {
                 char *timezone;
                 char *holidays; /* resolved path */
                 char *division;
-                int32_t *closures;
+                int32_t *closures; /* day numbers, ranges spread */
                 size_t nclosures;
         } trust;
         struct {
@@ -203,6 +210,13 @@ bool conf_endpoint_tcp(const char *endpoint);
 /* The allow-list entry with Z85 public key `z85`, or NULL. Borrowed. */
 const struct conf_client *conf_client_by_key(const struct conf *conf,
                                              const char *z85);
+/*
+ * What the rules are applied with for `school`: its remit, the trust's
+ * calendar and its own, the zone. NULL (a school no longer configured):
+ * the remit "school" and the trust's calendar for both. Borrows from conf.
+ */
+void conf_rules_env(const struct conf *conf, const struct school *school,
+                    struct rules_env *env);
 /* Whether recording `kind` means anything: built in, or a rule's event. */
 bool conf_known_kind(const struct conf *conf, const char *kind);
 

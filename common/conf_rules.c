@@ -1,5 +1,6 @@
 #include "conf_int.h"
 
+#include "civil.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -10,7 +11,8 @@
 
 /*
  * The conf module's rules section (conf_int.h): each rule's event, deadline,
- * window, alerts, channels and the events that cancel it.
+ * window, alerts, channels and the events that cancel it, the remits it
+ * applies to, the calendar it counts on, and its source.
  */
 
 #define WORKING_DAYS_MAX 260
@@ -24,11 +26,24 @@ load_when(struct loader *ld, const config_setting_t *rule, const char *key,
                                             "roll", NULL };
         static const char *const rolls[] = { "none", "forward", "backward",
                                              NULL };
-        const config_setting_t *g = ld_get_group(ld, rule, key);
+        const config_setting_t *m = config_setting_get_member(rule, key);
+        const config_setting_t *g;
         const char *time;
         bool mo;
         int roll;
 
+        /* A window may open at the event itself: opens = "event". */
+        if (m != NULL && strcmp(key, "opens") == 0 &&
+            config_setting_type(m) == CONFIG_TYPE_STRING) {
+                if (strcmp(config_setting_get_string(m), "event") != 0)
+                        ld_error_at(ld, m,
+                                    "opens '%s' must be \"event\" or a group "
+                                    "{ working_days = N; time = \"HH:MM\"; }",
+                                    config_setting_get_string(m));
+                w->unit = RULE_AT_EVENT;
+                return;
+        }
+        g = ld_get_group(ld, rule, key);
         if (g == NULL)
                 return;
         ld_check_keys(ld, g, keys, key);
@@ -54,15 +69,65 @@ load_when(struct loader *ld, const config_setting_t *rule, const char *key,
                             "bad time '%s' (want HH:MM, 00:00 to 23:59)", time);
 }
 
+/* The remits a rule lists, as bits; 0 (every remit) when it lists none. */
+static unsigned
+load_remits(struct loader *ld, const config_setting_t *g, const char *name)
+{
+        const config_setting_t *m;
+        struct strlist names;
+        unsigned bits = 0;
+
+        ld_get_strv(ld, g, "remits", &names);
+        for (size_t i = 0; i < names.n; i++) {
+                enum remit r;
+
+                if (rules_remit_parse(names.v[i], &r) < 0)
+                        ld_error_at(ld, names.at[i],
+                                    "rule '%s': unknown remit '%s' "
+                                    "(remits: " RULES_REMIT_LIST ")",
+                                    name ? name : "?", names.v[i]);
+                else
+                        bits |= 1u << r;
+        }
+        m = config_setting_get_member(g, "remits");
+        if (m != NULL && config_setting_length(m) == 0)
+                ld_error_at(ld, m,
+                            "'remits' is empty: list some, or leave it out for "
+                            "every remit");
+        ld_strlist_free(&names);
+        return bits;
+}
+
+/* Where the rule comes from: its source and the day it was last checked. */
+static void
+load_source(struct loader *ld, const config_setting_t *g, struct rule *r)
+{
+        const config_setting_t *m;
+        int32_t day;
+
+        r->source = ld_dup_string(ld, g, "source", "", "rule");
+        if (r->source != NULL)
+                ld_check_length(ld, config_setting_get_member(g, "source"),
+                                "a rule's source", r->source, CONF_MAX_ACTION);
+        r->checked = ld_dup_string(ld, g, "checked", "", "rule");
+        m = config_setting_get_member(g, "checked");
+        if (m != NULL && r->checked != NULL &&
+            civil_parse_date(r->checked, &day) < 0)
+                ld_error_at(ld, m, "checked '%s' is not a date YYYY-MM-DD",
+                            r->checked);
+}
+
 /* One rule; *cancel_on gets its cancel_on list, whose strings r takes. */
 static void
 load_rule(struct loader *ld, const config_setting_t *g, struct rule *r,
           struct strlist *cancel_on)
 {
-        static const char *const keys[] = { "name",    "event",    "action",
-                                            "enabled", "opens",    "deadline",
-                                            "alerts",  "channels", "cancel_on",
-                                            NULL };
+        static const char *const keys[] = { "name",     "event",     "action",
+                                            "enabled",  "opens",     "deadline",
+                                            "alerts",   "remits",    "calendar",
+                                            "channels", "cancel_on", "source",
+                                            "checked",  NULL };
+        static const char *const calendars[] = { "trust", "school", NULL };
         const config_setting_t *m;
         struct strlist alerts, channels;
         size_t *idx = NULL, nidx = 0;
@@ -92,6 +157,10 @@ load_rule(struct loader *ld, const config_setting_t *g, struct rule *r,
                 ld_error_at(ld, m, "'enabled' must be true or false");
         else if (m != NULL)
                 r->enabled = config_setting_get_bool(m);
+        r->remits = load_remits(ld, g, r->name);
+        r->calendar = (enum rule_calendar)ld_get_enum(
+            ld, g, "calendar", calendars, RULE_CALENDAR_TRUST, "rule");
+        load_source(ld, g, r);
 
         if (config_setting_get_member(g, "deadline") == NULL)
                 ld_error_at(ld, g, "missing 'deadline' in rule");

@@ -14,6 +14,39 @@ const char *const rules_builtin_kinds[] = {
         "deferred",     "cancelled", NULL,
 };
 
+const char *const rules_remit_names[REMIT_N + 1] = {
+        [REMIT_SCHOOL] = "school",
+        [REMIT_FURTHER_EDUCATION] = "further_education",
+        [REMIT_EARLY_YEARS] = "early_years",
+        [REMIT_INDEPENDENT] = "independent",
+        [REMIT_N] = NULL,
+};
+
+const char *
+rules_remit_name(enum remit remit)
+{
+        return remit < REMIT_N ? rules_remit_names[remit] : "?";
+}
+
+int
+rules_remit_parse(const char *name, enum remit *out)
+{
+        for (int i = 0; i < REMIT_N; i++) {
+                if (strcmp(name, rules_remit_names[i]) == 0) {
+                        *out = (enum remit)i;
+                        return 0;
+                }
+        }
+        return -1;
+}
+
+bool
+rules_applies(const struct rule *rule, enum remit remit)
+{
+        return rule->enabled &&
+               (rule->remits == 0 || (rule->remits & (1u << remit)) != 0);
+}
+
 /* Offsets longer than this are surely a typo. */
 #define OFFSET_MAX_SECS (400LL * CIVIL_SECS_PER_DAY)
 
@@ -174,10 +207,13 @@ to_utc(struct plan *plan, const struct rule *rule, const struct tz *tz,
 
 static int64_t
 resolve(struct plan *plan, const struct rule *rule, const struct rule_when *w,
-        const struct calendar *cal, const struct tz *tz, int32_t event_day)
+        const struct calendar *cal, const struct tz *tz, int64_t at)
 {
+        int32_t event_day = civil_day_of(tz_to_local(tz, at));
         int32_t day, uncovered = CALENDAR_COVERED;
 
+        if (w->unit == RULE_AT_EVENT)
+                return at;
         if (w->unit == RULE_WORKING_DAYS) {
                 day =
                     calendar_working_day(cal, event_day, w->count, &uncovered);
@@ -201,18 +237,27 @@ shift(struct plan *plan, const struct rule *rule, const struct tz *tz,
                       tz_to_local(tz, base) + off->amount * CIVIL_SECS_PER_DAY);
 }
 
-void
-rules_eval(const struct rule *rule, const struct calendar *cal,
-           const struct tz *tz, int64_t at, struct plan *plan)
+/* The calendar `rule` counts working days on, for env's school. */
+static const struct calendar *
+rule_calendar(const struct rule *rule, const struct rules_env *env)
 {
-        int32_t event_day = civil_day_of(tz_to_local(tz, at));
+        if (rule->calendar == RULE_CALENDAR_SCHOOL && env->school != NULL)
+                return env->school;
+        return env->trust;
+}
+
+void
+rules_eval(const struct rule *rule, const struct rules_env *env, int64_t at,
+           struct plan *plan)
+{
+        const struct calendar *cal = rule_calendar(rule, env);
+        const struct tz *tz = env->tz;
         struct plan_deadline dl = { rule, rule->has_opens, 0, 0 };
         char *dropped = NULL;
 
         if (rule->has_opens)
-                dl.opens =
-                    resolve(plan, rule, &rule->opens, cal, tz, event_day);
-        dl.due = resolve(plan, rule, &rule->deadline, cal, tz, event_day);
+                dl.opens = resolve(plan, rule, &rule->opens, cal, tz, at);
+        dl.due = resolve(plan, rule, &rule->deadline, cal, tz, at);
         plan->deadlines = xreallocarray(plan->deadlines, plan->ndeadlines + 1,
                                         sizeof(*plan->deadlines));
         plan->deadlines[plan->ndeadlines++] = dl;
@@ -288,14 +333,14 @@ plan_sort(struct plan *plan)
 }
 
 void
-rules_plan(const struct rule *rules, size_t nrules, const struct calendar *cal,
-           const struct tz *tz, const char *event, int64_t at,
-           struct plan *plan)
+rules_plan(const struct rule *rules, size_t nrules, const struct rules_env *env,
+           const char *event, int64_t at, struct plan *plan)
 {
         plan->at = at;
         for (size_t i = 0; i < nrules; i++) {
-                if (rules[i].enabled && strcmp(rules[i].event, event) == 0)
-                        rules_eval(&rules[i], cal, tz, at, plan);
+                if (rules_applies(&rules[i], env->remit) &&
+                    strcmp(rules[i].event, event) == 0)
+                        rules_eval(&rules[i], env, at, plan);
         }
         plan_sort(plan);
 }
@@ -314,6 +359,10 @@ plan_free(struct plan *plan)
 static void
 when_text(const struct rule_when *w, char *buf, size_t len)
 {
+        if (w->unit == RULE_AT_EVENT) {
+                snprintf(buf, len, "ev");
+                return;
+        }
         snprintf(buf, len, "%s%d@%d%s", w->unit == RULE_MONTHS ? "mo" : "wd",
                  w->count, w->secs,
                  w->unit != RULE_MONTHS ? ""
@@ -323,7 +372,7 @@ when_text(const struct rule_when *w, char *buf, size_t len)
 }
 
 char *
-rules_signature(const struct rule *rule)
+rules_signature(const struct rule *rule, const struct rules_env *env)
 {
         char deadline[48], opens[48] = "-", *sig, *next;
 
@@ -337,7 +386,119 @@ rules_signature(const struct rule *rule)
                 free(sig);
                 sig = next;
         }
+        /* Only the school's calendar adds to it: the signatures of rules
+         * on the trust's stay what they were before there was a choice. */
+        if (rule->calendar == RULE_CALENDAR_SCHOOL) {
+                xasprintf(
+                    &next, "%s;school:%016llx", sig,
+                    env->school != NULL
+                        ? (unsigned long long)calendar_fingerprint(env->school)
+                        : 0ULL);
+                free(sig);
+                sig = next;
+        }
         return sig;
+}
+
+/* What people call an event of `kind`: the built-in kinds and the example
+ * config's own, else the kind with spaces for underscores. */
+static char *
+event_words(const char *kind)
+{
+        static const struct {
+                const char *kind, *words;
+        } named[] = {
+                { "notification", "the notification" },
+                { "pause", "the pause" },
+                { "resume", "the resumption" },
+                { "conclusion", "the conclusion" },
+                { "deferred", "the deferral" },
+                { "cancelled", "the cancellation" },
+                { "draft_report", "the draft report" },
+                { "report_published", "the report's publication" },
+        };
+        char *out;
+
+        for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+                if (strcmp(kind, named[i].kind) == 0)
+                        return xstrdup(named[i].words);
+        }
+        xasprintf(&out, "the %s", kind);
+        for (char *p = out; *p != '\0'; p++) {
+                if (*p == '_')
+                        *p = ' ';
+        }
+        return out;
+}
+
+/* "1st", "2nd", "3rd", "4th", ..., "11th", "12th", "13th", "21st". */
+static void
+ordinal(int n, char *buf, size_t len)
+{
+        const char *suffix = "th";
+
+        if (n % 100 < 11 || n % 100 > 13) {
+                if (n % 10 == 1)
+                        suffix = "st";
+                else if (n % 10 == 2)
+                        suffix = "nd";
+                else if (n % 10 == 3)
+                        suffix = "rd";
+        }
+        snprintf(buf, len, "%d%s", n, suffix);
+}
+
+static char *
+when_words(const struct rule *rule, const struct rule_when *w)
+{
+        char *event = event_words(rule->event), *out = NULL, nth[16];
+        const char *cal = rule->calendar == RULE_CALENDAR_SCHOOL
+                              ? " (the school's working days)"
+                              : "";
+        int h = w->secs / 3600, m = w->secs / 60 % 60;
+
+        switch (w->unit) {
+        case RULE_AT_EVENT:
+                xasprintf(&out, "at %s itself", event);
+                break;
+        case RULE_WORKING_DAYS:
+                ordinal(w->count, nth, sizeof(nth));
+                if (w->count == 0)
+                        xasprintf(&out, "the day of %s, %02d:%02d", event, h,
+                                  m);
+                else if (w->count == 1)
+                        xasprintf(&out,
+                                  "the next working day%s after %s, "
+                                  "%02d:%02d",
+                                  cal, event, h, m);
+                else
+                        xasprintf(&out,
+                                  "the %s working day%s after %s, "
+                                  "%02d:%02d",
+                                  nth, cal, event, h, m);
+                break;
+        case RULE_MONTHS:
+                xasprintf(&out, "%d month%s after %s, %02d:%02d%s", w->count,
+                          w->count == 1 ? "" : "s", event, h, m,
+                          w->roll > 0   ? ", or the next working day"
+                          : w->roll < 0 ? ", or the working day before"
+                                        : "");
+                break;
+        }
+        free(event);
+        return out;
+}
+
+char *
+rules_deadline_words(const struct rule *rule)
+{
+        return when_words(rule, &rule->deadline);
+}
+
+char *
+rules_opens_words(const struct rule *rule)
+{
+        return rule->has_opens ? when_words(rule, &rule->opens) : NULL;
 }
 
 static void
@@ -354,6 +515,8 @@ rule_free(struct rule *rule)
         free(rule->name);
         free(rule->event);
         free(rule->action);
+        free(rule->source);
+        free(rule->checked);
         free(rule->alerts);
         free_strv(rule->channels, rule->nchannels);
         free_strv(rule->cancel_on, rule->ncancel_on);

@@ -26,8 +26,9 @@ static int cmd_help(struct ctl *ctl, int argc, char **argv);
 
 static const struct command commands[] = {
         { "plan", cmd_plan,
-          "plan --event KIND [--at TIME] [--school URN] [--state STATE] "
-          "[--new-case] [--json]" },
+          "plan --event KIND [--at TIME] [--school URN | --remit REMIT] "
+          "[--state STATE] [--new-case] [--json]" },
+        { "rules", cmd_rules, "rules [--json | --markdown]" },
         { "check-config", cmd_check_config, "check-config [-c FILE]" },
         { "keygen", cmd_keygen,
           "keygen [--force] NAME | keygen --webhook [--force] FILE" },

@@ -41,6 +41,8 @@ int ctl_usage_error(const char *cmd, const char *fmt, ...)
 struct conf *ctl_load_conf(const struct ctl *ctl);
 
 int cmd_plan(struct ctl *ctl, int argc, char **argv);
+/* rules (rules.c): every rule of the config, in words, JSON or Markdown. */
+int cmd_rules(struct ctl *ctl, int argc, char **argv);
 /* keygen (keygen.c): a CURVE key pair, or with --webhook a signing secret. */
 int cmd_keygen(struct ctl *ctl, int argc, char **argv);
 

@@ -23,6 +23,7 @@ struct plan_args {
         const char *at;
         const char *urn;
         const char *state;
+        const char *remit;
         bool new_case;
         bool json;
 };
@@ -67,7 +68,8 @@ alert_channels(const struct conf *conf, const struct school *school,
 
 static json_t *
 plan_json(const struct conf *conf, const struct plan *plan,
-          const struct case_decision *dec, const struct school *school)
+          const struct case_decision *dec, const struct school *school,
+          enum remit remit)
 {
         const struct tz *tz = conf->tz;
         json_t *root = json_object(), *dls = json_array(), *als = json_array();
@@ -82,6 +84,8 @@ plan_json(const struct conf *conf, const struct plan *plan,
                 json_object_set_new(s, "name", json_string(school->name));
                 json_object_set_new(root, "school", s);
         }
+        json_object_set_new(root, "remit",
+                            json_string(rules_remit_name(remit)));
         json_object_set_new(root, "state",
                             json_string(case_state_name(dec->from)));
         if (dec->refusal != CASE_OK) {
@@ -195,6 +199,8 @@ print_human(const struct conf *conf, const struct plan *plan,
                 printf("School:  %s %s\n",
                        json_string_value(json_object_get(school, "urn")),
                        json_string_value(json_object_get(school, "name")));
+        printf("Remit:   %s\n",
+               json_string_value(json_object_get(doc, "remit")));
         printf("Zone:    %s\n", tz_name(conf->tz));
         print_case(dec);
         if (dec->refusal != CASE_OK) {
@@ -274,6 +280,7 @@ parse_args(struct ctl *ctl, int argc, char **argv, struct plan_args *pa)
                 { "at", required_argument, NULL, 'a' },
                 { "school", required_argument, NULL, 's' },
                 { "state", required_argument, NULL, 'S' },
+                { "remit", required_argument, NULL, 'r' },
                 { "new-case", no_argument, NULL, 'n' },
                 { "json", no_argument, NULL, 'j' },
                 { NULL, 0, NULL, 0 },
@@ -294,6 +301,9 @@ parse_args(struct ctl *ctl, int argc, char **argv, struct plan_args *pa)
                 case 'S':
                         pa->state = optarg;
                         break;
+                case 'r':
+                        pa->remit = optarg;
+                        break;
                 case 'n':
                         pa->new_case = true;
                         break;
@@ -309,6 +319,9 @@ parse_args(struct ctl *ctl, int argc, char **argv, struct plan_args *pa)
                                        argv[optind]);
         if (pa->event == NULL)
                 return ctl_usage_error("plan", "--event KIND is required");
+        if (pa->remit != NULL && pa->urn != NULL)
+                return ctl_usage_error("plan", "--remit: the school's own "
+                                               "remit applies with --school");
         if (pa->new_case && strcmp(pa->event, "notification") != 0)
                 return ctl_usage_error("plan", "--new-case: only a "
                                                "notification opens a case");
@@ -345,10 +358,11 @@ known_kinds(const struct conf *conf)
 int
 cmd_plan(struct ctl *ctl, int argc, char **argv)
 {
-        struct plan_args pa = { NULL, NULL, NULL, NULL, false, false };
+        struct plan_args pa = { NULL, NULL, NULL, NULL, NULL, false, false };
         struct case_decision d = { 0 };
         enum case_state state;
         struct plan plan = { 0 };
+        struct rules_env env;
         struct conf *conf = NULL;
         const struct school *school = NULL;
         enum tz_fold fold = TZ_EXACT;
@@ -396,9 +410,15 @@ cmd_plan(struct ctl *ctl, int argc, char **argv)
                 goto out;
         }
 
-        case_decide(pa.event, state, pa.new_case, conf->rules, conf->nrules,
-                    &d);
-        case_plan(&d, conf->rules, conf->calendar, conf->tz, at, &plan);
+        conf_rules_env(conf, school, &env);
+        if (pa.remit != NULL && rules_remit_parse(pa.remit, &env.remit) < 0) {
+                rc = ctl_usage_error(
+                    "plan", "--remit '%s': want " RULES_REMIT_LIST, pa.remit);
+                goto out;
+        }
+        case_decide(pa.event, state, pa.new_case, env.remit, conf->rules,
+                    conf->nrules, &d);
+        case_plan(&d, conf->rules, &env, at, &plan);
         if (fold != TZ_EXACT) {
                 char got[TIMEFMT_LEN];
 
@@ -407,7 +427,7 @@ cmd_plan(struct ctl *ctl, int argc, char **argv)
                           fold == TZ_GAP ? "does not exist" : "happens twice",
                           tz_name(conf->tz), got);
         }
-        doc = plan_json(conf, &plan, &d, school);
+        doc = plan_json(conf, &plan, &d, school, env.remit);
         if (pa.json) {
                 doc_text = json_dumps(doc, JSON_INDENT(2));
                 printf("%s\n", doc_text);

@@ -46,7 +46,8 @@ rule_warnings(const struct plan *plan, const char *rule)
  * number stored or -1.
  */
 static int
-store_plan(struct store *st, const struct conf *conf, const struct plan *plan,
+store_plan(struct store *st, const struct conf *conf,
+           const struct rules_env *env, const struct plan *plan,
            const struct store_case *c, int64_t event_id, int64_t now,
            int64_t keep_after, json_t *scheduled, char **cause)
 {
@@ -76,7 +77,7 @@ store_plan(struct store *st, const struct conf *conf, const struct plan *plan,
                         continue;
                 a.due = dl->due;
                 a.opens = dl->has_opens ? dl->opens : 0;
-                sig = rules_signature(pa->rule);
+                sig = rules_signature(pa->rule, env);
                 warning = rule_warnings(plan, pa->rule->name);
                 id = store_alert_add(st, &a, sig, warning, cause);
                 free(sig);
@@ -130,6 +131,7 @@ sched_record(struct store *st, const struct conf *conf,
         const struct school *school = conf_school(conf, ev->urn);
         struct store_case cur = { 0 }, c = { 0 };
         struct case_decision d = { 0 };
+        struct rules_env env;
         struct plan plan = { 0 };
         json_t *reply = NULL, *scheduled = json_array(), *warns = json_array();
         const char *fault;
@@ -137,13 +139,14 @@ sched_record(struct store *st, const struct conf *conf,
         int64_t event_id;
         int cancelled = 0, n;
 
+        conf_rules_env(conf, school, &env);
         if (store_begin(st, &cause) < 0)
                 goto fail;
         n = store_case_current(st, ev->urn, &cur, &cause);
         if (n < 0)
                 goto fail_tx;
         if (case_decide(ev->kind, n == 0 ? cur.state : CASE_NONE, ev->new_case,
-                        conf->rules, conf->nrules, &d) < 0) {
+                        env.remit, conf->rules, conf->nrules, &d) < 0) {
                 store_rollback(st);
                 refusal = case_refusal_text(&d, ev->urn, cur.id);
                 reply = proto_error("%s", refusal);
@@ -186,9 +189,9 @@ sched_record(struct store *st, const struct conf *conf,
                 cancelled += n;
         }
 
-        case_plan(&d, conf->rules, conf->calendar, conf->tz, ev->at, &plan);
-        if (store_plan(st, conf, &plan, &c, event_id, now, INT64_MIN, scheduled,
-                       &cause) < 0)
+        case_plan(&d, conf->rules, &env, ev->at, &plan);
+        if (store_plan(st, conf, &env, &plan, &c, event_id, now, INT64_MIN,
+                       scheduled, &cause) < 0)
                 goto fail_tx;
         if (store_commit(st, &cause) < 0)
                 goto fail_tx;
@@ -447,11 +450,15 @@ replan_group(const struct store_group *g, void *arg)
         const struct rule *rule = conf_rule(rp->conf, g->rule);
         struct store_case c = { 0 };
         struct plan plan = { 0 };
+        struct rules_env env;
         char *sig = NULL;
+        bool applies;
         int rc = -1;
 
-        if (rule != NULL && rule->enabled) {
-                sig = rules_signature(rule);
+        conf_rules_env(rp->conf, conf_school(rp->conf, g->urn), &env);
+        applies = rule != NULL && rules_applies(rule, env.remit);
+        if (applies) {
+                sig = rules_signature(rule, &env);
                 if (strcmp(sig, g->sig) == 0) {
                         free(sig);
                         return 0; /* unchanged */
@@ -462,19 +469,21 @@ replan_group(const struct store_group *g, void *arg)
         if (store_alerts_cancel_event(rp->st, g->case_id, g->event_id, g->rule,
                                       rp->now, &rp->cause) < 0)
                 goto out;
-        if (rule == NULL || !rule->enabled) {
-                log_notice("rule '%s' is gone or disabled: its pending alerts "
-                           "for case %lld are cancelled",
-                           g->rule, (long long)g->case_id);
+        if (!applies) {
+                log_notice("rule '%s' is gone, disabled or not for school "
+                           "%s's remit '%s': its pending alerts for case %lld "
+                           "are cancelled",
+                           g->rule, g->urn, rules_remit_name(env.remit),
+                           (long long)g->case_id);
                 rp->cancelled++;
                 rc = 0;
                 goto out;
         }
         c.id = g->case_id;
         snprintf(c.urn, sizeof(c.urn), "%s", g->urn);
-        rules_eval(rule, rp->conf->calendar, rp->conf->tz, g->event_at, &plan);
+        rules_eval(rule, &env, g->event_at, &plan);
         plan_sort(&plan);
-        if (store_plan(rp->st, rp->conf, &plan, &c, g->event_id, rp->now,
+        if (store_plan(rp->st, rp->conf, &env, &plan, &c, g->event_id, rp->now,
                        rp->now, NULL, &rp->cause) < 0)
                 goto out;
         rp->replanned++;

@@ -72,14 +72,15 @@ _ofsted_notifyctl()
             if [[ $cur == -* ]]; then
                 opts=(-c --config -h --help)
             else
-                opts=(plan check-config keygen notify pause resume conclude defer
+                opts=(plan rules check-config keygen notify pause resume conclude defer
                     cancel event list show upcoming ics test history status
                     reload watch help)
             fi
             mapfile -t COMPREPLY < <(compgen -W "${opts[*]}" -- "$cur")
             return
             ;;
-        plan) opts=(--event --at --school --state --new-case --json -c --config) ;;
+        plan) opts=(--event --at --school --remit --state --new-case --json -c --config) ;;
+        rules) opts=(--json --markdown -c --config) ;;
         check-config) opts=(-c --config) ;;
         keygen)
             if [[ $cur != -* ]]; then

@@ -237,8 +237,8 @@ test_table(void **state)
         for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
                 const struct row *r = &table[i];
                 struct case_decision d;
-                int rc = case_decide(r->kind, r->state, r->new_case, rules,
-                                     NRULES, &d);
+                int rc = case_decide(r->kind, r->state, r->new_case,
+                                     REMIT_SCHOOL, rules, NRULES, &d);
 
                 snprintf(what, sizeof(what), "%s on %s%s", r->kind,
                          case_state_name(r->state),
@@ -272,10 +272,10 @@ test_new_case_only_for_notification(void **state)
         (void)state;
         for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
                 for (int s = CASE_NONE; s <= CASE_CLOSED; s++) {
-                        assert_int_equal(case_decide(kinds[k],
-                                                     (enum case_state)s, true,
-                                                     rules, NRULES, &d),
-                                         -1);
+                        assert_int_equal(
+                            case_decide(kinds[k], (enum case_state)s, true,
+                                        REMIT_SCHOOL, rules, NRULES, &d),
+                            -1);
                         assert_int_equal(d.refusal, CASE_REFUSE_NEW_CASE);
                         assert_int_equal(d.nends, 0);
                         assert_int_equal(d.nstarts, 0);
@@ -329,7 +329,7 @@ test_refusal_text(void **state)
         (void)state;
         for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
                 assert_int_equal(case_decide(t[i].kind, t[i].st, t[i].new_case,
-                                             rules, NRULES, &d),
+                                             REMIT_SCHOOL, rules, NRULES, &d),
                                  -1);
                 text = case_refusal_text(&d, t[i].urn, t[i].id);
                 assert_string_equal(text, t[i].want);
@@ -381,14 +381,15 @@ test_plan(void **state)
          * 5 March, and 17:00 GMT that day is 17:00 UTC. */
         int64_t at = support_utc("2024-03-04T10:15:00Z");
         int64_t due = support_utc("2024-03-05T17:00:00Z");
+        struct rules_env env = { REMIT_SCHOOL, cal, NULL, tz };
         struct case_decision d;
         struct plan plan = { 0 };
 
         (void)state;
-        assert_int_equal(
-            case_decide("notification", CASE_NONE, false, rules, NRULES, &d),
-            0);
-        case_plan(&d, rules, cal, tz, at, &plan);
+        assert_int_equal(case_decide("notification", CASE_NONE, false,
+                                     REMIT_SCHOOL, rules, NRULES, &d),
+                         0);
+        case_plan(&d, rules, &env, at, &plan);
         assert_int_equal(plan.at, at);
         assert_int_equal(plan.ndeadlines, 2);
         assert_string_equal(plan.deadlines[0].rule->name, "deferral_cutoff");
@@ -397,10 +398,10 @@ test_plan(void **state)
         plan_free(&plan);
         case_decision_free(&d);
 
-        assert_int_equal(
-            case_decide("notification", CASE_OPEN, false, rules, NRULES, &d),
-            -1);
-        case_plan(&d, rules, cal, tz, at, &plan);
+        assert_int_equal(case_decide("notification", CASE_OPEN, false,
+                                     REMIT_SCHOOL, rules, NRULES, &d),
+                         -1);
+        case_plan(&d, rules, &env, at, &plan);
         assert_int_equal(plan.at, at);
         assert_int_equal(plan.ndeadlines, 0);
         assert_int_equal(plan.nalerts, 0);

@@ -24,6 +24,7 @@
 struct fixture {
         struct calendar *cal;
         struct tz *tz;
+        struct rules_env env; /* a school on the trust's calendar */
         struct rule rules[8];
         size_t nrules;
 };
@@ -69,6 +70,7 @@ setup(void **state)
 
         f->cal = support_calendar("england-and-wales");
         f->tz = support_tz("Europe/London");
+        f->env = (struct rules_env){ REMIT_SCHOOL, f->cal, NULL, f->tz };
 
         add_rule(f, "deferral_cutoff", "notification", RULE_WORKING_DAYS, 0, 16,
                  30, cutoff, 4);
@@ -323,8 +325,7 @@ test_table(void **state)
                 struct plan p = { 0 };
                 const struct plan_deadline *d;
 
-                rules_plan(f->rules, f->nrules, f->cal, f->tz, r->event, r->at,
-                           &p);
+                rules_plan(f->rules, f->nrules, &f->env, r->event, r->at, &p);
                 d = find_deadline(&p, r->rule);
                 if (d->due != r->due)
                         fail_msg("row %zu (%s): due %lld, want %lld", i,
@@ -346,7 +347,7 @@ test_cutoff_alerts(void **state)
         const struct fixture *f = *state;
         struct plan p = { 0 };
 
-        rules_plan(f->rules, f->nrules, f->cal, f->tz, "notification",
+        rules_plan(f->rules, f->nrules, &f->env, "notification",
                    utc(2024, 3, 4, 10, 0), &p);
         assert_int_equal(p.nalerts, 4);
         assert_int_equal(p.alerts[0].at, utc(2024, 3, 4, 10, 0));
@@ -366,7 +367,7 @@ test_notification_after_cutoff(void **state)
         const struct fixture *f = *state;
         struct plan p = { 0 };
 
-        rules_plan(f->rules, f->nrules, f->cal, f->tz, "notification",
+        rules_plan(f->rules, f->nrules, &f->env, "notification",
                    utc(2024, 3, 4, 17, 5), &p);
         assert_int_equal(p.ndeadlines, 1);
         assert_int_equal(p.deadlines[0].due, utc(2024, 3, 4, 16, 30));
@@ -378,7 +379,7 @@ test_notification_after_cutoff(void **state)
         plan_free(&p);
 
         /* At 16:10 the deadline alert still goes, the earlier ones not. */
-        rules_plan(f->rules, f->nrules, f->cal, f->tz, "notification",
+        rules_plan(f->rules, f->nrules, &f->env, "notification",
                    utc(2024, 3, 4, 16, 10), &p);
         assert_int_equal(p.nalerts, 2);
         assert_int_equal(p.alerts[1].at, utc(2024, 3, 4, 16, 30));
@@ -396,7 +397,7 @@ test_pause_plan_sorted(void **state)
 
         /* Thu 23 Oct 2025: expected Fri 24 08:00 BST; limit Thu 30 17:00
          * GMT, its -1d Wed 29 17:00 GMT. */
-        rules_plan(f->rules, f->nrules, f->cal, f->tz, "pause",
+        rules_plan(f->rules, f->nrules, &f->env, "pause",
                    utc(2025, 10, 23, 10, 0), &p);
         assert_int_equal(p.ndeadlines, 2);
         assert_int_equal(p.nalerts, 3);
@@ -415,14 +416,14 @@ test_no_rules_and_disabled(void **state)
         struct fixture *f = *state;
         struct plan p = { 0 };
 
-        rules_plan(f->rules, f->nrules, f->cal, f->tz, "resume",
+        rules_plan(f->rules, f->nrules, &f->env, "resume",
                    utc(2024, 3, 4, 10, 0), &p);
         assert_int_equal(p.ndeadlines, 0);
         assert_int_equal(p.nalerts, 0);
         plan_free(&p);
 
         f->rules[4].enabled = false;
-        rules_plan(f->rules, f->nrules, f->cal, f->tz, "report_published",
+        rules_plan(f->rules, f->nrules, &f->env, "report_published",
                    utc(2024, 1, 31, 12, 0), &p);
         f->rules[4].enabled = true;
         assert_int_equal(p.ndeadlines, 0);
@@ -437,7 +438,7 @@ test_coverage_warning(void **state)
         struct plan p = { 0 };
 
         /* Fri 22 Dec 2028 + 5: 27, 28, 29, Mon 1 Jan 2029 (unknown), 2. */
-        rules_plan(f->rules, f->nrules, f->cal, f->tz, "pause",
+        rules_plan(f->rules, f->nrules, &f->env, "pause",
                    utc(2028, 12, 22, 11, 0), &p);
         assert_int_equal(find_deadline(&p, "pause_limit")->due,
                          utc(2029, 1, 2, 17, 0));
@@ -449,7 +450,7 @@ test_coverage_warning(void **state)
         plan_free(&p);
 
         /* 18 months past 2027 lands in 2029 as well. */
-        rules_plan(f->rules, f->nrules, f->cal, f->tz, "report_published",
+        rules_plan(f->rules, f->nrules, &f->env, "report_published",
                    utc(2027, 9, 1, 12, 0), &p);
         assert_true(has_warning(&p, "monitoring_due"));
         assert_true(has_warning(&p, "2029-03-01"));
@@ -465,7 +466,7 @@ test_closure(void **state)
 
         calendar_add_closure(f->cal, civil_days(2025, 6, 13), "closure");
         /* Thu 12 Jun 2025: Fri 13 closed -> Mon 16, 08:00 BST. */
-        rules_plan(f->rules, f->nrules, f->cal, f->tz, "pause",
+        rules_plan(f->rules, f->nrules, &f->env, "pause",
                    utc(2025, 6, 12, 11, 0), &p);
         assert_int_equal(find_deadline(&p, "pause_expected")->due,
                          utc(2025, 6, 16, 7, 0));
@@ -498,12 +499,12 @@ test_gap_and_overlap(void **state)
         assert_int_equal(rules_parse_offset(alerts[0], &r.alerts[0]), 0);
         r.nalerts = 1;
 
-        rules_plan(&r, 1, f->cal, f->tz, "night", utc(2024, 3, 31, 0, 10), &p);
+        rules_plan(&r, 1, &f->env, "night", utc(2024, 3, 31, 0, 10), &p);
         assert_int_equal(p.deadlines[0].due, utc(2024, 3, 31, 1, 30));
         assert_true(has_warning(&p, "does not exist"));
         plan_free(&p);
 
-        rules_plan(&r, 1, f->cal, f->tz, "night", utc(2024, 10, 27, 0, 10), &p);
+        rules_plan(&r, 1, &f->env, "night", utc(2024, 10, 27, 0, 10), &p);
         assert_int_equal(p.deadlines[0].due, utc(2024, 10, 27, 0, 30));
         assert_true(has_warning(&p, "happens twice"));
         plan_free(&p);
@@ -530,7 +531,7 @@ test_days_keep_wall_clock(void **state)
         r.nalerts = 2;
 
         /* Sat 30 Mar 2024 12:00 GMT: +1d = Sun 12:00 BST = 11:00Z. */
-        rules_plan(&r, 1, f->cal, f->tz, "x", utc(2024, 3, 30, 12, 0), &p);
+        rules_plan(&r, 1, &f->env, "x", utc(2024, 3, 30, 12, 0), &p);
         assert_int_equal(p.nalerts, 2);
         assert_int_equal(p.alerts[0].at, utc(2024, 3, 31, 11, 0));
         assert_string_equal(p.alerts[0].offset->text, "+1d");
@@ -545,22 +546,23 @@ test_signature(void **state)
 {
         struct fixture *f = *state;
         struct rule *r = &f->rules[3]; /* pause_limit */
-        char *a = rules_signature(r), *b;
+        char *a = rules_signature(r, &f->env), *b;
 
         assert_string_equal(a, "1;pause;wd5@61200;-;-1d,deadline");
         r->channels = calloc(1, sizeof(*r->channels));
         r->channels[0] = strdup("it");
         r->nchannels = 1;
-        b = rules_signature(r);
+        b = rules_signature(r, &f->env);
         assert_string_equal(a, b);
         free(b);
         r->deadline.secs = 16 * 3600;
-        b = rules_signature(r);
+        b = rules_signature(r, &f->env);
         assert_string_not_equal(a, b);
         r->deadline.secs = 17 * 3600;
         free(b);
         free(a);
-        a = rules_signature(&f->rules[4]); /* monitoring_due, rolls on */
+        a = rules_signature(&f->rules[4],
+                            &f->env); /* monitoring_due, rolls on */
         assert_string_equal(a, "1;report_published;mo18@32400+;-;-1d");
         free(a);
 }
