@@ -1,64 +1,98 @@
 /* alert: the one encoder of an alert (alert.h). */
 #include "alert.h"
 
+#include "jtext.h"
 #include "timefmt.h"
 
-/* A string, `otherwise` when it is NULL; null when it is not UTF-8. */
-static json_t *
-text(const char *s, const char *otherwise)
-{
-        json_t *v;
+#include <inttypes.h>
+#include <stdlib.h>
 
-        if (s == NULL)
-                s = otherwise;
-        if (s == NULL)
-                return json_null();
-        v = json_string(s);
-        return v != NULL ? v : json_null();
+/* ,"key": */
+static void
+key(struct jtext *b, const char *k)
+{
+        jtext_printf(b, ",\"%s\":", k);
 }
 
-/* A time as RFC 3339 in `tz`. */
-static json_t *
-local_time(const struct tz *tz, int64_t utc)
+/* ,"key":"text", `otherwise` when text is NULL. */
+static void
+text(struct jtext *b, const char *k, const char *s, const char *otherwise)
+{
+        key(b, k);
+        jtext_string(b, s != NULL ? s : otherwise);
+}
+
+/* ,"key":"RFC 3339 in tz" */
+static void
+local_time(struct jtext *b, const char *k, const struct tz *tz, int64_t utc)
 {
         char buf[TIMEFMT_LEN];
 
         timefmt_rfc3339(tz, utc, buf, sizeof(buf));
-        return json_string(buf);
+        key(b, k);
+        jtext_string(b, buf);
+}
+
+/* ,"key":"in words, in tz" */
+static void
+human_time(struct jtext *b, const char *k, const struct tz *tz, int64_t utc)
+{
+        char buf[64];
+
+        timefmt_human(tz, utc, buf, sizeof(buf));
+        key(b, k);
+        jtext_string(b, buf);
+}
+
+char *
+alert_encode_text(const struct alert *a, const struct tz *tz)
+{
+        struct jtext b = { NULL, 0, 0 };
+        char utc[TIMEFMT_LEN];
+
+        /* The order docs/dispatch.md shows, which the JOB has always had. */
+        jtext_add(&b, "{\"trust\":", 9);
+        jtext_string(&b, a->trust != NULL ? a->trust : "");
+        jtext_printf(&b,
+                     ",\"case\":%" PRId64 ",\"school\":{\"urn\":", a->case_id);
+        jtext_string(&b, a->urn);
+        text(&b, "name", a->school, a->urn);
+        jtext_add(&b, "}", 1);
+        text(&b, "rule", a->rule, "");
+        text(&b, "offset", a->offset, "");
+        key(&b, "late");
+        jtext_printf(&b, "%s", a->late ? "true" : "false");
+        text(&b, "action", a->action, "");
+        text(&b, "contact", a->contact, "");
+        local_time(&b, "at", tz, a->at);
+        local_time(&b, "due", tz, a->due);
+        timefmt_rfc3339_utc(a->due, utc, sizeof(utc));
+        text(&b, "due_utc", utc, "");
+        human_time(&b, "due_human", tz, a->due);
+        if (a->opens != 0) {
+                local_time(&b, "opens", tz, a->opens);
+                human_time(&b, "opens_human", tz, a->opens);
+        } else {
+                jtext_printf(&b, ",\"opens\":null,\"opens_human\":null");
+        }
+        if (a->warning != NULL)
+                text(&b, "warning", a->warning, "");
+        else
+                jtext_printf(&b, ",\"warning\":null");
+        jtext_add(&b, "}", 1);
+        return b.s;
 }
 
 json_t *
 alert_encode(const struct alert *a, const struct tz *tz)
 {
-        json_t *o = json_object(), *school = json_object();
-        char buf[TIMEFMT_LEN], human[64];
+        char *t = alert_encode_text(a, tz);
+        json_t *o = json_loads(t, 0, NULL);
 
-        /* json_object_set_new() keeps the order of insertion: the order
-         * docs/dispatch.md shows, which the JOB has always had. */
-        json_object_set_new(o, "trust", text(a->trust, ""));
-        json_object_set_new(o, "case", json_integer(a->case_id));
-        json_object_set_new(school, "urn", text(a->urn, NULL));
-        json_object_set_new(school, "name", text(a->school, a->urn));
-        json_object_set_new(o, "school", school);
-        json_object_set_new(o, "rule", text(a->rule, NULL));
-        json_object_set_new(o, "offset", text(a->offset, NULL));
-        json_object_set_new(o, "late", json_boolean(a->late));
-        json_object_set_new(o, "action", text(a->action, ""));
-        json_object_set_new(o, "contact", text(a->contact, ""));
-        json_object_set_new(o, "at", local_time(tz, a->at));
-        json_object_set_new(o, "due", local_time(tz, a->due));
-        timefmt_rfc3339_utc(a->due, buf, sizeof(buf));
-        json_object_set_new(o, "due_utc", json_string(buf));
-        timefmt_human(tz, a->due, human, sizeof(human));
-        json_object_set_new(o, "due_human", json_string(human));
-        if (a->opens != 0) {
-                timefmt_human(tz, a->opens, human, sizeof(human));
-                json_object_set_new(o, "opens", local_time(tz, a->opens));
-                json_object_set_new(o, "opens_human", json_string(human));
-        } else {
-                json_object_set_new(o, "opens", json_null());
-                json_object_set_new(o, "opens_human", json_null());
-        }
-        json_object_set_new(o, "warning", text(a->warning, NULL));
+        /* The text is ours and valid JSON: only memory can fail here, and
+         * that is fatal, as everywhere (xalloc.h). */
+        if (o == NULL)
+                abort();
+        free(t);
         return o;
 }

@@ -24,9 +24,9 @@ struct alert {
         const char *urn;
         const char *school; /* the school's name; NULL: its URN */
         const char *rule;
-        const char *offset; /* as the rule writes it: "-60m" */
-        bool late;          /* fired after downtime */
-        const char *action; /* what to do; NULL: "" */
+        const char *offset;  /* as the rule writes it: "-60m" */
+        bool late;           /* fired after downtime */
+        const char *action;  /* what to do; NULL: "" */
         const char *contact; /* the case's contact details; NULL: "" */
         int64_t at;          /* when the alert is (was) due, UTC seconds */
         int64_t due;         /* the rule's deadline */
@@ -35,14 +35,18 @@ struct alert {
 };
 
 /*
- * The alert as a JSON object (a new reference, caller owns it), members in
- * this order: "trust", "case", "school": {"urn", "name"}, "rule",
- * "offset", "late", "action", "contact", "at", "due" (RFC 3339 in `tz`),
- * "due_utc" (RFC 3339 UTC), "due_human" (timefmt_human() in `tz`),
- * "opens" and "opens_human" (null without a window), "warning" (null when
- * none). A reader adds its own members after these (the feed's
- * "deliveries"). Strings must be UTF-8 (the config loader and the control
- * protocol make sure of it): one that is not is written as null.
+ * The alert as compact JSON text (caller frees), members in this order:
+ * "trust", "case", "school": {"urn", "name"}, "rule", "offset", "late",
+ * "action", "contact", "at", "due" (RFC 3339 in `tz`), "due_utc" (RFC 3339
+ * UTC), "due_human" (timefmt_human() in `tz`), "opens" and "opens_human"
+ * (null without a window), "warning" (null when none). Strings are escaped
+ * as jansson writes them (jtext.h). Written straight, not through a
+ * jansson tree: the JOB of every delivery is this text.
+ */
+char *alert_encode_text(const struct alert *a, const struct tz *tz);
+/*
+ * The same as a JSON object (a new reference, caller owns it), for a
+ * reader that adds its own members after these (the feed's "deliveries").
  */
 json_t *alert_encode(const struct alert *a, const struct tz *tz);
 

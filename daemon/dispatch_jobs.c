@@ -18,14 +18,13 @@
 /*
  * The JOB body of delivery `r` as text (caller frees), NULL on a store
  * error (reported): the store's rows, told as sched_alert() and
- * alert_encode() tell every alert, in dproto's envelope.
+ * alert_encode_text() tell every alert, in dproto's envelope.
  */
 static char *
 job_text(struct store *st, const struct conf *conf, const struct store_ready *r)
 {
         struct store_job row, *job = &row;
         struct alert told;
-        json_t *alert;
         char *cause = NULL, *alert_text, *text;
 
         if (store_job_read(st, r->id, job, &cause) < 0) {
@@ -34,17 +33,14 @@ job_text(struct store *st, const struct conf *conf, const struct store_ready *r)
                 return NULL;
         }
         sched_alert(conf, &job->alert, &told);
-        alert = alert_encode(&told, conf->tz);
-        alert_text = json_dumps(alert, JSON_COMPACT);
-        text = dproto_job_encode(
-            &(struct dproto_job){ .delivery = job->uid,
-                                  .lease = job->lease,
-                                  .attempt = job->attempt,
-                                  .channel = job->channel,
-                                  .type = job->type },
-            alert_text);
+        alert_text = alert_encode_text(&told, conf->tz);
+        text = dproto_job_encode(&(struct dproto_job){ .delivery = job->uid,
+                                                       .lease = job->lease,
+                                                       .attempt = job->attempt,
+                                                       .channel = job->channel,
+                                                       .type = job->type },
+                                 alert_text);
         free(alert_text);
-        json_decref(alert);
         store_alert_row_clear(&job->alert);
         return text;
 }

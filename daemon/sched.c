@@ -270,25 +270,26 @@ void
 sched_alert(const struct conf *conf, const struct store_alert_row *row,
             struct alert *out)
 {
-        const struct school *school = conf_school(conf, row->urn);
-        const struct rule *rule = conf_rule(conf, row->rule);
+        const struct store_alert *a = &row->a;
+        const struct school *school = conf_school(conf, a->urn);
+        const struct rule *rule = conf_rule(conf, a->rule);
 
         *out = (struct alert){
                 .trust = conf->trust.name,
-                .case_id = row->case_id,
-                .urn = row->urn,
+                .case_id = a->case_id,
+                .urn = a->urn,
                 .school = school != NULL ? school->name : NULL,
-                .rule = row->rule,
-                .offset = row->offset,
+                .rule = a->rule,
+                .offset = a->offset,
                 .late = row->late,
                 .action = rule != NULL ? rule->action : NULL,
                 .contact = row->contact,
-                .at = row->at,
-                .due = row->due,
-                .opens = row->opens,
+                .at = a->at,
+                .due = a->due,
+                .opens = a->opens,
                 .warning = row->warning,
         };
-        if (strcmp(row->rule, STORE_TEST_RULE) == 0) {
+        if (strcmp(a->rule, STORE_TEST_RULE) == 0) {
                 /* ofsted-notifyctl test: say so wherever it shows. */
                 out->school = "TEST ALERT";
                 out->action = "This is a test of ofsted-notify's delivery "
@@ -379,15 +380,7 @@ fire_announce(struct store *st, const struct conf *conf,
         if (store_alert_read(st, a->id, &row, &cause) < 0) {
                 log_warnx("alert %lld: %s", (long long)a->id, cause);
                 free(cause);
-                row = (struct store_alert_row){ .id = a->id,
-                                                .case_id = a->case_id,
-                                                .late = late,
-                                                .at = a->at,
-                                                .due = a->due,
-                                                .opens = a->opens };
-                snprintf(row.urn, sizeof(row.urn), "%s", a->urn);
-                snprintf(row.rule, sizeof(row.rule), "%s", a->rule);
-                snprintf(row.offset, sizeof(row.offset), "%s", a->offset);
+                row = (struct store_alert_row){ .a = *a, .late = late };
         }
         sched_alert(conf, &row, &told);
         msg = alert_encode(&told, conf->tz);

@@ -337,8 +337,9 @@ static const char *const stmt_sql[S_COUNT] = {
         /* A JOB's rows: the delivery, then its alert as S_ALERT_READ
          * reads it. */
         [S_JOB_READ] = "SELECT d.uid, d.lease, d.sent, d.channel, d.type, "
-                       "a.id, a.case_id, c.urn, a.rule, a.offset, a.late, "
-                       "a.at, a.due, a.opens, c.contact, a.warning "
+                       "a.id, a.case_id, a.event_id, c.urn, a.rule, "
+                       "a.offset, a.at, a.due, a.opens, a.late, c.contact, "
+                       "a.warning "
                        "FROM deliveries AS d "
                        "JOIN alerts AS a ON a.id = d.alert_id "
                        "JOIN cases AS c ON c.id = a.case_id WHERE d.id = ?1",
@@ -392,8 +393,9 @@ static const char *const stmt_sql[S_COUNT] = {
                                "AND (?1 IS NULL OR c.urn = ?1) LIMIT ?2",
         /* An alert as it is told; the same columns as S_JOB_READ's from
          * a.id on. */
-        [S_ALERT_READ] = "SELECT a.id, a.case_id, c.urn, a.rule, a.offset, "
-                         "a.late, a.at, a.due, a.opens, c.contact, a.warning "
+        [S_ALERT_READ] = "SELECT a.id, a.case_id, a.event_id, c.urn, a.rule, "
+                         "a.offset, a.at, a.due, a.opens, a.late, c.contact, "
+                         "a.warning "
                          "FROM alerts AS a "
                          "JOIN cases AS c ON c.id = a.case_id WHERE a.id = ?1",
 };

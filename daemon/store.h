@@ -361,20 +361,14 @@ int store_deliveries_shift(struct store *st, int64_t seconds, char **cause);
 /* The soonest retry time or lease expiry: 0 and *at, 1 when none. */
 int store_next_delivery(struct store *st, int64_t *at, char **cause);
 /*
- * An alert as it is told (a JOB, the feed): its row and its case's
- * contact, times in UTC seconds. contact and warning are the row's own
- * (NULL when absent): store_alert_row_clear() frees them.
+ * An alert as it is told (a JOB, the feed): its row, whether it fired
+ * late, its case's contact and the plan's warning; times in UTC seconds.
+ * contact and warning are the row's own (NULL when absent):
+ * store_alert_row_clear() frees them.
  */
 struct store_alert_row {
-        int64_t id;
-        int64_t case_id;
-        char urn[NAMES_URN_LEN + 1];
-        char rule[NAMES_KIND_LEN + 1];
-        char offset[NAMES_OFFSET_LEN + 1];
+        struct store_alert a;
         bool late;
-        int64_t at;
-        int64_t due;
-        int64_t opens; /* 0 when the rule has no window */
         char *contact;
         char *warning;
 };

@@ -254,17 +254,20 @@ col_dup(sqlite3_stmt *s, int col)
 static void
 alert_cols(sqlite3_stmt *s, int col, struct store_alert_row *out)
 {
-        out->id = sqlite3_column_int64(s, col);
-        out->case_id = sqlite3_column_int64(s, col + 1);
-        copy_col(out->urn, sizeof(out->urn), s, col + 2);
-        copy_col(out->rule, sizeof(out->rule), s, col + 3);
-        copy_col(out->offset, sizeof(out->offset), s, col + 4);
-        out->late = sqlite3_column_int(s, col + 5) != 0;
-        out->at = sqlite3_column_int64(s, col + 6);
-        out->due = sqlite3_column_int64(s, col + 7);
-        out->opens = sqlite3_column_int64(s, col + 8); /* NULL: 0 */
-        out->contact = col_dup(s, col + 9);
-        out->warning = col_dup(s, col + 10);
+        struct store_alert *a = &out->a;
+
+        a->id = sqlite3_column_int64(s, col);
+        a->case_id = sqlite3_column_int64(s, col + 1);
+        a->event_id = sqlite3_column_int64(s, col + 2);
+        copy_col(a->urn, sizeof(a->urn), s, col + 3);
+        copy_col(a->rule, sizeof(a->rule), s, col + 4);
+        copy_col(a->offset, sizeof(a->offset), s, col + 5);
+        a->at = sqlite3_column_int64(s, col + 6);
+        a->due = sqlite3_column_int64(s, col + 7);
+        a->opens = sqlite3_column_int64(s, col + 8); /* NULL: 0 */
+        out->late = sqlite3_column_int(s, col + 9) != 0;
+        out->contact = col_dup(s, col + 10);
+        out->warning = col_dup(s, col + 11);
 }
 
 /*

@@ -46,28 +46,40 @@ wait_watched(struct fx *f, bool want)
 }
 
 /*
- * A subscriber of the daemon's feed to topics starting with `prefix`,
- * waiting at most WAIT_MS for a message; returns once the daemon counts
- * it (feed.watched), so nothing published after that is lost to a slow
- * join.
+ * A socket of `type` connected to the daemon's ipc://<run>/<name>.sock,
+ * waiting at most WAIT_MS for a message, dropping what is unsent when
+ * closed.
+ */
+static void *
+daemon_socket(struct fx *f, void *zctx, int type, const char *name)
+{
+        void *s = zmq_socket(zctx, type);
+        int timeout = WAIT_MS, linger = 0;
+        char endpoint[256];
+
+        assert_non_null(s);
+        snprintf(endpoint, sizeof(endpoint), "ipc://%s/run/%s.sock", f->c.dir,
+                 name);
+        assert_int_equal(
+            zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof(timeout)), 0);
+        assert_int_equal(zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger)),
+                         0);
+        assert_int_equal(zmq_connect(s, endpoint), 0);
+        return s;
+}
+
+/*
+ * A subscriber of the daemon's feed to topics starting with `prefix`;
+ * returns once the daemon counts it (feed.watched), so nothing published
+ * after that is lost to a slow join.
  */
 static void *
 feed_subscribe(struct fx *f, void *zctx, const char *prefix)
 {
-        void *sub = zmq_socket(zctx, ZMQ_SUB);
-        int timeout = WAIT_MS, linger = 0;
-        char endpoint[256];
+        void *sub = daemon_socket(f, zctx, ZMQ_SUB, "feed");
 
-        assert_non_null(sub);
-        snprintf(endpoint, sizeof(endpoint), "ipc://%s/run/feed.sock",
-                 f->c.dir);
         assert_int_equal(
             zmq_setsockopt(sub, ZMQ_SUBSCRIBE, prefix, strlen(prefix)), 0);
-        assert_int_equal(
-            zmq_setsockopt(sub, ZMQ_RCVTIMEO, &timeout, sizeof(timeout)), 0);
-        assert_int_equal(
-            zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof(linger)), 0);
-        assert_int_equal(zmq_connect(sub, endpoint), 0);
         wait_watched(f, true);
         return sub;
 }
@@ -298,12 +310,12 @@ test_feed(void **state)
 }
 
 /* A rule whose plan warns: its "-30d" falls before the event. */
-#define RULE_WARNED                                                    \
-        "{ name = \"warned\"; event = \"warned\";\n"                     \
-        "    action = \"Check the warning.\";\n"                          \
-        "    deadline = { working_days = 10; time = \"17:00\"; };\n"     \
+#define RULE_WARNED                                                  \
+        "{ name = \"warned\"; event = \"warned\";\n"                 \
+        "    action = \"Check the warning.\";\n"                     \
+        "    deadline = { working_days = 10; time = \"17:00\"; };\n" \
         "    alerts = [ \"+2s\", \"-30d\" ]; }"
-#define WARNED_WARNING                                                \
+#define WARNED_WARNING                                             \
         "warned: alerts that would fall before the event are not " \
         "scheduled: -30d"
 
@@ -316,18 +328,8 @@ static void *
 fake_worker(struct fx *f, void *zctx)
 {
         static const char ready[] = "{\"kind\":\"webhook\",\"credit\":8}";
-        void *w = zmq_socket(zctx, ZMQ_DEALER);
-        int timeout = WAIT_MS, linger = 0;
-        char endpoint[256];
+        void *w = daemon_socket(f, zctx, ZMQ_DEALER, "dispatch");
 
-        assert_non_null(w);
-        snprintf(endpoint, sizeof(endpoint), "ipc://%s/run/dispatch.sock",
-                 f->c.dir);
-        assert_int_equal(
-            zmq_setsockopt(w, ZMQ_RCVTIMEO, &timeout, sizeof(timeout)), 0);
-        assert_int_equal(
-            zmq_setsockopt(w, ZMQ_LINGER, &linger, sizeof(linger)), 0);
-        assert_int_equal(zmq_connect(w, endpoint), 0);
         assert_true(zmq_send(w, DPROTO_ID, strlen(DPROTO_ID), ZMQ_SNDMORE) > 0);
         assert_true(zmq_send(w, "READY", 5, ZMQ_SNDMORE) > 0);
         assert_true(zmq_send(w, ready, strlen(ready), 0) > 0);

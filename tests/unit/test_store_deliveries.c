@@ -115,16 +115,17 @@ test_job_read(void **state)
         assert_int_equal(job.attempt, 1);
         assert_string_equal(job.channel, "heads");
         assert_string_equal(job.type, "email");
-        assert_int_equal(job.alert.id, a1);
-        assert_int_equal(job.alert.case_id, c);
-        assert_string_equal(job.alert.urn, "100001");
-        assert_string_equal(job.alert.rule, "deferral");
-        assert_string_equal(job.alert.offset, "-60m");
+        assert_int_equal(job.alert.a.id, a1);
+        assert_int_equal(job.alert.a.case_id, c);
+        assert_int_equal(job.alert.a.event_id, e);
+        assert_string_equal(job.alert.a.urn, "100001");
+        assert_string_equal(job.alert.a.rule, "deferral");
+        assert_string_equal(job.alert.a.offset, "-60m");
         assert_false(job.alert.late);
-        assert_int_equal(job.alert.at, T("2024-03-04T15:30:00Z"));
+        assert_int_equal(job.alert.a.at, T("2024-03-04T15:30:00Z"));
         /* new_alert_full() sets the deadline an hour after the alert. */
-        assert_int_equal(job.alert.due, T("2024-03-04T16:30:00Z"));
-        assert_int_equal(job.alert.opens, 0);
+        assert_int_equal(job.alert.a.due, T("2024-03-04T16:30:00Z"));
+        assert_int_equal(job.alert.a.opens, 0);
         assert_string_equal(job.alert.contact, contact);
         assert_null(job.alert.warning);
         store_alert_row_clear(&job.alert);
@@ -134,25 +135,25 @@ test_job_read(void **state)
         assert_int_equal(job.lease, 0);
         assert_int_equal(job.attempt, 0);
         assert_string_equal(job.channel, "trust");
-        assert_int_equal(job.alert.id, a2);
-        assert_string_equal(job.alert.rule, "resume");
-        assert_string_equal(job.alert.offset, "event");
+        assert_int_equal(job.alert.a.id, a2);
+        assert_string_equal(job.alert.a.rule, "resume");
+        assert_string_equal(job.alert.a.offset, "event");
         assert_true(job.alert.late);
-        assert_int_equal(job.alert.at, T("2024-07-01T09:00:00Z"));
-        assert_int_equal(job.alert.due, T("2024-07-01T10:00:00Z"));
-        assert_int_equal(job.alert.opens, T("2024-07-02T08:00:00Z"));
+        assert_int_equal(job.alert.a.at, T("2024-07-01T09:00:00Z"));
+        assert_int_equal(job.alert.a.due, T("2024-07-01T10:00:00Z"));
+        assert_int_equal(job.alert.a.opens, T("2024-07-02T08:00:00Z"));
         assert_string_equal(job.alert.warning, "check \"the\" date");
 
         assert_int_equal(store_alert_read(f->st, a2, &row, &cause), 0);
-        assert_int_equal(row.id, a2);
-        assert_int_equal(row.case_id, job.alert.case_id);
-        assert_string_equal(row.urn, job.alert.urn);
-        assert_string_equal(row.rule, job.alert.rule);
-        assert_string_equal(row.offset, job.alert.offset);
+        assert_int_equal(row.a.id, a2);
+        assert_int_equal(row.a.case_id, job.alert.a.case_id);
+        assert_string_equal(row.a.urn, job.alert.a.urn);
+        assert_string_equal(row.a.rule, job.alert.a.rule);
+        assert_string_equal(row.a.offset, job.alert.a.offset);
         assert_true(row.late == job.alert.late);
-        assert_int_equal(row.at, job.alert.at);
-        assert_int_equal(row.due, job.alert.due);
-        assert_int_equal(row.opens, job.alert.opens);
+        assert_int_equal(row.a.at, job.alert.a.at);
+        assert_int_equal(row.a.due, job.alert.a.due);
+        assert_int_equal(row.a.opens, job.alert.a.opens);
         assert_string_equal(row.contact, contact);
         assert_string_equal(row.warning, job.alert.warning);
         store_alert_row_clear(&row);
@@ -181,7 +182,7 @@ test_job_read_no_contact(void **state)
 
         assert_int_equal(store_job_read(f->st, d, &job, &cause), 0);
         assert_null(job.alert.contact);
-        assert_string_equal(job.alert.urn, "100002");
+        assert_string_equal(job.alert.a.urn, "100002");
         store_alert_row_clear(&job.alert);
 }
 
@@ -436,9 +437,9 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                TEST(test_delivery_uids),    TEST(test_job_read),
-                TEST(test_job_read_no_contact),   TEST(test_expire_reads_first),
-                TEST(test_deliveries_shift), TEST(test_delivery_holders),
+                TEST(test_delivery_uids),       TEST(test_job_read),
+                TEST(test_job_read_no_contact), TEST(test_expire_reads_first),
+                TEST(test_deliveries_shift),    TEST(test_delivery_holders),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
