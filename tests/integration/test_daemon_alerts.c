@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "../../common/dproto.h" /* DPROTO_ID, docs/dispatch.md */
+#include "../../common/proto.h"  /* PROTO_CONTROL_ID, docs/protocol.md */
 #include "daemon.h"
 
 #include <errno.h>
@@ -365,12 +366,35 @@ next_job(void *w)
         }
 }
 
+/* One control request, as ofsted-notifyctl sends it; the reply. */
+static json_t *
+control_request(struct fx *f, void *zctx, const char *body)
+{
+        void *req = daemon_socket(f, zctx, ZMQ_REQ, "control");
+        char reply[8192];
+        int n;
+
+        assert_true(zmq_send(req, PROTO_CONTROL_ID, strlen(PROTO_CONTROL_ID),
+                             ZMQ_SNDMORE) > 0);
+        assert_true(zmq_send(req, body, strlen(body), 0) > 0);
+        /* [PROTO_CONTROL_ID][reply] */
+        n = zmq_recv(req, reply, sizeof(reply) - 1, 0);
+        assert_true(n > 0);
+        n = zmq_recv(req, reply, sizeof(reply) - 1, 0);
+        if (n < 0 || n >= (int)sizeof(reply))
+                fail_msg("control reply: %d bytes", n);
+        reply[n] = '\0';
+        zmq_close(req);
+        return json_loads(reply, 0, NULL);
+}
+
 /*
  * The feed carries everything the JOB carries (docs/protocol.md): an alert
  * whose plan warns reaches a feed subscriber and a worker; every member of
  * the JOB's alert is in the feed's message with the same value, among them
  * the trust, the deadline for people and the warning (as the plan wrote
- * it, and as the `event` reply gave it).
+ * it, and as the `event` reply gave it). The `test` reply's alert is its
+ * JOB's, marked as a test.
  */
 static void
 test_feed_carries_job(void **state)
@@ -421,6 +445,18 @@ test_feed_carries_job(void **state)
         json_decref(channels);
         json_decref(msg);
         json_decref(job);
+
+        r = control_request(f, zctx,
+                            "{\"cmd\":\"test\",\"channel\":\"leaders\"}");
+        assert_true(json_is_true(member(r, "ok")));
+        job = next_job(w);
+        assert_string_equal(jstr(job, "delivery"), jstr(r, "delivery"));
+        assert_true(json_equal(member(r, "alert"), member(job, "alert")));
+        assert_string_equal(jstr(member(member(r, "alert"), "school"), "name"),
+                            "TEST ALERT");
+        assert_string_equal(jstr(member(r, "alert"), "contact"), "-");
+        json_decref(job);
+        json_decref(r);
 
         zmq_close(w);
         zmq_close(sub);
