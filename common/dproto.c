@@ -1,10 +1,10 @@
 #include "dproto.h"
 
+#include "jtext.h"
 #include "xalloc.h"
 
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,84 +311,6 @@ dproto_msg_clear(struct dproto_msg *m)
 
 /* --- Encoding ----------------------------------------------------------- */
 
-/* A growing text. */
-struct buf {
-        char *s;
-        size_t len, cap;
-};
-
-static void
-buf_grow(struct buf *b, size_t more)
-{
-        if (b->len + more + 1 <= b->cap)
-                return;
-        while (b->len + more + 1 > b->cap)
-                b->cap = b->cap == 0 ? 128 : 2 * b->cap;
-        b->s = xreallocarray(b->s, b->cap, 1);
-}
-
-static void
-buf_add(struct buf *b, const char *s, size_t n)
-{
-        buf_grow(b, n);
-        memcpy(b->s + b->len, s, n);
-        b->len += n;
-        b->s[b->len] = '\0';
-}
-
-static void __attribute__((format(printf, 2, 3)))
-buf_printf(struct buf *b, const char *fmt, ...)
-{
-        va_list ap;
-        int n;
-
-        /* Numbers and names: the room kept free is enough at once. */
-        buf_grow(b, 64);
-        va_start(ap, fmt);
-        n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                abort();
-        if ((size_t)n >= b->cap - b->len) {
-                buf_grow(b, (size_t)n);
-                va_start(ap, fmt);
-                vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-                va_end(ap);
-        }
-        b->len += (size_t)n;
-}
-
-/* The length of the UTF-8 sequence at s[0..n) (1 to 4), or 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-        size_t len;
-        uint32_t c;
-
-        if (s[0] < 0x80)
-                return 1;
-        if (s[0] >= 0xc2 && s[0] <= 0xdf)
-                len = 2, c = s[0] & 0x1f;
-        else if (s[0] >= 0xe0 && s[0] <= 0xef)
-                len = 3, c = s[0] & 0x0f;
-        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-                len = 4, c = s[0] & 0x07;
-        else
-                return 0;
-        if (len > n)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                c = (c << 6) | (s[i] & 0x3f);
-        }
-        /* No overlong form, surrogate or code point past U+10FFFF. */
-        if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
-            (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-                return 0;
-        return len;
-}
-
 /* Whether `s` is written in a JSON string as it is. */
 static bool
 plain(const char *s)
@@ -400,92 +322,18 @@ plain(const char *s)
         return *p == '\0';
 }
 
-/*
- * The inside of `s` as a JSON string, escaped as jansson writes it: the
- * quote, the backslash and control characters; other UTF-8 as it is.
- */
-static void
-buf_escaped(struct buf *b, const char *s)
-{
-        const unsigned char *p = (const unsigned char *)s;
-        size_t n = strlen(s);
-
-        while (n > 0) {
-                size_t run = 0, len;
-
-                /* The common case: a run that needs no escape. */
-                while (run < n && p[run] >= 0x20 && p[run] < 0x80 &&
-                       p[run] != '"' && p[run] != '\\')
-                        run++;
-                buf_add(b, (const char *)p, run);
-                p += run;
-                n -= run;
-                if (n == 0)
-                        break;
-                if (*p >= 0x80) {
-                        len = utf8_len(p, n);
-                        if (len == 0) {
-                                buf_add(b, "\\ufffd", 6);
-                                len = 1;
-                        } else {
-                                buf_add(b, (const char *)p, len);
-                        }
-                        p += len;
-                        n -= len;
-                        continue;
-                }
-                switch (*p) {
-                case '"':
-                        buf_add(b, "\\\"", 2);
-                        break;
-                case '\\':
-                        buf_add(b, "\\\\", 2);
-                        break;
-                case '\b':
-                        buf_add(b, "\\b", 2);
-                        break;
-                case '\f':
-                        buf_add(b, "\\f", 2);
-                        break;
-                case '\n':
-                        buf_add(b, "\\n", 2);
-                        break;
-                case '\r':
-                        buf_add(b, "\\r", 2);
-                        break;
-                case '\t':
-                        buf_add(b, "\\t", 2);
-                        break;
-                default:
-                        buf_printf(b, "\\u%04X", *p);
-                        break;
-                }
-                p++;
-                n--;
-        }
-}
-
-/* `s` as a JSON string, quotes included. */
-static void
-buf_string(struct buf *b, const char *s)
-{
-        buf_add(b, "\"", 1);
-        buf_escaped(b, s);
-        buf_add(b, "\"", 1);
-}
-
 /* `s` escaped for a JSON string: `s` itself when nothing needs it, else
  * a copy in *owned (the caller frees it). */
 static const char *
 escaped(const char *s, char **owned)
 {
-        struct buf b = { NULL, 0, 0 };
+        struct jtext b = { NULL, 0, 0 };
 
         *owned = NULL;
         if (plain(s))
                 return s;
-        buf_add(&b, "", 0);
-        buf_escaped(&b, s);
+        jtext_add(&b, "", 0);
+        jtext_escaped(&b, s);
         return *owned = b.s;
 }
 
@@ -502,31 +350,31 @@ dproto_ready_encode(const struct dproto_ready *r)
 char *
 dproto_outcome_encode(const struct dproto_outcome *o)
 {
-        struct buf b = { NULL, 0, 0 };
+        struct jtext b = { NULL, 0, 0 };
         char *owned;
         const char *uid = escaped(o->delivery, &owned);
         const char *result = dproto_result_names[o->result];
 
         /* One format for the common case: delivered, with its status. */
         if (o->code > 0)
-                buf_printf(&b,
-                           "{\"delivery\":\"%s\",\"lease\":%" PRId64
-                           ",\"result\":\"%s\",\"code\":%ld",
-                           uid, o->lease, result, o->code);
+                jtext_printf(&b,
+                             "{\"delivery\":\"%s\",\"lease\":%" PRId64
+                             ",\"result\":\"%s\",\"code\":%ld",
+                             uid, o->lease, result, o->code);
         else
-                buf_printf(&b,
-                           "{\"delivery\":\"%s\",\"lease\":%" PRId64
-                           ",\"result\":\"%s\"",
-                           uid, o->lease, result);
+                jtext_printf(&b,
+                             "{\"delivery\":\"%s\",\"lease\":%" PRId64
+                             ",\"result\":\"%s\"",
+                             uid, o->lease, result);
         if (o->retry_after >= 0)
-                buf_printf(&b, ",\"retry_after\":%ld", o->retry_after);
+                jtext_printf(&b, ",\"retry_after\":%ld", o->retry_after);
         if (o->local && o->result == DPROTO_RETRY)
-                buf_add(&b, ",\"local\":true", 13);
+                jtext_add(&b, ",\"local\":true", 13);
         if (o->error != NULL) {
-                buf_add(&b, ",\"error\":", 9);
-                buf_string(&b, o->error);
+                jtext_add(&b, ",\"error\":", 9);
+                jtext_string(&b, o->error);
         }
-        buf_add(&b, "}", 1);
+        jtext_add(&b, "}", 1);
         free(owned);
         return b.s;
 }
@@ -545,19 +393,19 @@ dproto_heartbeat_encode(const struct dproto_heartbeat *h)
 char *
 dproto_job_encode(const struct dproto_job *j, const char *alert_json)
 {
-        struct buf b = { NULL, 0, 0 };
+        struct jtext b = { NULL, 0, 0 };
 
-        buf_add(&b, "{\"delivery\":", 12);
-        buf_string(&b, j->delivery);
-        buf_printf(&b, ",\"lease\":%" PRId64 ",\"attempt\":%" PRId64, j->lease,
-                   j->attempt);
-        buf_add(&b, ",\"channel\":", 11);
-        buf_string(&b, j->channel);
-        buf_add(&b, ",\"type\":", 8);
-        buf_string(&b, j->type);
-        buf_add(&b, ",\"alert\":", 9);
-        buf_add(&b, alert_json, strlen(alert_json));
-        buf_add(&b, "}", 1);
+        jtext_add(&b, "{\"delivery\":", 12);
+        jtext_string(&b, j->delivery);
+        jtext_printf(&b, ",\"lease\":%" PRId64 ",\"attempt\":%" PRId64,
+                     j->lease, j->attempt);
+        jtext_add(&b, ",\"channel\":", 11);
+        jtext_string(&b, j->channel);
+        jtext_add(&b, ",\"type\":", 8);
+        jtext_string(&b, j->type);
+        jtext_add(&b, ",\"alert\":", 9);
+        jtext_add(&b, alert_json, strlen(alert_json));
+        jtext_add(&b, "}", 1);
         return b.s;
 }
 
@@ -582,10 +430,10 @@ dproto_hello_encode(void)
 char *
 dproto_refuse_encode(const struct dproto_refuse *r)
 {
-        struct buf b = { NULL, 0, 0 };
+        struct jtext b = { NULL, 0, 0 };
 
-        buf_add(&b, "{\"error\":", 9);
-        buf_string(&b, r->error);
-        buf_add(&b, "}", 1);
+        jtext_add(&b, "{\"error\":", 9);
+        jtext_string(&b, r->error);
+        jtext_add(&b, "}", 1);
         return b.s;
 }

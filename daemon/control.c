@@ -395,9 +395,11 @@ static json_t *
 cmd_test(struct control_ctx *ctx, json_t *req, int64_t now)
 {
         const struct channel *ch;
+        struct store_job job;
+        struct alert told;
         const char *name;
         char *cause = NULL;
-        json_t *err, *job, *reply;
+        json_t *err, *reply;
         int64_t id;
 
         if ((err = opt_text(req, "channel", 64, &name)) != NULL)
@@ -411,9 +413,7 @@ cmd_test(struct control_ctx *ctx, json_t *req, int64_t now)
         retry_store(ctx);
         id = store_test_delivery(ctx->st, ch->name,
                                  conf_channel_type_name(ch->type), now, &cause);
-        job =
-            id < 0 ? NULL : store_json_job(ctx->st, ctx->conf->tz, id, &cause);
-        if (job == NULL) {
+        if (id < 0 || store_job_read(ctx->st, id, &job, &cause) < 0) {
                 const char *fault;
 
                 err = store_fault(ctx->st, &fault) != STORE_OK
@@ -423,11 +423,14 @@ cmd_test(struct control_ctx *ctx, json_t *req, int64_t now)
                 return err;
         }
         reply = proto_ok();
-        json_object_set(reply, "delivery", json_object_get(job, "delivery"));
+        json_object_set_new(reply, "delivery", json_string(job.uid));
         json_object_set_new(reply, "channel", json_string(ch->name));
         json_object_set_new(reply, "type",
                             json_string(conf_channel_type_name(ch->type)));
-        json_decref(job);
+        /* The alert as the worker's JOB will carry it. */
+        sched_alert(ctx->conf, &job.alert, &told);
+        json_object_set_new(reply, "alert", alert_encode(&told, ctx->conf->tz));
+        store_alert_row_clear(&job.alert);
         return reply;
 }
 

@@ -3,6 +3,7 @@
 #include "dispatch_int.h"
 
 #include "log.h"
+#include "sched.h"
 #include "xalloc.h"
 
 #include <stdio.h>
@@ -14,32 +15,33 @@
 
 #define BATCH 256
 
-/* The JOB body as text: the store's part and what the config says. */
+/*
+ * The JOB body of delivery `r` as text (caller frees), NULL on a store
+ * error (reported): the store's rows, told as sched_alert() and
+ * alert_encode_text() tell every alert, in dproto's envelope.
+ */
 static char *
 job_text(struct store *st, const struct conf *conf, const struct store_ready *r)
 {
-        const struct school *school = conf_school(conf, r->urn);
-        const struct rule *rule;
-        struct store_job_names names = { conf->trust.name,
-                                         school ? school->name : NULL, "",
-                                         NULL };
-        char *cause = NULL, *text;
+        struct store_job row, *job = &row;
+        struct alert told;
+        char *cause = NULL, *alert_text, *text;
 
-        if (strcmp(r->rule, STORE_TEST_RULE) == 0) {
-                /* ofsted-notifyctl test: say so wherever it shows. */
-                names.school = "TEST ALERT";
-                names.action = "This is a test of ofsted-notify's delivery "
-                               "to this channel. No action is needed.";
-                names.contact = "-";
-        }
-        rule = conf_rule(conf, r->rule);
-        if (rule != NULL && rule->action != NULL)
-                names.action = rule->action;
-        text = store_job_text(st, conf->tz, r->id, &names, &cause);
-        if (text == NULL) {
+        if (store_job_read(st, r->id, job, &cause) < 0) {
                 dispatch_store_error(st, cause);
                 free(cause);
+                return NULL;
         }
+        sched_alert(conf, &job->alert, &told);
+        alert_text = alert_encode_text(&told, conf->tz);
+        text = dproto_job_encode(&(struct dproto_job){ .delivery = job->uid,
+                                                       .lease = job->lease,
+                                                       .attempt = job->attempt,
+                                                       .channel = job->channel,
+                                                       .type = job->type },
+                                 alert_text);
+        free(alert_text);
+        store_alert_row_clear(&job->alert);
         return text;
 }
 

@@ -11,6 +11,7 @@
 #ifndef ONOTIFY_SCHED_H
 #define ONOTIFY_SCHED_H
 
+#include "alert.h"
 #include "conf.h"
 #include "store.h"
 
@@ -63,6 +64,16 @@ struct sched_counts {
 int sched_fire_due(struct store *st, const struct conf *conf, int64_t now,
                    sched_publish_fn publish, void *arg,
                    struct sched_counts *counts, int batches, int size);
+
+/*
+ * Alert `row` as it is told (alert_encode()), with what `conf` knows: the
+ * trust, the school's name, the rule's action. A test alert (rule
+ * STORE_TEST_RULE) says so in place of the school, action and contact.
+ * The strings are borrowed from row and conf. The JOB, the feed and the
+ * `test` reply all take their alert from here.
+ */
+void sched_alert(const struct conf *conf, const struct store_alert_row *row,
+                 struct alert *out);
 
 /*
  * Brings pending alerts in line with `conf`'s rules: a group (case, rule)

@@ -334,24 +334,15 @@ static const char *const stmt_sql[S_COUNT] = {
                             "SELECT min(lease_until) FROM deliveries "
                             "INDEXED BY deliveries_leased "
                             "WHERE status = 'sending')",
-        /* The JOB body, written by SQLite's json_object(); the config's
-         * part bound (?2 trust, ?3 school name, ?4 action, ?5 contact),
-         * times through the store's functions in the zone of the call. */
-        [S_JSON_JOB] =
-            "SELECT json_object('delivery', d.uid, 'lease', d.lease, "
-            "'attempt', d.sent, 'channel', d.channel, 'type', d.type, "
-            "'alert', json_object('trust', ?2, 'case', a.case_id, "
-            "'school', json_object('urn', c.urn, 'name', coalesce(?3, c.urn)), "
-            "'rule', a.rule, 'offset', a.offset, "
-            "'late', json(CASE WHEN a.late THEN 'true' ELSE 'false' END), "
-            "'action', ?4, 'contact', coalesce(?5, c.contact, ''), "
-            "'at', onotify_local(a.at), 'due', onotify_local(a.due), "
-            "'due_utc', onotify_utc(a.due), "
-            "'due_human', onotify_human(a.due), "
-            "'opens', onotify_local(a.opens), "
-            "'opens_human', onotify_human(a.opens), 'warning', a.warning)) "
-            "FROM deliveries AS d JOIN alerts AS a ON a.id = d.alert_id "
-            "JOIN cases AS c ON c.id = a.case_id WHERE d.id = ?1",
+        /* A JOB's rows: the delivery, then its alert as S_ALERT_READ
+         * reads it. */
+        [S_JOB_READ] = "SELECT d.uid, d.lease, d.sent, d.channel, d.type, "
+                       "a.id, a.case_id, a.event_id, c.urn, a.rule, "
+                       "a.offset, a.at, a.due, a.opens, a.late, c.contact, "
+                       "a.warning "
+                       "FROM deliveries AS d "
+                       "JOIN alerts AS a ON a.id = d.alert_id "
+                       "JOIN cases AS c ON c.id = a.case_id WHERE d.id = ?1",
         [S_LEASES_DUE] = "/* leases_due */ SELECT 1 FROM deliveries "
                          "INDEXED BY deliveries_leased "
                          "WHERE status = 'sending' "
@@ -400,6 +391,13 @@ static const char *const stmt_sql[S_COUNT] = {
                                "JOIN cases AS c ON c.id = a.case_id "
                                "WHERE d.uid = ?3 "
                                "AND (?1 IS NULL OR c.urn = ?1) LIMIT ?2",
+        /* An alert as it is told; the same columns as S_JOB_READ's from
+         * a.id on. */
+        [S_ALERT_READ] = "SELECT a.id, a.case_id, a.event_id, c.urn, a.rule, "
+                         "a.offset, a.at, a.due, a.opens, a.late, c.contact, "
+                         "a.warning "
+                         "FROM alerts AS a "
+                         "JOIN cases AS c ON c.id = a.case_id WHERE a.id = ?1",
 };
 
 /* --- Helpers -------------------------------------------------------------- */
@@ -816,8 +814,7 @@ store_open_mode(const char *path, unsigned mode, char **notice, char **cause)
                                          : sqlite3_errmsg(st->db));
                 goto fail;
         }
-        if (configure(st, path, cause) < 0 || migrate(st, path, cause) < 0 ||
-            store_add_functions(st, path, cause) < 0)
+        if (configure(st, path, cause) < 0 || migrate(st, path, cause) < 0)
                 goto fail;
         for (int i = 0; i < S_COUNT; i++) {
                 if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
@@ -894,10 +891,6 @@ store_probe(struct store *st, char **cause)
 int
 store_begin(struct store *st, char **cause)
 {
-        /* The times kept live for one transaction at most (and serve
-         * only inside one): a reload, which comes between transactions,
-         * may free the zone and load another at the same address. */
-        memset(st->memo, 0, sizeof(st->memo));
         if (gate(st, "begin transaction", cause) < 0)
                 return -1;
         return store_run(st, st->stmts[S_BEGIN], "begin transaction", cause);

@@ -360,22 +360,39 @@ int store_deliveries_unhold(struct store *st, int64_t now, char **cause);
 int store_deliveries_shift(struct store *st, int64_t seconds, char **cause);
 /* The soonest retry time or lease expiry: 0 and *at, 1 when none. */
 int store_next_delivery(struct store *st, int64_t *at, char **cause);
-/* What a JOB says that the config knows. */
-struct store_job_names {
-        const char *trust;
-        const char *school;  /* the school's name; NULL: its URN */
-        const char *action;  /* the rule's action */
-        const char *contact; /* NULL: the case's contact, or "" */
+/*
+ * An alert as it is told (a JOB, the feed): its row, whether it fired
+ * late, its case's contact and the plan's warning; times in UTC seconds.
+ * contact and warning are the row's own (NULL when absent):
+ * store_alert_row_clear() frees them.
+ */
+struct store_alert_row {
+        struct store_alert a;
+        bool late;
+        char *contact;
+        char *warning;
+};
+/* Alert `id` into *out (caller clears it); -1 and *cause when none. */
+int store_alert_read(struct store *st, int64_t id, struct store_alert_row *out,
+                     char **cause);
+void store_alert_row_clear(struct store_alert_row *r);
+
+/* A delivery's public id: 32 hex digits. */
+#define STORE_UID_LEN 32
+/* What a JOB (docs/dispatch.md) says of delivery and alert. */
+struct store_job {
+        char uid[STORE_UID_LEN + 1];
+        int64_t lease;
+        int64_t attempt; /* the jobs handed to workers, this one included */
+        char channel[NAMES_CHANNEL_LEN + 1];
+        char type[NAMES_TYPE_LEN + 1];
+        struct store_alert_row alert;
 };
 /*
- * The JOB body of docs/dispatch.md for delivery `id` as compact JSON text
- * (caller frees), written by SQLite, or NULL. Times are written in `tz`.
+ * Delivery `id` as its JOB tells it into *out (the caller clears
+ * out->alert); -1 and *cause when there is no such delivery.
  */
-char *store_job_text(struct store *st, const struct tz *tz, int64_t id,
-                     const struct store_job_names *names, char **cause);
-/* The same as a JSON object, with empty trust and action and the URN for
- * the school's name. */
-json_t *store_json_job(struct store *st, const struct tz *tz, int64_t id,
-                       char **cause);
+int store_job_read(struct store *st, int64_t id, struct store_job *out,
+                   char **cause);
 
 #endif

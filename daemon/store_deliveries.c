@@ -1,7 +1,6 @@
-/* store_deliveries: deliveries, their dispatch and the JOB text. */
+/* store_deliveries: deliveries, their dispatch and a JOB's rows. */
 #include "store_int.h"
 
-#include "timefmt.h"
 #include "xalloc.h"
 
 #include <stdio.h>
@@ -240,140 +239,99 @@ store_next_delivery(struct store *st, int64_t *at, char **cause)
         return rc < 0 ? -1 : (rc == 1 && !none) ? 0 : 1;
 }
 
-/* --- The JOB text --------------------------------------------------------- */
+/* --- A JOB's rows --------------------------------------------------------- */
+
+/* A text column as a new string, or NULL when it is NULL. */
+static char *
+col_dup(sqlite3_stmt *s, int col)
+{
+        const char *v = col_text(s, col);
+
+        return v != NULL ? xstrdup(v) : NULL;
+}
+
+/* An alert's columns from `col` on, in S_ALERT_READ's order. */
+static void
+alert_cols(sqlite3_stmt *s, int col, struct store_alert_row *out)
+{
+        struct store_alert *a = &out->a;
+
+        a->id = sqlite3_column_int64(s, col);
+        a->case_id = sqlite3_column_int64(s, col + 1);
+        a->event_id = sqlite3_column_int64(s, col + 2);
+        copy_col(a->urn, sizeof(a->urn), s, col + 3);
+        copy_col(a->rule, sizeof(a->rule), s, col + 4);
+        copy_col(a->offset, sizeof(a->offset), s, col + 5);
+        a->at = sqlite3_column_int64(s, col + 6);
+        a->due = sqlite3_column_int64(s, col + 7);
+        a->opens = sqlite3_column_int64(s, col + 8); /* NULL: 0 */
+        out->late = sqlite3_column_int(s, col + 9) != 0;
+        out->contact = col_dup(s, col + 10);
+        out->warning = col_dup(s, col + 11);
+}
 
 /*
- * SQL functions for the JOB text: onotify_local(t), onotify_utc(t) and
- * onotify_human(t) write UTC seconds as RFC 3339 in the zone of the call
- * (st->tz), as RFC 3339 UTC, and in words; NULL stays NULL.
+ * Steps statement `which`, bound to `id`, to its one row; 1 on it (the
+ * caller reads it, then calls done()), -1 with *cause when there is none
+ * or on an error.
  */
-enum time_form { FORM_LOCAL, FORM_UTC, FORM_HUMAN };
-
-static void
-sql_time(sqlite3_context *ctx, sqlite3_value *v, enum time_form form)
+static int
+read_one(struct store *st, enum stmt which, int64_t id, const char *what,
+         const char *noun, char **cause)
 {
-        struct store *st = sqlite3_user_data(ctx);
-        struct time_memo one, *m = &one;
-        int64_t t;
+        sqlite3_stmt *s = st->stmts[which];
+        int rc;
 
-        if (sqlite3_value_type(v) == SQLITE_NULL) {
-                sqlite3_result_null(ctx);
-                return;
+        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+                done(s);
+                return store_fail(st, what, cause);
         }
-        t = sqlite3_value_int64(v);
-        /* The memo serves inside a transaction only (see store_begin). */
-        if (!sqlite3_get_autocommit(st->db)) {
-                for (int i = 0; i < TIME_MEMOS; i++) {
-                        m = &st->memo[form][i];
-                        if (m->text[0] != '\0' && m->t == t &&
-                            m->tz == st->tz) {
-                                sqlite3_result_text(ctx, m->text, -1,
-                                                    SQLITE_TRANSIENT);
-                                return;
-                        }
-                }
-                m = &st->memo[form][st->memo_next[form]++ % TIME_MEMOS];
-        }
-        m->t = t;
-        m->tz = st->tz;
-        if (form == FORM_UTC)
-                timefmt_rfc3339_utc(t, m->text, sizeof(m->text));
-        else if (st->tz == NULL)
-                snprintf(m->text, sizeof(m->text), "%lld", (long long)t);
-        else if (form == FORM_HUMAN)
-                timefmt_human(st->tz, t, m->text, sizeof(m->text));
-        else
-                timefmt_rfc3339(st->tz, t, m->text, sizeof(m->text));
-        sqlite3_result_text(ctx, m->text, -1, SQLITE_TRANSIENT);
-}
-
-static void
-sql_local(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-        (void)argc;
-        sql_time(ctx, argv[0], FORM_LOCAL);
-}
-
-static void
-sql_utc(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-        (void)argc;
-        sql_time(ctx, argv[0], FORM_UTC);
-}
-
-static void
-sql_human(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-        (void)argc;
-        sql_time(ctx, argv[0], FORM_HUMAN);
+        rc = store_step(st, s, what, cause);
+        if (rc == 1)
+                return 1;
+        if (rc == 0 && cause != NULL)
+                xasprintf(cause, "%s: no %s %lld", what, noun, (long long)id);
+        done(s);
+        return -1;
 }
 
 int
-store_add_functions(struct store *st, const char *path, char **cause)
+store_alert_read(struct store *st, int64_t id, struct store_alert_row *out,
+                 char **cause)
 {
-        static const struct {
-                const char *name;
-                void (*fn)(sqlite3_context *, int, sqlite3_value **);
-        } fns[] = {
-                { "onotify_local", sql_local },
-                { "onotify_utc", sql_utc },
-                { "onotify_human", sql_human },
-        };
+        sqlite3_stmt *s = st->stmts[S_ALERT_READ];
 
-        for (size_t i = 0; i < NELEM(fns); i++) {
-                if (sqlite3_create_function_v2(
-                        st->db, fns[i].name, 1,
-                        SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY,
-                        st, fns[i].fn, NULL, NULL, NULL) != SQLITE_OK) {
-                        xasprintf(cause, "%s: %s", path,
-                                  sqlite3_errmsg(st->db));
-                        return -1;
-                }
-        }
+        if (read_one(st, S_ALERT_READ, id, "read alert", "alert", cause) < 0)
+                return -1;
+        alert_cols(s, 0, out);
+        done(s);
         return 0;
 }
 
-char *
-store_job_text(struct store *st, const struct tz *tz, int64_t id,
-               const struct store_job_names *names, char **cause)
+void
+store_alert_row_clear(struct store_alert_row *r)
 {
-        static const char what[] = "read job";
-        sqlite3_stmt *s = st->stmts[S_JSON_JOB];
-        char *text = NULL;
-        int rc;
-
-        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
-            bind_text(s, 2, names->trust) != SQLITE_OK ||
-            bind_text(s, 3, names->school) != SQLITE_OK ||
-            bind_text(s, 4, names->action) != SQLITE_OK ||
-            bind_text(s, 5, names->contact) != SQLITE_OK) {
-                done(s);
-                store_fail(st, what, cause);
-                return NULL;
-        }
-        st->tz = tz;
-        rc = store_step(st, s, what, cause);
-        if (rc == 0 && cause != NULL)
-                xasprintf(cause, "%s: no delivery %lld", what, (long long)id);
-        if (rc == 1)
-                text = xstrdup(col_text(s, 0));
-        done(s);
-        st->tz = NULL;
-        return text;
+        free(r->contact);
+        free(r->warning);
+        r->contact = r->warning = NULL;
 }
 
-json_t *
-store_json_job(struct store *st, const struct tz *tz, int64_t id, char **cause)
+int
+store_job_read(struct store *st, int64_t id, struct store_job *out,
+               char **cause)
 {
-        struct store_job_names names = { "", NULL, "", NULL };
-        char *text = store_job_text(st, tz, id, &names, cause);
-        json_t *job = text != NULL ? json_loads(text, 0, NULL) : NULL;
+        sqlite3_stmt *s = st->stmts[S_JOB_READ];
 
-        if (text != NULL && job == NULL && cause != NULL)
-                xasprintf(cause, "read job: delivery %lld is not JSON",
-                          (long long)id);
-        free(text);
-        return job;
+        if (read_one(st, S_JOB_READ, id, "read job", "delivery", cause) < 0)
+                return -1;
+        copy_col(out->uid, sizeof(out->uid), s, 0);
+        out->lease = sqlite3_column_int64(s, 1);
+        out->attempt = sqlite3_column_int64(s, 2);
+        copy_col(out->channel, sizeof(out->channel), s, 3);
+        copy_col(out->type, sizeof(out->type), s, 4);
+        alert_cols(s, 5, &out->alert);
+        done(s);
+        return 0;
 }
 
 int64_t

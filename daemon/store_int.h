@@ -5,7 +5,7 @@
  * array, prepared once in store_open()), opening, faults, transactions
  * and the stepping every statement goes through. store_cases.c holds
  * cases, events and alerts; store_deliveries.c the deliveries, their
- * dispatch and the JOB text; store_json.c the views that the control
+ * dispatch and the JOB's rows; store_json.c the views that the control
  * replies and the metrics read.
  */
 #ifndef ONOTIFY_STORE_INT_H
@@ -58,7 +58,7 @@ enum stmt {
         S_DELIVERY_FIND,
         S_DELIVERY_FINISH,
         S_NEXT_DELIVERY,
-        S_JSON_JOB,
+        S_JOB_READ,
         S_LEASES_DUE,
         S_DELIVERIES_SHIFT,
         S_DELIVERIES_UNHOLD,
@@ -67,26 +67,12 @@ enum stmt {
         S_JSON_UPCOMING_SCHOOL,
         S_JSON_HISTORY_SCHOOL,
         S_JSON_HISTORY_UID,
+        S_ALERT_READ,
         S_COUNT
 };
 
-/* A time the onotify_*() SQL functions wrote, kept for the next call. */
-struct time_memo {
-        const struct tz *tz;
-        int64_t t;
-        char text[64];
-};
-
-#define TIME_MEMOS 4 /* per form: a JOB has at most three distinct times */
-
 struct store {
         sqlite3 *db;
-        const struct tz *tz; /* the zone of the onotify_*() SQL functions */
-        /* The last times they wrote, by form, within one transaction: in a
-         * burst, the jobs of one rule mostly share their times, and writing
-         * them was two fifths of the cost of a job's text. */
-        struct time_memo memo[3][TIME_MEMOS];
-        unsigned memo_next[3];
         sqlite3_stmt *stmts[S_COUNT];
         char *path;
         enum store_fault fault;
@@ -112,8 +98,6 @@ int store_step(struct store *st, sqlite3_stmt *s, const char *what,
 /* Runs a statement that returns no rows, then readies it again. */
 int store_run(struct store *st, sqlite3_stmt *s, const char *what,
               char **cause);
-/* Adds the onotify_*() SQL functions the JOB text is written with. */
-int store_add_functions(struct store *st, const char *path, char **cause);
 
 /* Readies a statement for its next use and drops the borrowed bindings. */
 static inline void

@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "../../common/dproto.h" /* DPROTO_ID, docs/dispatch.md */
+#include "../../common/proto.h"  /* PROTO_CONTROL_ID, docs/protocol.md */
 #include "daemon.h"
 
 #include <errno.h>
@@ -45,28 +47,40 @@ wait_watched(struct fx *f, bool want)
 }
 
 /*
- * A subscriber of the daemon's feed to topics starting with `prefix`,
- * waiting at most WAIT_MS for a message; returns once the daemon counts
- * it (feed.watched), so nothing published after that is lost to a slow
- * join.
+ * A socket of `type` connected to the daemon's ipc://<run>/<name>.sock,
+ * waiting at most WAIT_MS for a message, dropping what is unsent when
+ * closed.
+ */
+static void *
+daemon_socket(struct fx *f, void *zctx, int type, const char *name)
+{
+        void *s = zmq_socket(zctx, type);
+        int timeout = WAIT_MS, linger = 0;
+        char endpoint[256];
+
+        assert_non_null(s);
+        snprintf(endpoint, sizeof(endpoint), "ipc://%s/run/%s.sock", f->c.dir,
+                 name);
+        assert_int_equal(
+            zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof(timeout)), 0);
+        assert_int_equal(zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger)),
+                         0);
+        assert_int_equal(zmq_connect(s, endpoint), 0);
+        return s;
+}
+
+/*
+ * A subscriber of the daemon's feed to topics starting with `prefix`;
+ * returns once the daemon counts it (feed.watched), so nothing published
+ * after that is lost to a slow join.
  */
 static void *
 feed_subscribe(struct fx *f, void *zctx, const char *prefix)
 {
-        void *sub = zmq_socket(zctx, ZMQ_SUB);
-        int timeout = WAIT_MS, linger = 0;
-        char endpoint[256];
+        void *sub = daemon_socket(f, zctx, ZMQ_SUB, "feed");
 
-        assert_non_null(sub);
-        snprintf(endpoint, sizeof(endpoint), "ipc://%s/run/feed.sock",
-                 f->c.dir);
         assert_int_equal(
             zmq_setsockopt(sub, ZMQ_SUBSCRIBE, prefix, strlen(prefix)), 0);
-        assert_int_equal(
-            zmq_setsockopt(sub, ZMQ_RCVTIMEO, &timeout, sizeof(timeout)), 0);
-        assert_int_equal(
-            zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof(linger)), 0);
-        assert_int_equal(zmq_connect(sub, endpoint), 0);
         wait_watched(f, true);
         return sub;
 }
@@ -296,12 +310,168 @@ test_feed(void **state)
         f->c.passed = true;
 }
 
+/* A rule whose plan warns: its "-30d" falls before the event. */
+#define RULE_WARNED                                                  \
+        "{ name = \"warned\"; event = \"warned\";\n"                 \
+        "    action = \"Check the warning.\";\n"                     \
+        "    deadline = { working_days = 10; time = \"17:00\"; };\n" \
+        "    alerts = [ \"+2s\", \"-30d\" ]; }"
+#define WARNED_WARNING                                             \
+        "warned: alerts that would fall before the event are not " \
+        "scheduled: -30d"
+
+/*
+ * A worker of the test's own: a DEALER on the daemon's dispatch endpoint
+ * that says READY as a webhook worker with some credit, as
+ * docs/dispatch.md has it.
+ */
+static void *
+fake_worker(struct fx *f, void *zctx)
+{
+        static const char ready[] = "{\"kind\":\"webhook\",\"credit\":8}";
+        void *w = daemon_socket(f, zctx, ZMQ_DEALER, "dispatch");
+
+        assert_true(zmq_send(w, DPROTO_ID, strlen(DPROTO_ID), ZMQ_SNDMORE) > 0);
+        assert_true(zmq_send(w, "READY", 5, ZMQ_SNDMORE) > 0);
+        assert_true(zmq_send(w, ready, strlen(ready), 0) > 0);
+        return w;
+}
+
+/* The next JOB the daemon sends `w` (heartbeats pass by), as JSON. */
+static json_t *
+next_job(void *w)
+{
+        for (;;) {
+                char frame[3][4096];
+                int n[3] = { 0 }, more = 1, k = 0;
+                size_t len = sizeof(more);
+
+                while (more) {
+                        int got = zmq_recv(w, frame[k < 2 ? k : 2],
+                                           sizeof(frame[0]) - 1, 0);
+
+                        if (got < 0)
+                                fail_msg("no JOB from the daemon: %s",
+                                         zmq_strerror(errno));
+                        n[k < 2 ? k : 2] = got;
+                        k++;
+                        assert_int_equal(
+                            zmq_getsockopt(w, ZMQ_RCVMORE, &more, &len), 0);
+                }
+                if (k != 3 || n[1] != 3 || memcmp(frame[1], "JOB", 3) != 0)
+                        continue;
+                assert_true(n[2] < (int)sizeof(frame[2]));
+                frame[2][n[2]] = '\0';
+                return json_loads(frame[2], 0, NULL);
+        }
+}
+
+/* One control request, as ofsted-notifyctl sends it; the reply. */
+static json_t *
+control_request(struct fx *f, void *zctx, const char *body)
+{
+        void *req = daemon_socket(f, zctx, ZMQ_REQ, "control");
+        char reply[8192];
+        int n;
+
+        assert_true(zmq_send(req, PROTO_CONTROL_ID, strlen(PROTO_CONTROL_ID),
+                             ZMQ_SNDMORE) > 0);
+        assert_true(zmq_send(req, body, strlen(body), 0) > 0);
+        /* [PROTO_CONTROL_ID][reply] */
+        n = zmq_recv(req, reply, sizeof(reply) - 1, 0);
+        assert_true(n > 0);
+        n = zmq_recv(req, reply, sizeof(reply) - 1, 0);
+        if (n < 0 || n >= (int)sizeof(reply))
+                fail_msg("control reply: %d bytes", n);
+        reply[n] = '\0';
+        zmq_close(req);
+        return json_loads(reply, 0, NULL);
+}
+
+/*
+ * The feed carries everything the JOB carries (docs/protocol.md): an alert
+ * whose plan warns reaches a feed subscriber and a worker; every member of
+ * the JOB's alert is in the feed's message with the same value, among them
+ * the trust, the deadline for people and the warning (as the plan wrote
+ * it, and as the `event` reply gave it). The `test` reply's alert is its
+ * JOB's, marked as a test.
+ */
+static void
+test_feed_carries_job(void **state)
+{
+        struct fx *f = *state;
+        char at[32], topic[64];
+        json_t *r, *msg, *job, *alert, *v, *channels;
+        const char *key;
+        void *zctx, *sub, *w;
+        double arrived;
+
+        write_conf(f, NULL, RULE_DRILL ",\n  " RULE_WARNED);
+        daemon_start(f);
+        open_case(f);
+        zctx = zmq_ctx_new();
+        assert_non_null(zctx);
+        w = fake_worker(f, zctx);
+        cluster_wait_workers(&f->c, "webhook", 1);
+        sub = feed_subscribe(f, zctx, "deadline.warned.");
+
+        utc_text(time(NULL), at);
+        r = cluster_ctl_json_want(&f->c, 0, "event", "warned", "--school", URN,
+                                  "--at", at, "--json", NULL);
+        assert_int_equal(json_array_size(jarr(r, "scheduled")), 1);
+        assert_true(has_string(jarr(r, "warnings"), WARNED_WARNING));
+        json_decref(r);
+
+        feed_recv(sub, topic, &msg, &arrived);
+        assert_string_equal(topic, "deadline.warned." URN);
+        /* School URN's one webhook-kind channel, "leaders" (teams). */
+        job = next_job(w);
+        assert_non_null(job);
+        assert_string_equal(jstr(job, "channel"), "leaders");
+        alert = member(job, "alert");
+        assert_true(json_is_object(alert));
+        json_object_foreach(alert, key, v)
+        {
+                if (!json_equal(v, json_object_get(msg, key)))
+                        fail_msg("the feed's '%s' is not the JOB's", key);
+        }
+        assert_string_equal(jstr(msg, "trust"), "Example Learning Trust");
+        assert_non_null(strstr(jstr(msg, "warning"), WARNED_WARNING));
+        assert_string_equal(jstr(msg, "due_human"), jstr(alert, "due_human"));
+        assert_non_null(jstr(msg, "due_human"));
+        channels = school_channels(f);
+        assert_int_equal(jint(msg, "deliveries"),
+                         (json_int_t)json_array_size(channels));
+        json_decref(channels);
+        json_decref(msg);
+        json_decref(job);
+
+        r = control_request(f, zctx,
+                            "{\"cmd\":\"test\",\"channel\":\"leaders\"}");
+        assert_true(json_is_true(member(r, "ok")));
+        job = next_job(w);
+        assert_string_equal(jstr(job, "delivery"), jstr(r, "delivery"));
+        assert_true(json_equal(member(r, "alert"), member(job, "alert")));
+        assert_string_equal(jstr(member(member(r, "alert"), "school"), "name"),
+                            "TEST ALERT");
+        assert_string_equal(jstr(member(r, "alert"), "contact"), "-");
+        json_decref(job);
+        json_decref(r);
+
+        zmq_close(w);
+        zmq_close(sub);
+        zmq_ctx_term(zctx);
+        assert_int_equal(cluster_daemon_stop(&f->c, SIGTERM), 0);
+        f->c.passed = true;
+}
+
 int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
                 CLUSTER_TEST(test_alerts_fire_on_time),
                 CLUSTER_TEST(test_feed),
+                CLUSTER_TEST(test_feed_carries_job),
         };
         return CLUSTER_MAIN_GROUP(tests, group_setup, NULL);
 }

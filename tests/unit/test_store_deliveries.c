@@ -1,5 +1,5 @@
 /*
- * Tests for store: deliveries, their leases and holders, and the JOB text.
+ * Tests for store: deliveries, their leases and holders, and a JOB's rows.
  * The store is a real SQLite file in a scratch directory (store_fixture.h).
  */
 #include <setjmp.h>
@@ -105,78 +105,24 @@ test_delivery_uids(void **state)
         free(cause);
 }
 
-/* A member of a JSON object by a path of keys, NULL-terminated. */
-static json_t *
-jpath(json_t *v, const char *k0, ...)
-{
-        va_list ap;
-
-        va_start(ap, k0);
-        for (const char *k = k0; k != NULL && v != NULL;
-             k = va_arg(ap, const char *))
-                v = json_object_get(v, k);
-        va_end(ap);
-        if (v == NULL)
-                fail_msg("no member '%s...' in the job", k0);
-        return v;
-}
-
-#define JSTR(v, ...) json_string_value(jpath(v, __VA_ARGS__, NULL))
-
-/* A member of the job by a dotted path ("alert.school.urn") and its string. */
-struct member {
-        const char *path;
-        const char *value; /* NULL: the member is JSON null */
-};
-
-#define MEMBERS(job, ...)                                              \
-        check_members(job, (const struct member[]){ __VA_ARGS__ },     \
-                      sizeof((const struct member[]){ __VA_ARGS__ }) / \
-                          sizeof(struct member))
-
-/* Each member is there with its value; the failure names the first that is not.
- */
-static void
-check_members(json_t *job, const struct member *m, size_t n)
-{
-        for (size_t i = 0; i < n; i++) {
-                char key[32];
-                json_t *v = job;
-
-                for (const char *p = m[i].path; v != NULL && *p != '\0';) {
-                        size_t len = strcspn(p, ".");
-
-                        snprintf(key, sizeof(key), "%.*s", (int)len, p);
-                        v = json_object_get(v, key);
-                        p += len + (p[len] == '.');
-                }
-                if (m[i].value == NULL
-                        ? !json_is_null(v)
-                        : !json_is_string(v) ||
-                              strcmp(json_string_value(v), m[i].value) != 0)
-                        fail_msg("job member '%s' is not '%s'", m[i].path,
-                                 m[i].value == NULL ? "null" : m[i].value);
-        }
-}
-
 /*
- * The JOB text of docs/dispatch.md, written by SQLite: every field, times
- * in the zone asked for (GMT in March, BST in July), text with quotes,
- * backslashes, a newline and non-ASCII characters carried through intact,
- * and what the config knows taken from the names given.
+ * A JOB's rows (docs/dispatch.md), typed: the delivery's uid, lease,
+ * attempt, channel and type, and its alert with the case's contact, the
+ * plan's warning and times in UTC seconds as stored; text with quotes,
+ * backslashes and non-ASCII characters intact; NULL for what is absent.
+ * The same alert read alone is the same row.
  */
 static void
-test_job_text(void **state)
+test_job_read(void **state)
 {
         static const char contact[] =
             "Jo \"SOL\" O'Neil \\ 0300 \xe2\x80\x94 ok";
         struct fixture *f = *state;
-        struct store_job_names names = { "Oak \"Trust\"", "Oak Primary",
-                                         "Ask.\nNow", NULL };
-        char *cause = NULL, *text, uid[64];
+        struct store_job job;
+        struct store_alert_row row;
+        char *cause = NULL, uid[64];
         int64_t c, e, a1, a2, d1, d2;
         sqlite3 *db;
-        json_t *job;
 
         c = new_case(f, "100001", T("2024-03-04T10:00:00Z"));
         assert_int_equal(store_case_set_contact(f->st, c, contact, &cause), 0);
@@ -194,112 +140,86 @@ test_job_text(void **state)
                                T("2024-03-04T15:30:00Z")),
                          1);
 
-        text = store_job_text(f->st, f->tz, d1, &names, &cause);
-        assert_non_null(text);
-        job = json_loads(text, 0, NULL);
-        assert_non_null(job);
+        assert_int_equal(store_job_read(f->st, d1, &job, &cause), 0);
         db = raw_open(f->path);
         assert_int_equal(d1, 1);
         raw_text(db, "SELECT uid FROM deliveries WHERE id = 1", uid,
                  sizeof(uid));
-        assert_string_equal(JSTR(job, "delivery"), uid);
-        assert_int_equal(json_integer_value(jpath(job, "lease", NULL)), 1);
-        assert_int_equal(json_integer_value(jpath(job, "attempt", NULL)), 1);
-        assert_int_equal(json_integer_value(jpath(job, "alert", "case", NULL)),
-                         c);
-        assert_true(json_is_false(jpath(job, "alert", "late", NULL)));
-        MEMBERS(job, { "channel", "heads" }, { "type", "email" },
-                { "alert.trust", "Oak \"Trust\"" },
-                { "alert.school.urn", "100001" },
-                { "alert.school.name", "Oak Primary" },
-                { "alert.rule", "deferral" }, { "alert.offset", "-60m" },
-                { "alert.action", "Ask.\nNow" }, { "alert.contact", contact },
-                { "alert.at", "2024-03-04T15:30:00+00:00" },
-                { "alert.due", "2024-03-04T16:30:00+00:00" },
-                { "alert.due_utc", "2024-03-04T16:30:00Z" },
-                { "alert.due_human", "Mon 4 Mar 2024 16:30 GMT" },
-                { "alert.opens", NULL }, { "alert.opens_human", NULL },
-                { "alert.warning", NULL });
-        json_decref(job);
-        free(text);
-
-        /* No school name: the URN; a contact given overrides the case's. */
-        names.school = NULL;
-        names.contact = "-";
-        text = store_job_text(f->st, f->tz, d2, &names, &cause);
-        assert_non_null(text);
-        job = json_loads(text, 0, NULL);
-        assert_non_null(job);
-        assert_int_equal(json_integer_value(jpath(job, "lease", NULL)), 0);
-        assert_int_equal(json_integer_value(jpath(job, "attempt", NULL)), 0);
-        assert_true(json_is_true(jpath(job, "alert", "late", NULL)));
-        MEMBERS(job, { "alert.school.name", "100001" },
-                { "alert.contact", "-" },
-                { "alert.at", "2024-07-01T10:00:00+01:00" },
-                { "alert.due", "2024-07-01T11:00:00+01:00" },
-                { "alert.due_utc", "2024-07-01T10:00:00Z" },
-                { "alert.due_human", "Mon 1 Jul 2024 11:00 BST" },
-                { "alert.opens", "2024-07-02T09:00:00+01:00" },
-                { "alert.opens_human", "Tue 2 Jul 2024 09:00 BST" },
-                { "alert.warning", "check \"the\" date" });
-        json_decref(job);
-        free(text);
-
-        assert_null(store_job_text(f->st, f->tz, 99, &names, &cause));
-        assert_non_null(strstr(cause, "no delivery 99"));
-        free(cause);
         sqlite3_close(db);
+        assert_string_equal(job.uid, uid);
+        assert_int_equal(job.lease, 1);
+        assert_int_equal(job.attempt, 1);
+        assert_string_equal(job.channel, "heads");
+        assert_string_equal(job.type, "email");
+        assert_int_equal(job.alert.a.id, a1);
+        assert_int_equal(job.alert.a.case_id, c);
+        assert_int_equal(job.alert.a.event_id, e);
+        assert_string_equal(job.alert.a.urn, "100001");
+        assert_string_equal(job.alert.a.rule, "deferral");
+        assert_string_equal(job.alert.a.offset, "-60m");
+        assert_false(job.alert.late);
+        assert_int_equal(job.alert.a.at, T("2024-03-04T15:30:00Z"));
+        /* new_alert_full() sets the deadline an hour after the alert. */
+        assert_int_equal(job.alert.a.due, T("2024-03-04T16:30:00Z"));
+        assert_int_equal(job.alert.a.opens, 0);
+        assert_string_equal(job.alert.contact, contact);
+        assert_null(job.alert.warning);
+        store_alert_row_clear(&job.alert);
+        assert_null(job.alert.contact);
+
+        assert_int_equal(store_job_read(f->st, d2, &job, &cause), 0);
+        assert_int_equal(job.lease, 0);
+        assert_int_equal(job.attempt, 0);
+        assert_string_equal(job.channel, "trust");
+        assert_int_equal(job.alert.a.id, a2);
+        assert_string_equal(job.alert.a.rule, "resume");
+        assert_string_equal(job.alert.a.offset, "event");
+        assert_true(job.alert.late);
+        assert_int_equal(job.alert.a.at, T("2024-07-01T09:00:00Z"));
+        assert_int_equal(job.alert.a.due, T("2024-07-01T10:00:00Z"));
+        assert_int_equal(job.alert.a.opens, T("2024-07-02T08:00:00Z"));
+        assert_string_equal(job.alert.warning, "check \"the\" date");
+
+        assert_int_equal(store_alert_read(f->st, a2, &row, &cause), 0);
+        assert_int_equal(row.a.id, a2);
+        assert_int_equal(row.a.case_id, job.alert.a.case_id);
+        assert_string_equal(row.a.urn, job.alert.a.urn);
+        assert_string_equal(row.a.rule, job.alert.a.rule);
+        assert_string_equal(row.a.offset, job.alert.a.offset);
+        assert_true(row.late == job.alert.late);
+        assert_int_equal(row.a.at, job.alert.a.at);
+        assert_int_equal(row.a.due, job.alert.a.due);
+        assert_int_equal(row.a.opens, job.alert.a.opens);
+        assert_string_equal(row.contact, contact);
+        assert_string_equal(row.warning, job.alert.warning);
+        store_alert_row_clear(&row);
+        store_alert_row_clear(&job.alert);
+
+        assert_int_equal(store_job_read(f->st, 99, &job, &cause), -1);
+        assert_string_equal(cause, "read job: no delivery 99");
+        free(cause);
+        cause = NULL;
+        assert_int_equal(store_alert_read(f->st, 99, &row, &cause), -1);
+        assert_string_equal(cause, "read alert: no alert 99");
+        free(cause);
 }
 
-/*
- * Inside a transaction the store keeps the times it wrote (a burst's jobs
- * share them); a job read for another zone in the same transaction must
- * still get that zone's times, and the first zone's again after it.
- */
+/* A case without contact details: the row says so with NULL. */
 static void
-test_job_text_zones(void **state)
+test_job_read_no_contact(void **state)
 {
         struct fixture *f = *state;
-        struct store_job_names names = { "Oak Trust", "Oak Primary", "Act.",
-                                         NULL };
-        struct tz *utc = support_tz("UTC");
-        char *cause = NULL, *text[3];
-        const char *zone[3] = { "London", "UTC", "London again" };
-        int64_t c, e, id, d;
+        int64_t t = T("2024-07-01T10:00:00Z");
+        int64_t c = new_case(f, "100002", t), e = new_event(f, c, "n", t);
+        int64_t a = new_alert(f, c, e, "r", t);
+        int64_t d = new_delivery(f, a, "heads", t);
+        struct store_job job;
+        char *cause = NULL;
 
-        c = new_case(f, "100001", T("2024-07-01T08:00:00Z"));
-        e = new_event(f, c, "notification", T("2024-07-01T08:00:00Z"));
-        id = new_alert_full(f, c, e, "resume", "event",
-                            T("2024-07-01T09:00:00Z"), 0, "s");
-        fire(f, id, T("2024-07-01T09:00:00Z"), false);
-        d = new_delivery(f, id, "heads", T("2024-07-01T09:00:00Z"));
-
-        assert_int_equal(store_begin(f->st, &cause), 0);
-        text[0] = store_job_text(f->st, f->tz, d, &names, &cause);
-        text[1] = store_job_text(f->st, utc, d, &names, &cause);
-        text[2] = store_job_text(f->st, f->tz, d, &names, &cause);
-        assert_int_equal(store_commit(f->st, &cause), 0);
-        for (int i = 0; i < 3; i++) {
-                json_t *job = json_loads(text[i], 0, NULL);
-                bool bst = i != 1;
-
-                assert_non_null(job);
-                if (strcmp(JSTR(job, "alert", "due"),
-                           bst ? "2024-07-01T11:00:00+01:00"
-                               : "2024-07-01T10:00:00+00:00") != 0 ||
-                    strcmp(JSTR(job, "alert", "due_human"),
-                           bst ? "Mon 1 Jul 2024 11:00 BST"
-                               : "Mon 1 Jul 2024 10:00 UTC") != 0 ||
-                    strcmp(JSTR(job, "alert", "at"),
-                           bst ? "2024-07-01T10:00:00+01:00"
-                               : "2024-07-01T09:00:00+00:00") != 0)
-                        fail_msg("%s: %s", zone[i], text[i]);
-                assert_string_equal(JSTR(job, "alert", "due_utc"),
-                                    "2024-07-01T10:00:00Z");
-                json_decref(job);
-                free(text[i]);
-        }
-        tz_destroy(&utc);
+        assert_int_equal(store_job_read(f->st, d, &job, &cause), 0);
+        assert_null(job.alert.contact);
+        assert_string_equal(job.alert.a.urn, "100002");
+        store_alert_row_clear(&job.alert);
 }
 
 /*
@@ -511,9 +431,9 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                TEST(test_delivery_uids),    TEST(test_job_text),
-                TEST(test_job_text_zones),   TEST(test_expire_reads_first),
-                TEST(test_deliveries_shift), TEST(test_delivery_holders),
+                TEST(test_delivery_uids),       TEST(test_job_read),
+                TEST(test_job_read_no_contact), TEST(test_expire_reads_first),
+                TEST(test_deliveries_shift),    TEST(test_delivery_holders),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,98 @@
+/* alert: the one encoder of an alert (alert.h). */
+#include "alert.h"
+
+#include "jtext.h"
+#include "timefmt.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+
+/* ,"key": */
+static void
+key(struct jtext *b, const char *k)
+{
+        jtext_printf(b, ",\"%s\":", k);
+}
+
+/* ,"key":"text", `otherwise` when text is NULL. */
+static void
+text(struct jtext *b, const char *k, const char *s, const char *otherwise)
+{
+        key(b, k);
+        jtext_string(b, s != NULL ? s : otherwise);
+}
+
+/* ,"key":"RFC 3339 in tz" */
+static void
+local_time(struct jtext *b, const char *k, const struct tz *tz, int64_t utc)
+{
+        char buf[TIMEFMT_LEN];
+
+        timefmt_rfc3339(tz, utc, buf, sizeof(buf));
+        key(b, k);
+        jtext_string(b, buf);
+}
+
+/* ,"key":"in words, in tz" */
+static void
+human_time(struct jtext *b, const char *k, const struct tz *tz, int64_t utc)
+{
+        char buf[64];
+
+        timefmt_human(tz, utc, buf, sizeof(buf));
+        key(b, k);
+        jtext_string(b, buf);
+}
+
+char *
+alert_encode_text(const struct alert *a, const struct tz *tz)
+{
+        struct jtext b = { NULL, 0, 0 };
+        char utc[TIMEFMT_LEN];
+
+        /* The order docs/dispatch.md shows, which the JOB has always had. */
+        jtext_add(&b, "{\"trust\":", 9);
+        jtext_string(&b, a->trust != NULL ? a->trust : "");
+        jtext_printf(&b,
+                     ",\"case\":%" PRId64 ",\"school\":{\"urn\":", a->case_id);
+        jtext_string(&b, a->urn);
+        text(&b, "name", a->school, a->urn);
+        jtext_add(&b, "}", 1);
+        text(&b, "rule", a->rule, "");
+        text(&b, "offset", a->offset, "");
+        key(&b, "late");
+        jtext_printf(&b, "%s", a->late ? "true" : "false");
+        text(&b, "action", a->action, "");
+        text(&b, "contact", a->contact, "");
+        local_time(&b, "at", tz, a->at);
+        local_time(&b, "due", tz, a->due);
+        timefmt_rfc3339_utc(a->due, utc, sizeof(utc));
+        text(&b, "due_utc", utc, "");
+        human_time(&b, "due_human", tz, a->due);
+        if (a->opens != 0) {
+                local_time(&b, "opens", tz, a->opens);
+                human_time(&b, "opens_human", tz, a->opens);
+        } else {
+                jtext_printf(&b, ",\"opens\":null,\"opens_human\":null");
+        }
+        if (a->warning != NULL)
+                text(&b, "warning", a->warning, "");
+        else
+                jtext_printf(&b, ",\"warning\":null");
+        jtext_add(&b, "}", 1);
+        return b.s;
+}
+
+json_t *
+alert_encode(const struct alert *a, const struct tz *tz)
+{
+        char *t = alert_encode_text(a, tz);
+        json_t *o = json_loads(t, 0, NULL);
+
+        /* The text is ours and valid JSON: only memory can fail here, and
+         * that is fatal, as everywhere (xalloc.h). */
+        if (o == NULL)
+                abort();
+        free(t);
+        return o;
+}
