@@ -47,7 +47,7 @@ conf_listen_parse(const char *listen, struct sockaddr_storage *ss,
         memcpy(host, listen, hlen);
         host[hlen] = '\0';
         port = strtol(colon + 1, &end, 10);
-        if (*end != '\0' || port < 1 || port > 65535)
+        if (*end != '\0' || port < 0 || port > 65535)
                 return -1;
         if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) ==
             1) {
