@@ -122,7 +122,7 @@ open_cases(struct store *st, const struct conf *conf, size_t n, int64_t at,
                 if (ids[i] < 0)
                         return -1;
                 events[i] = store_event_add(st, ids[i], "notification", at, at,
-                                            NULL, NULL, cause);
+                                            NULL, NULL, NULL, cause);
                 if (events[i] < 0)
                         return -1;
         }

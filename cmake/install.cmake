@@ -27,7 +27,7 @@ install(DIRECTORY DESTINATION ${ONOTIFY_CONFDIR}/curve
 # Man pages, compressed as Debian ships them.
 find_program(GZIP gzip REQUIRED)
 set(MANPAGES ofsted-notifyctl.1 ofsted-notify.conf.5 ofsted-notifyd.8
-             ofsted-notify-worker.8)
+             ofsted-notify-worker.8 ofsted-notify-web.8)
 set(MAN_GZ)
 foreach(page ${MANPAGES})
   string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section ${page})

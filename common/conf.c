@@ -666,7 +666,7 @@ check_root(struct loader *ld, const config_setting_t *root)
         static const char *const keys[] = { "trust",    "daemon", "curve",
                                             "delivery", "email",  "channels",
                                             "schools",  "rules",  "templates",
-                                            NULL };
+                                            "web",      "users",  NULL };
 
         ld_check_keys(ld, root, keys, "the file");
 }
@@ -696,6 +696,7 @@ conf_load(const char *path, struct conf_errors *errs)
         load_email(&ld, root);
         load_channels(&ld, root);
         load_schools(&ld, root);
+        ld_load_web(&ld, root);
         ld_load_rules(&ld, root);
         load_templates(&ld, root);
 out:
@@ -738,6 +739,7 @@ conf_destroy(struct conf **confp)
         for (size_t i = 0; i < c->curve.nclients; i++)
                 free(c->curve.clients[i].name);
         free(c->curve.clients);
+        ld_free_web(c);
         free(c->email.smtp);
         free(c->email.from);
         free(c->email.username);

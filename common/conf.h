@@ -14,12 +14,14 @@
 #define ONOTIFY_CONF_H
 
 #include "calendar.h"
+#include "roles.h"
 #include "rules.h"
 #include "tz.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define CONF_DEFAULT_PATH "/etc/ofsted-notify/ofsted-notify.conf"
 #define CONF_ENV          "OFSTED_NOTIFY_CONF"
@@ -101,6 +103,14 @@ struct school {
         struct calendar *calendar;
 };
 
+/* A person of the `users` list (ofsted-notify-web's sign-in). */
+struct conf_user {
+        char *email;
+        enum role role;
+        char **schools; /* URNs; none for trust and admin */
+        size_t nschools;
+};
+
 struct conf {
         char *path;
         char *dir; /* the config file's directory, for relative paths */
@@ -150,6 +160,18 @@ struct conf {
                 char *ca_file;
                 int connections; /* to the relay at once */
         } email;
+        /* ofsted-notify-web (conf_web.c); strings "" or NULL when
+         * absent as noted. */
+        struct {
+                char *listen;        /* "ADDRESS:PORT" */
+                char *tls_cert_file; /* resolved; NULL: plain HTTP */
+                char *tls_key_file;  /* resolved; NULL: plain HTTP */
+                char *base_url;      /* no trailing '/'; "" when absent */
+                char *user;          /* the system user the web runs as */
+                int timeout_ms;      /* to wait for the scheduler */
+        } web;
+        struct conf_user *users;
+        size_t nusers;
         struct channel *channels;
         size_t nchannels;
         struct school *schools;
@@ -181,6 +203,14 @@ void conf_errors_free(struct conf_errors *errs);
 
 /* The path to use: `arg` if given, else $OFSTED_NOTIFY_CONF, else default. */
 const char *conf_default_path(const char *arg);
+/*
+ * web.listen's "ADDRESS:PORT" (numeric, IPv6 in brackets) as a socket
+ * address: 0, or -1 when it is not one.
+ */
+int conf_listen_parse(const char *listen, struct sockaddr_storage *ss,
+                      socklen_t *len);
+/* The user of the `users` list with this e-mail address, or NULL. */
+const struct conf_user *conf_user(const struct conf *conf, const char *email);
 
 const char *conf_channel_type_name(enum channel_type type);
 const struct school *conf_school(const struct conf *conf, const char *urn);

@@ -5,7 +5,8 @@
  * errors as "path:line: message", typed getters that check and report,
  * paths and URLs), then each section: the trust, the daemon, delivery,
  * email, channels, schools and templates in conf.c, the rules in
- * conf_rules.c, the CURVE keys and allow-list in conf_curve.c. The ld_
+ * conf_rules.c, the CURVE keys and allow-list in conf_curve.c, the web
+ * group and the users in conf_web.c. The ld_
  * functions are for those files only; everyone else uses conf.h.
  */
 #ifndef ONOTIFY_CONF_INT_H
@@ -78,6 +79,9 @@ bool ld_element_group(struct loader *ld, const config_setting_t *e,
 void ld_load_rules(struct loader *ld, const config_setting_t *root);
 /* The CURVE keys and the allow-list (conf_curve.c). */
 void ld_load_curve(struct loader *ld, const config_setting_t *root);
+/* The web group and the users list (conf_web.c), after the schools. */
+void ld_load_web(struct loader *ld, const config_setting_t *root);
+void ld_free_web(struct conf *c);
 /* Channel names to indexes; unknown names reported at the list (conf.c). */
 void ld_resolve_channels(struct loader *ld, const struct strlist *names,
                          const char *owner, size_t **out, size_t *nout);

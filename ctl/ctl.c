@@ -57,6 +57,9 @@ static const struct command commands[] = {
         { "status", cmd_online, "status" },
         { "reload", cmd_online, "reload" },
         { "watch", cmd_online, "watch [--school URN] [--json]" },
+        { "token", cmd_online,
+          "token create NAME --role ROLE [--school URN]... | token list | "
+          "token revoke NAME" },
         { "help", cmd_help, "help" },
 };
 

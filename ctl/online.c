@@ -26,8 +26,10 @@
 #include "os.h"
 #include "print.h"
 #include "proto.h"
+#include "roles.h"
 #include "rules.h"
 #include "timefmt.h"
+#include "token.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -65,6 +67,7 @@ enum presence {
         OPTIONAL,
         REQUIRED, /* "--school URN is required" */
         ONE_OF,   /* exactly one of the row's ONE_OF options */
+        REPEATED, /* optional, and each time given adds to an array */
 };
 
 /* One option of a command: --name [METAVAR] sets request field `key`. */
@@ -277,6 +280,33 @@ arg_limit(const struct online *o, const char *what, const char *arg,
                                        "%d",
                                        what, arg, HISTORY_MAX);
         *value = json_integer((json_int_t)n);
+        return CTL_OK;
+}
+
+/* A token's name, as the daemon takes it. */
+static int
+arg_token_name(const struct online *o, const char *what, const char *name,
+               json_t **value)
+{
+        if (!token_name_valid(name))
+                return ctl_usage_error(o->cmd,
+                                       "%s '%.40s': want 1 to %d letters, "
+                                       "digits, '.', '_', '-' or '@'",
+                                       what, name, TOKEN_NAME_MAX);
+        *value = json_string(name);
+        return CTL_OK;
+}
+
+static int
+arg_role(const struct online *o, const char *what, const char *name,
+         json_t **value)
+{
+        enum role role;
+
+        if (roles_parse(name, &role) < 0)
+                return ctl_usage_error(o->cmd, "%s '%.40s': want %s", what,
+                                       name, ROLES_NAMES);
+        *value = json_string(name);
         return CTL_OK;
 }
 
@@ -615,6 +645,29 @@ static const struct online_cmd commands[] = {
             .exec = ask_test,
         },
         {
+            .name = "token create",
+            .request = "{\"cmd\": \"token_create\"}",
+            .pos = { "NAME", "name", arg_token_name,
+                     "give the token's NAME, as in 'token create NAME "
+                     "--role ROLE'",
+                     true },
+            .opts = { { "role", "ROLE", "role", arg_role, REQUIRED },
+                      { "school", "URN", "schools", arg_urn, REPEATED } },
+            .print = print_token,
+        },
+        {
+            .name = "token list",
+            .request = "{\"cmd\": \"token_list\"}",
+            .print = print_tokens,
+        },
+        {
+            .name = "token revoke",
+            .request = "{\"cmd\": \"token_revoke\"}",
+            .pos = { "NAME", "name", arg_token_name,
+                     "give the NAME of the token to revoke", true },
+            .print = print_revoked,
+        },
+        {
             .name = "watch",
             .flags = NO_TIMEOUT,
             .opts = { SCHOOL_OPTION },
@@ -665,15 +718,31 @@ long_options(const struct online_cmd *cmd, struct option *out)
  */
 static int
 parse_options(struct online *o, const struct online_cmd *cmd, int argc,
-              char **argv, const char **args)
+              char **argv, const char **args, json_t *repeated)
 {
         struct option opts[OPTS_MAX + 4];
+        const struct online_opt *opt;
+        char what[32];
+        json_t *value;
         long long v;
-        int ch;
+        int ch, rc;
 
         long_options(cmd, opts);
         while ((ch = ctl_getopt(o->ctl, argc, argv, "c:", opts)) != -1) {
-                if (ch >= OPT_ROW && ch < OPT_ROW + OPTS_MAX) {
+                if (ch >= OPT_ROW && ch < OPT_ROW + OPTS_MAX &&
+                    cmd->opts[ch - OPT_ROW].presence == REPEATED) {
+                        /* Checked as it comes, kept in order. */
+                        opt = &cmd->opts[ch - OPT_ROW];
+                        snprintf(what, sizeof(what), "--%s", opt->name);
+                        rc = opt->check(o, what, optarg, &value);
+                        if (rc != CTL_OK)
+                                return rc;
+                        if (json_object_get(repeated, opt->key) == NULL)
+                                json_object_set_new(repeated, opt->key,
+                                                    json_array());
+                        json_array_append_new(
+                            json_object_get(repeated, opt->key), value);
+                } else if (ch >= OPT_ROW && ch < OPT_ROW + OPTS_MAX) {
                         args[ch - OPT_ROW] = optarg != NULL ? optarg : "";
                 } else if (ch == OPT_JSON) {
                         o->json = true;
@@ -763,23 +832,42 @@ build_request(const struct online *o, const struct online_cmd *cmd, int argc,
 int
 cmd_online(struct ctl *ctl, int argc, char **argv)
 {
-        const struct online_cmd *cmd = find_command(argv[0]);
+        const struct online_cmd *cmd;
         struct online o = { .ctl = ctl,
                             .cmd = argv[0],
                             .timeout = TIMEOUT_DEFAULT };
         const char *args[OPTS_MAX] = { NULL };
-        json_t *req = NULL;
+        json_t *req = NULL, *repeated = json_object();
+        char name[32];
         int rc;
 
-        if (cmd == NULL)
-                return ctl_usage_error(NULL, "unknown command '%s'", argv[0]);
-        rc = parse_options(&o, cmd, argc, argv, args);
-        if (rc != CTL_OK)
+        /* "token create ...": a command of two words, run as the second. */
+        if (strcmp(argv[0], "token") == 0) {
+                if (argc < 2 || argv[1][0] == '-')
+                        return ctl_usage_error("token",
+                                               "give 'create', 'list' or "
+                                               "'revoke'");
+                snprintf(name, sizeof(name), "token %.20s", argv[1]);
+                argc--;
+                argv++;
+                o.cmd = name;
+        }
+        cmd = find_command(o.cmd);
+        if (cmd == NULL) {
+                json_decref(repeated);
+                return ctl_usage_error(NULL, "unknown command '%s'", o.cmd);
+        }
+        rc = parse_options(&o, cmd, argc, argv, args, repeated);
+        if (rc != CTL_OK) {
+                json_decref(repeated);
                 return rc;
+        }
         req = cmd->request != NULL ? json_loads(cmd->request, 0, NULL)
                                    : json_object();
         if (req == NULL)
                 abort(); /* a row's request is not JSON: a bug */
+        json_object_update(req, repeated);
+        json_decref(repeated);
         rc = build_request(&o, cmd, argc, argv, args, req);
         if (rc != CTL_OK)
                 goto out;

@@ -301,7 +301,7 @@ print_show(const struct online *o, json_t *r)
         json_t *c = json_object_get(r, "case");
         json_t *events = json_object_get(c, "events");
         json_t *alerts = json_object_get(c, "alerts");
-        struct table t = { 6, 0, NULL };
+        struct table t = { 7, 0, NULL };
         char b[7][64], state[80];
         size_t i;
         json_t *v;
@@ -323,7 +323,7 @@ print_show(const struct online *o, json_t *r)
         print_say(stdout, "\nEvents\n");
         if (json_array_size(events) == 0)
                 print_say(stdout, "  (none)\n");
-        table_row(&t, (const char *[]){ "EVENT", "KIND", "AT", "RECORDED",
+        table_row(&t, (const char *[]){ "EVENT", "KIND", "AT", "RECORDED", "BY",
                                         "CONTACT", "NOTE" });
         json_array_foreach(events, i, v)
         {
@@ -332,6 +332,7 @@ print_show(const struct online *o, json_t *r)
                                   print_field(v, "kind", b[1], 64),
                                   when_field(o, v, "at", b[2], 64),
                                   when_field(o, v, "recorded", b[3], 64),
+                                  print_field(v, "actor", b[6], 64),
                                   print_field(v, "contact", b[4], 64),
                                   print_field(v, "note", b[5], 64) });
         }
@@ -654,6 +655,72 @@ print_reload(const struct online *o, json_t *r)
         (void)o;
         print_say(stdout, "Configuration reloaded (replanned: %s).\n",
                   print_field(r, "replanned", b, sizeof(b)));
+}
+
+/*
+ * token create: the token alone on stdout (a script takes it with $(...)),
+ * what it is for on stderr. It is shown now and never again.
+ */
+void
+print_token(const struct online *o, json_t *r)
+{
+        char b[2][64];
+
+        (void)o;
+        printf("%s\n", json_string_value(json_object_get(r, "token")));
+        fflush(stdout);
+        print_say(stderr,
+                  "Token '%s' (%s) created. It is shown only this once: "
+                  "keep it now.\n",
+                  print_field(r, "name", b[0], 64),
+                  print_field(r, "role", b[1], 64));
+}
+
+void
+print_tokens(const struct online *o, json_t *r)
+{
+        json_t *tokens = json_object_get(r, "tokens"), *tk, *urn;
+        struct table t = { 5, 0, NULL };
+        char b[5][64], schools[160];
+        size_t i, k;
+
+        if (json_array_size(tokens) == 0) {
+                print_say(stdout, "No tokens.\n");
+                return;
+        }
+        table_row(
+            &t, (const char *[]){ "NAME", "ROLE", "SCHOOLS", "CREATED", "BY" });
+        json_array_foreach(tokens, i, tk)
+        {
+                schools[0] = '\0';
+                json_array_foreach(json_object_get(tk, "schools"), k, urn)
+                {
+                        size_t len = strlen(schools);
+
+                        snprintf(schools + len, sizeof(schools) - len, "%s%s",
+                                 k > 0 ? " " : "",
+                                 json_string_value(urn) ? json_string_value(urn)
+                                                        : "?");
+                }
+                table_row(&t, (const char *[]){
+                                  print_field(tk, "name", b[0], 64),
+                                  print_field(tk, "role", b[1], 64),
+                                  schools[0] ? schools : "(all)",
+                                  when_field(o, tk, "created", b[3], 64),
+                                  print_field(tk, "created_by", b[4], 64) });
+        }
+        table_print(&t);
+        table_free(&t);
+}
+
+void
+print_revoked(const struct online *o, json_t *r)
+{
+        char b[64];
+
+        (void)o;
+        print_say(stdout, "Token '%s' revoked.\n",
+                  print_field(r, "name", b, sizeof(b)));
 }
 
 /* A command whose request is just {"cmd": name}: status, reload. */

@@ -3,13 +3,18 @@
 #include "log.h"
 #include "names.h"
 #include "proto.h"
+#include "roles.h"
 #include "rules.h"
 #include "sched.h"
 #include "timefmt.h"
+#include "token.h"
 #include "xalloc.h"
 #include "zframes.h"
 
+#include <pwd.h>
+#include <sodium.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,9 +27,18 @@
 /* Events may be recorded up to a year either side of now. */
 #define MAX_EVENT_SKEW (366LL * 86400)
 
+/* The longest actor: "user:" and an e-mail address. */
+#define ACTOR_MAX 272
+
+/* One request as the commands see it. */
+struct request {
+        json_t *body;
+        const struct control_peer *peer;
+};
+
 struct command {
         const char *name;
-        json_t *(*run)(struct control_ctx *, json_t *, int64_t);
+        json_t *(*run)(struct control_ctx *, const struct request *, int64_t);
         const char *const *keys; /* allowed keys besides "cmd" */
 };
 
@@ -190,17 +204,108 @@ view(json_t *v, const char *key, char *cause)
         return reply;
 }
 
-static json_t *
-cmd_event(struct control_ctx *ctx, json_t *req, int64_t now)
+/* Whether `s` is an actor the web may name: "token:NAME" or
+ * "user:EMAIL", printable ASCII without spaces or quotes. */
+static bool
+valid_actor(const char *s)
 {
+        const char *rest;
+
+        if (strncmp(s, "token:", 6) == 0)
+                rest = s + 6;
+        else if (strncmp(s, "user:", 5) == 0)
+                rest = s + 5;
+        else
+                return false;
+        if (rest[0] == '\0' || strlen(s) > ACTOR_MAX)
+                return false;
+        for (; *rest; rest++) {
+                if (*rest <= 0x20 || *rest >= 0x7f || *rest == '"' ||
+                    *rest == '\'' || *rest == '\\')
+                        return false;
+        }
+        return true;
+}
+
+/* Whether `uid` is the config's web.user (the web service's account). */
+static bool
+is_web_user(const struct conf *conf, uid_t uid)
+{
+        struct passwd pw, *res = NULL;
+        char buf[1024];
+
+        return conf->web.user != NULL &&
+               getpwnam_r(conf->web.user, &pw, buf, sizeof(buf), &res) == 0 &&
+               res != NULL && res->pw_uid == uid;
+}
+
+/*
+ * Who makes request `r`, into out: the "actor" it names when the web
+ * service sends it on someone's behalf, else the peer itself
+ * ("unix:USER", "curve:NAME"). Returns the refusal when it names an
+ * actor it may not.
+ */
+static json_t *
+request_actor(struct control_ctx *ctx, const struct request *r, char *out,
+              size_t len)
+{
+        const struct control_peer *peer = r->peer;
+        const char *named;
+        json_t *err = opt_text(r->body, "actor", ACTOR_MAX, &named);
+        struct passwd pw, *res = NULL;
+        char buf[1024];
+
+        if (err != NULL)
+                return err;
+        if (named != NULL) {
+                if (!valid_actor(named))
+                        return proto_error("'actor' must be token:NAME or "
+                                           "user:EMAIL");
+                if (peer == NULL || !peer->has_uid ||
+                    !is_web_user(ctx->conf, peer->uid))
+                        return proto_error("'actor' is taken only from the "
+                                           "web service's user '%s' "
+                                           "(web.user)",
+                                           ctx->conf->web.user);
+                snprintf(out, len, "%s", named);
+        } else if (peer != NULL && peer->has_uid) {
+                if (getpwuid_r(peer->uid, &pw, buf, sizeof(buf), &res) == 0 &&
+                    res != NULL)
+                        snprintf(out, len, "unix:%s", res->pw_name);
+                else
+                        snprintf(out, len, "unix:%lu",
+                                 (unsigned long)peer->uid);
+        } else if (peer != NULL && peer->key_name != NULL) {
+                snprintf(out, len, "curve:%s", peer->key_name);
+        } else {
+                snprintf(out, len, "unknown");
+        }
+        return NULL;
+}
+
+/* A refusal with a "reason" a client can act on (docs/protocol.md). */
+static json_t *
+refusal(json_t *err, const char *reason)
+{
+        json_object_set_new(err, "reason", json_string(reason));
+        return err;
+}
+
+static json_t *
+cmd_event(struct control_ctx *ctx, const struct request *r, int64_t now)
+{
+        json_t *req = r->body;
         const struct conf *conf = ctx->conf;
         struct sched_event ev = { 0 };
         const struct school *school;
         const char *at = NULL;
         enum tz_fold fold;
-        char *cause = NULL;
+        char *cause = NULL, actor[ACTOR_MAX + 8];
         json_t *err;
 
+        if ((err = request_actor(ctx, r, actor, sizeof(actor))) != NULL)
+                return err;
+        ev.actor = actor;
         if ((err = opt_text(req, "kind", RULES_KIND_MAX, &ev.kind)) != NULL ||
             (err = school_field(ctx, req, true, &school)) != NULL ||
             (err = opt_text(req, "at", 64, &at)) != NULL ||
@@ -234,8 +339,9 @@ cmd_event(struct control_ctx *ctx, json_t *req, int64_t now)
 }
 
 static json_t *
-cmd_list(struct control_ctx *ctx, json_t *req, int64_t now)
+cmd_list(struct control_ctx *ctx, const struct request *r, int64_t now)
 {
+        json_t *req = r->body;
         char *cause = NULL;
         json_t *err, *v;
         bool all;
@@ -250,8 +356,9 @@ cmd_list(struct control_ctx *ctx, json_t *req, int64_t now)
 }
 
 static json_t *
-cmd_show(struct control_ctx *ctx, json_t *req, int64_t now)
+cmd_show(struct control_ctx *ctx, const struct request *r, int64_t now)
 {
+        json_t *req = r->body;
         const struct school *school;
         struct store_case c;
         json_int_t id = 0;
@@ -269,9 +376,10 @@ cmd_show(struct control_ctx *ctx, json_t *req, int64_t now)
                 rc = store_case_current(ctx->st, school->urn, &c, &cause);
                 if (rc != 0) {
                         err = rc < 0 ? proto_error("internal error: %s", cause)
-                                     : proto_error("school %s has no open "
-                                                   "case",
-                                                   school->urn);
+                                     : refusal(proto_error("school %s has "
+                                                           "no open case",
+                                                           school->urn),
+                                               "not_found");
                         free(cause);
                         return err;
                 }
@@ -287,12 +395,15 @@ cmd_show(struct control_ctx *ctx, json_t *req, int64_t now)
                 if (s != NULL)
                         json_object_set_new(v, "name", json_string(s->name));
         }
+        if (v == NULL && cause != NULL && strncmp(cause, "no case ", 8) == 0)
+                return refusal(view(v, "case", cause), "not_found");
         return view(v, "case", cause);
 }
 
 static json_t *
-cmd_upcoming(struct control_ctx *ctx, json_t *req, int64_t now)
+cmd_upcoming(struct control_ctx *ctx, const struct request *r, int64_t now)
 {
+        json_t *req = r->body;
         const struct school *school;
         char *cause = NULL;
         json_t *err, *v;
@@ -308,8 +419,9 @@ cmd_upcoming(struct control_ctx *ctx, json_t *req, int64_t now)
 }
 
 static json_t *
-cmd_history(struct control_ctx *ctx, json_t *req, int64_t now)
+cmd_history(struct control_ctx *ctx, const struct request *r, int64_t now)
 {
+        json_t *req = r->body;
         const struct school *school;
         const char *uid;
         json_int_t limit = 100;
@@ -330,8 +442,9 @@ cmd_history(struct control_ctx *ctx, json_t *req, int64_t now)
 }
 
 static json_t *
-cmd_status(struct control_ctx *ctx, json_t *req, int64_t now)
+cmd_status(struct control_ctx *ctx, const struct request *r, int64_t now)
 {
+        json_t *req = r->body;
         char buf[TIMEFMT_LEN], *cause = NULL;
         json_t *counts, *reply;
         int64_t next;
@@ -392,8 +505,9 @@ cmd_status(struct control_ctx *ctx, json_t *req, int64_t now)
 
 /* A test alert to one channel, through dispatch and a worker. */
 static json_t *
-cmd_test(struct control_ctx *ctx, json_t *req, int64_t now)
+cmd_test(struct control_ctx *ctx, const struct request *r, int64_t now)
 {
+        json_t *req = r->body;
         const struct channel *ch;
         struct store_job job;
         struct alert told;
@@ -435,15 +549,216 @@ cmd_test(struct control_ctx *ctx, json_t *req, int64_t now)
 }
 
 static json_t *
-cmd_reload(struct control_ctx *ctx, json_t *req, int64_t now)
+cmd_reload(struct control_ctx *ctx, const struct request *r, int64_t now)
 {
+        json_t *req = r->body;
         (void)req;
         (void)now;
         return ctx->reload(ctx->reload_arg);
 }
 
-static const char *const event_keys[] = { "kind", "school",   "at", "contact",
-                                          "note", "new_case", NULL };
+/* A token's name, or the refusal. */
+static json_t *
+token_name(json_t *req, const char **name)
+{
+        json_t *err = opt_text(req, "name", TOKEN_NAME_MAX + 1, name);
+
+        if (err != NULL)
+                return err;
+        if (*name == NULL)
+                return proto_error("'name' is required");
+        if (!token_name_valid(*name))
+                return proto_error("token name '%s': want 1 to %d letters, "
+                                   "digits, '.', '_', '-' or '@'",
+                                   *name, TOKEN_NAME_MAX);
+        return NULL;
+}
+
+/*
+ * A token's schools: an array of URNs of the config, none for a role that
+ * sees every school and at least one for the others. *out a new array.
+ */
+static json_t *
+token_schools(struct control_ctx *ctx, json_t *req, enum role role,
+              json_t **out)
+{
+        json_t *v = json_object_get(req, "schools"), *e;
+        size_t i;
+
+        *out = NULL;
+        if (v != NULL && !json_is_array(v))
+                return proto_error("'schools' must be an array of URNs");
+        json_array_foreach(v, i, e)
+        {
+                const char *urn = json_string_value(e);
+
+                if (urn == NULL || !names_valid_urn(urn))
+                        return proto_error("schools[%zu] is not a URN (6 "
+                                           "digits)",
+                                           i);
+                if (conf_school(ctx->conf, urn) == NULL)
+                        return proto_error("unknown school %s: it is not in "
+                                           "%s",
+                                           urn, ctx->conf->path);
+        }
+        if (roles_every_school(role) && json_array_size(v) > 0)
+                return proto_error("a %s token sees every school: give no "
+                                   "'schools'",
+                                   roles_name(role));
+        if (!roles_every_school(role) && json_array_size(v) == 0)
+                return proto_error("a %s token needs 'schools'",
+                                   roles_name(role));
+        *out = v != NULL ? json_deep_copy(v) : json_array();
+        return NULL;
+}
+
+/* token_create: a new token, shown in this reply and never again. */
+static json_t *
+cmd_token_create(struct control_ctx *ctx, const struct request *r, int64_t now)
+{
+        json_t *req = r->body, *err, *schools = NULL, *reply = NULL;
+        char token[TOKEN_LEN + 1], feed[TOKEN_LEN + 1], actor[ACTOR_MAX + 8];
+        unsigned char hash[TOKEN_HASH_LEN], feed_hash[TOKEN_HASH_LEN];
+        struct store_token t = { 0 };
+        const char *name, *role_name;
+        char *text = NULL, *cause = NULL;
+        enum role role;
+        int64_t id;
+
+        if ((err = request_actor(ctx, r, actor, sizeof(actor))) != NULL ||
+            (err = token_name(req, &name)) != NULL ||
+            (err = opt_text(req, "role", 16, &role_name)) != NULL)
+                return err;
+        if (role_name == NULL)
+                return proto_error("'role' is required (%s)", ROLES_NAMES);
+        if (roles_parse(role_name, &role) < 0)
+                return proto_error("role '%s': want %s", role_name,
+                                   ROLES_NAMES);
+        if ((err = token_schools(ctx, req, role, &schools)) != NULL)
+                return err;
+        if (token_make(token) < 0) {
+                reply = proto_error("internal error: no random numbers");
+                goto out;
+        }
+        token_feed_key(token, feed);
+        token_hash(token, hash);
+        token_hash(feed, feed_hash);
+        text = json_dumps(schools, JSON_COMPACT);
+        t = (struct store_token){ name, hash, feed_hash, roles_name(role),
+                                  text, actor };
+        retry_store(ctx);
+        id = store_token_add(ctx->st, &t, now, &cause);
+        if (id == 0) {
+                reply = refusal(proto_error("a token named '%s' exists: "
+                                            "revoke it first",
+                                            name),
+                                "conflict");
+                goto out;
+        }
+        if (id < 0) {
+                const char *fault;
+
+                reply = store_fault(ctx->st, &fault) != STORE_OK
+                            ? proto_error("%s; nothing was recorded", fault)
+                            : proto_error("internal error: %s", cause);
+                goto out;
+        }
+        log_info("token '%s' (%s) created by '%s'", name, roles_name(role),
+                 actor);
+        reply = proto_ok();
+        json_object_set_new(reply, "name", json_string(name));
+        json_object_set_new(reply, "role", json_string(roles_name(role)));
+        json_object_set(reply, "schools", schools);
+        json_object_set_new(reply, "token", json_string(token));
+out:
+        sodium_memzero(token, sizeof(token));
+        sodium_memzero(feed, sizeof(feed));
+        json_decref(schools);
+        free(text);
+        free(cause);
+        return reply;
+}
+
+static json_t *
+cmd_token_list(struct control_ctx *ctx, const struct request *r, int64_t now)
+{
+        char *cause = NULL;
+
+        (void)r;
+        (void)now;
+        return view(store_json_tokens(ctx->st, ctx->conf->tz, &cause), "tokens",
+                    cause);
+}
+
+static json_t *
+cmd_token_revoke(struct control_ctx *ctx, const struct request *r, int64_t now)
+{
+        char actor[ACTOR_MAX + 8], *cause = NULL;
+        const char *name;
+        json_t *err, *reply;
+        int rc;
+
+        if ((err = request_actor(ctx, r, actor, sizeof(actor))) != NULL ||
+            (err = token_name(r->body, &name)) != NULL)
+                return err;
+        retry_store(ctx);
+        rc = store_token_revoke(ctx->st, name, now, &cause);
+        if (rc < 0) {
+                reply = proto_error("%s", cause);
+                free(cause);
+                return reply;
+        }
+        if (rc == 0)
+                return refusal(proto_error("no token named '%s'", name),
+                               "not_found");
+        log_info("token '%s' revoked by '%s'", name, actor);
+        reply = proto_ok();
+        json_object_set_new(reply, "name", json_string(name));
+        return reply;
+}
+
+/*
+ * token_auth: who holds `token` (or the calendar feed key `feed`). The
+ * web service asks it on every request it serves, so nothing is logged.
+ */
+static json_t *
+cmd_token_auth(struct control_ctx *ctx, const struct request *r, int64_t now)
+{
+        unsigned char hash[TOKEN_HASH_LEN];
+        const char *token, *feed;
+        char *cause = NULL;
+        json_t *err, *v, *reply;
+
+        (void)now;
+        if ((err = opt_text(r->body, "token", TOKEN_LEN, &token)) != NULL ||
+            (err = opt_text(r->body, "feed", TOKEN_LEN, &feed)) != NULL)
+                return err;
+        if ((token == NULL) == (feed == NULL))
+                return proto_error("token_auth needs one of 'token' and "
+                                   "'feed'");
+        if (!token_well_formed(token != NULL ? token : feed))
+                return refusal(proto_error("unknown or revoked token"), "auth");
+        token_hash(token != NULL ? token : feed, hash);
+        v = store_json_token_auth(ctx->st, hash, feed != NULL, &cause);
+        if (v == NULL && cause != NULL) {
+                reply = proto_error("%s", cause);
+                free(cause);
+                return reply;
+        }
+        if (v == NULL)
+                return refusal(proto_error("unknown or revoked token"), "auth");
+        reply = proto_ok();
+        json_object_set_new(reply, "token", v);
+        return reply;
+}
+
+static const char *const event_keys[] = { "kind",    "school", "at",
+                                          "contact", "note",   "new_case",
+                                          "actor",   NULL };
+static const char *const token_create_keys[] = { "name", "role", "schools",
+                                                 "actor", NULL };
+static const char *const token_revoke_keys[] = { "name", "actor", NULL };
+static const char *const token_auth_keys[] = { "token", "feed", NULL };
 static const char *const list_keys[] = { "all", NULL };
 static const char *const show_keys[] = { "case", "school", NULL };
 static const char *const school_keys[] = { "school", NULL };
@@ -461,12 +776,47 @@ static const struct command commands[] = {
         { "status", cmd_status, no_keys },
         { "reload", cmd_reload, no_keys },
         { "test", cmd_test, test_keys },
+        { "token_create", cmd_token_create, token_create_keys },
+        { "token_list", cmd_token_list, no_keys },
+        { "token_revoke", cmd_token_revoke, token_revoke_keys },
+        { "token_auth", cmd_token_auth, token_auth_keys },
 };
 
-json_t *
-control_handle(struct control_ctx *ctx, const void *id, size_t idlen,
-               const void *body, size_t len, int64_t now)
+void
+control_peer_of(const struct conf *conf, zmq_msg_t *frame,
+                struct control_peer *peer)
 {
+        const char *addr = zmq_msg_gets(frame, "Peer-Address");
+        const char *key = zmq_msg_gets(frame, "User-Id");
+        const struct conf_client *client;
+        unsigned long uid, gid, pid;
+        const char *p;
+        int fields = 0;
+
+        *peer = (struct control_peer){ 0 };
+        /* ipc://: "ADDRESS:UID:GID:PID", the last three from
+         * SO_PEERCRED. (Over tcp:// it is an IP address, whose IPv6
+         * colons must not be read so.) */
+        if (addr != NULL && !conf_endpoint_tcp(conf->daemon.control)) {
+                for (p = addr + strlen(addr); p > addr && fields < 3; p--)
+                        fields += p[-1] == ':';
+                if (fields == 3 &&
+                    sscanf(p, ":%lu:%lu:%lu", &uid, &gid, &pid) == 3) {
+                        peer->has_uid = true;
+                        peer->uid = (uid_t)uid;
+                }
+        }
+        client = key != NULL ? conf_client_by_key(conf, key) : NULL;
+        if (client != NULL)
+                peer->key_name = client->name;
+}
+
+json_t *
+control_handle(struct control_ctx *ctx, const struct control_peer *peer,
+               const void *id, size_t idlen, const void *body, size_t len,
+               int64_t now)
+{
+        struct request r = { NULL, peer };
         json_error_t jerr;
         json_t *req = NULL, *reply = NULL;
         const char *name;
@@ -495,8 +845,9 @@ control_handle(struct control_ctx *ctx, const void *id, size_t idlen,
                 if (strcmp(name, commands[i].name) != 0)
                         continue;
                 reply = check_keys(req, &commands[i]);
+                r.body = req;
                 if (reply == NULL)
-                        reply = commands[i].run(ctx, req, now);
+                        reply = commands[i].run(ctx, &r, now);
                 goto out;
         }
         reply = proto_error("unknown command '%.32s'", name);
@@ -513,6 +864,7 @@ out:
 void
 control_serve(struct control_ctx *ctx, void *sock, int64_t now)
 {
+        struct control_peer peer;
         struct zframes z;
         int n, env;
         json_t *reply = NULL;
@@ -526,10 +878,12 @@ control_serve(struct control_ctx *ctx, void *sock, int64_t now)
         if (z.total - env != 2)
                 reply = proto_error("a request is two frames: the protocol "
                                     "id and a JSON body");
-        else
+        else {
+                control_peer_of(ctx->conf, &z.f[env + 1], &peer);
                 reply = control_handle(
-                    ctx, zframes_data(&z, env), zframes_size(&z, env),
+                    ctx, &peer, zframes_data(&z, env), zframes_size(&z, env),
                     zframes_data(&z, env + 1), zframes_size(&z, env + 1), now);
+        }
         text = json_dumps(reply, JSON_COMPACT);
         for (int i = 0; i < env; i++) {
                 if (zmq_send(sock, zframes_data(&z, i), zframes_size(&z, i),

@@ -150,6 +150,8 @@ sched_record(struct store *st, const struct conf *conf,
                 store_rollback(st);
                 refusal = case_refusal_text(&d, ev->urn, cur.id);
                 reply = proto_error("%s", refusal);
+                /* The case's state refuses it (the API's 409). */
+                json_object_set_new(reply, "reason", json_string("state"));
                 free(refusal);
                 goto out;
         }
@@ -179,7 +181,7 @@ sched_record(struct store *st, const struct conf *conf,
         }
         c.state = d.next;
         event_id = store_event_add(st, c.id, ev->kind, ev->at, now, ev->contact,
-                                   ev->note, &cause);
+                                   ev->note, ev->actor, &cause);
         if (event_id < 0)
                 goto fail_tx;
         if (!d.opens) {
@@ -201,9 +203,10 @@ sched_record(struct store *st, const struct conf *conf,
                           plan.warnings[i]);
                 json_array_append_new(warns, json_string(plan.warnings[i]));
         }
-        log_info("recorded %s for %s (case %lld): %zu alerts scheduled, %d "
-                 "cancelled",
-                 ev->kind, ev->urn, (long long)c.id, json_array_size(scheduled),
+        log_info("recorded %s for %s (case %lld) by '%s': %zu alerts "
+                 "scheduled, %d cancelled",
+                 ev->kind, ev->urn, (long long)c.id,
+                 ev->actor ? ev->actor : "?", json_array_size(scheduled),
                  cancelled);
         reply = proto_ok();
         json_object_set_new(reply, "case", json_integer(c.id));

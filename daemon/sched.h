@@ -26,6 +26,7 @@ struct sched_event {
         const char *contact; /* may be NULL */
         const char *note;    /* may be NULL */
         bool new_case;
+        const char *actor; /* who records it: "unix:USER"...; may be NULL */
 };
 
 /*

@@ -165,6 +165,27 @@ static const char *const migrations[] = {
         "CREATE INDEX events_case ON events(case_id);"
         "CREATE INDEX alerts_case ON alerts(case_id, at);"
         "CREATE INDEX deliveries_alert ON deliveries(alert_id);",
+        /*
+         * 6 -> 7: who recorded each event (token:NAME, user:EMAIL,
+         * unix:USER; NULL before this version), and the API tokens of
+         * ofsted-notify-web: only the BLAKE2b hash of a token and of its
+         * calendar feed key is kept (common/token.h). A name is unique
+         * among the tokens not revoked, so a revoked name can be reused.
+         */
+        "ALTER TABLE events ADD COLUMN actor TEXT;"
+        "CREATE TABLE tokens ("
+        " id INTEGER PRIMARY KEY,"
+        " name TEXT NOT NULL,"
+        " hash BLOB NOT NULL UNIQUE,"
+        " feed_hash BLOB NOT NULL UNIQUE,"
+        " role TEXT NOT NULL CHECK (role = 'viewer' OR role = 'school' OR"
+        "  role = 'trust' OR role = 'admin'),"
+        " schools TEXT NOT NULL,"
+        " created_at INTEGER NOT NULL,"
+        " created_by TEXT,"
+        " revoked_at INTEGER);"
+        "CREATE UNIQUE INDEX tokens_live ON tokens(name) "
+        "WHERE revoked_at IS NULL;",
 };
 
 _Static_assert(NELEM(migrations) == STORE_SCHEMA_VERSION,
@@ -194,7 +215,8 @@ static const char *const stmt_sql[S_COUNT] = {
         [S_CASE_SET_CONTACT] = "UPDATE cases SET contact = ?2 WHERE id = ?1",
         [S_CASE_CONTACT] = "SELECT contact FROM cases WHERE id = ?1",
         [S_EVENT_ADD] = "INSERT INTO events (case_id, kind, at, recorded_at, "
-                        "contact, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        "contact, note, actor) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         [S_ALERT_ADD] = "INSERT INTO alerts (case_id, event_id, rule, offset, "
                         "at, due, opens, sig, warning, state) VALUES "
                         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending')",
@@ -239,7 +261,7 @@ static const char *const stmt_sql[S_COUNT] = {
                         "contact, note FROM cases WHERE id = ?1",
         [S_JSON_CASE_EVENTS] =
             "/* case_events */ SELECT id, kind, at, recorded_at, contact, "
-            "note FROM events WHERE case_id = ?1 "
+            "note, actor FROM events WHERE case_id = ?1 "
             "ORDER BY id",
         [S_JSON_CASE_ALERTS] =
             "/* case_alerts */ SELECT id, rule, offset, at, due, state, "
@@ -398,6 +420,22 @@ static const char *const stmt_sql[S_COUNT] = {
                          "a.warning "
                          "FROM alerts AS a "
                          "JOIN cases AS c ON c.id = a.case_id WHERE a.id = ?1",
+        /* API tokens (store_tokens.c); a live one by its name, by the
+         * hash of its text or of its feed key. */
+        [S_TOKEN_ADD] = "INSERT INTO tokens (name, hash, feed_hash, role, "
+                        "schools, created_at, created_by) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        [S_TOKEN_LIVE] = "SELECT id FROM tokens WHERE name = ?1 "
+                         "AND revoked_at IS NULL",
+        [S_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = ?2 "
+                           "WHERE name = ?1 AND revoked_at IS NULL",
+        [S_TOKEN_LIST] = "SELECT name, role, schools, created_at, "
+                         "created_by FROM tokens WHERE revoked_at IS NULL "
+                         "ORDER BY name",
+        [S_TOKEN_AUTH] = "SELECT name, role, schools FROM tokens "
+                         "WHERE hash = ?1 AND revoked_at IS NULL",
+        [S_TOKEN_FEED] = "SELECT name, role, schools FROM tokens "
+                         "WHERE feed_hash = ?1 AND revoked_at IS NULL",
 };
 
 /* --- Helpers -------------------------------------------------------------- */

@@ -38,7 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 struct store;
 
@@ -152,10 +152,11 @@ int store_case_set_contact(struct store *st, int64_t id, const char *contact,
 /* The case's contact details into *contact ("" when none; caller frees). */
 int store_case_contact(struct store *st, int64_t id, char **contact,
                        char **cause);
-/* Records an event; returns its id. contact/note may be NULL. */
+/* Records an event; returns its id. contact, note and actor (who
+ * recorded it: "token:NAME", "unix:USER"...) may be NULL. */
 int64_t store_event_add(struct store *st, int64_t case_id, const char *kind,
                         int64_t at, int64_t recorded_at, const char *contact,
-                        const char *note, char **cause);
+                        const char *note, const char *actor, char **cause);
 
 /* --- Alerts ----------------------------------------------------------------
  */
@@ -266,6 +267,34 @@ json_t *store_json_metrics(struct store *st, char **cause);
 #define STORE_TEST_RULE "ofsted-notify-test"
 int64_t store_test_delivery(struct store *st, const char *channel,
                             const char *type, int64_t now, char **cause);
+
+/* --- API tokens (common/token.h) ------------------------------------------ */
+
+/* A token as the store keeps it; the strings are borrowed. */
+struct store_token {
+        const char *name;
+        const unsigned char *hash;      /* TOKEN_HASH_LEN bytes */
+        const unsigned char *feed_hash; /* TOKEN_HASH_LEN bytes */
+        const char *role;
+        const char *schools; /* a JSON array of URNs, as text */
+        const char *actor;   /* who made it; may be NULL */
+};
+/* Adds a token; its row id, 0 when a live token has that name, or -1. */
+int64_t store_token_add(struct store *st, const struct store_token *t,
+                        int64_t now, char **cause);
+/* Revokes the live token `name`: 1, 0 when there is none, or -1. */
+int store_token_revoke(struct store *st, const char *name, int64_t now,
+                       char **cause);
+/* The live tokens by name: [{"name", "role", "schools", "created",
+ * "created_by"}]; never a hash. */
+json_t *store_json_tokens(struct store *st, const struct tz *tz, char **cause);
+/*
+ * The live token whose hash (or, when `feed`, whose feed key's hash) is
+ * `hash`: {"name", "role", "schools"}; NULL with *cause NULL when there is
+ * none, with *cause set on an error.
+ */
+json_t *store_json_token_auth(struct store *st, const unsigned char *hash,
+                              bool feed, char **cause);
 
 /* --- Dispatch (docs/dispatch.md) ------------------------------------------ */
 

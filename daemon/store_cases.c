@@ -219,7 +219,7 @@ out:
 int64_t
 store_event_add(struct store *st, int64_t case_id, const char *kind, int64_t at,
                 int64_t recorded_at, const char *contact, const char *note,
-                char **cause)
+                const char *actor, char **cause)
 {
         sqlite3_stmt *s = st->stmts[S_EVENT_ADD];
 
@@ -228,7 +228,8 @@ store_event_add(struct store *st, int64_t case_id, const char *kind, int64_t at,
             sqlite3_bind_int64(s, 3, at) != SQLITE_OK ||
             sqlite3_bind_int64(s, 4, recorded_at) != SQLITE_OK ||
             bind_text(s, 5, contact) != SQLITE_OK ||
-            bind_text(s, 6, note) != SQLITE_OK) {
+            bind_text(s, 6, note) != SQLITE_OK ||
+            bind_text(s, 7, actor) != SQLITE_OK) {
                 done(s);
                 return store_fail(st, "insert event", cause);
         }

@@ -349,7 +349,7 @@ store_test_delivery(struct store *st, const char *channel, const char *type,
             store_case_set_state(st, a.case_id, CASE_CLOSED, now, cause) < 0)
                 goto out;
         a.event_id = store_event_add(st, a.case_id, "test", now, now, NULL,
-                                     "ofsted-notifyctl test", cause);
+                                     NULL, "ofsted-notifyctl test", cause);
         if (a.event_id < 0)
                 goto out;
         snprintf(a.urn, sizeof(a.urn), "%s", STORE_TEST_URN);

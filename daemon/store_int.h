@@ -6,7 +6,7 @@
  * and the stepping every statement goes through. store_cases.c holds
  * cases, events and alerts; store_deliveries.c the deliveries, their
  * dispatch and the JOB's rows; store_json.c the views that the control
- * replies and the metrics read.
+ * replies and the metrics read; store_tokens.c the API tokens.
  */
 #ifndef ONOTIFY_STORE_INT_H
 #define ONOTIFY_STORE_INT_H
@@ -68,6 +68,12 @@ enum stmt {
         S_JSON_HISTORY_SCHOOL,
         S_JSON_HISTORY_UID,
         S_ALERT_READ,
+        S_TOKEN_ADD,
+        S_TOKEN_LIVE,
+        S_TOKEN_REVOKE,
+        S_TOKEN_LIST,
+        S_TOKEN_AUTH,
+        S_TOKEN_FEED,
         S_COUNT
 };
 

@@ -97,12 +97,13 @@ event_row(sqlite3_stmt *s, const struct tz *tz)
 {
         char at[TIMEFMT_LEN], recorded[TIMEFMT_LEN];
 
-        return json_pack("{s:I, s:s, s:s?, s:s?, s:s?, s:s?}", "event",
-                         (json_int_t)sqlite3_column_int64(s, 0), "kind",
-                         col_text(s, 1), "at",
-                         col_time(tz, s, 2, at, sizeof(at)), "recorded",
-                         col_time(tz, s, 3, recorded, sizeof(recorded)),
-                         "contact", col_text(s, 4), "note", col_text(s, 5));
+        /* actor: who recorded it; null for events before schema 7. */
+        return json_pack(
+            "{s:I, s:s, s:s?, s:s?, s:s?, s:s?, s:s?}", "event",
+            (json_int_t)sqlite3_column_int64(s, 0), "kind", col_text(s, 1),
+            "at", col_time(tz, s, 2, at, sizeof(at)), "recorded",
+            col_time(tz, s, 3, recorded, sizeof(recorded)), "contact",
+            col_text(s, 4), "note", col_text(s, 5), "actor", col_text(s, 6));
 }
 
 static json_t *

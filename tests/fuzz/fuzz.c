@@ -145,7 +145,8 @@ make_pristine(const char *path)
 {
         const struct conf *conf = fuzz_conf();
         struct sched_event ev = { "notification",      "100001", FUZZ_NOW - 300,
-                                  "SOL 0300 123 4231", "fuzz",   false };
+                                  "SOL 0300 123 4231", "fuzz",   false,
+                                  "unix:fuzz" };
         struct sched_counts counts = { 0, 0, 0 };
         struct store *st = store_open(path, NULL);
         char *cause = NULL;

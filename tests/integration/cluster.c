@@ -14,6 +14,7 @@
 #include "cluster.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@ cluster_init(struct cluster *c, const char *name)
         char sub[192];
 
         memset(c, 0, sizeof(*c));
-        c->sink = c->smtp = c->daemon = c->nfd = -1;
+        c->sink = c->smtp = c->daemon = c->nfd = c->web = -1;
         for (int i = 0; i < CLUSTER_WORKERS; i++)
                 c->worker[i] = -1;
         /* ipc and AF_UNIX paths must stay short. */
@@ -49,6 +50,7 @@ cluster_init(struct cluster *c, const char *name)
         }
         PATH(conf, "test.conf");
         PATH(dlog, "daemon.log");
+        PATH(weblog, "web.log");
         for (int i = 0; i < CLUSTER_WORKERS; i++)
                 snprintf(c->wlog[i], sizeof(c->wlog[i]), "%s/worker%d.log",
                          c->dir, i);
@@ -95,6 +97,9 @@ cluster_fini(struct cluster *c)
                         proc_stop(c->worker[i], SIGKILL);
                 c->worker[i] = -1;
         }
+        if (c->web > 0)
+                proc_stop(c->web, SIGKILL);
+        c->web = -1;
         if (c->daemon > 0)
                 proc_stop(c->daemon, SIGKILL);
         if (c->sink > 0)
@@ -108,6 +113,7 @@ cluster_fini(struct cluster *c)
         if (!c->passed && c->dir[0] != '\0') {
                 show_if_there(c->conf, 8192);
                 show_if_there(c->dlog, 32768);
+                show_if_there(c->weblog, 16384);
                 for (int i = 0; i < CLUSTER_WORKERS; i++)
                         show_if_there(c->wlog[i], 16384);
                 show_if_there(c->sinkerr, 4096);
@@ -378,6 +384,67 @@ cluster_daemon_stop(struct cluster *c, int sig)
         int status = proc_stop(c->daemon, sig);
 
         c->daemon = -1;
+        return status;
+}
+
+void
+cluster_conf_web(FILE *fp, int timeout_ms, const char *extra)
+{
+        struct passwd *pw = getpwuid(getuid());
+
+        assert_non_null(pw);
+        fprintf(fp,
+                "web = { listen = \"127.0.0.1:0\"; user = \"%s\";\n"
+                "  base_url = \"https://alerts.test.example\"; timeout = %d;"
+                "\n  %s };\n",
+                pw->pw_name, timeout_ms, extra != NULL ? extra : "");
+}
+
+/* The port in the web's "listening on ... (port N)" line; 0: not yet. */
+static int
+web_port(const char *log)
+{
+        FILE *fp = fopen(log, "r");
+        char line[512];
+        const char *p;
+        int port = 0;
+
+        while (fp != NULL && port == 0 && fgets(line, sizeof(line), fp)) {
+                p = strstr(line, "(port ");
+                if (p != NULL && strstr(line, "listening on") != NULL)
+                        port = atoi(p + 6);
+        }
+        if (fp != NULL)
+                fclose(fp);
+        return port;
+}
+
+void
+cluster_web_start(struct cluster *c)
+{
+        char *argv[] = { WEB_BINARY, "-c", c->conf, NULL };
+        char *const env[] = { c->env_state, c->env_run, "NOTIFY_SOCKET",
+                              "JOURNAL_STREAM", NULL };
+        long long until = mono_ms() + CLUSTER_START_MS;
+
+        assert_int_equal(c->web, -1);
+        unlink(c->weblog);
+        assert_int_equal(proc_start(argv, env, c->weblog, &c->web), 0);
+        while ((c->web_port = web_port(c->weblog)) == 0) {
+                if (!proc_alive(c->web) || mono_ms() > until)
+                        fail_msg("ofsted-notify-web exited or did not listen "
+                                 "within %d ms",
+                                 CLUSTER_START_MS);
+                usleep(20 * 1000);
+        }
+}
+
+int
+cluster_web_stop(struct cluster *c, int sig)
+{
+        int status = proc_stop(c->web, sig);
+
+        c->web = -1;
         return status;
 }
 

@@ -7,7 +7,8 @@
  * it) instead of sleeps. Built on itest and proc.
  *
  * The binaries come from the compile definitions of the testcluster
- * library (DAEMON_BINARY, CTL_BINARY, WORKER_BINARY, HTTPSINK_BINARY,
+ * library (DAEMON_BINARY, CTL_BINARY, WORKER_BINARY, WEB_BINARY,
+ * HTTPSINK_BINARY,
  * SMTPSINK_PYTHON, SMTPSINK_SCRIPT, SOURCE_DIR).
  */
 #ifndef ONOTIFY_TEST_CLUSTER_H
@@ -47,6 +48,10 @@ struct cluster {
         int port;      /* httpsink's, once started */
         int smtp_port; /* smtpsink's, once started */
         pid_t sink, smtp, daemon, worker[CLUSTER_WORKERS];
+        /* ofsted-notify-web: its log, and its port once started. */
+        pid_t web;
+        char weblog[192];
+        int web_port;
         /* More ofsted-notifyd arguments before its -c (NULL-terminated, at
          * most 4; NULL: none), e.g. { "-v", NULL }. */
         const char *const *dargs;
@@ -174,6 +179,21 @@ void cluster_wait_workers(struct cluster *c, const char *kind, json_int_t want);
 /* Stops the workers, the daemon and the sinks with SIGTERM and wants each
  * to exit 0 (under the sanitizers: no leak either). */
 void cluster_stop_all(struct cluster *c);
+
+/*
+ * Writes a web group for ofsted-notify-web: listening on a free loopback
+ * port, run as the test's own user (so the scheduler takes the actor it
+ * names), waiting `timeout_ms` for the scheduler; `extra` more settings
+ * (may be NULL).
+ */
+void cluster_conf_web(FILE *fp, int timeout_ms, const char *extra);
+/*
+ * Starts ofsted-notify-web -c c->conf and waits until it logs the port it
+ * listens on (c->web_port).
+ */
+void cluster_web_start(struct cluster *c);
+/* Stops it with `sig`; its exit status. */
+int cluster_web_stop(struct cluster *c, int sig);
 
 /* --- Sinks ------------------------------------------------------------- */
 

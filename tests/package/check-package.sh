@@ -133,7 +133,8 @@ mkdir -p "$root$unitdir" "$root/bin"
 cp -an "$unitdir/." "$root$unitdir/"
 cp /bin/kill "$root/bin/kill"
 units="ofsted-notifyd.service ofsted-notify-worker@webhook.service
-ofsted-notify-worker@email.service ofsted-notify.target"
+ofsted-notify-worker@email.service ofsted-notify-web.service
+ofsted-notify.target"
 # shellcheck disable=SC2086
 if systemd-analyze verify --man=no --root="$root" $units >"$work/verify.log" 2>&1 &&
 	! [ -s "$work/verify.log" ]; then
@@ -144,7 +145,7 @@ else
 fi
 # --threshold counts in tenths: 10 is an exposure of 1.0.
 for check in ofsted-notifyd.service:10 ofsted-notify-worker@webhook.service:20 \
-	ofsted-notify-worker@email.service:20; do
+	ofsted-notify-worker@email.service:20 ofsted-notify-web.service:20; do
 	unit=${check%:*} limit=${check#*:}
 	if systemd-analyze security --offline=true --root="$root" \
 		--threshold="$limit" "$unit" >"$work/security.log" 2>&1; then

@@ -148,7 +148,7 @@ new_event(struct fixture *f, int64_t case_id, const char *kind, int64_t at)
 {
         char *cause = NULL;
         int64_t id = store_event_add(f->st, case_id, kind, at, at + 60, NULL,
-                                     NULL, &cause);
+                                     NULL, NULL, &cause);
 
         if (id <= 0)
                 fail_msg("store_event_add: %s", cause);

@@ -126,18 +126,20 @@ test_events(void **state)
         char *cause = NULL;
         sqlite3 *db;
 
-        e1 =
-            store_event_add(f->st, c, "notification", T("2024-03-04T10:15:00Z"),
-                            T("2024-03-04T10:16:00Z"), "SOL", "lead", &cause);
+        e1 = store_event_add(
+            f->st, c, "notification", T("2024-03-04T10:15:00Z"),
+            T("2024-03-04T10:16:00Z"), "SOL", "lead", "unix:alice", &cause);
         assert_true(e1 > 0);
         e2 = store_event_add(f->st, c, "pause", T("2024-03-05T10:15:00Z"),
-                             T("2024-03-05T10:16:00Z"), NULL, NULL, &cause);
+                             T("2024-03-05T10:16:00Z"), NULL, NULL, NULL,
+                             &cause);
         assert_true(e2 > e1);
         assert_null(cause);
 
         /* Foreign keys are on: an event of no case is refused. */
-        assert_int_equal(
-            store_event_add(f->st, 999, "pause", 0, 0, NULL, NULL, &cause), -1);
+        assert_int_equal(store_event_add(f->st, 999, "pause", 0, 0, NULL, NULL,
+                                         NULL, &cause),
+                         -1);
         assert_string_equal(cause,
                             "insert event: FOREIGN KEY constraint failed");
         free(cause);

@@ -87,7 +87,7 @@ test_json_case(void **state)
                                             NULL };
         static const char *const event_keys[] = { "event",    "kind",    "at",
                                                   "recorded", "contact", "note",
-                                                  NULL };
+                                                  "actor",    NULL };
         static const char *const alert_keys[] = { "id",   "rule",  "offset",
                                                   "at",   "due",   "state",
                                                   "late", "fired", NULL };
@@ -99,7 +99,7 @@ test_json_case(void **state)
 
         c = store_case_open(f->st, "100001", "SOL", "lead J Smith", t, &cause);
         e1 = store_event_add(f->st, c, "notification", t, t + 30, "SOL",
-                             "by phone", &cause);
+                             "by phone", "token:mis", &cause);
         e2 = new_event(f, c, "conclusion", T("2024-12-02T09:00:00Z"));
         a1 = new_alert_full(f, c, e1, "deferral_cutoff", "-60m", t + 3600, 0,
                             "s");
@@ -130,11 +130,13 @@ test_json_case(void **state)
         assert_string_equal(jstr(json_array_get(ev, 0), "recorded"),
                             "2024-07-01T11:00:30+01:00");
         assert_string_equal(jstr(json_array_get(ev, 0), "note"), "by phone");
+        assert_string_equal(jstr(json_array_get(ev, 0), "actor"), "token:mis");
         assert_int_equal(jint(json_array_get(ev, 1), "event"), e2);
         assert_string_equal(jstr(json_array_get(ev, 1), "at"),
                             "2024-12-02T09:00:00+00:00");
         jnull(json_array_get(ev, 1), "contact");
         jnull(json_array_get(ev, 1), "note");
+        jnull(json_array_get(ev, 1), "actor");
 
         al = json_object_get(v, "alerts");
         assert_int_equal(json_array_size(al), 2);

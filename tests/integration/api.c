@@ -1,0 +1,196 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "api.h"
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+write_conf(struct cluster *c)
+{
+        FILE *fp = cluster_conf_begin(c, NULL);
+
+        fprintf(fp,
+                "channels = ( { name = \"it\"; type = \"webhook\";\n"
+                "  url = \"http://127.0.0.1:9/hook\"; } );\n"
+                "schools = (\n"
+                "  { urn = \"" OAK "\"; name = \"Oak Primary\"; "
+                "channels = [ \"it\" ]; },\n"
+                "  { urn = \"" ASH "\"; name = \"Ash Academy\"; "
+                "channels = [ \"it\" ]; } );\n"
+                "rules = (\n"
+                "  { name = \"deferral_cutoff\"; event = \"notification\";\n"
+                "    deadline = { working_days = 0; time = \"16:30\"; };\n"
+                "    alerts = [ \"deadline\" ]; },\n"
+                "  { name = \"pause_limit\"; event = \"pause\";\n"
+                "    deadline = { working_days = 5; time = \"17:00\"; };\n"
+                "    alerts = [ \"deadline\" ];\n"
+                "    cancel_on = [ \"resume\" ]; } );\n"
+                "users = ( { email = \"head@oak.sch.uk\"; role = \"school\"; "
+                "schools = [ \"" OAK "\" ]; } );\n");
+        cluster_conf_web(fp, 700, NULL);
+        cluster_conf_end(fp);
+}
+
+void
+api_token(struct cluster *c, const char *name, const char *role,
+          const char *school, char *out)
+{
+        struct proc_result r =
+            school != NULL
+                ? cluster_ctl(c, "token", "create", name, "--role", role,
+                              "--school", school, NULL)
+                : cluster_ctl(c, "token", "create", name, "--role", role, NULL);
+        size_t n;
+
+        if (r.status != 0)
+                fail_msg("token create %s: %s", name, r.err);
+        n = strlen(r.out);
+        /* The token alone on stdout, one line. */
+        assert_true(n > 1 && n < 64 && r.out[n - 1] == '\n');
+        assert_null(strchr(r.out, ' '));
+        memcpy(out, r.out, n - 1);
+        out[n - 1] = '\0';
+        proc_result_free(&r);
+}
+
+int
+api_setup(void **state)
+{
+        struct api *a = calloc(1, sizeof(*a));
+
+        if (a == NULL || cluster_init(&a->c, "api") < 0) {
+                free(a);
+                return -1;
+        }
+        write_conf(&a->c);
+        cluster_daemon_start(&a->c, NULL);
+        cluster_web_start(&a->c);
+        api_token(&a->c, "viewer", "viewer", OAK, a->viewer);
+        api_token(&a->c, "school", "school", OAK, a->school);
+        api_token(&a->c, "trust", "trust", NULL, a->trust);
+        api_token(&a->c, "admin", "admin", NULL, a->admin);
+        *state = a;
+        return 0;
+}
+
+int
+api_teardown(void **state)
+{
+        struct api *a = *state;
+
+        if (a->c.web > 0)
+                assert_int_equal(cluster_web_stop(&a->c, SIGTERM), 0);
+        cluster_stop_all(&a->c);
+        a->c.passed = true;
+        cluster_fini(&a->c);
+        free(a);
+        return 0;
+}
+
+static size_t
+gather(char *data, size_t size, size_t n, void *arg)
+{
+        struct api_resp *r = arg;
+        size_t len = strlen(r->body);
+
+        r->body = realloc(r->body, len + size * n + 1);
+        assert_non_null(r->body);
+        memcpy(r->body + len, data, size * n);
+        r->body[len + size * n] = '\0';
+        return size * n;
+}
+
+void
+api_call(struct api *a, const char *method, const char *path, const char *token,
+         const char *type, const char *body, size_t len, struct api_resp *r)
+{
+        CURL *h = curl_easy_init();
+        struct curl_slist *headers = NULL;
+        char url[512], line[256];
+        CURLcode rc;
+
+        memset(r, 0, sizeof(*r));
+        r->body = calloc(1, 1);
+        assert_non_null(h);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", a->c.web_port,
+                 path);
+        if (token != NULL) {
+                snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
+                headers = curl_slist_append(headers, line);
+        }
+        if (type != NULL) {
+                snprintf(line, sizeof(line), "Content-Type: %s", type);
+                headers = curl_slist_append(headers, line);
+        }
+        /* No "Expect: 100-continue" pause on a big body. */
+        headers = curl_slist_append(headers, "Expect:");
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, gather);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
+        if (body != NULL) {
+                curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                                 (curl_off_t)len);
+        }
+        rc = curl_easy_perform(h);
+        /* A server may close after refusing a body it did not read. */
+        if (rc != CURLE_OK && rc != CURLE_SEND_ERROR)
+                fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+        r->json = json_loads(r->body, 0, NULL);
+        curl_slist_free_all(headers);
+        curl_easy_cleanup(h);
+}
+
+void
+api_get(struct api *a, const char *path, const char *token, struct api_resp *r)
+{
+        api_call(a, "GET", path, token, NULL, NULL, 0, r);
+}
+
+void
+api_post_event(struct api *a, const char *urn, const char *token,
+               const char *json, struct api_resp *r)
+{
+        char path[128];
+
+        snprintf(path, sizeof(path), "/api/v1/schools/%s/events", urn);
+        api_call(a, "POST", path, token, "application/json", json, strlen(json),
+                 r);
+}
+
+void
+api_want(const struct api_resp *r, long status, const char *needle)
+{
+        const char *error;
+
+        if (r->status != status)
+                fail_msg("want HTTP %ld, got %ld: %s", status, r->status,
+                         r->body);
+        if (status < 400)
+                return;
+        error = json_string_value(json_object_get(r->json, "error"));
+        if (error == NULL || strstr(error, needle) == NULL)
+                fail_msg("HTTP %ld: want an error holding '%s': %s", status,
+                         needle, r->body);
+}
+
+void
+api_resp_free(struct api_resp *r)
+{
+        free(r->body);
+        json_decref(r->json);
+        memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,56 @@
+/*
+ * api: the fixture of the ofsted-notify-web tests: a cluster (cluster.h)
+ * with two schools, the scheduler and the web process started, a token of
+ * each role, and an HTTP client (libcurl) that returns the status and the
+ * body of a request.
+ */
+#ifndef ONOTIFY_TEST_API_H
+#define ONOTIFY_TEST_API_H
+
+#include "cluster.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define OAK "100001" /* the viewer's and the school token's school */
+#define ASH "100002" /* nobody's but trust's and admin's */
+
+struct api {
+        struct cluster c;
+        /* Tokens: viewer and school of OAK, trust and admin. */
+        char viewer[64], school[64], trust[64], admin[64];
+};
+
+struct api_resp {
+        long status;
+        char *body;   /* NUL-terminated */
+        json_t *json; /* the body when it is JSON, else NULL */
+};
+
+/* cmocka setup and teardown: *state is a struct api. */
+int api_setup(void **state);
+int api_teardown(void **state);
+
+/* `ofsted-notifyctl token create NAME --role ROLE [--school URN]`: its
+ * stdout, the token, into out (64 bytes). */
+void api_token(struct cluster *c, const char *name, const char *role,
+               const char *school, char *out);
+
+/*
+ * A request to the web process: `token` as a Bearer token (NULL: none),
+ * `type` as Content-Type (NULL: none), `body` of `len` bytes (NULL: no
+ * body). Fails the test when no HTTP answer comes.
+ */
+void api_call(struct api *a, const char *method, const char *path,
+              const char *token, const char *type, const char *body, size_t len,
+              struct api_resp *r);
+void api_get(struct api *a, const char *path, const char *token,
+             struct api_resp *r);
+/* POST a JSON text to a school's events. */
+void api_post_event(struct api *a, const char *urn, const char *token,
+                    const char *json, struct api_resp *r);
+/* Wants `status`; for an error status, {"error"} holding `needle`. */
+void api_want(const struct api_resp *r, long status, const char *needle);
+void api_resp_free(struct api_resp *r);
+
+#endif

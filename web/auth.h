@@ -1,0 +1,55 @@
+/*
+ * auth: who is asking. One function, auth_request(), turns what a request
+ * carries into a principal: an API token (Authorization: Bearer) or a
+ * calendar feed key (?key=), both judged by the scheduler (control
+ * command token_auth), which keeps only their hashes. The next issue adds
+ * browser sessions here, as another kind of principal, without touching
+ * the handlers: they see only the principal.
+ */
+#ifndef ONOTIFY_WEB_AUTH_H
+#define ONOTIFY_WEB_AUTH_H
+
+#include "names.h"
+#include "roles.h"
+#include "token.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct web;
+
+/* What a request brings to prove who sends it; NULL where absent. */
+struct auth_input {
+        const char *authorization; /* the Authorization header */
+        const char *feed_key;      /* the ?key= of a calendar feed URL */
+};
+
+enum principal_kind {
+        PRINCIPAL_TOKEN, /* an API token: acts as "token:NAME" */
+        PRINCIPAL_FEED,  /* a token's calendar feed key: reads its feed only */
+};
+
+#define AUTH_MAX_SCHOOLS 64
+
+struct principal {
+        enum principal_kind kind;
+        enum role role;
+        char actor[TOKEN_NAME_MAX + 16]; /* "token:NAME", for the record */
+        char schools[AUTH_MAX_SCHOOLS][NAMES_URN_LEN + 1];
+        size_t nschools;
+        char feed_key[TOKEN_LEN + 1]; /* a token's; "" otherwise */
+};
+
+/*
+ * Authenticates a request. Returns 0 with *p, 401 (none or bad
+ * credentials) or 503 (the scheduler does not answer), with the sentence
+ * to send in *why (static).
+ */
+int auth_request(struct web *w, const struct auth_input *in,
+                 struct principal *p, const char **why);
+/* Whether `p` may read the school `urn`. */
+bool auth_sees(const struct principal *p, const char *urn);
+/* Whether `p` may record events for the school `urn`. */
+bool auth_may_record(const struct principal *p, const char *urn);
+
+#endif

@@ -1,0 +1,245 @@
+#include "request.h"
+
+#include "xalloc.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One row per route: its method, its path with {urn} and {id} segments,
+ * and the query parameters it takes. */
+struct route {
+        enum route_id id;
+        const char *method;
+        const char *pattern;
+        const char *const *params;
+        bool body;
+        bool feed_key;
+};
+
+static const char *const no_params[] = { NULL };
+static const char *const cases_params[] = { "all", NULL };
+static const char *const school_params[] = { "school", NULL };
+static const char *const history_params[] = { "school", "limit", NULL };
+static const char *const plan_params[] = { "school", "event", "at", NULL };
+static const char *const calendar_params[] = { "school", "key", NULL };
+
+static const struct route routes[] = {
+        { ROUTE_HEALTHZ, "GET", "/healthz", no_params, false, false },
+        { ROUTE_SCHOOLS, "GET", "/api/v1/schools", no_params, false, false },
+        { ROUTE_SCHOOL_EVENTS, "POST", "/api/v1/schools/{urn}/events",
+          no_params, true, false },
+        { ROUTE_CASE, "GET", "/api/v1/cases/{id}", no_params, false, false },
+        { ROUTE_CASES, "GET", "/api/v1/cases", cases_params, false, false },
+        { ROUTE_UPCOMING, "GET", "/api/v1/upcoming", school_params, false,
+          false },
+        { ROUTE_HISTORY, "GET", "/api/v1/history", history_params, false,
+          false },
+        { ROUTE_PLAN, "GET", "/api/v1/plan", plan_params, false, false },
+        { ROUTE_CALENDAR, "GET", "/api/v1/calendar.ics", calendar_params, false,
+          true },
+        { ROUTE_FEED, "GET", "/api/v1/feed", no_params, false, false },
+};
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* The segment of `path` from *p to the next '/' or the end. */
+static size_t
+segment(const char *p)
+{
+        const char *slash = strchr(p, '/');
+
+        return slash != NULL ? (size_t)(slash - p) : strlen(p);
+}
+
+/*
+ * Whether one segment of a path (`n` bytes) fits one of a pattern (`pn`
+ * bytes): the same text, or a {urn} or {id} parameter, copied into *r. A
+ * parameter of the wrong form still fits and makes *bad true, so that
+ * /api/v1/cases/abc is the route's 404, not a 405.
+ */
+static bool
+segment_matches(const char *pattern, size_t pn, const char *path, size_t n,
+                struct request_route *r, bool *bad)
+{
+        char buf[24];
+        long v = 0;
+
+        if (pn == 5 && strncmp(pattern, "{urn}", pn) == 0) {
+                if (n != NAMES_URN_LEN) {
+                        *bad = true;
+                        return true;
+                }
+                memcpy(r->urn, path, n);
+                r->urn[n] = '\0';
+                *bad |= !names_valid_urn(r->urn);
+                return true;
+        }
+        if (pn == 4 && strncmp(pattern, "{id}", pn) == 0) {
+                if (n == 0 || n >= sizeof(buf)) {
+                        *bad = true;
+                        return true;
+                }
+                memcpy(buf, path, n);
+                buf[n] = '\0';
+                *bad |= request_number(buf, 1, LONG_MAX, &v) < 0;
+                r->case_id = v;
+                return true;
+        }
+        return pn == n && strncmp(pattern, path, n) == 0;
+}
+
+/* Whether `path` has the shape of `pattern`, segment by segment. */
+static bool
+path_matches(const char *pattern, const char *path, struct request_route *r,
+             bool *bad)
+{
+        while (*pattern != '\0' && *path != '\0') {
+                size_t pn, n;
+
+                if (*pattern == '/' || *path == '/') {
+                        if (*pattern != *path)
+                                return false;
+                        pattern++;
+                        path++;
+                        continue;
+                }
+                pn = segment(pattern);
+                n = segment(path);
+                if (!segment_matches(pattern, pn, path, n, r, bad))
+                        return false;
+                pattern += pn;
+                path += n;
+        }
+        return *pattern == '\0' && *path == '\0';
+}
+
+int
+request_match(const char *method, const char *path, struct request_route *r,
+              const char **allow)
+{
+        int status = 404;
+
+        *allow = NULL;
+        for (size_t i = 0; i < NROUTES; i++) {
+                bool bad = false;
+
+                memset(r, 0, sizeof(*r));
+                if (!path_matches(routes[i].pattern, path, r, &bad))
+                        continue;
+                if (bad)
+                        return 404;
+                if (strcmp(method, routes[i].method) != 0 &&
+                    !(strcmp(method, "HEAD") == 0 &&
+                      strcmp(routes[i].method, "GET") == 0)) {
+                        *allow = routes[i].method;
+                        status = 405;
+                        continue;
+                }
+                r->id = routes[i].id;
+                r->params = routes[i].params;
+                r->body = routes[i].body;
+                r->feed_key = routes[i].feed_key;
+                return 0;
+        }
+        memset(r, 0, sizeof(*r));
+        return status;
+}
+
+bool
+request_param_ok(const struct request_route *r, const char *key)
+{
+        for (size_t i = 0; r->params != NULL && r->params[i] != NULL; i++) {
+                if (strcmp(r->params[i], key) == 0)
+                        return true;
+        }
+        return false;
+}
+
+int
+request_number(const char *s, long min, long max, long *out)
+{
+        char *end;
+        long v;
+
+        if (s[0] < '0' || s[0] > '9')
+                return -1;
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno != 0 || *end != '\0' || v < min || v > max)
+                return -1;
+        *out = v;
+        return 0;
+}
+
+int
+request_bool(const char *s, bool *out)
+{
+        if (strcmp(s, "true") == 0)
+                *out = true;
+        else if (strcmp(s, "false") == 0)
+                *out = false;
+        else
+                return -1;
+        return 0;
+}
+
+int
+request_event_body(const char *body, size_t len, json_t **out, char **why)
+{
+        static const struct {
+                const char *key;
+                int type; /* a json_type */
+        } fields[] = {
+                { "kind", JSON_STRING },    { "at", JSON_STRING },
+                { "contact", JSON_STRING }, { "note", JSON_STRING },
+                { "new_case", JSON_TRUE },
+        };
+        json_error_t jerr;
+        json_t *doc, *v;
+        const char *key;
+
+        *out = NULL;
+        *why = NULL;
+        doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (doc == NULL) {
+                xasprintf(why, "the body is not JSON: %s (line %d, column %d)",
+                          jerr.text, jerr.line, jerr.column);
+                return 400;
+        }
+        if (!json_is_object(doc)) {
+                json_decref(doc);
+                xasprintf(why, "the body is not a JSON object");
+                return 400;
+        }
+        json_object_foreach(doc, key, v)
+        {
+                size_t i;
+
+                for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+                        if (strcmp(key, fields[i].key) == 0)
+                                break;
+                }
+                if (i == sizeof(fields) / sizeof(fields[0])) {
+                        xasprintf(why, "unknown field '%.64s'", key);
+                        goto bad;
+                }
+                if (fields[i].type == JSON_TRUE ? !json_is_boolean(v)
+                                                : !json_is_string(v)) {
+                        xasprintf(why, "'%s' must be %s", key,
+                                  fields[i].type == JSON_TRUE ? "true or false"
+                                                              : "a string");
+                        goto bad;
+                }
+        }
+        if (json_object_get(doc, "kind") == NULL) {
+                xasprintf(why, "'kind' is required");
+                goto bad;
+        }
+        *out = doc;
+        return 0;
+bad:
+        json_decref(doc);
+        return 422;
+}

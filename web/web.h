@@ -1,0 +1,63 @@
+/*
+ * web: ofsted-notify-web's context, built once in main() and passed to
+ * every handler, and what the modules of web/ share.
+ *
+ * The process serves HTTP with libmicrohttpd from one thread (its
+ * internal polling thread): every handler runs there, one at a time, so
+ * the one control client is never used from two threads. It talks to the
+ * scheduler only through the control protocol (common/cclient.h); it
+ * holds no state of its own but the config.
+ */
+#ifndef ONOTIFY_WEB_H
+#define ONOTIFY_WEB_H
+
+#include "auth.h"
+#include "request.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+struct conf;
+struct cclient;
+
+struct web {
+        const struct conf *conf;
+        struct cclient *client; /* the scheduler's control endpoint */
+        int64_t (*now)(void);   /* UTC seconds */
+};
+
+/* What a handler answers: an HTTP status and a body. */
+struct reply {
+        int status;
+        json_t *json;      /* the body as JSON; or */
+        char *text;        /* a body of type `type` (caller frees) */
+        const char *type;  /* NULL: application/json */
+        const char *allow; /* an Allow header (405); NULL: none */
+        bool authenticate; /* a WWW-Authenticate header (401) */
+};
+
+/* One request as a handler sees it. */
+struct call {
+        const struct request_route *route;
+        const struct principal *who;
+        json_t *query; /* parameter -> value, each given at most once */
+        json_t *body;  /* the event body, for ROUTE_SCHOOL_EVENTS */
+};
+
+/*
+ * Asks the scheduler `req` (borrowed). Returns 0 with *reply (caller
+ * owns; ok true or false), or -1 when it does not answer (the API's 503),
+ * the reason logged.
+ */
+int web_ask(struct web *w, const json_t *req, json_t **reply);
+
+/* {"error": text}, with `status`. */
+void web_error(struct reply *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The handler of every route but /healthz (api.c). */
+void api_handle(struct web *w, const struct call *c, struct reply *r);
+/* GET /healthz (api.c). */
+void api_healthz(struct web *w, struct reply *r);
+
+#endif
