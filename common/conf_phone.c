@@ -202,12 +202,15 @@ load_sms(struct loader *ld, const config_setting_t *g, struct channel *ch)
         ld_check_keys(ld, g, keys, "sms channel");
         ch->profile = (enum sms_profile)ld_get_enum(ld, g, "profile", profiles,
                                                     SMS_TWILIO, "channel");
-        if (config_setting_get_member(g, "profile") == NULL)
+        load_sms_to(ld, g, ch);
+        if (config_setting_get_member(g, "profile") == NULL) {
+                /* Each profile wants its own keys: no guessing which. */
                 ld_error_at(ld, g,
                             "sms channel '%s' needs 'profile' (\"twilio\", "
                             "\"firetext\" or \"generic\")",
                             ch->name ? ch->name : "");
-        load_sms_to(ld, g, ch);
+                return;
+        }
         load_url(ld, g, ch, ch->profile == SMS_GENERIC);
         ch->token_file =
             secret_setting(ld, g, ch, "token_file", ch->profile != SMS_GENERIC,
