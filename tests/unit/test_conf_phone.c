@@ -146,48 +146,47 @@ test_phone_errors(void **state)
         struct conf *c;
         const char *path;
 
-        path =
-            conf_fx_scratch_write(
-                s, "bad_phone.conf",
-                BASE             /* 1-3 */
-                "channels = (\n" /* 4 */
-                "  { name = \"n\"; type = \"ntfy\"; url_file = \"u\"; priority "
-                "= \"loud\"; },\n"                         /* 5 */
-                "  { name = \"n2\"; type = \"ntfy\"; },\n" /* 6 */
-                "  { name = \"n3\"; type = \"ntfy\"; url_file = \"u\"; to = [ "
-                "\"+447700900123\" ]; },\n" /* 7 */
-                "  { name = \"p\"; type = \"pushover\"; token_file = \"a\"; "
-                "},\n" /* 8 */
-                "  { name = \"p2\"; type = \"pushover\"; token_file = \"a\"; "
-                "user_key_file = \"u\"; retry = 10; },\n" /* 9 */
-                "  { name = \"t1\"; type = \"sms\"; profile = \"twilio\"; "
-                "account = \"" SID
-                "\"; from = \"+447700900999\"; token_file = \"t\"; to = [ "
-                "\"+447700900123\", \"+4477\" ]; },\n" /* 10 */
-                "  { name = \"t2\"; type = \"sms\"; profile = \"firetext\"; "
-                "from = \"Oak\"; token_file = \"t\"; to = [ \"+447700900130\", "
-                "\"+447700900131\" ]; },\n" /* 11 */
-                "  { name = \"t3\"; type = \"sms\"; profile = \"twilio\"; from "
-                "= \"+447700900999\"; token_file = \"t\"; to = [ "
-                "\"+447700900132\" ]; },\n" /* 12 */
-                "  { name = \"t4\"; type = \"sms\"; profile = \"twilio\"; "
-                "account = \"" SID
-                "\"; token_file = \"t\"; to = [ \"+447700900133\" ]; },\n" /* 13
-                                                                            */
-                "  { name = \"t5\"; type = \"sms\"; profile = \"firetext\"; "
-                "from = \"Oak\"; token_file = \"t\";\n    to = [ "
-                "\"+447700900132\" ]; },\n" /* 14-15: the error is at 'to' */
-                "  { name = \"t6\"; type = \"sms\"; profile = \"firetext\"; "
-                "from = \"Oak Primary School\"; token_file = \"t\"; to = [ "
-                "\"+447700900134\" ]; },\n" /* 16 */
-                "  { name = \"g\"; type = \"sms\"; profile = \"generic\"; url "
-                "= \"https://sms.example/\"; body = \"{{phone}}\"; to = [ "
-                "\"+447700900135\" ]; },\n" /* 17 */
-                "  { name = \"np\"; type = \"sms\"; from = \"+447700900999\"; "
-                "account = \"" SID
-                "\"; token_file = \"t\"; to = [ \"+447700900136\" ]; }\n" /* 18
-                                                                           */
-                ");\n");
+        path = conf_fx_scratch_write(
+            s, "bad_phone.conf",
+            BASE             /* 1-3 */
+            "channels = (\n" /* 4 */
+            "  { name = \"n\"; type = \"ntfy\"; url_file = \"u\"; priority "
+            "= \"loud\"; },\n"                         /* 5 */
+            "  { name = \"n2\"; type = \"ntfy\"; },\n" /* 6 */
+            "  { name = \"n3\"; type = \"ntfy\"; url_file = \"u\"; to = [ "
+            "\"+447700900123\" ]; },\n" /* 7 */
+            "  { name = \"p\"; type = \"pushover\"; token_file = \"a\"; "
+            "},\n" /* 8 */
+            "  { name = \"p2\"; type = \"pushover\"; token_file = \"a\"; "
+            "user_key_file = \"u\"; retry = 10; },\n" /* 9 */
+            "  { name = \"t1\"; type = \"sms\"; profile = \"twilio\"; "
+            "account = \"" SID
+            "\"; from = \"+447700900999\"; token_file = \"t\"; to = [ "
+            "\"+447700900123\", \"+4477\" ]; },\n" /* 10 */
+            "  { name = \"t2\"; type = \"sms\"; profile = \"firetext\"; "
+            "from = \"Oak\"; token_file = \"t\"; to = [ \"+447700900130\", "
+            "\"+447700900131\" ]; },\n" /* 11 */
+            "  { name = \"t3\"; type = \"sms\"; profile = \"twilio\"; from "
+            "= \"+447700900999\"; token_file = \"t\"; to = [ "
+            "\"+447700900132\" ]; },\n" /* 12 */
+            "  { name = \"t4\"; type = \"sms\"; profile = \"twilio\"; "
+            "account = \"" SID
+            "\"; token_file = \"t\"; to = [ \"+447700900133\" ]; },\n" /* 13
+                                                                        */
+            "  { name = \"t5\"; type = \"sms\"; profile = \"firetext\"; "
+            "from = \"Oak\"; token_file = \"t\";\n    to = [ "
+            "\"+447700900132\" ]; },\n" /* 14-15: the error is at 'to' */
+            "  { name = \"t6\"; type = \"sms\"; profile = \"firetext\"; "
+            "from = \"Oak Primary School\"; token_file = \"t\"; to = [ "
+            "\"+447700900134\" ]; },\n" /* 16 */
+            "  { name = \"g\"; type = \"sms\"; profile = \"generic\"; url "
+            "= \"https://sms.example/\"; body = \"{{phone}}\"; to = [ "
+            "\"+447700900135\" ]; },\n" /* 17 */
+            "  { name = \"np\"; type = \"sms\"; from = \"+447700900999\"; "
+            "account = \"" SID
+            "\"; token_file = \"t\"; to = [ \"+447700900136\" ]; }\n" /* 18
+                                                                       */
+            ");\n");
         c = conf_load(path, &errs);
         assert_null(c);
         assert_int_equal(errs.n, sizeof(want) / sizeof(want[0]));
