@@ -15,7 +15,9 @@
 #include <string.h>
 
 #define HOLIDAYS_MAX (16u << 20)
-#define TYPE_LIST    "email teams google_chat slack discord mattermost webhook"
+#define TYPE_LIST                                                        \
+        "email teams google_chat slack discord mattermost webhook ntfy " \
+        "pushover sms"
 
 static const char *const channel_types[CHANNEL_NTYPES] = {
         [CHANNEL_EMAIL] = "email",
@@ -25,6 +27,9 @@ static const char *const channel_types[CHANNEL_NTYPES] = {
         [CHANNEL_DISCORD] = "discord",
         [CHANNEL_MATTERMOST] = "mattermost",
         [CHANNEL_WEBHOOK] = "webhook",
+        [CHANNEL_NTFY] = "ntfy",
+        [CHANNEL_PUSHOVER] = "pushover",
+        [CHANNEL_SMS] = "sms",
 };
 
 /* --- Sections ----------------------------------------------------------- */
@@ -347,8 +352,9 @@ load_email(struct loader *ld, const config_setting_t *root)
         curl_free(host);
 }
 
-static void
-check_webhook_url(struct loader *ld, const config_setting_t *s, const char *url)
+void
+ld_check_webhook_url(struct loader *ld, const config_setting_t *s,
+                     const char *url)
 {
         char *part = NULL;
 
@@ -381,8 +387,8 @@ load_channel(struct loader *ld, const config_setting_t *g, struct channel *ch)
                                             NULL };
         const char *type;
         const config_setting_t *url;
+        struct strlist to;
 
-        ld_check_keys(ld, g, keys, "channel");
         ch->name = ld_dup_string(ld, g, "name", NULL, "channel");
         if (ch->name != NULL && !ld_valid_name(ch->name))
                 ld_error_at(ld, config_setting_get_member(g, "name"),
@@ -390,19 +396,27 @@ load_channel(struct loader *ld, const config_setting_t *g, struct channel *ch)
                             "'_', '-' and '.'",
                             ch->name);
         type = ld_get_string(ld, g, "type", true, "channel");
-        if (type == NULL)
+        if (type == NULL) {
+                ld_check_keys(ld, g, keys, "channel");
                 return;
+        }
         for (ch->type = 0; ch->type < CHANNEL_NTYPES; ch->type++) {
                 if (strcmp(type, channel_types[ch->type]) == 0)
                         break;
         }
         if (ch->type == CHANNEL_NTYPES) {
+                ld_check_keys(ld, g, keys, "channel");
                 ld_error_at(ld, config_setting_get_member(g, "type"),
                             "unknown channel type '%s' (types: " TYPE_LIST ")",
                             type);
                 return;
         }
-        struct strlist to;
+        if (ch->type == CHANNEL_NTFY || ch->type == CHANNEL_PUSHOVER ||
+            ch->type == CHANNEL_SMS) {
+                ld_load_phone_channel(ld, g, ch);
+                return;
+        }
+        ld_check_keys(ld, g, keys, "channel");
 
         ld_get_strv(ld, g, "to", &to);
         ch->to = to.v;
@@ -442,7 +456,7 @@ load_channel(struct loader *ld, const config_setting_t *g, struct channel *ch)
                             "'url_file'",
                             ch->name ? ch->name : "");
         else if (ch->url[0] != '\0')
-                check_webhook_url(ld, url, ch->url);
+                ld_check_webhook_url(ld, url, ch->url);
         if (ch->secret_file[0] != '\0' && ch->type != CHANNEL_WEBHOOK)
                 ld_error_at(ld, config_setting_get_member(g, "secret_file"),
                             "'secret_file' is only for type \"webhook\"");
@@ -466,6 +480,8 @@ load_channels(struct loader *ld, const config_setting_t *root)
                 if (!ld_element_group(ld, g, "channel"))
                         continue;
                 load_channel(ld, g, ch);
+                ld_channel_blanks(ch);
+                ld_check_sms_number(ld, list, i);
                 if (ch->name != NULL)
                         ld_check_unique(ld, list, i, "name", ch->name,
                                         "channel name");
@@ -758,6 +774,14 @@ conf_destroy(struct conf **confp)
                 free(ch->secret_file);
                 free(ch->url_file_at);
                 free(ch->secret_file_at);
+                free(ch->token_file);
+                free(ch->user_key_file);
+                free(ch->token_file_at);
+                free(ch->user_key_file_at);
+                free(ch->account);
+                free(ch->from);
+                free(ch->messaging_service);
+                free(ch->body);
         }
         free(c->channels);
         for (size_t i = 0; i < c->nschools; i++) {

@@ -263,6 +263,10 @@ check_secrets(const struct conf *conf)
                                    SECRET_URL);
                 rc |= check_secret(conf, ch->secret_file_at, ch->secret_file,
                                    SECRET_SIGNING_KEY);
+                rc |= check_secret(conf, ch->token_file_at, ch->token_file,
+                                   SECRET_TOKEN);
+                rc |= check_secret(conf, ch->user_key_file_at,
+                                   ch->user_key_file, SECRET_TOKEN);
         }
         return rc < 0 ? -1 : 0;
 }

@@ -212,6 +212,15 @@ transfer_reap(struct transfer_pool *p, transfer_done *done, void *arg)
                 r.len = t->len;
                 o = t->tp->classify(t->tp, msg->data.result, &r, code,
                                     &retry_after, &error);
+                /* What a service hands back to keep (Pushover's receipt). */
+                if (o == OUTCOME_DELIVERED && t->tp->be != NULL &&
+                    t->tp->be->note != NULL) {
+                        char *note = t->tp->be->note(&r);
+
+                        if (note != NULL)
+                                log_info("delivery %s: %s", t->uid, note);
+                        free(note);
+                }
                 done(arg, t->uid, t->lease, o, code, retry_after, error);
                 free(error);
                 p->active--;

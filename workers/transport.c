@@ -34,10 +34,16 @@ http_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
                 return -1;
         }
         bi = (struct backend_input){
-                in->job,      ch->url[0] != '\0' ? ch->url : cs->url.value,
-                cs->keybytes, cs->keylen,
-                in->title,    in->text,
-                in->now
+                .job = in->job,
+                .url = ch->url[0] != '\0' ? ch->url : cs->url.value,
+                .key = cs->keybytes,
+                .keylen = cs->keylen,
+                .title = in->title,
+                .text = in->text,
+                .now = in->now,
+                .ch = ch,
+                .token = cs->token.value,
+                .user = cs->user.value,
         };
         if (tp->be->build(&bi, &j->req, cause) < 0)
                 return -1;
@@ -192,6 +198,9 @@ static const struct transport transports[CHANNEL_NTYPES] = {
         HTTP(CHANNEL_DISCORD, backend_discord),
         HTTP(CHANNEL_MATTERMOST, backend_mattermost),
         HTTP(CHANNEL_WEBHOOK, backend_webhook),
+        HTTP(CHANNEL_NTFY, backend_ntfy),
+        HTTP(CHANNEL_PUSHOVER, backend_pushover),
+        HTTP(CHANNEL_SMS, backend_sms),
 };
 
 const struct transport *
