@@ -98,33 +98,36 @@ test_classify(void **state)
         const struct transport *teams = transport_find(CHANNEL_TEAMS);
         struct http_response ok = { 200, "1", 1, -1, NULL };
         struct http_response busy = { 503, NULL, 0, 120, NULL };
+        struct transport_job j = { 0 };
         long retry_after = -1;
+        bool local = false;
         char *error = NULL;
 
         (void)state;
         /* SMTP: the reply code decides; a 5xx fails for good. */
-        assert_int_equal(mail->classify(mail, CURLE_RECV_ERROR, &ok, 554,
-                                        &retry_after, &error),
+        assert_int_equal(mail->classify(mail, &j, CURLE_RECV_ERROR, &ok, 554,
+                                        &retry_after, &local, &error),
                          OUTCOME_FAILED);
         assert_int_equal(retry_after, -1);
         assert_non_null(error);
         free(error);
         error = NULL;
-        assert_int_equal(
-            mail->classify(mail, CURLE_OK, &ok, 250, &retry_after, &error),
-            OUTCOME_DELIVERED);
+        assert_int_equal(mail->classify(mail, &j, CURLE_OK, &ok, 250,
+                                        &retry_after, &local, &error),
+                         OUTCOME_DELIVERED);
         free(error);
         error = NULL;
         /* HTTP: the response decides, Retry-After kept. */
-        assert_int_equal(
-            teams->classify(teams, CURLE_OK, &ok, 200, &retry_after, &error),
-            OUTCOME_DELIVERED);
+        assert_int_equal(teams->classify(teams, &j, CURLE_OK, &ok, 200,
+                                         &retry_after, &local, &error),
+                         OUTCOME_DELIVERED);
         free(error);
         error = NULL;
-        assert_int_equal(
-            teams->classify(teams, CURLE_OK, &busy, 503, &retry_after, &error),
-            OUTCOME_RETRY);
+        assert_int_equal(teams->classify(teams, &j, CURLE_OK, &busy, 503,
+                                         &retry_after, &local, &error),
+                         OUTCOME_RETRY);
         assert_int_equal(retry_after, 120);
+        assert_false(local);
         free(error);
 }
 
@@ -132,7 +135,7 @@ static void
 test_prepare_http(void **state)
 {
         const struct transport *tp = transport_find(CHANNEL_TEAMS);
-        struct transport_job j = { "3f2a9c0d5e", NULL, { 0 }, { 0 } };
+        struct transport_job j = { .uid = "3f2a9c0d5e" };
         struct conf conf;
         struct channel ch;
         struct wsecrets *s;
@@ -151,7 +154,7 @@ test_prepare_http(void **state)
         assert_int_equal(
             tp->prepare(tp, easy, &j,
                         &(struct transport_input){ &conf, s, &ch, job, "T", "X",
-                                                   5000, 1709566200 },
+                                                   5000, 1709566200, NULL, 0 },
                         &fail, &local, &cause),
             0);
         assert_null(cause);
@@ -176,7 +179,7 @@ test_prepare_http(void **state)
         assert_int_equal(
             tp->prepare(tp, easy, &j,
                         &(struct transport_input){ &conf, s, &ch, job, "T", "X",
-                                                   5000, 1709566200 },
+                                                   5000, 1709566200, NULL, 0 },
                         &fail, &local, &cause),
             -1);
         assert_int_equal(fail, OUTCOME_RETRY);
@@ -195,7 +198,7 @@ static void
 test_prepare_email_without_group(void **state)
 {
         const struct transport *tp = transport_find(CHANNEL_EMAIL);
-        struct transport_job j = { "3f2a9c0d5e", NULL, { 0 }, { 0 } };
+        struct transport_job j = { .uid = "3f2a9c0d5e" };
         struct conf conf;
         struct channel ch;
         struct wsecrets *s;
@@ -211,7 +214,7 @@ test_prepare_email_without_group(void **state)
         assert_int_equal(
             tp->prepare(tp, easy, &j,
                         &(struct transport_input){ &conf, s, &ch, job, "T", "X",
-                                                   5000, 1709566200 },
+                                                   5000, 1709566200, NULL, 0 },
                         &fail, &local, &cause),
             -1);
         assert_int_equal(fail, OUTCOME_RETRY);
