@@ -460,8 +460,7 @@ signs_in(const struct online *o, const json_t *reply)
 static const char *
 signin_error(const json_t *row)
 {
-        const char *e =
-            json_string_value(json_object_get(row, "last_error"));
+        const char *e = json_string_value(json_object_get(row, "last_error"));
 
         return e != NULL && strncmp(e, "email sign-in: ", 15) == 0 ? e : NULL;
 }

@@ -61,9 +61,11 @@ port_written(void *arg)
 static void
 oauth_start(struct fx *f, struct oauth *o)
 {
-        char *argv[32] = { SMTPSINK_PYTHON, SOURCE_DIR
-                           "/tests/integration/oauthsink.py",
-                           "--port-file", o->portfile, "--state", o->state };
+        char *argv[32] = {
+                SMTPSINK_PYTHON, SOURCE_DIR "/tests/integration/oauthsink.py",
+                "--port-file",   o->portfile,
+                "--state",       o->state
+        };
         char port[16];
         int n = 6;
 
@@ -309,9 +311,9 @@ test_refused_token_renewed_once(void **state)
         }
         assert_int_equal(spool_count(f), 2);
         assert_int_equal(tokens_issued(&o), 2);
-        assert_int_equal(cluster_log_count(f->c.wlog[0],
-                                           "refused the token: sending again"),
-                         1);
+        assert_int_equal(
+            cluster_log_count(f->c.wlog[0], "refused the token: sending again"),
+            1);
         h = cluster_history(&f->c);
         assert_int_equal(json_array_size(h), 2);
         json_decref(h);
@@ -332,9 +334,20 @@ test_certificate_assertion(void **state)
         struct oauth o = { .args = { "--lifetime", "600", "--client-id",
                                      CLIENT_ID, "--cert", NULL } };
         char crt[256], key[256], *extra;
-        char *argv[] = { "/usr/bin/openssl", "req", "-x509", "-newkey",
-                         "rsa:2048", "-nodes", "-keyout", key, "-out", crt,
-                         "-subj", "/CN=ofsted-notify test app", "-days", "2",
+        char *argv[] = { "/usr/bin/openssl",
+                         "req",
+                         "-x509",
+                         "-newkey",
+                         "rsa:2048",
+                         "-nodes",
+                         "-keyout",
+                         key,
+                         "-out",
+                         crt,
+                         "-subj",
+                         "/CN=ofsted-notify test app",
+                         "-days",
+                         "2",
                          NULL };
         struct proc_result r;
         json_t *doc, *call;
@@ -378,10 +391,17 @@ test_google_service_account(void **state)
                                      SA_EMAIL, "--google-key-pub", NULL,
                                      "--sender", FROM_ADDR } };
         char pem[256], pub[256], *extra;
-        char *gen[] = { "/usr/bin/openssl", "genpkey", "-algorithm", "RSA",
-                        "-pkeyopt", "rsa_keygen_bits:2048", "-out", pem, NULL };
-        char *out[] = { "/usr/bin/openssl", "pkey", "-in", pem, "-pubout",
-                        "-out", pub, NULL };
+        char *gen[] = { "/usr/bin/openssl",
+                        "genpkey",
+                        "-algorithm",
+                        "RSA",
+                        "-pkeyopt",
+                        "rsa_keygen_bits:2048",
+                        "-out",
+                        pem,
+                        NULL };
+        char *out[] = { "/usr/bin/openssl", "pkey", "-in", pem,
+                        "-pubout",          "-out", pub,   NULL };
         struct proc_result r;
         json_t *sa;
         char *text;
@@ -406,8 +426,8 @@ test_google_service_account(void **state)
         json_decref(sa);
         o.args[5] = pub;
         oauth_start(f, &o);
-        extra = oauth2_group(&o, "google",
-                             "service_account_file = \"sa.json\";");
+        extra =
+            oauth2_group(&o, "google", "service_account_file = \"sa.json\";");
         start_with(f, &o, extra);
         r = ctl_test(f);
         assert_int_equal(r.status, 0);
@@ -459,8 +479,9 @@ test_invalid_client_waits(void **state)
         struct oauth o = { .args = { "--lifetime", "600", "--client-id",
                                      CLIENT_ID, "--client-secret-file",
                                      NULL } };
-        struct waiting w = { f, "email sign-in: token endpoint said "
-                                "invalid_client: AADSTS7000215",
+        struct waiting w = { f,
+                             "email sign-in: token endpoint said "
+                             "invalid_client: AADSTS7000215",
                              1 };
         char secret[256], *extra;
         struct proc_result r;
@@ -555,8 +576,7 @@ graph_group(struct oauth *o)
 
 /* Graph's sendMail as a script of answers, then 202. */
 static json_t *
-graph_run(struct fx *f, struct oauth *o, const char *script,
-          const char *status)
+graph_run(struct fx *f, struct oauth *o, const char *script, const char *status)
 {
         char path[256], secret[256], *extra;
         time_t at;
@@ -644,8 +664,8 @@ main(int argc, char **argv)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_renewed_across_expiries,
                                                 setup, oauth_teardown),
-                cmocka_unit_test_setup_teardown(
-                    test_refused_token_renewed_once, setup, oauth_teardown),
+                cmocka_unit_test_setup_teardown(test_refused_token_renewed_once,
+                                                setup, oauth_teardown),
                 cmocka_unit_test_setup_teardown(test_certificate_assertion,
                                                 setup, oauth_teardown),
                 cmocka_unit_test_setup_teardown(test_google_service_account,
