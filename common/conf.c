@@ -400,18 +400,6 @@ load_email(struct loader *ld, const config_setting_t *root)
                 char *abs = ld_resolve_path(c->dir, c->email.ca_file);
 
                 free(c->email.ca_file);
-                free(c->email.graph_url);
-                free(c->email.oauth2.tenant);
-                free(c->email.oauth2.client_id);
-                free(c->email.oauth2.client_secret_file);
-                free(c->email.oauth2.certificate_file);
-                free(c->email.oauth2.private_key_file);
-                free(c->email.oauth2.service_account_file);
-                free(c->email.oauth2.token_url);
-                free(c->email.oauth2.scope);
-                free(c->email.oauth2.client_secret_file_at);
-                free(c->email.oauth2.private_key_file_at);
-                free(c->email.oauth2.service_account_file_at);
                 c->email.ca_file = abs;
         }
         c->email.connections = 4;
@@ -864,6 +852,18 @@ conf_destroy(struct conf **confp)
         free(c->email.password_file_at);
         free(c->email.bearer_token_file_at);
         free(c->email.ca_file);
+        free(c->email.graph_url);
+        free(c->email.oauth2.tenant);
+        free(c->email.oauth2.client_id);
+        free(c->email.oauth2.client_secret_file);
+        free(c->email.oauth2.certificate_file);
+        free(c->email.oauth2.private_key_file);
+        free(c->email.oauth2.service_account_file);
+        free(c->email.oauth2.token_url);
+        free(c->email.oauth2.scope);
+        free(c->email.oauth2.client_secret_file_at);
+        free(c->email.oauth2.private_key_file_at);
+        free(c->email.oauth2.service_account_file_at);
         for (size_t i = 0; i < c->nchannels; i++) {
                 struct channel *ch = &c->channels[i];
 
