@@ -68,6 +68,20 @@ enum sms_profile {
         SMS_GENERIC,
 };
 
+/* How the email worker hands a message over. */
+enum email_transport {
+        EMAIL_TRANSPORT_SMTP,  /* to the relay email.smtp names */
+        EMAIL_TRANSPORT_GRAPH, /* Microsoft Graph's sendMail */
+};
+
+/* Who issues the email worker's OAuth2 tokens (email.oauth2). */
+enum oauth2_provider {
+        OAUTH2_NONE, /* no oauth2 group */
+        OAUTH2_MICROSOFT,
+        OAUTH2_GOOGLE,
+        OAUTH2_GENERIC,
+};
+
 struct channel {
         char *name;
         enum channel_type type;
@@ -189,6 +203,26 @@ struct conf {
                 char *password_file_at, *bearer_token_file_at;
                 char *ca_file;
                 int connections; /* to the relay at once */
+                enum email_transport transport;
+                char *graph_url; /* Graph's base URL, without a final '/' */
+                /*
+                 * email.oauth2: the worker signs in itself. Optional
+                 * strings are "" when absent; the files are resolved as
+                 * secret files are (secret_path()), at use. token_url and
+                 * scope are the provider's defaults when not given
+                 * (oauth2 module of the worker).
+                 */
+                struct conf_oauth2 {
+                        enum oauth2_provider provider;
+                        char *tenant, *client_id;
+                        char *client_secret_file;
+                        char *certificate_file, *private_key_file;
+                        char *service_account_file;
+                        char *token_url, *scope;
+                        /* "path:line" of the three secret files, or "". */
+                        char *client_secret_file_at, *private_key_file_at;
+                        char *service_account_file_at;
+                } oauth2;
         } email;
         /* ofsted-notify-web (conf_web.c); strings "" or NULL when
          * absent as noted. */
