@@ -143,7 +143,7 @@ struct conf {
                 int backups_keep; /* daily copies the backup timer keeps */
                 int64_t retention_closed;   /* closed cases kept; 0: ever */
                 int64_t retention_personal; /* contact, note after closing */
-                int check_wday;             /* daemon.check_time: 0 Sunday */
+                int check_wday;             /* daemon.check_time: 0 Monday */
                 int check_minute;           /* its minute of the day */
                 int64_t stale_after; /* a channel silent so long is stale */
                 char *heartbeat_url_file;    /* resolved; "" for none */

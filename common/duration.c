@@ -1,6 +1,8 @@
 /* duration: config lengths of time and weekly times of day (pure). */
 #include "duration.h"
 
+#include "civil.h"
+
 #include <stddef.h>
 #include <string.h>
 
@@ -42,7 +44,7 @@ duration_parse(const char *text, int64_t *seconds)
 int
 duration_weekly(const char *text, int *wday, int *minute)
 {
-        static const char days[] = "SunMonTueWedThuFriSat";
+        static const char days[] = "MonTueWedThuFriSatSun";
         int h, m;
 
         if (strlen(text) != 9 || text[3] != ' ' || text[6] != ':')
@@ -63,4 +65,54 @@ duration_weekly(const char *text, int *wday, int *minute)
                 return 0;
         }
         return -1;
+}
+
+/* The check's instant on local day `day`, in UTC. */
+static int64_t
+slot_on(const struct tz *tz, int32_t day, int minute)
+{
+        enum tz_fold fold;
+
+        return tz_to_utc(tz, civil_local_secs(day, minute * 60), &fold);
+}
+
+/* The first `wday` of the month of local day `day`. */
+static int32_t
+first_wday(int32_t day, int wday)
+{
+        struct civil_date d = civil_from_days(day);
+        int32_t first = civil_days(d.year, d.month, 1);
+
+        return first + (wday - civil_weekday(first) + 7) % 7;
+}
+
+int64_t
+duration_last_slot(const struct tz *tz, int64_t now, enum duration_every every,
+                   int wday, int minute)
+{
+        int32_t day = civil_day_of(tz_to_local(tz, now)), d;
+
+        switch (every) {
+        case DURATION_DAILY:
+                d = day;
+                if (slot_on(tz, d, minute) > now)
+                        d--;
+                return slot_on(tz, d, minute);
+        case DURATION_MONTHLY:
+                d = first_wday(day, wday);
+                if (d > day || slot_on(tz, d, minute) > now)
+                        d = first_wday(
+                            civil_add_months(
+                                civil_days(civil_from_days(day).year,
+                                           civil_from_days(day).month, 1),
+                                -1),
+                            wday);
+                return slot_on(tz, d, minute);
+        case DURATION_WEEKLY:
+        default:
+                d = day - (civil_weekday(day) - wday + 7) % 7;
+                if (slot_on(tz, d, minute) > now)
+                        d -= 7;
+                return slot_on(tz, d, minute);
+        }
 }

@@ -492,6 +492,7 @@ cmd_status(struct control_ctx *ctx, const struct request *r, int64_t now)
         json_object_set_new(reply, "database",
                             json_pack("{s:b, s:s?}", "writable", fault == NULL,
                                       "error", fault));
+        control_status_ops(ctx, reply, now);
         rc = store_next_alert(ctx->st, &next, &cause);
         if (rc == 0) {
                 timefmt_rfc3339(ctx->conf->tz, next, buf, sizeof(buf));

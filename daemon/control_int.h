@@ -55,6 +55,9 @@ extern const char *const control_backup_keys[];
 extern const char *const control_audit_keys[];
 extern const char *const control_export_keys[];
 
+/* Adds `status`'s "retention" and "channels" (ops_json_status()). */
+void control_status_ops(struct control_ctx *ctx, json_t *reply, int64_t now);
+
 /*
  * Adds to the audit trail that request `r` did `action` (of school `urn`
  * and case `case_id` when known: NULL, 0), `detail` in words (may be

@@ -157,3 +157,21 @@ control_export(struct control_ctx *ctx, const struct request *r, int64_t now)
         free(detail);
         return reply;
 }
+
+void
+control_status_ops(struct control_ctx *ctx, json_t *reply, int64_t now)
+{
+        char *cause = NULL;
+        json_t *v = NULL;
+
+        if (ctx->ops != NULL)
+                v = ops_json_status(ctx->ops, ctx->st, ctx->conf, now, &cause);
+        if (v == NULL) {
+                if (cause != NULL)
+                        log_warnx("status: %s", cause);
+                free(cause);
+                return;
+        }
+        json_object_update(reply, v);
+        json_decref(v);
+}

@@ -17,6 +17,7 @@
 #include "feed.h"
 #include "log.h"
 #include "metrics.h"
+#include "ops.h"
 #include "os.h"
 #include "proto.h"
 #include "sched.h"
@@ -86,6 +87,7 @@ struct daemon {
         int64_t clock_off;      /* wall less monotonic clock, last pass */
         int64_t shift_s;        /* a clock step the store has yet to take */
         int fire_size;          /* alerts the loop fires in its next turn */
+        struct ops *ops;        /* retention, channel checks */
 };
 
 static void
@@ -480,6 +482,9 @@ poll_timeout(struct daemon *d)
                 ms = dms;
         if (d->status_stale && until(d->status_next_ms) < ms)
                 ms = until(d->status_next_ms);
+        dms = ops_timeout(d->ops, now / 1000);
+        if (dms < ms)
+                ms = dms;
         if (ms > MAX_SLEEP_MS)
                 ms = MAX_SLEEP_MS;
         return ms < 0 ? 0 : (int)ms;
@@ -497,7 +502,8 @@ write_metrics(struct daemon *d)
         d->metrics_next_ms = os_mono_ms() + METRICS_INTERVAL_MS;
         path = conf_state_path(d->conf->daemon.metrics);
         if (metrics_update(path, d->st, d->dsp, d->fault == STORE_OK,
-                           d->started, &cause) < 0)
+                           d->started, d->conf, os_wall_ms() / 1000,
+                           &cause) < 0)
                 log_warnx("metrics: %s", cause);
         else
                 log_debug("metrics written to %s", path);
@@ -541,6 +547,7 @@ run(struct daemon *d)
                 if (items[ITEM_FEED].revents & ZMQ_POLLIN)
                         feed_read(d->feed);
                 fire_due(d, 1);
+                ops_tick(d->ops, d->st, d->conf, os_wall_ms() / 1000);
                 dispatch_tick(d->dsp, d->st, d->conf, os_wall_ms());
                 store_watch(d);
                 svc_watchdog_tick(&d->watchdog, os_mono_ms());
@@ -672,10 +679,14 @@ startup(struct daemon *d)
                            "late), %d missed",
                            d->counts.fired, d->counts.late, d->counts.missed);
 
+        /* Retention and the channels' checks due while we were down. */
+        d->ops = ops_new();
+        ops_tick(d->ops, d->st, d->conf, os_wall_ms() / 1000);
+
         svc_watchdog_init(&d->watchdog, os_mono_ms());
         d->metrics_next_ms = os_mono_ms();
-        d->cctx = (struct control_ctx){ d->st,  d->conf, d->dsp, d->started,
-                                        reload, d,       d->feed };
+        d->cctx = (struct control_ctx){ d->st,  d->conf, d->dsp,  d->started,
+                                        reload, d,       d->feed, d->ops };
         d->running = true;
         svc_ready();
         store_watch(d);
@@ -744,6 +755,7 @@ shutdown_daemon(struct daemon *d)
         zap_destroy(&d->zap);
         explicit_bzero(&d->server, sizeof(d->server));
         dispatch_destroy(&d->dsp);
+        ops_destroy(&d->ops);
         if (d->zctx != NULL)
                 zmq_ctx_term(d->zctx);
         store_close(&d->st);

@@ -521,6 +521,10 @@ static const char *const stmt_sql[S_COUNT] = {
                               "checked_at) VALUES (?1, ?2) "
                               "ON CONFLICT (channel) "
                               "DO UPDATE SET checked_at = ?2",
+        /* A channel first seen counts as checked then: its first check
+         * is at the next check time, not at once. */
+        [S_CHANNEL_SEEN] = "INSERT INTO channel_health (channel, checked_at) "
+                           "VALUES (?1, ?2) ON CONFLICT (channel) DO NOTHING",
 };
 
 /* --- Helpers -------------------------------------------------------------- */

@@ -505,13 +505,21 @@ struct store_channel_health {
 int store_channel_health(struct store *st, const char *channel,
                          struct store_channel_health *out, char **cause);
 /*
+ * Notes `channel` as checked at `now` unless it has been seen before, so
+ * that a new channel's first check waits for the next check time.
+ */
+int store_channel_seen(struct store *st, const char *channel, int64_t now,
+                       char **cause);
+/*
  * A scheduled check of `channel` (of `type`) through the real path, as
- * store_test_delivery() makes a test alert but of rule STORE_CHECK_RULE,
- * its time noted as the channel's checked_at, in one transaction.
- * Returns the delivery's row id, or -1.
+ * store_test_delivery() makes a test alert but of rule STORE_CHECK_RULE
+ * and offset `every` ("weekly", "daily", "monthly"), its time noted as the
+ * channel's checked_at, in one transaction. Returns the delivery's row
+ * id, or -1.
  */
 #define STORE_CHECK_RULE "ofsted-notify-check"
 int64_t store_check_delivery(struct store *st, const char *channel,
-                             const char *type, int64_t now, char **cause);
+                             const char *type, const char *every, int64_t now,
+                             char **cause);
 
 #endif

@@ -337,12 +337,13 @@ store_job_read(struct store *st, int64_t id, struct store_job *out,
 /*
  * A closed case of school STORE_TEST_URN with one event, one alert of
  * `rule` fired at `now` and one pending delivery to `channel`: what a test
- * alert and a channel's check are made of. Inside the caller's transaction.
+ * alert and a channel's check are made of; `offset` says which ("test",
+ * "weekly"...). Inside the caller's transaction.
  */
 int64_t
-store_marked_delivery(struct store *st, const char *rule, const char *what,
-                      const char *channel, const char *type, int64_t now,
-                      char **cause)
+store_marked_delivery(struct store *st, const char *rule, const char *offset,
+                      const char *what, const char *channel, const char *type,
+                      int64_t now, char **cause)
 {
         struct store_alert a = { 0 };
 
@@ -356,7 +357,7 @@ store_marked_delivery(struct store *st, const char *rule, const char *what,
                 return -1;
         snprintf(a.urn, sizeof(a.urn), "%s", STORE_TEST_URN);
         snprintf(a.rule, sizeof(a.rule), "%s", rule);
-        snprintf(a.offset, sizeof(a.offset), "test");
+        snprintf(a.offset, sizeof(a.offset), "%s", offset);
         a.at = a.due = now;
         a.id = store_alert_add(st, &a, "test", NULL, cause);
         if (a.id < 0 || store_alert_fire(st, a.id, now, false, cause) < 0)
@@ -372,8 +373,8 @@ store_test_delivery(struct store *st, const char *channel, const char *type,
 
         if (store_begin(st, cause) < 0)
                 return -1;
-        id = store_marked_delivery(st, STORE_TEST_RULE, "test alert", channel,
-                                   type, now, cause);
+        id = store_marked_delivery(st, STORE_TEST_RULE, "test", "test alert",
+                                   channel, type, now, cause);
         if (id >= 0 && store_commit(st, cause) < 0)
                 id = -1;
         if (id < 0)

@@ -89,6 +89,7 @@ enum stmt {
         S_CHANNEL_DELIVERED,
         S_CHANNEL_HEALTH,
         S_CHANNEL_CHECKED,
+        S_CHANNEL_SEEN,
         S_COUNT
 };
 
@@ -126,8 +127,9 @@ int store_run(struct store *st, sqlite3_stmt *s, const char *what,
  * (store_deliveries.c).
  */
 int64_t store_marked_delivery(struct store *st, const char *rule,
-                              const char *what, const char *channel,
-                              const char *type, int64_t now, char **cause);
+                              const char *offset, const char *what,
+                              const char *channel, const char *type,
+                              int64_t now, char **cause);
 
 /* Readies a statement for its next use and drops the borrowed bindings. */
 static inline void

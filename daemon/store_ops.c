@@ -262,16 +262,30 @@ store_channel_health(struct store *st, const char *channel,
         return rc < 0 ? -1 : 0;
 }
 
+int
+store_channel_seen(struct store *st, const char *channel, int64_t now,
+                   char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_CHANNEL_SEEN];
+
+        if (bind_text(s, 1, channel) != SQLITE_OK ||
+            sqlite3_bind_int64(s, 2, now) != SQLITE_OK) {
+                done(s);
+                return store_fail(st, "channel health", cause);
+        }
+        return store_run(st, s, "channel health", cause);
+}
+
 int64_t
 store_check_delivery(struct store *st, const char *channel, const char *type,
-                     int64_t now, char **cause)
+                     const char *every, int64_t now, char **cause)
 {
         sqlite3_stmt *s = st->stmts[S_CHANNEL_CHECKED];
         int64_t id;
 
         if (store_begin(st, cause) < 0)
                 return -1;
-        id = store_marked_delivery(st, STORE_CHECK_RULE, "channel check",
+        id = store_marked_delivery(st, STORE_CHECK_RULE, every, "channel check",
                                    channel, type, now, cause);
         if (id >= 0 && (bind_text(s, 1, channel) != SQLITE_OK ||
                         sqlite3_bind_int64(s, 2, now) != SQLITE_OK)) {
