@@ -82,9 +82,18 @@ enum oauth2_provider {
         OAUTH2_GENERIC,
 };
 
+/* How often a channel's check goes (daemon.check_time); zero: weekly. */
+enum channel_check {
+        CHECK_WEEKLY,
+        CHECK_DAILY,
+        CHECK_MONTHLY,
+        CHECK_OFF,
+};
+
 struct channel {
         char *name;
         enum channel_type type;
+        enum channel_check check;
         char **to; /* email recipients; an sms channel's one number */
         size_t nto;
         /* Optional strings below are "" when absent, never NULL. */
@@ -174,6 +183,16 @@ struct conf {
                 enum catch_up catch_up;
                 int late_after; /* seconds after which an alert is late */
                 char *metrics;  /* Prometheus textfile path, "" for none */
+                /* Running it for years (conf_ops.c); times in seconds. */
+                int backups_keep; /* daily copies the backup timer keeps */
+                int64_t retention_closed;   /* closed cases kept; 0: ever */
+                int64_t retention_personal; /* contact, note after closing */
+                int check_wday;             /* daemon.check_time: 0 Monday */
+                int check_minute;           /* its minute of the day */
+                int64_t stale_after; /* a channel silent so long is stale */
+                char *heartbeat_url_file;    /* resolved; "" for none */
+                char *heartbeat_url_file_at; /* "path:line" or "" */
+                int heartbeat_every;
         } daemon;
         /* Keys for tcp:// endpoints (curve.h); strings "" when absent. */
         struct {
@@ -277,6 +296,8 @@ int conf_listen_parse(const char *listen, struct sockaddr_storage *ss,
 const struct conf_user *conf_user(const struct conf *conf, const char *email);
 
 const char *conf_channel_type_name(enum channel_type type);
+/* "weekly", "daily", "monthly" or "off". */
+const char *conf_channel_check_name(enum channel_check check);
 const struct school *conf_school(const struct conf *conf, const char *urn);
 const struct channel *conf_channel(const struct conf *conf, const char *name);
 const struct rule *conf_rule(const struct conf *conf, const char *name);

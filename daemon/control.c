@@ -1,4 +1,5 @@
 #include "control.h"
+#include "control_int.h"
 
 #include "log.h"
 #include "names.h"
@@ -26,15 +27,6 @@
 
 /* Events may be recorded up to a year either side of now. */
 #define MAX_EVENT_SKEW (366LL * 86400)
-
-/* The longest actor: "user:" and an e-mail address. */
-#define ACTOR_MAX 272
-
-/* One request as the commands see it. */
-struct request {
-        json_t *body;
-        const struct control_peer *peer;
-};
 
 struct command {
         const char *name;
@@ -77,7 +69,7 @@ utf8_chars(const char *s)
  * An optional string field: *out NULL when absent. Returns the refusal when
  * it is not a string, too long, or holds control characters.
  */
-static json_t *
+json_t *
 opt_text(json_t *req, const char *key, size_t max, const char **out)
 {
         json_t *v = json_object_get(req, key);
@@ -104,7 +96,7 @@ opt_text(json_t *req, const char *key, size_t max, const char **out)
         return NULL;
 }
 
-static json_t *
+json_t *
 opt_bool(json_t *req, const char *key, bool *out)
 {
         json_t *v = json_object_get(req, key);
@@ -118,7 +110,7 @@ opt_bool(json_t *req, const char *key, bool *out)
         return NULL;
 }
 
-static json_t *
+json_t *
 opt_int(json_t *req, const char *key, json_int_t min, json_int_t max,
         json_int_t *out)
 {
@@ -136,7 +128,7 @@ opt_int(json_t *req, const char *key, json_int_t min, json_int_t max,
 }
 
 /* A URN field naming a school of the config; *school set. */
-static json_t *
+json_t *
 school_field(struct control_ctx *ctx, json_t *req, bool required,
              const struct school **school)
 {
@@ -181,7 +173,7 @@ add_names(const struct conf *conf, json_t *arr)
  * tries it now rather than refuse on the strength of the last probe (the
  * space may have come back a moment ago).
  */
-static void
+void
 retry_store(struct control_ctx *ctx)
 {
         if (store_fault(ctx->st, NULL) != STORE_OK)
@@ -189,7 +181,7 @@ retry_store(struct control_ctx *ctx)
 }
 
 /* Wraps a store view: {"ok": true, key: view} or the error. */
-static json_t *
+json_t *
 view(json_t *v, const char *key, char *cause)
 {
         json_t *reply;
@@ -245,7 +237,7 @@ is_web_user(const struct conf *conf, uid_t uid)
  * ("unix:USER", "curve:NAME"). Returns the refusal when it names an
  * actor it may not.
  */
-static json_t *
+json_t *
 request_actor(struct control_ctx *ctx, const struct request *r, char *out,
               size_t len)
 {
@@ -284,7 +276,7 @@ request_actor(struct control_ctx *ctx, const struct request *r, char *out,
 }
 
 /* A refusal with a "reason" a client can act on (docs/protocol.md). */
-static json_t *
+json_t *
 refusal(json_t *err, const char *reason)
 {
         json_object_set_new(err, "reason", json_string(reason));
@@ -300,8 +292,8 @@ cmd_event(struct control_ctx *ctx, const struct request *r, int64_t now)
         const struct school *school;
         const char *at = NULL;
         enum tz_fold fold;
-        char *cause = NULL, actor[ACTOR_MAX + 8];
-        json_t *err;
+        char *cause = NULL, actor[ACTOR_MAX + 8], detail[128];
+        json_t *err, *reply;
 
         if ((err = request_actor(ctx, r, actor, sizeof(actor))) != NULL)
                 return err;
@@ -335,7 +327,15 @@ cmd_event(struct control_ctx *ctx, const struct request *r, int64_t now)
                                            at);
         }
         retry_store(ctx);
-        return sched_record(ctx->st, conf, &ev, now);
+        reply = sched_record(ctx->st, conf, &ev, now);
+        if (json_is_true(json_object_get(reply, "ok"))) {
+                snprintf(detail, sizeof(detail), "%s at %s", ev.kind,
+                         at != NULL ? at : "now");
+                control_audit(
+                    ctx, r, now, NULL, "event", ev.urn,
+                    json_integer_value(json_object_get(reply, "case")), detail);
+        }
+        return reply;
 }
 
 static json_t *
@@ -492,6 +492,7 @@ cmd_status(struct control_ctx *ctx, const struct request *r, int64_t now)
         json_object_set_new(reply, "database",
                             json_pack("{s:b, s:s?}", "writable", fault == NULL,
                                       "error", fault));
+        control_status_ops(ctx, reply, now);
         rc = store_next_alert(ctx->st, &next, &cause);
         if (rc == 0) {
                 timefmt_rfc3339(ctx->conf->tz, next, buf, sizeof(buf));
@@ -536,6 +537,7 @@ cmd_test(struct control_ctx *ctx, const struct request *r, int64_t now)
                 free(cause);
                 return err;
         }
+        control_audit(ctx, r, now, NULL, "test", NULL, 0, ch->name);
         reply = proto_ok();
         json_object_set_new(reply, "delivery", json_string(job.uid));
         json_object_set_new(reply, "channel", json_string(ch->name));
@@ -551,10 +553,13 @@ cmd_test(struct control_ctx *ctx, const struct request *r, int64_t now)
 static json_t *
 cmd_reload(struct control_ctx *ctx, const struct request *r, int64_t now)
 {
-        json_t *req = r->body;
-        (void)req;
-        (void)now;
-        return ctx->reload(ctx->reload_arg);
+        json_t *reply = ctx->reload(ctx->reload_arg);
+
+        control_audit(ctx, r, now, NULL, "reload", NULL, 0,
+                      json_is_true(json_object_get(reply, "ok"))
+                          ? "configuration reloaded"
+                          : "the new configuration has errors");
+        return reply;
 }
 
 /* A token's name, or the refusal. */
@@ -665,6 +670,7 @@ cmd_token_create(struct control_ctx *ctx, const struct request *r, int64_t now)
         }
         log_info("token '%s' (%s) created by '%s'", name, roles_name(role),
                  actor);
+        control_audit(ctx, r, now, NULL, "token_create", NULL, 0, name);
         reply = proto_ok();
         json_object_set_new(reply, "name", json_string(name));
         json_object_set_new(reply, "role", json_string(roles_name(role)));
@@ -712,6 +718,7 @@ cmd_token_revoke(struct control_ctx *ctx, const struct request *r, int64_t now)
                 return refusal(proto_error("no token named '%s'", name),
                                "not_found");
         log_info("token '%s' revoked by '%s'", name, actor);
+        control_audit(ctx, r, now, NULL, "token_revoke", NULL, 0, name);
         reply = proto_ok();
         json_object_set_new(reply, "name", json_string(name));
         return reply;
@@ -764,8 +771,9 @@ static const char *const show_keys[] = { "case", "school", NULL };
 static const char *const school_keys[] = { "school", NULL };
 static const char *const history_keys[] = { "school", "delivery", "limit",
                                             NULL };
-static const char *const test_keys[] = { "channel", NULL };
+static const char *const test_keys[] = { "channel", "actor", NULL };
 static const char *const no_keys[] = { NULL };
+static const char *const actor_keys[] = { "actor", NULL };
 
 static const struct command commands[] = {
         { "event", cmd_event, event_keys },
@@ -774,12 +782,15 @@ static const struct command commands[] = {
         { "upcoming", cmd_upcoming, school_keys },
         { "history", cmd_history, history_keys },
         { "status", cmd_status, no_keys },
-        { "reload", cmd_reload, no_keys },
+        { "reload", cmd_reload, actor_keys },
         { "test", cmd_test, test_keys },
         { "token_create", cmd_token_create, token_create_keys },
         { "token_list", cmd_token_list, no_keys },
         { "token_revoke", cmd_token_revoke, token_revoke_keys },
         { "token_auth", cmd_token_auth, token_auth_keys },
+        { "backup", control_backup, control_backup_keys },
+        { "audit", control_audit_list, control_audit_keys },
+        { "export", control_export, control_export_keys },
 };
 
 void

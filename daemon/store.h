@@ -38,7 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 9
 
 struct store;
 
@@ -423,5 +423,103 @@ struct store_job {
  */
 int store_job_read(struct store *st, int64_t id, struct store_job *out,
                    char **cause);
+
+/* --- Running it for years (store_ops.c) ----------------------------------- */
+
+/*
+ * One entry of the audit trail: who changed what, from where. `source` is
+ * one of "ctl" (ofsted-notifyctl, or ofsted-notifyd --restore run by hand),
+ * "web" (ofsted-notify-web on a person's or token's behalf), "link" (a
+ * link followed from an alert) and "daemon" (the scheduler itself:
+ * retention). urn, case_id (0: none) and detail may be absent. The
+ * strings are borrowed.
+ */
+struct store_audit {
+        int64_t at;
+        const char *actor;
+        const char *source;
+        const char *action; /* "event", "token_create", "backup"... */
+        const char *urn;
+        int64_t case_id;
+        const char *detail;
+};
+/* Appends an entry; its id, or -1. */
+int64_t store_audit_add(struct store *st, const struct store_audit *a,
+                        char **cause);
+/*
+ * The trail oldest first, from `since` on, of school `urn` and of case
+ * `case_id` when given (NULL, 0: all), at most `limit` entries: [{"id",
+ * "at", "actor", "source", "action", "school", "case", "detail"}].
+ */
+json_t *store_json_audit(struct store *st, const struct tz *tz, int64_t since,
+                         const char *urn, int64_t case_id, int limit,
+                         char **cause);
+
+/*
+ * A consistent copy of the database at `path` while it is in use (VACUUM
+ * INTO): the file must not exist; it is made mode STORE_MODE, a database
+ * of one file (no -wal), and checked (store_verify()) before this returns
+ * 0. On failure nothing is left at `path`.
+ */
+int store_backup(struct store *st, const char *path, char **cause);
+/*
+ * Whether the file at `path` is a whole state database this program can
+ * open: PRAGMA integrity_check says "ok" and its schema version is from 1
+ * to STORE_SCHEMA_VERSION (*version when not NULL). Opened read-only.
+ */
+int store_verify(const char *path, int *version, char **cause);
+/*
+ * Folds the -wal of the database at `path` (not in use) into the file, so
+ * that the file alone holds every committed row. 0, or -1.
+ */
+int store_checkpoint(const char *path, char **cause);
+
+/* What one pass of retention did. */
+struct store_retention {
+        int cases, events, alerts, deliveries; /* deleted */
+        int blanked;                           /* cases and events blanked */
+};
+/*
+ * Retention (docs: daemon.retention): deletes the cases closed at or
+ * before `purge_before` with their events, alerts and deliveries, and
+ * blanks the contact and note of cases closed at or before
+ * `blank_before` and of their events; either 0: not done. One
+ * transaction. *out counts what changed.
+ */
+int store_retention(struct store *st, int64_t purge_before,
+                    int64_t blank_before, struct store_retention *out,
+                    char **cause);
+/* `export`: every case of school `urn` (NULL: every school's, but not the
+ * test alerts') with its events and alerts, as `show` has them. */
+json_t *store_json_export(struct store *st, const struct tz *tz,
+                          const char *urn, char **cause);
+
+/* A channel's health: times in UTC seconds, 0 when never. */
+struct store_channel_health {
+        int64_t last_delivered; /* its last delivery delivered */
+        int64_t last_settled;   /* its last delivery delivered or failed */
+        bool last_failed;       /* and that one failed for good */
+        int64_t checked_at;     /* its last scheduled check was made */
+        int64_t confirmed_at;   /* a person last confirmed seeing it */
+};
+int store_channel_health(struct store *st, const char *channel,
+                         struct store_channel_health *out, char **cause);
+/*
+ * Notes `channel` as checked at `now` unless it has been seen before, so
+ * that a new channel's first check waits for the next check time.
+ */
+int store_channel_seen(struct store *st, const char *channel, int64_t now,
+                       char **cause);
+/*
+ * A scheduled check of `channel` (of `type`) through the real path, as
+ * store_test_delivery() makes a test alert but of rule STORE_CHECK_RULE
+ * and offset `every` ("weekly", "daily", "monthly"), its time noted as the
+ * channel's checked_at, in one transaction. Returns the delivery's row
+ * id, or -1.
+ */
+#define STORE_CHECK_RULE "ofsted-notify-check"
+int64_t store_check_delivery(struct store *st, const char *channel,
+                             const char *type, const char *every, int64_t now,
+                             char **cause);
 
 #endif

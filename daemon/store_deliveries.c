@@ -334,35 +334,49 @@ store_job_read(struct store *st, int64_t id, struct store_job *out,
         return 0;
 }
 
+/*
+ * A closed case of school STORE_TEST_URN with one event, one alert of
+ * `rule` fired at `now` and one pending delivery to `channel`: what a test
+ * alert and a channel's check are made of; `offset` says which ("test",
+ * "weekly"...). Inside the caller's transaction.
+ */
+int64_t
+store_marked_delivery(struct store *st, const char *rule, const char *offset,
+                      const char *what, const char *channel, const char *type,
+                      int64_t now, char **cause)
+{
+        struct store_alert a = { 0 };
+
+        a.case_id = store_case_open(st, STORE_TEST_URN, NULL, what, now, cause);
+        if (a.case_id < 0 ||
+            store_case_set_state(st, a.case_id, CASE_CLOSED, now, cause) < 0)
+                return -1;
+        a.event_id = store_event_add(st, a.case_id, "test", now, now, NULL,
+                                     NULL, "ofsted-notifyctl test", cause);
+        if (a.event_id < 0)
+                return -1;
+        snprintf(a.urn, sizeof(a.urn), "%s", STORE_TEST_URN);
+        snprintf(a.rule, sizeof(a.rule), "%s", rule);
+        snprintf(a.offset, sizeof(a.offset), "%s", offset);
+        a.at = a.due = now;
+        a.id = store_alert_add(st, &a, "test", NULL, cause);
+        if (a.id < 0 || store_alert_fire(st, a.id, now, false, cause) < 0)
+                return -1;
+        return store_delivery_add(st, a.id, channel, type, now, cause);
+}
+
 int64_t
 store_test_delivery(struct store *st, const char *channel, const char *type,
                     int64_t now, char **cause)
 {
-        struct store_alert a = { 0 };
-        int64_t id = -1;
+        int64_t id;
 
         if (store_begin(st, cause) < 0)
                 return -1;
-        a.case_id =
-            store_case_open(st, STORE_TEST_URN, NULL, "test alert", now, cause);
-        if (a.case_id < 0 ||
-            store_case_set_state(st, a.case_id, CASE_CLOSED, now, cause) < 0)
-                goto out;
-        a.event_id = store_event_add(st, a.case_id, "test", now, now, NULL,
-                                     NULL, "ofsted-notifyctl test", cause);
-        if (a.event_id < 0)
-                goto out;
-        snprintf(a.urn, sizeof(a.urn), "%s", STORE_TEST_URN);
-        snprintf(a.rule, sizeof(a.rule), "%s", STORE_TEST_RULE);
-        snprintf(a.offset, sizeof(a.offset), "test");
-        a.at = a.due = now;
-        a.id = store_alert_add(st, &a, "test", NULL, cause);
-        if (a.id < 0 || store_alert_fire(st, a.id, now, false, cause) < 0)
-                goto out;
-        id = store_delivery_add(st, a.id, channel, type, now, cause);
+        id = store_marked_delivery(st, STORE_TEST_RULE, "test", "test alert",
+                                   channel, type, now, cause);
         if (id >= 0 && store_commit(st, cause) < 0)
                 id = -1;
-out:
         if (id < 0)
                 store_rollback(st);
         return id;

@@ -247,6 +247,26 @@ post_event(struct web *w, const struct call *c, struct reply *r)
         r->json = reply;
 }
 
+/*
+ * Whether the principal may read the case `show` replied with: a case of
+ * one of its schools (a test alert's: admins only); else 403 into r.
+ */
+static bool
+case_visible(const struct call *c, json_t *show, struct reply *r)
+{
+        const char *urn = json_string_value(
+            json_object_get(json_object_get(show, "case"), "school"));
+
+        if (urn == NULL ||
+            (strcmp(urn, TEST_URN) == 0 ? c->who->role != ROLE_ADMIN
+                                        : !auth_sees(c->who, urn))) {
+                web_error(r, 403, "case %lld is not of one of your schools",
+                          (long long)c->route->case_id);
+                return false;
+        }
+        return true;
+}
+
 /* GET /api/v1/cases/{id} */
 static void
 get_case(struct web *w, const struct call *c, struct reply *r)
@@ -255,22 +275,39 @@ get_case(struct web *w, const struct call *c, struct reply *r)
                             json_pack("{s:s, s:I}", "cmd", "show", "case",
                                       (json_int_t)c->route->case_id),
                             r);
-        const char *urn;
 
         if (reply == NULL)
                 return;
-        urn = json_string_value(
-            json_object_get(json_object_get(reply, "case"), "school"));
-        if (urn == NULL ||
-            (strcmp(urn, TEST_URN) == 0 ? c->who->role != ROLE_ADMIN
-                                        : !auth_sees(c->who, urn))) {
-                web_error(r, 403, "case %lld is not of one of your schools",
-                          (long long)c->route->case_id);
-        } else {
+        if (case_visible(c, reply, r)) {
                 r->status = 200;
                 r->json =
                     json_pack("{s:O}", "case", json_object_get(reply, "case"));
         }
+        json_decref(reply);
+}
+
+/* GET /api/v1/cases/{id}/audit: the case's trail, to whoever may read it. */
+static void
+get_case_audit(struct web *w, const struct call *c, struct reply *r)
+{
+        json_t *reply = ask(w,
+                            json_pack("{s:s, s:I}", "cmd", "show", "case",
+                                      (json_int_t)c->route->case_id),
+                            r);
+        bool visible = reply != NULL && case_visible(c, reply, r);
+
+        json_decref(reply);
+        if (!visible)
+                return;
+        reply = ask(w,
+                    json_pack("{s:s, s:I}", "cmd", "audit", "case",
+                              (json_int_t)c->route->case_id),
+                    r);
+        if (reply == NULL)
+                return;
+        r->status = 200;
+        r->json = json_pack("{s:I, s:O}", "case", (json_int_t)c->route->case_id,
+                            "audit", json_object_get(reply, "audit"));
         json_decref(reply);
 }
 
@@ -543,7 +580,7 @@ static const handler_fn handlers[ROUTE_COUNT] = {
         [ROUTE_CASE] = get_case,         [ROUTE_CASES] = get_cases,
         [ROUTE_UPCOMING] = get_upcoming, [ROUTE_HISTORY] = get_history,
         [ROUTE_PLAN] = get_plan,         [ROUTE_CALENDAR] = get_calendar,
-        [ROUTE_FEED] = get_feed,
+        [ROUTE_FEED] = get_feed,         [ROUTE_CASE_AUDIT] = get_case_audit,
 };
 
 void

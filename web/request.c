@@ -40,6 +40,8 @@ static const struct route routes[] = {
         { ROUTE_CALENDAR, "GET", "/api/v1/calendar.ics", calendar_params, false,
           true },
         { ROUTE_FEED, "GET", "/api/v1/feed", no_params, false, false },
+        { ROUTE_CASE_AUDIT, "GET", "/api/v1/cases/{id}/audit", no_params, false,
+          false },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -28,6 +28,7 @@ enum route_id {
         ROUTE_PLAN,
         ROUTE_CALENDAR,
         ROUTE_FEED,
+        ROUTE_CASE_AUDIT,
         ROUTE_COUNT
 };
 

@@ -77,6 +77,7 @@ struct fx {
         const char *kind;     /* the next worker's --kind; NULL: webhook */
         int lease;            /* delivery.lease; 0: LEASE_S */
         const char *delivery; /* more settings for the delivery group */
+        const char *daemon;   /* more settings for the daemon group */
 };
 
 /* How many times `needle` occurs in `s`. */
