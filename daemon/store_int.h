@@ -74,6 +74,8 @@ enum stmt {
         S_TOKEN_LIST,
         S_TOKEN_AUTH,
         S_TOKEN_FEED,
+        S_JSON_SCHOOLS,
+        S_JSON_SCHOOLS_ONE,
         S_COUNT
 };
 
