@@ -150,6 +150,31 @@ school_field(struct control_ctx *ctx, json_t *req, bool required,
         return NULL;
 }
 
+/* A "schools" field, when present: an array of URNs of the config. */
+static json_t *
+school_list(struct control_ctx *ctx, json_t *v)
+{
+        json_t *e;
+        size_t i;
+
+        if (v != NULL && !json_is_array(v))
+                return proto_error("'schools' must be an array of URNs");
+        json_array_foreach(v, i, e)
+        {
+                const char *urn = json_string_value(e);
+
+                if (urn == NULL || !names_valid_urn(urn))
+                        return proto_error("schools[%zu] is not a URN (6 "
+                                           "digits)",
+                                           i);
+                if (conf_school(ctx->conf, urn) == NULL)
+                        return proto_error("unknown school %s: it is not in "
+                                           "%s",
+                                           urn, ctx->conf->path);
+        }
+        return NULL;
+}
+
 /* Adds "name" beside each "school" URN in an array of objects. */
 static void
 add_names(const struct conf *conf, json_t *arr)
@@ -418,6 +443,32 @@ cmd_upcoming(struct control_ctx *ctx, const struct request *r, int64_t now)
         return view(v, "alerts", cause);
 }
 
+/*
+ * schools: each school's current case with its next deadline and alert
+ * (the web's dashboard, GET /api/v1/schools), of the given "schools" or
+ * of every school; one read, where list and upcoming together would
+ * carry every case and every pending alert.
+ */
+static json_t *
+cmd_schools(struct control_ctx *ctx, const struct request *r, int64_t now)
+{
+        json_t *v = json_object_get(r->body, "schools"), *err, *got;
+        const char **urns;
+        char *cause = NULL;
+        size_t n = json_array_size(v);
+
+        (void)now;
+        if ((err = school_list(ctx, v)) != NULL)
+                return err;
+        urns = xreallocarray(NULL, n + 1, sizeof(*urns));
+        for (size_t i = 0; i < n; i++)
+                urns[i] = json_string_value(json_array_get(v, i));
+        got = store_json_schools(ctx->st, ctx->conf->tz,
+                                 v != NULL ? urns : NULL, n, &cause);
+        free(urns);
+        return view(got, "schools", cause);
+}
+
 static json_t *
 cmd_history(struct control_ctx *ctx, const struct request *r, int64_t now)
 {
@@ -587,25 +638,11 @@ static json_t *
 token_schools(struct control_ctx *ctx, json_t *req, enum role role,
               json_t **out)
 {
-        json_t *v = json_object_get(req, "schools"), *e;
-        size_t i;
+        json_t *v = json_object_get(req, "schools"), *err;
 
         *out = NULL;
-        if (v != NULL && !json_is_array(v))
-                return proto_error("'schools' must be an array of URNs");
-        json_array_foreach(v, i, e)
-        {
-                const char *urn = json_string_value(e);
-
-                if (urn == NULL || !names_valid_urn(urn))
-                        return proto_error("schools[%zu] is not a URN (6 "
-                                           "digits)",
-                                           i);
-                if (conf_school(ctx->conf, urn) == NULL)
-                        return proto_error("unknown school %s: it is not in "
-                                           "%s",
-                                           urn, ctx->conf->path);
-        }
+        if ((err = school_list(ctx, v)) != NULL)
+                return err;
         if (roles_every_school(role) && json_array_size(v) > 0)
                 return proto_error("a %s token sees every school: give no "
                                    "'schools'",
@@ -769,6 +806,7 @@ static const char *const token_auth_keys[] = { "token", "feed", NULL };
 static const char *const list_keys[] = { "all", NULL };
 static const char *const show_keys[] = { "case", "school", NULL };
 static const char *const school_keys[] = { "school", NULL };
+static const char *const schools_keys[] = { "schools", NULL };
 static const char *const history_keys[] = { "school", "delivery", "limit",
                                             NULL };
 static const char *const test_keys[] = { "channel", "actor", NULL };
@@ -780,6 +818,7 @@ static const struct command commands[] = {
         { "list", cmd_list, list_keys },
         { "show", cmd_show, show_keys },
         { "upcoming", cmd_upcoming, school_keys },
+        { "schools", cmd_schools, schools_keys },
         { "history", cmd_history, history_keys },
         { "status", cmd_status, no_keys },
         { "reload", cmd_reload, actor_keys },

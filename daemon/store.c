@@ -235,6 +235,21 @@ _Static_assert(NELEM(migrations) == STORE_SCHEMA_VERSION,
  * index alerts_pending; the two the scheduler runs on every wake-up are
  * tagged with a comment so the tests can find them and check their plan.
  */
+/*
+ * The `schools` view: a school's current case (the one not closed), its
+ * soonest pending alert and the least due of its pending alerts, each
+ * read from the case by alerts_case. `tag` names the statement for the
+ * plan tests; `where` narrows it.
+ */
+#define SCHOOLS_SQL(tag, where)                                  \
+        tag " SELECT c.id, c.urn, c.state, c.opened_at, "        \
+            "(SELECT min(due) FROM alerts WHERE case_id = c.id " \
+            "AND state = 'pending'), a.at, a.rule, a.offset "    \
+            "FROM cases AS c LEFT JOIN alerts AS a ON a.id = "   \
+            "(SELECT id FROM alerts WHERE case_id = c.id "       \
+            "AND state = 'pending' ORDER BY at, id LIMIT 1) "    \
+            "WHERE " where " c.state <> 'closed' ORDER BY c.id DESC"
+
 static const char *const stmt_sql[S_COUNT] = {
         [S_BEGIN] = "BEGIN IMMEDIATE",
         [S_COMMIT] = "COMMIT",
@@ -419,6 +434,11 @@ static const char *const stmt_sql[S_COUNT] = {
                         "FROM deliveries WHERE held > 0 AND "
                         "(status = 'pending' OR status = 'sending' OR "
                         "status = 'retry') GROUP BY channel ORDER BY channel",
+        /* `schools`: each current case with its soonest pending alert and
+         * least due; all of them, or one school's (from cases_urn). */
+        [S_JSON_SCHOOLS] = SCHOOLS_SQL("/* schools */", ""),
+        [S_JSON_SCHOOLS_ONE] =
+            SCHOOLS_SQL("/* schools_one */", "c.urn = ?1 AND"),
         /* A one-page write that changes nothing (see store_probe()). */
         [S_PROBE] = "PRAGMA user_version = " XSTR(STORE_SCHEMA_VERSION),
         /* The reads of one school or one delivery: from the case by

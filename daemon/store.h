@@ -240,6 +240,14 @@ json_t *store_json_case(struct store *st, const struct tz *tz, int64_t id,
 /* `upcoming`: pending alerts soonest first, of one school when urn. */
 json_t *store_json_upcoming(struct store *st, const struct tz *tz,
                             const char *urn, char **cause);
+/*
+ * `schools`: for each school with a current case (not closed), newest
+ * case first: {"school", "case", "state", "opened", "next_deadline",
+ * "next_alert": {"at", "rule", "offset"}}, the last two null when it has
+ * no pending alert. Only the `n` schools `urns` when urns is not NULL.
+ */
+json_t *store_json_schools(struct store *st, const struct tz *tz,
+                           const char *const *urns, size_t n, char **cause);
 /* `history`: deliveries newest first, of one school when urn, the one
  * delivery `uid` when not NULL. */
 json_t *store_json_history(struct store *st, const struct tz *tz,

@@ -90,6 +90,8 @@ enum stmt {
         S_CHANNEL_HEALTH,
         S_CHANNEL_CHECKED,
         S_CHANNEL_SEEN,
+        S_JSON_SCHOOLS,
+        S_JSON_SCHOOLS_ONE,
         S_COUNT
 };
 

@@ -208,6 +208,48 @@ store_json_upcoming(struct store *st, const struct tz *tz, const char *urn,
 }
 
 static json_t *
+school_row(sqlite3_stmt *s, const struct tz *tz)
+{
+        char opened[TIMEFMT_LEN], due[TIMEFMT_LEN], at[TIMEFMT_LEN];
+        json_t *next = json_null();
+
+        if (sqlite3_column_type(s, 5) != SQLITE_NULL)
+                next = json_pack("{s:s, s:s?, s:s?}", "at",
+                                 col_time(tz, s, 5, at, sizeof(at)), "rule",
+                                 col_text(s, 6), "offset", col_text(s, 7));
+        return json_pack(
+            "{s:s?, s:I, s:s?, s:s?, s:s?, s:o?}", "school", col_text(s, 1),
+            "case", (json_int_t)sqlite3_column_int64(s, 0), "state",
+            col_text(s, 2), "opened",
+            col_time(tz, s, 3, opened, sizeof(opened)), "next_deadline",
+            col_time(tz, s, 4, due, sizeof(due)), "next_alert", next);
+}
+
+json_t *
+store_json_schools(struct store *st, const struct tz *tz,
+                   const char *const *urns, size_t n, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_JSON_SCHOOLS_ONE];
+        json_t *all, *one;
+
+        if (urns == NULL)
+                return rows(st, S_JSON_SCHOOLS, SQLITE_OK, school_row, tz,
+                            "list schools", cause);
+        all = json_array();
+        for (size_t i = 0; i < n; i++) {
+                one = rows(st, S_JSON_SCHOOLS_ONE, bind_text(s, 1, urns[i]),
+                           school_row, tz, "list schools", cause);
+                if (one == NULL || json_array_extend(all, one) < 0) {
+                        json_decref(one);
+                        json_decref(all);
+                        return NULL;
+                }
+                json_decref(one);
+        }
+        return all;
+}
+
+static json_t *
 history_row(sqlite3_stmt *s, const struct tz *tz)
 {
         char created[TIMEFMT_LEN], updated[TIMEFMT_LEN];

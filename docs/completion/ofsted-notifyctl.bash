@@ -7,7 +7,7 @@ _ofsted_notifyctl()
 {
     local cur prev opt words cword
     local -a opts
-    local cmd= nargs=0 i w
+    local cmd= sub= nargs=0 i w
 
     words=("${COMP_WORDS[@]}")
     cword=$COMP_CWORD
@@ -31,7 +31,7 @@ _ofsted_notifyctl()
         w=${words[i]}
         case $w in
             -c | --config | --event | --at | --school | --contact | --note | \
-                --case | --limit | --timeout)
+                --case | --limit | --timeout | --remit | --state | --role)
                 # its argument, as "value" or as "=" "value"
                 ((i++))
                 [[ ${words[i]} == = ]] && ((i++))
@@ -41,6 +41,8 @@ _ofsted_notifyctl()
                 if [[ -z $cmd ]]; then
                     cmd=$w
                 else
+                    # "token SUB": the first argument names a subcommand
+                    ((nargs == 0)) && sub=$w
                     ((nargs++))
                 fi
                 ;;
@@ -59,6 +61,21 @@ _ofsted_notifyctl()
                 conclusion deferred cancelled' -- "$cur")
             return
             ;;
+        --remit)
+            mapfile -t COMPREPLY < <(compgen -W 'school further_education
+                early_years independent' -- "$cur")
+            return
+            ;;
+        --state)
+            mapfile -t COMPREPLY < <(compgen -W 'none open paused
+                concluded' -- "$cur")
+            return
+            ;;
+        --role)
+            mapfile -t COMPREPLY < <(compgen -W 'viewer school trust
+                admin' -- "$cur")
+            return
+            ;;
         --school | --at | --contact | --note | --case | --limit | --timeout)
             COMPREPLY=()
             return
@@ -74,7 +91,7 @@ _ofsted_notifyctl()
             else
                 opts=(plan rules check-config keygen notify pause resume conclude defer
                     cancel event list show upcoming ics test history status
-                    reload watch help)
+                    reload watch token help)
             fi
             mapfile -t COMPREPLY < <(compgen -W "${opts[*]}" -- "$cur")
             return
@@ -111,6 +128,25 @@ _ofsted_notifyctl()
         history) opts=(--school --limit $online) ;;
         status | reload) opts=($online) ;;
         watch) opts=(--school --json -c --config) ;;
+        token)
+            if ((nargs == 0)); then
+                [[ $cur == -* ]] && return
+                mapfile -t COMPREPLY < <(compgen -W 'create list revoke' \
+                    -- "$cur")
+                return
+            fi
+            case $sub in
+                create | revoke)
+                    # NAME is the admin's to choose, or a token's name:
+                    # nothing to offer.
+                    [[ $cur != -* ]] && ((nargs == 1)) && return
+                    opts=($online)
+                    [[ $sub == create ]] && opts+=(--role --school)
+                    ;;
+                list) opts=($online) ;;
+                *) return ;;
+            esac
+            ;;
         *) return ;;
     esac
     mapfile -t COMPREPLY < <(compgen -W "${opts[*]}" -- "$cur")
