@@ -334,36 +334,110 @@ store_job_read(struct store *st, int64_t id, struct store_job *out,
         return 0;
 }
 
+/*
+ * A one-off delivery to `channel`: a closed case of TEST_URN noted `note`,
+ * an event `kind` by `actor`, an alert of `rule` fired now and a pending
+ * delivery, inside the caller's transaction. The delivery's row id, or -1.
+ */
+static int64_t
+one_off(struct store *st, const char *channel, const char *type,
+        const char *note, const char *kind, const char *actor, const char *rule,
+        int64_t now, char **cause)
+{
+        struct store_alert a = { 0 };
+
+        a.case_id = store_case_open(st, STORE_TEST_URN, NULL, note, now, cause);
+        if (a.case_id < 0 ||
+            store_case_set_state(st, a.case_id, CASE_CLOSED, now, cause) < 0)
+                return -1;
+        a.event_id = store_event_add(st, a.case_id, kind, now, now, NULL, NULL,
+                                     actor, cause);
+        if (a.event_id < 0)
+                return -1;
+        snprintf(a.urn, sizeof(a.urn), "%s", STORE_TEST_URN);
+        snprintf(a.rule, sizeof(a.rule), "%s", rule);
+        snprintf(a.offset, sizeof(a.offset), "%s", kind);
+        a.at = a.due = now;
+        a.id = store_alert_add(st, &a, kind, NULL, cause);
+        if (a.id < 0 || store_alert_fire(st, a.id, now, false, cause) < 0)
+                return -1;
+        return store_delivery_add(st, a.id, channel, type, now, cause);
+}
+
 int64_t
 store_test_delivery(struct store *st, const char *channel, const char *type,
                     int64_t now, char **cause)
 {
-        struct store_alert a = { 0 };
-        int64_t id = -1;
+        int64_t id;
 
         if (store_begin(st, cause) < 0)
                 return -1;
-        a.case_id =
-            store_case_open(st, STORE_TEST_URN, NULL, "test alert", now, cause);
-        if (a.case_id < 0 ||
-            store_case_set_state(st, a.case_id, CASE_CLOSED, now, cause) < 0)
-                goto out;
-        a.event_id = store_event_add(st, a.case_id, "test", now, now, NULL,
-                                     NULL, "ofsted-notifyctl test", cause);
-        if (a.event_id < 0)
-                goto out;
-        snprintf(a.urn, sizeof(a.urn), "%s", STORE_TEST_URN);
-        snprintf(a.rule, sizeof(a.rule), "%s", STORE_TEST_RULE);
-        snprintf(a.offset, sizeof(a.offset), "test");
-        a.at = a.due = now;
-        a.id = store_alert_add(st, &a, "test", NULL, cause);
-        if (a.id < 0 || store_alert_fire(st, a.id, now, false, cause) < 0)
-                goto out;
-        id = store_delivery_add(st, a.id, channel, type, now, cause);
+        id = one_off(st, channel, type, "test alert", "test",
+                     "ofsted-notifyctl test", STORE_TEST_RULE, now, cause);
         if (id >= 0 && store_commit(st, cause) < 0)
+                id = -1;
+        if (id < 0)
+                store_rollback(st);
+        return id;
+}
+
+int64_t
+store_message_delivery(struct store *st, const char *channel, const char *type,
+                       const struct store_message *m, int64_t now, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_MESSAGE_ADD];
+        int64_t id;
+
+        if (store_begin(st, cause) < 0)
+                return -1;
+        id = one_off(st, channel, type, "a one-off email", m->kind, m->actor,
+                     STORE_MESSAGE_RULE, now, cause);
+        if (id < 0)
+                goto out;
+        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+            bind_text(s, 2, m->rcpt) != SQLITE_OK ||
+            bind_text(s, 3, m->subject) != SQLITE_OK ||
+            bind_text(s, 4, m->body) != SQLITE_OK) {
+                done(s);
+                id = store_fail(st, "message add", cause);
+                goto out;
+        }
+        if (store_run(st, s, "message add", cause) < 0 ||
+            store_commit(st, cause) < 0)
                 id = -1;
 out:
         if (id < 0)
                 store_rollback(st);
         return id;
+}
+
+int
+store_message_read(struct store *st, int64_t id, struct store_message *out,
+                   char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_MESSAGE_READ];
+        int rc;
+
+        memset(out, 0, sizeof(*out));
+        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+                done(s);
+                return store_fail(st, "message read", cause);
+        }
+        rc = store_step(st, s, "message read", cause);
+        if (rc == 1) {
+                out->rcpt = xstrdup(col_text(s, 0));
+                out->subject = xstrdup(col_text(s, 1));
+                out->body = xstrdup(col_text(s, 2));
+        }
+        done(s);
+        return rc;
+}
+
+void
+store_message_clear(struct store_message *m)
+{
+        free((char *)m->rcpt);
+        free((char *)m->subject);
+        free((char *)m->body);
+        memset(m, 0, sizeof(*m));
 }

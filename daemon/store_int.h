@@ -59,6 +59,8 @@ enum stmt {
         S_DELIVERY_FINISH,
         S_NEXT_DELIVERY,
         S_JOB_READ,
+        S_MESSAGE_ADD,
+        S_MESSAGE_READ,
         S_LEASES_DUE,
         S_DELIVERIES_SHIFT,
         S_DELIVERIES_UNHOLD,

@@ -93,6 +93,8 @@ smtp_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
 {
         const struct conf *c = in->conf;
         struct email_input ei;
+        const json_t *message = json_object_get(in->job, "message");
+        char *rcpt[1];
         const char *secret = NULL;
         char *host = NULL;
         int rc = -1;
@@ -115,6 +117,17 @@ smtp_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
         ei.nto = in->ch->nto;
         ei.subject = in->title;
         ei.text = in->text;
+        ei.plain = message != NULL;
+        /* A one-off message goes to its one address, as it is written. */
+        if (message != NULL) {
+                rcpt[0] =
+                    (char *)json_string_value(json_object_get(message, "to"));
+                ei.to = rcpt;
+                ei.nto = 1;
+                ei.subject =
+                    json_string_value(json_object_get(message, "subject"));
+                ei.text = json_string_value(json_object_get(message, "text"));
+        }
         ei.host = host != NULL ? host : "ofsted-notify.invalid";
         ei.now = in->now;
         if (email_build(easy, &ei, &j->mail, cause) < 0)
