@@ -156,6 +156,17 @@ struct school {
         struct calendar *calendar;
 };
 
+/* The browser sign-ins of web.signin. */
+#define CONF_SIGNIN_PROXY (1u << 0)
+#define CONF_SIGNIN_EMAIL (1u << 1)
+
+/* An address or network of web.proxy_trusted. */
+struct conf_cidr {
+        int family; /* AF_INET or AF_INET6 */
+        unsigned char addr[16];
+        int bits;
+};
+
 /* A person of the `users` list (ofsted-notify-web's sign-in). */
 struct conf_user {
         char *email;
@@ -246,12 +257,21 @@ struct conf {
         /* ofsted-notify-web (conf_web.c); strings "" or NULL when
          * absent as noted. */
         struct {
-                char *listen;        /* "ADDRESS:PORT" */
-                char *tls_cert_file; /* resolved; NULL: plain HTTP */
-                char *tls_key_file;  /* resolved; NULL: plain HTTP */
-                char *base_url;      /* no trailing '/'; "" when absent */
-                char *user;          /* the system user the web runs as */
-                int timeout_ms;      /* to wait for the scheduler */
+                char *listen;            /* "ADDRESS:PORT" */
+                char *tls_cert_file;     /* resolved; NULL: plain HTTP */
+                char *tls_key_file;      /* resolved; NULL: plain HTTP */
+                char *base_url;          /* no trailing '/'; "" when absent */
+                char *user;              /* the system user the web runs as */
+                int timeout_ms;          /* to wait for the scheduler */
+                unsigned signin;         /* CONF_SIGNIN_* bits; 0: none */
+                char *proxy_user_header; /* the proxy's user header */
+                struct conf_cidr *proxy_trusted; /* peers it counts from */
+                size_t nproxy_trusted;
+                int session_idle;        /* seconds a session lasts idle */
+                int session_max;         /* seconds a session lasts at most */
+                int signin_link_seconds; /* a sign-in link's life */
+                char *pages;             /* the pages' directory; NULL:
+                                            the installed one */
         } web;
         struct conf_user *users;
         size_t nusers;
@@ -292,6 +312,9 @@ const char *conf_default_path(const char *arg);
  */
 int conf_listen_parse(const char *listen, struct sockaddr_storage *ss,
                       socklen_t *len);
+/* Whether the peer address `sa` is one of web.proxy_trusted (an
+ * IPv4-mapped IPv6 address counts as its IPv4 address). */
+bool conf_proxy_trusted(const struct conf *conf, const struct sockaddr *sa);
 /* The user of the `users` list with this e-mail address, or NULL. */
 const struct conf_user *conf_user(const struct conf *conf, const char *email);
 

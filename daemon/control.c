@@ -601,6 +601,92 @@ cmd_test(struct control_ctx *ctx, const struct request *r, int64_t now)
         return reply;
 }
 
+/*
+ * signin_mail: a sign-in link of ofsted-notify-web to one of the users,
+ * by the first email channel's path (its worker and the email group's
+ * relay) to that user's address alone. Only the web service's user may
+ * ask; the address must be a user's and the link under web.base_url, so
+ * that the web cannot be made to mail anything else to anyone else.
+ */
+static json_t *
+cmd_signin_mail(struct control_ctx *ctx, const struct request *r, int64_t now)
+{
+        const struct conf *conf = ctx->conf;
+        const struct channel *ch = NULL;
+        const struct conf_user *u;
+        struct store_message m = { 0 };
+        const char *to, *url, *base = conf->web.base_url;
+        char *subject = NULL, *body = NULL, *cause = NULL, actor[ACTOR_MAX + 8];
+        json_t *err, *reply = NULL;
+        int64_t id;
+
+        if ((err = opt_text(r->body, "to", 254, &to)) != NULL ||
+            (err = opt_text(r->body, "url", 512, &url)) != NULL)
+                return err;
+        if (to == NULL || url == NULL)
+                return proto_error("signin_mail needs 'to' and 'url'");
+        if (r->peer == NULL || !r->peer->has_uid ||
+            !is_web_user(conf, r->peer->uid))
+                return proto_error("signin_mail is taken only from the web "
+                                   "service's user '%s' (web.user)",
+                                   conf->web.user);
+        u = conf_user(conf, to);
+        if (u == NULL)
+                return refusal(proto_error("'%s' is not in 'users'", to),
+                               "not_found");
+        if (base == NULL || base[0] == '\0' ||
+            strncmp(url, base, strlen(base)) != 0 ||
+            strncmp(url + strlen(base), "/signin/", 8) != 0)
+                return proto_error("'url' must be a sign-in link under "
+                                   "web.base_url");
+        for (size_t i = 0; i < conf->nchannels && ch == NULL; i++) {
+                if (conf->channels[i].type == CHANNEL_EMAIL)
+                        ch = &conf->channels[i];
+        }
+        if (ch == NULL || !conf->email.present)
+                return proto_error("no email channel in %s: a sign-in link "
+                                   "cannot be sent",
+                                   conf->path);
+        xasprintf(&subject, "Sign in to %s's Ofsted alerts",
+                  conf->trust.name != NULL ? conf->trust.name : "the trust");
+        xasprintf(&body,
+                  "Someone asked to sign in to %s's Ofsted alerts as %s.\n"
+                  "\n"
+                  "Open this link and press \"Sign in\" within %d minutes;"
+                  " it works once:\n"
+                  "\n"
+                  "%s\n"
+                  "\n"
+                  "If it was not you, ignore this email: nobody can sign in"
+                  " without the link.\n",
+                  conf->trust.name != NULL ? conf->trust.name : "the trust",
+                  u->email, (conf->web.signin_link_seconds + 59) / 60, url);
+        snprintf(actor, sizeof(actor), "user:%s", u->email);
+        m = (struct store_message){ u->email, subject, body, "signin", actor };
+        retry_store(ctx);
+        id = store_message_delivery(ctx->st, ch->name,
+                                    conf_channel_type_name(ch->type), &m, now,
+                                    &cause);
+        if (id < 0) {
+                const char *fault;
+
+                reply = store_fault(ctx->st, &fault) != STORE_OK
+                            ? proto_error("%s; nothing was recorded", fault)
+                            : proto_error("internal error: %s", cause);
+                goto out;
+        }
+        /* The link is a secret: never logged. */
+        log_info("sign-in link for '%s' queued to channel '%s'", u->email,
+                 ch->name);
+        reply = proto_ok();
+        json_object_set_new(reply, "channel", json_string(ch->name));
+out:
+        free(subject);
+        free(body);
+        free(cause);
+        return reply;
+}
+
 static json_t *
 cmd_reload(struct control_ctx *ctx, const struct request *r, int64_t now)
 {
@@ -810,6 +896,7 @@ static const char *const schools_keys[] = { "schools", NULL };
 static const char *const history_keys[] = { "school", "delivery", "limit",
                                             NULL };
 static const char *const test_keys[] = { "channel", "actor", NULL };
+static const char *const signin_mail_keys[] = { "to", "url", NULL };
 static const char *const no_keys[] = { NULL };
 static const char *const actor_keys[] = { "actor", NULL };
 
@@ -830,6 +917,7 @@ static const struct command commands[] = {
         { "backup", control_backup, control_backup_keys },
         { "audit", control_audit_list, control_audit_keys },
         { "export", control_export, control_export_keys },
+        { "signin_mail", cmd_signin_mail, signin_mail_keys },
 };
 
 void

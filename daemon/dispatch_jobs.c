@@ -24,12 +24,29 @@ static char *
 job_text(struct store *st, const struct conf *conf, const struct store_ready *r)
 {
         struct store_job row, *job = &row;
+        struct store_message m;
         struct alert told;
         char *cause = NULL, *alert_text, *text;
+        json_t *message = NULL;
 
         if (store_job_read(st, r->id, job, &cause) < 0) {
                 dispatch_store_error(st, cause);
                 free(cause);
+                return NULL;
+        }
+        /* A one-off email (a sign-in link) carries its own message. */
+        switch (store_message_read(st, r->id, &m, &cause)) {
+        case 1:
+                message = json_pack("{s:s, s:s, s:s}", "to", m.rcpt, "subject",
+                                    m.subject, "text", m.body);
+                store_message_clear(&m);
+                break;
+        case 0:
+                break;
+        default:
+                dispatch_store_error(st, cause);
+                free(cause);
+                store_alert_row_clear(&job->alert);
                 return NULL;
         }
         sched_alert(conf, &job->alert, &told);
@@ -38,9 +55,11 @@ job_text(struct store *st, const struct conf *conf, const struct store_ready *r)
                                                        .lease = job->lease,
                                                        .attempt = job->attempt,
                                                        .channel = job->channel,
-                                                       .type = job->type },
+                                                       .type = job->type,
+                                                       .message = message },
                                  alert_text);
         free(alert_text);
+        json_decref(message);
         store_alert_row_clear(&job->alert);
         return text;
 }

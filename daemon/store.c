@@ -224,6 +224,19 @@ static const char *const migrations[] = {
         "CREATE INDEX cases_closed ON cases(closed_at) "
         "WHERE state = 'closed';"
         "CREATE INDEX deliveries_channel ON deliveries(channel, id);",
+        /*
+         * 9 -> 10: one-off messages to one address (a sign-in link of
+         * ofsted-notify-web, issue 20), each the message of one delivery
+         * of the email path: the recipient, the subject and the text the
+         * JOB carries instead of an alert's rendering. Not shown by any
+         * read; a sign-in link in it is dead after its first use or 15
+         * minutes.
+         */
+        "CREATE TABLE messages ("
+        " delivery_id INTEGER PRIMARY KEY REFERENCES deliveries(id),"
+        " rcpt TEXT NOT NULL,"
+        " subject TEXT NOT NULL,"
+        " body TEXT NOT NULL);",
 };
 
 _Static_assert(NELEM(migrations) == STORE_SCHEMA_VERSION,
@@ -418,6 +431,10 @@ static const char *const stmt_sql[S_COUNT] = {
                        "FROM deliveries AS d "
                        "JOIN alerts AS a ON a.id = d.alert_id "
                        "JOIN cases AS c ON c.id = a.case_id WHERE d.id = ?1",
+        [S_MESSAGE_ADD] = "INSERT INTO messages (delivery_id, rcpt, subject, "
+                          "body) VALUES (?1, ?2, ?3, ?4)",
+        [S_MESSAGE_READ] = "SELECT rcpt, subject, body FROM messages "
+                           "WHERE delivery_id = ?1",
         [S_LEASES_DUE] = "/* leases_due */ SELECT 1 FROM deliveries "
                          "INDEXED BY deliveries_leased "
                          "WHERE status = 'sending' "

@@ -38,7 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 10
 
 struct store;
 
@@ -275,6 +275,32 @@ json_t *store_json_metrics(struct store *st, char **cause);
 #define STORE_TEST_RULE "ofsted-notify-test"
 int64_t store_test_delivery(struct store *st, const char *channel,
                             const char *type, int64_t now, char **cause);
+
+/*
+ * A one-off email to one address (a sign-in link): a closed case of
+ * school TEST_URN with an event `kind`, a fired alert of rule
+ * MESSAGE_RULE, one pending delivery to `channel` (an email channel) and
+ * its message, in one transaction. Returns the delivery's row id, or -1.
+ */
+#define STORE_MESSAGE_RULE "ofsted-notify-message"
+struct store_message {
+        const char *rcpt;    /* one address */
+        const char *subject; /* one line */
+        const char *body;    /* the text */
+        const char *kind;    /* what it is, for show: "signin" */
+        const char *actor;   /* who asked */
+};
+int64_t store_message_delivery(struct store *st, const char *channel,
+                               const char *type, const struct store_message *m,
+                               int64_t now, char **cause);
+/*
+ * The message of delivery `id` into *out (strings the caller frees with
+ * store_message_clear()): 1, 0 when it has none (an alert's), -1 and
+ * *cause on a store error.
+ */
+int store_message_read(struct store *st, int64_t id, struct store_message *out,
+                       char **cause);
+void store_message_clear(struct store_message *m);
 
 /* --- API tokens (common/token.h) ------------------------------------------ */
 

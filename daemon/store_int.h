@@ -60,6 +60,8 @@ enum stmt {
         S_DELIVERY_FINISH,
         S_NEXT_DELIVERY,
         S_JOB_READ,
+        S_MESSAGE_ADD,
+        S_MESSAGE_READ,
         S_LEASES_DUE,
         S_DELIVERIES_SHIFT,
         S_DELIVERIES_UNHOLD,
@@ -123,13 +125,19 @@ int store_step(struct store *st, sqlite3_stmt *s, const char *what,
 int store_run(struct store *st, sqlite3_stmt *s, const char *what,
               char **cause);
 
+/* What marks a one-off delivery as what it is (store_marked_delivery()). */
+struct store_mark {
+        const char *rule, *offset; /* the alert's */
+        const char *note;          /* the closed case's */
+        const char *kind, *actor;  /* the event's */
+};
+
 /*
- * The rows of a test alert or a channel's check, of rule `rule`, inside
+ * The rows of a test alert, a channel's check or a one-off email, inside
  * the caller's transaction; the delivery's row id, or -1
  * (store_deliveries.c).
  */
-int64_t store_marked_delivery(struct store *st, const char *rule,
-                              const char *offset, const char *what,
+int64_t store_marked_delivery(struct store *st, const struct store_mark *m,
                               const char *channel, const char *type,
                               int64_t now, char **cause);
 

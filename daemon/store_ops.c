@@ -285,8 +285,11 @@ store_check_delivery(struct store *st, const char *channel, const char *type,
 
         if (store_begin(st, cause) < 0)
                 return -1;
-        id = store_marked_delivery(st, STORE_CHECK_RULE, every, "channel check",
-                                   channel, type, now, cause);
+        id = store_marked_delivery(
+            st,
+            &(struct store_mark){ STORE_CHECK_RULE, every, "channel check",
+                                  "check", "ofsted-notifyd" },
+            channel, type, now, cause);
         if (id >= 0 && (bind_text(s, 1, channel) != SQLITE_OK ||
                         sqlite3_bind_int64(s, 2, now) != SQLITE_OK)) {
                 done(s);

@@ -192,11 +192,14 @@ post_event(struct web *w, const struct call *c, struct reply *r)
                 return;
         }
         if (!auth_may_record(c->who, urn)) {
-                web_error(
-                    r, 403,
-                    auth_sees(c->who, urn) ? "a %s token may not record events"
-                                           : "school %s is not one of yours",
-                    auth_sees(c->who, urn) ? roles_name(c->who->role) : urn);
+                web_error(r, 403,
+                          auth_sees(c->who, urn)
+                              ? (auth_is_browser(c->who)
+                                     ? "a %s may not record events"
+                                     : "a %s token may not record events")
+                              : "school %s is not one of yours",
+                          auth_sees(c->who, urn) ? roles_name(c->who->role)
+                                                 : urn);
                 return;
         }
         req = json_deep_copy(c->body);
@@ -537,14 +540,45 @@ get_feed(struct web *w, const struct call *c, struct reply *r)
         free(url);
 }
 
+/*
+ * GET /api/v1/me: who the caller is, for the pages' header: the actor,
+ * the role, the schools of a school or viewer, and how it signed in.
+ */
+static void
+get_me(struct web *w, const struct call *c, struct reply *r)
+{
+        static const char *const how[] = {
+                [PRINCIPAL_TOKEN] = "token",
+                [PRINCIPAL_FEED] = "feed",
+                [PRINCIPAL_SESSION] = "email",
+                [PRINCIPAL_PROXY] = "proxy",
+        };
+        json_t *schools = json_array();
+
+        (void)w;
+        for (size_t i = 0; i < c->who->nschools; i++)
+                json_array_append_new(schools, json_string(c->who->schools[i]));
+        r->status = 200;
+        r->json = json_pack("{s:s, s:s, s:o, s:s, s:b}", "actor", c->who->actor,
+                            "role", roles_name(c->who->role), "schools",
+                            schools, "signin", how[c->who->kind], "may_record",
+                            roles_may_record(c->who->role));
+}
+
 typedef void (*handler_fn)(struct web *, const struct call *, struct reply *);
 
 static const handler_fn handlers[ROUTE_COUNT] = {
-        [ROUTE_SCHOOLS] = get_schools,   [ROUTE_SCHOOL_EVENTS] = post_event,
-        [ROUTE_CASE] = get_case,         [ROUTE_CASES] = get_cases,
-        [ROUTE_UPCOMING] = get_upcoming, [ROUTE_HISTORY] = get_history,
-        [ROUTE_PLAN] = get_plan,         [ROUTE_CALENDAR] = get_calendar,
-        [ROUTE_FEED] = get_feed,         [ROUTE_CASE_AUDIT] = get_case_audit,
+        [ROUTE_SCHOOLS] = get_schools,
+        [ROUTE_SCHOOL_EVENTS] = post_event,
+        [ROUTE_CASE] = get_case,
+        [ROUTE_CASES] = get_cases,
+        [ROUTE_UPCOMING] = get_upcoming,
+        [ROUTE_HISTORY] = get_history,
+        [ROUTE_PLAN] = get_plan,
+        [ROUTE_CALENDAR] = get_calendar,
+        [ROUTE_FEED] = get_feed,
+        [ROUTE_CASE_AUDIT] = get_case_audit,
+        [ROUTE_ME] = get_me,
 };
 
 void

@@ -78,7 +78,10 @@ for f in etc/ofsted-notify/ofsted-notify.conf \
 	usr/share/man/man8/ofsted-notifyd.8.gz \
 	usr/share/man/man8/ofsted-notify-worker.8.gz \
 	usr/share/doc/ofsted-notify/copyright \
-	usr/share/bash-completion/completions/ofsted-notifyctl; do
+	usr/share/bash-completion/completions/ofsted-notifyctl \
+	usr/share/ofsted-notify/web/layout.html \
+	usr/share/ofsted-notify/web/common.js \
+	usr/share/ofsted-notify/web/style.css; do
 	[ -f "$root/$f" ] || fail "missing: /$f"
 done
 for d in secrets curve; do
