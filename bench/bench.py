@@ -599,7 +599,8 @@ def api(args, work, nginx, runs):
     port = free_port()
     ours = Ours(args, work, "api", webhook_channel(nginx),
                 extra=f'web = {{ listen = "127.0.0.1:{port}"; '
-                f'base_url = "https://alerts.bench.example"; }};',
+                f'base_url = "https://alerts.bench.example"; '
+                f'pages = "{os.path.join(ROOT, "web", "pages")}"; }};',
                 schools=cases - 1)
     ours.seed(int(time.time()) + 30 * 86400, (cases - 1) * 4, fixed=4)
     web = None
