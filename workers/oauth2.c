@@ -24,6 +24,7 @@
 
 #include "email.h"
 #include "log.h"
+#include "os.h"
 #include "secret.h"
 #include "xalloc.h"
 
@@ -47,6 +48,15 @@
 #define GOOGLE_LIFE     3600  /* seconds Google's JWT may live, at most */
 #define MAX_REPLY       65536 /* bytes of the endpoint's answer kept */
 #define DESCRIPTION_MAX 300   /* characters of error_description shown */
+/*
+ * The longest a token request may take, whatever the worker's --timeout:
+ * it blocks the worker's loop, which must keep its heartbeat to the
+ * scheduler (every 2 s; silent after 10 s, docs/dispatch.md) and its
+ * other transfers moving. An identity provider answers in well under a
+ * second; one that takes longer is treated as unreachable, and the
+ * deliveries wait.
+ */
+#define REQUEST_MAX_MS 4000
 
 #define MS_LOGIN       "https://login.microsoftonline.com"
 #define MS_SMTP        "https://outlook.office365.com/.default"
@@ -575,7 +585,8 @@ on_reply(char *data, size_t size, size_t n, void *arg)
 
 /*
  * The one I/O: POST `form` to `url`, and the answer parsed. Blocking,
- * bounded by o's timeout: a sign-in is once an hour or so.
+ * bounded by o's timeout and REQUEST_MAX_MS: a sign-in is once an hour
+ * or so.
  */
 static int
 request_token(const struct oauth2 *o, const char *url, const char *form,
@@ -585,6 +596,8 @@ request_token(const struct oauth2 *o, const char *url, const char *form,
         struct curl_slist *hdrs = NULL;
         struct reply_buf b = { NULL, 0 };
         long status = 0;
+        long bound =
+            o->timeout_ms < REQUEST_MAX_MS ? o->timeout_ms : REQUEST_MAX_MS;
         CURLcode rc;
         int ret = -1;
 
@@ -598,7 +611,7 @@ request_token(const struct oauth2 *o, const char *url, const char *form,
         curl_easy_setopt(easy, CURLOPT_URL, url);
         curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, bound);
         curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hdrs);
         /* Not copied by libcurl: wiped by the caller. */
         curl_easy_setopt(easy, CURLOPT_POSTFIELDS, form);
@@ -684,7 +697,9 @@ oauth2_token(struct oauth2 *o, int64_t now_ms, unsigned *gen, char **cause)
                                 : 2 * o->backoff_ms > RETRY_MAX_MS
                                     ? RETRY_MAX_MS
                                     : 2 * o->backoff_ms;
-                o->retry_ms = now_ms + o->backoff_ms;
+                /* From the end of the request: one that hung for
+                 * REQUEST_MAX_MS must not be asked again at once. */
+                o->retry_ms = os_mono_ms() + o->backoff_ms;
                 /* A token that has not ended yet still serves. */
                 if (o->token != NULL && now_ms < o->expires_ms)
                         goto out;

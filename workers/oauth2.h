@@ -16,8 +16,10 @@
  * The parts that decide are pure and tested alone: the form body, the
  * JWT (signed with OpenSSL's EVP), the token endpoint's reply and when to
  * renew. The one I/O function is the token request (libcurl, blocking,
- * bounded by the worker's timeout). No secret, assertion or token is ever
- * logged or put in a cause.
+ * bounded by the worker's timeout and at most 4 s, well below the
+ * scheduler's 10 s of heartbeat silence: the worker's loop waits for it,
+ * about once an hour). No secret, assertion or token is ever logged or
+ * put in a cause.
  */
 #ifndef ONOTIFY_OAUTH2_H
 #define ONOTIFY_OAUTH2_H

@@ -6,7 +6,7 @@ Graph, for the email worker's tests.
   oauthsink.py --port-file F --state F [--port P] [--lifetime S]
                [--claim S] [--client-id ID] [--client-secret-file F]
                [--cert PEM] [--google-email E --google-key-pub PEM
-               --sender ADDR] [--graph-script F]
+               --sender ADDR] [--graph-script F] [--stall S]
 
 POST /{tenant}/oauth2/v2.0/token   Entra: a form with grant_type
     client_credentials, client_id (checked), scope, and client_secret
@@ -26,6 +26,10 @@ POST /v1.0/users/{addr}/sendMail   Graph: Authorization: Bearer <a token
     line of --graph-script (a status: 202, 401, 429, 403, ...) decides,
     202 once the script is used up; 401 carries WWW-Authenticate, 429
     Retry-After: 1, 4xx Graph's error JSON.
+
+--stall S: a token request that arrives in the endpoint's first S
+seconds is answered only S seconds later (an identity provider that
+hangs, then recovers); "stalled" in the state counts them.
 
 --state is a JSON file rewritten after each request: "calls" (token
 requests, each with its grant, ok and error), "valid" (token -> the
@@ -91,7 +95,7 @@ class State:
     def __init__(self, path):
         self.path = path
         self.doc = {"calls": [], "valid": {}, "issued": [], "assertions": [],
-                    "graph": []}
+                    "graph": [], "stalled": 0}
 
     def save(self):
         tmp = self.path + ".tmp"
@@ -150,6 +154,12 @@ class Handler(BaseHTTPRequestHandler):
         cfg = self.server.cfg
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         self.grant = None
+        if (cfg.stall and not self.path.startswith("/v1.0/")
+                and time.time() - self.server.started < cfg.stall):
+            with LOCK:
+                self.server.state.doc["stalled"] += 1
+                self.server.state.save()
+            time.sleep(cfg.stall)
         with LOCK:
             if self.path.endswith("/oauth2/v2.0/token"):
                 code, doc = self.entra(cfg, body)
@@ -316,13 +326,16 @@ def main():
     ap.add_argument("--google-key-pub", default="")
     ap.add_argument("--sender", default="")
     ap.add_argument("--graph-script", default="")
+    ap.add_argument("--stall", type=float, default=0)
     cfg = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", cfg.port), Handler)
     srv.cfg = cfg
+    srv.started = time.time()
     srv.state = State(cfg.state)
     if os.path.exists(cfg.state):  # restarted: the tokens stay valid
         with open(cfg.state) as f:
             srv.state.doc = json.load(f)
+        srv.state.doc.setdefault("stalled", 0)
     srv.state.save()
     tmp = cfg.port_file + ".tmp"
     with open(tmp, "w") as f:

@@ -557,6 +557,69 @@ test_endpoint_down_then_back(void **state)
         f->c.passed = true;
 }
 
+/* The sign-in requests the endpoint held back (oauthsink --stall). */
+static json_int_t
+stalled(struct oauth *o)
+{
+        json_t *doc = oauth_state(o);
+        json_int_t n = jint(doc, "stalled");
+
+        json_decref(doc);
+        return n;
+}
+
+/*
+ * A token endpoint that hangs for its first 15 s, under a worker with the
+ * default --timeout of 30 s: a sign-in gives up well before the
+ * scheduler's 10 s of silence (the token request blocks the worker's
+ * loop), so the worker keeps its heartbeat and its lease; the alert waits
+ * and goes, once, when the endpoint answers.
+ */
+static void
+test_stalled_endpoint_keeps_heartbeat(void **state)
+{
+        static const char *const wargs[] = { "--timeout", "30", NULL };
+        struct fx *f = *state;
+        struct oauth o = { .args = { "--lifetime", "600", "--client-id",
+                                     CLIENT_ID, "--client-secret-file", NULL,
+                                     "--stall", "15" } };
+        struct opts so = {
+                .tls = "starttls",
+                .sink_tls = true,
+                .sink_args = { "--auth-user", SMTP_USER, "--auth-token-file",
+                               o.state, "--require-starttls" },
+        };
+        char secret[256], text[32], *extra;
+
+        snprintf(secret, sizeof(secret), "%s/oauth-secret", f->c.dir);
+        o.args[5] = secret;
+        private_file(f, "oauth-secret", CLIENT_SECRET "\n");
+        oauth_start(f, &o); /* its 15 s start now */
+        extra = oauth2_group(&o, "microsoft",
+                             "client_secret_file = \"oauth-secret\";");
+        so.email_extra = extra;
+        sink_start(f, &so);
+        write_conf(f, &so);
+        cluster_daemon_start(&f->c, NULL);
+        cluster_worker_start(&f->c, 0, "email", NULL, wargs);
+        cluster_wait_workers(&f->c, "email", 1);
+        utc_text(time(NULL), text);
+        record(f, "drill", text);
+        cluster_wait_settled(&f->c, 1, 0, 60000);
+        assert_true(stalled(&o) >= 1);
+        assert_true(
+            cluster_log_count(f->c.wlog[0], "token endpoint unreachable") >= 1);
+        /* The daemon heard the worker throughout. */
+        assert_int_equal(cluster_log_count(f->c.dlog, "went silent"), 0);
+        assert_int_equal(cluster_log_count(f->c.dlog, "leases expired"), 0);
+        assert_int_equal(cluster_log_count(f->c.dlog, "run out without"), 0);
+        assert_int_equal(spool_count(f), 1);
+        cluster_stop_all(&f->c);
+        assert_no_secrets(f, &o, CLIENT_SECRET);
+        free(extra);
+        f->c.passed = true;
+}
+
 /* The config for Graph at the endpoint's own /v1.0. */
 static char *
 graph_group(struct oauth *o)
@@ -674,6 +737,9 @@ main(int argc, char **argv)
                                                 setup, oauth_teardown),
                 cmocka_unit_test_setup_teardown(test_endpoint_down_then_back,
                                                 setup, oauth_teardown),
+                cmocka_unit_test_setup_teardown(
+                    test_stalled_endpoint_keeps_heartbeat, setup,
+                    oauth_teardown),
                 cmocka_unit_test_setup_teardown(test_graph_sendmail, setup,
                                                 oauth_teardown),
                 cmocka_unit_test_setup_teardown(test_graph_forbidden, setup,
