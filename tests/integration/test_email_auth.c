@@ -214,6 +214,92 @@ test_auth_xoauth2(void **state)
         f->c.passed = true;
 }
 
+/*
+ * What an external refresher does: `token` into the token file, in place
+ * (the file keeps its inode, mode and, the tokens being of one length,
+ * its size: only its times tell), and the sink's record of valid tokens
+ * (smtpsink --auth-token-file) made to hold only it, until `until`.
+ */
+static void
+refresh(struct fx *f, const char *valid, const char *token, time_t until)
+{
+        json_t *doc = json_pack("{s:{s:I}}", "valid", token, (json_int_t)until);
+        char tmp[256];
+        FILE *fp = fopen(f->tokenfile, "w");
+
+        assert_non_null(fp);
+        assert_true(fprintf(fp, "%s\n", token) > 0);
+        assert_int_equal(fclose(fp), 0);
+        snprintf(tmp, sizeof(tmp), "%s.new", valid);
+        assert_int_equal(json_dump_file(doc, tmp, 0), 0);
+        assert_int_equal(rename(tmp, valid), 0);
+        json_decref(doc);
+}
+
+/* Whether the wall clock has passed *arg. */
+static bool
+past(void *arg)
+{
+        return time(NULL) > *(time_t *)arg;
+}
+
+/*
+ * bearer_token_file with a refresher beside it: the first alert goes with
+ * the first token, which then ends (the sink drops its session and
+ * refuses it); the refresher writes the next one into the file, and the
+ * second alert goes with that. Both delivered, none failed for good.
+ */
+static void
+test_bearer_file_refreshed(void **state)
+{
+        struct fx *f = *state;
+        char valid[256];
+        struct opts o = {
+                .tls = "starttls",
+                .sink_tls = true,
+                .sink_args = { "--auth-user", SMTP_USER, "--auth-token-file",
+                               valid },
+                .email_extra = "username = \"" SMTP_USER "\";\n"
+                               "  bearer_token_file = \"smtp-token\";",
+        };
+        static const char *const tokens[] = { "ya29.first-token-0001",
+                                              "ya29.second-token-002" };
+        time_t until;
+
+        snprintf(valid, sizeof(valid), "%s/valid-tokens.json", f->c.dir);
+        refresh(f, valid, tokens[0], time(NULL) + 600);
+        assert_int_equal(chmod(f->tokenfile, 0600), 0);
+        start_all(f, &o);
+        for (int i = 0; i < 2; i++) {
+                struct proc_result r;
+
+                /* The token lives a few seconds from now: long enough for
+                 * this alert, then it ends. */
+                until = time(NULL) + 4;
+                refresh(f, valid, tokens[i], until);
+                r = cluster_ctl(&f->c, "test", "heads", "--timeout", "20",
+                                NULL);
+                assert_int_equal(r.status, 0);
+                assert_contains(r.out, "Delivered");
+                proc_result_free(&r);
+                assert_true(cluster_wait_until(past, &until, WAIT_MS));
+        }
+        cluster_wait_settled(&f->c, 2, 0, WAIT_MS);
+        assert_int_equal(spool_count(f), 2);
+        for (int seq = 1; seq <= 2; seq++) {
+                json_t *rec = spool_record(f, seq);
+
+                assert_string_equal(jstr(rec, "auth_mechanism"), "XOAUTH2");
+                json_decref(rec);
+        }
+        assert_int_equal(cluster_log_count(f->c.wlog[0],
+                                           "secret file 'smtp-token' changed: "
+                                           "read again"),
+                         1);
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -224,6 +310,7 @@ main(int argc, char **argv)
                 CLUSTER_TEST(test_auth_credentials),
                 CLUSTER_TEST(test_auth_credentials_wrong),
                 CLUSTER_TEST(test_auth_xoauth2),
+                CLUSTER_TEST(test_bearer_file_refreshed),
         };
         return CLUSTER_MAIN_GROUP(tests, group_setup, group_teardown);
 }
