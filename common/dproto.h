@@ -29,6 +29,9 @@
 #define DPROTO_SILENCE_MS 10000
 /* A worker repeats an unacknowledged OUTCOME this often. */
 #define DPROTO_RESEND_MS 2000
+/* How an OUTCOME's error begins when the email worker could not sign in
+ * (email.oauth2): a local retry the scheduler counts apart. */
+#define DPROTO_SIGNIN_ERROR "email sign-in: "
 /* The most credit a worker may announce. */
 #define DPROTO_MAX_CREDIT 1000
 

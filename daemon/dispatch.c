@@ -526,12 +526,13 @@ dispatch_json_counts(const struct dispatch *d)
 {
         const struct dispatch_counts *c = &d->counts;
 
-        return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "delivered",
+        return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "delivered",
                          (json_int_t)c->delivered, "retried",
                          (json_int_t)c->retried, "failed",
                          (json_int_t)c->failed, "given_up",
                          (json_int_t)c->given_up, "held", (json_int_t)c->held,
-                         "malformed", (json_int_t)c->malformed);
+                         "malformed", (json_int_t)c->malformed, "signin_failed",
+                         (json_int_t)c->signin_failed);
 }
 
 int

@@ -46,6 +46,9 @@ struct dispatch;
  */
 struct dispatch_counts {
         unsigned long delivered, retried, failed, given_up, held, malformed;
+        /* Of `held`: the email worker could not sign in (email.oauth2),
+         * its error starting DPROTO_SIGNIN_ERROR. */
+        unsigned long signin_failed;
 };
 
 /*
@@ -107,7 +110,7 @@ json_t *dispatch_json_workers(const struct dispatch *d);
 json_t *dispatch_json_stalled(const struct dispatch *d);
 const struct dispatch_counts *dispatch_counts(const struct dispatch *d);
 /* The counts as {"delivered": n, "retried": n, "failed": n,
- * "given_up": n, "held": n, "malformed": n}. */
+ * "given_up": n, "held": n, "malformed": n, "signin_failed": n}. */
 json_t *dispatch_json_counts(const struct dispatch *d);
 
 /*

@@ -213,6 +213,9 @@ dispatch_apply_outcome(struct dispatch *d, struct store *st,
                         wait = DISPATCH_LOCAL_MAX_S;
                 o.next_at = (now_ms + 999) / 1000 + wait;
                 d->counts.held++;
+                if (error != NULL && strncmp(error, DPROTO_SIGNIN_ERROR,
+                                             strlen(DPROTO_SIGNIN_ERROR)) == 0)
+                        d->counts.signin_failed++;
                 hold_channel(d, uid, &dl, error ? error : "?");
         } else if (dl.attempts + 1 >= conf->delivery.max_attempts ||
                    now - dl.fired_at >= conf->delivery.give_up_after) {

@@ -260,6 +260,13 @@ metrics_daemon(json_t *nums, const struct dispatch *dsp, bool writable,
         metrics_sample(m, (double)counts->failed, "result", "failed", NULL);
         metrics_sample(m, (double)counts->given_up, "result", "given_up", NULL);
         metrics_sample(m, (double)counts->held, "result", "held", NULL);
+        metrics_family(m, "ofsted_notify_email_signin_failures_total",
+                       "counter",
+                       "Email deliveries held because the email worker "
+                       "could not sign in (email.oauth2: the token endpoint "
+                       "unreachable or refusing), since the scheduler "
+                       "started.");
+        metrics_sample(m, (double)counts->signin_failed, NULL);
         metrics_family(m, "ofsted_notify_malformed_messages_total", "counter",
                        "Messages from workers dropped as malformed since the "
                        "scheduler started.");

@@ -22,6 +22,7 @@
  */
 #include "oauth2.h"
 
+#include "dproto.h"
 #include "email.h"
 #include "log.h"
 #include "os.h"
@@ -263,8 +264,9 @@ struct oauth2 {
         char *token; /* sodium_malloc'd; NULL: none held */
         unsigned gen;
         int64_t renew_ms, expires_ms;
-        char *problem;    /* the last failure, as logged; NULL: none */
-        int64_t retry_ms; /* no request before then after a failure */
+        char *problem;            /* the last failure, as logged; NULL: none */
+        int64_t retry_ms;         /* no request before then after a failure, */
+        struct secret_stamp cred; /* unless the credential file changed */
         int64_t backoff_ms;
 };
 
@@ -673,20 +675,41 @@ out:
         return rc;
 }
 
+/* The file o proves who it is with: the secret, key or service account. */
+static void
+cred_stamp(const struct oauth2 *o, struct secret_stamp *st)
+{
+        const char *name = o->secret_file[0] != '\0' ? o->secret_file
+                           : o->key_file[0] != '\0'  ? o->key_file
+                                                     : o->sa_file;
+        char *path = secret_path(o->dir, name);
+
+        if (secret_stat(path, st) < 0)
+                memset(st, 0, sizeof(*st));
+        free(path);
+}
+
 const char *
 oauth2_token(struct oauth2 *o, int64_t now_ms, unsigned *gen, char **cause)
 {
+        struct secret_stamp cred;
         char *why = NULL;
 
         *cause = NULL;
         if (o->token != NULL && now_ms < o->renew_ms)
                 goto out;
-        if (o->problem != NULL && now_ms < o->retry_ms) {
+        if (o->problem != NULL && now_ms < o->retry_ms)
+                cred_stamp(o, &cred);
+        if (o->problem != NULL && now_ms < o->retry_ms &&
+            secret_stamp_equal(&cred, &o->cred)) {
                 /* Not again so soon: the same answer. */
-                xasprintf(cause, "email sign-in: %s", o->problem);
+                xasprintf(cause, DPROTO_SIGNIN_ERROR "%s", o->problem);
                 return NULL;
         }
         if (fetch(o, now_ms, &why) < 0) {
+                /* A fix to the file is tried at once, not after the
+                 * backoff. */
+                cred_stamp(o, &o->cred);
                 if (o->problem == NULL || strcmp(o->problem, why) != 0)
                         log_err("email sign-in (%s) failed: %s; deliveries "
                                 "wait and are tried again",
@@ -704,7 +727,7 @@ oauth2_token(struct oauth2 *o, int64_t now_ms, unsigned *gen, char **cause)
                 if (o->token != NULL && now_ms < o->expires_ms)
                         goto out;
                 drop_token(o);
-                xasprintf(cause, "email sign-in: %s", o->problem);
+                xasprintf(cause, DPROTO_SIGNIN_ERROR "%s", o->problem);
                 return NULL;
         }
         if (o->problem != NULL)

@@ -106,8 +106,10 @@ write_conf(struct fx *f, const struct opts *o)
 {
         struct cluster_conf k = { .trust = TRUST,
                                   .timezone = TRUST_TZ,
+                                  .daemon = o->daemon,
                                   .retry_base = RETRY_BASE_S,
-                                  .lease = LEASE_S };
+                                  .lease = LEASE_S,
+                                  .delivery = o->delivery };
         FILE *fp = cluster_conf_begin(&f->c, &k);
         const char *action = o->action != NULL ? o->action : ACTION;
         char ca[200] = "";

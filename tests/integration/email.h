@@ -87,6 +87,8 @@ struct opts {
         bool no_ca;               /* no ca_file: the system's CAs */
         const char *action;       /* the rules' action; NULL: ACTION */
         const char *templates;    /* templates.email; NULL: title = TITLE */
+        const char *daemon;       /* more settings for the daemon group */
+        const char *delivery;     /* more settings for the delivery group */
 };
 
 /* --- The deadline, counted here --------------------------------------- */

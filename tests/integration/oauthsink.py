@@ -32,7 +32,7 @@ seconds is answered only S seconds later (an identity provider that
 hangs, then recovers); "stalled" in the state counts them.
 
 --state is a JSON file rewritten after each request: "calls" (token
-requests, each with its grant, ok and error), "valid" (token -> the
+requests, each with its grant, ok, error and when: "at"), "valid" (token -> the
 epoch second it stops being valid, --lifetime after issue), "issued"
 (every token), "assertions" (every assertion received), "graph" (each
 sendMail: status, user, and the decoded message). smtpsink's
@@ -181,7 +181,7 @@ class Handler(BaseHTTPRequestHandler):
                        "ext_expires_in": cfg.claim or cfg.lifetime,
                        "access_token": tok}
             self.server.state.doc["calls"].append(
-                {"path": self.path, "ok": ok,
+                {"path": self.path, "ok": ok, "at": time.time(),
                  "error": None if ok else doc.get("error"),
                  "grant": self.grant})
             self.server.state.save()

@@ -35,6 +35,13 @@
 #define TENANT        "contoso.onmicrosoft.com"
 #define SA_EMAIL      "ofsted-notify@trust-mail.iam.gserviceaccount.com"
 #define LIFETIME      "3" /* seconds a token is valid at the endpoint */
+/* oauthsink as Entra ID for a client secret, tokens living 10 minutes;
+ * args[5] is the secret file's path. */
+#define SECRET_ARGS                                            \
+        {                                                      \
+                "--lifetime", "600", "--client-id", CLIENT_ID, \
+                    "--client-secret-file", NULL               \
+        }
 
 /* The token endpoint of the test running: oauthsink.py. */
 struct oauth {
@@ -179,17 +186,24 @@ oauth2_group(struct oauth *o, const char *provider, const char *creds)
         return g;
 }
 
-/* The sink: STARTTLS first, then AUTH XOAUTH2 with a token valid now. */
-static void
-start_with(struct fx *f, struct oauth *o, const char *extra)
+/* The sink: STARTTLS first, then AUTH XOAUTH2 with a token valid now at
+ * o; the email group with `extra`. */
+static struct opts
+sink_opts(struct oauth *o, const char *extra)
 {
-        struct opts so = {
+        return (struct opts){
                 .tls = "starttls",
                 .sink_tls = true,
                 .sink_args = { "--auth-user", SMTP_USER, "--auth-token-file",
                                o->state, "--require-starttls" },
                 .email_extra = extra,
         };
+}
+
+static void
+start_with(struct fx *f, struct oauth *o, const char *extra)
+{
+        struct opts so = sink_opts(o, extra);
 
         start_all(f, &so);
 }
@@ -468,6 +482,24 @@ deliveries_waiting(void *arg)
 }
 
 /*
+ * The endpoint o (SECRET_ARGS) started, knowing the secret; the config's
+ * client_secret_file, "wrong-secret", holding another. Returns the email
+ * group's oauth2 lines (caller frees); secret[256] gets the endpoint's
+ * file.
+ */
+static char *
+wrong_secret(struct fx *f, struct oauth *o, char *secret)
+{
+        snprintf(secret, 256, "%s/oauth-secret", f->c.dir);
+        spill(secret, CLIENT_SECRET "\n");
+        o->args[5] = secret;
+        private_file(f, "wrong-secret", "not-the-secret\n");
+        oauth_start(f, o);
+        return oauth2_group(o, "microsoft",
+                            "client_secret_file = \"wrong-secret\";");
+}
+
+/*
  * A wrong client secret: Entra's invalid_client, in words in `test`,
  * history, status and the log; held, never failed; a right secret
  * written to the file makes them go.
@@ -476,9 +508,7 @@ static void
 test_invalid_client_waits(void **state)
 {
         struct fx *f = *state;
-        struct oauth o = { .args = { "--lifetime", "600", "--client-id",
-                                     CLIENT_ID, "--client-secret-file",
-                                     NULL } };
+        struct oauth o = { .args = SECRET_ARGS };
         struct waiting w = { f,
                              "email sign-in: token endpoint said "
                              "invalid_client: AADSTS7000215",
@@ -486,13 +516,7 @@ test_invalid_client_waits(void **state)
         char secret[256], *extra;
         struct proc_result r;
 
-        snprintf(secret, sizeof(secret), "%s/oauth-secret", f->c.dir);
-        spill(secret, CLIENT_SECRET "\n");
-        o.args[5] = secret;
-        private_file(f, "wrong-secret", "not-the-secret\n");
-        oauth_start(f, &o);
-        extra = oauth2_group(&o, "microsoft",
-                             "client_secret_file = \"wrong-secret\";");
+        extra = wrong_secret(f, &o, secret);
         start_with(f, &o, extra);
         r = cluster_ctl(&f->c, "test", "heads", "--timeout", "3", NULL);
         assert_int_not_equal(r.status, 0);
@@ -517,6 +541,109 @@ test_invalid_client_waits(void **state)
         f->c.passed = true;
 }
 
+/* A refused sign-in at the endpoint after `after` (epoch seconds); or
+ * the delivery failed, which the test then reports. */
+struct refused_after {
+        struct fx *f;
+        struct oauth *o;
+        double after;
+};
+
+static bool
+refused_since(void *arg)
+{
+        struct refused_after *r = arg;
+        json_t *doc = oauth_state(r->o), *call;
+        bool seen = false;
+        size_t i;
+
+        json_array_foreach(jarr(doc, "calls"), i, call)
+        {
+                const char *e = json_string_value(member(call, "error"));
+
+                if (e != NULL && strcmp(e, "invalid_client") == 0 &&
+                    json_number_value(member(call, "at")) > r->after)
+                        seen = true;
+        }
+        json_decref(doc);
+        doc = cluster_history(&r->f->c);
+        json_array_foreach(doc, i, call)
+        {
+                if (strcmp(jstr(call, "status"), "failed") == 0)
+                        seen = true;
+        }
+        json_decref(doc);
+        return seen;
+}
+
+/* The metrics file counts at least one held sign-in. */
+static bool
+signin_counted(void *arg)
+{
+        static const char name[] =
+            "\nofsted_notify_email_signin_failures_total ";
+        char *text = slurp(arg), *line = strstr(text, name);
+        bool yes = line != NULL && atol(line + strlen(name)) >= 1;
+
+        free(text);
+        return yes;
+}
+
+/*
+ * The sign-in refused for longer than a receiver's answers would be
+ * retried: max_attempts = 1 (a receiver's first retry gives up) and
+ * give_up_after = 60 s; invalid_client is still the endpoint's answer
+ * after both. The delivery is held, no attempt counted, never failed;
+ * the metrics count the sign-in failures. The right secret written to
+ * the file is tried at once (the worker's backoff gives way to a changed
+ * file), and after a reload the delivery goes.
+ */
+static void
+test_signin_outlasts_give_up(void **state)
+{
+        struct fx *f = *state;
+        struct oauth o = { .args = SECRET_ARGS };
+        char secret[256], text[32], metrics[256], *extra;
+        struct refused_after ra = { f, &o, 0 };
+        struct opts so;
+        time_t at;
+        json_t *h, *d;
+        struct proc_result r;
+
+        snprintf(metrics, sizeof(metrics), "%s/state/metrics.prom", f->c.dir);
+        extra = wrong_secret(f, &o, secret);
+        so = sink_opts(&o, extra);
+        so.daemon = "metrics = \"metrics.prom\";";
+        so.delivery = "max_attempts = 1; give_up_after = 60;";
+        start_all(f, &so);
+        at = time(NULL);
+        utc_text(at, text);
+        record(f, "drill", text);
+        /* Past give_up_after from the alert (it fired at `at` or after). */
+        ra.after = (double)at + 61;
+        assert_true(cluster_wait_until(refused_since, &ra, 180000));
+        h = cluster_history(&f->c);
+        assert_int_equal(json_array_size(h), 1);
+        d = json_array_get(h, 0);
+        assert_string_not_equal(jstr(d, "status"), "failed");
+        assert_int_equal(jint(d, "attempts"), 0);
+        assert_contains(jstr(d, "last_error"),
+                        "email sign-in: token endpoint said invalid_client");
+        json_decref(h);
+        assert_true(cluster_wait_until(signin_counted, metrics, WAIT_MS));
+        /* The right secret, and a reload to try the held delivery now. */
+        private_file(f, "wrong-secret", CLIENT_SECRET "\n");
+        r = cluster_ctl(&f->c, "reload", NULL);
+        assert_int_equal(r.status, 0);
+        proc_result_free(&r);
+        cluster_wait_settled(&f->c, 1, 0, WAIT_MS);
+        assert_int_equal(spool_count(f), 1);
+        cluster_stop_all(&f->c);
+        assert_no_secrets(f, &o, CLIENT_SECRET);
+        free(extra);
+        f->c.passed = true;
+}
+
 /*
  * The token endpoint down: two alerts wait (history says why), then it
  * is back on the same port and both go; none failed.
@@ -525,9 +652,7 @@ static void
 test_endpoint_down_then_back(void **state)
 {
         struct fx *f = *state;
-        struct oauth o = { .args = { "--lifetime", "600", "--client-id",
-                                     CLIENT_ID, "--client-secret-file",
-                                     NULL } };
+        struct oauth o = { .args = SECRET_ARGS };
         struct waiting w = { f, "email sign-in: token endpoint unreachable",
                              2 };
         char secret[256], text[32], *extra;
@@ -583,12 +708,7 @@ test_stalled_endpoint_keeps_heartbeat(void **state)
         struct oauth o = { .args = { "--lifetime", "600", "--client-id",
                                      CLIENT_ID, "--client-secret-file", NULL,
                                      "--stall", "15" } };
-        struct opts so = {
-                .tls = "starttls",
-                .sink_tls = true,
-                .sink_args = { "--auth-user", SMTP_USER, "--auth-token-file",
-                               o.state, "--require-starttls" },
-        };
+        struct opts so;
         char secret[256], text[32], *extra;
 
         snprintf(secret, sizeof(secret), "%s/oauth-secret", f->c.dir);
@@ -597,7 +717,7 @@ test_stalled_endpoint_keeps_heartbeat(void **state)
         oauth_start(f, &o); /* its 15 s start now */
         extra = oauth2_group(&o, "microsoft",
                              "client_secret_file = \"oauth-secret\";");
-        so.email_extra = extra;
+        so = sink_opts(&o, extra);
         sink_start(f, &so);
         write_conf(f, &so);
         cluster_daemon_start(&f->c, NULL);
@@ -734,6 +854,8 @@ main(int argc, char **argv)
                 cmocka_unit_test_setup_teardown(test_google_service_account,
                                                 setup, oauth_teardown),
                 cmocka_unit_test_setup_teardown(test_invalid_client_waits,
+                                                setup, oauth_teardown),
+                cmocka_unit_test_setup_teardown(test_signin_outlasts_give_up,
                                                 setup, oauth_teardown),
                 cmocka_unit_test_setup_teardown(test_endpoint_down_then_back,
                                                 setup, oauth_teardown),
