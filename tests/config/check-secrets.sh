@@ -136,6 +136,80 @@ secrets.conf:20: secret file 'secrets/it.url': does not exist
 secrets.conf:21: secret file 'secrets/it.key': holds more than one line
 EOF
 
+# email.oauth2's secret files, in the shipped config's own commented
+# examples: "#ms " (Microsoft 365, a certificate and its private key) or
+# "#google " (a service account key) uncommented. The private key, the
+# client secret and the service account key are secrets; the certificate
+# is public.
+# fresh_oauth2 NAME MARKER: $dir becomes a copy of the shipped config with
+# that example on and its files written as an admin would.
+fresh_oauth2() {
+        dir=$tmp/$1
+        mkdir -p "$dir/secrets" || exit 1
+        sed "s|^  #$2 |  |" "$srcdir/config/ofsted-notify.conf" >"$dir/$conf" || exit 1
+        cp "$srcdir/config/bank-holidays.json" "$dir/" || exit 1
+        if ! grep -q '^  oauth2 = ' "$dir/$conf"; then
+                echo "FAIL: $1: no '#$2 oauth2' example in the shipped config" >&2
+                exit 1
+        fi
+        # (put's text is a format: these begin with '-', so printf '%s'.)
+        put smtp-oauth.crt ''
+        printf '%s\nMIIB\n%s\n' '-----BEGIN CERTIFICATE-----' \
+                '-----END CERTIFICATE-----' >"$dir/secrets/smtp-oauth.crt"
+        chmod 0644 "$dir/secrets/smtp-oauth.crt"
+        put smtp-oauth.key ''
+        printf '%s\nMIIE\n%s\n' '-----BEGIN PRIVATE KEY-----' \
+                '-----END PRIVATE KEY-----' >"$dir/secrets/smtp-oauth.key"
+        put smtp-oauth-secret 'Xq8Q~client.secret-value\n'
+        put smtp-sa.json '{"type": "service_account"}\n'
+        # The shipped config's channels name these.
+        put teams-leaders.url "$URL/leaders\\n"
+        put it.key "$KEY\\n"
+}
+
+# line_of KEY: the line of the config in $dir that sets KEY.
+line_of() {
+        grep -n "^[^#]*$1 = " "$dir/$conf" | cut -d: -f1
+}
+
+fresh_oauth2 oauth2_microsoft ms
+expect oauth2_microsoft 0 </dev/null
+
+fresh_oauth2 oauth2_google google
+expect oauth2_google 0 </dev/null
+
+fresh_oauth2 oauth2_key_open ms
+chmod 0644 "$dir/secrets/smtp-oauth.key"
+expect oauth2_key_open 78 <<EOF
+$conf:$(line_of private_key_file): secret file 'secrets/smtp-oauth.key': readable by others (mode 0644); chmod 600 it
+EOF
+
+# The client secret instead of the certificate.
+fresh_oauth2 oauth2_secret_group ms
+sed -i -e '/^  *certificate_file = /d' \
+        -e 's|private_key_file = "secrets/smtp-oauth.key"; };|client_secret_file = "secrets/smtp-oauth-secret"; };|' \
+        "$dir/$conf"
+chmod 0640 "$dir/secrets/smtp-oauth-secret"
+expect oauth2_secret_group 78 <<EOF
+$conf:$(line_of client_secret_file): secret file 'secrets/smtp-oauth-secret': readable by its group (mode 0640); chmod 600 it
+EOF
+
+fresh_oauth2 oauth2_service_account_missing google
+rm "$dir/secrets/smtp-sa.json"
+expect oauth2_service_account_missing 78 <<EOF
+$conf:$(line_of service_account_file): secret file 'secrets/smtp-sa.json': does not exist
+EOF
+
+if [ "$(id -u)" -eq 0 ]; then
+        fresh_oauth2 oauth2_someone_elses google
+        chown 65534 "$dir/secrets/smtp-sa.json"
+        expect oauth2_someone_elses 78 <<EOF
+$conf:$(line_of service_account_file): secret file 'secrets/smtp-sa.json': owned by uid 65534, who could rewrite it; make it root's or uid 0's
+EOF
+else
+        skip "oauth2_someone_elses: only root may chown"
+fi
+
 if [ "$(id -u)" -eq 0 ]; then
         # Another user could rewrite it.
         fresh someone_elses
