@@ -8,13 +8,18 @@
 #include "duration.h"
 #include "xalloc.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BACKUPS_KEEP_DEFAULT 14
 #define STALE_DEFAULT        (14 * 86400)
 #define HEARTBEAT_DEFAULT    300
-#define CHECK_TIME_DEFAULT   "Mon 08:00"
+#define HEARTBEAT_MIN        60
+/* For the test suite only: a shorter least heartbeat period, in seconds
+ * (ofsted-notifyd(8), ENVIRONMENT). */
+#define HEARTBEAT_MIN_ENV  "OFSTED_NOTIFY_TEST_HEARTBEAT_MIN"
+#define CHECK_TIME_DEFAULT "Mon 08:00"
 
 const char *const ld_ops_keys[] = { "backups_keep", "retention",
                                     "check_time",   "channel_stale_after",
@@ -94,6 +99,23 @@ load_retention(struct loader *ld, const config_setting_t *g)
                             "first");
 }
 
+/* The least heartbeat period: a minute, unless the test suite asks for
+ * less (1 to 60 seconds). */
+static int64_t
+heartbeat_min(void)
+{
+        const char *env = getenv(HEARTBEAT_MIN_ENV);
+        char *end;
+        long v;
+
+        if (env == NULL || *env == '\0')
+                return HEARTBEAT_MIN;
+        v = strtol(env, &end, 10);
+        if (*end != '\0' || v < 1 || v > HEARTBEAT_MIN)
+                return HEARTBEAT_MIN;
+        return v;
+}
+
 static void
 load_heartbeat(struct loader *ld, const config_setting_t *g)
 {
@@ -115,7 +137,7 @@ load_heartbeat(struct loader *ld, const config_setting_t *g)
         if (c->daemon.heartbeat_url_file == NULL)
                 c->daemon.heartbeat_url_file = xstrdup("");
         c->daemon.heartbeat_url_file_at = ld_setting_at(ld, h, "url_file");
-        get_duration(ld, h, "every", 60, 86400, &every);
+        get_duration(ld, h, "every", heartbeat_min(), 86400, &every);
         c->daemon.heartbeat_every = (int)every;
 }
 

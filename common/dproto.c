@@ -408,6 +408,15 @@ dproto_heartbeat_encode(const struct dproto_heartbeat *h)
         return text;
 }
 
+bool
+dproto_is_beat(const char *delivery)
+{
+        size_t n = strlen(DPROTO_BEAT);
+
+        return strncmp(delivery, DPROTO_BEAT "-", n + 1) == 0 &&
+               delivery[n + 1] != '\0';
+}
+
 char *
 dproto_job_encode(const struct dproto_job *j, const char *alert_json)
 {

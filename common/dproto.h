@@ -97,6 +97,16 @@ struct dproto_job {
         json_t *message;
 };
 
+/*
+ * The dead-man's switch (daemon.heartbeat): a JOB of channel and type
+ * DPROTO_BEAT, delivery DPROTO_BEAT "-<n>", lease n and an empty alert,
+ * which a webhook worker turns into a GET of the heartbeat URL. It has no
+ * delivery row: its OUTCOME is acknowledged and noted, never retried.
+ */
+#define DPROTO_BEAT "heartbeat"
+/* Whether a JOB's or an OUTCOME's delivery is the heartbeat's. */
+bool dproto_is_beat(const char *delivery);
+
 struct dproto_ack {
         const char *delivery;
         int64_t lease;

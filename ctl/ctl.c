@@ -270,6 +270,8 @@ check_secrets(const struct conf *conf)
                 rc |= check_secret(conf, o->service_account_file_at,
                                    o->service_account_file, SECRET_DOCUMENT);
         }
+        rc |= check_secret(conf, conf->daemon.heartbeat_url_file_at,
+                           conf->daemon.heartbeat_url_file, SECRET_URL);
         for (size_t i = 0; i < conf->nchannels; i++) {
                 const struct channel *ch = &conf->channels[i];
 

@@ -545,6 +545,125 @@ print_history(const struct online *o, json_t *r)
         table_free(&t);
 }
 
+/* A length of time in seconds as the config writes it: "180 days",
+ * "5 minutes"; "off" for null. */
+static const char *
+span(const json_t *v, char *buf, size_t len)
+{
+        static const struct {
+                json_int_t s;
+                const char *unit;
+        } units[] = { { 86400, "day" }, { 3600, "hour" }, { 60, "minute" } };
+        json_int_t n = json_integer_value(v);
+
+        if (!json_is_integer(v) || n <= 0)
+                return "off";
+        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+                if (n % units[i].s == 0) {
+                        n /= units[i].s;
+                        snprintf(buf, len, "%lld %s%s", (long long)n,
+                                 units[i].unit, n == 1 ? "" : "s");
+                        return buf;
+                }
+        }
+        snprintf(buf, len, "%lld seconds", (long long)n);
+        return buf;
+}
+
+/* A time of a reply, or "never" for null. */
+static const char *
+when_or_never(const struct online *o, const json_t *obj, const char *key,
+              char *buf, size_t len)
+{
+        if (json_is_null(json_object_get(obj, key)))
+                return "never";
+        return when_field(o, obj, key, buf, len);
+}
+
+/*
+ * status, running it for years: retention, the heartbeat, and each
+ * channel's health with a warning line for each that is stale or whose
+ * last delivery failed for good.
+ */
+static void
+status_ops(const struct online *o, const json_t *r)
+{
+        const json_t *ret = json_object_get(r, "retention"),
+                     *del = json_object_get(ret, "deleted"),
+                     *beat = json_object_get(r, "heartbeat"),
+                     *chans = json_object_get(r, "channels");
+        struct table t = { 5, 0, NULL };
+        char b[8][64];
+        size_t i;
+        json_t *ch;
+
+        if (json_is_object(ret)) {
+                const char *closed =
+                    span(json_object_get(ret, "closed_cases"), b[0], 64);
+                const char *personal =
+                    span(json_object_get(ret, "personal"), b[1], 64);
+
+                if (strcmp(closed, "off") == 0 && strcmp(personal, "off") == 0)
+                        print_say(stdout,
+                                  "Retention:  off (everything is kept)\n");
+                else if (json_is_null(json_object_get(ret, "last_run")))
+                        print_say(stdout,
+                                  "Retention:  closed cases %s, personal "
+                                  "data %s; not run yet\n",
+                                  closed, personal);
+                else
+                        print_say(
+                            stdout,
+                            "Retention:  closed cases %s, personal data %s; "
+                            "last run %s: %s cases, %s events, %s alerts "
+                            "and %s deliveries deleted, %s blanked\n",
+                            closed, personal,
+                            when_field(o, ret, "last_run", b[2], 64),
+                            print_field(del, "cases", b[3], 64),
+                            print_field(del, "events", b[4], 64),
+                            print_field(del, "alerts", b[5], 64),
+                            print_field(del, "deliveries", b[6], 64),
+                            print_field(ret, "blanked", b[7], 64));
+        }
+        if (json_is_object(beat)) {
+                print_say(stdout,
+                          "Heartbeat:  every %s; last sent %s, last "
+                          "delivered %s\n",
+                          span(json_object_get(beat, "every"), b[0], 64),
+                          when_or_never(o, beat, "last_sent", b[1], 64),
+                          when_or_never(o, beat, "last_delivered", b[2], 64));
+                if (json_is_string(json_object_get(beat, "error")))
+                        print_say(stdout, "Warning:    heartbeat: %s\n",
+                                  print_field(beat, "error", b[0], 64));
+        } else if (json_is_null(beat)) {
+                print_say(stdout, "Heartbeat:  off\n");
+        }
+        if (json_array_size(chans) == 0)
+                return;
+        print_say(stdout, "\nChannels\n");
+        table_row(&t, (const char *[]){ "CHANNEL", "CHECK", "LAST DELIVERED",
+                                        "LAST CONFIRMED", "LAST CHECK" });
+        json_array_foreach(chans, i, ch)
+        {
+                table_row(&t,
+                          (const char *[]){
+                              print_field(ch, "channel", b[0], 64),
+                              print_field(ch, "check", b[1], 64),
+                              when_or_never(o, ch, "last_delivered", b[2], 64),
+                              when_or_never(o, ch, "last_confirmed", b[3], 64),
+                              when_or_never(o, ch, "last_check", b[4], 64) });
+        }
+        table_print(&t);
+        table_free(&t);
+        json_array_foreach(chans, i, ch)
+        {
+                if (json_is_string(json_object_get(ch, "warning")))
+                        print_say(stdout, "Warning:    channel '%s': %s\n",
+                                  print_field(ch, "channel", b[0], 64),
+                                  print_field(ch, "warning", b[1], 64));
+        }
+}
+
 void
 print_status(const struct online *o, json_t *r)
 {
@@ -618,6 +737,7 @@ print_status(const struct online *o, json_t *r)
                     print_field(m, "channel", b[1], 64),
                     print_field(m, "error", b[2], 64));
         }
+        status_ops(o, r);
         db = json_object_get(r, "database");
         if (json_is_false(json_object_get(db, "writable"))) {
                 const char *e = json_string_value(json_object_get(db, "error"));

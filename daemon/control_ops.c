@@ -158,12 +158,55 @@ control_export(struct control_ctx *ctx, const struct request *r, int64_t now)
         return reply;
 }
 
+/* A wall clock time in ms as RFC 3339 text of the trust's zone, or null
+ * when 0. */
+static json_t *
+time_ms_or_null(const struct conf *conf, json_int_t ms)
+{
+        char buf[TIMEFMT_LEN];
+
+        if (ms == 0)
+                return json_null();
+        timefmt_rfc3339(conf->tz, ms / 1000, buf, sizeof(buf));
+        return json_string(buf);
+}
+
+/*
+ * The dead-man's switch for `status`: {"every" (seconds), "last_sent",
+ * "last_delivered" (times or null), "error" (the last one's, or null)},
+ * or null without daemon.heartbeat.
+ */
+static json_t *
+status_heartbeat(const struct control_ctx *ctx)
+{
+        const struct conf *conf = ctx->conf;
+        json_t *b;
+
+        if (conf->daemon.heartbeat_url_file[0] == '\0' || ctx->dispatch == NULL)
+                return json_null();
+        b = dispatch_json_beat(ctx->dispatch);
+        json_object_set_new(b, "every",
+                            json_integer(conf->daemon.heartbeat_every));
+        json_object_set_new(
+            b, "last_sent",
+            time_ms_or_null(
+                conf, json_integer_value(json_object_get(b, "last_sent"))));
+        json_object_set_new(
+            b, "last_delivered",
+            time_ms_or_null(conf, json_integer_value(
+                                      json_object_get(b, "last_delivered"))));
+        if (json_object_get(b, "error") == NULL)
+                json_object_set_new(b, "error", json_null());
+        return b;
+}
+
 void
 control_status_ops(struct control_ctx *ctx, json_t *reply, int64_t now)
 {
         char *cause = NULL;
         json_t *v = NULL;
 
+        json_object_set_new(reply, "heartbeat", status_heartbeat(ctx));
         if (ctx->ops != NULL)
                 v = ops_json_status(ctx->ops, ctx->st, ctx->conf, now, &cause);
         if (v == NULL) {

@@ -336,8 +336,11 @@ on_outcome(const struct inbound *in, const struct dproto_msg *m)
         struct dispatch *d = in->d;
         const struct dproto_outcome *out = &m->u.outcome;
         struct worker *w = find_worker(d, in->id, in->idlen);
-        enum applied a = dispatch_apply_outcome(d, in->st, in->conf, w, in->id,
-                                                in->idlen, out, in->now_ms);
+        enum applied a =
+            dproto_is_beat(out->delivery)
+                ? dispatch_beat_outcome(d, w, out, in->now_ms)
+                : dispatch_apply_outcome(d, in->st, in->conf, w, in->id,
+                                         in->idlen, out, in->now_ms);
 
         if (a != APPLIED_DROP)
                 reply_later(in->q, in->id, in->idlen, DPROTO_ACK,

@@ -114,6 +114,20 @@ const struct dispatch_counts *dispatch_counts(const struct dispatch *d);
 json_t *dispatch_json_counts(const struct dispatch *d);
 
 /*
+ * The dead-man's switch: sends the next heartbeat JOB (docs/dispatch.md)
+ * to a webhook worker that has credit and is not stalled, at `now_ms`
+ * (wall clock). Nothing is stored: it is never sent again. 0, or -1 with
+ * *cause (caller frees) when no such worker is connected.
+ */
+int dispatch_beat(struct dispatch *d, int64_t now_ms, char **cause);
+/*
+ * The last heartbeat: {"last_sent", "last_delivered" (wall clock ms, 0:
+ * never), "error" (what the worker said of the last one when it was not
+ * delivered, or null)}.
+ */
+json_t *dispatch_json_beat(const struct dispatch *d);
+
+/*
  * The wait before retry `attempts` (1 = after the first try): the server's
  * retry_after (seconds, >= 0) clamped to 1 s .. 1 h when given, else base x
  * 2^(attempts-1), at most 1 h, times a jitter factor in [0.8, 1.2] drawn

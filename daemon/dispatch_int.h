@@ -55,6 +55,16 @@ struct pace {
         int64_t next_ms;
 };
 
+/* The dead-man's switch's last heartbeat (dispatch_beat.c). */
+struct beat {
+        int64_t seq;          /* the last one sent: its lease; 0: none */
+        int64_t sent_ms;      /* wall clock; 0: never */
+        int64_t delivered_ms; /* its last one delivered; 0: never */
+        bool settled;         /* the last one's outcome came */
+        bool failing;         /* the last outcome was not delivered */
+        char error[160];      /* what the worker said then */
+};
+
 struct dispatch {
         void *sock;
         struct worker *workers;
@@ -68,6 +78,7 @@ struct dispatch {
         struct held *held;
         size_t nheld;
         unsigned short rand[3];
+        struct beat beat;
 };
 
 /* Outcome of dispatch_apply_outcome(). */
@@ -93,5 +104,15 @@ enum applied dispatch_apply_outcome(struct dispatch *d, struct store *st,
                                     const void *id, size_t idlen,
                                     const struct dproto_outcome *out,
                                     int64_t now_ms);
+
+/*
+ * An OUTCOME of the heartbeat's from `w` (NULL: a peer without READY,
+ * dropped): noted when it is the last one sent, acknowledged whatever it
+ * says; APPLIED_FIRST the first time the last one's outcome comes
+ * (dispatch_beat.c).
+ */
+enum applied dispatch_beat_outcome(struct dispatch *d, const struct worker *w,
+                                   const struct dproto_outcome *out,
+                                   int64_t now_ms);
 
 #endif

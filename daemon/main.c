@@ -15,6 +15,7 @@
 #include "curve.h"
 #include "dispatch.h"
 #include "feed.h"
+#include "heartbeat.h"
 #include "log.h"
 #include "metrics.h"
 #include "ops.h"
@@ -88,6 +89,7 @@ struct daemon {
         int64_t shift_s;        /* a clock step the store has yet to take */
         int fire_size;          /* alerts the loop fires in its next turn */
         struct ops *ops;        /* retention, channel checks */
+        struct heartbeat *beat; /* the dead-man's switch */
 };
 
 static void
@@ -485,6 +487,9 @@ poll_timeout(struct daemon *d)
         dms = ops_timeout(d->ops, now / 1000);
         if (dms < ms)
                 ms = dms;
+        dms = heartbeat_timeout(d->beat, d->conf, os_mono_ms());
+        if (dms < ms)
+                ms = dms;
         if (ms > MAX_SLEEP_MS)
                 ms = MAX_SLEEP_MS;
         return ms < 0 ? 0 : (int)ms;
@@ -549,6 +554,8 @@ run(struct daemon *d)
                 fire_due(d, 1);
                 ops_tick(d->ops, d->st, d->conf, os_wall_ms() / 1000);
                 dispatch_tick(d->dsp, d->st, d->conf, os_wall_ms());
+                heartbeat_tick(d->beat, d->st, d->dsp, d->conf, os_mono_ms(),
+                               os_wall_ms());
                 store_watch(d);
                 svc_watchdog_tick(&d->watchdog, os_mono_ms());
                 status_tick(d);
@@ -682,6 +689,7 @@ startup(struct daemon *d)
         /* Retention and the channels' checks due while we were down. */
         d->ops = ops_new();
         ops_tick(d->ops, d->st, d->conf, os_wall_ms() / 1000);
+        d->beat = heartbeat_new();
 
         svc_watchdog_init(&d->watchdog, os_mono_ms());
         d->metrics_next_ms = os_mono_ms();
@@ -756,6 +764,7 @@ shutdown_daemon(struct daemon *d)
         explicit_bzero(&d->server, sizeof(d->server));
         dispatch_destroy(&d->dsp);
         ops_destroy(&d->ops);
+        heartbeat_destroy(&d->beat);
         if (d->zctx != NULL)
                 zmq_ctx_term(d->zctx);
         store_close(&d->st);

@@ -565,6 +565,35 @@ get_me(struct web *w, const struct call *c, struct reply *r)
                             roles_may_record(c->who->role));
 }
 
+/*
+ * GET /api/v1/channels: each channel's health and the heartbeat, as
+ * `status` tells them (docs/protocol.md), for the trust's and the admins'
+ * warning on the pages. The channels serve every school: other roles are
+ * refused.
+ */
+static void
+get_channels(struct web *w, const struct call *c, struct reply *r)
+{
+        json_t *reply, *chans, *beat;
+
+        if (!roles_every_school(c->who->role)) {
+                web_error(r, 403,
+                          "the channels are for the trust and admin roles");
+                return;
+        }
+        reply = ask(w, json_pack("{s:s}", "cmd", "status"), r);
+        if (reply == NULL)
+                return;
+        chans = json_object_get(reply, "channels");
+        beat = json_object_get(reply, "heartbeat");
+        /* Both new references, taken by the pack. */
+        chans = chans != NULL ? json_incref(chans) : json_array();
+        beat = beat != NULL ? json_incref(beat) : json_null();
+        r->status = 200;
+        r->json = json_pack("{s:o, s:o}", "channels", chans, "heartbeat", beat);
+        json_decref(reply);
+}
+
 typedef void (*handler_fn)(struct web *, const struct call *, struct reply *);
 
 static const handler_fn handlers[ROUTE_COUNT] = {
@@ -579,6 +608,7 @@ static const handler_fn handlers[ROUTE_COUNT] = {
         [ROUTE_FEED] = get_feed,
         [ROUTE_CASE_AUDIT] = get_case_audit,
         [ROUTE_ME] = get_me,
+        [ROUTE_CHANNELS] = get_channels,
 };
 
 void

@@ -21,7 +21,10 @@ struct page {
 };
 
 static const struct page page_table[] = {
-        { ROUTE_PAGE_HOME, "home.html", "Your schools", { "home.js" } },
+        { ROUTE_PAGE_HOME,
+          "home.html",
+          "Your schools",
+          { "home.js", "channels.js" } },
         { ROUTE_PAGE_SCHOOL, "school.html", "School", { "school.js" } },
         { ROUTE_PAGE_CASE, "case.html", "Case", { "case.js" } },
         { ROUTE_PAGE_SIGNIN, "signin.html", "Sign in", { "signin.js" } },

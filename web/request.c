@@ -52,6 +52,8 @@ static const struct route routes[] = {
           false, ROUTE_KIND_API },
         { ROUTE_ME, "GET", "/api/v1/me", no_params, false, false,
           ROUTE_KIND_API },
+        { ROUTE_CHANNELS, "GET", "/api/v1/channels", no_params, false, false,
+          ROUTE_KIND_API },
         { ROUTE_PAGE_HOME, "GET", "/", NULL, false, false, ROUTE_KIND_PAGE },
         { ROUTE_PAGE_SCHOOL, "GET", "/schools/{urn}", NULL, false, false,
           ROUTE_KIND_PAGE },

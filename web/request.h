@@ -31,6 +31,7 @@ enum route_id {
         ROUTE_FEED,
         ROUTE_CASE_AUDIT,
         ROUTE_ME,
+        ROUTE_CHANNELS,
         /* The pages (web/pages.c) and the browser's sign-in forms
          * (web/browser.c). */
         ROUTE_PAGE_HOME,

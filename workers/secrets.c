@@ -10,6 +10,7 @@ struct wsecrets {
         const struct conf *conf;
         struct wsecrets_channel *channels; /* one per conf->channels[] */
         struct wsecret mail; /* the SMTP password or bearer token */
+        struct wsecret beat; /* daemon.heartbeat's URL */
 };
 
 void
@@ -102,6 +103,7 @@ wsecrets_destroy(struct wsecrets **sp)
         }
         free(s->channels);
         wsecret_clear(&s->mail);
+        wsecret_clear(&s->beat);
         free(s);
         *sp = NULL;
 }
@@ -162,4 +164,17 @@ wsecrets_mail(struct wsecrets *s, char **cause)
                     &s->mail, s->conf->dir, "email", "bearer_token_file",
                     c->email.bearer_token_file, SECRET_TOKEN, &fresh, cause);
         return NULL;
+}
+
+const char *
+wsecrets_heartbeat(struct wsecrets *s, char **cause)
+{
+        const struct conf *c = s->conf;
+        bool fresh;
+
+        if (c->daemon.heartbeat_url_file[0] == '\0')
+                return NULL;
+        return wsecret_get(&s->beat, c->dir, "daemon.heartbeat", "url_file",
+                           c->daemon.heartbeat_url_file, SECRET_URL, &fresh,
+                           cause);
 }

@@ -69,5 +69,11 @@ wsecrets_channel(struct wsecrets *s, const struct channel *ch, char **cause);
  * cannot be used; NULL with *cause left NULL when the group names neither.
  */
 const char *wsecrets_mail(struct wsecrets *s, char **cause);
+/*
+ * The push monitor's URL (daemon.heartbeat's url_file), as the file is
+ * now. NULL with *cause set when it cannot be used; NULL with *cause left
+ * NULL when the config has no heartbeat.
+ */
+const char *wsecrets_heartbeat(struct wsecrets *s, char **cause);
 
 #endif

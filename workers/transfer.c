@@ -131,7 +131,7 @@ transfer_start(struct transfer_pool *p, const char *uid, int64_t lease,
         t->uid = xstrdup(uid);
         t->lease = lease;
         t->job.uid = t->uid;
-        t->tp = transport_for(in->conf, in->ch->type);
+        t->tp = in->tp != NULL ? in->tp : transport_for(in->conf, in->ch->type);
         t->easy = easy_get(p);
         if (t->easy == NULL) {
                 xasprintf(cause, "cannot start a transfer");

@@ -441,6 +441,51 @@ graph_again(const struct transport *tp, CURL *easy, struct transport_job *j,
         return true;
 }
 
+/*
+ * The heartbeat: a GET of the push monitor's URL, without a body; the
+ * monitor counts the request. The URL is a secret: no cause quotes it.
+ */
+static int
+beat_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
+             const struct transport_input *in, enum outcome *fail, bool *local,
+             char **cause)
+{
+        const char *url;
+
+        (void)tp;
+        url = wsecrets_heartbeat(in->secrets, cause);
+        if (url == NULL) {
+                if (*cause == NULL)
+                        *cause = xstrdup("daemon.heartbeat is not in this "
+                                         "worker's config");
+                *fail = OUTCOME_RETRY;
+                *local = true;
+                return -1;
+        }
+        *fail = OUTCOME_FAILED;
+        j->req.url = backend_url(url, cause);
+        if (j->req.url == NULL)
+                return -1;
+        j->headers = curl_slist_append(
+            NULL, "User-Agent: ofsted-notify/" PROJECT_VERSION);
+        curl_easy_setopt(easy, CURLOPT_URL, j->req.url);
+        curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(easy, CURLOPT_HTTPHEADER, j->headers);
+        curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+        return 0;
+}
+
+static const struct transport beat_transport = { CHANNEL_WEBHOOK,
+                                                 &backend_webhook, beat_prepare,
+                                                 http_classify, NULL };
+
+const struct transport *
+transport_heartbeat(void)
+{
+        return &beat_transport;
+}
+
 static const struct transport graph_transport = {
         CHANNEL_EMAIL, NULL, graph_prepare, graph_classify_job, graph_again
 };

@@ -54,6 +54,9 @@ struct transport_input {
         int64_t now;              /* wall clock, seconds */
         struct oauth2 *oauth2;    /* email.oauth2's sign-in, or NULL */
         int64_t now_ms;           /* monotonic, for the token's renewal */
+        /* A transport that is no channel's (the heartbeat's), used
+         * instead of ch's; ch is NULL then. NULL: ch's. */
+        const struct transport *tp;
 };
 
 struct transport {
@@ -98,6 +101,11 @@ const struct transport *transport_find(enum channel_type type);
  * Microsoft Graph as email.transport says. */
 const struct transport *transport_for(const struct conf *conf,
                                       enum channel_type type);
+/*
+ * The dead-man's switch's transport (docs/dispatch.md): a GET of
+ * daemon.heartbeat's URL, its answer classified as a webhook's.
+ */
+const struct transport *transport_heartbeat(void);
 /* Frees what j holds and clears it; the handle must be done with it. */
 void transport_job_clear(struct transport_job *j);
 

@@ -88,7 +88,9 @@ report(struct wk *w, const char *uid, int64_t lease, enum outcome o, long code,
                      &(struct dproto_outcome){ uid, lease, wire_result(o), code,
                                                retry_after, local, error },
                      os_mono_ms());
-        if (o == OUTCOME_DELIVERED)
+        if (o == OUTCOME_DELIVERED && dproto_is_beat(uid))
+                log_debug("%s: delivered", uid); /* every few minutes */
+        else if (o == OUTCOME_DELIVERED)
                 log_info("delivery %s: delivered", uid);
         else if (local)
                 log_debug("delivery %s: %s (local): %s", uid, outcome_name(o),
@@ -96,6 +98,29 @@ report(struct wk *w, const char *uid, int64_t lease, enum outcome o, long code,
         else
                 log_warnx("delivery %s: %s: %s", uid, outcome_name(o),
                           error ? error : "?");
+}
+
+/* The dead-man's switch's JOB: a GET of the push monitor's URL. */
+static void
+on_beat(struct wk *w, const struct dproto_msg *m)
+{
+        const struct dproto_job *job = &m->u.job;
+        enum outcome fail = OUTCOME_FAILED;
+        bool local = false;
+        char *cause = NULL;
+
+        if (transfer_start(
+                w->xfers, job->delivery, job->lease,
+                &(struct transport_input){ .conf = w->conf,
+                                           .secrets = w->secrets,
+                                           .job = m->root,
+                                           .timeout_ms = w->opts->timeout_ms,
+                                           .now = (int64_t)time(NULL),
+                                           .now_ms = os_mono_ms(),
+                                           .tp = transport_heartbeat() },
+                &fail, &local, &cause) < 0)
+                report(w, job->delivery, job->lease, fail, 0, -1, local, cause);
+        free(cause);
 }
 
 /* Builds the transfer for a job and starts it. */
@@ -114,6 +139,10 @@ on_job(void *arg, const struct dproto_msg *m)
 
         if (w->stop_by_ms != 0)
                 return;
+        if (strcmp(type, DPROTO_BEAT) == 0 && dproto_is_beat(uid)) {
+                on_beat(w, m);
+                return;
+        }
         ch = conf_channel(w->conf, name);
         if (ch == NULL || strcmp(conf_channel_type_name(ch->type), type) != 0) {
                 /* Our config and the scheduler's are out of step. */
@@ -133,7 +162,7 @@ on_job(void *arg, const struct dproto_msg *m)
                            &(struct transport_input){
                                w->conf, w->secrets, ch, m->root, title, text,
                                w->opts->timeout_ms, (int64_t)time(NULL),
-                               w->oauth2, os_mono_ms() },
+                               w->oauth2, os_mono_ms(), NULL },
                            &fail, &local, &cause) < 0)
                 goto fail;
         log_debug("delivery %s: sending to '%s' (%s)", uid, name, type);

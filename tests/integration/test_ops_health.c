@@ -211,6 +211,7 @@ test_retention(void **state)
 {
         struct fx *f = *state;
         struct until_retention u = { &f->c, NULL, 0 };
+        struct proc_result p;
         json_t *r, *c, *e;
         json_int_t id;
         size_t i;
@@ -234,6 +235,13 @@ test_retention(void **state)
                              json_object_get(r, "retention"), "closed_cases")),
                          2 * 365 * DAY);
         json_decref(r);
+        p = cluster_ctl(&f->c, "status", NULL);
+        assert_int_equal(p.status, 0);
+        assert_contains(p.out, "Retention:  closed cases 730 days, personal "
+                               "data 180 days; last run ");
+        assert_contains(p.out, ": 0 cases, 0 events, 0 alerts and 0 "
+                               "deliveries deleted, 0 blanked\n");
+        proc_result_free(&p);
 
         clock_days(f, 181);
         u.key = "blanked";
@@ -332,6 +340,7 @@ test_channel_checks(void **state)
 {
         struct fx *f = *state;
         struct until_status u = { &f->c, "hook", "last_delivered" };
+        struct proc_result p;
         char metrics[256];
         json_t *s, *req, *h, *d;
         char *text = NULL;
@@ -402,6 +411,21 @@ test_channel_checks(void **state)
         assert_true(json_is_null(
             json_object_get(channel_status(s, "hook"), "last_confirmed")));
         json_decref(s);
+        /* The same for people: a table, and a warning line for each. */
+        p = cluster_ctl(&f->c, "status", NULL);
+        assert_int_equal(p.status, 0);
+        assert_contains(p.out, "Retention:  off (everything is kept)\n");
+        assert_contains(p.out, "Heartbeat:  off\n");
+        assert_contains(p.out, "\nChannels\n  CHANNEL  CHECK   LAST "
+                               "DELIVERED");
+        assert_contains(p.out, "\n  quiet    off     never ");
+        assert_contains(p.out, "\n  gone     weekly  never ");
+        assert_contains(p.out, "\nWarning:    channel 'quiet': nothing "
+                               "delivered for 15 days\n");
+        assert_contains(p.out, "\nWarning:    channel 'gone': its last "
+                               "delivery failed for good\n");
+        assert_null(strstr(p.out, "channel 'hook':"));
+        proc_result_free(&p);
 
         snprintf(metrics, sizeof(metrics), "%s/state/metrics.prom", f->c.dir);
         cluster_wait_log(metrics,

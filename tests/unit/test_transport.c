@@ -91,11 +91,11 @@ bench_prepare(struct bench *b)
         b->cause = NULL;
         b->s = wsecrets_new(&b->conf);
         curl_easy_reset(b->easy);
-        return tp->prepare(tp, b->easy, &b->j,
-                           &(struct transport_input){ &b->conf, b->s, &b->ch,
-                                                      b->job, "T", "X", 5000,
-                                                      1709566200, NULL, 0 },
-                           &b->fail, &b->local, &b->cause);
+        return tp->prepare(
+            tp, b->easy, &b->j,
+            &(struct transport_input){ &b->conf, b->s, &b->ch, b->job, "T", "X",
+                                       5000, 1709566200, NULL, 0, NULL },
+            &b->fail, &b->local, &b->cause);
 }
 
 static void
