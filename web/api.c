@@ -344,6 +344,7 @@ get_plan(struct web *w, const struct call *c, struct reply *r)
         const char *urn, *kind = query(c, "event"), *at = query(c, "at");
         struct case_decision d = { 0 };
         struct plan plan = { 0 };
+        struct rules_env env;
         enum case_state state = CASE_NONE;
         json_t *reply, *deadlines, *alerts, *warnings, *out;
         char buf[TIMEFMT_LEN], *cause = NULL, *refusal;
@@ -382,8 +383,9 @@ get_plan(struct web *w, const struct call *c, struct reply *r)
         timefmt_rfc3339(conf->tz, t, buf, sizeof(buf));
         out = json_pack("{s:s, s:s, s:s, s:s}", "school", urn, "event", kind,
                         "at", buf, "state", case_state_name(state));
-        if (case_decide(kind, state, false, conf->rules, conf->nrules, &d) <
-            0) {
+        conf_rules_env(conf, conf_school(conf, urn), &env);
+        if (case_decide(kind, state, false, env.remit, conf->rules,
+                        conf->nrules, &d) < 0) {
                 refusal = case_refusal_text(&d, urn, 0);
                 json_object_set_new(out, "refused", json_string(refusal));
                 free(refusal);
@@ -391,7 +393,7 @@ get_plan(struct web *w, const struct call *c, struct reply *r)
                 json_object_set_new(out, "next",
                                     json_string(case_state_name(d.next)));
         }
-        case_plan(&d, conf->rules, conf->calendar, conf->tz, t, &plan);
+        case_plan(&d, conf->rules, &env, t, &plan);
         deadlines = json_array();
         for (size_t i = 0; i < plan.ndeadlines; i++) {
                 const struct plan_deadline *pd = &plan.deadlines[i];
