@@ -150,6 +150,7 @@ backend_job(const struct backend_input *in, struct job_view *j,
         j->opens = str(j->alert, "opens");
         j->opens_human = str(j->alert, "opens_human");
         j->warning = str(j->alert, "warning");
+        j->ack_url = str(j->alert, "ack_url");
         j->late = json_is_true(json_object_get(j->alert, "late"));
         if (j->urn[0] == '\0' || j->rule[0] == '\0' || j->due[0] == '\0' ||
             j->due_utc[0] == '\0') {

@@ -23,6 +23,7 @@ struct job_view {
         const char *at, *due, *due_utc, *due_human;
         const char *opens, *opens_human; /* "" when the rule has no window */
         const char *warning;
+        const char *ack_url; /* the one-click acknowledgement; "": none */
         bool late;
         const char *title, *text; /* rendered templates, never NULL */
 };
@@ -34,6 +35,9 @@ struct job_view {
  */
 int backend_job(const struct backend_input *in, struct job_view *j,
                 char **owned_title, char **owned_text, char **cause);
+
+/* The label of the one-click acknowledgement, wherever it shows. */
+#define BACKEND_ACK_LABEL "Done \xe2\x80\x94 stop the reminders"
 
 /* One labelled value of an alert, as cards show it ("Deadline": ...). */
 struct fact {
