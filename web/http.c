@@ -5,6 +5,7 @@
  * reply sent. Runs on libmicrohttpd's one polling thread.
  */
 #include "http.h"
+#include "link.h"
 
 #include "cclient.h"
 #include "conf.h"
@@ -110,6 +111,11 @@ send_reply(struct MHD_Connection *conn, struct reply *r)
                                         : "application/json; charset=utf-8");
         MHD_add_response_header(resp, "Cache-Control", "no-store");
         MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        if (r->type != NULL && strncmp(r->type, "text/html", 9) == 0) {
+                MHD_add_response_header(resp, "Content-Security-Policy",
+                                        "default-src 'self'");
+                MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+        }
         if (r->allow != NULL)
                 MHD_add_response_header(resp, "Allow", r->allow);
         if (r->authenticate)
@@ -146,6 +152,11 @@ serve(struct web *w, struct MHD_Connection *conn, const char *method,
         char *bad = NULL;
         int status;
 
+        /* The one-click link's page: the token is its permission. */
+        if (link_path(url)) {
+                link_serve(w, method, url, p->body, p->len, r);
+                goto out;
+        }
         status = request_match(method, url, &route, &allow);
         if (status != 0) {
                 web_error(r, status,
@@ -191,8 +202,9 @@ serve(struct web *w, struct MHD_Connection *conn, const char *method,
                                   "Content-Type: application/json");
                         goto out;
                 }
-                status = request_event_body(p->body ? p->body : "", p->len,
-                                            &c.body, &bad);
+                status = (route.id == ROUTE_CASE_ACKS ? request_ack_body
+                                                      : request_event_body)(
+                    p->body ? p->body : "", p->len, &c.body, &bad);
                 if (status != 0) {
                         web_error(r, status, "%s", bad);
                         goto out;

@@ -22,6 +22,7 @@ enum route_id {
         ROUTE_SCHOOLS,
         ROUTE_SCHOOL_EVENTS,
         ROUTE_CASE,
+        ROUTE_CASE_ACKS,
         ROUTE_CASES,
         ROUTE_UPCOMING,
         ROUTE_HISTORY,
@@ -65,6 +66,9 @@ int request_event_body(const char *body, size_t len, json_t **out, char **why);
  * A query value: `limit` as a whole number in [min, max], or the boolean
  * "true" / "false". 0, or -1 when it is not one.
  */
+/* The acknowledgement's body {"rule", "note"?}: the same contract. */
+int request_ack_body(const char *body, size_t len, json_t **out, char **why);
+
 int request_number(const char *s, long min, long max, long *out);
 int request_bool(const char *s, bool *out);
 
