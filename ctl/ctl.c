@@ -288,17 +288,18 @@ cmd_check_config(struct ctl *ctl, int argc, char **argv)
         if (conf == NULL)
                 return CONF_EXIT;
         warn_holidays(ctl, conf);
-        /* Links are made from web.base_url: without it alerts carry none. */
-        if (conf->web.base_url == NULL || conf->web.base_url[0] == '\0')
-                fprintf(stderr,
-                        "%s: acknowledgement links are off: set "
-                        "web.base_url to put a one-click link in every "
-                        "alert\n",
-                        conf->path);
         /* Both, so every fault is printed in one go. */
         if ((check_keys(conf) | check_secrets(conf)) == 0) {
                 printf("configuration OK\n");
                 rc = CTL_OK;
+                /* Links are made from web.base_url: without it alerts
+                 * carry none. */
+                if (conf->web.base_url == NULL || conf->web.base_url[0] == '\0')
+                        fprintf(stderr,
+                                "%s: warning: acknowledgement links are "
+                                "off: set web.base_url to put a one-click "
+                                "link in every alert\n",
+                                conf->path);
         }
         conf_destroy(&conf);
         return rc;
