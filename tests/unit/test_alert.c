@@ -267,7 +267,8 @@ test_reader_members_last(void **state)
         a.at = support_utc("2024-03-04T15:30:00Z");
         a.due = support_utc("2024-03-04T16:30:00Z");
         o = alert_encode(&a, tz);
-        assert_int_equal(json_object_size(o), 17); /* the seventeen of alert.h */
+        assert_int_equal(json_object_size(o),
+                         17); /* the seventeen of alert.h */
         json_object_set_new(o, "deliveries", json_integer(3));
         json_object_foreach(o, key, v)
         {
