@@ -535,24 +535,58 @@ def scale(args, work, nginx, n):
             "notify_ms": round(notify_ms, 2)}
 
 
-def email(args, work, n):
-    smtp_dir = os.path.join(work, "smtp")
+def email(args, work, n, auth="none"):
+    """n emails through one worker to smtpsink; with auth "none" also msmtp
+    on the same messages. "password" signs in with AUTH PLAIN, "oauth2"
+    with XOAUTH2 and a token from oauthsink.py (a client secret at a token
+    endpoint on loopback), to compare the two."""
+    smtp_dir = os.path.join(work, "smtp-" + auth)
     spool = os.path.join(smtp_dir, "spool")
     os.makedirs(spool)
     port_file = os.path.join(smtp_dir, "port")
+    user = "alerts@trust.example"
+    sink_args, auth_conf, oauth = [], "", None
+    if auth == "password":
+        with open(os.path.join(smtp_dir, "pw"), "w") as f:
+            f.write("bench password\n")
+        os.chmod(os.path.join(smtp_dir, "pw"), 0o600)
+        sink_args = ["--auth-user", user, "--auth-password", "bench password"]
+        auth_conf = (f' username = "{user}";'
+                     f' password_file = "{os.path.join(smtp_dir, "pw")}";')
+    elif auth == "oauth2":
+        secret = os.path.join(smtp_dir, "secret")
+        with open(secret, "w") as f:
+            f.write("bench-client-secret\n")
+        os.chmod(secret, 0o600)
+        state = os.path.join(smtp_dir, "oauth.json")
+        oport = os.path.join(smtp_dir, "oauth.port")
+        oauth = subprocess.Popen(
+            ["/usr/bin/python3",
+             os.path.join(ROOT, "tests", "integration", "oauthsink.py"),
+             "--port-file", oport, "--state", state, "--client-id", "bench",
+             "--client-secret-file", secret],
+            stderr=open(os.path.join(smtp_dir, "oauth.log"), "w"))
+        wait_for("the token endpoint", lambda: os.path.exists(oport) and
+                 os.path.getsize(oport) > 0, 10, 0.05)
+        url = (f"http://127.0.0.1:{int(open(oport).read())}"
+               "/bench/oauth2/v2.0/token")
+        sink_args = ["--auth-user", user, "--auth-token-file", state]
+        auth_conf = (f' oauth2 = {{ provider = "microsoft"; client_id = '
+                     f'"bench"; client_secret_file = "{secret}"; token_url = '
+                     f'"{url}"; }};')
     sink = subprocess.Popen(
         ["/usr/bin/python3",
          os.path.join(ROOT, "tests", "integration", "smtpsink.py"), "--quiet",
-         "--port-file", port_file, "--spool", spool],
+         "--port-file", port_file, "--spool", spool] + sink_args,
         stderr=open(os.path.join(smtp_dir, "log"), "w"))
     try:
         wait_for("the SMTP sink", lambda: os.path.exists(port_file) and
                  os.path.getsize(port_file) > 0, 10, 0.05)
         port = int(open(port_file).read())
         extra = (f'email = {{ smtp = "smtp://127.0.0.1:{port}"; tls = "none";'
-                 f' from = "Alerts <alerts@trust.example>"; }};')
-        ours = Ours(args, work, "email", '{ name = "sink"; type = "email"; '
-                    'to = [ "head@school.example" ]; }', extra)
+                 f' from = "Alerts <alerts@trust.example>";{auth_conf} }};')
+        ours = Ours(args, work, "email-" + auth, '{ name = "sink"; '
+                    'type = "email"; to = [ "head@school.example" ]; }', extra)
         at = int(time.time()) + 4
         ours.seed(at, n)
         try:
@@ -567,6 +601,8 @@ def email(args, work, n):
         finally:
             ours.stop()
         ours_rate = n / secs
+        if auth != "none":
+            return {"n": n, "auth": auth, "ours_per_s": round(ours_rate)}
         # msmtp: the same messages, one process each, as many at once as
         # there are cores.
         msgs = sorted(os.listdir(spool))[:n]
@@ -587,6 +623,9 @@ def email(args, work, n):
     finally:
         sink.terminate()
         sink.wait()
+        if oauth is not None:
+            oauth.terminate()
+            oauth.wait()
     return {"n": n, "ours_per_s": round(ours_rate),
             "msmtp_per_s": round(len(msgs) / msmtp_secs),
             "ratio": round(ours_rate / (len(msgs) / msmtp_secs), 1)}
@@ -634,6 +673,9 @@ def main():
             res["scale"].append(scale(args, work, nginx, n))
         log("email: 1,000 messages")
         res["email"] = email(args, work, 1000)
+        for auth in ("password", "oauth2"):
+            log(f"email: 1,000 messages, AUTH by {auth}")
+            res["email_" + auth] = email(args, work, 1000, auth)
     finally:
         nginx.stop()
         if args.keep:
@@ -729,6 +771,12 @@ def table(r):
     row(f"email: {e['n']:,} messages",
         f"{e['ours_per_s']:,}/s against msmtp's {e['msmtp_per_s']:,}/s: "
         f"×{e['ratio']}", "≥ ×10")
+    if "email_password" in r and "email_oauth2" in r:
+        pw, oa = r["email_password"], r["email_oauth2"]
+        row(f"email: {oa['n']:,} messages, AUTH PLAIN / XOAUTH2 (email.oauth2)",
+            f"{pw['ours_per_s']:,}/s / {oa['ours_per_s']:,}/s: "
+            f"{100 * (oa['ours_per_s'] - pw['ours_per_s']) / pw['ours_per_s']:+.0f}%",
+            "within 10%")
     return "\n".join(lines)
 
 

@@ -35,6 +35,9 @@ enum channel_type {
         CHANNEL_DISCORD,
         CHANNEL_MATTERMOST,
         CHANNEL_WEBHOOK,
+        CHANNEL_NTFY,
+        CHANNEL_PUSHOVER,
+        CHANNEL_SMS,
         CHANNEL_NTYPES
 };
 
@@ -49,10 +52,40 @@ enum email_tls {
         EMAIL_TLS_NONE,
 };
 
+/* ntfy's priorities, by its names (min = 1 ... urgent = 5). */
+enum ntfy_priority {
+        NTFY_MIN = 1,
+        NTFY_LOW,
+        NTFY_DEFAULT,
+        NTFY_HIGH,
+        NTFY_URGENT,
+};
+
+/* The SMS gateways an sms channel may go through. */
+enum sms_profile {
+        SMS_TWILIO,
+        SMS_FIRETEXT,
+        SMS_GENERIC,
+};
+
+/* How the email worker hands a message over. */
+enum email_transport {
+        EMAIL_TRANSPORT_SMTP,  /* to the relay email.smtp names */
+        EMAIL_TRANSPORT_GRAPH, /* Microsoft Graph's sendMail */
+};
+
+/* Who issues the email worker's OAuth2 tokens (email.oauth2). */
+enum oauth2_provider {
+        OAUTH2_NONE, /* no oauth2 group */
+        OAUTH2_MICROSOFT,
+        OAUTH2_GOOGLE,
+        OAUTH2_GENERIC,
+};
+
 struct channel {
         char *name;
         enum channel_type type;
-        char **to; /* email recipients */
+        char **to; /* email recipients; an sms channel's one number */
         size_t nto;
         /* Optional strings below are "" when absent, never NULL. */
         char *url;         /* webhook URL written in the config */
@@ -60,6 +93,17 @@ struct channel {
         char *secret_file; /* "whsec_..." signing key file */
         /* "path:line" of the url_file and secret_file settings, or "". */
         char *url_file_at, *secret_file_at;
+        /* ntfy, pushover, sms (conf_phone.c); strings "" when absent. */
+        char *token_file;    /* access token, app token, API key */
+        char *user_key_file; /* pushover: the user or group key */
+        char *token_file_at, *user_key_file_at;
+        enum ntfy_priority priority; /* ntfy: default NTFY_HIGH */
+        int retry, expire;           /* pushover emergencies, seconds */
+        enum sms_profile profile;
+        char *account;           /* twilio: the Account SID */
+        char *from;              /* sms: the sender, a number or a name */
+        char *messaging_service; /* twilio: instead of from */
+        char *body;              /* generic sms: the body template */
 };
 
 /*
@@ -159,6 +203,26 @@ struct conf {
                 char *password_file_at, *bearer_token_file_at;
                 char *ca_file;
                 int connections; /* to the relay at once */
+                enum email_transport transport;
+                char *graph_url; /* Graph's base URL, without a final '/' */
+                /*
+                 * email.oauth2: the worker signs in itself. Optional
+                 * strings are "" when absent; the files are resolved as
+                 * secret files are (secret_path()), at use. token_url and
+                 * scope are the provider's defaults when not given
+                 * (oauth2 module of the worker).
+                 */
+                struct conf_oauth2 {
+                        enum oauth2_provider provider;
+                        char *tenant, *client_id;
+                        char *client_secret_file;
+                        char *certificate_file, *private_key_file;
+                        char *service_account_file;
+                        char *token_url, *scope;
+                        /* "path:line" of the three secret files, or "". */
+                        char *client_secret_file_at, *private_key_file_at;
+                        char *service_account_file_at;
+                } oauth2;
         } email;
         /* ofsted-notify-web (conf_web.c); strings "" or NULL when
          * absent as noted. */
@@ -235,6 +299,14 @@ enum conf_url {
  * name something, else NULL; each caller words the refusal its own way.
  */
 enum conf_url conf_webhook_url(const char *url, char **part);
+/*
+ * Whether `s` is a phone number in E.164: '+', a country code that does
+ * not start with 0, and 8 to 15 digits in all ("+447700900123").
+ */
+bool conf_valid_e164(const char *s);
+/* The name of an ntfy priority ("high"), of an SMS profile ("twilio"). */
+const char *conf_ntfy_priority_name(enum ntfy_priority p);
+const char *conf_sms_profile_name(enum sms_profile p);
 /* Whether `endpoint` is tcp://, so needs CURVE. */
 bool conf_endpoint_tcp(const char *endpoint);
 /* The allow-list entry with Z85 public key `z85`, or NULL. Borrowed. */

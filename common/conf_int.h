@@ -82,6 +82,20 @@ void ld_load_curve(struct loader *ld, const config_setting_t *root);
 /* The web group and the users list (conf_web.c), after the schools. */
 void ld_load_web(struct loader *ld, const config_setting_t *root);
 void ld_free_web(struct conf *c);
+/* A URL written in the config, against conf_webhook_url() (conf.c). */
+void ld_check_webhook_url(struct loader *ld, const config_setting_t *s,
+                          const char *url);
+/*
+ * An ntfy, pushover or sms channel's keys (conf_phone.c), its type already
+ * set; and, after channel `index` of `list` is loaded, that its number is
+ * no earlier sms channel's (so that pacing per channel paces per number).
+ */
+void ld_load_phone_channel(struct loader *ld, const config_setting_t *g,
+                           struct channel *ch);
+/* Sets each optional string of `ch` still NULL to "" (any type). */
+void ld_channel_blanks(struct channel *ch);
+void ld_check_sms_number(struct loader *ld, const config_setting_t *list,
+                         int index);
 /* Channel names to indexes; unknown names reported at the list (conf.c). */
 void ld_resolve_channels(struct loader *ld, const struct strlist *names,
                          const char *owner, size_t **out, size_t *nout);

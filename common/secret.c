@@ -132,6 +132,35 @@ check_url(const char *url, char **cause)
         return rc;
 }
 
+/* A document: lines of text, so no NUL or other control character but
+ * tab, CR and LF, and something besides white space. */
+static int
+check_document(const char *text, size_t len, char **value, char **cause)
+{
+        bool blank = true;
+
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)text[i];
+
+                if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') ||
+                    c == 0x7f) {
+                        xasprintf(cause,
+                                  "holds a control character (byte 0x%02x "
+                                  "at offset %zu)",
+                                  c, i);
+                        return -1;
+                }
+                if (c > 0x20)
+                        blank = false;
+        }
+        if (blank) {
+                *cause = xstrdup("is empty");
+                return -1;
+        }
+        *value = xstrndup(text, len);
+        return 0;
+}
+
 int
 secret_check_text(enum secret_kind kind, const char *text, size_t len,
                   char **value, char **cause)
@@ -141,6 +170,8 @@ secret_check_text(enum secret_kind kind, const char *text, size_t len,
         char *v;
 
         *value = NULL;
+        if (kind == SECRET_DOCUMENT)
+                return check_document(text, len, value, cause);
         /* One line: its end may be LF or, as Windows editors write, CR LF. */
         if (len > 0 && text[len - 1] == '\n') {
                 len--;
@@ -190,6 +221,7 @@ secret_check_text(enum secret_kind kind, const char *text, size_t len,
                 break;
         case SECRET_PASSWORD:
         case SECRET_TOKEN:
+        case SECRET_DOCUMENT:
                 break;
         }
         *value = v;
@@ -298,6 +330,7 @@ int
 secret_load(const char *path, bool credential, enum secret_kind kind,
             char **value, struct secret_stamp *stamp, char **cause)
 {
+        size_t max = kind == SECRET_DOCUMENT ? SECRET_DOC_MAX : SECRET_MAX;
         char *buf = NULL;
         size_t len = 0;
         struct stat sb;
@@ -326,9 +359,8 @@ secret_load(const char *path, bool credential, enum secret_kind kind,
         if (secret_check_mode(sb.st_mode, sb.st_uid, geteuid(), credential,
                               cause) < 0)
                 goto out;
-        buf = xmalloc(SECRET_MAX + 2);
-        while (len <= SECRET_MAX &&
-               (n = read(fd, buf + len, SECRET_MAX + 1 - len)) != 0) {
+        buf = xmalloc(max + 2);
+        while (len <= max && (n = read(fd, buf + len, max + 1 - len)) != 0) {
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0) {
@@ -338,8 +370,8 @@ secret_load(const char *path, bool credential, enum secret_kind kind,
                 }
                 len += (size_t)n;
         }
-        if (len > SECRET_MAX) {
-                xasprintf(cause, "is larger than %d bytes", SECRET_MAX);
+        if (len > max) {
+                xasprintf(cause, "is larger than %zu bytes", max);
                 goto out;
         }
         if (secret_check_text(kind, buf, len, value, cause) < 0)
@@ -349,7 +381,7 @@ secret_load(const char *path, bool credential, enum secret_kind kind,
         rc = 0;
 out:
         if (buf != NULL) {
-                explicit_bzero(buf, SECRET_MAX + 2);
+                explicit_bzero(buf, max + 2);
                 free(buf);
         }
         if (fd >= 0)

@@ -22,7 +22,8 @@
 #include <sys/types.h>
 #include <time.h>
 
-#define SECRET_MAX 4096
+#define SECRET_MAX     4096
+#define SECRET_DOC_MAX 16384 /* a SECRET_DOCUMENT's bound */
 
 /* What a secret file holds, so how its content is judged. */
 enum secret_kind {
@@ -30,6 +31,8 @@ enum secret_kind {
         SECRET_SIGNING_KEY, /* secret_file: "whsec_" and a base64 key */
         SECRET_PASSWORD,    /* email.password_file */
         SECRET_TOKEN,       /* email.bearer_token_file */
+        SECRET_DOCUMENT,    /* a PEM private key, a service account's JSON
+                               key: lines of text, up to SECRET_DOC_MAX */
 };
 
 /*

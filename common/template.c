@@ -79,8 +79,26 @@ scan(const char *p, struct placeholder *ph)
         ph->name[n] = '\0';
 }
 
+/* Whether `name` is one of the comma-separated names in `list`. */
+static bool
+in_list(const char *name, const char *list)
+{
+        size_t n = strlen(name);
+
+        for (const char *p = list; p != NULL && *p != '\0';) {
+                size_t len;
+
+                p += strspn(p, ", ");
+                len = strcspn(p, ", ");
+                if (len == n && strncmp(p, name, n) == 0)
+                        return true;
+                p += len;
+        }
+        return false;
+}
+
 int
-template_check(const char *text, char **cause)
+template_check_extra(const char *text, const char *extra, char **cause)
 {
         const char *p = text;
         struct placeholder ph;
@@ -94,15 +112,24 @@ template_check(const char *text, char **cause)
                                   p);
                         return -1;
                 }
-                if (ph.name[0] == '\0' || !template_known(ph.name)) {
-                        xasprintf(
-                            cause, "unknown placeholder '%.*s' (known: %s)",
-                            ph.len > 40 ? 40 : (int)ph.len, p, TEMPLATE_NAMES);
+                if (ph.name[0] == '\0' ||
+                    (!template_known(ph.name) && !in_list(ph.name, extra))) {
+                        xasprintf(cause,
+                                  "unknown placeholder '%.*s' (known: %s%s%s)",
+                                  ph.len > 40 ? 40 : (int)ph.len, p,
+                                  TEMPLATE_NAMES, extra != NULL ? ", " : "",
+                                  extra != NULL ? extra : "");
                         return -1;
                 }
                 p += ph.len;
         }
         return 0;
+}
+
+int
+template_check(const char *text, char **cause)
+{
+        return template_check_extra(text, NULL, cause);
 }
 
 char *

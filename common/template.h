@@ -45,6 +45,9 @@ bool template_known(const char *name);
  * listing the known names.
  */
 int template_check(const char *text, char **cause);
+/* The same, knowing the names in `extra` too ("to, message"; NULL: none),
+ * as a channel's own template may (an SMS gateway's body). */
+int template_check_extra(const char *text, const char *extra, char **cause);
 
 /*
  * Renders `tmpl` with the string members of `vars`. A placeholder whose

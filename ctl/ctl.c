@@ -258,6 +258,16 @@ check_secrets(const struct conf *conf)
                 rc |= check_secret(conf, conf->email.bearer_token_file_at,
                                    conf->email.bearer_token_file, SECRET_TOKEN);
         }
+        if (conf->email.present && conf->email.oauth2.provider != OAUTH2_NONE) {
+                const struct conf_oauth2 *o = &conf->email.oauth2;
+
+                rc |= check_secret(conf, o->client_secret_file_at,
+                                   o->client_secret_file, SECRET_PASSWORD);
+                rc |= check_secret(conf, o->private_key_file_at,
+                                   o->private_key_file, SECRET_DOCUMENT);
+                rc |= check_secret(conf, o->service_account_file_at,
+                                   o->service_account_file, SECRET_DOCUMENT);
+        }
         for (size_t i = 0; i < conf->nchannels; i++) {
                 const struct channel *ch = &conf->channels[i];
 
@@ -265,6 +275,10 @@ check_secrets(const struct conf *conf)
                                    SECRET_URL);
                 rc |= check_secret(conf, ch->secret_file_at, ch->secret_file,
                                    SECRET_SIGNING_KEY);
+                rc |= check_secret(conf, ch->token_file_at, ch->token_file,
+                                   SECRET_TOKEN);
+                rc |= check_secret(conf, ch->user_key_file_at,
+                                   ch->user_key_file, SECRET_TOKEN);
         }
         return rc < 0 ? -1 : 0;
 }

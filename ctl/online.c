@@ -475,6 +475,26 @@ delivery_row(struct online *o, const char *uid)
  * every 250 ms. Exit 0 when delivered, 1 when it failed or did not settle
  * in time.
  */
+/* Whether the test went to an email channel of a group with oauth2. */
+static bool
+signs_in(const struct online *o, const json_t *reply)
+{
+        const char *type = json_string_value(json_object_get(reply, "type"));
+
+        return type != NULL && strcmp(type, "email") == 0 &&
+               o->conf->email.present &&
+               o->conf->email.oauth2.provider != OAUTH2_NONE;
+}
+
+/* The delivery's last error when the email sign-in holds it, or NULL. */
+static const char *
+signin_error(const json_t *row)
+{
+        const char *e = json_string_value(json_object_get(row, "last_error"));
+
+        return e != NULL && strncmp(e, "email sign-in: ", 15) == 0 ? e : NULL;
+}
+
 static int
 ask_test(struct online *o, json_t *req, print_fn print)
 {
@@ -521,6 +541,10 @@ ask_test(struct online *o, json_t *req, print_fn print)
                 free(dump);
         }
         if (status != NULL && strcmp(status, "delivered") == 0) {
+                if (!o->json && signs_in(o, reply))
+                        print_say(stdout,
+                                  "Email sign-in: a token from the token "
+                                  "endpoint, taken by the server.\n");
                 if (!o->json)
                         print_say(stdout, "Delivered (%s attempt(s)).\n",
                                   print_field(row, "attempts", b, sizeof(b)));
@@ -528,6 +552,13 @@ ask_test(struct online *o, json_t *req, print_fn print)
         } else if (status != NULL && strcmp(status, "failed") == 0) {
                 print_say(stderr, "ofsted-notifyctl %s: failed: %s\n", o->cmd,
                           print_field(row, "last_error", b, sizeof(b)));
+        } else if (signin_error(row) != NULL) {
+                /* The sign-in step, in words: it holds the delivery. */
+                print_say(stderr,
+                          "ofsted-notifyctl %s: Sign-in failed: %s; the "
+                          "delivery waits and is tried again (status and "
+                          "history show it)\n",
+                          o->cmd, signin_error(row));
         } else {
                 print_say(stderr,
                           "ofsted-notifyctl %s: still %s after %d s: is an "

@@ -107,6 +107,10 @@ dispatch_pace_ms(const char *type)
                 { "teams", 250 },
                 { "google_chat", 1000 },
                 { "discord", 400 },
+                /* An sms channel is one number (conf_phone.c): this paces
+                 * each number, one message a second, as gateways send
+                 * from one long code. */
+                { "sms", 1000 },
         };
 
         for (size_t i = 0; i < sizeof(paces) / sizeof(paces[0]); i++) {

@@ -13,6 +13,7 @@
  */
 #include "backend_int.h"
 
+#include "rules.h"
 #include "template.h"
 #include "xalloc.h"
 
@@ -23,13 +24,11 @@
 #define BODY_PEEK  4096
 
 static const struct backend_ops *const backends[] = {
-        &backend_teams,
-        &backend_google_chat,
-        &backend_slack,
-        &backend_discord,
-        &backend_mattermost,
-        &backend_webhook,
-        NULL,
+        &backend_teams,      &backend_google_chat,
+        &backend_slack,      &backend_discord,
+        &backend_mattermost, &backend_webhook,
+        &backend_ntfy,       &backend_pushover,
+        &backend_sms,        NULL,
 };
 
 const struct backend_ops *
@@ -150,6 +149,7 @@ backend_job(const struct backend_input *in, struct job_view *j,
         j->opens = str(j->alert, "opens");
         j->opens_human = str(j->alert, "opens_human");
         j->warning = str(j->alert, "warning");
+        j->case_url = str(j->alert, "case_url");
         j->ack_url = str(j->alert, "ack_url");
         j->late = json_is_true(json_object_get(j->alert, "late"));
         if (j->urn[0] == '\0' || j->rule[0] == '\0' || j->due[0] == '\0' ||
@@ -266,6 +266,73 @@ backend_request(struct http_request *out, const char *url, const json_t *body,
         backend_add_header(out, "Idempotency-Key", delivery);
         backend_add_header(out, "User-Agent", "ofsted-notify/" PROJECT_VERSION);
         return 0;
+}
+
+int
+backend_request_text(struct http_request *out, const char *url,
+                     const char *body, const char *content_type,
+                     const char *delivery, char **cause)
+{
+        memset(out, 0, sizeof(*out));
+        out->url = backend_url(url, cause);
+        if (out->url == NULL)
+                return -1;
+        out->body = xstrdup(body);
+        backend_add_header(out, "Content-Type", content_type);
+        backend_add_header(out, "Idempotency-Key", delivery);
+        backend_add_header(out, "User-Agent", "ofsted-notify/" PROJECT_VERSION);
+        return 0;
+}
+
+bool
+backend_urgent(const struct job_view *j)
+{
+        struct alert_offset o;
+
+        if (rules_parse_offset(j->offset, &o) < 0 || o.anchor != ALERT_DEADLINE)
+                return false;
+        /* "deadline" itself is 0, "-60m" -3600; "-1d" counts in days. */
+        return !o.days && o.amount >= -3600;
+}
+
+void
+form_add(char **form, const char *name, const char *value)
+{
+        static const char hex[] = "0123456789ABCDEF";
+        size_t len = *form != NULL ? strlen(*form) : 0;
+        size_t room = len + strlen(name) + 3 * strlen(value) + 3;
+        char *o;
+
+        *form = xreallocarray(*form, room, 1);
+        o = *form + len;
+        if (len > 0)
+                *o++ = '&';
+        for (const char *p = name; *p != '\0'; p++)
+                *o++ = *p;
+        *o++ = '=';
+        for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+                if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' ||
+                    *p == '~') {
+                        *o++ = (char)*p;
+                } else {
+                        *o++ = '%';
+                        *o++ = hex[*p >> 4];
+                        *o++ = hex[*p & 15];
+                }
+        }
+        *o = '\0';
+}
+
+char *
+header_clean(const char *s)
+{
+        char *out = xstrdup(s);
+
+        for (char *p = out; *p != '\0'; p++) {
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                        *p = ' ';
+        }
+        return out;
 }
 
 int

@@ -10,6 +10,8 @@
 #ifndef ONOTIFY_BACKEND_H
 #define ONOTIFY_BACKEND_H
 
+#include "conf.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,6 +34,10 @@ struct backend_input {
         const char *title; /* rendered title template; NULL: default */
         const char *text;  /* rendered text template; NULL: default */
         int64_t now;       /* for webhook-timestamp */
+        /* The channel (ntfy, pushover, sms read its settings), or NULL;
+         * its token_file and user_key_file as read (secrets), or NULL. */
+        const struct channel *ch;
+        const char *token, *user;
 };
 
 /* An HTTP request to make: POST url with these headers and body. */
@@ -61,6 +67,11 @@ struct backend_ops {
          */
         enum outcome (*classify)(const struct http_response *r,
                                  long *retry_after, char **error);
+        /*
+         * Optional: what to log of a delivered response (Pushover's
+         * emergency receipt), a new string without secret, or NULL.
+         */
+        char *(*note)(const struct http_response *r);
 };
 
 /*

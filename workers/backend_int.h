@@ -13,6 +13,7 @@
 #include "backend.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* The job's fields, borrowed from the JSON; absent strings are "". */
 struct job_view {
@@ -23,7 +24,9 @@ struct job_view {
         const char *at, *due, *due_utc, *due_human;
         const char *opens, *opens_human; /* "" when the rule has no window */
         const char *warning;
-        const char *ack_url; /* the one-click acknowledgement; "": none */
+        /* Links the JOB may carry (docs/dispatch.md), "" when absent: the
+         * case's page and the acknowledgement page. */
+        const char *case_url, *ack_url;
         bool late;
         const char *title, *text; /* rendered templates, never NULL */
 };
@@ -69,6 +72,25 @@ int backend_request(struct http_request *out, const char *url,
                     const json_t *body, const char *delivery, char **cause);
 void backend_add_header(struct http_request *r, const char *name,
                         const char *value);
+/*
+ * The same with a body already made (body is copied) of `content_type`:
+ * a form, or plain text.
+ */
+int backend_request_text(struct http_request *out, const char *url,
+                         const char *body, const char *content_type,
+                         const char *delivery, char **cause);
+/*
+ * Whether the alert is urgent: the `deadline` alert, or one less than an
+ * hour before the deadline ("-60m", "-30m"). Escalations, when the JOB
+ * says so (a later issue), will be too.
+ */
+bool backend_urgent(const struct job_view *j);
+/* application/x-www-form-urlencoded: appends "&name=value" (no '&' the
+ * first time) to *form, value percent-encoded. */
+void form_add(char **form, const char *name, const char *value);
+/* A header value without CR, LF or other control characters (each a
+ * space), so no text of an alert can end a header. Caller frees. */
+char *header_clean(const char *s);
 /*
  * The build of a chat flavour: reads the job (backend_job), asks body()
  * for the message and makes the request to in->url (backend_request).
@@ -133,11 +155,67 @@ void jset(json_t *obj, const char *key, json_t *value);
 /* A JSON string; invalid UTF-8 (never in JSON input) becomes "". */
 json_t *jstr(const char *s);
 
+/* --- ntfy (backend_ntfy.c) --- */
+
+/* The Priority of an alert: urgent for the deadline hour, else the
+ * channel's. */
+enum ntfy_priority ntfy_priority_of(const struct job_view *j,
+                                    enum ntfy_priority configured);
+
+/* --- Pushover (backend_pushover.c) --- */
+
+/*
+ * The form to POST for job j (caller frees *form: it holds the token);
+ * returns the priority it asks, 1 or 2 (an emergency, with retry and
+ * expire).
+ */
+int pushover_form(const struct job_view *j, const char *token, const char *user,
+                  int retry, int expire, char **form);
+
+/* What GET /1/receipts/{receipt}.json says of an emergency. */
+struct pushover_receipt {
+        bool acknowledged;
+        int64_t acknowledged_at;  /* Unix seconds; 0 when not */
+        char acknowledged_by[64]; /* the user key that did; "" when not */
+        bool expired;             /* retries ended unacknowledged */
+        int64_t expires_at;
+};
+/* Parses a receipt reply; -1 with *cause (caller frees) if it is not one
+ * with status 1, or says acknowledged without by whom and when. */
+int pushover_receipt_parse(const char *body, size_t len,
+                           struct pushover_receipt *out, char **cause);
+/* The receipt's URL under base (NULL: Pushover's); it holds the
+ * application token: caller wipes and frees. */
+char *pushover_receipt_url(const char *base, const char *receipt,
+                           const char *token);
+
+/* --- SMS (backend_sms.c) --- */
+
+struct sms_count {
+        bool gsm7;       /* else UCS-2 */
+        size_t units;    /* septets (GSM-7) or UTF-16 code units (UCS-2) */
+        size_t segments; /* 0 for the empty text */
+};
+/* How `text` (valid UTF-8) goes as SMS: its coding, length, segments. */
+void sms_count(const char *text, struct sms_count *out);
+/* `s` with dashes, curly quotes, the ellipsis, no-break space and tab
+ * made plain ASCII. Caller frees. */
+char *sms_plain(const char *s);
+/*
+ * The SMS for an alert: title, newline, text, made plain and cut at a
+ * character ("...") to fit two segments, then a newline and `link` (may
+ * be NULL) uncut, left out only if it cannot fit at all. Caller frees.
+ */
+char *sms_fit(const char *title, const char *text, const char *link);
+
 extern const struct backend_ops backend_teams;
 extern const struct backend_ops backend_google_chat;
 extern const struct backend_ops backend_slack;
 extern const struct backend_ops backend_discord;
 extern const struct backend_ops backend_mattermost;
 extern const struct backend_ops backend_webhook;
+extern const struct backend_ops backend_ntfy;
+extern const struct backend_ops backend_pushover;
+extern const struct backend_ops backend_sms;
 
 #endif

@@ -555,6 +555,82 @@ email_msg_free(struct email_msg *m)
         memset(m, 0, sizeof(*m));
 }
 
+/* base64 of s in lines of 76, each ending CRLF, appended to *out. */
+static void
+append_base64(char **out, const char *s)
+{
+        size_t len = strlen(s);
+        size_t n =
+            sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+        char *b = xmalloc(n), *next;
+        size_t blen;
+
+        sodium_bin2base64(b, n, (const unsigned char *)s, len,
+                          sodium_base64_VARIANT_ORIGINAL);
+        blen = strlen(b);
+        for (size_t i = 0; i < blen; i += 76) {
+                xasprintf(&next, "%s%.76s\r\n", *out, b + i);
+                free(*out);
+                *out = next;
+        }
+        free(b);
+}
+
+char *
+email_mime_text(const struct email_msg *m)
+{
+        /* '=' then '_' never occurs in base64, so no part holds it. */
+        static const char boundary[] = "=_ofsted-notify-part";
+        char *out = xstrdup(""), *next;
+
+        for (const struct curl_slist *h = m->headers; h != NULL; h = h->next) {
+                xasprintf(&next, "%s%s\r\n", out, h->data);
+                free(out);
+                out = next;
+        }
+        xasprintf(&next,
+                  "%sMIME-Version: 1.0\r\n"
+                  "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n"
+                  "--%s\r\n"
+                  "Content-Type: text/plain; charset=UTF-8\r\n"
+                  "Content-Transfer-Encoding: base64\r\n\r\n",
+                  out, boundary, boundary);
+        free(out);
+        out = next;
+        append_base64(&out, m->text != NULL ? m->text : "");
+        xasprintf(&next,
+                  "%s--%s\r\n"
+                  "Content-Type: text/calendar; charset=UTF-8; "
+                  "method=PUBLISH\r\n"
+                  "Content-Disposition: attachment; "
+                  "filename=\"deadline.ics\"\r\n"
+                  "Content-Transfer-Encoding: base64\r\n\r\n",
+                  out, boundary);
+        free(out);
+        out = next;
+        append_base64(&out, m->ics != NULL ? m->ics : "");
+        xasprintf(&next, "%s--%s--\r\n", out, boundary);
+        free(out);
+        return next;
+}
+
+char *
+email_from_address(const char *from)
+{
+        const char *lt = from != NULL ? strrchr(from, '<') : NULL;
+        const char *a, *z;
+
+        if (from == NULL)
+                return xstrdup("");
+        if (lt != NULL && strchr(lt, '>') != NULL)
+                return xstrndup(lt + 1, (size_t)(strchr(lt, '>') - lt - 1));
+        a = from + strspn(from, " ");
+        z = a + strlen(a);
+        while (z > a && z[-1] == ' ')
+                z--;
+        return xstrndup(a, (size_t)(z - a));
+}
+
 /* --- The conversation --------------------------------------------------- */
 
 /* A copy of s[0, n) for a log line: at most `max` octets, anything but

@@ -75,6 +75,18 @@ char *email_trace(struct email_msg *m, curl_infotype type, const char *data,
  */
 enum outcome email_classify(CURLcode rc, long code, char **error);
 
+/*
+ * The whole message m holds as MIME text (CRLF lines): its headers,
+ * MIME-Version, and a multipart/mixed body with the text and the
+ * calendar, both base64. For a service that takes a message rather than
+ * an SMTP conversation (Microsoft Graph's sendMail). Caller frees.
+ */
+char *email_mime_text(const struct email_msg *m);
+
+/* The address in a configured sender, "Name <addr>" or "addr". Caller
+ * frees. */
+char *email_from_address(const char *from);
+
 /* "=?UTF-8?B?...?=" words for a header value that is not plain ASCII;
  * plain ASCII comes back as it is. Caller frees. */
 char *email_encode_header(const char *value);

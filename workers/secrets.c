@@ -96,6 +96,8 @@ wsecrets_destroy(struct wsecrets **sp)
         for (size_t i = 0; s->channels != NULL && i < s->conf->nchannels; i++) {
                 wsecret_clear(&s->channels[i].url);
                 wsecret_clear(&s->channels[i].key);
+                wsecret_clear(&s->channels[i].token);
+                wsecret_clear(&s->channels[i].user);
                 drop_key(&s->channels[i]);
         }
         free(s->channels);
@@ -117,6 +119,14 @@ wsecrets_channel(struct wsecrets *s, const struct channel *ch, char **cause)
         if (ch->url_file[0] != '\0' &&
             wsecret_get(&cs->url, dir, who, "url_file", ch->url_file,
                         SECRET_URL, &fresh, cause) == NULL)
+                goto out;
+        if (ch->token_file[0] != '\0' &&
+            wsecret_get(&cs->token, dir, who, "token_file", ch->token_file,
+                        SECRET_TOKEN, &fresh, cause) == NULL)
+                goto out;
+        if (ch->user_key_file[0] != '\0' &&
+            wsecret_get(&cs->user, dir, who, "user_key_file", ch->user_key_file,
+                        SECRET_TOKEN, &fresh, cause) == NULL)
                 goto out;
         if (ch->secret_file[0] != '\0') {
                 if (wsecret_get(&cs->key, dir, who, "secret_file",

@@ -40,9 +40,10 @@ const char *wsecret_get(struct wsecret *c, const char *confdir, const char *who,
 /* Wipes and frees what c holds; c is empty afterwards. */
 void wsecret_clear(struct wsecret *c);
 
-/* A channel's secrets: its url_file and secret_file, the key decoded. */
+/* A channel's secrets: its url_file and secret_file, the key decoded,
+ * and its token_file and user_key_file (ntfy, pushover, sms). */
 struct wsecrets_channel {
-        struct wsecret url, key;
+        struct wsecret url, key, token, user;
         unsigned char *keybytes; /* key.value decoded, or NULL */
         size_t keylen;
 };

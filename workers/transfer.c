@@ -131,7 +131,7 @@ transfer_start(struct transfer_pool *p, const char *uid, int64_t lease,
         t->uid = xstrdup(uid);
         t->lease = lease;
         t->job.uid = t->uid;
-        t->tp = transport_find(in->ch->type);
+        t->tp = transport_for(in->conf, in->ch->type);
         t->easy = easy_get(p);
         if (t->easy == NULL) {
                 xasprintf(cause, "cannot start a transfer");
@@ -187,17 +187,33 @@ transfer_reap(struct transfer_pool *p, transfer_done *done, void *arg)
                 struct http_response r = { 0, NULL, 0, -1, NULL };
                 char *error = NULL;
                 long retry_after = -1;
+                bool local = false;
                 curl_off_t ra = 0;
+                CURLcode res;
                 long code = 0;
                 enum outcome o;
 
                 if (msg->msg != CURLMSG_DONE)
                         continue;
+                res = msg->data.result; /* msg is gone once the handle is */
                 curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
                 /* SMTP's last reply code counts even when the transfer
                  * failed (a 550 to RCPT); HTTP's only with a whole answer. */
                 curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
-                if (msg->data.result == CURLE_OK) {
+                if (t->tp->again != NULL &&
+                    t->tp->again(t->tp, t->easy, &t->job, res, code,
+                                 os_mono_ms())) {
+                        /* Refused for its token: once more, renewed. */
+                        curl_multi_remove_handle(p->multi, t->easy);
+                        free(t->resp);
+                        t->resp = NULL;
+                        t->len = 0;
+                        if (curl_multi_add_handle(p->multi, t->easy) ==
+                            CURLM_OK)
+                                continue;
+                        /* Not run again: reported as it ended. */
+                }
+                if (res == CURLE_OK) {
                         r.status = code;
                         /* 7.88 can give a negative value for a past date. */
                         if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER,
@@ -205,14 +221,22 @@ transfer_reap(struct transfer_pool *p, transfer_done *done, void *arg)
                             ra > 0)
                                 r.retry_after = ra > 3600 ? 3600 : (long)ra;
                 } else {
-                        r.transport_error =
-                            curl_easy_strerror(msg->data.result);
+                        r.transport_error = curl_easy_strerror(res);
                 }
                 r.body = t->resp;
                 r.len = t->len;
-                o = t->tp->classify(t->tp, msg->data.result, &r, code,
-                                    &retry_after, &error);
-                done(arg, t->uid, t->lease, o, code, retry_after, error);
+                o = t->tp->classify(t->tp, &t->job, res, &r, code, &retry_after,
+                                    &local, &error);
+                /* What a service hands back to keep (Pushover's receipt). */
+                if (o == OUTCOME_DELIVERED && t->tp->be != NULL &&
+                    t->tp->be->note != NULL) {
+                        char *note = t->tp->be->note(&r);
+
+                        if (note != NULL)
+                                log_info("delivery %s: %s", t->uid, note);
+                        free(note);
+                }
+                done(arg, t->uid, t->lease, o, code, retry_after, local, error);
                 free(error);
                 p->active--;
                 transfer_free(t);

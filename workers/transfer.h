@@ -43,7 +43,7 @@ int transfer_start(struct transfer_pool *p, const char *uid, int64_t lease,
 /* What became of one transfer; the strings are borrowed for the call. */
 typedef void transfer_done(void *arg, const char *uid, int64_t lease,
                            enum outcome o, long code, long retry_after,
-                           const char *error);
+                           bool local, const char *error);
 /* Calls done() for each finished transfer, and forgets it. */
 void transfer_reap(struct transfer_pool *p, transfer_done *done, void *arg);
 /* How many transfers are under way. */

@@ -1,20 +1,80 @@
 #include "transport.h"
 
 #include "backend_int.h"
+#include "graph.h"
 #include "ics.h"
 #include "log.h"
 #include "xalloc.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#define AUTHORIZATION "Authorization: Bearer "
 
 void
 transport_job_clear(struct transport_job *j)
 {
+        /* Graph's Authorization header holds the token. */
+        for (struct curl_slist *h = j->headers; h != NULL; h = h->next) {
+                if (strncasecmp(h->data, AUTHORIZATION,
+                                strlen(AUTHORIZATION)) == 0)
+                        sodium_memzero(h->data, strlen(h->data));
+        }
         curl_slist_free_all(j->headers);
         j->headers = NULL;
         http_request_free(&j->req);
         email_msg_free(&j->mail);
+        oauth2_destroy(&j->oauth2);
+        free(j->signin_error);
+        j->signin_error = NULL;
+        free(j->body);
+        j->body = NULL;
+}
+
+/*
+ * The token for a job of a group with email.oauth2, held in j. NULL with
+ * *cause when the sign-in fails: a problem on our side, retried.
+ */
+static const char *
+job_token(struct transport_job *j, const struct transport_input *in,
+          enum outcome *fail, bool *local, char **cause)
+{
+        const char *token;
+
+        j->oauth2 = oauth2_hold(in->oauth2);
+        token = oauth2_token(j->oauth2, in->now_ms, &j->gen, cause);
+        if (token == NULL) {
+                *fail = OUTCOME_RETRY;
+                *local = true;
+        }
+        return token;
+}
+
+/*
+ * A token refused (`refused`): renews it once for the job. The new token,
+ * or NULL when this job had its renewal already or the sign-in fails (then
+ * j->signin_error says why).
+ */
+static const char *
+renewed_token(struct transport_job *j, bool refused, int64_t now_ms)
+{
+        const char *token;
+        char *cause = NULL;
+
+        if (!refused || j->oauth2 == NULL || j->renewed)
+                return NULL;
+        j->renewed = true;
+        oauth2_refused(j->oauth2, j->gen);
+        token = oauth2_token(j->oauth2, now_ms, &j->gen, &cause);
+        if (token == NULL)
+                j->signin_error = cause;
+        else
+                log_info("delivery %s: the server refused the token: "
+                         "sending again with a new one",
+                         j->uid);
+        return token;
 }
 
 /* An HTTP flavour: its backend builds the request. */
@@ -34,10 +94,16 @@ http_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
                 return -1;
         }
         bi = (struct backend_input){
-                in->job,      ch->url[0] != '\0' ? ch->url : cs->url.value,
-                cs->keybytes, cs->keylen,
-                in->title,    in->text,
-                in->now
+                .job = in->job,
+                .url = ch->url[0] != '\0' ? ch->url : cs->url.value,
+                .key = cs->keybytes,
+                .keylen = cs->keylen,
+                .title = in->title,
+                .text = in->text,
+                .now = in->now,
+                .ch = ch,
+                .token = cs->token.value,
+                .user = cs->user.value,
         };
         if (tp->be->build(&bi, &j->req, cause) < 0)
                 return -1;
@@ -54,12 +120,14 @@ http_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
 }
 
 static enum outcome
-http_classify(const struct transport *tp, CURLcode rc,
-              const struct http_response *r, long code, long *retry_after,
-              char **error)
+http_classify(const struct transport *tp, const struct transport_job *j,
+              CURLcode rc, const struct http_response *r, long code,
+              long *retry_after, bool *local, char **error)
 {
+        (void)j;
         (void)rc; /* in r: no status, and the transport error */
         (void)code;
+        (void)local;
         return tp->be->classify(r, retry_after, error);
 }
 
@@ -150,6 +218,24 @@ smtp_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
                 curl_easy_setopt(easy, CURLOPT_CAINFO, c->email.ca_file);
         if (c->email.username[0] != '\0')
                 curl_easy_setopt(easy, CURLOPT_USERNAME, c->email.username);
+        if (in->oauth2 != NULL) {
+                const char *token = job_token(j, in, fail, local, cause);
+
+                if (token == NULL)
+                        goto out;
+                /* XOAUTH2's user is the mailbox: the sender's address
+                 * unless username says otherwise. */
+                if (c->email.username[0] == '\0') {
+                        char *addr = email_from_address(c->email.from);
+
+                        curl_easy_setopt(easy, CURLOPT_USERNAME, addr);
+                        free(addr);
+                }
+                curl_easy_setopt(easy, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
+                curl_easy_setopt(easy, CURLOPT_XOAUTH2_BEARER, token);
+                rc = 0;
+                goto out;
+        }
         secret = wsecrets_mail(in->secrets, cause);
         if (*cause != NULL) {
                 *fail = OUTCOME_RETRY;
@@ -170,28 +256,188 @@ out:
         return rc;
 }
 
+/* A sign-in that failed while renewing a refused token: retried, ours. */
 static enum outcome
-smtp_classify(const struct transport *tp, CURLcode rc,
-              const struct http_response *r, long code, long *retry_after,
-              char **error)
+signin_failed(const struct transport_job *j, bool *local, char **error)
 {
+        *error = xstrdup(j->signin_error);
+        *local = true;
+        return OUTCOME_RETRY;
+}
+
+static enum outcome
+smtp_classify(const struct transport *tp, const struct transport_job *j,
+              CURLcode rc, const struct http_response *r, long code,
+              long *retry_after, bool *local, char **error)
+{
+        enum outcome o;
+        char *e = NULL;
+
         (void)tp;
         (void)r;
         (void)retry_after; /* SMTP has no Retry-After */
-        return email_classify(rc, code, error);
+        if (j->signin_error != NULL)
+                return signin_failed(j, local, error);
+        o = email_classify(rc, code, error);
+        if (rc == CURLE_LOGIN_DENIED && j->oauth2 != NULL) {
+                /* Refused with a token just renewed: the app's rights. */
+                xasprintf(&e,
+                          "%s with a new token: does the app have "
+                          "SMTP.SendAsApp and the mailbox SMTP AUTH and "
+                          "Add-MailboxPermission?",
+                          *error);
+                free(*error);
+                *error = e;
+        }
+        return o;
 }
 
-#define HTTP(t, b) [t] = { t, &b, http_prepare, http_classify }
+/* SMTP refused the token (535 and friends): once more with a new one. */
+static bool
+smtp_again(const struct transport *tp, CURL *easy, struct transport_job *j,
+           CURLcode rc, long code, int64_t now_ms)
+{
+        const char *token;
+
+        (void)tp;
+        (void)code;
+        token = renewed_token(j, rc == CURLE_LOGIN_DENIED, now_ms);
+        if (token == NULL)
+                return false;
+        curl_easy_setopt(easy, CURLOPT_XOAUTH2_BEARER, token);
+        return true;
+}
+
+/* The Authorization header of j's Graph request, for `token`. */
+static void
+graph_auth(struct transport_job *j, const char *token)
+{
+        char *h;
+
+        xasprintf(&h, AUTHORIZATION "%s", token);
+        j->headers = curl_slist_append(j->headers, h);
+        sodium_memzero(h, strlen(h));
+        free(h);
+}
+
+/* Graph: the message as MIME, base64, to sendMail with the token. */
+static int
+graph_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
+              const struct transport_input *in, enum outcome *fail, bool *local,
+              char **cause)
+{
+        const struct conf *c = in->conf;
+        struct email_input ei;
+        const char *token;
+        char *host = NULL, *mime = NULL, *addr = NULL, *url = NULL;
+        size_t n;
+        int rc = -1;
+
+        (void)tp;
+        *fail = OUTCOME_FAILED;
+        if (!c->email.present || in->oauth2 == NULL) {
+                xasprintf(cause, "this worker's config has no email group "
+                                 "with oauth2");
+                *fail = OUTCOME_RETRY;
+                *local = true;
+                goto out;
+        }
+        host = ics_uid_host(c->email.from);
+        ei =
+            (struct email_input){ in->job,
+                                  c->email.from,
+                                  in->ch->to,
+                                  in->ch->nto,
+                                  in->title,
+                                  in->text,
+                                  host != NULL ? host : "ofsted-notify.invalid",
+                                  in->now };
+        if (email_build(easy, &ei, &j->mail, cause) < 0)
+                goto out;
+        token = job_token(j, in, fail, local, cause);
+        if (token == NULL)
+                goto out;
+        mime = email_mime_text(&j->mail);
+        n = sodium_base64_ENCODED_LEN(strlen(mime),
+                                      sodium_base64_VARIANT_ORIGINAL);
+        j->body = xmalloc(n);
+        sodium_bin2base64(j->body, n, (const unsigned char *)mime, strlen(mime),
+                          sodium_base64_VARIANT_ORIGINAL);
+        addr = email_from_address(c->email.from);
+        url = graph_send_url(c->email.graph_url, addr);
+        j->headers = curl_slist_append(j->headers, "Content-Type: text/plain");
+        graph_auth(j, token);
+        curl_easy_setopt(easy, CURLOPT_URL, url);
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, j->body);
+        curl_easy_setopt(easy, CURLOPT_HTTPHEADER, j->headers);
+        curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+        if (c->email.ca_file[0] != '\0')
+                curl_easy_setopt(easy, CURLOPT_CAINFO, c->email.ca_file);
+        rc = 0;
+out:
+        free(host);
+        free(mime);
+        free(addr);
+        free(url);
+        return rc;
+}
+
+static enum outcome
+graph_classify_job(const struct transport *tp, const struct transport_job *j,
+                   CURLcode rc, const struct http_response *r, long code,
+                   long *retry_after, bool *local, char **error)
+{
+        (void)tp;
+        (void)rc;
+        (void)code;
+        if (j->signin_error != NULL)
+                return signin_failed(j, local, error);
+        return graph_classify(r, retry_after, error);
+}
+
+/* Graph refused the token (401): once more with a new one. */
+static bool
+graph_again(const struct transport *tp, CURL *easy, struct transport_job *j,
+            CURLcode rc, long code, int64_t now_ms)
+{
+        struct curl_slist *old = j->headers;
+        const char *token;
+
+        (void)tp;
+        token = renewed_token(j, rc == CURLE_OK && code == 401, now_ms);
+        if (token == NULL)
+                return false;
+        /* The same headers with the new Authorization. */
+        j->headers = NULL;
+        j->headers = curl_slist_append(j->headers, "Content-Type: text/plain");
+        graph_auth(j, token);
+        curl_easy_setopt(easy, CURLOPT_HTTPHEADER, j->headers);
+        for (struct curl_slist *h = old; h != NULL; h = h->next)
+                sodium_memzero(h->data, strlen(h->data));
+        curl_slist_free_all(old);
+        return true;
+}
+
+static const struct transport graph_transport = {
+        CHANNEL_EMAIL, NULL, graph_prepare, graph_classify_job, graph_again
+};
+
+#define HTTP(t, b) [t] = { t, &b, http_prepare, http_classify, NULL }
 
 /* Every channel type, indexed by it. */
 static const struct transport transports[CHANNEL_NTYPES] = {
-        [CHANNEL_EMAIL] = { CHANNEL_EMAIL, NULL, smtp_prepare, smtp_classify },
+        [CHANNEL_EMAIL] = { CHANNEL_EMAIL, NULL, smtp_prepare, smtp_classify,
+                            smtp_again },
         HTTP(CHANNEL_TEAMS, backend_teams),
         HTTP(CHANNEL_GOOGLE_CHAT, backend_google_chat),
         HTTP(CHANNEL_SLACK, backend_slack),
         HTTP(CHANNEL_DISCORD, backend_discord),
         HTTP(CHANNEL_MATTERMOST, backend_mattermost),
         HTTP(CHANNEL_WEBHOOK, backend_webhook),
+        HTTP(CHANNEL_NTFY, backend_ntfy),
+        HTTP(CHANNEL_PUSHOVER, backend_pushover),
+        HTTP(CHANNEL_SMS, backend_sms),
 };
 
 const struct transport *
@@ -201,4 +447,13 @@ transport_find(enum channel_type type)
             transports[type].prepare == NULL)
                 return NULL;
         return &transports[type];
+}
+
+const struct transport *
+transport_for(const struct conf *conf, enum channel_type type)
+{
+        if (type == CHANNEL_EMAIL && conf->email.present &&
+            conf->email.transport == EMAIL_TRANSPORT_GRAPH)
+                return &graph_transport;
+        return transport_find(type);
 }

@@ -6,9 +6,12 @@
  * a libcurl easy handle for one job: for an HTTP flavour the request its
  * backend builds (backend.h) and HTTP's options; for email the message
  * email_build() makes (email.h) and the relay, TLS and credentials of the
- * email group. Its classify() turns the finished transfer into an
- * outcome. What goes over the wire is the backends' and email's; the
- * transfer module (transfer.h) runs the handles.
+ * email group, or that message posted to Microsoft Graph's sendMail
+ * (email.transport = "graph"). With email.oauth2 the token comes from
+ * the oauth2 module, and a transfer refused for its token is run again
+ * once with a renewed one (again()). Its classify() turns the finished
+ * transfer into an outcome. What goes over the wire is the backends' and
+ * email's; the transfer module (transfer.h) runs the handles.
  */
 #ifndef ONOTIFY_TRANSPORT_H
 #define ONOTIFY_TRANSPORT_H
@@ -16,6 +19,7 @@
 #include "backend.h"
 #include "conf.h"
 #include "email.h"
+#include "oauth2.h"
 #include "secrets.h"
 
 #include <curl/curl.h>
@@ -29,6 +33,14 @@ struct transport_job {
         struct curl_slist *headers; /* HTTP: the request's headers */
         struct http_request req;    /* HTTP: the request */
         struct email_msg mail;      /* email: the message */
+        /* email with email.oauth2: the sign-in (a reference held), the
+         * token used (oauth2_token()'s gen), whether it was renewed after
+         * a refusal, and the sign-in's failure then (NULL: none). */
+        struct oauth2 *oauth2;
+        unsigned gen;
+        bool renewed;
+        char *signin_error;
+        char *body; /* Graph: the request's body */
 };
 
 /* What prepare() gets besides the handle; all borrowed. */
@@ -40,6 +52,8 @@ struct transport_input {
         const char *title, *text; /* the rendered templates */
         long timeout_ms;          /* for the whole transfer */
         int64_t now;              /* wall clock, seconds */
+        struct oauth2 *oauth2;    /* email.oauth2's sign-in, or NULL */
+        int64_t now_ms;           /* monotonic, for the token's renewal */
 };
 
 struct transport {
@@ -58,16 +72,32 @@ struct transport {
         /*
          * The outcome of a finished transfer: `rc` libcurl's result, `r`
          * the response, `code` the last response code (HTTP or SMTP, 0 for
-         * none). *retry_after in seconds (-1: none); *error (caller frees)
-         * a short description without URL or secret.
+         * none). *retry_after in seconds (-1: none); *local whether the
+         * problem is on our side (a sign-in that failed); *error (caller
+         * frees) a short description without URL or secret.
          */
-        enum outcome (*classify)(const struct transport *tp, CURLcode rc,
+        enum outcome (*classify)(const struct transport *tp,
+                                 const struct transport_job *j, CURLcode rc,
                                  const struct http_response *r, long code,
-                                 long *retry_after, char **error);
+                                 long *retry_after, bool *local, char **error);
+        /*
+         * Before classify(), for a transport that signs in (NULL for the
+         * others): whether the finished transfer was refused for its
+         * token and is set up on `easy` again with a renewed one, to run
+         * once more at once. Only once per job; when the renewal fails it
+         * says why in j->signin_error and returns false.
+         */
+        bool (*again)(const struct transport *tp, CURL *easy,
+                      struct transport_job *j, CURLcode rc, long code,
+                      int64_t now_ms);
 };
 
 /* The transport for channels of `type`, or NULL. */
 const struct transport *transport_find(enum channel_type type);
+/* The transport for channel type `type` under `conf`: for email, SMTP or
+ * Microsoft Graph as email.transport says. */
+const struct transport *transport_for(const struct conf *conf,
+                                      enum channel_type type);
 /* Frees what j holds and clears it; the handle must be done with it. */
 void transport_job_clear(struct transport_job *j);
 

@@ -3,6 +3,7 @@
 #include "dproto.h"
 #include "link.h"
 #include "log.h"
+#include "oauth2.h"
 #include "os.h"
 #include "secrets.h"
 #include "svc.h"
@@ -29,6 +30,7 @@ struct wk {
         struct link *link;           /* to the scheduler */
         struct transfer_pool *xfers; /* the deliveries under way */
         struct wsecrets *secrets;    /* the files w->conf names, as read */
+        struct oauth2 *oauth2;       /* email.oauth2's sign-in, or NULL */
         int sigfd;
         struct svc_watchdog watchdog;
         bool running;
@@ -130,7 +132,8 @@ on_job(void *arg, const struct dproto_msg *m)
         if (transfer_start(w->xfers, uid, job->lease,
                            &(struct transport_input){
                                w->conf, w->secrets, ch, m->root, title, text,
-                               w->opts->timeout_ms, (int64_t)time(NULL) },
+                               w->opts->timeout_ms, (int64_t)time(NULL),
+                               w->oauth2, os_mono_ms() },
                            &fail, &local, &cause) < 0)
                 goto fail;
         log_debug("delivery %s: sending to '%s' (%s)", uid, name, type);
@@ -147,9 +150,9 @@ out:
 /* A finished transfer's outcome, for the scheduler (transfer_done). */
 static void
 on_done(void *arg, const char *uid, int64_t lease, enum outcome o, long code,
-        long retry_after, const char *error)
+        long retry_after, bool local, const char *error)
 {
-        report(arg, uid, lease, o, code, retry_after, false, error);
+        report(arg, uid, lease, o, code, retry_after, local, error);
 }
 
 static void
@@ -204,9 +207,12 @@ on_signal(struct wk *w)
                         }
                         /* Read again, from the files the new config names. */
                         wsecrets_destroy(&w->secrets);
+                        /* Transfers under way keep their own reference. */
+                        oauth2_destroy(&w->oauth2);
                         conf_destroy(&w->conf);
                         w->conf = next;
                         w->secrets = wsecrets_new(w->conf);
+                        w->oauth2 = oauth2_new(w->conf, w->opts->timeout_ms);
                         transfer_reloaded(w->xfers, max_host(w));
                         log_info("configuration reloaded");
                         svc_ready();
@@ -298,6 +304,7 @@ worker_run(const struct worker_opts *opts, struct conf *conf)
         w.running = true;
         w.sigfd = os_signalfd();
         w.secrets = wsecrets_new(conf);
+        w.oauth2 = oauth2_new(conf, opts->timeout_ms);
 
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 fatalx("curl_global_init failed");
@@ -324,6 +331,7 @@ worker_run(const struct worker_opts *opts, struct conf *conf)
         transfer_pool_destroy(&w.xfers);
         curl_global_cleanup();
         wsecrets_destroy(&w.secrets);
+        oauth2_destroy(&w.oauth2);
         link_destroy(&w.link);
         close(w.sigfd);
         conf_destroy(&w.conf);

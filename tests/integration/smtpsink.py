@@ -10,7 +10,7 @@ Usage:
           [--tls-cert CERT --tls-key KEY] [--require-starttls]
           [--no-starttls] [--implicit-tls]
           [--auth-user U --auth-password P] [--auth-token T]
-          [--script FILE]
+          [--auth-token-file F] [--script FILE]
   python3 smtpsink.py --make-cert DIR
 
 Serving:
@@ -36,6 +36,13 @@ AUTH (SASL), advertised without TLS too unless --require-starttls:
   --auth-token T                    XOAUTH2 and OAUTHBEARER, bearer token
                                     checked against T (and the user against
                                     U when --auth-user is given).
+  --auth-token-file F               XOAUTH2 and OAUTHBEARER, the token
+                                    accepted only while it is valid in F,
+                                    oauthsink.py's state ("valid": token ->
+                                    the epoch second it ends), read at each
+                                    AUTH: a token endpoint's current token.
+                                    The connection is closed when the
+                                    token it signed in with ends.
   Wrong credentials: "535 5.7.8 Authentication credentials invalid"; for
   XOAUTH2/OAUTHBEARER first a "334 <base64 JSON error>" challenge, which
   the client answers (empty line, or AQ== for OAUTHBEARER), then the 535,
@@ -367,10 +374,20 @@ def make_server_class(smtp):
                     return smtp.AuthResult(success=False, handled=True)
             user, token = parse(blob)
             cfg = self.sink_cfg
-            ok = (user is not None and token is not None
-                  and hmac.compare_digest(token.encode(),
-                                          cfg.auth_token.encode())
+            if cfg.auth_token_file:
+                valid = token_valid(cfg.auth_token_file, token)
+            else:
+                valid = token is not None and hmac.compare_digest(
+                    token.encode(), cfg.auth_token.encode())
+            ok = (user is not None and token is not None and valid
                   and (cfg.auth_user is None or user == cfg.auth_user))
+            if ok and cfg.auth_token_file:
+                # The session ends with its token, as a provider's does: a
+                # client must sign in again, on a new connection.
+                left = token_valid_until(cfg.auth_token_file, token)
+                loop = asyncio.get_running_loop()
+                raw = self._original_transport or self.transport
+                loop.call_later(max(0.0, left - time.time()), raw.abort)
             if ok:
                 log.info("AUTH %s ok for %s", mechanism, user)
                 return smtp.AuthResult(
@@ -420,6 +437,21 @@ def make_server_class(smtp):
     return SinkSMTP
 
 
+def token_valid_until(path, token):
+    """When `token` ends in the token endpoint's state (0: unknown)."""
+    try:
+        with open(path) as f:
+            valid = json.load(f).get("valid", {})
+    except (OSError, ValueError):
+        return 0
+    return valid.get(token, 0) if token is not None else 0
+
+
+def token_valid(path, token):
+    """Whether the token endpoint's state holds `token` as valid now."""
+    return token_valid_until(path, token) > time.time()
+
+
 def password_authenticator(cfg, smtp):
     def authenticate(server, session, envelope, mechanism, auth_data):
         login = auth_data.login.decode("utf-8", "replace")
@@ -458,6 +490,8 @@ async def serve(cfg):
         exclude += ["PLAIN", "LOGIN"]
     elif cfg.auth_only:
         exclude += [m for m in ("PLAIN", "LOGIN") if m != cfg.auth_only]
+    if cfg.auth_token_file:
+        cfg.auth_token = ""
     if cfg.auth_token is None:
         exclude += ["XOAUTH2", "OAUTHBEARER"]
     auth_on = cfg.auth_password is not None or cfg.auth_token is not None
@@ -575,6 +609,7 @@ def parse_args(argv):
     p.add_argument("--auth-user", metavar="U")
     p.add_argument("--auth-password", metavar="P")
     p.add_argument("--auth-token", metavar="T")
+    p.add_argument("--auth-token-file", metavar="F")
     p.add_argument("--auth-only", metavar="MECH", choices=["PLAIN", "LOGIN"],
                    help="offer only this one of PLAIN and LOGIN")
     p.add_argument("--script", metavar="FILE")
@@ -598,8 +633,10 @@ def parse_args(argv):
     if cfg.auth_password is not None and cfg.auth_user is None:
         p.error("--auth-password needs --auth-user")
     if cfg.auth_user is not None and (cfg.auth_password is None
-                                      and cfg.auth_token is None):
-        p.error("--auth-user needs --auth-password or --auth-token")
+                                      and cfg.auth_token is None
+                                      and cfg.auth_token_file is None):
+        p.error("--auth-user needs --auth-password, --auth-token or "
+                "--auth-token-file")
     if not os.path.isdir(cfg.spool):
         p.error(f"--spool {cfg.spool}: not a directory")
     return cfg

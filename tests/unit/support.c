@@ -68,6 +68,12 @@ support_one_channel(struct conf *conf, struct channel *ch, const char *dir,
         ch->url = "";
         ch->url_file = "";
         ch->secret_file = "";
+        ch->token_file = "";
+        ch->user_key_file = "";
+        ch->account = "";
+        ch->from = "";
+        ch->messaging_service = "";
+        ch->body = "";
         conf->dir = (char *)dir;
         conf->channels = ch;
         conf->nchannels = 1;

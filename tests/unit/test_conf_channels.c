@@ -152,8 +152,9 @@ test_templates_errors(void **state)
                 { 7, "unknown key 'body' in templates.slack" },
                 { 6, "templates.slack.title: unknown placeholder '{{schol}}' "
                      "(known: " TEMPLATE_NAMES ")" },
-                { 8, "unknown channel type 'sms' in templates (types: email "
-                     "teams google_chat slack discord mattermost webhook)" },
+                { 8, "unknown channel type 'fax' in templates (types: email "
+                     "teams google_chat slack discord mattermost webhook "
+                     "ntfy pushover sms)" },
                 { 9, "templates.teams.title contains a control character (a "
                      "title is one line)" },
                 { 10, "templates.discord.text: unterminated placeholder" },
@@ -172,7 +173,7 @@ test_templates_errors(void **state)
             "templates = {\n"                                 /* 5 */
             "  slack = { title = \"{{school}} {{schol}}\";\n" /* 6 */
             "    body = \"x\"; };\n"                          /* 7 */
-            "  sms = { title = \"x\"; };\n"                   /* 8 */
+            "  fax = { title = \"x\"; };\n"                   /* 8 */
             "  teams = { title = \"a\\nb\"; };\n"             /* 9 */
             "  discord = { text = \"by {{due\"; };\n"         /* 10 */
             "  mattermost = { text = 5; };\n"                 /* 11 */

@@ -94,7 +94,7 @@ bench_prepare(struct bench *b)
         return tp->prepare(tp, b->easy, &b->j,
                            &(struct transport_input){ &b->conf, b->s, &b->ch,
                                                       b->job, "T", "X", 5000,
-                                                      1709566200 },
+                                                      1709566200, NULL, 0 },
                            &b->fail, &b->local, &b->cause);
 }
 
@@ -136,33 +136,36 @@ test_classify(void **state)
         const struct transport *teams = transport_find(CHANNEL_TEAMS);
         struct http_response ok = { 200, "1", 1, -1, NULL };
         struct http_response busy = { 503, NULL, 0, 120, NULL };
+        struct transport_job j = { 0 };
         long retry_after = -1;
+        bool local = false;
         char *error = NULL;
 
         (void)state;
         /* SMTP: the reply code decides; a 5xx fails for good. */
-        assert_int_equal(mail->classify(mail, CURLE_RECV_ERROR, &ok, 554,
-                                        &retry_after, &error),
+        assert_int_equal(mail->classify(mail, &j, CURLE_RECV_ERROR, &ok, 554,
+                                        &retry_after, &local, &error),
                          OUTCOME_FAILED);
         assert_int_equal(retry_after, -1);
         assert_non_null(error);
         free(error);
         error = NULL;
-        assert_int_equal(
-            mail->classify(mail, CURLE_OK, &ok, 250, &retry_after, &error),
-            OUTCOME_DELIVERED);
+        assert_int_equal(mail->classify(mail, &j, CURLE_OK, &ok, 250,
+                                        &retry_after, &local, &error),
+                         OUTCOME_DELIVERED);
         free(error);
         error = NULL;
         /* HTTP: the response decides, Retry-After kept. */
-        assert_int_equal(
-            teams->classify(teams, CURLE_OK, &ok, 200, &retry_after, &error),
-            OUTCOME_DELIVERED);
+        assert_int_equal(teams->classify(teams, &j, CURLE_OK, &ok, 200,
+                                         &retry_after, &local, &error),
+                         OUTCOME_DELIVERED);
         free(error);
         error = NULL;
-        assert_int_equal(
-            teams->classify(teams, CURLE_OK, &busy, 503, &retry_after, &error),
-            OUTCOME_RETRY);
+        assert_int_equal(teams->classify(teams, &j, CURLE_OK, &busy, 503,
+                                         &retry_after, &local, &error),
+                         OUTCOME_RETRY);
         assert_int_equal(retry_after, 120);
+        assert_false(local);
         free(error);
 }
 

@@ -1,0 +1,429 @@
+/*
+ * Delivery end to end to the channels that reach a phone: ntfy, Pushover
+ * and SMS (Twilio, Firetext, a generic gateway). `ofsted-notifyctl test
+ * CHANNEL` sends to each through a real worker; httpsink plays the
+ * service, scripted with the paths, success and error bodies and 429s
+ * with Retry-After its documentation gives, and the test checks what
+ * arrived: path, authentication, headers and form or JSON fields. No
+ * secret (token, key, auth token) may appear in any log.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "cluster.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define NTFY_TOKEN  "tk_AgQdq7mVBoFD37zQVN29RhuMzNIz2"
+#define PO_APP      "azGDORePK8gMaC0QOYAMyEEuzJnyUi"
+#define PO_USER     "uQiRzpo4DXghDmr9QzzfQu27cmVRsG"
+#define TW_SID      "AC0123456789abcdef0123456789abcdef"
+#define TW_TOKEN    "f0e1d2c3b4a5968778695a4b3c2d1e0f"
+#define FT_KEY      "FTKEY-9f8e7d6c5b4a39281706"
+#define WAIT_MS     30000
+#define TWILIO_PATH "/2010-04-01/Accounts/" TW_SID "/Messages.json"
+
+static const char *const secrets[] = { NTFY_TOKEN, PO_APP, PO_USER, TW_TOKEN,
+                                       FT_KEY };
+
+/* A secret file of the test's own, mode 0600, in the config's directory. */
+static void
+write_secret(struct cluster *c, const char *name, const char *value)
+{
+        char path[256];
+        FILE *fp;
+
+        snprintf(path, sizeof(path), "%s/%s", c->dir, name);
+        fp = fopen(path, "w");
+        if (fp == NULL)
+                fail_msg("cannot write %s: %s", path, strerror(errno));
+        fprintf(fp, "%s\n", value);
+        fclose(fp);
+        assert_int_equal(chmod(path, 0600), 0);
+}
+
+static void
+write_conf(struct cluster *c)
+{
+        FILE *fp = cluster_conf_begin(
+            c, &(struct cluster_conf){ .retry_base = 1, .lease = 10 });
+
+        write_secret(c, "ntfy.token", NTFY_TOKEN);
+        write_secret(c, "po.app", PO_APP);
+        write_secret(c, "po.user", PO_USER);
+        write_secret(c, "tw.token", TW_TOKEN);
+        write_secret(c, "ft.key", FT_KEY);
+        fprintf(fp,
+                "channels = (\n"
+                "  { name = \"ntfy\"; type = \"ntfy\";\n"
+                "    url = \"http://127.0.0.1:%d/oak-alerts\";\n"
+                "    token_file = \"ntfy.token\"; },\n"
+                "  { name = \"po\"; type = \"pushover\";\n"
+                "    url = \"http://127.0.0.1:%d\";\n"
+                "    token_file = \"po.app\"; user_key_file = \"po.user\"; },\n"
+                "  { name = \"tw\"; type = \"sms\"; profile = \"twilio\";\n"
+                "    url = \"http://127.0.0.1:%d\"; account = \"" TW_SID "\";\n"
+                "    from = \"+447700900999\"; to = [ \"+447700900123\" ];\n"
+                "    token_file = \"tw.token\"; },\n"
+                "  { name = \"ft\"; type = \"sms\"; profile = \"firetext\";\n"
+                "    url = \"http://127.0.0.1:%d\"; from = \"OakTrust\";\n"
+                "    to = [ \"+447700900124\" ]; token_file = \"ft.key\"; },\n"
+                "  { name = \"gen\"; type = \"sms\"; profile = \"generic\";\n"
+                "    url = \"http://127.0.0.1:%d/gw/send\";\n"
+                "    to = [ \"+447700900125\" ];\n"
+                "    body = \"{\\\"number\\\": \\\"{{to}}\\\", "
+                "\\\"text\\\": \\\"{{message}}\\\"}\"; }\n"
+                ");\n"
+                "schools = ( { urn = \"100001\"; name = \"Oak Primary\";\n"
+                "  channels = [ \"ntfy\", \"po\", \"tw\", \"ft\", \"gen\" ]; "
+                "} );\n"
+                "rules = ( );\n",
+                c->port, c->port, c->port, c->port, c->port);
+        cluster_conf_end(fp);
+}
+
+static int
+setup(void **state)
+{
+        struct cluster *c;
+
+        if (cluster_setup(state) < 0)
+                return -1;
+        c = *state;
+        if (cluster_httpsink_start(c) < 0)
+                return -1;
+        write_conf(c);
+        return 0;
+}
+
+static int
+teardown(void **state)
+{
+        return cluster_teardown(state);
+}
+
+/* Starts the daemon and a webhook worker. */
+static void
+start(struct cluster *c, const char *script)
+{
+        static const char *const args[] = { "--timeout", "8", NULL };
+
+        cluster_httpsink_script(c, script);
+        cluster_daemon_start(c, NULL);
+        cluster_worker_start(c, 0, "webhook", NULL, args);
+        cluster_wait_workers(c, "webhook", 1);
+}
+
+/*
+ * `ofsted-notifyctl test NAME`, which must succeed, or with `refusal`
+ * exit 1 saying it; then `n` requests at `path`: the last.
+ */
+static json_t *
+test_channel_says(struct cluster *c, const char *name, const char *path,
+                  size_t n, const char *refusal)
+{
+        struct proc_result r = cluster_ctl(c, "test", name, NULL);
+        json_t *reqs, *last;
+
+        if (r.status != (refusal != NULL ? 1 : 0))
+                fail_msg("test %s: exit %d: %s", name, r.status, r.err);
+        if (refusal != NULL)
+                assert_contains(r.err, refusal);
+        proc_result_free(&r);
+        reqs = cluster_wait_requests(c, path, n, WAIT_MS);
+        assert_int_equal(json_array_size(reqs), n);
+        last = json_incref(json_array_get(reqs, n - 1));
+        json_decref(reqs);
+        return last;
+}
+
+static json_t *
+test_channel(struct cluster *c, const char *name, const char *path, size_t n)
+{
+        return test_channel_says(c, name, path, n, NULL);
+}
+
+static const char *
+header(json_t *req, const char *name)
+{
+        return json_string_value(json_object_get(jobj(req, "headers"), name));
+}
+
+/* Form field `name` of the request's body, decoded; caller frees. */
+static char *
+form_field(json_t *req, const char *name)
+{
+        const char *form = jstr(req, "body");
+        size_t n = strlen(name);
+
+        for (const char *p = form; p != NULL && *p != '\0';) {
+                const char *end = strchr(p, '&');
+                size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+
+                if (len > n && strncmp(p, name, n) == 0 && p[n] == '=') {
+                        char *out = malloc(len), *o = out;
+
+                        assert_non_null(out);
+                        for (const char *q = p + n + 1; q < p + len; q++) {
+                                unsigned v;
+
+                                if (*q == '%' &&
+                                    sscanf(q + 1, "%2x", &v) == 1) {
+                                        *o++ = (char)v;
+                                        q += 2;
+                                } else {
+                                        *o++ = *q == '+' ? ' ' : *q;
+                                }
+                        }
+                        *o = '\0';
+                        return out;
+                }
+                p = end != NULL ? end + 1 : NULL;
+        }
+        fail_msg("no form field '%s' in '%s'", name, form);
+        return NULL;
+}
+
+static void
+assert_field(json_t *req, const char *name, const char *want)
+{
+        char *v = form_field(req, name);
+
+        assert_string_equal(v, want);
+        free(v);
+}
+
+/* What settled() waits for, and what it found. */
+struct want_settled {
+        struct cluster *c;
+        const char *name, *status;
+        json_t *found;
+};
+
+static bool
+is_settled(void *arg)
+{
+        struct want_settled *w = arg;
+        json_t *h = cluster_history(w->c), *d;
+        size_t k;
+
+        json_array_foreach(h, k, d)
+        {
+                if (strcmp(jstr(d, "channel"), w->name) == 0 &&
+                    strcmp(jstr(d, "status"), w->status) == 0)
+                        w->found = json_incref(d);
+        }
+        json_decref(h);
+        return w->found != NULL;
+}
+
+/* The test delivery of channel `name` in history settles as `status`. */
+static json_t *
+settled(struct cluster *c, const char *name, const char *status)
+{
+        struct want_settled w = { c, name, status, NULL };
+
+        if (!cluster_wait_until(is_settled, &w, WAIT_MS))
+                fail_msg("channel '%s' never %s", name, status);
+        return w.found;
+}
+
+/* No secret in the daemon's, the worker's or ctl's logs. */
+static void
+assert_no_secret_logged(struct cluster *c)
+{
+        for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+                assert_int_equal(cluster_log_count(c->dlog, secrets[i]), 0);
+                assert_int_equal(cluster_log_count(c->wlog[0], secrets[i]), 0);
+        }
+}
+
+/*
+ * ntfy: throttled once (429, Retry-After 1), then the message: a POST of
+ * text to the topic with Title, Priority (a test alert: the channel's
+ * default, high), Tags and the access token as Bearer.
+ */
+static void
+test_ntfy(void **state)
+{
+        struct cluster *c = *state;
+        json_t *req, *d;
+
+        start(c, "/oak-alerts sequence 429,200 header Retry-After 1 body "
+                 "{\"id\":\"sPs71M8A2T\",\"time\":1700000000,\"event\":"
+                 "\"message\",\"topic\":\"oak-alerts\"}\n");
+        req = test_channel(c, "ntfy", "/oak-alerts", 2);
+        assert_string_equal(jstr(req, "method"), "POST");
+        assert_contains(header(req, "content-type"), "text/plain");
+        assert_string_equal(header(req, "priority"), "high");
+        assert_contains(header(req, "tags"), "warning");
+        assert_true(strlen(header(req, "title")) > 0);
+        assert_string_equal(header(req, "authorization"), "Bearer " NTFY_TOKEN);
+        assert_contains(jstr(req, "body"), "No action is needed");
+        json_decref(req);
+        d = settled(c, "ntfy", "delivered");
+        assert_int_equal(json_integer_value(json_object_get(d, "attempts")), 2);
+        json_decref(d);
+        assert_no_secret_logged(c);
+        cluster_stop_all(c);
+        c->passed = true;
+}
+
+/* Pushover: the form with the app token, user key and priority 1. */
+static void
+test_pushover(void **state)
+{
+        struct cluster *c = *state;
+        json_t *req, *d;
+
+        start(c, "/1/messages.json status 200 header Content-Type "
+                 "application/json body {\"status\":1,\"request\":"
+                 "\"647d2300-702c-4b38-8b2f-d56326ae460b\"}\n");
+        req = test_channel(c, "po", "/1/messages.json", 1);
+        assert_string_equal(header(req, "content-type"),
+                            "application/x-www-form-urlencoded");
+        assert_field(req, "token", PO_APP);
+        assert_field(req, "user", PO_USER);
+        assert_field(req, "priority", "1");
+        json_decref(req);
+        d = settled(c, "po", "delivered");
+        json_decref(d);
+        assert_no_secret_logged(c);
+        cluster_stop_all(c);
+        c->passed = true;
+}
+
+/* Pushover's refusal, 400 {"status": 0, "errors": [...]}: failed for good
+ * at once, its error kept, no secret in it. */
+static void
+test_pushover_refused(void **state)
+{
+        struct cluster *c = *state;
+        json_t *req, *d;
+
+        start(c, "/1/messages.json status 400 header Content-Type "
+                 "application/json body {\"token\":\"invalid\",\"errors\":"
+                 "[\"application token is invalid\"],\"status\":0,"
+                 "\"request\":\"5042853c\"}\n");
+        req = test_channel_says(c, "po", "/1/messages.json", 1,
+                                "HTTP 400: application token is invalid");
+        json_decref(req);
+        d = settled(c, "po", "failed");
+        assert_int_equal(json_integer_value(json_object_get(d, "attempts")), 1);
+        json_decref(d);
+        cluster_wait_log(c->wlog[0], "application token is invalid", 1,
+                         WAIT_MS);
+        assert_no_secret_logged(c);
+        cluster_stop_all(c);
+        c->passed = true;
+}
+
+/* Twilio: the Messages resource, basic auth SID:token, To, From, Body;
+ * a 429 first (Retry-After), then 201 with the message resource. */
+static void
+test_twilio(void **state)
+{
+        struct cluster *c = *state;
+        char b64[128], want[160];
+        json_t *req, *d;
+        char *body;
+
+        start(c, TWILIO_PATH " sequence 429,201 header Retry-After 1 header "
+                             "Content-Type application/json body "
+                             "{\"sid\":\"SM0123456789abcdef0123456789abcdef\","
+                             "\"status\":\"queued\",\"error_code\":null}\n");
+        req = test_channel(c, "tw", TWILIO_PATH, 2);
+        sodium_bin2base64(
+            b64, sizeof(b64), (const unsigned char *)TW_SID ":" TW_TOKEN,
+            strlen(TW_SID ":" TW_TOKEN), sodium_base64_VARIANT_ORIGINAL);
+        snprintf(want, sizeof(want), "Basic %s", b64);
+        assert_string_equal(header(req, "authorization"), want);
+        assert_string_equal(header(req, "content-type"),
+                            "application/x-www-form-urlencoded");
+        assert_field(req, "To", "+447700900123");
+        assert_field(req, "From", "+447700900999");
+        body = form_field(req, "Body");
+        assert_contains(body, "TEST ALERT");
+        /* Two segments at most: 306 characters of plain text. */
+        assert_true(strlen(body) <= 306);
+        free(body);
+        json_decref(req);
+        d = settled(c, "tw", "delivered");
+        json_decref(d);
+        assert_no_secret_logged(c);
+        cluster_stop_all(c);
+        c->passed = true;
+}
+
+/* Firetext: the form with apiKey, the number without '+'; a 200 whose
+ * code is not 0 is a refusal. */
+static void
+test_firetext(void **state)
+{
+        struct cluster *c = *state;
+        json_t *req, *d;
+
+        start(c, "/api/sendsms/json sequence 200 header Content-Type "
+                 "application/json body {\"code\":1,\"description\":"
+                 "\"Authentication error\"}\n");
+        req = test_channel_says(c, "ft", "/api/sendsms/json", 1,
+                                "gateway code 1: Authentication error");
+        assert_field(req, "apiKey", FT_KEY);
+        assert_field(req, "to", "447700900124");
+        assert_field(req, "from", "OakTrust");
+        json_decref(req);
+        d = settled(c, "ft", "failed");
+        json_decref(d);
+        cluster_wait_log(c->wlog[0], "gateway code 1: Authentication error", 1,
+                         WAIT_MS);
+        assert_no_secret_logged(c);
+        cluster_stop_all(c);
+        c->passed = true;
+}
+
+/* The generic gateway: the channel's body template, as JSON. */
+static void
+test_generic(void **state)
+{
+        struct cluster *c = *state;
+        json_t *req, *b, *d;
+
+        start(c, NULL);
+        req = test_channel(c, "gen", "/gw/send", 1);
+        assert_string_equal(header(req, "content-type"), "application/json");
+        b = json_loads(jstr(req, "body"), 0, NULL);
+        assert_non_null(b);
+        assert_string_equal(jstr(b, "number"), "+447700900125");
+        assert_contains(jstr(b, "text"), "TEST ALERT");
+        json_decref(b);
+        json_decref(req);
+        d = settled(c, "gen", "delivered");
+        json_decref(d);
+        cluster_stop_all(c);
+        c->passed = true;
+}
+
+int
+main(int argc, char **argv)
+{
+        const struct CMUnitTest tests[] = {
+                CLUSTER_TEST(test_ntfy),
+                CLUSTER_TEST(test_pushover),
+                CLUSTER_TEST(test_pushover_refused),
+                CLUSTER_TEST(test_twilio),
+                CLUSTER_TEST(test_firetext),
+                CLUSTER_TEST(test_generic),
+        };
+
+        return CLUSTER_MAIN(tests);
+}

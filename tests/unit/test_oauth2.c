@@ -1,0 +1,222 @@
+/*
+ * oauth2's pure parts: the form body, the JWT and its RS256 signature
+ * (checked with OpenSSL's verify against a key made here), the token
+ * endpoint's answers (Entra's error JSON as Entra writes it) and the
+ * renewal time; and Graph's answers (graph.h).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "graph.h"
+#include "oauth2.h"
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+test_form(void **state)
+{
+        char *f;
+
+        (void)state;
+        f = oauth2_form((const struct oauth2_field[]){
+            { "grant_type", "client_credentials" },
+            { "client_secret", "a+b/c=d&e f~" },
+            { "scope", "https://outlook.office365.com/.default" },
+            { NULL, NULL } });
+        assert_string_equal(f, "grant_type=client_credentials"
+                               "&client_secret=a%2Bb%2Fc%3Dd%26e%20f~"
+                               "&scope=https%3A%2F%2Foutlook.office365.com"
+                               "%2F.default");
+        oauth2_wipe(f);
+}
+
+/* The part of a JWT between dots `i`, decoded from base64url. */
+static char *
+jwt_part(const char *jwt, int i)
+{
+        const char *a = jwt, *z;
+        unsigned char *out = calloc(1, 4096);
+        size_t len = 0;
+
+        for (int k = 0; k < i; k++)
+                a = strchr(a, '.') + 1;
+        z = strchr(a, '.');
+        if (z == NULL)
+                z = a + strlen(a);
+        assert_int_equal(
+            sodium_base642bin(out, 4095, a, (size_t)(z - a), NULL, &len, NULL,
+                              sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+            0);
+        out[len] = '\0';
+        return (char *)out;
+}
+
+static void
+test_jwt_rs256(void **state)
+{
+        EVP_PKEY *key = EVP_RSA_gen(2048);
+        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        const char *hdr = "{\"alg\":\"RS256\",\"typ\":\"JWT\"}";
+        const char *claims = "{\"aud\":\"https://login.example/t\"}";
+        unsigned char sig[512];
+        char *jwt = NULL, *cause = NULL, *h, *c, *input;
+        size_t siglen = 0;
+        const char *dot;
+
+        (void)state;
+        assert_non_null(key);
+        assert_int_equal(oauth2_jwt_sign(key, hdr, claims, &jwt, &cause), 0);
+        h = jwt_part(jwt, 0);
+        c = jwt_part(jwt, 1);
+        assert_string_equal(h, hdr);
+        assert_string_equal(c, claims);
+        /* The signature verifies over "header.claims" with the public key. */
+        dot = strrchr(jwt, '.');
+        input = strndup(jwt, (size_t)(dot - jwt));
+        assert_int_equal(
+            sodium_base642bin(sig, sizeof(sig), dot + 1, strlen(dot + 1), NULL,
+                              &siglen, NULL,
+                              sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+            0);
+        assert_int_equal(siglen, 256);
+        assert_int_equal(
+            EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key), 1);
+        assert_int_equal(EVP_DigestVerify(md, sig, siglen,
+                                          (const unsigned char *)input,
+                                          strlen(input)),
+                         1);
+        /* One changed byte of the claims: it does not. */
+        input[strlen(input) - 1] ^= 1;
+        EVP_MD_CTX_reset(md);
+        assert_int_equal(
+            EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key), 1);
+        assert_int_not_equal(EVP_DigestVerify(md, sig, siglen,
+                                              (const unsigned char *)input,
+                                              strlen(input)),
+                             1);
+        free(input);
+        free(h);
+        free(c);
+        oauth2_wipe(jwt);
+        EVP_MD_CTX_free(md);
+        EVP_PKEY_free(key);
+}
+
+static void
+test_reply_token(void **state)
+{
+        const char *ok = "{\"token_type\":\"Bearer\",\"expires_in\":3599,"
+                         "\"ext_expires_in\":3599,\"access_token\":\"eyJ0.x\"}";
+        struct oauth2_reply r;
+        char *cause = NULL;
+
+        (void)state;
+        assert_int_equal(oauth2_parse_reply(200, ok, strlen(ok), &r, &cause),
+                         0);
+        assert_string_equal(r.token, "eyJ0.x");
+        assert_int_equal(r.expires_in, 3599);
+        oauth2_reply_clear(&r);
+        assert_null(r.token);
+}
+
+static void
+test_reply_entra_error(void **state)
+{
+        const char *e =
+            "{\"error\":\"invalid_client\",\"error_description\":"
+            "\"AADSTS7000215: Invalid client secret provided.\\r\\nTrace ID: "
+            "0a1b\\r\\nCorrelation ID: 2c3d\\r\\nTimestamp: 2026-12-07 "
+            "10:00:00Z\",\"error_codes\":[7000215],\"timestamp\":\"2026-12-07 "
+            "10:00:00Z\",\"trace_id\":\"0a1b\",\"correlation_id\":\"2c3d\"}";
+        const char *mac = "{\"token_type\":\"mac\",\"expires_in\":9,"
+                          "\"access_token\":\"t\"}";
+        struct oauth2_reply r;
+        char *cause = NULL;
+
+        (void)state;
+        assert_int_equal(oauth2_parse_reply(401, e, strlen(e), &r, &cause), -1);
+        assert_string_equal(cause, "token endpoint said invalid_client: "
+                                   "AADSTS7000215: Invalid client secret "
+                                   "provided. (HTTP 401)");
+        assert_null(r.token);
+        free(cause);
+        cause = NULL;
+        /* A proxy's HTML page: only its status. */
+        assert_int_equal(oauth2_parse_reply(502, "<html>", 6, &r, &cause), -1);
+        assert_string_equal(cause, "token endpoint answered HTTP 502");
+        free(cause);
+        cause = NULL;
+        /* 200 without a token, or not a Bearer one. */
+        assert_int_equal(oauth2_parse_reply(200, "{}", 2, &r, &cause), -1);
+        assert_non_null(strstr(cause, "no access_token"));
+        free(cause);
+        cause = NULL;
+        assert_int_equal(oauth2_parse_reply(200, mac, strlen(mac), &r, &cause),
+                         -1);
+        assert_non_null(strstr(cause, "not a Bearer"));
+        free(cause);
+}
+
+static void
+test_renew_at(void **state)
+{
+        (void)state;
+        /* 80% of the life: an hour's token at 48 minutes. */
+        assert_int_equal(oauth2_renew_at(1000, 3600), 1000 + 2880000);
+        assert_int_equal(oauth2_renew_at(0, 3), 2400);
+}
+
+static void
+test_graph_answers(void **state)
+{
+        const char *denied = "{\"error\":{\"code\":\"ErrorAccessDenied\","
+                             "\"message\":\"Access is denied.\"}}";
+        struct http_response r = { 202, NULL, 0, -1, NULL };
+        long ra;
+        char *error = NULL;
+
+        (void)state;
+        assert_int_equal(graph_classify(&r, &ra, &error), OUTCOME_DELIVERED);
+        r = (struct http_response){ 429, NULL, 0, 7, NULL };
+        assert_int_equal(graph_classify(&r, &ra, &error), OUTCOME_RETRY);
+        assert_int_equal(ra, 7);
+        free(error);
+        r = (struct http_response){ 403, denied, strlen(denied), -1, NULL };
+        assert_int_equal(graph_classify(&r, &ra, &error), OUTCOME_FAILED);
+        assert_string_equal(error,
+                            "Graph 403: ErrorAccessDenied: Access is denied.");
+        free(error);
+        r = (struct http_response){ 0, NULL, 0, -1, "Timeout was reached" };
+        assert_int_equal(graph_classify(&r, &ra, &error), OUTCOME_RETRY);
+        free(error);
+        error = graph_send_url("https://graph.microsoft.com/v1.0",
+                               "alerts@trust.example");
+        assert_string_equal(error, "https://graph.microsoft.com/v1.0/users/"
+                                   "alerts%40trust.example/sendMail");
+        free(error);
+}
+
+int
+main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_form),
+                cmocka_unit_test(test_jwt_rs256),
+                cmocka_unit_test(test_reply_token),
+                cmocka_unit_test(test_reply_entra_error),
+                cmocka_unit_test(test_renew_at),
+                cmocka_unit_test(test_graph_answers),
+        };
+        if (sodium_init() < 0)
+                return 1;
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

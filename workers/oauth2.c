@@ -1,0 +1,710 @@
+/*
+ * oauth2: see oauth2.h. The requests, as the providers define them:
+ *
+ *   microsoft  POST
+ * https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token
+ *              grant_type=client_credentials, client_id, scope
+ *              (https://outlook.office365.com/.default for SMTP,
+ *              https://graph.microsoft.com/.default for Graph), and
+ *              client_secret, or client_assertion_type=urn:ietf:params:
+ *              oauth:client-assertion-type:jwt-bearer and client_assertion,
+ *              a JWT {alg RS256, typ JWT, x5t#S256} {aud the token URL,
+ *              iss = sub = client_id, jti, nbf, iat, exp +10 min}
+ *   google     POST the key's token_uri (https://oauth2.googleapis.com/token)
+ *              grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer and
+ *              assertion, a JWT {alg RS256, typ JWT, kid private_key_id}
+ *              {iss client_email, sub the sender, scope
+ *              https://mail.google.com/, aud the token URL, iat, exp +1 h}
+ *   generic    as microsoft, at token_url with scope.
+ *
+ * Either answers {"token_type":"Bearer","expires_in":N,"access_token":...}
+ * or an error object {"error":..., "error_description":...}.
+ */
+#include "oauth2.h"
+
+#include "email.h"
+#include "log.h"
+#include "secret.h"
+#include "xalloc.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define RETRY_MIN_MS    2000  /* after a failed sign-in, the first pause */
+#define RETRY_MAX_MS    60000 /* and the longest */
+#define ASSERTION_LIFE  600   /* seconds a client assertion is valid */
+#define GOOGLE_LIFE     3600  /* seconds Google's JWT may live, at most */
+#define MAX_REPLY       65536 /* bytes of the endpoint's answer kept */
+#define DESCRIPTION_MAX 300   /* characters of error_description shown */
+
+#define MS_LOGIN       "https://login.microsoftonline.com"
+#define MS_SMTP        "https://outlook.office365.com/.default"
+#define MS_GRAPH       "https://graph.microsoft.com/.default"
+#define GOOGLE_TOKEN   "https://oauth2.googleapis.com/token"
+#define GOOGLE_SCOPE   "https://mail.google.com/"
+#define ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+#define JWT_BEARER     "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+/* --- The pure parts -------------------------------------------------- */
+
+void
+oauth2_wipe(char *s)
+{
+        if (s == NULL)
+                return;
+        sodium_memzero(s, strlen(s));
+        free(s);
+}
+
+char *
+oauth2_form(const struct oauth2_field *fields)
+{
+        char *out = xstrdup(""), *next;
+
+        for (const struct oauth2_field *f = fields; f->name != NULL; f++) {
+                char *v = curl_easy_escape(NULL, f->value, 0);
+
+                if (v == NULL)
+                        abort(); /* only when out of memory */
+                xasprintf(&next, "%s%s%s=%s", out, out[0] != '\0' ? "&" : "",
+                          f->name, v);
+                sodium_memzero(v, strlen(v));
+                curl_free(v);
+                oauth2_wipe(out);
+                out = next;
+        }
+        return out;
+}
+
+char *
+oauth2_b64url(const unsigned char *p, size_t len)
+{
+        size_t n = sodium_base64_ENCODED_LEN(
+            len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+        char *out = xmalloc(n);
+
+        sodium_bin2base64(out, n, p, len,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+        return out;
+}
+
+int
+oauth2_jwt_sign(EVP_PKEY *key, const char *header, const char *claims,
+                char **jwt, char **cause)
+{
+        EVP_MD_CTX *md = NULL;
+        unsigned char *sig = NULL;
+        size_t siglen = 0;
+        char *h = NULL, *c = NULL, *input = NULL, *s = NULL;
+        int rc = -1;
+
+        *jwt = NULL;
+        if (key == NULL || EVP_PKEY_base_id(key) != EVP_PKEY_RSA) {
+                *cause = xstrdup("the private key is not an RSA key");
+                goto out;
+        }
+        h = oauth2_b64url((const unsigned char *)header, strlen(header));
+        c = oauth2_b64url((const unsigned char *)claims, strlen(claims));
+        xasprintf(&input, "%s.%s", h, c);
+        md = EVP_MD_CTX_new();
+        if (md == NULL ||
+            EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+            EVP_DigestSign(md, NULL, &siglen, (const unsigned char *)input,
+                           strlen(input)) != 1) {
+                *cause = xstrdup("cannot sign with the private key");
+                goto out;
+        }
+        sig = xmalloc(siglen);
+        if (EVP_DigestSign(md, sig, &siglen, (const unsigned char *)input,
+                           strlen(input)) != 1) {
+                *cause = xstrdup("cannot sign with the private key");
+                goto out;
+        }
+        s = oauth2_b64url(sig, siglen);
+        xasprintf(jwt, "%s.%s", input, s);
+        rc = 0;
+out:
+        ERR_clear_error();
+        EVP_MD_CTX_free(md);
+        free(sig);
+        free(h);
+        free(c);
+        free(input);
+        free(s);
+        return rc;
+}
+
+/* The first line of `s`, at most DESCRIPTION_MAX characters, printable. */
+static char *
+first_line(const char *s)
+{
+        size_t n = strcspn(s, "\r\n");
+        char *out = xstrndup(s, n > DESCRIPTION_MAX ? DESCRIPTION_MAX : n);
+
+        for (char *p = out; *p != '\0'; p++) {
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                        *p = '?';
+        }
+        return out;
+}
+
+int
+oauth2_parse_reply(long status, const char *body, size_t len,
+                   struct oauth2_reply *out, char **cause)
+{
+        json_t *root = NULL, *tok, *exp, *type;
+        const char *error, *desc;
+        char *d = NULL;
+        int rc = -1;
+
+        memset(out, 0, sizeof(*out));
+        if (body != NULL && len > 0)
+                root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+        error = json_string_value(json_object_get(root, "error"));
+        desc = json_string_value(json_object_get(root, "error_description"));
+        if (error != NULL) {
+                if (desc != NULL)
+                        d = first_line(desc);
+                xasprintf(cause, "token endpoint said %s%s%s (HTTP %ld)", error,
+                          d != NULL ? ": " : "", d != NULL ? d : "", status);
+                goto out;
+        }
+        if (status != 200) {
+                xasprintf(cause, "token endpoint answered HTTP %ld", status);
+                goto out;
+        }
+        tok = json_object_get(root, "access_token");
+        exp = json_object_get(root, "expires_in");
+        type = json_object_get(root, "token_type");
+        if (!json_is_string(tok) || json_string_length(tok) == 0) {
+                *cause = xstrdup("token endpoint's answer has no "
+                                 "access_token");
+                goto out;
+        }
+        if (type != NULL && (!json_is_string(type) ||
+                             strcasecmp(json_string_value(type), "Bearer"))) {
+                *cause = xstrdup("token endpoint's answer is not a Bearer "
+                                 "token");
+                goto out;
+        }
+        /* Entra's v1 endpoint wrote it as a string. */
+        if (json_is_integer(exp))
+                out->expires_in = (long)json_integer_value(exp);
+        else if (json_is_string(exp))
+                out->expires_in = strtol(json_string_value(exp), NULL, 10);
+        if (out->expires_in <= 0) {
+                *cause = xstrdup("token endpoint's answer has no valid "
+                                 "expires_in");
+                goto out;
+        }
+        /* Nothing else of the JSON is kept: wipe it below. */
+        out->token = xstrdup(json_string_value(tok));
+        rc = 0;
+out:
+        if (json_is_string(json_object_get(root, "access_token")))
+                sodium_memzero(
+                    (char *)json_string_value(
+                        json_object_get(root, "access_token")),
+                    json_string_length(json_object_get(root, "access_token")));
+        json_decref(root);
+        free(d);
+        return rc;
+}
+
+void
+oauth2_reply_clear(struct oauth2_reply *r)
+{
+        oauth2_wipe(r->token);
+        r->token = NULL;
+        r->expires_in = 0;
+}
+
+int64_t
+oauth2_renew_at(int64_t now_ms, long expires_in)
+{
+        return now_ms + (int64_t)expires_in * 800;
+}
+
+/* --- The token ------------------------------------------------------- */
+
+struct oauth2 {
+        int refs;
+        enum oauth2_provider provider;
+        long timeout_ms;
+        char *dir; /* the config's, for secret files */
+        char *client_id, *secret_file, *cert_file, *key_file, *sa_file;
+        char *token_url, *scope, *sender;
+        char *token; /* sodium_malloc'd; NULL: none held */
+        unsigned gen;
+        int64_t renew_ms, expires_ms;
+        char *problem;    /* the last failure, as logged; NULL: none */
+        int64_t retry_ms; /* no request before then after a failure */
+        int64_t backoff_ms;
+};
+
+struct oauth2 *
+oauth2_new(const struct conf *conf, long timeout_ms)
+{
+        const struct conf_oauth2 *c = &conf->email.oauth2;
+        struct oauth2 *o;
+
+        if (!conf->email.present || c->provider == OAUTH2_NONE)
+                return NULL;
+        o = xcalloc(1, sizeof(*o));
+        o->refs = 1;
+        o->provider = c->provider;
+        o->timeout_ms = timeout_ms;
+        o->dir = xstrdup(conf->dir);
+        o->client_id = xstrdup(c->client_id);
+        o->secret_file = xstrdup(c->client_secret_file);
+        o->cert_file = xstrdup(c->certificate_file);
+        o->key_file = xstrdup(c->private_key_file);
+        o->sa_file = xstrdup(c->service_account_file);
+        o->sender = email_from_address(conf->email.from);
+        if (c->token_url[0] != '\0')
+                o->token_url = xstrdup(c->token_url);
+        else if (c->provider == OAUTH2_MICROSOFT)
+                xasprintf(&o->token_url, MS_LOGIN "/%s/oauth2/v2.0/token",
+                          c->tenant);
+        /* google without token_url: the key's token_uri, read at use. */
+        if (c->scope[0] != '\0')
+                o->scope = xstrdup(c->scope);
+        else if (c->provider == OAUTH2_GOOGLE)
+                o->scope = xstrdup(GOOGLE_SCOPE);
+        else
+                o->scope = xstrdup(
+                    conf->email.transport == EMAIL_TRANSPORT_GRAPH ? MS_GRAPH
+                                                                   : MS_SMTP);
+        return o;
+}
+
+struct oauth2 *
+oauth2_hold(struct oauth2 *o)
+{
+        if (o != NULL)
+                o->refs++;
+        return o;
+}
+
+static void
+drop_token(struct oauth2 *o)
+{
+        if (o->token != NULL)
+                sodium_free(o->token); /* wipes it */
+        o->token = NULL;
+}
+
+void
+oauth2_destroy(struct oauth2 **op)
+{
+        struct oauth2 *o = *op;
+
+        *op = NULL;
+        if (o == NULL || --o->refs > 0)
+                return;
+        drop_token(o);
+        free(o->dir);
+        free(o->client_id);
+        free(o->secret_file);
+        free(o->cert_file);
+        free(o->key_file);
+        free(o->sa_file);
+        free(o->token_url);
+        free(o->scope);
+        free(o->sender);
+        free(o->problem);
+        free(o);
+}
+
+const char *
+oauth2_provider_name(const struct oauth2 *o)
+{
+        switch (o->provider) {
+        case OAUTH2_MICROSOFT:
+                return "microsoft";
+        case OAUTH2_GOOGLE:
+                return "google";
+        case OAUTH2_GENERIC:
+        case OAUTH2_NONE:
+                break;
+        }
+        return "generic";
+}
+
+/* A secret file of the group, as secret files are read; "setting" names
+ * it in a cause. */
+static char *
+read_secret(const struct oauth2 *o, const char *setting, const char *name,
+            enum secret_kind kind, char **cause)
+{
+        char *path = secret_path(o->dir, name), *value = NULL, *why = NULL;
+
+        if (secret_load(path, secret_is_credential(path), kind, &value, NULL,
+                        &why) < 0) {
+                xasprintf(cause, "email.oauth2.%s '%s' %s", setting, name, why);
+                value = NULL;
+        }
+        free(why);
+        free(path);
+        return value;
+}
+
+/* A PEM private key from its text; NULL with *cause. */
+static EVP_PKEY *
+parse_key(const char *pem, const char *what, char **cause)
+{
+        BIO *b = BIO_new_mem_buf(pem, -1);
+        EVP_PKEY *k =
+            b != NULL ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+
+        BIO_free(b);
+        ERR_clear_error();
+        if (k == NULL)
+                xasprintf(cause, "%s holds no PEM private key", what);
+        return k;
+}
+
+/* "x5t#S256": the base64url SHA-256 of the certificate's DER form. */
+static char *
+cert_thumbprint(const struct oauth2 *o, char **cause)
+{
+        char *path = secret_path(o->dir, o->cert_file), *out = NULL;
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+        X509 *x = NULL;
+        FILE *fp = fopen(path, "re");
+
+        if (fp != NULL)
+                x = PEM_read_X509(fp, NULL, NULL, NULL);
+        if (x == NULL) {
+                xasprintf(cause, "email.oauth2.certificate_file '%s' %s",
+                          o->cert_file,
+                          fp == NULL ? "cannot be read"
+                                     : "holds no PEM certificate");
+        } else if (X509_digest(x, EVP_sha256(), md, &mdlen) != 1) {
+                *cause = xstrdup("cannot hash the certificate");
+        } else {
+                out = oauth2_b64url(md, mdlen);
+        }
+        ERR_clear_error();
+        X509_free(x);
+        if (fp != NULL)
+                fclose(fp);
+        free(path);
+        return out;
+}
+
+/* A JWT with `claims` and header fields `hdr`, signed by the PEM key. */
+static char *
+signed_jwt(json_t *hdr, json_t *claims, const char *pem, const char *what,
+           char **cause)
+{
+        EVP_PKEY *key = parse_key(pem, what, cause);
+        char *h = NULL, *c = NULL, *jwt = NULL, *why = NULL;
+
+        if (key == NULL)
+                goto out;
+        json_object_set_new(hdr, "alg", json_string("RS256"));
+        json_object_set_new(hdr, "typ", json_string("JWT"));
+        h = json_dumps(hdr, JSON_COMPACT | JSON_SORT_KEYS);
+        c = json_dumps(claims, JSON_COMPACT | JSON_SORT_KEYS);
+        if (oauth2_jwt_sign(key, h, c, &jwt, &why) < 0) {
+                xasprintf(cause, "%s: %s", what, why);
+                jwt = NULL;
+        }
+out:
+        EVP_PKEY_free(key);
+        free(h);
+        free(c);
+        free(why);
+        return jwt;
+}
+
+/*
+ * The form of a client-credentials request (microsoft, generic): with the
+ * secret, or with an assertion signed by the certificate's key.
+ */
+static char *
+client_credentials(const struct oauth2 *o, int64_t now, char **cause)
+{
+        char *secret = NULL, *pem = NULL, *x5t = NULL, *jwt = NULL;
+        char *form = NULL;
+        unsigned char jti[16];
+        char jtihex[33];
+        json_t *hdr = NULL, *claims = NULL;
+
+        if (o->secret_file[0] != '\0') {
+                secret = read_secret(o, "client_secret_file", o->secret_file,
+                                     SECRET_PASSWORD, cause);
+                if (secret == NULL)
+                        goto out;
+                form = oauth2_form((const struct oauth2_field[]){
+                    { "grant_type", "client_credentials" },
+                    { "client_id", o->client_id },
+                    { "client_secret", secret },
+                    { "scope", o->scope },
+                    { NULL, NULL } });
+                goto out;
+        }
+        pem = read_secret(o, "private_key_file", o->key_file, SECRET_DOCUMENT,
+                          cause);
+        if (pem == NULL || (x5t = cert_thumbprint(o, cause)) == NULL)
+                goto out;
+        randombytes_buf(jti, sizeof(jti));
+        sodium_bin2hex(jtihex, sizeof(jtihex), jti, sizeof(jti));
+        hdr = json_pack("{s:s}", "x5t#S256", x5t);
+        claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "aud",
+                           o->token_url, "iss", o->client_id, "sub",
+                           o->client_id, "jti", jtihex, "nbf", (json_int_t)now,
+                           "iat", (json_int_t)now, "exp",
+                           (json_int_t)(now + ASSERTION_LIFE));
+        jwt = signed_jwt(hdr, claims, pem, "email.oauth2.private_key_file",
+                         cause);
+        if (jwt == NULL)
+                goto out;
+        form = oauth2_form((const struct oauth2_field[]){
+            { "grant_type", "client_credentials" },
+            { "client_id", o->client_id },
+            { "scope", o->scope },
+            { "client_assertion_type", ASSERTION_TYPE },
+            { "client_assertion", jwt },
+            { NULL, NULL } });
+out:
+        json_decref(hdr);
+        json_decref(claims);
+        oauth2_wipe(secret);
+        oauth2_wipe(pem);
+        oauth2_wipe(jwt);
+        free(x5t);
+        return form;
+}
+
+/*
+ * The form of Google's JWT bearer grant, from the service account key;
+ * *url is the token URL (token_url, else the key's token_uri).
+ */
+static char *
+google_grant(const struct oauth2 *o, int64_t now, char **url, char **cause)
+{
+        char *doc = NULL, *jwt = NULL, *form = NULL;
+        const char *email, *pem, *kid, *uri;
+        json_t *key = NULL, *hdr = NULL, *claims = NULL;
+
+        doc = read_secret(o, "service_account_file", o->sa_file,
+                          SECRET_DOCUMENT, cause);
+        if (doc == NULL)
+                goto out;
+        key = json_loads(doc, 0, NULL);
+        email = json_string_value(json_object_get(key, "client_email"));
+        pem = json_string_value(json_object_get(key, "private_key"));
+        kid = json_string_value(json_object_get(key, "private_key_id"));
+        uri = json_string_value(json_object_get(key, "token_uri"));
+        if (email == NULL || pem == NULL) {
+                xasprintf(cause,
+                          "email.oauth2.service_account_file '%s' is not a "
+                          "service account key (JSON with client_email and "
+                          "private_key)",
+                          o->sa_file);
+                goto out;
+        }
+        *url = xstrdup(o->token_url != NULL ? o->token_url
+                       : uri != NULL        ? uri
+                                            : GOOGLE_TOKEN);
+        hdr = kid != NULL ? json_pack("{s:s}", "kid", kid) : json_object();
+        claims =
+            json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", email, "sub",
+                      o->sender, "scope", o->scope, "aud", *url, "iat",
+                      (json_int_t)now, "exp", (json_int_t)(now + GOOGLE_LIFE));
+        jwt = signed_jwt(hdr, claims, pem, "email.oauth2.service_account_file",
+                         cause);
+        if (jwt == NULL)
+                goto out;
+        form = oauth2_form(
+            (const struct oauth2_field[]){ { "grant_type", JWT_BEARER },
+                                           { "assertion", jwt },
+                                           { NULL, NULL } });
+out:
+        if (key != NULL && pem != NULL)
+                sodium_memzero((char *)pem, strlen(pem));
+        json_decref(key);
+        json_decref(hdr);
+        json_decref(claims);
+        oauth2_wipe(doc);
+        oauth2_wipe(jwt);
+        return form;
+}
+
+struct reply_buf {
+        char *p;
+        size_t len;
+};
+
+static size_t
+on_reply(char *data, size_t size, size_t n, void *arg)
+{
+        struct reply_buf *b = arg;
+        size_t len = size * n, keep = len;
+
+        if (b->len + keep > MAX_REPLY)
+                keep = MAX_REPLY - b->len;
+        if (keep > 0) {
+                b->p = xreallocarray(b->p, b->len + keep + 1, 1);
+                memcpy(b->p + b->len, data, keep);
+                b->len += keep;
+                b->p[b->len] = '\0';
+        }
+        return len;
+}
+
+/*
+ * The one I/O: POST `form` to `url`, and the answer parsed. Blocking,
+ * bounded by o's timeout: a sign-in is once an hour or so.
+ */
+static int
+request_token(const struct oauth2 *o, const char *url, const char *form,
+              struct oauth2_reply *out, char **cause)
+{
+        CURL *easy = curl_easy_init();
+        struct curl_slist *hdrs = NULL;
+        struct reply_buf b = { NULL, 0 };
+        long status = 0;
+        CURLcode rc;
+        int ret = -1;
+
+        if (easy == NULL) {
+                *cause = xstrdup("cannot start a request");
+                return -1;
+        }
+        hdrs = curl_slist_append(hdrs, "Content-Type: "
+                                       "application/x-www-form-urlencoded");
+        hdrs = curl_slist_append(hdrs, "Accept: application/json");
+        curl_easy_setopt(easy, CURLOPT_URL, url);
+        curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+        curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hdrs);
+        /* Not copied by libcurl: wiped by the caller. */
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, form);
+        curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_reply);
+        curl_easy_setopt(easy, CURLOPT_WRITEDATA, &b);
+        rc = curl_easy_perform(easy);
+        if (rc != CURLE_OK) {
+                xasprintf(cause, "token endpoint unreachable: %s",
+                          curl_easy_strerror(rc));
+                goto out;
+        }
+        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+        if (oauth2_parse_reply(status, b.p, b.len, out, cause) < 0)
+                goto out;
+        ret = 0;
+out:
+        if (b.p != NULL)
+                sodium_memzero(b.p, b.len);
+        free(b.p);
+        curl_slist_free_all(hdrs);
+        curl_easy_cleanup(easy);
+        return ret;
+}
+
+/* Signs in: a new token in o, or -1 with *cause. */
+static int
+fetch(struct oauth2 *o, int64_t now_ms, char **cause)
+{
+        int64_t now = (int64_t)time(NULL);
+        struct oauth2_reply r = { NULL, 0 };
+        char *form = NULL, *url = NULL;
+        size_t n;
+        int rc = -1;
+
+        if (o->provider == OAUTH2_GOOGLE)
+                form = google_grant(o, now, &url, cause);
+        else {
+                form = client_credentials(o, now, cause);
+                url = xstrdup(o->token_url);
+        }
+        if (form == NULL)
+                goto out;
+        if (request_token(o, url, form, &r, cause) < 0)
+                goto out;
+        drop_token(o);
+        n = strlen(r.token) + 1;
+        o->token = sodium_malloc(n);
+        if (o->token == NULL)
+                abort();
+        memcpy(o->token, r.token, n);
+        o->gen++;
+        o->renew_ms = oauth2_renew_at(now_ms, r.expires_in);
+        o->expires_ms = now_ms + (int64_t)r.expires_in * 1000;
+        rc = 0;
+out:
+        oauth2_reply_clear(&r);
+        oauth2_wipe(form);
+        free(url);
+        return rc;
+}
+
+const char *
+oauth2_token(struct oauth2 *o, int64_t now_ms, unsigned *gen, char **cause)
+{
+        char *why = NULL;
+
+        *cause = NULL;
+        if (o->token != NULL && now_ms < o->renew_ms)
+                goto out;
+        if (o->problem != NULL && now_ms < o->retry_ms) {
+                /* Not again so soon: the same answer. */
+                xasprintf(cause, "email sign-in: %s", o->problem);
+                return NULL;
+        }
+        if (fetch(o, now_ms, &why) < 0) {
+                if (o->problem == NULL || strcmp(o->problem, why) != 0)
+                        log_err("email sign-in (%s) failed: %s; deliveries "
+                                "wait and are tried again",
+                                oauth2_provider_name(o), why);
+                free(o->problem);
+                o->problem = why;
+                o->backoff_ms = o->backoff_ms == 0 ? RETRY_MIN_MS
+                                : 2 * o->backoff_ms > RETRY_MAX_MS
+                                    ? RETRY_MAX_MS
+                                    : 2 * o->backoff_ms;
+                o->retry_ms = now_ms + o->backoff_ms;
+                /* A token that has not ended yet still serves. */
+                if (o->token != NULL && now_ms < o->expires_ms)
+                        goto out;
+                drop_token(o);
+                xasprintf(cause, "email sign-in: %s", o->problem);
+                return NULL;
+        }
+        if (o->problem != NULL)
+                log_info("email sign-in (%s) works again",
+                         oauth2_provider_name(o));
+        else
+                log_info("email sign-in (%s): got a token",
+                         oauth2_provider_name(o));
+        free(o->problem);
+        o->problem = NULL;
+        o->backoff_ms = 0;
+out:
+        if (gen != NULL)
+                *gen = o->gen;
+        return o->token;
+}
+
+void
+oauth2_refused(struct oauth2 *o, unsigned gen)
+{
+        if (o->gen == gen) {
+                drop_token(o);
+                o->retry_ms = 0; /* ask at once, even after a failure */
+        }
+}
