@@ -96,6 +96,14 @@ alert_encode_text(const struct alert *a, const struct tz *tz)
                 text(&b, "ack_url", a->ack_url, "");
         else
                 jtext_printf(&b, ",\"ack_url\":null");
+        if (a->base_url != NULL && a->base_url[0] != '\0') {
+                key(&b, "case_url");
+                jtext_printf(&b, "\"");
+                jtext_escaped(&b, a->base_url);
+                jtext_printf(&b, "/cases/%" PRId64 "\"", a->case_id);
+        } else {
+                jtext_printf(&b, ",\"case_url\":null");
+        }
         if (a->escalation) {
                 jtext_printf(&b, ",\"escalation\":{\"to\":");
                 names(&b, (const char *const *)a->to, a->nto);

@@ -43,6 +43,9 @@ struct alert {
         size_t nto;
         const char *alerted[ALERT_CHANNELS_MAX];
         size_t nalerted;
+        /* web.base_url: the case's page is base_url/cases/{case}; NULL or
+         * "": no page to link to. */
+        const char *base_url;
 };
 
 /*
@@ -51,7 +54,8 @@ struct alert {
  * "action", "contact", "at", "due" (RFC 3339 in `tz`), "due_utc" (RFC 3339
  * UTC), "due_human" (timefmt_human() in `tz`), "opens" and "opens_human"
  * (null without a window), "warning" (null when none), "ack_url" (null
- * when none), "escalation": null, or for an escalation {"to": [channels],
+ * when none), "case_url" (base_url/cases/{case}; null without a
+ * base_url), "escalation": null, or for an escalation {"to": [channels],
  * "alerted": [channels alerted before]}. Strings are escaped
  * as jansson writes them (jtext.h). Written straight, not through a
  * jansson tree: the JOB of every delivery is this text.

@@ -321,6 +321,7 @@ sched_alert(const struct conf *conf, const struct store_alert_row *row,
                 .due = a->due,
                 .opens = a->opens,
                 .warning = row->warning,
+                .base_url = conf->web.base_url,
         };
         if (a->escalation > 0) {
                 const struct channel *chans[ALERT_CHANNELS_MAX];
@@ -344,6 +345,7 @@ sched_alert(const struct conf *conf, const struct store_alert_row *row,
                 out->action = "This is a test of ofsted-notify's delivery "
                               "to this channel. No action is needed.";
                 out->contact = "-";
+                out->base_url = NULL;
         }
 }
 

@@ -43,7 +43,8 @@
         " rule TEXT NOT NULL,"                                                 \
         " channel TEXT NOT NULL,"                                              \
         " expires INTEGER NOT NULL,"                                           \
-        " created_at INTEGER NOT NULL);"
+        " created_at INTEGER NOT NULL);"                                       \
+        "CREATE INDEX links_expires ON links(expires);"
 
 /*
  * Schema migrations: migrations[v] takes the database from user_version v
@@ -480,6 +481,9 @@ static const char *const stmt_sql[S_COUNT] = {
                         "l.expires FROM links AS l "
                         "JOIN cases AS c ON c.id = l.case_id "
                         "WHERE l.hash = ?1",
+        /* Links that stopped working before ?1: nobody can use them. */
+        [S_LINKS_PRUNE] = "/* links_prune */ DELETE FROM links "
+                          "WHERE expires < ?1",
         [S_TOKEN_ADD] = "INSERT INTO tokens (name, hash, feed_hash, role, "
                         "schools, created_at, created_by) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

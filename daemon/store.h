@@ -348,6 +348,8 @@ int store_link_add(struct store *st, const unsigned char *hash,
 /* The link of `hash`: 0 and *out, 1 when there is none, -1. */
 int store_link_find(struct store *st, const unsigned char *hash,
                     struct store_link *out, char **cause);
+/* Deletes the links that expired before `before`: how many, or -1. */
+int store_links_prune(struct store *st, int64_t before, char **cause);
 
 /* --- Dispatch (docs/dispatch.md) ------------------------------------------ */
 

@@ -178,3 +178,17 @@ store_link_find(struct store *st, const unsigned char *hash,
         done(s);
         return rc < 0 ? -1 : rc == 1 ? 0 : 1;
 }
+
+int
+store_links_prune(struct store *st, int64_t before, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_LINKS_PRUNE];
+
+        if (sqlite3_bind_int64(s, 1, before) != SQLITE_OK) {
+                done(s);
+                return store_fail(st, "prune links", cause);
+        }
+        if (store_run(st, s, "prune links", cause) < 0)
+                return -1;
+        return sqlite3_changes(st->db);
+}

@@ -75,6 +75,7 @@ enum stmt {
         S_JSON_CASE_ACKS,
         S_LINK_ADD,
         S_LINK_FIND,
+        S_LINKS_PRUNE,
         S_TOKEN_ADD,
         S_TOKEN_LIVE,
         S_TOKEN_REVOKE,

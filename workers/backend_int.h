@@ -80,9 +80,10 @@ int backend_request_text(struct http_request *out, const char *url,
                          const char *body, const char *content_type,
                          const char *delivery, char **cause);
 /*
- * Whether the alert is urgent: the `deadline` alert, or one less than an
- * hour before the deadline ("-60m", "-30m"). Escalations, when the JOB
- * says so (a later issue), will be too.
+ * Whether the alert is urgent: an escalation (the JOB's alert has an
+ * "escalation" object: nobody has acknowledged the deadline), the
+ * `deadline` alert, or one less than an hour before the deadline ("-60m",
+ * "-30m").
  */
 bool backend_urgent(const struct job_view *j);
 /* application/x-www-form-urlencoded: appends "&name=value" (no '&' the

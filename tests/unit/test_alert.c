@@ -52,7 +52,8 @@ static const struct row rows[] = {
             NULL,
             0,
             { NULL },
-            0 },
+            0,
+            NULL },
           "2024-03-04T15:30:00Z",
           "2024-03-04T16:30:00Z",
           NULL,
@@ -65,7 +66,7 @@ static const struct row rows[] = {
           "\"due_utc\":\"2024-03-04T16:30:00Z\","
           "\"due_human\":\"Mon 4 Mar 2024 16:30 GMT\","
           "\"opens\":null,\"opens_human\":null,\"warning\":null,"
-          "\"ack_url\":null,\"escalation\":null}" },
+          "\"ack_url\":null,\"case_url\":null,\"escalation\":null}" },
         { "the defaults: no trust, school name, action or contact; late, "
           "BST, a window and a warning",
           "Europe/London",
@@ -87,7 +88,8 @@ static const struct row rows[] = {
             NULL,
             0,
             { NULL },
-            0 },
+            0,
+            NULL },
           "2024-07-01T09:00:00Z",
           "2024-07-01T10:00:00Z",
           "2024-07-02T08:00:00Z",
@@ -102,28 +104,12 @@ static const struct row rows[] = {
           "\"opens\":\"2024-07-02T09:00:00+01:00\","
           "\"opens_human\":\"Tue 2 Jul 2024 09:00 BST\","
           "\"warning\":\"resume: check \\\"the\\\" date\","
-          "\"ack_url\":null,\"escalation\":null}" },
+          "\"ack_url\":null,\"case_url\":null,\"escalation\":null}" },
         { "the same instants in the zone passed: UTC",
           "UTC",
-          { NULL,
-            12,
-            "100002",
-            NULL,
-            "resume",
-            "event",
-            true,
-            NULL,
-            NULL,
-            0,
-            0,
-            0,
-            NULL,
-            NULL,
-            false,
-            NULL,
-            0,
-            { NULL },
-            0 },
+          { NULL,  12,   "100002", NULL,     "resume", "event", true,
+            NULL,  NULL, 0,        0,        0,        NULL,    NULL,
+            false, NULL, 0,        { NULL }, 0,        NULL },
           "2024-07-01T09:00:00Z",
           "2024-07-01T10:00:00Z",
           "2024-07-02T08:00:00Z",
@@ -137,7 +123,8 @@ static const struct row rows[] = {
           "\"due_human\":\"Mon 1 Jul 2024 10:00 UTC\","
           "\"opens\":\"2024-07-02T08:00:00+00:00\","
           "\"opens_human\":\"Tue 2 Jul 2024 08:00 UTC\","
-          "\"warning\":null,\"ack_url\":null,\"escalation\":null}" },
+          "\"warning\":null,\"ack_url\":null,\"case_url\":null,\"escalation\":"
+          "null}" },
         { "text with quotes, a backslash, a tab and non-ASCII characters "
           "intact; bytes that are not UTF-8 become U+FFFD",
           "Europe/London",
@@ -159,7 +146,8 @@ static const struct row rows[] = {
             NULL,
             0,
             { NULL },
-            0 },
+            0,
+            NULL },
           "2024-01-15T12:00:00Z",
           "2024-01-16T17:00:00Z",
           NULL,
@@ -172,7 +160,8 @@ static const struct row rows[] = {
           "\"due_utc\":\"2024-01-16T17:00:00Z\","
           "\"due_human\":\"Tue 16 Jan 2024 17:00 GMT\","
           "\"opens\":null,\"opens_human\":null,"
-          "\"warning\":\"caf\xc3\xa9\",\"ack_url\":null,\"escalation\":null}" },
+          "\"warning\":\"caf\xc3\xa9\",\"ack_url\":null,\"case_url\":null,"
+          "\"escalation\":null}" },
         { "an escalation with its link: to whom it goes, who was alerted",
           "Europe/London",
           { "Oak Trust",
@@ -193,7 +182,8 @@ static const struct row rows[] = {
             (char *[]){ "leaders" },
             1,
             { "heads", "it" },
-            2 },
+            2,
+            "https://alerts.example" },
           "2024-03-04T15:30:00Z",
           "2024-03-04T16:30:00Z",
           NULL,
@@ -207,6 +197,7 @@ static const struct row rows[] = {
           "\"due_human\":\"Mon 4 Mar 2024 16:30 GMT\","
           "\"opens\":null,\"opens_human\":null,\"warning\":null,"
           "\"ack_url\":\"https://alerts.example/a/ont_x\","
+          "\"case_url\":\"https://alerts.example/cases/7\","
           "\"escalation\":{\"to\":[\"leaders\"],"
           "\"alerted\":[\"heads\",\"it\"]}}" },
 };
@@ -267,8 +258,7 @@ test_reader_members_last(void **state)
         a.at = support_utc("2024-03-04T15:30:00Z");
         a.due = support_utc("2024-03-04T16:30:00Z");
         o = alert_encode(&a, tz);
-        assert_int_equal(json_object_size(o),
-                         17); /* the seventeen of alert.h */
+        assert_int_equal(json_object_size(o), 18); /* the eighteen of alert.h */
         json_object_set_new(o, "deliveries", json_integer(3));
         json_object_foreach(o, key, v)
         {
