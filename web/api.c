@@ -259,20 +259,22 @@ post_ack(struct web *w, const struct call *c, struct reply *r)
                                   json_pack("{s:s, s:I}", "cmd", "show", "case",
                                             (json_int_t)c->route->case_id),
                                   r);
-        const char *urn;
+        const char *school;
+        char urn[NAMES_URN_LEN + 1];
 
         if (reply == NULL)
                 return;
-        urn = json_string_value(
+        /* A copy: the reply it is read from goes before it is used. */
+        school = json_string_value(
             json_object_get(json_object_get(reply, "case"), "school"));
-        if (urn == NULL || strcmp(urn, TEST_URN) == 0 ||
+        snprintf(urn, sizeof(urn), "%s", school != NULL ? school : "");
+        json_decref(reply);
+        if (school == NULL || strcmp(urn, TEST_URN) == 0 ||
             !auth_sees(c->who, urn)) {
                 web_error(r, 403, "case %lld is not of one of your schools",
                           (long long)c->route->case_id);
-                json_decref(reply);
                 return;
         }
-        json_decref(reply);
         if (!auth_may_record(c->who, urn)) {
                 web_error(r, 403, "a %s token may not acknowledge",
                           roles_name(c->who->role));

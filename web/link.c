@@ -187,11 +187,11 @@ show(struct reply *r, const json_t *l, const char *token, bool just)
                     json_string_value(json_object_get(l, "note")) ?: "");
                 page(r, 200, just ? "Done: the reminders stop" : "Already done",
                      "<p><strong>%s</strong> (URN %s)</p>\n"
-                     "<p>Rule: %s<br>Deadline: %s (%s)</p>\n"
+                     "<p>Rule: %s<br>Deadline: %s</p>\n"
                      "<p>Acknowledged by %s%s%s%s. The reminders and "
                      "escalations have stopped; the deadline itself "
                      "stands.</p>\n",
-                     name, urn, rule, due, left, by, note[0] ? " (" : "", note,
+                     name, urn, rule, due, by, note[0] ? " (" : "", note,
                      note[0] ? ")" : "");
         } else {
                 /* The token is the permission: the form posts it back. */
@@ -259,8 +259,13 @@ link_serve(struct web *w, const char *method, const char *url, const char *body,
                         refused(r, reply);
                 }
         } else {
-                show(r, json_object_get(reply, post ? "ack" : "link"), token,
-                     post);
+                const json_t *l =
+                    json_object_get(reply, post ? "ack" : "link");
+
+                /* "Done" only for the POST that made it; a second one, or
+                 * one that lost the race, says it was done already. */
+                show(r, l, token,
+                     post && json_is_true(json_object_get(l, "new")));
         }
         json_decref(reply);
         free(note);
