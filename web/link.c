@@ -259,8 +259,7 @@ link_serve(struct web *w, const char *method, const char *url, const char *body,
                         refused(r, reply);
                 }
         } else {
-                const json_t *l =
-                    json_object_get(reply, post ? "ack" : "link");
+                const json_t *l = json_object_get(reply, post ? "ack" : "link");
 
                 /* "Done" only for the POST that made it; a second one, or
                  * one that lost the race, says it was done already. */

@@ -127,8 +127,8 @@ notify(struct api *a, const char *urn, const char *at, const char *path,
 static json_t *
 show(struct api *a, const char *urn)
 {
-        json_t *r = cluster_ctl_json(&a->c, "show", "--school", urn, "--json",
-                                     NULL);
+        json_t *r =
+            cluster_ctl_json(&a->c, "show", "--school", urn, "--json", NULL);
         json_t *c = json_incref(jobj(r, "case"));
 
         json_decref(r);
@@ -349,8 +349,7 @@ test_link_two_posts(void **state)
         c = show(a, OAK);
         assert_int_equal(json_array_size(jarr(c, "acks")), 1);
         json_decref(c);
-        assert_int_equal(cluster_log_count(a->c.dlog, "acknowledged " RULE),
-                         1);
+        assert_int_equal(cluster_log_count(a->c.dlog, "acknowledged " RULE), 1);
 }
 
 /*
@@ -401,8 +400,8 @@ post_ack(struct api *a, json_int_t id, const char *token, const char *json,
         char path[64];
 
         snprintf(path, sizeof(path), "/api/v1/cases/%lld/acks", (long long)id);
-        api_call(a, "POST", path, token, "application/json", json,
-                 strlen(json), r);
+        api_call(a, "POST", path, token, "application/json", json, strlen(json),
+                 r);
 }
 
 /*
