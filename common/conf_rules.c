@@ -186,8 +186,8 @@ load_ack_keeps(struct loader *ld, const config_setting_t *g, struct rule *r)
                             found || strcmp(r->alerts[k].text, keeps.v[i]) == 0;
                 if (!found)
                         ld_error_at(ld, keeps.at[i],
-                                    "ack_keeps '%s' is not one of rule "
-                                    "'%s''s alerts",
+                                    "ack_keeps '%s' is not one of the "
+                                    "alerts of rule '%s'",
                                     keeps.v[i], r->name ? r->name : "?");
         }
         r->ack_keeps = keeps.v;
