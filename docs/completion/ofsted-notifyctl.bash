@@ -31,7 +31,7 @@ _ofsted_notifyctl()
         w=${words[i]}
         case $w in
             -c | --config | --event | --at | --school | --contact | --note | \
-                --case | --limit | --timeout)
+                --case | --limit | --timeout | --rule)
                 # its argument, as "value" or as "=" "value"
                 ((i++))
                 [[ ${words[i]} == = ]] && ((i++))
@@ -59,7 +59,8 @@ _ofsted_notifyctl()
                 conclusion deferred cancelled' -- "$cur")
             return
             ;;
-        --school | --at | --contact | --note | --case | --limit | --timeout)
+        --school | --at | --contact | --note | --case | --limit | --timeout | \
+            --rule)
             COMPREPLY=()
             return
             ;;
@@ -73,7 +74,7 @@ _ofsted_notifyctl()
                 opts=(-c --config -h --help)
             else
                 opts=(plan rules check-config keygen notify pause resume conclude defer
-                    cancel event list show upcoming ics test history status
+                    cancel event ack list show upcoming ics test history status
                     reload watch help)
             fi
             mapfile -t COMPREPLY < <(compgen -W "${opts[*]}" -- "$cur")
@@ -99,6 +100,7 @@ _ofsted_notifyctl()
             fi
             opts=($record --new-case)
             ;;
+        ack) opts=(--school --case --rule --note $online) ;;
         list) opts=(--all $online) ;;
         show) opts=(--case --school $online) ;;
         upcoming) opts=(--school $online) ;;
