@@ -212,6 +212,20 @@ print_warnings(const json_t *warnings)
 
 /* --- Recording events --------------------------------------------------- */
 
+/* An alert's offset, "escalation -60m" for an escalation. */
+static const char *
+offset_field(json_t *v, char *buf, size_t len)
+{
+        const char *kind = json_string_value(json_object_get(v, "kind"));
+        const char *off = json_string_value(json_object_get(v, "offset"));
+
+        snprintf(buf, len, "%s%.40s",
+                 kind != NULL && strcmp(kind, "escalation") == 0 ? "escalation "
+                                                                 : "",
+                 off != NULL ? off : "-");
+        return buf;
+}
+
 void
 print_event(const struct online *o, json_t *r)
 {
@@ -243,7 +257,7 @@ print_event(const struct online *o, json_t *r)
                         table_row(&t, (const char *[]){
                                           when_field(o, a, "at", b[0], 64),
                                           print_field(a, "rule", b[1], 64),
-                                          print_field(a, "offset", b[2], 64) });
+                                          offset_field(a, b[2], 64) });
                 }
                 table_print(&t);
                 table_free(&t);
@@ -293,20 +307,6 @@ print_list(const struct online *o, json_t *r)
         }
         table_print(&t);
         table_free(&t);
-}
-
-/* An alert's offset, "escalation -60m" for an escalation. */
-static const char *
-offset_field(json_t *v, char *buf, size_t len)
-{
-        const char *kind = json_string_value(json_object_get(v, "kind"));
-        const char *off = json_string_value(json_object_get(v, "offset"));
-
-        snprintf(buf, len, "%s%.40s",
-                 kind != NULL && strcmp(kind, "escalation") == 0 ? "escalation "
-                                                                 : "",
-                 off != NULL ? off : "-");
-        return buf;
 }
 
 void
