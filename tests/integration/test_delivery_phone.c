@@ -476,6 +476,10 @@ assert_ends_with_link(const char *text)
 static void
 test_links_and_escalation(void **state)
 {
+        static const struct {
+                const char *path, *field;
+        } sms[] = { { TWILIO_PATH, "Body" },
+                    { "/api/sendsms/json", "message" } };
         struct cluster *c = *state;
         json_t *r, *ntfy, *po, *req, *b;
         char click[96], want[256], *v, *link;
@@ -546,18 +550,15 @@ test_links_and_escalation(void **state)
         json_decref(po);
 
         /* SMS: the link is each message's last line. */
-        req = cluster_sink_requests(c, TWILIO_PATH);
-        assert_int_equal(json_array_size(req), 1);
-        v = form_field(json_array_get(req, 0), "Body");
-        assert_ends_with_link(v);
-        free(v);
-        json_decref(req);
-        req = cluster_sink_requests(c, "/api/sendsms/json");
-        assert_int_equal(json_array_size(req), 1);
-        v = form_field(json_array_get(req, 0), "message");
-        assert_ends_with_link(v);
-        free(v);
-        json_decref(req);
+        for (size_t i = 0; i < 2; i++) {
+                /* Twilio's Body, Firetext's message: one request each. */
+                req = cluster_sink_requests(c, sms[i].path);
+                assert_int_equal(json_array_size(req), 1);
+                v = form_field(json_array_get(req, 0), sms[i].field);
+                assert_ends_with_link(v);
+                free(v);
+                json_decref(req);
+        }
         req = cluster_sink_requests(c, "/gw/send");
         assert_int_equal(json_array_size(req), 1);
         b = json_loads(jstr(json_array_get(req, 0), "body"), 0, NULL);
