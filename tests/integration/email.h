@@ -87,6 +87,7 @@ struct opts {
         bool no_ca;               /* no ca_file: the system's CAs */
         const char *action;       /* the rules' action; NULL: ACTION */
         const char *templates;    /* templates.email; NULL: title = TITLE */
+        const char *base_url;     /* web.base_url; NULL: no web group */
 };
 
 /* --- The deadline, counted here --------------------------------------- */
