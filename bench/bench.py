@@ -74,6 +74,7 @@ class Nginx:
     def __init__(self, work):
         self.dir = os.path.join(work, "nginx")
         os.makedirs(os.path.join(self.dir, "logs"))
+        os.makedirs(os.path.join(self.dir, "files"))
         self.port = free_port()
         self.log = os.path.join(self.dir, "logs", "access.log")
         conf = os.path.join(self.dir, "nginx.conf")
@@ -96,6 +97,7 @@ http {{
   server {{
     listen 127.0.0.1:{self.port} backlog=4096;
     location / {{ return 204; }}
+    location /files/ {{ alias {self.dir}/files/; access_log off; }}
   }}
 }}
 """)
@@ -129,6 +131,16 @@ http {{
                                 int(parts[2]) if parts[2] != "-" else 0,
                                 parts[3]))
         return out
+
+    def serve_file(self, name, data):
+        """The URL at which nginx serves `data` as a static file."""
+        with open(os.path.join(self.dir, "files", name), "wb") as f:
+            f.write(data)
+        # nginx's workers run as another user when we are root: they need
+        # to reach the file through the (mkdtemp, 0700) working directory.
+        os.chmod(os.path.dirname(self.dir), 0o711)
+        os.chmod(os.path.join(self.dir, "files", name), 0o644)
+        return f"http://127.0.0.1:{self.port}/files/{name}"
 
     def stop(self):
         self.proc.terminate()
@@ -337,23 +349,36 @@ def burst_median(args, work, nginx, n, nworkers, name, runs):
     return med
 
 
+def wrk(args, url, script=None):
+    """wrk -t2 -c64 against `url` for --wrk-seconds: requests/s and p99."""
+    cmd = ["wrk", "-t2", "-c64", f"-d{args.wrk_seconds}s", "--latency"]
+    if script is not None:
+        cmd += ["-s", script]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True,
+                         check=True).stdout
+    rps = p99 = None
+    errors = total = 0
+    for line in out.splitlines():
+        if "requests in" in line:
+            total = int(line.split()[0])
+        if line.startswith("Requests/sec:"):
+            rps = float(line.split()[1])
+        if line.strip().startswith("99%"):
+            p99 = line.split()[1]
+        if line.strip().startswith("Non-2xx or 3xx responses:"):
+            errors = int(line.split()[-1])
+    if errors:
+        raise RuntimeError(f"wrk {url}: {errors} responses not 2xx")
+    return {"per_s": round(rps), "p99": p99, "requests": total}
+
+
 def run_wrk(args, work, nginx, body_bytes):
     script = os.path.join(work, "post.lua")
     with open(script, "w") as f:
         f.write('wrk.method = "POST"\n'
                 'wrk.headers["Content-Type"] = "application/json"\n'
                 f'wrk.body = string.rep("x", {int(body_bytes)})\n')
-    out = subprocess.run(["wrk", "-t2", "-c64", f"-d{args.wrk_seconds}s",
-                          "--latency", "-s", script,
-                          f"http://127.0.0.1:{nginx.port}/wrk"],
-                         capture_output=True, text=True, check=True).stdout
-    rps = p99 = None
-    for line in out.splitlines():
-        if line.startswith("Requests/sec:"):
-            rps = float(line.split()[1])
-        if line.strip().startswith("99%"):
-            p99 = line.split()[1]
-    return {"per_s": round(rps), "p99": p99}
+    return wrk(args, f"http://127.0.0.1:{nginx.port}/wrk", script)
 
 
 def alertmanager(args, work, nginx, n):
@@ -535,6 +560,117 @@ def scale(args, work, nginx, n):
             "notify_ms": round(notify_ms, 2)}
 
 
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
+
+
+def timed_get(port, path, token):
+    """One GET on a new connection: (status, seconds to the first byte of
+    the reply, seconds to its last, body bytes), from before the
+    connect."""
+    req = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+           f"Authorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+           ).encode()
+    t0 = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(req)
+        chunks = [s.recv(1 << 16)]
+        first = time.perf_counter()
+        while True:
+            b = s.recv(1 << 20)
+            if not b:
+                break
+            chunks.append(b)
+        last = time.perf_counter()
+    data = b"".join(chunks)
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), first - t0, last - t0, body
+
+
+def api(args, work, nginx, runs):
+    """ofsted-notify-web in front of a scheduler of a 500-school trust: GET
+    /api/v1/schools by wrk (one school's token, and the trust's), beside
+    nginx serving the same bytes; time to first byte and total for the
+    trust's 500 schools; the web process's peak RSS. 450 of the schools
+    have an open case with 4 pending alerts, 50 have none."""
+    nsch = WAVE_SCHOOLS
+    cases = nsch - NFREE  # the rest (NFREE) have none
+    port = free_port()
+    ours = Ours(args, work, "api", webhook_channel(nginx),
+                extra=f'web = {{ listen = "127.0.0.1:{port}"; '
+                f'base_url = "https://alerts.bench.example"; }};',
+                schools=cases - 1)
+    ours.seed(int(time.time()) + 30 * 86400, (cases - 1) * 4, fixed=4)
+    web = None
+    load = [loadavg()]
+    try:
+        ours.start_daemon()
+        trust = ours.ctl("token", "create", "trust", "--role", "trust").strip()
+        school = ours.ctl("token", "create", "head", "--role", "school",
+                          "--school", "200000").strip()
+        web = subprocess.Popen(
+            [ours.bin("web/ofsted-notify-web"), "-c", ours.conf],
+            env=ours.env, stderr=open(os.path.join(ours.dir, "web.log"), "w"))
+
+        def healthy():
+            try:
+                with urllib.request.urlopen(
+                        f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                    return json.load(r).get("daemon") is True
+            except OSError:
+                return False
+
+        wait_for("ofsted-notify-web", healthy, 10, 0.05)
+        path = "/api/v1/schools"
+        res = {"schools": nsch, "cases": cases, "pending": cases * 4}
+        for who, token in (("school", school), ("trust", trust)):
+            status, _, _, body = timed_get(port, path, token)
+            got = json.loads(body)["schools"]
+            want = 1 if who == "school" else nsch
+            if status != 200 or len(got) != want or got[0]["case"] is None:
+                raise RuntimeError(f"api: {who}: {status}, {len(got)} "
+                                   f"schools for {want}")
+            script = os.path.join(work, f"api-{who}.lua")
+            with open(script, "w") as f:
+                f.write(f'wrk.headers["Authorization"] = "Bearer {token}"\n')
+            pids = (web.pid, ours.daemon.pid)
+            cpu0 = [cpu_s(p) for p in pids]
+            got = wrk(args, f"http://127.0.0.1:{port}{path}", script)
+            cpu = [cpu_s(p) - c for p, c in zip(pids, cpu0)]
+            got["body_bytes"] = len(body)
+            # CPU per request, which the neighbours' load hardly changes.
+            got["web_cpu_ms"] = round(cpu[0] * 1000 / got["requests"], 4)
+            got["daemon_cpu_ms"] = round(cpu[1] * 1000 / got["requests"], 4)
+            res[f"wrk_{who}"] = got
+            res[f"nginx_{who}"] = wrk(
+                args, nginx.serve_file(f"schools-{who}.json", body))
+            load.append(loadavg())
+        ttfb, total = [], []
+        for _ in range(runs):
+            status, first, last, body = timed_get(port, path, trust)
+            if status != 200:
+                raise RuntimeError(f"api: GET {path}: {status}")
+            ttfb.append(first * 1000)
+            total.append(last * 1000)
+        load.append(loadavg())
+        res.update({
+            "runs": runs, "body_bytes": len(body),
+            "ttfb_p50_ms": round(statistics.median(ttfb), 2),
+            "ttfb_p99_ms": round(pct(ttfb, 99), 2),
+            "total_p50_ms": round(statistics.median(total), 2),
+            "total_p99_ms": round(pct(total, 99), 2),
+            "rss_mib": round(status_kib(web.pid, "VmRSS") / 1024, 1),
+            "peak_rss_mib": round(status_kib(web.pid, "VmHWM") / 1024, 1),
+            "loadavg": load})
+    finally:
+        if web is not None:
+            web.terminate()
+            web.wait(timeout=30)
+        ours.stop()
+    return res
+
+
 def email(args, work, n, auth="none"):
     """n emails through one worker to smtpsink; with auth "none" also msmtp
     on the same messages. "password" signs in with AUTH PLAIN, "oauth2"
@@ -640,6 +776,9 @@ def main():
     p.add_argument("--wrk-seconds", type=int, default=10)
     p.add_argument("--keep", action="store_true",
                    help="keep the working directory, for its logs")
+    p.add_argument("--api", action="store_true",
+                   help="the API step alone; with --json, its figures "
+                   "replace those of the file's last API step")
     args = p.parse_args()
     args.build = os.path.abspath(args.build)
     big = 10000 if args.quick else 100000
@@ -649,6 +788,22 @@ def main():
     res = {"date": time.strftime("%Y-%m-%d %H:%M %Z"),
            "cpus": os.cpu_count(), "machine": os.uname().machine}
     nginx = Nginx(work)
+    if args.api:
+        try:
+            log("api: ofsted-notify-web, a trust of 500 schools")
+            res["api"] = api(args, work, nginx, 50 if args.quick else 500)
+        finally:
+            nginx.stop()
+            shutil.rmtree(work, ignore_errors=True)
+        if args.json:
+            with open(args.json) as f:
+                old = json.load(f)
+            old["api"] = dict(res["api"], date=res["date"])
+            with open(args.json, "w") as f:
+                json.dump(old, f, indent=2)
+                f.write("\n")
+        print("\n".join(api_rows(res["api"])))
+        return
     try:
         log("burst: 10,000 alerts, 2 workers")
         res["burst"] = burst_median(args, work, nginx, 10000, 2, "burst2",
@@ -676,6 +831,8 @@ def main():
         for auth in ("password", "oauth2"):
             log(f"email: 1,000 messages, AUTH by {auth}")
             res["email_" + auth] = email(args, work, 1000, auth)
+        log("api: ofsted-notify-web, a trust of 500 schools")
+        res["api"] = api(args, work, nginx, 50 if args.quick else 500)
     finally:
         nginx.stop()
         if args.keep:
@@ -777,7 +934,39 @@ def table(r):
             f"{pw['ours_per_s']:,}/s / {oa['ours_per_s']:,}/s: "
             f"{100 * (oa['ours_per_s'] - pw['ours_per_s']) / pw['ours_per_s']:+.0f}%",
             "within 10%")
+    if "api" in r:
+        lines += api_rows(r["api"])[2:]
     return "\n".join(lines)
+
+
+def api_rows(a):
+    """The API step's rows of the table, after its header."""
+    lines = ["| measure | result | target |", "|---|---|---|"]
+
+    def row(m, v, t=""):
+        lines.append(f"| {m} | {v} | {t} |")
+
+    for who, what in (("school", "one school's token: 1 school"),
+                      ("trust", f"the trust's token: {a['schools']} schools")):
+        w, n = a[f"wrk_{who}"], a[f"nginx_{who}"]
+        row(f"API: GET /api/v1/schools, {what} ({w['body_bytes']:,} bytes), "
+            f"wrk -t2 -c64",
+            f"{w['per_s']:,} requests/s (p99 {w['p99']}), CPU "
+            f"{w['web_cpu_ms']} ms web + {w['daemon_cpu_ms']} ms scheduler "
+            f"each; nginx, the same bytes as a file: {n['per_s']:,}/s "
+            f"(p99 {n['p99']})",
+            "≥ 5,000/s")
+    row(f"API: GET /api/v1/schools, {a['schools']} schools "
+        f"({a['cases']} open cases, {a['pending']:,} pending alerts), "
+        f"a new connection each, "
+        f"{a['runs']} runs: first byte / whole reply, p50 / p99",
+        f"{a['ttfb_p50_ms']} / {a['total_p50_ms']} ms; p99 "
+        f"{a['ttfb_p99_ms']} / {a['total_p99_ms']} ms", "≤ 50 ms")
+    row("API: ofsted-notify-web's peak RSS (VmHWM)",
+        f"{a['peak_rss_mib']} MiB", "≤ 32 MiB")
+    row("API: load average (1 min) before, after each wrk, at the end",
+        " / ".join(f"{l[0]:.2f}" for l in a["loadavg"]))
+    return lines
 
 
 if __name__ == "__main__":

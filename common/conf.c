@@ -220,9 +220,18 @@ load_daemon(struct loader *ld, const config_setting_t *root)
         static const char *const catch_up[] = { "late", "skip", NULL };
         struct conf *c = ld->conf;
         const config_setting_t *g = ld_get_group(ld, root, "daemon");
+        const char *all[32];
+        size_t n = 0;
 
+        /* Its own keys and those of conf_ops.c. */
+        for (size_t i = 0; keys[i] != NULL; i++)
+                all[n++] = keys[i];
+        for (size_t i = 0; ld_ops_keys[i] != NULL; i++)
+                all[n++] = ld_ops_keys[i];
+        all[n] = NULL;
         if (g != NULL)
-                ld_check_keys(ld, g, keys, "daemon");
+                ld_check_keys(ld, g, all, "daemon");
+        ld_load_ops(ld, g);
         c->daemon.state = ld_dup_string(ld, g, "state", "state.db", "daemon");
         c->daemon.control =
             get_endpoint(ld, g, "control", "ipc://control.sock");
@@ -581,9 +590,9 @@ ld_check_webhook_url(struct loader *ld, const config_setting_t *s,
 static void
 load_channel(struct loader *ld, const config_setting_t *g, struct channel *ch)
 {
-        static const char *const keys[] = { "name", "type",     "to",
-                                            "url",  "url_file", "secret_file",
-                                            NULL };
+        static const char *const keys[] = { "name",  "type",     "to",
+                                            "url",   "url_file", "secret_file",
+                                            "check", NULL };
         const char *type;
         const config_setting_t *url;
         struct strlist to;
@@ -594,6 +603,7 @@ load_channel(struct loader *ld, const config_setting_t *g, struct channel *ch)
                             "channel name '%s' may only use letters, digits, "
                             "'_', '-' and '.'",
                             ch->name);
+        ld_load_check(ld, g, ch);
         type = ld_get_string(ld, g, "type", true, "channel");
         if (type == NULL) {
                 ld_check_keys(ld, g, keys, "channel");
@@ -948,6 +958,7 @@ conf_destroy(struct conf **confp)
         free(c->daemon.dispatch);
         free(c->daemon.feed);
         free(c->daemon.metrics);
+        ld_free_ops(c);
         free(c->curve.server_key);
         free(c->curve.client_key);
         free(c->curve.allow);

@@ -82,9 +82,18 @@ enum oauth2_provider {
         OAUTH2_GENERIC,
 };
 
+/* How often a channel's check goes (daemon.check_time); zero: weekly. */
+enum channel_check {
+        CHECK_WEEKLY,
+        CHECK_DAILY,
+        CHECK_MONTHLY,
+        CHECK_OFF,
+};
+
 struct channel {
         char *name;
         enum channel_type type;
+        enum channel_check check;
         char **to; /* email recipients; an sms channel's one number */
         size_t nto;
         /* Optional strings below are "" when absent, never NULL. */
@@ -147,6 +156,17 @@ struct school {
         struct calendar *calendar;
 };
 
+/* The browser sign-ins of web.signin. */
+#define CONF_SIGNIN_PROXY (1u << 0)
+#define CONF_SIGNIN_EMAIL (1u << 1)
+
+/* An address or network of web.proxy_trusted. */
+struct conf_cidr {
+        int family; /* AF_INET or AF_INET6 */
+        unsigned char addr[16];
+        int bits;
+};
+
 /* A person of the `users` list (ofsted-notify-web's sign-in). */
 struct conf_user {
         char *email;
@@ -174,6 +194,16 @@ struct conf {
                 enum catch_up catch_up;
                 int late_after; /* seconds after which an alert is late */
                 char *metrics;  /* Prometheus textfile path, "" for none */
+                /* Running it for years (conf_ops.c); times in seconds. */
+                int backups_keep; /* daily copies the backup timer keeps */
+                int64_t retention_closed;   /* closed cases kept; 0: ever */
+                int64_t retention_personal; /* contact, note after closing */
+                int check_wday;             /* daemon.check_time: 0 Monday */
+                int check_minute;           /* its minute of the day */
+                int64_t stale_after; /* a channel silent so long is stale */
+                char *heartbeat_url_file;    /* resolved; "" for none */
+                char *heartbeat_url_file_at; /* "path:line" or "" */
+                int heartbeat_every;
         } daemon;
         /* Keys for tcp:// endpoints (curve.h); strings "" when absent. */
         struct {
@@ -227,12 +257,21 @@ struct conf {
         /* ofsted-notify-web (conf_web.c); strings "" or NULL when
          * absent as noted. */
         struct {
-                char *listen;        /* "ADDRESS:PORT" */
-                char *tls_cert_file; /* resolved; NULL: plain HTTP */
-                char *tls_key_file;  /* resolved; NULL: plain HTTP */
-                char *base_url;      /* no trailing '/'; "" when absent */
-                char *user;          /* the system user the web runs as */
-                int timeout_ms;      /* to wait for the scheduler */
+                char *listen;            /* "ADDRESS:PORT" */
+                char *tls_cert_file;     /* resolved; NULL: plain HTTP */
+                char *tls_key_file;      /* resolved; NULL: plain HTTP */
+                char *base_url;          /* no trailing '/'; "" when absent */
+                char *user;              /* the system user the web runs as */
+                int timeout_ms;          /* to wait for the scheduler */
+                unsigned signin;         /* CONF_SIGNIN_* bits; 0: none */
+                char *proxy_user_header; /* the proxy's user header */
+                struct conf_cidr *proxy_trusted; /* peers it counts from */
+                size_t nproxy_trusted;
+                int session_idle;        /* seconds a session lasts idle */
+                int session_max;         /* seconds a session lasts at most */
+                int signin_link_seconds; /* a sign-in link's life */
+                char *pages;             /* the pages' directory; NULL:
+                                            the installed one */
         } web;
         struct conf_user *users;
         size_t nusers;
@@ -273,10 +312,15 @@ const char *conf_default_path(const char *arg);
  */
 int conf_listen_parse(const char *listen, struct sockaddr_storage *ss,
                       socklen_t *len);
+/* Whether the peer address `sa` is one of web.proxy_trusted (an
+ * IPv4-mapped IPv6 address counts as its IPv4 address). */
+bool conf_proxy_trusted(const struct conf *conf, const struct sockaddr *sa);
 /* The user of the `users` list with this e-mail address, or NULL. */
 const struct conf_user *conf_user(const struct conf *conf, const char *email);
 
 const char *conf_channel_type_name(enum channel_type type);
+/* "weekly", "daily", "monthly" or "off". */
+const char *conf_channel_check_name(enum channel_check check);
 const struct school *conf_school(const struct conf *conf, const char *urn);
 const struct channel *conf_channel(const struct conf *conf, const char *name);
 const struct rule *conf_rule(const struct conf *conf, const char *name);

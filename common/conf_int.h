@@ -79,6 +79,14 @@ bool ld_element_group(struct loader *ld, const config_setting_t *e,
 void ld_load_rules(struct loader *ld, const config_setting_t *root);
 /* The CURVE keys and the allow-list (conf_curve.c). */
 void ld_load_curve(struct loader *ld, const config_setting_t *root);
+/* The daemon group's keys for running it for years (conf_ops.c), of
+ * group `g` (NULL: absent); the keys it takes, for ld_check_keys(). */
+extern const char *const ld_ops_keys[];
+void ld_load_ops(struct loader *ld, const config_setting_t *g);
+void ld_free_ops(struct conf *c);
+/* A channel's `check` (conf_ops.c). */
+void ld_load_check(struct loader *ld, const config_setting_t *g,
+                   struct channel *ch);
 /* The web group and the users list (conf_web.c), after the schools. */
 void ld_load_web(struct loader *ld, const config_setting_t *root);
 void ld_free_web(struct conf *c);

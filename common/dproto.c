@@ -209,6 +209,24 @@ dproto_job_decode(const json_t *body, struct dproto_job *out, char **cause)
                 out->alert = NULL;
                 return -1;
         }
+        out->message = json_object_get(body, "message");
+        if (out->message != NULL) {
+                const char *v;
+
+                if (!json_is_object(out->message)) {
+                        xasprintf(cause, "'message' is not an object");
+                        out->message = NULL;
+                        return -1;
+                }
+                if (get_string(out->message, "to", true, true, &v, cause) < 0 ||
+                    get_string(out->message, "subject", true, true, &v, cause) <
+                        0 ||
+                    get_string(out->message, "text", true, true, &v, cause) <
+                        0) {
+                        out->message = NULL;
+                        return -1;
+                }
+        }
         return 0;
 }
 
@@ -405,6 +423,18 @@ dproto_job_encode(const struct dproto_job *j, const char *alert_json)
         jtext_string(&b, j->type);
         jtext_add(&b, ",\"alert\":", 9);
         jtext_add(&b, alert_json, strlen(alert_json));
+        if (j->message != NULL) {
+                jtext_add(&b, ",\"message\":{\"to\":", 17);
+                jtext_string(
+                    &b, json_string_value(json_object_get(j->message, "to")));
+                jtext_add(&b, ",\"subject\":", 11);
+                jtext_string(&b, json_string_value(
+                                     json_object_get(j->message, "subject")));
+                jtext_add(&b, ",\"text\":", 8);
+                jtext_string(
+                    &b, json_string_value(json_object_get(j->message, "text")));
+                jtext_add(&b, "}", 1);
+        }
         jtext_add(&b, "}", 1);
         return b.s;
 }

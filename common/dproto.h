@@ -88,6 +88,10 @@ struct dproto_job {
         const char *channel;
         const char *type;
         json_t *alert; /* borrowed from the message's root */
+        /* A one-off email (a sign-in link), sent instead of the alert's
+         * rendering: {"to", "subject", "text"}, NULL for an alert's JOB.
+         * Borrowed, as alert. */
+        json_t *message;
 };
 
 struct dproto_ack {

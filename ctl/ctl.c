@@ -59,6 +59,10 @@ static const struct command commands[] = {
         { "status", cmd_online, "status" },
         { "reload", cmd_online, "reload" },
         { "watch", cmd_online, "watch [--school URN] [--json]" },
+        { "backup", cmd_online, "backup [FILE]" },
+        { "audit", cmd_online,
+          "audit [--since TIME] [--school URN] [--case N] [--limit N]" },
+        { "export", cmd_online, "export [--school URN]" },
         { "token", cmd_online,
           "token create NAME --role ROLE [--school URN]... | token list | "
           "token revoke NAME" },

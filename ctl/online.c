@@ -86,6 +86,7 @@ struct online_pos {
         check_fn check;
         const char *missing; /* the usage error when it is not given */
         bool alone;          /* nothing may follow it: the same error */
+        bool optional;       /* it may be left out */
 };
 
 /* What a command does with the request once the arguments are good. */
@@ -307,6 +308,34 @@ arg_role(const struct online *o, const char *what, const char *name,
                 return ctl_usage_error(o->cmd, "%s '%.40s': want %s", what,
                                        name, ROLES_NAMES);
         *value = json_string(name);
+        return CTL_OK;
+}
+
+/* A file for the daemon to write: made absolute against our directory. */
+static int
+arg_file(const struct online *o, const char *what, const char *arg,
+         json_t **value)
+{
+        char cwd[4096], *path;
+        int rc = check_length(o, what, arg, 2048);
+
+        if (rc != CTL_OK)
+                return rc;
+        if (arg[0] == '/') {
+                *value = json_string(arg);
+        } else {
+                if (getcwd(cwd, sizeof(cwd)) == NULL)
+                        return ctl_usage_error(o->cmd,
+                                               "%s '%.40s': give an absolute "
+                                               "path",
+                                               what, arg);
+                if (asprintf(&path, "%s/%s", cwd, arg) < 0)
+                        return ctl_usage_error(o->cmd, "out of memory");
+                *value = json_string(path);
+                free(path);
+        }
+        if (*value == NULL)
+                return ctl_usage_error(o->cmd, "%s: not valid UTF-8", what);
         return CTL_OK;
 }
 
@@ -708,6 +737,28 @@ static const struct online_cmd commands[] = {
             .print = print_revoked,
         },
         {
+            .name = "backup",
+            .request = "{\"cmd\": \"backup\"}",
+            .pos = { "FILE", "file", arg_file, "give at most one FILE", true,
+                     true },
+            .print = print_backup,
+        },
+        {
+            .name = "audit",
+            .request = "{\"cmd\": \"audit\"}",
+            .opts = { { "since", "TIME", "since", arg_at, OPTIONAL },
+                      SCHOOL_OPTION,
+                      { "case", "N", "case", arg_case, OPTIONAL },
+                      { "limit", "N", "limit", arg_limit, OPTIONAL } },
+            .print = print_audit,
+        },
+        {
+            .name = "export",
+            .request = "{\"cmd\": \"export\"}",
+            .opts = { SCHOOL_OPTION },
+            .print = print_export,
+        },
+        {
             .name = "watch",
             .flags = NO_TIMEOUT,
             .opts = { SCHOOL_OPTION },
@@ -837,7 +888,7 @@ build_request(const struct online *o, const struct online_cmd *cmd, int argc,
         json_t *value = NULL;
         int rc;
 
-        if (cmd->pos.key != NULL) {
+        if (cmd->pos.key != NULL && !(cmd->pos.optional && optind >= argc)) {
                 if (optind >= argc || (cmd->pos.alone && optind != argc - 1))
                         return ctl_usage_error(o->cmd, "%s", cmd->pos.missing);
                 rc = cmd->pos.check(o, cmd->pos.what, argv[optind++], &value);

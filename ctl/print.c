@@ -804,3 +804,70 @@ print_alert(const struct online *o, json_t *a)
                 print_say(stdout, "; %s", action);
         print_say(stdout, "\n");
 }
+
+/* --- Running it for years ----------------------------------------------- */
+
+void
+print_backup(const struct online *o, json_t *r)
+{
+        char b[2][64];
+
+        (void)o;
+        print_say(stdout,
+                  "Backup written to %s (integrity check: %s); %s old "
+                  "copies removed.\n",
+                  json_string_value(json_object_get(r, "file")),
+                  print_field(r, "integrity", b[0], 64),
+                  print_field(r, "removed", b[1], 64));
+}
+
+void
+print_audit(const struct online *o, json_t *r)
+{
+        json_t *audit = json_object_get(r, "audit"), *e;
+        struct table t = { 7, 0, NULL };
+        char b[7][64];
+        size_t i;
+
+        if (json_array_size(audit) == 0) {
+                print_say(stdout, "No audit entries.\n");
+                return;
+        }
+        table_row(&t, (const char *[]){ "WHEN", "WHO", "FROM", "WHAT", "SCHOOL",
+                                        "CASE", "DETAIL" });
+        json_array_foreach(audit, i, e)
+        {
+                table_row(
+                    &t, (const char *[]){ when_field(o, e, "at", b[0], 64),
+                                          print_field(e, "actor", b[1], 64),
+                                          print_field(e, "source", b[2], 64),
+                                          print_field(e, "action", b[3], 64),
+                                          print_field(e, "school", b[4], 64),
+                                          print_field(e, "case", b[5], 64),
+                                          print_field(e, "detail", b[6], 64) });
+        }
+        table_print(&t);
+        table_free(&t);
+}
+
+/* export: each case as `show` prints it, then the deliveries and trail. */
+void
+print_export(const struct online *o, json_t *r)
+{
+        json_t *cases = json_object_get(r, "cases"), *c, *one;
+        size_t i;
+
+        if (json_array_size(cases) == 0)
+                print_say(stdout, "No cases held.\n");
+        json_array_foreach(cases, i, c)
+        {
+                one = json_pack("{s:O}", "case", c);
+                print_show(o, one);
+                json_decref(one);
+                print_say(stdout, "\n");
+        }
+        print_say(stdout, "Deliveries\n");
+        print_history(o, r);
+        print_say(stdout, "\nAudit trail\n");
+        print_audit(o, r);
+}

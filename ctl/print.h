@@ -39,8 +39,12 @@ void print_history(const struct online *o, json_t *r);  /* history */
 void print_status(const struct online *o, json_t *r);   /* status */
 void print_reload(const struct online *o, json_t *r);   /* reload */
 void print_token(const struct online *o, json_t *r);    /* token create */
-void print_tokens(const struct online *o, json_t *r);   /* token list */
-void print_revoked(const struct online *o, json_t *r);  /* token revoke */
+/* Running it for years. */
+void print_backup(const struct online *o, json_t *r);  /* backup */
+void print_audit(const struct online *o, json_t *r);   /* audit */
+void print_export(const struct online *o, json_t *r);  /* export */
+void print_tokens(const struct online *o, json_t *r);  /* token list */
+void print_revoked(const struct online *o, json_t *r); /* token revoke */
 
 /*
  * ics: the pending alerts of an upcoming reply as one iCalendar, one event

@@ -1,4 +1,5 @@
 #include "control.h"
+#include "control_int.h"
 
 #include "log.h"
 #include "names.h"
@@ -26,15 +27,6 @@
 
 /* Events may be recorded up to a year either side of now. */
 #define MAX_EVENT_SKEW (366LL * 86400)
-
-/* The longest actor: "user:" and an e-mail address. */
-#define ACTOR_MAX 272
-
-/* One request as the commands see it. */
-struct request {
-        json_t *body;
-        const struct control_peer *peer;
-};
 
 struct command {
         const char *name;
@@ -77,7 +69,7 @@ utf8_chars(const char *s)
  * An optional string field: *out NULL when absent. Returns the refusal when
  * it is not a string, too long, or holds control characters.
  */
-static json_t *
+json_t *
 opt_text(json_t *req, const char *key, size_t max, const char **out)
 {
         json_t *v = json_object_get(req, key);
@@ -104,7 +96,7 @@ opt_text(json_t *req, const char *key, size_t max, const char **out)
         return NULL;
 }
 
-static json_t *
+json_t *
 opt_bool(json_t *req, const char *key, bool *out)
 {
         json_t *v = json_object_get(req, key);
@@ -118,7 +110,7 @@ opt_bool(json_t *req, const char *key, bool *out)
         return NULL;
 }
 
-static json_t *
+json_t *
 opt_int(json_t *req, const char *key, json_int_t min, json_int_t max,
         json_int_t *out)
 {
@@ -136,7 +128,7 @@ opt_int(json_t *req, const char *key, json_int_t min, json_int_t max,
 }
 
 /* A URN field naming a school of the config; *school set. */
-static json_t *
+json_t *
 school_field(struct control_ctx *ctx, json_t *req, bool required,
              const struct school **school)
 {
@@ -155,6 +147,31 @@ school_field(struct control_ctx *ctx, json_t *req, bool required,
         if (*school == NULL)
                 return proto_error("unknown school %s: it is not in %s", urn,
                                    ctx->conf->path);
+        return NULL;
+}
+
+/* A "schools" field, when present: an array of URNs of the config. */
+static json_t *
+school_list(struct control_ctx *ctx, json_t *v)
+{
+        json_t *e;
+        size_t i;
+
+        if (v != NULL && !json_is_array(v))
+                return proto_error("'schools' must be an array of URNs");
+        json_array_foreach(v, i, e)
+        {
+                const char *urn = json_string_value(e);
+
+                if (urn == NULL || !names_valid_urn(urn))
+                        return proto_error("schools[%zu] is not a URN (6 "
+                                           "digits)",
+                                           i);
+                if (conf_school(ctx->conf, urn) == NULL)
+                        return proto_error("unknown school %s: it is not in "
+                                           "%s",
+                                           urn, ctx->conf->path);
+        }
         return NULL;
 }
 
@@ -181,7 +198,7 @@ add_names(const struct conf *conf, json_t *arr)
  * tries it now rather than refuse on the strength of the last probe (the
  * space may have come back a moment ago).
  */
-static void
+void
 retry_store(struct control_ctx *ctx)
 {
         if (store_fault(ctx->st, NULL) != STORE_OK)
@@ -189,7 +206,7 @@ retry_store(struct control_ctx *ctx)
 }
 
 /* Wraps a store view: {"ok": true, key: view} or the error. */
-static json_t *
+json_t *
 view(json_t *v, const char *key, char *cause)
 {
         json_t *reply;
@@ -245,7 +262,7 @@ is_web_user(const struct conf *conf, uid_t uid)
  * ("unix:USER", "curve:NAME"). Returns the refusal when it names an
  * actor it may not.
  */
-static json_t *
+json_t *
 request_actor(struct control_ctx *ctx, const struct request *r, char *out,
               size_t len)
 {
@@ -284,7 +301,7 @@ request_actor(struct control_ctx *ctx, const struct request *r, char *out,
 }
 
 /* A refusal with a "reason" a client can act on (docs/protocol.md). */
-static json_t *
+json_t *
 refusal(json_t *err, const char *reason)
 {
         json_object_set_new(err, "reason", json_string(reason));
@@ -300,8 +317,8 @@ cmd_event(struct control_ctx *ctx, const struct request *r, int64_t now)
         const struct school *school;
         const char *at = NULL;
         enum tz_fold fold;
-        char *cause = NULL, actor[ACTOR_MAX + 8];
-        json_t *err;
+        char *cause = NULL, actor[ACTOR_MAX + 8], detail[128];
+        json_t *err, *reply;
 
         if ((err = request_actor(ctx, r, actor, sizeof(actor))) != NULL)
                 return err;
@@ -335,7 +352,15 @@ cmd_event(struct control_ctx *ctx, const struct request *r, int64_t now)
                                            at);
         }
         retry_store(ctx);
-        return sched_record(ctx->st, conf, &ev, now);
+        reply = sched_record(ctx->st, conf, &ev, now);
+        if (json_is_true(json_object_get(reply, "ok"))) {
+                snprintf(detail, sizeof(detail), "%s at %s", ev.kind,
+                         at != NULL ? at : "now");
+                control_audit(
+                    ctx, r, now, NULL, "event", ev.urn,
+                    json_integer_value(json_object_get(reply, "case")), detail);
+        }
+        return reply;
 }
 
 static json_t *
@@ -418,6 +443,32 @@ cmd_upcoming(struct control_ctx *ctx, const struct request *r, int64_t now)
         return view(v, "alerts", cause);
 }
 
+/*
+ * schools: each school's current case with its next deadline and alert
+ * (the web's dashboard, GET /api/v1/schools), of the given "schools" or
+ * of every school; one read, where list and upcoming together would
+ * carry every case and every pending alert.
+ */
+static json_t *
+cmd_schools(struct control_ctx *ctx, const struct request *r, int64_t now)
+{
+        json_t *v = json_object_get(r->body, "schools"), *err, *got;
+        const char **urns;
+        char *cause = NULL;
+        size_t n = json_array_size(v);
+
+        (void)now;
+        if ((err = school_list(ctx, v)) != NULL)
+                return err;
+        urns = xreallocarray(NULL, n + 1, sizeof(*urns));
+        for (size_t i = 0; i < n; i++)
+                urns[i] = json_string_value(json_array_get(v, i));
+        got = store_json_schools(ctx->st, ctx->conf->tz,
+                                 v != NULL ? urns : NULL, n, &cause);
+        free(urns);
+        return view(got, "schools", cause);
+}
+
 static json_t *
 cmd_history(struct control_ctx *ctx, const struct request *r, int64_t now)
 {
@@ -492,6 +543,7 @@ cmd_status(struct control_ctx *ctx, const struct request *r, int64_t now)
         json_object_set_new(reply, "database",
                             json_pack("{s:b, s:s?}", "writable", fault == NULL,
                                       "error", fault));
+        control_status_ops(ctx, reply, now);
         rc = store_next_alert(ctx->st, &next, &cause);
         if (rc == 0) {
                 timefmt_rfc3339(ctx->conf->tz, next, buf, sizeof(buf));
@@ -536,6 +588,7 @@ cmd_test(struct control_ctx *ctx, const struct request *r, int64_t now)
                 free(cause);
                 return err;
         }
+        control_audit(ctx, r, now, NULL, "test", NULL, 0, ch->name);
         reply = proto_ok();
         json_object_set_new(reply, "delivery", json_string(job.uid));
         json_object_set_new(reply, "channel", json_string(ch->name));
@@ -548,13 +601,102 @@ cmd_test(struct control_ctx *ctx, const struct request *r, int64_t now)
         return reply;
 }
 
+/*
+ * signin_mail: a sign-in link of ofsted-notify-web to one of the users,
+ * by the first email channel's path (its worker and the email group's
+ * relay) to that user's address alone. Only the web service's user may
+ * ask; the address must be a user's and the link under web.base_url, so
+ * that the web cannot be made to mail anything else to anyone else.
+ */
+static json_t *
+cmd_signin_mail(struct control_ctx *ctx, const struct request *r, int64_t now)
+{
+        const struct conf *conf = ctx->conf;
+        const struct channel *ch = NULL;
+        const struct conf_user *u;
+        struct store_message m = { 0 };
+        const char *to, *url, *base = conf->web.base_url;
+        char *subject = NULL, *body = NULL, *cause = NULL, actor[ACTOR_MAX + 8];
+        json_t *err, *reply = NULL;
+        int64_t id;
+
+        if ((err = opt_text(r->body, "to", 254, &to)) != NULL ||
+            (err = opt_text(r->body, "url", 512, &url)) != NULL)
+                return err;
+        if (to == NULL || url == NULL)
+                return proto_error("signin_mail needs 'to' and 'url'");
+        if (r->peer == NULL || !r->peer->has_uid ||
+            !is_web_user(conf, r->peer->uid))
+                return proto_error("signin_mail is taken only from the web "
+                                   "service's user '%s' (web.user)",
+                                   conf->web.user);
+        u = conf_user(conf, to);
+        if (u == NULL)
+                return refusal(proto_error("'%s' is not in 'users'", to),
+                               "not_found");
+        if (base == NULL || base[0] == '\0' ||
+            strncmp(url, base, strlen(base)) != 0 ||
+            strncmp(url + strlen(base), "/signin/", 8) != 0)
+                return proto_error("'url' must be a sign-in link under "
+                                   "web.base_url");
+        for (size_t i = 0; i < conf->nchannels && ch == NULL; i++) {
+                if (conf->channels[i].type == CHANNEL_EMAIL)
+                        ch = &conf->channels[i];
+        }
+        if (ch == NULL || !conf->email.present)
+                return proto_error("no email channel in %s: a sign-in link "
+                                   "cannot be sent",
+                                   conf->path);
+        xasprintf(&subject, "Sign in to %s's Ofsted alerts",
+                  conf->trust.name != NULL ? conf->trust.name : "the trust");
+        xasprintf(&body,
+                  "Someone asked to sign in to %s's Ofsted alerts as %s.\n"
+                  "\n"
+                  "Open this link and press \"Sign in\" within %d minutes;"
+                  " it works once:\n"
+                  "\n"
+                  "%s\n"
+                  "\n"
+                  "If it was not you, ignore this email: nobody can sign in"
+                  " without the link.\n",
+                  conf->trust.name != NULL ? conf->trust.name : "the trust",
+                  u->email, (conf->web.signin_link_seconds + 59) / 60, url);
+        snprintf(actor, sizeof(actor), "user:%s", u->email);
+        m = (struct store_message){ u->email, subject, body, "signin", actor };
+        retry_store(ctx);
+        id = store_message_delivery(ctx->st, ch->name,
+                                    conf_channel_type_name(ch->type), &m, now,
+                                    &cause);
+        if (id < 0) {
+                const char *fault;
+
+                reply = store_fault(ctx->st, &fault) != STORE_OK
+                            ? proto_error("%s; nothing was recorded", fault)
+                            : proto_error("internal error: %s", cause);
+                goto out;
+        }
+        /* The link is a secret: never logged. */
+        log_info("sign-in link for '%s' queued to channel '%s'", u->email,
+                 ch->name);
+        reply = proto_ok();
+        json_object_set_new(reply, "channel", json_string(ch->name));
+out:
+        free(subject);
+        free(body);
+        free(cause);
+        return reply;
+}
+
 static json_t *
 cmd_reload(struct control_ctx *ctx, const struct request *r, int64_t now)
 {
-        json_t *req = r->body;
-        (void)req;
-        (void)now;
-        return ctx->reload(ctx->reload_arg);
+        json_t *reply = ctx->reload(ctx->reload_arg);
+
+        control_audit(ctx, r, now, NULL, "reload", NULL, 0,
+                      json_is_true(json_object_get(reply, "ok"))
+                          ? "configuration reloaded"
+                          : "the new configuration has errors");
+        return reply;
 }
 
 /* A token's name, or the refusal. */
@@ -582,25 +724,11 @@ static json_t *
 token_schools(struct control_ctx *ctx, json_t *req, enum role role,
               json_t **out)
 {
-        json_t *v = json_object_get(req, "schools"), *e;
-        size_t i;
+        json_t *v = json_object_get(req, "schools"), *err;
 
         *out = NULL;
-        if (v != NULL && !json_is_array(v))
-                return proto_error("'schools' must be an array of URNs");
-        json_array_foreach(v, i, e)
-        {
-                const char *urn = json_string_value(e);
-
-                if (urn == NULL || !names_valid_urn(urn))
-                        return proto_error("schools[%zu] is not a URN (6 "
-                                           "digits)",
-                                           i);
-                if (conf_school(ctx->conf, urn) == NULL)
-                        return proto_error("unknown school %s: it is not in "
-                                           "%s",
-                                           urn, ctx->conf->path);
-        }
+        if ((err = school_list(ctx, v)) != NULL)
+                return err;
         if (roles_every_school(role) && json_array_size(v) > 0)
                 return proto_error("a %s token sees every school: give no "
                                    "'schools'",
@@ -665,6 +793,7 @@ cmd_token_create(struct control_ctx *ctx, const struct request *r, int64_t now)
         }
         log_info("token '%s' (%s) created by '%s'", name, roles_name(role),
                  actor);
+        control_audit(ctx, r, now, NULL, "token_create", NULL, 0, name);
         reply = proto_ok();
         json_object_set_new(reply, "name", json_string(name));
         json_object_set_new(reply, "role", json_string(roles_name(role)));
@@ -712,6 +841,7 @@ cmd_token_revoke(struct control_ctx *ctx, const struct request *r, int64_t now)
                 return refusal(proto_error("no token named '%s'", name),
                                "not_found");
         log_info("token '%s' revoked by '%s'", name, actor);
+        control_audit(ctx, r, now, NULL, "token_revoke", NULL, 0, name);
         reply = proto_ok();
         json_object_set_new(reply, "name", json_string(name));
         return reply;
@@ -823,11 +953,13 @@ case_field(struct control_ctx *ctx, json_t *req, int64_t *out)
 static json_t *
 cmd_ack(struct control_ctx *ctx, const struct request *r, int64_t now)
 {
-        json_t *req = r->body, *err;
+        json_t *req = r->body, *err, *reply, *o;
         struct sched_ack ack = { 0 };
         struct store_link l;
         const char *token;
-        char actor[ACTOR_MAX + 8];
+        char actor[ACTOR_MAX + 8],
+            detail[RULES_KIND_MAX + NAMES_CHANNEL_LEN + 32];
+        char *cause = NULL;
 
         if ((err = opt_text(req, "token", 128, &token)) != NULL ||
             (err = opt_text(req, "rule", RULES_KIND_MAX, &ack.rule)) != NULL ||
@@ -854,7 +986,27 @@ cmd_ack(struct control_ctx *ctx, const struct request *r, int64_t now)
                         return err;
         }
         retry_store(ctx);
-        return sched_ack(ctx->st, ctx->conf, &ack, now);
+        reply = sched_ack(ctx->st, ctx->conf, &ack, now);
+        o = json_object_get(reply, "ack");
+        if (!json_is_true(json_object_get(o, "new")))
+                return reply;
+        if (token != NULL)
+                snprintf(detail, sizeof(detail), "%s by the link sent to %s",
+                         ack.rule, l.channel);
+        else
+                snprintf(detail, sizeof(detail), "%s", ack.rule);
+        control_audit(ctx, r, now, token != NULL ? "link" : NULL, "ack",
+                      json_string_value(
+                          json_object_get(json_object_get(o, "school"), "urn")),
+                      ack.case_id, detail);
+        /* A channel check's link followed: a person sees that channel. */
+        if (token != NULL && strcmp(l.rule, STORE_CHECK_RULE) == 0 &&
+            store_channel_confirmed(ctx->st, l.channel, now, &cause) < 0) {
+                log_warnx("channel '%s' confirmed but not recorded: %s",
+                          l.channel, cause);
+                free(cause);
+        }
+        return reply;
 }
 
 /* link: what a one-click link acknowledges, for its page; changes
@@ -907,22 +1059,26 @@ static const char *const token_auth_keys[] = { "token", "feed", NULL };
 static const char *const list_keys[] = { "all", NULL };
 static const char *const show_keys[] = { "case", "school", NULL };
 static const char *const school_keys[] = { "school", NULL };
+static const char *const schools_keys[] = { "schools", NULL };
 static const char *const history_keys[] = { "school", "delivery", "limit",
                                             NULL };
-static const char *const test_keys[] = { "channel", NULL };
+static const char *const test_keys[] = { "channel", "actor", NULL };
+static const char *const signin_mail_keys[] = { "to", "url", NULL };
 static const char *const no_keys[] = { NULL };
 static const char *const ack_keys[] = { "case",  "school", "rule", "note",
                                         "token", "actor",  NULL };
 static const char *const link_keys[] = { "token", NULL };
+static const char *const actor_keys[] = { "actor", NULL };
 
 static const struct command commands[] = {
         { "event", cmd_event, event_keys },
         { "list", cmd_list, list_keys },
         { "show", cmd_show, show_keys },
         { "upcoming", cmd_upcoming, school_keys },
+        { "schools", cmd_schools, schools_keys },
         { "history", cmd_history, history_keys },
         { "status", cmd_status, no_keys },
-        { "reload", cmd_reload, no_keys },
+        { "reload", cmd_reload, actor_keys },
         { "test", cmd_test, test_keys },
         { "token_create", cmd_token_create, token_create_keys },
         { "token_list", cmd_token_list, no_keys },
@@ -930,6 +1086,10 @@ static const struct command commands[] = {
         { "token_auth", cmd_token_auth, token_auth_keys },
         { "ack", cmd_ack, ack_keys },
         { "link", cmd_link, link_keys },
+        { "backup", control_backup, control_backup_keys },
+        { "audit", control_audit_list, control_audit_keys },
+        { "export", control_export, control_export_keys },
+        { "signin_mail", cmd_signin_mail, signin_mail_keys },
 };
 
 void

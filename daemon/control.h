@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "dispatch.h"
 #include "feed.h"
+#include "ops.h"
 #include "store.h"
 
 #include <jansson.h>
@@ -30,6 +31,7 @@ struct control_ctx {
         json_t *(*reload)(void *arg);
         void *reload_arg;
         const struct feed *feed; /* the alert feed; NULL: none */
+        const struct ops *ops;   /* retention and channel health */
 };
 
 /*

@@ -24,7 +24,8 @@
  * the URL the alert carries: web.base_url + "/a/" + a random token whose
  * hash is kept, bound to the case, the rule and the channel, valid until a
  * day after the deadline. NULL when links are off (no web.base_url), for a
- * test alert, or on an error (*cause set).
+ * test alert, or on an error (*cause set). A channel check's link is the
+ * person's confirmation that the channel reaches them (channel_health).
  */
 static char *
 job_link(struct store *st, const struct conf *conf, const struct store_job *job,
@@ -63,20 +64,32 @@ job_text(struct store *st, const struct conf *conf, const struct store_ready *r,
          int64_t now)
 {
         struct store_job row, *job = &row;
+        struct store_message m;
         struct alert told;
-        char *cause = NULL, *alert_text, *text, *url;
+        char *cause = NULL, *alert_text, *text, *url = NULL;
+        json_t *message = NULL;
+        int rc;
 
         if (store_job_read(st, r->id, job, &cause) < 0) {
                 dispatch_store_error(st, cause);
                 free(cause);
                 return NULL;
         }
-        url = job_link(st, conf, job, now, &cause);
-        if (cause != NULL) {
+        /* A one-off email (a sign-in link) carries its own message; an
+         * alert, its one-click link. */
+        rc = store_message_read(st, r->id, &m, &cause);
+        if (rc == 0)
+                url = job_link(st, conf, job, now, &cause);
+        if (rc < 0 || cause != NULL) {
                 dispatch_store_error(st, cause);
                 free(cause);
                 store_alert_row_clear(&job->alert);
                 return NULL;
+        }
+        if (rc == 1) {
+                message = json_pack("{s:s, s:s, s:s}", "to", m.rcpt, "subject",
+                                    m.subject, "text", m.body);
+                store_message_clear(&m);
         }
         sched_alert(conf, &job->alert, &told);
         told.ack_url = url;
@@ -85,10 +98,12 @@ job_text(struct store *st, const struct conf *conf, const struct store_ready *r,
                                                        .lease = job->lease,
                                                        .attempt = job->attempt,
                                                        .channel = job->channel,
-                                                       .type = job->type },
+                                                       .type = job->type,
+                                                       .message = message },
                                  alert_text);
         free(alert_text);
         free(url);
+        json_decref(message);
         store_alert_row_clear(&job->alert);
         return text;
 }

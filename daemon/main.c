@@ -9,6 +9,7 @@
  * The context built here is the only state; every module gets what it
  * needs passed in.
  */
+#include "backup.h"
 #include "conf.h"
 #include "control.h"
 #include "curve.h"
@@ -16,6 +17,7 @@
 #include "feed.h"
 #include "log.h"
 #include "metrics.h"
+#include "ops.h"
 #include "os.h"
 #include "proto.h"
 #include "sched.h"
@@ -28,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -89,16 +92,21 @@ struct daemon {
         int64_t clock_off;      /* wall less monotonic clock, last pass */
         int64_t shift_s;        /* a clock step the store has yet to take */
         int fire_size;          /* alerts the loop fires in its next turn */
+        struct ops *ops;        /* retention, channel checks */
 };
 
 static void
 usage(FILE *out)
 {
         fprintf(out,
-                "usage: ofsted-notifyd [-v] [-c FILE]\n"
+                "usage: ofsted-notifyd [-v] [-c FILE] [--restore BACKUP]\n"
                 "  -c, --config FILE  configuration (default: $%s, "
                 "else %s)\n"
                 "  -v, --verbose      log debug messages too\n"
+                "      --restore BACKUP  put a backup in place of the "
+                "state (the daemon\n"
+                "                     stopped), keeping the old one, and "
+                "exit\n"
                 "      --version      print the version and exit\n",
                 CONF_ENV, CONF_DEFAULT_PATH);
 }
@@ -479,6 +487,9 @@ poll_timeout(struct daemon *d)
                 ms = dms;
         if (d->status_stale && until(d->status_next_ms) < ms)
                 ms = until(d->status_next_ms);
+        dms = ops_timeout(d->ops, now / 1000);
+        if (dms < ms)
+                ms = dms;
         if (ms > MAX_SLEEP_MS)
                 ms = MAX_SLEEP_MS;
         return ms < 0 ? 0 : (int)ms;
@@ -496,7 +507,8 @@ write_metrics(struct daemon *d)
         d->metrics_next_ms = os_mono_ms() + METRICS_INTERVAL_MS;
         path = conf_state_path(d->conf->daemon.metrics);
         if (metrics_update(path, d->st, d->dsp, d->fault == STORE_OK,
-                           d->started, &cause) < 0)
+                           d->started, d->conf, os_wall_ms() / 1000,
+                           &cause) < 0)
                 log_warnx("metrics: %s", cause);
         else
                 log_debug("metrics written to %s", path);
@@ -566,6 +578,7 @@ run(struct daemon *d)
                 if (items[ITEM_FEED].revents & ZMQ_POLLIN)
                         feed_read(d->feed);
                 fire_due(d, 1);
+                ops_tick(d->ops, d->st, d->conf, os_wall_ms() / 1000);
                 dispatch_tick(d->dsp, d->st, d->conf, os_wall_ms());
                 store_watch(d);
                 svc_watchdog_tick(&d->watchdog, os_mono_ms());
@@ -575,9 +588,10 @@ run(struct daemon *d)
         }
 }
 
-/* One scheduler per state file: a second one would steal the sockets. */
+/* One scheduler per state file: a second one would steal the sockets;
+ * a restore needs none running (`restoring`). */
 static int
-take_lock(const char *state_path)
+take_lock(const char *state_path, bool restoring)
 {
         char *path;
         int fd;
@@ -587,6 +601,11 @@ take_lock(const char *state_path)
         if (fd < 0)
                 fatal("open '%s'", path);
         if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno == EWOULDBLOCK && restoring)
+                        fatalx("ofsted-notifyd is running with state '%s': "
+                               "stop it before a restore (systemctl stop "
+                               "ofsted-notify.target)",
+                               state_path);
                 if (errno == EWOULDBLOCK)
                         fatalx("another ofsted-notifyd is running with state "
                                "'%s'",
@@ -639,7 +658,7 @@ startup(struct daemon *d)
 
         d->state_path = conf_state_path(d->conf->daemon.state);
         ensure_parent(d->state_path);
-        d->lock_fd = take_lock(d->state_path);
+        d->lock_fd = take_lock(d->state_path, false);
         /* Only the daemon's user, under the unit too: the group that may
          * record events must not be able to write deliveries as settled
          * behind the dispatch protocol's back (docs/dispatch.md). */
@@ -692,16 +711,69 @@ startup(struct daemon *d)
                            "late), %d missed",
                            d->counts.fired, d->counts.late, d->counts.missed);
 
+        /* Retention and the channels' checks due while we were down. */
+        d->ops = ops_new();
+        ops_tick(d->ops, d->st, d->conf, os_wall_ms() / 1000);
+
         svc_watchdog_init(&d->watchdog, os_mono_ms());
         d->metrics_next_ms = os_mono_ms();
         d->prune_next_ms = os_mono_ms();
-        d->cctx = (struct control_ctx){ d->st,  d->conf, d->dsp, d->started,
-                                        reload, d,       d->feed };
+        d->cctx = (struct control_ctx){ d->st,  d->conf, d->dsp,  d->started,
+                                        reload, d,       d->feed, d->ops };
         d->running = true;
         svc_ready();
         store_watch(d);
         notify_status(d);
         log_info("ready (version %s)", PROJECT_VERSION);
+}
+
+/*
+ * --restore FILE: with no daemon running (its lock taken), the checked
+ * backup replaces the state, which is kept; the audit trail of the
+ * restored state says who did it. The next start catches up on the
+ * alerts that came due since the backup, and sends again what was being
+ * sent when it was taken. Returns the exit status.
+ */
+static int
+restore(struct daemon *d, const char *file)
+{
+        char *cause = NULL, *kept = NULL, actor[300], detail[4200];
+        struct passwd *pw = getpwuid(getuid());
+        int64_t now = os_wall_ms() / 1000;
+        struct store_audit a = {
+                now, actor, "ctl", "restore", NULL, 0, detail
+        };
+
+        d->state_path = conf_state_path(d->conf->daemon.state);
+        ensure_parent(d->state_path);
+        d->lock_fd = take_lock(d->state_path, true);
+        if (backup_restore(d->state_path, file, now, &kept, &cause) < 0) {
+                log_err("restore: %s; the state is unchanged", cause);
+                free(cause);
+                return 1;
+        }
+        if (pw != NULL)
+                snprintf(actor, sizeof(actor), "unix:%s", pw->pw_name);
+        else
+                snprintf(actor, sizeof(actor), "unix:%lu",
+                         (unsigned long)getuid());
+        snprintf(detail, sizeof(detail),
+                 "from '%.2000s'; previous state kept "
+                 "as '%.2000s'",
+                 file, kept ? kept : "(none)");
+        d->st = store_open_mode(d->state_path, STORE_MODE, NULL, &cause);
+        if (d->st == NULL || store_audit_add(d->st, &a, &cause) < 0) {
+                log_err("restore: %s", cause);
+                free(cause);
+                free(kept);
+                return 1;
+        }
+        log_notice("restored '%s' into '%s'; the previous state is kept as "
+                   "'%s'; start ofsted-notifyd to catch up on what came due "
+                   "meanwhile",
+                   file, d->state_path, kept ? kept : "(there was none)");
+        free(kept);
+        return 0;
 }
 
 static void
@@ -716,6 +788,7 @@ shutdown_daemon(struct daemon *d)
         zap_destroy(&d->zap);
         explicit_bzero(&d->server, sizeof(d->server));
         dispatch_destroy(&d->dsp);
+        ops_destroy(&d->ops);
         if (d->zctx != NULL)
                 zmq_ctx_term(d->zctx);
         store_close(&d->st);
@@ -735,11 +808,12 @@ main(int argc, char **argv)
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
+                { "restore", required_argument, NULL, 'R' },
                 { NULL, 0, NULL, 0 },
         };
         struct daemon d = { 0 };
-        const char *arg = NULL;
-        int ch, verbose = 0;
+        const char *arg = NULL, *backup = NULL;
+        int ch, verbose = 0, rc;
 
         d.sigfd = d.lock_fd = -1;
         while ((ch = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
@@ -756,6 +830,9 @@ main(int argc, char **argv)
                 case 'V':
                         printf("ofsted-notifyd %s\n", PROJECT_VERSION);
                         return 0;
+                case 'R':
+                        backup = optarg;
+                        break;
                 default:
                         usage(stderr);
                         return 2;
@@ -776,6 +853,12 @@ main(int argc, char **argv)
         d.conf = load_conf(d.conf_path, NULL);
         if (d.conf == NULL)
                 return CONF_EXIT;
+        if (backup != NULL) {
+                rc = restore(&d, backup);
+                log_flush();
+                shutdown_daemon(&d);
+                return rc;
+        }
         d.started = os_wall_ms() / 1000;
         startup(&d);
         run(&d);

@@ -1,5 +1,7 @@
 #include "metrics.h"
 
+#include "ops.h"
+
 #include "xalloc.h"
 
 #include <jansson.h>
@@ -284,7 +286,8 @@ metrics_daemon(json_t *nums, const struct dispatch *dsp, bool writable,
 
 int
 metrics_update(const char *path, struct store *st, const struct dispatch *dsp,
-               bool writable, int64_t started, char **cause)
+               bool writable, int64_t started, const struct conf *conf,
+               int64_t now, char **cause)
 {
         struct metrics *m = NULL;
         json_t *nums = NULL;
@@ -295,6 +298,7 @@ metrics_update(const char *path, struct store *st, const struct dispatch *dsp,
         if (nums == NULL)
                 goto out;
         m = metrics_daemon(nums, dsp, writable, started);
+        ops_metrics(m, st, conf, now);
         text = metrics_render(m);
         if (metrics_write(path, text, cause) < 0)
                 goto out;

@@ -16,6 +16,7 @@
 #ifndef ONOTIFY_METRICS_H
 #define ONOTIFY_METRICS_H
 
+#include "conf.h"
 #include "dispatch.h"
 #include "store.h"
 
@@ -52,9 +53,10 @@ int metrics_write(const char *path, const char *text, char **cause);
 struct metrics *metrics_daemon(json_t *nums, const struct dispatch *dsp,
                                bool writable, int64_t started);
 /* Reads the store's numbers and atomically rewrites `path` with all the
- * families; -1 and *cause on failure (the file is left as it was). */
+ * families, the channels' of `conf` at `now` among them (ops_metrics());
+ * -1 and *cause on failure (the file is left as it was). */
 int metrics_update(const char *path, struct store *st,
                    const struct dispatch *dsp, bool writable, int64_t started,
-                   char **cause);
+                   const struct conf *conf, int64_t now, char **cause);
 
 #endif

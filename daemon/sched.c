@@ -346,6 +346,21 @@ sched_alert(const struct conf *conf, const struct store_alert_row *row,
                               "to this channel. No action is needed.";
                 out->contact = "-";
                 out->base_url = NULL;
+        } else if (strcmp(a->rule, STORE_CHECK_RULE) == 0) {
+                /* A channel's scheduled check (daemon/ops.c); its offset
+                 * says how often. */
+                out->school = "CHANNEL CHECK";
+                out->action =
+                    strcmp(a->offset, "daily") == 0
+                        ? "Daily check of the Ofsted alert channel — no "
+                          "action needed; if this stops arriving, tell IT"
+                    : strcmp(a->offset, "monthly") == 0
+                        ? "Monthly check of the Ofsted alert channel — no "
+                          "action needed; if this stops arriving, tell IT"
+                        : "Weekly check of the Ofsted alert channel — no "
+                          "action needed; if this stops arriving, tell IT";
+                out->contact = "-";
+                out->base_url = NULL;
         }
 }
 

@@ -218,6 +218,54 @@ static const char *const migrations[] = {
         "CREATE UNIQUE INDEX tokens_live ON tokens(name) "
         "WHERE revoked_at IS NULL;",
         MIGRATION_ACKS,
+        /*
+         * 8 -> 9: running it for years (store_ops.c). The audit trail:
+         * every change of state by a person or program, append-only (the
+         * triggers refuse an UPDATE or DELETE), kept when retention purges
+         * the case it names, so no foreign key. Each channel's health: when
+         * its last scheduled check went and when a person last confirmed
+         * seeing it (NULL until the acknowledgement link sets it). The
+         * closed cases by closing time, for retention; the deliveries by
+         * channel, for the channels' last delivery.
+         */
+        "CREATE TABLE audit ("
+        " id INTEGER PRIMARY KEY,"
+        " at INTEGER NOT NULL,"
+        " actor TEXT NOT NULL,"
+        " source TEXT NOT NULL CHECK (source = 'ctl' OR source = 'web' OR"
+        "  source = 'link' OR source = 'daemon'),"
+        " action TEXT NOT NULL,"
+        " urn TEXT,"
+        " case_id INTEGER,"
+        " detail TEXT);"
+        "CREATE INDEX audit_at ON audit(at, id);"
+        "CREATE INDEX audit_urn ON audit(urn, id) WHERE urn IS NOT NULL;"
+        "CREATE INDEX audit_case ON audit(case_id, id) "
+        "WHERE case_id IS NOT NULL;"
+        "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN"
+        " SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+        "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
+        " SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+        "CREATE TABLE channel_health ("
+        " channel TEXT PRIMARY KEY,"
+        " checked_at INTEGER,"
+        " confirmed_at INTEGER);"
+        "CREATE INDEX cases_closed ON cases(closed_at) "
+        "WHERE state = 'closed';"
+        "CREATE INDEX deliveries_channel ON deliveries(channel, id);",
+        /*
+         * 9 -> 10: one-off messages to one address (a sign-in link of
+         * ofsted-notify-web, issue 20), each the message of one delivery
+         * of the email path: the recipient, the subject and the text the
+         * JOB carries instead of an alert's rendering. Not shown by any
+         * read; a sign-in link in it is dead after its first use or 15
+         * minutes.
+         */
+        "CREATE TABLE messages ("
+        " delivery_id INTEGER PRIMARY KEY REFERENCES deliveries(id),"
+        " rcpt TEXT NOT NULL,"
+        " subject TEXT NOT NULL,"
+        " body TEXT NOT NULL);",
 };
 
 _Static_assert(NELEM(migrations) == STORE_SCHEMA_VERSION,
@@ -229,6 +277,21 @@ _Static_assert(NELEM(migrations) == STORE_SCHEMA_VERSION,
  * index alerts_pending; the two the scheduler runs on every wake-up are
  * tagged with a comment so the tests can find them and check their plan.
  */
+/*
+ * The `schools` view: a school's current case (the one not closed), its
+ * soonest pending alert and the least due of its pending alerts, each
+ * read from the case by alerts_case. `tag` names the statement for the
+ * plan tests; `where` narrows it.
+ */
+#define SCHOOLS_SQL(tag, where)                                  \
+        tag " SELECT c.id, c.urn, c.state, c.opened_at, "        \
+            "(SELECT min(due) FROM alerts WHERE case_id = c.id " \
+            "AND state = 'pending'), a.at, a.rule, a.offset "    \
+            "FROM cases AS c LEFT JOIN alerts AS a ON a.id = "   \
+            "(SELECT id FROM alerts WHERE case_id = c.id "       \
+            "AND state = 'pending' ORDER BY at, id LIMIT 1) "    \
+            "WHERE " where " c.state <> 'closed' ORDER BY c.id DESC"
+
 static const char *const stmt_sql[S_COUNT] = {
         [S_BEGIN] = "BEGIN IMMEDIATE",
         [S_COMMIT] = "COMMIT",
@@ -399,6 +462,10 @@ static const char *const stmt_sql[S_COUNT] = {
                        "FROM deliveries AS d "
                        "JOIN alerts AS a ON a.id = d.alert_id "
                        "JOIN cases AS c ON c.id = a.case_id WHERE d.id = ?1",
+        [S_MESSAGE_ADD] = "INSERT INTO messages (delivery_id, rcpt, subject, "
+                          "body) VALUES (?1, ?2, ?3, ?4)",
+        [S_MESSAGE_READ] = "SELECT rcpt, subject, body FROM messages "
+                           "WHERE delivery_id = ?1",
         [S_LEASES_DUE] = "/* leases_due */ SELECT 1 FROM deliveries "
                          "INDEXED BY deliveries_leased "
                          "WHERE status = 'sending' "
@@ -415,6 +482,11 @@ static const char *const stmt_sql[S_COUNT] = {
                         "FROM deliveries WHERE held > 0 AND "
                         "(status = 'pending' OR status = 'sending' OR "
                         "status = 'retry') GROUP BY channel ORDER BY channel",
+        /* `schools`: each current case with its soonest pending alert and
+         * least due; all of them, or one school's (from cases_urn). */
+        [S_JSON_SCHOOLS] = SCHOOLS_SQL("/* schools */", ""),
+        [S_JSON_SCHOOLS_ONE] =
+            SCHOOLS_SQL("/* schools_one */", "c.urn = ?1 AND"),
         /* A one-page write that changes nothing (see store_probe()). */
         [S_PROBE] = "PRAGMA user_version = " XSTR(STORE_SCHEMA_VERSION),
         /* The reads of one school or one delivery: from the case by
@@ -498,6 +570,67 @@ static const char *const stmt_sql[S_COUNT] = {
                          "WHERE hash = ?1 AND revoked_at IS NULL",
         [S_TOKEN_FEED] = "SELECT name, role, schools FROM tokens "
                          "WHERE feed_hash = ?1 AND revoked_at IS NULL",
+        /* Running it for years (store_ops.c). */
+        [S_AUDIT_ADD] = "INSERT INTO audit (at, actor, source, action, urn, "
+                        "case_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        [S_AUDIT_LIST] = "SELECT id, at, actor, source, action, urn, case_id, "
+                         "detail FROM audit WHERE at >= ?1 "
+                         "AND (?2 IS NULL OR urn = ?2) "
+                         "AND (?3 IS NULL OR case_id = ?3) "
+                         "ORDER BY id LIMIT ?4",
+        [S_BACKUP] = "VACUUM INTO ?1",
+        /* Retention: what a closed case held, then the case. */
+        [S_PURGE_DELIVERIES] = "DELETE FROM deliveries WHERE alert_id IN "
+                               "(SELECT a.id FROM cases AS c "
+                               "JOIN alerts AS a ON a.case_id = c.id "
+                               "WHERE c.state = 'closed' "
+                               "AND c.closed_at <= ?1)",
+        [S_PURGE_ACKS] = "DELETE FROM acks WHERE case_id IN "
+                         "(SELECT id FROM cases WHERE state = 'closed' "
+                         "AND closed_at <= ?1)",
+        [S_PURGE_LINKS] = "DELETE FROM links WHERE case_id IN "
+                          "(SELECT id FROM cases WHERE state = 'closed' "
+                          "AND closed_at <= ?1)",
+        [S_PURGE_ALERTS] = "DELETE FROM alerts WHERE case_id IN "
+                           "(SELECT id FROM cases WHERE state = 'closed' "
+                           "AND closed_at <= ?1)",
+        [S_PURGE_EVENTS] = "DELETE FROM events WHERE case_id IN "
+                           "(SELECT id FROM cases WHERE state = 'closed' "
+                           "AND closed_at <= ?1)",
+        [S_PURGE_CASES] = "DELETE FROM cases WHERE state = 'closed' "
+                          "AND closed_at <= ?1",
+        [S_BLANK_EVENTS] = "UPDATE events SET contact = NULL, note = NULL "
+                           "WHERE (contact IS NOT NULL OR note IS NOT NULL) "
+                           "AND case_id IN (SELECT id FROM cases "
+                           "WHERE state = 'closed' AND closed_at <= ?1)",
+        [S_BLANK_CASES] = "UPDATE cases SET contact = NULL, note = NULL "
+                          "WHERE state = 'closed' AND closed_at <= ?1 "
+                          "AND (contact IS NOT NULL OR note IS NOT NULL)",
+        [S_SCHOOL_CASES] = "SELECT id FROM cases WHERE (?1 IS NULL AND "
+                           "urn <> '" STORE_TEST_URN "') OR urn = ?1 "
+                           "ORDER BY urn, id",
+        /* Each channel's last delivery that settled, and its last one
+         * delivered. */
+        [S_CHANNEL_LAST] = "SELECT status, updated_at FROM deliveries "
+                           "WHERE channel = ?1 AND (status = 'delivered' OR "
+                           "status = 'failed') ORDER BY id DESC LIMIT 1",
+        [S_CHANNEL_DELIVERED] = "SELECT max(updated_at) FROM deliveries "
+                                "WHERE channel = ?1 "
+                                "AND status = 'delivered'",
+        [S_CHANNEL_HEALTH] = "SELECT checked_at, confirmed_at "
+                             "FROM channel_health WHERE channel = ?1",
+        [S_CHANNEL_CHECKED] = "INSERT INTO channel_health (channel, "
+                              "checked_at) VALUES (?1, ?2) "
+                              "ON CONFLICT (channel) "
+                              "DO UPDATE SET checked_at = ?2",
+        /* A channel first seen counts as checked then: its first check
+         * is at the next check time, not at once. */
+        [S_CHANNEL_SEEN] = "INSERT INTO channel_health (channel, checked_at) "
+                           "VALUES (?1, ?2) ON CONFLICT (channel) DO NOTHING",
+        [S_CHANNEL_CONFIRMED] = "INSERT INTO channel_health (channel, "
+                                "confirmed_at) VALUES (?1, ?2) "
+                                "ON CONFLICT (channel) "
+                                "DO UPDATE SET confirmed_at = ?2",
 };
 
 /* --- Helpers -------------------------------------------------------------- */

@@ -38,7 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 10
 
 struct store;
 
@@ -241,6 +241,14 @@ json_t *store_json_case(struct store *st, const struct tz *tz, int64_t id,
 /* `upcoming`: pending alerts soonest first, of one school when urn. */
 json_t *store_json_upcoming(struct store *st, const struct tz *tz,
                             const char *urn, char **cause);
+/*
+ * `schools`: for each school with a current case (not closed), newest
+ * case first: {"school", "case", "state", "opened", "next_deadline",
+ * "next_alert": {"at", "rule", "offset"}}, the last two null when it has
+ * no pending alert. Only the `n` schools `urns` when urns is not NULL.
+ */
+json_t *store_json_schools(struct store *st, const struct tz *tz,
+                           const char *const *urns, size_t n, char **cause);
 /* `history`: deliveries newest first, of one school when urn, the one
  * delivery `uid` when not NULL. */
 json_t *store_json_history(struct store *st, const struct tz *tz,
@@ -268,6 +276,32 @@ json_t *store_json_metrics(struct store *st, char **cause);
 #define STORE_TEST_RULE "ofsted-notify-test"
 int64_t store_test_delivery(struct store *st, const char *channel,
                             const char *type, int64_t now, char **cause);
+
+/*
+ * A one-off email to one address (a sign-in link): a closed case of
+ * school TEST_URN with an event `kind`, a fired alert of rule
+ * MESSAGE_RULE, one pending delivery to `channel` (an email channel) and
+ * its message, in one transaction. Returns the delivery's row id, or -1.
+ */
+#define STORE_MESSAGE_RULE "ofsted-notify-message"
+struct store_message {
+        const char *rcpt;    /* one address */
+        const char *subject; /* one line */
+        const char *body;    /* the text */
+        const char *kind;    /* what it is, for show: "signin" */
+        const char *actor;   /* who asked */
+};
+int64_t store_message_delivery(struct store *st, const char *channel,
+                               const char *type, const struct store_message *m,
+                               int64_t now, char **cause);
+/*
+ * The message of delivery `id` into *out (strings the caller frees with
+ * store_message_clear()): 1, 0 when it has none (an alert's), -1 and
+ * *cause on a store error.
+ */
+int store_message_read(struct store *st, int64_t id, struct store_message *out,
+                       char **cause);
+void store_message_clear(struct store_message *m);
 
 /* --- API tokens (common/token.h) ------------------------------------------ */
 
@@ -478,5 +512,109 @@ struct store_job {
  */
 int store_job_read(struct store *st, int64_t id, struct store_job *out,
                    char **cause);
+
+/* --- Running it for years (store_ops.c) ----------------------------------- */
+
+/*
+ * One entry of the audit trail: who changed what, from where. `source` is
+ * one of "ctl" (ofsted-notifyctl, or ofsted-notifyd --restore run by hand),
+ * "web" (ofsted-notify-web on a person's or token's behalf), "link" (a
+ * link followed from an alert) and "daemon" (the scheduler itself:
+ * retention). urn, case_id (0: none) and detail may be absent. The
+ * strings are borrowed.
+ */
+struct store_audit {
+        int64_t at;
+        const char *actor;
+        const char *source;
+        const char *action; /* "event", "token_create", "backup"... */
+        const char *urn;
+        int64_t case_id;
+        const char *detail;
+};
+/* Appends an entry; its id, or -1. */
+int64_t store_audit_add(struct store *st, const struct store_audit *a,
+                        char **cause);
+/*
+ * The trail oldest first, from `since` on, of school `urn` and of case
+ * `case_id` when given (NULL, 0: all), at most `limit` entries: [{"id",
+ * "at", "actor", "source", "action", "school", "case", "detail"}].
+ */
+json_t *store_json_audit(struct store *st, const struct tz *tz, int64_t since,
+                         const char *urn, int64_t case_id, int limit,
+                         char **cause);
+
+/*
+ * A consistent copy of the database at `path` while it is in use (VACUUM
+ * INTO): the file must not exist; it is made mode STORE_MODE, a database
+ * of one file (no -wal), and checked (store_verify()) before this returns
+ * 0. On failure nothing is left at `path`.
+ */
+int store_backup(struct store *st, const char *path, char **cause);
+/*
+ * Whether the file at `path` is a whole state database this program can
+ * open: PRAGMA integrity_check says "ok" and its schema version is from 1
+ * to STORE_SCHEMA_VERSION (*version when not NULL). Opened read-only.
+ */
+int store_verify(const char *path, int *version, char **cause);
+/*
+ * Folds the -wal of the database at `path` (not in use) into the file, so
+ * that the file alone holds every committed row. 0, or -1.
+ */
+int store_checkpoint(const char *path, char **cause);
+
+/* What one pass of retention did. */
+struct store_retention {
+        int cases, events, alerts, deliveries; /* deleted */
+        int acks;                              /* acks and links deleted */
+        int blanked;                           /* cases and events blanked */
+};
+/*
+ * Retention (docs: daemon.retention): deletes the cases closed at or
+ * before `purge_before` with their events, alerts, deliveries,
+ * acknowledgements and one-click links, and
+ * blanks the contact and note of cases closed at or before
+ * `blank_before` and of their events; either 0: not done. One
+ * transaction. *out counts what changed.
+ */
+int store_retention(struct store *st, int64_t purge_before,
+                    int64_t blank_before, struct store_retention *out,
+                    char **cause);
+/* `export`: every case of school `urn` (NULL: every school's, but not the
+ * test alerts') with its events and alerts, as `show` has them. */
+json_t *store_json_export(struct store *st, const struct tz *tz,
+                          const char *urn, char **cause);
+
+/* A channel's health: times in UTC seconds, 0 when never. */
+struct store_channel_health {
+        int64_t last_delivered; /* its last delivery delivered */
+        int64_t last_settled;   /* its last delivery delivered or failed */
+        bool last_failed;       /* and that one failed for good */
+        int64_t checked_at;     /* its last scheduled check was made */
+        int64_t confirmed_at;   /* a person last confirmed seeing it */
+};
+int store_channel_health(struct store *st, const char *channel,
+                         struct store_channel_health *out, char **cause);
+/*
+ * Notes `channel` as checked at `now` unless it has been seen before, so
+ * that a new channel's first check waits for the next check time.
+ */
+int store_channel_seen(struct store *st, const char *channel, int64_t now,
+                       char **cause);
+/* Notes that a person confirmed at `now` seeing `channel` (they followed
+ * the one-click link of its check). */
+int store_channel_confirmed(struct store *st, const char *channel, int64_t now,
+                            char **cause);
+/*
+ * A scheduled check of `channel` (of `type`) through the real path, as
+ * store_test_delivery() makes a test alert but of rule STORE_CHECK_RULE
+ * and offset `every` ("weekly", "daily", "monthly"), its time noted as the
+ * channel's checked_at, in one transaction. Returns the delivery's row
+ * id, or -1.
+ */
+#define STORE_CHECK_RULE "ofsted-notify-check"
+int64_t store_check_delivery(struct store *st, const char *channel,
+                             const char *type, const char *every, int64_t now,
+                             char **cause);
 
 #endif

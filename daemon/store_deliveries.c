@@ -335,36 +335,119 @@ store_job_read(struct store *st, int64_t id, struct store_job *out,
         return 0;
 }
 
+/*
+ * A one-off delivery to `channel`: a closed case of school STORE_TEST_URN
+ * noted m->note, an event m->kind by m->actor, an alert of m->rule and
+ * m->offset fired at `now` and a pending delivery: what a test alert, a
+ * channel's check and a one-off email are made of. Inside the caller's
+ * transaction.
+ */
+int64_t
+store_marked_delivery(struct store *st, const struct store_mark *m,
+                      const char *channel, const char *type, int64_t now,
+                      char **cause)
+{
+        struct store_alert a = { 0 };
+
+        a.case_id =
+            store_case_open(st, STORE_TEST_URN, NULL, m->note, now, cause);
+        if (a.case_id < 0 ||
+            store_case_set_state(st, a.case_id, CASE_CLOSED, now, cause) < 0)
+                return -1;
+        a.event_id = store_event_add(st, a.case_id, m->kind, now, now, NULL,
+                                     NULL, m->actor, cause);
+        if (a.event_id < 0)
+                return -1;
+        snprintf(a.urn, sizeof(a.urn), "%s", STORE_TEST_URN);
+        snprintf(a.rule, sizeof(a.rule), "%s", m->rule);
+        snprintf(a.offset, sizeof(a.offset), "%s", m->offset);
+        a.at = a.due = now;
+        a.id = store_alert_add(st, &a, m->kind, NULL, cause);
+        if (a.id < 0 || store_alert_fire(st, a.id, now, false, cause) < 0)
+                return -1;
+        return store_delivery_add(st, a.id, channel, type, now, cause);
+}
+
 int64_t
 store_test_delivery(struct store *st, const char *channel, const char *type,
                     int64_t now, char **cause)
 {
-        struct store_alert a = { 0 };
-        int64_t id = -1;
+        int64_t id;
 
         if (store_begin(st, cause) < 0)
                 return -1;
-        a.case_id =
-            store_case_open(st, STORE_TEST_URN, NULL, "test alert", now, cause);
-        if (a.case_id < 0 ||
-            store_case_set_state(st, a.case_id, CASE_CLOSED, now, cause) < 0)
-                goto out;
-        a.event_id = store_event_add(st, a.case_id, "test", now, now, NULL,
-                                     NULL, "ofsted-notifyctl test", cause);
-        if (a.event_id < 0)
-                goto out;
-        snprintf(a.urn, sizeof(a.urn), "%s", STORE_TEST_URN);
-        snprintf(a.rule, sizeof(a.rule), "%s", STORE_TEST_RULE);
-        snprintf(a.offset, sizeof(a.offset), "test");
-        a.at = a.due = now;
-        a.id = store_alert_add(st, &a, "test", NULL, cause);
-        if (a.id < 0 || store_alert_fire(st, a.id, now, false, cause) < 0)
-                goto out;
-        id = store_delivery_add(st, a.id, channel, type, now, cause);
+        id = store_marked_delivery(
+            st,
+            &(struct store_mark){ STORE_TEST_RULE, "test", "test alert", "test",
+                                  "ofsted-notifyctl test" },
+            channel, type, now, cause);
         if (id >= 0 && store_commit(st, cause) < 0)
+                id = -1;
+        if (id < 0)
+                store_rollback(st);
+        return id;
+}
+
+int64_t
+store_message_delivery(struct store *st, const char *channel, const char *type,
+                       const struct store_message *m, int64_t now, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_MESSAGE_ADD];
+        int64_t id;
+
+        if (store_begin(st, cause) < 0)
+                return -1;
+        id = store_marked_delivery(
+            st,
+            &(struct store_mark){ STORE_MESSAGE_RULE, m->kind,
+                                  "a one-off email", m->kind, m->actor },
+            channel, type, now, cause);
+        if (id < 0)
+                goto out;
+        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+            bind_text(s, 2, m->rcpt) != SQLITE_OK ||
+            bind_text(s, 3, m->subject) != SQLITE_OK ||
+            bind_text(s, 4, m->body) != SQLITE_OK) {
+                done(s);
+                id = store_fail(st, "message add", cause);
+                goto out;
+        }
+        if (store_run(st, s, "message add", cause) < 0 ||
+            store_commit(st, cause) < 0)
                 id = -1;
 out:
         if (id < 0)
                 store_rollback(st);
         return id;
+}
+
+int
+store_message_read(struct store *st, int64_t id, struct store_message *out,
+                   char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_MESSAGE_READ];
+        int rc;
+
+        memset(out, 0, sizeof(*out));
+        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+                done(s);
+                return store_fail(st, "message read", cause);
+        }
+        rc = store_step(st, s, "message read", cause);
+        if (rc == 1) {
+                out->rcpt = xstrdup(col_text(s, 0));
+                out->subject = xstrdup(col_text(s, 1));
+                out->body = xstrdup(col_text(s, 2));
+        }
+        done(s);
+        return rc;
+}
+
+void
+store_message_clear(struct store_message *m)
+{
+        free((char *)m->rcpt);
+        free((char *)m->subject);
+        free((char *)m->body);
+        memset(m, 0, sizeof(*m));
 }

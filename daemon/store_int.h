@@ -6,7 +6,8 @@
  * and the stepping every statement goes through. store_cases.c holds
  * cases, events and alerts; store_deliveries.c the deliveries, their
  * dispatch and the JOB's rows; store_json.c the views that the control
- * replies and the metrics read; store_tokens.c the API tokens.
+ * replies and the metrics read; store_tokens.c the API tokens;
+ * store_ops.c the audit trail, backups, retention and channel health.
  */
 #ifndef ONOTIFY_STORE_INT_H
 #define ONOTIFY_STORE_INT_H
@@ -59,6 +60,8 @@ enum stmt {
         S_DELIVERY_FINISH,
         S_NEXT_DELIVERY,
         S_JOB_READ,
+        S_MESSAGE_ADD,
+        S_MESSAGE_READ,
         S_LEASES_DUE,
         S_DELIVERIES_SHIFT,
         S_DELIVERIES_UNHOLD,
@@ -82,6 +85,26 @@ enum stmt {
         S_TOKEN_LIST,
         S_TOKEN_AUTH,
         S_TOKEN_FEED,
+        S_AUDIT_ADD,
+        S_AUDIT_LIST,
+        S_BACKUP,
+        S_PURGE_DELIVERIES,
+        S_PURGE_ALERTS,
+        S_PURGE_EVENTS,
+        S_PURGE_CASES,
+        S_BLANK_EVENTS,
+        S_BLANK_CASES,
+        S_SCHOOL_CASES,
+        S_CHANNEL_LAST,
+        S_CHANNEL_DELIVERED,
+        S_CHANNEL_HEALTH,
+        S_CHANNEL_CHECKED,
+        S_CHANNEL_SEEN,
+        S_CHANNEL_CONFIRMED,
+        S_PURGE_ACKS,
+        S_PURGE_LINKS,
+        S_JSON_SCHOOLS,
+        S_JSON_SCHOOLS_ONE,
         S_COUNT
 };
 
@@ -112,6 +135,22 @@ int store_step(struct store *st, sqlite3_stmt *s, const char *what,
 /* Runs a statement that returns no rows, then readies it again. */
 int store_run(struct store *st, sqlite3_stmt *s, const char *what,
               char **cause);
+
+/* What marks a one-off delivery as what it is (store_marked_delivery()). */
+struct store_mark {
+        const char *rule, *offset; /* the alert's */
+        const char *note;          /* the closed case's */
+        const char *kind, *actor;  /* the event's */
+};
+
+/*
+ * The rows of a test alert, a channel's check or a one-off email, inside
+ * the caller's transaction; the delivery's row id, or -1
+ * (store_deliveries.c).
+ */
+int64_t store_marked_delivery(struct store *st, const struct store_mark *m,
+                              const char *channel, const char *type,
+                              int64_t now, char **cause);
 
 /* Readies a statement for its next use and drops the borrowed bindings. */
 static inline void

@@ -234,6 +234,48 @@ store_json_upcoming(struct store *st, const struct tz *tz, const char *urn,
 }
 
 static json_t *
+school_row(sqlite3_stmt *s, const struct tz *tz)
+{
+        char opened[TIMEFMT_LEN], due[TIMEFMT_LEN], at[TIMEFMT_LEN];
+        json_t *next = json_null();
+
+        if (sqlite3_column_type(s, 5) != SQLITE_NULL)
+                next = json_pack("{s:s, s:s?, s:s?}", "at",
+                                 col_time(tz, s, 5, at, sizeof(at)), "rule",
+                                 col_text(s, 6), "offset", col_text(s, 7));
+        return json_pack(
+            "{s:s?, s:I, s:s?, s:s?, s:s?, s:o?}", "school", col_text(s, 1),
+            "case", (json_int_t)sqlite3_column_int64(s, 0), "state",
+            col_text(s, 2), "opened",
+            col_time(tz, s, 3, opened, sizeof(opened)), "next_deadline",
+            col_time(tz, s, 4, due, sizeof(due)), "next_alert", next);
+}
+
+json_t *
+store_json_schools(struct store *st, const struct tz *tz,
+                   const char *const *urns, size_t n, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_JSON_SCHOOLS_ONE];
+        json_t *all, *one;
+
+        if (urns == NULL)
+                return rows(st, S_JSON_SCHOOLS, SQLITE_OK, school_row, tz,
+                            "list schools", cause);
+        all = json_array();
+        for (size_t i = 0; i < n; i++) {
+                one = rows(st, S_JSON_SCHOOLS_ONE, bind_text(s, 1, urns[i]),
+                           school_row, tz, "list schools", cause);
+                if (one == NULL || json_array_extend(all, one) < 0) {
+                        json_decref(one);
+                        json_decref(all);
+                        return NULL;
+                }
+                json_decref(one);
+        }
+        return all;
+}
+
+static json_t *
 history_row(sqlite3_stmt *s, const struct tz *tz)
 {
         char created[TIMEFMT_LEN], updated[TIMEFMT_LEN];
@@ -402,4 +444,74 @@ store_json_metrics(struct store *st, char **cause)
 fail:
         json_decref(m);
         return NULL;
+}
+
+/* --- Running it for years (store_ops.c writes what these read) ------------ */
+
+static json_t *
+audit_row(sqlite3_stmt *s, const struct tz *tz)
+{
+        char at[TIMEFMT_LEN];
+        json_int_t case_id = sqlite3_column_int64(s, 6);
+
+        return json_pack("{s:I, s:s?, s:s, s:s, s:s, s:s?, s:o, s:s?}", "id",
+                         (json_int_t)sqlite3_column_int64(s, 0), "at",
+                         col_time(tz, s, 1, at, sizeof(at)), "actor",
+                         col_text(s, 2), "source", col_text(s, 3), "action",
+                         col_text(s, 4), "school", col_text(s, 5), "case",
+                         case_id > 0 ? json_integer(case_id) : json_null(),
+                         "detail", col_text(s, 7));
+}
+
+json_t *
+store_json_audit(struct store *st, const struct tz *tz, int64_t since,
+                 const char *urn, int64_t case_id, int limit, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_AUDIT_LIST];
+        int rc = sqlite3_bind_int64(s, 1, since);
+
+        if (rc == SQLITE_OK)
+                rc = bind_text(s, 2, urn);
+        if (rc == SQLITE_OK)
+                rc = bind_time(s, 3, case_id);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_bind_int(s, 4, limit);
+        return rows(st, S_AUDIT_LIST, rc, audit_row, tz, "audit trail", cause);
+}
+
+json_t *
+store_json_export(struct store *st, const struct tz *tz, const char *urn,
+                  char **cause)
+{
+        static const char what[] = "export";
+        sqlite3_stmt *s = st->stmts[S_SCHOOL_CASES];
+        json_t *cases = json_array(), *c;
+        int64_t *ids = NULL;
+        size_t n = 0, cap = 0;
+        int rc;
+
+        /* The ids first: store_json_case() steps statements of its own. */
+        if (bind_text(s, 1, urn) != SQLITE_OK) {
+                rc = store_fail(st, what, cause);
+        } else {
+                while ((rc = store_step(st, s, what, cause)) == 1) {
+                        if (n == cap) {
+                                cap = cap ? cap * 2 : 16;
+                                ids = xreallocarray(ids, cap, sizeof(*ids));
+                        }
+                        ids[n++] = sqlite3_column_int64(s, 0);
+                }
+        }
+        done(s);
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+                c = store_json_case(st, tz, ids[i], cause);
+                if (c == NULL || json_array_append_new(cases, c) < 0)
+                        rc = -1;
+        }
+        free(ids);
+        if (rc < 0) {
+                json_decref(cases);
+                return NULL;
+        }
+        return cases;
 }

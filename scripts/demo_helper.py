@@ -1,5 +1,5 @@
 """scripts/demo's helper: reads what the receivers got and the daemon's
-JSON for the shell. Usage: demo_helper.py follow|show|status|post|tally ARGS
+JSON for the shell. Usage: demo_helper.py follow|show|status|post|tally|signin ARGS
 """
 import json, os, sys, time
 from email import policy
@@ -92,5 +92,33 @@ def tally(log, spool):
     sys.exit(0 if done == len(rows) and (mails, posts) ==
              (want_mail, want_post) else 1)
 
-{"follow": follow, "show": show, "status": status, "post": post,
+def signin(url, email, spool):
+    """Asks the web process for a sign-in link for `email`, as its page's
+    form does, and prints the link once the email worker has sent it."""
+    import urllib.parse, urllib.request, re
+    body = urllib.parse.urlencode({"email": email}).encode()
+    req = urllib.request.Request(url + "/signin", data=body,
+                                 headers={"Origin": url})
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args):
+            return None
+    try:
+        urllib.request.build_opener(NoRedirect).open(req, timeout=10)
+    except urllib.error.HTTPError as e:
+        if e.code != 303:
+            sys.exit(f"the web process answered {e.code}")
+    for _ in range(200):
+        seq = 1
+        while os.path.exists(f"{spool}/{seq}.json"):
+            rec, msg = mail(spool, seq)
+            m = re.search(r"\S+/signin/ont_\S+",
+                          msg.get_body(("plain",)).get_content())
+            if email in rec["rcpt_tos"] and m:
+                print(m.group(0))
+                return
+            seq += 1
+        time.sleep(0.1)
+    sys.exit(f"no sign-in link reached {email}")
+
+{"follow": follow, "signin": signin, "show": show, "status": status, "post": post,
  "tally": tally}[sys.argv[1]](*sys.argv[2:])

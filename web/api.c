@@ -121,98 +121,61 @@ send_rows(const struct call *c, json_t *reply, const char *key, struct reply *r)
 
 /*
  * GET /api/v1/schools: each school the caller sees, in the config's
- * order, with its current case, its next deadline and its next alert.
+ * order, with its current case, its next deadline and its next alert:
+ * one `schools` request, for the caller's schools only unless it sees
+ * every school.
  */
 static void
 get_schools(struct web *w, const struct call *c, struct reply *r)
 {
-        json_t *cases, *upcoming, *byurn = json_object(), *out = json_array();
-        json_t *v;
+        json_t *req = json_pack("{s:s}", "cmd", "schools"), *reply, *v;
+        json_t *byurn = json_object(), *out = json_array();
         size_t i;
 
-        cases = ask(w, json_pack("{s:s, s:b}", "cmd", "list", "all", 0), r);
-        upcoming =
-            cases ? ask(w, json_pack("{s:s}", "cmd", "upcoming"), r) : NULL;
-        if (upcoming == NULL)
+        if (!roles_every_school(c->who->role)) {
+                json_t *mine = json_array();
+
+                for (i = 0; i < c->who->nschools; i++)
+                        json_array_append_new(mine,
+                                              json_string(c->who->schools[i]));
+                json_object_set_new(req, "schools", mine);
+        }
+        reply = ask(w, req, r);
+        if (reply == NULL)
                 goto out;
         /* Newest case first: the first seen of a school is its current. */
-        json_array_foreach(json_object_get(cases, "cases"), i, v)
+        json_array_foreach(json_object_get(reply, "schools"), i, v)
         {
                 const char *urn =
                     json_string_value(json_object_get(v, "school"));
-                json_t *s;
 
-                if (urn == NULL || json_object_get(byurn, urn) != NULL)
-                        continue;
-                s = json_object();
-                json_object_set_new(
-                    s, "case",
-                    json_pack("{s:O, s:O, s:O}", "id",
-                              json_object_get(v, "case"), "state",
-                              json_object_get(v, "state"), "opened",
-                              json_object_get(v, "opened")));
-                json_object_set_new(byurn, urn, s);
-        }
-        /* Soonest first: the first alert of a school is its next; its
-         * next deadline is the least due of them. */
-        json_array_foreach(json_object_get(upcoming, "alerts"), i, v)
-        {
-                const char *urn =
-                    json_string_value(json_object_get(v, "school"));
-                const char *due = json_string_value(json_object_get(v, "due"));
-                json_t *s = urn ? json_object_get(byurn, urn) : NULL;
-                int64_t t, old;
-                enum tz_fold fold;
-                char *cause = NULL;
-                const char *prev;
-
-                if (s == NULL)
-                        continue;
-                if (json_object_get(s, "next_alert") == NULL)
-                        json_object_set_new(
-                            s, "next_alert",
-                            json_pack("{s:O, s:O, s:O}", "at",
-                                      json_object_get(v, "at"), "rule",
-                                      json_object_get(v, "rule"), "offset",
-                                      json_object_get(v, "offset")));
-                prev = json_string_value(json_object_get(s, "next_deadline"));
-                if (due == NULL ||
-                    timefmt_parse(w->conf->tz, due, &t, &fold, &cause) < 0) {
-                        free(cause);
-                        continue;
-                }
-                if (prev != NULL &&
-                    timefmt_parse(w->conf->tz, prev, &old, &fold, &cause) ==
-                        0 &&
-                    old <= t)
-                        continue;
-                free(cause);
-                json_object_set_new(s, "next_deadline", json_string(due));
+                if (urn != NULL && json_object_get(byurn, urn) == NULL)
+                        json_object_set(byurn, urn, v);
         }
         for (i = 0; i < w->conf->nschools; i++) {
                 const struct school *sc = &w->conf->schools[i];
-                json_t *s = json_object_get(byurn, sc->urn);
+                json_t *s = json_object_get(byurn, sc->urn), *cs = json_null();
 
                 if (!auth_sees(c->who, sc->urn))
                         continue;
+                if (s != NULL)
+                        cs = json_pack("{s:O, s:O, s:O}", "id",
+                                       json_object_get(s, "case"), "state",
+                                       json_object_get(s, "state"), "opened",
+                                       json_object_get(s, "opened"));
                 json_array_append_new(
-                    out, json_pack("{s:s, s:s, s:O, s:O, s:O}", "urn", sc->urn,
-                                   "name", sc->name, "case",
-                                   s ? json_object_get(s, "case") : json_null(),
-                                   "next_deadline",
-                                   s && json_object_get(s, "next_deadline")
-                                       ? json_object_get(s, "next_deadline")
-                                       : json_null(),
-                                   "next_alert",
-                                   s && json_object_get(s, "next_alert")
-                                       ? json_object_get(s, "next_alert")
-                                       : json_null()));
+                    out,
+                    json_pack(
+                        "{s:s, s:s, s:o, s:O, s:O}", "urn", sc->urn, "name",
+                        sc->name, "case", cs, "next_deadline",
+                        s ? json_object_get(s, "next_deadline") : json_null(),
+                        "next_alert",
+                        s ? json_object_get(s, "next_alert") : json_null()));
         }
         r->status = 200;
         r->json = json_pack("{s:O}", "schools", out);
 out:
-        json_decref(cases);
-        json_decref(upcoming);
+        json_decref(reply);
         json_decref(byurn);
         json_decref(out);
 }
@@ -229,11 +192,14 @@ post_event(struct web *w, const struct call *c, struct reply *r)
                 return;
         }
         if (!auth_may_record(c->who, urn)) {
-                web_error(
-                    r, 403,
-                    auth_sees(c->who, urn) ? "a %s token may not record events"
-                                           : "school %s is not one of yours",
-                    auth_sees(c->who, urn) ? roles_name(c->who->role) : urn);
+                web_error(r, 403,
+                          auth_sees(c->who, urn)
+                              ? (auth_is_browser(c->who)
+                                     ? "a %s may not record events"
+                                     : "a %s token may not record events")
+                              : "school %s is not one of yours",
+                          auth_sees(c->who, urn) ? roles_name(c->who->role)
+                                                 : urn);
                 return;
         }
         req = json_deep_copy(c->body);
@@ -295,6 +261,26 @@ post_ack(struct web *w, const struct call *c, struct reply *r)
         r->json = reply;
 }
 
+/*
+ * Whether the principal may read the case `show` replied with: a case of
+ * one of its schools (a test alert's: admins only); else 403 into r.
+ */
+static bool
+case_visible(const struct call *c, json_t *show, struct reply *r)
+{
+        const char *urn = json_string_value(
+            json_object_get(json_object_get(show, "case"), "school"));
+
+        if (urn == NULL ||
+            (strcmp(urn, TEST_URN) == 0 ? c->who->role != ROLE_ADMIN
+                                        : !auth_sees(c->who, urn))) {
+                web_error(r, 403, "case %lld is not of one of your schools",
+                          (long long)c->route->case_id);
+                return false;
+        }
+        return true;
+}
+
 /* GET /api/v1/cases/{id} */
 static void
 get_case(struct web *w, const struct call *c, struct reply *r)
@@ -303,22 +289,39 @@ get_case(struct web *w, const struct call *c, struct reply *r)
                             json_pack("{s:s, s:I}", "cmd", "show", "case",
                                       (json_int_t)c->route->case_id),
                             r);
-        const char *urn;
 
         if (reply == NULL)
                 return;
-        urn = json_string_value(
-            json_object_get(json_object_get(reply, "case"), "school"));
-        if (urn == NULL ||
-            (strcmp(urn, TEST_URN) == 0 ? c->who->role != ROLE_ADMIN
-                                        : !auth_sees(c->who, urn))) {
-                web_error(r, 403, "case %lld is not of one of your schools",
-                          (long long)c->route->case_id);
-        } else {
+        if (case_visible(c, reply, r)) {
                 r->status = 200;
                 r->json =
                     json_pack("{s:O}", "case", json_object_get(reply, "case"));
         }
+        json_decref(reply);
+}
+
+/* GET /api/v1/cases/{id}/audit: the case's trail, to whoever may read it. */
+static void
+get_case_audit(struct web *w, const struct call *c, struct reply *r)
+{
+        json_t *reply = ask(w,
+                            json_pack("{s:s, s:I}", "cmd", "show", "case",
+                                      (json_int_t)c->route->case_id),
+                            r);
+        bool visible = reply != NULL && case_visible(c, reply, r);
+
+        json_decref(reply);
+        if (!visible)
+                return;
+        reply = ask(w,
+                    json_pack("{s:s, s:I}", "cmd", "audit", "case",
+                              (json_int_t)c->route->case_id),
+                    r);
+        if (reply == NULL)
+                return;
+        r->status = 200;
+        r->json = json_pack("{s:I, s:O}", "case", (json_int_t)c->route->case_id,
+                            "audit", json_object_get(reply, "audit"));
         json_decref(reply);
 }
 
@@ -431,6 +434,7 @@ get_plan(struct web *w, const struct call *c, struct reply *r)
         timefmt_rfc3339(conf->tz, t, buf, sizeof(buf));
         out = json_pack("{s:s, s:s, s:s, s:s}", "school", urn, "event", kind,
                         "at", buf, "state", case_state_name(state));
+        /* The school's remit and calendars, as the scheduler plans it. */
         conf_rules_env(conf, conf_school(conf, urn), &env);
         if (case_decide(kind, state, false, env.remit, conf->rules,
                         conf->nrules, &d) < 0) {
@@ -584,14 +588,46 @@ get_feed(struct web *w, const struct call *c, struct reply *r)
         free(url);
 }
 
+/*
+ * GET /api/v1/me: who the caller is, for the pages' header: the actor,
+ * the role, the schools of a school or viewer, and how it signed in.
+ */
+static void
+get_me(struct web *w, const struct call *c, struct reply *r)
+{
+        static const char *const how[] = {
+                [PRINCIPAL_TOKEN] = "token",
+                [PRINCIPAL_FEED] = "feed",
+                [PRINCIPAL_SESSION] = "email",
+                [PRINCIPAL_PROXY] = "proxy",
+        };
+        json_t *schools = json_array();
+
+        (void)w;
+        for (size_t i = 0; i < c->who->nschools; i++)
+                json_array_append_new(schools, json_string(c->who->schools[i]));
+        r->status = 200;
+        r->json = json_pack("{s:s, s:s, s:o, s:s, s:b}", "actor", c->who->actor,
+                            "role", roles_name(c->who->role), "schools",
+                            schools, "signin", how[c->who->kind], "may_record",
+                            roles_may_record(c->who->role));
+}
+
 typedef void (*handler_fn)(struct web *, const struct call *, struct reply *);
 
 static const handler_fn handlers[ROUTE_COUNT] = {
-        [ROUTE_SCHOOLS] = get_schools,   [ROUTE_SCHOOL_EVENTS] = post_event,
-        [ROUTE_CASE] = get_case,         [ROUTE_CASES] = get_cases,
-        [ROUTE_CASE_ACKS] = post_ack,    [ROUTE_UPCOMING] = get_upcoming,
-        [ROUTE_HISTORY] = get_history,   [ROUTE_PLAN] = get_plan,
-        [ROUTE_CALENDAR] = get_calendar, [ROUTE_FEED] = get_feed,
+        [ROUTE_SCHOOLS] = get_schools,
+        [ROUTE_SCHOOL_EVENTS] = post_event,
+        [ROUTE_CASE] = get_case,
+        [ROUTE_CASES] = get_cases,
+        [ROUTE_CASE_ACKS] = post_ack,
+        [ROUTE_UPCOMING] = get_upcoming,
+        [ROUTE_HISTORY] = get_history,
+        [ROUTE_PLAN] = get_plan,
+        [ROUTE_CALENDAR] = get_calendar,
+        [ROUTE_FEED] = get_feed,
+        [ROUTE_CASE_AUDIT] = get_case_audit,
+        [ROUTE_ME] = get_me,
 };
 
 void

@@ -2,6 +2,9 @@
 
 #include "web.h"
 
+#include "conf.h"
+#include "session.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +22,25 @@ bearer(const char *authorization)
         return authorization;
 }
 
+/* A person of the config's users as principal `kind`; -1 when the
+ * address is not one. */
+static int
+person(struct web *w, const char *email, enum principal_kind kind,
+       struct principal *p)
+{
+        const struct conf_user *u = conf_user(w->conf, email);
+
+        if (u == NULL)
+                return -1;
+        p->kind = kind;
+        p->role = u->role;
+        snprintf(p->actor, sizeof(p->actor), "user:%s", u->email);
+        for (size_t i = 0; i < u->nschools && i < AUTH_MAX_SCHOOLS; i++)
+                snprintf(p->schools[p->nschools++], NAMES_URN_LEN + 1, "%s",
+                         u->schools[i]);
+        return 0;
+}
+
 int
 auth_request(struct web *w, const struct auth_input *in, struct principal *p,
              const char **why)
@@ -30,7 +52,25 @@ auth_request(struct web *w, const struct auth_input *in, struct principal *p,
         size_t i;
 
         memset(p, 0, sizeof(*p));
-        *why = "no credentials: send 'Authorization: Bearer TOKEN'";
+        *why = "no credentials: send 'Authorization: Bearer TOKEN', or sign "
+               "in";
+        if (token == NULL && !feed && in->session != NULL) {
+                const char *email =
+                    sessions_get(w->sessions, in->session, w->now());
+
+                *why = "your session has ended: sign in again";
+                if (email == NULL || person(w, email, PRINCIPAL_SESSION, p) < 0)
+                        return 401;
+                *why = NULL;
+                return 0;
+        }
+        if (token == NULL && !feed && in->proxy_user != NULL) {
+                *why = "your account is not one of this service's users";
+                if (person(w, in->proxy_user, PRINCIPAL_PROXY, p) < 0)
+                        return 403;
+                *why = NULL;
+                return 0;
+        }
         if (token == NULL && !feed)
                 return 401;
         *why = "unknown or revoked token";
@@ -84,8 +124,14 @@ auth_sees(const struct principal *p, const char *urn)
 }
 
 bool
+auth_is_browser(const struct principal *p)
+{
+        return p->kind == PRINCIPAL_SESSION || p->kind == PRINCIPAL_PROXY;
+}
+
+bool
 auth_may_record(const struct principal *p, const char *urn)
 {
-        return p->kind == PRINCIPAL_TOKEN && roles_may_record(p->role) &&
+        return p->kind != PRINCIPAL_FEED && roles_may_record(p->role) &&
                auth_sees(p, urn);
 }

@@ -7,11 +7,14 @@
 #include "http.h"
 #include "link.h"
 
+#include "pages.h"
+
 #include "cclient.h"
 #include "conf.h"
 #include "log.h"
 #include "xalloc.h"
 
+#include <arpa/inet.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -103,19 +106,28 @@ send_reply(struct MHD_Connection *conn, struct reply *r)
                 if (body == NULL)
                         abort();
         }
-        resp = MHD_create_response_from_buffer(strlen(body), body,
-                                               MHD_RESPMEM_MUST_FREE);
+        resp = MHD_create_response_from_buffer(
+            strlen(body), body,
+            r->borrowed ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
         r->text = NULL;
         MHD_add_response_header(resp, "Content-Type",
                                 r->type ? r->type
                                         : "application/json; charset=utf-8");
         MHD_add_response_header(resp, "Cache-Control", "no-store");
         MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-        if (r->type != NULL && strncmp(r->type, "text/html", 9) == 0) {
-                MHD_add_response_header(resp, "Content-Security-Policy",
-                                        "default-src 'self'");
-                MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-        }
+        /* Nothing but this site's own files, no framing, and no Referer
+         * (a sign-in link's page must not pass its URL on). */
+        MHD_add_response_header(resp, "Content-Security-Policy",
+                                "default-src 'self'; base-uri 'none'; "
+                                "form-action 'self'; frame-ancestors 'none'");
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+        MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+        if (r->location != NULL)
+                MHD_add_response_header(resp, "Location", r->location);
+        if (r->cookie != NULL)
+                MHD_add_response_header(resp, "Set-Cookie", r->cookie);
+        free(r->cookie);
+        r->cookie = NULL;
         if (r->allow != NULL)
                 MHD_add_response_header(resp, "Allow", r->allow);
         if (r->authenticate)
@@ -136,6 +148,63 @@ is_json(const char *type)
 
         return type != NULL && strncasecmp(type, "application/json", n) == 0 &&
                (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
+}
+
+/* Whether a browser's request comes from this site (request.h). */
+static bool
+same_origin(struct web *w, struct MHD_Connection *conn)
+{
+        struct request_origin o = {
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                            "Sec-Fetch-Site"),
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"),
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host"),
+                w->tls,
+                w->conf->web.base_url,
+        };
+
+        return request_same_origin(&o);
+}
+
+/*
+ * The user a proxy names in web.proxy_user_header: only from a peer of
+ * web.proxy_trusted with the proxy sign-in on; from any other the header
+ * is ignored, and said so once.
+ */
+static const char *
+proxy_user(struct web *w, struct MHD_Connection *conn)
+{
+        const struct conf *conf = w->conf;
+        const char *v = MHD_lookup_connection_value(
+            conn, MHD_HEADER_KIND, conf->web.proxy_user_header);
+        const union MHD_ConnectionInfo *ci;
+        const struct sockaddr *sa;
+        char addr[INET6_ADDRSTRLEN] = "?";
+
+        if (v == NULL)
+                return NULL;
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        sa = ci != NULL ? ci->client_addr : NULL;
+        if ((conf->web.signin & CONF_SIGNIN_PROXY) &&
+            conf_proxy_trusted(conf, sa))
+                return v;
+        if (!w->warned_proxy) {
+                if (sa != NULL && sa->sa_family == AF_INET)
+                        inet_ntop(AF_INET,
+                                  &((const struct sockaddr_in *)sa)->sin_addr,
+                                  addr, sizeof(addr));
+                else if (sa != NULL && sa->sa_family == AF_INET6)
+                        inet_ntop(AF_INET6,
+                                  &((const struct sockaddr_in6 *)sa)->sin6_addr,
+                                  addr, sizeof(addr));
+                log_warnx("header %s from '%s', %s, ignoring (said once)",
+                          conf->web.proxy_user_header, addr,
+                          conf->web.signin & CONF_SIGNIN_PROXY
+                              ? "not a peer of web.proxy_trusted"
+                              : "but web.signin has no \"proxy\"");
+                w->warned_proxy = true;
+        }
+        return NULL;
 }
 
 /* A whole request: route, query, credentials, body, handler. */
@@ -166,6 +235,25 @@ serve(struct web *w, struct MHD_Connection *conn, const char *method,
                 r->allow = allow;
                 goto out;
         }
+        if (route.kind == ROUTE_KIND_PAGE || route.kind == ROUTE_KIND_ASSET) {
+                pages_serve(w->pages, &route, r);
+                goto out;
+        }
+        if (route.kind == ROUTE_KIND_FORM) {
+                struct form f = { p->body, p->len,
+                                  MHD_lookup_connection_value(
+                                      conn, MHD_COOKIE_KIND, BROWSER_COOKIE) };
+
+                if (!same_origin(w, conn)) {
+                        r->status = 403;
+                        r->text = xstrdup("Refused: this form was sent from "
+                                          "another site.\n");
+                        r->type = "text/plain; charset=utf-8";
+                        goto out;
+                }
+                browser_form(w, &route, &f, r);
+                goto out;
+        }
         MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_item, &q);
         if (q.bad != NULL) {
                 web_error(r, 400,
@@ -183,10 +271,22 @@ serve(struct web *w, struct MHD_Connection *conn, const char *method,
         if (route.feed_key)
                 in.feed_key =
                     json_string_value(json_object_get(q.query, "key"));
+        in.session =
+            MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, BROWSER_COOKIE);
+        in.proxy_user = proxy_user(w, conn);
         status = auth_request(w, &in, &who, &why);
         if (status != 0) {
                 web_error(r, status, "%s", why);
                 r->authenticate = status == 401;
+                goto out;
+        }
+        /* A cookie (ours or a proxy's) rides along on any request to
+         * this site: a write must come from this site's own pages. */
+        if (auth_is_browser(&who) && strcmp(method, "GET") != 0 &&
+            strcmp(method, "HEAD") != 0 && !same_origin(w, conn)) {
+                web_error(r, 403,
+                          "refused: a request from another site cannot "
+                          "change anything");
                 goto out;
         }
         if (route.body) {

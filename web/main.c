@@ -5,6 +5,8 @@
  * server (http.c) and waits for a signal to stop.
  */
 #include "http.h"
+#include "pages.h"
+#include "session.h"
 #include "web.h"
 
 #include "cclient.h"
@@ -99,6 +101,17 @@ main(int argc, char **argv)
         sigfd = os_signalfd();
         w.conf = conf;
         w.now = now_utc;
+        w.tls = cert != NULL;
+        w.secure = w.tls || strncmp(conf->web.base_url, "https://", 8) == 0;
+        w.pages = pages_load(conf->web.pages != NULL ? conf->web.pages
+                                                     : ONOTIFY_PAGES_DIR,
+                             &cause);
+        if (w.pages == NULL)
+                fatalx("the pages: %s", cause);
+        w.sessions = sessions_new(conf->web.session_idle, conf->web.session_max,
+                                  conf->web.signin_link_seconds);
+        if (w.sessions == NULL)
+                fatalx("out of memory");
         endpoint = conf_endpoint_path(conf->daemon.control);
         w.client = cclient_new(endpoint, conf, 0);
         if (w.client == NULL)
@@ -127,6 +140,8 @@ main(int argc, char **argv)
         svc_stopping();
         http_stop(d);
         cclient_destroy(&w.client);
+        sessions_destroy(&w.sessions);
+        pages_destroy(&w.pages);
         free(endpoint);
         free(cert);
         if (key != NULL)

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* One row per route: its method, its path with {urn} and {id} segments,
  * and the query parameters it takes. */
@@ -16,6 +17,7 @@ struct route {
         const char *const *params;
         bool body;
         bool feed_key;
+        enum route_kind kind;
 };
 
 static const char *const no_params[] = { NULL };
@@ -26,22 +28,49 @@ static const char *const plan_params[] = { "school", "event", "at", NULL };
 static const char *const calendar_params[] = { "school", "key", NULL };
 
 static const struct route routes[] = {
-        { ROUTE_HEALTHZ, "GET", "/healthz", no_params, false, false },
-        { ROUTE_SCHOOLS, "GET", "/api/v1/schools", no_params, false, false },
+        { ROUTE_HEALTHZ, "GET", "/healthz", no_params, false, false,
+          ROUTE_KIND_API },
+        { ROUTE_SCHOOLS, "GET", "/api/v1/schools", no_params, false, false,
+          ROUTE_KIND_API },
         { ROUTE_SCHOOL_EVENTS, "POST", "/api/v1/schools/{urn}/events",
-          no_params, true, false },
-        { ROUTE_CASE, "GET", "/api/v1/cases/{id}", no_params, false, false },
+          no_params, true, false, ROUTE_KIND_API },
+        { ROUTE_CASE, "GET", "/api/v1/cases/{id}", no_params, false, false,
+          ROUTE_KIND_API },
         { ROUTE_CASE_ACKS, "POST", "/api/v1/cases/{id}/acks", no_params, true,
-          false },
-        { ROUTE_CASES, "GET", "/api/v1/cases", cases_params, false, false },
+          false, ROUTE_KIND_API },
+        { ROUTE_CASES, "GET", "/api/v1/cases", cases_params, false, false,
+          ROUTE_KIND_API },
         { ROUTE_UPCOMING, "GET", "/api/v1/upcoming", school_params, false,
-          false },
-        { ROUTE_HISTORY, "GET", "/api/v1/history", history_params, false,
-          false },
-        { ROUTE_PLAN, "GET", "/api/v1/plan", plan_params, false, false },
+          false, ROUTE_KIND_API },
+        { ROUTE_HISTORY, "GET", "/api/v1/history", history_params, false, false,
+          ROUTE_KIND_API },
+        { ROUTE_PLAN, "GET", "/api/v1/plan", plan_params, false, false,
+          ROUTE_KIND_API },
         { ROUTE_CALENDAR, "GET", "/api/v1/calendar.ics", calendar_params, false,
-          true },
-        { ROUTE_FEED, "GET", "/api/v1/feed", no_params, false, false },
+          true, ROUTE_KIND_API },
+        { ROUTE_FEED, "GET", "/api/v1/feed", no_params, false, false,
+          ROUTE_KIND_API },
+        { ROUTE_CASE_AUDIT, "GET", "/api/v1/cases/{id}/audit", no_params, false,
+          false, ROUTE_KIND_API },
+        { ROUTE_ME, "GET", "/api/v1/me", no_params, false, false,
+          ROUTE_KIND_API },
+        { ROUTE_PAGE_HOME, "GET", "/", NULL, false, false, ROUTE_KIND_PAGE },
+        { ROUTE_PAGE_SCHOOL, "GET", "/schools/{urn}", NULL, false, false,
+          ROUTE_KIND_PAGE },
+        { ROUTE_PAGE_CASE, "GET", "/cases/{id}", NULL, false, false,
+          ROUTE_KIND_PAGE },
+        { ROUTE_PAGE_SIGNIN, "GET", "/signin", NULL, false, false,
+          ROUTE_KIND_PAGE },
+        { ROUTE_SIGNIN, "POST", "/signin", NULL, false, false,
+          ROUTE_KIND_FORM },
+        { ROUTE_PAGE_LINK, "GET", "/signin/{token}", NULL, false, false,
+          ROUTE_KIND_PAGE },
+        { ROUTE_LINK, "POST", "/signin/{token}", NULL, false, false,
+          ROUTE_KIND_FORM },
+        { ROUTE_SIGNOUT, "POST", "/signout", NULL, false, false,
+          ROUTE_KIND_FORM },
+        { ROUTE_STATIC, "GET", "/static/{file}", NULL, false, false,
+          ROUTE_KIND_ASSET },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -87,6 +116,31 @@ segment_matches(const char *pattern, size_t pn, const char *path, size_t n,
                 buf[n] = '\0';
                 *bad |= request_number(buf, 1, LONG_MAX, &v) < 0;
                 r->case_id = v;
+                return true;
+        }
+        if (pn == 7 && strncmp(pattern, "{token}", pn) == 0) {
+                if (n != TOKEN_LEN) {
+                        *bad = true;
+                        return true;
+                }
+                memcpy(r->token, path, n);
+                r->token[n] = '\0';
+                *bad |= !token_well_formed(r->token);
+                return true;
+        }
+        if (pn == 6 && strncmp(pattern, "{file}", pn) == 0) {
+                *bad |= n == 0 || n > REQUEST_FILE_MAX || path[0] == '.';
+                for (size_t i = 0; i < n && !*bad; i++) {
+                        char ch = path[i];
+
+                        *bad |= !((ch >= 'a' && ch <= 'z') ||
+                                  (ch >= '0' && ch <= '9') || ch == '.' ||
+                                  ch == '-' || ch == '_');
+                }
+                if (!*bad) {
+                        memcpy(r->file, path, n);
+                        r->file[n] = '\0';
+                }
                 return true;
         }
         return pn == n && strncmp(pattern, path, n) == 0;
@@ -143,6 +197,7 @@ request_match(const char *method, const char *path, struct request_route *r,
                 r->params = routes[i].params;
                 r->body = routes[i].body;
                 r->feed_key = routes[i].feed_key;
+                r->kind = routes[i].kind;
                 return 0;
         }
         memset(r, 0, sizeof(*r));
@@ -275,4 +330,98 @@ request_ack_body(const char *body, size_t len, json_t **out, char **why)
         return object_body(body, len, fields,
                            sizeof(fields) / sizeof(fields[0]), "rule", out,
                            why);
+}
+
+/* The value of one hex digit, or -1. */
+static int
+hex(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+int
+request_form_value(const char *body, size_t len, const char *key, char *out,
+                   size_t size)
+{
+        size_t klen = strlen(key), i = 0;
+
+        while (i < len) {
+                size_t end = i, o = 0;
+
+                while (end < len && body[end] != '&')
+                        end++;
+                if (end - i > klen && strncmp(body + i, key, klen) == 0 &&
+                    body[i + klen] == '=') {
+                        for (size_t k = i + klen + 1; k < end; k++) {
+                                int c = (unsigned char)body[k];
+
+                                if (c == '+') {
+                                        c = ' ';
+                                } else if (c == '%') {
+                                        if (k + 2 >= end ||
+                                            hex(body[k + 1]) < 0 ||
+                                            hex(body[k + 2]) < 0)
+                                                return -1;
+                                        c = hex(body[k + 1]) * 16 +
+                                            hex(body[k + 2]);
+                                        k += 2;
+                                }
+                                if (c < 0x20 || c == 0x7f || o + 1 >= size)
+                                        return -1;
+                                out[o++] = (char)c;
+                        }
+                        out[o] = '\0';
+                        return 0;
+                }
+                i = end + 1;
+        }
+        return -1;
+}
+
+/* Whether `origin` is "SCHEME://HOST" exactly (HOST with its port). */
+static bool
+origin_is(const char *origin, const char *scheme, const char *host,
+          size_t hostlen)
+{
+        size_t n = strlen(scheme);
+
+        return strncmp(origin, scheme, n) == 0 &&
+               strncmp(origin + n, "://", 3) == 0 &&
+               strlen(origin + n + 3) == hostlen &&
+               strncasecmp(origin + n + 3, host, hostlen) == 0;
+}
+
+bool
+request_same_origin(const struct request_origin *o)
+{
+        const char *base = o->base_url, *rest, *slash;
+
+        if (o->sec_fetch_site != NULL)
+                return strcmp(o->sec_fetch_site, "same-origin") == 0 ||
+                       strcmp(o->sec_fetch_site, "none") == 0;
+        if (o->origin == NULL || strcmp(o->origin, "null") == 0)
+                return false;
+        if (o->host != NULL && origin_is(o->origin, o->tls ? "https" : "http",
+                                         o->host, strlen(o->host)))
+                return true;
+        if (base == NULL || base[0] == '\0')
+                return false;
+        rest = strstr(base, "://");
+        if (rest == NULL)
+                return false;
+        rest += 3;
+        slash = strchr(rest, '/');
+        return strncmp(o->origin, base, (size_t)(rest - base)) == 0 &&
+               strlen(o->origin) == (size_t)(rest - base) +
+                                        (slash != NULL ? (size_t)(slash - rest)
+                                                       : strlen(rest)) &&
+               strncasecmp(o->origin + (rest - base), rest,
+                           slash != NULL ? (size_t)(slash - rest)
+                                         : strlen(rest)) == 0;
 }

@@ -6,7 +6,8 @@
  * internal polling thread): every handler runs there, one at a time, so
  * the one control client is never used from two threads. It talks to the
  * scheduler only through the control protocol (common/cclient.h); it
- * holds no state of its own but the config.
+ * holds no state of its own but the config, the pages (pages.h) and the
+ * browser sessions (session.h, in memory: a restart signs people out).
  */
 #ifndef ONOTIFY_WEB_H
 #define ONOTIFY_WEB_H
@@ -19,21 +20,32 @@
 
 struct conf;
 struct cclient;
+struct pages;
+struct sessions;
 
 struct web {
         const struct conf *conf;
-        struct cclient *client; /* the scheduler's control endpoint */
-        int64_t (*now)(void);   /* UTC seconds */
+        struct cclient *client;    /* the scheduler's control endpoint */
+        int64_t (*now)(void);      /* UTC seconds */
+        struct pages *pages;       /* the HTML, CSS and JS it serves */
+        struct sessions *sessions; /* sign-in links and sessions */
+        bool tls;                  /* it serves https itself */
+        bool secure;               /* cookies are Secure: https, here or
+                                      at web.base_url */
+        bool warned_proxy;         /* the untrusted proxy header logged */
 };
 
 /* What a handler answers: an HTTP status and a body. */
 struct reply {
         int status;
-        json_t *json;      /* the body as JSON; or */
-        char *text;        /* a body of type `type` (caller frees) */
-        const char *type;  /* NULL: application/json */
-        const char *allow; /* an Allow header (405); NULL: none */
-        bool authenticate; /* a WWW-Authenticate header (401) */
+        json_t *json;         /* the body as JSON; or */
+        char *text;           /* a body of type `type` (caller frees) */
+        const char *type;     /* NULL: application/json */
+        const char *allow;    /* an Allow header (405); NULL: none */
+        bool authenticate;    /* a WWW-Authenticate header (401) */
+        const char *location; /* a Location header (303); NULL: none */
+        char *cookie;         /* a Set-Cookie header (caller frees) */
+        bool borrowed;        /* `text` is not the reply's to free */
 };
 
 /* One request as a handler sees it. */
@@ -59,5 +71,17 @@ void web_error(struct reply *r, int status, const char *fmt, ...)
 void api_handle(struct web *w, const struct call *c, struct reply *r);
 /* GET /healthz (api.c). */
 void api_healthz(struct web *w, struct reply *r);
+
+/* What the browser's forms carry beside the route (browser.c). */
+struct form {
+        const char *body; /* the urlencoded body; may be NULL */
+        size_t len;
+        const char *session; /* the session cookie's value; NULL: none */
+};
+/* POST /signin, /signin/{token}, /signout (browser.c). */
+void browser_form(struct web *w, const struct request_route *route,
+                  const struct form *f, struct reply *r);
+/* The session cookie's name. */
+#define BROWSER_COOKIE "ofsted_notify_session"
 
 #endif

@@ -498,8 +498,8 @@ email_build(CURL *easy, const struct email_input *in, struct email_msg *out,
         add_header(&out->headers, "X-Ofsted-Notify-Delivery: %s", j.delivery);
         add_header(&out->headers, "Auto-Submitted: auto-generated");
 
-        text = body_text(&j);
-        if (deadline_ics(&j, in, &ics, cause) < 0)
+        text = in->plain ? crlf(j.text) : body_text(&j);
+        if (!in->plain && deadline_ics(&j, in, &ics, cause) < 0)
                 goto out;
 
         out->mime = curl_mime_init(easy);
@@ -511,13 +511,14 @@ email_build(CURL *easy, const struct email_input *in, struct email_msg *out,
             curl_mime_type(part, "text/plain; charset=UTF-8") != CURLE_OK ||
             curl_mime_encoder(part, "quoted-printable") != CURLE_OK)
                 goto nomem;
-        part = curl_mime_addpart(out->mime);
-        if (part == NULL ||
-            curl_mime_data(part, ics, CURL_ZERO_TERMINATED) != CURLE_OK ||
-            curl_mime_type(part, "text/calendar; charset=UTF-8; "
-                                 "method=PUBLISH") != CURLE_OK ||
-            curl_mime_filename(part, "deadline.ics") != CURLE_OK ||
-            curl_mime_encoder(part, "base64") != CURLE_OK)
+        part = ics != NULL ? curl_mime_addpart(out->mime) : NULL;
+        if (ics != NULL &&
+            (part == NULL ||
+             curl_mime_data(part, ics, CURL_ZERO_TERMINATED) != CURLE_OK ||
+             curl_mime_type(part, "text/calendar; charset=UTF-8; "
+                                  "method=PUBLISH") != CURLE_OK ||
+             curl_mime_filename(part, "deadline.ics") != CURLE_OK ||
+             curl_mime_encoder(part, "base64") != CURLE_OK))
                 goto nomem;
         out->text = text;
         out->ics = ics;

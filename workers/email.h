@@ -26,8 +26,11 @@ struct email_input {
         size_t nto;
         const char *subject; /* the rendered title template */
         const char *text;    /* the rendered text template */
-        const char *host;    /* the right-hand side of Message-ID */
-        int64_t now;         /* for Date and DTSTAMP */
+        /* A one-off message (the JOB's "message"): `text` is the whole
+         * body, sent as it is, with no calendar attachment. */
+        bool plain;
+        const char *host; /* the right-hand side of Message-ID */
+        int64_t now;      /* for Date and DTSTAMP */
 };
 
 /* What a transfer needs; owned, released with email_msg_free(). */

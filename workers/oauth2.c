@@ -8,7 +8,7 @@
  *              https://graph.microsoft.com/.default for Graph), and
  *              client_secret, or client_assertion_type=urn:ietf:params:
  *              oauth:client-assertion-type:jwt-bearer and client_assertion,
- *              a JWT {alg RS256, typ JWT, x5t#S256} {aud the token URL,
+ *              a JWT {alg PS256, typ JWT, x5t#S256} {aud the token URL,
  *              iss = sub = client_id, jti, nbf, iat, exp +10 min}
  *   google     POST the key's token_uri (https://oauth2.googleapis.com/token)
  *              grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer and
@@ -32,6 +32,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -99,10 +100,11 @@ oauth2_b64url(const unsigned char *p, size_t len)
 }
 
 int
-oauth2_jwt_sign(EVP_PKEY *key, const char *header, const char *claims,
-                char **jwt, char **cause)
+oauth2_jwt_sign(EVP_PKEY *key, enum oauth2_alg alg, const char *header,
+                const char *claims, char **jwt, char **cause)
 {
         EVP_MD_CTX *md = NULL;
+        EVP_PKEY_CTX *pctx = NULL; /* md's, not ours */
         unsigned char *sig = NULL;
         size_t siglen = 0;
         char *h = NULL, *c = NULL, *input = NULL, *s = NULL;
@@ -118,7 +120,11 @@ oauth2_jwt_sign(EVP_PKEY *key, const char *header, const char *claims,
         xasprintf(&input, "%s.%s", h, c);
         md = EVP_MD_CTX_new();
         if (md == NULL ||
-            EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+            EVP_DigestSignInit(md, &pctx, EVP_sha256(), NULL, key) != 1 ||
+            (alg == OAUTH2_PS256 &&
+             (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+              EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) !=
+                  1)) ||
             EVP_DigestSign(md, NULL, &siglen, (const unsigned char *)input,
                            strlen(input)) != 1) {
                 *cause = xstrdup("cannot sign with the private key");
@@ -406,19 +412,20 @@ cert_thumbprint(const struct oauth2 *o, char **cause)
 
 /* A JWT with `claims` and header fields `hdr`, signed by the PEM key. */
 static char *
-signed_jwt(json_t *hdr, json_t *claims, const char *pem, const char *what,
-           char **cause)
+signed_jwt(enum oauth2_alg alg, json_t *hdr, json_t *claims, const char *pem,
+           const char *what, char **cause)
 {
         EVP_PKEY *key = parse_key(pem, what, cause);
         char *h = NULL, *c = NULL, *jwt = NULL, *why = NULL;
 
         if (key == NULL)
                 goto out;
-        json_object_set_new(hdr, "alg", json_string("RS256"));
+        json_object_set_new(
+            hdr, "alg", json_string(alg == OAUTH2_PS256 ? "PS256" : "RS256"));
         json_object_set_new(hdr, "typ", json_string("JWT"));
         h = json_dumps(hdr, JSON_COMPACT | JSON_SORT_KEYS);
         c = json_dumps(claims, JSON_COMPACT | JSON_SORT_KEYS);
-        if (oauth2_jwt_sign(key, h, c, &jwt, &why) < 0) {
+        if (oauth2_jwt_sign(key, alg, h, c, &jwt, &why) < 0) {
                 xasprintf(cause, "%s: %s", what, why);
                 jwt = NULL;
         }
@@ -468,8 +475,8 @@ client_credentials(const struct oauth2 *o, int64_t now, char **cause)
                            o->client_id, "jti", jtihex, "nbf", (json_int_t)now,
                            "iat", (json_int_t)now, "exp",
                            (json_int_t)(now + ASSERTION_LIFE));
-        jwt = signed_jwt(hdr, claims, pem, "email.oauth2.private_key_file",
-                         cause);
+        jwt = signed_jwt(OAUTH2_PS256, hdr, claims, pem,
+                         "email.oauth2.private_key_file", cause);
         if (jwt == NULL)
                 goto out;
         form = oauth2_form((const struct oauth2_field[]){
@@ -525,8 +532,8 @@ google_grant(const struct oauth2 *o, int64_t now, char **url, char **cause)
             json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", email, "sub",
                       o->sender, "scope", o->scope, "aud", *url, "iat",
                       (json_int_t)now, "exp", (json_int_t)(now + GOOGLE_LIFE));
-        jwt = signed_jwt(hdr, claims, pem, "email.oauth2.service_account_file",
-                         cause);
+        jwt = signed_jwt(OAUTH2_RS256, hdr, claims, pem,
+                         "email.oauth2.service_account_file", cause);
         if (jwt == NULL)
                 goto out;
         form = oauth2_form(

@@ -45,14 +45,21 @@ char *oauth2_form(const struct oauth2_field *fields);
 /* The base64url (no padding) of len bytes. Caller frees. */
 char *oauth2_b64url(const unsigned char *p, size_t len);
 
+/* How a JWT is signed: both SHA-256 with an RSA key. */
+enum oauth2_alg {
+        OAUTH2_RS256, /* PKCS #1 v1.5: Google's service accounts */
+        OAUTH2_PS256, /* PSS, salt as long as the digest: Entra ID's
+                       * certificate credentials */
+};
+
 /*
- * A signed JWT: base64url(header) "." base64url(claims) "." the RS256
- * signature of the two with `key` (an RSA private key). -1 with *cause
- * when the key cannot sign. The caller wipes and frees *jwt with
- * oauth2_wipe().
+ * A signed JWT: base64url(header) "." base64url(claims) "." the `alg`
+ * signature of the two with `key` (an RSA private key); the header must
+ * name the same alg. -1 with *cause when the key cannot sign. The caller
+ * wipes and frees *jwt with oauth2_wipe().
  */
-int oauth2_jwt_sign(EVP_PKEY *key, const char *header, const char *claims,
-                    char **jwt, char **cause);
+int oauth2_jwt_sign(EVP_PKEY *key, enum oauth2_alg alg, const char *header,
+                    const char *claims, char **jwt, char **cause);
 
 /* A token endpoint's answer, parsed. */
 struct oauth2_reply {

@@ -153,6 +153,45 @@ on_smtp_trace(CURL *easy, curl_infotype type, char *data, size_t size,
         return 0;
 }
 
+/*
+ * What email_build() makes the message of, for SMTP and Graph alike: the
+ * alert to the channel's recipients, or a one-off message (the JOB's
+ * "message") to its one address, as it is written (rcpt holds that
+ * address). Returns the Message-ID's host to free (NULL: a stand-in is
+ * used): the From domain names every Message-ID, so any worker sending a
+ * delivery again gives it the same id.
+ */
+static char *
+email_input_of(const struct transport_input *in, struct email_input *ei,
+               char *rcpt[1])
+{
+        const struct conf *c = in->conf;
+        const json_t *message = json_object_get(in->job, "message");
+        char *host = ics_uid_host(c->email.from);
+
+        *ei = (struct email_input){ .job = in->job,
+                                    .from = c->email.from,
+                                    .to = in->ch->to,
+                                    .nto = in->ch->nto,
+                                    .subject = in->title,
+                                    .text = in->text,
+                                    .plain = message != NULL,
+                                    .host = host != NULL
+                                                ? host
+                                                : "ofsted-notify.invalid",
+                                    .now = in->now };
+        if (message != NULL) {
+                rcpt[0] =
+                    (char *)json_string_value(json_object_get(message, "to"));
+                ei->to = rcpt;
+                ei->nto = 1;
+                ei->subject =
+                    json_string_value(json_object_get(message, "subject"));
+                ei->text = json_string_value(json_object_get(message, "text"));
+        }
+        return host;
+}
+
 /* Email: the relay, TLS and credentials from the email group. */
 static int
 smtp_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
@@ -161,6 +200,7 @@ smtp_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
 {
         const struct conf *c = in->conf;
         struct email_input ei;
+        char *rcpt[1];
         const char *secret = NULL;
         char *host = NULL;
         int rc = -1;
@@ -174,17 +214,7 @@ smtp_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
                 *local = true;
                 goto out;
         }
-        /* The From domain names every Message-ID, so any worker sending a
-         * delivery again gives it the same id. */
-        host = ics_uid_host(c->email.from);
-        ei.job = in->job;
-        ei.from = c->email.from;
-        ei.to = in->ch->to;
-        ei.nto = in->ch->nto;
-        ei.subject = in->title;
-        ei.text = in->text;
-        ei.host = host != NULL ? host : "ofsted-notify.invalid";
-        ei.now = in->now;
+        host = email_input_of(in, &ei, rcpt);
         if (email_build(easy, &ei, &j->mail, cause) < 0)
                 goto out;
         curl_easy_setopt(easy, CURLOPT_URL, c->email.smtp);
@@ -328,6 +358,7 @@ graph_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
 {
         const struct conf *c = in->conf;
         struct email_input ei;
+        char *rcpt[1];
         const char *token;
         char *host = NULL, *mime = NULL, *addr = NULL, *url = NULL;
         size_t n;
@@ -342,16 +373,7 @@ graph_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
                 *local = true;
                 goto out;
         }
-        host = ics_uid_host(c->email.from);
-        ei =
-            (struct email_input){ in->job,
-                                  c->email.from,
-                                  in->ch->to,
-                                  in->ch->nto,
-                                  in->title,
-                                  in->text,
-                                  host != NULL ? host : "ofsted-notify.invalid",
-                                  in->now };
+        host = email_input_of(in, &ei, rcpt);
         if (email_build(easy, &ei, &j->mail, cause) < 0)
                 goto out;
         token = job_token(j, in, fail, local, cause);

@@ -7,7 +7,7 @@ _ofsted_notifyctl()
 {
     local cur prev opt words cword
     local -a opts
-    local cmd= nargs=0 i w
+    local cmd= sub= nargs=0 i w
 
     words=("${COMP_WORDS[@]}")
     cword=$COMP_CWORD
@@ -31,7 +31,8 @@ _ofsted_notifyctl()
         w=${words[i]}
         case $w in
             -c | --config | --event | --at | --school | --contact | --note | \
-                --case | --limit | --timeout | --rule)
+                --case | --limit | --timeout | --rule | --remit | --state | \
+                --role | --since)
                 # its argument, as "value" or as "=" "value"
                 ((i++))
                 [[ ${words[i]} == = ]] && ((i++))
@@ -41,6 +42,8 @@ _ofsted_notifyctl()
                 if [[ -z $cmd ]]; then
                     cmd=$w
                 else
+                    # "token SUB": the first argument names a subcommand
+                    ((nargs == 0)) && sub=$w
                     ((nargs++))
                 fi
                 ;;
@@ -59,8 +62,23 @@ _ofsted_notifyctl()
                 conclusion deferred cancelled' -- "$cur")
             return
             ;;
+        --remit)
+            mapfile -t COMPREPLY < <(compgen -W 'school further_education
+                early_years independent' -- "$cur")
+            return
+            ;;
+        --state)
+            mapfile -t COMPREPLY < <(compgen -W 'none open paused
+                concluded' -- "$cur")
+            return
+            ;;
+        --role)
+            mapfile -t COMPREPLY < <(compgen -W 'viewer school trust
+                admin' -- "$cur")
+            return
+            ;;
         --school | --at | --contact | --note | --case | --limit | --timeout | \
-            --rule)
+            --rule | --since)
             COMPREPLY=()
             return
             ;;
@@ -75,7 +93,7 @@ _ofsted_notifyctl()
             else
                 opts=(plan rules check-config keygen notify pause resume conclude defer
                     cancel event ack list show upcoming ics test history status
-                    reload watch help)
+                    reload watch backup audit export token help)
             fi
             mapfile -t COMPREPLY < <(compgen -W "${opts[*]}" -- "$cur")
             return
@@ -113,6 +131,35 @@ _ofsted_notifyctl()
         history) opts=(--school --limit $online) ;;
         status | reload) opts=($online) ;;
         watch) opts=(--school --json -c --config) ;;
+        backup)
+            if ((nargs == 0)) && [[ $cur != -* ]]; then
+                compopt -o filenames 2>/dev/null
+                mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+                return
+            fi
+            opts=($online)
+            ;;
+        audit) opts=(--since --school --case --limit $online) ;;
+        export) opts=(--school $online) ;;
+        token)
+            if ((nargs == 0)); then
+                [[ $cur == -* ]] && return
+                mapfile -t COMPREPLY < <(compgen -W 'create list revoke' \
+                    -- "$cur")
+                return
+            fi
+            case $sub in
+                create | revoke)
+                    # NAME is the admin's to choose, or a token's name:
+                    # nothing to offer.
+                    [[ $cur != -* ]] && ((nargs == 1)) && return
+                    opts=($online)
+                    [[ $sub == create ]] && opts+=(--role --school)
+                    ;;
+                list) opts=($online) ;;
+                *) return ;;
+            esac
+            ;;
         *) return ;;
     esac
     mapfile -t COMPREPLY < <(compgen -W "${opts[*]}" -- "$cur")

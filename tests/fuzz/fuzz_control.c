@@ -71,8 +71,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         struct dispatch *d = dispatch_new(NULL);
-        struct control_ctx ctx = { fuzz_store(), fuzz_conf(), d,   FUZZ_NOW,
-                                   reload,       NULL,        NULL };
+        struct control_ctx ctx = { fuzz_store(), fuzz_conf(), d,    FUZZ_NOW,
+                                   reload,       NULL,        NULL, NULL };
         const char *p = (const char *)data, *end = p + size;
 
         for (int i = 0; i < MAX_REQUESTS && p < end; i++) {

@@ -12,18 +12,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void
-write_conf(struct cluster *c)
+write_conf(struct cluster *c, const struct api_world *w)
 {
         FILE *fp = cluster_conf_begin(c, NULL);
 
+        if (w->mail)
+                fprintf(fp,
+                        "email = { smtp = \"smtp://127.0.0.1:%d\"; "
+                        "tls = \"none\";\n  from = \"alerts@trust.example\"; "
+                        "};\n",
+                        c->smtp_port);
         fprintf(fp,
                 "channels = ( { name = \"it\"; type = \"webhook\";\n"
-                "  url = \"http://127.0.0.1:9/hook\"; } );\n"
+                "  url = \"http://127.0.0.1:9/hook\"; }%s );\n",
+                w->mail ? ",\n  { name = \"heads\"; type = \"email\"; "
+                          "to = [ \"office@oak.sch.uk\" ]; }"
+                        : "");
+        fprintf(fp,
                 "schools = (\n"
-                "  { urn = \"" OAK "\"; name = \"Oak Primary\"; "
-                "channels = [ \"it\" ]; },\n"
+                "  { urn = \"" OAK "\"; name = \"%s\"; "
+                "channels = [ \"it\" ]; },\n",
+                w->oak_name != NULL ? w->oak_name : "Oak Primary");
+        fprintf(fp,
                 "  { urn = \"" ASH "\"; name = \"Ash Academy\"; "
                 "channels = [ \"it\" ]; } );\n"
                 "rules = (\n"
@@ -35,8 +48,9 @@ write_conf(struct cluster *c)
                 "    alerts = [ \"deadline\" ];\n"
                 "    cancel_on = [ \"resume\" ]; } );\n"
                 "users = ( { email = \"head@oak.sch.uk\"; role = \"school\"; "
-                "schools = [ \"" OAK "\" ]; } );\n");
-        cluster_conf_web(fp, 700, NULL);
+                "schools = [ \"" OAK "\" ]; },\n"
+                "  { email = \"ceo@trust.example\"; role = \"trust\"; } );\n");
+        cluster_conf_web(fp, 700, w->web);
         cluster_conf_end(fp);
 }
 
@@ -65,14 +79,31 @@ api_token(struct cluster *c, const char *name, const char *role,
 int
 api_setup(void **state)
 {
+        static const struct api_world plain = { 0 };
+
+        return api_setup_with(state, &plain);
+}
+
+int
+api_setup_with(void **state, const struct api_world *w)
+{
         struct api *a = calloc(1, sizeof(*a));
 
         if (a == NULL || cluster_init(&a->c, "api") < 0) {
                 free(a);
                 return -1;
         }
-        write_conf(&a->c);
+        if (w->mail && cluster_smtpsink_start(&a->c, NULL, NULL) < 0) {
+                cluster_fini(&a->c);
+                free(a);
+                return -1;
+        }
+        write_conf(&a->c, w);
         cluster_daemon_start(&a->c, NULL);
+        if (w->mail) {
+                cluster_worker_start(&a->c, 0, "email", NULL, NULL);
+                cluster_wait_workers(&a->c, "email", 1);
+        }
         cluster_web_start(&a->c);
         api_token(&a->c, "viewer", "viewer", OAK, a->viewer);
         api_token(&a->c, "school", "school", OAK, a->school);
@@ -109,28 +140,79 @@ gather(char *data, size_t size, size_t n, void *arg)
         return size * n;
 }
 
+static size_t
+gather_header(char *data, size_t size, size_t n, void *arg)
+{
+        struct api_resp *r = arg;
+        size_t len = strlen(r->headers);
+
+        r->headers = realloc(r->headers, len + size * n + 1);
+        assert_non_null(r->headers);
+        memcpy(r->headers + len, data, size * n);
+        r->headers[len + size * n] = '\0';
+        return size * n;
+}
+
+bool
+api_header(const struct api_resp *r, const char *name, char *out, size_t size)
+{
+        size_t n = strlen(name);
+
+        for (const char *p = r->headers; p != NULL && *p != '\0';) {
+                const char *end = strstr(p, "\r\n");
+                size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+
+                if (len > n + 1 && strncasecmp(p, name, n) == 0 &&
+                    p[n] == ':') {
+                        const char *v = p + n + 1;
+
+                        while (*v == ' ')
+                                v++;
+                        len -= (size_t)(v - p);
+                        snprintf(out, size, "%.*s", (int)len, v);
+                        return true;
+                }
+                p = end != NULL ? end + 2 : NULL;
+        }
+        return false;
+}
+
 void
 api_call(struct api *a, const char *method, const char *path, const char *token,
          const char *type, const char *body, size_t len, struct api_resp *r)
 {
+        struct api_req q = { method, path, token, type, body, len, NULL };
+
+        api_request(a, &q, r);
+}
+
+void
+api_request(struct api *a, const struct api_req *q, struct api_resp *r)
+{
         CURL *h = curl_easy_init();
         struct curl_slist *headers = NULL;
-        char url[512], line[256];
+        char url[512], line[512];
+        const char *method = q->method, *path = q->path, *body = q->body;
+        size_t len = q->len;
         CURLcode rc;
 
         memset(r, 0, sizeof(*r));
         r->body = calloc(1, 1);
+        r->headers = calloc(1, 1);
         assert_non_null(h);
         snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", a->c.web_port,
                  path);
-        if (token != NULL) {
-                snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
+        if (q->token != NULL) {
+                snprintf(line, sizeof(line), "Authorization: Bearer %s",
+                         q->token);
                 headers = curl_slist_append(headers, line);
         }
-        if (type != NULL) {
-                snprintf(line, sizeof(line), "Content-Type: %s", type);
+        if (q->type != NULL) {
+                snprintf(line, sizeof(line), "Content-Type: %s", q->type);
                 headers = curl_slist_append(headers, line);
         }
+        for (size_t i = 0; q->headers != NULL && q->headers[i] != NULL; i++)
+                headers = curl_slist_append(headers, q->headers[i]);
         /* No "Expect: 100-continue" pause on a big body. */
         headers = curl_slist_append(headers, "Expect:");
         curl_easy_setopt(h, CURLOPT_URL, url);
@@ -138,6 +220,8 @@ api_call(struct api *a, const char *method, const char *path, const char *token,
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, gather);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, gather_header);
+        curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
         curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
         if (body != NULL) {
                 curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -191,6 +275,7 @@ void
 api_resp_free(struct api_resp *r)
 {
         free(r->body);
+        free(r->headers);
         json_decref(r->json);
         memset(r, 0, sizeof(*r));
 }

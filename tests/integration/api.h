@@ -10,6 +10,7 @@
 #include "cluster.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define OAK "100001" /* the viewer's and the school token's school */
@@ -23,12 +24,25 @@ struct api {
 
 struct api_resp {
         long status;
-        char *body;   /* NUL-terminated */
-        json_t *json; /* the body when it is JSON, else NULL */
+        char *headers; /* the response's header lines, CRLF-ended */
+        char *body;    /* NUL-terminated */
+        json_t *json;  /* the body when it is JSON, else NULL */
 };
 
 /* cmocka setup and teardown: *state is a struct api. */
 int api_setup(void **state);
+/*
+ * What else the world of api_setup_with() has: an email channel "heads"
+ * to smtpsink with an email worker (mail), more web settings (web), Oak's
+ * name (oak_name, NULL: "Oak Primary"). The users are
+ * head@oak.sch.uk (school, OAK) and ceo@trust.example (trust).
+ */
+struct api_world {
+        bool mail;
+        const char *web;
+        const char *oak_name;
+};
+int api_setup_with(void **state, const struct api_world *w);
 int api_teardown(void **state);
 
 /* `ofsted-notifyctl token create NAME --role ROLE [--school URN]`: its
@@ -44,6 +58,16 @@ void api_token(struct cluster *c, const char *name, const char *role,
 void api_call(struct api *a, const char *method, const char *path,
               const char *token, const char *type, const char *body, size_t len,
               struct api_resp *r);
+/* A request with more header lines (NULL-terminated `headers`). */
+struct api_req {
+        const char *method, *path, *token, *type, *body;
+        size_t len;
+        const char *const *headers;
+};
+void api_request(struct api *a, const struct api_req *q, struct api_resp *r);
+/* The value of response header `name` into out; false when absent. */
+bool api_header(const struct api_resp *r, const char *name, char *out,
+                size_t size);
 void api_get(struct api *a, const char *path, const char *token,
              struct api_resp *r);
 /* POST a JSON text to a school's events. */

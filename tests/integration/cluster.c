@@ -396,7 +396,7 @@ cluster_conf_web(FILE *fp, int timeout_ms, const char *extra)
         fprintf(fp,
                 "web = { listen = \"127.0.0.1:0\"; user = \"%s\";\n"
                 "  base_url = \"https://alerts.test.example\"; timeout = %d;"
-                "\n  %s };\n",
+                "\n  pages = \"" SOURCE_DIR "/web/pages\";\n  %s };\n",
                 pw->pw_name, timeout_ms, extra != NULL ? extra : "");
 }
 

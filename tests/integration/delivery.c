@@ -59,6 +59,7 @@ write_conf(struct fx *f)
                 .retry_base = RETRY_BASE_S,
                 .lease = f->lease > 0 ? f->lease : LEASE_S,
                 .delivery = f->delivery != NULL ? f->delivery : "",
+                .daemon = f->daemon,
         };
         FILE *fp = cluster_conf_begin(&f->c, &k);
         const char *sep;

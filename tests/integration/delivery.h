@@ -79,6 +79,7 @@ struct fx {
         const char *kind;     /* the next worker's --kind; NULL: webhook */
         int lease;            /* delivery.lease; 0: LEASE_S */
         const char *delivery; /* more settings for the delivery group */
+        const char *daemon;   /* more settings for the daemon group */
         /* The config has web.base_url LINK_BASE: every alert carries its
          * one-click link (LINK_BASE "/a/" TOKEN). */
         bool links;

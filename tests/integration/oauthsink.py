@@ -11,7 +11,7 @@ Graph, for the email worker's tests.
 POST /{tenant}/oauth2/v2.0/token   Entra: a form with grant_type
     client_credentials, client_id (checked), scope, and client_secret
     (checked against the file, read at each request) or client_assertion
-    (a JWT: RS256, "x5t#S256" the SHA-256 of --cert's DER, signature
+    (a JWT: PS256, "x5t#S256" the SHA-256 of --cert's DER, signature
     checked with openssl against --cert, aud = this URL, iss = sub =
     client_id, exp in the future). Answers {"token_type": "Bearer",
     "expires_in": --claim (default --lifetime), "access_token": ...} or
@@ -55,9 +55,10 @@ def b64url_decode(s):
     return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
 
 
-def rs256_ok(jwt, pub_pem):
-    """Whether jwt's RS256 signature verifies with the public key, by the
-    openssl command (no Python crypto library needed)."""
+def sig_ok(jwt, pub_pem, pss):
+    """Whether jwt's signature verifies with the public key, by the openssl
+    command (no Python crypto library needed): RS256, or with pss PS256
+    (RSASSA-PSS, SHA-256, salt as long as the digest)."""
     head, claims, sig = jwt.split(".")
     with tempfile.TemporaryDirectory() as d:
         data, sigf, key = (os.path.join(d, n) for n in ("d", "s", "k"))
@@ -67,8 +68,10 @@ def rs256_ok(jwt, pub_pem):
             f.write(b64url_decode(sig))
         with open(key, "w") as f:
             f.write(pub_pem)
-        r = subprocess.run(["openssl", "dgst", "-sha256", "-verify", key,
-                            "-signature", sigf, data],
+        pad = (["-sigopt", "rsa_padding_mode:pss",
+                "-sigopt", "rsa_pss_saltlen:digest"] if pss else [])
+        r = subprocess.run(["openssl", "dgst", "-sha256", "-verify", key]
+                           + pad + ["-signature", sigf, data],
                            capture_output=True, check=False)
         return r.returncode == 0
 
@@ -212,9 +215,9 @@ class Handler(BaseHTTPRequestHandler):
             pub, thumb = cert_facts(cfg.cert)
             head = json.loads(b64url_decode(jwt.split(".")[0]))
             claims = json.loads(b64url_decode(jwt.split(".")[1]))
-            if head.get("alg") != "RS256" or head.get("x5t#S256") != thumb:
-                why = "the header does not name the certificate"
-            elif not rs256_ok(jwt, pub):
+            if head.get("alg") != "PS256" or head.get("x5t#S256") != thumb:
+                why = "the header does not name PS256 and the certificate"
+            elif not sig_ok(jwt, pub, True):
                 why = "the signature does not verify"
             else:
                 why = check_claims(claims, {"aud": self.url(),
@@ -240,7 +243,7 @@ class Handler(BaseHTTPRequestHandler):
             pub = f.read()
         head = json.loads(b64url_decode(jwt.split(".")[0]))
         claims = json.loads(b64url_decode(jwt.split(".")[1]))
-        if head.get("alg") != "RS256" or not rs256_ok(jwt, pub):
+        if head.get("alg") != "RS256" or not sig_ok(jwt, pub, False):
             return 400, {"error": "invalid_grant",
                          "error_description": "Invalid JWT Signature."}
         why = check_claims(claims, {"iss": cfg.google_email,

@@ -69,6 +69,8 @@ for f in etc/ofsted-notify/ofsted-notify.conf \
 	"${unitdir#/}/ofsted-notifyd.service" \
 	"${unitdir#/}/ofsted-notify-worker@.service" \
 	"${unitdir#/}/ofsted-notify.target" \
+	"${unitdir#/}/ofsted-notify-backup.service" \
+	"${unitdir#/}/ofsted-notify-backup.timer" \
 	usr/lib/sysusers.d/ofsted-notify.conf \
 	usr/lib/tmpfiles.d/ofsted-notify.conf \
 	usr/share/man/man1/ofsted-notifyctl.1.gz \
@@ -76,7 +78,10 @@ for f in etc/ofsted-notify/ofsted-notify.conf \
 	usr/share/man/man8/ofsted-notifyd.8.gz \
 	usr/share/man/man8/ofsted-notify-worker.8.gz \
 	usr/share/doc/ofsted-notify/copyright \
-	usr/share/bash-completion/completions/ofsted-notifyctl; do
+	usr/share/bash-completion/completions/ofsted-notifyctl \
+	usr/share/ofsted-notify/web/layout.html \
+	usr/share/ofsted-notify/web/common.js \
+	usr/share/ofsted-notify/web/style.css; do
 	[ -f "$root/$f" ] || fail "missing: /$f"
 done
 for d in secrets curve; do
@@ -85,7 +90,8 @@ for d in secrets curve; do
 done
 
 # What the units name must be in the package.
-for unit in ofsted-notifyd.service ofsted-notify-worker@.service; do
+for unit in ofsted-notifyd.service ofsted-notify-worker@.service \
+	ofsted-notify-backup.service; do
 	u="$root$unitdir/$unit"
 	exe=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$u")
 	[ -x "$root$exe" ] || fail "$unit: ExecStart=$exe is not in the package"
@@ -113,6 +119,11 @@ grep -q '^RuntimeDirectory=' "$root$unitdir/ofsted-notify-worker@.service" &&
 	fail "a worker declares RuntimeDirectory= (only the scheduler may)"
 grep -q '^RuntimeDirectoryPreserve=restart' "$root$unitdir/ofsted-notifyd.service" ||
 	fail "the scheduler does not keep its runtime directory over a restart"
+grep -q '^Wants=.*ofsted-notify-backup.timer' "$root$unitdir/ofsted-notify.target" ||
+	fail "the target does not want the backup timer"
+grep -q '^ExecStart=.*ofsted-notifyctl backup' \
+	"$root$unitdir/ofsted-notify-backup.service" ||
+	fail "the backup service does not run ofsted-notifyctl backup"
 
 # The shipped config is valid, read by the shipped ofsted-notifyctl, once
 # the two secret files it names are written, as the README has the admin
@@ -134,7 +145,7 @@ cp -an "$unitdir/." "$root$unitdir/"
 cp /bin/kill "$root/bin/kill"
 units="ofsted-notifyd.service ofsted-notify-worker@webhook.service
 ofsted-notify-worker@email.service ofsted-notify-web.service
-ofsted-notify.target"
+ofsted-notify-backup.service ofsted-notify-backup.timer ofsted-notify.target"
 # shellcheck disable=SC2086
 if systemd-analyze verify --man=no --root="$root" $units >"$work/verify.log" 2>&1 &&
 	! [ -s "$work/verify.log" ]; then
@@ -145,7 +156,8 @@ else
 fi
 # --threshold counts in tenths: 10 is an exposure of 1.0.
 for check in ofsted-notifyd.service:10 ofsted-notify-worker@webhook.service:20 \
-	ofsted-notify-worker@email.service:20 ofsted-notify-web.service:20; do
+	ofsted-notify-worker@email.service:20 ofsted-notify-web.service:20 \
+	ofsted-notify-backup.service:10; do
 	unit=${check%:*} limit=${check#*:}
 	if systemd-analyze security --offline=true --root="$root" \
 		--threshold="$limit" "$unit" >"$work/security.log" 2>&1; then

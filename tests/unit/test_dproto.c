@@ -247,7 +247,9 @@ test_job(void **state)
             "{\"trust\": \"Example Learning Trust\", \"case\": 7, "
             "\"school\": {\"urn\": \"100001\", \"name\": \"Oak Primary\"}, "
             "\"rule\": \"deferral_cutoff\", \"warning\": null}";
-        struct dproto_job j = { "3f2a9c", 17, 1, "leaders", "teams", NULL };
+        struct dproto_job j = {
+                "3f2a9c", 17, 1, "leaders", "teams", NULL, NULL
+        };
         struct dproto_msg m;
         char *text = dproto_job_encode(&j, alert);
         json_t *school;
@@ -281,6 +283,44 @@ test_job(void **state)
                   "\"type\":\"slack\",\"alert\":{}}",
                   DPROTO_JOB, &m);
         assert_true(m.u.job.attempt == 1);
+        dproto_msg_clear(&m);
+}
+
+/* A one-off email's JOB carries its message, escaped; a message that is
+ * not {to, subject, text} strings is refused. */
+static void
+test_job_message(void **state)
+{
+        json_t *msg = json_pack("{s:s, s:s, s:s}", "to", "head@oak.example",
+                                "subject", "Sign in \"now\"", "text",
+                                "Open https://x.example/signin/abc\n");
+        struct dproto_job j = { "d1", 2, 1, "heads", "email", NULL, msg };
+        struct dproto_msg m;
+        char *text = dproto_job_encode(&j, "{}"), *cause = NULL;
+
+        (void)state;
+        assert_string_equal(
+            text, "{\"delivery\":\"d1\",\"lease\":2,\"attempt\":1,"
+                  "\"channel\":\"heads\",\"type\":\"email\",\"alert\":{},"
+                  "\"message\":{\"to\":\"head@oak.example\",\"subject\":"
+                  "\"Sign in \\\"now\\\"\",\"text\":"
+                  "\"Open https://x.example/signin/abc\\n\"}}");
+        decode_ok("JOB", text, DPROTO_JOB, &m);
+        assert_string_equal(
+            json_string_value(json_object_get(m.u.job.message, "subject")),
+            "Sign in \"now\"");
+        dproto_msg_clear(&m);
+        free(text);
+        json_decref(msg);
+
+        assert_int_equal(decode("JOB",
+                                "{\"delivery\":\"d\",\"lease\":3,"
+                                "\"channel\":\"c\",\"type\":\"email\","
+                                "\"alert\":{},\"message\":{\"to\":\"a@b\"}}",
+                                &m, &cause),
+                         -1);
+        assert_non_null(strstr(cause, "'subject' is missing"));
+        free(cause);
         dproto_msg_clear(&m);
 }
 
@@ -536,6 +576,7 @@ main(void)
                 cmocka_unit_test(test_escapes),
                 cmocka_unit_test(test_heartbeat),
                 cmocka_unit_test(test_job),
+                cmocka_unit_test(test_job_message),
                 cmocka_unit_test(test_ack_hello),
                 cmocka_unit_test(test_malformed_fields),
                 cmocka_unit_test(test_malformed_envelope),

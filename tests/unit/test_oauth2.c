@@ -6,6 +6,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,54 +61,89 @@ jwt_part(const char *jwt, int i)
         return (char *)out;
 }
 
-static void
-test_jwt_rs256(void **state)
+/*
+ * Whether `sig` is `alg`'s signature of `input` by `key`, checked with
+ * OpenSSL's verifier set up here, apart from the signer.
+ */
+static bool
+verifies(EVP_PKEY *key, enum oauth2_alg alg, const char *input,
+         const unsigned char *sig, size_t siglen)
 {
-        EVP_PKEY *key = EVP_RSA_gen(2048);
         EVP_MD_CTX *md = EVP_MD_CTX_new();
-        const char *hdr = "{\"alg\":\"RS256\",\"typ\":\"JWT\"}";
+        EVP_PKEY_CTX *pctx = NULL;
+        bool ok;
+
+        assert_non_null(md);
+        assert_int_equal(
+            EVP_DigestVerifyInit(md, &pctx, EVP_sha256(), NULL, key), 1);
+        if (alg == OAUTH2_PS256) {
+                assert_int_equal(
+                    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING),
+                    1);
+                assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32), 1);
+        }
+        ok = EVP_DigestVerify(md, sig, siglen, (const unsigned char *)input,
+                              strlen(input)) == 1;
+        EVP_MD_CTX_free(md);
+        return ok;
+}
+
+/*
+ * RS256 (Google) and PS256 (Entra ID): the header and claims as given,
+ * and a signature that verifies with the public key under that padding
+ * only, and not over changed claims.
+ */
+static void
+test_jwt_sign(void **state)
+{
+        static const struct {
+                enum oauth2_alg alg, other;
+                const char *hdr;
+        } rows[] = {
+                { OAUTH2_RS256, OAUTH2_PS256,
+                  "{\"alg\":\"RS256\",\"typ\":\"JWT\"}" },
+                { OAUTH2_PS256, OAUTH2_RS256,
+                  "{\"alg\":\"PS256\",\"typ\":\"JWT\"}" },
+        };
+        EVP_PKEY *key = EVP_RSA_gen(2048);
         const char *claims = "{\"aud\":\"https://login.example/t\"}";
-        unsigned char sig[512];
-        char *jwt = NULL, *cause = NULL, *h, *c, *input;
-        size_t siglen = 0;
-        const char *dot;
 
         (void)state;
         assert_non_null(key);
-        assert_int_equal(oauth2_jwt_sign(key, hdr, claims, &jwt, &cause), 0);
-        h = jwt_part(jwt, 0);
-        c = jwt_part(jwt, 1);
-        assert_string_equal(h, hdr);
-        assert_string_equal(c, claims);
-        /* The signature verifies over "header.claims" with the public key. */
-        dot = strrchr(jwt, '.');
-        input = strndup(jwt, (size_t)(dot - jwt));
-        assert_int_equal(
-            sodium_base642bin(sig, sizeof(sig), dot + 1, strlen(dot + 1), NULL,
-                              &siglen, NULL,
-                              sodium_base64_VARIANT_URLSAFE_NO_PADDING),
-            0);
-        assert_int_equal(siglen, 256);
-        assert_int_equal(
-            EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key), 1);
-        assert_int_equal(EVP_DigestVerify(md, sig, siglen,
-                                          (const unsigned char *)input,
-                                          strlen(input)),
-                         1);
-        /* One changed byte of the claims: it does not. */
-        input[strlen(input) - 1] ^= 1;
-        EVP_MD_CTX_reset(md);
-        assert_int_equal(
-            EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key), 1);
-        assert_int_not_equal(EVP_DigestVerify(md, sig, siglen,
-                                              (const unsigned char *)input,
-                                              strlen(input)),
-                             1);
-        free(input);
-        free(h);
-        free(c);
-        oauth2_wipe(jwt);
-        EVP_MD_CTX_free(md);
+        for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+                unsigned char sig[512];
+                char *jwt = NULL, *cause = NULL, *h, *c, *input;
+                size_t siglen = 0;
+                const char *dot;
+
+                assert_int_equal(oauth2_jwt_sign(key, rows[i].alg, rows[i].hdr,
+                                                 claims, &jwt, &cause),
+                                 0);
+                h = jwt_part(jwt, 0);
+                c = jwt_part(jwt, 1);
+                assert_string_equal(h, rows[i].hdr);
+                assert_string_equal(c, claims);
+                dot = strrchr(jwt, '.');
+                input = strndup(jwt, (size_t)(dot - jwt));
+                assert_int_equal(
+                    sodium_base642bin(sig, sizeof(sig), dot + 1,
+                                      strlen(dot + 1), NULL, &siglen, NULL,
+                                      sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                    0);
+                assert_int_equal(siglen, 256);
+                if (!verifies(key, rows[i].alg, input, sig, siglen))
+                        fail_msg("row %zu: the signature does not verify", i);
+                if (verifies(key, rows[i].other, input, sig, siglen))
+                        fail_msg("row %zu: verifies under the other padding",
+                                 i);
+                input[strlen(input) - 1] ^= 1;
+                if (verifies(key, rows[i].alg, input, sig, siglen))
+                        fail_msg("row %zu: verifies over changed claims", i);
+                free(input);
+                free(h);
+                free(c);
+                oauth2_wipe(jwt);
+        }
         EVP_PKEY_free(key);
 }
 
@@ -210,7 +246,7 @@ main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_form),
-                cmocka_unit_test(test_jwt_rs256),
+                cmocka_unit_test(test_jwt_sign),
                 cmocka_unit_test(test_reply_token),
                 cmocka_unit_test(test_reply_entra_error),
                 cmocka_unit_test(test_renew_at),

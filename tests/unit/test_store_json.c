@@ -373,6 +373,69 @@ test_json_school_spans_cases(void **state)
         assert_null(cause);
 }
 
+/*
+ * `schools`: each school's current case, newest first, with its soonest
+ * pending alert and the least due of them; a closed case and fired alerts
+ * left out; only the schools asked for when given.
+ */
+static void
+test_json_schools(void **state)
+{
+        static const char *const keys[] = {
+                "school",        "case",       "state", "opened",
+                "next_deadline", "next_alert", NULL
+        };
+        static const char *const one[] = { "100002" };
+        struct fixture *f = *state;
+        int64_t t = T("2024-07-01T10:00:00Z");
+        int64_t c1, c2, c3, e1, e3;
+        char *cause = NULL;
+        json_t *v, *row;
+
+        c1 = new_case(f, "100001", t);
+        e1 = new_event(f, c1, "n", t);
+        new_alert(f, c1, e1, "old", t + 100);
+        set_state(f, c1, CASE_CLOSED, t + 1);
+        c2 = new_case(f, "100002", t + 2);
+        c3 = new_case(f, "100001", t + 3);
+        e3 = new_event(f, c3, "n", t + 3);
+        new_alert(f, c3, e3, "late", t + 7200);
+        new_alert(f, c3, e3, "soon", t + 1800);
+        fire(f, new_alert(f, c3, e3, "fired", t + 60), t + 60, false);
+
+        v = store_json_schools(f->st, f->tz, NULL, 0, &cause);
+        assert_non_null(v);
+        assert_int_equal(json_array_size(v), 2);
+        row = json_array_get(v, 0);
+        jkeys(row, keys);
+        assert_int_equal(jint(row, "case"), c3);
+        assert_string_equal(jstr(row, "school"), "100001");
+        assert_string_equal(jstr(row, "state"), "open");
+        assert_string_equal(jstr(row, "opened"), "2024-07-01T11:00:03+01:00");
+        /* "soon" at 10:30Z is due an hour later (store_fixture.c). */
+        assert_string_equal(jstr(row, "next_deadline"),
+                            "2024-07-01T12:30:00+01:00");
+        assert_string_equal(jstr(json_object_get(row, "next_alert"), "rule"),
+                            "soon");
+        assert_string_equal(jstr(json_object_get(row, "next_alert"), "at"),
+                            "2024-07-01T11:30:00+01:00");
+        assert_string_equal(jstr(json_object_get(row, "next_alert"), "offset"),
+                            "-60m");
+        row = json_array_get(v, 1);
+        jkeys(row, keys);
+        assert_int_equal(jint(row, "case"), c2);
+        jnull(row, "next_deadline");
+        jnull(row, "next_alert");
+        json_decref(v);
+
+        v = store_json_schools(f->st, f->tz, one, 1, &cause);
+        assert_non_null(v);
+        assert_int_equal(json_array_size(v), 1);
+        assert_string_equal(jstr(json_array_get(v, 0), "school"), "100002");
+        json_decref(v);
+        assert_null(cause);
+}
+
 /* The plan holds no full read of a table ("SCAN t"), and names `index`. */
 static void
 check_flat(sqlite3 *db, const char *tag, const char *index)
@@ -405,6 +468,7 @@ test_per_school_plans(void **state)
         check_flat(db, "/* history_uid */",
                    "INDEX sqlite_autoindex_deliveries");
         check_flat(db, "/* case_current */", "INDEX cases_urn");
+        check_flat(db, "/* schools_one */", "INDEX cases_urn");
         check_flat(db, "/* case_events */", "INDEX events_case");
         check_flat(db, "/* case_alerts */", "INDEX alerts_case");
         check_flat(db, "/* alerts_cancel */", "INDEX alerts_case");
@@ -513,10 +577,10 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                TEST(test_json_cases),       TEST(test_json_case),
-                TEST(test_json_upcoming),    TEST(test_json_history),
-                TEST(test_json_counts),      TEST(test_json_school_spans_cases),
-                TEST(test_per_school_plans),
+                TEST(test_json_cases),    TEST(test_json_case),
+                TEST(test_json_upcoming), TEST(test_json_history),
+                TEST(test_json_counts),   TEST(test_json_school_spans_cases),
+                TEST(test_json_schools),  TEST(test_per_school_plans),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
