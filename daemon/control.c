@@ -1042,7 +1042,12 @@ cmd_link(struct control_ctx *ctx, const struct request *r, int64_t now)
         store_ack_clear(&a);
         rule = conf_rule(ctx->conf, l.rule);
         json_object_set_new(
-            o, "action", json_string(rule && rule->action ? rule->action : ""));
+            o, "action",
+            json_string(rule && rule->action ? rule->action
+                        : strcmp(l.rule, STORE_CHECK_RULE) == 0
+                            ? "A check of this channel: confirm that its "
+                              "messages reach you."
+                            : ""));
         json_object_set_new(o, "channel", json_string(l.channel));
         reply = proto_ok();
         json_object_set_new(reply, "link", o);

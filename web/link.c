@@ -1,6 +1,8 @@
 /* link: the one-click acknowledgement page (link.h). */
 #include "link.h"
 
+#include "pages.h"
+
 #include "token.h"
 #include "xalloc.h"
 
@@ -97,28 +99,35 @@ link_form_value(const char *body, size_t len, const char *key)
         return NULL;
 }
 
-/* A whole page: title and body (HTML, already escaped). */
-static void page(struct reply *r, int status, const char *title,
-                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* A whole page: title and body (HTML, already escaped), in the pages'
+ * layout (pages.h) when they are loaded. */
+static void page(struct web *w, struct reply *r, int status, const char *title,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static void
-page(struct reply *r, int status, const char *title, const char *fmt, ...)
+page(struct web *w, struct reply *r, int status, const char *title,
+     const char *fmt, ...)
 {
-        char *inner = NULL;
+        char *inner = NULL, *main;
         va_list ap;
 
         va_start(ap, fmt);
         if (vasprintf(&inner, fmt, ap) < 0)
                 abort();
         va_end(ap);
-        xasprintf(&r->text,
-                  "<!doctype html>\n<html lang=\"en\"><head>"
-                  "<meta charset=\"utf-8\">"
-                  "<meta name=\"viewport\" content=\"width=device-width, "
-                  "initial-scale=1\">"
-                  "<title>%s</title></head>\n<body><main>\n"
-                  "<h1>%s</h1>\n%s</main></body></html>\n",
-                  title, title, inner);
+        xasprintf(&main, "<h1>%s</h1>\n%s", title, inner);
+        if (w->pages != NULL)
+                r->text = pages_page(w->pages, title, main);
+        else
+                xasprintf(&r->text,
+                          "<!doctype html>\n<html lang=\"en-GB\"><head>"
+                          "<meta charset=\"utf-8\">"
+                          "<meta name=\"viewport\" content=\"width=device-"
+                          "width, initial-scale=1\">"
+                          "<title>%s</title></head>\n<body><main>\n%s"
+                          "</main></body></html>\n",
+                          title, main);
+        free(main);
         free(inner);
         r->status = status;
         r->type = HTML_TYPE;
@@ -126,21 +135,21 @@ page(struct reply *r, int status, const char *title, const char *fmt, ...)
 
 /* The page for a refusal of the scheduler's: 404, 410 or 503. */
 static void
-refused(struct reply *r, const json_t *reply)
+refused(struct web *w, struct reply *r, const json_t *reply)
 {
         const char *reason =
             json_string_value(json_object_get(reply, "reason"));
 
         if (reply == NULL)
-                page(r, 503, "Try again shortly",
+                page(w, r, 503, "Try again shortly",
                      "<p>The alert service does not answer just now. Nothing "
                      "has changed; try the link again in a minute.</p>\n");
         else if (reason != NULL && strcmp(reason, "expired") == 0)
-                page(r, 410, "This link has expired",
+                page(w, r, 410, "This link has expired",
                      "<p>A link works until a day after its deadline. Nothing "
                      "has changed.</p>\n");
         else
-                page(r, 404, "Unknown link",
+                page(w, r, 404, "Unknown link",
                      "<p>This link is not one of ours, or it was copied "
                      "incompletely. Nothing has changed.</p>\n");
 }
@@ -163,7 +172,8 @@ time_left(json_int_t secs, char *buf, size_t len)
 
 /* The acknowledgement page for the link's `l` (the scheduler's). */
 static void
-show(struct reply *r, const json_t *l, const char *token, bool just)
+show(struct web *w, struct reply *r, const json_t *l, const char *token,
+     bool just)
 {
         const json_t *school = json_object_get(l, "school");
         char *name = link_html_escape(
@@ -185,7 +195,8 @@ show(struct reply *r, const json_t *l, const char *token, bool just)
                     json_string_value(json_object_get(l, "by")) ?: "someone");
                 note = link_html_escape(
                     json_string_value(json_object_get(l, "note")) ?: "");
-                page(r, 200, just ? "Done: the reminders stop" : "Already done",
+                page(w, r, 200,
+                     just ? "Done: the reminders stop" : "Already done",
                      "<p><strong>%s</strong> (URN %s)</p>\n"
                      "<p>Rule: %s<br>Deadline: %s</p>\n"
                      "<p>Acknowledged by %s%s%s%s. The reminders and "
@@ -195,14 +206,15 @@ show(struct reply *r, const json_t *l, const char *token, bool just)
                      note[0] ? ")" : "");
         } else {
                 /* The token is the permission: the form posts it back. */
-                page(r, 200, "Confirm this deadline is in hand",
+                page(w, r, 200, "Confirm this deadline is in hand",
                      "<p><strong>%s</strong> (URN %s)</p>\n"
                      "<p>Rule: %s<br>Deadline: %s (%s)</p>\n<p>%s</p>\n"
                      "<form method=\"post\" action=\"/a/%s\">\n"
                      "<p><label for=\"note\">Note (optional)</label><br>"
                      "<input id=\"note\" name=\"note\" maxlength=\"500\" "
                      "size=\"30\"></p>\n"
-                     "<p><button type=\"submit\">Done \xe2\x80\x94 stop the "
+                     "<p><button type=\"submit\" class=\"big\">Done "
+                     "\xe2\x80\x94 stop the "
                      "reminders</button></p>\n</form>\n",
                      name, urn, rule, due, left, action, token);
         }
@@ -225,7 +237,7 @@ link_serve(struct web *w, const char *method, const char *url, const char *body,
         char *note = NULL;
 
         if (!post && strcmp(method, "GET") != 0) {
-                page(r, 405, "Not here",
+                page(w, r, 405, "Not here",
                      "<p>Open the link, or press its "
                      "button.</p>\n");
                 r->allow = "GET, POST";
@@ -234,7 +246,7 @@ link_serve(struct web *w, const char *method, const char *url, const char *body,
         if (!token_well_formed(token)) {
                 json_t *unknown = json_pack("{s:s}", "reason", "not_found");
 
-                refused(r, unknown);
+                refused(w, r, unknown);
                 json_decref(unknown);
                 return;
         }
@@ -252,18 +264,18 @@ link_serve(struct web *w, const char *method, const char *url, const char *body,
         if (reply == NULL || !json_is_true(json_object_get(reply, "ok"))) {
                 if (reply != NULL && json_object_get(reply, "reason") == NULL &&
                     post) {
-                        page(r, 422, "Not acknowledged",
+                        page(w, r, 422, "Not acknowledged",
                              "<p>The note could not be taken: keep it to one "
                              "line of plain text. Nothing has changed.</p>\n");
                 } else {
-                        refused(r, reply);
+                        refused(w, r, reply);
                 }
         } else {
                 const json_t *l = json_object_get(reply, post ? "ack" : "link");
 
                 /* "Done" only for the POST that made it; a second one, or
                  * one that lost the race, says it was done already. */
-                show(r, l, token,
+                show(w, r, l, token,
                      post && json_is_true(json_object_get(l, "new")));
         }
         json_decref(reply);

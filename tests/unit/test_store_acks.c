@@ -214,6 +214,104 @@ test_links(void **state)
         assert_null(cause);
 }
 
+/*
+ * Retention deletes a purged case's acknowledgements and links with it
+ * (their foreign keys would refuse the case's deletion otherwise), and
+ * keeps those of a case closed later.
+ */
+static void
+test_retention_takes_acks(void **state)
+{
+        struct fixture *f = *state;
+        unsigned char h1[TOKEN_HASH_LEN], h2[TOKEN_HASH_LEN];
+        struct store_link l = { 0 }, out;
+        struct store_retention r;
+        struct store_ack a;
+        char *cause = NULL;
+        int64_t old = new_case(f, "100001", T("2020-03-02T09:00:00Z"));
+        int64_t ev =
+            new_event(f, old, "notification", T("2020-03-02T09:00:00Z"));
+        int64_t now = new_case(f, "100002", T("2024-03-04T09:00:00Z"));
+        int64_t ev2 =
+            new_event(f, now, "notification", T("2024-03-04T09:00:00Z"));
+
+        new_alert_full(f, old, ev, "cutoff", "-60m", T("2020-03-03T15:30:00Z"),
+                       0, "s");
+        new_alert_full(f, now, ev2, "cutoff", "-60m", T("2024-03-05T15:30:00Z"),
+                       0, "s");
+        hash_of(h1, 1);
+        hash_of(h2, 2);
+        snprintf(l.rule, sizeof(l.rule), "cutoff");
+        snprintf(l.channel, sizeof(l.channel), "it");
+        l.case_id = old;
+        l.expires = T("2020-03-04T16:30:00Z");
+        assert_int_equal(
+            store_link_add(f->st, h1, &l, T("2020-03-02T09:00:00Z"), &cause),
+            0);
+        l.case_id = now;
+        l.expires = T("2024-03-06T16:30:00Z");
+        assert_int_equal(
+            store_link_add(f->st, h2, &l, T("2024-03-04T09:00:00Z"), &cause),
+            0);
+        for (int i = 0; i < 2; i++) {
+                assert_int_equal(store_ack(f->st, i == 0 ? old : now, "cutoff",
+                                           "[]", "link:it", NULL,
+                                           T("2024-03-04T10:00:00Z"), &a,
+                                           &cause),
+                                 0);
+                store_ack_clear(&a);
+        }
+        assert_int_equal(store_case_set_state(f->st, old, CASE_CLOSED,
+                                              T("2020-04-01T09:00:00Z"),
+                                              &cause),
+                         0);
+        assert_int_equal(store_case_set_state(f->st, now, CASE_CLOSED,
+                                              T("2024-04-01T09:00:00Z"),
+                                              &cause),
+                         0);
+
+        assert_int_equal(
+            store_retention(f->st, T("2022-04-01T09:00:00Z"), 0, &r, &cause),
+            0);
+        assert_null(cause);
+        assert_int_equal(r.cases, 1);
+        assert_int_equal(r.acks, 2); /* its acknowledgement and its link */
+        assert_int_equal(store_link_find(f->st, h1, &out, &cause), 1);
+        assert_int_equal(store_link_find(f->st, h2, &out, &cause), 0);
+        assert_int_equal(store_ack_read(f->st, now, "cutoff", &a, &cause), 0);
+        assert_string_equal(a.actor, "link:it");
+        store_ack_clear(&a);
+        assert_null(cause);
+}
+
+/* A person's confirmation of a channel is its confirmed_at, beside the
+ * time of its last check, which it leaves. */
+static void
+test_channel_confirmed(void **state)
+{
+        struct fixture *f = *state;
+        struct store_channel_health h;
+        char *cause = NULL;
+
+        assert_int_equal(store_channel_confirmed(
+                             f->st, "it", T("2024-03-04T10:00:00Z"), &cause),
+                         0);
+        assert_int_equal(store_channel_health(f->st, "it", &h, &cause), 0);
+        assert_int_equal(h.confirmed_at, T("2024-03-04T10:00:00Z"));
+        assert_int_equal(h.checked_at, 0);
+        assert_int_equal(store_check_delivery(f->st, "it", "webhook", "weekly",
+                                              T("2024-03-05T09:00:00Z"),
+                                              &cause) > 0,
+                         1);
+        assert_int_equal(store_channel_confirmed(
+                             f->st, "it", T("2024-03-05T10:00:00Z"), &cause),
+                         0);
+        assert_int_equal(store_channel_health(f->st, "it", &h, &cause), 0);
+        assert_int_equal(h.checked_at, T("2024-03-05T09:00:00Z"));
+        assert_int_equal(h.confirmed_at, T("2024-03-05T10:00:00Z"));
+        assert_null(cause);
+}
+
 int
 main(void)
 {
@@ -223,6 +321,10 @@ main(void)
                 cmocka_unit_test_setup_teardown(test_ack_bound_to_event, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_links, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_retention_takes_acks,
+                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(test_channel_confirmed, setup,
+                                                teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
