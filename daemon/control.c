@@ -957,8 +957,7 @@ cmd_ack(struct control_ctx *ctx, const struct request *r, int64_t now)
         struct sched_ack ack = { 0 };
         struct store_link l;
         const char *token;
-        char actor[ACTOR_MAX + 8],
-            detail[RULES_KIND_MAX + NAMES_CHANNEL_LEN + 32];
+        char actor[ACTOR_MAX + 8];
         char *cause = NULL;
 
         if ((err = opt_text(req, "token", 128, &token)) != NULL ||
@@ -990,15 +989,12 @@ cmd_ack(struct control_ctx *ctx, const struct request *r, int64_t now)
         o = json_object_get(reply, "ack");
         if (!json_is_true(json_object_get(o, "new")))
                 return reply;
-        if (token != NULL)
-                snprintf(detail, sizeof(detail), "%s by the link sent to %s",
-                         ack.rule, l.channel);
-        else
-                snprintf(detail, sizeof(detail), "%s", ack.rule);
-        control_audit(ctx, r, now, token != NULL ? "link" : NULL, "ack",
-                      json_string_value(
-                          json_object_get(json_object_get(o, "school"), "urn")),
-                      ack.case_id, detail);
+        /* By whom the acknowledgement says: link:CHANNEL through a link. */
+        control_audit_as(ctx, r, now, actor, token != NULL ? "link" : NULL,
+                         "ack",
+                         json_string_value(json_object_get(
+                             json_object_get(o, "school"), "urn")),
+                         ack.case_id, ack.rule);
         /* A channel check's link followed: a person sees that channel. */
         if (token != NULL && strcmp(l.rule, STORE_CHECK_RULE) == 0 &&
             store_channel_confirmed(ctx->st, l.channel, now, &cause) < 0) {

@@ -154,6 +154,28 @@ want_deadline(struct api *a, const char *urn, const char *state)
         json_decref(c);
 }
 
+/* How many of the school's audit entries are an acknowledgement of RULE
+ * from `source` by `actor`. */
+static int
+audited(struct api *a, const char *urn, const char *source, const char *actor)
+{
+        json_t *r = cluster_ctl_json(&a->c, "audit", "--school", urn, "--json",
+                                     NULL),
+               *e;
+        size_t i;
+        int n = 0;
+
+        json_array_foreach(jarr(r, "audit"), i, e)
+        {
+                n += strcmp(jstr(e, "action"), "ack") == 0 &&
+                     strcmp(jstr(e, "source"), source) == 0 &&
+                     strcmp(jstr(e, "actor"), actor) == 0 &&
+                     strcmp(jstr(e, "detail"), RULE) == 0;
+        }
+        json_decref(r);
+        return n;
+}
+
 static size_t
 acks_of(struct api *a, const char *urn)
 {
@@ -225,6 +247,7 @@ test_link_get_then_post(void **state)
         assert_string_equal(jstr(ack, "note"), "ref 123!");
         json_decref(c);
         want_deadline(a, OAK, "cancelled");
+        assert_int_equal(audited(a, OAK, "link", "link:it"), 1);
 
         page(a, "POST", token, "note=again", &r);
         want_page(&r, 200, "Already done");
@@ -236,6 +259,7 @@ test_link_get_then_post(void **state)
         assert_null(strstr(r.body, "action=\"/a/"));
         api_resp_free(&r);
         assert_int_equal(acks_of(a, OAK), 1);
+        assert_int_equal(audited(a, OAK, "link", "link:it"), 1);
 }
 
 /*
@@ -458,6 +482,9 @@ test_api_roles(void **state)
         api_resp_free(&r2);
         assert_int_equal(acks_of(a, OAK), 1);
         want_deadline(a, OAK, "cancelled");
+        /* The audit trail has the first, from the web; not the second. */
+        assert_int_equal(audited(a, OAK, "web", "token:school"), 1);
+        assert_int_equal(audited(a, OAK, "web", "token:trust"), 0);
 
         post_ack(a, ash, a->trust, body, &r);
         api_want(&r, 201, NULL);
