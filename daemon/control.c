@@ -690,12 +690,18 @@ out:
 static json_t *
 cmd_reload(struct control_ctx *ctx, const struct request *r, int64_t now)
 {
-        json_t *reply = ctx->reload(ctx->reload_arg);
+        char actor[ACTOR_MAX + 8];
+        json_t *reply, *err;
 
-        control_audit(ctx, r, now, NULL, "reload", NULL, 0,
-                      json_is_true(json_object_get(reply, "ok"))
-                          ? "configuration reloaded"
-                          : "the new configuration has errors");
+        /* The actor first: a CURVE peer's key name is the old config's,
+         * which the reload frees. */
+        if ((err = request_actor(ctx, r, actor, sizeof(actor))) != NULL)
+                return err;
+        reply = ctx->reload(ctx->reload_arg);
+        control_audit_as(ctx, r, now, actor, NULL, "reload", NULL, 0,
+                         json_is_true(json_object_get(reply, "ok"))
+                             ? "configuration reloaded"
+                             : "the new configuration has errors");
         return reply;
 }
 
