@@ -44,6 +44,19 @@ human_time(struct jtext *b, const char *k, const struct tz *tz, int64_t utc)
         jtext_string(b, buf);
 }
 
+/* ["a","b"] */
+static void
+names(struct jtext *b, const char *const *v, size_t n)
+{
+        jtext_add(b, "[", 1);
+        for (size_t i = 0; i < n; i++) {
+                if (i > 0)
+                        jtext_add(b, ",", 1);
+                jtext_string(b, v[i]);
+        }
+        jtext_add(b, "]", 1);
+}
+
 char *
 alert_encode_text(const struct alert *a, const struct tz *tz)
 {
@@ -79,6 +92,27 @@ alert_encode_text(const struct alert *a, const struct tz *tz)
                 text(&b, "warning", a->warning, "");
         else
                 jtext_printf(&b, ",\"warning\":null");
+        if (a->ack_url != NULL)
+                text(&b, "ack_url", a->ack_url, "");
+        else
+                jtext_printf(&b, ",\"ack_url\":null");
+        if (a->base_url != NULL && a->base_url[0] != '\0') {
+                key(&b, "case_url");
+                jtext_printf(&b, "\"");
+                jtext_escaped(&b, a->base_url);
+                jtext_printf(&b, "/cases/%" PRId64 "\"", a->case_id);
+        } else {
+                jtext_printf(&b, ",\"case_url\":null");
+        }
+        if (a->escalation) {
+                jtext_printf(&b, ",\"escalation\":{\"to\":");
+                names(&b, (const char *const *)a->to, a->nto);
+                jtext_printf(&b, ",\"alerted\":");
+                names(&b, a->alerted, a->nalerted);
+                jtext_add(&b, "}", 1);
+        } else {
+                jtext_printf(&b, ",\"escalation\":null");
+        }
         jtext_add(&b, "}", 1);
         return b.s;
 }

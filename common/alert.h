@@ -18,6 +18,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The most channels an escalation names as alerted before. */
+#define ALERT_CHANNELS_MAX 32
+
 struct alert {
         const char *trust; /* the trust's name; NULL: "" */
         int64_t case_id;
@@ -32,6 +35,17 @@ struct alert {
         int64_t due;         /* the rule's deadline */
         int64_t opens;       /* when the rule's window opens; 0: no window */
         const char *warning; /* the plan's warning for the rule; NULL: none */
+        const char *ack_url; /* the one-click acknowledgement; NULL: none */
+        /* An escalation: nobody acknowledged the rule, so it goes to `to`
+         * too; `alerted` are the channels its reminders went to. */
+        bool escalation;
+        char *const *to;
+        size_t nto;
+        const char *alerted[ALERT_CHANNELS_MAX];
+        size_t nalerted;
+        /* web.base_url: the case's page is base_url/cases/{case}; NULL or
+         * "": no page to link to. */
+        const char *base_url;
 };
 
 /*
@@ -39,7 +53,10 @@ struct alert {
  * "trust", "case", "school": {"urn", "name"}, "rule", "offset", "late",
  * "action", "contact", "at", "due" (RFC 3339 in `tz`), "due_utc" (RFC 3339
  * UTC), "due_human" (timefmt_human() in `tz`), "opens" and "opens_human"
- * (null without a window), "warning" (null when none). Strings are escaped
+ * (null without a window), "warning" (null when none), "ack_url" (null
+ * when none), "case_url" (base_url/cases/{case}; null without a
+ * base_url), "escalation": null, or for an escalation {"to": [channels],
+ * "alerted": [channels alerted before]}. Strings are escaped
  * as jansson writes them (jtext.h). Written straight, not through a
  * jansson tree: the JOB of every delivery is this text.
  */

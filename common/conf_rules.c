@@ -117,16 +117,95 @@ load_source(struct loader *ld, const config_setting_t *g, struct rule *r)
                             r->checked);
 }
 
+/*
+ * The rule's escalations: a list of groups { at = OFFSET; channels = [..]; },
+ * each at an offset as `alerts` takes and to at least one known channel.
+ */
+static void
+load_escalations(struct loader *ld, const config_setting_t *g, struct rule *r)
+{
+        static const char *const keys[] = { "at", "channels", NULL };
+        const config_setting_t *list = ld_get_list(ld, g, "escalate", false);
+        char *owner;
+        int n;
+
+        if (list == NULL)
+                return;
+        n = config_setting_length(list);
+        r->escalations = xcalloc((size_t)n + 1, sizeof(*r->escalations));
+        xasprintf(&owner, "rule '%s' escalate", r->name ? r->name : "?");
+        for (int i = 0; i < n; i++) {
+                const config_setting_t *e = config_setting_get_elem(list, i);
+                struct rule_escalation *esc = &r->escalations[r->nescalations];
+                struct strlist channels;
+                size_t *idx = NULL, nidx = 0;
+                const char *at;
+
+                if (!ld_element_group(ld, e, "escalation"))
+                        continue;
+                ld_check_keys(ld, e, keys, "escalation");
+                at = ld_get_string(ld, e, "at", true, "escalation");
+                if (at != NULL && rules_parse_offset(at, &esc->at) < 0)
+                        ld_error_at(ld, config_setting_get_member(e, "at"),
+                                    "bad escalation offset '%s' (want event, "
+                                    "opens, deadline, -90m, -2h, -1d, +30s, "
+                                    "+1h)",
+                                    at);
+                else if (at != NULL && esc->at.anchor == ALERT_OPENS &&
+                         !r->has_opens)
+                        ld_error_at(ld, config_setting_get_member(e, "at"),
+                                    "escalation at 'opens' but the rule has "
+                                    "no 'opens'");
+                ld_get_strv(ld, e, "channels", &channels);
+                if (channels.n == 0)
+                        ld_error_at(ld, e,
+                                    "an escalation needs 'channels': whom to "
+                                    "tell when nobody has acknowledged");
+                ld_resolve_channels(ld, &channels, owner, &idx, &nidx);
+                esc->channels = channels.v;
+                esc->nchannels = channels.n;
+                free(channels.at);
+                free(idx);
+                r->nescalations++;
+        }
+        free(owner);
+}
+
+/* The alert offsets an acknowledgement keeps: each one of the rule's. */
+static void
+load_ack_keeps(struct loader *ld, const config_setting_t *g, struct rule *r)
+{
+        struct strlist keeps;
+
+        ld_get_strv(ld, g, "ack_keeps", &keeps);
+        for (size_t i = 0; i < keeps.n; i++) {
+                bool found = false;
+
+                for (size_t k = 0; k < r->nalerts; k++)
+                        found =
+                            found || strcmp(r->alerts[k].text, keeps.v[i]) == 0;
+                if (!found)
+                        ld_error_at(ld, keeps.at[i],
+                                    "ack_keeps '%s' is not one of the "
+                                    "alerts of rule '%s'",
+                                    keeps.v[i], r->name ? r->name : "?");
+        }
+        r->ack_keeps = keeps.v;
+        r->nack_keeps = keeps.n;
+        free(keeps.at);
+}
+
 /* One rule; *cancel_on gets its cancel_on list, whose strings r takes. */
 static void
 load_rule(struct loader *ld, const config_setting_t *g, struct rule *r,
           struct strlist *cancel_on)
 {
-        static const char *const keys[] = { "name",     "event",     "action",
-                                            "enabled",  "opens",     "deadline",
-                                            "alerts",   "remits",    "calendar",
-                                            "channels", "cancel_on", "source",
-                                            "checked",  NULL };
+        static const char *const keys[] = {
+                "name",     "event",    "action",    "enabled",
+                "opens",    "deadline", "alerts",    "remits",
+                "calendar", "channels", "cancel_on", "source",
+                "checked",  "escalate", "ack_keeps", NULL
+        };
         static const char *const calendars[] = { "trust", "school", NULL };
         const config_setting_t *m;
         struct strlist alerts, channels;
@@ -205,6 +284,8 @@ load_rule(struct loader *ld, const config_setting_t *g, struct rule *r,
         free(channels.at);
         free(idx);
         free(owner);
+        load_escalations(ld, g, r);
+        load_ack_keeps(ld, g, r);
         ld_get_strv(ld, g, "cancel_on", cancel_on);
         r->cancel_on = cancel_on->v;
         r->ncancel_on = cancel_on->n;

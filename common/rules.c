@@ -246,6 +246,23 @@ rule_calendar(const struct rule *rule, const struct rules_env *env)
         return env->trust;
 }
 
+/* The instant of offset `off` for an event at `at` and deadline `dl`. */
+static int64_t
+alert_time(struct plan *plan, const struct rule *rule, const struct tz *tz,
+           int64_t at, const struct plan_deadline *dl,
+           const struct alert_offset *off)
+{
+        switch (off->anchor) {
+        case ALERT_EVENT:
+                return shift(plan, rule, tz, at, off);
+        case ALERT_OPENS:
+                return dl->opens;
+        case ALERT_DEADLINE:
+                break;
+        }
+        return shift(plan, rule, tz, dl->due, off);
+}
+
 void
 rules_eval(const struct rule *rule, const struct rules_env *env, int64_t at,
            struct plan *plan)
@@ -275,19 +292,9 @@ rules_eval(const struct rule *rule, const struct rules_env *env, int64_t at,
 
         for (size_t i = 0; i < rule->nalerts; i++) {
                 const struct alert_offset *off = &rule->alerts[i];
-                struct plan_alert a = { rule, off, 0 };
+                struct plan_alert a = { rule, off, 0, 0 };
 
-                switch (off->anchor) {
-                case ALERT_EVENT:
-                        a.at = shift(plan, rule, tz, at, off);
-                        break;
-                case ALERT_OPENS:
-                        a.at = dl.opens;
-                        break;
-                case ALERT_DEADLINE:
-                        a.at = shift(plan, rule, tz, dl.due, off);
-                        break;
-                }
+                a.at = alert_time(plan, rule, tz, at, &dl, off);
                 if (a.at < at) {
                         char *next;
 
@@ -297,6 +304,19 @@ rules_eval(const struct rule *rule, const struct rules_env *env, int64_t at,
                         dropped = next;
                         continue;
                 }
+                plan->alerts = xreallocarray(plan->alerts, plan->nalerts + 1,
+                                             sizeof(*plan->alerts));
+                plan->alerts[plan->nalerts++] = a;
+        }
+        /* Escalations are timed as alerts are; which of them is sent is
+         * decided when it comes due (an acknowledgement cancels them). */
+        for (size_t i = 0; i < rule->nescalations; i++) {
+                const struct alert_offset *off = &rule->escalations[i].at;
+                struct plan_alert a = { rule, off, 0, (int)i + 1 };
+
+                a.at = alert_time(plan, rule, tz, at, &dl, off);
+                if (a.at < at)
+                        continue;
                 plan->alerts = xreallocarray(plan->alerts, plan->nalerts + 1,
                                              sizeof(*plan->alerts));
                 plan->alerts[plan->nalerts++] = a;
@@ -383,6 +403,14 @@ rules_signature(const struct rule *rule, const struct rules_env *env)
         for (size_t i = 0; i < rule->nalerts; i++) {
                 xasprintf(&next, "%s%s%s", sig, i ? "," : "",
                           rule->alerts[i].text);
+                free(sig);
+                sig = next;
+        }
+        /* Escalations add to it only when there are some, so that the
+         * signatures of rules without stay what they were. */
+        for (size_t i = 0; i < rule->nescalations; i++) {
+                xasprintf(&next, "%s%s%s", sig,
+                          i ? "," : ";esc:", rule->escalations[i].at.text);
                 free(sig);
                 sig = next;
         }
@@ -509,6 +537,16 @@ free_strv(char **v, size_t n)
         free(v);
 }
 
+bool
+rules_ack_keeps(const struct rule *rule, const char *offset)
+{
+        for (size_t i = 0; i < rule->nack_keeps; i++) {
+                if (strcmp(rule->ack_keeps[i], offset) == 0)
+                        return true;
+        }
+        return false;
+}
+
 void
 rule_free(struct rule *rule)
 {
@@ -520,5 +558,10 @@ rule_free(struct rule *rule)
         free(rule->alerts);
         free_strv(rule->channels, rule->nchannels);
         free_strv(rule->cancel_on, rule->ncancel_on);
+        for (size_t i = 0; i < rule->nescalations; i++)
+                free_strv(rule->escalations[i].channels,
+                          rule->escalations[i].nchannels);
+        free(rule->escalations);
+        free_strv(rule->ack_keeps, rule->nack_keeps);
         memset(rule, 0, sizeof(*rule));
 }

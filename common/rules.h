@@ -79,6 +79,16 @@ struct alert_offset {
 };
 
 /*
+ * An escalation: at `at` (an offset as alerts take), if nobody has
+ * acknowledged the rule, an alert goes to `channels` saying so.
+ */
+struct rule_escalation {
+        struct alert_offset at;
+        char **channels;
+        size_t nchannels;
+};
+
+/*
  * One rule. Zeroed fields mean the defaults (every remit, the trust's
  * calendar, no source), so a rule built field by field stays valid when a
  * field is added: later fields (escalations, ...) must keep that true.
@@ -101,6 +111,10 @@ struct rule {
         size_t nchannels;
         char **cancel_on; /* event kinds that end the rule */
         size_t ncancel_on;
+        struct rule_escalation *escalations; /* in the order written */
+        size_t nescalations;
+        char **ack_keeps; /* alert offsets an acknowledgement keeps */
+        size_t nack_keeps;
 };
 
 struct plan_deadline {
@@ -114,6 +128,7 @@ struct plan_alert {
         const struct rule *rule;
         const struct alert_offset *offset;
         int64_t at;
+        int escalation; /* 0: a reminder; n: the rule's nth escalation */
 };
 
 /* A plan owns its arrays and warnings; the rule pointers are borrowed. */
@@ -183,6 +198,10 @@ char *rules_signature(const struct rule *rule, const struct rules_env *env);
  */
 char *rules_deadline_words(const struct rule *rule);
 char *rules_opens_words(const struct rule *rule);
+
+/* Whether an acknowledgement of `rule` keeps its alert at `offset` (as
+ * written: "deadline"); escalations are never kept. */
+bool rules_ack_keeps(const struct rule *rule, const char *offset);
 
 void rule_free(struct rule *rule);
 

@@ -9,8 +9,9 @@
 #define NAME_MAX_LEN 32 /* longer text between braces is not a name */
 
 static const char *const names[] = {
-        "trust", "school",  "urn",    "rule", "action",  "due", "due_iso",
-        "opens", "contact", "offset", "late", "warning", NULL,
+        "trust", "school",  "urn",        "rule",    "action",
+        "due",   "due_iso", "opens",      "contact", "offset",
+        "late",  "warning", "escalation", "ack_url", NULL,
 };
 
 /* A growing string. */
@@ -182,9 +183,44 @@ pick(const char *a, const char *b, const char *def)
         return def;
 }
 
+/*
+ * An escalation's words for the title: "NOT CONFIRMED (alerted before:
+ * heads, leaders): "; NULL for a reminder. Caller frees.
+ */
+static char *
+escalation_words(const json_t *alert)
+{
+        const json_t *esc = json_object_get(alert, "escalation");
+        const json_t *alerted = json_object_get(esc, "alerted");
+        char *list = xstrdup(""), *next, *out;
+        size_t i;
+        json_t *v;
+
+        if (!json_is_object(esc)) {
+                free(list);
+                return NULL;
+        }
+        json_array_foreach(alerted, i, v)
+        {
+                if (!json_is_string(v))
+                        continue;
+                xasprintf(&next, "%s%s%s", list, list[0] ? ", " : "",
+                          json_string_value(v));
+                free(list);
+                list = next;
+        }
+        xasprintf(&out,
+                  "Nobody has confirmed this deadline yet (alerted before: "
+                  "%s): ",
+                  list[0] ? list : "nobody");
+        free(list);
+        return out;
+}
+
 json_t *
 template_vars(const json_t *alert)
 {
+        char *esc = escalation_words(alert);
         json_t *vars = json_object();
         const struct {
                 const char *name, *value;
@@ -207,6 +243,8 @@ template_vars(const json_t *alert)
                               ? "LATE: "
                               : "" },
                 { "warning", pick(get(alert, "warning", NULL), NULL, "") },
+                { "escalation", esc != NULL ? esc : "" },
+                { "ack_url", pick(get(alert, "ack_url", NULL), NULL, "") },
         };
 
         if (vars == NULL)
@@ -220,5 +258,6 @@ template_vars(const json_t *alert)
                 if (s == NULL || json_object_set_new(vars, set[i].name, s) < 0)
                         abort();
         }
+        free(esc);
         return vars;
 }

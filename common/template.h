@@ -18,14 +18,15 @@
 /* The placeholder names, for messages and documentation. */
 #define TEMPLATE_NAMES                                                     \
         "trust, school, urn, rule, action, due, due_iso, opens, contact, " \
-        "offset, late, warning"
+        "offset, late, warning, escalation, ack_url"
 
 /*
  * The defaults, used for every channel type the config does not override.
  * They say what to do and by when, in local time; they carry nothing about
  * an inspection's outcome (DESIGN.md section 1).
  */
-#define TEMPLATE_DEFAULT_TITLE "{{late}}{{school}}: {{rule}} — due {{due}}"
+#define TEMPLATE_DEFAULT_TITLE \
+        "{{escalation}}{{late}}{{school}}: {{rule}} — due {{due}}"
 #define TEMPLATE_DEFAULT_TEXT                 \
         "{{late}}{{action}}\n"                \
         "Deadline: {{due}}.\n"                \

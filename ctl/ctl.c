@@ -51,6 +51,8 @@ static const struct command commands[] = {
         { "list", cmd_online, "list [--all]" },
         { "show", cmd_online, "show (--case N | --school URN)" },
         { "upcoming", cmd_online, "upcoming [--school URN]" },
+        { "ack", cmd_online,
+          "ack (--school URN | --case N) --rule RULE [--note TEXT]" },
         { "ics", cmd_online, "ics [--school URN]" },
         { "test", cmd_online, "test CHANNEL" },
         { "history", cmd_online, "history [--school URN] [--limit N]" },
@@ -310,6 +312,14 @@ cmd_check_config(struct ctl *ctl, int argc, char **argv)
         if ((check_keys(conf) | check_secrets(conf)) == 0) {
                 printf("configuration OK\n");
                 rc = CTL_OK;
+                /* Links are made from web.base_url: without it alerts
+                 * carry none. */
+                if (conf->web.base_url == NULL || conf->web.base_url[0] == '\0')
+                        fprintf(stderr,
+                                "%s: warning: acknowledgement links are "
+                                "off: set web.base_url to put a one-click "
+                                "link in every alert\n",
+                                conf->path);
         }
         conf_destroy(&conf);
         return rc;

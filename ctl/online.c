@@ -666,6 +666,15 @@ static const struct online_cmd commands[] = {
             .print = print_show,
         },
         {
+            .name = "ack",
+            .request = "{\"cmd\": \"ack\"}",
+            .opts = { { "case", "N", "case", arg_case, ONE_OF },
+                      { "school", "URN", "school", arg_urn, ONE_OF },
+                      { "rule", "RULE", "rule", arg_kind, REQUIRED },
+                      { "note", "TEXT", "note", arg_text, OPTIONAL } },
+            .print = print_ack,
+        },
+        {
             .name = "upcoming",
             .request = "{\"cmd\": \"upcoming\"}",
             .opts = { SCHOOL_OPTION },

@@ -122,10 +122,24 @@ plan_json(const struct conf *conf, const struct plan *plan,
                 json_object_set_new(o, "rule", json_string(a->rule->name));
                 json_object_set_new(o, "at", jtime(tz, a->at));
                 json_object_set_new(o, "offset", json_string(a->offset->text));
-                if (school != NULL)
+                json_object_set_new(
+                    o, "kind",
+                    json_string(a->escalation > 0 ? "escalation" : "alert"));
+                if (a->escalation > 0) {
+                        /* Sent only if nobody has acknowledged by then. */
+                        const struct rule_escalation *e =
+                            &a->rule->escalations[a->escalation - 1];
+                        json_t *chs = json_array();
+
+                        for (size_t k = 0; k < e->nchannels; k++)
+                                json_array_append_new(
+                                    chs, json_string(e->channels[k]));
+                        json_object_set_new(o, "channels", chs);
+                } else if (school != NULL) {
                         json_object_set_new(
                             o, "channels",
                             alert_channels(conf, school, a->rule));
+                }
                 json_array_append_new(als, o);
         }
         for (size_t i = 0; i < dec->nends; i++)
@@ -229,11 +243,20 @@ print_human(const struct conf *conf, const struct plan *plan,
 
         if (plan->nalerts > 0) {
                 int wo = width(als, "offset", "OFFSET");
+                bool chans = school != NULL;
+
+                for (size_t k = 0; k < plan->nalerts; k++) {
+                        const struct plan_alert *a = &plan->alerts[k];
+                        int w = (int)strlen(a->offset->text) + 11;
+
+                        if (a->escalation > 0 && w > wo)
+                                wo = w;
+                        chans = chans || a->escalation > 0;
+                }
 
                 wr = width(als, "rule", "RULE");
                 printf("\nAlerts\n  %-26s  %-*s  %-*s%s\n", "WHEN", wr, "RULE",
-                       school != NULL ? wo : 0, "OFFSET",
-                       school != NULL ? "  CHANNELS" : "");
+                       chans ? wo : 0, "OFFSET", chans ? "  CHANNELS" : "");
                 json_array_foreach(als, i, v)
                 {
                         const struct plan_alert *a = &plan->alerts[i];
@@ -241,9 +264,14 @@ print_human(const struct conf *conf, const struct plan *plan,
                         size_t k;
                         json_t *c;
 
+                        char off[64];
+
                         timefmt_human(conf->tz, a->at, when, sizeof(when));
+                        snprintf(off, sizeof(off), "%s%s",
+                                 a->escalation > 0 ? "escalation " : "",
+                                 a->offset->text);
                         printf("  %-26s  %-*s  %-*s", when, wr, a->rule->name,
-                               chs != NULL ? wo : 0, a->offset->text);
+                               chans ? wo : 0, off);
                         json_array_foreach(chs, k, c)
                         {
                                 printf("%s%s", k == 0 ? "  " : ", ",

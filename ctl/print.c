@@ -212,6 +212,20 @@ print_warnings(const json_t *warnings)
 
 /* --- Recording events --------------------------------------------------- */
 
+/* An alert's offset, "escalation -60m" for an escalation. */
+static const char *
+offset_field(json_t *v, char *buf, size_t len)
+{
+        const char *kind = json_string_value(json_object_get(v, "kind"));
+        const char *off = json_string_value(json_object_get(v, "offset"));
+
+        snprintf(buf, len, "%s%.40s",
+                 kind != NULL && strcmp(kind, "escalation") == 0 ? "escalation "
+                                                                 : "",
+                 off != NULL ? off : "-");
+        return buf;
+}
+
 void
 print_event(const struct online *o, json_t *r)
 {
@@ -243,7 +257,7 @@ print_event(const struct online *o, json_t *r)
                         table_row(&t, (const char *[]){
                                           when_field(o, a, "at", b[0], 64),
                                           print_field(a, "rule", b[1], 64),
-                                          print_field(a, "offset", b[2], 64) });
+                                          offset_field(a, b[2], 64) });
                 }
                 table_print(&t);
                 table_free(&t);
@@ -299,6 +313,7 @@ void
 print_show(const struct online *o, json_t *r)
 {
         json_t *c = json_object_get(r, "case");
+        json_t *acks = json_object_get(c, "acks");
         json_t *events = json_object_get(c, "events");
         json_t *alerts = json_object_get(c, "alerts");
         struct table t = { 7, 0, NULL };
@@ -356,13 +371,52 @@ print_show(const struct online *o, json_t *r)
                                   print_field(v, "id", b[0], 64),
                                   when_field(o, v, "at", b[1], 64),
                                   print_field(v, "rule", b[2], 64),
-                                  print_field(v, "offset", b[3], 64),
+                                  offset_field(v, b[3], 64),
                                   when_field(o, v, "due", b[4], 64), state,
                                   when_field(o, v, "fired", b[5], 64) });
         }
         if (json_array_size(alerts) > 0)
                 table_print(&t);
         table_free(&t);
+
+        print_say(stdout, "\nAcknowledged\n");
+        if (json_array_size(acks) == 0)
+                print_say(stdout, "  (none)\n");
+        t.ncols = 4;
+        table_row(&t, (const char *[]){ "RULE", "AT", "BY", "NOTE" });
+        json_array_foreach(acks, i, v)
+        {
+                table_row(&t,
+                          (const char *[]){ print_field(v, "rule", b[0], 64),
+                                            when_field(o, v, "at", b[1], 64),
+                                            print_field(v, "by", b[2], 64),
+                                            print_field(v, "note", b[3], 64) });
+        }
+        if (json_array_size(acks) > 0)
+                table_print(&t);
+        table_free(&t);
+}
+
+void
+print_ack(const struct online *o, json_t *r)
+{
+        json_t *a = json_object_get(r, "ack");
+        char b[5][64];
+
+        print_say(
+            stdout, "%s %s for case %s (%s), due %s: by %s at %s\n",
+            json_is_true(json_object_get(a, "new")) ? "Acknowledged"
+                                                    : "Already acknowledged",
+            print_field(a, "rule", b[0], 64), print_field(a, "case", b[1], 64),
+            print_field(json_object_get(a, "school"), "urn", b[2], 64),
+            when_field(o, a, "due", b[3], 64), print_field(a, "by", b[4], 64),
+            when_field(o, a, "at", b[0], 64));
+        if (json_is_true(json_object_get(a, "new")))
+                print_say(stdout,
+                          "  %lld pending alerts cancelled; the deadline "
+                          "stands\n",
+                          (long long)json_integer_value(
+                              json_object_get(a, "cancelled")));
 }
 
 void
@@ -387,7 +441,7 @@ print_upcoming(const struct online *o, json_t *r)
                                           print_field(a, "case", b[1], 64),
                                           print_field(a, "school", b[2], 64),
                                           print_field(a, "rule", b[3], 64),
-                                          print_field(a, "offset", b[4], 64),
+                                          offset_field(a, b[4], 64),
                                           when_field(o, a, "due", b[5], 64) });
         }
         table_print(&t);

@@ -34,6 +34,7 @@ void print_event(const struct online *o, json_t *r);    /* notify ... event */
 void print_list(const struct online *o, json_t *r);     /* list */
 void print_show(const struct online *o, json_t *r);     /* show */
 void print_upcoming(const struct online *o, json_t *r); /* upcoming */
+void print_ack(const struct online *o, json_t *r);      /* ack */
 void print_history(const struct online *o, json_t *r);  /* history */
 void print_status(const struct online *o, json_t *r);   /* status */
 void print_reload(const struct online *o, json_t *r);   /* reload */

@@ -52,7 +52,7 @@ jremits(const struct rule *r)
 static json_t *
 rule_json(const struct rule *r)
 {
-        json_t *o = json_object(), *alerts = json_array();
+        json_t *o = json_object(), *alerts = json_array(), *esc;
         char *words;
 
         json_object_set_new(o, "name", json_string(r->name));
@@ -75,8 +75,24 @@ rule_json(const struct rule *r)
                 json_array_append_new(alerts, json_string(r->alerts[i].text));
         json_object_set_new(o, "alerts", alerts);
         json_object_set_new(o, "channels", jstrv(r->channels, r->nchannels));
-        /* Escalations come with a later release: the place is kept. */
-        json_object_set_new(o, "escalations", json_array());
+        /* Each escalation in words: "-60m to leaders, it". */
+        esc = json_array();
+        for (size_t i = 0; i < r->nescalations; i++) {
+                const struct rule_escalation *e = &r->escalations[i];
+                char *line = NULL, *next;
+
+                xasprintf(&line, "%s to ", e->at.text);
+                for (size_t k = 0; k < e->nchannels; k++) {
+                        xasprintf(&next, "%s%s%s", line, k ? ", " : "",
+                                  e->channels[k]);
+                        free(line);
+                        line = next;
+                }
+                json_array_append_new(esc, json_string(line));
+                free(line);
+        }
+        json_object_set_new(o, "escalations", esc);
+        json_object_set_new(o, "ack_keeps", jstrv(r->ack_keeps, r->nack_keeps));
         json_object_set_new(o, "ends_on", jstrv(r->cancel_on, r->ncancel_on));
         json_object_set_new(o, "action",
                             json_string(r->action ? r->action : ""));
@@ -156,6 +172,13 @@ print_human(const json_t *rules)
                 printf("  Goes to:     the school's channels%s%s\n",
                        chans[0] != '\0' ? ", and " : "", chans);
                 printf("  Escalations: %s\n", esc);
+                if (json_array_size(json_object_get(o, "ack_keeps")) > 0) {
+                        char *keeps =
+                            joined(json_object_get(o, "ack_keeps"), "");
+
+                        printf("  Ack keeps:   %s\n", keeps);
+                        free(keeps);
+                }
                 printf("  Ends on:     %s\n", ends);
                 if (str(o, "action")[0] != '\0')
                         printf("  Action:      %s\n", str(o, "action"));

@@ -690,12 +690,18 @@ out:
 static json_t *
 cmd_reload(struct control_ctx *ctx, const struct request *r, int64_t now)
 {
-        json_t *reply = ctx->reload(ctx->reload_arg);
+        char actor[ACTOR_MAX + 8];
+        json_t *reply, *err;
 
-        control_audit(ctx, r, now, NULL, "reload", NULL, 0,
-                      json_is_true(json_object_get(reply, "ok"))
-                          ? "configuration reloaded"
-                          : "the new configuration has errors");
+        /* The actor first: a CURVE peer's key name is the old config's,
+         * which the reload frees. */
+        if ((err = request_actor(ctx, r, actor, sizeof(actor))) != NULL)
+                return err;
+        reply = ctx->reload(ctx->reload_arg);
+        control_audit_as(ctx, r, now, actor, NULL, "reload", NULL, 0,
+                         json_is_true(json_object_get(reply, "ok"))
+                             ? "configuration reloaded"
+                             : "the new configuration has errors");
         return reply;
 }
 
@@ -882,6 +888,174 @@ cmd_token_auth(struct control_ctx *ctx, const struct request *r, int64_t now)
         return reply;
 }
 
+/*
+ * The one-click link whose token is `token`: 0 and *l, or the refusal:
+ * "not_found" for a token that is not one (forged, altered), "expired"
+ * once its time is over.
+ */
+static json_t *
+link_of(struct control_ctx *ctx, const char *token, int64_t now,
+        struct store_link *l)
+{
+        unsigned char hash[TOKEN_HASH_LEN];
+        char *cause = NULL;
+        json_t *err;
+        int rc;
+
+        if (!token_well_formed(token))
+                return refusal(proto_error("unknown link"), "not_found");
+        token_hash(token, hash);
+        rc = store_link_find(ctx->st, hash, l, &cause);
+        if (rc < 0) {
+                err = proto_error("internal error: %s", cause);
+                free(cause);
+                return err;
+        }
+        if (rc == 1)
+                return refusal(proto_error("unknown link"), "not_found");
+        if (now >= l->expires)
+                return refusal(proto_error("this link has expired"), "expired");
+        return NULL;
+}
+
+/* The case `id` or the school's current one; the refusal when none. */
+static json_t *
+case_field(struct control_ctx *ctx, json_t *req, int64_t *out)
+{
+        const struct school *school;
+        struct store_case c;
+        json_int_t id = 0;
+        char *cause = NULL;
+        json_t *err;
+        int rc;
+
+        if ((err = opt_int(req, "case", 1, INT64_MAX, &id)) != NULL ||
+            (err = school_field(ctx, req, false, &school)) != NULL)
+                return err;
+        if ((id == 0) == (school == NULL))
+                return proto_error("give one of 'case' and 'school'");
+        *out = id;
+        if (school == NULL)
+                return NULL;
+        rc = store_case_current(ctx->st, school->urn, &c, &cause);
+        if (rc != 0) {
+                err = rc < 0 ? proto_error("internal error: %s", cause)
+                             : refusal(proto_error("school %s has no open "
+                                                   "case",
+                                                   school->urn),
+                                       "not_found");
+                free(cause);
+                return err;
+        }
+        *out = c.id;
+        return NULL;
+}
+
+/*
+ * ack: a case's rule, by its case (or school) and rule name, or by a
+ * one-click link's token. A link's acknowledgement is recorded as
+ * link:CHANNEL unless the web names the signed-in user as the actor.
+ */
+static json_t *
+cmd_ack(struct control_ctx *ctx, const struct request *r, int64_t now)
+{
+        json_t *req = r->body, *err, *reply, *o;
+        struct sched_ack ack = { 0 };
+        struct store_link l;
+        const char *token;
+        char actor[ACTOR_MAX + 8];
+        char *cause = NULL;
+
+        if ((err = opt_text(req, "token", 128, &token)) != NULL ||
+            (err = opt_text(req, "rule", RULES_KIND_MAX, &ack.rule)) != NULL ||
+            (err = opt_text(req, "note", PROTO_MAX_TEXT, &ack.note)) != NULL ||
+            (err = request_actor(ctx, r, actor, sizeof(actor))) != NULL)
+                return err;
+        ack.actor = actor;
+        if (token != NULL) {
+                if (ack.rule != NULL || json_object_get(req, "case") ||
+                    json_object_get(req, "school"))
+                        return proto_error("a link's token names its case and "
+                                           "rule: give no 'case', 'school' "
+                                           "or 'rule'");
+                if ((err = link_of(ctx, token, now, &l)) != NULL)
+                        return err;
+                if (json_object_get(req, "actor") == NULL)
+                        snprintf(actor, sizeof(actor), "link:%s", l.channel);
+                ack.case_id = l.case_id;
+                ack.rule = l.rule;
+        } else {
+                if (ack.rule == NULL)
+                        return proto_error("'rule' is required");
+                if ((err = case_field(ctx, req, &ack.case_id)) != NULL)
+                        return err;
+        }
+        retry_store(ctx);
+        reply = sched_ack(ctx->st, ctx->conf, &ack, now);
+        o = json_object_get(reply, "ack");
+        if (!json_is_true(json_object_get(o, "new")))
+                return reply;
+        /* By whom the acknowledgement says: link:CHANNEL through a link. */
+        control_audit_as(ctx, r, now, actor, token != NULL ? "link" : NULL,
+                         "ack",
+                         json_string_value(json_object_get(
+                             json_object_get(o, "school"), "urn")),
+                         ack.case_id, ack.rule);
+        /* A channel check's link followed: a person sees that channel. */
+        if (token != NULL && strcmp(l.rule, STORE_CHECK_RULE) == 0 &&
+            store_channel_confirmed(ctx->st, l.channel, now, &cause) < 0) {
+                log_warnx("channel '%s' confirmed but not recorded: %s",
+                          l.channel, cause);
+                free(cause);
+        }
+        return reply;
+}
+
+/* link: what a one-click link acknowledges, for its page; changes
+ * nothing (mail scanners open every link). */
+static json_t *
+cmd_link(struct control_ctx *ctx, const struct request *r, int64_t now)
+{
+        const struct rule *rule;
+        struct store_ack a;
+        struct store_link l;
+        const char *token;
+        char *cause = NULL;
+        json_t *err, *o, *reply;
+        int rc;
+
+        if ((err = opt_text(r->body, "token", 128, &token)) != NULL)
+                return err;
+        if (token == NULL)
+                return proto_error("'token' is required");
+        if ((err = link_of(ctx, token, now, &l)) != NULL)
+                return err;
+        rc = store_ack_read(ctx->st, l.case_id, l.rule, &a, &cause);
+        if (rc < 0 || rc == 2) {
+                err = rc < 0
+                          ? proto_error("internal error: %s", cause)
+                          : refusal(proto_error("unknown link"), "not_found");
+                free(cause);
+                return err;
+        }
+        o = sched_ack_json(ctx->conf, l.case_id, l.urn, l.rule, &a, rc == 0);
+        /* Seconds to the deadline (negative once it has passed). */
+        json_object_set_new(o, "left", json_integer(a.due - now));
+        store_ack_clear(&a);
+        rule = conf_rule(ctx->conf, l.rule);
+        json_object_set_new(
+            o, "action",
+            json_string(rule && rule->action ? rule->action
+                        : strcmp(l.rule, STORE_CHECK_RULE) == 0
+                            ? "A check of this channel: confirm that its "
+                              "messages reach you."
+                            : ""));
+        json_object_set_new(o, "channel", json_string(l.channel));
+        reply = proto_ok();
+        json_object_set_new(reply, "link", o);
+        return reply;
+}
+
 static const char *const event_keys[] = { "kind",    "school", "at",
                                           "contact", "note",   "new_case",
                                           "actor",   NULL };
@@ -898,6 +1072,9 @@ static const char *const history_keys[] = { "school", "delivery", "limit",
 static const char *const test_keys[] = { "channel", "actor", NULL };
 static const char *const signin_mail_keys[] = { "to", "url", NULL };
 static const char *const no_keys[] = { NULL };
+static const char *const ack_keys[] = { "case",  "school", "rule", "note",
+                                        "token", "actor",  NULL };
+static const char *const link_keys[] = { "token", NULL };
 static const char *const actor_keys[] = { "actor", NULL };
 
 static const struct command commands[] = {
@@ -914,6 +1091,8 @@ static const struct command commands[] = {
         { "token_list", cmd_token_list, no_keys },
         { "token_revoke", cmd_token_revoke, token_revoke_keys },
         { "token_auth", cmd_token_auth, token_auth_keys },
+        { "ack", cmd_ack, ack_keys },
+        { "link", cmd_link, link_keys },
         { "backup", control_backup, control_backup_keys },
         { "audit", control_audit_list, control_audit_keys },
         { "export", control_export, control_export_keys },

@@ -69,5 +69,11 @@ void control_status_ops(struct control_ctx *ctx, json_t *reply, int64_t now);
 void control_audit(struct control_ctx *ctx, const struct request *r,
                    int64_t now, const char *source, const char *action,
                    const char *urn, int64_t case_id, const char *detail);
+/* The same, by `actor` rather than the request's (an acknowledgement
+ * through a link is link:CHANNEL's). */
+void control_audit_as(struct control_ctx *ctx, const struct request *r,
+                      int64_t now, const char *actor, const char *source,
+                      const char *action, const char *urn, int64_t case_id,
+                      const char *detail);
 
 #endif

@@ -27,13 +27,24 @@ control_audit(struct control_ctx *ctx, const struct request *r, int64_t now,
               const char *source, const char *action, const char *urn,
               int64_t case_id, const char *detail)
 {
-        char actor[ACTOR_MAX + 8], *cause = NULL;
+        char actor[ACTOR_MAX + 8];
         json_t *err = request_actor(ctx, r, actor, sizeof(actor));
-        struct store_audit a = { now, actor,   source, action,
-                                 urn, case_id, detail };
 
         /* The command has taken its actor already: this cannot refuse. */
         json_decref(err);
+        control_audit_as(ctx, r, now, actor, source, action, urn, case_id,
+                         detail);
+}
+
+void
+control_audit_as(struct control_ctx *ctx, const struct request *r, int64_t now,
+                 const char *actor, const char *source, const char *action,
+                 const char *urn, int64_t case_id, const char *detail)
+{
+        struct store_audit a = { now, actor,   source, action,
+                                 urn, case_id, detail };
+        char *cause = NULL;
+
         if (a.source == NULL)
                 a.source =
                     json_object_get(r->body, "actor") != NULL ? "web" : "ctl";

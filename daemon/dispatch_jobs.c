@@ -4,6 +4,7 @@
 
 #include "log.h"
 #include "sched.h"
+#include "token.h"
 #include "xalloc.h"
 
 #include <stdio.h>
@@ -15,41 +16,83 @@
 
 #define BATCH 256
 
+/* A one-click link works until a day after its deadline. */
+#define LINK_VALID_AFTER 86400
+
+/*
+ * A new one-click link for job `job` (inside the lease's transaction), as
+ * the URL the alert carries: web.base_url + "/a/" + a random token whose
+ * hash is kept, bound to the case, the rule and the channel, valid until a
+ * day after the deadline. NULL when links are off (no web.base_url), for a
+ * test alert, or on an error (*cause set). A channel check's link is the
+ * person's confirmation that the channel reaches them (channel_health).
+ */
+static char *
+job_link(struct store *st, const struct conf *conf, const struct store_job *job,
+         int64_t now, char **cause)
+{
+        const struct store_alert *a = &job->alert.a;
+        unsigned char hash[TOKEN_HASH_LEN];
+        char token[TOKEN_LEN + 1], *url;
+        struct store_link l = { 0 };
+
+        if (conf->web.base_url == NULL || conf->web.base_url[0] == '\0' ||
+            strcmp(a->rule, STORE_TEST_RULE) == 0)
+                return NULL;
+        if (token_make(token) < 0) {
+                xasprintf(cause, "link: libsodium cannot start");
+                return NULL;
+        }
+        token_hash(token, hash);
+        l.case_id = a->case_id;
+        snprintf(l.rule, sizeof(l.rule), "%s", a->rule);
+        snprintf(l.channel, sizeof(l.channel), "%s", job->channel);
+        l.expires = a->due + LINK_VALID_AFTER;
+        if (store_link_add(st, hash, &l, now, cause) < 0)
+                return NULL;
+        xasprintf(&url, "%s/a/%s", conf->web.base_url, token);
+        return url;
+}
+
 /*
  * The JOB body of delivery `r` as text (caller frees), NULL on a store
  * error (reported): the store's rows, told as sched_alert() and
  * alert_encode_text() tell every alert, in dproto's envelope.
  */
 static char *
-job_text(struct store *st, const struct conf *conf, const struct store_ready *r)
+job_text(struct store *st, const struct conf *conf, const struct store_ready *r,
+         int64_t now)
 {
         struct store_job row, *job = &row;
         struct store_message m;
         struct alert told;
-        char *cause = NULL, *alert_text, *text;
+        char *cause = NULL, *alert_text, *text, *url = NULL;
         json_t *message = NULL;
+        int rc;
 
         if (store_job_read(st, r->id, job, &cause) < 0) {
                 dispatch_store_error(st, cause);
                 free(cause);
                 return NULL;
         }
-        /* A one-off email (a sign-in link) carries its own message. */
-        switch (store_message_read(st, r->id, &m, &cause)) {
-        case 1:
-                message = json_pack("{s:s, s:s, s:s}", "to", m.rcpt, "subject",
-                                    m.subject, "text", m.body);
-                store_message_clear(&m);
-                break;
-        case 0:
-                break;
-        default:
+        /* A one-off email (a sign-in link) carries its own message; an
+         * alert, its one-click link. */
+        rc = store_message_read(st, r->id, &m, &cause);
+        if (rc == 0)
+                url = job_link(st, conf, job, now, &cause);
+        if (rc < 0 || cause != NULL) {
                 dispatch_store_error(st, cause);
                 free(cause);
                 store_alert_row_clear(&job->alert);
                 return NULL;
         }
+        if (rc == 1) {
+                message = json_pack("{s:s, s:s, s:s}", "to", m.rcpt, "subject",
+                                    m.subject, "text", m.body);
+                store_message_clear(&m);
+        }
         sched_alert(conf, &job->alert, &told);
+        told.ack_url = url;
         alert_text = alert_encode_text(&told, conf->tz);
         text = dproto_job_encode(&(struct dproto_job){ .delivery = job->uid,
                                                        .lease = job->lease,
@@ -59,6 +102,7 @@ job_text(struct store *st, const struct conf *conf, const struct store_ready *r)
                                                        .message = message },
                                  alert_text);
         free(alert_text);
+        free(url);
         json_decref(message);
         store_alert_row_clear(&job->alert);
         return text;
@@ -171,7 +215,7 @@ feed_worker(struct dispatch *d, struct store *st, const struct conf *conf,
                                          now + conf->delivery.lease, now,
                                          &cause) < 0)
                         break; /* a store error: try next tick */
-                job = job_text(st, conf, &ready[i]);
+                job = job_text(st, conf, &ready[i], now);
                 if (job == NULL)
                         continue; /* the lease will expire */
                 jobs[njobs++] = job;

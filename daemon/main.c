@@ -53,7 +53,11 @@
 #define MAX_SLEEP_MS        60000
 #define MAX_MESSAGE         (1 << 20)
 #define METRICS_INTERVAL_MS 15000
-#define STATUS_INTERVAL_MS  2000
+/* Expired one-click links are deleted once a day, a week after they
+ * stopped working (till then their page can still say "expired"). */
+#define PRUNE_INTERVAL_MS  (86400LL * 1000)
+#define LINKS_KEEP_S       (7 * 86400)
+#define STATUS_INTERVAL_MS 2000
 /* How often a state database that cannot be written is tried again. */
 #define PROBE_MS 2000
 /* A change of the wall clock against the monotonic one larger than this
@@ -78,6 +82,7 @@ struct daemon {
         int64_t started;
         struct svc_watchdog watchdog;
         int64_t metrics_next_ms;
+        int64_t prune_next_ms;  /* the daily housekeeping (monotonic) */
         bool status_stale;      /* STATUS= is due an update */
         int64_t status_next_ms; /* not before this (monotonic) */
         struct sched_counts counts;
@@ -516,6 +521,32 @@ write_metrics(struct daemon *d)
         free(cause);
 }
 
+/* The daily housekeeping: deletes the links that expired over a week
+ * ago; a faulty store tries again in a minute. */
+static void
+prune(struct daemon *d)
+{
+        char *cause = NULL;
+        int n;
+
+        if (os_mono_ms() < d->prune_next_ms)
+                return;
+        if (d->fault != STORE_OK) {
+                d->prune_next_ms = os_mono_ms() + MAX_SLEEP_MS;
+                return;
+        }
+        d->prune_next_ms = os_mono_ms() + PRUNE_INTERVAL_MS;
+        n = store_links_prune(d->st, os_wall_ms() / 1000 - LINKS_KEEP_S,
+                              &cause);
+        if (n < 0)
+                log_warnx("prune links: %s", cause);
+        else if (n > 0)
+                log_info("pruned %d acknowledgement links expired over a "
+                         "week ago",
+                         n);
+        free(cause);
+}
+
 /* The loop's poll items: its own sockets and signalfd, then what each
  * module asks to be polled for. */
 enum { ITEM_CONTROL, ITEM_DISPATCH, ITEM_SIGNAL, ITEM_FEED, ITEM_ZAP };
@@ -560,6 +591,7 @@ run(struct daemon *d)
                 svc_watchdog_tick(&d->watchdog, os_mono_ms());
                 status_tick(d);
                 write_metrics(d);
+                prune(d);
         }
 }
 
@@ -693,6 +725,7 @@ startup(struct daemon *d)
 
         svc_watchdog_init(&d->watchdog, os_mono_ms());
         d->metrics_next_ms = os_mono_ms();
+        d->prune_next_ms = os_mono_ms();
         d->cctx = (struct control_ctx){ d->st,  d->conf, d->dsp,  d->started,
                                         reload, d,       d->feed, d->ops };
         d->running = true;

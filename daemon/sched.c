@@ -42,14 +42,15 @@ rule_warnings(const struct plan *plan, const char *rule)
  * Stores the alerts of `plan` that lie ahead of `keep_after` (all when it
  * is INT64_MIN), for case `c` and event `event_id`. The "event" alert is due
  * when the event is recorded, so an event recorded late still announces its
- * deadlines at once. Appends each to `scheduled` when not NULL. Returns the
- * number stored or -1.
+ * deadlines at once. When `acked` (the rule's deadline is acknowledged),
+ * only the reminders its ack_keeps names are stored. Appends each to
+ * `scheduled` when not NULL. Returns the number stored or -1.
  */
 static int
 store_plan(struct store *st, const struct conf *conf,
            const struct rules_env *env, const struct plan *plan,
            const struct store_case *c, int64_t event_id, int64_t now,
-           int64_t keep_after, json_t *scheduled, char **cause)
+           int64_t keep_after, bool acked, json_t *scheduled, char **cause)
 {
         int n = 0;
 
@@ -75,6 +76,10 @@ store_plan(struct store *st, const struct conf *conf,
                         a.at = now;
                 if (a.at <= keep_after)
                         continue;
+                if (acked && (pa->escalation > 0 ||
+                              !rules_ack_keeps(pa->rule, pa->offset->text)))
+                        continue;
+                a.escalation = pa->escalation;
                 a.due = dl->due;
                 a.opens = dl->has_opens ? dl->opens : 0;
                 sig = rules_signature(pa->rule, env);
@@ -90,6 +95,10 @@ store_plan(struct store *st, const struct conf *conf,
                         json_object_set_new(o, "id", json_integer(id));
                         json_object_set_new(o, "rule",
                                             json_string(pa->rule->name));
+                        json_object_set_new(o, "kind",
+                                            json_string(pa->escalation > 0
+                                                            ? "escalation"
+                                                            : "alert"));
                         json_object_set_new(o, "at", jtime(conf->tz, a.at));
                         json_object_set_new(o, "offset",
                                             json_string(pa->offset->text));
@@ -193,7 +202,7 @@ sched_record(struct store *st, const struct conf *conf,
 
         case_plan(&d, conf->rules, &env, ev->at, &plan);
         if (store_plan(st, conf, &env, &plan, &c, event_id, now, INT64_MIN,
-                       scheduled, &cause) < 0)
+                       false, scheduled, &cause) < 0)
                 goto fail_tx;
         if (store_commit(st, &cause) < 0)
                 goto fail_tx;
@@ -248,12 +257,30 @@ out:
         return reply;
 }
 
-/* The channels an alert of `rule` goes to for `school`, each once. */
+/* The channels an alert of `rule` goes to for `school`, each once; an
+ * escalation (the rule's nth when n > 0) goes to its own channels. */
 static size_t
 alert_channels(const struct conf *conf, const struct school *school,
-               const struct rule *rule, const struct channel **out, size_t max)
+               const struct rule *rule, int escalation,
+               const struct channel **out, size_t max)
 {
         size_t n = 0;
+
+        if (escalation > 0) {
+                const struct rule_escalation *e;
+
+                if (rule == NULL || (size_t)escalation > rule->nescalations)
+                        return 0;
+                e = &rule->escalations[escalation - 1];
+                for (size_t i = 0; i < e->nchannels && n < max; i++) {
+                        const struct channel *ch =
+                            conf_channel(conf, e->channels[i]);
+
+                        if (ch != NULL)
+                                out[n++] = ch;
+                }
+                return n;
+        }
 
         for (size_t i = 0; school != NULL && i < school->nchannels && n < max;
              i++)
@@ -294,13 +321,31 @@ sched_alert(const struct conf *conf, const struct store_alert_row *row,
                 .due = a->due,
                 .opens = a->opens,
                 .warning = row->warning,
+                .base_url = conf->web.base_url,
         };
+        if (a->escalation > 0) {
+                const struct channel *chans[ALERT_CHANNELS_MAX];
+                size_t n = alert_channels(conf, school, rule, 0, chans,
+                                          ALERT_CHANNELS_MAX);
+
+                out->escalation = true;
+                if (rule != NULL &&
+                    (size_t)a->escalation <= rule->nescalations) {
+                        out->to = rule->escalations[a->escalation - 1].channels;
+                        out->nto =
+                            rule->escalations[a->escalation - 1].nchannels;
+                }
+                for (size_t i = 0; i < n; i++)
+                        out->alerted[i] = chans[i]->name;
+                out->nalerted = n;
+        }
         if (strcmp(a->rule, STORE_TEST_RULE) == 0) {
                 /* ofsted-notifyctl test: say so wherever it shows. */
                 out->school = "TEST ALERT";
                 out->action = "This is a test of ofsted-notify's delivery "
                               "to this channel. No action is needed.";
                 out->contact = "-";
+                out->base_url = NULL;
         } else if (strcmp(a->rule, STORE_CHECK_RULE) == 0) {
                 /* A channel's scheduled check (daemon/ops.c); its offset
                  * says how often. */
@@ -315,6 +360,7 @@ sched_alert(const struct conf *conf, const struct store_alert_row *row,
                         : "Weekly check of the Ofsted alert channel — no "
                           "action needed; if this stops arriving, tell IT";
                 out->contact = "-";
+                out->base_url = NULL;
         }
 }
 
@@ -342,7 +388,7 @@ fire_store(struct store *st, const struct conf *conf,
         if (fate == CASE_MISS)
                 return store_alert_miss(st, a->id, now, cause) < 0 ? -1 : 0;
         n = alert_channels(conf, conf_school(conf, a->urn),
-                           conf_rule(conf, a->rule), chans, 64);
+                           conf_rule(conf, a->rule), a->escalation, chans, 64);
         if (store_alert_fire(st, a->id, now, fate == CASE_FIRE_LATE, cause) < 0)
                 return -1;
         for (size_t i = 0; i < n; i++) {
@@ -386,10 +432,11 @@ fire_announce(struct store *st, const struct conf *conf,
                 log_err("alert %lld fired for school %s, which is no longer in "
                         "the config: no channel to deliver to",
                         (long long)a->id, a->urn);
-        log_info("alert %lld fired%s: %s %s for %s (case %lld), %zu "
+        log_info("%s %lld fired%s: %s %s for %s (case %lld), %zu "
                  "deliveries",
-                 (long long)a->id, late ? " late" : "", a->rule, a->offset,
-                 a->urn, (long long)a->case_id, n);
+                 a->escalation > 0 ? "escalation" : "alert", (long long)a->id,
+                 late ? " late" : "", a->rule, a->offset, a->urn,
+                 (long long)a->case_id, n);
         counts->fired++;
         if (late)
                 counts->late++;
@@ -479,7 +526,7 @@ replan_group(const struct store_group *g, void *arg)
         struct rules_env env;
         char *sig = NULL;
         bool applies;
-        int rc = -1;
+        int rc = -1, acked;
 
         conf_rules_env(rp->conf, conf_school(rp->conf, g->urn), &env);
         applies = rule != NULL && rules_applies(rule, env.remit);
@@ -509,8 +556,11 @@ replan_group(const struct store_group *g, void *arg)
         snprintf(c.urn, sizeof(c.urn), "%s", g->urn);
         rules_eval(rule, &env, g->event_at, &plan);
         plan_sort(&plan);
-        if (store_plan(rp->st, rp->conf, &env, &plan, &c, g->event_id, rp->now,
-                       rp->now, NULL, &rp->cause) < 0)
+        acked =
+            store_acked(rp->st, g->case_id, g->event_id, g->rule, &rp->cause);
+        if (acked < 0 ||
+            store_plan(rp->st, rp->conf, &env, &plan, &c, g->event_id, rp->now,
+                       rp->now, acked == 1, NULL, &rp->cause) < 0)
                 goto out;
         rp->replanned++;
         rc = 0;
@@ -545,4 +595,98 @@ fail:
                 log_err("re-planning alerts: %s", rp.cause);
         free(rp.cause);
         return -1;
+}
+
+json_t *
+sched_ack_json(const struct conf *conf, int64_t case_id, const char *urn,
+               const char *rule, const struct store_ack *a, bool acked)
+{
+        const struct school *school = conf_school(conf, urn);
+        char human[64];
+        json_t *o, *s;
+
+        timefmt_human(conf->tz, a->due, human, sizeof(human));
+        s = json_pack("{s:s, s:s}", "urn", urn, "name",
+                      school != NULL ? school->name : urn);
+        o = json_pack("{s:I, s:o, s:s, s:o, s:s, s:b}", "case",
+                      (json_int_t)case_id, "school", s, "rule", rule, "due",
+                      jtime(conf->tz, a->due), "due_human", human, "acked",
+                      acked);
+        if (acked) {
+                json_object_set_new(
+                    o, "by", a->actor ? json_string(a->actor) : json_null());
+                json_object_set_new(o, "at", jtime(conf->tz, a->at));
+                json_object_set_new(
+                    o, "note", a->note ? json_string(a->note) : json_null());
+        }
+        return o;
+}
+
+json_t *
+sched_ack(struct store *st, const struct conf *conf,
+          const struct sched_ack *ack, int64_t now)
+{
+        const struct rule *rule = conf_rule(conf, ack->rule);
+        struct store_ack a = { 0 };
+        struct store_case c;
+        json_t *keeps = json_array(), *reply = NULL, *o;
+        const char *fault;
+        char *cause = NULL, *keeps_text;
+        int rc;
+
+        for (size_t i = 0; rule != NULL && i < rule->nack_keeps; i++)
+                json_array_append_new(keeps, json_string(rule->ack_keeps[i]));
+        keeps_text = json_dumps(keeps, JSON_COMPACT);
+        if (store_case_get(st, ack->case_id, &c, &cause) < 0) {
+                free(cause);
+                cause = NULL;
+                reply = proto_error("no case %lld", (long long)ack->case_id);
+                json_object_set_new(reply, "reason", json_string("not_found"));
+                goto out;
+        }
+        if (store_begin(st, &cause) < 0)
+                goto fail;
+        rc = store_ack(st, c.id, ack->rule, keeps_text, ack->actor, ack->note,
+                       now, &a, &cause);
+        if (rc < 0) {
+                store_rollback(st);
+                goto fail;
+        }
+        if (rc == 1) {
+                store_rollback(st);
+                reply = proto_error("case %lld has no alert of rule '%s' to "
+                                    "acknowledge",
+                                    (long long)c.id, ack->rule);
+                json_object_set_new(reply, "reason", json_string("not_found"));
+                goto out;
+        }
+        if (store_commit(st, &cause) < 0) {
+                store_rollback(st);
+                goto fail;
+        }
+        if (a.fresh)
+                log_info("acknowledged %s for %s (case %lld) by '%s': %d "
+                         "alerts cancelled",
+                         ack->rule, c.urn, (long long)c.id,
+                         ack->actor ? ack->actor : "?", a.cancelled);
+        o = sched_ack_json(conf, c.id, c.urn, ack->rule, &a, true);
+        json_object_set_new(o, "new", json_boolean(a.fresh));
+        json_object_set_new(o, "cancelled", json_integer(a.cancelled));
+        reply = proto_ok();
+        json_object_set_new(reply, "ack", o);
+        goto out;
+fail:
+        if (store_fault(st, &fault) != STORE_OK) {
+                reply = proto_error("%s; nothing was recorded", fault);
+                goto out;
+        }
+        log_err("acknowledging %s of case %lld failed: %s", ack->rule,
+                (long long)ack->case_id, cause);
+        reply = proto_error("internal error: %s", cause);
+out:
+        store_ack_clear(&a);
+        json_decref(keeps);
+        free(keeps_text);
+        free(cause);
+        return reply;
 }

@@ -39,6 +39,33 @@ struct sched_event {
 json_t *sched_record(struct store *st, const struct conf *conf,
                      const struct sched_event *ev, int64_t now);
 
+/* An acknowledgement asked for: of `rule` on case `case_id`. */
+struct sched_ack {
+        int64_t case_id;
+        const char *rule;
+        const char *actor; /* "user:EMAIL", "link:CHANNEL"...; may be NULL */
+        const char *note;  /* may be NULL */
+};
+
+/*
+ * Acknowledges a case's rule at `now`, in one transaction: its pending
+ * escalations and reminders are cancelled, but those its ack_keeps names;
+ * the deadline stays. A second acknowledgement changes nothing and answers
+ * with the first's who and when ("new": false). The reply is
+ * {"ok": true, "ack": {...}} as in docs/protocol.md, or a refusal
+ * ("reason": "not_found" when the case has no alert of that rule).
+ */
+json_t *sched_ack(struct store *st, const struct conf *conf,
+                  const struct sched_ack *ack, int64_t now);
+/*
+ * An acknowledgement as the replies show it: {"case", "school": {"urn",
+ * "name"}, "rule", "due", "due_human", "acked", and when acked "by", "at",
+ * "note"}. Borrows nothing; the caller owns it.
+ */
+json_t *sched_ack_json(const struct conf *conf, int64_t case_id,
+                       const char *urn, const char *rule,
+                       const struct store_ack *a, bool acked);
+
 /* Called for each alert that fires, after its transaction committed. */
 typedef void (*sched_publish_fn)(void *arg, const char *topic, json_t *msg);
 

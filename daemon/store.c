@@ -16,6 +16,37 @@
 #define STR(x)  #x
 
 /*
+ * Acknowledgements, escalations and one-click links (issue 21), one
+ * migration kept whole under a name so that it moves as one line when
+ * branches are merged in another order. An alert's `escalation` is 0 for a
+ * reminder, n for its rule's nth escalation. An acknowledgement is of one
+ * case's rule as one event started it (a rule started again by a later
+ * event is a new deadline): at most one each. A link keeps only the
+ * BLAKE2b hash of its token (common/token.h), the case and rule it may
+ * acknowledge, the channel it was sent to, and when it stops working.
+ */
+#define MIGRATION_ACKS                                                         \
+        "ALTER TABLE alerts ADD COLUMN escalation INTEGER NOT NULL DEFAULT 0;" \
+        "CREATE TABLE acks ("                                                  \
+        " id INTEGER PRIMARY KEY,"                                             \
+        " case_id INTEGER NOT NULL REFERENCES cases(id),"                      \
+        " event_id INTEGER NOT NULL REFERENCES events(id),"                    \
+        " rule TEXT NOT NULL,"                                                 \
+        " actor TEXT,"                                                         \
+        " note TEXT,"                                                          \
+        " at INTEGER NOT NULL);"                                               \
+        "CREATE UNIQUE INDEX acks_rule ON acks(case_id, rule, event_id);"      \
+        "CREATE TABLE links ("                                                 \
+        " id INTEGER PRIMARY KEY,"                                             \
+        " hash BLOB NOT NULL UNIQUE,"                                          \
+        " case_id INTEGER NOT NULL REFERENCES cases(id),"                      \
+        " rule TEXT NOT NULL,"                                                 \
+        " channel TEXT NOT NULL,"                                              \
+        " expires INTEGER NOT NULL,"                                           \
+        " created_at INTEGER NOT NULL);"                                       \
+        "CREATE INDEX links_expires ON links(expires);"
+
+/*
  * Schema migrations: migrations[v] takes the database from user_version v
  * to v + 1. Append only; never edit a migration that has shipped.
  */
@@ -186,9 +217,7 @@ static const char *const migrations[] = {
         " revoked_at INTEGER);"
         "CREATE UNIQUE INDEX tokens_live ON tokens(name) "
         "WHERE revoked_at IS NULL;",
-        /* 7 -> 8: the acknowledgements' (issue 21); a no-op on this branch
-         * until they are merged in its place. */
-        "SELECT 1;",
+        MIGRATION_ACKS,
         /*
          * 8 -> 9: running it for years (store_ops.c). The audit trail:
          * every change of state by a person or program, append-only (the
@@ -284,8 +313,9 @@ static const char *const stmt_sql[S_COUNT] = {
                         "contact, note, actor) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         [S_ALERT_ADD] = "INSERT INTO alerts (case_id, event_id, rule, offset, "
-                        "at, due, opens, sig, warning, state) VALUES "
-                        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending')",
+                        "at, due, opens, sig, warning, state, escalation) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                        "'pending', ?10)",
         [S_ALERTS_CANCEL] =
             "/* alerts_cancel */ UPDATE alerts SET state = 'cancelled', "
             "done_at = ?3 WHERE state = 'pending' "
@@ -295,7 +325,7 @@ static const char *const stmt_sql[S_COUNT] = {
                          "WHERE state = 'pending' ORDER BY at LIMIT 1",
         [S_DUE_ALERTS] = "/* due_alerts */ SELECT a.id, a.case_id, "
                          "a.event_id, c.urn, a.rule, a.offset, a.at, a.due, "
-                         "a.opens FROM alerts AS a "
+                         "a.opens, a.escalation FROM alerts AS a "
                          "JOIN cases AS c ON c.id = a.case_id "
                          "WHERE a.state = 'pending' AND a.at <= ?1 "
                          "ORDER BY a.at, a.id LIMIT ?2",
@@ -331,10 +361,11 @@ static const char *const stmt_sql[S_COUNT] = {
             "ORDER BY id",
         [S_JSON_CASE_ALERTS] =
             "/* case_alerts */ SELECT id, rule, offset, at, due, state, "
-            "late, done_at FROM alerts WHERE case_id = ?1 "
+            "late, done_at, escalation FROM alerts WHERE case_id = ?1 "
             "ORDER BY at, id",
         [S_JSON_UPCOMING] = "SELECT a.case_id, c.urn, a.rule, a.at, "
-                            "a.offset, a.due, a.opens FROM alerts AS a "
+                            "a.offset, a.due, a.opens, a.escalation "
+                            "FROM alerts AS a "
                             "JOIN cases AS c ON c.id = a.case_id "
                             "WHERE a.state = 'pending' "
                             "ORDER BY a.at, a.id",
@@ -427,7 +458,7 @@ static const char *const stmt_sql[S_COUNT] = {
         [S_JOB_READ] = "SELECT d.uid, d.lease, d.sent, d.channel, d.type, "
                        "a.id, a.case_id, a.event_id, c.urn, a.rule, "
                        "a.offset, a.at, a.due, a.opens, a.late, c.contact, "
-                       "a.warning "
+                       "a.warning, a.escalation "
                        "FROM deliveries AS d "
                        "JOIN alerts AS a ON a.id = d.alert_id "
                        "JOIN cases AS c ON c.id = a.case_id WHERE d.id = ?1",
@@ -464,7 +495,7 @@ static const char *const stmt_sql[S_COUNT] = {
          * order as S_JSON_UPCOMING and S_JSON_HISTORY. */
         [S_JSON_UPCOMING_SCHOOL] = "/* upcoming_school */ SELECT a.case_id, "
                                    "c.urn, a.rule, a.at, a.offset, a.due, "
-                                   "a.opens FROM cases AS c "
+                                   "a.opens, a.escalation FROM cases AS c "
                                    "JOIN alerts AS a ON a.case_id = c.id "
                                    "WHERE c.urn = ?1 "
                                    "AND a.state = 'pending' "
@@ -492,11 +523,39 @@ static const char *const stmt_sql[S_COUNT] = {
          * a.id on. */
         [S_ALERT_READ] = "SELECT a.id, a.case_id, a.event_id, c.urn, a.rule, "
                          "a.offset, a.at, a.due, a.opens, a.late, c.contact, "
-                         "a.warning "
+                         "a.warning, a.escalation "
                          "FROM alerts AS a "
                          "JOIN cases AS c ON c.id = a.case_id WHERE a.id = ?1",
         /* API tokens (store_tokens.c); a live one by its name, by the
          * hash of its text or of its feed key. */
+        /* Acknowledgements and links (store_acks.c). The event whose
+         * alerts of the rule are the newest: the deadline an
+         * acknowledgement is of. */
+        [S_ACK_EVENT] = "/* ack_event */ SELECT event_id, due FROM alerts "
+                        "WHERE case_id = ?1 AND rule = ?2 "
+                        "ORDER BY event_id DESC, id DESC LIMIT 1",
+        [S_ACK_GET] = "SELECT actor, note, at FROM acks WHERE case_id = ?1 "
+                      "AND rule = ?2 AND event_id = ?3",
+        [S_ACK_ADD] = "INSERT INTO acks (case_id, event_id, rule, actor, "
+                      "note, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        /* What an acknowledgement cancels: every escalation, and the
+         * reminders whose offset is not in ?5 (a JSON array). */
+        [S_ALERTS_ACK] = "UPDATE alerts SET state = 'cancelled', done_at = ?4 "
+                         "WHERE state = 'pending' AND case_id = ?1 "
+                         "AND rule = ?2 AND event_id = ?3 "
+                         "AND (escalation > 0 OR offset NOT IN "
+                         "(SELECT value FROM json_each(?5)))",
+        [S_JSON_CASE_ACKS] = "SELECT rule, event_id, actor, note, at "
+                             "FROM acks WHERE case_id = ?1 ORDER BY id",
+        [S_LINK_ADD] = "INSERT INTO links (hash, case_id, rule, channel, "
+                       "expires, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        [S_LINK_FIND] = "SELECT l.case_id, c.urn, l.rule, l.channel, "
+                        "l.expires FROM links AS l "
+                        "JOIN cases AS c ON c.id = l.case_id "
+                        "WHERE l.hash = ?1",
+        /* Links that stopped working before ?1: nobody can use them. */
+        [S_LINKS_PRUNE] = "/* links_prune */ DELETE FROM links "
+                          "WHERE expires < ?1",
         [S_TOKEN_ADD] = "INSERT INTO tokens (name, hash, feed_hash, role, "
                         "schools, created_at, created_by) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -526,6 +585,12 @@ static const char *const stmt_sql[S_COUNT] = {
                                "JOIN alerts AS a ON a.case_id = c.id "
                                "WHERE c.state = 'closed' "
                                "AND c.closed_at <= ?1)",
+        [S_PURGE_ACKS] = "DELETE FROM acks WHERE case_id IN "
+                         "(SELECT id FROM cases WHERE state = 'closed' "
+                         "AND closed_at <= ?1)",
+        [S_PURGE_LINKS] = "DELETE FROM links WHERE case_id IN "
+                          "(SELECT id FROM cases WHERE state = 'closed' "
+                          "AND closed_at <= ?1)",
         [S_PURGE_ALERTS] = "DELETE FROM alerts WHERE case_id IN "
                            "(SELECT id FROM cases WHERE state = 'closed' "
                            "AND closed_at <= ?1)",
@@ -562,6 +627,10 @@ static const char *const stmt_sql[S_COUNT] = {
          * is at the next check time, not at once. */
         [S_CHANNEL_SEEN] = "INSERT INTO channel_health (channel, checked_at) "
                            "VALUES (?1, ?2) ON CONFLICT (channel) DO NOTHING",
+        [S_CHANNEL_CONFIRMED] = "INSERT INTO channel_health (channel, "
+                                "confirmed_at) VALUES (?1, ?2) "
+                                "ON CONFLICT (channel) "
+                                "DO UPDATE SET confirmed_at = ?2",
 };
 
 /* --- Helpers -------------------------------------------------------------- */

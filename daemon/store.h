@@ -66,7 +66,8 @@ struct store_alert {
         char offset[NAMES_OFFSET_LEN + 1];
         int64_t at;
         int64_t due;
-        int64_t opens; /* 0 when the rule has no window */
+        int64_t opens;  /* 0 when the rule has no window */
+        int escalation; /* 0: a reminder; n: the rule's nth escalation */
 };
 
 /*
@@ -330,6 +331,60 @@ json_t *store_json_tokens(struct store *st, const struct tz *tz, char **cause);
 json_t *store_json_token_auth(struct store *st, const unsigned char *hash,
                               bool feed, char **cause);
 
+/* --- Acknowledgements and one-click links (store_acks.c) ----------------- */
+
+/* An acknowledgement of a case's rule; note may be NULL. */
+struct store_ack {
+        int64_t event_id; /* the event whose deadline it acknowledges */
+        int64_t due;      /* that deadline */
+        char *actor;      /* owned, as note; store_ack_clear() frees them */
+        char *note;
+        int64_t at;
+        bool fresh;    /* made by this call, not found */
+        int cancelled; /* fresh: the alerts it cancelled */
+};
+void store_ack_clear(struct store_ack *a);
+/*
+ * Acknowledges rule `rule` of case `case_id` for `actor` at `now`, inside
+ * the caller's transaction: the deadline the newest alerts of the rule are
+ * of. A fresh one cancels the rule's pending escalations and its reminders
+ * but those whose offset is in `keeps` (a JSON array of offsets as text).
+ * One already there is read into *out (out->fresh false) and nothing
+ * changes. Returns 0, 1 when the case has no alert of that rule, -1.
+ */
+int store_ack(struct store *st, int64_t case_id, const char *rule,
+              const char *keeps, const char *actor, const char *note,
+              int64_t now, struct store_ack *out, char **cause);
+/*
+ * The rule's deadline on the case (out->event_id, out->due) and its
+ * acknowledgement, without changing anything: 0 when acknowledged (the
+ * rest of *out filled), 1 when not, 2 when the case has no alert of that
+ * rule, -1.
+ */
+int store_ack_read(struct store *st, int64_t case_id, const char *rule,
+                   struct store_ack *out, char **cause);
+/* Whether the rule's deadline from event `event_id` of the case is
+ * acknowledged: 1, 0, or -1. */
+int store_acked(struct store *st, int64_t case_id, int64_t event_id,
+                const char *rule, char **cause);
+
+/* A one-click link as the store keeps it: its token's hash only. */
+struct store_link {
+        int64_t case_id;
+        char urn[NAMES_URN_LEN + 1];
+        char rule[NAMES_KIND_LEN + 1];
+        char channel[NAMES_CHANNEL_LEN + 1];
+        int64_t expires;
+};
+/* Adds a link whose token hashes to `hash` (TOKEN_HASH_LEN bytes). */
+int store_link_add(struct store *st, const unsigned char *hash,
+                   const struct store_link *l, int64_t now, char **cause);
+/* The link of `hash`: 0 and *out, 1 when there is none, -1. */
+int store_link_find(struct store *st, const unsigned char *hash,
+                    struct store_link *out, char **cause);
+/* Deletes the links that expired before `before`: how many, or -1. */
+int store_links_prune(struct store *st, int64_t before, char **cause);
+
 /* --- Dispatch (docs/dispatch.md) ------------------------------------------ */
 
 /*
@@ -511,11 +566,13 @@ int store_checkpoint(const char *path, char **cause);
 /* What one pass of retention did. */
 struct store_retention {
         int cases, events, alerts, deliveries; /* deleted */
+        int acks;                              /* acks and links deleted */
         int blanked;                           /* cases and events blanked */
 };
 /*
  * Retention (docs: daemon.retention): deletes the cases closed at or
- * before `purge_before` with their events, alerts and deliveries, and
+ * before `purge_before` with their events, alerts, deliveries,
+ * acknowledgements and one-click links, and
  * blanks the contact and note of cases closed at or before
  * `blank_before` and of their events; either 0: not done. One
  * transaction. *out counts what changed.
@@ -544,6 +601,10 @@ int store_channel_health(struct store *st, const char *channel,
  */
 int store_channel_seen(struct store *st, const char *channel, int64_t now,
                        char **cause);
+/* Notes that a person confirmed at `now` seeing `channel` (they followed
+ * the one-click link of its check). */
+int store_channel_confirmed(struct store *st, const char *channel, int64_t now,
+                            char **cause);
 /*
  * A scheduled check of `channel` (of `type`) through the real path, as
  * store_test_delivery() makes a test alert but of rule STORE_CHECK_RULE

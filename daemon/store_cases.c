@@ -254,7 +254,8 @@ store_alert_add(struct store *st, const struct store_alert *a, const char *sig,
             sqlite3_bind_int64(s, 6, a->due) != SQLITE_OK ||
             bind_time(s, 7, a->opens) != SQLITE_OK ||
             bind_text(s, 8, sig) != SQLITE_OK ||
-            bind_text(s, 9, warning) != SQLITE_OK) {
+            bind_text(s, 9, warning) != SQLITE_OK ||
+            sqlite3_bind_int(s, 10, a->escalation) != SQLITE_OK) {
                 done(s);
                 return store_fail(st, "insert alert", cause);
         }
@@ -344,6 +345,7 @@ store_due_alerts(struct store *st, int64_t now, struct store_alert *out,
                 copy_col(a->rule, sizeof(a->rule), s, 4);
                 copy_col(a->offset, sizeof(a->offset), s, 5);
                 a->at = sqlite3_column_int64(s, 6);
+                a->escalation = sqlite3_column_int(s, 9);
                 a->due = sqlite3_column_int64(s, 7);
                 a->opens = sqlite3_column_int64(s, 8);
                 n++;

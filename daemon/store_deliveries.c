@@ -268,6 +268,7 @@ alert_cols(sqlite3_stmt *s, int col, struct store_alert_row *out)
         out->late = sqlite3_column_int(s, col + 9) != 0;
         out->contact = col_dup(s, col + 10);
         out->warning = col_dup(s, col + 11);
+        a->escalation = sqlite3_column_int(s, col + 12);
 }
 
 /*

@@ -106,6 +106,13 @@ event_row(sqlite3_stmt *s, const struct tz *tz)
             col_text(s, 4), "note", col_text(s, 5), "actor", col_text(s, 6));
 }
 
+/* "alert" for a reminder, "escalation" for an escalation. */
+static const char *
+alert_kind(sqlite3_stmt *s, int col)
+{
+        return sqlite3_column_int(s, col) > 0 ? "escalation" : "alert";
+}
+
 static json_t *
 alert_row(sqlite3_stmt *s, const struct tz *tz)
 {
@@ -116,11 +123,23 @@ alert_row(sqlite3_stmt *s, const struct tz *tz)
         if (state != NULL && strcmp(state, "fired") == 0)
                 fired_at = col_time(tz, s, 7, fired, sizeof(fired));
         return json_pack(
-            "{s:I, s:s, s:s, s:s?, s:s?, s:s, s:b, s:s?}", "id",
+            "{s:I, s:s, s:s, s:s, s:s?, s:s?, s:s, s:b, s:s?}", "id",
             (json_int_t)sqlite3_column_int64(s, 0), "rule", col_text(s, 1),
-            "offset", col_text(s, 2), "at", col_time(tz, s, 3, at, sizeof(at)),
-            "due", col_time(tz, s, 4, due, sizeof(due)), "state", state, "late",
+            "kind", alert_kind(s, 8), "offset", col_text(s, 2), "at",
+            col_time(tz, s, 3, at, sizeof(at)), "due",
+            col_time(tz, s, 4, due, sizeof(due)), "state", state, "late",
             sqlite3_column_int(s, 6) != 0, "fired", fired_at);
+}
+
+static json_t *
+ack_row(sqlite3_stmt *s, const struct tz *tz)
+{
+        char at[TIMEFMT_LEN];
+
+        return json_pack("{s:s, s:I, s:s?, s:s?, s:s?}", "rule", col_text(s, 0),
+                         "event", (json_int_t)sqlite3_column_int64(s, 1), "by",
+                         col_text(s, 2), "note", col_text(s, 3), "at",
+                         col_time(tz, s, 4, at, sizeof(at)));
 }
 
 json_t *
@@ -128,7 +147,7 @@ store_json_case(struct store *st, const struct tz *tz, int64_t id, char **cause)
 {
         static const char what[] = "show case";
         sqlite3_stmt *s = st->stmts[S_JSON_CASE];
-        json_t *c = NULL, *events = NULL, *alerts = NULL;
+        json_t *c = NULL, *events = NULL, *alerts = NULL, *acks = NULL;
         char opened[TIMEFMT_LEN], closed[TIMEFMT_LEN];
         int rc;
 
@@ -165,18 +184,25 @@ store_json_case(struct store *st, const struct tz *tz, int64_t id, char **cause)
                     st, S_JSON_CASE_ALERTS,
                     sqlite3_bind_int64(st->stmts[S_JSON_CASE_ALERTS], 1, id),
                     alert_row, tz, "show case alerts", cause);
-        if (alerts == NULL) {
+        if (alerts != NULL)
+                acks =
+                    rows(st, S_JSON_CASE_ACKS,
+                         sqlite3_bind_int64(st->stmts[S_JSON_CASE_ACKS], 1, id),
+                         ack_row, tz, "show case acknowledgements", cause);
+        if (acks == NULL) {
                 json_decref(c);
                 c = NULL;
                 goto out;
         }
         json_object_set_new(c, "events", events);
         json_object_set_new(c, "alerts", alerts);
-        events = alerts = NULL;
+        json_object_set_new(c, "acks", acks);
+        events = alerts = acks = NULL;
 out:
         done(s);
         json_decref(events);
         json_decref(alerts);
+        json_decref(acks);
         return c;
 }
 
@@ -186,13 +212,13 @@ upcoming_row(sqlite3_stmt *s, const struct tz *tz)
         char at[TIMEFMT_LEN], due[TIMEFMT_LEN], opens[TIMEFMT_LEN];
 
         /* opens: when the rule's window opens, null when it has none. */
-        return json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s?, s:s?}", "case",
-                         (json_int_t)sqlite3_column_int64(s, 0), "school",
-                         col_text(s, 1), "rule", col_text(s, 2), "at",
-                         col_time(tz, s, 3, at, sizeof(at)), "offset",
-                         col_text(s, 4), "due",
-                         col_time(tz, s, 5, due, sizeof(due)), "opens",
-                         col_time(tz, s, 6, opens, sizeof(opens)));
+        return json_pack(
+            "{s:I, s:s, s:s, s:s, s:s?, s:s, s:s?, s:s?}", "case",
+            (json_int_t)sqlite3_column_int64(s, 0), "school", col_text(s, 1),
+            "rule", col_text(s, 2), "kind", alert_kind(s, 7), "at",
+            col_time(tz, s, 3, at, sizeof(at)), "offset", col_text(s, 4), "due",
+            col_time(tz, s, 5, due, sizeof(due)), "opens",
+            col_time(tz, s, 6, opens, sizeof(opens)));
 }
 
 json_t *

@@ -206,6 +206,10 @@ store_retention(struct store *st, int64_t purge_before, int64_t blank_before,
         if (purge_before > 0 &&
             (run_before(st, S_PURGE_DELIVERIES, purge_before, "retention",
                         &out->deliveries, cause) < 0 ||
+             run_before(st, S_PURGE_ACKS, purge_before, "retention", &out->acks,
+                        cause) < 0 ||
+             run_before(st, S_PURGE_LINKS, purge_before, "retention",
+                        &out->acks, cause) < 0 ||
              run_before(st, S_PURGE_ALERTS, purge_before, "retention",
                         &out->alerts, cause) < 0 ||
              run_before(st, S_PURGE_EVENTS, purge_before, "retention",
@@ -262,11 +266,12 @@ store_channel_health(struct store *st, const char *channel,
         return rc < 0 ? -1 : 0;
 }
 
-int
-store_channel_seen(struct store *st, const char *channel, int64_t now,
-                   char **cause)
+/* Sets one of a channel's times by statement `which`. */
+static int
+channel_time(struct store *st, enum stmt which, const char *channel,
+             int64_t now, char **cause)
 {
-        sqlite3_stmt *s = st->stmts[S_CHANNEL_SEEN];
+        sqlite3_stmt *s = st->stmts[which];
 
         if (bind_text(s, 1, channel) != SQLITE_OK ||
             sqlite3_bind_int64(s, 2, now) != SQLITE_OK) {
@@ -274,6 +279,20 @@ store_channel_seen(struct store *st, const char *channel, int64_t now,
                 return store_fail(st, "channel health", cause);
         }
         return store_run(st, s, "channel health", cause);
+}
+
+int
+store_channel_seen(struct store *st, const char *channel, int64_t now,
+                   char **cause)
+{
+        return channel_time(st, S_CHANNEL_SEEN, channel, now, cause);
+}
+
+int
+store_channel_confirmed(struct store *st, const char *channel, int64_t now,
+                        char **cause)
+{
+        return channel_time(st, S_CHANNEL_CONFIRMED, channel, now, cause);
 }
 
 int64_t

@@ -214,6 +214,54 @@ post_event(struct web *w, const struct call *c, struct reply *r)
 }
 
 /*
+ * POST /api/v1/cases/{id}/acks {"rule", "note"?}: a school, trust or admin
+ * token for the case's school acknowledges one of its rules; a viewer
+ * may not. 201 for a new acknowledgement, 200 for the one already there.
+ */
+static void
+post_ack(struct web *w, const struct call *c, struct reply *r)
+{
+        json_t *req, *reply = ask(w,
+                                  json_pack("{s:s, s:I}", "cmd", "show", "case",
+                                            (json_int_t)c->route->case_id),
+                                  r);
+        const char *school;
+        char urn[NAMES_URN_LEN + 1];
+
+        if (reply == NULL)
+                return;
+        /* A copy: the reply it is read from goes before it is used. */
+        school = json_string_value(
+            json_object_get(json_object_get(reply, "case"), "school"));
+        snprintf(urn, sizeof(urn), "%s", school != NULL ? school : "");
+        json_decref(reply);
+        if (school == NULL || strcmp(urn, TEST_URN) == 0 ||
+            !auth_sees(c->who, urn)) {
+                web_error(r, 403, "case %lld is not of one of your schools",
+                          (long long)c->route->case_id);
+                return;
+        }
+        if (!auth_may_record(c->who, urn)) {
+                web_error(r, 403, "a %s token may not acknowledge",
+                          roles_name(c->who->role));
+                return;
+        }
+        req = json_deep_copy(c->body);
+        json_object_set_new(req, "cmd", json_string("ack"));
+        json_object_set_new(req, "case",
+                            json_integer((json_int_t)c->route->case_id));
+        json_object_set_new(req, "actor", json_string(c->who->actor));
+        reply = ask(w, req, r);
+        if (reply == NULL)
+                return;
+        r->status =
+            json_is_true(json_object_get(json_object_get(reply, "ack"), "new"))
+                ? 201
+                : 200;
+        r->json = reply;
+}
+
+/*
  * Whether the principal may read the case `show` replied with: a case of
  * one of its schools (a test alert's: admins only); else 403 into r.
  */
@@ -601,6 +649,7 @@ static const handler_fn handlers[ROUTE_COUNT] = {
         [ROUTE_SCHOOL_EVENTS] = post_event,
         [ROUTE_CASE] = get_case,
         [ROUTE_CASES] = get_cases,
+        [ROUTE_CASE_ACKS] = post_ack,
         [ROUTE_UPCOMING] = get_upcoming,
         [ROUTE_HISTORY] = get_history,
         [ROUTE_PLAN] = get_plan,

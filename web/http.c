@@ -5,6 +5,7 @@
  * reply sent. Runs on libmicrohttpd's one polling thread.
  */
 #include "http.h"
+#include "link.h"
 
 #include "pages.h"
 
@@ -220,6 +221,11 @@ serve(struct web *w, struct MHD_Connection *conn, const char *method,
         char *bad = NULL;
         int status;
 
+        /* The one-click link's page: the token is its permission. */
+        if (link_path(url)) {
+                link_serve(w, method, url, p->body, p->len, r);
+                goto out;
+        }
         status = request_match(method, url, &route, &allow);
         if (status != 0) {
                 web_error(r, status,
@@ -296,8 +302,9 @@ serve(struct web *w, struct MHD_Connection *conn, const char *method,
                                   "Content-Type: application/json");
                         goto out;
                 }
-                status = request_event_body(p->body ? p->body : "", p->len,
-                                            &c.body, &bad);
+                status = (route.id == ROUTE_CASE_ACKS ? request_ack_body
+                                                      : request_event_body)(
+                    p->body ? p->body : "", p->len, &c.body, &bad);
                 if (status != 0) {
                         web_error(r, status, "%s", bad);
                         goto out;

@@ -26,7 +26,7 @@ static const struct page page_table[] = {
           "Your schools",
           { "home.js", "channels.js" } },
         { ROUTE_PAGE_SCHOOL, "school.html", "School", { "school.js" } },
-        { ROUTE_PAGE_CASE, "case.html", "Case", { "case.js" } },
+        { ROUTE_PAGE_CASE, "case.html", "Case", { "case.js", "ack.js" } },
         { ROUTE_PAGE_SIGNIN, "signin.html", "Sign in", { "signin.js" } },
         { ROUTE_PAGE_LINK, "link.html", "Sign in", { NULL } },
 };
@@ -48,6 +48,7 @@ struct asset {
 };
 
 struct pages {
+        char *layout;       /* layout.html, for pages_page() */
         char *html[NPAGES]; /* each page, whole */
         struct asset *assets;
         size_t nassets;
@@ -179,7 +180,7 @@ pages_load(const char *dir, char **cause)
         }
         if (load_assets(p, dir, cause) < 0)
                 goto fail;
-        free(layout);
+        p->layout = layout;
         return p;
 fail:
         free(layout);
@@ -194,6 +195,7 @@ pages_destroy(struct pages **pp)
 
         if (p == NULL)
                 return;
+        free(p->layout);
         for (size_t i = 0; i < NPAGES; i++)
                 free(p->html[i]);
         for (size_t i = 0; i < p->nassets; i++) {
@@ -232,4 +234,12 @@ pages_serve(const struct pages *p, const struct request_route *route,
                 return;
         }
         web_error(r, 404, "no such page");
+}
+
+char *
+pages_page(const struct pages *p, const char *title, const char *main)
+{
+        static const char *const none[] = { NULL };
+
+        return pages_compose(p->layout, title, main, none);
 }

@@ -33,4 +33,8 @@ void pages_serve(const struct pages *p, const struct request_route *route,
 char *pages_compose(const char *layout, const char *title, const char *main,
                     const char *const *scripts);
 
+/* A page made here, not of a file: `title` and `main` (HTML, escaped
+ * already) in the layout, with only the layout's scripts. Caller frees. */
+char *pages_page(const struct pages *p, const char *title, const char *main);
+
 #endif

@@ -36,6 +36,8 @@ static const struct route routes[] = {
           no_params, true, false, ROUTE_KIND_API },
         { ROUTE_CASE, "GET", "/api/v1/cases/{id}", no_params, false, false,
           ROUTE_KIND_API },
+        { ROUTE_CASE_ACKS, "POST", "/api/v1/cases/{id}/acks", no_params, true,
+          false, ROUTE_KIND_API },
         { ROUTE_CASES, "GET", "/api/v1/cases", cases_params, false, false,
           ROUTE_KIND_API },
         { ROUTE_UPCOMING, "GET", "/api/v1/upcoming", school_params, false,
@@ -242,17 +244,21 @@ request_bool(const char *s, bool *out)
         return 0;
 }
 
-int
-request_event_body(const char *body, size_t len, json_t **out, char **why)
+/* A field a body may have: its key and JSON type (JSON_TRUE: a boolean,
+ * else a string). */
+struct body_field {
+        const char *key;
+        int type;
+};
+
+/*
+ * A JSON object of only `fields`, `required` among them: 0 and *out, or
+ * 400 (not a JSON object) or 422 with *why (caller frees).
+ */
+static int
+object_body(const char *body, size_t len, const struct body_field *fields,
+            size_t nfields, const char *required, json_t **out, char **why)
 {
-        static const struct {
-                const char *key;
-                int type; /* a json_type */
-        } fields[] = {
-                { "kind", JSON_STRING },    { "at", JSON_STRING },
-                { "contact", JSON_STRING }, { "note", JSON_STRING },
-                { "new_case", JSON_TRUE },
-        };
         json_error_t jerr;
         json_t *doc, *v;
         const char *key;
@@ -274,11 +280,11 @@ request_event_body(const char *body, size_t len, json_t **out, char **why)
         {
                 size_t i;
 
-                for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+                for (i = 0; i < nfields; i++) {
                         if (strcmp(key, fields[i].key) == 0)
                                 break;
                 }
-                if (i == sizeof(fields) / sizeof(fields[0])) {
+                if (i == nfields) {
                         xasprintf(why, "unknown field '%.64s'", key);
                         goto bad;
                 }
@@ -290,8 +296,8 @@ request_event_body(const char *body, size_t len, json_t **out, char **why)
                         goto bad;
                 }
         }
-        if (json_object_get(doc, "kind") == NULL) {
-                xasprintf(why, "'kind' is required");
+        if (json_object_get(doc, required) == NULL) {
+                xasprintf(why, "'%s' is required", required);
                 goto bad;
         }
         *out = doc;
@@ -299,6 +305,33 @@ request_event_body(const char *body, size_t len, json_t **out, char **why)
 bad:
         json_decref(doc);
         return 422;
+}
+
+int
+request_event_body(const char *body, size_t len, json_t **out, char **why)
+{
+        static const struct body_field fields[] = {
+                { "kind", JSON_STRING },    { "at", JSON_STRING },
+                { "contact", JSON_STRING }, { "note", JSON_STRING },
+                { "new_case", JSON_TRUE },
+        };
+
+        return object_body(body, len, fields,
+                           sizeof(fields) / sizeof(fields[0]), "kind", out,
+                           why);
+}
+
+int
+request_ack_body(const char *body, size_t len, json_t **out, char **why)
+{
+        static const struct body_field fields[] = {
+                { "rule", JSON_STRING },
+                { "note", JSON_STRING },
+        };
+
+        return object_body(body, len, fields,
+                           sizeof(fields) / sizeof(fields[0]), "rule", out,
+                           why);
 }
 
 /* The value of one hex digit, or -1. */

@@ -23,6 +23,7 @@ enum route_id {
         ROUTE_SCHOOLS,
         ROUTE_SCHOOL_EVENTS,
         ROUTE_CASE,
+        ROUTE_CASE_ACKS,
         ROUTE_CASES,
         ROUTE_UPCOMING,
         ROUTE_HISTORY,
@@ -90,6 +91,9 @@ bool request_param_ok(const struct request_route *r, const char *key);
  * or the place in *why (caller frees).
  */
 int request_event_body(const char *body, size_t len, json_t **out, char **why);
+
+/* The acknowledgement's body {"rule", "note"?}: the same contract. */
+int request_ack_body(const char *body, size_t len, json_t **out, char **why);
 
 /*
  * A query value: `limit` as a whole number in [min, max], or the boolean

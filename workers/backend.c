@@ -289,6 +289,9 @@ backend_urgent(const struct job_view *j)
 {
         struct alert_offset o;
 
+        /* Nobody has acknowledged the deadline: as urgent as its hour. */
+        if (json_is_object(json_object_get(j->alert, "escalation")))
+                return true;
         if (rules_parse_offset(j->offset, &o) < 0 || o.anchor != ALERT_DEADLINE)
                 return false;
         /* "deadline" itself is 0, "-60m" -3600; "-1d" counts in days. */

@@ -133,7 +133,11 @@ discord_body(const struct discord *d)
         json_t *body = json_object(), *embeds = json_array(),
                *e = json_object();
         json_t *fields = json_array(), *mentions = json_object();
-        char *content = text_cut(d->j->title, CONTENT_UNITS);
+        /* Room in the content for the link's line, when there is one. */
+        char *content = text_cut(
+            d->j->title, d->j->ack_url[0] != '\0'
+                             ? CONTENT_UNITS - 64 - text_units(d->j->ack_url)
+                             : CONTENT_UNITS);
 
         for (size_t i = 0; i < d->nfacts && i < FIELDS_MAX; i++) {
                 json_t *f = json_object();
@@ -145,6 +149,10 @@ discord_body(const struct discord *d)
                 json_array_append_new(fields, f);
         }
         jset(e, "title", jstr(d->title));
+        /* The embed's title links to the acknowledgement page, and the
+         * content says so. */
+        if (d->j->ack_url[0] != '\0')
+                jset(e, "url", jstr(d->j->ack_url));
         jset(e, "description", jstr(d->parts[0]));
         jset(e, "color", json_integer(d->j->late ? COLOUR_LATE : COLOUR_DUE));
         jset(e, "fields", fields);
@@ -157,6 +165,14 @@ discord_body(const struct discord *d)
         }
         json_array_append_new(embeds, e);
         jset(mentions, "parse", json_array());
+        if (d->j->ack_url[0] != '\0') {
+                char *with;
+
+                xasprintf(&with, "%s\n%s: <%s>", content, BACKEND_ACK_LABEL,
+                          d->j->ack_url);
+                free(content);
+                content = with;
+        }
         jset(body, "content", jstr(content));
         jset(body, "embeds", embeds);
         jset(body, "allowed_mentions", mentions);

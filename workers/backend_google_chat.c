@@ -46,6 +46,21 @@ chat_body(void *ctx)
                 json_array_append_new(widgets, w);
                 free(v);
         }
+        if (c->j->ack_url[0] != '\0') {
+                /* A button that opens the acknowledgement page. */
+                json_t *w = json_object(), *list = json_object();
+                json_t *buttons = json_array(), *b = json_object();
+                json_t *click = json_object(), *link = json_object();
+
+                jset(link, "url", jstr(c->j->ack_url));
+                jset(click, "openLink", link);
+                jset(b, "text", json_string(BACKEND_ACK_LABEL));
+                jset(b, "onClick", click);
+                json_array_append_new(buttons, b);
+                jset(list, "buttons", buttons);
+                jset(w, "buttonList", list);
+                json_array_append_new(widgets, w);
+        }
         jset(section, "widgets", widgets);
         json_array_append_new(sections, section);
         jset(header, "title", jstr(c->parts[0]));

@@ -39,6 +39,9 @@ struct job_view {
 int backend_job(const struct backend_input *in, struct job_view *j,
                 char **owned_title, char **owned_text, char **cause);
 
+/* The label of the one-click acknowledgement, wherever it shows. */
+#define BACKEND_ACK_LABEL "Done \xe2\x80\x94 stop the reminders"
+
 /* One labelled value of an alert, as cards show it ("Deadline": ...). */
 struct fact {
         const char *name;
@@ -77,9 +80,10 @@ int backend_request_text(struct http_request *out, const char *url,
                          const char *body, const char *content_type,
                          const char *delivery, char **cause);
 /*
- * Whether the alert is urgent: the `deadline` alert, or one less than an
- * hour before the deadline ("-60m", "-30m"). Escalations, when the JOB
- * says so (a later issue), will be too.
+ * Whether the alert is urgent: an escalation (the JOB's alert has an
+ * "escalation" object: nobody has acknowledged the deadline), the
+ * `deadline` alert, or one less than an hour before the deadline ("-60m",
+ * "-30m").
  */
 bool backend_urgent(const struct job_view *j);
 /* application/x-www-form-urlencoded: appends "&name=value" (no '&' the

@@ -32,9 +32,15 @@ mattermost_text(const struct job_view *j)
         }
         /* "#### " title "\n\n" text "\n" lines */
         used = 5 + text_units(title) + 2 + 1 + text_units(lines);
+        if (j->ack_url[0] != '\0')
+                used += 64 + text_units(j->ack_url);
         room = used < POST_UNITS ? POST_UNITS - used : 0;
         text = text_cut(j->text, room);
-        xasprintf(&out, "#### %s\n\n%s\n%s", title, text, lines);
+        if (j->ack_url[0] != '\0')
+                xasprintf(&out, "#### %s\n\n%s\n%s\n\n[%s](%s)", title, text,
+                          lines, BACKEND_ACK_LABEL, j->ack_url);
+        else
+                xasprintf(&out, "#### %s\n\n%s\n%s", title, text, lines);
         free(text);
         free(title);
         free(lines);

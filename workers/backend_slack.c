@@ -80,6 +80,21 @@ slack_body(const struct job_view *j, char **cause)
         jset(b, "type", json_string("section"));
         jset(b, "fields", fields);
         json_array_append_new(blocks, b);
+        if (j->ack_url[0] != '\0') {
+                /* A link button: Slack opens the URL in the browser. */
+                json_t *elements = json_array(), *button = json_object();
+
+                jset(button, "type", json_string("button"));
+                jset(button, "text",
+                     text_object("plain_text", xstrdup(BACKEND_ACK_LABEL)));
+                jset(button, "url", jstr(j->ack_url));
+                jset(button, "action_id", json_string("ack"));
+                json_array_append_new(elements, button);
+                b = json_object();
+                jset(b, "type", json_string("actions"));
+                jset(b, "elements", elements);
+                json_array_append_new(blocks, b);
+        }
         jset(body, "blocks", blocks);
         facts_free(facts, n);
         return body;

@@ -68,6 +68,16 @@ teams_body(void *ctx)
         jset(card, "type", json_string("AdaptiveCard"));
         jset(card, "version", json_string("1.4"));
         jset(card, "body", blocks);
+        if (t->j->ack_url[0] != '\0') {
+                /* The card's one button opens the acknowledgement page. */
+                json_t *actions = json_array(), *open = json_object();
+
+                jset(open, "type", json_string("Action.OpenUrl"));
+                jset(open, "title", json_string(BACKEND_ACK_LABEL));
+                jset(open, "url", jstr(t->j->ack_url));
+                json_array_append_new(actions, open);
+                jset(card, "actions", actions);
+        }
         jset(att, "contentType",
              json_string("application/vnd.microsoft.card.adaptive"));
         jset(att, "contentUrl", json_null());

@@ -101,6 +101,11 @@ webhook_body(const struct job_view *j)
              j->opens[0] != '\0' ? when(j->opens, NULL, j->opens_human)
                                  : json_null());
         jset(body, "warning", nullable(j->warning));
+        jset(body, "ack_url", nullable(j->ack_url));
+        jset(body, "escalation",
+             json_is_object(json_object_get(j->alert, "escalation"))
+                 ? json_deep_copy(json_object_get(j->alert, "escalation"))
+                 : json_null());
         jset(body, "title", jstr(j->title));
         jset(body, "text", jstr(j->text));
         return body;

@@ -321,13 +321,29 @@ crlf(const char *s)
         return out;
 }
 
+static char *body_main(const struct job_view *j);
+
 /*
- * The text part: the rendered text, and a last line with the deadline in
- * local time and the contact unless the text already says both (the
- * default template does; an admin's own may not).
+ * The text part: the rendered text, and a line with the deadline in local
+ * time and the contact unless the text already says both (the default
+ * template does; an admin's own may not); then, when the alert has one,
+ * the one-click acknowledgement link on a line of its own.
  */
 static char *
 body_text(const struct job_view *j)
+{
+        char *text = body_main(j), *out;
+
+        if (j->ack_url[0] == '\0')
+                return text;
+        xasprintf(&out, "%s\r\n\r\n" BACKEND_ACK_LABEL ":\r\n%s", text,
+                  j->ack_url);
+        free(text);
+        return out;
+}
+
+static char *
+body_main(const struct job_view *j)
 {
         bool has_due = strstr(j->text, j->due_human) != NULL;
         bool has_contact =

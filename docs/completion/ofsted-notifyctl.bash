@@ -31,7 +31,8 @@ _ofsted_notifyctl()
         w=${words[i]}
         case $w in
             -c | --config | --event | --at | --school | --contact | --note | \
-                --case | --limit | --timeout | --remit | --state | --role)
+                --case | --limit | --timeout | --rule | --remit | --state | \
+                --role | --since)
                 # its argument, as "value" or as "=" "value"
                 ((i++))
                 [[ ${words[i]} == = ]] && ((i++))
@@ -76,7 +77,8 @@ _ofsted_notifyctl()
                 admin' -- "$cur")
             return
             ;;
-        --school | --at | --contact | --note | --case | --limit | --timeout)
+        --school | --at | --contact | --note | --case | --limit | --timeout | \
+            --rule | --since)
             COMPREPLY=()
             return
             ;;
@@ -90,8 +92,8 @@ _ofsted_notifyctl()
                 opts=(-c --config -h --help)
             else
                 opts=(plan rules check-config keygen notify pause resume conclude defer
-                    cancel event list show upcoming ics test history status
-                    reload watch token help)
+                    cancel event ack list show upcoming ics test history status
+                    reload watch backup audit export token help)
             fi
             mapfile -t COMPREPLY < <(compgen -W "${opts[*]}" -- "$cur")
             return
@@ -116,6 +118,7 @@ _ofsted_notifyctl()
             fi
             opts=($record --new-case)
             ;;
+        ack) opts=(--school --case --rule --note $online) ;;
         list) opts=(--all $online) ;;
         show) opts=(--case --school $online) ;;
         upcoming) opts=(--school $online) ;;
@@ -128,6 +131,16 @@ _ofsted_notifyctl()
         history) opts=(--school --limit $online) ;;
         status | reload) opts=($online) ;;
         watch) opts=(--school --json -c --config) ;;
+        backup)
+            if ((nargs == 0)) && [[ $cur != -* ]]; then
+                compopt -o filenames 2>/dev/null
+                mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+                return
+            fi
+            opts=($online)
+            ;;
+        audit) opts=(--since --school --case --limit $online) ;;
+        export) opts=(--school $online) ;;
         token)
             if ((nargs == 0)); then
                 [[ $cur == -* ]] && return

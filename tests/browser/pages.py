@@ -8,7 +8,8 @@ that tests/integration/test_web_browser.c started.
 
 A phone-sized window (360 px wide): sign in by the link the email worker
 sent to smtpsink; press "We've had the call"; see the 16:30 deadline and
-the time left; open the case and see who recorded the call; another
+the time left; open the case and see who recorded the call, and confirm
+the deadline is in hand with its button; another
 school's page says it is not yours; sign out ends the session. A
 screenshot of each step goes to --shots.
 
@@ -192,6 +193,14 @@ def main():
         wait_text("#events", "Recorded by head@oak.sch.uk")
         wait_text("#events", "Senior Ofsted contact: 0300 123 4231")
         shot("case")
+
+        # The deadline is in hand: its button stops its reminders.
+        WebDriverWait(drv, 10).until(EC.visibility_of_element_located(
+            (By.CSS_SELECTOR, '#acks-box button[data-rule="deferral_cutoff"]')))
+        drv.find_element(
+            By.CSS_SELECTOR, '#acks-box button[data-rule="deferral_cutoff"]').click()
+        wait_text("#acks-box", "Confirmed: the reminders still to come stop")
+        shot("acknowledged")
 
         # Another school's page: said in words.
         drv.get(a.url + "/schools/100002")

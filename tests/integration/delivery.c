@@ -47,8 +47,9 @@ const char *const flavours[6] = {
  * channel "solo" for URN_SOLO, ten bulk schools with ten bulk channels
  * each, the rules `drill` (one alert, at the event) and `bulk` (ten alerts
  * within ten seconds of the event), and fast leases and retries (f->lease
- * and f->delivery change them). With an SMTP sink (f->c.smtp_port), also the
- * email channel MAIL_CHANNEL and the school URN_BOTH with "solo" and it.
+ * and f->delivery change them; f->links gives web.base_url). With an SMTP sink
+ * (f->c.smtp_port), also the email channel MAIL_CHANNEL and the school URN_BOTH
+ * with "solo" and it.
  */
 void
 write_conf(struct fx *f)
@@ -131,6 +132,8 @@ write_conf(struct fx *f)
         for (int i = 1; i < BULK_ALERTS; i++)
                 fprintf(fp, ", \"+%ds\"", i);
         fprintf(fp, " ]; }\n);\n");
+        if (f->links)
+                fprintf(fp, "web = { base_url = \"" LINK_BASE "\"; };\n");
         cluster_conf_end(fp);
 }
 

@@ -27,6 +27,7 @@
 
 #include <jansson.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* What the config says, and so what the alerts must carry. */
@@ -46,6 +47,7 @@
 #define LEASE_S        10
 #define RETRY_BASE_S   1
 #define KEY_BYTES      32
+#define LINK_BASE      "https://alerts.test.example"
 /* With an SMTP sink only: a school with "solo" and an email channel. */
 #define URN_BOTH     "100003"
 #define NAME_BOTH    "Elm Primary"
@@ -78,6 +80,9 @@ struct fx {
         int lease;            /* delivery.lease; 0: LEASE_S */
         const char *delivery; /* more settings for the delivery group */
         const char *daemon;   /* more settings for the daemon group */
+        /* The config has web.base_url LINK_BASE: every alert carries its
+         * one-click link (LINK_BASE "/a/" TOKEN). */
+        bool links;
 };
 
 /* How many times `needle` occurs in `s`. */
@@ -90,8 +95,9 @@ int occurrences(const char *s, const char *needle);
  * channel "solo" for URN_SOLO, ten bulk schools with ten bulk channels
  * each, the rules `drill` (one alert, at the event) and `bulk` (ten alerts
  * within ten seconds of the event), and fast leases and retries (f->lease
- * and f->delivery change them). With an SMTP sink (f->c.smtp_port), also the
- * email channel MAIL_CHANNEL and the school URN_BOTH with "solo" and it.
+ * and f->delivery change them; f->links gives web.base_url). With an SMTP sink
+ * (f->c.smtp_port), also the email channel MAIL_CHANNEL and the school URN_BOTH
+ * with "solo" and it.
  */
 void write_conf(struct fx *f);
 

@@ -144,6 +144,8 @@ write_conf(struct fx *f, const struct opts *o)
             o->templates != NULL ? o->templates : "title = \"" TITLE "\";",
             RCPT1, RCPT2, URN, SCHOOL, URN2, action, WORKING_DAYS, DUE_HOUR,
             action, WORKING_DAYS, DUE_HOUR);
+        if (o->base_url != NULL)
+                fprintf(fp, "web = { base_url = \"%s\"; };\n", o->base_url);
         cluster_conf_end(fp);
 }
 

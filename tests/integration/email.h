@@ -89,6 +89,7 @@ struct opts {
         const char *templates;    /* templates.email; NULL: title = TITLE */
         const char *daemon;       /* more settings for the daemon group */
         const char *delivery;     /* more settings for the delivery group */
+        const char *base_url;     /* web.base_url; NULL: no web group */
 };
 
 /* --- The deadline, counted here --------------------------------------- */

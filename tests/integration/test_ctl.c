@@ -148,15 +148,17 @@ test_plan_school_channels(void **state)
         assert_string_equal(str(json_object_get(doc, "school"), "name"),
                             "Oak Primary");
         al = json_object_get(doc, "alerts");
-        assert_int_equal(json_array_size(al), 3);
+        /* pause_expected's, and pause_limit's -1d, its escalation at -1d
+         * and its deadline. */
+        assert_int_equal(json_array_size(al), 4);
         /* The last alert is pause_limit's deadline: heads, leaders, it. */
-        ch = json_object_get(json_array_get(al, 2), "channels");
-        assert_string_equal(str(json_array_get(al, 2), "rule"), "pause_limit");
+        ch = json_object_get(json_array_get(al, 3), "channels");
+        assert_string_equal(str(json_array_get(al, 3), "rule"), "pause_limit");
         assert_int_equal(json_array_size(ch), 3);
         assert_string_equal(json_string_value(json_array_get(ch, 0)), "heads");
         assert_string_equal(json_string_value(json_array_get(ch, 2)), "it");
         /* Thu 23 Oct 2025 + 5 working days = Thu 30 Oct, GMT again. */
-        assert_string_equal(str(json_array_get(al, 2), "at"),
+        assert_string_equal(str(json_array_get(al, 3), "at"),
                             "2025-10-30T17:00:00+00:00");
         json_decref(doc);
         proc_result_free(&r);

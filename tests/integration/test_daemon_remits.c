@@ -205,7 +205,8 @@ test_daemon_remit(void **state)
                                         "--json", NULL);
                 assert_int_equal(pending_due(show, t[i].rule, &n),
                                  rfc3339(t[i].due));
-                assert_int_equal(n, 2); /* -1d and deadline */
+                /* -1d, deadline and the escalation at -1d */
+                assert_int_equal(n, 3);
                 pending_due(show, t[i].other, &n);
                 assert_int_equal(n, 0);
                 json_decref(show);

@@ -48,7 +48,36 @@ struct expect {
         char due_utc[32]; /* the same in UTC */
         time_t at;        /* the event */
         time_t recorded;  /* when the test had recorded it */
+        /* The one-click link each payload carried, one per delivery. */
+        char links[8][128];
+        size_t nlinks;
 };
+
+/* The label the link carries wherever a service shows one. */
+#define ACK_LABEL "Done \xe2\x80\x94 stop the reminders"
+
+/*
+ * `url` is a one-click link under the config's web.base_url (LINK_BASE
+ * "/a/" and a token: "ont_" and 43 base64url characters), not one another
+ * payload carried; kept in e->links.
+ */
+static void
+check_link(struct expect *e, const char *url)
+{
+        const char *tok = LINK_BASE "/a/ont_";
+
+        assert_non_null(url);
+        if (strncmp(url, tok, strlen(tok)) != 0 ||
+            strlen(url) != strlen(tok) + 43 ||
+            strspn(url + strlen(tok),
+                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                   "abcdefghijklmnopqrstuvwxyz0123456789-_") != 43)
+                fail_msg("not a one-click link: '%s'", url);
+        for (size_t i = 0; i < e->nlinks; i++)
+                assert_string_not_equal(e->links[i], url);
+        assert_true(e->nlinks < sizeof(e->links) / sizeof(e->links[0]));
+        snprintf(e->links[e->nlinks++], sizeof(e->links[0]), "%s", url);
+}
 
 /*
  * Teams (Workflows webhook): {"type": "message", "attachments": [{
@@ -56,13 +85,12 @@ struct expect {
  * an AdaptiveCard}]}; the card's body holds TextBlocks and a FactSet.
  */
 static void
-check_teams(json_t *b, const struct expect *e)
+check_teams(json_t *b, struct expect *e)
 {
-        json_t *att, *card, *el, *fact;
+        json_t *att, *card, *el, *fact, *open;
         size_t i, j;
         bool title = false, facts = false, contact = false;
 
-        (void)e;
         assert_string_equal(jstr(b, "type"), "message");
         assert_int_equal(json_array_size(jarr(b, "attachments")), 1);
         att = json_array_get(jarr(b, "attachments"), 0);
@@ -101,6 +129,12 @@ check_teams(json_t *b, const struct expect *e)
         assert_true(title);
         assert_true(facts);
         assert_true(contact);
+        /* The link: the card's one action, Action.OpenUrl. */
+        assert_int_equal(json_array_size(jarr(card, "actions")), 1);
+        open = json_array_get(jarr(card, "actions"), 0);
+        assert_string_equal(jstr(open, "type"), "Action.OpenUrl");
+        assert_string_equal(jstr(open, "title"), ACK_LABEL);
+        check_link(e, jstr(open, "url"));
 }
 
 /*
@@ -108,13 +142,13 @@ check_teams(json_t *b, const struct expect *e)
  * {"title"}, "sections": [{"widgets": [...]}]}}]}.
  */
 static void
-check_google_chat(json_t *b, const struct expect *e)
+check_google_chat(json_t *b, struct expect *e)
 {
         json_t *cards, *card, *sec, *w;
         size_t i, j;
         bool school = false;
+        int buttons = 0;
 
-        (void)e;
         assert_contains(jstr(b, "text"), ACTION);
         cards = jarr(b, "cardsV2");
         assert_int_equal(json_array_size(cards), 1);
@@ -135,9 +169,26 @@ check_google_chat(json_t *b, const struct expect *e)
                         if (dt != NULL)
                                 school = school ||
                                          strstr(jstr(dt, "text"), NAME_ALL);
+                        /* The link: a buttonList of one button whose
+                         * onClick opens it. */
+                        dt = json_object_get(w, "buttonList");
+                        if (dt != NULL) {
+                                json_t *btn;
+
+                                assert_int_equal(
+                                    json_array_size(jarr(dt, "buttons")), 1);
+                                btn = json_array_get(jarr(dt, "buttons"), 0);
+                                assert_string_equal(jstr(btn, "text"),
+                                                    ACK_LABEL);
+                                check_link(e, jstr(jobj(jobj(btn, "onClick"),
+                                                        "openLink"),
+                                                   "url"));
+                                buttons++;
+                        }
                 }
         }
         assert_true(school);
+        assert_int_equal(buttons, 1);
 }
 
 /*
@@ -145,12 +196,11 @@ check_google_chat(json_t *b, const struct expect *e)
  * "header", "text": {"type": "plain_text", "text" (<= 150)}}, sections]}.
  */
 static void
-check_slack(json_t *b, const struct expect *e)
+check_slack(json_t *b, struct expect *e)
 {
-        json_t *blocks = jarr(b, "blocks"), *bl, *head, *fl;
+        json_t *blocks = jarr(b, "blocks"), *bl, *head, *fl, *el;
         size_t i, j;
 
-        (void)e;
         assert_contains(jstr(b, "text"), NAME_ALL);
         assert_true(json_array_size(blocks) >= 2 &&
                     json_array_size(blocks) <= 50);
@@ -164,6 +214,21 @@ check_slack(json_t *b, const struct expect *e)
         {
                 if (i == 0)
                         continue;
+                if (strcmp(jstr(bl, "type"), "actions") == 0) {
+                        /* The link: the last block, one link button. */
+                        assert_int_equal(i, json_array_size(blocks) - 1);
+                        assert_int_equal(json_array_size(jarr(bl, "elements")),
+                                         1);
+                        el = json_array_get(jarr(bl, "elements"), 0);
+                        assert_string_equal(jstr(el, "type"), "button");
+                        assert_string_equal(jstr(jobj(el, "text"), "type"),
+                                            "plain_text");
+                        assert_string_equal(jstr(jobj(el, "text"), "text"),
+                                            ACK_LABEL);
+                        assert_true(strlen(jstr(el, "action_id")) > 0);
+                        check_link(e, jstr(el, "url"));
+                        continue;
+                }
                 assert_string_equal(jstr(bl, "type"), "section");
                 if (json_object_get(bl, "text") != NULL) {
                         assert_string_equal(jstr(jobj(bl, "text"), "type"),
@@ -179,6 +244,9 @@ check_slack(json_t *b, const struct expect *e)
                         assert_true(chars(jstr(fl, "text")) <= 2000);
                 }
         }
+        assert_string_equal(
+            jstr(json_array_get(blocks, json_array_size(blocks) - 1), "type"),
+            "actions");
 }
 
 /*
@@ -186,7 +254,7 @@ check_slack(json_t *b, const struct expect *e)
  * [{"title" (<= 256), ...}], "allowed_mentions": {"parse": []}}.
  */
 static void
-check_discord(json_t *b, const struct expect *e)
+check_discord(json_t *b, struct expect *e)
 {
         json_t *embeds = jarr(b, "embeds"), *em, *fl, *ts;
         size_t i;
@@ -212,6 +280,16 @@ check_discord(json_t *b, const struct expect *e)
         if (ts != NULL)
                 assert_true(rfc3339(json_string_value(ts)) ==
                             rfc3339(e->due_utc));
+        /* The link: the embed's title opens it, and a line of the
+         * content holds it, <> around it so Discord shows no preview. */
+        check_link(e, jstr(em, "url"));
+        {
+                char line[256];
+
+                snprintf(line, sizeof(line), "\n" ACK_LABEL ": <%s>",
+                         jstr(em, "url"));
+                assert_contains(jstr(b, "content"), line);
+        }
         assert_true(json_is_array(jarr(jobj(b, "allowed_mentions"), "parse")));
         assert_int_equal(
             json_array_size(jarr(jobj(b, "allowed_mentions"), "parse")), 0);
@@ -219,12 +297,21 @@ check_discord(json_t *b, const struct expect *e)
 
 /* Mattermost: {"text": markdown}. */
 static void
-check_mattermost(json_t *b, const struct expect *e)
+check_mattermost(json_t *b, struct expect *e)
 {
         const char *text = jstr(b, "text");
+        const char *md = "\n\n[" ACK_LABEL "](";
+        const char *link = strstr(text, md);
+        char url[256];
 
-        (void)e;
         assert_contains(text, NAME_ALL);
+        /* The link: a Markdown link, the post's last line. */
+        assert_non_null(link);
+        link += strlen(md);
+        assert_true(strlen(link) > 1 && strlen(link) < sizeof(url));
+        assert_int_equal(link[strlen(link) - 1], ')');
+        snprintf(url, sizeof(url), "%.*s", (int)strlen(link) - 1, link);
+        check_link(e, url);
         assert_contains(text, URN_ALL);
         assert_contains(text, "drill");
         assert_contains(text, ACTION);
@@ -234,7 +321,7 @@ check_mattermost(json_t *b, const struct expect *e)
 
 /* The generic webhook: the alert itself, as README documents it. */
 static void
-check_webhook(json_t *b, const struct expect *e)
+check_webhook(json_t *b, struct expect *e)
 {
         json_t *dl = jobj(b, "deadline");
 
@@ -258,20 +345,26 @@ check_webhook(json_t *b, const struct expect *e)
         assert_true(json_is_null(member(b, "opens")));
         assert_contains(jstr(b, "title"), NAME_ALL);
         assert_contains(jstr(b, "text"), ACTION);
+        /* The link as its own member; a reminder, no escalation. */
+        check_link(e, jstr(b, "ack_url"));
+        assert_true(json_is_null(member(b, "escalation")));
 }
 
 /* --- The tests --------------------------------------------------------- */
 
 /*
  * One alert to a channel of every type: each service receives one POST
- * of the shape it documents, keyed with the delivery id history shows;
- * the generic webhook's signature verifies under the test's key.
+ * of the shape it documents, keyed with the delivery id history shows,
+ * with the one-click link as the service shows one best (Teams
+ * Action.OpenUrl, a Google Chat button, a Slack button block, Discord's
+ * embed url and a line, a Mattermost link, the webhook's ack_url), a new
+ * link for each; the generic webhook's signature verifies under the
+ * test's key.
  */
 static void
 test_flavours(void **state)
 {
-        static void (*const check[NFLAVOURS])(json_t *,
-                                              const struct expect *) = {
+        static void (*const check[NFLAVOURS])(json_t *, struct expect *) = {
                 check_teams,   check_google_chat, check_slack,
                 check_discord, check_mattermost,  check_webhook,
         };
@@ -281,6 +374,8 @@ test_flavours(void **state)
         json_t *plan, *h, *reqs, *d, *dl = NULL;
         size_t i;
 
+        f->links = true;
+        write_conf(f);
         e.at = time(NULL);
         utc_text(e.at, at);
         cluster_daemon_start(&f->c, NULL);
@@ -333,6 +428,8 @@ test_flavours(void **state)
                 json_decref(b);
                 json_decref(one);
         }
+        /* One link per delivery, each its own. */
+        assert_int_equal(e.nlinks, NFLAVOURS);
         json_decref(reqs);
         json_decref(h);
         json_decref(plan);

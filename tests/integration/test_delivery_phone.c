@@ -4,8 +4,11 @@
  * CHANNEL` sends to each through a real worker; httpsink plays the
  * service, scripted with the paths, success and error bodies and 429s
  * with Retry-After its documentation gives, and the test checks what
- * arrived: path, authentication, headers and form or JSON fields. No
- * secret (token, key, auth token) may appear in any log.
+ * arrived: path, authentication, headers and form or JSON fields. A real
+ * alert carries the one-click link as each service shows one (ntfy's
+ * view action, Pushover's url, the SMS's last line) and the case's page
+ * (ntfy's Click), and its escalation is urgent (ntfy urgent, Pushover
+ * emergency). No secret (token, key, auth token) may appear in any log.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +35,8 @@
 #define FT_KEY      "FTKEY-9f8e7d6c5b4a39281706"
 #define WAIT_MS     30000
 #define TWILIO_PATH "/2010-04-01/Accounts/" TW_SID "/Messages.json"
+#define URN         "100001"
+#define LINK_BASE   "https://alerts.test.example"
 
 static const char *const secrets[] = { NTFY_TOKEN, PO_APP, PO_USER, TW_TOKEN,
                                        FT_KEY };
@@ -87,7 +92,13 @@ write_conf(struct cluster *c)
                 "schools = ( { urn = \"100001\"; name = \"Oak Primary\";\n"
                 "  channels = [ \"ntfy\", \"po\", \"tw\", \"ft\", \"gen\" ]; "
                 "} );\n"
-                "rules = ( );\n",
+                "rules = ( { name = \"drill\"; event = \"drill\";\n"
+                "    action = \"Drill.\";\n"
+                "    deadline = { working_days = 10; time = \"17:00\"; };\n"
+                "    alerts = [ \"event\" ];\n"
+                "    escalate = ( { at = \"+1s\"; "
+                "channels = [ \"ntfy\", \"po\" ]; } ); } );\n"
+                "web = { base_url = \"" LINK_BASE "\"; };\n",
                 c->port, c->port, c->port, c->port, c->port);
         cluster_conf_end(fp);
 }
@@ -413,6 +424,153 @@ test_generic(void **state)
         c->passed = true;
 }
 
+/* `url` is a one-click link: LINK_BASE "/a/" and a token. */
+static void
+assert_link(const char *url)
+{
+        const char *p = LINK_BASE "/a/ont_";
+
+        if (strncmp(url, p, strlen(p)) != 0 || strlen(url) != strlen(p) + 43)
+                fail_msg("not a one-click link: '%s'", url);
+}
+
+/* The request of `reqs` whose header `name` is `value` (exactly one). */
+static json_t *
+with_header(json_t *reqs, const char *name, const char *value)
+{
+        json_t *r, *found = NULL;
+        size_t i;
+
+        json_array_foreach(reqs, i, r)
+        {
+                const char *v = header(r, name);
+
+                if (v != NULL && strcmp(v, value) == 0) {
+                        assert_null(found);
+                        found = r;
+                }
+        }
+        if (found == NULL)
+                fail_msg("no request with %s: %s", name, value);
+        return found;
+}
+
+/* `text` ends with a line that is a one-click link. */
+static void
+assert_ends_with_link(const char *text)
+{
+        const char *nl = strrchr(text, '\n');
+
+        assert_non_null(nl);
+        assert_link(nl + 1);
+}
+
+/*
+ * A real alert and its escalation, one second later, nobody having
+ * acknowledged: every phone channel's alert carries its one-click link as
+ * the service shows one (ntfy's view action beside Click to the case's
+ * page, Pushover's url titled Acknowledge, each SMS's last line); the
+ * escalation to ntfy and Pushover is urgent there (ntfy urgent, Pushover
+ * emergency with retry and expire) where the alert was not.
+ */
+static void
+test_links_and_escalation(void **state)
+{
+        static const struct {
+                const char *path, *field;
+        } sms[] = { { TWILIO_PATH, "Body" },
+                    { "/api/sendsms/json", "message" } };
+        struct cluster *c = *state;
+        json_t *r, *ntfy, *po, *req, *b;
+        char click[96], want[256], *v, *link;
+
+        start(c, "/1/messages.json status 200 header Content-Type "
+                 "application/json body {\"status\":1,\"request\":"
+                 "\"647d2300\",\"receipt\":\"rLqQ5ZBe2w5nd3Rs\"}\n" TWILIO_PATH
+                 " status 201 body {\"sid\":\"SM01\",\"status\":"
+                 "\"queued\"}\n/api/sendsms/json status 200 body "
+                 "{\"code\":0,\"description\":\"OK\"}\n");
+        r = cluster_ctl_json(c, "event", "notification", "--school", URN,
+                             "--json", NULL);
+        snprintf(click, sizeof(click), LINK_BASE "/cases/%lld",
+                 (long long)jint(r, "case"));
+        json_decref(r);
+        r = cluster_ctl_json(c, "event", "drill", "--school", URN, "--json",
+                             NULL);
+        json_decref(r);
+        cluster_wait_settled(c, 7, 0, WAIT_MS);
+
+        /* ntfy: the channel's high for the alert, urgent for the escalation;
+         * each with Click and its own view action. */
+        ntfy = cluster_sink_requests(c, "/oak-alerts");
+        assert_int_equal(json_array_size(ntfy), 2);
+        for (int i = 0; i < 2; i++) {
+                const char *actions;
+
+                req = with_header(ntfy, "priority", i == 0 ? "high" : "urgent");
+                assert_string_equal(header(req, "click"), click);
+                actions = header(req, "actions");
+                assert_non_null(actions);
+                assert_int_equal(strncmp(actions, "view, Acknowledge, ", 19),
+                                 0);
+                assert_int_equal(
+                    strcmp(actions + strlen(actions) - 12, ", clear=true"), 0);
+                snprintf(want, sizeof(want), "%.*s",
+                         (int)(strlen(actions) - 19 - 12), actions + 19);
+                assert_link(want);
+        }
+        json_decref(ntfy);
+
+        /* Pushover: priority 1 for the alert, 2 with retry and expire for
+         * the escalation; the link as its url. */
+        po = cluster_sink_requests(c, "/1/messages.json");
+        assert_int_equal(json_array_size(po), 2);
+        for (size_t i = 0; i < 2; i++) {
+                req = json_array_get(po, i);
+                v = form_field(req, "priority");
+                if (strcmp(v, "2") == 0) {
+                        assert_field(req, "retry", "60");
+                        assert_field(req, "expire", "3600");
+                        link = form_field(req, "title");
+                        /* Who had the alert: the school's channels. */
+                        assert_contains(link, "Nobody has confirmed");
+                        assert_contains(link, "ntfy, po, tw, ft, gen");
+                        free(link);
+                } else {
+                        assert_string_equal(v, "1");
+                }
+                free(v);
+                link = form_field(req, "url");
+                assert_link(link);
+                free(link);
+                assert_field(req, "url_title", "Acknowledge");
+        }
+        assert_true(strstr(jstr(json_array_get(po, 0), "body"), "priority=2") !=
+                    strstr(jstr(json_array_get(po, 1), "body"), "priority=2"));
+        json_decref(po);
+
+        /* SMS: the link is each message's last line. */
+        for (size_t i = 0; i < 2; i++) {
+                /* Twilio's Body, Firetext's message: one request each. */
+                req = cluster_sink_requests(c, sms[i].path);
+                assert_int_equal(json_array_size(req), 1);
+                v = form_field(json_array_get(req, 0), sms[i].field);
+                assert_ends_with_link(v);
+                free(v);
+                json_decref(req);
+        }
+        req = cluster_sink_requests(c, "/gw/send");
+        assert_int_equal(json_array_size(req), 1);
+        b = json_loads(jstr(json_array_get(req, 0), "body"), 0, NULL);
+        assert_non_null(b);
+        assert_ends_with_link(jstr(b, "text"));
+        json_decref(b);
+        json_decref(req);
+        assert_no_secret_logged(c);
+        cluster_stop_all(c);
+        c->passed = true;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -423,6 +581,7 @@ main(int argc, char **argv)
                 CLUSTER_TEST(test_twilio),
                 CLUSTER_TEST(test_firetext),
                 CLUSTER_TEST(test_generic),
+                CLUSTER_TEST(test_links_and_escalation),
         };
 
         return CLUSTER_MAIN(tests);

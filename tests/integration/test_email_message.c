@@ -647,6 +647,54 @@ test_ctl_ics(void **state)
         f->c.passed = true;
 }
 
+/*
+ * With web.base_url, the text part ends with the one-click link on a line
+ * of its own, after a line naming it, each as the reader sees them
+ * (quoted-printable undone by Python's email package).
+ */
+static void
+test_ack_link(void **state)
+{
+        struct fx *f = *state;
+        struct opts o = { .tls = "none",
+                          .base_url = "https://alerts.test.example/" };
+        const char *prefix = "https://alerts.test.example/a/ont_";
+        json_t *d, *msg;
+        char *text, *last, *label;
+        time_t at;
+        json_int_t id;
+
+        start_all(f, &o);
+        d = drill(f, "delivered", &at, &id);
+        msg = python_message(f, 1);
+        text = strdup(jstr(part_of(msg, "text/plain"), "text"));
+        assert_non_null(text);
+        /* Line breaks as "\n" alone, none at the end. */
+        for (char *p = text, *q = text;; p++) {
+                if (*p != '\r')
+                        *q++ = *p;
+                if (*p == '\0')
+                        break;
+        }
+        for (size_t n = strlen(text); n > 0 && text[n - 1] == '\n'; n--)
+                text[n - 1] = '\0';
+        last = strrchr(text, '\n');
+        assert_non_null(last);
+        *last++ = '\0';
+        if (strncmp(last, prefix, strlen(prefix)) != 0 ||
+            strlen(last) != strlen(prefix) + 43)
+                fail_msg("the text part's last line is not the link: '%s'",
+                         last);
+        label = strrchr(text, '\n');
+        assert_non_null(label);
+        assert_string_equal(label + 1, "Done \xe2\x80\x94 stop the reminders:");
+        free(text);
+        json_decref(msg);
+        json_decref(d);
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -655,6 +703,7 @@ main(int argc, char **argv)
                 CLUSTER_TEST(test_ics_attachment),
                 CLUSTER_TEST(test_quoted_printable),
                 CLUSTER_TEST(test_ctl_ics),
+                CLUSTER_TEST(test_ack_link),
         };
         return CLUSTER_MAIN_GROUP(tests, group_setup, group_teardown);
 }

@@ -123,7 +123,7 @@ test_markup_is_text(void **state)
                 scripts++;
                 q.path = NULL;
                 {
-                        char path[256];
+                        char path[sizeof(de->d_name) + 16];
 
                         snprintf(path, sizeof(path), "/static/%s", de->d_name);
                         api_get(a, path, NULL, &r);

@@ -34,8 +34,26 @@ struct row {
 static const struct row rows[] = {
         { "every field given, GMT, no window, no warning",
           "Europe/London",
-          { "Oak Trust", 7, "100001", "Oak Primary", "deferral_cutoff", "-60m",
-            false, "Ask.\nNow", "SOL 0300 123 4231", 0, 0, 0, NULL },
+          { "Oak Trust",
+            7,
+            "100001",
+            "Oak Primary",
+            "deferral_cutoff",
+            "-60m",
+            false,
+            "Ask.\nNow",
+            "SOL 0300 123 4231",
+            0,
+            0,
+            0,
+            NULL,
+            NULL,
+            false,
+            NULL,
+            0,
+            { NULL },
+            0,
+            NULL },
           "2024-03-04T15:30:00Z",
           "2024-03-04T16:30:00Z",
           NULL,
@@ -47,12 +65,31 @@ static const struct row rows[] = {
           "\"due\":\"2024-03-04T16:30:00+00:00\","
           "\"due_utc\":\"2024-03-04T16:30:00Z\","
           "\"due_human\":\"Mon 4 Mar 2024 16:30 GMT\","
-          "\"opens\":null,\"opens_human\":null,\"warning\":null}" },
+          "\"opens\":null,\"opens_human\":null,\"warning\":null,"
+          "\"ack_url\":null,\"case_url\":null,\"escalation\":null}" },
         { "the defaults: no trust, school name, action or contact; late, "
           "BST, a window and a warning",
           "Europe/London",
-          { NULL, 12, "100002", NULL, "resume", "event", true, NULL, NULL, 0, 0,
-            0, "resume: check \"the\" date" },
+          { NULL,
+            12,
+            "100002",
+            NULL,
+            "resume",
+            "event",
+            true,
+            NULL,
+            NULL,
+            0,
+            0,
+            0,
+            "resume: check \"the\" date",
+            NULL,
+            false,
+            NULL,
+            0,
+            { NULL },
+            0,
+            NULL },
           "2024-07-01T09:00:00Z",
           "2024-07-01T10:00:00Z",
           "2024-07-02T08:00:00Z",
@@ -66,11 +103,13 @@ static const struct row rows[] = {
           "\"due_human\":\"Mon 1 Jul 2024 11:00 BST\","
           "\"opens\":\"2024-07-02T09:00:00+01:00\","
           "\"opens_human\":\"Tue 2 Jul 2024 09:00 BST\","
-          "\"warning\":\"resume: check \\\"the\\\" date\"}" },
+          "\"warning\":\"resume: check \\\"the\\\" date\","
+          "\"ack_url\":null,\"case_url\":null,\"escalation\":null}" },
         { "the same instants in the zone passed: UTC",
           "UTC",
-          { NULL, 12, "100002", NULL, "resume", "event", true, NULL, NULL, 0, 0,
-            0, NULL },
+          { NULL,  12,   "100002", NULL,     "resume", "event", true,
+            NULL,  NULL, 0,        0,        0,        NULL,    NULL,
+            false, NULL, 0,        { NULL }, 0,        NULL },
           "2024-07-01T09:00:00Z",
           "2024-07-01T10:00:00Z",
           "2024-07-02T08:00:00Z",
@@ -84,12 +123,31 @@ static const struct row rows[] = {
           "\"due_human\":\"Mon 1 Jul 2024 10:00 UTC\","
           "\"opens\":\"2024-07-02T08:00:00+00:00\","
           "\"opens_human\":\"Tue 2 Jul 2024 08:00 UTC\","
-          "\"warning\":null}" },
+          "\"warning\":null,\"ack_url\":null,\"case_url\":null,\"escalation\":"
+          "null}" },
         { "text with quotes, a backslash, a tab and non-ASCII characters "
           "intact; bytes that are not UTF-8 become U+FFFD",
           "Europe/London",
-          { "Ash \"Trust\"", 1, "100003", "St Mary\xe2\x80\x99s", "r", "+2s",
-            false, "a\\b\tc", "Jo\xff\xfe", 0, 0, 0, "caf\xc3\xa9" },
+          { "Ash \"Trust\"",
+            1,
+            "100003",
+            "St Mary\xe2\x80\x99s",
+            "r",
+            "+2s",
+            false,
+            "a\\b\tc",
+            "Jo\xff\xfe",
+            0,
+            0,
+            0,
+            "caf\xc3\xa9",
+            NULL,
+            false,
+            NULL,
+            0,
+            { NULL },
+            0,
+            NULL },
           "2024-01-15T12:00:00Z",
           "2024-01-16T17:00:00Z",
           NULL,
@@ -102,7 +160,46 @@ static const struct row rows[] = {
           "\"due_utc\":\"2024-01-16T17:00:00Z\","
           "\"due_human\":\"Tue 16 Jan 2024 17:00 GMT\","
           "\"opens\":null,\"opens_human\":null,"
-          "\"warning\":\"caf\xc3\xa9\"}" },
+          "\"warning\":\"caf\xc3\xa9\",\"ack_url\":null,\"case_url\":null,"
+          "\"escalation\":null}" },
+        { "an escalation with its link: to whom it goes, who was alerted",
+          "Europe/London",
+          { "Oak Trust",
+            7,
+            "100001",
+            "Oak Primary",
+            "deferral_cutoff",
+            "-60m",
+            false,
+            NULL,
+            NULL,
+            0,
+            0,
+            0,
+            NULL,
+            "https://alerts.example/a/ont_x",
+            true,
+            (char *[]){ "leaders" },
+            1,
+            { "heads", "it" },
+            2,
+            "https://alerts.example" },
+          "2024-03-04T15:30:00Z",
+          "2024-03-04T16:30:00Z",
+          NULL,
+          "{\"trust\":\"Oak Trust\",\"case\":7,"
+          "\"school\":{\"urn\":\"100001\",\"name\":\"Oak Primary\"},"
+          "\"rule\":\"deferral_cutoff\",\"offset\":\"-60m\",\"late\":false,"
+          "\"action\":\"\",\"contact\":\"\","
+          "\"at\":\"2024-03-04T15:30:00+00:00\","
+          "\"due\":\"2024-03-04T16:30:00+00:00\","
+          "\"due_utc\":\"2024-03-04T16:30:00Z\","
+          "\"due_human\":\"Mon 4 Mar 2024 16:30 GMT\","
+          "\"opens\":null,\"opens_human\":null,\"warning\":null,"
+          "\"ack_url\":\"https://alerts.example/a/ont_x\","
+          "\"case_url\":\"https://alerts.example/cases/7\","
+          "\"escalation\":{\"to\":[\"leaders\"],"
+          "\"alerted\":[\"heads\",\"it\"]}}" },
 };
 
 /*
@@ -161,7 +258,7 @@ test_reader_members_last(void **state)
         a.at = support_utc("2024-03-04T15:30:00Z");
         a.due = support_utc("2024-03-04T16:30:00Z");
         o = alert_encode(&a, tz);
-        assert_int_equal(json_object_size(o), 15); /* the fifteen of alert.h */
+        assert_int_equal(json_object_size(o), 18); /* the eighteen of alert.h */
         json_object_set_new(o, "deliveries", json_integer(3));
         json_object_foreach(o, key, v)
         {

@@ -174,6 +174,7 @@ test_ntfy_priority(void **state)
                 { "opens", NTFY_DEFAULT },   { "test", NTFY_DEFAULT },
         };
         struct job_view j;
+        json_t *alert;
 
         (void)state;
         memset(&j, 0, sizeof(j));
@@ -182,6 +183,17 @@ test_ntfy_priority(void **state)
                 if (ntfy_priority_of(&j, NTFY_DEFAULT) != cases[i].want)
                         fail_msg("offset '%s'", cases[i].offset);
         }
+        /* An escalation (the JOB's "escalation" object) is urgent whatever
+         * its offset: nobody has acknowledged the deadline. */
+        j.offset = "-1d";
+        alert = json_pack("{s:n}", "escalation");
+        j.alert = alert;
+        assert_int_equal(ntfy_priority_of(&j, NTFY_DEFAULT), NTFY_DEFAULT);
+        json_object_set_new(
+            alert, "escalation",
+            json_pack("{s:[s], s:[s]}", "to", "leaders", "alerted", "heads"));
+        assert_int_equal(ntfy_priority_of(&j, NTFY_DEFAULT), NTFY_URGENT);
+        json_decref(alert);
 }
 
 /* --- Pushover ----------------------------------------------------------- */
@@ -247,6 +259,20 @@ test_pushover_form(void **state)
         v = field(r.body, "message");
         assert_int_equal(chars(v), 1024);
         free(v);
+        http_request_free(&r);
+
+        /* The same a day before as an escalation: an emergency. */
+        json_object_set_new(
+            backend_fx_alert_of(job), "escalation",
+            json_pack("{s:[s], s:[s]}", "to", "leaders", "alerted", "heads"));
+        backend_fx_input(&in, job, NULL);
+        in.ch = &ch;
+        in.token = TOKEN;
+        in.user = USER;
+        backend_fx_build("pushover", &in, &r);
+        EXPECT("priority", "2");
+        EXPECT("retry", "60");
+        EXPECT("expire", "3600");
         http_request_free(&r);
 #undef EXPECT
         free(long_title);

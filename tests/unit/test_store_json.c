@@ -84,13 +84,14 @@ test_json_case(void **state)
         static const char *const keys[] = { "case",   "school", "state",
                                             "opened", "closed", "contact",
                                             "note",   "events", "alerts",
-                                            NULL };
+                                            "acks",   NULL };
         static const char *const event_keys[] = { "event",    "kind",    "at",
                                                   "recorded", "contact", "note",
                                                   "actor",    NULL };
-        static const char *const alert_keys[] = { "id",   "rule",  "offset",
-                                                  "at",   "due",   "state",
-                                                  "late", "fired", NULL };
+        static const char *const alert_keys[] = { "id",     "rule", "kind",
+                                                  "offset", "at",   "due",
+                                                  "state",  "late", "fired",
+                                                  NULL };
         struct fixture *f = *state;
         int64_t t = T("2024-07-01T10:00:00Z");
         int64_t c, e1, e2, a1, a2;
@@ -184,8 +185,9 @@ test_json_case(void **state)
 static void
 test_json_upcoming(void **state)
 {
-        static const char *const keys[] = { "case",   "school", "rule",  "at",
-                                            "offset", "due",    "opens", NULL };
+        static const char *const keys[] = { "case", "school", "rule",
+                                            "kind", "at",     "offset",
+                                            "due",  "opens",  NULL };
         struct fixture *f = *state;
         int64_t t = T("2024-07-01T10:00:00Z"), w = T("2024-12-02T09:00:00Z");
         int64_t c1 = new_case(f, "100001", t), e1 = new_event(f, c1, "n", t);

@@ -40,8 +40,8 @@ test_open_creates_and_migrates(void **state)
         assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master "
                                      "WHERE type = 'table' AND name IN "
                                      "('cases', 'events', 'alerts', "
-                                     "'deliveries')"),
-                         4);
+                                     "'deliveries', 'acks', 'links')"),
+                         6);
         /* The index on pending alerts is partial. */
         raw_text(db,
                  "SELECT sql FROM sqlite_master WHERE name = "

@@ -110,7 +110,8 @@ test_check(void **state)
         check_bad("{{school}} {{schol}}", "unknown placeholder '{{schol}}'");
         check_bad("{{schol}}",
                   "(known: trust, school, urn, rule, action, due, due_iso, "
-                  "opens, contact, offset, late, warning)");
+                  "opens, contact, offset, late, warning, escalation, "
+                  "ack_url)");
         check_bad("{{School}}", "'{{School}}'");
         check_bad("{{}}", "'{{}}'");
         check_bad("{{due date}}", "'{{due date}}'");
@@ -130,7 +131,7 @@ test_known(void **state)
                 assert_true(template_known(t));
                 n++;
         }
-        assert_int_equal(n, 12);
+        assert_int_equal(n, 14);
         assert_false(template_known("School"));
         assert_false(template_known(""));
         assert_false(template_known("grade"));
@@ -202,13 +203,45 @@ check_var(const json_t *vars, const char *name, const char *want)
                 fail_msg("%s is '%s', want '%s'", name, got, want);
 }
 
+/* An escalation's title says nobody has confirmed and who was alerted;
+ * the link is a placeholder too. */
+static void
+test_vars_escalation(void **state)
+{
+        json_t *alert = load(EXAMPLE_ALERT), *vars;
+        char *title;
+
+        (void)state;
+        json_object_set_new(alert, "ack_url",
+                            json_string("https://a.example/a/ont_x"));
+        json_object_set_new(alert, "escalation",
+                            json_pack("{s:[s], s:[s, s]}", "to", "leaders",
+                                      "alerted", "heads", "it"));
+        vars = template_vars(alert);
+        check_var(vars, "escalation",
+                  "Nobody has confirmed this deadline yet (alerted before: "
+                  "heads, it): ");
+        check_var(vars, "ack_url", "https://a.example/a/ont_x");
+        title = template_render(TEMPLATE_DEFAULT_TITLE, vars);
+        assert_non_null(strstr(title, "Nobody has confirmed this deadline yet "
+                                      "(alerted before: heads, it): Oak "
+                                      "Primary"));
+        free(title);
+        json_decref(vars);
+        json_object_set_new(alert, "escalation", json_null());
+        vars = template_vars(alert);
+        check_var(vars, "escalation", "");
+        json_decref(vars);
+        json_decref(alert);
+}
+
 static void
 test_vars(void **state)
 {
         json_t *alert = load(EXAMPLE_ALERT), *vars = template_vars(alert);
 
         (void)state;
-        assert_int_equal(json_object_size(vars), 12);
+        assert_int_equal(json_object_size(vars), 14);
         check_var(vars, "trust", "Example Learning Trust");
         check_var(vars, "school", "Oak Primary");
         check_var(vars, "urn", "100001");
@@ -244,7 +277,7 @@ test_vars(void **state)
 
         /* Nothing at all: every name is still there, as a string. */
         vars = template_vars(NULL);
-        assert_int_equal(json_object_size(vars), 12);
+        assert_int_equal(json_object_size(vars), 14);
         check_var(vars, "school", "");
         check_var(vars, "late", "");
         json_decref(vars);
@@ -255,9 +288,12 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_render), cmocka_unit_test(test_check),
-                cmocka_unit_test(test_known),  cmocka_unit_test(test_defaults),
+                cmocka_unit_test(test_render),
+                cmocka_unit_test(test_check),
+                cmocka_unit_test(test_known),
+                cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_vars),
+                cmocka_unit_test(test_vars_escalation),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
