@@ -444,29 +444,81 @@ cmd_upcoming(struct control_ctx *ctx, const struct request *r, int64_t now)
 }
 
 /*
+ * Who holds `token` (a calendar feed key when `feed`): NULL and *holder,
+ * {"name", "role", "schools"}, or the refusal, reason "auth" for a token
+ * that is none or revoked.
+ */
+static json_t *
+token_holder(struct control_ctx *ctx, const char *token, bool feed,
+             json_t **holder)
+{
+        unsigned char hash[TOKEN_HASH_LEN];
+        char *cause = NULL;
+        json_t *reply;
+
+        *holder = NULL;
+        if (!token_well_formed(token))
+                return refusal(proto_error("unknown or revoked token"), "auth");
+        token_hash(token, hash);
+        *holder = store_json_token_auth(ctx->st, hash, feed, &cause);
+        if (*holder == NULL && cause != NULL) {
+                reply = proto_error("%s", cause);
+                free(cause);
+                return reply;
+        }
+        if (*holder == NULL)
+                return refusal(proto_error("unknown or revoked token"), "auth");
+        return NULL;
+}
+
+/*
  * schools: each school's current case with its next deadline and alert
  * (the web's dashboard, GET /api/v1/schools), of the given "schools" or
  * of every school; one read, where list and upcoming together would
- * carry every case and every pending alert.
+ * carry every case and every pending alert. With "token" (the web's
+ * bearer token), the token's holder is resolved in the same request, as
+ * token_auth does, and the rows are those of the schools its role sees:
+ * one round trip for the web where two were.
  */
 static json_t *
 cmd_schools(struct control_ctx *ctx, const struct request *r, int64_t now)
 {
         json_t *v = json_object_get(r->body, "schools"), *err, *got;
-        const char **urns;
+        json_t *holder = NULL, *reply;
+        const char **urns, *token;
         char *cause = NULL;
-        size_t n = json_array_size(v);
+        enum role role;
+        size_t n;
 
         (void)now;
-        if ((err = school_list(ctx, v)) != NULL)
+        if ((err = opt_text(r->body, "token", TOKEN_LEN, &token)) != NULL)
                 return err;
+        if (token != NULL && v != NULL)
+                return proto_error("'schools' is the token's with 'token': "
+                                   "give one of them");
+        if (token != NULL) {
+                if ((err = token_holder(ctx, token, false, &holder)) != NULL)
+                        return err;
+                /* A role that names no schools sees none. */
+                if (roles_parse(
+                        json_string_value(json_object_get(holder, "role")),
+                        &role) < 0 ||
+                    !roles_every_school(role))
+                        v = json_object_get(holder, "schools");
+        } else if ((err = school_list(ctx, v)) != NULL)
+                return err;
+        n = json_array_size(v);
         urns = xreallocarray(NULL, n + 1, sizeof(*urns));
         for (size_t i = 0; i < n; i++)
                 urns[i] = json_string_value(json_array_get(v, i));
         got = store_json_schools(ctx->st, ctx->conf->tz,
                                  v != NULL ? urns : NULL, n, &cause);
         free(urns);
-        return view(got, "schools", cause);
+        reply = view(got, "schools", cause);
+        if (holder != NULL && json_is_true(json_object_get(reply, "ok")))
+                json_object_set(reply, "token", holder);
+        json_decref(holder);
+        return reply;
 }
 
 static json_t *
@@ -860,9 +912,7 @@ cmd_token_revoke(struct control_ctx *ctx, const struct request *r, int64_t now)
 static json_t *
 cmd_token_auth(struct control_ctx *ctx, const struct request *r, int64_t now)
 {
-        unsigned char hash[TOKEN_HASH_LEN];
         const char *token, *feed;
-        char *cause = NULL;
         json_t *err, *v, *reply;
 
         (void)now;
@@ -872,17 +922,9 @@ cmd_token_auth(struct control_ctx *ctx, const struct request *r, int64_t now)
         if ((token == NULL) == (feed == NULL))
                 return proto_error("token_auth needs one of 'token' and "
                                    "'feed'");
-        if (!token_well_formed(token != NULL ? token : feed))
-                return refusal(proto_error("unknown or revoked token"), "auth");
-        token_hash(token != NULL ? token : feed, hash);
-        v = store_json_token_auth(ctx->st, hash, feed != NULL, &cause);
-        if (v == NULL && cause != NULL) {
-                reply = proto_error("%s", cause);
-                free(cause);
-                return reply;
-        }
-        if (v == NULL)
-                return refusal(proto_error("unknown or revoked token"), "auth");
+        if ((err = token_holder(ctx, token != NULL ? token : feed, feed != NULL,
+                                &v)) != NULL)
+                return err;
         reply = proto_ok();
         json_object_set_new(reply, "token", v);
         return reply;
@@ -1066,7 +1108,7 @@ static const char *const token_auth_keys[] = { "token", "feed", NULL };
 static const char *const list_keys[] = { "all", NULL };
 static const char *const show_keys[] = { "case", "school", NULL };
 static const char *const school_keys[] = { "school", NULL };
-static const char *const schools_keys[] = { "schools", NULL };
+static const char *const schools_keys[] = { "schools", "token", NULL };
 static const char *const history_keys[] = { "school", "delivery", "limit",
                                             NULL };
 static const char *const test_keys[] = { "channel", "actor", NULL };

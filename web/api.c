@@ -47,9 +47,12 @@ ask(struct web *w, json_t *req, struct reply *r)
                 status = 409;
         else if (reason != NULL && strcmp(reason, "not_found") == 0)
                 status = 404;
+        else if (reason != NULL && strcmp(reason, "auth") == 0)
+                status = 401; /* a token judged with the request */
         else if (error != NULL && strstr(error, "nothing was recorded"))
                 status = 503;
         web_error(r, status, "%s", error != NULL ? error : "refused");
+        r->authenticate = status == 401;
         json_decref(reply);
         return NULL;
 }
@@ -121,28 +124,16 @@ send_rows(const struct call *c, json_t *reply, const char *key, struct reply *r)
 
 /*
  * GET /api/v1/schools: each school the caller sees, in the config's
- * order, with its current case, its next deadline and its next alert:
- * one `schools` request, for the caller's schools only unless it sees
- * every school.
+ * order, with its current case, its next deadline and its next alert,
+ * from a `schools` reply.
  */
 static void
-get_schools(struct web *w, const struct call *c, struct reply *r)
+schools_answer(struct web *w, const struct principal *who, json_t *reply,
+               struct reply *r)
 {
-        json_t *req = json_pack("{s:s}", "cmd", "schools"), *reply, *v;
-        json_t *byurn = json_object(), *out = json_array();
+        json_t *byurn = json_object(), *out = json_array(), *v;
         size_t i;
 
-        if (!roles_every_school(c->who->role)) {
-                json_t *mine = json_array();
-
-                for (i = 0; i < c->who->nschools; i++)
-                        json_array_append_new(mine,
-                                              json_string(c->who->schools[i]));
-                json_object_set_new(req, "schools", mine);
-        }
-        reply = ask(w, req, r);
-        if (reply == NULL)
-                goto out;
         /* Newest case first: the first seen of a school is its current. */
         json_array_foreach(json_object_get(reply, "schools"), i, v)
         {
@@ -156,7 +147,7 @@ get_schools(struct web *w, const struct call *c, struct reply *r)
                 const struct school *sc = &w->conf->schools[i];
                 json_t *s = json_object_get(byurn, sc->urn), *cs = json_null();
 
-                if (!auth_sees(c->who, sc->urn))
+                if (!auth_sees(who, sc->urn))
                         continue;
                 if (s != NULL)
                         cs = json_pack("{s:O, s:O, s:O}", "id",
@@ -174,10 +165,55 @@ get_schools(struct web *w, const struct call *c, struct reply *r)
         }
         r->status = 200;
         r->json = json_pack("{s:O}", "schools", out);
-out:
-        json_decref(reply);
         json_decref(byurn);
         json_decref(out);
+}
+
+/* GET /api/v1/schools for a signed-in person: one `schools` request, for
+ * the caller's schools only unless it sees every school. */
+static void
+get_schools(struct web *w, const struct call *c, struct reply *r)
+{
+        json_t *req = json_pack("{s:s}", "cmd", "schools"), *reply;
+
+        if (!roles_every_school(c->who->role)) {
+                json_t *mine = json_array();
+
+                for (size_t i = 0; i < c->who->nschools; i++)
+                        json_array_append_new(mine,
+                                              json_string(c->who->schools[i]));
+                json_object_set_new(req, "schools", mine);
+        }
+        reply = ask(w, req, r);
+        if (reply == NULL)
+                return;
+        schools_answer(w, c->who, reply, r);
+        json_decref(reply);
+}
+
+void
+api_schools_by_token(struct web *w, const char *token, struct reply *r)
+{
+        struct principal who;
+        json_t *reply;
+
+        /* The shape is checked here, as auth_request() does: nothing else
+         * goes to the scheduler. */
+        if (!token_well_formed(token)) {
+                web_error(r, 401, "unknown or revoked token");
+                r->authenticate = true;
+                return;
+        }
+        reply = ask(
+            w, json_pack("{s:s, s:s}", "cmd", "schools", "token", token), r);
+        if (reply == NULL)
+                return;
+        if (auth_holder(json_object_get(reply, "token"), token, &who) < 0) {
+                web_error(r, 401, "unknown or revoked token");
+                r->authenticate = true;
+        } else
+                schools_answer(w, &who, reply, r);
+        json_decref(reply);
 }
 
 /* POST /api/v1/schools/{urn}/events: recorded as "token:NAME". */

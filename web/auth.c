@@ -10,9 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-/* The token of "Bearer TOKEN", or NULL. */
-static const char *
-bearer(const char *authorization)
+const char *
+auth_bearer(const char *authorization)
 {
         if (authorization == NULL || strncasecmp(authorization, "Bearer ", 7))
                 return NULL;
@@ -45,11 +44,10 @@ int
 auth_request(struct web *w, const struct auth_input *in, struct principal *p,
              const char **why)
 {
-        const char *token = bearer(in->authorization), *name, *role;
-        json_t *req, *reply = NULL, *t, *urn;
+        const char *token = auth_bearer(in->authorization);
+        json_t *req, *reply = NULL;
         bool feed = token == NULL && in->feed_key != NULL;
         int status = 401;
-        size_t i;
 
         memset(p, 0, sizeof(*p));
         *why = "no credentials: send 'Authorization: Bearer TOKEN', or sign "
@@ -85,15 +83,32 @@ auth_request(struct web *w, const struct auth_input *in, struct principal *p,
                 status = 503;
                 goto out;
         }
-        t = json_object_get(reply, "token");
-        name = json_string_value(json_object_get(t, "name"));
-        role = json_string_value(json_object_get(t, "role"));
-        if (!json_is_true(json_object_get(reply, "ok")) || name == NULL ||
-            role == NULL || roles_parse(role, &p->role) < 0)
+        if (!json_is_true(json_object_get(reply, "ok")) ||
+            auth_holder(json_object_get(reply, "token"), feed ? NULL : token,
+                        p) < 0)
                 goto out;
-        p->kind = feed ? PRINCIPAL_FEED : PRINCIPAL_TOKEN;
+        status = 0;
+        *why = NULL;
+out:
+        json_decref(req);
+        json_decref(reply);
+        return status;
+}
+
+int
+auth_holder(const json_t *holder, const char *token, struct principal *p)
+{
+        const char *name = json_string_value(json_object_get(holder, "name"));
+        const char *role = json_string_value(json_object_get(holder, "role"));
+        json_t *urn;
+        size_t i;
+
+        memset(p, 0, sizeof(*p));
+        if (name == NULL || role == NULL || roles_parse(role, &p->role) < 0)
+                return -1;
+        p->kind = token != NULL ? PRINCIPAL_TOKEN : PRINCIPAL_FEED;
         snprintf(p->actor, sizeof(p->actor), "token:%s", name);
-        json_array_foreach(json_object_get(t, "schools"), i, urn)
+        json_array_foreach(json_object_get(holder, "schools"), i, urn)
         {
                 if (p->nschools == AUTH_MAX_SCHOOLS || !json_is_string(urn) ||
                     !names_valid_urn(json_string_value(urn)))
@@ -101,14 +116,9 @@ auth_request(struct web *w, const struct auth_input *in, struct principal *p,
                 snprintf(p->schools[p->nschools++], NAMES_URN_LEN + 1, "%s",
                          json_string_value(urn));
         }
-        if (!feed)
+        if (token != NULL)
                 token_feed_key(token, p->feed_key);
-        status = 0;
-        *why = NULL;
-out:
-        json_decref(req);
-        json_decref(reply);
-        return status;
+        return 0;
 }
 
 bool

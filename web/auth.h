@@ -14,6 +14,7 @@
 #include "roles.h"
 #include "token.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -54,6 +55,15 @@ struct principal {
  */
 int auth_request(struct web *w, const struct auth_input *in,
                  struct principal *p, const char **why);
+/* The token of an Authorization header "Bearer TOKEN", or NULL. */
+const char *auth_bearer(const char *authorization);
+/*
+ * The principal of a token's holder as the scheduler gives it ({"name",
+ * "role", "schools"}, the "token" of token_auth's reply and of
+ * schools'): an API token's, or with `token` NULL a feed key's. 0 and
+ * *p, or -1 when `holder` is not one.
+ */
+int auth_holder(const json_t *holder, const char *token, struct principal *p);
 /* Whether `p` is a person signed in with a browser (a write needs the
  * same origin). */
 bool auth_is_browser(const struct principal *p);

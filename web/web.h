@@ -69,6 +69,13 @@ void web_error(struct reply *r, int status, const char *fmt, ...)
 
 /* The handler of every route but /healthz (api.c). */
 void api_handle(struct web *w, const struct call *c, struct reply *r);
+/*
+ * GET /api/v1/schools with a bearer token, in one round trip: the
+ * scheduler judges the token in the `schools` request itself and answers
+ * its holder beside the rows (docs/protocol.md), where another route
+ * asks token_auth first. A bad or revoked token: 401, as auth_request().
+ */
+void api_schools_by_token(struct web *w, const char *token, struct reply *r);
 /* GET /healthz (api.c). */
 void api_healthz(struct web *w, struct reply *r);
 
