@@ -1,6 +1,8 @@
 /*
  * ofsted-notify-web (api.h): who may ask. No token, a bad one, a revoked
- * one (401); /healthz without one; the scheduler stopped (503) and back.
+ * one (401); /healthz without one; the scheduler stopped (503) and back;
+ * the scheduler's `schools` judging the web's token itself (the
+ * dashboard's one round trip).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +14,11 @@
 #include "api.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <zmq.h>
+
+#define CONTROL_ID "ofsted-notify-control/1" /* docs/protocol.md */
 
 static int
 setup(void **state)
@@ -134,6 +140,124 @@ test_daemon_down_and_back(void **state)
         api_resp_free(&r);
 }
 
+/* One raw control request `body` to the scheduler, as the web sends it;
+ * its reply. New reference. */
+static json_t *
+control(struct api *a, const char *body)
+{
+        void *zctx = zmq_ctx_new(), *s = zmq_socket(zctx, ZMQ_REQ);
+        int linger = 0, timeout = 10000;
+        char endpoint[256], buf[65536];
+        json_t *reply;
+        int n;
+
+        snprintf(endpoint, sizeof(endpoint), "ipc://%s/run/control.sock",
+                 a->c.dir);
+        assert_int_equal(zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger)),
+                         0);
+        assert_int_equal(
+            zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof(timeout)), 0);
+        assert_int_equal(zmq_connect(s, endpoint), 0);
+        assert_true(zmq_send(s, CONTROL_ID, strlen(CONTROL_ID), ZMQ_SNDMORE) >
+                    0);
+        assert_true(zmq_send(s, body, strlen(body), 0) > 0);
+        assert_true(zmq_recv(s, buf, sizeof(buf), 0) > 0); /* the id */
+        n = zmq_recv(s, buf, sizeof(buf) - 1, 0);
+        assert_true(n > 0 && (size_t)n < sizeof(buf) - 1);
+        buf[n] = '\0';
+        reply = json_loads(buf, 0, NULL);
+        assert_non_null(reply);
+        zmq_close(s);
+        zmq_ctx_term(zctx);
+        return reply;
+}
+
+/* Whether the rows of a `schools` reply name `urn`. */
+static bool
+has_school(json_t *reply, const char *urn)
+{
+        json_t *row;
+        size_t i;
+
+        json_array_foreach(json_object_get(reply, "schools"), i, row)
+        {
+                if (strcmp(json_string_value(json_object_get(row, "school")),
+                           urn) == 0)
+                        return true;
+        }
+        return false;
+}
+
+/*
+ * `schools` with the web's bearer token: the token's holder beside the
+ * rows of the schools its role sees (a viewer's own; the trust's every
+ * one), `schools` refused beside it so that a token cannot widen its
+ * own, and a revoked token refused with reason "auth".
+ */
+static void
+test_schools_judges_token(void **state)
+{
+        struct api *a = *state;
+        struct api_resp r;
+        struct proc_result p;
+        char body[256];
+        json_t *reply;
+
+        api_post_event(a, OAK, a->trust, "{\"kind\": \"notification\"}", &r);
+        api_want(&r, 201, NULL);
+        api_resp_free(&r);
+        api_post_event(a, ASH, a->trust, "{\"kind\": \"notification\"}", &r);
+        api_want(&r, 201, NULL);
+        api_resp_free(&r);
+
+        snprintf(body, sizeof(body), "{\"cmd\":\"schools\",\"token\":\"%s\"}",
+                 a->viewer);
+        reply = control(a, body);
+        assert_true(json_is_true(json_object_get(reply, "ok")));
+        assert_string_equal(json_string_value(json_object_get(
+                                json_object_get(reply, "token"), "name")),
+                            "viewer");
+        assert_string_equal(json_string_value(json_object_get(
+                                json_object_get(reply, "token"), "role")),
+                            "viewer");
+        assert_true(has_school(reply, OAK));
+        assert_false(has_school(reply, ASH));
+        json_decref(reply);
+
+        snprintf(body, sizeof(body), "{\"cmd\":\"schools\",\"token\":\"%s\"}",
+                 a->trust);
+        reply = control(a, body);
+        assert_true(json_is_true(json_object_get(reply, "ok")));
+        assert_true(has_school(reply, OAK));
+        assert_true(has_school(reply, ASH));
+        json_decref(reply);
+
+        snprintf(body, sizeof(body),
+                 "{\"cmd\":\"schools\",\"token\":\"%s\",\"schools\":[\"" ASH
+                 "\"]}",
+                 a->viewer);
+        reply = control(a, body);
+        assert_false(json_is_true(json_object_get(reply, "ok")));
+        assert_non_null(strstr(
+            json_string_value(json_object_get(reply, "error")), "'schools'"));
+        json_decref(reply);
+
+        p = cluster_ctl(&a->c, "token", "revoke", "viewer", NULL);
+        assert_int_equal(p.status, 0);
+        proc_result_free(&p);
+        snprintf(body, sizeof(body), "{\"cmd\":\"schools\",\"token\":\"%s\"}",
+                 a->viewer);
+        reply = control(a, body);
+        assert_false(json_is_true(json_object_get(reply, "ok")));
+        assert_string_equal(json_string_value(json_object_get(reply, "reason")),
+                            "auth");
+        assert_null(json_object_get(reply, "schools"));
+        json_decref(reply);
+        api_get(a, "/api/v1/schools", a->viewer, &r);
+        api_want(&r, 401, "unknown or revoked token");
+        api_resp_free(&r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -141,6 +265,7 @@ main(int argc, char **argv)
                 CLUSTER_TEST(test_no_or_bad_token),
                 CLUSTER_TEST(test_revoked_token),
                 CLUSTER_TEST(test_daemon_down_and_back),
+                CLUSTER_TEST(test_schools_judges_token),
         };
 
         return CLUSTER_MAIN(tests);
