@@ -29,6 +29,8 @@ transport_job_clear(struct transport_job *j)
         oauth2_destroy(&j->oauth2);
         free(j->signin_error);
         j->signin_error = NULL;
+        free(j->bearer_file);
+        j->bearer_file = NULL;
         free(j->body);
         j->body = NULL;
 }
@@ -279,6 +281,7 @@ smtp_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
                  * would prefer OAUTHBEARER when a server offers both). */
                 curl_easy_setopt(easy, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
                 curl_easy_setopt(easy, CURLOPT_XOAUTH2_BEARER, secret);
+                j->bearer_file = xstrdup(c->email.bearer_token_file);
         }
         rc = 0;
 out:
@@ -318,6 +321,18 @@ smtp_classify(const struct transport *tp, const struct transport_job *j,
                           *error);
                 free(*error);
                 *error = e;
+        } else if (rc == CURLE_LOGIN_DENIED && j->bearer_file != NULL) {
+                /* The token is ours, written by a refresher that may lag:
+                 * held and tried again until the file has a good one
+                 * (the secrets module reads it again when it changes). */
+                xasprintf(&e,
+                          "%s: the relay refused the bearer token in '%s': "
+                          "check the refresher that writes it",
+                          *error, j->bearer_file);
+                free(*error);
+                *error = e;
+                *local = true;
+                o = OUTCOME_RETRY;
         }
         return o;
 }

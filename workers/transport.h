@@ -40,6 +40,10 @@ struct transport_job {
         unsigned gen;
         bool renewed;
         char *signin_error;
+        /* email with email.bearer_token_file: the file's name as the
+         * config gives it, for the error when the relay refuses the token
+         * (a problem on our side: the refresher lags). NULL: none. */
+        char *bearer_file;
         char *body; /* Graph: the request's body */
 };
 
