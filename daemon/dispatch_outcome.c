@@ -272,8 +272,8 @@ dispatch_apply_receipt(struct dispatch *d, struct store *st,
         struct store_delivery_case dc;
         struct store_audit au = { 0 };
         char actor[sizeof("pushover:") + DPROTO_MAX_ACKED_BY];
+        struct store_ack a = { 0 };
         char *cause = NULL;
-        json_t *reply, *o;
         int64_t now = now_ms / 1000, at = r->acknowledged_at;
         int rc;
 
@@ -303,26 +303,29 @@ dispatch_apply_receipt(struct dispatch *d, struct store *st,
         if (at > now)
                 at = now;
         snprintf(actor, sizeof(actor), "pushover:%s", r->acknowledged_by);
-        reply = sched_ack(
+        /* Inside the batch's transaction, with its outcomes. */
+        rc = sched_ack_within(
             st, conf, &(struct sched_ack){ dc.case_id, dc.rule, actor, NULL },
-            at);
-        o = json_object_get(reply, "ack");
-        if (o == NULL) {
+            at, &a, &cause);
+        if (rc != 0) {
                 log_warnx("delivery %s acknowledged by '%s' at Pushover, not "
                           "recorded: %s",
                           r->delivery, actor,
-                          json_string_value(json_object_get(reply, "error")));
+                          rc > 0 ? "its case has no alert of that rule"
+                                 : cause);
                 goto out;
         }
-        if (!json_is_true(json_object_get(o, "new")))
+        if (!a.fresh)
                 goto out; /* acknowledged before: its first who stays */
+        log_info("acknowledged %s for %s (case %lld) by '%s' at Pushover: "
+                 "%d alerts cancelled",
+                 dc.rule, dc.urn, (long long)dc.case_id, actor, a.cancelled);
         au = (struct store_audit){ now,    actor,      "daemon", "ack",
                                    dc.urn, dc.case_id, dc.rule };
-        if (store_audit_add(st, &au, &cause) < 0) {
+        if (store_audit_add(st, &au, &cause) < 0)
                 log_warnx("audit: 'ack' by '%s' not recorded: %s", actor,
                           cause);
-                free(cause);
-        }
 out:
-        json_decref(reply);
+        store_ack_clear(&a);
+        free(cause);
 }

@@ -61,6 +61,8 @@ struct transport_input {
         /* A transport that is no channel's (the heartbeat's), used
          * instead of ch's; ch is NULL then. NULL: ch's. */
         const struct transport *tp;
+        /* transport_receipt()'s: the receipt to poll on ch. */
+        const char *receipt;
 };
 
 struct transport {
@@ -110,6 +112,13 @@ const struct transport *transport_for(const struct conf *conf,
  * daemon.heartbeat's URL, its answer classified as a webhook's.
  */
 const struct transport *transport_heartbeat(void);
+/*
+ * A Pushover receipt's poll (docs/dispatch.md, "Pushover receipts"): a GET
+ * of pushover_receipt_url() under ch's url (if set), its answer classified
+ * as a Pushover answer. The URL holds the application token: never in a
+ * cause, wiped with the job.
+ */
+const struct transport *transport_receipt(void);
 /* Frees what j holds and clears it; the handle must be done with it. */
 void transport_job_clear(struct transport_job *j);
 
