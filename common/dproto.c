@@ -17,6 +17,7 @@ const char *const dproto_type_names[DPROTO_NTYPES] = {
         [DPROTO_ACK] = "ACK",
         [DPROTO_HELLO] = "HELLO",
         [DPROTO_REFUSE] = "REFUSE",
+        [DPROTO_RECEIPT] = "RECEIPT",
 };
 
 const char *const dproto_kind_names[DPROTO_NKINDS] = {
@@ -231,6 +232,26 @@ dproto_job_decode(const json_t *body, struct dproto_job *out, char **cause)
 }
 
 int
+dproto_receipt_decode(const json_t *body, struct dproto_receipt *out,
+                      char **cause)
+{
+        memset(out, 0, sizeof(*out));
+        if (get_string(body, "delivery", true, true, &out->delivery, cause) <
+                0 ||
+            get_string(body, "acknowledged_by", true, true,
+                       &out->acknowledged_by, cause) < 0 ||
+            get_int(body, "acknowledged_at", true, 1, INT64_MAX, 0,
+                    &out->acknowledged_at, cause) < 0)
+                return -1;
+        if (strlen(out->acknowledged_by) > DPROTO_MAX_ACKED_BY) {
+                xasprintf(cause, "'acknowledged_by' is longer than %d bytes",
+                          DPROTO_MAX_ACKED_BY);
+                return -1;
+        }
+        return 0;
+}
+
+int
 dproto_ack_decode(const json_t *body, struct dproto_ack *out, char **cause)
 {
         memset(out, 0, sizeof(*out));
@@ -309,6 +330,9 @@ dproto_decode(const struct dproto_frame *f, int n, struct dproto_msg *m,
                 break;
         case DPROTO_REFUSE:
                 rc = dproto_refuse_decode(m->root, &m->u.refuse, cause);
+                break;
+        case DPROTO_RECEIPT:
+                rc = dproto_receipt_decode(m->root, &m->u.receipt, cause);
                 break;
         case DPROTO_NTYPES:
                 break;
@@ -394,6 +418,20 @@ dproto_outcome_encode(const struct dproto_outcome *o)
         }
         jtext_add(&b, "}", 1);
         free(owned);
+        return b.s;
+}
+
+char *
+dproto_receipt_encode(const struct dproto_receipt *r)
+{
+        struct jtext b = { NULL, 0, 0 };
+
+        jtext_add(&b, "{\"delivery\":", 12);
+        jtext_string(&b, r->delivery);
+        jtext_add(&b, ",\"acknowledged_by\":", 19);
+        jtext_string(&b, r->acknowledged_by);
+        jtext_printf(&b, ",\"acknowledged_at\":%" PRId64 "}",
+                     r->acknowledged_at);
         return b.s;
 }
 

@@ -44,6 +44,7 @@ enum dproto_type {
         DPROTO_ACK,       /* daemon: the outcome is committed */
         DPROTO_HELLO,     /* daemon: I do not know you, say READY */
         DPROTO_REFUSE,    /* daemon: wrong version or key, exit */
+        DPROTO_RECEIPT,   /* worker: a person acknowledged a delivery */
         DPROTO_NTYPES
 };
 extern const char *const dproto_type_names[DPROTO_NTYPES];
@@ -75,6 +76,19 @@ struct dproto_outcome {
         bool local;        /* a retry for a problem on our side */
         const char *error; /* or NULL */
 };
+
+/*
+ * A delivered emergency acknowledged at the service (Pushover's receipt):
+ * by whom there (the service's key for the person, as the daemon writes
+ * the acknowledgement's actor) and when. Sent once, after its OUTCOME.
+ */
+struct dproto_receipt {
+        const char *delivery;        /* not empty */
+        const char *acknowledged_by; /* 1 .. DPROTO_MAX_ACKED_BY bytes */
+        int64_t acknowledged_at;     /* Unix seconds, > 0 */
+};
+/* The longest acknowledged_by: a Pushover user key is 30 characters. */
+#define DPROTO_MAX_ACKED_BY 64
 
 struct dproto_heartbeat {
         int credit; /* a worker's: 0 .. DPROTO_MAX_CREDIT; -1: none */
@@ -139,6 +153,7 @@ struct dproto_msg {
         union {
                 struct dproto_ready ready;
                 struct dproto_outcome outcome;
+                struct dproto_receipt receipt;
                 struct dproto_heartbeat heartbeat;
                 struct dproto_job job;
                 struct dproto_ack ack;
@@ -167,6 +182,8 @@ int dproto_ready_decode(const json_t *body, struct dproto_ready *out,
                         char **cause);
 int dproto_outcome_decode(const json_t *body, struct dproto_outcome *out,
                           char **cause);
+int dproto_receipt_decode(const json_t *body, struct dproto_receipt *out,
+                          char **cause);
 int dproto_heartbeat_decode(const json_t *body, struct dproto_heartbeat *out,
                             char **cause);
 int dproto_job_decode(const json_t *body, struct dproto_job *out, char **cause);
@@ -182,6 +199,7 @@ int dproto_refuse_decode(const json_t *body, struct dproto_refuse *out,
  */
 char *dproto_ready_encode(const struct dproto_ready *r);
 char *dproto_outcome_encode(const struct dproto_outcome *o);
+char *dproto_receipt_encode(const struct dproto_receipt *r);
 char *dproto_heartbeat_encode(const struct dproto_heartbeat *h);
 /* `alert_json` is the alert object already encoded as JSON text. */
 char *dproto_job_encode(const struct dproto_job *j, const char *alert_json);

@@ -368,12 +368,23 @@ on_heartbeat(const struct inbound *in, const struct dproto_msg *m)
                 w->credit = m->u.heartbeat.credit;
 }
 
+/* A RECEIPT: no ACK (sent once); a peer without READY is told HELLO. */
+static void
+on_receipt(const struct inbound *in, const struct dproto_msg *m)
+{
+        struct worker *w = heard(in, false);
+
+        dispatch_apply_receipt(in->d, in->st, in->conf, w, in->id, in->idlen,
+                               &m->u.receipt, in->now_ms);
+}
+
 /* What the daemon does with each message type a worker may send. */
 static void (*const handlers[DPROTO_NTYPES])(const struct inbound *,
                                              const struct dproto_msg *) = {
         [DPROTO_READY] = on_ready,
         [DPROTO_OUTCOME] = on_outcome,
         [DPROTO_HEARTBEAT] = on_heartbeat,
+        [DPROTO_RECEIPT] = on_receipt,
 };
 
 /* One message: [routing id][DPROTO_ID][type][body?]. */

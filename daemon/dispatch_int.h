@@ -98,12 +98,33 @@ int dispatch_send_text(struct dispatch *d, const struct worker *w,
 /* Forgets `w`, giving its leases back (`why` is for the log). */
 void dispatch_forget_worker(struct dispatch *d, struct store *st,
                             struct worker *w, int64_t now_ms, const char *why);
+/*
+ * A peer whose message was dropped (not the holder, another lease, an
+ * unknown delivery): counted as malformed, and logged ("WHAT from PEER
+ * dropped: WHY") at most once a minute per peer, with how many were
+ * dropped meanwhile, so that a flood does not flood the log. `w` is NULL
+ * for a peer that has not said READY.
+ */
+void dispatch_reject(struct dispatch *d, struct worker *w, const void *id,
+                     size_t idlen, int64_t now_ms, const char *what,
+                     const char *why);
 /* Commits an outcome from `w` when docs/dispatch.md lets it settle. */
 enum applied dispatch_apply_outcome(struct dispatch *d, struct store *st,
                                     const struct conf *conf, struct worker *w,
                                     const void *id, size_t idlen,
                                     const struct dproto_outcome *out,
                                     int64_t now_ms);
+
+/*
+ * A RECEIPT from `w` (NULL: a peer without READY, dropped): the delivery's
+ * case and rule acknowledged as pushover:USER at the service's time (not
+ * after now), idempotent, with an audit entry (source "daemon") when it
+ * is the first. Needs no lease: the delivery was settled before.
+ */
+void dispatch_apply_receipt(struct dispatch *d, struct store *st,
+                            const struct conf *conf, struct worker *w,
+                            const void *id, size_t idlen,
+                            const struct dproto_receipt *r, int64_t now_ms);
 
 /*
  * An OUTCOME of the heartbeat's from `w` (NULL: a peer without READY,

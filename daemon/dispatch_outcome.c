@@ -3,6 +3,8 @@
 #include "dispatch_int.h"
 
 #include "log.h"
+#include "sched.h"
+#include "store.h"
 #include "xalloc.h"
 
 #include <stdio.h>
@@ -47,15 +49,9 @@ dispatch_claim(const struct store_delivery *dl, const char *worker,
         return DISPATCH_CLAIM_FORGED;
 }
 
-/*
- * A peer whose outcome was dropped (not the holder, another lease, an
- * unknown delivery): counted as malformed, and logged at most once a
- * minute per peer, with how many were dropped meanwhile, so that a flood
- * does not flood the log.
- */
-static void
-reject(struct dispatch *d, struct worker *w, const void *id, size_t idlen,
-       int64_t now_ms, const char *why)
+void
+dispatch_reject(struct dispatch *d, struct worker *w, const void *id,
+                size_t idlen, int64_t now_ms, const char *what, const char *why)
 {
         struct stranger *s = NULL;
         int64_t *log_ms;
@@ -95,11 +91,11 @@ reject(struct dispatch *d, struct worker *w, const void *id, size_t idlen,
         }
         name = dispatch_printable(id, idlen);
         if (*dropped > 0)
-                log_warnx("dispatch: outcome from %s dropped: %s (and %lu "
-                          "more of its outcomes since the last report)",
-                          name, why, *dropped);
+                log_warnx("dispatch: %s from %s dropped: %s (and %lu "
+                          "more of its messages since the last report)",
+                          what, name, why, *dropped);
         else
-                log_warnx("dispatch: outcome from %s dropped: %s", name, why);
+                log_warnx("dispatch: %s from %s dropped: %s", what, name, why);
         free(name);
         *log_ms = now_ms == 0 ? 1 : now_ms;
         *dropped = 0;
@@ -168,16 +164,17 @@ dispatch_apply_outcome(struct dispatch *d, struct store *st,
                 return APPLIED_DROP;
         }
         if (rc > 0) {
-                reject(d, w, id, idlen, now_ms, "no such delivery");
+                dispatch_reject(d, w, id, idlen, now_ms, "outcome",
+                                "no such delivery");
                 return APPLIED_DROP;
         }
         claim = dispatch_claim(&dl, w != NULL ? w->name : NULL, out->lease,
                                out->result == DPROTO_DELIVERED);
         switch (claim) {
         case DISPATCH_CLAIM_FORGED:
-                reject(d, w, id, idlen, now_ms,
-                       w == NULL ? "it has not said READY"
-                                 : "it does not hold that lease");
+                dispatch_reject(d, w, id, idlen, now_ms, "outcome",
+                                w == NULL ? "it has not said READY"
+                                          : "it does not hold that lease");
                 return APPLIED_DROP;
         case DISPATCH_CLAIM_REPEAT:
                 /* Already recorded: the ACK was on its way. */
@@ -255,4 +252,80 @@ dispatch_apply_outcome(struct dispatch *d, struct store *st,
         }
         free(why);
         return rc < 0 ? APPLIED_DROP : APPLIED_FIRST;
+}
+
+/* A Pushover user key: letters and digits only (docs/dispatch.md). */
+static bool
+is_user_key(const char *s)
+{
+        return s[0] != '\0' &&
+               strspn(s, "abcdefghijklmnopqrstuvwxyz"
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == strlen(s);
+}
+
+void
+dispatch_apply_receipt(struct dispatch *d, struct store *st,
+                       const struct conf *conf, struct worker *w,
+                       const void *id, size_t idlen,
+                       const struct dproto_receipt *r, int64_t now_ms)
+{
+        struct store_delivery_case dc;
+        struct store_audit au = { 0 };
+        char actor[sizeof("pushover:") + DPROTO_MAX_ACKED_BY];
+        struct store_ack a = { 0 };
+        char *cause = NULL;
+        int64_t now = now_ms / 1000, at = r->acknowledged_at;
+        int rc;
+
+        if (w == NULL) {
+                dispatch_reject(d, w, id, idlen, now_ms, "receipt",
+                                "it has not said READY");
+                return;
+        }
+        if (!is_user_key(r->acknowledged_by)) {
+                dispatch_reject(d, w, id, idlen, now_ms, "receipt",
+                                "'acknowledged_by' is not a Pushover user key");
+                return;
+        }
+        rc = store_delivery_case(st, r->delivery, &dc, &cause);
+        if (rc < 0) {
+                dispatch_store_error(st, cause);
+                free(cause);
+                return;
+        }
+        if (rc > 0 || strcmp(dc.type, "pushover") != 0) {
+                dispatch_reject(d, w, id, idlen, now_ms, "receipt",
+                                rc > 0 ? "no such delivery"
+                                       : "not a Pushover delivery");
+                return;
+        }
+        /* Pushover's time, but never ahead of ours (a skewed clock). */
+        if (at > now)
+                at = now;
+        snprintf(actor, sizeof(actor), "pushover:%s", r->acknowledged_by);
+        /* Inside the batch's transaction, with its outcomes. */
+        rc = sched_ack_within(
+            st, conf, &(struct sched_ack){ dc.case_id, dc.rule, actor, NULL },
+            at, &a, &cause);
+        if (rc != 0) {
+                log_warnx("delivery %s acknowledged by '%s' at Pushover, not "
+                          "recorded: %s",
+                          r->delivery, actor,
+                          rc > 0 ? "its case has no alert of that rule"
+                                 : cause);
+                goto out;
+        }
+        if (!a.fresh)
+                goto out; /* acknowledged before: its first who stays */
+        log_info("acknowledged %s for %s (case %lld) by '%s' at Pushover: "
+                 "%d alerts cancelled",
+                 dc.rule, dc.urn, (long long)dc.case_id, actor, a.cancelled);
+        au = (struct store_audit){ now,    actor,      "daemon", "ack",
+                                   dc.urn, dc.case_id, dc.rule };
+        if (store_audit_add(st, &au, &cause) < 0)
+                log_warnx("audit: 'ack' by '%s' not recorded: %s", actor,
+                          cause);
+out:
+        store_ack_clear(&a);
+        free(cause);
 }

@@ -622,21 +622,37 @@ sched_ack_json(const struct conf *conf, int64_t case_id, const char *urn,
         return o;
 }
 
-json_t *
-sched_ack(struct store *st, const struct conf *conf,
-          const struct sched_ack *ack, int64_t now)
+int
+sched_ack_within(struct store *st, const struct conf *conf,
+                 const struct sched_ack *ack, int64_t now,
+                 struct store_ack *out, char **cause)
 {
         const struct rule *rule = conf_rule(conf, ack->rule);
-        struct store_ack a = { 0 };
-        struct store_case c;
-        json_t *keeps = json_array(), *reply = NULL, *o;
-        const char *fault;
-        char *cause = NULL, *keeps_text;
+        json_t *keeps = json_array();
+        char *keeps_text;
         int rc;
 
         for (size_t i = 0; rule != NULL && i < rule->nack_keeps; i++)
                 json_array_append_new(keeps, json_string(rule->ack_keeps[i]));
         keeps_text = json_dumps(keeps, JSON_COMPACT);
+        rc = store_ack(st, ack->case_id, ack->rule, keeps_text, ack->actor,
+                       ack->note, now, out, cause);
+        json_decref(keeps);
+        free(keeps_text);
+        return rc;
+}
+
+json_t *
+sched_ack(struct store *st, const struct conf *conf,
+          const struct sched_ack *ack, int64_t now)
+{
+        struct store_ack a = { 0 };
+        struct store_case c;
+        json_t *reply = NULL, *o;
+        const char *fault;
+        char *cause = NULL;
+        int rc;
+
         if (store_case_get(st, ack->case_id, &c, &cause) < 0) {
                 free(cause);
                 cause = NULL;
@@ -646,8 +662,10 @@ sched_ack(struct store *st, const struct conf *conf,
         }
         if (store_begin(st, &cause) < 0)
                 goto fail;
-        rc = store_ack(st, c.id, ack->rule, keeps_text, ack->actor, ack->note,
-                       now, &a, &cause);
+        rc = sched_ack_within(
+            st, conf,
+            &(struct sched_ack){ c.id, ack->rule, ack->actor, ack->note }, now,
+            &a, &cause);
         if (rc < 0) {
                 store_rollback(st);
                 goto fail;
@@ -685,8 +703,6 @@ fail:
         reply = proto_error("internal error: %s", cause);
 out:
         store_ack_clear(&a);
-        json_decref(keeps);
-        free(keeps_text);
         free(cause);
         return reply;
 }

@@ -58,6 +58,14 @@ struct sched_ack {
 json_t *sched_ack(struct store *st, const struct conf *conf,
                   const struct sched_ack *ack, int64_t now);
 /*
+ * The same inside the caller's transaction (the dispatch's batch): 0 with
+ * *out (out->fresh false when it was there), 1 when the case has no alert
+ * of that rule, -1 with *cause; logs nothing.
+ */
+int sched_ack_within(struct store *st, const struct conf *conf,
+                     const struct sched_ack *ack, int64_t now,
+                     struct store_ack *out, char **cause);
+/*
  * An acknowledgement as the replies show it: {"case", "school": {"urn",
  * "name"}, "rule", "due", "due_human", "acked", and when acked "by", "at",
  * "note"}. Borrows nothing; the caller owns it.

@@ -553,6 +553,12 @@ static const char *const stmt_sql[S_COUNT] = {
                         "l.expires FROM links AS l "
                         "JOIN cases AS c ON c.id = l.case_id "
                         "WHERE l.hash = ?1",
+        /* What a service's acknowledgement of a delivery acknowledges. */
+        [S_DELIVERY_CASE] = "SELECT a.case_id, c.urn, a.rule, d.channel, "
+                            "d.type FROM deliveries AS d "
+                            "JOIN alerts AS a ON a.id = d.alert_id "
+                            "JOIN cases AS c ON c.id = a.case_id "
+                            "WHERE d.uid = ?1",
         /* Links that stopped working before ?1: nobody can use them. */
         [S_LINKS_PRUNE] = "/* links_prune */ DELETE FROM links "
                           "WHERE expires < ?1",

@@ -385,6 +385,22 @@ int store_link_find(struct store *st, const unsigned char *hash,
 /* Deletes the links that expired before `before`: how many, or -1. */
 int store_links_prune(struct store *st, int64_t before, char **cause);
 
+/*
+ * What delivery `uid` was of, as an acknowledgement made at its service
+ * (a Pushover receipt) needs it: its alert's case and rule, the case's
+ * school, the delivery's channel and type. 0 and *out, 1 when there is no
+ * such delivery, -1.
+ */
+struct store_delivery_case {
+        int64_t case_id;
+        char urn[NAMES_URN_LEN + 1];
+        char rule[NAMES_KIND_LEN + 1];
+        char channel[NAMES_CHANNEL_LEN + 1];
+        char type[NAMES_TYPE_LEN + 1];
+};
+int store_delivery_case(struct store *st, const char *uid,
+                        struct store_delivery_case *out, char **cause);
+
 /* --- Dispatch (docs/dispatch.md) ------------------------------------------ */
 
 /*

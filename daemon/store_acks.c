@@ -6,6 +6,7 @@
 #include "xalloc.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static char *
 dup_col(sqlite3_stmt *s, int col)
@@ -174,6 +175,31 @@ store_link_find(struct store *st, const unsigned char *hash,
                 copy_col(out->rule, sizeof(out->rule), s, 2);
                 copy_col(out->channel, sizeof(out->channel), s, 3);
                 out->expires = sqlite3_column_int64(s, 4);
+        }
+        done(s);
+        return rc < 0 ? -1 : rc == 1 ? 0 : 1;
+}
+
+int
+store_delivery_case(struct store *st, const char *uid,
+                    struct store_delivery_case *out, char **cause)
+{
+        static const char what[] = "find a delivery's case";
+        sqlite3_stmt *s = st->stmts[S_DELIVERY_CASE];
+        int rc;
+
+        if (bind_text(s, 1, uid) != SQLITE_OK) {
+                done(s);
+                return store_fail(st, what, cause);
+        }
+        rc = store_step(st, s, what, cause);
+        if (rc == 1) {
+                memset(out, 0, sizeof(*out));
+                out->case_id = sqlite3_column_int64(s, 0);
+                copy_col(out->urn, sizeof(out->urn), s, 1);
+                copy_col(out->rule, sizeof(out->rule), s, 2);
+                copy_col(out->channel, sizeof(out->channel), s, 3);
+                copy_col(out->type, sizeof(out->type), s, 4);
         }
         done(s);
         return rc < 0 ? -1 : rc == 1 ? 0 : 1;

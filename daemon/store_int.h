@@ -78,6 +78,7 @@ enum stmt {
         S_JSON_CASE_ACKS,
         S_LINK_ADD,
         S_LINK_FIND,
+        S_DELIVERY_CASE,
         S_LINKS_PRUNE,
         S_TOKEN_ADD,
         S_TOKEN_LIVE,

@@ -62,6 +62,11 @@ http_request_free(struct http_request *r)
 {
         if (r == NULL)
                 return;
+        /* A URL or a form may hold a token (Pushover's): wiped. */
+        if (r->url != NULL)
+                explicit_bzero(r->url, strlen(r->url));
+        if (r->body != NULL)
+                explicit_bzero(r->body, strlen(r->body));
         free(r->url);
         for (size_t i = 0; i < r->nheaders; i++)
                 free(r->headers[i]);

@@ -181,6 +181,11 @@ struct pushover_receipt {
         bool expired;             /* retries ended unacknowledged */
         int64_t expires_at;
 };
+/* The longest receipt kept: Pushover's are 30 letters and digits. */
+#define PUSHOVER_RECEIPT_MAX 64
+/* The receipt of an emergency's answer (letters and digits, at most
+ * PUSHOVER_RECEIPT_MAX), a new string; NULL when it has none. */
+char *pushover_receipt_of(const char *body, size_t len);
 /* Parses a receipt reply; -1 with *cause (caller frees) if it is not one
  * with status 1, or says acknowledged without by whom and when. */
 int pushover_receipt_parse(const char *body, size_t len,

@@ -165,25 +165,36 @@ pushover_classify(const struct http_response *r, long *retry_after,
         return o;
 }
 
-static char *
-pushover_note(const struct http_response *r)
+char *
+pushover_receipt_of(const char *body, size_t len)
 {
         json_t *doc;
         const char *receipt;
         char *out = NULL;
 
-        if (r->body == NULL || r->len == 0)
+        if (body == NULL || len == 0)
                 return NULL;
-        doc = json_loadb(r->body, r->len, 0, NULL);
+        doc = json_loadb(body, len, 0, NULL);
         receipt = json_string_value(json_object_get(doc, "receipt"));
         /* Receipts are 30 letters and digits; anything else is not one. */
-        if (receipt != NULL && strlen(receipt) <= 64 &&
+        if (receipt != NULL && strlen(receipt) <= PUSHOVER_RECEIPT_MAX &&
             strspn(receipt,
                    "abcdefghijklmnopqrstuvwxyz"
                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == strlen(receipt) &&
             receipt[0] != '\0')
-                xasprintf(&out, "pushover emergency receipt '%s'", receipt);
+                out = xstrdup(receipt);
         json_decref(doc);
+        return out;
+}
+
+static char *
+pushover_note(const struct http_response *r)
+{
+        char *receipt = pushover_receipt_of(r->body, r->len), *out = NULL;
+
+        if (receipt != NULL)
+                xasprintf(&out, "pushover emergency receipt '%s'", receipt);
+        free(receipt);
         return out;
 }
 

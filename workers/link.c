@@ -176,6 +176,15 @@ link_outcome(struct link *l, const struct dproto_outcome *o, int64_t now)
         send_msg(l, DPROTO_OUTCOME, m->text);
 }
 
+void
+link_receipt(struct link *l, const struct dproto_receipt *r)
+{
+        char *body = dproto_receipt_encode(r);
+
+        send_msg(l, DPROTO_RECEIPT, body);
+        free(body);
+}
+
 size_t
 link_unacked(const struct link *l)
 {

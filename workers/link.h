@@ -57,6 +57,8 @@ void link_read(struct link *l, link_handler *const handlers[DPROTO_NTYPES],
 void link_ready(struct link *l, int credit);
 /* Sends an outcome now and keeps it, to send again until acknowledged. */
 void link_outcome(struct link *l, const struct dproto_outcome *o, int64_t now);
+/* Sends a RECEIPT once (docs/dispatch.md): not repeated, not acknowledged. */
+void link_receipt(struct link *l, const struct dproto_receipt *r);
 /* How many outcomes await the scheduler's ACK. */
 size_t link_unacked(const struct link *l);
 

@@ -15,6 +15,7 @@ struct transfer {
         struct transfer *prev, *next; /* p->live */
         CURL *easy;
         char *uid;
+        char *channel; /* its channel's name, or NULL */
         int64_t lease;
         const struct transport *tp;
         struct transport_job job;
@@ -101,6 +102,7 @@ transfer_free(struct transfer *t)
         transport_job_clear(&t->job);
         free(t->resp);
         free(t->uid);
+        free(t->channel);
         free(t);
 }
 
@@ -131,6 +133,7 @@ transfer_start(struct transfer_pool *p, const char *uid, int64_t lease,
         t->uid = xstrdup(uid);
         t->lease = lease;
         t->job.uid = t->uid;
+        t->channel = in->ch != NULL ? xstrdup(in->ch->name) : NULL;
         t->tp = in->tp != NULL ? in->tp : transport_for(in->conf, in->ch->type);
         t->easy = easy_get(p);
         if (t->easy == NULL) {
@@ -236,7 +239,9 @@ transfer_reap(struct transfer_pool *p, transfer_done *done, void *arg)
                                 log_info("delivery %s: %s", t->uid, note);
                         free(note);
                 }
-                done(arg, t->uid, t->lease, o, code, retry_after, local, error);
+                done(arg, t->uid, t->lease, o, code, retry_after, local, error,
+                     &(struct transfer_info){ t->tp, t->channel, t->resp,
+                                              t->len });
                 free(error);
                 p->active--;
                 transfer_free(t);

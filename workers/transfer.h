@@ -40,10 +40,18 @@ int transfer_start(struct transfer_pool *p, const char *uid, int64_t lease,
                    const struct transport_input *in, enum outcome *fail,
                    bool *local, char **cause);
 
+/* More of a finished transfer, borrowed for the call. */
+struct transfer_info {
+        const struct transport *tp; /* the transport that ran it */
+        const char *channel;        /* its channel's name, or NULL */
+        const char *body;           /* the response (at most 64 KiB), or NULL */
+        size_t len;
+};
 /* What became of one transfer; the strings are borrowed for the call. */
 typedef void transfer_done(void *arg, const char *uid, int64_t lease,
                            enum outcome o, long code, long retry_after,
-                           bool local, const char *error);
+                           bool local, const char *error,
+                           const struct transfer_info *x);
 /* Calls done() for each finished transfer, and forgets it. */
 void transfer_reap(struct transfer_pool *p, transfer_done *done, void *arg);
 /* How many transfers are under way. */

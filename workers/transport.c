@@ -29,6 +29,8 @@ transport_job_clear(struct transport_job *j)
         oauth2_destroy(&j->oauth2);
         free(j->signin_error);
         j->signin_error = NULL;
+        free(j->bearer_file);
+        j->bearer_file = NULL;
         free(j->body);
         j->body = NULL;
 }
@@ -279,6 +281,7 @@ smtp_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
                  * would prefer OAUTHBEARER when a server offers both). */
                 curl_easy_setopt(easy, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
                 curl_easy_setopt(easy, CURLOPT_XOAUTH2_BEARER, secret);
+                j->bearer_file = xstrdup(c->email.bearer_token_file);
         }
         rc = 0;
 out:
@@ -318,6 +321,18 @@ smtp_classify(const struct transport *tp, const struct transport_job *j,
                           *error);
                 free(*error);
                 *error = e;
+        } else if (rc == CURLE_LOGIN_DENIED && j->bearer_file != NULL) {
+                /* The token is ours, written by a refresher that may lag:
+                 * held and tried again until the file has a good one
+                 * (the secrets module reads it again when it changes). */
+                xasprintf(&e,
+                          "%s: the relay refused the bearer token in '%s': "
+                          "check the refresher that writes it",
+                          *error, j->bearer_file);
+                free(*error);
+                *error = e;
+                *local = true;
+                o = OUTCOME_RETRY;
         }
         return o;
 }
@@ -441,6 +456,19 @@ graph_again(const struct transport *tp, CURL *easy, struct transport_job *j,
         return true;
 }
 
+/* The HTTP options a GET without a body shares (heartbeat, receipt). */
+static void
+get_options(CURL *easy, struct transport_job *j)
+{
+        j->headers = curl_slist_append(
+            NULL, "User-Agent: ofsted-notify/" PROJECT_VERSION);
+        curl_easy_setopt(easy, CURLOPT_URL, j->req.url);
+        curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(easy, CURLOPT_HTTPHEADER, j->headers);
+        curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+}
+
 /*
  * The heartbeat: a GET of the push monitor's URL, without a body; the
  * monitor counts the request. The URL is a secret: no cause quotes it.
@@ -466,13 +494,7 @@ beat_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
         j->req.url = backend_url(url, cause);
         if (j->req.url == NULL)
                 return -1;
-        j->headers = curl_slist_append(
-            NULL, "User-Agent: ofsted-notify/" PROJECT_VERSION);
-        curl_easy_setopt(easy, CURLOPT_URL, j->req.url);
-        curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(easy, CURLOPT_HTTPHEADER, j->headers);
-        curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+        get_options(easy, j);
         return 0;
 }
 
@@ -484,6 +506,43 @@ const struct transport *
 transport_heartbeat(void)
 {
         return &beat_transport;
+}
+
+static int
+receipt_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
+                const struct transport_input *in, enum outcome *fail,
+                bool *local, char **cause)
+{
+        const struct channel *ch = in->ch;
+        const struct wsecrets_channel *cs;
+
+        (void)tp;
+        *fail = OUTCOME_FAILED;
+        if ((cs = wsecrets_channel(in->secrets, ch, cause)) == NULL) {
+                *fail = OUTCOME_RETRY;
+                *local = true;
+                return -1;
+        }
+        if (cs->token.value == NULL || in->receipt == NULL) {
+                *cause = xstrdup("pushover needs token_file");
+                return -1;
+        }
+        j->req.url =
+            pushover_receipt_url(ch->url[0] != '\0' ? ch->url : cs->url.value,
+                                 in->receipt, cs->token.value);
+        get_options(easy, j);
+        return 0;
+}
+
+static const struct transport receipt_transport = { CHANNEL_PUSHOVER,
+                                                    &backend_pushover,
+                                                    receipt_prepare,
+                                                    http_classify, NULL };
+
+const struct transport *
+transport_receipt(void)
+{
+        return &receipt_transport;
 }
 
 static const struct transport graph_transport = {

@@ -40,6 +40,10 @@ struct transport_job {
         unsigned gen;
         bool renewed;
         char *signin_error;
+        /* email with email.bearer_token_file: the file's name as the
+         * config gives it, for the error when the relay refuses the token
+         * (a problem on our side: the refresher lags). NULL: none. */
+        char *bearer_file;
         char *body; /* Graph: the request's body */
 };
 
@@ -57,6 +61,8 @@ struct transport_input {
         /* A transport that is no channel's (the heartbeat's), used
          * instead of ch's; ch is NULL then. NULL: ch's. */
         const struct transport *tp;
+        /* transport_receipt()'s: the receipt to poll on ch. */
+        const char *receipt;
 };
 
 struct transport {
@@ -106,6 +112,13 @@ const struct transport *transport_for(const struct conf *conf,
  * daemon.heartbeat's URL, its answer classified as a webhook's.
  */
 const struct transport *transport_heartbeat(void);
+/*
+ * A Pushover receipt's poll (docs/dispatch.md, "Pushover receipts"): a GET
+ * of pushover_receipt_url() under ch's url (if set), its answer classified
+ * as a Pushover answer. The URL holds the application token: never in a
+ * cause, wiped with the job.
+ */
+const struct transport *transport_receipt(void);
 /* Frees what j holds and clears it; the handle must be done with it. */
 void transport_job_clear(struct transport_job *j);
 

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "oauth2.h"
 #include "os.h"
+#include "receipts.h"
 #include "secrets.h"
 #include "svc.h"
 #include "template.h"
@@ -31,6 +32,7 @@ struct wk {
         struct transfer_pool *xfers; /* the deliveries under way */
         struct wsecrets *secrets;    /* the files w->conf names, as read */
         struct oauth2 *oauth2;       /* email.oauth2's sign-in, or NULL */
+        struct receipts receipts;    /* Pushover emergencies polled */
         int sigfd;
         struct svc_watchdog watchdog;
         bool running;
@@ -162,7 +164,7 @@ on_job(void *arg, const struct dproto_msg *m)
                            &(struct transport_input){
                                w->conf, w->secrets, ch, m->root, title, text,
                                w->opts->timeout_ms, (int64_t)time(NULL),
-                               w->oauth2, os_mono_ms(), NULL },
+                               w->oauth2, os_mono_ms(), NULL, NULL },
                            &fail, &local, &cause) < 0)
                 goto fail;
         log_debug("delivery %s: sending to '%s' (%s)", uid, name, type);
@@ -176,12 +178,123 @@ out:
         free(cause);
 }
 
-/* A finished transfer's outcome, for the scheduler (transfer_done). */
+/* Emergencies stay unacknowledged a little past their expire. */
+#define RECEIPT_SLACK_S 60
+
+/* A receipt's poll answered: a RECEIPT once acknowledged. */
+static void
+on_polled(struct wk *w, const char *uid, enum outcome o, long retry_after,
+          const struct transfer_info *x)
+{
+        struct receipt *r = receipts_find(&w->receipts, uid);
+        struct pushover_receipt pr;
+        char *why = NULL;
+
+        if (r == NULL)
+                return;
+        switch (receipts_polled(r, o, retry_after, x->body, x->len,
+                                (int64_t)time(NULL), os_mono_ms(), &pr, &why)) {
+        case RECEIPT_ACKED:
+                log_info("delivery %s: acknowledged at Pushover by '%s'", uid,
+                         pr.acknowledged_by);
+                link_receipt(w->link,
+                             &(struct dproto_receipt){ uid, pr.acknowledged_by,
+                                                       pr.acknowledged_at });
+                receipts_drop(&w->receipts, r);
+                break;
+        case RECEIPT_DROP:
+                log_info("delivery %s: no longer polling its receipt: %s", uid,
+                         why);
+                receipts_drop(&w->receipts, r);
+                break;
+        case RECEIPT_WAIT:
+                break;
+        }
+        free(why);
+}
+
+/* A delivered Pushover emergency: its receipt, to poll. */
+static void
+keep_receipt(struct wk *w, const char *uid, const struct transfer_info *x)
+{
+        const struct channel *ch =
+            x->channel != NULL ? conf_channel(w->conf, x->channel) : NULL;
+        char *id;
+
+        if (ch == NULL || ch->type != CHANNEL_PUSHOVER)
+                return;
+        id = pushover_receipt_of(x->body, x->len);
+        if (id == NULL)
+                return;
+        receipts_add(&w->receipts, uid, ch->name, id,
+                     (int64_t)time(NULL) + ch->expire + RECEIPT_SLACK_S,
+                     os_mono_ms());
+        free(id);
+}
+
+/* A finished transfer's outcome, for the scheduler (transfer_done); a
+ * receipt's poll stays here. */
 static void
 on_done(void *arg, const char *uid, int64_t lease, enum outcome o, long code,
-        long retry_after, bool local, const char *error)
+        long retry_after, bool local, const char *error,
+        const struct transfer_info *x)
 {
-        report(arg, uid, lease, o, code, retry_after, local, error);
+        struct wk *w = arg;
+
+        if (x->tp == transport_receipt()) {
+                on_polled(w, uid, o, retry_after, x);
+                return;
+        }
+        report(w, uid, lease, o, code, retry_after, local, error);
+        if (o == OUTCOME_DELIVERED)
+                keep_receipt(w, uid, x);
+}
+
+/* Starts the polls that are due, unless stopping. */
+static void
+poll_receipts(struct wk *w, int64_t now)
+{
+        enum outcome fail;
+        bool local;
+        char *cause;
+
+        for (size_t i = 0; i < w->receipts.n && w->stop_by_ms == 0; i++) {
+                struct receipt *r = &w->receipts.v[i];
+                const struct channel *ch = conf_channel(w->conf, r->channel);
+
+                if (r->polling || r->next_ms > now)
+                        continue;
+                if (ch == NULL || ch->type != CHANNEL_PUSHOVER) {
+                        log_info("delivery %s: no longer polling its receipt: "
+                                 "channel '%s' is no longer a Pushover channel",
+                                 r->uid, r->channel);
+                        receipts_drop(&w->receipts, r);
+                        i--;
+                        continue;
+                }
+                fail = OUTCOME_FAILED;
+                local = false;
+                cause = NULL;
+                if (transfer_start(w->xfers, r->uid, -1,
+                                   &(struct transport_input){
+                                       .conf = w->conf,
+                                       .secrets = w->secrets,
+                                       .ch = ch,
+                                       .timeout_ms = w->opts->timeout_ms,
+                                       .now = (int64_t)time(NULL),
+                                       .now_ms = now,
+                                       .tp = transport_receipt(),
+                                       .receipt = r->id },
+                                   &fail, &local, &cause) == 0) {
+                        r->polling = true;
+                } else {
+                        /* cause names no URL: the token stays out. */
+                        log_warnx("delivery %s: receipt not polled: %s", r->uid,
+                                  cause);
+                        r->next_ms = now + RECEIPTS_POLL_MS;
+                }
+                free(cause);
+        }
 }
 
 static void
@@ -263,6 +376,7 @@ timers(struct wk *w, int64_t now)
         size_t active = transfer_active(w->xfers), unacked;
 
         link_timers(w->link, now, credit_left(w));
+        poll_receipts(w, now);
         unacked = link_unacked(w->link);
         if (w->stop_by_ms != 0 &&
             ((active == 0 && unacked == 0) || now >= w->stop_by_ms)) {
@@ -281,9 +395,12 @@ poll_timeout(struct wk *w, int64_t now)
         int64_t t = link_next_ms(w->link);
 
         int64_t curl_ms = transfer_timer_ms(w->xfers);
+        int64_t poll_ms = receipts_next_ms(&w->receipts);
 
         if (curl_ms >= 0 && curl_ms < t)
                 t = curl_ms;
+        if (poll_ms >= 0 && poll_ms < t)
+                t = poll_ms;
         t = now + svc_watchdog_sleep(&w->watchdog, now, t - now);
         return t <= now ? 0 : (int)(t - now);
 }
@@ -358,6 +475,7 @@ worker_run(const struct worker_opts *opts, struct conf *conf)
 
         /* Whatever is still in flight: its lease runs out at the scheduler. */
         transfer_pool_destroy(&w.xfers);
+        receipts_clear(&w.receipts);
         curl_global_cleanup();
         wsecrets_destroy(&w.secrets);
         oauth2_destroy(&w.oauth2);

@@ -2,8 +2,8 @@
  * fuzz_dproto: the dispatch protocol (docs/dispatch.md) as both peers read
  * it. Every message of the input is decoded by dproto_decode(), the
  * decoder of the daemon and of the worker alike, for whichever type it
- * names (JOB, ACK, HELLO and REFUSE as a worker gets them; READY, OUTCOME
- * and HEARTBEAT as the daemon does); and it is sent to the daemon's
+ * names (JOB, ACK, HELLO and REFUSE as a worker gets them; READY, OUTCOME,
+ * RECEIPT and HEARTBEAT as the daemon does); and it is sent to the daemon's
  * dispatch_read() and dispatch_tick() (daemon/dispatch.c) through a real
  * ROUTER socket and a real state database, which handle what it takes.
  *
@@ -150,6 +150,8 @@ encode(const struct dproto_msg *m)
                 return dproto_hello_encode();
         case DPROTO_REFUSE:
                 return dproto_refuse_encode(&m->u.refuse);
+        case DPROTO_RECEIPT:
+                return dproto_receipt_encode(&m->u.receipt);
         case DPROTO_NTYPES:
                 break;
         }
@@ -195,6 +197,13 @@ check_same(const struct dproto_msg *a, const struct dproto_msg *b)
                 break;
         case DPROTO_REFUSE:
                 FUZZ_CHECK(same(a->u.refuse.error, b->u.refuse.error));
+                break;
+        case DPROTO_RECEIPT:
+                FUZZ_CHECK(same(a->u.receipt.delivery, b->u.receipt.delivery) &&
+                           same(a->u.receipt.acknowledged_by,
+                                b->u.receipt.acknowledged_by) &&
+                           a->u.receipt.acknowledged_at ==
+                               b->u.receipt.acknowledged_at);
                 break;
         case DPROTO_HELLO:
         case DPROTO_NTYPES:

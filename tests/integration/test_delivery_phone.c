@@ -8,7 +8,9 @@
  * alert carries the one-click link as each service shows one (ntfy's
  * view action, Pushover's url, the SMS's last line) and the case's page
  * (ntfy's Click), and its escalation is urgent (ntfy urgent, Pushover
- * emergency). No secret (token, key, auth token) may appear in any log.
+ * emergency), whose receipt the worker polls until someone acknowledges
+ * it there, which acknowledges the rule. No secret (token, key, auth token) may
+ * appear in any log.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define NTFY_TOKEN  "tk_AgQdq7mVBoFD37zQVN29RhuMzNIz2"
 #define PO_APP      "azGDORePK8gMaC0QOYAMyEEuzJnyUi"
@@ -36,7 +39,10 @@
 #define WAIT_MS     30000
 #define TWILIO_PATH "/2010-04-01/Accounts/" TW_SID "/Messages.json"
 #define URN         "100001"
-#define LINK_BASE   "https://alerts.test.example"
+/* A member of the group whose key user_key_file holds: who acknowledges. */
+#define PO_MEMBER "gznej3rKEVAvPUxu9vvNnqpmZpokzF"
+#define RECEIPT   "rLqQ5ZBe2w5nd3Rs"
+#define LINK_BASE "https://alerts.test.example"
 
 static const char *const secrets[] = { NTFY_TOKEN, PO_APP, PO_USER, TW_TOKEN,
                                        FT_KEY };
@@ -95,7 +101,7 @@ write_conf(struct cluster *c)
                 "rules = ( { name = \"drill\"; event = \"drill\";\n"
                 "    action = \"Drill.\";\n"
                 "    deadline = { working_days = 10; time = \"17:00\"; };\n"
-                "    alerts = [ \"event\" ];\n"
+                "    alerts = [ \"event\", \"-60m\" ];\n"
                 "    escalate = ( { at = \"+1s\"; "
                 "channels = [ \"ntfy\", \"po\" ]; } ); } );\n"
                 "web = { base_url = \"" LINK_BASE "\"; };\n",
@@ -571,6 +577,111 @@ test_links_and_escalation(void **state)
         c->passed = true;
 }
 
+/*
+ * The script of test_receipt: Pushover answers each message with a
+ * receipt, whose poll says `acked` (then by PO_MEMBER at `at`), or not
+ * yet; the SMS gateways accept.
+ */
+static void
+receipt_script(struct cluster *c, bool acked, long long at)
+{
+        char script[1024];
+
+        snprintf(script, sizeof(script),
+                 "/1/messages.json status 200 header Content-Type "
+                 "application/json body {\"status\":1,\"request\":"
+                 "\"647d2300\",\"receipt\":\"" RECEIPT "\"}\n"
+                 "/1/receipts/ status 200 header Content-Type "
+                 "application/json body {\"status\":1,\"acknowledged\":%d,"
+                 "\"acknowledged_at\":%lld,\"acknowledged_by\":\"%s\","
+                 "\"acknowledged_by_device\":\"iphone\","
+                 "\"last_delivered_at\":0,\"expired\":0,"
+                 "\"expires_at\":4102444800,\"called_back\":0,"
+                 "\"called_back_at\":0,\"request\":\"647d2300\"}\n" TWILIO_PATH
+                 " status 201 body {\"sid\":\"SM01\",\"status\":"
+                 "\"queued\"}\n/api/sendsms/json status 200 body "
+                 "{\"code\":0,\"description\":\"OK\"}\n",
+                 acked ? 1 : 0, acked ? at : 0LL, acked ? PO_MEMBER : "");
+        cluster_httpsink_script(c, script);
+}
+
+/* The case of school URN, as `show` has it; caller frees. */
+static json_t *
+show_case(struct cluster *c)
+{
+        json_t *show = cluster_ctl_json_want(c, 0, "show", "--school", URN,
+                                             "--json", NULL);
+        json_t *cs = json_incref(jobj(show, "case"));
+
+        json_decref(show);
+        return cs;
+}
+
+static bool
+is_acked(void *arg)
+{
+        json_t *cs = show_case(arg);
+        bool acked = json_array_size(jarr(cs, "acks")) > 0;
+
+        json_decref(cs);
+        return acked;
+}
+
+/*
+ * A Pushover emergency's receipt: the worker polls it (a GET with the app
+ * token, no sooner than 5 s apart), not acknowledged the first time; once
+ * a group member acknowledges it at Pushover, the rule is acknowledged as
+ * pushover:MEMBER, and its later reminder is cancelled.
+ */
+static void
+test_receipt(void **state)
+{
+        struct cluster *c = *state;
+        json_t *r, *polls, *cs, *a;
+        const char *path;
+        size_t i;
+        bool found = false;
+
+        start(c, NULL);
+        receipt_script(c, false, 0);
+        r = cluster_ctl_json(c, "event", "notification", "--school", URN,
+                             "--json", NULL);
+        json_decref(r);
+        r = cluster_ctl_json(c, "event", "drill", "--school", URN, "--json",
+                             NULL);
+        json_decref(r);
+        polls = cluster_wait_requests(c, "/1/receipts/", 1, WAIT_MS);
+        assert_true(json_array_size(polls) >= 1);
+        r = json_array_get(polls, 0);
+        assert_string_equal(jstr(r, "method"), "GET");
+        path = jstr(r, "path");
+        assert_string_equal(path, "/1/receipts/" RECEIPT ".json?token=" PO_APP);
+        json_decref(polls);
+        assert_false(is_acked(c));
+
+        receipt_script(c, true, (long long)time(NULL));
+        if (!cluster_wait_until(is_acked, c, WAIT_MS))
+                fail_msg("the receipt's acknowledgement never acknowledged "
+                         "the rule");
+        cs = show_case(c);
+        a = json_array_get(jarr(cs, "acks"), 0);
+        assert_string_equal(jstr(a, "rule"), "drill");
+        assert_string_equal(jstr(a, "by"), "pushover:" PO_MEMBER);
+        json_array_foreach(jarr(cs, "alerts"), i, a)
+        {
+                if (strcmp(jstr(a, "offset"), "-60m") != 0)
+                        continue;
+                assert_string_equal(jstr(a, "state"), "cancelled");
+                found = true;
+        }
+        assert_true(found);
+        json_decref(cs);
+        /* The token travels in the poll's URL, never into a log. */
+        assert_no_secret_logged(c);
+        cluster_stop_all(c);
+        c->passed = true;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -582,6 +693,7 @@ main(int argc, char **argv)
                 CLUSTER_TEST(test_firetext),
                 CLUSTER_TEST(test_generic),
                 CLUSTER_TEST(test_links_and_escalation),
+                CLUSTER_TEST(test_receipt),
         };
 
         return CLUSTER_MAIN(tests);

@@ -1,6 +1,6 @@
 /*
  * Email end to end (email.h): SMTP AUTH: PLAIN, LOGIN, a wrong password, the
- * password from systemd credentials, XOAUTH2.
+ * password from systemd credentials, XOAUTH2, a refused bearer token held.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -181,6 +181,15 @@ test_auth_credentials_wrong(void **state)
                          "failed");
 }
 
+/* The sink taking TOKEN from SMTP_USER; the worker's token in smtp-token. */
+static const struct opts token_opts = {
+        .tls = "starttls",
+        .sink_tls = true,
+        .sink_args = { "--auth-user", SMTP_USER, "--auth-token", TOKEN },
+        .email_extra = "username = \"" SMTP_USER "\";\n"
+                       "  bearer_token_file = \"smtp-token\";",
+};
+
 /*
  * bearer_token_file: XOAUTH2, though the relay offers OAUTHBEARER too
  * (which libcurl would otherwise prefer).
@@ -189,14 +198,7 @@ static void
 test_auth_xoauth2(void **state)
 {
         struct fx *f = *state;
-        struct opts o = {
-                .tls = "starttls",
-                .sink_tls = true,
-                .sink_args = { "--auth-user", SMTP_USER, "--auth-token",
-                               TOKEN },
-                .email_extra = "username = \"" SMTP_USER "\";\n"
-                               "  bearer_token_file = \"smtp-token\";",
-        };
+        struct opts o = token_opts;
         json_t *d, *rec;
         time_t at;
         json_int_t id;
@@ -300,6 +302,84 @@ test_bearer_file_refreshed(void **state)
         f->c.passed = true;
 }
 
+/* A delivery held with `want` in its error. */
+struct held {
+        struct fx *f;
+        const char *want;
+};
+
+/* The one delivery in history, held as *arg says: waiting to be tried
+ * again, no attempt counted. Fails the test if it failed. */
+static bool
+held_with(void *arg)
+{
+        const struct held *w = arg;
+        struct fx *f = w->f;
+        const char *want = w->want;
+        json_t *h = cluster_history(&f->c), *d;
+        bool yes = false;
+
+        if (json_array_size(h) == 1) {
+                d = json_array_get(h, 0);
+                if (strcmp(jstr(d, "status"), "failed") == 0)
+                        fail_msg("delivery failed for good: %s",
+                                 jstr(d, "last_error"));
+                yes = strcmp(jstr(d, "status"), "retry") == 0 &&
+                      jint(d, "attempts") == 0 &&
+                      json_is_string(member(d, "last_error")) &&
+                      strstr(jstr(d, "last_error"), want) != NULL;
+        }
+        json_decref(h);
+        return yes;
+}
+
+/*
+ * bearer_token_file holding a stale token (the refresher lags): the relay
+ * refuses it with 535, which is our problem, not the receiver's verdict:
+ * the delivery is held, never failed, its error naming the file. The
+ * refresher then writes a good token and, with no reload, it goes.
+ */
+static void
+test_bearer_file_stale(void **state)
+{
+        struct fx *f = *state;
+        struct opts o = token_opts;
+        struct held held = { f, "the relay refused the bearer token in "
+                                "'smtp-token': check the refresher" };
+        char text[32];
+        json_t *d, *rec;
+        char *log;
+        FILE *fp;
+
+        /* As long as TOKEN, so only the file's times tell the change. */
+        spill(f->tokenfile, "ya29.stale-tok0\n");
+        assert_int_equal(chmod(f->tokenfile, 0600), 0);
+        start_all(f, &o);
+        utc_text(time(NULL), text);
+        record(f, "drill", text);
+        assert_true(cluster_wait_until(held_with, &held, WAIT_MS));
+        /* In place, as the refresher does: the mode stays 0600. */
+        fp = fopen(f->tokenfile, "w");
+        assert_non_null(fp);
+        assert_true(fputs(TOKEN "\n", fp) >= 0);
+        assert_int_equal(fclose(fp), 0);
+        cluster_wait_settled(&f->c, 1, 0, 60000);
+        d = the_delivery(f);
+        assert_string_equal(jstr(d, "status"), "delivered");
+        json_decref(d);
+        assert_int_equal(spool_count(f), 1);
+        rec = spool_record(f, 1);
+        assert_string_equal(jstr(rec, "auth_mechanism"), "XOAUTH2");
+        json_decref(rec);
+        cluster_stop_all(&f->c);
+        /* Neither token reached the log. */
+        log = slurp(f->c.wlog[0]);
+        if (strstr(log, TOKEN) != NULL || strstr(log, "ya29.stale") != NULL)
+                fail_msg("a token in the worker's log");
+        free(log);
+        f->c.passed = true;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -311,6 +391,7 @@ main(int argc, char **argv)
                 CLUSTER_TEST(test_auth_credentials_wrong),
                 CLUSTER_TEST(test_auth_xoauth2),
                 CLUSTER_TEST(test_bearer_file_refreshed),
+                CLUSTER_TEST(test_bearer_file_stale),
         };
         return CLUSTER_MAIN_GROUP(tests, group_setup, group_teardown);
 }

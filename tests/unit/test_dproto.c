@@ -61,6 +61,7 @@ test_names(void **state)
         assert_string_equal(dproto_type_names[DPROTO_ACK], "ACK");
         assert_string_equal(dproto_type_names[DPROTO_HELLO], "HELLO");
         assert_string_equal(dproto_type_names[DPROTO_REFUSE], "REFUSE");
+        assert_string_equal(dproto_type_names[DPROTO_RECEIPT], "RECEIPT");
         assert_int_equal(dproto_type_parse("JOB", 3), DPROTO_JOB);
         assert_int_equal(dproto_type_parse("JO", 2), -1);
         assert_int_equal(dproto_type_parse("JOBS", 4), -1);
@@ -357,6 +358,57 @@ test_ack_hello(void **state)
         free(text);
 }
 
+/* RECEIPT: a delivery acknowledged at the service, by whom and when. */
+static void
+test_receipt(void **state)
+{
+        static const struct {
+                const char *body, *cause;
+        } bad[] = {
+                { "{\"acknowledged_by\": \"u1\", \"acknowledged_at\": 5}",
+                  "'delivery' is missing" },
+                { "{\"delivery\": \"d\", \"acknowledged_at\": 5}",
+                  "'acknowledged_by' is missing" },
+                { "{\"delivery\": \"d\", \"acknowledged_by\": \"\", "
+                  "\"acknowledged_at\": 5}",
+                  "'acknowledged_by' is empty" },
+                { "{\"delivery\": \"d\", \"acknowledged_by\": \"u1\"}",
+                  "'acknowledged_at' is missing" },
+                { "{\"delivery\": \"d\", \"acknowledged_by\": \"u1\", "
+                  "\"acknowledged_at\": 0}",
+                  "'acknowledged_at' is 0, not 1 to 9223372036854775807" },
+                { "{\"delivery\": \"d\", \"acknowledged_by\": "
+                  "\"0123456789012345678901234567890123456789012345678901234"
+                  "5678901234\", \"acknowledged_at\": 5}",
+                  "'acknowledged_by' is longer than 64 bytes" },
+        };
+        struct dproto_receipt r = { "3f2a9c", "uQiRzpo4DXghDmr9QzzfQu27cmVRsG",
+                                    1700000000 };
+        struct dproto_msg m;
+        char *text = dproto_receipt_encode(&r), *cause;
+
+        (void)state;
+        assert_string_equal(text, "{\"delivery\":\"3f2a9c\","
+                                  "\"acknowledged_by\":"
+                                  "\"uQiRzpo4DXghDmr9QzzfQu27cmVRsG\","
+                                  "\"acknowledged_at\":1700000000}");
+        decode_ok("RECEIPT", text, DPROTO_RECEIPT, &m);
+        assert_string_equal(m.u.receipt.delivery, "3f2a9c");
+        assert_string_equal(m.u.receipt.acknowledged_by,
+                            "uQiRzpo4DXghDmr9QzzfQu27cmVRsG");
+        assert_true(m.u.receipt.acknowledged_at == 1700000000);
+        dproto_msg_clear(&m);
+        free(text);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                assert_int_equal(decode("RECEIPT", bad[i].body, &m, &cause),
+                                 -1);
+                assert_int_equal(m.fault, DPROTO_FAULT_FIELDS);
+                assert_string_equal(cause, bad[i].cause);
+                free(cause);
+                dproto_msg_clear(&m);
+        }
+}
+
 /* Every malformed body is refused, with a reason naming the field. */
 static void
 test_malformed_fields(void **state)
@@ -578,6 +630,7 @@ main(void)
                 cmocka_unit_test(test_job),
                 cmocka_unit_test(test_job_message),
                 cmocka_unit_test(test_ack_hello),
+                cmocka_unit_test(test_receipt),
                 cmocka_unit_test(test_malformed_fields),
                 cmocka_unit_test(test_malformed_envelope),
                 cmocka_unit_test(test_unknown_fields_ignored),

@@ -312,6 +312,46 @@ test_channel_confirmed(void **state)
         assert_null(cause);
 }
 
+/*
+ * A delivery's uid leads to its alert's case, school and rule, with its
+ * channel and type (what a Pushover receipt acknowledges); an unknown uid
+ * is 1, not an error.
+ */
+static void
+test_delivery_case(void **state)
+{
+        struct fixture *f = *state;
+        struct store_delivery_case dc;
+        char *cause = NULL, uid[64];
+        int64_t c = new_case(f, "100001", T("2024-03-04T09:00:00Z"));
+        int64_t other = new_case(f, "100002", T("2024-03-04T09:00:00Z"));
+        int64_t ev = new_event(f, c, "notification", T("2024-03-04T09:00:00Z"));
+        int64_t ev2 =
+            new_event(f, other, "notification", T("2024-03-04T09:00:00Z"));
+        int64_t al = new_alert(f, c, ev, "cutoff", T("2024-03-04T15:30:00Z"));
+        int64_t al2 =
+            new_alert(f, other, ev2, "pause", T("2024-03-04T15:30:00Z"));
+        int64_t dl =
+            new_delivery(f, al, "head-phone", T("2024-03-04T15:30:00Z"));
+        sqlite3 *db = raw_open(f->path);
+        char sql[96];
+
+        new_delivery(f, al2, "office", T("2024-03-04T15:30:00Z"));
+        snprintf(sql, sizeof(sql), "SELECT uid FROM deliveries WHERE id = %lld",
+                 (long long)dl);
+        raw_text(db, sql, uid, sizeof(uid));
+        sqlite3_close(db);
+        assert_int_equal(store_delivery_case(f->st, uid, &dc, &cause), 0);
+        assert_int_equal(dc.case_id, c);
+        assert_string_equal(dc.urn, "100001");
+        assert_string_equal(dc.rule, "cutoff");
+        assert_string_equal(dc.channel, "head-phone");
+        assert_string_equal(dc.type, "email");
+        assert_int_equal(
+            store_delivery_case(f->st, "0123456789abcdef", &dc, &cause), 1);
+        assert_null(cause);
+}
+
 int
 main(void)
 {
@@ -324,6 +364,8 @@ main(void)
                 cmocka_unit_test_setup_teardown(test_retention_takes_acks,
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(test_channel_confirmed, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_delivery_case, setup,
                                                 teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

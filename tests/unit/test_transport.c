@@ -94,7 +94,7 @@ bench_prepare(struct bench *b)
         return tp->prepare(
             tp, b->easy, &b->j,
             &(struct transport_input){ &b->conf, b->s, &b->ch, b->job, "T", "X",
-                                       5000, 1709566200, NULL, 0, NULL },
+                                       5000, 1709566200, NULL, 0, NULL, NULL },
             &b->fail, &b->local, &b->cause);
 }
 
