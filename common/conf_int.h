@@ -4,10 +4,10 @@
  * conf_load() (conf.c) reads the file through the loader (conf_loader.c:
  * errors as "path:line: message", typed getters that check and report,
  * paths and URLs), then each section: the trust, the daemon, delivery,
- * email, channels, schools and templates in conf.c, the rules in
- * conf_rules.c, the CURVE keys and allow-list in conf_curve.c, the web
- * group and the users in conf_web.c. The ld_
- * functions are for those files only; everyone else uses conf.h.
+ * schools and templates in conf.c, email and channels in conf_channels.c,
+ * the rules in conf_rules.c, the CURVE keys and allow-list in conf_curve.c, the
+ * web group and the users in conf_web.c. The ld_ functions are for those files
+ * only; everyone else uses conf.h.
  */
 #ifndef ONOTIFY_CONF_INT_H
 #define ONOTIFY_CONF_INT_H
@@ -75,6 +75,15 @@ bool ld_element_group(struct loader *ld, const config_setting_t *e,
                       const char *what);
 /* --- Sections in other files --------------------------------------------- */
 
+/* The channel types, for messages that list them. */
+#define TYPE_LIST                                                        \
+        "email teams google_chat slack discord mattermost webhook ntfy " \
+        "pushover sms"
+
+/* The email group and the channels (conf_channels.c), in that order. */
+void ld_load_email(struct loader *ld, const config_setting_t *root);
+void ld_load_channels(struct loader *ld, const config_setting_t *root);
+
 /* The rules (conf_rules.c), after the channels: they name channels. */
 void ld_load_rules(struct loader *ld, const config_setting_t *root);
 /* The CURVE keys and the allow-list (conf_curve.c). */
@@ -104,7 +113,8 @@ void ld_load_phone_channel(struct loader *ld, const config_setting_t *g,
 void ld_channel_blanks(struct channel *ch);
 void ld_check_sms_number(struct loader *ld, const config_setting_t *list,
                          int index);
-/* Channel names to indexes; unknown names reported at the list (conf.c). */
+/* Channel names to indexes; unknown names reported at the list
+ * (conf_channels.c). */
 void ld_resolve_channels(struct loader *ld, const struct strlist *names,
                          const char *owner, size_t **out, size_t *nout);
 

@@ -1,7 +1,7 @@
 /*
  * control_int: what control.c shares with the files of more commands
- * (control_ops.c), private to daemon/: the request as a command sees it,
- * the validators of its fields, and the shapes of a reply.
+ * (control_ops.c, control_tokens.c), private to daemon/: the request as a
+ * command sees it, the validators of its fields, and the shapes of a reply.
  */
 #ifndef ONOTIFY_CONTROL_INT_H
 #define ONOTIFY_CONTROL_INT_H
@@ -33,6 +33,8 @@ json_t *opt_int(json_t *req, const char *key, json_int_t min, json_int_t max,
 /* A URN field naming a school of the config; *school set. */
 json_t *school_field(struct control_ctx *ctx, json_t *req, bool required,
                      const struct school **school);
+/* A "schools" field, when present: an array of URNs of the config. */
+json_t *school_list(struct control_ctx *ctx, json_t *v);
 /* Who makes request `r` ("unix:USER", "token:NAME"...), into out. */
 json_t *request_actor(struct control_ctx *ctx, const struct request *r,
                       char *out, size_t len);
@@ -54,6 +56,34 @@ json_t *control_export(struct control_ctx *ctx, const struct request *r,
 extern const char *const control_backup_keys[];
 extern const char *const control_audit_keys[];
 extern const char *const control_export_keys[];
+
+/* --- The commands of control_tokens.c ------------------------------------- */
+
+json_t *control_token_create(struct control_ctx *ctx, const struct request *r,
+                             int64_t now);
+json_t *control_token_list(struct control_ctx *ctx, const struct request *r,
+                           int64_t now);
+json_t *control_token_revoke(struct control_ctx *ctx, const struct request *r,
+                             int64_t now);
+json_t *control_token_auth(struct control_ctx *ctx, const struct request *r,
+                           int64_t now);
+json_t *control_ack(struct control_ctx *ctx, const struct request *r,
+                    int64_t now);
+json_t *control_link(struct control_ctx *ctx, const struct request *r,
+                     int64_t now);
+extern const char *const control_token_create_keys[];
+extern const char *const control_token_revoke_keys[];
+extern const char *const control_token_auth_keys[];
+extern const char *const control_ack_keys[];
+extern const char *const control_link_keys[];
+
+/*
+ * Who holds `token` (a calendar feed key when `feed`): NULL and *holder,
+ * {"name", "role", "schools"}, or the refusal, reason "auth" for a token
+ * that is none or revoked.
+ */
+json_t *control_token_holder(struct control_ctx *ctx, const char *token,
+                             bool feed, json_t **holder);
 
 /* Adds `status`'s "retention" and "channels" (ops_json_status()). */
 void control_status_ops(struct control_ctx *ctx, json_t *reply, int64_t now);

@@ -1,9 +1,10 @@
 /*
  * store_int: what the store's files share, private to daemon/.
  *
- * store.c holds the migrations and the statement table (one enum-indexed
- * array, prepared once in store_open()), opening, faults, transactions
- * and the stepping every statement goes through. store_cases.c holds
+ * store.c holds the statement table (one enum-indexed array, prepared
+ * once in store_open()), opening, faults, transactions and the stepping
+ * every statement goes through; store_schema.c the migrations and
+ * store_migrate(), which store_open() calls. store_cases.c holds
  * cases, events and alerts; store_deliveries.c the deliveries, their
  * dispatch and the JOB's rows; store_json.c the views that the control
  * replies and the metrics read; store_tokens.c the API tokens;
@@ -136,6 +137,15 @@ int store_step(struct store *st, sqlite3_stmt *s, const char *what,
 /* Runs a statement that returns no rows, then readies it again. */
 int store_run(struct store *st, sqlite3_stmt *s, const char *what,
               char **cause);
+
+/* Runs a PRAGMA that answers one value; its text is copied into buf. */
+int store_pragma(struct store *st, const char *sql, char *buf, size_t len);
+/*
+ * Brings the schema of the file at `path`, just opened, to
+ * STORE_SCHEMA_VERSION in one transaction, refusing a database written by
+ * a newer program (store_schema.c).
+ */
+int store_migrate(struct store *st, const char *path, char **cause);
 
 /* What marks a one-off delivery as what it is (store_marked_delivery()). */
 struct store_mark {
