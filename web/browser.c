@@ -11,6 +11,7 @@
 #include "web.h"
 
 #include "conf.h"
+#include "limit.h"
 #include "log.h"
 #include "session.h"
 #include "xalloc.h"
@@ -45,10 +46,36 @@ cookie(const struct web *w, const char *sid)
 }
 
 /*
+ * Whether a link to `email` asked for by `client` is within the limits
+ * (limit.h), counted whether or not the address is a user's. A refusal
+ * is logged once per window of what refused it, without a link.
+ */
+static bool
+within_limit(struct web *w, const char *email, const char *client)
+{
+        bool first;
+        int64_t until;
+        enum limit_verdict v =
+            limit_signin(w->limits, email, client, w->now(), &first, &until);
+
+        if (v != LIMIT_OK && first)
+                log_notice("sign-in for '%s' from '%s': over the limit of "
+                           "%d %s per %d min, no email for %lld s (said "
+                           "once a window)",
+                           email, client,
+                           v == LIMIT_ADDRESS ? LIMIT_PER_ADDRESS
+                                              : LIMIT_PER_CLIENT,
+                           v == LIMIT_ADDRESS ? "links to an address"
+                                              : "requests from a client",
+                           LIMIT_WINDOW / 60, (long long)(until - w->now()));
+        return v == LIMIT_OK;
+}
+
+/*
  * POST /signin (email=ADDRESS): a link to a user's address, nothing to
- * anyone else, and the same answer either way, so the page tells nobody
- * who the users are. A failure to ask is logged, not shown, for the same
- * reason.
+ * anyone else, nor past the limits (limit.h), and the same answer in
+ * every case, so the page tells nobody who the users are. A failure to
+ * ask is logged, not shown, for the same reason.
  */
 static void
 signin(struct web *w, const struct form *f, struct reply *r)
@@ -70,6 +97,8 @@ signin(struct web *w, const struct form *f, struct reply *r)
                 return;
         }
         see_other(r, "/signin?m=sent");
+        if (!within_limit(w, email, f->client))
+                return;
         u = conf_user(conf, email);
         if (u == NULL) {
                 log_info("sign-in asked for '%s', not a user: no email", email);

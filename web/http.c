@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -166,6 +167,74 @@ same_origin(struct web *w, struct MHD_Connection *conn)
         return request_same_origin(&o);
 }
 
+/* The numeric text of address `sa` into out ("?" when none). */
+static void
+sockaddr_text(const struct sockaddr *sa, char *out, size_t size)
+{
+        snprintf(out, size, "?");
+        if (sa != NULL && sa->sa_family == AF_INET)
+                inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+                          out, (socklen_t)size);
+        else if (sa != NULL && sa->sa_family == AF_INET6)
+                inet_ntop(AF_INET6,
+                          &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+                          (socklen_t)size);
+}
+
+/* Whether the address text `s` is that of a peer of web.proxy_trusted. */
+static bool
+trusted_text(const struct conf *conf, const char *s)
+{
+        struct sockaddr_in in4 = { .sin_family = AF_INET };
+        struct sockaddr_in6 in6 = { .sin6_family = AF_INET6 };
+
+        if (inet_pton(AF_INET, s, &in4.sin_addr) == 1)
+                return conf_proxy_trusted(conf, (struct sockaddr *)&in4);
+        if (inet_pton(AF_INET6, s, &in6.sin6_addr) == 1)
+                return conf_proxy_trusted(conf, (struct sockaddr *)&in6);
+        return false;
+}
+
+/*
+ * The client of a request, as text into out (CLIENT_MAX): the peer's
+ * address; from a peer of web.proxy_trusted, the last address of its
+ * X-Forwarded-For that is not a trusted proxy's too (each proxy appends
+ * the address it was reached from; whatever is left of that, a client
+ * can write). For the sign-in limit (limit.h).
+ */
+static void
+client_address(struct web *w, struct MHD_Connection *conn, char *out)
+{
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+        const char *xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                      "X-Forwarded-For");
+
+        sockaddr_text(sa, out, CLIENT_MAX);
+        if (xff == NULL || !conf_proxy_trusted(w->conf, sa))
+                return;
+        for (const char *p = xff + strlen(xff); p > xff;) {
+                const char *start = p, *stop = p;
+                char item[CLIENT_MAX];
+
+                while (start > xff && start[-1] != ',')
+                        start--;
+                p = start > xff ? start - 1 : xff;
+                while (start < stop && *start == ' ')
+                        start++;
+                while (stop > start && stop[-1] == ' ')
+                        stop--;
+                if (stop == start || (size_t)(stop - start) >= sizeof(item))
+                        continue;
+                snprintf(item, sizeof(item), "%.*s", (int)(stop - start),
+                         start);
+                snprintf(out, CLIENT_MAX, "%s", item);
+                if (!trusted_text(w->conf, item))
+                        return;
+        }
+}
+
 /*
  * The user a proxy names in web.proxy_user_header: only from a peer of
  * web.proxy_trusted with the proxy sign-in on; from any other the header
@@ -189,14 +258,7 @@ proxy_user(struct web *w, struct MHD_Connection *conn)
             conf_proxy_trusted(conf, sa))
                 return v;
         if (!w->warned_proxy) {
-                if (sa != NULL && sa->sa_family == AF_INET)
-                        inet_ntop(AF_INET,
-                                  &((const struct sockaddr_in *)sa)->sin_addr,
-                                  addr, sizeof(addr));
-                else if (sa != NULL && sa->sa_family == AF_INET6)
-                        inet_ntop(AF_INET6,
-                                  &((const struct sockaddr_in6 *)sa)->sin6_addr,
-                                  addr, sizeof(addr));
+                sockaddr_text(sa, addr, sizeof(addr));
                 log_warnx("header %s from '%s', %s, ignoring (said once)",
                           conf->web.proxy_user_header, addr,
                           conf->web.signin & CONF_SIGNIN_PROXY
@@ -242,7 +304,8 @@ serve(struct web *w, struct MHD_Connection *conn, const char *method,
         if (route.kind == ROUTE_KIND_FORM) {
                 struct form f = { p->body, p->len,
                                   MHD_lookup_connection_value(
-                                      conn, MHD_COOKIE_KIND, BROWSER_COOKIE) };
+                                      conn, MHD_COOKIE_KIND, BROWSER_COOKIE),
+                                  "" };
 
                 if (!same_origin(w, conn)) {
                         r->status = 403;
@@ -251,6 +314,7 @@ serve(struct web *w, struct MHD_Connection *conn, const char *method,
                         r->type = "text/plain; charset=utf-8";
                         goto out;
                 }
+                client_address(w, conn, f.client);
                 browser_form(w, &route, &f, r);
                 goto out;
         }

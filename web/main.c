@@ -5,6 +5,7 @@
  * server (http.c) and waits for a signal to stop.
  */
 #include "http.h"
+#include "limit.h"
 #include "pages.h"
 #include "session.h"
 #include "web.h"
@@ -110,7 +111,8 @@ main(int argc, char **argv)
                 fatalx("the pages: %s", cause);
         w.sessions = sessions_new(conf->web.session_idle, conf->web.session_max,
                                   conf->web.signin_link_seconds);
-        if (w.sessions == NULL)
+        w.limits = limits_new();
+        if (w.sessions == NULL || w.limits == NULL)
                 fatalx("out of memory");
         endpoint = conf_endpoint_path(conf->daemon.control);
         w.client = cclient_new(endpoint, conf, 0);
@@ -141,6 +143,7 @@ main(int argc, char **argv)
         http_stop(d);
         cclient_destroy(&w.client);
         sessions_destroy(&w.sessions);
+        limits_destroy(&w.limits);
         pages_destroy(&w.pages);
         free(endpoint);
         free(cert);

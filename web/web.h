@@ -20,6 +20,7 @@
 
 struct conf;
 struct cclient;
+struct limits;
 struct pages;
 struct sessions;
 
@@ -29,6 +30,7 @@ struct web {
         int64_t (*now)(void);      /* UTC seconds */
         struct pages *pages;       /* the HTML, CSS and JS it serves */
         struct sessions *sessions; /* sign-in links and sessions */
+        struct limits *limits;     /* how many links were asked for */
         bool tls;                  /* it serves https itself */
         bool secure;               /* cookies are Secure: https, here or
                                       at web.base_url */
@@ -79,11 +81,15 @@ void api_schools_by_token(struct web *w, const char *token, struct reply *r);
 /* GET /healthz (api.c). */
 void api_healthz(struct web *w, struct reply *r);
 
+/* An address as text, with room for an IPv6 one and its NUL. */
+#define CLIENT_MAX 46
+
 /* What the browser's forms carry beside the route (browser.c). */
 struct form {
         const char *body; /* the urlencoded body; may be NULL */
         size_t len;
-        const char *session; /* the session cookie's value; NULL: none */
+        const char *session;     /* the session cookie's value; NULL: none */
+        char client[CLIENT_MAX]; /* who sent it (http.c's client_address) */
 };
 /* POST /signin, /signin/{token}, /signout (browser.c). */
 void browser_form(struct web *w, const struct request_route *route,

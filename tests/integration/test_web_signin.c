@@ -3,7 +3,8 @@
  * smtpsink and an email worker): a link sent to a user's address by the
  * email path and to nobody else; its GET signs nobody in; its POST once,
  * within its life; the session's cookie; writes with the cookie only
- * from the same origin; sign-out ends the session.
+ * from the same origin; sign-out ends the session; an idle session
+ * expires; the links are limited per address and per client.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #define HEAD "head@oak.sch.uk"
+#define CEO  "ceo@trust.example"
 
 static int
 setup(void **state)
@@ -41,6 +43,32 @@ setup_short(void **state)
                 .web = "signin = [ \"email\" ]; signin_link_seconds = 1;",
         };
 
+        return api_setup_with(state, &w);
+}
+
+/* The peer (127.0.0.1) a trusted proxy: its X-Forwarded-For counts. */
+static int
+setup_proxy(void **state)
+{
+        static const struct api_world w = {
+                .mail = true,
+                .web = "signin = [ \"email\" ]; "
+                       "proxy_trusted = [ \"127.0.0.1\" ];",
+        };
+
+        return api_setup_with(state, &w);
+}
+
+/* Sessions idle for 3 s end (the least allowed lowered for the test). */
+static int
+setup_idle(void **state)
+{
+        static const struct api_world w = {
+                .mail = true,
+                .web = "signin = [ \"email\" ]; session_idle = 3;",
+        };
+
+        setenv("OFSTED_NOTIFY_TEST_SESSION_IDLE_MIN", "1", 1);
         return api_setup_with(state, &w);
 }
 
@@ -136,21 +164,42 @@ mailed_link(struct api *a, int seq, const char *rcpt, char *out, size_t size)
         free(text);
 }
 
-/* Asks for a link to `email` from this site; wants the one answer. */
+/* Asks for a link to `email` from this site with header line `h` (NULL:
+ * none); wants the one answer. */
 static void
-ask_link(struct api *a, const char *email)
+ask_link_with(struct api *a, const char *email, const char *h)
 {
         struct api_resp r;
         char origin[64], body[128], location[64];
 
         own_origin(a, origin, sizeof(origin));
         snprintf(body, sizeof(body), "email=%s", email);
-        form(a, "/signin", body, origin, NULL, &r);
+        form(a, "/signin", body, origin, h, &r);
         assert_int_equal(r.status, 303);
         assert_true(api_header(&r, "Location", location, sizeof(location)));
         assert_string_equal(location, "/signin?m=sent");
         assert_false(api_header(&r, "Set-Cookie", location, sizeof(location)));
         api_resp_free(&r);
+}
+
+static void
+ask_link(struct api *a, const char *email)
+{
+        ask_link_with(a, email, NULL);
+}
+
+/* How many messages the spool has. */
+static int
+spool_count(struct api *a)
+{
+        char path[256];
+        int n = 0;
+
+        for (;; n++) {
+                snprintf(path, sizeof(path), "%s/%d.json", a->c.spool, n + 1);
+                if (access(path, F_OK) != 0)
+                        return n;
+        }
 }
 
 /* POSTs link `path` from this site: the session cookie's "NAME=ID" into
@@ -383,6 +432,110 @@ test_signout(void **state)
         api_resp_free(&r);
 }
 
+/*
+ * Three links to an address in 15 minutes, not a fourth (whatever the
+ * case of its letters): the same answer, no email, one log line. The
+ * CEO's link, asked for after, is the next message the sink gets.
+ */
+static void
+test_address_limit(void **state)
+{
+        struct api *a = *state;
+        char link[128];
+
+        for (int i = 1; i <= 3; i++) {
+                ask_link(a, HEAD);
+                mailed_link(a, i, HEAD, link, sizeof(link));
+        }
+        ask_link(a, "Head@Oak.Sch.UK");
+        ask_link(a, HEAD);
+        cluster_wait_log(a->c.weblog,
+                         "sign-in for 'Head@Oak.Sch.UK' from '127.0.0.1': "
+                         "over the limit of 3 links to an address",
+                         1, 10000);
+        ask_link(a, CEO);
+        mailed_link(a, 4, CEO, link, sizeof(link));
+        assert_int_equal(spool_count(a), 4);
+        /* Said once a window, not at every refusal. */
+        assert_int_equal(cluster_log_count(a->c.weblog, "over the limit"), 1);
+}
+
+/* An address that is no user's is counted the same: its fourth request
+ * is refused as a user's would be, so the limit tells nobody who the
+ * users are. */
+static void
+test_unknown_limit(void **state)
+{
+        struct api *a = *state;
+        char link[128];
+
+        for (int i = 0; i < 4; i++)
+                ask_link(a, "someone@elsewhere.example");
+        cluster_wait_log(a->c.weblog,
+                         "sign-in for 'someone@elsewhere.example' from "
+                         "'127.0.0.1': over the limit of 3 links to an "
+                         "address",
+                         1, 10000);
+        ask_link(a, HEAD);
+        mailed_link(a, 1, HEAD, link, sizeof(link));
+}
+
+/*
+ * Ten requests from a client in 15 minutes, not an eleventh, the client
+ * being the address a trusted proxy forwards (the last of
+ * X-Forwarded-For: what a client writes before it does not count).
+ * Another client's request is served.
+ */
+static void
+test_client_limit(void **state)
+{
+        struct api *a = *state;
+        char link[128], email[64];
+
+        for (int i = 0; i < 10; i++) {
+                snprintf(email, sizeof(email), "u%d@elsewhere.example", i);
+                ask_link_with(a, email, "X-Forwarded-For: 192.0.2.1");
+        }
+        cluster_wait_log(a->c.weblog, "'u9@elsewhere.example', not a user", 1,
+                         10000);
+        ask_link_with(a, HEAD, "X-Forwarded-For: 198.51.100.7, 192.0.2.1");
+        cluster_wait_log(a->c.weblog,
+                         "sign-in for '" HEAD "' from '192.0.2.1': over the "
+                         "limit of 10 requests from a client",
+                         1, 10000);
+        ask_link_with(a, HEAD, "X-Forwarded-For: 192.0.2.2");
+        mailed_link(a, 1, HEAD, link, sizeof(link));
+        assert_int_equal(spool_count(a), 1);
+}
+
+/*
+ * A session unused for longer than web.session_idle (3 s here) is
+ * refused; one used within it keeps working.
+ */
+static void
+test_session_idle(void **state)
+{
+        struct api *a = *state;
+        struct api_resp r;
+        char idle[128], busy[128];
+
+        sign_in(a, HEAD, 1, idle, sizeof(idle));
+        sign_in(a, CEO, 2, busy, sizeof(busy));
+        /* Five seconds, the busy one used each second of them. */
+        for (int i = 0; i < 5; i++) {
+                sleep(1);
+                assert_int_equal(me(a, busy, &r), 200);
+                api_resp_free(&r);
+        }
+        assert_int_equal(me(a, idle, &r), 401);
+        api_want(&r, 401, "session has ended");
+        api_resp_free(&r);
+        assert_int_equal(me(a, busy, &r), 200);
+        assert_string_equal(json_string_value(json_object_get(r.json, "actor")),
+                            "user:" CEO);
+        api_resp_free(&r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -396,6 +549,14 @@ main(int argc, char **argv)
                 cmocka_unit_test_setup_teardown(test_foreign_origin, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_signout, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_address_limit, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_unknown_limit, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_client_limit, setup_proxy,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_session_idle, setup_idle,
+                                                teardown),
         };
 
         return CLUSTER_MAIN(tests);
