@@ -51,6 +51,12 @@ char *ld_dup_string(struct loader *ld, const config_setting_t *group,
                     const char *key, const char *def, const char *where);
 bool ld_get_int(struct loader *ld, const config_setting_t *group,
                 const char *key, int min, int max, int *out);
+/*
+ * The least a duration setting may be: `min` seconds, or for the test
+ * suite only the seconds (1 to min) in environment variable `env`, so
+ * that a test need not wait for minutes. Anything else in it: `min`.
+ */
+int ld_test_min(const char *env, int min);
 int ld_get_enum(struct loader *ld, const config_setting_t *group,
                 const char *key, const char *const *names, int def,
                 const char *where);

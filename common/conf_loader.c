@@ -332,6 +332,21 @@ ld_dup_string(struct loader *ld, const config_setting_t *group, const char *key,
         return v == NULL ? NULL : xstrdup(v);
 }
 
+int
+ld_test_min(const char *env, int min)
+{
+        const char *v = getenv(env);
+        char *end;
+        long n;
+
+        if (v == NULL || *v == '\0')
+                return min;
+        n = strtol(v, &end, 10);
+        if (*end != '\0' || n < 1 || n > min)
+                return min;
+        return (int)n;
+}
+
 /* An integer member in [min, max]: false when absent or wrong (said). */
 bool
 ld_get_int(struct loader *ld, const config_setting_t *group, const char *key,

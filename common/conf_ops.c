@@ -99,23 +99,6 @@ load_retention(struct loader *ld, const config_setting_t *g)
                             "first");
 }
 
-/* The least heartbeat period: a minute, unless the test suite asks for
- * less (1 to 60 seconds). */
-static int64_t
-heartbeat_min(void)
-{
-        const char *env = getenv(HEARTBEAT_MIN_ENV);
-        char *end;
-        long v;
-
-        if (env == NULL || *env == '\0')
-                return HEARTBEAT_MIN;
-        v = strtol(env, &end, 10);
-        if (*end != '\0' || v < 1 || v > HEARTBEAT_MIN)
-                return HEARTBEAT_MIN;
-        return v;
-}
-
 static void
 load_heartbeat(struct loader *ld, const config_setting_t *g)
 {
@@ -137,7 +120,9 @@ load_heartbeat(struct loader *ld, const config_setting_t *g)
         if (c->daemon.heartbeat_url_file == NULL)
                 c->daemon.heartbeat_url_file = xstrdup("");
         c->daemon.heartbeat_url_file_at = ld_setting_at(ld, h, "url_file");
-        get_duration(ld, h, "every", heartbeat_min(), 86400, &every);
+        get_duration(ld, h, "every",
+                     ld_test_min(HEARTBEAT_MIN_ENV, HEARTBEAT_MIN), 86400,
+                     &every);
         c->daemon.heartbeat_every = (int)every;
 }
 
