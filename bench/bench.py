@@ -97,6 +97,15 @@ http {{
   server {{
     listen 127.0.0.1:{self.port} backlog=4096;
     location / {{ return 204; }}
+    # The phone flavours' documented successes (bench/README.md,
+    # "Flavours"): ntfy's published message, Pushover's status 1, and
+    # Twilio's 201 with the queued message.
+    location /ntfy/ {{ default_type application/json;
+      return 200 '{{"id":"sGs4ZbmEv1oJ","time":1765117200,"expires":1765160400,"event":"message","topic":"bench","message":"ok"}}'; }}
+    location /pushover/ {{ default_type application/json;
+      return 200 '{{"status":1,"request":"647d2300-702c-4b38-8b2f-d56326ae460b"}}'; }}
+    location /twilio/ {{ default_type application/json;
+      return 201 '{{"sid":"SM1f0e8ae6ade43cb3c0ce4525424e404f","status":"queued","to":"+447700900123","from":"+447700900000","num_segments":"1"}}'; }}
     location /files/ {{ alias {self.dir}/files/; access_log off; }}
   }}
 }}
@@ -118,12 +127,13 @@ http {{
                              capture_output=True, text=True).stdout
         return [self.proc.pid] + [int(p) for p in out.split()]
 
-    def records(self, prefix):
+    def records(self, prefix, since=0):
         """(msec, length, key) of the logged requests whose path starts
-        with prefix."""
+        with prefix, from byte `since` of the log (mark())."""
         time.sleep(0.3)  # flush=100ms
         out = []
         with open(self.log) as f:
+            f.seek(since)
             for line in f:
                 parts = line.split()
                 if len(parts) == 4 and parts[1].startswith(prefix):
@@ -131,6 +141,12 @@ http {{
                                 int(parts[2]) if parts[2] != "-" else 0,
                                 parts[3]))
         return out
+
+    def mark(self):
+        """Where the log ends now: records(prefix, mark()) later reads
+        only the requests since."""
+        time.sleep(0.3)  # flush=100ms
+        return os.path.getsize(self.log) if os.path.exists(self.log) else 0
 
     def serve_file(self, name, data):
         """The URL at which nginx serves `data` as a static file."""
@@ -153,7 +169,7 @@ class Ours:
     all sending to the channels named in `names` (defined by `channel`)."""
 
     def __init__(self, args, work, name, channel, extra="", schools=NSCHOOLS,
-                 names=("sink",)):
+                 names=("sink",), per_school=False):
         self.args = args
         self.nschools = schools
         self.fixed_urn = str(200000 + schools)
@@ -168,10 +184,27 @@ class Ours:
         with open(os.path.join(self.dir, "sink.key"), "w") as f:
             f.write("whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" + "\n")
         os.chmod(os.path.join(self.dir, "sink.key"), 0o600)
-        chans = ", ".join(f'"{c}"' for c in names)
+        # The phone flavours' secrets (bench/README.md, "Flavours").
+        for fname, secret in (("pushover.token",
+                               "azGDORePK8gMaC0QOYAMyEEuzJnyUi"),
+                              ("pushover.user",
+                               "uQiRzpo4DXghDmr9QzzfQu27cmVRsG"),
+                              ("twilio.token",
+                               "f2b0c8f1d3e94a5b8c7d6e5f4a3b2c1d")):
+            path = os.path.join(self.dir, fname)
+            with open(path, "w") as f:
+                f.write(secret + "\n")
+            os.chmod(path, 0o600)
+        # With per_school, seeded school i sends to names[i] alone (the
+        # others to names[0]); else every school to all of names.
+        def chans(i):
+            if per_school:
+                return f'"{names[i if i < len(names) else 0]}"'
+            return ", ".join(f'"{c}"' for c in names)
+
         schools = ",\n".join(
             f'  {{ urn = "{200000 + i}"; name = "Bench School {i}"; '
-            f'channels = [ {chans} ]; }}'
+            f'channels = [ {chans(i)} ]; }}'
             for i in range(schools + 1 + NFREE))
         with open(self.conf, "w") as f:
             f.write(f"""
@@ -305,11 +338,49 @@ def until_due(at):
     time.sleep(left - 0.1)
 
 
-def burst(args, work, nginx, n, nworkers, name):
-    """n alerts due at one instant; deliveries/s until the last is
-    committed as delivered."""
-    ours = Ours(args, work, name, webhook_channel(nginx))
-    at = int(time.time()) + 4 + n // 40000
+def flavour_setup(nginx, flavour, n):
+    """Ours' keyword arguments for n deliveries through `flavour`, the
+    path prefix its requests reach nginx at, and the seconds its start
+    takes beyond the usual. An sms channel is one number, paced at one
+    message a second (daemon/dispatch_jobs.c), so sms has n schools, each
+    with a channel of its own and one alert; the scheduler takes about
+    8 s to start on 5,000 sms channels, the workers about 5 s."""
+    base = f"http://127.0.0.1:{nginx.port}"
+    if flavour == "webhook":
+        return dict(channel=webhook_channel(nginx)), "/hook", 0
+    if flavour == "ntfy":
+        return dict(channel=f'{{ name = "sink"; type = "ntfy"; '
+                    f'url = "{base}/ntfy/bench"; }}'), "/ntfy", 0
+    if flavour == "pushover":
+        return dict(channel=f'{{ name = "sink"; type = "pushover"; '
+                    f'url = "{base}/pushover"; '
+                    f'token_file = "pushover.token"; '
+                    f'user_key_file = "pushover.user"; }}'), "/pushover", 0
+    if flavour == "webhook-each":
+        chans = ",\n".join(webhook_channel(nginx, f"sink{i}")
+                            for i in range(n))
+        return dict(channel=chans, names=[f"sink{i}" for i in range(n)],
+                    per_school=True, schools=n), "/hook", n // 1000
+    if flavour == "sms":
+        chans = ",\n".join(
+            f'  {{ name = "sms{i}"; type = "sms"; profile = "twilio"; '
+            f'url = "{base}/twilio"; '
+            f'account = "AC{"0123456789abcdef" * 2}"; '
+            f'from = "+447700900000"; to = [ "+4477009{i:05d}" ]; '
+            f'token_file = "twilio.token"; }}' for i in range(n))
+        return dict(channel=chans, names=[f"sms{i}" for i in range(n)],
+                    per_school=True, schools=n), "/twilio", n // 250
+    raise ValueError(f"no flavour '{flavour}'")
+
+
+def burst(args, work, nginx, n, nworkers, name, flavour="webhook"):
+    """n alerts due at one instant, delivered through `flavour`
+    (flavour_setup); deliveries/s until the last is committed as
+    delivered."""
+    kw, prefix, setup_s = flavour_setup(nginx, flavour, n)
+    ours = Ours(args, work, name, **kw)
+    since = nginx.mark()
+    at = int(time.time()) + 4 + n // 40000 + setup_s
     ours.seed(at, n)
     try:
         ours.start_daemon()
@@ -325,7 +396,7 @@ def burst(args, work, nginx, n, nworkers, name):
         db.close()
     finally:
         ours.stop()
-    got = nginx.records("/hook")
+    got = nginx.records(prefix, since)
     keys = {k for _, _, k in got}
     secs = end - at
     return {"n": n, "workers": nworkers, "seconds": round(secs, 3),
@@ -336,10 +407,12 @@ def burst(args, work, nginx, n, nworkers, name):
             if got else 0}
 
 
-def burst_median(args, work, nginx, n, nworkers, name, runs):
+def burst_median(args, work, nginx, n, nworkers, name, runs,
+                 flavour="webhook"):
     """burst() `runs` times; the run of median throughput, with the range
     of all of them (a run on a shared 2-core machine varies by 10-15 %)."""
-    got = sorted((burst(args, work, nginx, n, nworkers, f"{name}-{i}")
+    got = sorted((burst(args, work, nginx, n, nworkers, f"{name}-{i}",
+                        flavour)
                   for i in range(runs)), key=lambda r: r["per_s"])
     med = dict(got[len(got) // 2])
     med["runs"] = runs
@@ -347,6 +420,21 @@ def burst_median(args, work, nginx, n, nworkers, name, runs):
     med["cpu_ms_range"] = [min(r["cpu_ms_per"] for r in got),
                            max(r["cpu_ms_per"] for r in got)]
     return med
+
+
+FLAVOURS = ("webhook", "ntfy", "pushover", "sms", "webhook-each")
+
+
+def flavours(args, work, nginx, n, runs):
+    """burst_median() of n deliveries through each flavour, 2 workers;
+    "webhook-each" is the webhook in sms' shape (n schools, a channel
+    each), so that sms is also set beside the same shape."""
+    out = {"n": n, "runs": runs, "load_before": loadavg()}
+    for f in FLAVOURS:
+        log(f"flavours: {n:,} deliveries through {f}")
+        out[f] = burst_median(args, work, nginx, n, 2, f"flav-{f}", runs, f)
+    out["load_after"] = loadavg()
+    return out
 
 
 def wrk(args, url, script=None):
@@ -777,6 +865,9 @@ def main():
     p.add_argument("--wrk-seconds", type=int, default=10)
     p.add_argument("--keep", action="store_true",
                    help="keep the working directory, for its logs")
+    p.add_argument("--flavours", action="store_true",
+                   help="the flavours step alone; with --json, its figures "
+                   "replace those of the file's last flavours step")
     p.add_argument("--api", action="store_true",
                    help="the API step alone; with --json, its figures "
                    "replace those of the file's last API step")
@@ -789,21 +880,35 @@ def main():
     res = {"date": time.strftime("%Y-%m-%d %H:%M %Z"),
            "cpus": os.cpu_count(), "machine": os.uname().machine}
     nginx = Nginx(work)
-    if args.api:
+    nflav = 500 if args.quick else 5000
+    alone = None
+    if args.flavours:
+        alone = ("flavours", lambda: flavours(args, work, nginx, nflav, runs),
+                 flavour_rows)
+    elif args.api:
+        alone = ("api", lambda: api(args, work, nginx,
+                                    50 if args.quick else 500), api_rows)
+    if alone is not None:
+        key, step, rows = alone
         try:
-            log("api: ofsted-notify-web, a trust of 500 schools")
-            res["api"] = api(args, work, nginx, 50 if args.quick else 500)
+            if key == "api":
+                log("api: ofsted-notify-web, a trust of 500 schools")
+            res[key] = step()
         finally:
             nginx.stop()
-            shutil.rmtree(work, ignore_errors=True)
+            if args.keep:
+                log(f"kept {work}")
+            else:
+                shutil.rmtree(work, ignore_errors=True)
+        # One step alone: its figures replace the file's last ones.
         if args.json:
             with open(args.json) as f:
                 old = json.load(f)
-            old["api"] = dict(res["api"], date=res["date"])
+            old[key] = dict(res[key], date=res["date"])
             with open(args.json, "w") as f:
                 json.dump(old, f, indent=2)
                 f.write("\n")
-        print("\n".join(api_rows(res["api"])))
+        print("\n".join(rows(res[key])))
         return
     try:
         log("burst: 10,000 alerts, 2 workers")
@@ -834,6 +939,7 @@ def main():
             res["email_" + auth] = email(args, work, 1000, auth)
         log("api: ofsted-notify-web, a trust of 500 schools")
         res["api"] = api(args, work, nginx, 50 if args.quick else 500)
+        res["flavours"] = flavours(args, work, nginx, nflav, runs)
     finally:
         nginx.stop()
         if args.keep:
@@ -937,7 +1043,34 @@ def table(r):
             "within 10%")
     if "api" in r:
         lines += api_rows(r["api"])[2:]
+    if "flavours" in r:
+        lines += [""] + flavour_rows(r["flavours"])
     return "\n".join(lines)
+
+
+def flavour_rows(fl):
+    """The flavours step's table: each flavour's burst beside the generic
+    webhook's (sms also beside the webhook in its own shape)."""
+    lines = [f"Flavours: {fl['n']:,} deliveries due at one instant, 2 "
+             f"workers, median of {fl['runs']} run(s); load average "
+             f"{fl['load_before'][0]:.2f} before, "
+             f"{fl['load_after'][0]:.2f} after",
+             "",
+             "| flavour | deliveries/s | CPU ms per delivery (range) | "
+             "ratio to webhook | target |",
+             "|---|---|---|---|---|"]
+    base = fl["webhook"]["cpu_ms_per"]
+    for f in FLAVOURS:
+        x = fl[f]
+        lo, hi = x["cpu_ms_range"]
+        ratio = f"{x['cpu_ms_per'] / base:.2f}"
+        if f == "sms":
+            ratio += (f" (×{x['cpu_ms_per'] / fl['webhook-each']['cpu_ms_per']:.2f}"
+                      " to webhook-each)")
+        lines.append(f"| {f} | {x['per_s']:,} | {x['cpu_ms_per']} "
+                     f"({lo}–{hi}) | {ratio} | "
+                     f"{'' if f.startswith('webhook') else '≤ 1.2'} |")
+    return lines
 
 
 def api_rows(a):
