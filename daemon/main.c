@@ -342,6 +342,7 @@ reload(void *arg)
         log_info("configuration reloaded: %d alert groups re-planned, %d "
                  "cancelled",
                  replanned, cancelled);
+        ops_reloaded(d->ops);
         fire_due(d, 1);
         notify_status(d);
         svc_ready();

@@ -16,6 +16,10 @@
 #define CHECK_LOOK_MS 60000
 
 struct ops {
+        /* The minute (UTC seconds / 60) whose checks are done: they are
+         * looked at once a minute, not on every pass of the loop (two
+         * statements a channel); -1: at the next pass. */
+        int64_t checks_minute;
         int64_t retention_next; /* UTC seconds; 0: at the first pass */
         int64_t retention_last; /* when it last ran; 0: never */
         struct store_retention last;
@@ -24,7 +28,16 @@ struct ops {
 struct ops *
 ops_new(void)
 {
-        return xcalloc(1, sizeof(struct ops));
+        struct ops *o = xcalloc(1, sizeof(struct ops));
+
+        o->checks_minute = -1;
+        return o;
+}
+
+void
+ops_reloaded(struct ops *o)
+{
+        o->checks_minute = -1;
 }
 
 void
@@ -77,9 +90,12 @@ retention(struct ops *o, struct store *st, const struct conf *conf, int64_t now)
         }
 }
 
-/* A check of each channel whose check time came since its last one. */
+/*
+ * A check of each channel whose check time came since its last one;
+ * *ok false when the store failed on the way (tried again next pass).
+ */
 static int
-checks(struct store *st, const struct conf *conf, int64_t now)
+checks(struct store *st, const struct conf *conf, int64_t now, bool *ok)
 {
         struct store_channel_health h;
         char *cause = NULL;
@@ -109,8 +125,10 @@ checks(struct store *st, const struct conf *conf, int64_t now)
                          conf_channel_check_name(ch->check));
                 n++;
         }
+        *ok = true;
         return n;
 fail:
+        *ok = false;
         if (store_fault(st, NULL) == STORE_OK)
                 log_warnx("channel checks: %s", cause);
         free(cause);
@@ -120,11 +138,19 @@ fail:
 int
 ops_tick(struct ops *o, struct store *st, const struct conf *conf, int64_t now)
 {
+        bool ok;
+        int n;
+
         if (store_fault(st, NULL) != STORE_OK)
                 return 0;
         if (now >= o->retention_next)
                 retention(o, st, conf, now);
-        return checks(st, conf, now);
+        if (now / 60 == o->checks_minute)
+                return 0;
+        n = checks(st, conf, now, &ok);
+        if (ok)
+                o->checks_minute = now / 60;
+        return n;
 }
 
 int64_t

@@ -26,11 +26,15 @@ void ops_destroy(struct ops **op);
 /*
  * Does what is due at `now` (UTC seconds): retention when a day has
  * passed since its last run (or it never ran), a check of each channel
- * whose check time has come since its last one. Returns how many checks
+ * whose check time has come since its last one (looked at once a minute:
+ * check times are minutes). Returns how many checks
  * it made (their deliveries are pending for dispatch).
  */
 int ops_tick(struct ops *o, struct store *st, const struct conf *conf,
              int64_t now);
+/* After a reload: the channels (new ones, new check settings) are looked
+ * at on the next pass, not at the next minute. */
+void ops_reloaded(struct ops *o);
 /* Milliseconds until ops_tick() has work, from `now` (UTC seconds). */
 int64_t ops_timeout(const struct ops *o, int64_t now);
 
