@@ -254,11 +254,19 @@ dproto_receipt_decode(const json_t *body, struct dproto_receipt *out,
 int
 dproto_ack_decode(const json_t *body, struct dproto_ack *out, char **cause)
 {
+        const json_t *receipt = json_object_get(body, "receipt");
+
         memset(out, 0, sizeof(*out));
+        if (receipt != NULL && !json_is_boolean(receipt)) {
+                xasprintf(cause, "'receipt' is not a boolean");
+                return -1;
+        }
+        out->receipt = json_is_true(receipt);
+        /* A RECEIPT has no lease: its ACK names none. */
         return get_string(body, "delivery", true, true, &out->delivery, cause) <
                            0 ||
-                       get_int(body, "lease", true, INT64_MIN, INT64_MAX, 0,
-                               &out->lease, cause) < 0
+                       get_int(body, "lease", !out->receipt, INT64_MIN,
+                               INT64_MAX, 0, &out->lease, cause) < 0
                    ? -1
                    : 0;
 }
@@ -492,8 +500,11 @@ dproto_ack_encode(const struct dproto_ack *a)
         char *owned, *text;
         const char *uid = escaped(a->delivery, &owned);
 
-        xasprintf(&text, "{\"delivery\":\"%s\",\"lease\":%" PRId64 "}", uid,
-                  a->lease);
+        if (a->receipt)
+                xasprintf(&text, "{\"delivery\":\"%s\",\"receipt\":true}", uid);
+        else
+                xasprintf(&text, "{\"delivery\":\"%s\",\"lease\":%" PRId64 "}",
+                          uid, a->lease);
         free(owned);
         return text;
 }

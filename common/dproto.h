@@ -27,7 +27,7 @@
 #define DPROTO_HEARTBEAT_MS 2000
 /* A peer not heard from for this long is taken for gone. */
 #define DPROTO_SILENCE_MS 10000
-/* A worker repeats an unacknowledged OUTCOME this often. */
+/* A worker repeats an unacknowledged OUTCOME or RECEIPT this often. */
 #define DPROTO_RESEND_MS 2000
 /* How an OUTCOME's error begins when the email worker could not sign in
  * (email.oauth2): a local retry the scheduler counts apart. */
@@ -41,7 +41,7 @@ enum dproto_type {
         DPROTO_OUTCOME,   /* worker: what became of a job */
         DPROTO_HEARTBEAT, /* both: still here (a worker's has its credit) */
         DPROTO_JOB,       /* daemon: deliver this */
-        DPROTO_ACK,       /* daemon: the outcome is committed */
+        DPROTO_ACK,       /* daemon: the outcome (or receipt) is done */
         DPROTO_HELLO,     /* daemon: I do not know you, say READY */
         DPROTO_REFUSE,    /* daemon: wrong version or key, exit */
         DPROTO_RECEIPT,   /* worker: a person acknowledged a delivery */
@@ -80,7 +80,8 @@ struct dproto_outcome {
 /*
  * A delivered emergency acknowledged at the service (Pushover's receipt):
  * by whom there (the service's key for the person, as the daemon writes
- * the acknowledgement's actor) and when. Sent once, after its OUTCOME.
+ * the acknowledgement's actor) and when. Sent after its OUTCOME, and
+ * again every DPROTO_RESEND_MS until the daemon ACKs it (ack.receipt).
  */
 struct dproto_receipt {
         const char *delivery;        /* not empty */
@@ -121,9 +122,14 @@ struct dproto_job {
 /* Whether a JOB's or an OUTCOME's delivery is the heartbeat's. */
 bool dproto_is_beat(const char *delivery);
 
+/*
+ * An OUTCOME's ACK names its delivery and lease; a RECEIPT's its delivery
+ * with `receipt` true, and no lease on the wire (0 when decoded).
+ */
 struct dproto_ack {
         const char *delivery;
         int64_t lease;
+        bool receipt;
 };
 
 struct dproto_refuse {

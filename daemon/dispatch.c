@@ -345,7 +345,7 @@ on_outcome(const struct inbound *in, const struct dproto_msg *m)
         if (a != APPLIED_DROP)
                 reply_later(in->q, in->id, in->idlen, DPROTO_ACK,
                             dproto_ack_encode(&(struct dproto_ack){
-                                out->delivery, out->lease }));
+                                out->delivery, out->lease, false }));
         if (heard(in, true) == NULL || a == APPLIED_DROP)
                 return;
         /* It reports: it may have jobs again. */
@@ -368,14 +368,20 @@ on_heartbeat(const struct inbound *in, const struct dproto_msg *m)
                 w->credit = m->u.heartbeat.credit;
 }
 
-/* A RECEIPT: no ACK (sent once); a peer without READY is told HELLO. */
+/*
+ * A RECEIPT: ACKed after the batch's commit once recorded (or never
+ * recordable), as an OUTCOME is; a peer without READY is told HELLO.
+ */
 static void
 on_receipt(const struct inbound *in, const struct dproto_msg *m)
 {
-        struct worker *w = heard(in, false);
+        struct worker *w = heard(in, true);
 
-        dispatch_apply_receipt(in->d, in->st, in->conf, w, in->id, in->idlen,
-                               &m->u.receipt, in->now_ms);
+        if (dispatch_apply_receipt(in->d, in->st, in->conf, w, in->id,
+                                   in->idlen, &m->u.receipt, in->now_ms))
+                reply_later(in->q, in->id, in->idlen, DPROTO_ACK,
+                            dproto_ack_encode(&(struct dproto_ack){
+                                m->u.receipt.delivery, 0, true }));
 }
 
 /* What the daemon does with each message type a worker may send. */
@@ -426,7 +432,8 @@ handle(struct inbound *in, struct zframes *z)
                         log_warnx("dispatch: malformed %s (%s), ignoring",
                                   dproto_type_names[m.type], cause);
                         if (m.type != DPROTO_READY)
-                                heard(in, m.type == DPROTO_OUTCOME);
+                                heard(in, m.type == DPROTO_OUTCOME ||
+                                              m.type == DPROTO_RECEIPT);
                 } else /* a type only the daemon sends */
                         log_warnx("dispatch: unknown message type, ignoring");
                 break;

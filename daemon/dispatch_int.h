@@ -119,9 +119,12 @@ enum applied dispatch_apply_outcome(struct dispatch *d, struct store *st,
  * A RECEIPT from `w` (NULL: a peer without READY, dropped): the delivery's
  * case and rule acknowledged as pushover:USER at the service's time (not
  * after now), idempotent, with an audit entry (source "daemon") when it
- * is the first. Needs no lease: the delivery was settled before.
+ * is the first, both under one savepoint of the batch's transaction.
+ * Needs no lease: the delivery was settled before. Returns whether to ACK
+ * it: true once recorded (or there before), and for a receipt that can
+ * never be (logged); false when the store failed or `w` is NULL.
  */
-void dispatch_apply_receipt(struct dispatch *d, struct store *st,
+bool dispatch_apply_receipt(struct dispatch *d, struct store *st,
                             const struct conf *conf, struct worker *w,
                             const void *id, size_t idlen,
                             const struct dproto_receipt *r, int64_t now_ms);

@@ -263,69 +263,98 @@ is_user_key(const char *s)
                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == strlen(s);
 }
 
-void
+/*
+ * The acknowledgement and its audit entry, whole or not at all, inside
+ * the batch's transaction: 0 (recorded, or there before: *fresh says), 1
+ * when the case has no alert of that rule, -1 (nothing written).
+ */
+static int
+ack_receipt(struct store *st, const struct conf *conf,
+            const struct store_delivery_case *dc, const char *actor, int64_t at,
+            int64_t now, bool *fresh, char **cause)
+{
+        struct store_ack a = { 0 };
+        struct store_audit au = { now,     actor,       "daemon", "ack",
+                                  dc->urn, dc->case_id, dc->rule };
+        int rc;
+
+        *fresh = false;
+        if (store_savepoint(st, cause) < 0)
+                return -1;
+        rc = sched_ack_within(
+            st, conf, &(struct sched_ack){ dc->case_id, dc->rule, actor, NULL },
+            at, &a, cause);
+        if (rc == 0 && a.fresh && store_audit_add(st, &au, cause) < 0)
+                rc = -1;
+        if (rc == 0 && store_release(st, cause) < 0)
+                rc = -1;
+        if (rc != 0)
+                store_rollback_to(st);
+        else if (a.fresh)
+                log_info("acknowledged %s for %s (case %lld) by '%s' at "
+                         "Pushover: %d alerts cancelled",
+                         dc->rule, dc->urn, (long long)dc->case_id, actor,
+                         a.cancelled);
+        *fresh = rc == 0 && a.fresh;
+        store_ack_clear(&a);
+        return rc;
+}
+
+bool
 dispatch_apply_receipt(struct dispatch *d, struct store *st,
                        const struct conf *conf, struct worker *w,
                        const void *id, size_t idlen,
                        const struct dproto_receipt *r, int64_t now_ms)
 {
         struct store_delivery_case dc;
-        struct store_audit au = { 0 };
         char actor[sizeof("pushover:") + DPROTO_MAX_ACKED_BY];
-        struct store_ack a = { 0 };
         char *cause = NULL;
         int64_t now = now_ms / 1000, at = r->acknowledged_at;
+        bool fresh;
         int rc;
 
         if (w == NULL) {
+                /* Told HELLO: it sends the receipt again after READY. */
                 dispatch_reject(d, w, id, idlen, now_ms, "receipt",
                                 "it has not said READY");
-                return;
+                return false;
         }
+        /* What can never be recorded is acknowledged, so that the worker
+         * stops repeating it, and logged. */
         if (!is_user_key(r->acknowledged_by)) {
                 dispatch_reject(d, w, id, idlen, now_ms, "receipt",
                                 "'acknowledged_by' is not a Pushover user key");
-                return;
+                return true;
         }
         rc = store_delivery_case(st, r->delivery, &dc, &cause);
         if (rc < 0) {
                 dispatch_store_error(st, cause);
                 free(cause);
-                return;
+                return false;
         }
         if (rc > 0 || strcmp(dc.type, "pushover") != 0) {
                 dispatch_reject(d, w, id, idlen, now_ms, "receipt",
                                 rc > 0 ? "no such delivery"
                                        : "not a Pushover delivery");
-                return;
+                return true;
         }
         /* Pushover's time, but never ahead of ours (a skewed clock). */
         if (at > now)
                 at = now;
         snprintf(actor, sizeof(actor), "pushover:%s", r->acknowledged_by);
-        /* Inside the batch's transaction, with its outcomes. */
-        rc = sched_ack_within(
-            st, conf, &(struct sched_ack){ dc.case_id, dc.rule, actor, NULL },
-            at, &a, &cause);
-        if (rc != 0) {
+        rc = ack_receipt(st, conf, &dc, actor, at, now, &fresh, &cause);
+        if (rc < 0) {
+                /* Not acknowledged: the worker sends it again. */
                 log_warnx("delivery %s acknowledged by '%s' at Pushover, not "
-                          "recorded: %s",
-                          r->delivery, actor,
-                          rc > 0 ? "its case has no alert of that rule"
-                                 : cause);
-                goto out;
+                          "recorded yet: %s",
+                          r->delivery, actor, cause);
+                free(cause);
+                return false;
         }
-        if (!a.fresh)
-                goto out; /* acknowledged before: its first who stays */
-        log_info("acknowledged %s for %s (case %lld) by '%s' at Pushover: "
-                 "%d alerts cancelled",
-                 dc.rule, dc.urn, (long long)dc.case_id, actor, a.cancelled);
-        au = (struct store_audit){ now,    actor,      "daemon", "ack",
-                                   dc.urn, dc.case_id, dc.rule };
-        if (store_audit_add(st, &au, &cause) < 0)
-                log_warnx("audit: 'ack' by '%s' not recorded: %s", actor,
-                          cause);
-out:
-        store_ack_clear(&a);
-        free(cause);
+        if (rc > 0)
+                log_warnx("delivery %s acknowledged by '%s' at Pushover, not "
+                          "recorded: its case has no alert of that rule",
+                          r->delivery, actor);
+        /* !fresh: acknowledged before, its first who stays. */
+        return true;
 }

@@ -40,6 +40,10 @@ static const char *const stmt_sql[S_COUNT] = {
         [S_BEGIN] = "BEGIN IMMEDIATE",
         [S_COMMIT] = "COMMIT",
         [S_ROLLBACK] = "ROLLBACK",
+        /* store_savepoint(): one step at a time, so one name. */
+        [S_SAVEPOINT] = "SAVEPOINT step",
+        [S_RELEASE] = "RELEASE step",
+        [S_ROLLBACK_TO] = "ROLLBACK TO step",
         [S_CASE_OPEN] = "INSERT INTO cases (urn, state, contact, note, "
                         "opened_at) VALUES (?1, 'open', ?2, ?3, ?4)",
         [S_CASE_CURRENT] =
@@ -779,4 +783,31 @@ store_rollback(struct store *st)
         if (sqlite3_get_autocommit(st->db))
                 return;
         store_run(st, st->stmts[S_ROLLBACK], "rollback", NULL);
+}
+
+int
+store_savepoint(struct store *st, char **cause)
+{
+        /* Outside a transaction it begins one: the gate, as store_begin(). */
+        if (sqlite3_get_autocommit(st->db) && gate(st, "savepoint", cause) < 0)
+                return -1;
+        return store_run(st, st->stmts[S_SAVEPOINT], "savepoint", cause);
+}
+
+int
+store_release(struct store *st, char **cause)
+{
+        return store_run(st, st->stmts[S_RELEASE], "release savepoint", cause);
+}
+
+void
+store_rollback_to(struct store *st)
+{
+        /* A failed statement may have ended the transaction, and with it
+         * the savepoint: nothing is left to undo. */
+        if (sqlite3_get_autocommit(st->db))
+                return;
+        if (store_run(st, st->stmts[S_ROLLBACK_TO], "rollback to savepoint",
+                      NULL) == 0)
+                store_run(st, st->stmts[S_RELEASE], "release savepoint", NULL);
 }

@@ -130,6 +130,17 @@ const char *store_alert_state_name(enum alert_state state);
 int store_begin(struct store *st, char **cause);
 int store_commit(struct store *st, char **cause);
 void store_rollback(struct store *st);
+/*
+ * One step inside a transaction that must be written whole or not at all
+ * (a receipt's acknowledgement in the dispatch's batch): SAVEPOINT, then
+ * RELEASE when it all went, or ROLLBACK TO (and RELEASE), which undoes
+ * the step's writes and keeps the transaction's others. One step at a
+ * time: they do not nest. Outside a transaction, SAVEPOINT begins one
+ * (refused while the store has a fault) and RELEASE commits it.
+ */
+int store_savepoint(struct store *st, char **cause);
+int store_release(struct store *st, char **cause);
+void store_rollback_to(struct store *st);
 
 /* --- Cases and events ----------------------------------------------------- */
 

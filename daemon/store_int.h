@@ -107,6 +107,9 @@ enum stmt {
         S_PURGE_LINKS,
         S_JSON_SCHOOLS,
         S_JSON_SCHOOLS_ONE,
+        S_SAVEPOINT,
+        S_RELEASE,
+        S_ROLLBACK_TO,
         S_COUNT
 };
 

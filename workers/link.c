@@ -15,10 +15,12 @@
 #define REDIAL_MIN_MS 2000 /* after a refused handshake */
 #define REDIAL_MAX_MS 60000
 
-/* An OUTCOME body, sent until acknowledged. */
+/* An OUTCOME or RECEIPT body, sent until acknowledged: an OUTCOME's ACK
+ * names its delivery and lease, a RECEIPT's its delivery. */
 struct unacked {
+        enum dproto_type type;
         char *uid;
-        int64_t lease;
+        int64_t lease; /* an OUTCOME's */
         char *text;
         int64_t resend_ms;
 };
@@ -35,7 +37,7 @@ struct link {
         bool said_refused; /* a failed handshake is logged once */
         int64_t redial_ms; /* when to connect again after a refusal */
         int64_t redial_gap_ms;
-        struct unacked *outcomes;
+        struct unacked *outcomes; /* and receipts */
         size_t noutcomes;
         int64_t heartbeat_ms;
         int64_t heard_ms; /* when the scheduler last spoke */
@@ -161,28 +163,35 @@ link_ready(struct link *l, int credit)
         free(body);
 }
 
-void
-link_outcome(struct link *l, const struct dproto_outcome *o, int64_t now)
+/* Sends `text` (taken) now, and keeps it to send again until its ACK. */
+static void
+keep(struct link *l, enum dproto_type type, const char *uid, int64_t lease,
+     char *text, int64_t now)
 {
         struct unacked *m;
 
         l->outcomes =
             xreallocarray(l->outcomes, l->noutcomes + 1, sizeof(*l->outcomes));
         m = &l->outcomes[l->noutcomes++];
-        m->uid = xstrdup(o->delivery);
-        m->lease = o->lease;
-        m->text = dproto_outcome_encode(o);
+        m->type = type;
+        m->uid = xstrdup(uid);
+        m->lease = lease;
+        m->text = text;
         m->resend_ms = now + DPROTO_RESEND_MS;
-        send_msg(l, DPROTO_OUTCOME, m->text);
+        send_msg(l, type, m->text);
 }
 
 void
-link_receipt(struct link *l, const struct dproto_receipt *r)
+link_outcome(struct link *l, const struct dproto_outcome *o, int64_t now)
 {
-        char *body = dproto_receipt_encode(r);
+        keep(l, DPROTO_OUTCOME, o->delivery, o->lease, dproto_outcome_encode(o),
+             now);
+}
 
-        send_msg(l, DPROTO_RECEIPT, body);
-        free(body);
+void
+link_receipt(struct link *l, const struct dproto_receipt *r, int64_t now)
+{
+        keep(l, DPROTO_RECEIPT, r->delivery, 0, dproto_receipt_encode(r), now);
 }
 
 size_t
@@ -198,8 +207,12 @@ on_ack(struct link *l, const struct dproto_ack *ack)
                 struct unacked *m = &l->outcomes[i];
 
                 if (strcmp(m->uid, ack->delivery) != 0 ||
-                    m->lease != ack->lease)
+                    (m->type == DPROTO_RECEIPT) != ack->receipt ||
+                    (!ack->receipt && m->lease != ack->lease))
                         continue;
+                if (ack->receipt)
+                        log_info("delivery %s: the scheduler has its receipt",
+                                 m->uid);
                 free(m->uid);
                 free(m->text);
                 *m = l->outcomes[--l->noutcomes];
@@ -332,7 +345,7 @@ link_timers(struct link *l, int64_t now, int credit)
         }
         for (size_t i = 0; i < l->noutcomes; i++) {
                 if (now >= l->outcomes[i].resend_ms) {
-                        send_msg(l, DPROTO_OUTCOME, l->outcomes[i].text);
+                        send_msg(l, l->outcomes[i].type, l->outcomes[i].text);
                         l->outcomes[i].resend_ms = now + DPROTO_RESEND_MS;
                 }
         }

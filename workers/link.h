@@ -5,8 +5,8 @@
  * handshake monitor: a refused handshake is logged once and dialled again
  * from 2 s doubling to a minute. Sends READY and a HEARTBEAT every
  * DPROTO_HEARTBEAT_MS with the credit the caller says is left; keeps each
- * OUTCOME and sends it again every DPROTO_RESEND_MS until the scheduler
- * acknowledges it; says READY again after DPROTO_SILENCE_MS without a
+ * OUTCOME and RECEIPT and sends it again every DPROTO_RESEND_MS until the
+ * scheduler acknowledges it; says READY again after DPROTO_SILENCE_MS without a
  * word. Messages are decoded here (common/dproto.h) and handed to the
  * caller's handler table; ACK and HEARTBEAT are handled here.
  */
@@ -34,7 +34,7 @@ typedef void link_handler(void *arg, const struct dproto_msg *m);
  */
 struct link *link_new(const struct conf *conf, const char *kind, int credit,
                       char **cause, int *status);
-/* Closes the sockets and drops unacknowledged outcomes; accepts NULL. */
+/* Closes the sockets and drops unacknowledged messages; accepts NULL. */
 void link_destroy(struct link **lp);
 
 /* The endpoint, as resolved ("ipc:///run/...", "tcp://..."); borrowed. */
@@ -57,15 +57,15 @@ void link_read(struct link *l, link_handler *const handlers[DPROTO_NTYPES],
 void link_ready(struct link *l, int credit);
 /* Sends an outcome now and keeps it, to send again until acknowledged. */
 void link_outcome(struct link *l, const struct dproto_outcome *o, int64_t now);
-/* Sends a RECEIPT once (docs/dispatch.md): not repeated, not acknowledged. */
-void link_receipt(struct link *l, const struct dproto_receipt *r);
-/* How many outcomes await the scheduler's ACK. */
+/* Sends a RECEIPT now and keeps it, to send again until acknowledged. */
+void link_receipt(struct link *l, const struct dproto_receipt *r, int64_t now);
+/* How many outcomes and receipts await the scheduler's ACK. */
 size_t link_unacked(const struct link *l);
 
 /*
  * The timed work due at `now` (monotonic ms): a heartbeat offering
- * `credit`, outcomes to repeat, a dial after a refused handshake, READY
- * after a silence.
+ * `credit`, outcomes and receipts to repeat, a dial after a refused handshake,
+ * READY after a silence.
  */
 void link_timers(struct link *l, int64_t now, int credit);
 /* When link_timers() next has work to do (monotonic ms). */

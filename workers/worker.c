@@ -181,7 +181,8 @@ out:
 /* Emergencies stay unacknowledged a little past their expire. */
 #define RECEIPT_SLACK_S 60
 
-/* A receipt's poll answered: a RECEIPT once acknowledged. */
+/* A receipt's poll answered: once acknowledged, a RECEIPT, which the link
+ * repeats until the scheduler acknowledges it. */
 static void
 on_polled(struct wk *w, const char *uid, enum outcome o, long retry_after,
           const struct transfer_info *x)
@@ -199,7 +200,8 @@ on_polled(struct wk *w, const char *uid, enum outcome o, long retry_after,
                          pr.acknowledged_by);
                 link_receipt(w->link,
                              &(struct dproto_receipt){ uid, pr.acknowledged_by,
-                                                       pr.acknowledged_at });
+                                                       pr.acknowledged_at },
+                             os_mono_ms());
                 receipts_drop(&w->receipts, r);
                 break;
         case RECEIPT_DROP:
@@ -382,8 +384,8 @@ timers(struct wk *w, int64_t now)
             ((active == 0 && unacked == 0) || now >= w->stop_by_ms)) {
                 if (active > 0 || unacked > 0)
                         log_warnx("stopping with %zu transfers unfinished and "
-                                  "%zu outcomes unacknowledged: the scheduler "
-                                  "will send them again",
+                                  "%zu outcomes or receipts unacknowledged: "
+                                  "the scheduler sends the jobs again",
                                   active, unacked);
                 w->running = false;
         }

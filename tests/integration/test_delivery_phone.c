@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -605,6 +606,23 @@ receipt_script(struct cluster *c, bool acked, long long at)
         cluster_httpsink_script(c, script);
 }
 
+/* Starts the cluster with Pushover's receipts not yet acknowledged, and
+ * opens a case whose drill rule alerts and escalates. */
+static void
+start_drill(struct cluster *c)
+{
+        json_t *r;
+
+        start(c, NULL);
+        receipt_script(c, false, 0);
+        r = cluster_ctl_json(c, "event", "notification", "--school", URN,
+                             "--json", NULL);
+        json_decref(r);
+        r = cluster_ctl_json(c, "event", "drill", "--school", URN, "--json",
+                             NULL);
+        json_decref(r);
+}
+
 /* The case of school URN, as `show` has it; caller frees. */
 static json_t *
 show_case(struct cluster *c)
@@ -642,14 +660,7 @@ test_receipt(void **state)
         size_t i;
         bool found = false;
 
-        start(c, NULL);
-        receipt_script(c, false, 0);
-        r = cluster_ctl_json(c, "event", "notification", "--school", URN,
-                             "--json", NULL);
-        json_decref(r);
-        r = cluster_ctl_json(c, "event", "drill", "--school", URN, "--json",
-                             NULL);
-        json_decref(r);
+        start_drill(c);
         polls = cluster_wait_requests(c, "/1/receipts/", 1, WAIT_MS);
         assert_true(json_array_size(polls) >= 1);
         r = json_array_get(polls, 0);
@@ -682,6 +693,74 @@ test_receipt(void **state)
         c->passed = true;
 }
 
+/* How many acknowledgements of rule drill by pushover:PO_MEMBER the
+ * audit trail holds, written by the daemon. */
+static int
+audited(struct cluster *c)
+{
+        json_t *r = cluster_ctl_json(c, "audit", "--school", URN, "--json",
+                                     NULL),
+               *e;
+        size_t i;
+        int n = 0;
+
+        json_array_foreach(jarr(r, "audit"), i, e)
+        {
+                n += strcmp(jstr(e, "action"), "ack") == 0 &&
+                     strcmp(jstr(e, "source"), "daemon") == 0 &&
+                     strcmp(jstr(e, "actor"), "pushover:" PO_MEMBER) == 0 &&
+                     strcmp(jstr(e, "detail"), "drill") == 0;
+        }
+        json_decref(r);
+        return n;
+}
+
+/*
+ * The receipt's acknowledgement comes while the daemon is down: the
+ * worker keeps its RECEIPT and sends it again until the daemon, started
+ * again, acknowledges it; the rule is acknowledged once, with one audit
+ * entry, however many receipts (the alert's and its escalation's) say it.
+ */
+static void
+test_receipt_daemon_down(void **state)
+{
+        struct cluster *c = *state;
+        json_t *cs, *a;
+        int kept;
+
+        start_drill(c);
+        /* The alert to five channels and its escalation to two: every
+         * Pushover message delivered, its receipt polled. */
+        cluster_wait_settled(c, 7, 0, WAIT_MS);
+        kept = cluster_log_count(c->wlog[0], "pushover emergency receipt");
+        assert_true(kept >= 1);
+        json_decref(cluster_wait_requests(c, "/1/receipts/", 1, WAIT_MS));
+
+        assert_int_equal(cluster_daemon_stop(c, SIGTERM), 0);
+        receipt_script(c, true, (long long)time(NULL));
+        /* The worker has every acknowledgement, and no daemon to tell. */
+        cluster_wait_log(c->wlog[0], "acknowledged at Pushover by", kept,
+                         WAIT_MS);
+
+        cluster_daemon_start(c, NULL);
+        if (!cluster_wait_until(is_acked, c, WAIT_MS))
+                fail_msg("the acknowledgement made at Pushover while the "
+                         "daemon was down was lost");
+        /* Every RECEIPT taken, the repeats of the first included. */
+        cluster_wait_log(c->wlog[0], "the scheduler has its receipt", kept,
+                         WAIT_MS);
+        cs = show_case(c);
+        assert_int_equal(json_array_size(jarr(cs, "acks")), 1);
+        a = json_array_get(jarr(cs, "acks"), 0);
+        assert_string_equal(jstr(a, "rule"), "drill");
+        assert_string_equal(jstr(a, "by"), "pushover:" PO_MEMBER);
+        json_decref(cs);
+        assert_int_equal(audited(c), 1);
+        assert_no_secret_logged(c);
+        cluster_stop_all(c);
+        c->passed = true;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -694,6 +773,7 @@ main(int argc, char **argv)
                 CLUSTER_TEST(test_generic),
                 CLUSTER_TEST(test_links_and_escalation),
                 CLUSTER_TEST(test_receipt),
+                CLUSTER_TEST(test_receipt_daemon_down),
         };
 
         return CLUSTER_MAIN(tests);

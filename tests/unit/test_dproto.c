@@ -328,7 +328,7 @@ test_job_message(void **state)
 static void
 test_ack_hello(void **state)
 {
-        struct dproto_ack a = { "3f2a9c", 17 };
+        struct dproto_ack a = { "3f2a9c", 17, false };
         struct dproto_msg m;
         char *text = dproto_ack_encode(&a);
 
@@ -350,6 +350,23 @@ test_ack_hello(void **state)
         assert_true(m.u.ack.lease == 17);
         dproto_msg_clear(&m);
         free(text);
+
+        /* A RECEIPT's ACK: its delivery, no lease. */
+        a = (struct dproto_ack){ "3f2a9c", 5, true };
+        text = dproto_ack_encode(&a);
+        assert_string_equal(text, "{\"delivery\":\"3f2a9c\",\"receipt\":true}");
+        decode_ok("ACK", text, DPROTO_ACK, &m);
+        assert_string_equal(m.u.ack.delivery, "3f2a9c");
+        assert_true(m.u.ack.receipt);
+        assert_true(m.u.ack.lease == 0);
+        dproto_msg_clear(&m);
+        free(text);
+        /* An OUTCOME's ACK says it is not a receipt's. */
+        decode_ok("ACK", "{\"delivery\":\"d\",\"lease\":3,\"receipt\":false}",
+                  DPROTO_ACK, &m);
+        assert_false(m.u.ack.receipt);
+        assert_true(m.u.ack.lease == 3);
+        dproto_msg_clear(&m);
 
         text = dproto_hello_encode();
         assert_string_equal(text, "{}");
@@ -501,6 +518,10 @@ test_malformed_fields(void **state)
                   "'alert' is not an object" },
                 { "ACK", "{\"lease\": 1}", "'delivery' is missing" },
                 { "ACK", "{\"delivery\": \"d\"}", "'lease' is missing" },
+                { "ACK", "{\"delivery\": \"d\", \"receipt\": false}",
+                  "'lease' is missing" },
+                { "ACK", "{\"delivery\": \"d\", \"receipt\": 1}",
+                  "'receipt' is not a boolean" },
                 { "ACK", "{\"delivery\": \"d\", \"lease\": true}",
                   "'lease' is not an integer" },
                 { "REFUSE", "{}", "'error' is missing" },

@@ -145,6 +145,17 @@ static link_handler *const handlers[DPROTO_NTYPES] = {
         [DPROTO_HELLO] = on_hello,
 };
 
+/* The scheduler's ACK of an OUTCOME's lease, or of a RECEIPT. */
+static void
+say_ack(struct fixture *f, const char *uid, int64_t lease, bool receipt)
+{
+        char *ack =
+            dproto_ack_encode(&(struct dproto_ack){ uid, lease, receipt });
+
+        say(f, DPROTO_ACK, ack, handlers);
+        free(ack);
+}
+
 static void
 test_ready(void **state)
 {
@@ -164,7 +175,6 @@ test_outcome_until_ack(void **state)
         struct fixture *f = *state;
         struct dproto_msg m;
         int64_t t0 = os_mono_ms();
-        char *ack;
 
         link_ready(f->link, 7);
         next_of(f, DPROTO_READY, &m);
@@ -196,17 +206,59 @@ test_outcome_until_ack(void **state)
         dproto_msg_clear(&m);
 
         /* An ACK for another lease of the same delivery changes nothing. */
-        ack = dproto_ack_encode(&(struct dproto_ack){ "d-1", 41 });
-        say(f, DPROTO_ACK, ack, handlers);
-        free(ack);
+        say_ack(f, "d-1", 41, false);
         assert_int_equal(link_unacked(f->link), 1);
 
         /* The matching ACK: no longer kept, nothing left to repeat. */
-        ack = dproto_ack_encode(&(struct dproto_ack){ "d-1", 42 });
-        say(f, DPROTO_ACK, ack, handlers);
-        free(ack);
+        say_ack(f, "d-1", 42, false);
         assert_int_equal(link_unacked(f->link), 0);
         assert_int_equal(f->hellos, 0);
+}
+
+/*
+ * A RECEIPT is kept and repeated as an OUTCOME is, until an ACK of a
+ * receipt for its delivery: the ACK of an OUTCOME of the same delivery
+ * and lease 0 does not end it, nor does another delivery's.
+ */
+static void
+test_receipt_until_ack(void **state)
+{
+        struct fixture *f = *state;
+        struct dproto_msg m;
+        int64_t t0 = os_mono_ms();
+
+        link_outcome(f->link,
+                     &(struct dproto_outcome){ "d-1", 0, DPROTO_DELIVERED, 200,
+                                               -1, false, NULL },
+                     t0);
+        next_of(f, DPROTO_OUTCOME, &m);
+        dproto_msg_clear(&m);
+        link_receipt(f->link, &(struct dproto_receipt){ "d-1", "u1", 1700 },
+                     t0);
+        next_of(f, DPROTO_RECEIPT, &m);
+        assert_string_equal(m.u.receipt.delivery, "d-1");
+        assert_string_equal(m.u.receipt.acknowledged_by, "u1");
+        dproto_msg_clear(&m);
+        assert_int_equal(link_unacked(f->link), 2);
+
+        /* The OUTCOME's ACK (lease 0): the receipt stays. */
+        say_ack(f, "d-1", 0, false);
+        assert_int_equal(link_unacked(f->link), 1);
+
+        /* Unacknowledged when its time comes: sent again, the same. */
+        link_timers(f->link, t0 + DPROTO_RESEND_MS, 3);
+        next_of(f, DPROTO_HEARTBEAT, &m);
+        dproto_msg_clear(&m);
+        next_of(f, DPROTO_RECEIPT, &m);
+        assert_string_equal(m.u.receipt.delivery, "d-1");
+        assert_true(m.u.receipt.acknowledged_at == 1700);
+        dproto_msg_clear(&m);
+
+        /* Another delivery's receipt ACK changes nothing; its own ends it. */
+        say_ack(f, "d-2", 0, true);
+        assert_int_equal(link_unacked(f->link), 1);
+        say_ack(f, "d-1", 0, true);
+        assert_int_equal(link_unacked(f->link), 0);
 }
 
 static void
@@ -234,6 +286,8 @@ main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_ready, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_outcome_until_ack, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_receipt_until_ack, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_handlers, setup, teardown),
         };

@@ -1,6 +1,7 @@
 /*
  * Tests for store: acknowledgements of a case's rule (what one cancels and
- * keeps, idempotence, the deadline it is bound to) and the one-click links
+ * keeps, idempotence, the deadline it is bound to, a savepoint's undoing
+ * of a half-written one) and the one-click links
  * (found by their token's hash only, pruned once expired).
  * The store is a real SQLite file in a scratch directory (store_fixture.h).
  */
@@ -352,6 +353,68 @@ test_delivery_case(void **state)
         assert_null(cause);
 }
 
+/*
+ * An acknowledgement inside a larger transaction (the dispatch's batch)
+ * under a savepoint: when its cancellation fails after its row went in,
+ * ROLLBACK TO takes the row back and keeps the transaction's other
+ * writes; committed, neither the acknowledgement nor a cancellation is
+ * there. With the failure gone, RELEASE keeps it all.
+ */
+static void
+test_ack_savepoint(void **state)
+{
+        struct fixture *f = *state;
+        struct store_ack a;
+        char *cause = NULL, buf[32];
+        int64_t c = new_case(f, "100001", T("2024-03-04T09:00:00Z"));
+        int64_t ev = new_event(f, c, "notification", T("2024-03-04T09:00:00Z"));
+        int64_t first = new_alert_full(f, c, ev, "cutoff", "event",
+                                       T("2024-03-04T09:00:00Z"), 0, "s");
+        int64_t r60 = new_alert_full(f, c, ev, "cutoff", "-60m",
+                                     T("2024-03-04T15:30:00Z"), 0, "s");
+        sqlite3 *db = raw_open(f->path);
+
+        /* The failure, between the acknowledgement's row and its
+         * cancellations. */
+        raw_exec(db, "CREATE TRIGGER no_cancel BEFORE UPDATE OF state ON "
+                     "alerts WHEN NEW.state = 'cancelled' "
+                     "BEGIN SELECT RAISE(ABORT, 'forced'); END");
+        assert_int_equal(store_begin(f->st, &cause), 0);
+        fire(f, first, T("2024-03-04T09:00:00Z"), false); /* the batch's */
+        assert_int_equal(store_savepoint(f->st, &cause), 0);
+        assert_int_equal(store_ack(f->st, c, "cutoff", "[]", "pushover:u1",
+                                   NULL, T("2024-03-04T11:00:00Z"), &a, &cause),
+                         -1);
+        assert_non_null(strstr(cause, "forced"));
+        free(cause);
+        cause = NULL;
+        store_ack_clear(&a);
+        /* Half written until the savepoint is rolled back to. */
+        assert_int_equal(store_ack_read(f->st, c, "cutoff", &a, &cause), 0);
+        store_ack_clear(&a);
+        store_rollback_to(f->st);
+        assert_int_equal(store_commit(f->st, &cause), 0);
+
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM acks"), 0);
+        assert_string_equal(state_of(f, r60, buf, sizeof(buf)), "pending");
+        assert_string_equal(state_of(f, first, buf, sizeof(buf)), "fired");
+
+        raw_exec(db, "DROP TRIGGER no_cancel");
+        assert_int_equal(store_begin(f->st, &cause), 0);
+        assert_int_equal(store_savepoint(f->st, &cause), 0);
+        assert_int_equal(store_ack(f->st, c, "cutoff", "[]", "pushover:u1",
+                                   NULL, T("2024-03-04T11:00:00Z"), &a, &cause),
+                         0);
+        assert_true(a.fresh);
+        store_ack_clear(&a);
+        assert_int_equal(store_release(f->st, &cause), 0);
+        assert_int_equal(store_commit(f->st, &cause), 0);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM acks"), 1);
+        assert_string_equal(state_of(f, r60, buf, sizeof(buf)), "cancelled");
+        sqlite3_close(db);
+        assert_null(cause);
+}
+
 int
 main(void)
 {
@@ -366,6 +429,8 @@ main(void)
                 cmocka_unit_test_setup_teardown(test_channel_confirmed, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_delivery_case, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_ack_savepoint, setup,
                                                 teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
