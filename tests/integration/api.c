@@ -8,11 +8,13 @@
 #include "api.h"
 
 #include <curl/curl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 static void
 write_conf(struct cluster *c, const struct api_world *w)
@@ -278,4 +280,22 @@ api_resp_free(struct api_resp *r)
         free(r->headers);
         json_decref(r->json);
         memset(r, 0, sizeof(*r));
+}
+
+json_int_t
+api_two_actors(struct api *a, char *unix_actor, size_t len)
+{
+        struct api_resp r;
+        struct proc_result p;
+        json_int_t id;
+
+        snprintf(unix_actor, len, "unix:%s", getpwuid(getuid())->pw_name);
+        api_post_event(a, OAK, a->school, "{\"kind\": \"notification\"}", &r);
+        api_want(&r, 201, NULL);
+        id = jint(r.json, "case");
+        api_resp_free(&r);
+        p = cluster_ctl(&a->c, "pause", "--school", OAK, NULL);
+        assert_int_equal(p.status, 0);
+        proc_result_free(&p);
+        return id;
 }

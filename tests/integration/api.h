@@ -31,6 +31,8 @@ struct api_resp {
 
 /* cmocka setup and teardown: *state is a struct api. */
 int api_setup(void **state);
+/* A case run with them (CLUSTER_TEST with api_setup and api_teardown). */
+#define API_TEST(t) cmocka_unit_test_setup_teardown(t, api_setup, api_teardown)
 /*
  * What else the world of api_setup_with() has: an email channel "heads"
  * to smtpsink with an email worker (mail), more web settings (web), Oak's
@@ -73,6 +75,12 @@ void api_get(struct api *a, const char *path, const char *token,
 /* POST a JSON text to a school's events. */
 void api_post_event(struct api *a, const char *urn, const char *token,
                     const char *json, struct api_resp *r);
+/*
+ * Oak's case opened by a's school token (a notification), then paused by
+ * ofsted-notifyctl: one event by each kind of actor. Returns the case's
+ * id; unix_actor (64 bytes or more) gets this user's "unix:NAME".
+ */
+json_int_t api_two_actors(struct api *a, char *unix_actor, size_t len);
 /* Wants `status`; for an error status, {"error"} holding `needle`. */
 void api_want(const struct api_resp *r, long status, const char *needle);
 void api_resp_free(struct api_resp *r);

@@ -13,23 +13,10 @@
 
 #include "api.h"
 
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-static int
-setup(void **state)
-{
-        return api_setup(state);
-}
-
-static int
-teardown(void **state)
-{
-        return api_teardown(state);
-}
 
 static void
 test_actor_shown(void **state)
@@ -41,15 +28,7 @@ test_actor_shown(void **state)
         json_t *show, *events;
         json_int_t id;
 
-        snprintf(unix_actor, sizeof(unix_actor), "unix:%s",
-                 getpwuid(getuid())->pw_name);
-        api_post_event(a, OAK, a->school, "{\"kind\": \"notification\"}", &r);
-        api_want(&r, 201, NULL);
-        id = jint(r.json, "case");
-        api_resp_free(&r);
-        p = cluster_ctl(&a->c, "pause", "--school", OAK, NULL);
-        assert_int_equal(p.status, 0);
-        proc_result_free(&p);
+        id = api_two_actors(a, unix_actor, sizeof(unix_actor));
 
         /* The control reply, through ofsted-notifyctl show --json. */
         show = cluster_ctl_json(&a->c, "show", "--school", OAK, "--json", NULL);
@@ -128,8 +107,8 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_actor_shown),
-                CLUSTER_TEST(test_actor_only_from_web_user),
+                API_TEST(test_actor_shown),
+                API_TEST(test_actor_only_from_web_user),
         };
 
         return CLUSTER_MAIN(tests);

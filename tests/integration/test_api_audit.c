@@ -14,43 +14,20 @@
 #include "api.h"
 
 #include <jansson.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-static int
-setup(void **state)
-{
-        return api_setup(state);
-}
-
-static int
-teardown(void **state)
-{
-        return api_teardown(state);
-}
 
 static void
 test_case_audit(void **state)
 {
         struct api *a = *state;
         struct api_resp r;
-        struct proc_result p;
         char unix_actor[128], path[64];
         json_t *trail, *e;
         json_int_t id;
 
-        snprintf(unix_actor, sizeof(unix_actor), "unix:%s",
-                 getpwuid(getuid())->pw_name);
-        api_post_event(a, OAK, a->school, "{\"kind\": \"notification\"}", &r);
-        api_want(&r, 201, NULL);
-        id = jint(r.json, "case");
-        api_resp_free(&r);
-        p = cluster_ctl(&a->c, "pause", "--school", OAK, NULL);
-        assert_int_equal(p.status, 0);
-        proc_result_free(&p);
+        id = api_two_actors(a, unix_actor, sizeof(unix_actor));
         /* Another school's event is not in this case's trail. */
         api_post_event(a, ASH, a->trust, "{\"kind\": \"notification\"}", &r);
         api_want(&r, 201, NULL);
@@ -93,7 +70,7 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_case_audit),
+                API_TEST(test_case_audit),
         };
 
         return CLUSTER_MAIN(tests);

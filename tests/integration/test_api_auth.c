@@ -20,18 +20,6 @@
 
 #define CONTROL_ID "ofsted-notify-control/1" /* docs/protocol.md */
 
-static int
-setup(void **state)
-{
-        return api_setup(state);
-}
-
-static int
-teardown(void **state)
-{
-        return api_teardown(state);
-}
-
 /* No Authorization, another scheme, a made-up token: 401 each. */
 static void
 test_no_or_bad_token(void **state)
@@ -262,10 +250,10 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_no_or_bad_token),
-                CLUSTER_TEST(test_revoked_token),
-                CLUSTER_TEST(test_daemon_down_and_back),
-                CLUSTER_TEST(test_schools_judges_token),
+                API_TEST(test_no_or_bad_token),
+                API_TEST(test_revoked_token),
+                API_TEST(test_daemon_down_and_back),
+                API_TEST(test_schools_judges_token),
         };
 
         return CLUSTER_MAIN(tests);

@@ -16,18 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int
-setup(void **state)
-{
-        return api_setup(state);
-}
-
-static int
-teardown(void **state)
-{
-        return api_teardown(state);
-}
-
 static void
 test_event_recorded(void **state)
 {
@@ -172,10 +160,10 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_event_recorded),
-                CLUSTER_TEST(test_state_refuses),
-                CLUSTER_TEST(test_bad_bodies),
-                CLUSTER_TEST(test_not_found_and_method),
+                API_TEST(test_event_recorded),
+                API_TEST(test_state_refuses),
+                API_TEST(test_bad_bodies),
+                API_TEST(test_not_found_and_method),
         };
 
         return CLUSTER_MAIN(tests);

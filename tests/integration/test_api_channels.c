@@ -18,18 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int
-setup(void **state)
-{
-        return api_setup(state);
-}
-
-static int
-teardown(void **state)
-{
-        return api_teardown(state);
-}
-
 static void
 test_channels(void **state)
 {
@@ -72,7 +60,7 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_channels),
+                API_TEST(test_channels),
         };
 
         return CLUSTER_MAIN(tests);

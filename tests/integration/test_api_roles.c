@@ -16,18 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int
-setup(void **state)
-{
-        return api_setup(state);
-}
-
-static int
-teardown(void **state)
-{
-        return api_teardown(state);
-}
-
 /* A case for each school, recorded by trust; its id. */
 static json_int_t
 open_case(struct api *a, const char *urn)
@@ -155,9 +143,9 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_viewer),
-                CLUSTER_TEST(test_school),
-                CLUSTER_TEST(test_trust_and_admin),
+                API_TEST(test_viewer),
+                API_TEST(test_school),
+                API_TEST(test_trust_and_admin),
         };
 
         return CLUSTER_MAIN(tests);
