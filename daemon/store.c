@@ -519,6 +519,17 @@ store_step(struct store *st, sqlite3_stmt *s, const char *what, char **cause)
         return store_fail(st, what, cause);
 }
 
+int
+store_step_text(struct store *st, sqlite3_stmt *s, const char *key,
+                const char *what, char **cause)
+{
+        if (bind_text(s, 1, key) != SQLITE_OK) {
+                done(s);
+                return store_fail(st, what, cause);
+        }
+        return store_step(st, s, what, cause);
+}
+
 /* Runs a statement that returns no rows, then readies it again. */
 int
 store_run(struct store *st, sqlite3_stmt *s, const char *what, char **cause)

@@ -171,11 +171,7 @@ store_delivery_find(struct store *st, const char *uid,
         sqlite3_stmt *s = st->stmts[S_DELIVERY_FIND];
         int rc;
 
-        if (bind_text(s, 1, uid) != SQLITE_OK) {
-                done(s);
-                return store_fail(st, what, cause);
-        }
-        rc = store_step(st, s, what, cause);
+        rc = store_step_text(st, s, uid, what, cause);
         if (rc == 1) {
                 memset(out, 0, sizeof(*out));
                 out->id = sqlite3_column_int64(s, 0);

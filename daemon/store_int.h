@@ -137,6 +137,13 @@ int store_fail(struct store *st, const char *what, char **cause);
  */
 int store_step(struct store *st, sqlite3_stmt *s, const char *what,
                char **cause);
+/*
+ * Binds `key` to ?1 of `s` and steps it once, as store_step(); when the
+ * bind fails, readies `s` again and fails as store_fail(). The caller
+ * reads a row (1) and calls done(s) as after store_step().
+ */
+int store_step_text(struct store *st, sqlite3_stmt *s, const char *key,
+                    const char *what, char **cause);
 /* Runs a statement that returns no rows, then readies it again. */
 int store_run(struct store *st, sqlite3_stmt *s, const char *what,
               char **cause);

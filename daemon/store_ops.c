@@ -246,11 +246,7 @@ store_channel_health(struct store *st, const char *channel,
         for (size_t i = 0; rc >= 0 && i < NELEM(which); i++) {
                 sqlite3_stmt *s = st->stmts[which[i]];
 
-                if (bind_text(s, 1, channel) != SQLITE_OK) {
-                        done(s);
-                        return store_fail(st, "channel health", cause);
-                }
-                rc = store_step(st, s, "channel health", cause);
+                rc = store_step_text(st, s, channel, "channel health", cause);
                 if (rc == 1 && which[i] == S_CHANNEL_LAST) {
                         out->last_failed =
                             strcmp(col_text(s, 0), "failed") == 0;
@@ -262,6 +258,8 @@ store_channel_health(struct store *st, const char *channel,
                         out->confirmed_at = sqlite3_column_int64(s, 1);
                 }
                 done(s);
+                if (rc < 0)
+                        break;
         }
         return rc < 0 ? -1 : 0;
 }
