@@ -186,6 +186,22 @@ oauth2_group(struct oauth *o, const char *provider, const char *creds)
         return g;
 }
 
+/*
+ * The endpoint started with the client secret: its path (into secret,
+ * len bytes, which o->args[at] then points at) written mode 0600 beside
+ * the config. Returns the microsoft group naming that file (caller frees).
+ */
+static char *
+secret_endpoint(struct fx *f, struct oauth *o, int at, char *secret, size_t len)
+{
+        snprintf(secret, len, "%s/oauth-secret", f->c.dir);
+        o->args[at] = secret;
+        private_file(f, "oauth-secret", CLIENT_SECRET "\n");
+        oauth_start(f, o);
+        return oauth2_group(o, "microsoft",
+                            "client_secret_file = \"oauth-secret\";");
+}
+
 /* The sink: STARTTLS first, then AUTH XOAUTH2 with a token valid now at
  * o; the email group with `extra`. */
 static struct opts
@@ -264,12 +280,7 @@ test_renewed_across_expiries(void **state)
         char secret[256], *extra;
         json_t *rec;
 
-        snprintf(secret, sizeof(secret), "%s/oauth-secret", f->c.dir);
-        o.args[5] = secret;
-        private_file(f, "oauth-secret", CLIENT_SECRET "\n");
-        oauth_start(f, &o);
-        extra = oauth2_group(&o, "microsoft",
-                             "client_secret_file = \"oauth-secret\";");
+        extra = secret_endpoint(f, &o, 5, secret, sizeof(secret));
         start_with(f, &o, extra);
         for (int i = 0; i < 3; i++) {
                 struct proc_result r = ctl_test(f);
@@ -308,12 +319,7 @@ test_refused_token_renewed_once(void **state)
         char secret[256], *extra;
         json_t *h;
 
-        snprintf(secret, sizeof(secret), "%s/oauth-secret", f->c.dir);
-        o.args[7] = secret;
-        private_file(f, "oauth-secret", CLIENT_SECRET "\n");
-        oauth_start(f, &o);
-        extra = oauth2_group(&o, "microsoft",
-                             "client_secret_file = \"oauth-secret\";");
+        extra = secret_endpoint(f, &o, 7, secret, sizeof(secret));
         start_with(f, &o, extra);
         for (int i = 0; i < 2; i++) {
                 struct proc_result r = ctl_test(f);
@@ -659,12 +665,7 @@ test_endpoint_down_then_back(void **state)
         time_t at = time(NULL);
         struct proc_result r;
 
-        snprintf(secret, sizeof(secret), "%s/oauth-secret", f->c.dir);
-        o.args[5] = secret;
-        private_file(f, "oauth-secret", CLIENT_SECRET "\n");
-        oauth_start(f, &o);
-        extra = oauth2_group(&o, "microsoft",
-                             "client_secret_file = \"oauth-secret\";");
+        extra = secret_endpoint(f, &o, 5, secret, sizeof(secret));
         oauth_stop(&o);
         start_with(f, &o, extra);
         utc_text(at, text);
@@ -711,12 +712,8 @@ test_stalled_endpoint_keeps_heartbeat(void **state)
         struct opts so;
         char secret[256], text[32], *extra;
 
-        snprintf(secret, sizeof(secret), "%s/oauth-secret", f->c.dir);
-        o.args[5] = secret;
-        private_file(f, "oauth-secret", CLIENT_SECRET "\n");
-        oauth_start(f, &o); /* its 15 s start now */
-        extra = oauth2_group(&o, "microsoft",
-                             "client_secret_file = \"oauth-secret\";");
+        /* The endpoint's 15 s of stalling start now. */
+        extra = secret_endpoint(f, &o, 5, secret, sizeof(secret));
         so = sink_opts(&o, extra);
         sink_start(f, &so);
         write_conf(f, &so);
