@@ -173,11 +173,20 @@ path_matches(const char *pattern, const char *path, struct request_route *r,
         return *pattern == '\0' && *path == '\0';
 }
 
+/* The Allow header for the methods a path takes: GET (1), POST (2). */
+static const char *
+allow_list(unsigned methods)
+{
+        static const char *const lists[] = { NULL, "GET", "POST", "GET, POST" };
+
+        return lists[methods & 3];
+}
+
 int
 request_match(const char *method, const char *path, struct request_route *r,
               const char **allow)
 {
-        int status = 404;
+        unsigned methods = 0;
 
         *allow = NULL;
         for (size_t i = 0; i < NROUTES; i++) {
@@ -186,13 +195,15 @@ request_match(const char *method, const char *path, struct request_route *r,
                 memset(r, 0, sizeof(*r));
                 if (!path_matches(routes[i].pattern, path, r, &bad))
                         continue;
-                if (bad)
+                if (bad) {
+                        memset(r, 0, sizeof(*r));
                         return 404;
+                }
                 if (strcmp(method, routes[i].method) != 0 &&
                     !(strcmp(method, "HEAD") == 0 &&
                       strcmp(routes[i].method, "GET") == 0)) {
-                        *allow = routes[i].method;
-                        status = 405;
+                        methods |=
+                            strcmp(routes[i].method, "GET") == 0 ? 1u : 2u;
                         continue;
                 }
                 r->id = routes[i].id;
@@ -203,7 +214,8 @@ request_match(const char *method, const char *path, struct request_route *r,
                 return 0;
         }
         memset(r, 0, sizeof(*r));
-        return status;
+        *allow = allow_list(methods);
+        return *allow != NULL ? 405 : 404;
 }
 
 bool

@@ -75,7 +75,8 @@ struct request_route {
 /*
  * Matches `method` and `path` (without the query). Returns 0 and fills *r,
  * 404 when no route has that path (or a path parameter is not one), 405
- * when one has it with another method (*allow: the method it takes).
+ * when it has routes only for other methods (*allow: the Allow header's
+ * list, "GET", "POST" or "GET, POST"; NULL on any other answer).
  */
 int request_match(const char *method, const char *path, struct request_route *r,
                   const char **allow);
