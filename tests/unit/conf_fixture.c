@@ -99,3 +99,51 @@ conf_fx_assert_error_at(const struct conf_errors *errs, size_t i,
                          errs->msgs[i], prefix);
         free(prefix);
 }
+
+/* Frees errs, checking that it is left empty. */
+static void
+errors_free(struct conf_errors *errs)
+{
+        conf_errors_free(errs);
+        assert_int_equal(errs->n, 0);
+        assert_null(errs->msgs);
+}
+
+void
+conf_fx_assert_refused(struct conf_fx_scratch *s, const char *name,
+                       const char *text, const struct conf_fx_error *want,
+                       size_t n)
+{
+        const char *path = conf_fx_scratch_write(s, name, text);
+        struct conf_errors errs;
+        struct conf *c = conf_load(path, &errs);
+
+        assert_null(c);
+        if (errs.n != n) {
+                for (size_t i = 0; i < errs.n; i++)
+                        print_error("%.300s\n", errs.msgs[i]);
+                fail_msg("%s: %zu messages, want %zu", name, errs.n, n);
+        }
+        for (size_t i = 0; i < n; i++) {
+                conf_fx_assert_error_at(&errs, i, path, want[i].line);
+                if (want[i].text != NULL &&
+                    strstr(errs.msgs[i], want[i].text) == NULL)
+                        fail_msg("message %zu '%.300s' lacks '%s'", i,
+                                 errs.msgs[i], want[i].text);
+        }
+        errors_free(&errs);
+}
+
+struct conf *
+conf_fx_load_ok(struct conf_fx_scratch *s, const char *name, const char *text)
+{
+        struct conf_errors errs;
+        struct conf *c = conf_load(conf_fx_scratch_write(s, name, text), &errs);
+
+        for (size_t i = 0; i < errs.n; i++)
+                print_error("%.300s\n", errs.msgs[i]);
+        assert_int_equal(errs.n, 0);
+        assert_non_null(c);
+        errors_free(&errs);
+        return c;
+}

@@ -1,7 +1,8 @@
 /*
  * conf_fixture: what conf's unit tests share. The shipped example and
  * holidays file, a scratch directory for small configs (cmocka setup and
- * teardown), and assertions that fail the test on a mismatch.
+ * teardown), writing and loading a config there, and assertions that fail
+ * the test on a mismatch.
  */
 #ifndef ONOTIFY_CONF_FIXTURE_H
 #define ONOTIFY_CONF_FIXTURE_H
@@ -46,5 +47,26 @@ void conf_fx_assert_offset(const struct alert_offset *o,
 /* Message i of errs starts with "path:line: ". */
 void conf_fx_assert_error_at(const struct conf_errors *errs, size_t i,
                              const char *path, int line);
+
+/* A message conf_load() is to give: at `line`, containing `text` (NULL:
+ * any text). */
+struct conf_fx_error {
+        int line;
+        const char *text;
+};
+
+/*
+ * Writes `text` as `name` in the scratch directory and loads it: it must be
+ * refused with exactly the n messages of `want`, in order. A failure names
+ * the message; the messages are freed (and conf_errors_free() checked).
+ */
+void conf_fx_assert_refused(struct conf_fx_scratch *s, const char *name,
+                            const char *text, const struct conf_fx_error *want,
+                            size_t n);
+
+/* Writes `text` as `name` in the scratch directory and loads it: it must
+ * load without a message (each is printed if not). The caller destroys it. */
+struct conf *conf_fx_load_ok(struct conf_fx_scratch *s, const char *name,
+                             const char *text);
 
 #endif

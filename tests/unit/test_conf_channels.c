@@ -103,13 +103,8 @@ test_templates_default(void **state)
 static void
 test_templates_own(void **state)
 {
-        struct conf_fx_scratch *s = *state;
-        struct conf_errors errs;
-        struct conf *c;
-        const char *path;
-
-        path = conf_fx_scratch_write(
-            s, "templates.conf",
+        struct conf *c = conf_fx_load_ok(
+            *state, "templates.conf",
             TEMPLATE_BASE
             "templates = {\n"
             "  slack = { title = \"{{late}}{{school}} ({{urn}}): by {{due}}\"; "
@@ -118,10 +113,6 @@ test_templates_own(void **state)
             "{{warning}}\"; title = \"{{rule}} at {{school}}\"; };\n"
             "  webhook = { };\n"
             "};\n");
-        c = conf_load(path, &errs);
-        if (errs.n > 0)
-                fail_msg("%s", errs.msgs[0]);
-        assert_non_null(c);
         assert_string_equal(conf_template(c, CHANNEL_SLACK, true),
                             "{{late}}{{school}} ({{urn}}): by {{due}}");
         assert_string_equal(conf_template(c, CHANNEL_SLACK, false),
@@ -137,17 +128,13 @@ test_templates_own(void **state)
         assert_string_equal(conf_template(c, CHANNEL_TEAMS, false),
                             TEMPLATE_DEFAULT_TEXT);
         conf_destroy(&c);
-        conf_errors_free(&errs);
 }
 
 /* Every fault in the templates group, each at its own line. */
 static void
 test_templates_errors(void **state)
 {
-        static const struct {
-                int line;
-                const char *text;
-        } want[] = {
+        static const struct conf_fx_error want[] = {
                 /* Unknown keys first in a group, as everywhere. */
                 { 7, "unknown key 'body' in templates.slack" },
                 { 6, "templates.slack.title: unknown placeholder '{{schol}}' "
@@ -162,13 +149,9 @@ test_templates_errors(void **state)
                 { 12, "templates.google_chat.title must not be empty" },
                 { 13, "templates.email must be a group { ... }" },
         };
-        struct conf_fx_scratch *s = *state;
-        struct conf_errors errs;
-        struct conf *c;
-        const char *path;
 
-        path = conf_fx_scratch_write(
-            s, "bad_templates.conf",
+        conf_fx_assert_refused(
+            *state, "bad_templates.conf",
             TEMPLATE_BASE                                     /* 1-4 */
             "templates = {\n"                                 /* 5 */
             "  slack = { title = \"{{school}} {{schol}}\";\n" /* 6 */
@@ -179,17 +162,8 @@ test_templates_errors(void **state)
             "  mattermost = { text = 5; };\n"                 /* 11 */
             "  google_chat = { title = \"\"; };\n"            /* 12 */
             "  email = \"x\";\n"                              /* 13 */
-            "};\n");
-        c = conf_load(path, &errs);
-        assert_null(c);
-        assert_int_equal(errs.n, sizeof(want) / sizeof(want[0]));
-        for (size_t i = 0; i < errs.n; i++) {
-                conf_fx_assert_error_at(&errs, i, path, want[i].line);
-                if (strstr(errs.msgs[i], want[i].text) == NULL)
-                        fail_msg("message '%s' lacks '%s'", errs.msgs[i],
-                                 want[i].text);
-        }
-        conf_errors_free(&errs);
+            "};\n",
+            want, sizeof(want) / sizeof(want[0]));
 }
 
 /* `n` copies of `unit` (a character of one or more bytes); caller frees. */
@@ -214,10 +188,7 @@ repeat(const char *unit, size_t n)
 static void
 test_text_limits(void **state)
 {
-        static const struct {
-                int line;
-                const char *text;
-        } want[] = {
+        static const struct conf_fx_error want[] = {
                 { 1, "the trust's name is 121 characters long; at most 120 "
                      "are allowed" },
                 { 5, "a school's name is 1048576 characters long; at most "
@@ -235,9 +206,7 @@ test_text_limits(void **state)
         char *a1000 = repeat("\xc3\xa9", 1000), *t201 = repeat("t", 201);
         char *t200 = repeat("\xc3\xa9", 200), *x2001 = repeat("x", 2001);
         char *x2000 = repeat("\xc3\xa9", 2000), *text, *good;
-        struct conf_errors errs;
         struct conf *c;
-        const char *path;
 
         assert_true(
             asprintf(&text,
@@ -264,17 +233,8 @@ test_text_limits(void **state)
                      "};\n",
                      n121, n120, huge, a1001, a1000, t201, x2001, t200,
                      x2000) > 0);
-        path = conf_fx_scratch_write(s, "limits.conf", text);
-        c = conf_load(path, &errs);
-        assert_null(c);
-        assert_int_equal(errs.n, sizeof(want) / sizeof(want[0]));
-        for (size_t i = 0; i < errs.n; i++) {
-                conf_fx_assert_error_at(&errs, i, path, want[i].line);
-                if (strstr(errs.msgs[i], want[i].text) == NULL)
-                        fail_msg("message '%.200s' lacks '%s'", errs.msgs[i],
-                                 want[i].text);
-        }
-        conf_errors_free(&errs);
+        conf_fx_assert_refused(s, "limits.conf", text, want,
+                               sizeof(want) / sizeof(want[0]));
 
         /* At the limits, every one of them: loaded. */
         assert_true(
@@ -291,10 +251,7 @@ test_text_limits(void **state)
                      "templates = { teams = { title = \"%s\"; "
                      "text = \"%s\"; }; };\n",
                      n120, n120, a1000, t200, x2000) > 0);
-        path = conf_fx_scratch_write(s, "limits_ok.conf", good);
-        c = conf_load(path, &errs);
-        if (c == NULL)
-                fail_msg("at the limits: %.300s", errs.msgs[0]);
+        c = conf_fx_load_ok(s, "limits_ok.conf", good);
         assert_int_equal(strlen(c->trust.name), 240);
         assert_string_equal(c->schools[0].name, n120);
         assert_string_equal(c->rules[0].action, a1000);

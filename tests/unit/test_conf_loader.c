@@ -175,9 +175,7 @@ static void
 test_defaults(void **state)
 {
         struct conf_fx_scratch *s = *state;
-        struct conf_errors errs;
         struct conf *c;
-        const char *path;
         char *text;
 
         assert_true(
@@ -192,12 +190,8 @@ test_defaults(void **state)
                      "};\n"
                      "  alerts = [ \"+30s\", \"+1h\", \"-90m\" ]; } );\n",
                      CONF_FX_HOLIDAYS) > 0);
-        path = conf_fx_scratch_write(s, "defaults.conf", text);
+        c = conf_fx_load_ok(s, "defaults.conf", text);
         free(text);
-
-        c = conf_load(path, &errs);
-        assert_int_equal(errs.n, 0);
-        assert_non_null(c);
         assert_string_equal(c->daemon.state, "state.db");
         assert_string_equal(c->daemon.control, "ipc://control.sock");
         assert_string_equal(c->daemon.dispatch, "ipc://dispatch.sock");
@@ -223,9 +217,6 @@ test_defaults(void **state)
                               false, "-90m");
 
         conf_destroy(&c);
-        conf_errors_free(&errs);
-        assert_int_equal(errs.n, 0);
-        assert_null(errs.msgs);
 }
 
 /* A relative holidays path and CA file are found next to the config;
@@ -234,9 +225,7 @@ static void
 test_relative_holidays_and_closures(void **state)
 {
         struct conf_fx_scratch *s = *state;
-        struct conf_errors errs;
         struct conf *c;
-        const char *path;
         char *want;
 
         conf_fx_scratch_write(
@@ -244,7 +233,7 @@ test_relative_holidays_and_closures(void **state)
             "{\"england-and-wales\": {\"division\": \"england-and-wales\", "
             "\"events\": [{\"title\": \"Test Day\", \"date\": \"2030-06-03\", "
             "\"notes\": \"\", \"bunting\": false}]}}\n");
-        path = conf_fx_scratch_write(
+        c = conf_fx_load_ok(
             s, "relative.conf",
             "trust = { name = \"T\"; holidays = \"hols.json\";\n"
             "  closures = [ \"2025-06-13\" ]; };\n"
@@ -259,10 +248,6 @@ test_relative_holidays_and_closures(void **state)
             "};\n"
             "  alerts = [ \"deadline\" ]; cancel_on = [ \"withdrawn\" ]; "
             "} );\n");
-
-        c = conf_load(path, &errs);
-        assert_int_equal(errs.n, 0);
-        assert_non_null(c);
         assert_true(asprintf(&want, "%s/hols.json", s->dir) > 0);
         assert_string_equal(c->trust.holidays, want);
         free(want);
@@ -294,7 +279,6 @@ test_relative_holidays_and_closures(void **state)
         assert_true(conf_known_kind(c, "withdrawn"));
 
         conf_destroy(&c);
-        conf_errors_free(&errs);
 }
 
 /*
@@ -324,68 +308,38 @@ test_error_count(void **state)
             "    deadline = { working_days = 0; time = \"24:00\"; };\n" /* 15 */
             "    alerts = [ \"-5x\" ]; }\n"                             /* 16 */
             ");\n";                                                     /* 17 */
-        static const int lines[] = { 4, 11, 11, 15, 16 };
-        struct conf_fx_scratch *s = *state;
-        struct conf_errors errs;
-        struct conf *c;
-        const char *path;
+        static const struct conf_fx_error want[] = {
+                { 4, "'colour'" }, { 11, "'1234'" }, { 11, "'nobody'" },
+                { 15, "'24:00'" }, { 16, "'-5x'" },
+        };
 
-        path = conf_fx_scratch_write(s, "five.conf", five);
-        c = conf_load(path, &errs);
-        assert_null(c);
-        assert_int_equal(errs.n, 5);
-        for (size_t i = 0; i < 5; i++)
-                conf_fx_assert_error_at(&errs, i, path, lines[i]);
-        assert_non_null(strstr(errs.msgs[0], "'colour'"));
-        assert_non_null(strstr(errs.msgs[1], "'1234'"));
-        assert_non_null(strstr(errs.msgs[2], "'nobody'"));
-        assert_non_null(strstr(errs.msgs[3], "'24:00'"));
-        assert_non_null(strstr(errs.msgs[4], "'-5x'"));
-        conf_errors_free(&errs);
-        assert_int_equal(errs.n, 0);
-        assert_null(errs.msgs);
+        conf_fx_assert_refused(*state, "five.conf", five, want, 5);
 }
 
 static void
 test_one_error(void **state)
 {
-        struct conf_fx_scratch *s = *state;
-        struct conf_errors errs;
-        struct conf *c;
-        const char *path;
+        static const struct conf_fx_error want[] = { { 3, "https" } };
 
-        path = conf_fx_scratch_write(
-            s, "one.conf",
+        conf_fx_assert_refused(
+            *state, "one.conf",
             "trust = { name = \"T\"; holidays = \"" CONF_FX_HOLIDAYS "\"; };\n"
             "channels = ( { name = \"it\"; type = \"webhook\";\n"
             "  url = \"ftp://hooks.example/x\"; } );\n"
             "schools = ( );\n"
-            "rules = ( );\n");
-        c = conf_load(path, &errs);
-        assert_null(c);
-        assert_int_equal(errs.n, 1);
-        conf_fx_assert_error_at(&errs, 0, path, 3);
-        assert_non_null(strstr(errs.msgs[0], "https"));
-        conf_errors_free(&errs);
+            "rules = ( );\n",
+            want, 1);
 }
 
 static void
 test_syntax_error(void **state)
 {
-        struct conf_fx_scratch *s = *state;
-        struct conf_errors errs;
-        struct conf *c;
-        const char *path;
+        static const struct conf_fx_error want[] = { { 3, NULL } };
 
-        path = conf_fx_scratch_write(
-            s, "syntax.conf",
-            "trust = {\n  name = \"T\";\n  closures = [ ;\n"
-            "};\n");
-        c = conf_load(path, &errs);
-        assert_null(c);
-        assert_int_equal(errs.n, 1);
-        conf_fx_assert_error_at(&errs, 0, path, 3);
-        conf_errors_free(&errs);
+        conf_fx_assert_refused(*state, "syntax.conf",
+                               "trust = {\n  name = \"T\";\n  closures = [ ;\n"
+                               "};\n",
+                               want, 1);
 }
 
 static void

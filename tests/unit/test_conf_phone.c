@@ -58,14 +58,9 @@ test_e164(void **state)
 static void
 test_phone_channels(void **state)
 {
-        struct conf_fx_scratch *s = *state;
-        struct conf_errors errs;
         const struct channel *ch;
-        struct conf *c;
-        const char *path;
-
-        path = conf_fx_scratch_write(
-            s, "phone.conf",
+        struct conf *c = conf_fx_load_ok(
+            *state, "phone.conf",
             BASE
             "channels = (\n"
             "  { name = \"n\"; type = \"ntfy\"; url_file = \"ntfy.url\"; },\n"
@@ -86,10 +81,6 @@ test_phone_channels(void **state)
             "    body = \"{\\\"to\\\": \\\"{{to}}\\\", \\\"text\\\": "
             "\\\"{{message}}\\\"}\"; }\n"
             ");\n");
-        c = conf_load(path, &errs);
-        for (size_t i = 0; i < errs.n; i++)
-                print_error("%s\n", errs.msgs[i]);
-        assert_non_null(c);
         ch = conf_channel(c, "n");
         assert_int_equal(ch->type, CHANNEL_NTFY);
         assert_int_equal(ch->priority, NTFY_HIGH);
@@ -117,10 +108,7 @@ test_phone_channels(void **state)
 static void
 test_phone_errors(void **state)
 {
-        static const struct {
-                int line;
-                const char *text;
-        } want[] = {
+        static const struct conf_fx_error want[] = {
                 { 5, "priority 'loud' must be one of \"min\", \"low\", "
                      "\"default\", \"high\", \"urgent\"" },
                 { 6, "channel 'n2' needs exactly one of 'url' and "
@@ -141,13 +129,9 @@ test_phone_errors(void **state)
                 { 17, "body: unknown placeholder '{{phone}}'" },
                 { 18, "sms channel 'np' needs 'profile'" },
         };
-        struct conf_fx_scratch *s = *state;
-        struct conf_errors errs;
-        struct conf *c;
-        const char *path;
 
-        path = conf_fx_scratch_write(
-            s, "bad_phone.conf",
+        conf_fx_assert_refused(
+            *state, "bad_phone.conf",
             BASE             /* 1-3 */
             "channels = (\n" /* 4 */
             "  { name = \"n\"; type = \"ntfy\"; url_file = \"u\"; priority "
@@ -186,17 +170,8 @@ test_phone_errors(void **state)
             "account = \"" SID
             "\"; token_file = \"t\"; to = [ \"+447700900136\" ]; }\n" /* 18
                                                                        */
-            ");\n");
-        c = conf_load(path, &errs);
-        assert_null(c);
-        assert_int_equal(errs.n, sizeof(want) / sizeof(want[0]));
-        for (size_t i = 0; i < errs.n; i++) {
-                conf_fx_assert_error_at(&errs, i, path, want[i].line);
-                if (strstr(errs.msgs[i], want[i].text) == NULL)
-                        fail_msg("message '%s' lacks '%s'", errs.msgs[i],
-                                 want[i].text);
-        }
-        conf_errors_free(&errs);
+            ");\n",
+            want, sizeof(want) / sizeof(want[0]));
 }
 
 int

@@ -435,10 +435,7 @@ test_shipped_words(void **state)
 static void
 test_school_calendar(void **state)
 {
-        struct conf_fx_scratch *s = *state;
-        struct conf_errors errs;
         struct conf *c;
-        const char *path;
         char *text;
         int64_t at = support_utc("2027-02-12T10:00:00Z");
         static const struct {
@@ -473,13 +470,8 @@ test_school_calendar(void **state)
                 "    alerts = [ \"deadline\" ]; }\n"
                 ");\n",
                 CONF_FX_HOLIDAYS) > 0);
-        path = conf_fx_scratch_write(s, "closures.conf", text);
+        c = conf_fx_load_ok(*state, "closures.conf", text);
         free(text);
-        c = conf_load(path, &errs);
-        for (size_t i = 0; i < errs.n; i++)
-                print_error("%s\n", errs.msgs[i]);
-        assert_int_equal(errs.n, 0);
-        assert_non_null(c);
         assert_int_equal(c->schools[0].remit, REMIT_SCHOOL);
         assert_int_equal(c->schools[1].remit, REMIT_FURTHER_EDUCATION);
         assert_int_equal(c->schools[0].nclosures, 6);
@@ -505,7 +497,6 @@ test_school_calendar(void **state)
                 plan_free(&p);
         }
         conf_destroy(&c);
-        conf_errors_free(&errs);
 }
 
 int
