@@ -38,6 +38,47 @@ calendar_fx_assert_day(int32_t got, const char *want)
         }
 }
 
+/* One step of calendar_working_day() or calendar_roll(), named `what`. */
+static void
+assert_step(int32_t (*step)(const struct calendar *, int32_t, int, int32_t *),
+            const char *what, const struct calendar *cal, const char *from,
+            int n, const char *want, const char *uncovered)
+{
+        int32_t unc = CALENDAR_FX_UNSET;
+        int32_t got = step(cal, calendar_fx_day(from), n, &unc);
+        int32_t want_unc =
+            uncovered == NULL ? CALENDAR_COVERED : calendar_fx_day(uncovered);
+        char buf[16], ubuf[16];
+
+        if (got != calendar_fx_day(want)) {
+                civil_format_date(got, buf, sizeof(buf));
+                fail_msg("%s from %s n=%d: got %s, want %s", what, from, n, buf,
+                         want);
+        }
+        if (unc != want_unc) {
+                civil_format_date(unc, ubuf, sizeof(ubuf));
+                fail_msg("%s from %s n=%d: uncovered %d (%s), want %s", what,
+                         from, n, (int)unc, ubuf,
+                         uncovered != NULL ? uncovered : "covered");
+        }
+}
+
+void
+calendar_fx_assert_working_day(const struct calendar *cal, const char *from,
+                               int n, const char *want, const char *uncovered)
+{
+        assert_step(calendar_working_day, "working day", cal, from, n, want,
+                    uncovered);
+}
+
+void
+calendar_fx_assert_roll(const struct calendar *cal, const char *day,
+                        int direction, const char *want, const char *uncovered)
+{
+        assert_step(calendar_roll, "roll", cal, day, direction, want,
+                    uncovered);
+}
+
 int
 calendar_fx_setup(void **state)
 {

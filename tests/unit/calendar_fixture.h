@@ -31,6 +31,19 @@ int32_t calendar_fx_day(const char *s);
 /* `got` is the day `want` ("YYYY-MM-DD"), else both are shown. */
 void calendar_fx_assert_day(int32_t got, const char *want);
 
+/*
+ * calendar_working_day(cal, from, n, &unc) is the day `want` and sets unc to
+ * the day `uncovered` (NULL: CALENDAR_COVERED); a failure names from and n.
+ */
+void calendar_fx_assert_working_day(const struct calendar *cal,
+                                    const char *from, int n, const char *want,
+                                    const char *uncovered);
+
+/* The same for calendar_roll(cal, day, direction, &unc). */
+void calendar_fx_assert_roll(const struct calendar *cal, const char *day,
+                             int direction, const char *want,
+                             const char *uncovered);
+
 /* cmocka setup and teardown: a struct calendar_fx in *state, holding the
  * shipped file's text and its england-and-wales calendar. */
 int calendar_fx_setup(void **state);

@@ -265,23 +265,9 @@ test_working_day_table(void **state)
 
         assert_true(NCASES >= 40);
         for (size_t i = 0; i < NCASES; i++) {
-                int32_t from = calendar_fx_day(wd_cases[i].from);
-                int32_t unc = CALENDAR_FX_UNSET, got, want_unc;
-                char buf[16];
-
-                got = calendar_working_day(fx->cal, from, wd_cases[i].n, &unc);
-                if (got != calendar_fx_day(wd_cases[i].want)) {
-                        civil_format_date(got, buf, sizeof(buf));
-                        fail_msg("from %s n=%d: got %s, want %s",
-                                 wd_cases[i].from, wd_cases[i].n, buf,
-                                 wd_cases[i].want);
-                }
-                want_unc = wd_cases[i].uncovered == NULL
-                               ? CALENDAR_COVERED
-                               : calendar_fx_day(wd_cases[i].uncovered);
-                if (unc != want_unc)
-                        fail_msg("from %s n=%d: wrong uncovered %d",
-                                 wd_cases[i].from, wd_cases[i].n, (int)unc);
+                calendar_fx_assert_working_day(fx->cal, wd_cases[i].from,
+                                               wd_cases[i].n, wd_cases[i].want,
+                                               wd_cases[i].uncovered);
         }
 }
 
@@ -371,33 +357,18 @@ static void
 test_n_zero(void **state)
 {
         struct calendar_fx *fx = *state;
-        int32_t unc = CALENDAR_FX_UNSET;
 
         /* Saturday and Sunday are returned as they are, not rolled. */
-        calendar_fx_assert_day(
-            calendar_working_day(fx->cal, calendar_fx_day("2025-06-14"), 0,
-                                 &unc),
-            "2025-06-14");
-        assert_int_equal(unc, CALENDAR_COVERED);
-        unc = CALENDAR_FX_UNSET;
-        calendar_fx_assert_day(
-            calendar_working_day(fx->cal, calendar_fx_day("2025-06-15"), 0,
-                                 &unc),
-            "2025-06-15");
-        assert_int_equal(unc, CALENDAR_COVERED);
+        calendar_fx_assert_working_day(fx->cal, "2025-06-14", 0, "2025-06-14",
+                                       NULL);
+        calendar_fx_assert_working_day(fx->cal, "2025-06-15", 0, "2025-06-15",
+                                       NULL);
         /* A bank holiday too. */
-        calendar_fx_assert_day(
-            calendar_working_day(fx->cal, calendar_fx_day("2025-12-25"), 0,
-                                 &unc),
-            "2025-12-25");
-        assert_int_equal(unc, CALENDAR_COVERED);
+        calendar_fx_assert_working_day(fx->cal, "2025-12-25", 0, "2025-12-25",
+                                       NULL);
         /* Nothing is examined: no warning even outside the data. */
-        unc = CALENDAR_FX_UNSET;
-        calendar_fx_assert_day(
-            calendar_working_day(fx->cal, calendar_fx_day("2030-06-12"), 0,
-                                 &unc),
-            "2030-06-12");
-        assert_int_equal(unc, CALENDAR_COVERED);
+        calendar_fx_assert_working_day(fx->cal, "2030-06-12", 0, "2030-06-12",
+                                       NULL);
 }
 
 static void
@@ -429,17 +400,12 @@ test_closure(void **state)
 {
         struct calendar_fx *fx = *state;
         char why[] = "Trust closure: flood";
-        int32_t unc;
 
         /* Before: Tue 10 Jun 2025 -> Wed 11; Mon 9 + 5 -> Mon 16. */
-        calendar_fx_assert_day(
-            calendar_working_day(fx->cal, calendar_fx_day("2025-06-10"), 1,
-                                 &unc),
-            "2025-06-11");
-        calendar_fx_assert_day(
-            calendar_working_day(fx->cal, calendar_fx_day("2025-06-09"), 5,
-                                 &unc),
-            "2025-06-16");
+        calendar_fx_assert_working_day(fx->cal, "2025-06-10", 1, "2025-06-11",
+                                       NULL);
+        calendar_fx_assert_working_day(fx->cal, "2025-06-09", 5, "2025-06-16",
+                                       NULL);
 
         calendar_add_closure(fx->cal, calendar_fx_day("2025-06-11"), why);
         memset(why, 'x', sizeof(why) - 1); /* the title was copied */
@@ -449,16 +415,11 @@ test_closure(void **state)
             calendar_holiday(fx->cal, calendar_fx_day("2025-06-11")),
             "Trust closure: flood");
         /* After: Tue 10 -> (Wed 11 closed) Thu 12. */
-        calendar_fx_assert_day(
-            calendar_working_day(fx->cal, calendar_fx_day("2025-06-10"), 1,
-                                 &unc),
-            "2025-06-12");
-        assert_int_equal(unc, CALENDAR_COVERED);
+        calendar_fx_assert_working_day(fx->cal, "2025-06-10", 1, "2025-06-12",
+                                       NULL);
         /* Mon 9 -> Tue 10, (Wed 11 closed) Thu 12, Fri 13, Mon 16, Tue 17 */
-        calendar_fx_assert_day(
-            calendar_working_day(fx->cal, calendar_fx_day("2025-06-09"), 5,
-                                 &unc),
-            "2025-06-17");
+        calendar_fx_assert_working_day(fx->cal, "2025-06-09", 5, "2025-06-17",
+                                       NULL);
         /* Neighbours unaffected. */
         assert_true(
             calendar_is_working_day(fx->cal, calendar_fx_day("2025-06-10")));
@@ -470,18 +431,14 @@ test_closure(void **state)
          * (Fri 5 closed) Mon 8, Tue 9 Apr. */
         calendar_add_closure(fx->cal, calendar_fx_day("2024-04-05"),
                              "INSET closure");
-        calendar_fx_assert_day(
-            calendar_working_day(fx->cal, calendar_fx_day("2024-03-28"), 5,
-                                 &unc),
-            "2024-04-09");
+        calendar_fx_assert_working_day(fx->cal, "2024-03-28", 5, "2024-04-09",
+                                       NULL);
 
         /* A closure on a weekend changes nothing. */
         calendar_add_closure(fx->cal, calendar_fx_day("2025-06-14"),
                              "Saturday event");
-        calendar_fx_assert_day(
-            calendar_working_day(fx->cal, calendar_fx_day("2025-06-13"), 1,
-                                 &unc),
-            "2025-06-16");
+        calendar_fx_assert_working_day(fx->cal, "2025-06-13", 1, "2025-06-16",
+                                       NULL);
 
         /* On a bank holiday: still off, the holiday keeps its name. */
         calendar_add_closure(fx->cal, calendar_fx_day("2025-12-25"), "Closed");
@@ -490,10 +447,8 @@ test_closure(void **state)
         assert_string_equal(
             calendar_holiday(fx->cal, calendar_fx_day("2025-12-25")),
             "Christmas Day");
-        calendar_fx_assert_day(
-            calendar_working_day(fx->cal, calendar_fx_day("2025-12-24"), 1,
-                                 &unc),
-            "2025-12-29");
+        calendar_fx_assert_working_day(fx->cal, "2025-12-24", 1, "2025-12-29",
+                                       NULL);
 
         /* Closures do not widen the holiday data's coverage. */
         calendar_add_closure(fx->cal, calendar_fx_day("2029-01-03"), "Closed");
@@ -501,18 +456,14 @@ test_closure(void **state)
         assert_false(calendar_covers(fx->cal, calendar_fx_day("2029-01-03")));
         /* Fri 29 Dec 2028 -> Mon 1 Jan 2029 (flagged), Tue 2,
          * (Wed 3 closed) Thu 4 */
-        calendar_fx_assert_day(
-            calendar_working_day(fx->cal, calendar_fx_day("2028-12-29"), 3,
-                                 &unc),
-            "2029-01-04");
-        calendar_fx_assert_day(unc, "2029-01-01");
+        calendar_fx_assert_working_day(fx->cal, "2028-12-29", 3, "2029-01-04",
+                                       "2029-01-01");
 }
 
 static void
 test_closures_only(void **state)
 {
         struct calendar *cal = calendar_new();
-        int32_t unc;
 
         (void)state;
         assert_non_null(cal);
@@ -528,10 +479,8 @@ test_closures_only(void **state)
             calendar_holiday(cal, calendar_fx_day("2025-06-11")), "Closed too");
         /* Tue 10 -> (Wed, Thu, Fri closed, Sat, Sun) Mon 16, flagged at
          * the first weekday looked at. */
-        calendar_fx_assert_day(
-            calendar_working_day(cal, calendar_fx_day("2025-06-10"), 1, &unc),
-            "2025-06-16");
-        calendar_fx_assert_day(unc, "2025-06-11");
+        calendar_fx_assert_working_day(cal, "2025-06-10", 1, "2025-06-16",
+                                       "2025-06-11");
         calendar_destroy(&cal);
         assert_null(cal);
 }
@@ -540,61 +489,30 @@ static void
 test_roll(void **state)
 {
         struct calendar_fx *fx = *state;
-        int32_t unc;
 
         /* A working day is its own roll, either way. */
-        unc = CALENDAR_FX_UNSET;
-        calendar_fx_assert_day(
-            calendar_roll(fx->cal, calendar_fx_day("2024-03-28"), 1, &unc),
-            "2024-03-28");
-        assert_int_equal(unc, CALENDAR_COVERED);
-        calendar_fx_assert_day(
-            calendar_roll(fx->cal, calendar_fx_day("2024-03-28"), -1, &unc),
-            "2024-03-28");
+        calendar_fx_assert_roll(fx->cal, "2024-03-28", 1, "2024-03-28", NULL);
+        calendar_fx_assert_roll(fx->cal, "2024-03-28", -1, "2024-03-28", NULL);
         /* Easter 2024: Sat 30 Mar -> Sun, Easter Mon 1 Apr -> Tue 2 Apr */
-        unc = CALENDAR_FX_UNSET;
-        calendar_fx_assert_day(
-            calendar_roll(fx->cal, calendar_fx_day("2024-03-30"), 1, &unc),
-            "2024-04-02");
-        assert_int_equal(unc, CALENDAR_COVERED);
+        calendar_fx_assert_roll(fx->cal, "2024-03-30", 1, "2024-04-02", NULL);
         /* Good Fri 29 Mar forward -> Tue 2 Apr */
-        calendar_fx_assert_day(
-            calendar_roll(fx->cal, calendar_fx_day("2024-03-29"), 1, &unc),
-            "2024-04-02");
+        calendar_fx_assert_roll(fx->cal, "2024-03-29", 1, "2024-04-02", NULL);
         /* Easter Mon 1 Apr back -> Sun, Sat, Good Fri -> Thu 28 Mar */
-        calendar_fx_assert_day(
-            calendar_roll(fx->cal, calendar_fx_day("2024-04-01"), -1, &unc),
-            "2024-03-28");
-        assert_int_equal(unc, CALENDAR_COVERED);
+        calendar_fx_assert_roll(fx->cal, "2024-04-01", -1, "2024-03-28", NULL);
         /* Christmas 2027: Sat 25 -> Wed 29; Tue 28 back -> Fri 24 */
-        calendar_fx_assert_day(
-            calendar_roll(fx->cal, calendar_fx_day("2027-12-25"), 1, &unc),
-            "2027-12-29");
-        calendar_fx_assert_day(
-            calendar_roll(fx->cal, calendar_fx_day("2027-12-28"), -1, &unc),
-            "2027-12-24");
+        calendar_fx_assert_roll(fx->cal, "2027-12-25", 1, "2027-12-29", NULL);
+        calendar_fx_assert_roll(fx->cal, "2027-12-28", -1, "2027-12-24", NULL);
         /* Summer 2026: Sun 30 Aug forward -> (Mon 31 off) Tue 1 Sep */
-        calendar_fx_assert_day(
-            calendar_roll(fx->cal, calendar_fx_day("2026-08-30"), 1, &unc),
-            "2026-09-01");
-        calendar_fx_assert_day(
-            calendar_roll(fx->cal, calendar_fx_day("2026-08-31"), -1, &unc),
-            "2026-08-28");
+        calendar_fx_assert_roll(fx->cal, "2026-08-30", 1, "2026-09-01", NULL);
+        calendar_fx_assert_roll(fx->cal, "2026-08-31", -1, "2026-08-28", NULL);
         /* Direction 0 leaves the day alone. */
-        calendar_fx_assert_day(
-            calendar_roll(fx->cal, calendar_fx_day("2024-03-30"), 0, &unc),
-            "2024-03-30");
-        assert_int_equal(unc, CALENDAR_COVERED);
+        calendar_fx_assert_roll(fx->cal, "2024-03-30", 0, "2024-03-30", NULL);
         /* New Year 2024 back: Sun 31, Sat 30, Fri 29 Dec 2023 (no data) */
-        calendar_fx_assert_day(
-            calendar_roll(fx->cal, calendar_fx_day("2024-01-01"), -1, &unc),
-            "2023-12-29");
-        calendar_fx_assert_day(unc, "2023-12-29");
+        calendar_fx_assert_roll(fx->cal, "2024-01-01", -1, "2023-12-29",
+                                "2023-12-29");
         /* Sat 30 Dec 2028 forward: Sun, Mon 1 Jan 2029 (no data) */
-        calendar_fx_assert_day(
-            calendar_roll(fx->cal, calendar_fx_day("2028-12-30"), 1, &unc),
-            "2029-01-01");
-        calendar_fx_assert_day(unc, "2029-01-01");
+        calendar_fx_assert_roll(fx->cal, "2028-12-30", 1, "2029-01-01",
+                                "2029-01-01");
 }
 
 int
