@@ -139,11 +139,36 @@ test_lookups(void **state)
         conf_errors_free(&errs);
 }
 
+/* A saved environment variable, restored by env_restore(). */
+struct saved_env {
+        const char *name;
+        char *value; /* NULL when it was unset */
+};
+
+static struct saved_env
+env_save(const char *name)
+{
+        const char *v = getenv(name);
+        struct saved_env e = { name, v != NULL ? strdup(v) : NULL };
+
+        return e;
+}
+
+static void
+env_restore(struct saved_env *e)
+{
+        if (e->value != NULL)
+                setenv(e->name, e->value, 1);
+        else
+                unsetenv(e->name);
+        free(e->value);
+        e->value = NULL;
+}
+
 static void
 test_default_path(void **state)
 {
-        const char *saved = getenv(CONF_ENV);
-        char *copy = saved != NULL ? strdup(saved) : NULL;
+        struct saved_env saved = env_save(CONF_ENV);
 
         (void)state;
         assert_string_equal(CONF_ENV, "OFSTED_NOTIFY_CONF");
@@ -163,11 +188,7 @@ test_default_path(void **state)
         assert_string_equal(conf_default_path(NULL),
                             "/etc/ofsted-notify/ofsted-notify.conf");
 
-        if (copy != NULL)
-                setenv(CONF_ENV, copy, 1);
-        else
-                unsetenv(CONF_ENV);
-        free(copy);
+        env_restore(&saved);
 }
 
 /* No daemon group: every daemon default; no email group: none needed. */
@@ -402,39 +423,49 @@ test_directory(void **state)
         free(inner);
 }
 
-/* A saved environment variable, restored by env_restore(). */
-struct saved_env {
-        const char *name;
-        char *value; /* NULL when it was unset */
+/* One resolution: with RUNTIME_DIRECTORY and STATE_DIRECTORY set so (NULL:
+ * unset), `path` resolves to `want`. */
+struct path_case {
+        const char *runtime, *state, *path, *want;
 };
 
-static struct saved_env
-env_save(const char *name)
-{
-        const char *v = getenv(name);
-        struct saved_env e = { name, v != NULL ? strdup(v) : NULL };
-
-        return e;
-}
-
 static void
-env_restore(struct saved_env *e)
+set_or_unset(const char *name, const char *value)
 {
-        if (e->value != NULL)
-                setenv(e->name, e->value, 1);
+        if (value == NULL)
+                assert_int_equal(unsetenv(name), 0);
         else
-                unsetenv(e->name);
-        free(e->value);
-        e->value = NULL;
+                assert_int_equal(setenv(name, value, 1), 0);
 }
 
-/* Checks one resolution and frees it. */
+/* Checks every case of `resolve` (named `what`), naming the row that
+ * fails, and that NULL resolves to NULL; the environment is restored. */
 static void
-check_path(char *got, const char *want)
+check_paths(char *(*resolve)(const char *), const char *what,
+            const struct path_case *cases, size_t n)
 {
-        assert_non_null(got);
-        assert_string_equal(got, want);
-        free(got);
+        struct saved_env rt = env_save("RUNTIME_DIRECTORY");
+        struct saved_env st = env_save("STATE_DIRECTORY");
+
+        for (size_t i = 0; i < n; i++) {
+                const struct path_case *k = &cases[i];
+                char *got;
+
+                set_or_unset("RUNTIME_DIRECTORY", k->runtime);
+                set_or_unset("STATE_DIRECTORY", k->state);
+                got = resolve(k->path);
+                if (got == NULL || strcmp(got, k->want) != 0)
+                        fail_msg("%s row %zu: '%s' with RUNTIME_DIRECTORY=%s "
+                                 "STATE_DIRECTORY=%s is '%s', want '%s'",
+                                 what, i, k->path,
+                                 k->runtime ? k->runtime : "(unset)",
+                                 k->state ? k->state : "(unset)",
+                                 got ? got : "(null)", k->want);
+                free(got);
+        }
+        assert_null(resolve(NULL));
+        env_restore(&rt);
+        env_restore(&st);
 }
 
 /* Relative ipc:// paths go under $RUNTIME_DIRECTORY, else under the
@@ -443,50 +474,38 @@ check_path(char *got, const char *want)
 static void
 test_endpoint_path(void **state)
 {
-        struct saved_env rt = env_save("RUNTIME_DIRECTORY");
-        struct saved_env st = env_save("STATE_DIRECTORY");
+        static const struct path_case cases[] = {
+                { NULL, NULL, "ipc://control.sock",
+                  "ipc:///run/ofsted-notify/control.sock" },
+                { NULL, NULL, "ipc://sub/feed.sock",
+                  "ipc:///run/ofsted-notify/sub/feed.sock" },
+                /* An empty variable is the same as none. */
+                { "", NULL, "ipc://control.sock",
+                  "ipc:///run/ofsted-notify/control.sock" },
+                { "/run/on", NULL, "ipc://control.sock",
+                  "ipc:///run/on/control.sock" },
+                /* The state directory has nothing to do with sockets. */
+                { "/run/on", "/var/lib/o", "ipc://feed.sock",
+                  "ipc:///run/on/feed.sock" },
+                /* A trailing slash is not doubled. */
+                { "/run/o/", NULL, "ipc://control.sock",
+                  "ipc:///run/o/control.sock" },
+                /* systemd separates several RuntimeDirectory= entries with
+                 * ':'. */
+                { "/run/a:/run/b", NULL, "ipc://control.sock",
+                  "ipc:///run/a/control.sock" },
+                /* A relative directory stays relative. */
+                { "rt", NULL, "ipc://control.sock", "ipc://rt/control.sock" },
+                /* Absolute and abstract paths and other transports:
+                 * unchanged. */
+                { "rt", NULL, "ipc:///tmp/x.sock", "ipc:///tmp/x.sock" },
+                { "rt", NULL, "ipc://@ofsted", "ipc://@ofsted" },
+                { "rt", NULL, "tcp://127.0.0.1:5555", "tcp://127.0.0.1:5555" },
+        };
 
         (void)state;
-        assert_int_equal(unsetenv("RUNTIME_DIRECTORY"), 0);
-        check_path(conf_endpoint_path("ipc://control.sock"),
-                   "ipc:///run/ofsted-notify/control.sock");
-        check_path(conf_endpoint_path("ipc://sub/feed.sock"),
-                   "ipc:///run/ofsted-notify/sub/feed.sock");
-        /* An empty variable is the same as none. */
-        assert_int_equal(setenv("RUNTIME_DIRECTORY", "", 1), 0);
-        check_path(conf_endpoint_path("ipc://control.sock"),
-                   "ipc:///run/ofsted-notify/control.sock");
-
-        assert_int_equal(setenv("RUNTIME_DIRECTORY", "/run/on", 1), 0);
-        check_path(conf_endpoint_path("ipc://control.sock"),
-                   "ipc:///run/on/control.sock");
-        /* The state directory has nothing to do with sockets. */
-        assert_int_equal(setenv("STATE_DIRECTORY", "/var/lib/o", 1), 0);
-        check_path(conf_endpoint_path("ipc://feed.sock"),
-                   "ipc:///run/on/feed.sock");
-        /* A trailing slash is not doubled. */
-        assert_int_equal(setenv("RUNTIME_DIRECTORY", "/run/o/", 1), 0);
-        check_path(conf_endpoint_path("ipc://control.sock"),
-                   "ipc:///run/o/control.sock");
-        /* systemd separates several RuntimeDirectory= entries with ':'. */
-        assert_int_equal(setenv("RUNTIME_DIRECTORY", "/run/a:/run/b", 1), 0);
-        check_path(conf_endpoint_path("ipc://control.sock"),
-                   "ipc:///run/a/control.sock");
-        /* A relative directory stays relative. */
-        assert_int_equal(setenv("RUNTIME_DIRECTORY", "rt", 1), 0);
-        check_path(conf_endpoint_path("ipc://control.sock"),
-                   "ipc://rt/control.sock");
-
-        /* Absolute and abstract paths and other transports: unchanged. */
-        check_path(conf_endpoint_path("ipc:///tmp/x.sock"),
-                   "ipc:///tmp/x.sock");
-        check_path(conf_endpoint_path("ipc://@ofsted"), "ipc://@ofsted");
-        check_path(conf_endpoint_path("tcp://127.0.0.1:5555"),
-                   "tcp://127.0.0.1:5555");
-        assert_null(conf_endpoint_path(NULL));
-
-        env_restore(&rt);
-        env_restore(&st);
+        check_paths(conf_endpoint_path, "endpoint", cases,
+                    sizeof(cases) / sizeof(cases[0]));
 }
 
 /* Relative state paths go under $STATE_DIRECTORY, else the units' state
@@ -494,30 +513,22 @@ test_endpoint_path(void **state)
 static void
 test_state_path(void **state)
 {
-        struct saved_env rt = env_save("RUNTIME_DIRECTORY");
-        struct saved_env st = env_save("STATE_DIRECTORY");
+        static const struct path_case cases[] = {
+                { "/run/o", NULL, "state.db",
+                  "/var/lib/ofsted-notify/state.db" },
+                { "/run/o", "", "state.db", "/var/lib/ofsted-notify/state.db" },
+                { "/run/o", "/srv/on", "state.db", "/srv/on/state.db" },
+                { "/run/o", "/srv/on", "db/state.db", "/srv/on/db/state.db" },
+                { "/run/o", "/var/lib/a:/var/lib/b", "state.db",
+                  "/var/lib/a/state.db" },
+                /* An absolute path is used as written. */
+                { "/run/o", "/var/lib/a:/var/lib/b", "/srv/o/state.db",
+                  "/srv/o/state.db" },
+        };
 
         (void)state;
-        assert_int_equal(unsetenv("STATE_DIRECTORY"), 0);
-        assert_int_equal(setenv("RUNTIME_DIRECTORY", "/run/o", 1), 0);
-        check_path(conf_state_path("state.db"),
-                   "/var/lib/ofsted-notify/state.db");
-        assert_int_equal(setenv("STATE_DIRECTORY", "", 1), 0);
-        check_path(conf_state_path("state.db"),
-                   "/var/lib/ofsted-notify/state.db");
-
-        assert_int_equal(setenv("STATE_DIRECTORY", "/srv/on", 1), 0);
-        check_path(conf_state_path("state.db"), "/srv/on/state.db");
-        check_path(conf_state_path("db/state.db"), "/srv/on/db/state.db");
-        assert_int_equal(setenv("STATE_DIRECTORY", "/var/lib/a:/var/lib/b", 1),
-                         0);
-        check_path(conf_state_path("state.db"), "/var/lib/a/state.db");
-        /* An absolute path is used as written. */
-        check_path(conf_state_path("/srv/o/state.db"), "/srv/o/state.db");
-        assert_null(conf_state_path(NULL));
-
-        env_restore(&rt);
-        env_restore(&st);
+        check_paths(conf_state_path, "state", cases,
+                    sizeof(cases) / sizeof(cases[0]));
 }
 
 static void
