@@ -18,17 +18,6 @@
 #include <strings.h>
 
 json_t *
-backend_fx_load(const char *text)
-{
-        json_error_t e;
-        json_t *v = json_loads(text, 0, &e);
-
-        if (v == NULL)
-                fail_msg("not JSON (%s): %.200s", e.text, text);
-        return v;
-}
-
-json_t *
 backend_fx_alert_of(json_t *job)
 {
         return json_object_get(job, "alert");

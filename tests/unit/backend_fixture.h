@@ -27,9 +27,6 @@
         "Oak Primary: deferral_cutoff — due Mon 4 Mar 2024 16:30 GMT"
 #define BACKEND_FX_TEXT "Ask before 16:30.\nDeadline: Mon 4 Mar 2024 16:30 GMT."
 
-/* Parses `text`, which must be JSON; caller decrefs. */
-json_t *backend_fx_load(const char *text);
-
 /* The job's "alert" object, borrowed. */
 json_t *backend_fx_alert_of(json_t *job);
 

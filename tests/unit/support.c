@@ -14,6 +14,40 @@
 #include <string.h>
 #include <time.h>
 
+json_t *
+support_json(const char *text)
+{
+        json_error_t e;
+        json_t *v = json_loads(text, 0, &e);
+
+        if (v == NULL)
+                fail_msg("not JSON (%s): %.200s", e.text, text);
+        return v;
+}
+
+bool
+support_utf8_whole(const unsigned char *s, size_t n)
+{
+        size_t i = 0;
+
+        while (i < n) {
+                size_t len = s[i] < 0x80             ? 1
+                             : (s[i] & 0xe0) == 0xc0 ? 2
+                             : (s[i] & 0xf0) == 0xe0 ? 3
+                             : (s[i] & 0xf8) == 0xf0 ? 4
+                                                     : 0;
+
+                if (len == 0 || i + len > n)
+                        return false;
+                for (size_t k = 1; k < len; k++) {
+                        if ((s[i + k] & 0xc0) != 0x80)
+                                return false;
+                }
+                i += len;
+        }
+        return true;
+}
+
 struct tz *
 support_tz(const char *name)
 {

@@ -9,6 +9,9 @@
 #include "conf.h"
 #include "tz.h"
 
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* The example alert of docs/dispatch.md's JOB, as JSON text. */
@@ -25,6 +28,13 @@
         " \"due_utc\": \"2024-03-04T16:30:00Z\","                        \
         " \"due_human\": \"Mon 4 Mar 2024 16:30 GMT\","                  \
         " \"opens\": null, \"opens_human\": null, \"warning\": null}"
+
+/* Parses `text`, which must be JSON (else the test fails); caller decrefs. */
+json_t *support_json(const char *text);
+/* Whether [s, s + n) is whole, valid UTF-8 (no overlongs or surrogates
+ * are produced by the code under test, so the shape of each sequence is
+ * enough): written here, not the modules' own check. */
+bool support_utf8_whole(const unsigned char *s, size_t n);
 
 /* The zone from the system tz database; fails the test if it cannot. */
 struct tz *support_tz(const char *name);

@@ -58,15 +58,15 @@ check_fact(const json_t *fact, const char *title, const char *value)
 static void
 test_teams(void **state)
 {
-        json_t *job = backend_fx_load(BACKEND_FX_JOB), *body, *att, *card,
-               *blocks, *b, *f;
+        json_t *job = support_json(BACKEND_FX_JOB), *body, *att, *card, *blocks,
+               *b, *f;
         struct backend_input in;
         struct http_request r;
 
         (void)state;
         backend_fx_input(&in, job, BACKEND_FX_URL);
         backend_fx_build("teams", &in, &r);
-        body = backend_fx_load(r.body);
+        body = support_json(r.body);
         backend_fx_assert_str(body, "type", "message");
         assert_int_equal(json_array_size(json_object_get(body, "attachments")),
                          1);
@@ -116,7 +116,7 @@ test_teams(void **state)
                              "the bank holiday data ends in 2028");
         json_object_set_new(backend_fx_alert_of(job), "contact", json_null());
         backend_fx_build("teams", &in, &r);
-        body = backend_fx_load(r.body);
+        body = support_json(r.body);
         card = json_object_get(
             json_array_get(json_object_get(body, "attachments"), 0), "content");
         blocks = json_object_get(card, "body");
@@ -137,7 +137,7 @@ test_teams(void **state)
 static void
 test_teams_limit(void **state)
 {
-        json_t *job = backend_fx_load(BACKEND_FX_JOB), *body, *blocks, *facts;
+        json_t *job = support_json(BACKEND_FX_JOB), *body, *blocks, *facts;
         char *huge =
             backend_fx_repeat("Ask the lead inspector — \"now\". ", 4000);
         char *contact = backend_fx_repeat("é", 20000);
@@ -151,7 +151,7 @@ test_teams_limit(void **state)
         backend_fx_set_alert(job, "contact", contact);
         backend_fx_build("teams", &in, &r);
         assert_true(strlen(r.body) < 28 * 1000);
-        body = backend_fx_load(r.body);
+        body = support_json(r.body);
         blocks = json_object_get(
             json_object_get(
                 json_array_get(json_object_get(body, "attachments"), 0),
@@ -190,7 +190,7 @@ check_widget(const json_t *w, const char *label, const char *text)
 static void
 test_google_chat(void **state)
 {
-        json_t *job = backend_fx_load(BACKEND_FX_JOB), *body, *cards, *card,
+        json_t *job = support_json(BACKEND_FX_JOB), *body, *cards, *card,
                *header, *w;
         struct backend_input in;
         struct http_request r;
@@ -199,7 +199,7 @@ test_google_chat(void **state)
         backend_fx_set_alert(job, "contact", "Ms <b>Jones</b> & team");
         backend_fx_input(&in, job, BACKEND_FX_URL);
         backend_fx_build("google_chat", &in, &r);
-        body = backend_fx_load(r.body);
+        body = support_json(r.body);
         backend_fx_assert_str(body, "text", BACKEND_FX_TEXT);
         cards = json_object_get(body, "cardsV2");
         assert_int_equal(json_array_size(cards), 1);
@@ -231,7 +231,7 @@ test_google_chat(void **state)
                 backend_fx_set_alert(job, "contact", huge);
                 backend_fx_build("google_chat", &in, &r);
                 assert_true(strlen(r.body) <= 32000);
-                body = backend_fx_load(r.body);
+                body = support_json(r.body);
                 assert_true(chars(backend_fx_sget(body, "text")) <= 4096);
                 json_decref(body);
                 http_request_free(&r);
@@ -259,8 +259,7 @@ assert_slack_escaped(const char *s)
 static void
 test_slack(void **state)
 {
-        json_t *job = backend_fx_load(BACKEND_FX_JOB), *body, *blocks, *b,
-               *fields;
+        json_t *job = support_json(BACKEND_FX_JOB), *body, *blocks, *b, *fields;
         struct backend_input in;
         struct http_request r;
 
@@ -270,7 +269,7 @@ test_slack(void **state)
         in.title = "Oak & Elm <Primary>";
         in.text = "Ask <@U123> & <!channel> before 16:30 > 16:00";
         backend_fx_build("slack", &in, &r);
-        body = backend_fx_load(r.body);
+        body = support_json(r.body);
         /* The fallback is mrkdwn: escaped. */
         backend_fx_assert_str(body, "text", "Oak &amp; Elm &lt;Primary&gt;");
         blocks = json_object_get(body, "blocks");
@@ -316,7 +315,7 @@ test_slack(void **state)
 static void
 test_slack_limits(void **state)
 {
-        json_t *job = backend_fx_load(BACKEND_FX_JOB), *body, *blocks, *fields;
+        json_t *job = support_json(BACKEND_FX_JOB), *body, *blocks, *fields;
         char *title = backend_fx_repeat("é", 400),
              *text = backend_fx_repeat("a&<", 3000);
         char *contact = backend_fx_repeat("&", 5000);
@@ -330,7 +329,7 @@ test_slack_limits(void **state)
         in.title = title;
         in.text = text;
         backend_fx_build("slack", &in, &r);
-        body = backend_fx_load(r.body);
+        body = support_json(r.body);
         blocks = json_object_get(body, "blocks");
         s = backend_fx_sget(json_object_get(json_array_get(blocks, 0), "text"),
                             "text");
@@ -365,7 +364,7 @@ test_slack_limits(void **state)
 static void
 check_discord_url(const char *url, const char *want)
 {
-        json_t *job = backend_fx_load(BACKEND_FX_JOB);
+        json_t *job = support_json(BACKEND_FX_JOB);
         struct backend_input in;
         struct http_request r;
 
@@ -398,15 +397,15 @@ test_discord_url(void **state)
 static void
 test_discord(void **state)
 {
-        json_t *job = backend_fx_load(BACKEND_FX_JOB), *body, *embeds, *e,
-               *fields, *f;
+        json_t *job = support_json(BACKEND_FX_JOB), *body, *embeds, *e, *fields,
+               *f;
         struct backend_input in;
         struct http_request r;
 
         (void)state;
         backend_fx_input(&in, job, BACKEND_FX_URL);
         backend_fx_build("discord", &in, &r);
-        body = backend_fx_load(r.body);
+        body = support_json(r.body);
         backend_fx_assert_str(body, "content", BACKEND_FX_TITLE);
         embeds = json_object_get(body, "embeds");
         assert_int_equal(json_array_size(embeds), 1);
@@ -438,7 +437,7 @@ test_discord(void **state)
 static void
 test_discord_limits(void **state)
 {
-        json_t *job = backend_fx_load(BACKEND_FX_JOB), *body, *e, *fields;
+        json_t *job = support_json(BACKEND_FX_JOB), *body, *e, *fields;
         char *title = backend_fx_repeat("t", 3000),
              *text = backend_fx_repeat("ü", 9000);
         char *contact = backend_fx_repeat("c", 5000),
@@ -455,7 +454,7 @@ test_discord_limits(void **state)
         in.title = title;
         in.text = text;
         backend_fx_build("discord", &in, &r);
-        body = backend_fx_load(r.body);
+        body = support_json(r.body);
         assert_true(chars(backend_fx_sget(body, "content")) <= 2000);
         e = json_array_get(json_object_get(body, "embeds"), 0);
         assert_true(chars(backend_fx_sget(e, "title")) <= 256);
@@ -491,7 +490,7 @@ test_discord_limits(void **state)
 static void
 test_mattermost(void **state)
 {
-        json_t *job = backend_fx_load(BACKEND_FX_JOB), *body;
+        json_t *job = support_json(BACKEND_FX_JOB), *body;
         struct backend_input in;
         struct http_request r;
         char *huge = backend_fx_repeat("z", 10000);
@@ -499,7 +498,7 @@ test_mattermost(void **state)
         (void)state;
         backend_fx_input(&in, job, BACKEND_FX_URL);
         backend_fx_build("mattermost", &in, &r);
-        body = backend_fx_load(r.body);
+        body = support_json(r.body);
         assert_int_equal(json_object_size(body), 1);
         backend_fx_assert_str(
             body, "text",
@@ -513,7 +512,7 @@ test_mattermost(void **state)
 
         in.text = huge;
         backend_fx_build("mattermost", &in, &r);
-        body = backend_fx_load(r.body);
+        body = support_json(r.body);
         assert_true(chars(backend_fx_sget(body, "text")) <= 4000);
         /* The facts survive the cut. */
         assert_non_null(strstr(backend_fx_sget(body, "text"),

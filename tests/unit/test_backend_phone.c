@@ -101,7 +101,7 @@ channel_of(enum channel_type type)
 static void
 test_ntfy_headers(void **state)
 {
-        json_t *job = backend_fx_load(BACKEND_FX_JOB);
+        json_t *job = support_json(BACKEND_FX_JOB);
         struct channel ch = channel_of(CHANNEL_NTFY);
         struct backend_input in;
         struct http_request r;
@@ -201,7 +201,7 @@ test_ntfy_priority(void **state)
 static void
 test_pushover_form(void **state)
 {
-        json_t *job = backend_fx_load(BACKEND_FX_JOB);
+        json_t *job = support_json(BACKEND_FX_JOB);
         struct channel ch = channel_of(CHANNEL_PUSHOVER);
         struct backend_input in;
         struct http_request r;
@@ -530,7 +530,7 @@ test_sms_fit(void **state)
 static void
 test_sms_twilio(void **state)
 {
-        json_t *job = backend_fx_load(BACKEND_FX_JOB);
+        json_t *job = support_json(BACKEND_FX_JOB);
         struct channel ch = channel_of(CHANNEL_SMS);
         struct backend_input in;
         struct http_request r;
@@ -575,7 +575,7 @@ test_sms_twilio(void **state)
 static void
 test_sms_firetext_generic(void **state)
 {
-        json_t *job = backend_fx_load(BACKEND_FX_JOB), *b;
+        json_t *job = support_json(BACKEND_FX_JOB), *b;
         struct channel ch = channel_of(CHANNEL_SMS);
         struct backend_input in;
         struct http_request r;
@@ -613,7 +613,7 @@ test_sms_firetext_generic(void **state)
         assert_string_equal(r.url, "https://sms.example/send");
         assert_string_equal(backend_fx_header(&r, "Content-Type"),
                             "application/json");
-        b = backend_fx_load(r.body);
+        b = support_json(r.body);
         backend_fx_assert_str(b, "to", "+447700900123");
         backend_fx_assert_str(b, "school", "Oak Primary");
         backend_fx_assert_str(b, "text",

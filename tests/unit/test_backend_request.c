@@ -77,7 +77,7 @@ test_common_request(void **state)
                 "teams",   "google_chat", "slack",
                 "discord", "mattermost",  "webhook"
         };
-        json_t *job = backend_fx_load(BACKEND_FX_JOB);
+        json_t *job = support_json(BACKEND_FX_JOB);
 
         (void)state;
         for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
@@ -98,7 +98,7 @@ test_common_request(void **state)
                         assert_string_equal(r.url, BACKEND_FX_URL "?wait=true");
                 else
                         assert_string_equal(r.url, BACKEND_FX_URL);
-                body = backend_fx_load(r.body);
+                body = support_json(r.body);
                 assert_true(json_is_object(body));
                 /* Compact: no pretty-printing newlines in the body. */
                 assert_null(strchr(r.body, '\n'));
@@ -114,7 +114,7 @@ test_common_request(void **state)
 static void
 test_bad_input(void **state)
 {
-        json_t *job = backend_fx_load(BACKEND_FX_JOB), *bad;
+        json_t *job = support_json(BACKEND_FX_JOB), *bad;
         struct backend_input in;
 
         (void)state;
@@ -128,7 +128,7 @@ test_bad_input(void **state)
         build_fails("webhook", &in, "space or control character");
 
         /* A delivery id goes into headers and the signed string. */
-        bad = backend_fx_load(BACKEND_FX_JOB);
+        bad = support_json(BACKEND_FX_JOB);
         json_object_set_new(bad, "delivery", json_string("a.b"));
         backend_fx_input(&in, bad, BACKEND_FX_URL);
         build_fails("webhook", &in, "'delivery'");
@@ -138,13 +138,13 @@ test_bad_input(void **state)
         build_fails("slack", &in, "'delivery'");
         json_decref(bad);
 
-        bad = backend_fx_load(BACKEND_FX_JOB);
+        bad = support_json(BACKEND_FX_JOB);
         json_object_del(bad, "alert");
         backend_fx_input(&in, bad, BACKEND_FX_URL);
         build_fails("google_chat", &in, "'alert'");
         json_decref(bad);
 
-        bad = backend_fx_load(BACKEND_FX_JOB);
+        bad = support_json(BACKEND_FX_JOB);
         json_object_del(backend_fx_alert_of(bad), "due_utc");
         backend_fx_input(&in, bad, BACKEND_FX_URL);
         build_fails("discord", &in, "due_utc");
@@ -159,7 +159,7 @@ test_bad_input(void **state)
 static void
 test_default_templates(void **state)
 {
-        json_t *job = backend_fx_load(BACKEND_FX_JOB), *body;
+        json_t *job = support_json(BACKEND_FX_JOB), *body;
         struct backend_input in;
         struct http_request r;
 
@@ -167,7 +167,7 @@ test_default_templates(void **state)
         backend_fx_input(&in, job, BACKEND_FX_URL);
         in.title = in.text = NULL;
         backend_fx_build("webhook", &in, &r);
-        body = backend_fx_load(r.body);
+        body = support_json(r.body);
         backend_fx_assert_str(body, "title", BACKEND_FX_TITLE);
         backend_fx_assert_str(
             body, "text",

@@ -59,7 +59,7 @@ test_signature_vector(void **state)
 static void
 test_webhook(void **state)
 {
-        json_t *job = backend_fx_load(BACKEND_FX_JOB), *body, *o;
+        json_t *job = support_json(BACKEND_FX_JOB), *body, *o;
         unsigned char raw[crypto_auth_hmacsha256_KEYBYTES], mac[64];
         char secret[128], *signed_text, *cause = NULL;
         unsigned char *key = NULL;
@@ -113,7 +113,7 @@ test_webhook(void **state)
                              0);
         free(signed_text);
 
-        body = backend_fx_load(r.body);
+        body = support_json(r.body);
         backend_fx_assert_str(body, "type", "ofsted_notify.alert");
         backend_fx_assert_str(body, "timestamp", "2024-03-04T15:30:00+00:00");
         backend_fx_assert_str(body, "delivery", "3f2a9c0d5e");
@@ -153,7 +153,7 @@ test_webhook(void **state)
         backend_fx_build("webhook", &in, &r);
         assert_string_equal(backend_fx_header(&r, "webhook-timestamp"),
                             "1709566260");
-        body = backend_fx_load(r.body);
+        body = support_json(r.body);
         o = json_object_get(body, "opens");
         backend_fx_assert_str(o, "local", "2024-04-02T08:00:00+01:00");
         backend_fx_assert_str(o, "utc", "2024-04-02T07:00:00Z");

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "email.h"
+#include "support.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -25,21 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXAMPLE_JOB                                                        \
-        "{\"delivery\": \"3f2a9c0d5e\", \"lease\": 17, \"attempt\": 2,"    \
-        " \"channel\": \"heads\", \"type\": \"email\","                    \
-        " \"alert\": {\"trust\": \"Example Learning Trust\", \"case\": 7," \
-        " \"school\": {\"urn\": \"100001\", \"name\": \"Oak Primary\"},"   \
-        " \"rule\": \"deferral_cutoff\", \"offset\": \"-60m\","            \
-        " \"late\": false,"                                                \
-        " \"action\": \"If you need to ask for a deferral, ask before "    \
-        "16:30.\","                                                        \
-        " \"contact\": \"Senior Ofsted leader: 0300 123 4231\","           \
-        " \"at\": \"2024-03-04T15:30:00+00:00\","                          \
-        " \"due\": \"2024-03-04T16:30:00+00:00\","                         \
-        " \"due_utc\": \"2024-03-04T16:30:00Z\","                          \
-        " \"due_human\": \"Mon 4 Mar 2024 16:30 GMT\","                    \
-        " \"opens\": null, \"opens_human\": null, \"warning\": null}}"
+#define EXAMPLE_JOB                                                     \
+        "{\"delivery\": \"3f2a9c0d5e\", \"lease\": 17, \"attempt\": 2," \
+        " \"channel\": \"heads\", \"type\": \"email\","                 \
+        " \"alert\": " SUPPORT_ALERT "}"
 
 #define NOW   1709566200 /* 2024-03-04T15:30:00Z, a Monday */
 #define HOST  "worker1.trust.example"
@@ -49,17 +39,6 @@
 static char *recipients[] = { "head@oak.example", "deputy@oak.example" };
 
 /* --- Helpers ------------------------------------------------------------ */
-
-static json_t *
-load(const char *text)
-{
-        json_error_t e;
-        json_t *v = json_loads(text, 0, &e);
-
-        if (v == NULL)
-                fail_msg("not JSON (%s): %.200s", e.text, text);
-        return v;
-}
 
 static void
 input(struct email_input *in, json_t *job)
@@ -101,29 +80,6 @@ list_len(const struct curl_slist *l)
         return n;
 }
 
-static bool
-utf8_whole(const unsigned char *s, size_t n)
-{
-        size_t i = 0;
-
-        while (i < n) {
-                size_t len = s[i] < 0x80             ? 1
-                             : (s[i] & 0xe0) == 0xc0 ? 2
-                             : (s[i] & 0xf0) == 0xe0 ? 3
-                             : (s[i] & 0xf8) == 0xf0 ? 4
-                                                     : 0;
-
-                if (len == 0 || i + len > n)
-                        return false;
-                for (size_t k = 1; k < len; k++) {
-                        if ((s[i + k] & 0xc0) != 0x80)
-                                return false;
-                }
-                i += len;
-        }
-        return true;
-}
-
 /*
  * Decodes a header value made of RFC 2047 B-words folded with CRLF SP,
  * checking each word: at most 75 characters, whole UTF-8 characters, and
@@ -155,7 +111,7 @@ decode_words(const char *value, size_t prefix)
                                       &binlen, NULL,
                                       sodium_base64_VARIANT_ORIGINAL) != 0)
                         fail_msg("bad base64: %.*s", (int)n, p);
-                if (!utf8_whole(bin, binlen))
+                if (!support_utf8_whole(bin, binlen))
                         fail_msg("a word splits a character: %.*s", (int)n, p);
                 memcpy(out + outlen, bin, binlen);
                 outlen += binlen;
@@ -254,7 +210,7 @@ test_encode_utf8(void **state)
 static void
 test_build_headers(void **state)
 {
-        json_t *job = load(EXAMPLE_JOB);
+        json_t *job = support_json(EXAMPLE_JOB);
         CURL *easy = curl_easy_init();
         struct email_input in;
         struct email_msg m;
@@ -317,7 +273,7 @@ test_build_headers(void **state)
 static void
 test_message_id_stable(void **state)
 {
-        json_t *job = load(EXAMPLE_JOB);
+        json_t *job = support_json(EXAMPLE_JOB);
         CURL *a = curl_easy_init(), *b = curl_easy_init();
         struct email_input in;
         struct email_msg m1, m2;
@@ -348,7 +304,7 @@ test_message_id_stable(void **state)
 static void
 test_subject_encoded(void **state)
 {
-        json_t *job = load(EXAMPLE_JOB);
+        json_t *job = support_json(EXAMPLE_JOB);
         CURL *easy = curl_easy_init();
         struct email_input in;
         struct email_msg m;
@@ -404,7 +360,7 @@ test_from_forms(void **state)
                 { "Rhybuddion Ofsted – Ymddiriedolaeth <alerts@trust.example>",
                   NULL, "Rhybuddion Ofsted – Ymddiriedolaeth" },
         };
-        json_t *job = load(EXAMPLE_JOB);
+        json_t *job = support_json(EXAMPLE_JOB);
         CURL *easy = curl_easy_init();
         struct email_input in;
         struct email_msg m;
@@ -449,7 +405,7 @@ static void
 test_many_recipients(void **state)
 {
         char *to[12], buf[12][40];
-        json_t *job = load(EXAMPLE_JOB);
+        json_t *job = support_json(EXAMPLE_JOB);
         CURL *easy = curl_easy_init();
         struct email_input in;
         struct email_msg m;
@@ -490,7 +446,7 @@ test_many_recipients(void **state)
 static void
 test_parts(void **state)
 {
-        json_t *job = load(EXAMPLE_JOB);
+        json_t *job = support_json(EXAMPLE_JOB);
         CURL *easy = curl_easy_init();
         struct email_input in;
         struct email_msg m;
@@ -554,7 +510,7 @@ test_parts(void **state)
 static void
 test_injection_refused(void **state)
 {
-        json_t *job = load(EXAMPLE_JOB);
+        json_t *job = support_json(EXAMPLE_JOB);
         CURL *easy = curl_easy_init();
         struct email_input in;
         struct email_msg m;
@@ -626,7 +582,7 @@ test_bad_input(void **state)
                 "Name <>",
                 "<a b@c>",
         };
-        json_t *job = load(EXAMPLE_JOB);
+        json_t *job = support_json(EXAMPLE_JOB);
         CURL *easy = curl_easy_init();
         struct email_input in;
         struct email_msg m;
@@ -664,7 +620,7 @@ test_bad_input(void **state)
         cause = NULL;
         json_decref(job);
 
-        job = load(EXAMPLE_JOB);
+        job = support_json(EXAMPLE_JOB);
         json_object_del(json_object_get(job, "alert"), "case");
         input(&in, job);
         assert_int_equal(email_build(easy, &in, &m, &cause), -1);

@@ -3,8 +3,8 @@
  * line, folding at 75 octets that never splits a UTF-8 character (checked
  * at every cut position by shifting the text, and undone by unfolding),
  * TEXT escaping, the alarm, and the deadline events both the email and
- * ofsted-notifyctl build. Line checks use a UTF-8 validator written here,
- * not the module's own code.
+ * ofsted-notifyctl build. Line checks use the tests' own UTF-8 validator
+ * (support.h), not the module's code.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "ics.h"
+#include "support.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,31 +25,6 @@
 #define DUE   1709569800 /* 2024-03-04T16:30:00Z */
 
 /* --- Helpers ------------------------------------------------------------ */
-
-/* Whether [s, s + n) is whole, valid UTF-8 (no overlongs or surrogates
- * are produced here, so the shape of each sequence is enough). */
-static bool
-utf8_whole(const unsigned char *s, size_t n)
-{
-        size_t i = 0;
-
-        while (i < n) {
-                size_t len = s[i] < 0x80             ? 1
-                             : (s[i] & 0xe0) == 0xc0 ? 2
-                             : (s[i] & 0xf0) == 0xe0 ? 3
-                             : (s[i] & 0xf8) == 0xf0 ? 4
-                                                     : 0;
-
-                if (len == 0 || i + len > n)
-                        return false;
-                for (size_t k = 1; k < len; k++) {
-                        if ((s[i + k] & 0xc0) != 0x80)
-                                return false;
-                }
-                i += len;
-        }
-        return true;
-}
 
 /*
  * Checks RFC 5545's line rules on a whole calendar: every line ends in
@@ -72,7 +48,7 @@ check_lines(const char *cal)
                         fail_msg("bare CR or LF in line: %.*s", (int)n, p);
                 if (n > 75)
                         fail_msg("line of %zu octets: %.*s", n, (int)n, p);
-                if (!utf8_whole((const unsigned char *)p, n))
+                if (!support_utf8_whole((const unsigned char *)p, n))
                         fail_msg("line splits a character: %.*s", (int)n, p);
                 p = eol + 2;
         }

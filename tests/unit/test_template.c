@@ -22,17 +22,6 @@
 
 #define EXAMPLE_ALERT SUPPORT_ALERT
 
-static json_t *
-load(const char *text)
-{
-        json_error_t e;
-        json_t *v = json_loads(text, 0, &e);
-
-        if (v == NULL)
-                fail_msg("bad test JSON: %s", e.text);
-        return v;
-}
-
 /* Renders and compares, freeing the result. */
 static void
 check_render(const char *tmpl, const json_t *vars, const char *want)
@@ -47,9 +36,10 @@ check_render(const char *tmpl, const json_t *vars, const char *want)
 static void
 test_render(void **state)
 {
-        json_t *vars = load("{\"school\": \"Oak Primary\", \"urn\": \"100001\","
-                            " \"late\": \"LATE: \", \"action\": \"{{urn}}\","
-                            " \"rule\": 5}");
+        json_t *vars =
+            support_json("{\"school\": \"Oak Primary\", \"urn\": \"100001\","
+                         " \"late\": \"LATE: \", \"action\": \"{{urn}}\","
+                         " \"rule\": 5}");
 
         (void)state;
         check_render("{{school}} ({{urn}})", vars, "Oak Primary (100001)");
@@ -158,7 +148,8 @@ assert_no_outcome(const char *s)
 static void
 test_defaults(void **state)
 {
-        json_t *alert = load(EXAMPLE_ALERT), *vars = template_vars(alert);
+        json_t *alert = support_json(EXAMPLE_ALERT),
+               *vars = template_vars(alert);
         char *cause = NULL;
 
         (void)state;
@@ -208,7 +199,7 @@ check_var(const json_t *vars, const char *name, const char *want)
 static void
 test_vars_escalation(void **state)
 {
-        json_t *alert = load(EXAMPLE_ALERT), *vars;
+        json_t *alert = support_json(EXAMPLE_ALERT), *vars;
         char *title;
 
         (void)state;
@@ -238,7 +229,8 @@ test_vars_escalation(void **state)
 static void
 test_vars(void **state)
 {
-        json_t *alert = load(EXAMPLE_ALERT), *vars = template_vars(alert);
+        json_t *alert = support_json(EXAMPLE_ALERT),
+               *vars = template_vars(alert);
 
         (void)state;
         assert_int_equal(json_object_size(vars), 14);
