@@ -48,6 +48,23 @@ support_utf8_whole(const unsigned char *s, size_t n)
         return true;
 }
 
+char *
+support_unfold(const char *text)
+{
+        char *out = malloc(strlen(text) + 1), *o = out;
+
+        assert_non_null(out);
+        for (const char *p = text; *p != '\0'; p++) {
+                if (p[0] == '\r' && p[1] == '\n' && p[2] == ' ') {
+                        p += 2;
+                        continue;
+                }
+                *o++ = *p;
+        }
+        *o = '\0';
+        return out;
+}
+
 struct tz *
 support_tz(const char *name)
 {

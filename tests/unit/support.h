@@ -36,6 +36,10 @@ json_t *support_json(const char *text);
  * enough): written here, not the modules' own check. */
 bool support_utf8_whole(const unsigned char *s, size_t n);
 
+/* `text` with its folds (CRLF and a space, as RFC 5545 section 3.1 folds a
+ * calendar's lines) undone. Caller frees. */
+char *support_unfold(const char *text);
+
 /* The zone from the system tz database; fails the test if it cannot. */
 struct tz *support_tz(const char *name);
 /* "YYYY-MM-DDTHH:MM:SSZ" to a UTC instant, by glibc's timegm (an oracle

@@ -61,6 +61,18 @@ test_example_trust(void **state)
         conf_errors_free(&errs);
 }
 
+/* The daemon group's defaults (DESIGN.md section 3), which the example
+ * writes out. */
+static void
+assert_daemon_defaults(const struct conf *c)
+{
+        assert_string_equal(c->daemon.state, "state.db");
+        assert_string_equal(c->daemon.control, "ipc://control.sock");
+        assert_string_equal(c->daemon.dispatch, "ipc://dispatch.sock");
+        assert_string_equal(c->daemon.feed, "ipc://feed.sock");
+        assert_int_equal(c->daemon.catch_up, CATCH_UP_LATE);
+}
+
 static void
 test_example_daemon_email(void **state)
 {
@@ -69,11 +81,7 @@ test_example_daemon_email(void **state)
 
         (void)state;
         assert_non_null(c);
-        assert_string_equal(c->daemon.state, "state.db");
-        assert_string_equal(c->daemon.control, "ipc://control.sock");
-        assert_string_equal(c->daemon.dispatch, "ipc://dispatch.sock");
-        assert_string_equal(c->daemon.feed, "ipc://feed.sock");
-        assert_int_equal(c->daemon.catch_up, CATCH_UP_LATE);
+        assert_daemon_defaults(c);
 
         assert_true(c->email.present);
         assert_string_equal(c->email.smtp, "smtp://localhost:25");
@@ -213,11 +221,7 @@ test_defaults(void **state)
                      CONF_FX_HOLIDAYS) > 0);
         c = conf_fx_load_ok(s, "defaults.conf", text);
         free(text);
-        assert_string_equal(c->daemon.state, "state.db");
-        assert_string_equal(c->daemon.control, "ipc://control.sock");
-        assert_string_equal(c->daemon.dispatch, "ipc://dispatch.sock");
-        assert_string_equal(c->daemon.feed, "ipc://feed.sock");
-        assert_int_equal(c->daemon.catch_up, CATCH_UP_LATE);
+        assert_daemon_defaults(c);
         assert_false(c->email.present);
         /* trust defaults (DESIGN.md section 1). */
         assert_string_equal(c->trust.timezone, "Europe/London");

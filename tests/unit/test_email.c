@@ -124,24 +124,6 @@ decode_words(const char *value, size_t prefix)
         return out;
 }
 
-/* The calendar with its folds undone. Caller frees. */
-static char *
-unfold(const char *cal)
-{
-        char *out = malloc(strlen(cal) + 1), *o = out;
-
-        assert_non_null(out);
-        for (const char *p = cal; *p != '\0'; p++) {
-                if (p[0] == '\r' && p[1] == '\n' && p[2] == ' ') {
-                        p += 2;
-                        continue;
-                }
-                *o++ = *p;
-        }
-        *o = '\0';
-        return out;
-}
-
 /* Builds the example message; fails the test if it cannot. */
 static void
 build(CURL *easy, const struct email_input *in, struct email_msg *m)
@@ -470,7 +452,7 @@ test_parts(void **state)
         assert_non_null(strstr(m.ics, "\r\nDTEND:20240304T163000Z\r\n"));
         assert_non_null(strstr(m.ics, "\r\nSUMMARY:Oak Primary: "
                                       "deferral_cutoff deadline\r\n"));
-        u = unfold(m.ics);
+        u = support_unfold(m.ics);
         assert_non_null(strstr(u, "\r\nDESCRIPTION:If you need to ask for a "
                                   "deferral\\, ask before 16:30.\\nContact: "
                                   "Senior Ofsted leader: 0300 123 4231\r\n"));

@@ -54,24 +54,6 @@ check_lines(const char *cal)
         }
 }
 
-/* The calendar with folds undone (RFC 5545 section 3.1). Caller frees. */
-static char *
-unfold(const char *cal)
-{
-        char *out = malloc(strlen(cal) + 1), *o = out;
-
-        assert_non_null(out);
-        for (const char *p = cal; *p != '\0'; p++) {
-                if (p[0] == '\r' && p[1] == '\n' && p[2] == ' ') {
-                        p += 2;
-                        continue;
-                }
-                *o++ = *p;
-        }
-        *o = '\0';
-        return out;
-}
-
 /* Whether the unfolded calendar has the content line `line` (no CRLF). */
 static bool
 has_line(const char *unfolded, const char *line)
@@ -118,7 +100,7 @@ test_frame(void **state)
 
         (void)state;
         check_lines(cal);
-        u = unfold(cal);
+        u = support_unfold(cal);
         assert_int_equal(strncmp(cal, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n", 30),
                          0);
         assert_true(has_line(u, "PRODID:-//ofsted-notify//EN"));
@@ -183,7 +165,7 @@ test_several(void **state)
         ev[2].end = 86399;
         cal = ics_calendar(ev, 3, ICS_PRODID, STAMP);
         check_lines(cal);
-        u = unfold(cal);
+        u = support_unfold(cal);
         assert_int_equal(count(u, "BEGIN:VEVENT\r\n"), 3);
         assert_int_equal(count(u, "END:VEVENT\r\n"), 3);
         assert_int_equal(count(u, "BEGIN:VALARM\r\n"), 3);
@@ -204,7 +186,7 @@ test_escaping(void **state)
 
         (void)state;
         check_lines(cal);
-        u = unfold(cal);
+        u = support_unfold(cal);
         /* Backslash, semicolon, comma escaped; a colon is not; CRLF, LF
          * and CR are each one "\n". */
         assert_true(has_line(u, "SUMMARY:a\\\\b\\;c\\,d:e\\nf\\ng\\nh"));
@@ -244,7 +226,7 @@ test_folding(void **state)
                 check_lines(cal);
                 /* It did fold, and continuation lines start with a space. */
                 assert_non_null(strstr(cal, "\r\n "));
-                u = unfold(cal);
+                u = support_unfold(cal);
                 snprintf(want, sizeof(want), "SUMMARY:%s", summary);
                 if (!has_line(u, want))
                         fail_msg("shift %zu: unfolding does not give back "
