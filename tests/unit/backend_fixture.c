@@ -88,16 +88,3 @@ backend_fx_assert_str(const json_t *obj, const char *key, const char *want)
 {
         assert_string_equal(backend_fx_sget(obj, key), want);
 }
-
-char *
-backend_fx_repeat(const char *unit, size_t n)
-{
-        size_t len = strlen(unit);
-        char *s = malloc(len * n + 1);
-
-        assert_non_null(s);
-        for (size_t i = 0; i < n; i++)
-                memcpy(s + i * len, unit, len);
-        s[len * n] = '\0';
-        return s;
-}

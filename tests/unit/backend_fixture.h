@@ -50,7 +50,4 @@ const char *backend_fx_sget(const json_t *obj, const char *key);
 void backend_fx_assert_str(const json_t *obj, const char *key,
                            const char *want);
 
-/* A string of n copies of `unit`, caller frees. */
-char *backend_fx_repeat(const char *unit, size_t n);
-
 #endif

@@ -65,6 +65,19 @@ support_unfold(const char *text)
         return out;
 }
 
+char *
+support_repeat(const char *unit, size_t n)
+{
+        size_t len = strlen(unit);
+        char *out = malloc(n * len + 1);
+
+        assert_non_null(out);
+        for (size_t i = 0; i < n; i++)
+                memcpy(out + i * len, unit, len);
+        out[n * len] = '\0';
+        return out;
+}
+
 struct tz *
 support_tz(const char *name)
 {

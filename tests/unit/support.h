@@ -40,6 +40,9 @@ bool support_utf8_whole(const unsigned char *s, size_t n);
  * calendar's lines) undone. Caller frees. */
 char *support_unfold(const char *text);
 
+/* `n` copies of `unit` (a character of one or more bytes); caller frees. */
+char *support_repeat(const char *unit, size_t n);
+
 /* The zone from the system tz database; fails the test if it cannot. */
 struct tz *support_tz(const char *name);
 /* "YYYY-MM-DDTHH:MM:SSZ" to a UTC instant, by glibc's timegm (an oracle

@@ -138,9 +138,8 @@ static void
 test_teams_limit(void **state)
 {
         json_t *job = support_json(BACKEND_FX_JOB), *body, *blocks, *facts;
-        char *huge =
-            backend_fx_repeat("Ask the lead inspector — \"now\". ", 4000);
-        char *contact = backend_fx_repeat("é", 20000);
+        char *huge = support_repeat("Ask the lead inspector — \"now\". ", 4000);
+        char *contact = support_repeat("é", 20000);
         struct backend_input in;
         struct http_request r;
         const char *text;
@@ -225,7 +224,7 @@ test_google_chat(void **state)
 
         /* Under the 32,000-byte message limit whatever the action. */
         {
-                char *huge = backend_fx_repeat("x&", 30000);
+                char *huge = support_repeat("x&", 30000);
 
                 in.text = huge;
                 backend_fx_set_alert(job, "contact", huge);
@@ -316,9 +315,9 @@ static void
 test_slack_limits(void **state)
 {
         json_t *job = support_json(BACKEND_FX_JOB), *body, *blocks, *fields;
-        char *title = backend_fx_repeat("é", 400),
-             *text = backend_fx_repeat("a&<", 3000);
-        char *contact = backend_fx_repeat("&", 5000);
+        char *title = support_repeat("é", 400),
+             *text = support_repeat("a&<", 3000);
+        char *contact = support_repeat("&", 5000);
         struct backend_input in;
         struct http_request r;
         const char *s;
@@ -438,10 +437,10 @@ static void
 test_discord_limits(void **state)
 {
         json_t *job = support_json(BACKEND_FX_JOB), *body, *e, *fields;
-        char *title = backend_fx_repeat("t", 3000),
-             *text = backend_fx_repeat("ü", 9000);
-        char *contact = backend_fx_repeat("c", 5000),
-             *warning = backend_fx_repeat("w", 5000);
+        char *title = support_repeat("t", 3000),
+             *text = support_repeat("ü", 9000);
+        char *contact = support_repeat("c", 5000),
+             *warning = support_repeat("w", 5000);
         struct backend_input in;
         struct http_request r;
         size_t total;
@@ -493,7 +492,7 @@ test_mattermost(void **state)
         json_t *job = support_json(BACKEND_FX_JOB), *body;
         struct backend_input in;
         struct http_request r;
-        char *huge = backend_fx_repeat("z", 10000);
+        char *huge = support_repeat("z", 10000);
 
         (void)state;
         backend_fx_input(&in, job, BACKEND_FX_URL);

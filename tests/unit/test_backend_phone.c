@@ -238,8 +238,8 @@ test_pushover_form(void **state)
          * the limits: title 250, message 1024 characters. */
         backend_fx_set_alert(job, "offset", "-1d");
         backend_fx_set_alert(job, "ack_url", "https://alerts.example/a/t");
-        long_title = backend_fx_repeat("é", 300);
-        long_text = backend_fx_repeat("x", 2000);
+        long_title = support_repeat("é", 300);
+        long_text = support_repeat("x", 2000);
         backend_fx_input(&in, job, "http://127.0.0.1:8080/");
         in.title = long_title;
         in.text = long_text;
@@ -454,8 +454,8 @@ test_sms_segments(void **state)
 
         (void)state;
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-                char *u = backend_fx_repeat(cases[i].unit, cases[i].n);
-                char *tail = backend_fx_repeat("a", cases[i].m), *t;
+                char *u = support_repeat(cases[i].unit, cases[i].n);
+                char *tail = support_repeat("a", cases[i].m), *t;
 
                 t = malloc(strlen(u) + strlen(cases[i].mid) + cases[i].m + 1);
                 assert_non_null(t);
@@ -496,7 +496,7 @@ test_sms_fit(void **state)
         assert_string_equal(fit, "Oak - due 16:30\nAsk now.");
         free(fit);
 
-        long_text = backend_fx_repeat("a", 400);
+        long_text = support_repeat("a", 400);
         fit = sms_fit("T", long_text, link);
         sms_count(fit, &c);
         assert_true(c.gsm7);
@@ -513,7 +513,7 @@ test_sms_fit(void **state)
          * pair straddling: k = 64 gives 2 + 128 + 3 = 133: segment 1
          * holds "T\n" and 32 emoji (66), segment 2 the other 32 (64) and
          * "..." (67). */
-        emoji = backend_fx_repeat("😀", 100);
+        emoji = support_repeat("😀", 100);
         fit = sms_fit("T", emoji, NULL);
         sms_count(fit, &c);
         assert_false(c.gsm7);

@@ -238,14 +238,14 @@ test_secret(void **state)
         check_secret_bad("whsec_AAECAwQFBgcICQoLDA0ODw==", "16 bytes");
         /* 96 bytes: over its 64-byte maximum. */
         {
-                char *long_key = backend_fx_repeat("AAAA", 32), *text;
+                char *long_key = support_repeat("AAAA", 32), *text;
 
                 assert_true(asprintf(&text, "whsec_%s", long_key) > 0);
                 check_secret_bad(text, "96 bytes");
                 free(text);
                 free(long_key);
                 /* Far over: refused before decoding. */
-                long_key = backend_fx_repeat("AAAA", 1000);
+                long_key = support_repeat("AAAA", 1000);
                 assert_true(asprintf(&text, "whsec_%s", long_key) > 0);
                 check_secret_bad(text, "over 64 bytes");
                 free(text);

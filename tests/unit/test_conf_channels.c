@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "conf_fixture.h"
+#include "support.h"
 #include "template.h"
 
 #include <stdbool.h>
@@ -166,20 +167,6 @@ test_templates_errors(void **state)
             want, sizeof(want) / sizeof(want[0]));
 }
 
-/* `n` copies of `unit` (a character of one or more bytes); caller frees. */
-static char *
-repeat(const char *unit, size_t n)
-{
-        size_t len = strlen(unit);
-        char *out = malloc(n * len + 1);
-
-        assert_non_null(out);
-        for (size_t i = 0; i < n; i++)
-                memcpy(out + i * len, unit, len);
-        out[n * len] = '\0';
-        return out;
-}
-
 /*
  * Texts that reach every channel have limits (conf.h, counted in
  * characters, not bytes): one over is refused at its line, a 1 MB name
@@ -201,11 +188,15 @@ test_text_limits(void **state)
                       "2000 are allowed" },
         };
         struct conf_fx_scratch *s = *state;
-        char *n121 = repeat("x", 121), *n120 = repeat("\xc3\xa9", 120);
-        char *huge = repeat("x", 1 << 20), *a1001 = repeat("a", 1001);
-        char *a1000 = repeat("\xc3\xa9", 1000), *t201 = repeat("t", 201);
-        char *t200 = repeat("\xc3\xa9", 200), *x2001 = repeat("x", 2001);
-        char *x2000 = repeat("\xc3\xa9", 2000), *text, *good;
+        char *n121 = support_repeat("x", 121),
+             *n120 = support_repeat("\xc3\xa9", 120);
+        char *huge = support_repeat("x", 1 << 20),
+             *a1001 = support_repeat("a", 1001);
+        char *a1000 = support_repeat("\xc3\xa9", 1000),
+             *t201 = support_repeat("t", 201);
+        char *t200 = support_repeat("\xc3\xa9", 200),
+             *x2001 = support_repeat("x", 2001);
+        char *x2000 = support_repeat("\xc3\xa9", 2000), *text, *good;
         struct conf *c;
 
         assert_true(
