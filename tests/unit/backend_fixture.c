@@ -88,3 +88,13 @@ backend_fx_assert_str(const json_t *obj, const char *key, const char *want)
 {
         assert_string_equal(backend_fx_sget(obj, key), want);
 }
+
+size_t
+backend_fx_chars(const char *s)
+{
+        size_t n = 0;
+
+        for (; *s != '\0'; s++)
+                n += ((unsigned char)*s & 0xc0) != 0x80;
+        return n;
+}

@@ -50,4 +50,8 @@ const char *backend_fx_sget(const json_t *obj, const char *key);
 void backend_fx_assert_str(const json_t *obj, const char *key,
                            const char *want);
 
+/* Code points in UTF-8 text: the unit the services' limits are written
+ * in. */
+size_t backend_fx_chars(const char *s);
+
 #endif

@@ -26,17 +26,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* Code points, the unit the services' limits are written in. */
-static size_t
-chars(const char *s)
-{
-        size_t n = 0;
-
-        for (; *s != '\0'; s++)
-                n += ((unsigned char)*s & 0xc0) != 0x80;
-        return n;
-}
-
 /* Valid UTF-8 (jansson refuses anything else, so parsing proves it too). */
 static bool
 ends_with(const char *s, const char *suffix)
@@ -165,8 +154,8 @@ test_teams_limit(void **state)
         facts = json_object_get(json_array_get(blocks, 2), "facts");
         check_fact(json_array_get(facts, 1), "Deadline",
                    "Mon 4 Mar 2024 16:30 GMT");
-        assert_true(chars(backend_fx_sget(json_array_get(facts, 2), "value")) <=
-                    1024);
+        assert_true(backend_fx_chars(backend_fx_sget(json_array_get(facts, 2),
+                                                     "value")) <= 1024);
         json_decref(body);
         http_request_free(&r);
         free(huge);
@@ -231,7 +220,8 @@ test_google_chat(void **state)
                 backend_fx_build("google_chat", &in, &r);
                 assert_true(strlen(r.body) <= 32000);
                 body = support_json(r.body);
-                assert_true(chars(backend_fx_sget(body, "text")) <= 4096);
+                assert_true(backend_fx_chars(backend_fx_sget(body, "text")) <=
+                            4096);
                 json_decref(body);
                 http_request_free(&r);
                 free(huge);
@@ -332,24 +322,24 @@ test_slack_limits(void **state)
         blocks = json_object_get(body, "blocks");
         s = backend_fx_sget(json_object_get(json_array_get(blocks, 0), "text"),
                             "text");
-        assert_int_equal(chars(s), 150);
+        assert_int_equal(backend_fx_chars(s), 150);
         assert_true(ends_with(s, "…"));
         assert_int_equal(strncmp(s, "éééé", 8), 0);
 
         s = backend_fx_sget(json_object_get(json_array_get(blocks, 1), "text"),
                             "text");
-        assert_true(chars(s) <= 3000);
-        assert_true(chars(s) > 2900);
+        assert_true(backend_fx_chars(s) <= 3000);
+        assert_true(backend_fx_chars(s) > 2900);
         assert_slack_escaped(s); /* cut between entities, never inside */
         assert_true(ends_with(s, "…"));
 
         fields = json_object_get(json_array_get(blocks, 2), "fields");
         for (size_t i = 0; i < json_array_size(fields); i++) {
                 s = backend_fx_sget(json_array_get(fields, i), "text");
-                assert_true(chars(s) <= 2000);
+                assert_true(backend_fx_chars(s) <= 2000);
                 assert_slack_escaped(s);
         }
-        assert_true(chars(backend_fx_sget(body, "text")) <= 3000);
+        assert_true(backend_fx_chars(backend_fx_sget(body, "text")) <= 3000);
         json_decref(body);
         http_request_free(&r);
         free(title);
@@ -454,22 +444,26 @@ test_discord_limits(void **state)
         in.text = text;
         backend_fx_build("discord", &in, &r);
         body = support_json(r.body);
-        assert_true(chars(backend_fx_sget(body, "content")) <= 2000);
+        assert_true(backend_fx_chars(backend_fx_sget(body, "content")) <= 2000);
         e = json_array_get(json_object_get(body, "embeds"), 0);
-        assert_true(chars(backend_fx_sget(e, "title")) <= 256);
-        assert_true(chars(backend_fx_sget(e, "description")) <= 4096);
-        total = chars(backend_fx_sget(e, "title")) +
-                chars(backend_fx_sget(e, "description")) +
-                chars(backend_fx_sget(json_object_get(e, "footer"), "text"));
+        assert_true(backend_fx_chars(backend_fx_sget(e, "title")) <= 256);
+        assert_true(backend_fx_chars(backend_fx_sget(e, "description")) <=
+                    4096);
+        total = backend_fx_chars(backend_fx_sget(e, "title")) +
+                backend_fx_chars(backend_fx_sget(e, "description")) +
+                backend_fx_chars(
+                    backend_fx_sget(json_object_get(e, "footer"), "text"));
         fields = json_object_get(e, "fields");
         assert_true(json_array_size(fields) <= 25);
         for (size_t i = 0; i < json_array_size(fields); i++) {
                 const json_t *f = json_array_get(fields, i);
 
-                assert_true(chars(backend_fx_sget(f, "name")) <= 256);
-                assert_true(chars(backend_fx_sget(f, "value")) <= 1024);
-                total += chars(backend_fx_sget(f, "name")) +
-                         chars(backend_fx_sget(f, "value"));
+                assert_true(backend_fx_chars(backend_fx_sget(f, "name")) <=
+                            256);
+                assert_true(backend_fx_chars(backend_fx_sget(f, "value")) <=
+                            1024);
+                total += backend_fx_chars(backend_fx_sget(f, "name")) +
+                         backend_fx_chars(backend_fx_sget(f, "value"));
         }
         assert_true(total <= 6000);
         /* Cut to fit, not emptied. */
@@ -512,7 +506,7 @@ test_mattermost(void **state)
         in.text = huge;
         backend_fx_build("mattermost", &in, &r);
         body = support_json(r.body);
-        assert_true(chars(backend_fx_sget(body, "text")) <= 4000);
+        assert_true(backend_fx_chars(backend_fx_sget(body, "text")) <= 4000);
         /* The facts survive the cut. */
         assert_non_null(strstr(backend_fx_sget(body, "text"),
                                "**Deadline:** Mon 4 Mar 2024 16:30 GMT"));

@@ -64,17 +64,6 @@ field(const char *form, const char *name)
         return NULL;
 }
 
-/* Code points in UTF-8 text. */
-static size_t
-chars(const char *s)
-{
-        size_t n = 0;
-
-        for (; *s != '\0'; s++)
-                n += ((unsigned char)*s & 0xc0) != 0x80;
-        return n;
-}
-
 static struct channel
 channel_of(enum channel_type type)
 {
@@ -254,10 +243,10 @@ test_pushover_form(void **state)
         EXPECT("url", "https://alerts.example/a/t");
         EXPECT("url_title", "Acknowledge");
         v = field(r.body, "title");
-        assert_int_equal(chars(v), 250);
+        assert_int_equal(backend_fx_chars(v), 250);
         free(v);
         v = field(r.body, "message");
-        assert_int_equal(chars(v), 1024);
+        assert_int_equal(backend_fx_chars(v), 1024);
         free(v);
         http_request_free(&r);
 
