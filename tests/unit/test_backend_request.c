@@ -43,16 +43,17 @@ build_fails(const char *type, const struct backend_input *in, const char *want)
 
 /* --- The table and the common request ----------------------------------- */
 
+/* The six chat and webhook types, each tested alike. */
+static const char *const types[] = { "teams",   "google_chat", "slack",
+                                     "discord", "mattermost",  "webhook" };
+
+#define NTYPES (sizeof(types) / sizeof(types[0]))
+
 static void
 test_find(void **state)
 {
-        static const char *const types[] = {
-                "teams",   "google_chat", "slack",
-                "discord", "mattermost",  "webhook"
-        };
-
         (void)state;
-        for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        for (size_t i = 0; i < NTYPES; i++) {
                 const struct backend_ops *ops = backend_find(types[i]);
 
                 assert_non_null(ops);
@@ -73,14 +74,10 @@ test_find(void **state)
 static void
 test_common_request(void **state)
 {
-        static const char *const types[] = {
-                "teams",   "google_chat", "slack",
-                "discord", "mattermost",  "webhook"
-        };
         json_t *job = support_json(BACKEND_FX_JOB);
 
         (void)state;
-        for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        for (size_t i = 0; i < NTYPES; i++) {
                 struct backend_input in;
                 struct http_request r;
                 json_t *body;
@@ -266,13 +263,8 @@ check_class(const struct backend_ops *ops, const struct class_row *row)
 static void
 test_classify(void **state)
 {
-        static const char *const types[] = {
-                "teams",   "google_chat", "slack",
-                "discord", "mattermost",  "webhook"
-        };
-
         (void)state;
-        for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+        for (size_t t = 0; t < NTYPES; t++) {
                 for (size_t i = 0;
                      i < sizeof(class_rows) / sizeof(class_rows[0]); i++)
                         check_class(backend_find(types[t]), &class_rows[i]);
