@@ -83,6 +83,15 @@ delivery(enum delivery_status status)
         return dl;
 }
 
+/* A claim on delivery(status) and what it must give. */
+struct claim_row {
+        enum delivery_status status;
+        const char *worker;
+        int64_t lease;
+        bool delivered;
+        enum dispatch_claim want;
+};
+
 /*
  * docs/dispatch.md: only the holder of the current lease settles a
  * delivery; the previous holder's delivered is recorded while the
@@ -91,66 +100,60 @@ delivery(enum delivery_status status)
 static void
 test_claim(void **state)
 {
-        static const enum delivery_status settled[] = { DELIVERY_DELIVERED,
-                                                        DELIVERY_FAILED };
-        struct store_delivery dl = delivery(DELIVERY_SENDING);
+        static const struct claim_row rows[] = {
+                /* The holder, its lease: applied, whatever the result. */
+                { DELIVERY_SENDING, "w2", 5, true, DISPATCH_CLAIM_APPLY },
+                { DELIVERY_SENDING, "w2", 5, false, DISPATCH_CLAIM_APPLY },
+                /* A peer without READY, another worker, another lease. */
+                { DELIVERY_SENDING, NULL, 5, true, DISPATCH_CLAIM_FORGED },
+                { DELIVERY_SENDING, "", 5, true, DISPATCH_CLAIM_FORGED },
+                { DELIVERY_SENDING, "w3", 5, true, DISPATCH_CLAIM_FORGED },
+                { DELIVERY_SENDING, "w2", 4, true, DISPATCH_CLAIM_FORGED },
+                { DELIVERY_SENDING, "w2", 3, true, DISPATCH_CLAIM_FORGED },
+                { DELIVERY_SENDING, "w1", 5, true, DISPATCH_CLAIM_FORGED },
+                /* Leases older than the previous one: whoever held them is
+                 * no longer known; acknowledged, never applied. */
+                { DELIVERY_SENDING, "w1", 2, true, DISPATCH_CLAIM_STALE },
+                { DELIVERY_SENDING, "w3", 1, true, DISPATCH_CLAIM_STALE },
+                { DELIVERY_SENDING, NULL, 1, true, DISPATCH_CLAIM_FORGED },
+                { DELIVERY_SENDING, "w3", -1, true, DISPATCH_CLAIM_FORGED },
+                /* The previous holder: its delivered is recorded, the rest
+                 * not. */
+                { DELIVERY_SENDING, "w1", 3, true, DISPATCH_CLAIM_LATE },
+                { DELIVERY_SENDING, "w1", 3, false, DISPATCH_CLAIM_STALE },
+                { DELIVERY_PENDING, "w1", 3, true, DISPATCH_CLAIM_LATE },
+                { DELIVERY_RETRY, "w1", 3, true, DISPATCH_CLAIM_LATE },
+                /* The holder again after its outcome: a repeat. */
+                { DELIVERY_RETRY, "w2", 5, false, DISPATCH_CLAIM_REPEAT },
+                /* Settled: never changed; the holders are told to stop. */
+                { DELIVERY_DELIVERED, "w1", 3, true, DISPATCH_CLAIM_STALE },
+                { DELIVERY_DELIVERED, "w2", 5, true, DISPATCH_CLAIM_REPEAT },
+                { DELIVERY_DELIVERED, "w3", 5, true, DISPATCH_CLAIM_FORGED },
+                { DELIVERY_DELIVERED, NULL, 5, true, DISPATCH_CLAIM_FORGED },
+                { DELIVERY_DELIVERED, "w3", 2, true, DISPATCH_CLAIM_STALE },
+                { DELIVERY_FAILED, "w1", 3, true, DISPATCH_CLAIM_STALE },
+                { DELIVERY_FAILED, "w2", 5, true, DISPATCH_CLAIM_REPEAT },
+                { DELIVERY_FAILED, "w3", 5, true, DISPATCH_CLAIM_FORGED },
+                { DELIVERY_FAILED, NULL, 5, true, DISPATCH_CLAIM_FORGED },
+                { DELIVERY_FAILED, "w3", 2, true, DISPATCH_CLAIM_STALE },
+        };
+        struct store_delivery dl;
 
         (void)state;
-        /* The holder, its lease: applied, whatever the result. */
-        assert_int_equal(dispatch_claim(&dl, "w2", 5, true),
-                         DISPATCH_CLAIM_APPLY);
-        assert_int_equal(dispatch_claim(&dl, "w2", 5, false),
-                         DISPATCH_CLAIM_APPLY);
-        /* A peer without READY, another worker, another lease. */
-        assert_int_equal(dispatch_claim(&dl, NULL, 5, true),
-                         DISPATCH_CLAIM_FORGED);
-        assert_int_equal(dispatch_claim(&dl, "", 5, true),
-                         DISPATCH_CLAIM_FORGED);
-        assert_int_equal(dispatch_claim(&dl, "w3", 5, true),
-                         DISPATCH_CLAIM_FORGED);
-        assert_int_equal(dispatch_claim(&dl, "w2", 4, true),
-                         DISPATCH_CLAIM_FORGED);
-        assert_int_equal(dispatch_claim(&dl, "w2", 3, true),
-                         DISPATCH_CLAIM_FORGED);
-        assert_int_equal(dispatch_claim(&dl, "w1", 5, true),
-                         DISPATCH_CLAIM_FORGED);
-        /* Leases older than the previous one: whoever held them is no
-         * longer known; acknowledged, never applied. */
-        assert_int_equal(dispatch_claim(&dl, "w1", 2, true),
-                         DISPATCH_CLAIM_STALE);
-        assert_int_equal(dispatch_claim(&dl, "w3", 1, true),
-                         DISPATCH_CLAIM_STALE);
-        assert_int_equal(dispatch_claim(&dl, NULL, 1, true),
-                         DISPATCH_CLAIM_FORGED);
-        assert_int_equal(dispatch_claim(&dl, "w3", -1, true),
-                         DISPATCH_CLAIM_FORGED);
-        /* The previous holder: its delivered is recorded, the rest not. */
-        assert_int_equal(dispatch_claim(&dl, "w1", 3, true),
-                         DISPATCH_CLAIM_LATE);
-        assert_int_equal(dispatch_claim(&dl, "w1", 3, false),
-                         DISPATCH_CLAIM_STALE);
-        dl = delivery(DELIVERY_PENDING);
-        assert_int_equal(dispatch_claim(&dl, "w1", 3, true),
-                         DISPATCH_CLAIM_LATE);
-        dl = delivery(DELIVERY_RETRY);
-        assert_int_equal(dispatch_claim(&dl, "w1", 3, true),
-                         DISPATCH_CLAIM_LATE);
-        /* The holder again after its outcome: a repeat. */
-        assert_int_equal(dispatch_claim(&dl, "w2", 5, false),
-                         DISPATCH_CLAIM_REPEAT);
-        /* Settled: never changed; the holders are told to stop. */
-        for (size_t i = 0; i < 2; i++) {
-                dl = delivery(settled[i]);
-                assert_int_equal(dispatch_claim(&dl, "w1", 3, true),
-                                 DISPATCH_CLAIM_STALE);
-                assert_int_equal(dispatch_claim(&dl, "w2", 5, true),
-                                 DISPATCH_CLAIM_REPEAT);
-                assert_int_equal(dispatch_claim(&dl, "w3", 5, true),
-                                 DISPATCH_CLAIM_FORGED);
-                assert_int_equal(dispatch_claim(&dl, NULL, 5, true),
-                                 DISPATCH_CLAIM_FORGED);
-                assert_int_equal(dispatch_claim(&dl, "w3", 2, true),
-                                 DISPATCH_CLAIM_STALE);
+        for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+                const struct claim_row *r = &rows[i];
+                enum dispatch_claim got;
+
+                dl = delivery(r->status);
+                got = dispatch_claim(&dl, r->worker, r->lease, r->delivered);
+                if (got != r->want)
+                        fail_msg("row %zu (status %d, worker '%s', lease "
+                                 "%lld, %s): claim %d, want %d",
+                                 i, (int)r->status,
+                                 r->worker ? r->worker : "(none)",
+                                 (long long)r->lease,
+                                 r->delivered ? "delivered" : "not delivered",
+                                 (int)got, (int)r->want);
         }
         /* Never a holder: nothing matches an empty name. */
         memset(&dl, 0, sizeof(dl));
