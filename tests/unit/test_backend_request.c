@@ -357,54 +357,41 @@ test_classify_discord_429(void **state)
 
 /* --- Text helpers ------------------------------------------------------- */
 
+/* Checks one made text and frees it. */
+static void
+check_text(char *got, const char *want)
+{
+        assert_non_null(got);
+        assert_string_equal(got, want);
+        free(got);
+}
+
 static void
 test_text(void **state)
 {
-        char *s;
-
         (void)state;
         assert_int_equal(text_units("abc"), 3);
         assert_int_equal(text_units("é—"), 2);
         assert_int_equal(text_units("\xf0\x9f\x98\x80"), 2); /* U+1F600 */
 
-        s = text_cut("abcdef", 6);
-        assert_string_equal(s, "abcdef");
-        free(s);
-        s = text_cut("abcdef", 4);
-        assert_string_equal(s, "abc…");
-        free(s);
-        s = text_cut("ééé", 2);
-        assert_string_equal(s, "é…");
-        free(s);
+        check_text(text_cut("abcdef", 6), "abcdef");
+        check_text(text_cut("abcdef", 4), "abc…");
+        check_text(text_cut("ééé", 2), "é…");
         /* An astral character is never split, nor counted as one. */
-        s = text_cut("a\xf0\x9f\x98\x80"
-                     "bc",
-                     3);
-        assert_string_equal(s, "a…");
-        free(s);
-        s = text_cut("abc", 0);
-        assert_string_equal(s, "");
-        free(s);
+        check_text(text_cut("a\xf0\x9f\x98\x80"
+                            "bc",
+                            3),
+                   "a…");
+        check_text(text_cut("abc", 0), "");
 
-        s = text_cut_bytes("ééé", 6);
-        assert_string_equal(s, "ééé");
-        free(s);
-        s = text_cut_bytes("ééé", 5); /* 2 bytes left: one é, then … */
-        assert_string_equal(s, "é…");
-        free(s);
-        s = text_cut_bytes("ééé", 4); /* 1 byte left: half an é is none */
-        assert_string_equal(s, "…");
-        free(s);
-        s = text_cut_bytes("abcdéf", 6);
-        assert_string_equal(s, "abc…");
-        free(s);
+        check_text(text_cut_bytes("ééé", 6), "ééé");
+        /* 2 bytes left: one é, then …; 1 byte left: half an é is none. */
+        check_text(text_cut_bytes("ééé", 5), "é…");
+        check_text(text_cut_bytes("ééé", 4), "…");
+        check_text(text_cut_bytes("abcdéf", 6), "abc…");
 
-        s = text_escape_slack("a&b<c>d");
-        assert_string_equal(s, "a&amp;b&lt;c&gt;d");
-        free(s);
-        s = text_cut_escaped("&&&&", 7, text_escape_slack);
-        assert_string_equal(s, "&amp;…");
-        free(s);
+        check_text(text_escape_slack("a&b<c>d"), "a&amp;b&lt;c&gt;d");
+        check_text(text_cut_escaped("&&&&", 7, text_escape_slack), "&amp;…");
 }
 
 int

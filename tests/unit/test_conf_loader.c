@@ -367,12 +367,24 @@ test_syntax_error(void **state)
                                want, 1);
 }
 
+/* Loading `path` is refused with the one message `want`, which is freed. */
+static void
+assert_refused_with(const char *path, char *want)
+{
+        struct conf_errors errs;
+        struct conf *c = conf_load(path, &errs);
+
+        assert_null(c);
+        assert_int_equal(errs.n, 1);
+        assert_string_equal(errs.msgs[0], want);
+        conf_errors_free(&errs);
+        free(want);
+}
+
 static void
 test_missing_file(void **state)
 {
         struct conf_fx_scratch *s = *state;
-        struct conf_errors errs;
-        struct conf *c;
         char *path, *want;
 
         assert_true(asprintf(&path, "%s/absent.conf", s->dir) > 0);
@@ -380,12 +392,7 @@ test_missing_file(void **state)
                              "%s: cannot read the file: No such file or "
                              "directory",
                              path) > 0);
-        c = conf_load(path, &errs);
-        assert_null(c);
-        assert_int_equal(errs.n, 1);
-        assert_string_equal(errs.msgs[0], want);
-        conf_errors_free(&errs);
-        free(want);
+        assert_refused_with(path, want);
         free(path);
 }
 
@@ -397,19 +404,12 @@ static void
 test_directory(void **state)
 {
         struct conf_fx_scratch *s = *state;
-        struct conf_errors errs;
-        struct conf *c;
         const char *path;
         char *want, *inner;
 
         assert_true(asprintf(&want, "%s: cannot read the file: Is a directory",
                              s->dir) > 0);
-        c = conf_load(s->dir, &errs);
-        assert_null(c);
-        assert_int_equal(errs.n, 1);
-        assert_string_equal(errs.msgs[0], want);
-        conf_errors_free(&errs);
-        free(want);
+        assert_refused_with(s->dir, want);
 
         inner = strdup(
             conf_fx_scratch_write(s, "inner.conf", "a = 1;\n@include \"\"\n"));
@@ -418,12 +418,7 @@ test_directory(void **state)
                                      "  @include \"inner.conf\"\n");
         assert_true(asprintf(&want, "%s:2: @include '' is a directory", inner) >
                     0);
-        c = conf_load(path, &errs);
-        assert_null(c);
-        assert_int_equal(errs.n, 1);
-        assert_string_equal(errs.msgs[0], want);
-        conf_errors_free(&errs);
-        free(want);
+        assert_refused_with(path, want);
         free(inner);
 }
 
