@@ -124,6 +124,16 @@ raw_int(sqlite3 *db, const char *sql)
         return strtoll(raw_text(db, sql, buf, sizeof(buf)), NULL, 10);
 }
 
+const char *
+raw_delivery_uid(sqlite3 *db, int64_t id, char *buf, size_t len)
+{
+        char sql[96];
+
+        snprintf(sql, sizeof(sql), "SELECT uid FROM deliveries WHERE id = %lld",
+                 (long long)id);
+        return raw_text(db, sql, buf, len);
+}
+
 /* --- Building blocks ------------------------------------------------------ */
 
 int64_t

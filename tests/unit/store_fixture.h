@@ -37,6 +37,8 @@ void raw_exec(sqlite3 *db, const char *sql);
 /* The first column of the one row `sql` returns, as text into buf. */
 const char *raw_text(sqlite3 *db, const char *sql, char *buf, size_t len);
 int64_t raw_int(sqlite3 *db, const char *sql);
+/* The public uid of delivery row `id`, as text into buf. */
+const char *raw_delivery_uid(sqlite3 *db, int64_t id, char *buf, size_t len);
 
 /* Building blocks: each returns the new row's id. */
 int64_t T(const char *s); /* support_utc() */

@@ -335,12 +335,9 @@ test_delivery_case(void **state)
         int64_t dl =
             new_delivery(f, al, "head-phone", T("2024-03-04T15:30:00Z"));
         sqlite3 *db = raw_open(f->path);
-        char sql[96];
 
         new_delivery(f, al2, "office", T("2024-03-04T15:30:00Z"));
-        snprintf(sql, sizeof(sql), "SELECT uid FROM deliveries WHERE id = %lld",
-                 (long long)dl);
-        raw_text(db, sql, uid, sizeof(uid));
+        raw_delivery_uid(db, dl, uid, sizeof(uid));
         sqlite3_close(db);
         assert_int_equal(store_delivery_case(f->st, uid, &dc, &cause), 0);
         assert_int_equal(dc.case_id, c);

@@ -74,7 +74,7 @@ test_delivery_uids(void **state)
         int64_t c = new_case(f, "100001", t), e = new_event(f, c, "n", t);
         int64_t a = new_alert(f, c, e, "r", t);
         int64_t d[3];
-        char uid[3][64], sql[96], *cause = NULL;
+        char uid[3][64], *cause = NULL;
         sqlite3 *db;
 
         for (int i = 0; i < 3; i++) {
@@ -83,10 +83,7 @@ test_delivery_uids(void **state)
         }
         db = raw_open(f->path);
         for (int i = 0; i < 3; i++) {
-                snprintf(sql, sizeof(sql),
-                         "SELECT uid FROM deliveries WHERE id = %lld",
-                         (long long)d[i]);
-                raw_text(db, sql, uid[i], sizeof(uid[i]));
+                raw_delivery_uid(db, d[i], uid[i], sizeof(uid[i]));
                 assert_int_equal(strlen(uid[i]), 32);
                 assert_int_equal(strspn(uid[i], "0123456789abcdef"), 32);
         }
@@ -143,8 +140,7 @@ test_job_read(void **state)
         assert_int_equal(store_job_read(f->st, d1, &job, &cause), 0);
         db = raw_open(f->path);
         assert_int_equal(d1, 1);
-        raw_text(db, "SELECT uid FROM deliveries WHERE id = 1", uid,
-                 sizeof(uid));
+        raw_delivery_uid(db, 1, uid, sizeof(uid));
         sqlite3_close(db);
         assert_string_equal(job.uid, uid);
         assert_int_equal(job.lease, 1);
@@ -260,11 +256,9 @@ static void
 find_row(struct fixture *f, int64_t id, struct store_delivery *dl)
 {
         sqlite3 *db = raw_open(f->path);
-        char sql[96], uid[64], *cause = NULL;
+        char uid[64], *cause = NULL;
 
-        snprintf(sql, sizeof(sql), "SELECT uid FROM deliveries WHERE id = %lld",
-                 (long long)id);
-        raw_text(db, sql, uid, sizeof(uid));
+        raw_delivery_uid(db, id, uid, sizeof(uid));
         sqlite3_close(db);
         assert_int_equal(store_delivery_find(f->st, uid, dl, &cause), 0);
 }

@@ -257,12 +257,8 @@ test_json_history(void **state)
                  "last_error = 'boom', updated_at = %lld WHERE id = %lld",
                  (long long)T("2024-12-02T09:00:00Z"), (long long)d1);
         raw_exec(db, sql);
-        snprintf(sql, sizeof(sql), "SELECT uid FROM deliveries WHERE id = %lld",
-                 (long long)d1);
-        raw_text(db, sql, uid, sizeof(uid));
-        snprintf(sql, sizeof(sql), "SELECT uid FROM deliveries WHERE id = %lld",
-                 (long long)d2);
-        raw_text(db, sql, uid2, sizeof(uid2));
+        raw_delivery_uid(db, d1, uid, sizeof(uid));
+        raw_delivery_uid(db, d2, uid2, sizeof(uid2));
         sqlite3_close(db);
 
         v = store_json_history(f->st, f->tz, NULL, NULL, 100, &cause);
