@@ -189,21 +189,54 @@ test_encode_utf8(void **state)
 
 /* --- The message -------------------------------------------------------- */
 
+/* What a message test builds from: the example job, a handle and the
+ * input made of them (cmocka setup and teardown). */
+struct mail {
+        json_t *job;
+        CURL *easy;
+        struct email_input in;
+};
+
+static int
+mail_setup(void **state)
+{
+        struct mail *t = calloc(1, sizeof(*t));
+
+        if (t == NULL)
+                return -1;
+        t->job = support_json(EXAMPLE_JOB);
+        t->easy = curl_easy_init();
+        if (t->easy == NULL) {
+                json_decref(t->job);
+                free(t);
+                return -1;
+        }
+        input(&t->in, t->job);
+        *state = t;
+        return 0;
+}
+
+static int
+mail_teardown(void **state)
+{
+        struct mail *t = *state;
+
+        curl_easy_cleanup(t->easy);
+        json_decref(t->job);
+        free(t);
+        return 0;
+}
+
 static void
 test_build_headers(void **state)
 {
-        json_t *job = support_json(EXAMPLE_JOB);
-        CURL *easy = curl_easy_init();
-        struct email_input in;
+        struct mail *t = *state;
         struct email_msg m;
         const char *date;
         char wd[4], mon[4], *dec;
         int d, y, h, mi, s, n = 0;
 
-        (void)state;
-        assert_non_null(easy);
-        input(&in, job);
-        build(easy, &in, &m);
+        build(t->easy, &t->in, &m);
 
         /* RFC 5322 date-time, in UTC. */
         date = header(m.headers, "Date");
@@ -221,7 +254,7 @@ test_build_headers(void **state)
                             "head@oak.example, deputy@oak.example");
         /* The em dash makes the subject non-ASCII: encoded words. */
         dec = decode_words(header(m.headers, "Subject"), strlen("Subject: "));
-        assert_string_equal(dec, in.subject);
+        assert_string_equal(dec, t->in.subject);
         free(dec);
         assert_string_equal(header(m.headers, "Message-ID"),
                             "<3f2a9c0d5e@" HOST ">");
@@ -246,8 +279,6 @@ test_build_headers(void **state)
         assert_null(m.mime);
         email_msg_free(&m); /* twice is harmless */
         email_msg_free(NULL);
-        curl_easy_cleanup(easy);
-        json_decref(job);
 }
 
 /* A retry builds the same Message-ID (another attempt, another handle,
@@ -255,17 +286,15 @@ test_build_headers(void **state)
 static void
 test_message_id_stable(void **state)
 {
-        json_t *job = support_json(EXAMPLE_JOB);
-        CURL *a = curl_easy_init(), *b = curl_easy_init();
-        struct email_input in;
+        struct mail *t = *state;
+        CURL *b = curl_easy_init();
         struct email_msg m1, m2;
 
-        (void)state;
-        input(&in, job);
-        build(a, &in, &m1);
-        json_object_set_new(job, "attempt", json_integer(3));
-        in.now = NOW + 3600;
-        build(b, &in, &m2);
+        assert_non_null(b);
+        build(t->easy, &t->in, &m1);
+        json_object_set_new(t->job, "attempt", json_integer(3));
+        t->in.now = NOW + 3600;
+        build(b, &t->in, &m2);
         assert_string_equal(m1.message_id, m2.message_id);
         assert_string_equal(header(m1.headers, "Message-ID"),
                             header(m2.headers, "Message-ID"));
@@ -273,51 +302,43 @@ test_message_id_stable(void **state)
                                 header(m2.headers, "Date"));
         email_msg_free(&m2);
 
-        json_object_set_new(job, "delivery", json_string("77aa"));
-        build(b, &in, &m2);
+        json_object_set_new(t->job, "delivery", json_string("77aa"));
+        build(b, &t->in, &m2);
         assert_string_equal(m2.message_id, "<77aa@" HOST ">");
         email_msg_free(&m1);
         email_msg_free(&m2);
-        curl_easy_cleanup(a);
         curl_easy_cleanup(b);
-        json_decref(job);
 }
 
 static void
 test_subject_encoded(void **state)
 {
-        json_t *job = support_json(EXAMPLE_JOB);
-        CURL *easy = curl_easy_init();
-        struct email_input in;
+        struct mail *t = *state;
         struct email_msg m;
         char *dec;
 
-        (void)state;
-        input(&in, job);
-        in.subject = WELSH;
-        build(easy, &in, &m);
+        t->in.subject = WELSH;
+        build(t->easy, &t->in, &m);
         dec = decode_words(header(m.headers, "Subject"), strlen("Subject: "));
         assert_string_equal(dec, WELSH);
         free(dec);
         email_msg_free(&m);
 
         /* Plain ASCII goes as it is. */
-        in.subject = "Oak Primary: deferral_cutoff deadline";
-        build(easy, &in, &m);
+        t->in.subject = "Oak Primary: deferral_cutoff deadline";
+        build(t->easy, &t->in, &m);
         assert_string_equal(header(m.headers, "Subject"),
                             "Oak Primary: deferral_cutoff deadline");
         email_msg_free(&m);
 
         /* No subject given: the default title, rendered from the job. */
-        in.subject = NULL;
-        build(easy, &in, &m);
+        t->in.subject = NULL;
+        build(t->easy, &t->in, &m);
         dec = decode_words(header(m.headers, "Subject"), strlen("Subject: "));
         assert_string_equal(dec, "Oak Primary: deferral_cutoff — due Mon 4 "
                                  "Mar 2024 16:30 GMT");
         free(dec);
         email_msg_free(&m);
-        curl_easy_cleanup(easy);
-        json_decref(job);
 }
 
 static void
@@ -342,18 +363,14 @@ test_from_forms(void **state)
                 { "Rhybuddion Ofsted – Ymddiriedolaeth <alerts@trust.example>",
                   NULL, "Rhybuddion Ofsted – Ymddiriedolaeth" },
         };
-        json_t *job = support_json(EXAMPLE_JOB);
-        CURL *easy = curl_easy_init();
-        struct email_input in;
+        struct mail *t = *state;
         struct email_msg m;
 
-        (void)state;
-        input(&in, job);
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 const char *h;
 
-                in.from = cases[i].from;
-                build(easy, &in, &m);
+                t->in.from = cases[i].from;
+                build(t->easy, &t->in, &m);
                 h = header(m.headers, "From");
                 assert_string_equal(m.mail_from, "<alerts@trust.example>");
                 if (cases[i].header != NULL) {
@@ -379,31 +396,25 @@ test_from_forms(void **state)
                 }
                 email_msg_free(&m);
         }
-        curl_easy_cleanup(easy);
-        json_decref(job);
 }
 
 static void
 test_many_recipients(void **state)
 {
+        struct mail *t = *state;
         char *to[12], buf[12][40];
-        json_t *job = support_json(EXAMPLE_JOB);
-        CURL *easy = curl_easy_init();
-        struct email_input in;
         struct email_msg m;
         const char *h, *p;
         size_t line = strlen("To: ");
 
-        (void)state;
         for (int i = 0; i < 12; i++) {
                 snprintf(buf[i], sizeof(buf[i]), "governor%02d@school.example",
                          i);
                 to[i] = buf[i];
         }
-        input(&in, job);
-        in.to = to;
-        in.nto = 12;
-        build(easy, &in, &m);
+        t->in.to = to;
+        t->in.nto = 12;
+        build(t->easy, &t->in, &m);
         assert_int_equal(list_len(m.rcpt), 12);
         h = header(m.headers, "To");
         /* Folded after commas, lines within 78. */
@@ -421,22 +432,16 @@ test_many_recipients(void **state)
         assert_true(line <= 78);
         assert_non_null(strstr(h, "governor11@school.example"));
         email_msg_free(&m);
-        curl_easy_cleanup(easy);
-        json_decref(job);
 }
 
 static void
 test_parts(void **state)
 {
-        json_t *job = support_json(EXAMPLE_JOB);
-        CURL *easy = curl_easy_init();
-        struct email_input in;
+        struct mail *t = *state;
         struct email_msg m;
         char *u;
 
-        (void)state;
-        input(&in, job);
-        build(easy, &in, &m);
+        build(t->easy, &t->in, &m);
         /* The text says the deadline and the contact already: as it is,
          * with CRLF line ends. */
         assert_string_equal(m.text,
@@ -463,12 +468,12 @@ test_parts(void **state)
 
         /* An admin's text without them gets a line saying both; a window
          * starts the event at its opening. */
-        in.text = "Time to act.";
-        json_object_set_new(json_object_get(job, "alert"), "opens",
+        t->in.text = "Time to act.";
+        json_object_set_new(json_object_get(t->job, "alert"), "opens",
                             json_string("2024-03-04T08:00:00+00:00"));
-        json_object_set_new(json_object_get(job, "alert"), "opens_human",
+        json_object_set_new(json_object_get(t->job, "alert"), "opens_human",
                             json_string("Mon 4 Mar 2024 08:00 GMT"));
-        build(easy, &in, &m);
+        build(t->easy, &t->in, &m);
         assert_string_equal(m.text,
                             "Time to act.\r\n\r\n"
                             "Deadline: Mon 4 Mar 2024 16:30 GMT (the window "
@@ -479,30 +484,24 @@ test_parts(void **state)
         email_msg_free(&m);
 
         /* A window opening given in BST is read with its offset. */
-        json_object_set_new(json_object_get(job, "alert"), "opens",
+        json_object_set_new(json_object_get(t->job, "alert"), "opens",
                             json_string("2024-03-04T09:00:00+01:00"));
-        build(easy, &in, &m);
+        build(t->easy, &t->in, &m);
         assert_non_null(strstr(m.ics, "\r\nDTSTART:20240304T080000Z\r\n"));
         email_msg_free(&m);
-        curl_easy_cleanup(easy);
-        json_decref(job);
 }
 
 /* Nothing from a job, a template or the config can add a header. */
 static void
 test_injection_refused(void **state)
 {
-        json_t *job = support_json(EXAMPLE_JOB);
-        CURL *easy = curl_easy_init();
-        struct email_input in;
+        struct mail *t = *state;
         struct email_msg m;
         char *bad_to[] = { "head@oak.example\r\nBcc: x@evil.example" };
         char *cause = NULL;
 
-        (void)state;
-        input(&in, job);
-        in.subject = "Deadline\r\nBcc: x@evil.example";
-        assert_int_equal(email_build(easy, &in, &m, &cause), -1);
+        t->in.subject = "Deadline\r\nBcc: x@evil.example";
+        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
         assert_non_null(cause);
         assert_non_null(strstr(cause, "subject"));
         assert_null(m.headers);
@@ -511,45 +510,43 @@ test_injection_refused(void **state)
         free(cause);
         cause = NULL;
 
-        in.subject = "tab\there";
-        assert_int_equal(email_build(easy, &in, &m, &cause), -1);
+        t->in.subject = "tab\there";
+        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
         free(cause);
         cause = NULL;
 
         /* Also non-ASCII, where encoding would otherwise hide it. */
-        in.subject = "Ysgol — \nBcc: x@evil.example";
-        assert_int_equal(email_build(easy, &in, &m, &cause), -1);
+        t->in.subject = "Ysgol — \nBcc: x@evil.example";
+        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
         free(cause);
         cause = NULL;
 
-        input(&in, job);
-        in.from = "Alerts <alerts@trust.example>\nBcc: x@evil.example";
-        assert_int_equal(email_build(easy, &in, &m, &cause), -1);
+        input(&t->in, t->job);
+        t->in.from = "Alerts <alerts@trust.example>\nBcc: x@evil.example";
+        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
         assert_non_null(strstr(cause, "email.from"));
         free(cause);
         cause = NULL;
 
-        input(&in, job);
-        in.to = bad_to;
-        in.nto = 1;
-        assert_int_equal(email_build(easy, &in, &m, &cause), -1);
+        input(&t->in, t->job);
+        t->in.to = bad_to;
+        t->in.nto = 1;
+        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
         assert_non_null(strstr(cause, "recipient 1"));
         free(cause);
         cause = NULL;
 
-        input(&in, job);
-        in.host = "host\r\nBcc: x";
-        assert_int_equal(email_build(easy, &in, &m, &cause), -1);
+        input(&t->in, t->job);
+        t->in.host = "host\r\nBcc: x";
+        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
         free(cause);
         cause = NULL;
 
         /* A delivery id is an identifier, not header text. */
-        input(&in, job);
-        json_object_set_new(job, "delivery", json_string("a\r\nBcc: x"));
-        assert_int_equal(email_build(easy, &in, &m, &cause), -1);
+        input(&t->in, t->job);
+        json_object_set_new(t->job, "delivery", json_string("a\r\nBcc: x"));
+        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
         free(cause);
-        curl_easy_cleanup(easy);
-        json_decref(job);
 }
 
 static void
@@ -564,52 +561,47 @@ test_bad_input(void **state)
                 "Name <>",
                 "<a b@c>",
         };
-        json_t *job = support_json(EXAMPLE_JOB);
-        CURL *easy = curl_easy_init();
-        struct email_input in;
+        struct mail *t = *state;
         struct email_msg m;
         char *cause = NULL;
 
-        (void)state;
         for (size_t i = 0; i < sizeof(froms) / sizeof(froms[0]); i++) {
-                input(&in, job);
-                in.from = froms[i];
-                if (email_build(easy, &in, &m, &cause) != -1)
+                input(&t->in, t->job);
+                t->in.from = froms[i];
+                if (email_build(t->easy, &t->in, &m, &cause) != -1)
                         fail_msg("from '%s' was taken", froms[i]);
                 assert_non_null(cause);
                 free(cause);
                 cause = NULL;
         }
 
-        input(&in, job);
-        in.nto = 0;
-        assert_int_equal(email_build(easy, &in, &m, &cause), -1);
+        input(&t->in, t->job);
+        t->in.nto = 0;
+        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
         free(cause);
         cause = NULL;
 
-        input(&in, job);
-        in.host = "";
-        assert_int_equal(email_build(easy, &in, &m, &cause), -1);
+        input(&t->in, t->job);
+        t->in.host = "";
+        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
         free(cause);
         cause = NULL;
 
-        json_object_set_new(json_object_get(job, "alert"), "due_utc",
+        json_object_set_new(json_object_get(t->job, "alert"), "due_utc",
                             json_string("2024-03-04 16:30"));
-        input(&in, job);
-        assert_int_equal(email_build(easy, &in, &m, &cause), -1);
+        input(&t->in, t->job);
+        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
         assert_non_null(strstr(cause, "due_utc"));
         free(cause);
         cause = NULL;
-        json_decref(job);
+        json_decref(t->job);
 
-        job = support_json(EXAMPLE_JOB);
-        json_object_del(json_object_get(job, "alert"), "case");
-        input(&in, job);
-        assert_int_equal(email_build(easy, &in, &m, &cause), -1);
+        t->job = support_json(EXAMPLE_JOB);
+        json_object_del(json_object_get(t->job, "alert"), "case");
+        input(&t->in, t->job);
+        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
         assert_non_null(strstr(cause, "case"));
         free(cause);
-        curl_easy_cleanup(easy);
-        json_decref(job);
 }
 
 /* --- Classification ----------------------------------------------------- */
@@ -685,14 +677,22 @@ main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_encode_ascii),
                 cmocka_unit_test(test_encode_utf8),
-                cmocka_unit_test(test_build_headers),
-                cmocka_unit_test(test_message_id_stable),
-                cmocka_unit_test(test_subject_encoded),
-                cmocka_unit_test(test_from_forms),
-                cmocka_unit_test(test_many_recipients),
-                cmocka_unit_test(test_parts),
-                cmocka_unit_test(test_injection_refused),
-                cmocka_unit_test(test_bad_input),
+                cmocka_unit_test_setup_teardown(test_build_headers, mail_setup,
+                                                mail_teardown),
+                cmocka_unit_test_setup_teardown(test_message_id_stable,
+                                                mail_setup, mail_teardown),
+                cmocka_unit_test_setup_teardown(test_subject_encoded,
+                                                mail_setup, mail_teardown),
+                cmocka_unit_test_setup_teardown(test_from_forms, mail_setup,
+                                                mail_teardown),
+                cmocka_unit_test_setup_teardown(test_many_recipients,
+                                                mail_setup, mail_teardown),
+                cmocka_unit_test_setup_teardown(test_parts, mail_setup,
+                                                mail_teardown),
+                cmocka_unit_test_setup_teardown(test_injection_refused,
+                                                mail_setup, mail_teardown),
+                cmocka_unit_test_setup_teardown(test_bad_input, mail_setup,
+                                                mail_teardown),
                 cmocka_unit_test(test_classify),
         };
         int rc;
