@@ -491,62 +491,63 @@ test_parts(void **state)
         email_msg_free(&m);
 }
 
+/* Building from t->in is refused with a cause (containing `word`, unless
+ * NULL) and leaves nothing built. */
+static void
+assert_refused(struct mail *t, const char *word)
+{
+        struct email_msg m;
+        char *cause = NULL;
+
+        memset(&m, 0xa5, sizeof(m)); /* so that "nothing built" is seen */
+        if (email_build(t->easy, &t->in, &m, &cause) != -1)
+                fail_msg("built with from '%s', subject '%s', host '%s'",
+                         t->in.from ? t->in.from : "(null)",
+                         t->in.subject ? t->in.subject : "(null)",
+                         t->in.host ? t->in.host : "(null)");
+        assert_non_null(cause);
+        if (word != NULL && strstr(cause, word) == NULL)
+                fail_msg("the cause '%s' does not say '%s'", cause, word);
+        assert_null(m.headers);
+        assert_null(m.mime);
+        assert_null(m.mail_from);
+        free(cause);
+}
+
 /* Nothing from a job, a template or the config can add a header. */
 static void
 test_injection_refused(void **state)
 {
         struct mail *t = *state;
-        struct email_msg m;
         char *bad_to[] = { "head@oak.example\r\nBcc: x@evil.example" };
-        char *cause = NULL;
 
         t->in.subject = "Deadline\r\nBcc: x@evil.example";
-        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
-        assert_non_null(cause);
-        assert_non_null(strstr(cause, "subject"));
-        assert_null(m.headers);
-        assert_null(m.mime);
-        assert_null(m.mail_from);
-        free(cause);
-        cause = NULL;
+        assert_refused(t, "subject");
 
         t->in.subject = "tab\there";
-        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
-        free(cause);
-        cause = NULL;
+        assert_refused(t, NULL);
 
         /* Also non-ASCII, where encoding would otherwise hide it. */
         t->in.subject = "Ysgol — \nBcc: x@evil.example";
-        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
-        free(cause);
-        cause = NULL;
+        assert_refused(t, NULL);
 
         input(&t->in, t->job);
         t->in.from = "Alerts <alerts@trust.example>\nBcc: x@evil.example";
-        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
-        assert_non_null(strstr(cause, "email.from"));
-        free(cause);
-        cause = NULL;
+        assert_refused(t, "email.from");
 
         input(&t->in, t->job);
         t->in.to = bad_to;
         t->in.nto = 1;
-        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
-        assert_non_null(strstr(cause, "recipient 1"));
-        free(cause);
-        cause = NULL;
+        assert_refused(t, "recipient 1");
 
         input(&t->in, t->job);
         t->in.host = "host\r\nBcc: x";
-        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
-        free(cause);
-        cause = NULL;
+        assert_refused(t, NULL);
 
         /* A delivery id is an identifier, not header text. */
         input(&t->in, t->job);
         json_object_set_new(t->job, "delivery", json_string("a\r\nBcc: x"));
-        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
-        free(cause);
+        assert_refused(t, NULL);
 }
 
 static void
@@ -562,46 +563,31 @@ test_bad_input(void **state)
                 "<a b@c>",
         };
         struct mail *t = *state;
-        struct email_msg m;
-        char *cause = NULL;
 
         for (size_t i = 0; i < sizeof(froms) / sizeof(froms[0]); i++) {
                 input(&t->in, t->job);
                 t->in.from = froms[i];
-                if (email_build(t->easy, &t->in, &m, &cause) != -1)
-                        fail_msg("from '%s' was taken", froms[i]);
-                assert_non_null(cause);
-                free(cause);
-                cause = NULL;
+                assert_refused(t, NULL);
         }
 
         input(&t->in, t->job);
         t->in.nto = 0;
-        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
-        free(cause);
-        cause = NULL;
+        assert_refused(t, NULL);
 
         input(&t->in, t->job);
         t->in.host = "";
-        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
-        free(cause);
-        cause = NULL;
+        assert_refused(t, NULL);
 
         json_object_set_new(json_object_get(t->job, "alert"), "due_utc",
                             json_string("2024-03-04 16:30"));
         input(&t->in, t->job);
-        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
-        assert_non_null(strstr(cause, "due_utc"));
-        free(cause);
-        cause = NULL;
+        assert_refused(t, "due_utc");
         json_decref(t->job);
 
         t->job = support_json(EXAMPLE_JOB);
         json_object_del(json_object_get(t->job, "alert"), "case");
         input(&t->in, t->job);
-        assert_int_equal(email_build(t->easy, &t->in, &m, &cause), -1);
-        assert_non_null(strstr(cause, "case"));
-        free(cause);
+        assert_refused(t, "case");
 }
 
 /* --- Classification ----------------------------------------------------- */
