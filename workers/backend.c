@@ -343,6 +343,19 @@ header_clean(const char *s)
         return out;
 }
 
+char *
+backend_endpoint(const char *base, const char *def, const char *path)
+{
+        const char *b = base != NULL && base[0] != '\0' ? base : def;
+        size_t n = strlen(b);
+        char *out;
+
+        while (n > 0 && b[n - 1] == '/')
+                n--;
+        xasprintf(&out, "%.*s%s", (int)n, b, path);
+        return out;
+}
+
 int
 backend_build(const struct backend_input *in, struct http_request *out,
               json_t *(*body)(const struct job_view *j, char **cause),

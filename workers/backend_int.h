@@ -92,6 +92,10 @@ void form_add(char **form, const char *name, const char *value);
 /* A header value without CR, LF or other control characters (each a
  * space), so no text of an alert can end a header. Caller frees. */
 char *header_clean(const char *s);
+/* The URL of `path` on a service: under `base` (the channel's url) when
+ * set, else under `def` (the service's own), without base's trailing '/'.
+ * Caller frees. */
+char *backend_endpoint(const char *base, const char *def, const char *path);
 /*
  * The build of a chat flavour: reads the job (backend_job), asks body()
  * for the message and makes the request to in->url (backend_request).
