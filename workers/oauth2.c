@@ -27,6 +27,7 @@
 #include "log.h"
 #include "os.h"
 #include "secret.h"
+#include "transfer.h"
 #include "xalloc.h"
 
 #include <curl/curl.h>
@@ -572,17 +573,9 @@ static size_t
 on_reply(char *data, size_t size, size_t n, void *arg)
 {
         struct reply_buf *b = arg;
-        size_t len = size * n, keep = len;
 
-        if (b->len + keep > MAX_REPLY)
-                keep = MAX_REPLY - b->len;
-        if (keep > 0) {
-                b->p = xreallocarray(b->p, b->len + keep + 1, 1);
-                memcpy(b->p + b->len, data, keep);
-                b->len += keep;
-                b->p[b->len] = '\0';
-        }
-        return len;
+        transfer_keep(&b->p, &b->len, MAX_REPLY, data, size * n);
+        return size * n;
 }
 
 /*

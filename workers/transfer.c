@@ -66,22 +66,29 @@ easy_put(struct transfer_pool *p, CURL *easy)
         p->spare[p->nspare++] = easy;
 }
 
+void
+transfer_keep(char **buf, size_t *len, size_t max, const char *data, size_t n)
+{
+        size_t keep = n;
+
+        if (*len + keep > max)
+                keep = max - *len;
+        if (keep > 0) {
+                *buf = xreallocarray(*buf, *len + keep + 1, 1);
+                memcpy(*buf + *len, data, keep);
+                *len += keep;
+                (*buf)[*len] = '\0';
+        }
+}
+
 static size_t
 on_data(char *data, size_t size, size_t n, void *arg)
 {
         struct transfer *t = arg;
-        size_t len = size * n, keep = len;
 
         /* A chat service's answer is short: keep the start, drop the rest. */
-        if (t->len + keep > MAX_RESPONSE)
-                keep = MAX_RESPONSE - t->len;
-        if (keep > 0) {
-                t->resp = xreallocarray(t->resp, t->len + keep + 1, 1);
-                memcpy(t->resp + t->len, data, keep);
-                t->len += keep;
-                t->resp[t->len] = '\0';
-        }
-        return len;
+        transfer_keep(&t->resp, &t->len, MAX_RESPONSE, data, size * n);
+        return size * n;
 }
 
 static void

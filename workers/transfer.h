@@ -57,6 +57,13 @@ void transfer_reap(struct transfer_pool *p, transfer_done *done, void *arg);
 /* How many transfers are under way. */
 size_t transfer_active(const struct transfer_pool *p);
 
+/*
+ * A libcurl write callback's body: appends data[0 .. n) to *buf (grown,
+ * NUL-terminated) as far as *len stays within max; the rest is dropped.
+ */
+void transfer_keep(char **buf, size_t *len, size_t max, const char *data,
+                   size_t n);
+
 /* How many sockets libcurl wants watched now. */
 size_t transfer_nwatches(const struct transfer_pool *p);
 /* Fills items[0 .. transfer_nwatches()) with them. */
