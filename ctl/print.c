@@ -516,8 +516,6 @@ print_ics(const struct online *o, json_t *r)
                 const struct school *school;
                 const struct rule *action;
                 struct ics_deadline d = { 0 };
-                struct ics_event ev;
-                bool seen = false;
 
                 if (!json_is_integer(c) || rule == NULL || urn == NULL ||
                     reply_time(o, json_object_get(a, "due"), &d.due) < 0 ||
@@ -534,15 +532,7 @@ print_ics(const struct online *o, json_t *r)
                 d.has_opens = json_is_string(opens);
                 action = conf_rule(o->conf, rule);
                 d.action = action != NULL ? action->action : NULL;
-                ics_deadline_event(&d, &ev);
-                for (size_t k = 0; k < n && !seen; k++)
-                        seen = strcmp(events[k].uid, ev.uid) == 0;
-                if (seen) {
-                        ics_event_clear(&ev);
-                        continue;
-                }
-                events = xreallocarray(events, n + 1, sizeof(*events));
-                events[n++] = ev;
+                ics_add_deadline(&events, &n, &d);
         }
         if (skipped > 0)
                 fprintf(stderr,

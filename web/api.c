@@ -567,10 +567,8 @@ get_calendar(struct web *w, const struct call *c, struct reply *r)
                 const struct school *sc;
                 const struct rule *ru;
                 struct ics_deadline d = { 0 };
-                struct ics_event ev;
                 enum tz_fold fold;
                 char *cause = NULL;
-                bool seen = false;
 
                 if (rule == NULL || school == NULL || due == NULL ||
                     timefmt_parse(conf->tz, due, &d.due, &fold, &cause) < 0 ||
@@ -587,15 +585,7 @@ get_calendar(struct web *w, const struct call *c, struct reply *r)
                 d.host = host;
                 d.has_opens = opens != NULL;
                 d.action = ru != NULL ? ru->action : NULL;
-                ics_deadline_event(&d, &ev);
-                for (size_t k = 0; k < n && !seen; k++)
-                        seen = strcmp(events[k].uid, ev.uid) == 0;
-                if (seen) {
-                        ics_event_clear(&ev);
-                        continue;
-                }
-                events = xreallocarray(events, n + 1, sizeof(*events));
-                events[n++] = ev;
+                ics_add_deadline(&events, &n, &d);
         }
         r->status = 200;
         r->text = ics_calendar(events, n, ICS_PRODID, w->now());
