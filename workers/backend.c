@@ -558,6 +558,25 @@ backend_fit(json_t *(*build)(void *ctx), void *ctx, char **parts, size_t nparts,
         }
 }
 
+json_t *
+backend_fit_card(struct card *c, json_t *(*build)(void *ctx), size_t fact_units,
+                 size_t max, char **cause)
+{
+        size_t nparts;
+        json_t *body = NULL;
+
+        c->nfacts = backend_facts(c->j, c->facts);
+        nparts = c->nlead + c->nfacts;
+        for (size_t i = 0; i < c->nfacts; i++)
+                c->parts[c->nlead + i] =
+                    text_cut(c->facts[i].value, fact_units);
+        (void)backend_fit(build, c, c->parts, nparts, max, &body, cause);
+        for (size_t i = 0; i < nparts; i++)
+                free(c->parts[i]);
+        facts_free(c->facts, c->nfacts);
+        return body;
+}
+
 /* --- Classification ----------------------------------------------------- */
 
 /* A short reason from the service's answer, safe to log, or NULL. */

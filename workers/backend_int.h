@@ -148,6 +148,28 @@ char *text_cut_escaped(const char *s, size_t max,
 int backend_fit(json_t *(*build)(void *ctx), void *ctx, char **parts,
                 size_t nparts, size_t max, json_t **body, char **cause);
 
+/* The most texts a card flavour cuts itself before the facts. */
+#define CARD_LEAD_MAX 3
+/*
+ * A card of a chat flavour: its texts in parts, the `nlead` the flavour
+ * cuts itself first (title, text, ...), then fact i's value at
+ * parts[nlead + i].
+ */
+struct card {
+        const struct job_view *j;
+        struct fact facts[FACTS_MAX];
+        size_t nfacts;
+        size_t nlead;
+        char *parts[CARD_LEAD_MAX + FACTS_MAX];
+};
+/*
+ * Adds c->j's facts to card c, each value cut to fact_units, then fits
+ * build(c) within max bytes (backend_fit(), cutting any of c's parts),
+ * and frees c's parts and facts. The body, or NULL with *cause.
+ */
+json_t *backend_fit_card(struct card *c, json_t *(*build)(void *ctx),
+                         size_t fact_units, size_t max, char **cause);
+
 /*
  * The classification the services agree on (the comment atop backend.c),
  * adding the service's own short reason from the body when it has one.
