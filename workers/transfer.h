@@ -57,12 +57,16 @@ void transfer_reap(struct transfer_pool *p, transfer_done *done, void *arg);
 /* How many transfers are under way. */
 size_t transfer_active(const struct transfer_pool *p);
 
-/*
- * A libcurl write callback's body: appends data[0 .. n) to *buf (grown,
- * NUL-terminated) as far as *len stays within max; the rest is dropped.
- */
-void transfer_keep(char **buf, size_t *len, size_t max, const char *data,
-                   size_t n);
+/* The start of a libcurl answer, NUL-terminated; what is past `max`
+ * bytes is dropped. */
+struct transfer_buf {
+        char *p; /* owned; NULL until a byte comes */
+        size_t len;
+        size_t max;
+};
+/* The CURLOPT_WRITEFUNCTION that fills the struct transfer_buf given as
+ * CURLOPT_WRITEDATA. */
+size_t transfer_write(char *data, size_t size, size_t n, void *buf);
 
 /* How many sockets libcurl wants watched now. */
 size_t transfer_nwatches(const struct transfer_pool *p);
