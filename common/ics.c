@@ -219,6 +219,23 @@ ics_event_clear(struct ics_event *ev)
         memset(ev, 0, sizeof(*ev));
 }
 
+void
+ics_add_deadline(struct ics_event **events, size_t *n,
+                 const struct ics_deadline *d)
+{
+        struct ics_event ev;
+
+        ics_deadline_event(d, &ev);
+        for (size_t k = 0; k < *n; k++) {
+                if (strcmp((*events)[k].uid, ev.uid) == 0) {
+                        ics_event_clear(&ev);
+                        return;
+                }
+        }
+        *events = xreallocarray(*events, *n + 1, sizeof(**events));
+        (*events)[(*n)++] = ev;
+}
+
 char *
 ics_uid_host(const char *from)
 {

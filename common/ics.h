@@ -63,6 +63,13 @@ struct ics_deadline {
 void ics_deadline_event(const struct ics_deadline *d, struct ics_event *ev);
 /* Frees the strings ics_deadline_event() allocated and clears ev. */
 void ics_event_clear(struct ics_event *ev);
+/*
+ * Appends the deadline's event to *events (grown; *n counts them) unless
+ * one with its UID is there already: alerts of one deadline (its offsets,
+ * an escalation) make one entry. Release each with ics_event_clear().
+ */
+void ics_add_deadline(struct ics_event **events, size_t *n,
+                      const struct ics_deadline *d);
 
 /*
  * The UID host for deadlines: the domain of the email.from address

@@ -226,6 +226,58 @@ offset_field(json_t *v, char *buf, size_t len)
         return buf;
 }
 
+/* One column of a table of reply rows: its heading and how a row's cell
+ * is shown. */
+struct column {
+        const char *heading;
+        const char *key; /* the row's member; unused for CELL_OFFSET */
+        enum { CELL_FIELD, CELL_WHEN, CELL_OFFSET } how;
+};
+
+/*
+ * The JSON objects of `rows` as a table, a column for each of `cols` up
+ * to the one without a heading (at most 8): a heading line, then a line a
+ * row. Nothing when there are no rows.
+ */
+static void
+print_rows(const struct online *o, json_t *rows, const struct column *cols)
+{
+        struct table t = { 0, 0, NULL };
+        const char *cells[8];
+        char b[8][64];
+        size_t i, ncols;
+        json_t *row;
+
+        for (ncols = 0; ncols < 8 && cols[ncols].heading != NULL; ncols++)
+                cells[ncols] = cols[ncols].heading;
+        t.ncols = ncols;
+        if (json_array_size(rows) == 0)
+                return;
+        table_row(&t, cells);
+        json_array_foreach(rows, i, row)
+        {
+                for (size_t k = 0; k < ncols; k++) {
+                        switch (cols[k].how) {
+                        case CELL_FIELD:
+                                cells[k] = print_field(row, cols[k].key, b[k],
+                                                       sizeof(b[k]));
+                                break;
+                        case CELL_WHEN:
+                                cells[k] = when_field(o, row, cols[k].key, b[k],
+                                                      sizeof(b[k]));
+                                break;
+                        case CELL_OFFSET:
+                                cells[k] =
+                                    offset_field(row, b[k], sizeof(b[k]));
+                                break;
+                        }
+                }
+                table_row(&t, cells);
+        }
+        table_print(&t);
+        table_free(&t);
+}
+
 void
 print_event(const struct online *o, json_t *r)
 {
@@ -312,6 +364,21 @@ print_list(const struct online *o, json_t *r)
 void
 print_show(const struct online *o, json_t *r)
 {
+        static const struct column event_columns[] = {
+                { "EVENT", "event", CELL_FIELD },
+                { "KIND", "kind", CELL_FIELD },
+                { "AT", "at", CELL_WHEN },
+                { "RECORDED", "recorded", CELL_WHEN },
+                { "BY", "actor", CELL_FIELD },
+                { "CONTACT", "contact", CELL_FIELD },
+                { "NOTE", "note", CELL_FIELD },
+                { NULL, NULL, CELL_FIELD },
+        };
+        static const struct column ack_columns[] = {
+                { "RULE", "rule", CELL_FIELD }, { "AT", "at", CELL_WHEN },
+                { "BY", "by", CELL_FIELD },     { "NOTE", "note", CELL_FIELD },
+                { NULL, NULL, CELL_FIELD },
+        };
         json_t *c = json_object_get(r, "case");
         json_t *acks = json_object_get(c, "acks");
         json_t *events = json_object_get(c, "events");
@@ -338,27 +405,11 @@ print_show(const struct online *o, json_t *r)
         print_say(stdout, "\nEvents\n");
         if (json_array_size(events) == 0)
                 print_say(stdout, "  (none)\n");
-        table_row(&t, (const char *[]){ "EVENT", "KIND", "AT", "RECORDED", "BY",
-                                        "CONTACT", "NOTE" });
-        json_array_foreach(events, i, v)
-        {
-                table_row(&t, (const char *[]){
-                                  print_field(v, "event", b[0], 64),
-                                  print_field(v, "kind", b[1], 64),
-                                  when_field(o, v, "at", b[2], 64),
-                                  when_field(o, v, "recorded", b[3], 64),
-                                  print_field(v, "actor", b[6], 64),
-                                  print_field(v, "contact", b[4], 64),
-                                  print_field(v, "note", b[5], 64) });
-        }
-        if (json_array_size(events) > 0)
-                table_print(&t);
-        table_free(&t);
+        print_rows(o, events, event_columns);
 
         print_say(stdout, "\nAlerts\n");
         if (json_array_size(alerts) == 0)
                 print_say(stdout, "  (none)\n");
-        t.ncols = 7;
         table_row(&t, (const char *[]){ "ID", "WHEN", "RULE", "OFFSET", "DUE",
                                         "STATE", "FIRED" });
         json_array_foreach(alerts, i, v)
@@ -382,19 +433,7 @@ print_show(const struct online *o, json_t *r)
         print_say(stdout, "\nAcknowledged\n");
         if (json_array_size(acks) == 0)
                 print_say(stdout, "  (none)\n");
-        t.ncols = 4;
-        table_row(&t, (const char *[]){ "RULE", "AT", "BY", "NOTE" });
-        json_array_foreach(acks, i, v)
-        {
-                table_row(&t,
-                          (const char *[]){ print_field(v, "rule", b[0], 64),
-                                            when_field(o, v, "at", b[1], 64),
-                                            print_field(v, "by", b[2], 64),
-                                            print_field(v, "note", b[3], 64) });
-        }
-        if (json_array_size(acks) > 0)
-                table_print(&t);
-        table_free(&t);
+        print_rows(o, acks, ack_columns);
 }
 
 void
@@ -422,30 +461,22 @@ print_ack(const struct online *o, json_t *r)
 void
 print_upcoming(const struct online *o, json_t *r)
 {
+        static const struct column columns[] = {
+                { "WHEN", "at", CELL_WHEN },
+                { "CASE", "case", CELL_FIELD },
+                { "SCHOOL", "school", CELL_FIELD },
+                { "RULE", "rule", CELL_FIELD },
+                { "OFFSET", NULL, CELL_OFFSET },
+                { "DUE", "due", CELL_WHEN },
+                { NULL, NULL, CELL_FIELD },
+        };
         json_t *alerts = json_object_get(r, "alerts");
-        struct table t = { 6, 0, NULL };
-        char b[6][64];
-        size_t i;
-        json_t *a;
 
         if (json_array_size(alerts) == 0) {
                 print_say(stdout, "No pending alerts.\n");
                 return;
         }
-        table_row(&t, (const char *[]){ "WHEN", "CASE", "SCHOOL", "RULE",
-                                        "OFFSET", "DUE" });
-        json_array_foreach(alerts, i, a)
-        {
-                table_row(
-                    &t, (const char *[]){ when_field(o, a, "at", b[0], 64),
-                                          print_field(a, "case", b[1], 64),
-                                          print_field(a, "school", b[2], 64),
-                                          print_field(a, "rule", b[3], 64),
-                                          offset_field(a, b[4], 64),
-                                          when_field(o, a, "due", b[5], 64) });
-        }
-        table_print(&t);
-        table_free(&t);
+        print_rows(o, alerts, columns);
 }
 
 /* --- The calendar ------------------------------------------------------- */
@@ -516,8 +547,6 @@ print_ics(const struct online *o, json_t *r)
                 const struct school *school;
                 const struct rule *action;
                 struct ics_deadline d = { 0 };
-                struct ics_event ev;
-                bool seen = false;
 
                 if (!json_is_integer(c) || rule == NULL || urn == NULL ||
                     reply_time(o, json_object_get(a, "due"), &d.due) < 0 ||
@@ -534,15 +563,7 @@ print_ics(const struct online *o, json_t *r)
                 d.has_opens = json_is_string(opens);
                 action = conf_rule(o->conf, rule);
                 d.action = action != NULL ? action->action : NULL;
-                ics_deadline_event(&d, &ev);
-                for (size_t k = 0; k < n && !seen; k++)
-                        seen = strcmp(events[k].uid, ev.uid) == 0;
-                if (seen) {
-                        ics_event_clear(&ev);
-                        continue;
-                }
-                events = xreallocarray(events, n + 1, sizeof(*events));
-                events[n++] = ev;
+                ics_add_deadline(&events, &n, &d);
         }
         if (skipped > 0)
                 fprintf(stderr,
@@ -721,8 +742,15 @@ status_ops(const struct online *o, const json_t *r)
 void
 print_status(const struct online *o, json_t *r)
 {
+        static const struct column missed_columns[] = {
+                { "WHEN", "at", CELL_WHEN },
+                { "CASE", "case", CELL_FIELD },
+                { "SCHOOL", "school", CELL_FIELD },
+                { "RULE", "rule", CELL_FIELD },
+                { "OFFSET", "offset", CELL_FIELD },
+                { NULL, NULL, CELL_FIELD },
+        };
         json_t *missed = json_object_get(r, "missed"), *db, *dsp;
-        struct table t = { 5, 0, NULL };
         static const char *const groups[][2] = {
                 { "cases", "Cases:      " },
                 { "alerts", "Alerts:     " },
@@ -806,19 +834,7 @@ print_status(const struct online *o, json_t *r)
         if (json_array_size(missed) == 0)
                 return;
         print_say(stdout, "\nMissed alerts (most recent)\n");
-        table_row(
-            &t, (const char *[]){ "WHEN", "CASE", "SCHOOL", "RULE", "OFFSET" });
-        json_array_foreach(missed, i, m)
-        {
-                table_row(
-                    &t, (const char *[]){ when_field(o, m, "at", b[0], 64),
-                                          print_field(m, "case", b[1], 64),
-                                          print_field(m, "school", b[2], 64),
-                                          print_field(m, "rule", b[3], 64),
-                                          print_field(m, "offset", b[4], 64) });
-        }
-        table_print(&t);
-        table_free(&t);
+        print_rows(o, missed, missed_columns);
 }
 
 void
@@ -944,30 +960,23 @@ print_backup(const struct online *o, json_t *r)
 void
 print_audit(const struct online *o, json_t *r)
 {
-        json_t *audit = json_object_get(r, "audit"), *e;
-        struct table t = { 7, 0, NULL };
-        char b[7][64];
-        size_t i;
+        static const struct column columns[] = {
+                { "WHEN", "at", CELL_WHEN },
+                { "WHO", "actor", CELL_FIELD },
+                { "FROM", "source", CELL_FIELD },
+                { "WHAT", "action", CELL_FIELD },
+                { "SCHOOL", "school", CELL_FIELD },
+                { "CASE", "case", CELL_FIELD },
+                { "DETAIL", "detail", CELL_FIELD },
+                { NULL, NULL, CELL_FIELD },
+        };
+        json_t *audit = json_object_get(r, "audit");
 
         if (json_array_size(audit) == 0) {
                 print_say(stdout, "No audit entries.\n");
                 return;
         }
-        table_row(&t, (const char *[]){ "WHEN", "WHO", "FROM", "WHAT", "SCHOOL",
-                                        "CASE", "DETAIL" });
-        json_array_foreach(audit, i, e)
-        {
-                table_row(
-                    &t, (const char *[]){ when_field(o, e, "at", b[0], 64),
-                                          print_field(e, "actor", b[1], 64),
-                                          print_field(e, "source", b[2], 64),
-                                          print_field(e, "action", b[3], 64),
-                                          print_field(e, "school", b[4], 64),
-                                          print_field(e, "case", b[5], 64),
-                                          print_field(e, "detail", b[6], 64) });
-        }
-        table_print(&t);
-        table_free(&t);
+        print_rows(o, audit, columns);
 }
 
 /* export: each case as `show` prints it, then the deliveries and trail. */

@@ -298,41 +298,43 @@ post_ack(struct web *w, const struct call *c, struct reply *r)
 }
 
 /*
- * Whether the principal may read the case `show` replied with: a case of
- * one of its schools (a test alert's: admins only); else 403 into r.
+ * The daemon's `show` of the route's case when the principal may read it:
+ * a case of one of its schools (a test alert's: admins only). Else NULL,
+ * the error in r (403 for a case it may not read). Caller releases.
  */
-static bool
-case_visible(const struct call *c, json_t *show, struct reply *r)
+static json_t *
+visible_case(struct web *w, const struct call *c, struct reply *r)
 {
+        json_t *show = ask(w,
+                           json_pack("{s:s, s:I}", "cmd", "show", "case",
+                                     (json_int_t)c->route->case_id),
+                           r);
         const char *urn = json_string_value(
             json_object_get(json_object_get(show, "case"), "school"));
 
+        if (show == NULL)
+                return NULL;
         if (urn == NULL ||
             (strcmp(urn, TEST_URN) == 0 ? c->who->role != ROLE_ADMIN
                                         : !auth_sees(c->who, urn))) {
                 web_error(r, 403, "case %lld is not of one of your schools",
                           (long long)c->route->case_id);
-                return false;
+                json_decref(show);
+                return NULL;
         }
-        return true;
+        return show;
 }
 
 /* GET /api/v1/cases/{id} */
 static void
 get_case(struct web *w, const struct call *c, struct reply *r)
 {
-        json_t *reply = ask(w,
-                            json_pack("{s:s, s:I}", "cmd", "show", "case",
-                                      (json_int_t)c->route->case_id),
-                            r);
+        json_t *reply = visible_case(w, c, r);
 
         if (reply == NULL)
                 return;
-        if (case_visible(c, reply, r)) {
-                r->status = 200;
-                r->json =
-                    json_pack("{s:O}", "case", json_object_get(reply, "case"));
-        }
+        r->status = 200;
+        r->json = json_pack("{s:O}", "case", json_object_get(reply, "case"));
         json_decref(reply);
 }
 
@@ -340,15 +342,11 @@ get_case(struct web *w, const struct call *c, struct reply *r)
 static void
 get_case_audit(struct web *w, const struct call *c, struct reply *r)
 {
-        json_t *reply = ask(w,
-                            json_pack("{s:s, s:I}", "cmd", "show", "case",
-                                      (json_int_t)c->route->case_id),
-                            r);
-        bool visible = reply != NULL && case_visible(c, reply, r);
+        json_t *reply = visible_case(w, c, r);
 
-        json_decref(reply);
-        if (!visible)
+        if (reply == NULL)
                 return;
+        json_decref(reply);
         reply = ask(w,
                     json_pack("{s:s, s:I}", "cmd", "audit", "case",
                               (json_int_t)c->route->case_id),
@@ -567,10 +565,8 @@ get_calendar(struct web *w, const struct call *c, struct reply *r)
                 const struct school *sc;
                 const struct rule *ru;
                 struct ics_deadline d = { 0 };
-                struct ics_event ev;
                 enum tz_fold fold;
                 char *cause = NULL;
-                bool seen = false;
 
                 if (rule == NULL || school == NULL || due == NULL ||
                     timefmt_parse(conf->tz, due, &d.due, &fold, &cause) < 0 ||
@@ -587,15 +583,7 @@ get_calendar(struct web *w, const struct call *c, struct reply *r)
                 d.host = host;
                 d.has_opens = opens != NULL;
                 d.action = ru != NULL ? ru->action : NULL;
-                ics_deadline_event(&d, &ev);
-                for (size_t k = 0; k < n && !seen; k++)
-                        seen = strcmp(events[k].uid, ev.uid) == 0;
-                if (seen) {
-                        ics_event_clear(&ev);
-                        continue;
-                }
-                events = xreallocarray(events, n + 1, sizeof(*events));
-                events[n++] = ev;
+                ics_add_deadline(&events, &n, &d);
         }
         r->status = 200;
         r->text = ics_calendar(events, n, ICS_PRODID, w->now());

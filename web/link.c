@@ -2,6 +2,7 @@
 #include "link.h"
 
 #include "pages.h"
+#include "request.h"
 
 #include "token.h"
 #include "xalloc.h"
@@ -52,18 +53,6 @@ link_html_escape(const char *s)
         return out;
 }
 
-static int
-hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 char *
 link_form_value(const char *body, size_t len, const char *key)
 {
@@ -83,10 +72,10 @@ link_form_value(const char *body, size_t len, const char *key)
                                 if (*p == '+') {
                                         *o++ = ' ';
                                 } else if (*p == '%' && stop - p > 2 &&
-                                           hexval(p[1]) >= 0 &&
-                                           hexval(p[2]) >= 0) {
-                                        *o++ = (char)(hexval(p[1]) * 16 +
-                                                      hexval(p[2]));
+                                           request_hex(p[1]) >= 0 &&
+                                           request_hex(p[2]) >= 0) {
+                                        *o++ = (char)(request_hex(p[1]) * 16 +
+                                                      request_hex(p[2]));
                                         p += 2;
                                 } else {
                                         *o++ = *p;

@@ -346,9 +346,8 @@ request_ack_body(const char *body, size_t len, json_t **out, char **why)
                            why);
 }
 
-/* The value of one hex digit, or -1. */
-static int
-hex(char c)
+int
+request_hex(char c)
 {
         if (c >= '0' && c <= '9')
                 return c - '0';
@@ -379,11 +378,11 @@ request_form_value(const char *body, size_t len, const char *key, char *out,
                                         c = ' ';
                                 } else if (c == '%') {
                                         if (k + 2 >= end ||
-                                            hex(body[k + 1]) < 0 ||
-                                            hex(body[k + 2]) < 0)
+                                            request_hex(body[k + 1]) < 0 ||
+                                            request_hex(body[k + 2]) < 0)
                                                 return -1;
-                                        c = hex(body[k + 1]) * 16 +
-                                            hex(body[k + 2]);
+                                        c = request_hex(body[k + 1]) * 16 +
+                                            request_hex(body[k + 2]);
                                         k += 2;
                                 }
                                 if (c < 0x20 || c == 0x7f || o + 1 >= size)

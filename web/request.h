@@ -110,6 +110,8 @@ int request_bool(const char *s, bool *out);
  */
 int request_form_value(const char *body, size_t len, const char *key, char *out,
                        size_t size);
+/* The value of hex digit `c` (either case), or -1. */
+int request_hex(char c);
 
 /* What a browser says of where a request comes from; NULL where absent. */
 struct request_origin {

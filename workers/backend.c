@@ -343,6 +343,19 @@ header_clean(const char *s)
         return out;
 }
 
+char *
+backend_endpoint(const char *base, const char *def, const char *path)
+{
+        const char *b = base != NULL && base[0] != '\0' ? base : def;
+        size_t n = strlen(b);
+        char *out;
+
+        while (n > 0 && b[n - 1] == '/')
+                n--;
+        xasprintf(&out, "%.*s%s", (int)n, b, path);
+        return out;
+}
+
 int
 backend_build(const struct backend_input *in, struct http_request *out,
               json_t *(*body)(const struct job_view *j, char **cause),
@@ -543,6 +556,25 @@ backend_fit(json_t *(*build)(void *ctx), void *ctx, char **parts, size_t nparts,
                 free(parts[longest]);
                 parts[longest] = s;
         }
+}
+
+json_t *
+backend_fit_card(struct card *c, json_t *(*build)(void *ctx), size_t fact_units,
+                 size_t max, char **cause)
+{
+        size_t nparts;
+        json_t *body = NULL;
+
+        c->nfacts = backend_facts(c->j, c->facts);
+        nparts = c->nlead + c->nfacts;
+        for (size_t i = 0; i < c->nfacts; i++)
+                c->parts[c->nlead + i] =
+                    text_cut(c->facts[i].value, fact_units);
+        (void)backend_fit(build, c, c->parts, nparts, max, &body, cause);
+        for (size_t i = 0; i < nparts; i++)
+                free(c->parts[i]);
+        facts_free(c->facts, c->nfacts);
+        return body;
 }
 
 /* --- Classification ----------------------------------------------------- */

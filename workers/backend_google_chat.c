@@ -17,18 +17,10 @@
 #define TITLE_UNITS 200
 #define FACT_UNITS  1024
 
-/* parts[0] title, parts[1] text, parts[2] subtitle, parts[3 + i] facts. */
-struct chat {
-        const struct job_view *j;
-        struct fact facts[FACTS_MAX];
-        size_t nfacts;
-        char *parts[3 + FACTS_MAX];
-};
-
 static json_t *
 chat_body(void *ctx)
 {
-        struct chat *c = ctx;
+        struct card *c = ctx;
         json_t *body = json_object(), *cards = json_array(),
                *cwi = json_object();
         json_t *card = json_object(), *header = json_object();
@@ -75,27 +67,21 @@ chat_body(void *ctx)
         return body;
 }
 
-/* The message, its texts cut until it fits CHAT_MAX bytes. */
+/*
+ * The message, its texts cut until it fits CHAT_MAX bytes: parts[0] the
+ * title, parts[1] the text, parts[2] the subtitle, then the facts.
+ */
 static json_t *
 chat_fit(const struct job_view *j, char **cause)
 {
-        struct chat c = { .j = j };
-        json_t *body = NULL;
+        struct card c = { .j = j, .nlead = 3 };
 
-        c.nfacts = backend_facts(j, c.facts);
         c.parts[0] = text_cut(j->title, TITLE_UNITS);
         c.parts[1] = text_cut(j->text, TEXT_UNITS);
         c.parts[2] =
             text_cut(j->trust[0] != '\0' ? j->trust : "Ofsted deadline alert",
                      TITLE_UNITS);
-        for (size_t i = 0; i < c.nfacts; i++)
-                c.parts[3 + i] = text_cut(c.facts[i].value, FACT_UNITS);
-        (void)backend_fit(chat_body, &c, c.parts, 3 + c.nfacts, CHAT_MAX, &body,
-                          cause);
-        for (size_t i = 0; i < 3 + c.nfacts; i++)
-                free(c.parts[i]);
-        facts_free(c.facts, c.nfacts);
-        return body;
+        return backend_fit_card(&c, chat_body, FACT_UNITS, CHAT_MAX, cause);
 }
 
 BACKEND_CHAT(google_chat, "google_chat", chat_fit);

@@ -92,6 +92,10 @@ void form_add(char **form, const char *name, const char *value);
 /* A header value without CR, LF or other control characters (each a
  * space), so no text of an alert can end a header. Caller frees. */
 char *header_clean(const char *s);
+/* The URL of `path` on a service: under `base` (the channel's url) when
+ * set, else under `def` (the service's own), without base's trailing '/'.
+ * Caller frees. */
+char *backend_endpoint(const char *base, const char *def, const char *path);
 /*
  * The build of a chat flavour: reads the job (backend_job), asks body()
  * for the message and makes the request to in->url (backend_request).
@@ -143,6 +147,28 @@ char *text_cut_escaped(const char *s, size_t max,
  */
 int backend_fit(json_t *(*build)(void *ctx), void *ctx, char **parts,
                 size_t nparts, size_t max, json_t **body, char **cause);
+
+/* The most texts a card flavour cuts itself before the facts. */
+#define CARD_LEAD_MAX 3
+/*
+ * A card of a chat flavour: its texts in parts, the `nlead` the flavour
+ * cuts itself first (title, text, ...), then fact i's value at
+ * parts[nlead + i].
+ */
+struct card {
+        const struct job_view *j;
+        struct fact facts[FACTS_MAX];
+        size_t nfacts;
+        size_t nlead;
+        char *parts[CARD_LEAD_MAX + FACTS_MAX];
+};
+/*
+ * Adds c->j's facts to card c, each value cut to fact_units, then fits
+ * build(c) within max bytes (backend_fit(), cutting any of c's parts),
+ * and frees c's parts and facts. The body, or NULL with *cause.
+ */
+json_t *backend_fit_card(struct card *c, json_t *(*build)(void *ctx),
+                         size_t fact_units, size_t max, char **cause);
 
 /*
  * The classification the services agree on (the comment atop backend.c),

@@ -30,21 +30,6 @@
 #define URL_CHARS       512
 #define URL_TITLE_CHARS 100
 
-/* The service's base URL: the channel's `url` when set, without a
- * trailing '/'. */
-static char *
-endpoint(const char *base, const char *path)
-{
-        const char *b = base != NULL && base[0] != '\0' ? base : API_BASE;
-        size_t n = strlen(b);
-        char *out;
-
-        while (n > 0 && b[n - 1] == '/')
-                n--;
-        xasprintf(&out, "%.*s%s", (int)n, b, path);
-        return out;
-}
-
 int
 pushover_form(const struct job_view *j, const char *token, const char *user,
               int retry, int expire, char **form)
@@ -97,7 +82,7 @@ pushover_build(const struct backend_input *in, struct http_request *out,
         pushover_form(&j, in->token, in->user,
                       in->ch != NULL ? in->ch->retry : 60,
                       in->ch != NULL ? in->ch->expire : 3600, &form);
-        url = endpoint(in->url, MESSAGES_PATH);
+        url = backend_endpoint(in->url, API_BASE, MESSAGES_PATH);
         rc = backend_request_text(out, url, form,
                                   "application/x-www-form-urlencoded",
                                   j.delivery, cause);
@@ -205,7 +190,7 @@ pushover_receipt_url(const char *base, const char *receipt, const char *token)
 
         form_add(&q, "token", token);
         xasprintf(&path, "/1/receipts/%s.json?%s", receipt, q);
-        url = endpoint(base, path);
+        url = backend_endpoint(base, API_BASE, path);
         explicit_bzero(q, strlen(q));
         free(q);
         explicit_bzero(path, strlen(path));

@@ -249,20 +249,6 @@ done:
 
 /* --- Profiles ------------------------------------------------------------ */
 
-/* base (the channel's url, else the service's) and path. */
-static char *
-endpoint(const char *base, const char *def, const char *path)
-{
-        const char *b = base != NULL && base[0] != '\0' ? base : def;
-        size_t n = strlen(b);
-        char *out;
-
-        while (n > 0 && b[n - 1] == '/')
-                n--;
-        xasprintf(&out, "%.*s%s", (int)n, b, path);
-        return out;
-}
-
 static char *
 basic_auth(const char *user, const char *password)
 {
@@ -353,7 +339,7 @@ sms_build(const struct backend_input *in, struct http_request *out,
         case SMS_TWILIO:
                 xasprintf(&path, "/2010-04-01/Accounts/%s/Messages.json",
                           ch->account);
-                url = endpoint(in->url, "https://api.twilio.com", path);
+                url = backend_endpoint(in->url, "https://api.twilio.com", path);
                 form_add(&form, "To", ch->to[0]);
                 if (ch->messaging_service[0] != '\0')
                         form_add(&form, "MessagingServiceSid",
@@ -364,8 +350,8 @@ sms_build(const struct backend_input *in, struct http_request *out,
                 auth = basic_auth(ch->account, in->token ? in->token : "");
                 break;
         case SMS_FIRETEXT:
-                url = endpoint(in->url, "https://www.firetext.co.uk",
-                               "/api/sendsms/json");
+                url = backend_endpoint(in->url, "https://www.firetext.co.uk",
+                                       "/api/sendsms/json");
                 form_add(&form, "apiKey", in->token ? in->token : "");
                 form_add(&form, "from", ch->from);
                 form_add(&form, "to", ch->to[0] + 1); /* no '+' */

@@ -15,14 +15,6 @@
 #define TITLE_UNITS 256
 #define FACT_UNITS  1024
 
-/* parts[0] title, parts[1] text, parts[2 + i] fact i's value. */
-struct teams {
-        const struct job_view *j;
-        struct fact facts[FACTS_MAX];
-        size_t nfacts;
-        char *parts[2 + FACTS_MAX];
-};
-
 static json_t *
 text_block(const char *text, bool title, bool late)
 {
@@ -43,7 +35,7 @@ text_block(const char *text, bool title, bool late)
 static json_t *
 teams_body(void *ctx)
 {
-        struct teams *t = ctx;
+        struct card *t = ctx;
         json_t *body = json_object(), *att = json_object(),
                *card = json_object();
         json_t *blocks = json_array(), *facts = json_array(), *set;
@@ -88,24 +80,18 @@ teams_body(void *ctx)
         return body;
 }
 
-/* The message, its texts cut until it fits TEAMS_MAX bytes. */
+/*
+ * The message, its texts cut until it fits TEAMS_MAX bytes: parts[0] the
+ * title, parts[1] the text, then the facts.
+ */
 static json_t *
 teams_fit(const struct job_view *j, char **cause)
 {
-        struct teams t = { .j = j };
-        json_t *body = NULL;
+        struct card t = { .j = j, .nlead = 2 };
 
-        t.nfacts = backend_facts(j, t.facts);
         t.parts[0] = text_cut(j->title, TITLE_UNITS);
         t.parts[1] = xstrdup(j->text);
-        for (size_t i = 0; i < t.nfacts; i++)
-                t.parts[2 + i] = text_cut(t.facts[i].value, FACT_UNITS);
-        (void)backend_fit(teams_body, &t, t.parts, 2 + t.nfacts, TEAMS_MAX,
-                          &body, cause);
-        for (size_t i = 0; i < 2 + t.nfacts; i++)
-                free(t.parts[i]);
-        facts_free(t.facts, t.nfacts);
-        return body;
+        return backend_fit_card(&t, teams_body, FACT_UNITS, TEAMS_MAX, cause);
 }
 
 BACKEND_CHAT(teams, "teams", teams_fit);

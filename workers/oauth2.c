@@ -27,6 +27,7 @@
 #include "log.h"
 #include "os.h"
 #include "secret.h"
+#include "transfer.h"
 #include "xalloc.h"
 
 #include <curl/curl.h>
@@ -563,28 +564,6 @@ out:
         return form;
 }
 
-struct reply_buf {
-        char *p;
-        size_t len;
-};
-
-static size_t
-on_reply(char *data, size_t size, size_t n, void *arg)
-{
-        struct reply_buf *b = arg;
-        size_t len = size * n, keep = len;
-
-        if (b->len + keep > MAX_REPLY)
-                keep = MAX_REPLY - b->len;
-        if (keep > 0) {
-                b->p = xreallocarray(b->p, b->len + keep + 1, 1);
-                memcpy(b->p + b->len, data, keep);
-                b->len += keep;
-                b->p[b->len] = '\0';
-        }
-        return len;
-}
-
 /*
  * The one I/O: POST `form` to `url`, and the answer parsed. Blocking,
  * bounded by o's timeout and REQUEST_MAX_MS: a sign-in is once an hour
@@ -596,7 +575,7 @@ request_token(const struct oauth2 *o, const char *url, const char *form,
 {
         CURL *easy = curl_easy_init();
         struct curl_slist *hdrs = NULL;
-        struct reply_buf b = { NULL, 0 };
+        struct transfer_buf b = { NULL, 0, MAX_REPLY };
         long status = 0;
         long bound =
             o->timeout_ms < REQUEST_MAX_MS ? o->timeout_ms : REQUEST_MAX_MS;
@@ -617,7 +596,7 @@ request_token(const struct oauth2 *o, const char *url, const char *form,
         curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hdrs);
         /* Not copied by libcurl: wiped by the caller. */
         curl_easy_setopt(easy, CURLOPT_POSTFIELDS, form);
-        curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_reply);
+        curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, transfer_write);
         curl_easy_setopt(easy, CURLOPT_WRITEDATA, &b);
         rc = curl_easy_perform(easy);
         if (rc != CURLE_OK) {

@@ -19,8 +19,7 @@ struct transfer {
         int64_t lease;
         const struct transport *tp;
         struct transport_job job;
-        char *resp;
-        size_t len;
+        struct transfer_buf resp; /* the answer's start */
 };
 
 struct watch {
@@ -66,20 +65,19 @@ easy_put(struct transfer_pool *p, CURL *easy)
         p->spare[p->nspare++] = easy;
 }
 
-static size_t
-on_data(char *data, size_t size, size_t n, void *arg)
+size_t
+transfer_write(char *data, size_t size, size_t n, void *buf)
 {
-        struct transfer *t = arg;
+        struct transfer_buf *b = buf;
         size_t len = size * n, keep = len;
 
-        /* A chat service's answer is short: keep the start, drop the rest. */
-        if (t->len + keep > MAX_RESPONSE)
-                keep = MAX_RESPONSE - t->len;
+        if (b->len + keep > b->max)
+                keep = b->max - b->len;
         if (keep > 0) {
-                t->resp = xreallocarray(t->resp, t->len + keep + 1, 1);
-                memcpy(t->resp + t->len, data, keep);
-                t->len += keep;
-                t->resp[t->len] = '\0';
+                b->p = xreallocarray(b->p, b->len + keep + 1, 1);
+                memcpy(b->p + b->len, data, keep);
+                b->len += keep;
+                b->p[b->len] = '\0';
         }
         return len;
 }
@@ -100,7 +98,7 @@ transfer_free(struct transfer *t)
                 easy_put(t->p, t->easy);
         }
         transport_job_clear(&t->job);
-        free(t->resp);
+        free(t->resp.p);
         free(t->uid);
         free(t->channel);
         free(t);
@@ -114,8 +112,8 @@ common_options(struct transfer_pool *p, struct transfer *t)
         curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
                          p->timeout_ms < 10000 ? p->timeout_ms : 10000L);
         curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, p->timeout_ms);
-        curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
+        curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, transfer_write);
+        curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, &t->resp);
         curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
         /* TLS verification stays on: libcurl's default, never changed. */
 }
@@ -132,6 +130,8 @@ transfer_start(struct transfer_pool *p, const char *uid, int64_t lease,
         t->p = p;
         t->uid = xstrdup(uid);
         t->lease = lease;
+        /* A chat service's answer is short: keep the start, drop the rest. */
+        t->resp.max = MAX_RESPONSE;
         t->job.uid = t->uid;
         t->channel = in->ch != NULL ? xstrdup(in->ch->name) : NULL;
         t->tp = in->tp != NULL ? in->tp : transport_for(in->conf, in->ch->type);
@@ -208,9 +208,9 @@ transfer_reap(struct transfer_pool *p, transfer_done *done, void *arg)
                                  os_mono_ms())) {
                         /* Refused for its token: once more, renewed. */
                         curl_multi_remove_handle(p->multi, t->easy);
-                        free(t->resp);
-                        t->resp = NULL;
-                        t->len = 0;
+                        free(t->resp.p);
+                        t->resp.p = NULL;
+                        t->resp.len = 0;
                         if (curl_multi_add_handle(p->multi, t->easy) ==
                             CURLM_OK)
                                 continue;
@@ -226,8 +226,8 @@ transfer_reap(struct transfer_pool *p, transfer_done *done, void *arg)
                 } else {
                         r.transport_error = curl_easy_strerror(res);
                 }
-                r.body = t->resp;
-                r.len = t->len;
+                r.body = t->resp.p;
+                r.len = t->resp.len;
                 o = t->tp->classify(t->tp, &t->job, res, &r, code, &retry_after,
                                     &local, &error);
                 /* What a service hands back to keep (Pushover's receipt). */
@@ -240,8 +240,8 @@ transfer_reap(struct transfer_pool *p, transfer_done *done, void *arg)
                         free(note);
                 }
                 done(arg, t->uid, t->lease, o, code, retry_after, local, error,
-                     &(struct transfer_info){ t->tp, t->channel, t->resp,
-                                              t->len });
+                     &(struct transfer_info){ t->tp, t->channel, t->resp.p,
+                                              t->resp.len });
                 free(error);
                 p->active--;
                 transfer_free(t);

@@ -57,6 +57,17 @@ void transfer_reap(struct transfer_pool *p, transfer_done *done, void *arg);
 /* How many transfers are under way. */
 size_t transfer_active(const struct transfer_pool *p);
 
+/* The start of a libcurl answer, NUL-terminated; what is past `max`
+ * bytes is dropped. */
+struct transfer_buf {
+        char *p; /* owned; NULL until a byte comes */
+        size_t len;
+        size_t max;
+};
+/* The CURLOPT_WRITEFUNCTION that fills the struct transfer_buf given as
+ * CURLOPT_WRITEDATA. */
+size_t transfer_write(char *data, size_t size, size_t n, void *buf);
+
 /* How many sockets libcurl wants watched now. */
 size_t transfer_nwatches(const struct transfer_pool *p);
 /* Fills items[0 .. transfer_nwatches()) with them. */
