@@ -913,7 +913,6 @@ print_revoked(const struct online *o, json_t *r)
                   print_field(r, "name", b, sizeof(b)));
 }
 
-/* A command whose request is just {"cmd": name}: status, reload. */
 /* --- The feed ----------------------------------------------------------- */
 
 void
