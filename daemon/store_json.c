@@ -40,33 +40,63 @@ typedef json_t *(*row_fn)(sqlite3_stmt *s, const struct tz *tz);
 
 /*
  * Steps statement `which`, already bound (bind_rc is the binding's result),
- * and returns the array of its rows made by `row`; NULL with *cause on any
- * error. The statement is reset either way.
+ * calling `each` on every row with `arg`: 0, or -1 with *cause on an error
+ * of the database or of `each` (which stops the walk). The statement is
+ * reset either way.
  */
-static json_t *
-rows(struct store *st, enum stmt which, int bind_rc, row_fn row,
-     const struct tz *tz, const char *what, char **cause)
+typedef int (*each_fn)(sqlite3_stmt *s, void *arg, const char *what,
+                       char **cause);
+
+static int
+each_row(struct store *st, enum stmt which, int bind_rc, each_fn each,
+         void *arg, const char *what, char **cause)
 {
         sqlite3_stmt *s = st->stmts[which];
-        json_t *arr = json_array();
         int rc;
 
         if (bind_rc != SQLITE_OK) {
                 rc = store_fail(st, what, cause);
         } else {
                 while ((rc = store_step(st, s, what, cause)) == 1) {
-                        if (append(arr, row(s, tz), what, cause) < 0) {
+                        if (each(s, arg, what, cause) < 0) {
                                 rc = -1;
                                 break;
                         }
                 }
         }
         done(s);
-        if (rc < 0) {
-                json_decref(arr);
-                arr = NULL;
+        return rc < 0 ? -1 : 0;
+}
+
+struct rows_arg {
+        json_t *arr;
+        row_fn row;
+        const struct tz *tz;
+};
+
+static int
+add_row(sqlite3_stmt *s, void *arg, const char *what, char **cause)
+{
+        struct rows_arg *a = arg;
+
+        return append(a->arr, a->row(s, a->tz), what, cause);
+}
+
+/*
+ * The array of the rows of statement `which` (as each_row()) made by
+ * `row`; NULL with *cause on any error.
+ */
+static json_t *
+rows(struct store *st, enum stmt which, int bind_rc, row_fn row,
+     const struct tz *tz, const char *what, char **cause)
+{
+        struct rows_arg a = { json_array(), row, tz };
+
+        if (each_row(st, which, bind_rc, add_row, &a, what, cause) < 0) {
+                json_decref(a.arr);
+                return NULL;
         }
-        return arr;
+        return a.arr;
 }
 
 static json_t *
@@ -316,33 +346,33 @@ store_json_history(struct store *st, const struct tz *tz, const char *urn,
                     cause);
 }
 
+/* Sets a (name, count) row in the object `arg`. */
+static int
+count_row(sqlite3_stmt *s, void *arg, const char *what, char **cause)
+{
+        const char *name = col_text(s, 0);
+
+        (void)what;
+        (void)cause;
+        if (name != NULL)
+                json_object_set_new(arg, name,
+                                    json_integer(sqlite3_column_int64(s, 1)));
+        return 0;
+}
+
 /* {"<state>": n, ...} with every name present, 0 when it has no rows. */
 static json_t *
 count_by(struct store *st, enum stmt which, const char *const *names,
          size_t nnames, const char *what, char **cause)
 {
-        sqlite3_stmt *s = st->stmts[which];
         json_t *counts = json_object();
-        int rc;
 
         for (size_t i = 0; i < nnames; i++)
                 json_object_set_new(counts, names[i], json_integer(0));
-        for (;;) {
-                const char *name;
-
-                rc = store_step(st, s, what, cause);
-                if (rc != 1)
-                        break;
-                name = col_text(s, 0);
-                if (name != NULL)
-                        json_object_set_new(
-                            counts, name,
-                            json_integer(sqlite3_column_int64(s, 1)));
-        }
-        done(s);
-        if (rc < 0) {
+        if (each_row(st, which, SQLITE_OK, count_row, counts, what, cause) <
+            0) {
                 json_decref(counts);
-                counts = NULL;
+                return NULL;
         }
         return counts;
 }
@@ -479,36 +509,45 @@ store_json_audit(struct store *st, const struct tz *tz, int64_t since,
         return rows(st, S_AUDIT_LIST, rc, audit_row, tz, "audit trail", cause);
 }
 
+struct ids {
+        int64_t *v;
+        size_t n, cap;
+};
+
+/* Adds the id in the first column to the ids `arg`. */
+static int
+id_row(sqlite3_stmt *s, void *arg, const char *what, char **cause)
+{
+        struct ids *ids = arg;
+
+        (void)what;
+        (void)cause;
+        if (ids->n == ids->cap) {
+                ids->cap = ids->cap ? ids->cap * 2 : 16;
+                ids->v = xreallocarray(ids->v, ids->cap, sizeof(*ids->v));
+        }
+        ids->v[ids->n++] = sqlite3_column_int64(s, 0);
+        return 0;
+}
+
 json_t *
 store_json_export(struct store *st, const struct tz *tz, const char *urn,
                   char **cause)
 {
-        static const char what[] = "export";
-        sqlite3_stmt *s = st->stmts[S_SCHOOL_CASES];
         json_t *cases = json_array(), *c;
-        int64_t *ids = NULL;
-        size_t n = 0, cap = 0;
+        struct ids ids = { NULL, 0, 0 };
         int rc;
 
         /* The ids first: store_json_case() steps statements of its own. */
-        if (bind_text(s, 1, urn) != SQLITE_OK) {
-                rc = store_fail(st, what, cause);
-        } else {
-                while ((rc = store_step(st, s, what, cause)) == 1) {
-                        if (n == cap) {
-                                cap = cap ? cap * 2 : 16;
-                                ids = xreallocarray(ids, cap, sizeof(*ids));
-                        }
-                        ids[n++] = sqlite3_column_int64(s, 0);
-                }
-        }
-        done(s);
-        for (size_t i = 0; rc == 0 && i < n; i++) {
-                c = store_json_case(st, tz, ids[i], cause);
+        rc = each_row(st, S_SCHOOL_CASES,
+                      bind_text(st->stmts[S_SCHOOL_CASES], 1, urn), id_row,
+                      &ids, "export", cause);
+        for (size_t i = 0; rc == 0 && i < ids.n; i++) {
+                c = store_json_case(st, tz, ids.v[i], cause);
                 if (c == NULL || json_array_append_new(cases, c) < 0)
                         rc = -1;
         }
-        free(ids);
+        free(ids.v);
         if (rc < 0) {
                 json_decref(cases);
                 return NULL;
