@@ -14,14 +14,12 @@ store_delivery_add(struct store *st, int64_t alert_id, const char *channel,
 {
         sqlite3_stmt *s = st->stmts[S_DELIVERY_ADD];
 
-        if (sqlite3_bind_int64(s, 1, alert_id) != SQLITE_OK ||
-            bind_text(s, 2, channel) != SQLITE_OK ||
-            bind_text(s, 3, type) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 4, at) != SQLITE_OK) {
-                done(s);
-                return store_fail(st, "insert delivery", cause);
-        }
-        if (store_run(st, s, "insert delivery", cause) < 0)
+        if (store_write(st, s,
+                        sqlite3_bind_int64(s, 1, alert_id) != SQLITE_OK ||
+                            bind_text(s, 2, channel) != SQLITE_OK ||
+                            bind_text(s, 3, type) != SQLITE_OK ||
+                            sqlite3_bind_int64(s, 4, at) != SQLITE_OK,
+                        "insert delivery", cause) < 0)
                 return -1;
         return sqlite3_last_insert_rowid(st->db);
 }
@@ -36,12 +34,11 @@ update_count(struct store *st, enum stmt which, const char *text, int64_t now,
         sqlite3_stmt *s = st->stmts[which];
         int i = 1;
 
-        if ((text != NULL && bind_text(s, i++, text) != SQLITE_OK) ||
-            sqlite3_bind_int64(s, i, now) != SQLITE_OK) {
-                done(s);
-                return store_fail(st, what, cause);
-        }
-        if (store_run(st, s, what, cause) < 0)
+        if (store_write(
+                st, s,
+                (text != NULL && bind_text(s, i++, text) != SQLITE_OK) ||
+                    sqlite3_bind_int64(s, i, now) != SQLITE_OK,
+                what, cause) < 0)
                 return -1;
         return sqlite3_changes(st->db);
 }
@@ -144,15 +141,13 @@ store_delivery_lease(struct store *st, const struct store_ready *r,
         static const char what[] = "lease delivery";
         sqlite3_stmt *s = st->stmts[S_DELIVERY_LEASE];
 
-        if (sqlite3_bind_int64(s, 1, r->id) != SQLITE_OK ||
-            bind_text(s, 2, worker) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 3, until) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 4, now) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 5, r->lease) != SQLITE_OK) {
-                done(s);
-                return store_fail(st, what, cause);
-        }
-        if (store_run(st, s, what, cause) < 0)
+        if (store_write(st, s,
+                        sqlite3_bind_int64(s, 1, r->id) != SQLITE_OK ||
+                            bind_text(s, 2, worker) != SQLITE_OK ||
+                            sqlite3_bind_int64(s, 3, until) != SQLITE_OK ||
+                            sqlite3_bind_int64(s, 4, now) != SQLITE_OK ||
+                            sqlite3_bind_int64(s, 5, r->lease) != SQLITE_OK,
+                        what, cause) < 0)
                 return -1;
         if (sqlite3_changes(st->db) != 1) {
                 if (cause != NULL)
