@@ -240,6 +240,16 @@ case_field(struct control_ctx *ctx, json_t *req, const char *neither,
         return NULL;
 }
 
+json_t *
+write_refusal(struct control_ctx *ctx, const char *cause)
+{
+        const char *fault;
+
+        if (store_fault(ctx->st, &fault) != STORE_OK)
+                return proto_error("%s; nothing was recorded", fault);
+        return proto_error("internal error: %s", cause);
+}
+
 /*
  * Before a write a person asked for: when the state database had a fault,
  * tries it now rather than refuse on the strength of the last probe (the
@@ -621,11 +631,7 @@ cmd_test(struct control_ctx *ctx, const struct request *r, int64_t now)
         id = store_test_delivery(ctx->st, ch->name,
                                  conf_channel_type_name(ch->type), now, &cause);
         if (id < 0 || store_job_read(ctx->st, id, &job, &cause) < 0) {
-                const char *fault;
-
-                err = store_fault(ctx->st, &fault) != STORE_OK
-                          ? proto_error("%s; nothing was recorded", fault)
-                          : proto_error("internal error: %s", cause);
+                err = write_refusal(ctx, cause);
                 free(cause);
                 return err;
         }
@@ -709,11 +715,7 @@ cmd_signin_mail(struct control_ctx *ctx, const struct request *r, int64_t now)
                                     conf_channel_type_name(ch->type), &m, now,
                                     &cause);
         if (id < 0) {
-                const char *fault;
-
-                reply = store_fault(ctx->st, &fault) != STORE_OK
-                            ? proto_error("%s; nothing was recorded", fault)
-                            : proto_error("internal error: %s", cause);
+                reply = write_refusal(ctx, cause);
                 goto out;
         }
         /* The link is a secret: never logged. */

@@ -59,6 +59,12 @@ json_t *view(json_t *v, const char *key, char *cause);
 json_t *refusal(json_t *err, const char *reason);
 /* Before a write: a faulty state database is tried again now. */
 void retry_store(struct control_ctx *ctx);
+/*
+ * After a write that failed with `cause` (the caller's, still): the
+ * store's fault when it has one ("...; nothing was recorded"), else an
+ * internal error.
+ */
+json_t *write_refusal(struct control_ctx *ctx, const char *cause);
 
 /* --- The commands of control_ops.c ---------------------------------------- */
 

@@ -141,11 +141,7 @@ control_token_create(struct control_ctx *ctx, const struct request *r,
                 goto out;
         }
         if (id < 0) {
-                const char *fault;
-
-                reply = store_fault(ctx->st, &fault) != STORE_OK
-                            ? proto_error("%s; nothing was recorded", fault)
-                            : proto_error("internal error: %s", cause);
+                reply = write_refusal(ctx, cause);
                 goto out;
         }
         log_info("token '%s' (%s) created by '%s'", name, roles_name(role),
