@@ -99,6 +99,17 @@ rows(struct store *st, enum stmt which, int bind_rc, row_fn row,
         return a.arr;
 }
 
+/* Sets the view `part` as `key` of `obj`: 0, or -1 when it is NULL (the
+ * view failed, cause set). */
+static int
+set_part(json_t *obj, const char *key, json_t *part)
+{
+        if (part == NULL)
+                return -1;
+        json_object_set_new(obj, key, part);
+        return 0;
+}
+
 static json_t *
 case_row(sqlite3_stmt *s, const struct tz *tz)
 {
@@ -177,7 +188,7 @@ store_json_case(struct store *st, const struct tz *tz, int64_t id, char **cause)
 {
         static const char what[] = "show case";
         sqlite3_stmt *s = st->stmts[S_JSON_CASE];
-        json_t *c = NULL, *events = NULL, *alerts = NULL, *acks = NULL;
+        json_t *c = NULL;
         char opened[TIMEFMT_LEN], closed[TIMEFMT_LEN];
         int rc;
 
@@ -206,33 +217,26 @@ store_json_case(struct store *st, const struct tz *tz, int64_t id, char **cause)
                 goto out;
         }
         /* The events in the order recorded; the alerts soonest first. */
-        events = rows(st, S_JSON_CASE_EVENTS,
-                      sqlite3_bind_int64(st->stmts[S_JSON_CASE_EVENTS], 1, id),
-                      event_row, tz, "show case events", cause);
-        if (events != NULL)
-                alerts = rows(
-                    st, S_JSON_CASE_ALERTS,
-                    sqlite3_bind_int64(st->stmts[S_JSON_CASE_ALERTS], 1, id),
-                    alert_row, tz, "show case alerts", cause);
-        if (alerts != NULL)
-                acks =
-                    rows(st, S_JSON_CASE_ACKS,
-                         sqlite3_bind_int64(st->stmts[S_JSON_CASE_ACKS], 1, id),
-                         ack_row, tz, "show case acknowledgements", cause);
-        if (acks == NULL) {
+        if (set_part(
+                c, "events",
+                rows(st, S_JSON_CASE_EVENTS,
+                     sqlite3_bind_int64(st->stmts[S_JSON_CASE_EVENTS], 1, id),
+                     event_row, tz, "show case events", cause)) < 0 ||
+            set_part(
+                c, "alerts",
+                rows(st, S_JSON_CASE_ALERTS,
+                     sqlite3_bind_int64(st->stmts[S_JSON_CASE_ALERTS], 1, id),
+                     alert_row, tz, "show case alerts", cause)) < 0 ||
+            set_part(
+                c, "acks",
+                rows(st, S_JSON_CASE_ACKS,
+                     sqlite3_bind_int64(st->stmts[S_JSON_CASE_ACKS], 1, id),
+                     ack_row, tz, "show case acknowledgements", cause)) < 0) {
                 json_decref(c);
                 c = NULL;
-                goto out;
         }
-        json_object_set_new(c, "events", events);
-        json_object_set_new(c, "alerts", alerts);
-        json_object_set_new(c, "acks", acks);
-        events = alerts = acks = NULL;
 out:
         done(s);
-        json_decref(events);
-        json_decref(alerts);
-        json_decref(acks);
         return c;
 }
 
@@ -402,35 +406,29 @@ held_row(sqlite3_stmt *s, const struct tz *tz)
 json_t *
 store_json_counts(struct store *st, const struct tz *tz, char **cause)
 {
-        json_t *status = json_object(), *part;
+        json_t *status = json_object();
 
-        part = count_by(st, S_COUNT_CASES, store_case_states,
-                        NELEM(store_case_states), "count cases", cause);
-        if (part == NULL)
+        if (set_part(status, "cases",
+                     count_by(st, S_COUNT_CASES, store_case_states,
+                              NELEM(store_case_states), "count cases", cause)) <
+                0 ||
+            set_part(status, "alerts",
+                     count_by(st, S_COUNT_ALERTS, store_alert_states,
+                              NELEM(store_alert_states), "count alerts",
+                              cause)) < 0 ||
+            set_part(status, "deliveries",
+                     count_by(st, S_COUNT_DELIVERIES, names_delivery_status,
+                              DELIVERY_NSTATUS, "count deliveries", cause)) <
+                0 ||
+            /* The most recently missed alerts, newest first. */
+            set_part(status, "missed",
+                     rows(st, S_MISSED,
+                          sqlite3_bind_int(st->stmts[S_MISSED], 1, MISSED_MAX),
+                          missed_row, tz, "list missed alerts", cause)) < 0 ||
+            set_part(status, "held",
+                     rows(st, S_JSON_HELD, SQLITE_OK, held_row, tz,
+                          "list held deliveries", cause)) < 0)
                 goto fail;
-        json_object_set_new(status, "cases", part);
-        part = count_by(st, S_COUNT_ALERTS, store_alert_states,
-                        NELEM(store_alert_states), "count alerts", cause);
-        if (part == NULL)
-                goto fail;
-        json_object_set_new(status, "alerts", part);
-        part = count_by(st, S_COUNT_DELIVERIES, names_delivery_status,
-                        DELIVERY_NSTATUS, "count deliveries", cause);
-        if (part == NULL)
-                goto fail;
-        json_object_set_new(status, "deliveries", part);
-        /* The most recently missed alerts, newest first. */
-        part = rows(st, S_MISSED,
-                    sqlite3_bind_int(st->stmts[S_MISSED], 1, MISSED_MAX),
-                    missed_row, tz, "list missed alerts", cause);
-        if (part == NULL)
-                goto fail;
-        json_object_set_new(status, "missed", part);
-        part = rows(st, S_JSON_HELD, SQLITE_OK, held_row, tz,
-                    "list held deliveries", cause);
-        if (part == NULL)
-                goto fail;
-        json_object_set_new(status, "held", part);
         return status;
 fail:
         json_decref(status);
@@ -450,19 +448,16 @@ json_t *
 store_json_metrics(struct store *st, char **cause)
 {
         sqlite3_stmt *s = st->stmts[S_LAST_DELIVERED];
-        json_t *m = json_object(), *part;
+        json_t *m = json_object();
         int rc;
 
-        part = rows(st, S_METRIC_ALERTS, SQLITE_OK, pair_row, NULL,
-                    "count alerts by rule", cause);
-        if (part == NULL)
+        if (set_part(m, "alerts",
+                     rows(st, S_METRIC_ALERTS, SQLITE_OK, pair_row, NULL,
+                          "count alerts by rule", cause)) < 0 ||
+            set_part(m, "deliveries",
+                     rows(st, S_METRIC_DELIVERIES, SQLITE_OK, pair_row, NULL,
+                          "count deliveries by type", cause)) < 0)
                 goto fail;
-        json_object_set_new(m, "alerts", part);
-        part = rows(st, S_METRIC_DELIVERIES, SQLITE_OK, pair_row, NULL,
-                    "count deliveries by type", cause);
-        if (part == NULL)
-                goto fail;
-        json_object_set_new(m, "deliveries", part);
         rc = store_step(st, s, "last delivery", cause);
         if (rc == 1 && sqlite3_column_type(s, 0) != SQLITE_NULL)
                 json_object_set_new(m, "last_delivered",
