@@ -44,6 +44,15 @@ timefmt_rfc3339(const struct tz *tz, int64_t utc, char *buf, size_t len)
         format_local(utc + o, off, buf, len);
 }
 
+json_t *
+timefmt_json(const struct tz *tz, int64_t utc)
+{
+        char buf[TIMEFMT_LEN];
+
+        timefmt_rfc3339(tz, utc, buf, sizeof(buf));
+        return json_string(buf);
+}
+
 void
 timefmt_rfc3339_utc(int64_t utc, char *buf, size_t len)
 {
