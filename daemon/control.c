@@ -440,7 +440,7 @@ cmd_show(struct control_ctx *ctx, const struct request *r, int64_t now)
 {
         char *cause = NULL;
         json_t *err, *v;
-        int64_t id;
+        int64_t id = 0;
 
         (void)now;
         if ((err = case_field(ctx, r->body,
