@@ -393,20 +393,15 @@ store_message_delivery(struct store *st, const char *channel, const char *type,
             &(struct store_mark){ STORE_MESSAGE_RULE, m->kind,
                                   "a one-off email", m->kind, m->actor },
             channel, type, now, cause);
-        if (id < 0)
-                goto out;
-        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
-            bind_text(s, 2, m->rcpt) != SQLITE_OK ||
-            bind_text(s, 3, m->subject) != SQLITE_OK ||
-            bind_text(s, 4, m->body) != SQLITE_OK) {
-                done(s);
-                id = store_fail(st, "message add", cause);
-                goto out;
-        }
-        if (store_run(st, s, "message add", cause) < 0 ||
-            store_commit(st, cause) < 0)
+        if (id >= 0 &&
+            (store_write(st, s,
+                         sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+                             bind_text(s, 2, m->rcpt) != SQLITE_OK ||
+                             bind_text(s, 3, m->subject) != SQLITE_OK ||
+                             bind_text(s, 4, m->body) != SQLITE_OK,
+                         "message add", cause) < 0 ||
+             store_commit(st, cause) < 0))
                 id = -1;
-out:
         if (id < 0)
                 store_rollback(st);
         return id;

@@ -302,14 +302,12 @@ store_check_delivery(struct store *st, const char *channel, const char *type,
             &(struct store_mark){ STORE_CHECK_RULE, every, "channel check",
                                   "check", "ofsted-notifyd" },
             channel, type, now, cause);
-        if (id >= 0 && (bind_text(s, 1, channel) != SQLITE_OK ||
-                        sqlite3_bind_int64(s, 2, now) != SQLITE_OK)) {
-                done(s);
-                id = store_fail(st, "channel check", cause);
-        }
-        if (id >= 0 && store_run(st, s, "channel check", cause) < 0)
-                id = -1;
-        if (id >= 0 && store_commit(st, cause) < 0)
+        if (id >= 0 &&
+            (store_write(st, s,
+                         bind_text(s, 1, channel) != SQLITE_OK ||
+                             sqlite3_bind_int64(s, 2, now) != SQLITE_OK,
+                         "channel check", cause) < 0 ||
+             store_commit(st, cause) < 0))
                 id = -1;
         if (id < 0)
                 store_rollback(st);
