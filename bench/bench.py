@@ -303,6 +303,18 @@ rules = (
     def reader(self):
         return sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
 
+    def deliver(self, at, kind, nworkers, n, timeout, step, what="deliveries"):
+        """Starts the daemon and `nworkers` workers of `kind`, sleeps until
+        `at` and waits for `n` deliveries delivered; returns the read-only
+        connection it watched them through, for the caller to close."""
+        self.start_daemon()
+        self.start_workers(kind, nworkers)
+        until_due(at)
+        db = self.reader()
+        wait_for(f"{n} {what}", lambda: self.delivered(db) >= n, timeout,
+                 step)
+        return db
+
     def stop(self):
         for p in self.workers + [self.daemon]:
             if p is not None:
@@ -537,12 +549,7 @@ def latency(args, work, nginx, rate, seconds):
     at = int(time.time()) + 4
     ours.seed(at, n, rate)
     try:
-        ours.start_daemon()
-        ours.start_workers("webhook", 2)
-        until_due(at)
-        db = ours.reader()
-        wait_for(f"{n} deliveries", lambda: ours.delivered(db) >= n,
-                 seconds + 60, 0.05)
+        db = ours.deliver(at, "webhook", 2, n, seconds + 60, 0.05)
         due = dict(db.execute("SELECT d.uid, a.at FROM deliveries AS d "
                               "JOIN alerts AS a ON a.id = d.alert_id"))
         db.close()
@@ -579,12 +586,7 @@ def wave(args, work, nginx, name):
     at = int(time.time()) + 4
     ours.seed(at, WAVE_SCHOOLS)
     try:
-        ours.start_daemon()
-        ours.start_workers("webhook", 2)
-        until_due(at)
-        db = ours.reader()
-        wait_for(f"{n} deliveries", lambda: ours.delivered(db) >= n, 60,
-                 0.02)
+        db = ours.deliver(at, "webhook", 2, n, 60, 0.02)
         keys = {k for (k,) in db.execute("SELECT uid FROM deliveries")}
         db.close()
     finally:
@@ -815,12 +817,7 @@ def email(args, work, n, auth="none"):
         at = int(time.time()) + 4
         ours.seed(at, n)
         try:
-            ours.start_daemon()
-            ours.start_workers("email", 1)
-            until_due(at)
-            db = ours.reader()
-            wait_for(f"{n} emails", lambda: ours.delivered(db) >= n, 300,
-                     0.02)
+            db = ours.deliver(at, "email", 1, n, 300, 0.02, "emails")
             secs = time.time() - at
             db.close()
         finally:

@@ -9,14 +9,14 @@
 
 /* ,"key": */
 static void
-key(struct jtext *b, const char *k)
+key(struct strbuf *b, const char *k)
 {
-        jtext_printf(b, ",\"%s\":", k);
+        strbuf_printf(b, ",\"%s\":", k);
 }
 
 /* ,"key":"text", `otherwise` when text is NULL. */
 static void
-text(struct jtext *b, const char *k, const char *s, const char *otherwise)
+text(struct strbuf *b, const char *k, const char *s, const char *otherwise)
 {
         key(b, k);
         jtext_string(b, s != NULL ? s : otherwise);
@@ -24,7 +24,7 @@ text(struct jtext *b, const char *k, const char *s, const char *otherwise)
 
 /* ,"key":"RFC 3339 in tz" */
 static void
-local_time(struct jtext *b, const char *k, const struct tz *tz, int64_t utc)
+local_time(struct strbuf *b, const char *k, const struct tz *tz, int64_t utc)
 {
         char buf[TIMEFMT_LEN];
 
@@ -35,7 +35,7 @@ local_time(struct jtext *b, const char *k, const struct tz *tz, int64_t utc)
 
 /* ,"key":"in words, in tz" */
 static void
-human_time(struct jtext *b, const char *k, const struct tz *tz, int64_t utc)
+human_time(struct strbuf *b, const char *k, const struct tz *tz, int64_t utc)
 {
         char buf[64];
 
@@ -46,35 +46,35 @@ human_time(struct jtext *b, const char *k, const struct tz *tz, int64_t utc)
 
 /* ["a","b"] */
 static void
-names(struct jtext *b, const char *const *v, size_t n)
+names(struct strbuf *b, const char *const *v, size_t n)
 {
-        jtext_add(b, "[", 1);
+        strbuf_add(b, "[", 1);
         for (size_t i = 0; i < n; i++) {
                 if (i > 0)
-                        jtext_add(b, ",", 1);
+                        strbuf_add(b, ",", 1);
                 jtext_string(b, v[i]);
         }
-        jtext_add(b, "]", 1);
+        strbuf_add(b, "]", 1);
 }
 
 char *
 alert_encode_text(const struct alert *a, const struct tz *tz)
 {
-        struct jtext b = { NULL, 0, 0 };
+        struct strbuf b = { NULL, 0, 0 };
         char utc[TIMEFMT_LEN];
 
         /* The order docs/dispatch.md shows, which the JOB has always had. */
-        jtext_add(&b, "{\"trust\":", 9);
+        strbuf_add(&b, "{\"trust\":", 9);
         jtext_string(&b, a->trust != NULL ? a->trust : "");
-        jtext_printf(&b,
-                     ",\"case\":%" PRId64 ",\"school\":{\"urn\":", a->case_id);
+        strbuf_printf(&b,
+                      ",\"case\":%" PRId64 ",\"school\":{\"urn\":", a->case_id);
         jtext_string(&b, a->urn);
         text(&b, "name", a->school, a->urn);
-        jtext_add(&b, "}", 1);
+        strbuf_add(&b, "}", 1);
         text(&b, "rule", a->rule, "");
         text(&b, "offset", a->offset, "");
         key(&b, "late");
-        jtext_printf(&b, "%s", a->late ? "true" : "false");
+        strbuf_printf(&b, "%s", a->late ? "true" : "false");
         text(&b, "action", a->action, "");
         text(&b, "contact", a->contact, "");
         local_time(&b, "at", tz, a->at);
@@ -86,34 +86,34 @@ alert_encode_text(const struct alert *a, const struct tz *tz)
                 local_time(&b, "opens", tz, a->opens);
                 human_time(&b, "opens_human", tz, a->opens);
         } else {
-                jtext_printf(&b, ",\"opens\":null,\"opens_human\":null");
+                strbuf_printf(&b, ",\"opens\":null,\"opens_human\":null");
         }
         if (a->warning != NULL)
                 text(&b, "warning", a->warning, "");
         else
-                jtext_printf(&b, ",\"warning\":null");
+                strbuf_printf(&b, ",\"warning\":null");
         if (a->ack_url != NULL)
                 text(&b, "ack_url", a->ack_url, "");
         else
-                jtext_printf(&b, ",\"ack_url\":null");
+                strbuf_printf(&b, ",\"ack_url\":null");
         if (a->base_url != NULL && a->base_url[0] != '\0') {
                 key(&b, "case_url");
-                jtext_printf(&b, "\"");
+                strbuf_printf(&b, "\"");
                 jtext_escaped(&b, a->base_url);
-                jtext_printf(&b, "/cases/%" PRId64 "\"", a->case_id);
+                strbuf_printf(&b, "/cases/%" PRId64 "\"", a->case_id);
         } else {
-                jtext_printf(&b, ",\"case_url\":null");
+                strbuf_printf(&b, ",\"case_url\":null");
         }
         if (a->escalation) {
-                jtext_printf(&b, ",\"escalation\":{\"to\":");
+                strbuf_printf(&b, ",\"escalation\":{\"to\":");
                 names(&b, (const char *const *)a->to, a->nto);
-                jtext_printf(&b, ",\"alerted\":");
+                strbuf_printf(&b, ",\"alerted\":");
                 names(&b, a->alerted, a->nalerted);
-                jtext_add(&b, "}", 1);
+                strbuf_add(&b, "}", 1);
         } else {
-                jtext_printf(&b, ",\"escalation\":null");
+                strbuf_printf(&b, ",\"escalation\":null");
         }
-        jtext_add(&b, "}", 1);
+        strbuf_add(&b, "}", 1);
         return b.s;
 }
 

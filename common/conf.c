@@ -433,7 +433,7 @@ conf_load(const char *path, struct conf_errors *errs)
 
         memset(errs, 0, sizeof(*errs));
         c->path = xstrdup(path);
-        c->dir = ld_dir_of(path);
+        c->dir = fileio_dir_of(path);
         ld.conf = c;
         config_init(&cfg);
         config_set_include_dir(&cfg, c->dir);

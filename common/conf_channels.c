@@ -66,13 +66,6 @@ check_service_url(struct loader *ld, const config_setting_t *s,
         curl_free(host);
 }
 
-/* A file setting of the oauth2 group, resolved at use like secret files. */
-static char *
-oauth2_file(struct loader *ld, const config_setting_t *g, const char *key)
-{
-        return ld_dup_string(ld, g, key, "", "email.oauth2");
-}
-
 /*
  * email.oauth2: who issues tokens and how the worker proves who it is.
  * Each provider takes its own credentials; every missing or misplaced one
@@ -96,7 +89,26 @@ load_oauth2(struct loader *ld, const config_setting_t *email)
         struct conf *c = ld->conf;
         const config_setting_t *g = ld_get_group(ld, email, "oauth2");
         const config_setting_t *p;
-        bool secret, cert, key, sa;
+        struct conf_oauth2 *o = &c->email.oauth2;
+        /* Its strings, "" when absent; the files are resolved at use as
+         * secret files are, and the secret ones keep their "path:line". */
+        const struct {
+                const char *key;
+                char **to, **at;
+        } files[] = {
+                { "tenant", &o->tenant, NULL },
+                { "client_id", &o->client_id, NULL },
+                { "client_secret_file", &o->client_secret_file,
+                  &o->client_secret_file_at },
+                { "certificate_file", &o->certificate_file, NULL },
+                { "private_key_file", &o->private_key_file,
+                  &o->private_key_file_at },
+                { "service_account_file", &o->service_account_file,
+                  &o->service_account_file_at },
+                { "token_url", &o->token_url, NULL },
+                { "scope", &o->scope, NULL },
+        };
+        bool secret, cert, key, sa, typed = true;
         char *tenant;
 
         if (g == NULL)
@@ -111,31 +123,16 @@ load_oauth2(struct loader *ld, const config_setting_t *email)
         }
         c->email.oauth2.provider = (enum oauth2_provider)(
             ld_get_enum(ld, g, "provider", providers, -1, "email.oauth2") + 1);
-        tenant = c->email.oauth2.tenant = oauth2_file(ld, g, "tenant");
-        c->email.oauth2.client_id = oauth2_file(ld, g, "client_id");
-        c->email.oauth2.client_secret_file =
-            oauth2_file(ld, g, "client_secret_file");
-        c->email.oauth2.certificate_file =
-            oauth2_file(ld, g, "certificate_file");
-        c->email.oauth2.private_key_file =
-            oauth2_file(ld, g, "private_key_file");
-        c->email.oauth2.service_account_file =
-            oauth2_file(ld, g, "service_account_file");
-        c->email.oauth2.token_url = oauth2_file(ld, g, "token_url");
-        c->email.oauth2.scope = oauth2_file(ld, g, "scope");
-        c->email.oauth2.client_secret_file_at =
-            ld_setting_at(ld, g, "client_secret_file");
-        c->email.oauth2.private_key_file_at =
-            ld_setting_at(ld, g, "private_key_file");
-        c->email.oauth2.service_account_file_at =
-            ld_setting_at(ld, g, "service_account_file");
-        if (tenant == NULL || c->email.oauth2.client_id == NULL ||
-            c->email.oauth2.client_secret_file == NULL ||
-            c->email.oauth2.certificate_file == NULL ||
-            c->email.oauth2.private_key_file == NULL ||
-            c->email.oauth2.service_account_file == NULL ||
-            c->email.oauth2.token_url == NULL || c->email.oauth2.scope == NULL)
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+                *files[i].to =
+                    ld_dup_string(ld, g, files[i].key, "", "email.oauth2");
+                typed = typed && *files[i].to != NULL;
+                if (files[i].at != NULL)
+                        *files[i].at = ld_setting_at(ld, g, files[i].key);
+        }
+        if (!typed)
                 return; /* a wrong type, reported */
+        tenant = o->tenant;
 
         secret = c->email.oauth2.client_secret_file[0] != '\0';
         cert = c->email.oauth2.certificate_file[0] != '\0';

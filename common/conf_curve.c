@@ -1,5 +1,6 @@
 #include "conf_int.h"
 
+#include "fileio.h"
 #include "xalloc.h"
 
 #include <errno.h>
@@ -172,7 +173,7 @@ load_allow(struct loader *ld, const char *path)
         list = ld_get_list(&sub, root, "clients", true);
         if (list == NULL)
                 goto out;
-        dir = ld_dir_of(path);
+        dir = fileio_dir_of(path);
         n = config_setting_length(list);
         ld->conf->curve.clients =
             xcalloc((size_t)n + 1, sizeof(*ld->conf->curve.clients));

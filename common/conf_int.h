@@ -70,7 +70,6 @@ const config_setting_t *ld_get_group(struct loader *ld,
 const config_setting_t *ld_get_list(struct loader *ld,
                                     const config_setting_t *parent,
                                     const char *key, bool required);
-char *ld_dir_of(const char *path);
 char *ld_resolve_path(const char *dir, const char *p);
 bool ld_is_loopback_host(const char *host);
 int ld_url_parts(const char *url, char **scheme, char **host);

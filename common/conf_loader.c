@@ -488,18 +488,6 @@ ld_get_list(struct loader *ld, const config_setting_t *parent, const char *key,
 }
 
 char *
-ld_dir_of(const char *path)
-{
-        const char *slash = strrchr(path, '/');
-
-        if (slash == NULL)
-                return xstrdup(".");
-        if (slash == path)
-                return xstrdup("/");
-        return xstrndup(path, (size_t)(slash - path));
-}
-
-char *
 ld_resolve_path(const char *dir, const char *p)
 {
         char *out;

@@ -377,12 +377,12 @@ plain(const char *s)
 static const char *
 escaped(const char *s, char **owned)
 {
-        struct jtext b = { NULL, 0, 0 };
+        struct strbuf b = { NULL, 0, 0 };
 
         *owned = NULL;
         if (plain(s))
                 return s;
-        jtext_add(&b, "", 0);
+        strbuf_add(&b, "", 0);
         jtext_escaped(&b, s);
         return *owned = b.s;
 }
@@ -400,31 +400,31 @@ dproto_ready_encode(const struct dproto_ready *r)
 char *
 dproto_outcome_encode(const struct dproto_outcome *o)
 {
-        struct jtext b = { NULL, 0, 0 };
+        struct strbuf b = { NULL, 0, 0 };
         char *owned;
         const char *uid = escaped(o->delivery, &owned);
         const char *result = dproto_result_names[o->result];
 
         /* One format for the common case: delivered, with its status. */
         if (o->code > 0)
-                jtext_printf(&b,
-                             "{\"delivery\":\"%s\",\"lease\":%" PRId64
-                             ",\"result\":\"%s\",\"code\":%ld",
-                             uid, o->lease, result, o->code);
+                strbuf_printf(&b,
+                              "{\"delivery\":\"%s\",\"lease\":%" PRId64
+                              ",\"result\":\"%s\",\"code\":%ld",
+                              uid, o->lease, result, o->code);
         else
-                jtext_printf(&b,
-                             "{\"delivery\":\"%s\",\"lease\":%" PRId64
-                             ",\"result\":\"%s\"",
-                             uid, o->lease, result);
+                strbuf_printf(&b,
+                              "{\"delivery\":\"%s\",\"lease\":%" PRId64
+                              ",\"result\":\"%s\"",
+                              uid, o->lease, result);
         if (o->retry_after >= 0)
-                jtext_printf(&b, ",\"retry_after\":%ld", o->retry_after);
+                strbuf_printf(&b, ",\"retry_after\":%ld", o->retry_after);
         if (o->local && o->result == DPROTO_RETRY)
-                jtext_add(&b, ",\"local\":true", 13);
+                strbuf_add(&b, ",\"local\":true", 13);
         if (o->error != NULL) {
-                jtext_add(&b, ",\"error\":", 9);
+                strbuf_add(&b, ",\"error\":", 9);
                 jtext_string(&b, o->error);
         }
-        jtext_add(&b, "}", 1);
+        strbuf_add(&b, "}", 1);
         free(owned);
         return b.s;
 }
@@ -432,14 +432,14 @@ dproto_outcome_encode(const struct dproto_outcome *o)
 char *
 dproto_receipt_encode(const struct dproto_receipt *r)
 {
-        struct jtext b = { NULL, 0, 0 };
+        struct strbuf b = { NULL, 0, 0 };
 
-        jtext_add(&b, "{\"delivery\":", 12);
+        strbuf_add(&b, "{\"delivery\":", 12);
         jtext_string(&b, r->delivery);
-        jtext_add(&b, ",\"acknowledged_by\":", 19);
+        strbuf_add(&b, ",\"acknowledged_by\":", 19);
         jtext_string(&b, r->acknowledged_by);
-        jtext_printf(&b, ",\"acknowledged_at\":%" PRId64 "}",
-                     r->acknowledged_at);
+        strbuf_printf(&b, ",\"acknowledged_at\":%" PRId64 "}",
+                      r->acknowledged_at);
         return b.s;
 }
 
@@ -466,31 +466,31 @@ dproto_is_beat(const char *delivery)
 char *
 dproto_job_encode(const struct dproto_job *j, const char *alert_json)
 {
-        struct jtext b = { NULL, 0, 0 };
+        struct strbuf b = { NULL, 0, 0 };
 
-        jtext_add(&b, "{\"delivery\":", 12);
+        strbuf_add(&b, "{\"delivery\":", 12);
         jtext_string(&b, j->delivery);
-        jtext_printf(&b, ",\"lease\":%" PRId64 ",\"attempt\":%" PRId64,
-                     j->lease, j->attempt);
-        jtext_add(&b, ",\"channel\":", 11);
+        strbuf_printf(&b, ",\"lease\":%" PRId64 ",\"attempt\":%" PRId64,
+                      j->lease, j->attempt);
+        strbuf_add(&b, ",\"channel\":", 11);
         jtext_string(&b, j->channel);
-        jtext_add(&b, ",\"type\":", 8);
+        strbuf_add(&b, ",\"type\":", 8);
         jtext_string(&b, j->type);
-        jtext_add(&b, ",\"alert\":", 9);
-        jtext_add(&b, alert_json, strlen(alert_json));
+        strbuf_add(&b, ",\"alert\":", 9);
+        strbuf_add(&b, alert_json, strlen(alert_json));
         if (j->message != NULL) {
-                jtext_add(&b, ",\"message\":{\"to\":", 17);
+                strbuf_add(&b, ",\"message\":{\"to\":", 17);
                 jtext_string(
                     &b, json_string_value(json_object_get(j->message, "to")));
-                jtext_add(&b, ",\"subject\":", 11);
+                strbuf_add(&b, ",\"subject\":", 11);
                 jtext_string(&b, json_string_value(
                                      json_object_get(j->message, "subject")));
-                jtext_add(&b, ",\"text\":", 8);
+                strbuf_add(&b, ",\"text\":", 8);
                 jtext_string(
                     &b, json_string_value(json_object_get(j->message, "text")));
-                jtext_add(&b, "}", 1);
+                strbuf_add(&b, "}", 1);
         }
-        jtext_add(&b, "}", 1);
+        strbuf_add(&b, "}", 1);
         return b.s;
 }
 
@@ -518,10 +518,10 @@ dproto_hello_encode(void)
 char *
 dproto_refuse_encode(const struct dproto_refuse *r)
 {
-        struct jtext b = { NULL, 0, 0 };
+        struct strbuf b = { NULL, 0, 0 };
 
-        jtext_add(&b, "{\"error\":", 9);
+        strbuf_add(&b, "{\"error\":", 9);
         jtext_string(&b, r->error);
-        jtext_add(&b, "}", 1);
+        strbuf_add(&b, "}", 1);
         return b.s;
 }

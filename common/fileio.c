@@ -79,3 +79,15 @@ fileio_read_private(const char *path, size_t max, bool group_read, char **buf,
 {
         return read_file(path, max, true, group_read, buf, len, cause);
 }
+
+char *
+fileio_dir_of(const char *path)
+{
+        const char *slash = strrchr(path, '/');
+
+        if (slash == NULL)
+                return xstrdup(".");
+        if (slash == path)
+                return xstrdup("/");
+        return xstrndup(path, (size_t)(slash - path));
+}

@@ -1,5 +1,5 @@
 /*
- * fileio: read a whole small file into memory.
+ * fileio: read a whole small file into memory, and name a file's directory.
  *
  * Used wherever a file is data rather than a stream: zone files, the bank
  * holidays file, secrets. One place, so every caller gets the same size cap
@@ -28,5 +28,7 @@ int fileio_read(const char *path, size_t max, char **buf, size_t *len,
  */
 int fileio_read_private(const char *path, size_t max, bool group_read,
                         char **buf, size_t *len, char **cause);
+/* The directory of `path` ("." when it names none), a new string. */
+char *fileio_dir_of(const char *path);
 
 #endif

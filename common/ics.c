@@ -11,6 +11,7 @@
 #include "ics.h"
 
 #include "civil.h"
+#include "strbuf.h"
 #include "xalloc.h"
 
 #include <stdio.h>
@@ -19,37 +20,9 @@
 
 #define LINE_MAX_OCTETS 75
 
-/* A growing string. */
-struct buf {
-        char *s;
-        size_t len, cap;
-};
-
-static void
-buf_add(struct buf *b, const char *s, size_t n)
-{
-        if (b->len + n + 1 > b->cap) {
-                size_t cap = b->cap > 0 ? b->cap : 256;
-
-                while (b->len + n + 1 > cap)
-                        cap *= 2;
-                b->s = xreallocarray(b->s, cap, 1);
-                b->cap = cap;
-        }
-        memcpy(b->s + b->len, s, n);
-        b->len += n;
-        b->s[b->len] = '\0';
-}
-
-static void
-buf_str(struct buf *b, const char *s)
-{
-        buf_add(b, s, strlen(s));
-}
-
 /* Writes the content line `line` (without its CRLF) folded, then CRLF. */
 static void
-put_folded(struct buf *out, const char *line)
+put_folded(struct strbuf *out, const char *line)
 {
         size_t len = strlen(line), pos = 0, room = LINE_MAX_OCTETS;
 
@@ -67,19 +40,19 @@ put_folded(struct buf *out, const char *line)
                         if (cut == 0)
                                 cut = room;
                 }
-                buf_add(out, line + pos, cut);
-                buf_str(out, "\r\n");
+                strbuf_add(out, line + pos, cut);
+                strbuf_str(out, "\r\n");
                 pos += cut;
                 if (pos >= len)
                         return;
-                buf_str(out, " ");
+                strbuf_str(out, " ");
                 room = LINE_MAX_OCTETS - 1;
         }
 }
 
 /* Appends `s` escaped as an RFC 5545 TEXT value. */
 static void
-add_text(struct buf *b, const char *s)
+add_text(struct strbuf *b, const char *s)
 {
         for (const char *p = s; *p != '\0'; p++) {
                 unsigned char c = (unsigned char)*p;
@@ -87,15 +60,15 @@ add_text(struct buf *b, const char *s)
                 if (c == '\\' || c == ';' || c == ',') {
                         char esc[2] = { '\\', (char)c };
 
-                        buf_add(b, esc, 2);
+                        strbuf_add(b, esc, 2);
                 } else if (c == '\r' || c == '\n') {
-                        buf_str(b, "\\n");
+                        strbuf_str(b, "\\n");
                         if (c == '\r' && p[1] == '\n')
                                 p++;
                 } else if ((c < 0x20 && c != '\t') || c == 0x7f) {
                         continue;
                 } else {
-                        buf_add(b, p, 1);
+                        strbuf_add(b, p, 1);
                 }
         }
 }
@@ -114,12 +87,12 @@ format_utc(int64_t utc, char *out, size_t len)
 
 /* A property whose value is TEXT. */
 static void
-prop_text(struct buf *out, const char *name, const char *value)
+prop_text(struct strbuf *out, const char *name, const char *value)
 {
-        struct buf line = { NULL, 0, 0 };
+        struct strbuf line = { NULL, 0, 0 };
 
-        buf_str(&line, name);
-        buf_str(&line, ":");
+        strbuf_str(&line, name);
+        strbuf_str(&line, ":");
         add_text(&line, value);
         put_folded(out, line.s);
         free(line.s);
@@ -127,7 +100,7 @@ prop_text(struct buf *out, const char *name, const char *value)
 
 /* A property whose value is a UTC DATE-TIME. */
 static void
-prop_time(struct buf *out, const char *name, int64_t utc)
+prop_time(struct strbuf *out, const char *name, int64_t utc)
 {
         char line[64], t[32];
 
@@ -137,7 +110,7 @@ prop_time(struct buf *out, const char *name, int64_t utc)
 }
 
 static void
-add_event(struct buf *out, const struct ics_event *ev, int64_t stamp)
+add_event(struct strbuf *out, const struct ics_event *ev, int64_t stamp)
 {
         char line[64];
 
@@ -168,7 +141,7 @@ char *
 ics_calendar(const struct ics_event *events, size_t n, const char *prodid,
              int64_t stamp)
 {
-        struct buf out = { NULL, 0, 0 };
+        struct strbuf out = { NULL, 0, 0 };
 
         put_folded(&out, "BEGIN:VCALENDAR");
         put_folded(&out, "VERSION:2.0");

@@ -1,55 +1,8 @@
-/* jtext: JSON text written straight into a growing buffer (jtext.h). */
+/* jtext: JSON text written straight into a growing text (jtext.h). */
 #include "jtext.h"
 
-#include "xalloc.h"
-
-#include <stdarg.h>
-#include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-static void
-grow(struct jtext *b, size_t more)
-{
-        if (b->len + more + 1 <= b->cap)
-                return;
-        while (b->len + more + 1 > b->cap)
-                b->cap = b->cap == 0 ? 128 : 2 * b->cap;
-        b->s = xreallocarray(b->s, b->cap, 1);
-}
-
-void
-jtext_add(struct jtext *b, const char *s, size_t n)
-{
-        grow(b, n);
-        memcpy(b->s + b->len, s, n);
-        b->len += n;
-        b->s[b->len] = '\0';
-}
-
-void
-jtext_printf(struct jtext *b, const char *fmt, ...)
-{
-        va_list ap;
-        int n;
-
-        /* Numbers and names: the room kept free is enough at once. */
-        grow(b, 64);
-        va_start(ap, fmt);
-        n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                abort();
-        if ((size_t)n >= b->cap - b->len) {
-                grow(b, (size_t)n);
-                va_start(ap, fmt);
-                vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-                va_end(ap);
-        }
-        b->len += (size_t)n;
-}
 
 /* The length of the UTF-8 sequence at s[0..n) (1 to 4), or 0 if invalid. */
 static size_t
@@ -82,12 +35,19 @@ utf8_len(const unsigned char *s, size_t n)
         return len;
 }
 
+/* The escapes of two characters jansson writes, by the byte (< 0x80)
+ * they stand for; any other byte below 0x20 is written \u00XX. */
+static const char short_escape[0x80] = {
+        ['"'] = '"',  ['\\'] = '\\', ['\b'] = 'b', ['\f'] = 'f',
+        ['\n'] = 'n', ['\r'] = 'r',  ['\t'] = 't',
+};
+
 /*
  * The inside of `s` as a JSON string, escaped as jansson writes it: the
  * quote, the backslash and control characters; other UTF-8 as it is.
  */
 void
-jtext_escaped(struct jtext *b, const char *s)
+jtext_escaped(struct strbuf *b, const char *s)
 {
         const unsigned char *p = (const unsigned char *)s;
         size_t n = strlen(s);
@@ -99,7 +59,7 @@ jtext_escaped(struct jtext *b, const char *s)
                 while (run < n && p[run] >= 0x20 && p[run] < 0x80 &&
                        p[run] != '"' && p[run] != '\\')
                         run++;
-                jtext_add(b, (const char *)p, run);
+                strbuf_add(b, (const char *)p, run);
                 p += run;
                 n -= run;
                 if (n == 0)
@@ -107,40 +67,21 @@ jtext_escaped(struct jtext *b, const char *s)
                 if (*p >= 0x80) {
                         len = utf8_len(p, n);
                         if (len == 0) {
-                                jtext_add(b, "\\ufffd", 6);
+                                strbuf_add(b, "\\ufffd", 6);
                                 len = 1;
                         } else {
-                                jtext_add(b, (const char *)p, len);
+                                strbuf_add(b, (const char *)p, len);
                         }
                         p += len;
                         n -= len;
                         continue;
                 }
-                switch (*p) {
-                case '"':
-                        jtext_add(b, "\\\"", 2);
-                        break;
-                case '\\':
-                        jtext_add(b, "\\\\", 2);
-                        break;
-                case '\b':
-                        jtext_add(b, "\\b", 2);
-                        break;
-                case '\f':
-                        jtext_add(b, "\\f", 2);
-                        break;
-                case '\n':
-                        jtext_add(b, "\\n", 2);
-                        break;
-                case '\r':
-                        jtext_add(b, "\\r", 2);
-                        break;
-                case '\t':
-                        jtext_add(b, "\\t", 2);
-                        break;
-                default:
-                        jtext_printf(b, "\\u%04X", *p);
-                        break;
+                if (short_escape[*p] != '\0') {
+                        char esc[2] = { '\\', short_escape[*p] };
+
+                        strbuf_add(b, esc, 2);
+                } else {
+                        strbuf_printf(b, "\\u%04X", *p);
                 }
                 p++;
                 n--;
@@ -149,9 +90,9 @@ jtext_escaped(struct jtext *b, const char *s)
 
 /* `s` as a JSON string, quotes included. */
 void
-jtext_string(struct jtext *b, const char *s)
+jtext_string(struct strbuf *b, const char *s)
 {
-        jtext_add(b, "\"", 1);
+        strbuf_add(b, "\"", 1);
         jtext_escaped(b, s);
-        jtext_add(b, "\"", 1);
+        strbuf_add(b, "\"", 1);
 }

@@ -1,5 +1,6 @@
 #include "template.h"
 
+#include "strbuf.h"
 #include "xalloc.h"
 
 #include <stddef.h>
@@ -13,24 +14,6 @@ static const char *const names[] = {
         "due",   "due_iso", "opens",      "contact", "offset",
         "late",  "warning", "escalation", "ack_url", NULL,
 };
-
-/* A growing string. */
-struct buf {
-        char *s;
-        size_t len, cap;
-};
-
-static void
-buf_add(struct buf *b, const char *s, size_t n)
-{
-        if (b->len + n + 1 > b->cap) {
-                b->cap = (b->len + n + 1) * 2;
-                b->s = xreallocarray(b->s, b->cap, 1);
-        }
-        memcpy(b->s + b->len, s, n);
-        b->len += n;
-        b->s[b->len] = '\0';
-}
 
 const char *
 template_default(bool title)
@@ -135,29 +118,29 @@ template_check(const char *text, char **cause)
 char *
 template_render(const char *tmpl, const json_t *vars)
 {
-        struct buf b = { NULL, 0, 0 };
+        struct strbuf b = { NULL, 0, 0 };
         const char *p = tmpl, *open;
         struct placeholder ph;
 
-        buf_add(&b, "", 0);
+        strbuf_add(&b, "", 0);
         while ((open = strstr(p, "{{")) != NULL) {
                 const char *v = NULL;
 
-                buf_add(&b, p, (size_t)(open - p));
+                strbuf_add(&b, p, (size_t)(open - p));
                 scan(open, &ph);
                 if (ph.len == 0)
                         break; /* unclosed: the rest is text */
                 if (ph.name[0] != '\0')
                         v = json_string_value(json_object_get(vars, ph.name));
                 if (v != NULL)
-                        buf_add(&b, v, strlen(v));
+                        strbuf_add(&b, v, strlen(v));
                 else
-                        buf_add(&b, open, ph.len);
+                        strbuf_add(&b, open, ph.len);
                 p = open + ph.len;
         }
         if (open != NULL)
                 p = open;
-        buf_add(&b, p, strlen(p));
+        strbuf_add(&b, p, strlen(p));
         return b.s;
 }
 

@@ -44,6 +44,17 @@ timefmt_rfc3339(const struct tz *tz, int64_t utc, char *buf, size_t len)
         format_local(utc + o, off, buf, len);
 }
 
+json_t *
+timefmt_json(const struct tz *tz, int64_t utc)
+{
+        /* TIMEFMT_LEN holds every real date; inlined here, the compiler
+         * counts the widest ints, and their text fits in this. */
+        char buf[72];
+
+        timefmt_rfc3339(tz, utc, buf, sizeof(buf));
+        return json_string(buf);
+}
+
 void
 timefmt_rfc3339_utc(int64_t utc, char *buf, size_t len)
 {

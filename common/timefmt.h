@@ -8,6 +8,7 @@
 
 #include "tz.h"
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,8 @@
 
 /* "2024-04-02T08:00:00+01:00": the instant in the zone's local time. */
 void timefmt_rfc3339(const struct tz *tz, int64_t utc, char *buf, size_t len);
+/* timefmt_rfc3339() as a new JSON string (the time fields of replies). */
+json_t *timefmt_json(const struct tz *tz, int64_t utc);
 /* "2024-04-02T07:00:00Z". */
 void timefmt_rfc3339_utc(int64_t utc, char *buf, size_t len);
 /* "Tue 2 Apr 2024 08:00 BST": for people. */

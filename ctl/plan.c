@@ -28,15 +28,6 @@ struct plan_args {
         bool json;
 };
 
-static json_t *
-jtime(const struct tz *tz, int64_t utc)
-{
-        char buf[TIMEFMT_LEN];
-
-        timefmt_rfc3339(tz, utc, buf, sizeof(buf));
-        return json_string(buf);
-}
-
 /* The channels an alert of `rule` goes to for `school`: its own, then the
  * rule's extra ones, each once. */
 static json_t *
@@ -76,7 +67,7 @@ plan_json(const struct conf *conf, const struct plan *plan,
         json_t *warns = json_array(), *cancels = json_array();
 
         json_object_set_new(root, "event", json_string(dec->kind));
-        json_object_set_new(root, "at", jtime(tz, plan->at));
+        json_object_set_new(root, "at", timefmt_json(tz, plan->at));
         if (school != NULL) {
                 json_t *s = json_object();
 
@@ -108,8 +99,9 @@ plan_json(const struct conf *conf, const struct plan *plan,
 
                 json_object_set_new(o, "rule", json_string(d->rule->name));
                 if (d->has_opens)
-                        json_object_set_new(o, "opens", jtime(tz, d->opens));
-                json_object_set_new(o, "due", jtime(tz, d->due));
+                        json_object_set_new(o, "opens",
+                                            timefmt_json(tz, d->opens));
+                json_object_set_new(o, "due", timefmt_json(tz, d->due));
                 if (d->rule->action[0] != '\0')
                         json_object_set_new(o, "action",
                                             json_string(d->rule->action));
@@ -120,7 +112,7 @@ plan_json(const struct conf *conf, const struct plan *plan,
                 json_t *o = json_object();
 
                 json_object_set_new(o, "rule", json_string(a->rule->name));
-                json_object_set_new(o, "at", jtime(tz, a->at));
+                json_object_set_new(o, "at", timefmt_json(tz, a->at));
                 json_object_set_new(o, "offset", json_string(a->offset->text));
                 json_object_set_new(
                     o, "kind",

@@ -1,6 +1,7 @@
 /* backup: copies of the state database, their rotation, and a restore. */
 #include "backup.h"
 
+#include "fileio.h"
 #include "xalloc.h"
 
 #include <dirent.h>
@@ -12,19 +13,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-/* The directory of `path` (a new string). */
-static char *
-dir_of(const char *path)
-{
-        const char *slash = strrchr(path, '/');
-
-        if (slash == NULL)
-                return xstrdup(".");
-        if (slash == path)
-                return xstrdup("/");
-        return xstrndup(path, (size_t)(slash - path));
-}
 
 /* `now` as YYYYMMDDTHHMMSSZ. */
 static void
@@ -106,7 +94,7 @@ backup_make(struct store *st, const char *state_path, const char *file,
                 }
                 path = xstrdup(file);
         } else {
-                char *state_dir = dir_of(state_path);
+                char *state_dir = fileio_dir_of(state_path);
 
                 xasprintf(&dir, "%s/%s", state_dir, BACKUP_DIR);
                 free(state_dir);
@@ -193,7 +181,7 @@ int
 backup_restore(const char *state_path, const char *file, int64_t now,
                char **kept, char **cause)
 {
-        char *tmp = NULL, *old = NULL, *dir = dir_of(state_path), ts[32];
+        char *tmp = NULL, *old = NULL, *dir = fileio_dir_of(state_path), ts[32];
         struct stat sb;
         bool had = stat(state_path, &sb) == 0;
         int rc = -1;

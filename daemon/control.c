@@ -29,7 +29,7 @@
 
 struct command {
         const char *name;
-        json_t *(*run)(struct control_ctx *, const struct request *, int64_t);
+        control_cmd *run;
         const char *const *keys; /* allowed keys besides "cmd" */
 };
 
@@ -174,6 +174,17 @@ school_list(struct control_ctx *ctx, json_t *v)
         return NULL;
 }
 
+/* Adds "name" beside the "school" URN of object `o`, when a school's. */
+static void
+add_name(const struct conf *conf, json_t *o)
+{
+        const char *urn = json_string_value(json_object_get(o, "school"));
+        const struct school *s = urn ? conf_school(conf, urn) : NULL;
+
+        if (s != NULL)
+                json_object_set_new(o, "name", json_string(s->name));
+}
+
 /* Adds "name" beside each "school" URN in an array of objects. */
 static void
 add_names(const struct conf *conf, json_t *arr)
@@ -183,13 +194,60 @@ add_names(const struct conf *conf, json_t *arr)
 
         json_array_foreach(arr, i, o)
         {
-                const char *urn =
-                    json_string_value(json_object_get(o, "school"));
-                const struct school *s = urn ? conf_school(conf, urn) : NULL;
-
-                if (s != NULL)
-                        json_object_set_new(o, "name", json_string(s->name));
+                add_name(conf, o);
         }
+}
+
+/* view() of rows that name schools, each row given its school's name. */
+static json_t *
+named_view(const struct conf *conf, json_t *v, const char *key, char *cause)
+{
+        if (v != NULL)
+                add_names(conf, v);
+        return view(v, key, cause);
+}
+
+json_t *
+case_field(struct control_ctx *ctx, json_t *req, const char *neither,
+           int64_t *out)
+{
+        const struct school *school;
+        struct store_case c;
+        json_int_t id = 0;
+        char *cause = NULL;
+        json_t *err;
+        int rc;
+
+        if ((err = opt_int(req, "case", 1, INT64_MAX, &id)) != NULL ||
+            (err = school_field(ctx, req, false, &school)) != NULL)
+                return err;
+        if ((id == 0) == (school == NULL))
+                return proto_error("%s", neither);
+        *out = id;
+        if (school == NULL)
+                return NULL;
+        rc = store_case_current(ctx->st, school->urn, &c, &cause);
+        if (rc != 0) {
+                err = rc < 0 ? proto_error("internal error: %s", cause)
+                             : refusal(proto_error("school %s has no open "
+                                                   "case",
+                                                   school->urn),
+                                       "not_found");
+                free(cause);
+                return err;
+        }
+        *out = c.id;
+        return NULL;
+}
+
+json_t *
+write_refusal(struct control_ctx *ctx, const char *cause)
+{
+        const char *fault;
+
+        if (store_fault(ctx->st, &fault) != STORE_OK)
+                return proto_error("%s; nothing was recorded", fault);
+        return proto_error("internal error: %s", cause);
 }
 
 /*
@@ -374,51 +432,24 @@ cmd_list(struct control_ctx *ctx, const struct request *r, int64_t now)
         if ((err = opt_bool(req, "all", &all)) != NULL)
                 return err;
         v = store_json_cases(ctx->st, ctx->conf->tz, all, &cause);
-        if (v != NULL)
-                add_names(ctx->conf, v);
-        return view(v, "cases", cause);
+        return named_view(ctx->conf, v, "cases", cause);
 }
 
 static json_t *
 cmd_show(struct control_ctx *ctx, const struct request *r, int64_t now)
 {
-        json_t *req = r->body;
-        const struct school *school;
-        struct store_case c;
-        json_int_t id = 0;
         char *cause = NULL;
         json_t *err, *v;
-        int rc;
+        int64_t id = 0;
 
         (void)now;
-        if ((err = opt_int(req, "case", 1, INT64_MAX, &id)) != NULL ||
-            (err = school_field(ctx, req, false, &school)) != NULL)
+        if ((err = case_field(ctx, r->body,
+                              "show needs one of 'case' and 'school'", &id)) !=
+            NULL)
                 return err;
-        if ((id == 0) == (school == NULL))
-                return proto_error("show needs one of 'case' and 'school'");
-        if (school != NULL) {
-                rc = store_case_current(ctx->st, school->urn, &c, &cause);
-                if (rc != 0) {
-                        err = rc < 0 ? proto_error("internal error: %s", cause)
-                                     : refusal(proto_error("school %s has "
-                                                           "no open case",
-                                                           school->urn),
-                                               "not_found");
-                        free(cause);
-                        return err;
-                }
-                id = c.id;
-        }
         v = store_json_case(ctx->st, ctx->conf->tz, id, &cause);
-        if (v != NULL) {
-                const char *urn =
-                    json_string_value(json_object_get(v, "school"));
-                const struct school *s =
-                    urn ? conf_school(ctx->conf, urn) : NULL;
-
-                if (s != NULL)
-                        json_object_set_new(v, "name", json_string(s->name));
-        }
+        if (v != NULL)
+                add_name(ctx->conf, v);
         if (v == NULL && cause != NULL && strncmp(cause, "no case ", 8) == 0)
                 return refusal(view(v, "case", cause), "not_found");
         return view(v, "case", cause);
@@ -437,9 +468,7 @@ cmd_upcoming(struct control_ctx *ctx, const struct request *r, int64_t now)
                 return err;
         v = store_json_upcoming(ctx->st, ctx->conf->tz,
                                 school ? school->urn : NULL, &cause);
-        if (v != NULL)
-                add_names(ctx->conf, v);
-        return view(v, "alerts", cause);
+        return named_view(ctx->conf, v, "alerts", cause);
 }
 
 /*
@@ -511,9 +540,7 @@ cmd_history(struct control_ctx *ctx, const struct request *r, int64_t now)
         v = store_json_history(ctx->st, ctx->conf->tz,
                                school ? school->urn : NULL, uid, (int)limit,
                                &cause);
-        if (v != NULL)
-                add_names(ctx->conf, v);
-        return view(v, "deliveries", cause);
+        return named_view(ctx->conf, v, "deliveries", cause);
 }
 
 static json_t *
@@ -604,11 +631,7 @@ cmd_test(struct control_ctx *ctx, const struct request *r, int64_t now)
         id = store_test_delivery(ctx->st, ch->name,
                                  conf_channel_type_name(ch->type), now, &cause);
         if (id < 0 || store_job_read(ctx->st, id, &job, &cause) < 0) {
-                const char *fault;
-
-                err = store_fault(ctx->st, &fault) != STORE_OK
-                          ? proto_error("%s; nothing was recorded", fault)
-                          : proto_error("internal error: %s", cause);
+                err = write_refusal(ctx, cause);
                 free(cause);
                 return err;
         }
@@ -692,11 +715,7 @@ cmd_signin_mail(struct control_ctx *ctx, const struct request *r, int64_t now)
                                     conf_channel_type_name(ch->type), &m, now,
                                     &cause);
         if (id < 0) {
-                const char *fault;
-
-                reply = store_fault(ctx->st, &fault) != STORE_OK
-                            ? proto_error("%s; nothing was recorded", fault)
-                            : proto_error("internal error: %s", cause);
+                reply = write_refusal(ctx, cause);
                 goto out;
         }
         /* The link is a secret: never logged. */

@@ -33,8 +33,23 @@ json_t *opt_int(json_t *req, const char *key, json_int_t min, json_int_t max,
 /* A URN field naming a school of the config; *school set. */
 json_t *school_field(struct control_ctx *ctx, json_t *req, bool required,
                      const struct school **school);
+/*
+ * The case of a request: its "case" id, or the current case of its
+ * "school": the refusal `neither` when it has neither or both, reason
+ * "not_found" when the school has no open case.
+ */
+json_t *case_field(struct control_ctx *ctx, json_t *req, const char *neither,
+                   int64_t *out);
 /* A "schools" field, when present: an array of URNs of the config. */
 json_t *school_list(struct control_ctx *ctx, json_t *v);
+/*
+ * A command: the reply to request `r` at time `now` (a refusal or
+ * {"ok": true, ...}), which the caller frees. Every row of control.c's
+ * command table runs one.
+ */
+typedef json_t *control_cmd(struct control_ctx *ctx, const struct request *r,
+                            int64_t now);
+
 /* Who makes request `r` ("unix:USER", "token:NAME"...), into out. */
 json_t *request_actor(struct control_ctx *ctx, const struct request *r,
                       char *out, size_t len);
@@ -44,33 +59,24 @@ json_t *view(json_t *v, const char *key, char *cause);
 json_t *refusal(json_t *err, const char *reason);
 /* Before a write: a faulty state database is tried again now. */
 void retry_store(struct control_ctx *ctx);
+/*
+ * After a write that failed with `cause` (the caller's, still): the
+ * store's fault when it has one ("...; nothing was recorded"), else an
+ * internal error.
+ */
+json_t *write_refusal(struct control_ctx *ctx, const char *cause);
 
 /* --- The commands of control_ops.c ---------------------------------------- */
 
-json_t *control_backup(struct control_ctx *ctx, const struct request *r,
-                       int64_t now);
-json_t *control_audit_list(struct control_ctx *ctx, const struct request *r,
-                           int64_t now);
-json_t *control_export(struct control_ctx *ctx, const struct request *r,
-                       int64_t now);
+control_cmd control_backup, control_audit_list, control_export;
 extern const char *const control_backup_keys[];
 extern const char *const control_audit_keys[];
 extern const char *const control_export_keys[];
 
 /* --- The commands of control_tokens.c ------------------------------------- */
 
-json_t *control_token_create(struct control_ctx *ctx, const struct request *r,
-                             int64_t now);
-json_t *control_token_list(struct control_ctx *ctx, const struct request *r,
-                           int64_t now);
-json_t *control_token_revoke(struct control_ctx *ctx, const struct request *r,
-                             int64_t now);
-json_t *control_token_auth(struct control_ctx *ctx, const struct request *r,
-                           int64_t now);
-json_t *control_ack(struct control_ctx *ctx, const struct request *r,
-                    int64_t now);
-json_t *control_link(struct control_ctx *ctx, const struct request *r,
-                     int64_t now);
+control_cmd control_token_create, control_token_list, control_token_revoke,
+    control_token_auth, control_ack, control_link;
 extern const char *const control_token_create_keys[];
 extern const char *const control_token_revoke_keys[];
 extern const char *const control_token_auth_keys[];

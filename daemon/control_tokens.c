@@ -141,11 +141,7 @@ control_token_create(struct control_ctx *ctx, const struct request *r,
                 goto out;
         }
         if (id < 0) {
-                const char *fault;
-
-                reply = store_fault(ctx->st, &fault) != STORE_OK
-                            ? proto_error("%s; nothing was recorded", fault)
-                            : proto_error("internal error: %s", cause);
+                reply = write_refusal(ctx, cause);
                 goto out;
         }
         log_info("token '%s' (%s) created by '%s'", name, roles_name(role),
@@ -262,39 +258,6 @@ link_of(struct control_ctx *ctx, const char *token, int64_t now,
         return NULL;
 }
 
-/* The case `id` or the school's current one; the refusal when none. */
-static json_t *
-case_field(struct control_ctx *ctx, json_t *req, int64_t *out)
-{
-        const struct school *school;
-        struct store_case c;
-        json_int_t id = 0;
-        char *cause = NULL;
-        json_t *err;
-        int rc;
-
-        if ((err = opt_int(req, "case", 1, INT64_MAX, &id)) != NULL ||
-            (err = school_field(ctx, req, false, &school)) != NULL)
-                return err;
-        if ((id == 0) == (school == NULL))
-                return proto_error("give one of 'case' and 'school'");
-        *out = id;
-        if (school == NULL)
-                return NULL;
-        rc = store_case_current(ctx->st, school->urn, &c, &cause);
-        if (rc != 0) {
-                err = rc < 0 ? proto_error("internal error: %s", cause)
-                             : refusal(proto_error("school %s has no open "
-                                                   "case",
-                                                   school->urn),
-                                       "not_found");
-                free(cause);
-                return err;
-        }
-        *out = c.id;
-        return NULL;
-}
-
 /*
  * ack: a case's rule, by its case (or school) and rule name, or by a
  * one-click link's token. A link's acknowledgement is recorded as
@@ -331,7 +294,9 @@ control_ack(struct control_ctx *ctx, const struct request *r, int64_t now)
         } else {
                 if (ack.rule == NULL)
                         return proto_error("'rule' is required");
-                if ((err = case_field(ctx, req, &ack.case_id)) != NULL)
+                if ((err =
+                         case_field(ctx, req, "give one of 'case' and 'school'",
+                                    &ack.case_id)) != NULL)
                         return err;
         }
         retry_store(ctx);

@@ -10,15 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *
-jtime(const struct tz *tz, int64_t utc)
-{
-        char buf[TIMEFMT_LEN];
-
-        timefmt_rfc3339(tz, utc, buf, sizeof(buf));
-        return json_string(buf);
-}
-
 /* The plan's warnings about `rule` ("rule: ..."), joined; NULL if none. */
 static char *
 rule_warnings(const struct plan *plan, const char *rule)
@@ -99,7 +90,8 @@ store_plan(struct store *st, const struct conf *conf,
                                             json_string(pa->escalation > 0
                                                             ? "escalation"
                                                             : "alert"));
-                        json_object_set_new(o, "at", jtime(conf->tz, a.at));
+                        json_object_set_new(o, "at",
+                                            timefmt_json(conf->tz, a.at));
                         json_object_set_new(o, "offset",
                                             json_string(pa->offset->text));
                         json_array_append_new(scheduled, o);
@@ -228,7 +220,7 @@ sched_record(struct store *st, const struct conf *conf,
                 json_object_set_new(s, "name", json_string(school->name));
                 json_object_set_new(reply, "school", s);
         }
-        json_object_set_new(reply, "at", jtime(conf->tz, ev->at));
+        json_object_set_new(reply, "at", timefmt_json(conf->tz, ev->at));
         json_object_set_new(reply, "state",
                             json_string(store_case_state_name(c.state)));
         json_object_set_new(reply, "scheduled", scheduled);
@@ -610,12 +602,12 @@ sched_ack_json(const struct conf *conf, int64_t case_id, const char *urn,
                       school != NULL ? school->name : urn);
         o = json_pack("{s:I, s:o, s:s, s:o, s:s, s:b}", "case",
                       (json_int_t)case_id, "school", s, "rule", rule, "due",
-                      jtime(conf->tz, a->due), "due_human", human, "acked",
-                      acked);
+                      timefmt_json(conf->tz, a->due), "due_human", human,
+                      "acked", acked);
         if (acked) {
                 json_object_set_new(
                     o, "by", a->actor ? json_string(a->actor) : json_null());
-                json_object_set_new(o, "at", jtime(conf->tz, a->at));
+                json_object_set_new(o, "at", timefmt_json(conf->tz, a->at));
                 json_object_set_new(
                     o, "note", a->note ? json_string(a->note) : json_null());
         }

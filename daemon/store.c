@@ -540,6 +540,17 @@ store_run(struct store *st, sqlite3_stmt *s, const char *what, char **cause)
         return rc < 0 ? -1 : 0;
 }
 
+int
+store_write(struct store *st, sqlite3_stmt *s, bool bind_failed,
+            const char *what, char **cause)
+{
+        if (bind_failed) {
+                done(s);
+                return store_fail(st, what, cause);
+        }
+        return store_run(st, s, what, cause);
+}
+
 /* --- Opening and closing -------------------------------------------------- */
 
 /* Runs a PRAGMA that answers one value; its text is copied into buf. */

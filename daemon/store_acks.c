@@ -108,26 +108,25 @@ store_ack(struct store *st, int64_t case_id, const char *rule,
         rc = ack_get(st, case_id, out->event_id, rule, out, cause);
         if (rc != 0)
                 return rc < 0 ? -1 : 0;
-        if (sqlite3_bind_int64(add, 1, case_id) != SQLITE_OK ||
-            sqlite3_bind_int64(add, 2, out->event_id) != SQLITE_OK ||
-            bind_text(add, 3, rule) != SQLITE_OK ||
-            bind_text(add, 4, actor) != SQLITE_OK ||
-            bind_text(add, 5, note) != SQLITE_OK ||
-            sqlite3_bind_int64(add, 6, now) != SQLITE_OK) {
-                done(add);
-                return store_fail(st, "add acknowledgement", cause);
-        }
-        if (store_run(st, add, "add acknowledgement", cause) < 0)
+        if (store_write(st, add,
+                        sqlite3_bind_int64(add, 1, case_id) != SQLITE_OK ||
+                            sqlite3_bind_int64(add, 2, out->event_id) !=
+                                SQLITE_OK ||
+                            bind_text(add, 3, rule) != SQLITE_OK ||
+                            bind_text(add, 4, actor) != SQLITE_OK ||
+                            bind_text(add, 5, note) != SQLITE_OK ||
+                            sqlite3_bind_int64(add, 6, now) != SQLITE_OK,
+                        "add acknowledgement", cause) < 0)
                 return -1;
-        if (sqlite3_bind_int64(cancel, 1, case_id) != SQLITE_OK ||
-            bind_text(cancel, 2, rule) != SQLITE_OK ||
-            sqlite3_bind_int64(cancel, 3, out->event_id) != SQLITE_OK ||
-            sqlite3_bind_int64(cancel, 4, now) != SQLITE_OK ||
-            bind_text(cancel, 5, keeps != NULL ? keeps : "[]") != SQLITE_OK) {
-                done(cancel);
-                return store_fail(st, "cancel acknowledged alerts", cause);
-        }
-        if (store_run(st, cancel, "cancel acknowledged alerts", cause) < 0)
+        if (store_write(
+                st, cancel,
+                sqlite3_bind_int64(cancel, 1, case_id) != SQLITE_OK ||
+                    bind_text(cancel, 2, rule) != SQLITE_OK ||
+                    sqlite3_bind_int64(cancel, 3, out->event_id) != SQLITE_OK ||
+                    sqlite3_bind_int64(cancel, 4, now) != SQLITE_OK ||
+                    bind_text(cancel, 5, keeps != NULL ? keeps : "[]") !=
+                        SQLITE_OK,
+                "cancel acknowledged alerts", cause) < 0)
                 return -1;
         out->cancelled = sqlite3_changes(st->db);
         out->fresh = true;
@@ -206,11 +205,8 @@ store_links_prune(struct store *st, int64_t before, char **cause)
 {
         sqlite3_stmt *s = st->stmts[S_LINKS_PRUNE];
 
-        if (sqlite3_bind_int64(s, 1, before) != SQLITE_OK) {
-                done(s);
-                return store_fail(st, "prune links", cause);
-        }
-        if (store_run(st, s, "prune links", cause) < 0)
+        if (store_write(st, s, sqlite3_bind_int64(s, 1, before) != SQLITE_OK,
+                        "prune links", cause) < 0)
                 return -1;
         return sqlite3_changes(st->db);
 }

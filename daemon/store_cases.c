@@ -83,14 +83,12 @@ store_case_open(struct store *st, const char *urn, const char *contact,
                                   urn);
                 return -1;
         }
-        if (bind_text(s, 1, urn) != SQLITE_OK ||
-            bind_text(s, 2, contact) != SQLITE_OK ||
-            bind_text(s, 3, note) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 4, at) != SQLITE_OK) {
-                done(s);
-                return store_fail(st, "open case", cause);
-        }
-        if (store_run(st, s, "open case", cause) < 0)
+        if (store_write(st, s,
+                        bind_text(s, 1, urn) != SQLITE_OK ||
+                            bind_text(s, 2, contact) != SQLITE_OK ||
+                            bind_text(s, 3, note) != SQLITE_OK ||
+                            sqlite3_bind_int64(s, 4, at) != SQLITE_OK,
+                        "open case", cause) < 0)
                 return -1;
         return sqlite3_last_insert_rowid(st->db);
 }
@@ -160,13 +158,12 @@ store_case_set_state(struct store *st, int64_t id, enum case_state state,
                                   (int)state);
                 return -1;
         }
-        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
-            bind_text(s, 2, store_case_states[state]) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 3, at) != SQLITE_OK) {
-                done(s);
-                return store_fail(st, "set case state", cause);
-        }
-        if (store_run(st, s, "set case state", cause) < 0)
+        if (store_write(st, s,
+                        sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+                            bind_text(s, 2, store_case_states[state]) !=
+                                SQLITE_OK ||
+                            sqlite3_bind_int64(s, 3, at) != SQLITE_OK,
+                        "set case state", cause) < 0)
                 return -1;
         return check_changed(st, id, "set case state", "no case", cause);
 }
@@ -177,12 +174,10 @@ store_case_set_contact(struct store *st, int64_t id, const char *contact,
 {
         sqlite3_stmt *s = st->stmts[S_CASE_SET_CONTACT];
 
-        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
-            bind_text(s, 2, contact) != SQLITE_OK) {
-                done(s);
-                return store_fail(st, "set case contact", cause);
-        }
-        if (store_run(st, s, "set case contact", cause) < 0)
+        if (store_write(st, s,
+                        sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+                            bind_text(s, 2, contact) != SQLITE_OK,
+                        "set case contact", cause) < 0)
                 return -1;
         return check_changed(st, id, "set case contact", "no case", cause);
 }
@@ -223,17 +218,16 @@ store_event_add(struct store *st, int64_t case_id, const char *kind, int64_t at,
 {
         sqlite3_stmt *s = st->stmts[S_EVENT_ADD];
 
-        if (sqlite3_bind_int64(s, 1, case_id) != SQLITE_OK ||
-            bind_text(s, 2, kind) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 3, at) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 4, recorded_at) != SQLITE_OK ||
-            bind_text(s, 5, contact) != SQLITE_OK ||
-            bind_text(s, 6, note) != SQLITE_OK ||
-            bind_text(s, 7, actor) != SQLITE_OK) {
-                done(s);
-                return store_fail(st, "insert event", cause);
-        }
-        if (store_run(st, s, "insert event", cause) < 0)
+        if (store_write(st, s,
+                        sqlite3_bind_int64(s, 1, case_id) != SQLITE_OK ||
+                            bind_text(s, 2, kind) != SQLITE_OK ||
+                            sqlite3_bind_int64(s, 3, at) != SQLITE_OK ||
+                            sqlite3_bind_int64(s, 4, recorded_at) !=
+                                SQLITE_OK ||
+                            bind_text(s, 5, contact) != SQLITE_OK ||
+                            bind_text(s, 6, note) != SQLITE_OK ||
+                            bind_text(s, 7, actor) != SQLITE_OK,
+                        "insert event", cause) < 0)
                 return -1;
         return sqlite3_last_insert_rowid(st->db);
 }
@@ -246,20 +240,20 @@ store_alert_add(struct store *st, const struct store_alert *a, const char *sig,
 {
         sqlite3_stmt *s = st->stmts[S_ALERT_ADD];
 
-        if (sqlite3_bind_int64(s, 1, a->case_id) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 2, a->event_id) != SQLITE_OK ||
-            bind_field(s, 3, a->rule, sizeof(a->rule)) != SQLITE_OK ||
-            bind_field(s, 4, a->offset, sizeof(a->offset)) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 5, a->at) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 6, a->due) != SQLITE_OK ||
-            bind_time(s, 7, a->opens) != SQLITE_OK ||
-            bind_text(s, 8, sig) != SQLITE_OK ||
-            bind_text(s, 9, warning) != SQLITE_OK ||
-            sqlite3_bind_int(s, 10, a->escalation) != SQLITE_OK) {
-                done(s);
-                return store_fail(st, "insert alert", cause);
-        }
-        if (store_run(st, s, "insert alert", cause) < 0)
+        if (store_write(
+                st, s,
+                sqlite3_bind_int64(s, 1, a->case_id) != SQLITE_OK ||
+                    sqlite3_bind_int64(s, 2, a->event_id) != SQLITE_OK ||
+                    bind_field(s, 3, a->rule, sizeof(a->rule)) != SQLITE_OK ||
+                    bind_field(s, 4, a->offset, sizeof(a->offset)) !=
+                        SQLITE_OK ||
+                    sqlite3_bind_int64(s, 5, a->at) != SQLITE_OK ||
+                    sqlite3_bind_int64(s, 6, a->due) != SQLITE_OK ||
+                    bind_time(s, 7, a->opens) != SQLITE_OK ||
+                    bind_text(s, 8, sig) != SQLITE_OK ||
+                    bind_text(s, 9, warning) != SQLITE_OK ||
+                    sqlite3_bind_int(s, 10, a->escalation) != SQLITE_OK,
+                "insert alert", cause) < 0)
                 return -1;
         return sqlite3_last_insert_rowid(st->db);
 }
@@ -272,15 +266,13 @@ cancel_alerts(struct store *st, int64_t case_id, int64_t event_id,
 {
         sqlite3_stmt *s = st->stmts[S_ALERTS_CANCEL];
 
-        if (sqlite3_bind_int64(s, 1, case_id) != SQLITE_OK ||
-            bind_text(s, 2, rule) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 3, at) != SQLITE_OK ||
-            (event_id != 0 &&
-             sqlite3_bind_int64(s, 4, event_id) != SQLITE_OK)) {
-                done(s);
-                return store_fail(st, "cancel alerts", cause);
-        }
-        if (store_run(st, s, "cancel alerts", cause) < 0)
+        if (store_write(st, s,
+                        sqlite3_bind_int64(s, 1, case_id) != SQLITE_OK ||
+                            bind_text(s, 2, rule) != SQLITE_OK ||
+                            sqlite3_bind_int64(s, 3, at) != SQLITE_OK ||
+                            (event_id != 0 &&
+                             sqlite3_bind_int64(s, 4, event_id) != SQLITE_OK),
+                        "cancel alerts", cause) < 0)
                 return -1;
         return sqlite3_changes(st->db);
 }
@@ -362,14 +354,12 @@ finish_alert(struct store *st, enum stmt which, int64_t id, int64_t at,
 {
         sqlite3_stmt *s = st->stmts[which];
 
-        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 2, at) != SQLITE_OK ||
-            (which == S_ALERT_FIRE &&
-             sqlite3_bind_int(s, 3, late) != SQLITE_OK)) {
-                done(s);
-                return store_fail(st, what, cause);
-        }
-        if (store_run(st, s, what, cause) < 0)
+        if (store_write(st, s,
+                        sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+                            sqlite3_bind_int64(s, 2, at) != SQLITE_OK ||
+                            (which == S_ALERT_FIRE &&
+                             sqlite3_bind_int(s, 3, late) != SQLITE_OK),
+                        what, cause) < 0)
                 return -1;
         return check_changed(st, id, what, "no pending alert", cause);
 }

@@ -14,14 +14,12 @@ store_delivery_add(struct store *st, int64_t alert_id, const char *channel,
 {
         sqlite3_stmt *s = st->stmts[S_DELIVERY_ADD];
 
-        if (sqlite3_bind_int64(s, 1, alert_id) != SQLITE_OK ||
-            bind_text(s, 2, channel) != SQLITE_OK ||
-            bind_text(s, 3, type) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 4, at) != SQLITE_OK) {
-                done(s);
-                return store_fail(st, "insert delivery", cause);
-        }
-        if (store_run(st, s, "insert delivery", cause) < 0)
+        if (store_write(st, s,
+                        sqlite3_bind_int64(s, 1, alert_id) != SQLITE_OK ||
+                            bind_text(s, 2, channel) != SQLITE_OK ||
+                            bind_text(s, 3, type) != SQLITE_OK ||
+                            sqlite3_bind_int64(s, 4, at) != SQLITE_OK,
+                        "insert delivery", cause) < 0)
                 return -1;
         return sqlite3_last_insert_rowid(st->db);
 }
@@ -36,12 +34,11 @@ update_count(struct store *st, enum stmt which, const char *text, int64_t now,
         sqlite3_stmt *s = st->stmts[which];
         int i = 1;
 
-        if ((text != NULL && bind_text(s, i++, text) != SQLITE_OK) ||
-            sqlite3_bind_int64(s, i, now) != SQLITE_OK) {
-                done(s);
-                return store_fail(st, what, cause);
-        }
-        if (store_run(st, s, what, cause) < 0)
+        if (store_write(
+                st, s,
+                (text != NULL && bind_text(s, i++, text) != SQLITE_OK) ||
+                    sqlite3_bind_int64(s, i, now) != SQLITE_OK,
+                what, cause) < 0)
                 return -1;
         return sqlite3_changes(st->db);
 }
@@ -144,15 +141,13 @@ store_delivery_lease(struct store *st, const struct store_ready *r,
         static const char what[] = "lease delivery";
         sqlite3_stmt *s = st->stmts[S_DELIVERY_LEASE];
 
-        if (sqlite3_bind_int64(s, 1, r->id) != SQLITE_OK ||
-            bind_text(s, 2, worker) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 3, until) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 4, now) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 5, r->lease) != SQLITE_OK) {
-                done(s);
-                return store_fail(st, what, cause);
-        }
-        if (store_run(st, s, what, cause) < 0)
+        if (store_write(st, s,
+                        sqlite3_bind_int64(s, 1, r->id) != SQLITE_OK ||
+                            bind_text(s, 2, worker) != SQLITE_OK ||
+                            sqlite3_bind_int64(s, 3, until) != SQLITE_OK ||
+                            sqlite3_bind_int64(s, 4, now) != SQLITE_OK ||
+                            sqlite3_bind_int64(s, 5, r->lease) != SQLITE_OK,
+                        what, cause) < 0)
                 return -1;
         if (sqlite3_changes(st->db) != 1) {
                 if (cause != NULL)
@@ -398,20 +393,15 @@ store_message_delivery(struct store *st, const char *channel, const char *type,
             &(struct store_mark){ STORE_MESSAGE_RULE, m->kind,
                                   "a one-off email", m->kind, m->actor },
             channel, type, now, cause);
-        if (id < 0)
-                goto out;
-        if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
-            bind_text(s, 2, m->rcpt) != SQLITE_OK ||
-            bind_text(s, 3, m->subject) != SQLITE_OK ||
-            bind_text(s, 4, m->body) != SQLITE_OK) {
-                done(s);
-                id = store_fail(st, "message add", cause);
-                goto out;
-        }
-        if (store_run(st, s, "message add", cause) < 0 ||
-            store_commit(st, cause) < 0)
+        if (id >= 0 &&
+            (store_write(st, s,
+                         sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+                             bind_text(s, 2, m->rcpt) != SQLITE_OK ||
+                             bind_text(s, 3, m->subject) != SQLITE_OK ||
+                             bind_text(s, 4, m->body) != SQLITE_OK,
+                         "message add", cause) < 0 ||
+             store_commit(st, cause) < 0))
                 id = -1;
-out:
         if (id < 0)
                 store_rollback(st);
         return id;

@@ -147,6 +147,13 @@ int store_step_text(struct store *st, sqlite3_stmt *s, const char *key,
 /* Runs a statement that returns no rows, then readies it again. */
 int store_run(struct store *st, sqlite3_stmt *s, const char *what,
               char **cause);
+/*
+ * store_run() of `s` as the caller bound it: `bind_failed` when a bind
+ * did not take, which readies `s` again and fails as store_fail(). Then
+ * sqlite3_changes() or sqlite3_last_insert_rowid() tell what it did.
+ */
+int store_write(struct store *st, sqlite3_stmt *s, bool bind_failed,
+                const char *what, char **cause);
 
 /* Runs a PRAGMA that answers one value; its text is copied into buf. */
 int store_pragma(struct store *st, const char *sql, char *buf, size_t len);

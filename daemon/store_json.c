@@ -40,33 +40,74 @@ typedef json_t *(*row_fn)(sqlite3_stmt *s, const struct tz *tz);
 
 /*
  * Steps statement `which`, already bound (bind_rc is the binding's result),
- * and returns the array of its rows made by `row`; NULL with *cause on any
- * error. The statement is reset either way.
+ * calling `each` on every row with `arg`: 0, or -1 with *cause on an error
+ * of the database or of `each` (which stops the walk). The statement is
+ * reset either way.
  */
-static json_t *
-rows(struct store *st, enum stmt which, int bind_rc, row_fn row,
-     const struct tz *tz, const char *what, char **cause)
+typedef int (*each_fn)(sqlite3_stmt *s, void *arg, const char *what,
+                       char **cause);
+
+static int
+each_row(struct store *st, enum stmt which, int bind_rc, each_fn each,
+         void *arg, const char *what, char **cause)
 {
         sqlite3_stmt *s = st->stmts[which];
-        json_t *arr = json_array();
         int rc;
 
         if (bind_rc != SQLITE_OK) {
                 rc = store_fail(st, what, cause);
         } else {
                 while ((rc = store_step(st, s, what, cause)) == 1) {
-                        if (append(arr, row(s, tz), what, cause) < 0) {
+                        if (each(s, arg, what, cause) < 0) {
                                 rc = -1;
                                 break;
                         }
                 }
         }
         done(s);
-        if (rc < 0) {
-                json_decref(arr);
-                arr = NULL;
+        return rc < 0 ? -1 : 0;
+}
+
+struct rows_arg {
+        json_t *arr;
+        row_fn row;
+        const struct tz *tz;
+};
+
+static int
+add_row(sqlite3_stmt *s, void *arg, const char *what, char **cause)
+{
+        struct rows_arg *a = arg;
+
+        return append(a->arr, a->row(s, a->tz), what, cause);
+}
+
+/*
+ * The array of the rows of statement `which` (as each_row()) made by
+ * `row`; NULL with *cause on any error.
+ */
+static json_t *
+rows(struct store *st, enum stmt which, int bind_rc, row_fn row,
+     const struct tz *tz, const char *what, char **cause)
+{
+        struct rows_arg a = { json_array(), row, tz };
+
+        if (each_row(st, which, bind_rc, add_row, &a, what, cause) < 0) {
+                json_decref(a.arr);
+                return NULL;
         }
-        return arr;
+        return a.arr;
+}
+
+/* Sets the view `part` as `key` of `obj`: 0, or -1 when it is NULL (the
+ * view failed, cause set). */
+static int
+set_part(json_t *obj, const char *key, json_t *part)
+{
+        if (part == NULL)
+                return -1;
+        json_object_set_new(obj, key, part);
+        return 0;
 }
 
 static json_t *
@@ -147,7 +188,7 @@ store_json_case(struct store *st, const struct tz *tz, int64_t id, char **cause)
 {
         static const char what[] = "show case";
         sqlite3_stmt *s = st->stmts[S_JSON_CASE];
-        json_t *c = NULL, *events = NULL, *alerts = NULL, *acks = NULL;
+        json_t *c = NULL;
         char opened[TIMEFMT_LEN], closed[TIMEFMT_LEN];
         int rc;
 
@@ -176,33 +217,26 @@ store_json_case(struct store *st, const struct tz *tz, int64_t id, char **cause)
                 goto out;
         }
         /* The events in the order recorded; the alerts soonest first. */
-        events = rows(st, S_JSON_CASE_EVENTS,
-                      sqlite3_bind_int64(st->stmts[S_JSON_CASE_EVENTS], 1, id),
-                      event_row, tz, "show case events", cause);
-        if (events != NULL)
-                alerts = rows(
-                    st, S_JSON_CASE_ALERTS,
-                    sqlite3_bind_int64(st->stmts[S_JSON_CASE_ALERTS], 1, id),
-                    alert_row, tz, "show case alerts", cause);
-        if (alerts != NULL)
-                acks =
-                    rows(st, S_JSON_CASE_ACKS,
-                         sqlite3_bind_int64(st->stmts[S_JSON_CASE_ACKS], 1, id),
-                         ack_row, tz, "show case acknowledgements", cause);
-        if (acks == NULL) {
+        if (set_part(
+                c, "events",
+                rows(st, S_JSON_CASE_EVENTS,
+                     sqlite3_bind_int64(st->stmts[S_JSON_CASE_EVENTS], 1, id),
+                     event_row, tz, "show case events", cause)) < 0 ||
+            set_part(
+                c, "alerts",
+                rows(st, S_JSON_CASE_ALERTS,
+                     sqlite3_bind_int64(st->stmts[S_JSON_CASE_ALERTS], 1, id),
+                     alert_row, tz, "show case alerts", cause)) < 0 ||
+            set_part(
+                c, "acks",
+                rows(st, S_JSON_CASE_ACKS,
+                     sqlite3_bind_int64(st->stmts[S_JSON_CASE_ACKS], 1, id),
+                     ack_row, tz, "show case acknowledgements", cause)) < 0) {
                 json_decref(c);
                 c = NULL;
-                goto out;
         }
-        json_object_set_new(c, "events", events);
-        json_object_set_new(c, "alerts", alerts);
-        json_object_set_new(c, "acks", acks);
-        events = alerts = acks = NULL;
 out:
         done(s);
-        json_decref(events);
-        json_decref(alerts);
-        json_decref(acks);
         return c;
 }
 
@@ -316,33 +350,33 @@ store_json_history(struct store *st, const struct tz *tz, const char *urn,
                     cause);
 }
 
+/* Sets a (name, count) row in the object `arg`. */
+static int
+count_row(sqlite3_stmt *s, void *arg, const char *what, char **cause)
+{
+        const char *name = col_text(s, 0);
+
+        (void)what;
+        (void)cause;
+        if (name != NULL)
+                json_object_set_new(arg, name,
+                                    json_integer(sqlite3_column_int64(s, 1)));
+        return 0;
+}
+
 /* {"<state>": n, ...} with every name present, 0 when it has no rows. */
 static json_t *
 count_by(struct store *st, enum stmt which, const char *const *names,
          size_t nnames, const char *what, char **cause)
 {
-        sqlite3_stmt *s = st->stmts[which];
         json_t *counts = json_object();
-        int rc;
 
         for (size_t i = 0; i < nnames; i++)
                 json_object_set_new(counts, names[i], json_integer(0));
-        for (;;) {
-                const char *name;
-
-                rc = store_step(st, s, what, cause);
-                if (rc != 1)
-                        break;
-                name = col_text(s, 0);
-                if (name != NULL)
-                        json_object_set_new(
-                            counts, name,
-                            json_integer(sqlite3_column_int64(s, 1)));
-        }
-        done(s);
-        if (rc < 0) {
+        if (each_row(st, which, SQLITE_OK, count_row, counts, what, cause) <
+            0) {
                 json_decref(counts);
-                counts = NULL;
+                return NULL;
         }
         return counts;
 }
@@ -372,35 +406,29 @@ held_row(sqlite3_stmt *s, const struct tz *tz)
 json_t *
 store_json_counts(struct store *st, const struct tz *tz, char **cause)
 {
-        json_t *status = json_object(), *part;
+        json_t *status = json_object();
 
-        part = count_by(st, S_COUNT_CASES, store_case_states,
-                        NELEM(store_case_states), "count cases", cause);
-        if (part == NULL)
+        if (set_part(status, "cases",
+                     count_by(st, S_COUNT_CASES, store_case_states,
+                              NELEM(store_case_states), "count cases", cause)) <
+                0 ||
+            set_part(status, "alerts",
+                     count_by(st, S_COUNT_ALERTS, store_alert_states,
+                              NELEM(store_alert_states), "count alerts",
+                              cause)) < 0 ||
+            set_part(status, "deliveries",
+                     count_by(st, S_COUNT_DELIVERIES, names_delivery_status,
+                              DELIVERY_NSTATUS, "count deliveries", cause)) <
+                0 ||
+            /* The most recently missed alerts, newest first. */
+            set_part(status, "missed",
+                     rows(st, S_MISSED,
+                          sqlite3_bind_int(st->stmts[S_MISSED], 1, MISSED_MAX),
+                          missed_row, tz, "list missed alerts", cause)) < 0 ||
+            set_part(status, "held",
+                     rows(st, S_JSON_HELD, SQLITE_OK, held_row, tz,
+                          "list held deliveries", cause)) < 0)
                 goto fail;
-        json_object_set_new(status, "cases", part);
-        part = count_by(st, S_COUNT_ALERTS, store_alert_states,
-                        NELEM(store_alert_states), "count alerts", cause);
-        if (part == NULL)
-                goto fail;
-        json_object_set_new(status, "alerts", part);
-        part = count_by(st, S_COUNT_DELIVERIES, names_delivery_status,
-                        DELIVERY_NSTATUS, "count deliveries", cause);
-        if (part == NULL)
-                goto fail;
-        json_object_set_new(status, "deliveries", part);
-        /* The most recently missed alerts, newest first. */
-        part = rows(st, S_MISSED,
-                    sqlite3_bind_int(st->stmts[S_MISSED], 1, MISSED_MAX),
-                    missed_row, tz, "list missed alerts", cause);
-        if (part == NULL)
-                goto fail;
-        json_object_set_new(status, "missed", part);
-        part = rows(st, S_JSON_HELD, SQLITE_OK, held_row, tz,
-                    "list held deliveries", cause);
-        if (part == NULL)
-                goto fail;
-        json_object_set_new(status, "held", part);
         return status;
 fail:
         json_decref(status);
@@ -420,19 +448,16 @@ json_t *
 store_json_metrics(struct store *st, char **cause)
 {
         sqlite3_stmt *s = st->stmts[S_LAST_DELIVERED];
-        json_t *m = json_object(), *part;
+        json_t *m = json_object();
         int rc;
 
-        part = rows(st, S_METRIC_ALERTS, SQLITE_OK, pair_row, NULL,
-                    "count alerts by rule", cause);
-        if (part == NULL)
+        if (set_part(m, "alerts",
+                     rows(st, S_METRIC_ALERTS, SQLITE_OK, pair_row, NULL,
+                          "count alerts by rule", cause)) < 0 ||
+            set_part(m, "deliveries",
+                     rows(st, S_METRIC_DELIVERIES, SQLITE_OK, pair_row, NULL,
+                          "count deliveries by type", cause)) < 0)
                 goto fail;
-        json_object_set_new(m, "alerts", part);
-        part = rows(st, S_METRIC_DELIVERIES, SQLITE_OK, pair_row, NULL,
-                    "count deliveries by type", cause);
-        if (part == NULL)
-                goto fail;
-        json_object_set_new(m, "deliveries", part);
         rc = store_step(st, s, "last delivery", cause);
         if (rc == 1 && sqlite3_column_type(s, 0) != SQLITE_NULL)
                 json_object_set_new(m, "last_delivered",
@@ -479,36 +504,45 @@ store_json_audit(struct store *st, const struct tz *tz, int64_t since,
         return rows(st, S_AUDIT_LIST, rc, audit_row, tz, "audit trail", cause);
 }
 
+struct ids {
+        int64_t *v;
+        size_t n, cap;
+};
+
+/* Adds the id in the first column to the ids `arg`. */
+static int
+id_row(sqlite3_stmt *s, void *arg, const char *what, char **cause)
+{
+        struct ids *ids = arg;
+
+        (void)what;
+        (void)cause;
+        if (ids->n == ids->cap) {
+                ids->cap = ids->cap ? ids->cap * 2 : 16;
+                ids->v = xreallocarray(ids->v, ids->cap, sizeof(*ids->v));
+        }
+        ids->v[ids->n++] = sqlite3_column_int64(s, 0);
+        return 0;
+}
+
 json_t *
 store_json_export(struct store *st, const struct tz *tz, const char *urn,
                   char **cause)
 {
-        static const char what[] = "export";
-        sqlite3_stmt *s = st->stmts[S_SCHOOL_CASES];
         json_t *cases = json_array(), *c;
-        int64_t *ids = NULL;
-        size_t n = 0, cap = 0;
+        struct ids ids = { NULL, 0, 0 };
         int rc;
 
         /* The ids first: store_json_case() steps statements of its own. */
-        if (bind_text(s, 1, urn) != SQLITE_OK) {
-                rc = store_fail(st, what, cause);
-        } else {
-                while ((rc = store_step(st, s, what, cause)) == 1) {
-                        if (n == cap) {
-                                cap = cap ? cap * 2 : 16;
-                                ids = xreallocarray(ids, cap, sizeof(*ids));
-                        }
-                        ids[n++] = sqlite3_column_int64(s, 0);
-                }
-        }
-        done(s);
-        for (size_t i = 0; rc == 0 && i < n; i++) {
-                c = store_json_case(st, tz, ids[i], cause);
+        rc = each_row(st, S_SCHOOL_CASES,
+                      bind_text(st->stmts[S_SCHOOL_CASES], 1, urn), id_row,
+                      &ids, "export", cause);
+        for (size_t i = 0; rc == 0 && i < ids.n; i++) {
+                c = store_json_case(st, tz, ids.v[i], cause);
                 if (c == NULL || json_array_append_new(cases, c) < 0)
                         rc = -1;
         }
-        free(ids);
+        free(ids.v);
         if (rc < 0) {
                 json_decref(cases);
                 return NULL;

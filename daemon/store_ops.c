@@ -21,17 +21,15 @@ store_audit_add(struct store *st, const struct store_audit *a, char **cause)
 {
         sqlite3_stmt *s = st->stmts[S_AUDIT_ADD];
 
-        if (sqlite3_bind_int64(s, 1, a->at) != SQLITE_OK ||
-            bind_text(s, 2, a->actor) != SQLITE_OK ||
-            bind_text(s, 3, a->source) != SQLITE_OK ||
-            bind_text(s, 4, a->action) != SQLITE_OK ||
-            bind_text(s, 5, a->urn) != SQLITE_OK ||
-            bind_time(s, 6, a->case_id) != SQLITE_OK ||
-            bind_text(s, 7, a->detail) != SQLITE_OK) {
-                done(s);
-                return store_fail(st, "audit", cause);
-        }
-        if (store_run(st, s, "audit", cause) < 0)
+        if (store_write(st, s,
+                        sqlite3_bind_int64(s, 1, a->at) != SQLITE_OK ||
+                            bind_text(s, 2, a->actor) != SQLITE_OK ||
+                            bind_text(s, 3, a->source) != SQLITE_OK ||
+                            bind_text(s, 4, a->action) != SQLITE_OK ||
+                            bind_text(s, 5, a->urn) != SQLITE_OK ||
+                            bind_time(s, 6, a->case_id) != SQLITE_OK ||
+                            bind_text(s, 7, a->detail) != SQLITE_OK,
+                        "audit", cause) < 0)
                 return -1;
         return sqlite3_last_insert_rowid(st->db);
 }
@@ -186,11 +184,8 @@ run_before(struct store *st, enum stmt which, int64_t before, const char *what,
 {
         sqlite3_stmt *s = st->stmts[which];
 
-        if (sqlite3_bind_int64(s, 1, before) != SQLITE_OK) {
-                done(s);
-                return store_fail(st, what, cause);
-        }
-        if (store_run(st, s, what, cause) < 0)
+        if (store_write(st, s, sqlite3_bind_int64(s, 1, before) != SQLITE_OK,
+                        what, cause) < 0)
                 return -1;
         *n += sqlite3_changes(st->db);
         return 0;
@@ -307,14 +302,12 @@ store_check_delivery(struct store *st, const char *channel, const char *type,
             &(struct store_mark){ STORE_CHECK_RULE, every, "channel check",
                                   "check", "ofsted-notifyd" },
             channel, type, now, cause);
-        if (id >= 0 && (bind_text(s, 1, channel) != SQLITE_OK ||
-                        sqlite3_bind_int64(s, 2, now) != SQLITE_OK)) {
-                done(s);
-                id = store_fail(st, "channel check", cause);
-        }
-        if (id >= 0 && store_run(st, s, "channel check", cause) < 0)
-                id = -1;
-        if (id >= 0 && store_commit(st, cause) < 0)
+        if (id >= 0 &&
+            (store_write(st, s,
+                         bind_text(s, 1, channel) != SQLITE_OK ||
+                             sqlite3_bind_int64(s, 2, now) != SQLITE_OK,
+                         "channel check", cause) < 0 ||
+             store_commit(st, cause) < 0))
                 id = -1;
         if (id < 0)
                 store_rollback(st);

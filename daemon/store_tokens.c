@@ -13,27 +13,22 @@ store_token_add(struct store *st, const struct store_token *t, int64_t now,
         sqlite3_stmt *s = st->stmts[S_TOKEN_ADD];
         int rc;
 
-        if (bind_text(live, 1, t->name) != SQLITE_OK) {
-                done(live);
-                return store_fail(st, "token add", cause);
-        }
-        rc = store_step(st, live, "token add", cause);
+        rc = store_step_text(st, live, t->name, "token add", cause);
         done(live);
         if (rc != 0)
                 return rc < 0 ? -1 : 0;
-        if (bind_text(s, 1, t->name) != SQLITE_OK ||
-            sqlite3_bind_blob(s, 2, t->hash, TOKEN_HASH_LEN, SQLITE_STATIC) !=
-                SQLITE_OK ||
-            sqlite3_bind_blob(s, 3, t->feed_hash, TOKEN_HASH_LEN,
-                              SQLITE_STATIC) != SQLITE_OK ||
-            bind_text(s, 4, t->role) != SQLITE_OK ||
-            bind_text(s, 5, t->schools) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 6, now) != SQLITE_OK ||
-            bind_text(s, 7, t->actor) != SQLITE_OK) {
-                done(s);
-                return store_fail(st, "token add", cause);
-        }
-        if (store_run(st, s, "token add", cause) < 0)
+        if (store_write(st, s,
+                        bind_text(s, 1, t->name) != SQLITE_OK ||
+                            sqlite3_bind_blob(s, 2, t->hash, TOKEN_HASH_LEN,
+                                              SQLITE_STATIC) != SQLITE_OK ||
+                            sqlite3_bind_blob(s, 3, t->feed_hash,
+                                              TOKEN_HASH_LEN,
+                                              SQLITE_STATIC) != SQLITE_OK ||
+                            bind_text(s, 4, t->role) != SQLITE_OK ||
+                            bind_text(s, 5, t->schools) != SQLITE_OK ||
+                            sqlite3_bind_int64(s, 6, now) != SQLITE_OK ||
+                            bind_text(s, 7, t->actor) != SQLITE_OK,
+                        "token add", cause) < 0)
                 return -1;
         return sqlite3_last_insert_rowid(st->db);
 }
@@ -44,12 +39,10 @@ store_token_revoke(struct store *st, const char *name, int64_t now,
 {
         sqlite3_stmt *s = st->stmts[S_TOKEN_REVOKE];
 
-        if (bind_text(s, 1, name) != SQLITE_OK ||
-            sqlite3_bind_int64(s, 2, now) != SQLITE_OK) {
-                done(s);
-                return store_fail(st, "token revoke", cause);
-        }
-        if (store_run(st, s, "token revoke", cause) < 0)
+        if (store_write(st, s,
+                        bind_text(s, 1, name) != SQLITE_OK ||
+                            sqlite3_bind_int64(s, 2, now) != SQLITE_OK,
+                        "token revoke", cause) < 0)
                 return -1;
         return sqlite3_changes(st->db) > 0;
 }
