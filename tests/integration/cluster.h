@@ -75,7 +75,9 @@ int cluster_init(struct cluster *c, const char *name);
 void cluster_fini(struct cluster *c);
 /*
  * cmocka setup and teardown for tests that want nothing else: *state is
- * a struct cluster named after the test program.
+ * a struct cluster named after the test program. cluster_teardown() also
+ * ends a fixture of a test's own whose first member is its struct cluster
+ * (allocated with malloc), as most are.
  */
 int cluster_setup(void **state);
 int cluster_teardown(void **state);
