@@ -32,7 +32,6 @@
 int
 cluster_init(struct cluster *c, const char *name)
 {
-        const char *tmp = getenv("TMPDIR");
         static const char *const subs[] = { "state", "run", "spool" };
         char sub[192];
 
@@ -40,14 +39,8 @@ cluster_init(struct cluster *c, const char *name)
         c->sink = c->smtp = c->daemon = c->nfd = c->web = -1;
         for (int i = 0; i < CLUSTER_WORKERS; i++)
                 c->worker[i] = -1;
-        /* ipc and AF_UNIX paths must stay short. */
-        if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 60)
-                tmp = "/tmp";
-        snprintf(c->dir, sizeof(c->dir), "%s/%s.XXXXXX", tmp, name);
-        if (mkdtemp(c->dir) == NULL) {
-                c->dir[0] = '\0';
+        if (itest_mkdtemp(c->dir, sizeof(c->dir), name) < 0)
                 return -1;
-        }
         PATH(conf, "test.conf");
         PATH(dlog, "daemon.log");
         PATH(weblog, "web.log");

@@ -439,19 +439,6 @@ check_event(json_t *events, json_int_t id, const char *rule, time_t due)
         assert_contains(jstr(ev, "summary"), SCHOOL);
 }
 
-static void
-make_tmpdir(char *dir, size_t len, const char *name)
-{
-        const char *tmp = getenv("TMPDIR");
-
-        /* ipc and AF_UNIX paths must stay short. */
-        if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 60)
-                tmp = "/tmp";
-        snprintf(dir, len, "%s/%s.XXXXXX", tmp, name);
-        if (mkdtemp(dir) == NULL)
-                dir[0] = '\0';
-}
-
 /* The holidays and the certificates; cleans up itself when it fails, as
  * cmocka then skips the group teardown. */
 int
@@ -470,8 +457,7 @@ group_setup(void **state)
         holidays = load_holidays();
         if (holidays == NULL)
                 return -1;
-        make_tmpdir(certdir, sizeof(certdir), "test_email_certs");
-        if (certdir[0] == '\0')
+        if (itest_mkdtemp(certdir, sizeof(certdir), "test_email_certs") < 0)
                 goto fail;
         snprintf(ca_pem, sizeof(ca_pem), "%s/ca.pem", certdir);
         snprintf(server_pem, sizeof(server_pem), "%s/server.pem", certdir);

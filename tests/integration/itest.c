@@ -35,6 +35,15 @@ mono_ms(void)
         return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+double
+mono_s(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* The wall clock as httpsink logs it: seconds with a fraction. */
 double
 real_s(void)
@@ -235,6 +244,20 @@ itest_ctl_run(const char *ctl, const char *conf, char *env_state, char *env_run,
         argv[n] = NULL;
         assert_int_equal(proc_run(argv, env, &r), 0);
         return r;
+}
+
+int
+itest_mkdtemp(char *dir, size_t len, const char *name)
+{
+        const char *tmp = getenv("TMPDIR");
+
+        if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 60)
+                tmp = "/tmp";
+        snprintf(dir, len, "%s/%s.XXXXXX", tmp, name);
+        if (mkdtemp(dir) != NULL)
+                return 0;
+        dir[0] = '\0';
+        return -1;
 }
 
 static int

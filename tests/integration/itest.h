@@ -14,6 +14,8 @@
 
 void sleep_ms(long ms);
 long long mono_ms(void);
+/* The monotonic clock in seconds, for timing a call. */
+double mono_s(void);
 /* The wall clock as httpsink logs it: seconds with a fraction. */
 double real_s(void);
 json_t *member(json_t *obj, const char *key);
@@ -55,6 +57,12 @@ struct proc_result itest_ctl_run(const char *ctl, const char *conf,
                                  char *env_state, char *env_run, const char *a0,
                                  va_list ap);
 
+/*
+ * Makes the directory $TMPDIR/<name>.XXXXXX in dir[len] (under /tmp when
+ * $TMPDIR is long: ipc and AF_UNIX paths must stay short). 0, or -1 with
+ * dir "".
+ */
+int itest_mkdtemp(char *dir, size_t len, const char *name);
 /* Removes `dir` and everything under it; errors are ignored. */
 void itest_rmtree(const char *dir);
 /* Prints the file at `path` on stderr, its last `max` bytes, framed. */

@@ -57,15 +57,6 @@ struct call {
         size_t rlen, hlen;
 };
 
-static double
-mono_s(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Writes the script atomically, as tests must: a file, then a rename. */
 static void
 set_script(const struct sink *s, const char *text)
@@ -85,13 +76,9 @@ set_script(const struct sink *s, const char *text)
 static void
 sink_prepare(struct sink *s)
 {
-        const char *tmp = getenv("TMPDIR");
-
         memset(s, 0, sizeof(*s));
-        if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 60)
-                tmp = "/tmp";
-        snprintf(s->dir, sizeof(s->dir), "%s/test_httpsink.XXXXXX", tmp);
-        assert_non_null(mkdtemp(s->dir));
+        assert_int_equal(itest_mkdtemp(s->dir, sizeof(s->dir), "test_httpsink"),
+                         0);
         snprintf(s->portfile, sizeof(s->portfile), "%s/port", s->dir);
         snprintf(s->log, sizeof(s->log), "%s/requests.jsonl", s->dir);
         snprintf(s->script, sizeof(s->script), "%s/script", s->dir);
@@ -199,26 +186,6 @@ wait_log(const struct sink *s, size_t n, int timeout_ms)
                         return have;
                 usleep(10000);
         }
-}
-
-static const char *
-str(json_t *obj, const char *key)
-{
-        json_t *v = json_object_get(obj, key);
-
-        if (!json_is_string(v))
-                fail_msg("no string '%s'", key);
-        return json_string_value(v);
-}
-
-static json_int_t
-num(json_t *obj, const char *key)
-{
-        json_t *v = json_object_get(obj, key);
-
-        if (!json_is_integer(v))
-                fail_msg("no integer '%s'", key);
-        return json_integer_value(v);
 }
 
 struct buf {
@@ -412,24 +379,24 @@ test_post_logged(void **state)
         assert_int_equal(wait_log(s, 1, 5000), 1);
         log = read_log(s);
         rec = json_array_get(log, 0);
-        assert_int_equal(num(rec, "seq"), 1);
+        assert_int_equal(jint(rec, "seq"), 1);
         assert_true(json_is_real(json_object_get(rec, "time")));
         assert_true(json_real_value(json_object_get(rec, "time")) >=
                     before - 1);
         assert_true(json_real_value(json_object_get(rec, "time")) <=
                     real_s() + 1);
-        assert_string_equal(str(rec, "method"), "POST");
-        assert_string_equal(str(rec, "path"),
+        assert_string_equal(jstr(rec, "method"), "POST");
+        assert_string_equal(jstr(rec, "path"),
                             "/services/T0/B0?thread=a%20b&x=1");
         h = json_object_get(rec, "headers");
-        assert_string_equal(str(h, "idempotency-key"), "7f3c-0001");
-        assert_string_equal(str(h, "content-type"), "application/json");
-        assert_string_equal(str(h, "user-agent"), "ofsted-notify-test");
+        assert_string_equal(jstr(h, "idempotency-key"), "7f3c-0001");
+        assert_string_equal(jstr(h, "content-type"), "application/json");
+        assert_string_equal(jstr(h, "user-agent"), "ofsted-notify-test");
         snprintf(len, sizeof(len), "%zu", strlen(body));
-        assert_string_equal(str(h, "content-length"), len);
+        assert_string_equal(jstr(h, "content-length"), len);
         assert_null(json_object_get(h, "Idempotency-Key"));
-        assert_string_equal(str(rec, "body"), body);
-        assert_int_equal(num(rec, "status"), 200);
+        assert_string_equal(jstr(rec, "body"), body);
+        assert_int_equal(jint(rec, "status"), 200);
         json_decref(log);
         call_free(&c);
 
@@ -440,9 +407,9 @@ test_post_logged(void **state)
         assert_int_equal(wait_log(s, 2, 5000), 2);
         log = read_log(s);
         rec = json_array_get(log, 1);
-        assert_int_equal(num(rec, "seq"), 2);
-        assert_string_equal(str(rec, "method"), "GET");
-        assert_string_equal(str(rec, "body"), "");
+        assert_int_equal(jint(rec, "seq"), 2);
+        assert_string_equal(jstr(rec, "method"), "GET");
+        assert_string_equal(jstr(rec, "body"), "");
         json_decref(log);
         call_free(&c);
 
@@ -488,14 +455,14 @@ test_body_limits(void **state)
 
         assert_int_equal(wait_log(s, 3, 5000), 3);
         log = read_log(s);
-        logged = str(json_array_get(log, 0), "body");
+        logged = jstr(json_array_get(log, 0), "body");
         assert_int_equal(strlen(logged), BODY_MAX);
         assert_memory_equal(logged, big, BODY_MAX);
-        assert_int_equal(num(json_array_get(log, 1), "status"), 413);
+        assert_int_equal(jint(json_array_get(log, 1), "status"), 413);
         assert_int_equal(
             json_string_length(json_object_get(json_array_get(log, 2), "body")),
             6);
-        assert_memory_equal(str(json_array_get(log, 2), "body"),
+        assert_memory_equal(jstr(json_array_get(log, 2), "body"),
                             "a\xef\xbf\xbd\0z", 6);
         json_decref(log);
         free(big);
@@ -545,10 +512,10 @@ test_sequence(void **state)
 
         assert_int_equal(wait_log(s, 11, 5000), 11);
         log = read_log(s);
-        assert_int_equal(num(json_array_get(log, 0), "status"), 500);
-        assert_int_equal(num(json_array_get(log, 2), "status"), 200);
-        assert_int_equal(num(json_array_get(log, 6), "status"), 503);
-        assert_int_equal(num(json_array_get(log, 9), "status"), 204);
+        assert_int_equal(jint(json_array_get(log, 0), "status"), 500);
+        assert_int_equal(jint(json_array_get(log, 2), "status"), 200);
+        assert_int_equal(jint(json_array_get(log, 6), "status"), 503);
+        assert_int_equal(jint(json_array_get(log, 9), "status"), 204);
         json_decref(log);
         assert_int_equal(sink_stop(s, SIGTERM), 0);
 }
@@ -678,8 +645,8 @@ test_hang(void **state)
 
         log = read_log(s);
         assert_int_equal(json_array_size(log), 2);
-        assert_string_equal(str(json_array_get(log, 0), "path"), "/slow");
-        assert_string_equal(str(json_array_get(log, 1), "path"), "/fast");
+        assert_string_equal(jstr(json_array_get(log, 0), "path"), "/slow");
+        assert_string_equal(jstr(json_array_get(log, 1), "path"), "/fast");
         json_decref(log);
 
         /* Its thread still sleeps; stopping does not wait for it. */
@@ -799,12 +766,12 @@ test_load(void **state)
         for (size_t i = 0; i < json_array_size(log); i++) {
                 json_t *rec = json_array_get(log, i);
 
-                assert_int_equal(num(rec, "seq"), (json_int_t)i + 1);
+                assert_int_equal(jint(rec, "seq"), (json_int_t)i + 1);
                 if (i < BULK) {
                         char want[64];
 
                         snprintf(want, sizeof(want), "{\"i\":%zu}", i);
-                        assert_string_equal(str(rec, "body"), want);
+                        assert_string_equal(jstr(rec, "body"), want);
                 }
         }
         json_decref(log);

@@ -10,11 +10,11 @@
 
 #include <cmocka.h>
 
+#include "itest.h"
 #include "proc.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -73,70 +73,6 @@ static const char BODY[] = "From: Ofsted Notify <alerts@ofsted-notify.test>\r\n"
                            "..and one with two\r\n"
                            "Bye.\r\n";
 
-static double
-mono_s(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Reads all of `path`; NULL when it cannot. *lenp gets the length. */
-static char *
-slurp(const char *path, size_t *lenp)
-{
-        FILE *fp = fopen(path, "rb");
-        char *buf = NULL;
-        size_t len = 0, cap = 0, n;
-
-        if (fp == NULL)
-                return NULL;
-        do {
-                if (cap - len < 4096) {
-                        cap = cap == 0 ? 65536 : cap * 2;
-                        buf = realloc(buf, cap + 1);
-                        assert_non_null(buf);
-                }
-                n = fread(buf + len, 1, cap - len, fp);
-                len += n;
-        } while (n > 0);
-        fclose(fp);
-        buf[len] = '\0';
-        if (lenp != NULL)
-                *lenp = len;
-        return buf;
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        (void)st;
-        (void)flag;
-        (void)ftw;
-        remove(path);
-        return 0;
-}
-
-/* rm -r `dir`. */
-static void
-remove_tree(const char *dir)
-{
-        if (dir[0] != '\0')
-                nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void
-make_tmpdir(char *dir, size_t len, const char *name)
-{
-        const char *tmp = getenv("TMPDIR");
-
-        if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 60)
-                tmp = "/tmp";
-        snprintf(dir, len, "%s/%s.XXXXXX", tmp, name);
-        assert_non_null(mkdtemp(dir));
-}
-
 /* Writes the script atomically, as tests must: a file, then a rename. */
 static void
 set_script(const struct sink *s, const char *text)
@@ -164,7 +100,8 @@ sink_start(struct sink *s, const char *const *args, const char *script)
         int n = 0;
 
         memset(s, 0, sizeof(*s));
-        make_tmpdir(s->dir, sizeof(s->dir), "test_smtpsink");
+        assert_int_equal(itest_mkdtemp(s->dir, sizeof(s->dir), "test_smtpsink"),
+                         0);
         snprintf(s->portfile, sizeof(s->portfile), "%s/port", s->dir);
         snprintf(s->spool, sizeof(s->spool), "%s/spool", s->dir);
         snprintf(s->script, sizeof(s->script), "%s/script", s->dir);
@@ -192,9 +129,9 @@ sink_start(struct sink *s, const char *const *args, const char *script)
 
         deadline = mono_s() + START_TIMEOUT_MS / 1000.0;
         for (;;) {
-                char *text = slurp(s->portfile, NULL);
+                char *text = slurp(s->portfile);
 
-                if (text != NULL) {
+                if (text[0] != '\0') {
                         size_t len = strlen(text);
 
                         /* Whole or nothing: it is renamed into place. */
@@ -204,11 +141,11 @@ sink_start(struct sink *s, const char *const *args, const char *script)
                         assert_true(s->port > 0 && s->port < 65536);
                         return;
                 }
+                free(text);
                 if (!proc_alive(s->pid) || mono_s() > deadline) {
-                        char *err = slurp(s->err, NULL);
+                        char *err = slurp(s->err);
 
-                        fail_msg("smtpsink did not start: %s",
-                                 err != NULL ? err : "(no stderr)");
+                        fail_msg("smtpsink did not start: %s", err);
                 }
                 usleep(10000);
         }
@@ -222,10 +159,9 @@ sink_stop(struct sink *s)
 
         s->pid = 0;
         if (status != 0) {
-                char *err = slurp(s->err, NULL);
+                char *err = slurp(s->err);
 
-                fail_msg("smtpsink exited %d: %s", status,
-                         err != NULL ? err : "(no stderr)");
+                fail_msg("smtpsink exited %d: %s", status, err);
         }
 }
 
@@ -236,7 +172,7 @@ sink_cleanup(struct sink *s)
         if (s->pid > 0)
                 proc_stop(s->pid, SIGKILL);
         s->pid = 0;
-        remove_tree(s->dir);
+        itest_rmtree(s->dir);
         s->dir[0] = '\0';
 }
 
@@ -286,16 +222,6 @@ spool_count(const struct sink *s)
                         n++;
         }
         return n;
-}
-
-static const char *
-str(json_t *obj, const char *key)
-{
-        json_t *v = json_object_get(obj, key);
-
-        if (!json_is_string(v))
-                fail_msg("no string '%s'", key);
-        return json_string_value(v);
 }
 
 static void
@@ -419,16 +345,16 @@ record_of(const struct sink *s, int seq)
         json_t *rec = wait_record(s, seq, SPOOL_TIMEOUT_MS);
         char path[200];
         char *eml;
-        size_t len;
+        struct stat st;
 
         if (rec == NULL)
                 fail_msg("no %d.json in the spool", seq);
         assert_int_equal(json_integer_value(json_object_get(rec, "seq")), seq);
         spool_path(s, seq, "eml", path, sizeof(path));
-        eml = slurp(path, &len);
-        assert_non_null(eml);
-        assert_int_equal(len, strlen(BODY));
-        assert_memory_equal(eml, BODY, len);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_size, strlen(BODY));
+        eml = slurp(path);
+        assert_string_equal(eml, BODY);
         free(eml);
         return rec;
 }
@@ -443,7 +369,8 @@ group_setup(void **state)
         (void)state;
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return -1;
-        make_tmpdir(certdir, sizeof(certdir), "test_smtpsink_certs");
+        if (itest_mkdtemp(certdir, sizeof(certdir), "test_smtpsink_certs") < 0)
+                return -1;
         snprintf(ca_pem, sizeof(ca_pem), "%s/ca.pem", certdir);
         snprintf(server_pem, sizeof(server_pem), "%s/server.pem", certdir);
         snprintf(server_key, sizeof(server_key), "%s/server.key", certdir);
@@ -462,7 +389,7 @@ static int
 group_teardown(void **state)
 {
         (void)state;
-        remove_tree(certdir);
+        itest_rmtree(certdir);
         curl_global_cleanup();
         return 0;
 }
@@ -500,7 +427,8 @@ test_plain(void **state)
         sink_start(s, NULL, NULL);
         mail_ok(s, &m);
         rec = record_of(s, 1);
-        assert_string_equal(str(rec, "mail_from"), "alerts@ofsted-notify.test");
+        assert_string_equal(jstr(rec, "mail_from"),
+                            "alerts@ofsted-notify.test");
         rcpts = json_object_get(rec, "rcpt_tos");
         assert_int_equal(json_array_size(rcpts), 2);
         assert_string_equal(json_string_value(json_array_get(rcpts, 0)),
@@ -510,7 +438,7 @@ test_plain(void **state)
         assert_true(json_is_false(json_object_get(rec, "tls")));
         assert_null_field(rec, "auth_mechanism");
         assert_null_field(rec, "auth_user");
-        assert_string_equal(str(rec, "message_id"),
+        assert_string_equal(jstr(rec, "message_id"),
                             "<20240101.1@ofsted-notify.test>");
         json_decref(rec);
 
@@ -540,7 +468,7 @@ test_starttls(void **state)
         mail_ok(s, &m);
         rec = record_of(s, 1);
         assert_true(json_is_true(json_object_get(rec, "tls")));
-        assert_non_null(strstr(str(rec, "tls_version"), "TLS"));
+        assert_non_null(strstr(jstr(rec, "tls_version"), "TLS"));
         json_decref(rec);
 
         /* Verification is real: the system CAs do not know the test CA. */
@@ -647,16 +575,16 @@ test_auth_password(void **state)
         m.password = "s3cret pass";
         mail_ok(s, &m);
         rec = record_of(s, 1);
-        assert_string_equal(str(rec, "auth_mechanism"), "PLAIN");
-        assert_string_equal(str(rec, "auth_user"), "alerts");
+        assert_string_equal(jstr(rec, "auth_mechanism"), "PLAIN");
+        assert_string_equal(jstr(rec, "auth_user"), "alerts");
         assert_true(json_is_true(json_object_get(rec, "tls")));
         json_decref(rec);
 
         m.login_options = "AUTH=LOGIN";
         mail_ok(s, &m);
         rec = record_of(s, 2);
-        assert_string_equal(str(rec, "auth_mechanism"), "LOGIN");
-        assert_string_equal(str(rec, "auth_user"), "alerts");
+        assert_string_equal(jstr(rec, "auth_mechanism"), "LOGIN");
+        assert_string_equal(jstr(rec, "auth_user"), "alerts");
         json_decref(rec);
 
         m.password = "wrong";
@@ -685,8 +613,8 @@ test_auth_token(void **state)
         sink_start(s, args, NULL);
         mail_ok(s, &m);
         rec = record_of(s, 1);
-        assert_string_equal(str(rec, "auth_mechanism"), "XOAUTH2");
-        assert_string_equal(str(rec, "auth_user"), "alerts@school.test");
+        assert_string_equal(jstr(rec, "auth_mechanism"), "XOAUTH2");
+        assert_string_equal(jstr(rec, "auth_user"), "alerts@school.test");
         json_decref(rec);
 
         m.bearer = "ya29.expired";
@@ -700,8 +628,8 @@ test_auth_token(void **state)
         m.login_options = NULL;
         mail_ok(s, &m);
         rec = record_of(s, 2);
-        assert_string_equal(str(rec, "auth_mechanism"), "OAUTHBEARER");
-        assert_string_equal(str(rec, "auth_user"), "alerts@school.test");
+        assert_string_equal(jstr(rec, "auth_mechanism"), "OAUTHBEARER");
+        assert_string_equal(jstr(rec, "auth_user"), "alerts@school.test");
         json_decref(rec);
         m.bearer = "ya29.expired";
         mail_fails(s, &m, CURLE_LOGIN_DENIED, 535);
