@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,6 +228,16 @@ assert_watchdog_pings(int fd, pid_t pid, int min, int window_ms)
         if (pings < min)
                 fail_msg("%d WATCHDOG=1 in %d ms, want %d", pings, window_ms,
                          min);
+}
+
+void
+assert_sighup_reload(int fd, pid_t pid, int timeout_ms)
+{
+        assert_int_equal(kill(pid, SIGHUP), 0);
+        if (proc_notify_wait(fd, "RELOADING=1", timeout_ms, pid, NULL, 0) != 0)
+                fail_msg("no RELOADING=1 from %d after SIGHUP", (int)pid);
+        if (proc_notify_wait(fd, "READY=1", timeout_ms, pid, NULL, 0) != 0)
+                fail_msg("no READY=1 from %d after RELOADING=1", (int)pid);
 }
 
 struct proc_result

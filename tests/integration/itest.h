@@ -46,6 +46,11 @@ json_t *jsonl_records(const char *path);
  * within the next `window_ms`.
  */
 void assert_watchdog_pings(int fd, pid_t pid, int min, int window_ms);
+/*
+ * Sends `pid` SIGHUP and fails unless it then sends RELOADING=1, and READY=1
+ * after it, on notify socket `fd`, each within `timeout_ms`.
+ */
+void assert_sighup_reload(int fd, pid_t pid, int timeout_ms);
 
 /*
  * Runs CTL_BINARY -c `conf` and the arguments from a0 on (NULL-terminated,
