@@ -485,6 +485,17 @@ req_time(json_t *reqs, size_t i)
         return json_real_value(member(json_array_get(reqs, i), "time"));
 }
 
+void
+assert_req_gap(json_t *reqs, size_t i, double min_s, const char *why)
+{
+        double gap = req_time(reqs, i) - req_time(reqs, i - 1);
+
+        if (gap < min_s)
+                fail_msg("request %zu came %.3f s after request %zu, before "
+                         "%s",
+                         i, gap, i - 1, why);
+}
+
 /* Records a bulk event for bulk schools [0, n), all ten alerts due now. */
 void
 record_bulk(struct fx *f, int n)

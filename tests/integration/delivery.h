@@ -179,6 +179,12 @@ void check_attempts(json_t *reqs);
 /* The arrival time of request i of `reqs`, on the wall clock. */
 double req_time(json_t *reqs, size_t i);
 
+/*
+ * Fails unless request i of `reqs` came at least min_s after request i - 1;
+ * `why` names the wait the gap must cover ("its Retry-After of 2 s").
+ */
+void assert_req_gap(json_t *reqs, size_t i, double min_s, const char *why);
+
 /* Records a bulk event for bulk schools [0, n), all ten alerts due now. */
 void record_bulk(struct fx *f, int n);
 
