@@ -470,6 +470,16 @@ cluster_worker_stop(struct cluster *c, int slot, int sig)
 }
 
 void
+cluster_worker_reload(struct cluster *c, int slot, int timeout_ms)
+{
+        static const char done[] = "configuration reloaded";
+        int n = cluster_log_count(c->wlog[slot], done);
+
+        assert_int_equal(kill(c->worker[slot], SIGHUP), 0);
+        cluster_wait_log(c->wlog[slot], done, n + 1, timeout_ms);
+}
+
+void
 cluster_wait_workers(struct cluster *c, const char *kind, json_int_t want)
 {
         long long until = mono_ms() + CLUSTER_START_MS;

@@ -175,6 +175,9 @@ void cluster_worker_start(struct cluster *c, int slot, const char *kind,
                           const char *conf, const char *const args[]);
 /* Stops worker `slot` with `sig`; its exit status. */
 int cluster_worker_stop(struct cluster *c, int slot, int sig);
+/* Sends worker `slot` SIGHUP and waits, at most timeout_ms, for one more
+ * "configuration reloaded" in its log. */
+void cluster_worker_reload(struct cluster *c, int slot, int timeout_ms);
 /* `status --json` until workers.<kind> is `want`; fails after
  * CLUSTER_START_MS. */
 void cluster_wait_workers(struct cluster *c, const char *kind, json_int_t want);

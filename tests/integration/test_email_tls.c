@@ -84,8 +84,7 @@ test_starttls(void **state)
 
         o.no_ca = true;
         write_conf(f, &o);
-        assert_int_equal(kill(f->c.worker[0], SIGHUP), 0);
-        cluster_wait_log(f->c.wlog[0], "configuration reloaded", 1, WAIT_MS);
+        cluster_worker_reload(&f->c, 0, WAIT_MS);
         utc_text(time(NULL), at);
         json_decref(cluster_ctl_json(&f->c, "event", "drill", "--school", URN,
                                      "--at", at, "--json", NULL));
@@ -123,8 +122,7 @@ test_reload_tls(void **state)
 
         o.tls = "starttls";
         write_conf(f, &o);
-        assert_int_equal(kill(f->c.worker[0], SIGHUP), 0);
-        cluster_wait_log(f->c.wlog[0], "configuration reloaded", 1, WAIT_MS);
+        cluster_worker_reload(&f->c, 0, WAIT_MS);
         utc_text(time(NULL), at);
         json_decref(cluster_ctl_json(&f->c, "event", "drill", "--school", URN,
                                      "--at", at, "--json", NULL));
