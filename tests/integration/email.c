@@ -538,6 +538,19 @@ drill(struct fx *f, const char *status, time_t *at, json_int_t *id)
         return d;
 }
 
+json_t *
+drill_failed_at_once(struct fx *f, const char *why)
+{
+        time_t at;
+        json_int_t id;
+        json_t *d = drill(f, "failed", &at, &id);
+
+        assert_int_equal(jint(d, "attempts"), 1);
+        assert_contains(jstr(d, "last_error"), why);
+        assert_int_equal(spool_count(f), 0);
+        return d;
+}
+
 /* The Message-ID every copy of delivery `id` must carry. */
 void
 message_id(const char *id, char *out, size_t len)

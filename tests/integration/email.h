@@ -209,6 +209,13 @@ int teardown(void **state);
  */
 json_t *drill(struct fx *f, const char *status, time_t *at, json_int_t *id);
 
+/*
+ * drill() that must fail for good at the first attempt, `why` in its
+ * last_error, with nothing in the spool. Returns the history entry (new
+ * reference).
+ */
+json_t *drill_failed_at_once(struct fx *f, const char *why);
+
 /* The Message-ID every copy of delivery `id` must carry. */
 void message_id(const char *id, char *out, size_t len);
 

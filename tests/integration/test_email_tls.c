@@ -175,14 +175,9 @@ test_no_starttls(void **state)
                           .sink_tls = true,
                           .sink_args = { "--no-starttls" } };
         json_t *d;
-        time_t at;
-        json_int_t id;
 
         start_all(f, &o);
-        d = drill(f, "failed", &at, &id);
-        assert_int_equal(jint(d, "attempts"), 1);
-        assert_contains(jstr(d, "last_error"), "STARTTLS");
-        assert_int_equal(spool_count(f), 0);
+        d = drill_failed_at_once(f, "STARTTLS");
         json_decref(d);
         cluster_stop_all(&f->c);
         f->c.passed = true;
