@@ -27,6 +27,17 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Writes `text` to the secret file at `path`, mode 0600 as the worker
+ * wants, then starts everything as `o` says. */
+static void
+start_with_secret(struct fx *f, const struct opts *o, const char *path,
+                  const char *text)
+{
+        spill(path, text);
+        assert_int_equal(chmod(path, 0600), 0);
+        start_all(f, o);
+}
+
 /* username and password_file over STARTTLS: AUTH PLAIN (or LOGIN). */
 /*
  * AUTH with the password file, the server offering only `mech` (so the
@@ -47,9 +58,7 @@ auth_password(struct fx *f, const char *mech)
         time_t at;
         json_int_t id;
 
-        spill(f->pwfile, SMTP_PASS "\n");
-        assert_int_equal(chmod(f->pwfile, 0600), 0);
-        start_all(f, &o);
+        start_with_secret(f, &o, f->pwfile, SMTP_PASS "\n");
         d = drill(f, "delivered", &at, &id);
         rec = spool_record(f, 1);
         assert_string_equal(jstr(rec, "auth_mechanism"), mech);
@@ -88,9 +97,7 @@ test_auth_wrong_password(void **state)
         };
         json_t *d;
 
-        spill(f->pwfile, "not the password\n");
-        assert_int_equal(chmod(f->pwfile, 0600), 0);
-        start_all(f, &o);
+        start_with_secret(f, &o, f->pwfile, "not the password\n");
         d = drill_failed_at_once(f, "authentication");
         json_decref(d);
         cluster_stop_all(&f->c);
@@ -198,9 +205,7 @@ test_auth_xoauth2(void **state)
         time_t at;
         json_int_t id;
 
-        spill(f->tokenfile, TOKEN "\n");
-        assert_int_equal(chmod(f->tokenfile, 0600), 0);
-        start_all(f, &o);
+        start_with_secret(f, &o, f->tokenfile, TOKEN "\n");
         d = drill(f, "delivered", &at, &id);
         rec = spool_record(f, 1);
         assert_string_equal(jstr(rec, "auth_mechanism"), "XOAUTH2");
@@ -347,9 +352,7 @@ test_bearer_file_stale(void **state)
         FILE *fp;
 
         /* As long as TOKEN, so only the file's times tell the change. */
-        spill(f->tokenfile, "ya29.stale-tok0\n");
-        assert_int_equal(chmod(f->tokenfile, 0600), 0);
-        start_all(f, &o);
+        start_with_secret(f, &o, f->tokenfile, "ya29.stale-tok0\n");
         utc_text(time(NULL), text);
         record(f, "drill", text);
         assert_true(cluster_wait_until(held_with, &held, WAIT_MS));
