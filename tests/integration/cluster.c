@@ -550,6 +550,20 @@ cluster_sink_requests(struct cluster *c, const char *prefix)
         return out;
 }
 
+size_t
+cluster_sink_count(struct cluster *c, const char *path)
+{
+        json_t *all = cluster_sink_requests(c, path), *r;
+        size_t i, n = 0;
+
+        json_array_foreach(all, i, r)
+        {
+                n += strcmp(jstr(r, "path"), path) == 0;
+        }
+        json_decref(all);
+        return n;
+}
+
 json_t *
 cluster_wait_requests(struct cluster *c, const char *prefix, size_t n,
                       int timeout_ms)

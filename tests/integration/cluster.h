@@ -209,6 +209,8 @@ void cluster_httpsink_script(struct cluster *c, const char *script);
 /* The requests whose path starts with `prefix` (NULL: all), in log order,
  * whole lines only. New array. */
 json_t *cluster_sink_requests(struct cluster *c, const char *prefix);
+/* How many requests httpsink has logged at exactly `path`. */
+size_t cluster_sink_count(struct cluster *c, const char *path);
 /* Waits until httpsink has logged `n` requests under `prefix`. New array. */
 json_t *cluster_wait_requests(struct cluster *c, const char *prefix, size_t n,
                               int timeout_ms);

@@ -151,10 +151,10 @@ rfc3339(const char *s)
         return (int64_t)timegm(&tm) - off;
 }
 
-/* Writes `text` to path.new and renames it over path (readers never see
- * half of it). */
-void
-spill(const char *path, const char *text)
+/* Writes `text` to path.new, gives it *mode (NULL: as created) and renames
+ * it over path (readers never see half of it). */
+static void
+spill_as(const char *path, const char *text, const mode_t *mode)
 {
         char tmp[256];
         FILE *fp;
@@ -165,7 +165,21 @@ spill(const char *path, const char *text)
                 fail_msg("cannot write %s: %s", tmp, strerror(errno));
         fputs(text, fp);
         assert_int_equal(fclose(fp), 0);
+        if (mode != NULL)
+                assert_int_equal(chmod(tmp, *mode), 0);
         assert_int_equal(rename(tmp, path), 0);
+}
+
+void
+spill(const char *path, const char *text)
+{
+        spill_as(path, text, NULL);
+}
+
+void
+spill_mode(const char *path, const char *text, mode_t mode)
+{
+        spill_as(path, text, &mode);
 }
 
 char *

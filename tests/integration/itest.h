@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 void sleep_ms(long ms);
@@ -32,6 +33,8 @@ int64_t rfc3339(const char *s);
 /* Writes `text` to path.new and renames it over path (readers never see
  * half of it). */
 void spill(const char *path, const char *text);
+/* spill() with the file's mode set to `mode` before the rename. */
+void spill_mode(const char *path, const char *text, mode_t mode);
 /* The whole file as a new string; "" if it does not exist (any other
  * error fails the test). */
 char *slurp(const char *path);

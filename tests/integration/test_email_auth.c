@@ -33,8 +33,7 @@ static void
 start_with_secret(struct fx *f, const struct opts *o, const char *path,
                   const char *text)
 {
-        spill(path, text);
-        assert_int_equal(chmod(path, 0600), 0);
+        spill_mode(path, text, 0600);
         start_all(f, o);
 }
 
