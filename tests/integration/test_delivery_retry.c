@@ -25,22 +25,35 @@
 #include <unistd.h>
 #include <zmq.h>
 
+/*
+ * Starts the solo channel with `script`; its delivery must be delivered at
+ * the second attempt, the first request answered `first` and the second
+ * 200, each carrying its attempt. Returns the requests (new reference).
+ */
+static json_t *
+delivered_at_second(struct fx *f, const char *script, int first)
+{
+        json_t *d, *reqs;
+
+        solo_start(f, script, NULL);
+        d = solo_settled(f, "delivered", &reqs);
+        assert_int_equal(jint(d, "attempts"), 2);
+        assert_int_equal(json_array_size(reqs), 2);
+        assert_int_equal(jint(json_array_get(reqs, 0), "status"), first);
+        assert_int_equal(jint(json_array_get(reqs, 1), "status"), 200);
+        check_attempts(reqs);
+        json_decref(d);
+        return reqs;
+}
+
 /* A 500, then a 200: delivered at the second attempt, the same key twice. */
 static void
 test_retry_500(void **state)
 {
         struct fx *f = *state;
-        json_t *d, *reqs;
 
-        solo_start(f, SOLO_PATH " sequence 500,200\n", NULL);
-        d = solo_settled(f, "delivered", &reqs);
-        assert_int_equal(jint(d, "attempts"), 2);
-        assert_int_equal(json_array_size(reqs), 2);
-        assert_int_equal(jint(json_array_get(reqs, 0), "status"), 500);
-        assert_int_equal(jint(json_array_get(reqs, 1), "status"), 200);
-        check_attempts(reqs);
-        json_decref(reqs);
-        json_decref(d);
+        json_decref(
+            delivered_at_second(f, SOLO_PATH " sequence 500,200\n", 500));
         cluster_stop_all(&f->c);
         f->c.passed = true;
 }
@@ -53,19 +66,11 @@ static void
 test_retry_after(void **state)
 {
         struct fx *f = *state;
-        json_t *d, *reqs;
+        json_t *reqs = delivered_at_second(
+            f, SOLO_PATH " sequence 429,200 header Retry-After 2\n", 429);
 
-        solo_start(f, SOLO_PATH " sequence 429,200 header Retry-After 2\n",
-                   NULL);
-        d = solo_settled(f, "delivered", &reqs);
-        assert_int_equal(jint(d, "attempts"), 2);
-        assert_int_equal(json_array_size(reqs), 2);
-        assert_int_equal(jint(json_array_get(reqs, 0), "status"), 429);
-        assert_int_equal(jint(json_array_get(reqs, 1), "status"), 200);
         assert_req_gap(reqs, 1, 2.0, "the 429's Retry-After of 2 s");
-        check_attempts(reqs);
         json_decref(reqs);
-        json_decref(d);
         cluster_stop_all(&f->c);
         f->c.passed = true;
 }
