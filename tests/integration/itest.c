@@ -366,3 +366,79 @@ itest_smtpsink_start(const char *python, const char *program,
                 return -1;
         return wait_port(portfile, *pid, port);
 }
+
+void
+itest_sink_prepare(struct itest_sink *s, const char *name, const char *out)
+{
+        memset(s, 0, sizeof(*s));
+        assert_int_equal(itest_mkdtemp(s->dir, sizeof(s->dir), name), 0);
+        snprintf(s->portfile, sizeof(s->portfile), "%s/port", s->dir);
+        snprintf(s->out, sizeof(s->out), "%s/%s", s->dir, out);
+        snprintf(s->script, sizeof(s->script), "%s/script", s->dir);
+        snprintf(s->err, sizeof(s->err), "%s/stderr", s->dir);
+}
+
+void
+itest_sink_script(const struct itest_sink *s, const char *text)
+{
+        char tmp[200];
+        FILE *fp;
+
+        snprintf(tmp, sizeof(tmp), "%s.tmp", s->script);
+        fp = fopen(tmp, "w");
+        assert_non_null(fp);
+        assert_true(fputs(text, fp) >= 0);
+        assert_int_equal(fclose(fp), 0);
+        assert_int_equal(rename(tmp, s->script), 0);
+}
+
+void
+itest_sink_wait_port(struct itest_sink *s, int timeout_ms)
+{
+        long long until = mono_ms() + timeout_ms;
+
+        for (;;) {
+                char *text = slurp(s->portfile);
+                size_t len = strlen(text);
+
+                if (len > 0) {
+                        /* Whole or nothing: it is renamed into place. */
+                        assert_true(len > 1 && text[len - 1] == '\n');
+                        s->port = atoi(text);
+                        free(text);
+                        assert_true(s->port > 0 && s->port < 65536);
+                        return;
+                }
+                free(text);
+                if (!proc_alive(s->pid) || mono_ms() > until)
+                        fail_msg("the sink did not start: %s", slurp(s->err));
+                sleep_ms(10);
+        }
+}
+
+void
+itest_sink_cleanup(struct itest_sink *s)
+{
+        if (s->pid > 0)
+                proc_stop(s->pid, SIGKILL);
+        s->pid = 0;
+        itest_rmtree(s->dir);
+        s->dir[0] = '\0';
+}
+
+int
+itest_sink_setup(void **state)
+{
+        struct itest_sink *s = calloc(1, sizeof(*s));
+
+        *state = s;
+        return s != NULL ? 0 : -1;
+}
+
+int
+itest_sink_teardown(void **state)
+{
+        itest_sink_cleanup(*state);
+        free(*state);
+        return 0;
+}

@@ -94,4 +94,41 @@ int itest_smtpsink_start(const char *python, const char *program,
                          const char *portfile, const char *spool,
                          const char *script, const char *const *args,
                          const char *errlog, pid_t *pid, int *port);
+
+/* --- A sink under test ------------------------------------------------- */
+
+/*
+ * httpsink or smtpsink run by its own test: a directory of its own, the
+ * files in it, the child and its port. `out` is what it writes: the
+ * request log (httpsink) or the spool directory (smtpsink).
+ */
+struct itest_sink {
+        pid_t pid;
+        int port;
+        char dir[128];
+        char portfile[160], out[160], script[160], err[160];
+};
+
+/* Zeroes s, makes its directory $TMPDIR/<name>.XXXXXX and names the files
+ * in it: port, `out`, script, stderr. */
+void itest_sink_prepare(struct itest_sink *s, const char *name,
+                        const char *out);
+/* Writes the sink's script atomically, as tests must: a file, then a
+ * rename. */
+void itest_sink_script(const struct itest_sink *s, const char *text);
+/*
+ * Waits for the port the sink (started as s->pid) writes to s->portfile:
+ * whole or nothing, as it is renamed into place. Fails the test with the
+ * sink's stderr if it exits or writes none within timeout_ms.
+ */
+void itest_sink_wait_port(struct itest_sink *s, int timeout_ms);
+/* Kills a sink a failed test left running and removes its directory. */
+void itest_sink_cleanup(struct itest_sink *s);
+/* cmocka setup and teardown: *state is a zeroed struct itest_sink, cleaned
+ * up after the test. */
+int itest_sink_setup(void **state);
+int itest_sink_teardown(void **state);
+#define SINK_TEST(t)                                         \
+        cmocka_unit_test_setup_teardown(t, itest_sink_setup, \
+                                        itest_sink_teardown)
 #endif

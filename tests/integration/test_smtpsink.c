@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "cluster.h"
 #include "itest.h"
 #include "proc.h"
 
@@ -30,14 +31,6 @@
 #define START_TIMEOUT_MS 15000
 #define SPOOL_TIMEOUT_MS 5000
 #define MAIL_TIMEOUT_MS  15000L
-
-/* One running sink and the files it uses, in a directory of its own. */
-struct sink {
-        pid_t pid;
-        int port;
-        char dir[128];
-        char portfile[160], spool[160], script[160], err[160];
-};
 
 /* The test CA and server certificate, made once for the whole run. */
 static char certdir[128];
@@ -73,49 +66,27 @@ static const char BODY[] = "From: Ofsted Notify <alerts@ofsted-notify.test>\r\n"
                            "..and one with two\r\n"
                            "Bye.\r\n";
 
-/* Writes the script atomically, as tests must: a file, then a rename. */
-static void
-set_script(const struct sink *s, const char *text)
-{
-        char tmp[200];
-        FILE *fp;
-
-        snprintf(tmp, sizeof(tmp), "%s.tmp", s->script);
-        fp = fopen(tmp, "w");
-        assert_non_null(fp);
-        assert_true(fputs(text, fp) >= 0);
-        assert_int_equal(fclose(fp), 0);
-        assert_int_equal(rename(tmp, s->script), 0);
-}
-
 /*
  * Starts a sink with the extra arguments `args` (NULL terminated, may be
  * NULL) and `script` (NULL: no --script), and waits for its port file.
  */
 static void
-sink_start(struct sink *s, const char *const *args, const char *script)
+sink_start(struct itest_sink *s, const char *const *args, const char *script)
 {
-        double deadline;
         char *argv[32];
         int n = 0;
 
-        memset(s, 0, sizeof(*s));
-        assert_int_equal(itest_mkdtemp(s->dir, sizeof(s->dir), "test_smtpsink"),
-                         0);
-        snprintf(s->portfile, sizeof(s->portfile), "%s/port", s->dir);
-        snprintf(s->spool, sizeof(s->spool), "%s/spool", s->dir);
-        snprintf(s->script, sizeof(s->script), "%s/script", s->dir);
-        snprintf(s->err, sizeof(s->err), "%s/stderr", s->dir);
-        assert_int_equal(mkdir(s->spool, 0700), 0);
+        itest_sink_prepare(s, "test_smtpsink", "spool");
+        assert_int_equal(mkdir(s->out, 0700), 0);
         if (script != NULL)
-                set_script(s, script);
+                itest_sink_script(s, script);
 
         argv[n++] = SMTPSINK_PYTHON;
         argv[n++] = SMTPSINK_SCRIPT;
         argv[n++] = "--port-file";
         argv[n++] = s->portfile;
         argv[n++] = "--spool";
-        argv[n++] = s->spool;
+        argv[n++] = s->out;
         if (script != NULL) {
                 argv[n++] = "--script";
                 argv[n++] = s->script;
@@ -127,33 +98,12 @@ sink_start(struct sink *s, const char *const *args, const char *script)
         argv[n] = NULL;
         assert_int_equal(proc_start(argv, NULL, s->err, &s->pid), 0);
 
-        deadline = mono_s() + START_TIMEOUT_MS / 1000.0;
-        for (;;) {
-                char *text = slurp(s->portfile);
-
-                if (text[0] != '\0') {
-                        size_t len = strlen(text);
-
-                        /* Whole or nothing: it is renamed into place. */
-                        assert_true(len > 1 && text[len - 1] == '\n');
-                        s->port = atoi(text);
-                        free(text);
-                        assert_true(s->port > 0 && s->port < 65536);
-                        return;
-                }
-                free(text);
-                if (!proc_alive(s->pid) || mono_s() > deadline) {
-                        char *err = slurp(s->err);
-
-                        fail_msg("smtpsink did not start: %s", err);
-                }
-                usleep(10000);
-        }
+        itest_sink_wait_port(s, START_TIMEOUT_MS);
 }
 
 /* Stops the sink with SIGTERM; it must exit 0. */
 static void
-sink_stop(struct sink *s)
+sink_stop(struct itest_sink *s)
 {
         int status = proc_stop(s->pid, SIGTERM);
 
@@ -165,28 +115,17 @@ sink_stop(struct sink *s)
         }
 }
 
-/* Kills a sink a failed test left running and removes its files. */
-static void
-sink_cleanup(struct sink *s)
-{
-        if (s->pid > 0)
-                proc_stop(s->pid, SIGKILL);
-        s->pid = 0;
-        itest_rmtree(s->dir);
-        s->dir[0] = '\0';
-}
-
 /* The path of spool file <seq>.<ext>. */
 static void
-spool_path(const struct sink *s, int seq, const char *ext, char *out,
+spool_path(const struct itest_sink *s, int seq, const char *ext, char *out,
            size_t len)
 {
-        snprintf(out, len, "%s/%d.%s", s->spool, seq, ext);
+        snprintf(out, len, "%s/%d.%s", s->out, seq, ext);
 }
 
 /* Waits at most timeout_ms for <seq>.json; the record, or NULL. */
 static json_t *
-wait_record(const struct sink *s, int seq, int timeout_ms)
+wait_record(const struct itest_sink *s, int seq, int timeout_ms)
 {
         double deadline = mono_s() + timeout_ms / 1000.0;
         char path[200];
@@ -211,7 +150,7 @@ wait_record(const struct sink *s, int seq, int timeout_ms)
 
 /* How many messages the spool holds (.json files); .tmp files fail. */
 static int
-spool_count(const struct sink *s)
+spool_count(const struct itest_sink *s)
 {
         char path[200];
         int n = 0;
@@ -316,7 +255,7 @@ mail_run(int port, struct mail *m)
 
 /* mail_run, asserting it was delivered. */
 static void
-mail_ok(const struct sink *s, struct mail *m)
+mail_ok(const struct itest_sink *s, struct mail *m)
 {
         mail_run(s->port, m);
         if (m->rc != CURLE_OK)
@@ -327,7 +266,7 @@ mail_ok(const struct sink *s, struct mail *m)
 
 /* mail_run, asserting it failed with `rc` after reply `code` (0: any). */
 static void
-mail_fails(const struct sink *s, struct mail *m, CURLcode rc, long code)
+mail_fails(const struct itest_sink *s, struct mail *m, CURLcode rc, long code)
 {
         mail_run(s->port, m);
         if (m->rc != rc)
@@ -340,7 +279,7 @@ mail_fails(const struct sink *s, struct mail *m, CURLcode rc, long code)
 
 /* The record of message `seq`; its .eml must be BODY. */
 static json_t *
-record_of(const struct sink *s, int seq)
+record_of(const struct itest_sink *s, int seq)
 {
         json_t *rec = wait_record(s, seq, SPOOL_TIMEOUT_MS);
         char path[200];
@@ -394,32 +333,11 @@ group_teardown(void **state)
         return 0;
 }
 
-static int
-setup(void **state)
-{
-        struct sink *s = calloc(1, sizeof(*s));
-
-        if (s == NULL)
-                return -1;
-        *state = s;
-        return 0;
-}
-
-static int
-teardown(void **state)
-{
-        struct sink *s = *state;
-
-        sink_cleanup(s);
-        free(s);
-        return 0;
-}
-
 /* Plain SMTP: the message is stored as sent, with its envelope. */
 static void
 test_plain(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         struct mail m = { .rcpt = { "<head@school.test>",
                                     "<deputy@school.test>" } };
         json_t *rec, *rcpts;
@@ -458,7 +376,7 @@ test_plain(void **state)
 static void
 test_starttls(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         const char *args[] = { "--tls-cert", server_pem, "--tls-key",
                                server_key, NULL };
         struct mail m = { .use_ssl = CURLUSESSL_ALL, .cainfo = ca_pem };
@@ -489,7 +407,7 @@ test_starttls(void **state)
 static void
 test_no_starttls(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         const char *args[] = { "--tls-cert", server_pem,      "--tls-key",
                                server_key,   "--no-starttls", NULL };
         struct mail m = { .use_ssl = CURLUSESSL_ALL, .cainfo = ca_pem };
@@ -512,7 +430,7 @@ test_no_starttls(void **state)
 static void
 test_require_starttls(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         const char *args[] = { "--tls-cert", server_pem,           "--tls-key",
                                server_key,   "--require-starttls", NULL };
         struct mail m = { .cainfo = ca_pem };
@@ -534,7 +452,7 @@ test_require_starttls(void **state)
 static void
 test_implicit_tls(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         const char *args[] = { "--tls-cert", server_pem,       "--tls-key",
                                server_key,   "--implicit-tls", NULL };
         struct mail m = { .scheme = "smtps", .cainfo = ca_pem };
@@ -559,7 +477,7 @@ test_implicit_tls(void **state)
 static void
 test_auth_password(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         const char *args[] = { "--tls-cert",      server_pem,    "--tls-key",
                                server_key,        "--auth-user", "alerts",
                                "--auth-password", "s3cret pass", NULL };
@@ -602,7 +520,7 @@ test_auth_password(void **state)
 static void
 test_auth_token(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         const char *args[] = { "--auth-user", "alerts@school.test",
                                "--auth-token", "ya29.test-token", NULL };
         struct mail m = { .user = "alerts@school.test",
@@ -646,7 +564,7 @@ test_auth_token(void **state)
 static void
 test_script_data(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         struct mail m = { 0 };
 
         sink_start(s, NULL, "# retry once\ndata 451,250\n");
@@ -658,15 +576,15 @@ test_script_data(void **state)
         json_decref(record_of(s, 2));
 
         /* Re-read per message; a changed rule counts from the start. */
-        set_script(s, "data 550\n");
+        itest_sink_script(s, "data 550\n");
         mail_fails(s, &m, CURLE_WEIRD_SERVER_REPLY, 550);
         mail_fails(s, &m, CURLE_WEIRD_SERVER_REPLY, 550);
-        set_script(s, "data 451,451,250\n");
+        itest_sink_script(s, "data 451,451,250\n");
         mail_fails(s, &m, CURLE_WEIRD_SERVER_REPLY, 451);
         mail_fails(s, &m, CURLE_WEIRD_SERVER_REPLY, 451);
         mail_ok(s, &m);
         json_decref(record_of(s, 3));
-        set_script(s, "");
+        itest_sink_script(s, "");
         mail_ok(s, &m);
         json_decref(record_of(s, 4));
         assert_int_equal(spool_count(s), 4);
@@ -677,7 +595,7 @@ test_script_data(void **state)
 static void
 test_script_rcpt(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         struct mail m = { .rcpt = { "<x@y>" } };
         json_t *rec, *rcpts;
 
@@ -707,7 +625,7 @@ test_script_rcpt(void **state)
 static void
 test_script_hang(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         struct mail m = { 0 };
 
         sink_start(s, NULL, "hang 1.5\n");
@@ -721,7 +639,7 @@ test_script_hang(void **state)
          * its answer, up to CURLOPT_SERVER_RESPONSE_TIMEOUT, before it
          * closes the connection: that is what bounds it.
          */
-        set_script(s, "hang 4\n");
+        itest_sink_script(s, "hang 4\n");
         m.timeout_ms = 1000;
         m.response_timeout = 1;
         mail_fails(s, &m, CURLE_OPERATION_TIMEDOUT, 0);
@@ -734,7 +652,7 @@ test_script_hang(void **state)
          * answer (the 250 to DATA, taken for the answer to QUIT): the
          * transfer "timed out" and the message was delivered all the same.
          */
-        set_script(s, "hang 2\n");
+        itest_sink_script(s, "hang 2\n");
         m.response_timeout = 0;
         mail_fails(s, &m, CURLE_OPERATION_TIMEDOUT, 0);
         assert_true(m.secs >= 1.9);
@@ -746,7 +664,7 @@ test_script_hang(void **state)
 static void
 test_sigterm(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         struct sockaddr_in sa = { .sin_family = AF_INET };
         char greeting[512];
         ssize_t n;
@@ -783,29 +701,12 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_plain, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_starttls, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_no_starttls, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_require_starttls, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_implicit_tls, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_auth_password, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_auth_token, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_script_data, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_script_rcpt, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_script_hang, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_sigterm, setup, teardown),
+                SINK_TEST(test_plain),        SINK_TEST(test_starttls),
+                SINK_TEST(test_no_starttls),  SINK_TEST(test_require_starttls),
+                SINK_TEST(test_implicit_tls), SINK_TEST(test_auth_password),
+                SINK_TEST(test_auth_token),   SINK_TEST(test_script_data),
+                SINK_TEST(test_script_rcpt),  SINK_TEST(test_script_hang),
+                SINK_TEST(test_sigterm),
         };
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
-
-        return cmocka_run_group_tests(tests, group_setup, group_teardown);
+        return CLUSTER_MAIN_GROUP(tests, group_setup, group_teardown);
 }
