@@ -37,6 +37,25 @@ start_with_secret(struct fx *f, const struct opts *o, const char *path,
         start_all(f, o);
 }
 
+/*
+ * Records a drill, which must be delivered; the message in the spool must
+ * have come by AUTH `mech` as SMTP_USER. Returns its spool record (new
+ * reference).
+ */
+static json_t *
+delivered_by_auth(struct fx *f, const char *mech)
+{
+        time_t at;
+        json_int_t id;
+        json_t *d = drill(f, "delivered", &at, &id);
+        json_t *rec = spool_record(f, 1);
+
+        assert_string_equal(jstr(rec, "auth_mechanism"), mech);
+        assert_string_equal(jstr(rec, "auth_user"), SMTP_USER);
+        json_decref(d);
+        return rec;
+}
+
 /* username and password_file over STARTTLS: AUTH PLAIN (or LOGIN). */
 /*
  * AUTH with the password file, the server offering only `mech` (so the
@@ -53,18 +72,12 @@ auth_password(struct fx *f, const char *mech)
                 .email_extra = "username = \"" SMTP_USER "\";\n"
                                "  password_file = \"smtp-password\";",
         };
-        json_t *d, *rec;
-        time_t at;
-        json_int_t id;
+        json_t *rec;
 
         start_with_secret(f, &o, f->pwfile, SMTP_PASS "\n");
-        d = drill(f, "delivered", &at, &id);
-        rec = spool_record(f, 1);
-        assert_string_equal(jstr(rec, "auth_mechanism"), mech);
-        assert_string_equal(jstr(rec, "auth_user"), SMTP_USER);
+        rec = delivered_by_auth(f, mech);
         assert_true(json_is_true(member(rec, "tls")));
         json_decref(rec);
-        json_decref(d);
         cluster_stop_all(&f->c);
         f->c.passed = true;
 }
@@ -130,15 +143,13 @@ auth_credentials(struct fx *f, const char *pass, const char *decoy,
 
         assert_int_equal(mkdir(f->creds, 0700), 0);
         snprintf(path, sizeof(path), "%s/secrets_smtp-password", f->creds);
-        spill(path, pass);
-        assert_int_equal(chmod(path, 0400), 0);
+        spill_mode(path, pass, 0400);
         snprintf(path, sizeof(path), "%s/secrets", f->c.dir);
         if (decoy != NULL) {
                 assert_int_equal(mkdir(path, 0700), 0);
                 snprintf(path, sizeof(path), "%s/secrets/smtp-password",
                          f->c.dir);
-                spill(path, decoy);
-                assert_int_equal(chmod(path, 0600), 0);
+                spill_mode(path, decoy, 0600);
         } else {
                 assert_int_equal(access(path, F_OK), -1);
         }
@@ -200,17 +211,9 @@ test_auth_xoauth2(void **state)
 {
         struct fx *f = *state;
         struct opts o = token_opts;
-        json_t *d, *rec;
-        time_t at;
-        json_int_t id;
 
         start_with_secret(f, &o, f->tokenfile, TOKEN "\n");
-        d = drill(f, "delivered", &at, &id);
-        rec = spool_record(f, 1);
-        assert_string_equal(jstr(rec, "auth_mechanism"), "XOAUTH2");
-        assert_string_equal(jstr(rec, "auth_user"), SMTP_USER);
-        json_decref(rec);
-        json_decref(d);
+        json_decref(delivered_by_auth(f, "XOAUTH2"));
         cluster_stop_all(&f->c);
         f->c.passed = true;
 }
