@@ -84,6 +84,8 @@ struct fx {
          * one-click link (LINK_BASE "/a/" TOKEN). */
         bool links;
 };
+/* c first: teardown() is cluster_teardown(), which frees f as its c. */
+_Static_assert(offsetof(struct fx, c) == 0, "struct fx starts with c");
 
 /* How many times `needle` occurs in `s`. */
 int occurrences(const char *s, const char *needle);

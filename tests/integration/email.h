@@ -76,6 +76,8 @@ struct fx {
         char pwfile[192], tokenfile[192], out[192];
         char creds[192]; /* a credentials directory, as systemd makes */
 };
+/* c first: teardown() is cluster_teardown(), which frees f as its c. */
+_Static_assert(offsetof(struct fx, c) == 0, "struct fx starts with c");
 
 /* How a test sets the world up. */
 struct opts {

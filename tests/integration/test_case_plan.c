@@ -45,6 +45,8 @@ struct fx {
         struct cluster c;
         int64_t at; /* the time of the next event */
 };
+/* c first: teardown() is cluster_teardown(), which frees f as its c. */
+_Static_assert(offsetof(struct fx, c) == 0, "struct fx starts with c");
 
 /* --- Fixture: a daemon of its own, the example config and followup ----- */
 
@@ -93,8 +95,6 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-        /* f->c first: cluster_teardown() frees f as its cluster. */
-        _Static_assert(offsetof(struct fx, c) == 0, "struct fx starts with c");
         return cluster_teardown(state);
 }
 

@@ -39,6 +39,8 @@ struct fx {
         struct cluster c;
         char clock[192], env_clock[224], preload[PATH_MAX + 16], asan[256];
 };
+/* c first: teardown() is cluster_teardown(), which frees f as its c. */
+_Static_assert(offsetof(struct fx, c) == 0, "struct fx starts with c");
 
 static int
 setup(void **state)
@@ -59,8 +61,6 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-        /* f->c first: cluster_teardown() frees f as its cluster. */
-        _Static_assert(offsetof(struct fx, c) == 0, "struct fx starts with c");
         return cluster_teardown(state);
 }
 

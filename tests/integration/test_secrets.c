@@ -43,6 +43,8 @@ struct fx {
         struct cluster c;
         char url[192]; /* URL_FILE beside the config */
 };
+/* c first: teardown() is cluster_teardown(), which frees f as its c. */
+_Static_assert(offsetof(struct fx, c) == 0, "struct fx starts with c");
 
 /* --- Files ------------------------------------------------------------- */
 
@@ -209,8 +211,6 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-        /* f->c first: cluster_teardown() frees f as its cluster. */
-        _Static_assert(offsetof(struct fx, c) == 0, "struct fx starts with c");
         return cluster_teardown(state);
 }
 
