@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,6 +299,22 @@ record_of(const struct itest_sink *s, int seq)
         return rec;
 }
 
+/* mail_ok(), then record_of() message `seq`, which must have come over
+ * TLS or not, as `tls` says. Returns the record (new reference). */
+static json_t *
+sent_over(const struct itest_sink *s, struct mail *m, int seq, bool tls)
+{
+        json_t *rec, *v;
+
+        mail_ok(s, m);
+        rec = record_of(s, seq);
+        v = json_object_get(rec, "tls");
+        if (tls ? !json_is_true(v) : !json_is_false(v))
+                fail_msg("message %d: want tls %s", seq,
+                         tls ? "true" : "false");
+        return rec;
+}
+
 static int
 group_setup(void **state)
 {
@@ -383,9 +400,7 @@ test_starttls(void **state)
         json_t *rec;
 
         sink_start(s, args, NULL);
-        mail_ok(s, &m);
-        rec = record_of(s, 1);
-        assert_true(json_is_true(json_object_get(rec, "tls")));
+        rec = sent_over(s, &m, 1, true);
         assert_non_null(strstr(jstr(rec, "tls_version"), "TLS"));
         json_decref(rec);
 
@@ -396,10 +411,7 @@ test_starttls(void **state)
 
         /* Without CURLOPT_USE_SSL the client stays in plain text. */
         m.use_ssl = CURLUSESSL_NONE;
-        mail_ok(s, &m);
-        rec = record_of(s, 2);
-        assert_true(json_is_false(json_object_get(rec, "tls")));
-        json_decref(rec);
+        json_decref(sent_over(s, &m, 2, false));
         sink_stop(s);
 }
 
@@ -411,7 +423,6 @@ test_no_starttls(void **state)
         const char *args[] = { "--tls-cert", server_pem,      "--tls-key",
                                server_key,   "--no-starttls", NULL };
         struct mail m = { .use_ssl = CURLUSESSL_ALL, .cainfo = ca_pem };
-        json_t *rec;
 
         sink_start(s, args, NULL);
         mail_fails(s, &m, CURLE_USE_SSL_FAILED, 0);
@@ -419,10 +430,7 @@ test_no_starttls(void **state)
 
         /* CURLUSESSL_TRY would quietly send in clear: why ALL is needed. */
         m.use_ssl = CURLUSESSL_TRY;
-        mail_ok(s, &m);
-        rec = record_of(s, 1);
-        assert_true(json_is_false(json_object_get(rec, "tls")));
-        json_decref(rec);
+        json_decref(sent_over(s, &m, 1, false));
         sink_stop(s);
 }
 
@@ -434,17 +442,13 @@ test_require_starttls(void **state)
         const char *args[] = { "--tls-cert", server_pem,           "--tls-key",
                                server_key,   "--require-starttls", NULL };
         struct mail m = { .cainfo = ca_pem };
-        json_t *rec;
 
         sink_start(s, args, NULL);
         mail_fails(s, &m, CURLE_SEND_ERROR, 530);
         assert_int_equal(spool_count(s), 0);
 
         m.use_ssl = CURLUSESSL_ALL;
-        mail_ok(s, &m);
-        rec = record_of(s, 1);
-        assert_true(json_is_true(json_object_get(rec, "tls")));
-        json_decref(rec);
+        json_decref(sent_over(s, &m, 1, true));
         sink_stop(s);
 }
 
@@ -456,13 +460,9 @@ test_implicit_tls(void **state)
         const char *args[] = { "--tls-cert", server_pem,       "--tls-key",
                                server_key,   "--implicit-tls", NULL };
         struct mail m = { .scheme = "smtps", .cainfo = ca_pem };
-        json_t *rec;
 
         sink_start(s, args, NULL);
-        mail_ok(s, &m);
-        rec = record_of(s, 1);
-        assert_true(json_is_true(json_object_get(rec, "tls")));
-        json_decref(rec);
+        json_decref(sent_over(s, &m, 1, true));
 
         /* Plain text to a TLS port gets nowhere (bounded by the timeout). */
         m.scheme = NULL;
