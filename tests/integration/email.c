@@ -549,6 +549,17 @@ drill_failed_at_once(struct fx *f, const char *why)
         return d;
 }
 
+void
+test_heads_delivered(struct fx *f, const char *want)
+{
+        struct proc_result r =
+            cluster_ctl(&f->c, "test", "heads", "--timeout", "20", NULL);
+
+        assert_int_equal(r.status, 0);
+        assert_contains(r.out, want);
+        proc_result_free(&r);
+}
+
 /* The Message-ID every copy of delivery `id` must carry. */
 void
 message_id(const char *id, char *out, size_t len)

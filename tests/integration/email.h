@@ -218,6 +218,10 @@ json_t *drill(struct fx *f, const char *status, time_t *at, json_int_t *id);
  */
 json_t *drill_failed_at_once(struct fx *f, const char *why);
 
+/* `ofsted-notifyctl test heads --timeout 20`, which must exit 0 saying
+ * `want` ("Delivered", ...). */
+void test_heads_delivered(struct fx *f, const char *want);
+
 /* The Message-ID every copy of delivery `id` must carry. */
 void message_id(const char *id, char *out, size_t len);
 

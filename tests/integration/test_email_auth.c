@@ -275,17 +275,11 @@ test_bearer_file_refreshed(void **state)
         assert_int_equal(chmod(f->tokenfile, 0600), 0);
         start_all(f, &o);
         for (int i = 0; i < 2; i++) {
-                struct proc_result r;
-
                 /* The token lives a few seconds from now: long enough for
                  * this alert, then it ends. */
                 until = time(NULL) + 4;
                 refresh(f, valid, tokens[i], until);
-                r = cluster_ctl(&f->c, "test", "heads", "--timeout", "20",
-                                NULL);
-                assert_int_equal(r.status, 0);
-                assert_contains(r.out, "Delivered");
-                proc_result_free(&r);
+                test_heads_delivered(f, "Delivered");
                 assert_true(cluster_wait_until(past, &until, WAIT_MS));
         }
         cluster_wait_settled(&f->c, 2, 0, WAIT_MS);
