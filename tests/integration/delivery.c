@@ -235,13 +235,11 @@ header(json_t *req, const char *name)
 json_t *
 body_of(json_t *req)
 {
-        json_error_t err;
-        json_t *b = json_loads(jstr(req, "body"), 0, &err);
+        char what[256];
 
-        if (!json_is_object(b))
-                fail_msg("request to %s: body is not a JSON object (%s)",
-                         jstr(req, "path"), err.text);
-        return b;
+        snprintf(what, sizeof(what), "the body of a request to %s",
+                 jstr(req, "path"));
+        return jparse(jstr(req, "body"), what);
 }
 
 /*

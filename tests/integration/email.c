@@ -159,17 +159,13 @@ python_json(const char *code, const char *a1, const char *a2)
         char *argv[] = { SMTPSINK_PYTHON, "-c",       (char *)code,
                          (char *)a1,      (char *)a2, NULL };
         struct proc_result r;
-        json_error_t err;
         json_t *doc;
 
         assert_int_equal(proc_run(argv, NULL, &r), 0);
         if (r.status != 0)
                 fail_msg("python3 %s %s: exit %d; stderr: %s", a1, a2, r.status,
                          r.err);
-        doc = json_loads(r.out, 0, &err);
-        if (!json_is_object(doc))
-                fail_msg("python3 %s %s: not a JSON object (%s): %s", a1, a2,
-                         err.text, r.out);
+        doc = jparse(r.out, a1);
         proc_result_free(&r);
         return doc;
 }

@@ -65,6 +65,18 @@ member(json_t *obj, const char *key)
         return v;
 }
 
+json_t *
+jparse(const char *text, const char *what)
+{
+        json_error_t err;
+        json_t *doc = json_loads(text, 0, &err);
+
+        if (!json_is_object(doc))
+                fail_msg("%s: not a JSON object (%s): %s", what, err.text,
+                         text);
+        return doc;
+}
+
 const char *
 jstr(json_t *obj, const char *key)
 {

@@ -20,6 +20,9 @@ double mono_s(void);
 /* The wall clock as httpsink logs it: seconds with a fraction. */
 double real_s(void);
 json_t *member(json_t *obj, const char *key);
+/* `text` parsed, which must be a JSON object; fails the test naming `what`
+ * otherwise. New reference. */
+json_t *jparse(const char *text, const char *what);
 const char *jstr(json_t *obj, const char *key);
 json_int_t jint(json_t *obj, const char *key);
 json_t *jarr(json_t *obj, const char *key);

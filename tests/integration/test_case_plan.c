@@ -104,16 +104,12 @@ teardown(void **state)
 static json_t *
 json_of(struct proc_result *r, int want, const char *what)
 {
-        json_error_t err;
         json_t *doc;
 
         if (r->status != want)
                 fail_msg("%s: exit %d, not %d; stderr: %s", what, r->status,
                          want, r->err);
-        doc = json_loads(r->out, 0, &err);
-        if (!json_is_object(doc))
-                fail_msg("%s: not a JSON object (%s): %s", what, err.text,
-                         r->out);
+        doc = jparse(r->out, what);
         proc_result_free(r);
         return doc;
 }

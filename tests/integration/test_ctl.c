@@ -39,17 +39,6 @@ ctl(char *const env[], const char *a0, ...)
         return r;
 }
 
-static json_t *
-parse(const char *text)
-{
-        json_error_t err;
-        json_t *doc = json_loads(text, 0, &err);
-
-        if (doc == NULL)
-                fail_msg("not JSON (%s): %s", err.text, text);
-        return doc;
-}
-
 /* The issue's own example: Easter 2024 pushes the concern window's close
  * to Tue 2 April; it opens at the conclusion itself. */
 static void
@@ -63,7 +52,7 @@ test_plan_json_easter(void **state)
                 "2024-03-28T15:00", "--json", NULL);
         assert_int_equal(r.status, 0);
         assert_string_equal(r.err, "");
-        doc = parse(r.out);
+        doc = jparse(r.out, "ofsted-notifyctl plan --json");
         assert_string_equal(jstr(doc, "event"), "conclusion");
         assert_string_equal(jstr(doc, "at"), "2024-03-28T15:00:00+00:00");
         dl = json_object_get(doc, "deadlines");
@@ -103,7 +92,7 @@ test_plan_at_with_offset(void **state)
         r = ctl(NULL, "plan", "-c", CONF, "--event", "notification", "--at",
                 "2024-04-08T08:30Z", "--json", NULL);
         assert_int_equal(r.status, 0);
-        doc = parse(r.out);
+        doc = jparse(r.out, "ofsted-notifyctl plan --json");
         assert_string_equal(jstr(doc, "at"), "2024-04-08T09:30:00+01:00");
         assert_string_equal(
             jstr(json_array_get(json_object_get(doc, "deadlines"), 0), "due"),
@@ -116,7 +105,7 @@ test_plan_at_with_offset(void **state)
         r = ctl(NULL, "plan", "-c", CONF, "--event", "notification", "--at",
                 "2024-04-08T10:30+02:00", "--json", NULL);
         assert_int_equal(r.status, 0);
-        doc = parse(r.out);
+        doc = jparse(r.out, "ofsted-notifyctl plan --json");
         assert_string_equal(jstr(doc, "at"), "2024-04-08T09:30:00+01:00");
         json_decref(doc);
         proc_result_free(&r);
@@ -134,7 +123,7 @@ test_plan_school_channels(void **state)
         r = ctl(NULL, "plan", "-c", CONF, "--event", "pause", "--at",
                 "2025-10-23T11:00", "--school", "100001", "--json", NULL);
         assert_int_equal(r.status, 0);
-        doc = parse(r.out);
+        doc = jparse(r.out, "ofsted-notifyctl plan --json");
         assert_string_equal(jstr(json_object_get(doc, "school"), "name"),
                             "Oak Primary");
         al = json_object_get(doc, "alerts");
@@ -164,7 +153,7 @@ test_plan_coverage_warning(void **state)
         r = ctl(NULL, "plan", "-c", CONF, "--event", "pause", "--at",
                 "2028-12-22T11:00", "--json", NULL);
         assert_int_equal(r.status, 0);
-        doc = parse(r.out);
+        doc = jparse(r.out, "ofsted-notifyctl plan --json");
         w = json_object_get(doc, "warnings");
         assert_int_equal(json_array_size(w), 1);
         assert_non_null(
