@@ -41,6 +41,24 @@ trap 'exit 1' HUP INT TERM
 cd "$srcdir" || exit 1
 fail=0
 
+# want_status CONF STATUS WANT: fails the run unless STATUS is WANT.
+want_status() {
+        if [ "$2" -ne "$3" ]; then
+                echo "FAIL: $1: exit status $2, want $3" >&2
+                fail=1
+        fi
+}
+
+# want_same CONF WANT GOT WHAT: fails the run, showing the difference,
+# unless the file GOT is the file WANT; WHAT says which output it is.
+want_same() {
+        if ! cmp -s "$2" "$3"; then
+                echo "FAIL: $1: $4 (- expected, + actual):" >&2
+                diff -u "$2" "$3" >&2
+                fail=1
+        fi
+}
+
 if [ "$mode" = bad ]; then
         conf=tests/config/bad/$name.conf
         expected=tests/config/bad/$name.expected
@@ -49,22 +67,14 @@ if [ "$mode" = bad ]; then
                 exit 1
         fi
         "$ctl" check-config -c "$conf" >"$tmp/stdout" 2>"$tmp/stderr"
-        status=$?
-        if [ "$status" -ne 78 ]; then
-                echo "FAIL: $conf: exit status $status, want 78" >&2
-                fail=1
-        fi
+        want_status "$conf" $? 78
         if [ -s "$tmp/stdout" ]; then
                 echo "FAIL: $conf: unexpected output on stdout:" >&2
                 cat "$tmp/stdout" >&2
                 fail=1
         fi
-        if ! cmp -s "$expected" "$tmp/stderr"; then
-                echo "FAIL: $conf: stderr differs from $expected" \
-                        "(- expected, + actual):" >&2
-                diff -u "$expected" "$tmp/stderr" >&2
-                fail=1
-        fi
+        want_same "$conf" "$expected" "$tmp/stderr" \
+                "stderr differs from $expected"
 else
         conf=$name
         if [ ! -f "$conf" ]; then
@@ -103,18 +113,10 @@ else
                 done || exit 1
         cd "$copy" || exit 1
         "$ctl" check-config -c "$conf" >"$tmp/stdout" 2>"$tmp/stderr"
-        status=$?
+        want_status "$conf" $? 0
         printf 'configuration OK\n' >"$tmp/want"
-        if [ "$status" -ne 0 ]; then
-                echo "FAIL: $conf: exit status $status, want 0" >&2
-                fail=1
-        fi
-        if ! cmp -s "$tmp/want" "$tmp/stdout"; then
-                echo "FAIL: $conf: stdout is not \"configuration OK\"" \
-                        "(- expected, + actual):" >&2
-                diff -u "$tmp/want" "$tmp/stdout" >&2
-                fail=1
-        fi
+        want_same "$conf" "$tmp/want" "$tmp/stdout" \
+                "stdout is not \"configuration OK\""
         if grep -v -e ': warning: the bank holiday data in ' -e ': warning: acknowledgement links are off' "$tmp/stderr" \
                 >"$tmp/other"; then
                 echo "FAIL: $conf: unexpected output on stderr:" >&2

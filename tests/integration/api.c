@@ -129,29 +129,18 @@ api_teardown(void **state)
         return 0;
 }
 
+/* Appends a piece of the reply to the string *arg (the body or the
+ * header lines). */
 static size_t
 gather(char *data, size_t size, size_t n, void *arg)
 {
-        struct api_resp *r = arg;
-        size_t len = strlen(r->body);
+        char **text = arg;
+        size_t len = strlen(*text);
 
-        r->body = realloc(r->body, len + size * n + 1);
-        assert_non_null(r->body);
-        memcpy(r->body + len, data, size * n);
-        r->body[len + size * n] = '\0';
-        return size * n;
-}
-
-static size_t
-gather_header(char *data, size_t size, size_t n, void *arg)
-{
-        struct api_resp *r = arg;
-        size_t len = strlen(r->headers);
-
-        r->headers = realloc(r->headers, len + size * n + 1);
-        assert_non_null(r->headers);
-        memcpy(r->headers + len, data, size * n);
-        r->headers[len + size * n] = '\0';
+        *text = realloc(*text, len + size * n + 1);
+        assert_non_null(*text);
+        memcpy(*text + len, data, size * n);
+        (*text)[len + size * n] = '\0';
         return size * n;
 }
 
@@ -221,9 +210,9 @@ api_request(struct api *a, const struct api_req *q, struct api_resp *r)
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, gather);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
-        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, gather_header);
-        curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &r->body);
+        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, gather);
+        curl_easy_setopt(h, CURLOPT_HEADERDATA, &r->headers);
         curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
         if (body != NULL) {
                 curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -244,6 +233,17 @@ void
 api_get(struct api *a, const char *path, const char *token, struct api_resp *r)
 {
         api_call(a, "GET", path, token, NULL, NULL, 0, r);
+}
+
+void
+api_get_want(struct api *a, const char *path, const char *token, long status,
+             const char *needle)
+{
+        struct api_resp r;
+
+        api_get(a, path, token, &r);
+        api_want(&r, status, needle);
+        api_resp_free(&r);
 }
 
 void

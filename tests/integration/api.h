@@ -72,6 +72,9 @@ bool api_header(const struct api_resp *r, const char *name, char *out,
                 size_t size);
 void api_get(struct api *a, const char *path, const char *token,
              struct api_resp *r);
+/* api_get() that wants `status` and `needle` as api_want() does. */
+void api_get_want(struct api *a, const char *path, const char *token,
+                  long status, const char *needle);
 /* POST a JSON text to a school's events. */
 void api_post_event(struct api *a, const char *urn, const char *token,
                     const char *json, struct api_resp *r);

@@ -32,7 +32,6 @@
 int
 cluster_init(struct cluster *c, const char *name)
 {
-        const char *tmp = getenv("TMPDIR");
         static const char *const subs[] = { "state", "run", "spool" };
         char sub[192];
 
@@ -40,14 +39,8 @@ cluster_init(struct cluster *c, const char *name)
         c->sink = c->smtp = c->daemon = c->nfd = c->web = -1;
         for (int i = 0; i < CLUSTER_WORKERS; i++)
                 c->worker[i] = -1;
-        /* ipc and AF_UNIX paths must stay short. */
-        if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 60)
-                tmp = "/tmp";
-        snprintf(c->dir, sizeof(c->dir), "%s/%s.XXXXXX", tmp, name);
-        if (mkdtemp(c->dir) == NULL) {
-                c->dir[0] = '\0';
+        if (itest_mkdtemp(c->dir, sizeof(c->dir), name) < 0)
                 return -1;
-        }
         PATH(conf, "test.conf");
         PATH(dlog, "daemon.log");
         PATH(weblog, "web.log");
@@ -477,6 +470,16 @@ cluster_worker_stop(struct cluster *c, int slot, int sig)
 }
 
 void
+cluster_worker_reload(struct cluster *c, int slot, int timeout_ms)
+{
+        static const char done[] = "configuration reloaded";
+        int n = cluster_log_count(c->wlog[slot], done);
+
+        assert_int_equal(kill(c->worker[slot], SIGHUP), 0);
+        cluster_wait_log(c->wlog[slot], done, n + 1, timeout_ms);
+}
+
+void
 cluster_wait_workers(struct cluster *c, const char *kind, json_int_t want)
 {
         long long until = mono_ms() + CLUSTER_START_MS;
@@ -545,6 +548,20 @@ cluster_sink_requests(struct cluster *c, const char *prefix)
         }
         json_decref(all);
         return out;
+}
+
+size_t
+cluster_sink_count(struct cluster *c, const char *path)
+{
+        json_t *all = cluster_sink_requests(c, path), *r;
+        size_t i, n = 0;
+
+        json_array_foreach(all, i, r)
+        {
+                n += strcmp(jstr(r, "path"), path) == 0;
+        }
+        json_decref(all);
+        return n;
 }
 
 json_t *

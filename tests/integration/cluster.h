@@ -75,7 +75,9 @@ int cluster_init(struct cluster *c, const char *name);
 void cluster_fini(struct cluster *c);
 /*
  * cmocka setup and teardown for tests that want nothing else: *state is
- * a struct cluster named after the test program.
+ * a struct cluster named after the test program. cluster_teardown() also
+ * ends a fixture of a test's own whose first member is its struct cluster
+ * (allocated with malloc), as most are.
  */
 int cluster_setup(void **state);
 int cluster_teardown(void **state);
@@ -173,6 +175,9 @@ void cluster_worker_start(struct cluster *c, int slot, const char *kind,
                           const char *conf, const char *const args[]);
 /* Stops worker `slot` with `sig`; its exit status. */
 int cluster_worker_stop(struct cluster *c, int slot, int sig);
+/* Sends worker `slot` SIGHUP and waits, at most timeout_ms, for one more
+ * "configuration reloaded" in its log. */
+void cluster_worker_reload(struct cluster *c, int slot, int timeout_ms);
 /* `status --json` until workers.<kind> is `want`; fails after
  * CLUSTER_START_MS. */
 void cluster_wait_workers(struct cluster *c, const char *kind, json_int_t want);
@@ -204,6 +209,8 @@ void cluster_httpsink_script(struct cluster *c, const char *script);
 /* The requests whose path starts with `prefix` (NULL: all), in log order,
  * whole lines only. New array. */
 json_t *cluster_sink_requests(struct cluster *c, const char *prefix);
+/* How many requests httpsink has logged at exactly `path`. */
+size_t cluster_sink_count(struct cluster *c, const char *path);
 /* Waits until httpsink has logged `n` requests under `prefix`. New array. */
 json_t *cluster_wait_requests(struct cluster *c, const char *prefix, size_t n,
                               int timeout_ms);

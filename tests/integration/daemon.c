@@ -148,6 +148,18 @@ alert_keys(json_t *alerts, int64_t after, const char *only, json_t *skip)
         return out;
 }
 
+json_t *
+upcoming_is(struct fx *f, const char *want)
+{
+        json_t *up =
+            cluster_ctl_json_want(&f->c, 0, "upcoming", "--json", NULL);
+        char *got = alert_keys(jarr(up, "alerts"), INT64_MIN, NULL, NULL);
+
+        assert_string_equal(got, want);
+        free(got);
+        return up;
+}
+
 bool
 has_string(json_t *arr, const char *s)
 {

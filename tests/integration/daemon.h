@@ -85,6 +85,10 @@ int64_t jtime(json_t *obj, const char *key);
  */
 char *alert_keys(json_t *alerts, int64_t after, const char *only, json_t *skip);
 
+/* `upcoming --json`, which must list exactly the alerts whose
+ * alert_keys() text is `want`. Returns the reply (new reference). */
+json_t *upcoming_is(struct fx *f, const char *want);
+
 bool has_string(json_t *arr, const char *s);
 
 /* The alerts of a `show` reply's case whose rule is `rule`, new array. */

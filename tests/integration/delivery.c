@@ -235,13 +235,11 @@ header(json_t *req, const char *name)
 json_t *
 body_of(json_t *req)
 {
-        json_error_t err;
-        json_t *b = json_loads(jstr(req, "body"), 0, &err);
+        char what[256];
 
-        if (!json_is_object(b))
-                fail_msg("request to %s: body is not a JSON object (%s)",
-                         jstr(req, "path"), err.text);
-        return b;
+        snprintf(what, sizeof(what), "the body of a request to %s",
+                 jstr(req, "path"));
+        return jparse(jstr(req, "body"), what);
 }
 
 /*
@@ -403,11 +401,7 @@ setup(void **state)
 int
 teardown(void **state)
 {
-        struct fx *f = *state;
-
-        cluster_fini(&f->c);
-        free(f);
-        return 0;
+        return cluster_teardown(state);
 }
 
 /*
@@ -485,6 +479,17 @@ double
 req_time(json_t *reqs, size_t i)
 {
         return json_real_value(member(json_array_get(reqs, i), "time"));
+}
+
+void
+assert_req_gap(json_t *reqs, size_t i, double min_s, const char *why)
+{
+        double gap = req_time(reqs, i) - req_time(reqs, i - 1);
+
+        if (gap < min_s)
+                fail_msg("request %zu came %.3f s after request %zu, before "
+                         "%s",
+                         i, gap, i - 1, why);
 }
 
 /* Records a bulk event for bulk schools [0, n), all ten alerts due now. */

@@ -84,6 +84,8 @@ struct fx {
          * one-click link (LINK_BASE "/a/" TOKEN). */
         bool links;
 };
+/* c first: teardown() is cluster_teardown(), which frees f as its c. */
+_Static_assert(offsetof(struct fx, c) == 0, "struct fx starts with c");
 
 /* How many times `needle` occurs in `s`. */
 int occurrences(const char *s, const char *needle);
@@ -178,6 +180,12 @@ void check_attempts(json_t *reqs);
 
 /* The arrival time of request i of `reqs`, on the wall clock. */
 double req_time(json_t *reqs, size_t i);
+
+/*
+ * Fails unless request i of `reqs` came at least min_s after request i - 1;
+ * `why` names the wait the gap must cover ("its Retry-After of 2 s").
+ */
+void assert_req_gap(json_t *reqs, size_t i, double min_s, const char *why);
 
 /* Records a bulk event for bulk schools [0, n), all ten alerts due now. */
 void record_bulk(struct fx *f, int n);

@@ -159,17 +159,13 @@ python_json(const char *code, const char *a1, const char *a2)
         char *argv[] = { SMTPSINK_PYTHON, "-c",       (char *)code,
                          (char *)a1,      (char *)a2, NULL };
         struct proc_result r;
-        json_error_t err;
         json_t *doc;
 
         assert_int_equal(proc_run(argv, NULL, &r), 0);
         if (r.status != 0)
                 fail_msg("python3 %s %s: exit %d; stderr: %s", a1, a2, r.status,
                          r.err);
-        doc = json_loads(r.out, 0, &err);
-        if (!json_is_object(doc))
-                fail_msg("python3 %s %s: not a JSON object (%s): %s", a1, a2,
-                         err.text, r.out);
+        doc = jparse(r.out, a1);
         proc_result_free(&r);
         return doc;
 }
@@ -439,19 +435,6 @@ check_event(json_t *events, json_int_t id, const char *rule, time_t due)
         assert_contains(jstr(ev, "summary"), SCHOOL);
 }
 
-static void
-make_tmpdir(char *dir, size_t len, const char *name)
-{
-        const char *tmp = getenv("TMPDIR");
-
-        /* ipc and AF_UNIX paths must stay short. */
-        if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 60)
-                tmp = "/tmp";
-        snprintf(dir, len, "%s/%s.XXXXXX", tmp, name);
-        if (mkdtemp(dir) == NULL)
-                dir[0] = '\0';
-}
-
 /* The holidays and the certificates; cleans up itself when it fails, as
  * cmocka then skips the group teardown. */
 int
@@ -470,8 +453,7 @@ group_setup(void **state)
         holidays = load_holidays();
         if (holidays == NULL)
                 return -1;
-        make_tmpdir(certdir, sizeof(certdir), "test_email_certs");
-        if (certdir[0] == '\0')
+        if (itest_mkdtemp(certdir, sizeof(certdir), "test_email_certs") < 0)
                 goto fail;
         snprintf(ca_pem, sizeof(ca_pem), "%s/ca.pem", certdir);
         snprintf(server_pem, sizeof(server_pem), "%s/server.pem", certdir);
@@ -524,11 +506,7 @@ setup(void **state)
 int
 teardown(void **state)
 {
-        struct fx *f = *state;
-
-        cluster_fini(&f->c);
-        free(f);
-        return 0;
+        return cluster_teardown(state);
 }
 
 /* --- The tests --------------------------------------------------------- */
@@ -552,6 +530,30 @@ drill(struct fx *f, const char *status, time_t *at, json_int_t *id)
         d = the_delivery(f);
         assert_string_equal(jstr(d, "status"), status);
         return d;
+}
+
+json_t *
+drill_failed_at_once(struct fx *f, const char *why)
+{
+        time_t at;
+        json_int_t id;
+        json_t *d = drill(f, "failed", &at, &id);
+
+        assert_int_equal(jint(d, "attempts"), 1);
+        assert_contains(jstr(d, "last_error"), why);
+        assert_int_equal(spool_count(f), 0);
+        return d;
+}
+
+void
+test_heads_delivered(struct fx *f, const char *want)
+{
+        struct proc_result r =
+            cluster_ctl(&f->c, "test", "heads", "--timeout", "20", NULL);
+
+        assert_int_equal(r.status, 0);
+        assert_contains(r.out, want);
+        proc_result_free(&r);
 }
 
 /* The Message-ID every copy of delivery `id` must carry. */

@@ -76,6 +76,8 @@ struct fx {
         char pwfile[192], tokenfile[192], out[192];
         char creds[192]; /* a credentials directory, as systemd makes */
 };
+/* c first: teardown() is cluster_teardown(), which frees f as its c. */
+_Static_assert(offsetof(struct fx, c) == 0, "struct fx starts with c");
 
 /* How a test sets the world up. */
 struct opts {
@@ -208,6 +210,17 @@ int teardown(void **state);
  * event's time, *id its case.
  */
 json_t *drill(struct fx *f, const char *status, time_t *at, json_int_t *id);
+
+/*
+ * drill() that must fail for good at the first attempt, `why` in its
+ * last_error, with nothing in the spool. Returns the history entry (new
+ * reference).
+ */
+json_t *drill_failed_at_once(struct fx *f, const char *why);
+
+/* `ofsted-notifyctl test heads --timeout 20`, which must exit 0 saying
+ * `want` ("Delivered", ...). */
+void test_heads_delivered(struct fx *f, const char *want);
 
 /* The Message-ID every copy of delivery `id` must carry. */
 void message_id(const char *id, char *out, size_t len);

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,15 @@ mono_ms(void)
         return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+double
+mono_s(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* The wall clock as httpsink logs it: seconds with a fraction. */
 double
 real_s(void)
@@ -53,6 +63,18 @@ member(json_t *obj, const char *key)
         if (v == NULL)
                 fail_msg("no member '%s'", key);
         return v;
+}
+
+json_t *
+jparse(const char *text, const char *what)
+{
+        json_error_t err;
+        json_t *doc = json_loads(text, 0, &err);
+
+        if (!json_is_object(doc))
+                fail_msg("%s: not a JSON object (%s): %s", what, err.text,
+                         text);
+        return doc;
 }
 
 const char *
@@ -141,10 +163,10 @@ rfc3339(const char *s)
         return (int64_t)timegm(&tm) - off;
 }
 
-/* Writes `text` to path.new and renames it over path (readers never see
- * half of it). */
-void
-spill(const char *path, const char *text)
+/* Writes `text` to path.new, gives it *mode (NULL: as created) and renames
+ * it over path (readers never see half of it). */
+static void
+spill_as(const char *path, const char *text, const mode_t *mode)
 {
         char tmp[256];
         FILE *fp;
@@ -155,7 +177,21 @@ spill(const char *path, const char *text)
                 fail_msg("cannot write %s: %s", tmp, strerror(errno));
         fputs(text, fp);
         assert_int_equal(fclose(fp), 0);
+        if (mode != NULL)
+                assert_int_equal(chmod(tmp, *mode), 0);
         assert_int_equal(rename(tmp, path), 0);
+}
+
+void
+spill(const char *path, const char *text)
+{
+        spill_as(path, text, NULL);
+}
+
+void
+spill_mode(const char *path, const char *text, mode_t mode)
+{
+        spill_as(path, text, &mode);
 }
 
 char *
@@ -220,6 +256,16 @@ assert_watchdog_pings(int fd, pid_t pid, int min, int window_ms)
                          min);
 }
 
+void
+assert_sighup_reload(int fd, pid_t pid, int timeout_ms)
+{
+        assert_int_equal(kill(pid, SIGHUP), 0);
+        if (proc_notify_wait(fd, "RELOADING=1", timeout_ms, pid, NULL, 0) != 0)
+                fail_msg("no RELOADING=1 from %d after SIGHUP", (int)pid);
+        if (proc_notify_wait(fd, "READY=1", timeout_ms, pid, NULL, 0) != 0)
+                fail_msg("no READY=1 from %d after RELOADING=1", (int)pid);
+}
+
 struct proc_result
 itest_ctl_run(const char *ctl, const char *conf, char *env_state, char *env_run,
               const char *a0, va_list ap)
@@ -235,6 +281,20 @@ itest_ctl_run(const char *ctl, const char *conf, char *env_state, char *env_run,
         argv[n] = NULL;
         assert_int_equal(proc_run(argv, env, &r), 0);
         return r;
+}
+
+int
+itest_mkdtemp(char *dir, size_t len, const char *name)
+{
+        const char *tmp = getenv("TMPDIR");
+
+        if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 60)
+                tmp = "/tmp";
+        snprintf(dir, len, "%s/%s.XXXXXX", tmp, name);
+        if (mkdtemp(dir) != NULL)
+                return 0;
+        dir[0] = '\0';
+        return -1;
 }
 
 static int
@@ -317,4 +377,80 @@ itest_smtpsink_start(const char *python, const char *program,
         if (proc_start(argv, NULL, errlog, pid) < 0)
                 return -1;
         return wait_port(portfile, *pid, port);
+}
+
+void
+itest_sink_prepare(struct itest_sink *s, const char *name, const char *out)
+{
+        memset(s, 0, sizeof(*s));
+        assert_int_equal(itest_mkdtemp(s->dir, sizeof(s->dir), name), 0);
+        snprintf(s->portfile, sizeof(s->portfile), "%s/port", s->dir);
+        snprintf(s->out, sizeof(s->out), "%s/%s", s->dir, out);
+        snprintf(s->script, sizeof(s->script), "%s/script", s->dir);
+        snprintf(s->err, sizeof(s->err), "%s/stderr", s->dir);
+}
+
+void
+itest_sink_script(const struct itest_sink *s, const char *text)
+{
+        char tmp[200];
+        FILE *fp;
+
+        snprintf(tmp, sizeof(tmp), "%s.tmp", s->script);
+        fp = fopen(tmp, "w");
+        assert_non_null(fp);
+        assert_true(fputs(text, fp) >= 0);
+        assert_int_equal(fclose(fp), 0);
+        assert_int_equal(rename(tmp, s->script), 0);
+}
+
+void
+itest_sink_wait_port(struct itest_sink *s, int timeout_ms)
+{
+        long long until = mono_ms() + timeout_ms;
+
+        for (;;) {
+                char *text = slurp(s->portfile);
+                size_t len = strlen(text);
+
+                if (len > 0) {
+                        /* Whole or nothing: it is renamed into place. */
+                        assert_true(len > 1 && text[len - 1] == '\n');
+                        s->port = atoi(text);
+                        free(text);
+                        assert_true(s->port > 0 && s->port < 65536);
+                        return;
+                }
+                free(text);
+                if (!proc_alive(s->pid) || mono_ms() > until)
+                        fail_msg("the sink did not start: %s", slurp(s->err));
+                sleep_ms(10);
+        }
+}
+
+void
+itest_sink_cleanup(struct itest_sink *s)
+{
+        if (s->pid > 0)
+                proc_stop(s->pid, SIGKILL);
+        s->pid = 0;
+        itest_rmtree(s->dir);
+        s->dir[0] = '\0';
+}
+
+int
+itest_sink_setup(void **state)
+{
+        struct itest_sink *s = calloc(1, sizeof(*s));
+
+        *state = s;
+        return s != NULL ? 0 : -1;
+}
+
+int
+itest_sink_teardown(void **state)
+{
+        itest_sink_cleanup(*state);
+        free(*state);
+        return 0;
 }

@@ -53,15 +53,10 @@ test_case_audit(void **state)
         /* Roles as for reading the case. */
         snprintf(path, sizeof(path), "/api/v1/cases/%lld/audit",
                  (long long)id + 1);
-        api_get(a, path, a->viewer, &r);
-        api_want(&r, 403, "not of one of your schools");
-        api_resp_free(&r);
-        api_get(a, "/api/v1/cases/999/audit", a->admin, &r);
-        api_want(&r, 404, "no case 999");
-        api_resp_free(&r);
-        api_get(a, path, NULL, &r);
-        api_want(&r, 401, "");
-        api_resp_free(&r);
+        api_get_want(a, path, a->viewer, 403, "not of one of your schools");
+        api_get_want(a, "/api/v1/cases/999/audit", a->admin, 404,
+                     "no case 999");
+        api_get_want(a, path, NULL, 401, "");
         cluster_stop_all(&a->c);
         a->c.passed = true;
 }

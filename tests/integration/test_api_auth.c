@@ -25,27 +25,20 @@ static void
 test_no_or_bad_token(void **state)
 {
         struct api *a = *state;
-        struct api_resp r;
 
-        api_get(a, "/api/v1/schools", NULL, &r);
-        api_want(&r, 401, "no credentials");
-        api_resp_free(&r);
-        api_get(a, "/api/v1/schools",
-                "ont_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &r);
-        api_want(&r, 401, "unknown or revoked token");
-        api_resp_free(&r);
-        api_get(a, "/api/v1/schools", "not-even-a-token", &r);
-        api_want(&r, 401, "unknown or revoked token");
-        api_resp_free(&r);
+        api_get_want(a, "/api/v1/schools", NULL, 401, "no credentials");
+        api_get_want(a, "/api/v1/schools",
+                     "ont_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 401,
+                     "unknown or revoked token");
+        api_get_want(a, "/api/v1/schools", "not-even-a-token", 401,
+                     "unknown or revoked token");
         /* A token's text is not its feed key. */
         {
                 char path[128];
 
                 snprintf(path, sizeof(path), "/api/v1/calendar.ics?key=%s",
                          a->trust);
-                api_get(a, path, NULL, &r);
-                api_want(&r, 401, "unknown or revoked token");
-                api_resp_free(&r);
+                api_get_want(a, path, NULL, 401, "unknown or revoked token");
         }
 }
 
@@ -76,12 +69,9 @@ test_revoked_token(void **state)
         assert_int_equal(p.status, 0);
         assert_non_null(strstr(p.out, "Token 'trust' revoked."));
         proc_result_free(&p);
-        api_get(a, "/api/v1/schools", a->trust, &r);
-        api_want(&r, 401, "unknown or revoked token");
-        api_resp_free(&r);
-        api_get(a, path, NULL, &r);
-        api_want(&r, 401, "unknown or revoked token");
-        api_resp_free(&r);
+        api_get_want(a, "/api/v1/schools", a->trust, 401,
+                     "unknown or revoked token");
+        api_get_want(a, path, NULL, 401, "unknown or revoked token");
         /* The list no longer shows it; the others still work. */
         p = cluster_ctl(&a->c, "token", "list", "--json", NULL);
         assert_int_equal(p.status, 0);
@@ -89,9 +79,7 @@ test_revoked_token(void **state)
         assert_non_null(strstr(p.out, "\"admin\""));
         assert_null(strstr(p.out, "ont_"));
         proc_result_free(&p);
-        api_get(a, "/api/v1/schools", a->admin, &r);
-        api_want(&r, 200, NULL);
-        api_resp_free(&r);
+        api_get_want(a, "/api/v1/schools", a->admin, 200, NULL);
 }
 
 /* /healthz needs no token; with the scheduler stopped it says so, and
@@ -113,9 +101,8 @@ test_daemon_down_and_back(void **state)
         api_want(&r, 200, NULL);
         assert_true(json_is_false(json_object_get(r.json, "daemon")));
         api_resp_free(&r);
-        api_get(a, "/api/v1/schools", a->admin, &r);
-        api_want(&r, 503, "the scheduler does not answer");
-        api_resp_free(&r);
+        api_get_want(a, "/api/v1/schools", a->admin, 503,
+                     "the scheduler does not answer");
 
         cluster_daemon_start(&a->c, NULL);
         api_get(a, "/api/v1/schools", a->admin, &r);
@@ -241,9 +228,8 @@ test_schools_judges_token(void **state)
                             "auth");
         assert_null(json_object_get(reply, "schools"));
         json_decref(reply);
-        api_get(a, "/api/v1/schools", a->viewer, &r);
-        api_want(&r, 401, "unknown or revoked token");
-        api_resp_free(&r);
+        api_get_want(a, "/api/v1/schools", a->viewer, 401,
+                     "unknown or revoked token");
 }
 
 int

@@ -127,33 +127,22 @@ test_not_found_and_method(void **state)
         struct api *a = *state;
         struct api_resp r;
 
-        api_get(a, "/api/v1/nothing", a->admin, &r);
-        api_want(&r, 404, "no such resource");
-        api_resp_free(&r);
-        api_get(a, "/api/v1/cases/42", a->admin, &r);
-        api_want(&r, 404, "no case 42");
-        api_resp_free(&r);
-        api_get(a, "/api/v1/cases/abc", a->admin, &r);
-        api_want(&r, 404, "no such resource");
-        api_resp_free(&r);
+        api_get_want(a, "/api/v1/nothing", a->admin, 404, "no such resource");
+        api_get_want(a, "/api/v1/cases/42", a->admin, 404, "no case 42");
+        api_get_want(a, "/api/v1/cases/abc", a->admin, 404, "no such resource");
         api_post_event(a, "999999", a->admin, "{\"kind\": \"pause\"}", &r);
         api_want(&r, 404, "unknown school 999999");
         api_resp_free(&r);
-        api_get(a, "/api/v1/upcoming?school=999999", a->admin, &r);
-        api_want(&r, 404, "unknown school 999999");
-        api_resp_free(&r);
+        api_get_want(a, "/api/v1/upcoming?school=999999", a->admin, 404,
+                     "unknown school 999999");
         api_call(a, "DELETE", "/api/v1/schools", a->admin, NULL, NULL, 0, &r);
         api_want(&r, 405, "takes GET only");
         api_resp_free(&r);
-        api_get(a, "/api/v1/upcoming?school=12ab", a->admin, &r);
-        api_want(&r, 400, "not a URN");
-        api_resp_free(&r);
-        api_get(a, "/api/v1/history?limit=0", a->admin, &r);
-        api_want(&r, 400, "'limit'");
-        api_resp_free(&r);
-        api_get(a, "/api/v1/cases?colour=red", a->admin, &r);
-        api_want(&r, 400, "unknown parameter 'colour'");
-        api_resp_free(&r);
+        api_get_want(a, "/api/v1/upcoming?school=12ab", a->admin, 400,
+                     "not a URN");
+        api_get_want(a, "/api/v1/history?limit=0", a->admin, 400, "'limit'");
+        api_get_want(a, "/api/v1/cases?colour=red", a->admin, 400,
+                     "unknown parameter 'colour'");
 }
 
 int

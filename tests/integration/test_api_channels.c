@@ -43,15 +43,9 @@ test_channels(void **state)
                 assert_true(json_is_null(json_object_get(r.json, "heartbeat")));
                 api_resp_free(&r);
         }
-        api_get(a, "/api/v1/channels", a->school, &r);
-        api_want(&r, 403, "trust and admin");
-        api_resp_free(&r);
-        api_get(a, "/api/v1/channels", a->viewer, &r);
-        api_want(&r, 403, "trust and admin");
-        api_resp_free(&r);
-        api_get(a, "/api/v1/channels", NULL, &r);
-        api_want(&r, 401, "");
-        api_resp_free(&r);
+        api_get_want(a, "/api/v1/channels", a->school, 403, "trust and admin");
+        api_get_want(a, "/api/v1/channels", a->viewer, 403, "trust and admin");
+        api_get_want(a, "/api/v1/channels", NULL, 401, "");
         cluster_stop_all(&a->c);
         a->c.passed = true;
 }

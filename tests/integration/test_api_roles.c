@@ -60,15 +60,12 @@ test_viewer(void **state)
         assert_string_equal(jstr(jobj(r.json, "case"), "school"), OAK);
         api_resp_free(&r);
         snprintf(path, sizeof(path), "/api/v1/cases/%lld", (long long)ash);
-        api_get(a, path, a->viewer, &r);
-        api_want(&r, 403, "not of one of your schools");
-        api_resp_free(&r);
+        api_get_want(a, path, a->viewer, 403, "not of one of your schools");
         api_post_event(a, OAK, a->viewer, "{\"kind\": \"pause\"}", &r);
         api_want(&r, 403, "a viewer token may not record events");
         api_resp_free(&r);
-        api_get(a, "/api/v1/upcoming?school=" ASH, a->viewer, &r);
-        api_want(&r, 403, "not one of yours");
-        api_resp_free(&r);
+        api_get_want(a, "/api/v1/upcoming?school=" ASH, a->viewer, 403,
+                     "not one of yours");
 }
 
 static void
@@ -86,15 +83,11 @@ test_school(void **state)
         api_want(&r, 403, "school " ASH " is not one of yours");
         api_resp_free(&r);
         snprintf(path, sizeof(path), "/api/v1/cases/%lld", (long long)ash);
-        api_get(a, path, a->school, &r);
-        api_want(&r, 403, "not of one of your schools");
-        api_resp_free(&r);
-        api_get(a, "/api/v1/history?school=" ASH, a->school, &r);
-        api_want(&r, 403, "not one of yours");
-        api_resp_free(&r);
-        api_get(a, "/api/v1/calendar.ics?school=" ASH, a->school, &r);
-        api_want(&r, 403, "not one of yours");
-        api_resp_free(&r);
+        api_get_want(a, path, a->school, 403, "not of one of your schools");
+        api_get_want(a, "/api/v1/history?school=" ASH, a->school, 403,
+                     "not one of yours");
+        api_get_want(a, "/api/v1/calendar.ics?school=" ASH, a->school, 403,
+                     "not one of yours");
         /* Its plan: what a pause would do to its open case. */
         api_get(a, "/api/v1/plan?school=" OAK "&event=pause", a->school, &r);
         api_want(&r, 200, NULL);

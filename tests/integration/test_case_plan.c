@@ -45,6 +45,8 @@ struct fx {
         struct cluster c;
         int64_t at; /* the time of the next event */
 };
+/* c first: teardown() is cluster_teardown(), which frees f as its c. */
+_Static_assert(offsetof(struct fx, c) == 0, "struct fx starts with c");
 
 /* --- Fixture: a daemon of its own, the example config and followup ----- */
 
@@ -93,11 +95,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-        struct fx *f = *state;
-
-        cluster_fini(&f->c);
-        free(f);
-        return 0;
+        return cluster_teardown(state);
 }
 
 /* --- Running ofsted-notifyctl ------------------------------------------ */
@@ -106,16 +104,12 @@ teardown(void **state)
 static json_t *
 json_of(struct proc_result *r, int want, const char *what)
 {
-        json_error_t err;
         json_t *doc;
 
         if (r->status != want)
                 fail_msg("%s: exit %d, not %d; stderr: %s", what, r->status,
                          want, r->err);
-        doc = json_loads(r->out, 0, &err);
-        if (!json_is_object(doc))
-                fail_msg("%s: not a JSON object (%s): %s", what, err.text,
-                         r->out);
+        doc = jparse(r->out, what);
         proc_result_free(r);
         return doc;
 }

@@ -39,27 +39,6 @@ ctl(char *const env[], const char *a0, ...)
         return r;
 }
 
-static json_t *
-parse(const char *text)
-{
-        json_error_t err;
-        json_t *doc = json_loads(text, 0, &err);
-
-        if (doc == NULL)
-                fail_msg("not JSON (%s): %s", err.text, text);
-        return doc;
-}
-
-static const char *
-str(json_t *obj, const char *key)
-{
-        json_t *v = json_object_get(obj, key);
-
-        if (!json_is_string(v))
-                fail_msg("no string '%s'", key);
-        return json_string_value(v);
-}
-
 /* The issue's own example: Easter 2024 pushes the concern window's close
  * to Tue 2 April; it opens at the conclusion itself. */
 static void
@@ -73,28 +52,28 @@ test_plan_json_easter(void **state)
                 "2024-03-28T15:00", "--json", NULL);
         assert_int_equal(r.status, 0);
         assert_string_equal(r.err, "");
-        doc = parse(r.out);
-        assert_string_equal(str(doc, "event"), "conclusion");
-        assert_string_equal(str(doc, "at"), "2024-03-28T15:00:00+00:00");
+        doc = jparse(r.out, "ofsted-notifyctl plan --json");
+        assert_string_equal(jstr(doc, "event"), "conclusion");
+        assert_string_equal(jstr(doc, "at"), "2024-03-28T15:00:00+00:00");
         dl = json_object_get(doc, "deadlines");
         assert_int_equal(json_array_size(dl), 1);
-        assert_string_equal(str(json_array_get(dl, 0), "rule"),
+        assert_string_equal(jstr(json_array_get(dl, 0), "rule"),
                             "concern_window");
-        assert_string_equal(str(json_array_get(dl, 0), "opens"),
+        assert_string_equal(jstr(json_array_get(dl, 0), "opens"),
                             "2024-03-28T15:00:00+00:00");
-        assert_string_equal(str(json_array_get(dl, 0), "due"),
+        assert_string_equal(jstr(json_array_get(dl, 0), "due"),
                             "2024-04-02T18:00:00+01:00");
         al = json_object_get(doc, "alerts");
         assert_int_equal(json_array_size(al), 3);
-        assert_string_equal(str(json_array_get(al, 0), "offset"), "event");
-        assert_string_equal(str(json_array_get(al, 0), "at"),
+        assert_string_equal(jstr(json_array_get(al, 0), "offset"), "event");
+        assert_string_equal(jstr(json_array_get(al, 0), "at"),
                             "2024-03-28T15:00:00+00:00");
         /* -10h of 18:00 BST: 08:00 BST that morning. */
-        assert_string_equal(str(json_array_get(al, 1), "offset"), "-10h");
-        assert_string_equal(str(json_array_get(al, 1), "at"),
+        assert_string_equal(jstr(json_array_get(al, 1), "offset"), "-10h");
+        assert_string_equal(jstr(json_array_get(al, 1), "at"),
                             "2024-04-02T08:00:00+01:00");
-        assert_string_equal(str(json_array_get(al, 2), "offset"), "-2h");
-        assert_string_equal(str(json_array_get(al, 2), "at"),
+        assert_string_equal(jstr(json_array_get(al, 2), "offset"), "-2h");
+        assert_string_equal(jstr(json_array_get(al, 2), "at"),
                             "2024-04-02T16:00:00+01:00");
         assert_int_equal(json_array_size(json_object_get(doc, "warnings")), 0);
         json_decref(doc);
@@ -113,10 +92,10 @@ test_plan_at_with_offset(void **state)
         r = ctl(NULL, "plan", "-c", CONF, "--event", "notification", "--at",
                 "2024-04-08T08:30Z", "--json", NULL);
         assert_int_equal(r.status, 0);
-        doc = parse(r.out);
-        assert_string_equal(str(doc, "at"), "2024-04-08T09:30:00+01:00");
+        doc = jparse(r.out, "ofsted-notifyctl plan --json");
+        assert_string_equal(jstr(doc, "at"), "2024-04-08T09:30:00+01:00");
         assert_string_equal(
-            str(json_array_get(json_object_get(doc, "deadlines"), 0), "due"),
+            jstr(json_array_get(json_object_get(doc, "deadlines"), 0), "due"),
             "2024-04-08T16:30:00+01:00");
         assert_null(json_object_get(
             json_array_get(json_object_get(doc, "deadlines"), 0), "opens"));
@@ -126,8 +105,8 @@ test_plan_at_with_offset(void **state)
         r = ctl(NULL, "plan", "-c", CONF, "--event", "notification", "--at",
                 "2024-04-08T10:30+02:00", "--json", NULL);
         assert_int_equal(r.status, 0);
-        doc = parse(r.out);
-        assert_string_equal(str(doc, "at"), "2024-04-08T09:30:00+01:00");
+        doc = jparse(r.out, "ofsted-notifyctl plan --json");
+        assert_string_equal(jstr(doc, "at"), "2024-04-08T09:30:00+01:00");
         json_decref(doc);
         proc_result_free(&r);
 }
@@ -144,8 +123,8 @@ test_plan_school_channels(void **state)
         r = ctl(NULL, "plan", "-c", CONF, "--event", "pause", "--at",
                 "2025-10-23T11:00", "--school", "100001", "--json", NULL);
         assert_int_equal(r.status, 0);
-        doc = parse(r.out);
-        assert_string_equal(str(json_object_get(doc, "school"), "name"),
+        doc = jparse(r.out, "ofsted-notifyctl plan --json");
+        assert_string_equal(jstr(json_object_get(doc, "school"), "name"),
                             "Oak Primary");
         al = json_object_get(doc, "alerts");
         /* pause_expected's, and pause_limit's -1d, its escalation at -1d
@@ -153,12 +132,12 @@ test_plan_school_channels(void **state)
         assert_int_equal(json_array_size(al), 4);
         /* The last alert is pause_limit's deadline: heads, leaders, it. */
         ch = json_object_get(json_array_get(al, 3), "channels");
-        assert_string_equal(str(json_array_get(al, 3), "rule"), "pause_limit");
+        assert_string_equal(jstr(json_array_get(al, 3), "rule"), "pause_limit");
         assert_int_equal(json_array_size(ch), 3);
         assert_string_equal(json_string_value(json_array_get(ch, 0)), "heads");
         assert_string_equal(json_string_value(json_array_get(ch, 2)), "it");
         /* Thu 23 Oct 2025 + 5 working days = Thu 30 Oct, GMT again. */
-        assert_string_equal(str(json_array_get(al, 3), "at"),
+        assert_string_equal(jstr(json_array_get(al, 3), "at"),
                             "2025-10-30T17:00:00+00:00");
         json_decref(doc);
         proc_result_free(&r);
@@ -174,7 +153,7 @@ test_plan_coverage_warning(void **state)
         r = ctl(NULL, "plan", "-c", CONF, "--event", "pause", "--at",
                 "2028-12-22T11:00", "--json", NULL);
         assert_int_equal(r.status, 0);
-        doc = parse(r.out);
+        doc = jparse(r.out, "ofsted-notifyctl plan --json");
         w = json_object_get(doc, "warnings");
         assert_int_equal(json_array_size(w), 1);
         assert_non_null(
@@ -474,17 +453,13 @@ static void
 test_online_no_daemon(void **state)
 {
         static const char *const cmds[] = { "list", "status", "reload", "ics" };
-        const char *tmp = getenv("TMPDIR");
         char dir[128], envvar[160], want[320];
         char *const env[] = { envvar, NULL };
         struct timespec t0;
         struct proc_result r;
 
         (void)state;
-        if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 60)
-                tmp = "/tmp";
-        snprintf(dir, sizeof(dir), "%s/test_ctl.XXXXXX", tmp);
-        assert_non_null(mkdtemp(dir));
+        assert_int_equal(itest_mkdtemp(dir, sizeof(dir), "test_ctl"), 0);
         snprintf(envvar, sizeof(envvar), "RUNTIME_DIRECTORY=%s", dir);
         snprintf(want, sizeof(want),
                  "no answer from the daemon at ipc://%s/control.sock (is "

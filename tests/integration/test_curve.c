@@ -44,6 +44,8 @@ struct fx {
         char pub[4][41]; /* scheduler, w1, admin, stranger */
         int tcp[3];      /* control, dispatch, feed */
 };
+/* c first: teardown() is cluster_teardown(), which frees f as its c. */
+_Static_assert(offsetof(struct fx, c) == 0, "struct fx starts with c");
 
 enum { SCHEDULER, W1, ADMIN, STRANGER };
 static const char *const keynames[] = { "scheduler", "w1", "admin",
@@ -201,11 +203,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-        struct fx *f = *state;
-
-        cluster_fini(&f->c);
-        free(f);
-        return 0;
+        return cluster_teardown(state);
 }
 
 /* Starts the one worker, of `kind`, with the config at `conf`. */

@@ -40,13 +40,7 @@ test_sd_notify(void **state)
         /* Every 100 ms (half of WATCHDOG_USEC) would be 15; want 3. */
         assert_watchdog_pings(f->nfd, f->c.daemon, 3, 1500);
 
-        assert_int_equal(kill(f->c.daemon, SIGHUP), 0);
-        assert_int_equal(proc_notify_wait(f->nfd, "RELOADING=1", WAIT_MS,
-                                          f->c.daemon, NULL, 0),
-                         0);
-        assert_int_equal(
-            proc_notify_wait(f->nfd, "READY=1", WAIT_MS, f->c.daemon, NULL, 0),
-            0);
+        assert_sighup_reload(f->nfd, f->c.daemon, WAIT_MS);
         /* The watchdog goes on after a reload. */
         assert_int_equal(
             proc_notify_wait(f->nfd, "WATCHDOG=1", 1000, f->c.daemon, NULL, 0),
@@ -146,13 +140,7 @@ test_reload(void **state)
                 a = json_array_get(plan_a, i);
                 assert_true(jtime(b, "at") == jtime(a, "at") - 3600);
         }
-        assert_int_equal(kill(f->c.daemon, SIGHUP), 0);
-        assert_int_equal(proc_notify_wait(f->nfd, "RELOADING=1", WAIT_MS,
-                                          f->c.daemon, NULL, 0),
-                         0);
-        assert_int_equal(
-            proc_notify_wait(f->nfd, "READY=1", WAIT_MS, f->c.daemon, NULL, 0),
-            0);
+        assert_sighup_reload(f->nfd, f->c.daemon, WAIT_MS);
         up = cluster_ctl_json_want(&f->c, 0, "upcoming", "--json", NULL);
         want = alert_keys(plan_b, INT64_MIN, NULL, NULL);
         got = alert_keys(jarr(up, "alerts"), INT64_MIN, "drill2", NULL);
@@ -178,13 +166,7 @@ test_reload(void **state)
                 fail_msg("reload: stderr lacks \"%s\": %s", needle, pr.err);
         proc_result_free(&pr);
         proc_notify_drain(f->nfd);
-        assert_int_equal(kill(f->c.daemon, SIGHUP), 0);
-        assert_int_equal(proc_notify_wait(f->nfd, "RELOADING=1", WAIT_MS,
-                                          f->c.daemon, NULL, 0),
-                         0);
-        assert_int_equal(
-            proc_notify_wait(f->nfd, "READY=1", WAIT_MS, f->c.daemon, NULL, 0),
-            0);
+        assert_sighup_reload(f->nfd, f->c.daemon, WAIT_MS);
         assert_true(proc_alive(f->c.daemon));
         r = cluster_ctl_json_want(&f->c, 0, "status", "--json", NULL);
         json_decref(r);
@@ -286,13 +268,7 @@ test_reload_new_school(void **state)
         free(text);
 
         proc_notify_drain(f->nfd);
-        assert_int_equal(kill(f->c.daemon, SIGHUP), 0);
-        assert_int_equal(proc_notify_wait(f->nfd, "RELOADING=1", WAIT_MS,
-                                          f->c.daemon, NULL, 0),
-                         0);
-        assert_int_equal(
-            proc_notify_wait(f->nfd, "READY=1", WAIT_MS, f->c.daemon, NULL, 0),
-            0);
+        assert_sighup_reload(f->nfd, f->c.daemon, WAIT_MS);
         assert_int_equal(kill(f->c.worker[0], SIGHUP), 0);
         until = mono_ms() + WAIT_MS;
         for (;;) {

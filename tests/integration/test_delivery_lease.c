@@ -36,10 +36,7 @@ wait_sent_again(struct fx *f, int lease_s)
 {
         json_t *reqs = cluster_wait_requests(&f->c, SOLO_PATH, 2, WAIT_MS);
 
-        if (req_time(reqs, 1) - req_time(reqs, 0) < lease_s - 2)
-                fail_msg("sent again %.3f s after the first request, before "
-                         "the lease of %d s ran out",
-                         req_time(reqs, 1) - req_time(reqs, 0), lease_s);
+        assert_req_gap(reqs, 1, lease_s - 2, "the lease ran out");
         json_decref(reqs);
         cluster_wait_log(f->c.dlog,
                          "dispatch: 1 leases expired: back to pending", 1,

@@ -266,6 +266,15 @@ assert_no_secret_logged(struct cluster *c)
         }
 }
 
+/* A case's end: no secret logged, everything stopped, the case passed. */
+static void
+finish(struct cluster *c)
+{
+        assert_no_secret_logged(c);
+        cluster_stop_all(c);
+        c->passed = true;
+}
+
 /*
  * ntfy: throttled once (429, Retry-After 1), then the message: a POST of
  * text to the topic with Title, Priority (a test alert: the channel's
@@ -292,9 +301,7 @@ test_ntfy(void **state)
         d = settled(c, "ntfy", "delivered");
         assert_int_equal(json_integer_value(json_object_get(d, "attempts")), 2);
         json_decref(d);
-        assert_no_secret_logged(c);
-        cluster_stop_all(c);
-        c->passed = true;
+        finish(c);
 }
 
 /* Pushover: the form with the app token, user key and priority 1. */
@@ -316,9 +323,7 @@ test_pushover(void **state)
         json_decref(req);
         d = settled(c, "po", "delivered");
         json_decref(d);
-        assert_no_secret_logged(c);
-        cluster_stop_all(c);
-        c->passed = true;
+        finish(c);
 }
 
 /* Pushover's refusal, 400 {"status": 0, "errors": [...]}: failed for good
@@ -341,9 +346,7 @@ test_pushover_refused(void **state)
         json_decref(d);
         cluster_wait_log(c->wlog[0], "application token is invalid", 1,
                          WAIT_MS);
-        assert_no_secret_logged(c);
-        cluster_stop_all(c);
-        c->passed = true;
+        finish(c);
 }
 
 /* Twilio: the Messages resource, basic auth SID:token, To, From, Body;
@@ -378,9 +381,7 @@ test_twilio(void **state)
         json_decref(req);
         d = settled(c, "tw", "delivered");
         json_decref(d);
-        assert_no_secret_logged(c);
-        cluster_stop_all(c);
-        c->passed = true;
+        finish(c);
 }
 
 /* Firetext: the form with apiKey, the number without '+'; a 200 whose
@@ -404,9 +405,7 @@ test_firetext(void **state)
         json_decref(d);
         cluster_wait_log(c->wlog[0], "gateway code 1: Authentication error", 1,
                          WAIT_MS);
-        assert_no_secret_logged(c);
-        cluster_stop_all(c);
-        c->passed = true;
+        finish(c);
 }
 
 /* The generic gateway: the channel's body template, as JSON. */
@@ -573,9 +572,7 @@ test_links_and_escalation(void **state)
         assert_ends_with_link(jstr(b, "text"));
         json_decref(b);
         json_decref(req);
-        assert_no_secret_logged(c);
-        cluster_stop_all(c);
-        c->passed = true;
+        finish(c);
 }
 
 /*
@@ -688,9 +685,7 @@ test_receipt(void **state)
         assert_true(found);
         json_decref(cs);
         /* The token travels in the poll's URL, never into a log. */
-        assert_no_secret_logged(c);
-        cluster_stop_all(c);
-        c->passed = true;
+        finish(c);
 }
 
 /* How many acknowledgements of rule drill by pushover:PO_MEMBER the
@@ -756,9 +751,7 @@ test_receipt_daemon_down(void **state)
         assert_string_equal(jstr(a, "by"), "pushover:" PO_MEMBER);
         json_decref(cs);
         assert_int_equal(audited(c), 1);
-        assert_no_secret_logged(c);
-        cluster_stop_all(c);
-        c->passed = true;
+        finish(c);
 }
 
 int

@@ -195,13 +195,7 @@ test_worker_service(void **state)
         json_decref(reqs);
         json_decref(d);
 
-        assert_int_equal(kill(f->c.worker[0], SIGHUP), 0);
-        assert_int_equal(proc_notify_wait(fd, "RELOADING=1", WAIT_MS,
-                                          f->c.worker[0], NULL, 0),
-                         0);
-        assert_int_equal(
-            proc_notify_wait(fd, "READY=1", WAIT_MS, f->c.worker[0], NULL, 0),
-            0);
+        assert_sighup_reload(fd, f->c.worker[0], WAIT_MS);
         assert_int_equal(
             proc_notify_wait(fd, "WATCHDOG=1", 2500, f->c.worker[0], NULL, 0),
             0);
@@ -244,8 +238,7 @@ test_secret_reload(void **state)
             "secret_file: secret file 'webhook.key' changed: read again", 1,
             WAIT_MS);
 
-        assert_int_equal(kill(f->c.worker[0], SIGHUP), 0);
-        cluster_wait_log(f->c.wlog[0], "configuration reloaded", 1, WAIT_MS);
+        cluster_worker_reload(&f->c, 0, WAIT_MS);
         req = test_solo(f, 3);
         check_signature(f, req, header(req, "webhook-id"));
         json_decref(req);

@@ -27,6 +27,35 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Writes `text` to the secret file at `path`, mode 0600 as the worker
+ * wants, then starts everything as `o` says. */
+static void
+start_with_secret(struct fx *f, const struct opts *o, const char *path,
+                  const char *text)
+{
+        spill_mode(path, text, 0600);
+        start_all(f, o);
+}
+
+/*
+ * Records a drill, which must be delivered; the message in the spool must
+ * have come by AUTH `mech` as SMTP_USER. Returns its spool record (new
+ * reference).
+ */
+static json_t *
+delivered_by_auth(struct fx *f, const char *mech)
+{
+        time_t at;
+        json_int_t id;
+        json_t *d = drill(f, "delivered", &at, &id);
+        json_t *rec = spool_record(f, 1);
+
+        assert_string_equal(jstr(rec, "auth_mechanism"), mech);
+        assert_string_equal(jstr(rec, "auth_user"), SMTP_USER);
+        json_decref(d);
+        return rec;
+}
+
 /* username and password_file over STARTTLS: AUTH PLAIN (or LOGIN). */
 /*
  * AUTH with the password file, the server offering only `mech` (so the
@@ -43,20 +72,12 @@ auth_password(struct fx *f, const char *mech)
                 .email_extra = "username = \"" SMTP_USER "\";\n"
                                "  password_file = \"smtp-password\";",
         };
-        json_t *d, *rec;
-        time_t at;
-        json_int_t id;
+        json_t *rec;
 
-        spill(f->pwfile, SMTP_PASS "\n");
-        assert_int_equal(chmod(f->pwfile, 0600), 0);
-        start_all(f, &o);
-        d = drill(f, "delivered", &at, &id);
-        rec = spool_record(f, 1);
-        assert_string_equal(jstr(rec, "auth_mechanism"), mech);
-        assert_string_equal(jstr(rec, "auth_user"), SMTP_USER);
+        start_with_secret(f, &o, f->pwfile, SMTP_PASS "\n");
+        rec = delivered_by_auth(f, mech);
         assert_true(json_is_true(member(rec, "tls")));
         json_decref(rec);
-        json_decref(d);
         cluster_stop_all(&f->c);
         f->c.passed = true;
 }
@@ -87,16 +108,9 @@ test_auth_wrong_password(void **state)
                                "  password_file = \"smtp-password\";",
         };
         json_t *d;
-        time_t at;
-        json_int_t id;
 
-        spill(f->pwfile, "not the password\n");
-        assert_int_equal(chmod(f->pwfile, 0600), 0);
-        start_all(f, &o);
-        d = drill(f, "failed", &at, &id);
-        assert_int_equal(jint(d, "attempts"), 1);
-        assert_contains(jstr(d, "last_error"), "authentication");
-        assert_int_equal(spool_count(f), 0);
+        start_with_secret(f, &o, f->pwfile, "not the password\n");
+        d = drill_failed_at_once(f, "authentication");
         json_decref(d);
         cluster_stop_all(&f->c);
         f->c.passed = true;
@@ -129,15 +143,13 @@ auth_credentials(struct fx *f, const char *pass, const char *decoy,
 
         assert_int_equal(mkdir(f->creds, 0700), 0);
         snprintf(path, sizeof(path), "%s/secrets_smtp-password", f->creds);
-        spill(path, pass);
-        assert_int_equal(chmod(path, 0400), 0);
+        spill_mode(path, pass, 0400);
         snprintf(path, sizeof(path), "%s/secrets", f->c.dir);
         if (decoy != NULL) {
                 assert_int_equal(mkdir(path, 0700), 0);
                 snprintf(path, sizeof(path), "%s/secrets/smtp-password",
                          f->c.dir);
-                spill(path, decoy);
-                assert_int_equal(chmod(path, 0600), 0);
+                spill_mode(path, decoy, 0600);
         } else {
                 assert_int_equal(access(path, F_OK), -1);
         }
@@ -199,19 +211,9 @@ test_auth_xoauth2(void **state)
 {
         struct fx *f = *state;
         struct opts o = token_opts;
-        json_t *d, *rec;
-        time_t at;
-        json_int_t id;
 
-        spill(f->tokenfile, TOKEN "\n");
-        assert_int_equal(chmod(f->tokenfile, 0600), 0);
-        start_all(f, &o);
-        d = drill(f, "delivered", &at, &id);
-        rec = spool_record(f, 1);
-        assert_string_equal(jstr(rec, "auth_mechanism"), "XOAUTH2");
-        assert_string_equal(jstr(rec, "auth_user"), SMTP_USER);
-        json_decref(rec);
-        json_decref(d);
+        start_with_secret(f, &o, f->tokenfile, TOKEN "\n");
+        json_decref(delivered_by_auth(f, "XOAUTH2"));
         cluster_stop_all(&f->c);
         f->c.passed = true;
 }
@@ -273,17 +275,11 @@ test_bearer_file_refreshed(void **state)
         assert_int_equal(chmod(f->tokenfile, 0600), 0);
         start_all(f, &o);
         for (int i = 0; i < 2; i++) {
-                struct proc_result r;
-
                 /* The token lives a few seconds from now: long enough for
                  * this alert, then it ends. */
                 until = time(NULL) + 4;
                 refresh(f, valid, tokens[i], until);
-                r = cluster_ctl(&f->c, "test", "heads", "--timeout", "20",
-                                NULL);
-                assert_int_equal(r.status, 0);
-                assert_contains(r.out, "Delivered");
-                proc_result_free(&r);
+                test_heads_delivered(f, "Delivered");
                 assert_true(cluster_wait_until(past, &until, WAIT_MS));
         }
         cluster_wait_settled(&f->c, 2, 0, WAIT_MS);
@@ -352,9 +348,7 @@ test_bearer_file_stale(void **state)
         FILE *fp;
 
         /* As long as TOKEN, so only the file's times tell the change. */
-        spill(f->tokenfile, "ya29.stale-tok0\n");
-        assert_int_equal(chmod(f->tokenfile, 0600), 0);
-        start_all(f, &o);
+        start_with_secret(f, &o, f->tokenfile, "ya29.stale-tok0\n");
         utc_text(time(NULL), text);
         record(f, "drill", text);
         assert_true(cluster_wait_until(held_with, &held, WAIT_MS));

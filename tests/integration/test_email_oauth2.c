@@ -224,13 +224,6 @@ start_with(struct fx *f, struct oauth *o, const char *extra)
         start_all(f, &so);
 }
 
-/* `ofsted-notifyctl test heads`: its exit status and what it printed. */
-static struct proc_result
-ctl_test(struct fx *f)
-{
-        return cluster_ctl(&f->c, "test", "heads", "--timeout", "20", NULL);
-}
-
 /* No log line holds the secret, an assertion or a token the endpoint
  * issued. */
 static void
@@ -283,11 +276,7 @@ test_renewed_across_expiries(void **state)
         extra = secret_endpoint(f, &o, 5, secret, sizeof(secret));
         start_with(f, &o, extra);
         for (int i = 0; i < 3; i++) {
-                struct proc_result r = ctl_test(f);
-
-                assert_int_equal(r.status, 0);
-                assert_contains(r.out, "Delivered");
-                proc_result_free(&r);
+                test_heads_delivered(f, "Delivered");
                 assert_true(cluster_wait_until(all_expired, &o, WAIT_MS));
         }
         assert_int_equal(spool_count(f), 3);
@@ -322,11 +311,7 @@ test_refused_token_renewed_once(void **state)
         extra = secret_endpoint(f, &o, 7, secret, sizeof(secret));
         start_with(f, &o, extra);
         for (int i = 0; i < 2; i++) {
-                struct proc_result r = ctl_test(f);
-
-                assert_int_equal(r.status, 0);
-                assert_contains(r.out, "Delivered (1 attempt(s))");
-                proc_result_free(&r);
+                test_heads_delivered(f, "Delivered (1 attempt(s))");
                 assert_true(cluster_wait_until(all_expired, &o, WAIT_MS));
         }
         assert_int_equal(spool_count(f), 2);
@@ -384,10 +369,7 @@ test_certificate_assertion(void **state)
                              "certificate_file = \"app.crt\"; "
                              "private_key_file = \"app.key\";");
         start_with(f, &o, extra);
-        r = ctl_test(f);
-        assert_int_equal(r.status, 0);
-        assert_contains(r.out, "Delivered");
-        proc_result_free(&r);
+        test_heads_delivered(f, "Delivered");
         doc = oauth_state(&o);
         call = json_array_get(jarr(doc, "calls"), 0);
         assert_string_equal(jstr(call, "grant"), "client_assertion");
@@ -449,10 +431,7 @@ test_google_service_account(void **state)
         extra =
             oauth2_group(&o, "google", "service_account_file = \"sa.json\";");
         start_with(f, &o, extra);
-        r = ctl_test(f);
-        assert_int_equal(r.status, 0);
-        assert_contains(r.out, "Delivered");
-        proc_result_free(&r);
+        test_heads_delivered(f, "Delivered");
         assert_int_equal(tokens_issued(&o), 1);
         cluster_stop_all(&f->c);
         assert_no_secrets(f, &o, NULL);

@@ -58,14 +58,9 @@ test_data_550(void **state)
         struct fx *f = *state;
         struct opts o = { .tls = "none", .script = "data 550\n" };
         json_t *d;
-        time_t at;
-        json_int_t id;
 
         start_all(f, &o);
-        d = drill(f, "failed", &at, &id);
-        assert_int_equal(jint(d, "attempts"), 1);
-        assert_contains(jstr(d, "last_error"), "550");
-        assert_int_equal(spool_count(f), 0);
+        d = drill_failed_at_once(f, "550");
         json_decref(d);
         cluster_stop_all(&f->c);
         f->c.passed = true;
@@ -132,14 +127,9 @@ test_rcpt_refused_all(void **state)
                           .script = "rcpt *@school.example 550\n" };
         json_t *d;
         char line[512];
-        time_t at;
-        json_int_t id;
 
         start_all(f, &o);
-        d = drill(f, "failed", &at, &id);
-        assert_int_equal(jint(d, "attempts"), 1);
-        assert_contains(jstr(d, "last_error"), "550");
-        assert_int_equal(spool_count(f), 0);
+        d = drill_failed_at_once(f, "550");
         refusal_line(jstr(d, "id"), RCPT1, line, sizeof(line));
         cluster_wait_log(f->c.wlog[0], line, 1, WAIT_MS);
         refusal_line(jstr(d, "id"), RCPT2, line, sizeof(line));

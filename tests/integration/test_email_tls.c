@@ -59,6 +59,42 @@ wait_error(struct fx *f, const char *skip)
 }
 
 /*
+ * Starts as `o` says and records a drill, which must be delivered as the
+ * one message in the spool, over TLS. Returns the delivery (new
+ * reference).
+ */
+static json_t *
+delivered_over_tls(struct fx *f, const struct opts *o)
+{
+        json_t *d, *rec;
+        time_t at;
+        json_int_t id;
+
+        start_all(f, o);
+        d = drill(f, "delivered", &at, &id);
+        assert_int_equal(spool_count(f), 1);
+        rec = spool_record(f, 1);
+        assert_true(json_is_true(member(rec, "tls")));
+        assert_contains(jstr(rec, "tls_version"), "TLS");
+        json_decref(rec);
+        return d;
+}
+
+/* Rewrites the config as `o` says, reloads the worker and records another
+ * drill now. */
+static void
+reload_and_drill(struct fx *f, const struct opts *o)
+{
+        char at[32];
+
+        write_conf(f, o);
+        cluster_worker_reload(&f->c, 0, WAIT_MS);
+        utc_text(time(NULL), at);
+        json_decref(cluster_ctl_json(&f->c, "event", "drill", "--school", URN,
+                                     "--at", at, "--json", NULL));
+}
+
+/*
  * tls = "starttls": delivered over TLS, verified against ca_file. Without
  * ca_file (the system's CAs, which do not know the test CA) the relay's
  * certificate is refused: the delivery waits to be retried, nothing is
@@ -69,26 +105,10 @@ test_starttls(void **state)
 {
         struct fx *f = *state;
         struct opts o = { .tls = "starttls", .sink_tls = true };
-        json_t *d, *rec, *e;
-        char at[32];
-        time_t t;
-        json_int_t id;
-
-        start_all(f, &o);
-        d = drill(f, "delivered", &t, &id);
-        assert_int_equal(spool_count(f), 1);
-        rec = spool_record(f, 1);
-        assert_true(json_is_true(member(rec, "tls")));
-        assert_contains(jstr(rec, "tls_version"), "TLS");
-        json_decref(rec);
+        json_t *d = delivered_over_tls(f, &o), *e;
 
         o.no_ca = true;
-        write_conf(f, &o);
-        assert_int_equal(kill(f->c.worker[0], SIGHUP), 0);
-        cluster_wait_log(f->c.wlog[0], "configuration reloaded", 1, WAIT_MS);
-        utc_text(time(NULL), at);
-        json_decref(cluster_ctl_json(&f->c, "event", "drill", "--school", URN,
-                                     "--at", at, "--json", NULL));
+        reload_and_drill(f, &o);
         e = wait_error(f, jstr(d, "id"));
         assert_string_not_equal(jstr(e, "status"), "delivered");
         assert_string_not_equal(jstr(e, "status"), "failed");
@@ -111,7 +131,6 @@ test_reload_tls(void **state)
         struct fx *f = *state;
         struct opts o = { .tls = "none", .sink_tls = true };
         json_t *d, *rec;
-        char at[32];
         time_t t;
         json_int_t id;
 
@@ -122,12 +141,7 @@ test_reload_tls(void **state)
         json_decref(rec);
 
         o.tls = "starttls";
-        write_conf(f, &o);
-        assert_int_equal(kill(f->c.worker[0], SIGHUP), 0);
-        cluster_wait_log(f->c.wlog[0], "configuration reloaded", 1, WAIT_MS);
-        utc_text(time(NULL), at);
-        json_decref(cluster_ctl_json(&f->c, "event", "drill", "--school", URN,
-                                     "--at", at, "--json", NULL));
+        reload_and_drill(f, &o);
         cluster_wait_settled(&f->c, 2, 0, WAIT_MS);
         assert_int_equal(spool_count(f), 2);
         rec = spool_record(f, 2);
@@ -148,18 +162,7 @@ test_implicit_tls(void **state)
         struct opts o = { .tls = "implicit",
                           .sink_tls = true,
                           .sink_args = { "--implicit-tls" } };
-        json_t *d, *rec;
-        time_t t;
-        json_int_t id;
-
-        start_all(f, &o);
-        d = drill(f, "delivered", &t, &id);
-        assert_int_equal(spool_count(f), 1);
-        rec = spool_record(f, 1);
-        assert_true(json_is_true(member(rec, "tls")));
-        assert_contains(jstr(rec, "tls_version"), "TLS");
-        json_decref(rec);
-        json_decref(d);
+        json_decref(delivered_over_tls(f, &o));
         cluster_stop_all(&f->c);
         f->c.passed = true;
 }
@@ -177,14 +180,9 @@ test_no_starttls(void **state)
                           .sink_tls = true,
                           .sink_args = { "--no-starttls" } };
         json_t *d;
-        time_t at;
-        json_int_t id;
 
         start_all(f, &o);
-        d = drill(f, "failed", &at, &id);
-        assert_int_equal(jint(d, "attempts"), 1);
-        assert_contains(jstr(d, "last_error"), "STARTTLS");
-        assert_int_equal(spool_count(f), 0);
+        d = drill_failed_at_once(f, "STARTTLS");
         json_decref(d);
         cluster_stop_all(&f->c);
         f->c.passed = true;

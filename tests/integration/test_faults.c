@@ -77,6 +77,8 @@ struct fx {
         char state[PATH_MAX]; /* the database, as the kernel names it */
         char env_prefix[PATH_MAX + 32], env_flag[224], env_clock[224];
 };
+/* c first: teardown() is cluster_teardown(), which frees f as its c. */
+_Static_assert(offsetof(struct fx, c) == 0, "struct fx starts with c");
 
 /* --- Files and the state database ------------------------------------ */
 
@@ -471,11 +473,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-        struct fx *f = *state;
-
-        cluster_fini(&f->c);
-        free(f);
-        return 0;
+        return cluster_teardown(state);
 }
 
 /* --- The state database cannot be written ----------------------------- */

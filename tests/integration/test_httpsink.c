@@ -32,14 +32,6 @@
 #define CONCURRENT       200
 #define BULK             1000
 
-/* One running sink and the files it uses, in a directory of its own. */
-struct sink {
-        pid_t pid;
-        int port;
-        char dir[128];
-        char portfile[160], log[160], script[160], err[160];
-};
-
 /* One HTTP exchange: what to send, then what came back. */
 struct call {
         const char *method; /* NULL: POST when body is set, else GET */
@@ -57,64 +49,22 @@ struct call {
         size_t rlen, hlen;
 };
 
-static double
-mono_s(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Writes the script atomically, as tests must: a file, then a rename. */
-static void
-set_script(const struct sink *s, const char *text)
-{
-        char tmp[200];
-        FILE *fp;
-
-        snprintf(tmp, sizeof(tmp), "%s.tmp", s->script);
-        fp = fopen(tmp, "w");
-        assert_non_null(fp);
-        assert_int_equal(fputs(text, fp) >= 0, 1);
-        assert_int_equal(fclose(fp), 0);
-        assert_int_equal(rename(tmp, s->script), 0);
-}
-
-/* A directory of its own for a sink, and the names of its files. */
-static void
-sink_prepare(struct sink *s)
-{
-        const char *tmp = getenv("TMPDIR");
-
-        memset(s, 0, sizeof(*s));
-        if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 60)
-                tmp = "/tmp";
-        snprintf(s->dir, sizeof(s->dir), "%s/test_httpsink.XXXXXX", tmp);
-        assert_non_null(mkdtemp(s->dir));
-        snprintf(s->portfile, sizeof(s->portfile), "%s/port", s->dir);
-        snprintf(s->log, sizeof(s->log), "%s/requests.jsonl", s->dir);
-        snprintf(s->script, sizeof(s->script), "%s/script", s->dir);
-        snprintf(s->err, sizeof(s->err), "%s/stderr", s->dir);
-}
-
 /* Starts a sink with `script` (NULL: no --script) and waits for its port. */
 static void
-sink_start(struct sink *s, const char *script)
+sink_start(struct itest_sink *s, const char *script)
 {
-        double deadline;
         char *argv[8];
         int n = 0;
 
-        sink_prepare(s);
+        itest_sink_prepare(s, "test_httpsink", "requests.jsonl");
         if (script != NULL)
-                set_script(s, script);
+                itest_sink_script(s, script);
 
         argv[n++] = HTTPSINK_BINARY;
         argv[n++] = "--port-file";
         argv[n++] = s->portfile;
         argv[n++] = "--log";
-        argv[n++] = s->log;
+        argv[n++] = s->out;
         if (script != NULL) {
                 argv[n++] = "--script";
                 argv[n++] = s->script;
@@ -122,33 +72,12 @@ sink_start(struct sink *s, const char *script)
         argv[n] = NULL;
         assert_int_equal(proc_start(argv, NULL, s->err, &s->pid), 0);
 
-        deadline = mono_s() + START_TIMEOUT_MS / 1000.0;
-        while (s->port == 0) {
-                char *text = slurp(s->portfile);
-
-                if (text[0] != '\0') {
-                        size_t len = strlen(text);
-
-                        /* Whole or nothing: it is renamed into place. */
-                        assert_true(len > 1 && text[len - 1] == '\n');
-                        s->port = atoi(text);
-                        free(text);
-                        assert_true(s->port > 0 && s->port < 65536);
-                        break;
-                }
-                free(text);
-                if (!proc_alive(s->pid) || mono_s() > deadline) {
-                        char *err = slurp(s->err);
-
-                        fail_msg("httpsink did not start: %s", err);
-                }
-                usleep(10000);
-        }
+        itest_sink_wait_port(s, START_TIMEOUT_MS);
 }
 
 /* Stops the sink with `sig`; returns its exit status. */
 static int
-sink_stop(struct sink *s, int sig)
+sink_stop(struct itest_sink *s, int sig)
 {
         int status = proc_stop(s->pid, sig);
 
@@ -156,36 +85,17 @@ sink_stop(struct sink *s, int sig)
         return status;
 }
 
-/* Kills a sink a failed test left running and removes its files. */
-static void
-sink_cleanup(struct sink *s)
-{
-        const char *files[] = { s->portfile, s->log, s->script, s->err };
-        char tmp[200];
-
-        if (s->pid > 0)
-                proc_stop(s->pid, SIGKILL);
-        s->pid = 0;
-        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-                unlink(files[i]);
-                snprintf(tmp, sizeof(tmp), "%s.tmp", files[i]);
-                unlink(tmp);
-        }
-        if (s->dir[0] != '\0')
-                rmdir(s->dir);
-}
-
 /* The log's records, in order, as a JSON array; every whole line must
  * parse (the sink may be writing the last one as we read). */
 static json_t *
-read_log(const struct sink *s)
+read_log(const struct itest_sink *s)
 {
-        return jsonl_records(s->log);
+        return jsonl_records(s->out);
 }
 
 /* Waits at most timeout_ms for the log to hold n records; how many. */
 static size_t
-wait_log(const struct sink *s, size_t n, int timeout_ms)
+wait_log(const struct itest_sink *s, size_t n, int timeout_ms)
 {
         double deadline = mono_s() + timeout_ms / 1000.0;
         size_t have;
@@ -199,26 +109,6 @@ wait_log(const struct sink *s, size_t n, int timeout_ms)
                         return have;
                 usleep(10000);
         }
-}
-
-static const char *
-str(json_t *obj, const char *key)
-{
-        json_t *v = json_object_get(obj, key);
-
-        if (!json_is_string(v))
-                fail_msg("no string '%s'", key);
-        return json_string_value(v);
-}
-
-static json_int_t
-num(json_t *obj, const char *key)
-{
-        json_t *v = json_object_get(obj, key);
-
-        if (!json_is_integer(v))
-                fail_msg("no integer '%s'", key);
-        return json_integer_value(v);
 }
 
 struct buf {
@@ -306,7 +196,7 @@ call_free(struct call *c)
 
 /* One request on a fresh connection; asserts it got an HTTP answer. */
 static void
-call(const struct sink *s, struct call *c)
+call(const struct itest_sink *s, struct call *c)
 {
         call_run(NULL, s->port, c);
         if (c->rc != CURLE_OK)
@@ -356,32 +246,11 @@ async_main(void *arg)
 }
 
 static void
-async_start(struct async *a, const struct sink *s)
+async_start(struct async *a, const struct itest_sink *s)
 {
         a->port = s->port;
         atomic_store(&a->done, 0);
         assert_int_equal(pthread_create(&a->thread, NULL, async_main, a), 0);
-}
-
-static int
-setup(void **state)
-{
-        struct sink *s = calloc(1, sizeof(*s));
-
-        if (s == NULL)
-                return -1;
-        *state = s;
-        return 0;
-}
-
-static int
-teardown(void **state)
-{
-        struct sink *s = *state;
-
-        sink_cleanup(s);
-        free(s);
-        return 0;
 }
 
 /* A webhook delivery lands in the log as sent: method, path with query,
@@ -392,7 +261,7 @@ test_post_logged(void **state)
         static const char body[] =
             "{\"text\":\"Ofsted: concern window opens Tue 2 Apr 08:00\","
             "\"n\":1,\"accent\":\"\xc3\xa9\"}";
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         struct call c = {
                 .path = "/services/T0/B0?thread=a%20b&x=1",
                 .body = body,
@@ -412,24 +281,24 @@ test_post_logged(void **state)
         assert_int_equal(wait_log(s, 1, 5000), 1);
         log = read_log(s);
         rec = json_array_get(log, 0);
-        assert_int_equal(num(rec, "seq"), 1);
+        assert_int_equal(jint(rec, "seq"), 1);
         assert_true(json_is_real(json_object_get(rec, "time")));
         assert_true(json_real_value(json_object_get(rec, "time")) >=
                     before - 1);
         assert_true(json_real_value(json_object_get(rec, "time")) <=
                     real_s() + 1);
-        assert_string_equal(str(rec, "method"), "POST");
-        assert_string_equal(str(rec, "path"),
+        assert_string_equal(jstr(rec, "method"), "POST");
+        assert_string_equal(jstr(rec, "path"),
                             "/services/T0/B0?thread=a%20b&x=1");
         h = json_object_get(rec, "headers");
-        assert_string_equal(str(h, "idempotency-key"), "7f3c-0001");
-        assert_string_equal(str(h, "content-type"), "application/json");
-        assert_string_equal(str(h, "user-agent"), "ofsted-notify-test");
+        assert_string_equal(jstr(h, "idempotency-key"), "7f3c-0001");
+        assert_string_equal(jstr(h, "content-type"), "application/json");
+        assert_string_equal(jstr(h, "user-agent"), "ofsted-notify-test");
         snprintf(len, sizeof(len), "%zu", strlen(body));
-        assert_string_equal(str(h, "content-length"), len);
+        assert_string_equal(jstr(h, "content-length"), len);
         assert_null(json_object_get(h, "Idempotency-Key"));
-        assert_string_equal(str(rec, "body"), body);
-        assert_int_equal(num(rec, "status"), 200);
+        assert_string_equal(jstr(rec, "body"), body);
+        assert_int_equal(jint(rec, "status"), 200);
         json_decref(log);
         call_free(&c);
 
@@ -440,9 +309,9 @@ test_post_logged(void **state)
         assert_int_equal(wait_log(s, 2, 5000), 2);
         log = read_log(s);
         rec = json_array_get(log, 1);
-        assert_int_equal(num(rec, "seq"), 2);
-        assert_string_equal(str(rec, "method"), "GET");
-        assert_string_equal(str(rec, "body"), "");
+        assert_int_equal(jint(rec, "seq"), 2);
+        assert_string_equal(jstr(rec, "method"), "GET");
+        assert_string_equal(jstr(rec, "body"), "");
         json_decref(log);
         call_free(&c);
 
@@ -454,7 +323,7 @@ test_post_logged(void **state)
 static void
 test_body_limits(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         char *big = malloc(BODY_MAX + 2);
         struct call c = { .path = "/big" };
         json_t *log;
@@ -488,14 +357,14 @@ test_body_limits(void **state)
 
         assert_int_equal(wait_log(s, 3, 5000), 3);
         log = read_log(s);
-        logged = str(json_array_get(log, 0), "body");
+        logged = jstr(json_array_get(log, 0), "body");
         assert_int_equal(strlen(logged), BODY_MAX);
         assert_memory_equal(logged, big, BODY_MAX);
-        assert_int_equal(num(json_array_get(log, 1), "status"), 413);
+        assert_int_equal(jint(json_array_get(log, 1), "status"), 413);
         assert_int_equal(
             json_string_length(json_object_get(json_array_get(log, 2), "body")),
             6);
-        assert_memory_equal(str(json_array_get(log, 2), "body"),
+        assert_memory_equal(jstr(json_array_get(log, 2), "body"),
                             "a\xef\xbf\xbd\0z", 6);
         json_decref(log);
         free(big);
@@ -508,7 +377,7 @@ static void
 test_sequence(void **state)
 {
         static const int want[] = { 500, 200, 200 };
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         struct call c;
         json_t *log;
 
@@ -545,10 +414,10 @@ test_sequence(void **state)
 
         assert_int_equal(wait_log(s, 11, 5000), 11);
         log = read_log(s);
-        assert_int_equal(num(json_array_get(log, 0), "status"), 500);
-        assert_int_equal(num(json_array_get(log, 2), "status"), 200);
-        assert_int_equal(num(json_array_get(log, 6), "status"), 503);
-        assert_int_equal(num(json_array_get(log, 9), "status"), 204);
+        assert_int_equal(jint(json_array_get(log, 0), "status"), 500);
+        assert_int_equal(jint(json_array_get(log, 2), "status"), 200);
+        assert_int_equal(jint(json_array_get(log, 6), "status"), 503);
+        assert_int_equal(jint(json_array_get(log, 9), "status"), 204);
         json_decref(log);
         assert_int_equal(sink_stop(s, SIGTERM), 0);
 }
@@ -558,7 +427,7 @@ test_sequence(void **state)
 static void
 test_retry_after(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         struct call c = { .path = "/services/T1", .body = "{}" };
         char v[64];
 
@@ -603,7 +472,7 @@ test_retry_after(void **state)
 static void
 test_script_on_the_fly(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         struct call c = { .path = "/hook" };
 
         sink_start(s, "/ status 503\n");
@@ -611,7 +480,7 @@ test_script_on_the_fly(void **state)
         assert_int_equal(c.status, 503);
         call_free(&c);
 
-        set_script(s, "# now fine\n/hook delay 50 body accepted\n");
+        itest_sink_script(s, "# now fine\n/hook delay 50 body accepted\n");
         c = (struct call){ .path = "/hook" };
         call(s, &c);
         assert_int_equal(c.status, 200);
@@ -628,7 +497,7 @@ test_script_on_the_fly(void **state)
         call_free(&c);
 
         /* ...and a bad line that matches is a 500 and a line on stderr. */
-        set_script(s, "/good status 201\n/hook status 42\n");
+        itest_sink_script(s, "/good status 201\n/hook status 42\n");
         c = (struct call){ .path = "/hook" };
         call(s, &c);
         assert_int_equal(c.status, 500);
@@ -654,7 +523,7 @@ test_script_on_the_fly(void **state)
 static void
 test_hang(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         struct async a = {
                 .c = { .path = "/slow", .body = "{}", .timeout_ms = 1000 }
         };
@@ -678,8 +547,8 @@ test_hang(void **state)
 
         log = read_log(s);
         assert_int_equal(json_array_size(log), 2);
-        assert_string_equal(str(json_array_get(log, 0), "path"), "/slow");
-        assert_string_equal(str(json_array_get(log, 1), "path"), "/fast");
+        assert_string_equal(jstr(json_array_get(log, 0), "path"), "/slow");
+        assert_string_equal(jstr(json_array_get(log, 1), "path"), "/fast");
         json_decref(log);
 
         /* Its thread still sleeps; stopping does not wait for it. */
@@ -693,7 +562,7 @@ test_hang(void **state)
 static void
 test_signals(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         struct async a = { .c = { .path = "/h", .timeout_ms = 60000 } };
         struct call c = { .path = "/" };
         double t0;
@@ -717,7 +586,7 @@ test_signals(void **state)
         call_run(NULL, port, &c);
         assert_int_equal(c.rc, CURLE_COULDNT_CONNECT);
         call_free(&c);
-        sink_cleanup(s);
+        itest_sink_cleanup(s);
 
         sink_start(s, NULL);
         assert_int_equal(sink_stop(s, SIGINT), 0);
@@ -749,7 +618,7 @@ held_main(void *arg)
 static void
 test_load(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         struct held *w = calloc(CONCURRENT, sizeof(*w));
         atomic_int done = 0;
         CURL *h = curl_easy_init();
@@ -799,12 +668,12 @@ test_load(void **state)
         for (size_t i = 0; i < json_array_size(log); i++) {
                 json_t *rec = json_array_get(log, i);
 
-                assert_int_equal(num(rec, "seq"), (json_int_t)i + 1);
+                assert_int_equal(jint(rec, "seq"), (json_int_t)i + 1);
                 if (i < BULK) {
                         char want[64];
 
                         snprintf(want, sizeof(want), "{\"i\":%zu}", i);
-                        assert_string_equal(str(rec, "body"), want);
+                        assert_string_equal(jstr(rec, "body"), want);
                 }
         }
         json_decref(log);
@@ -816,21 +685,21 @@ test_load(void **state)
 static void
 test_bad_start(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         char *argv[] = { HTTPSINK_BINARY, "--port-file", s->portfile, "--log",
-                         s->log,          "--script",    s->script,   NULL };
+                         s->out,          "--script",    s->script,   NULL };
         char *usage[] = { HTTPSINK_BINARY, "--log", "/dev/null", NULL };
         struct proc_result r;
         char want[200];
 
-        sink_prepare(s);
-        set_script(s, "# errors, all of them\n"
-                      "/ok status 200\n"
-                      "status 500\n"
-                      "/a sequence 500,,200\n"
-                      "/b frob 1\n"
-                      "/c header X\n"
-                      "/d status 200 sequence 500\n");
+        itest_sink_prepare(s, "test_httpsink", "requests.jsonl");
+        itest_sink_script(s, "# errors, all of them\n"
+                             "/ok status 200\n"
+                             "status 500\n"
+                             "/a sequence 500,,200\n"
+                             "/b frob 1\n"
+                             "/c header X\n"
+                             "/d status 200 sequence 500\n");
         assert_int_equal(proc_run(argv, NULL, &r), 0);
         assert_int_equal(r.status, 78);
         for (int line = 3; line <= 7; line++) {
@@ -852,15 +721,11 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_post_logged),
-                CLUSTER_TEST(test_body_limits),
-                CLUSTER_TEST(test_sequence),
-                CLUSTER_TEST(test_retry_after),
-                CLUSTER_TEST(test_script_on_the_fly),
-                CLUSTER_TEST(test_hang),
-                CLUSTER_TEST(test_signals),
-                CLUSTER_TEST(test_load),
-                CLUSTER_TEST(test_bad_start),
+                SINK_TEST(test_post_logged),       SINK_TEST(test_body_limits),
+                SINK_TEST(test_sequence),          SINK_TEST(test_retry_after),
+                SINK_TEST(test_script_on_the_fly), SINK_TEST(test_hang),
+                SINK_TEST(test_signals),           SINK_TEST(test_load),
+                SINK_TEST(test_bad_start),
         };
         int rc;
 

@@ -197,21 +197,6 @@ delivery_to(struct fx *f, const char *channel)
         return found;
 }
 
-/* Requests the sink saw under `path`. */
-static size_t
-sink_count(struct fx *f, const char *path)
-{
-        json_t *all = cluster_sink_requests(&f->c, path), *r;
-        size_t i, n = 0;
-
-        json_array_foreach(all, i, r)
-        {
-                n += strcmp(jstr(r, "path"), path) == 0;
-        }
-        json_decref(all);
-        return n;
-}
-
 /* --- Fake workers ------------------------------------------------------ */
 
 static void
@@ -493,7 +478,7 @@ test_forged(void **state)
         assert_string_equal(jstr(d, "status"), "failed");
         assert_contains(jstr(d, "last_error"), "404");
         json_decref(d);
-        assert_int_equal(sink_count(f, "/gone"), 1);
+        assert_int_equal(cluster_sink_count(&f->c, "/gone"), 1);
         st = status(f);
         assert_int_equal(jint(jobj(st, "dispatch"), "delivered"), 0);
         assert_int_equal(jint(jobj(st, "deliveries"), "delivered"), 0);
@@ -569,7 +554,7 @@ test_stalled(void **state)
         }
         json_decref(h);
         for (i = 0; i < 3; i++)
-                assert_int_equal(sink_count(f, paths[i]), 1);
+                assert_int_equal(cluster_sink_count(&f->c, paths[i]), 1);
 
         st = status(f);
         assert_int_equal(jint(jobj(st, "dispatch"), "given_up"), 0);
@@ -762,7 +747,7 @@ test_local(void **state)
         assert_int_equal(jint(d, "attempts"), 1);
         assert_true(json_is_null(member(d, "last_error")));
         json_decref(d);
-        assert_int_equal(sink_count(f, "/a"), 1);
+        assert_int_equal(cluster_sink_count(&f->c, "/a"), 1);
         st = status(f);
         assert_int_equal(json_array_size(jarr(st, "held")), 0);
         json_decref(st);

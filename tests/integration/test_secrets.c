@@ -43,28 +43,10 @@ struct fx {
         struct cluster c;
         char url[192]; /* URL_FILE beside the config */
 };
+/* c first: teardown() is cluster_teardown(), which frees f as its c. */
+_Static_assert(offsetof(struct fx, c) == 0, "struct fx starts with c");
 
 /* --- Files ------------------------------------------------------------- */
-
-/*
- * Writes `text` to path.new with `mode` and renames it over `path`, as an
- * admin's editor or `install` would: the worker never sees half of it.
- */
-static void
-put(const char *path, const char *text, mode_t mode)
-{
-        char tmp[256];
-        FILE *fp;
-
-        snprintf(tmp, sizeof(tmp), "%s.new", path);
-        fp = fopen(tmp, "w");
-        if (fp == NULL)
-                fail_msg("cannot write %s: %s", tmp, strerror(errno));
-        fputs(text, fp);
-        assert_int_equal(fclose(fp), 0);
-        assert_int_equal(chmod(tmp, mode), 0);
-        assert_int_equal(rename(tmp, path), 0);
-}
 
 /* The sink's URL for `path` followed by `end` ("\n", "\r\n", ...). */
 static void
@@ -170,21 +152,6 @@ wait_status(struct fx *f, const char *id, const char *want)
         }
 }
 
-/* The requests the sink has logged to `path`. */
-static size_t
-sink_count(struct fx *f, const char *path)
-{
-        json_t *all = cluster_sink_requests(&f->c, path), *r;
-        size_t i, n = 0;
-
-        json_array_foreach(all, i, r)
-        {
-                n += strcmp(jstr(r, "path"), path) == 0;
-        }
-        json_decref(all);
-        return n;
-}
-
 static void
 wait_sink(struct fx *f, const char *path, size_t n)
 {
@@ -218,7 +185,7 @@ check_held(struct fx *f, const char *id, const char *why, const char *url)
         snprintf(logged, sizeof(logged), "channel '%s': %s", CHANNEL, why);
         assert_int_equal(cluster_log_count(f->c.wlog[0], logged), 1);
         assert_int_equal(cluster_log_count(f->c.wlog[0], url), 0);
-        assert_int_equal(sink_count(f, "/hook"), 0);
+        assert_int_equal(cluster_sink_count(&f->c, "/hook"), 0);
 }
 
 /* --- Fixture ----------------------------------------------------------- */
@@ -244,11 +211,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-        struct fx *f = *state;
-
-        cluster_fini(&f->c);
-        free(f);
-        return 0;
+        return cluster_teardown(state);
 }
 
 /* --- Tests ------------------------------------------------------------- */
@@ -265,7 +228,7 @@ test_open_url_file(void **state)
         char *id;
 
         url_text(f, "/hook", "\n", url, sizeof(url));
-        put(f->url, url, 0644);
+        spill_mode(f->url, url, 0644);
         cluster_daemon_start(&f->c, NULL);
         worker_start(f);
         id = send_test(f);
@@ -277,7 +240,7 @@ test_open_url_file(void **state)
         assert_int_equal(chmod(f->url, 0600), 0);
         json_decref(wait_status(f, id, "delivered"));
         wait_sink(f, "/hook", 1);
-        assert_int_equal(sink_count(f, "/hook"), 1);
+        assert_int_equal(cluster_sink_count(&f->c, "/hook"), 1);
         cluster_wait_log(f->c.wlog[0],
                          "url_file: secret file 'hook.url' is usable again", 1,
                          WAIT_MS);
@@ -300,7 +263,7 @@ test_two_line_url_file(void **state)
 
         url_text(f, "/hook", "\r\n", url, sizeof(url));
         snprintf(text, sizeof(text), "%sthe Teams URL for leaders\r\n", url);
-        put(f->url, text, 0600);
+        spill_mode(f->url, text, 0600);
         url_text(f, "/hook", "", bare, sizeof(bare));
         cluster_daemon_start(&f->c, NULL);
         worker_start(f);
@@ -308,10 +271,10 @@ test_two_line_url_file(void **state)
         check_held(f, id, "secret file 'hook.url': holds more than one line",
                    bare);
 
-        put(f->url, url, 0600);
+        spill_mode(f->url, url, 0600);
         json_decref(wait_status(f, id, "delivered"));
         wait_sink(f, "/hook", 1);
-        assert_int_equal(sink_count(f, "/hook"), 1);
+        assert_int_equal(cluster_sink_count(&f->c, "/hook"), 1);
         free(id);
         cluster_stop_all(&f->c);
         f->c.passed = true;
@@ -331,13 +294,13 @@ test_url_rotated(void **state)
         FILE *fp;
 
         url_text(f, "/hook", "\n", url, sizeof(url));
-        put(f->url, url, 0600);
+        spill_mode(f->url, url, 0600);
         cluster_daemon_start(&f->c, NULL);
         worker_start(f);
         id = send_test(f);
         json_decref(wait_status(f, id, "delivered"));
         wait_sink(f, "/hook", 1);
-        assert_int_equal(sink_count(f, "/hook"), 1);
+        assert_int_equal(cluster_sink_count(&f->c, "/hook"), 1);
         free(id);
 
         /* In place, as `echo URL > file` does: only the times change. */
@@ -349,18 +312,18 @@ test_url_rotated(void **state)
         id = send_test(f);
         json_decref(wait_status(f, id, "delivered"));
         wait_sink(f, "/next", 1);
-        assert_int_equal(sink_count(f, "/next"), 1);
-        assert_int_equal(sink_count(f, "/hook"), 1);
+        assert_int_equal(cluster_sink_count(&f->c, "/next"), 1);
+        assert_int_equal(cluster_sink_count(&f->c, "/hook"), 1);
         free(id);
 
         /* Renamed over it, another path. */
         url_text(f, "/third/path", "\n", url, sizeof(url));
-        put(f->url, url, 0600);
+        spill_mode(f->url, url, 0600);
         id = send_test(f);
         json_decref(wait_status(f, id, "delivered"));
         wait_sink(f, "/third/path", 1);
-        assert_int_equal(sink_count(f, "/third/path"), 1);
-        assert_int_equal(sink_count(f, "/next"), 1);
+        assert_int_equal(cluster_sink_count(&f->c, "/third/path"), 1);
+        assert_int_equal(cluster_sink_count(&f->c, "/next"), 1);
         free(id);
 
         cluster_wait_log(f->c.wlog[0],

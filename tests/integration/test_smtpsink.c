@@ -10,14 +10,16 @@
 
 #include <cmocka.h>
 
+#include "cluster.h"
+#include "itest.h"
 #include "proc.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,14 +32,6 @@
 #define START_TIMEOUT_MS 15000
 #define SPOOL_TIMEOUT_MS 5000
 #define MAIL_TIMEOUT_MS  15000L
-
-/* One running sink and the files it uses, in a directory of its own. */
-struct sink {
-        pid_t pid;
-        int port;
-        char dir[128];
-        char portfile[160], spool[160], script[160], err[160];
-};
 
 /* The test CA and server certificate, made once for the whole run. */
 static char certdir[128];
@@ -73,112 +67,27 @@ static const char BODY[] = "From: Ofsted Notify <alerts@ofsted-notify.test>\r\n"
                            "..and one with two\r\n"
                            "Bye.\r\n";
 
-static double
-mono_s(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Reads all of `path`; NULL when it cannot. *lenp gets the length. */
-static char *
-slurp(const char *path, size_t *lenp)
-{
-        FILE *fp = fopen(path, "rb");
-        char *buf = NULL;
-        size_t len = 0, cap = 0, n;
-
-        if (fp == NULL)
-                return NULL;
-        do {
-                if (cap - len < 4096) {
-                        cap = cap == 0 ? 65536 : cap * 2;
-                        buf = realloc(buf, cap + 1);
-                        assert_non_null(buf);
-                }
-                n = fread(buf + len, 1, cap - len, fp);
-                len += n;
-        } while (n > 0);
-        fclose(fp);
-        buf[len] = '\0';
-        if (lenp != NULL)
-                *lenp = len;
-        return buf;
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        (void)st;
-        (void)flag;
-        (void)ftw;
-        remove(path);
-        return 0;
-}
-
-/* rm -r `dir`. */
-static void
-remove_tree(const char *dir)
-{
-        if (dir[0] != '\0')
-                nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void
-make_tmpdir(char *dir, size_t len, const char *name)
-{
-        const char *tmp = getenv("TMPDIR");
-
-        if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 60)
-                tmp = "/tmp";
-        snprintf(dir, len, "%s/%s.XXXXXX", tmp, name);
-        assert_non_null(mkdtemp(dir));
-}
-
-/* Writes the script atomically, as tests must: a file, then a rename. */
-static void
-set_script(const struct sink *s, const char *text)
-{
-        char tmp[200];
-        FILE *fp;
-
-        snprintf(tmp, sizeof(tmp), "%s.tmp", s->script);
-        fp = fopen(tmp, "w");
-        assert_non_null(fp);
-        assert_true(fputs(text, fp) >= 0);
-        assert_int_equal(fclose(fp), 0);
-        assert_int_equal(rename(tmp, s->script), 0);
-}
-
 /*
  * Starts a sink with the extra arguments `args` (NULL terminated, may be
  * NULL) and `script` (NULL: no --script), and waits for its port file.
  */
 static void
-sink_start(struct sink *s, const char *const *args, const char *script)
+sink_start(struct itest_sink *s, const char *const *args, const char *script)
 {
-        double deadline;
         char *argv[32];
         int n = 0;
 
-        memset(s, 0, sizeof(*s));
-        make_tmpdir(s->dir, sizeof(s->dir), "test_smtpsink");
-        snprintf(s->portfile, sizeof(s->portfile), "%s/port", s->dir);
-        snprintf(s->spool, sizeof(s->spool), "%s/spool", s->dir);
-        snprintf(s->script, sizeof(s->script), "%s/script", s->dir);
-        snprintf(s->err, sizeof(s->err), "%s/stderr", s->dir);
-        assert_int_equal(mkdir(s->spool, 0700), 0);
+        itest_sink_prepare(s, "test_smtpsink", "spool");
+        assert_int_equal(mkdir(s->out, 0700), 0);
         if (script != NULL)
-                set_script(s, script);
+                itest_sink_script(s, script);
 
         argv[n++] = SMTPSINK_PYTHON;
         argv[n++] = SMTPSINK_SCRIPT;
         argv[n++] = "--port-file";
         argv[n++] = s->portfile;
         argv[n++] = "--spool";
-        argv[n++] = s->spool;
+        argv[n++] = s->out;
         if (script != NULL) {
                 argv[n++] = "--script";
                 argv[n++] = s->script;
@@ -190,67 +99,34 @@ sink_start(struct sink *s, const char *const *args, const char *script)
         argv[n] = NULL;
         assert_int_equal(proc_start(argv, NULL, s->err, &s->pid), 0);
 
-        deadline = mono_s() + START_TIMEOUT_MS / 1000.0;
-        for (;;) {
-                char *text = slurp(s->portfile, NULL);
-
-                if (text != NULL) {
-                        size_t len = strlen(text);
-
-                        /* Whole or nothing: it is renamed into place. */
-                        assert_true(len > 1 && text[len - 1] == '\n');
-                        s->port = atoi(text);
-                        free(text);
-                        assert_true(s->port > 0 && s->port < 65536);
-                        return;
-                }
-                if (!proc_alive(s->pid) || mono_s() > deadline) {
-                        char *err = slurp(s->err, NULL);
-
-                        fail_msg("smtpsink did not start: %s",
-                                 err != NULL ? err : "(no stderr)");
-                }
-                usleep(10000);
-        }
+        itest_sink_wait_port(s, START_TIMEOUT_MS);
 }
 
 /* Stops the sink with SIGTERM; it must exit 0. */
 static void
-sink_stop(struct sink *s)
+sink_stop(struct itest_sink *s)
 {
         int status = proc_stop(s->pid, SIGTERM);
 
         s->pid = 0;
         if (status != 0) {
-                char *err = slurp(s->err, NULL);
+                char *err = slurp(s->err);
 
-                fail_msg("smtpsink exited %d: %s", status,
-                         err != NULL ? err : "(no stderr)");
+                fail_msg("smtpsink exited %d: %s", status, err);
         }
-}
-
-/* Kills a sink a failed test left running and removes its files. */
-static void
-sink_cleanup(struct sink *s)
-{
-        if (s->pid > 0)
-                proc_stop(s->pid, SIGKILL);
-        s->pid = 0;
-        remove_tree(s->dir);
-        s->dir[0] = '\0';
 }
 
 /* The path of spool file <seq>.<ext>. */
 static void
-spool_path(const struct sink *s, int seq, const char *ext, char *out,
+spool_path(const struct itest_sink *s, int seq, const char *ext, char *out,
            size_t len)
 {
-        snprintf(out, len, "%s/%d.%s", s->spool, seq, ext);
+        snprintf(out, len, "%s/%d.%s", s->out, seq, ext);
 }
 
 /* Waits at most timeout_ms for <seq>.json; the record, or NULL. */
 static json_t *
-wait_record(const struct sink *s, int seq, int timeout_ms)
+wait_record(const struct itest_sink *s, int seq, int timeout_ms)
 {
         double deadline = mono_s() + timeout_ms / 1000.0;
         char path[200];
@@ -275,7 +151,7 @@ wait_record(const struct sink *s, int seq, int timeout_ms)
 
 /* How many messages the spool holds (.json files); .tmp files fail. */
 static int
-spool_count(const struct sink *s)
+spool_count(const struct itest_sink *s)
 {
         char path[200];
         int n = 0;
@@ -286,16 +162,6 @@ spool_count(const struct sink *s)
                         n++;
         }
         return n;
-}
-
-static const char *
-str(json_t *obj, const char *key)
-{
-        json_t *v = json_object_get(obj, key);
-
-        if (!json_is_string(v))
-                fail_msg("no string '%s'", key);
-        return json_string_value(v);
 }
 
 static void
@@ -390,7 +256,7 @@ mail_run(int port, struct mail *m)
 
 /* mail_run, asserting it was delivered. */
 static void
-mail_ok(const struct sink *s, struct mail *m)
+mail_ok(const struct itest_sink *s, struct mail *m)
 {
         mail_run(s->port, m);
         if (m->rc != CURLE_OK)
@@ -401,7 +267,7 @@ mail_ok(const struct sink *s, struct mail *m)
 
 /* mail_run, asserting it failed with `rc` after reply `code` (0: any). */
 static void
-mail_fails(const struct sink *s, struct mail *m, CURLcode rc, long code)
+mail_fails(const struct itest_sink *s, struct mail *m, CURLcode rc, long code)
 {
         mail_run(s->port, m);
         if (m->rc != rc)
@@ -414,22 +280,38 @@ mail_fails(const struct sink *s, struct mail *m, CURLcode rc, long code)
 
 /* The record of message `seq`; its .eml must be BODY. */
 static json_t *
-record_of(const struct sink *s, int seq)
+record_of(const struct itest_sink *s, int seq)
 {
         json_t *rec = wait_record(s, seq, SPOOL_TIMEOUT_MS);
         char path[200];
         char *eml;
-        size_t len;
+        struct stat st;
 
         if (rec == NULL)
                 fail_msg("no %d.json in the spool", seq);
         assert_int_equal(json_integer_value(json_object_get(rec, "seq")), seq);
         spool_path(s, seq, "eml", path, sizeof(path));
-        eml = slurp(path, &len);
-        assert_non_null(eml);
-        assert_int_equal(len, strlen(BODY));
-        assert_memory_equal(eml, BODY, len);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_size, strlen(BODY));
+        eml = slurp(path);
+        assert_string_equal(eml, BODY);
         free(eml);
+        return rec;
+}
+
+/* mail_ok(), then record_of() message `seq`, which must have come over
+ * TLS or not, as `tls` says. Returns the record (new reference). */
+static json_t *
+sent_over(const struct itest_sink *s, struct mail *m, int seq, bool tls)
+{
+        json_t *rec, *v;
+
+        mail_ok(s, m);
+        rec = record_of(s, seq);
+        v = json_object_get(rec, "tls");
+        if (tls ? !json_is_true(v) : !json_is_false(v))
+                fail_msg("message %d: want tls %s", seq,
+                         tls ? "true" : "false");
         return rec;
 }
 
@@ -443,7 +325,8 @@ group_setup(void **state)
         (void)state;
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return -1;
-        make_tmpdir(certdir, sizeof(certdir), "test_smtpsink_certs");
+        if (itest_mkdtemp(certdir, sizeof(certdir), "test_smtpsink_certs") < 0)
+                return -1;
         snprintf(ca_pem, sizeof(ca_pem), "%s/ca.pem", certdir);
         snprintf(server_pem, sizeof(server_pem), "%s/server.pem", certdir);
         snprintf(server_key, sizeof(server_key), "%s/server.key", certdir);
@@ -462,29 +345,8 @@ static int
 group_teardown(void **state)
 {
         (void)state;
-        remove_tree(certdir);
+        itest_rmtree(certdir);
         curl_global_cleanup();
-        return 0;
-}
-
-static int
-setup(void **state)
-{
-        struct sink *s = calloc(1, sizeof(*s));
-
-        if (s == NULL)
-                return -1;
-        *state = s;
-        return 0;
-}
-
-static int
-teardown(void **state)
-{
-        struct sink *s = *state;
-
-        sink_cleanup(s);
-        free(s);
         return 0;
 }
 
@@ -492,7 +354,7 @@ teardown(void **state)
 static void
 test_plain(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         struct mail m = { .rcpt = { "<head@school.test>",
                                     "<deputy@school.test>" } };
         json_t *rec, *rcpts;
@@ -500,7 +362,8 @@ test_plain(void **state)
         sink_start(s, NULL, NULL);
         mail_ok(s, &m);
         rec = record_of(s, 1);
-        assert_string_equal(str(rec, "mail_from"), "alerts@ofsted-notify.test");
+        assert_string_equal(jstr(rec, "mail_from"),
+                            "alerts@ofsted-notify.test");
         rcpts = json_object_get(rec, "rcpt_tos");
         assert_int_equal(json_array_size(rcpts), 2);
         assert_string_equal(json_string_value(json_array_get(rcpts, 0)),
@@ -510,7 +373,7 @@ test_plain(void **state)
         assert_true(json_is_false(json_object_get(rec, "tls")));
         assert_null_field(rec, "auth_mechanism");
         assert_null_field(rec, "auth_user");
-        assert_string_equal(str(rec, "message_id"),
+        assert_string_equal(jstr(rec, "message_id"),
                             "<20240101.1@ofsted-notify.test>");
         json_decref(rec);
 
@@ -530,17 +393,15 @@ test_plain(void **state)
 static void
 test_starttls(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         const char *args[] = { "--tls-cert", server_pem, "--tls-key",
                                server_key, NULL };
         struct mail m = { .use_ssl = CURLUSESSL_ALL, .cainfo = ca_pem };
         json_t *rec;
 
         sink_start(s, args, NULL);
-        mail_ok(s, &m);
-        rec = record_of(s, 1);
-        assert_true(json_is_true(json_object_get(rec, "tls")));
-        assert_non_null(strstr(str(rec, "tls_version"), "TLS"));
+        rec = sent_over(s, &m, 1, true);
+        assert_non_null(strstr(jstr(rec, "tls_version"), "TLS"));
         json_decref(rec);
 
         /* Verification is real: the system CAs do not know the test CA. */
@@ -550,10 +411,7 @@ test_starttls(void **state)
 
         /* Without CURLOPT_USE_SSL the client stays in plain text. */
         m.use_ssl = CURLUSESSL_NONE;
-        mail_ok(s, &m);
-        rec = record_of(s, 2);
-        assert_true(json_is_false(json_object_get(rec, "tls")));
-        json_decref(rec);
+        json_decref(sent_over(s, &m, 2, false));
         sink_stop(s);
 }
 
@@ -561,11 +419,10 @@ test_starttls(void **state)
 static void
 test_no_starttls(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         const char *args[] = { "--tls-cert", server_pem,      "--tls-key",
                                server_key,   "--no-starttls", NULL };
         struct mail m = { .use_ssl = CURLUSESSL_ALL, .cainfo = ca_pem };
-        json_t *rec;
 
         sink_start(s, args, NULL);
         mail_fails(s, &m, CURLE_USE_SSL_FAILED, 0);
@@ -573,10 +430,7 @@ test_no_starttls(void **state)
 
         /* CURLUSESSL_TRY would quietly send in clear: why ALL is needed. */
         m.use_ssl = CURLUSESSL_TRY;
-        mail_ok(s, &m);
-        rec = record_of(s, 1);
-        assert_true(json_is_false(json_object_get(rec, "tls")));
-        json_decref(rec);
+        json_decref(sent_over(s, &m, 1, false));
         sink_stop(s);
 }
 
@@ -584,21 +438,17 @@ test_no_starttls(void **state)
 static void
 test_require_starttls(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         const char *args[] = { "--tls-cert", server_pem,           "--tls-key",
                                server_key,   "--require-starttls", NULL };
         struct mail m = { .cainfo = ca_pem };
-        json_t *rec;
 
         sink_start(s, args, NULL);
         mail_fails(s, &m, CURLE_SEND_ERROR, 530);
         assert_int_equal(spool_count(s), 0);
 
         m.use_ssl = CURLUSESSL_ALL;
-        mail_ok(s, &m);
-        rec = record_of(s, 1);
-        assert_true(json_is_true(json_object_get(rec, "tls")));
-        json_decref(rec);
+        json_decref(sent_over(s, &m, 1, true));
         sink_stop(s);
 }
 
@@ -606,17 +456,13 @@ test_require_starttls(void **state)
 static void
 test_implicit_tls(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         const char *args[] = { "--tls-cert", server_pem,       "--tls-key",
                                server_key,   "--implicit-tls", NULL };
         struct mail m = { .scheme = "smtps", .cainfo = ca_pem };
-        json_t *rec;
 
         sink_start(s, args, NULL);
-        mail_ok(s, &m);
-        rec = record_of(s, 1);
-        assert_true(json_is_true(json_object_get(rec, "tls")));
-        json_decref(rec);
+        json_decref(sent_over(s, &m, 1, true));
 
         /* Plain text to a TLS port gets nowhere (bounded by the timeout). */
         m.scheme = NULL;
@@ -631,7 +477,7 @@ test_implicit_tls(void **state)
 static void
 test_auth_password(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         const char *args[] = { "--tls-cert",      server_pem,    "--tls-key",
                                server_key,        "--auth-user", "alerts",
                                "--auth-password", "s3cret pass", NULL };
@@ -647,16 +493,16 @@ test_auth_password(void **state)
         m.password = "s3cret pass";
         mail_ok(s, &m);
         rec = record_of(s, 1);
-        assert_string_equal(str(rec, "auth_mechanism"), "PLAIN");
-        assert_string_equal(str(rec, "auth_user"), "alerts");
+        assert_string_equal(jstr(rec, "auth_mechanism"), "PLAIN");
+        assert_string_equal(jstr(rec, "auth_user"), "alerts");
         assert_true(json_is_true(json_object_get(rec, "tls")));
         json_decref(rec);
 
         m.login_options = "AUTH=LOGIN";
         mail_ok(s, &m);
         rec = record_of(s, 2);
-        assert_string_equal(str(rec, "auth_mechanism"), "LOGIN");
-        assert_string_equal(str(rec, "auth_user"), "alerts");
+        assert_string_equal(jstr(rec, "auth_mechanism"), "LOGIN");
+        assert_string_equal(jstr(rec, "auth_user"), "alerts");
         json_decref(rec);
 
         m.password = "wrong";
@@ -674,7 +520,7 @@ test_auth_password(void **state)
 static void
 test_auth_token(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         const char *args[] = { "--auth-user", "alerts@school.test",
                                "--auth-token", "ya29.test-token", NULL };
         struct mail m = { .user = "alerts@school.test",
@@ -685,8 +531,8 @@ test_auth_token(void **state)
         sink_start(s, args, NULL);
         mail_ok(s, &m);
         rec = record_of(s, 1);
-        assert_string_equal(str(rec, "auth_mechanism"), "XOAUTH2");
-        assert_string_equal(str(rec, "auth_user"), "alerts@school.test");
+        assert_string_equal(jstr(rec, "auth_mechanism"), "XOAUTH2");
+        assert_string_equal(jstr(rec, "auth_user"), "alerts@school.test");
         json_decref(rec);
 
         m.bearer = "ya29.expired";
@@ -700,8 +546,8 @@ test_auth_token(void **state)
         m.login_options = NULL;
         mail_ok(s, &m);
         rec = record_of(s, 2);
-        assert_string_equal(str(rec, "auth_mechanism"), "OAUTHBEARER");
-        assert_string_equal(str(rec, "auth_user"), "alerts@school.test");
+        assert_string_equal(jstr(rec, "auth_mechanism"), "OAUTHBEARER");
+        assert_string_equal(jstr(rec, "auth_user"), "alerts@school.test");
         json_decref(rec);
         m.bearer = "ya29.expired";
         mail_fails(s, &m, CURLE_LOGIN_DENIED, 535);
@@ -718,7 +564,7 @@ test_auth_token(void **state)
 static void
 test_script_data(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         struct mail m = { 0 };
 
         sink_start(s, NULL, "# retry once\ndata 451,250\n");
@@ -730,15 +576,15 @@ test_script_data(void **state)
         json_decref(record_of(s, 2));
 
         /* Re-read per message; a changed rule counts from the start. */
-        set_script(s, "data 550\n");
+        itest_sink_script(s, "data 550\n");
         mail_fails(s, &m, CURLE_WEIRD_SERVER_REPLY, 550);
         mail_fails(s, &m, CURLE_WEIRD_SERVER_REPLY, 550);
-        set_script(s, "data 451,451,250\n");
+        itest_sink_script(s, "data 451,451,250\n");
         mail_fails(s, &m, CURLE_WEIRD_SERVER_REPLY, 451);
         mail_fails(s, &m, CURLE_WEIRD_SERVER_REPLY, 451);
         mail_ok(s, &m);
         json_decref(record_of(s, 3));
-        set_script(s, "");
+        itest_sink_script(s, "");
         mail_ok(s, &m);
         json_decref(record_of(s, 4));
         assert_int_equal(spool_count(s), 4);
@@ -749,7 +595,7 @@ test_script_data(void **state)
 static void
 test_script_rcpt(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         struct mail m = { .rcpt = { "<x@y>" } };
         json_t *rec, *rcpts;
 
@@ -779,7 +625,7 @@ test_script_rcpt(void **state)
 static void
 test_script_hang(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         struct mail m = { 0 };
 
         sink_start(s, NULL, "hang 1.5\n");
@@ -793,7 +639,7 @@ test_script_hang(void **state)
          * its answer, up to CURLOPT_SERVER_RESPONSE_TIMEOUT, before it
          * closes the connection: that is what bounds it.
          */
-        set_script(s, "hang 4\n");
+        itest_sink_script(s, "hang 4\n");
         m.timeout_ms = 1000;
         m.response_timeout = 1;
         mail_fails(s, &m, CURLE_OPERATION_TIMEDOUT, 0);
@@ -806,7 +652,7 @@ test_script_hang(void **state)
          * answer (the 250 to DATA, taken for the answer to QUIT): the
          * transfer "timed out" and the message was delivered all the same.
          */
-        set_script(s, "hang 2\n");
+        itest_sink_script(s, "hang 2\n");
         m.response_timeout = 0;
         mail_fails(s, &m, CURLE_OPERATION_TIMEDOUT, 0);
         assert_true(m.secs >= 1.9);
@@ -818,7 +664,7 @@ test_script_hang(void **state)
 static void
 test_sigterm(void **state)
 {
-        struct sink *s = *state;
+        struct itest_sink *s = *state;
         struct sockaddr_in sa = { .sin_family = AF_INET };
         char greeting[512];
         ssize_t n;
@@ -855,29 +701,12 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_plain, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_starttls, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_no_starttls, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_require_starttls, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_implicit_tls, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_auth_password, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_auth_token, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_script_data, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_script_rcpt, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_script_hang, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_sigterm, setup, teardown),
+                SINK_TEST(test_plain),        SINK_TEST(test_starttls),
+                SINK_TEST(test_no_starttls),  SINK_TEST(test_require_starttls),
+                SINK_TEST(test_implicit_tls), SINK_TEST(test_auth_password),
+                SINK_TEST(test_auth_token),   SINK_TEST(test_script_data),
+                SINK_TEST(test_script_rcpt),  SINK_TEST(test_script_hang),
+                SINK_TEST(test_sigterm),
         };
-        /* One CTest per test: the name to run is the argument. */
-        if (argc > 1)
-                cmocka_set_test_filter(argv[1]);
-
-        return cmocka_run_group_tests(tests, group_setup, group_teardown);
+        return CLUSTER_MAIN_GROUP(tests, group_setup, group_teardown);
 }
