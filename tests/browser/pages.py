@@ -43,7 +43,8 @@ def missing(what):
 
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.common.exceptions import (NoAlertPresentException,
+                                            WebDriverException)
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
@@ -117,14 +118,21 @@ def main():
         step[0] += 1
         drv.save_screenshot(os.path.join(a.shots, "%02d-%s.png" % (step[0], name)))
 
+    def waiter(timeout):
+        # A form's POST navigates, and a read while the new page loads can
+        # fail (a stale element, no execution context): that is a "not yet",
+        # and only the timeout is the test's failure.
+        return WebDriverWait(drv, timeout,
+                             ignored_exceptions=(WebDriverException,))
+
     def wait_text(css, text, timeout=15):
         try:
-            WebDriverWait(drv, timeout).until(
+            waiter(timeout).until(
                 EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
-        except Exception:
+        except Exception as e:
             shot("failed")
-            fail("no %r in %s on %s; the page says: %s" % (
-                text, css, drv.current_url,
+            fail("no %r in %s on %s (%s); the page says: %s" % (
+                text, css, drv.current_url, type(e).__name__,
                 drv.find_element(By.TAG_NAME, "body").text))
 
     try:
@@ -195,7 +203,7 @@ def main():
         shot("case")
 
         # The deadline is in hand: its button stops its reminders.
-        WebDriverWait(drv, 10).until(EC.visibility_of_element_located(
+        waiter(10).until(EC.visibility_of_element_located(
             (By.CSS_SELECTOR, '#acks-box button[data-rule="deferral_cutoff"]')))
         drv.find_element(
             By.CSS_SELECTOR, '#acks-box button[data-rule="deferral_cutoff"]').click()
@@ -211,12 +219,12 @@ def main():
         # Sign out: the session is over.
         drv.get(a.url + "/")
         wait_text("#status", "One school.")
-        WebDriverWait(drv, 10).until(
+        waiter(10).until(
             EC.visibility_of_element_located((By.CSS_SELECTOR, "#signout button")))
         drv.find_element(By.CSS_SELECTOR, "#signout button").click()
         wait_text("#message", "You have signed out.")
         drv.get(a.url + "/")
-        WebDriverWait(drv, 10).until(EC.url_contains("/signin?m=signin"))
+        waiter(10).until(EC.url_contains("/signin?m=signin"))
         wait_text("#message", "Please sign in")
         shot("signed-out")
     finally:
