@@ -423,6 +423,45 @@ check_root(struct loader *ld, const config_setting_t *root)
         ld_check_keys(ld, root, keys, "the file");
 }
 
+static int
+channel_order(const void *a, const void *b)
+{
+        return strcmp((*(const struct channel *const *)a)->name,
+                      (*(const struct channel *const *)b)->name);
+}
+
+static int
+school_order(const void *a, const void *b)
+{
+        return strcmp((*(const struct school *const *)a)->urn,
+                      (*(const struct school *const *)b)->urn);
+}
+
+/*
+ * c's channels by name and schools by URN (each unique and set: a config
+ * without is refused), so that finding one is a binary search: the
+ * scheduler and the workers find a channel and a school for every
+ * delivery, and a trust may have thousands of each (an sms channel is one
+ * number).
+ */
+static void
+make_index(struct conf *c)
+{
+        const struct channel **chans =
+            xcalloc(c->nchannels + 1, sizeof(*chans));
+        const struct school **schools =
+            xcalloc(c->nschools + 1, sizeof(*schools));
+
+        for (size_t i = 0; i < c->nchannels; i++)
+                chans[i] = &c->channels[i];
+        qsort(chans, c->nchannels, sizeof(*chans), channel_order);
+        for (size_t i = 0; i < c->nschools; i++)
+                schools[i] = &c->schools[i];
+        qsort(schools, c->nschools, sizeof(*schools), school_order);
+        c->channels_by_name = chans;
+        c->schools_by_urn = schools;
+}
+
 struct conf *
 conf_load(const char *path, struct conf_errors *errs)
 {
@@ -455,6 +494,8 @@ out:
         config_destroy(&cfg);
         if (errs->n > 0)
                 conf_destroy(&c);
+        else
+                make_index(c);
         return c;
 }
 
@@ -550,6 +591,8 @@ conf_destroy(struct conf **confp)
         }
         calendar_destroy(&c->calendar);
         tz_destroy(&c->tz);
+        free(c->channels_by_name);
+        free(c->schools_by_urn);
         free(c);
         *confp = NULL;
 }
@@ -566,9 +609,28 @@ conf_default_path(const char *arg)
         return CONF_DEFAULT_PATH;
 }
 
+static int
+channel_named(const void *name, const void *elem)
+{
+        return strcmp(name, (*(const struct channel *const *)elem)->name);
+}
+
+static int
+school_of_urn(const void *urn, const void *elem)
+{
+        return strcmp(urn, (*(const struct school *const *)elem)->urn);
+}
+
 const struct school *
 conf_school(const struct conf *conf, const char *urn)
 {
+        if (conf->schools_by_urn != NULL) {
+                const struct school *const *s =
+                    bsearch(urn, conf->schools_by_urn, conf->nschools,
+                            sizeof(*conf->schools_by_urn), school_of_urn);
+
+                return s != NULL ? *s : NULL;
+        }
         for (size_t i = 0; i < conf->nschools; i++) {
                 if (conf->schools[i].urn != NULL &&
                     strcmp(conf->schools[i].urn, urn) == 0)
@@ -591,6 +653,13 @@ conf_rule(const struct conf *conf, const char *name)
 const struct channel *
 conf_channel(const struct conf *conf, const char *name)
 {
+        if (conf->channels_by_name != NULL) {
+                const struct channel *const *ch =
+                    bsearch(name, conf->channels_by_name, conf->nchannels,
+                            sizeof(*conf->channels_by_name), channel_named);
+
+                return ch != NULL ? *ch : NULL;
+        }
         for (size_t i = 0; i < conf->nchannels; i++) {
                 if (conf->channels[i].name != NULL &&
                     strcmp(conf->channels[i].name, name) == 0)

@@ -288,6 +288,11 @@ struct conf {
         } templates[CHANNEL_NTYPES];
         struct calendar *calendar;
         struct tz *tz;
+        /* The channels by name and the schools by URN, sorted, made by
+         * conf_load() for conf_channel() and conf_school(); NULL (a conf
+         * made otherwise): those walk the arrays. */
+        const struct channel **channels_by_name;
+        const struct school **schools_by_urn;
 };
 
 /* Messages "path:line: message", owned by the struct. */

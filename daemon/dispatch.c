@@ -51,6 +51,7 @@ dispatch_destroy(struct dispatch **dp)
                 worker_free(&d->workers[i]);
         free(d->workers);
         free(d->paces);
+        free(d->waiting);
         free(d->held);
         free(d);
         *dp = NULL;

@@ -49,10 +49,13 @@ struct held {
         char channel[NAMES_CHANNEL_LEN + 1];
 };
 
-/* When a channel may next be sent to: pacing per destination. */
+/* When a channel may next be sent to: pacing per destination. A channel
+ * whose time has passed is as good as absent. `waiting`: a delivery of
+ * its was held back for it, so the ready query leaves it out till then. */
 struct pace {
-        char channel[NAMES_CHANNEL_LEN + 1];
+        char channel[NAMES_CHANNEL_LEN + 1]; /* "": an empty slot */
         int64_t next_ms;
+        bool waiting;
 };
 
 /* The dead-man's switch's last heartbeat (dispatch_beat.c). */
@@ -69,8 +72,11 @@ struct dispatch {
         void *sock;
         struct worker *workers;
         size_t nworkers;
-        struct pace *paces;
-        size_t npaces;
+        struct pace *paces; /* by channel name, open addressing */
+        size_t npaces;      /* its slots: 0 or a power of two */
+        size_t paces_used;  /* slots with a channel */
+        size_t *waiting;    /* the slots whose channel is waiting */
+        size_t nwaiting;
         int64_t pace_wake_ms; /* the soonest paced delivery, or 0 */
         int64_t heartbeat_ms;
         struct dispatch_counts counts;

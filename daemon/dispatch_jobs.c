@@ -135,36 +135,143 @@ dispatch_pace_ms(const char *type)
         return 0;
 }
 
+/* FNV-1a of a channel's name: where its pace is looked for first. */
+static size_t
+pace_hash(const char *name)
+{
+        uint64_t h = 14695981039346656037u;
+
+        for (const unsigned char *c = (const unsigned char *)name; *c != '\0';
+             c++)
+                h = (h ^ *c) * 1099511628211u;
+        return (size_t)h;
+}
+
+/* The slot of `channel`'s pace in `t` (n slots, a power of two): its own,
+ * or the empty one it would take. */
+static size_t
+pace_slot(const struct pace *t, size_t n, const char *channel)
+{
+        size_t i = pace_hash(channel) & (n - 1);
+
+        while (t[i].channel[0] != '\0' && strcmp(t[i].channel, channel) != 0)
+                i = (i + 1) & (n - 1);
+        return i;
+}
+
+/*
+ * Room for one more channel's pace: when the table is half full it is
+ * made again without the channels whose time has passed (as good as
+ * absent), twice as large while those left fill more than a quarter. A
+ * lookup is then one hash, not a walk of every channel paced so far: a
+ * burst to thousands of sms numbers is thousands of channels.
+ */
+static void
+pace_room(struct dispatch *d, int64_t now_ms)
+{
+        struct pace *old = d->paces;
+        size_t nold = d->npaces, live = 0, n = nold > 0 ? nold : 64;
+
+        if (nold > 0 && d->paces_used + 1 <= nold / 2)
+                return;
+        for (size_t i = 0; i < nold; i++) {
+                if (old[i].channel[0] != '\0' && now_ms < old[i].next_ms)
+                        live++;
+        }
+        while (live + 1 > n / 4)
+                n *= 2;
+        d->paces = xcalloc(n, sizeof(*d->paces));
+        d->npaces = n;
+        d->paces_used = 0;
+        d->waiting = xreallocarray(d->waiting, n, sizeof(*d->waiting));
+        d->nwaiting = 0;
+        for (size_t i = 0; i < nold; i++) {
+                size_t j;
+
+                if (old[i].channel[0] == '\0' || now_ms >= old[i].next_ms)
+                        continue;
+                j = pace_slot(d->paces, n, old[i].channel);
+                d->paces[j] = old[i];
+                d->paces_used++;
+                if (old[i].waiting)
+                        d->waiting[d->nwaiting++] = j;
+        }
+        free(old);
+}
+
 /*
  * Whether a delivery to `r`'s channel may go now; if so its channel's next
- * slot is booked. Otherwise it waits, pending, and the loop wakes for it.
+ * slot is booked. Otherwise it waits, pending, the channel is left out of
+ * the ready query until its slot, and the loop wakes for it.
  */
 static bool
 pace_ok(struct dispatch *d, const struct store_ready *r, int64_t now_ms)
 {
         int64_t gap = dispatch_pace_ms(r->type);
-        struct pace *p = NULL;
+        struct pace *p;
+        size_t i = 0;
 
         if (gap == 0)
                 return true;
-        for (size_t i = 0; i < d->npaces && p == NULL; i++) {
-                if (strcmp(d->paces[i].channel, r->channel) == 0)
-                        p = &d->paces[i];
+        if (d->npaces > 0)
+                i = pace_slot(d->paces, d->npaces, r->channel);
+        if (d->npaces == 0 || d->paces[i].channel[0] == '\0') {
+                pace_room(d, now_ms);
+                i = pace_slot(d->paces, d->npaces, r->channel);
+                snprintf(d->paces[i].channel, sizeof(d->paces[i].channel), "%s",
+                         r->channel);
+                d->paces[i].next_ms = 0;
+                d->paces[i].waiting = false;
+                d->paces_used++;
         }
-        if (p == NULL) {
-                d->paces =
-                    xreallocarray(d->paces, d->npaces + 1, sizeof(*d->paces));
-                p = &d->paces[d->npaces++];
-                snprintf(p->channel, sizeof(p->channel), "%s", r->channel);
-                p->next_ms = 0;
-        }
+        p = &d->paces[i];
         if (now_ms < p->next_ms) {
+                if (!p->waiting) {
+                        p->waiting = true;
+                        d->waiting[d->nwaiting++] = i;
+                }
                 if (d->pace_wake_ms == 0 || p->next_ms < d->pace_wake_ms)
                         d->pace_wake_ms = p->next_ms;
                 return false;
         }
         p->next_ms = now_ms + gap;
         return true;
+}
+
+/*
+ * The channels to leave out of the ready query, as a JSON array (caller
+ * frees; NULL: none): those waiting for their next slot, so that one busy
+ * channel cannot hold up the others; the loop wakes when the first of
+ * them may go again. A channel paced but with nothing held back is not
+ * named: most are (an sms channel is one number), and its next delivery,
+ * if any, is held back by pace_ok() when the query returns it.
+ */
+static char *
+paced_skip(struct dispatch *d, int64_t now_ms)
+{
+        json_t *paced;
+        char *skip;
+
+        if (d->nwaiting == 0)
+                return NULL;
+        paced = json_array();
+        for (size_t k = 0; k < d->nwaiting;) {
+                struct pace *p = &d->paces[d->waiting[k]];
+
+                if (now_ms >= p->next_ms) {
+                        p->waiting = false;
+                        d->waiting[k] = d->waiting[--d->nwaiting];
+                        continue;
+                }
+                json_array_append_new(paced, json_string(p->channel));
+                if (d->pace_wake_ms == 0 || p->next_ms < d->pace_wake_ms)
+                        d->pace_wake_ms = p->next_ms;
+                k++;
+        }
+        skip = json_array_size(paced) > 0 ? json_dumps(paced, JSON_COMPACT)
+                                          : NULL; /* none: "[]" */
+        json_decref(paced);
+        return skip;
 }
 
 /*
@@ -179,47 +286,44 @@ feed_worker(struct dispatch *d, struct store *st, const struct conf *conf,
         struct store_ready ready[BATCH];
         char *jobs[BATCH];
         int64_t now = now_ms / 1000;
-        json_t *paced;
         char *cause = NULL, *skip;
-        int n, njobs = 0;
+        int want = w->credit < BATCH ? w->credit : BATCH;
+        int n, limit, held, njobs = 0;
+        bool begun = false;
 
         if (w->credit <= 0 || w->stalled)
                 return;
-        /* Channels waiting for their next slot are left out of the query,
-         * so one busy channel cannot hold up the others; the loop wakes
-         * when the first of them may go again. */
-        paced = json_array();
-        for (size_t i = 0; i < d->npaces; i++) {
-                if (now_ms >= d->paces[i].next_ms)
-                        continue;
-                json_array_append_new(paced, json_string(d->paces[i].channel));
-                if (d->pace_wake_ms == 0 ||
-                    d->paces[i].next_ms < d->pace_wake_ms)
-                        d->pace_wake_ms = d->paces[i].next_ms;
-        }
-        skip = json_array_size(paced) > 0 ? json_dumps(paced, JSON_COMPACT)
-                                          : NULL; /* none: "[]" */
-        json_decref(paced);
-        n = store_deliveries_ready(st, w->kind == DPROTO_KIND_EMAIL, now, skip,
-                                   ready, w->credit < BATCH ? w->credit : BATCH,
-                                   &cause);
-        free(skip);
-        if (n <= 0 || store_begin(st, &cause) < 0)
-                goto out;
-        for (int i = 0; i < n; i++) {
-                char *job;
+        do {
+                limit = want - njobs;
+                skip = paced_skip(d, now_ms);
+                n = store_deliveries_ready(st, w->kind == DPROTO_KIND_EMAIL,
+                                           now, skip, ready, limit, &cause);
+                free(skip);
+                if (n <= 0 || (!begun && store_begin(st, &cause) < 0))
+                        break;
+                begun = true;
+                held = 0;
+                for (int i = 0; i < n; i++) {
+                        char *job;
 
-                if (!pace_ok(d, &ready[i], now_ms))
-                        continue;
-                if (store_delivery_lease(st, &ready[i], w->name,
-                                         now + conf->delivery.lease, now,
-                                         &cause) < 0)
-                        break; /* a store error: try next tick */
-                job = job_text(st, conf, &ready[i], now);
-                if (job == NULL)
-                        continue; /* the lease will expire */
-                jobs[njobs++] = job;
-        }
+                        if (!pace_ok(d, &ready[i], now_ms)) {
+                                held++;
+                                continue;
+                        }
+                        if (store_delivery_lease(st, &ready[i], w->name,
+                                                 now + conf->delivery.lease,
+                                                 now, &cause) < 0)
+                                break; /* a store error: try next tick */
+                        job = job_text(st, conf, &ready[i], now);
+                        if (job == NULL)
+                                continue; /* the lease will expire */
+                        jobs[njobs++] = job;
+                }
+                /* Rows held back for their pace took the places of others
+                 * that are ready: ask again, without their channels. */
+        } while (held > 0 && n == limit && cause == NULL && njobs < want);
+        if (!begun)
+                goto out;
         if (cause != NULL || store_commit(st, &cause) < 0) {
                 store_rollback(st);
                 goto out;
