@@ -84,6 +84,65 @@ test_pacing(void **state)
         f->c.passed = true;
 }
 
+/* The time the sink saw request `i` under `path`. */
+static double
+request_time(struct fx *f, const char *path, size_t i)
+{
+        json_t *reqs = cluster_sink_requests(&f->c, path);
+        double t;
+
+        assert_true(json_array_size(reqs) > i);
+        t = json_real_value(member(json_array_get(reqs, i), "time"));
+        json_decref(reqs);
+        return t;
+}
+
+/*
+ * A channel waiting for its pace does not hold up the others: with a
+ * worker of credit 1, whose every job is one row of the ready query, the
+ * unpaced channels' three alerts all reach the sink before Slack's third,
+ * which its pace keeps at least two seconds after its first. Were the
+ * held Slack row asked for again and again, the others would wait behind
+ * it, each after a Slack request.
+ */
+static void
+test_pacing_no_block(void **state)
+{
+        static const char *const unpaced[] = { "/mattermost", "/webhook" };
+        struct fx *f = *state;
+        double slack3;
+        char at[32];
+        json_t *r;
+
+        utc_text(time(NULL), at);
+        cluster_daemon_start(&f->c, NULL);
+        f->credit = "1";
+        worker_start(f, 0, NULL, 1);
+        f->credit = NULL;
+        r = cluster_ctl_json(&f->c, "notify", "--school", URN_ALL, "--at", at,
+                             "--json", NULL);
+        json_decref(r);
+        for (int i = 0; i < 3; i++) {
+                r = cluster_ctl_json(&f->c, "event", "drill", "--school",
+                                     URN_ALL, "--at", at, "--json", NULL);
+                assert_int_equal(json_array_size(jarr(r, "scheduled")), 1);
+                json_decref(r);
+        }
+        cluster_wait_settled(&f->c, 3 * NFLAVOURS, 0, WAIT_MS);
+        slack3 = request_time(f, "/slack", 2);
+        for (size_t k = 0; k < sizeof(unpaced) / sizeof(unpaced[0]); k++) {
+                double last = request_time(f, unpaced[k], 2);
+
+                if (last >= slack3)
+                        fail_msg("%s's third request came %.3f s after "
+                                 "Slack's third: held up behind a paced "
+                                 "channel",
+                                 unpaced[k], last - slack3);
+        }
+        cluster_stop_all(&f->c);
+        f->c.passed = true;
+}
+
 /*
  * ofsted-notifyctl test CHANNEL: a marked test alert goes through the real
  * path and the command reports its outcome: 0 when delivered, 1 with the
@@ -251,6 +310,7 @@ main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
                 CLUSTER_TEST(test_pacing),
+                CLUSTER_TEST(test_pacing_no_block),
                 CLUSTER_TEST(test_ctl_test),
                 CLUSTER_TEST(test_worker_service),
                 CLUSTER_TEST(test_secret_reload),
