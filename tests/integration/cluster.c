@@ -519,6 +519,13 @@ cluster_stop_all(struct cluster *c)
         c->smtp = -1;
 }
 
+void
+cluster_pass(struct cluster *c)
+{
+        cluster_stop_all(c);
+        c->passed = true;
+}
+
 /* --- Sinks ------------------------------------------------------------- */
 
 int

@@ -184,6 +184,9 @@ void cluster_wait_workers(struct cluster *c, const char *kind, json_int_t want);
 /* Stops the workers, the daemon and the sinks with SIGTERM and wants each
  * to exit 0 (under the sanitizers: no leak either). */
 void cluster_stop_all(struct cluster *c);
+/* The end of a test that got this far: cluster_stop_all(), then
+ * c->passed (the teardown shows no logs). */
+void cluster_pass(struct cluster *c);
 
 /*
  * Writes a web group for ofsted-notify-web: listening on a free loopback

@@ -57,8 +57,7 @@ test_case_audit(void **state)
         api_get_want(a, "/api/v1/cases/999/audit", a->admin, 404,
                      "no case 999");
         api_get_want(a, path, NULL, 401, "");
-        cluster_stop_all(&a->c);
-        a->c.passed = true;
+        cluster_pass(&a->c);
 }
 
 int

@@ -46,8 +46,7 @@ test_channels(void **state)
         api_get_want(a, "/api/v1/channels", a->school, 403, "trust and admin");
         api_get_want(a, "/api/v1/channels", a->viewer, 403, "trust and admin");
         api_get_want(a, "/api/v1/channels", NULL, 401, "");
-        cluster_stop_all(&a->c);
-        a->c.passed = true;
+        cluster_pass(&a->c);
 }
 
 int

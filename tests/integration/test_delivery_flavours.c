@@ -433,8 +433,7 @@ test_flavours(void **state)
         json_decref(reqs);
         json_decref(h);
         json_decref(plan);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 /*
@@ -524,8 +523,7 @@ test_both_kinds(void **state)
                 assert_int_equal(
                     cluster_log_count(f->c.wlog[i], ": delivered\n"), 1);
         json_decref(h);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 int

@@ -109,8 +109,7 @@ test_lease_late_delivered(void **state)
         assert_true(proc_alive(f->c.worker[1]));
         json_decref(reqs);
         json_decref(d);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 #define LATE_LEASE_S 15
@@ -174,8 +173,7 @@ test_lease_late_retry(void **state)
         free(log);
         json_decref(reqs);
         json_decref(d);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 int

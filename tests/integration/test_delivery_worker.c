@@ -25,6 +25,23 @@
 #include <unistd.h>
 #include <zmq.h>
 
+/* A case at the school of every channel and three drills at `at`: an
+ * alert each, to every channel. */
+static void
+three_drills(struct fx *f, const char *at)
+{
+        json_t *r = cluster_ctl_json(&f->c, "notify", "--school", URN_ALL,
+                                     "--at", at, "--json", NULL);
+
+        json_decref(r);
+        for (int i = 0; i < 3; i++) {
+                r = cluster_ctl_json(&f->c, "event", "drill", "--school",
+                                     URN_ALL, "--at", at, "--json", NULL);
+                assert_int_equal(json_array_size(jarr(r, "scheduled")), 1);
+                json_decref(r);
+        }
+}
+
 /*
  * Pacing: three alerts at once to one Slack and one Teams channel leave
  * the scheduler at most one a second to Slack and four a second to Teams
@@ -40,20 +57,12 @@ test_pacing(void **state)
         } paced[] = { { "/slack", 1.0 }, { "/teams", 0.25 } };
         struct fx *f = *state;
         char at[32];
-        json_t *r, *reqs;
+        json_t *reqs;
 
         utc_text(time(NULL), at);
         cluster_daemon_start(&f->c, NULL);
         worker_start(f, 0, NULL, 1);
-        r = cluster_ctl_json(&f->c, "notify", "--school", URN_ALL, "--at", at,
-                             "--json", NULL);
-        json_decref(r);
-        for (int i = 0; i < 3; i++) {
-                r = cluster_ctl_json(&f->c, "event", "drill", "--school",
-                                     URN_ALL, "--at", at, "--json", NULL);
-                assert_int_equal(json_array_size(jarr(r, "scheduled")), 1);
-                json_decref(r);
-        }
+        three_drills(f, at);
         cluster_wait_settled(&f->c, 3 * NFLAVOURS, 0, WAIT_MS);
         for (size_t k = 0; k < sizeof(paced) / sizeof(paced[0]); k++) {
                 reqs = cluster_sink_requests(&f->c, paced[k].path);
@@ -80,8 +89,7 @@ test_pacing(void **state)
                 }
                 json_decref(reqs);
         }
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 /* The time the sink saw request `i` under `path`. */
@@ -112,22 +120,13 @@ test_pacing_no_block(void **state)
         struct fx *f = *state;
         double slack3;
         char at[32];
-        json_t *r;
 
         utc_text(time(NULL), at);
         cluster_daemon_start(&f->c, NULL);
         f->credit = "1";
         worker_start(f, 0, NULL, 1);
         f->credit = NULL;
-        r = cluster_ctl_json(&f->c, "notify", "--school", URN_ALL, "--at", at,
-                             "--json", NULL);
-        json_decref(r);
-        for (int i = 0; i < 3; i++) {
-                r = cluster_ctl_json(&f->c, "event", "drill", "--school",
-                                     URN_ALL, "--at", at, "--json", NULL);
-                assert_int_equal(json_array_size(jarr(r, "scheduled")), 1);
-                json_decref(r);
-        }
+        three_drills(f, at);
         cluster_wait_settled(&f->c, 3 * NFLAVOURS, 0, WAIT_MS);
         slack3 = request_time(f, "/slack", 2);
         for (size_t k = 0; k < sizeof(unpaced) / sizeof(unpaced[0]); k++) {
@@ -139,8 +138,7 @@ test_pacing_no_block(void **state)
                                  "channel",
                                  unpaced[k], last - slack3);
         }
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 /*
@@ -186,8 +184,7 @@ test_ctl_test(void **state)
         assert_int_equal(r.status, 1);
         assert_contains(r.err, "unknown channel 'nosuchchannel'");
         proc_result_free(&r);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 /*
@@ -264,8 +261,7 @@ test_worker_service(void **state)
             proc_notify_wait(fd, "STOPPING=1", WAIT_MS, 0, NULL, 0), 0);
         assert_int_equal(cluster_worker_stop(&f->c, 0, SIGTERM), 0);
         close(fd);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 /*
@@ -301,8 +297,7 @@ test_secret_reload(void **state)
         req = test_solo(f, 3);
         check_signature(f, req, header(req, "webhook-id"));
         json_decref(req);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 int

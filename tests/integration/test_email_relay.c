@@ -47,8 +47,7 @@ test_data_451(void **state)
         assert_string_equal(jstr(rec, "message_id"), mid);
         json_decref(rec);
         json_decref(d);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 /* 550 to DATA: failed for good at the first attempt, in history. */
@@ -62,8 +61,7 @@ test_data_550(void **state)
         start_all(f, &o);
         d = drill_failed_at_once(f, "550");
         json_decref(d);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 /* The warning the worker logs when the relay refuses `rcpt` with 550:
@@ -111,8 +109,7 @@ test_rcpt_refused_one(void **state)
         free(log);
         json_decref(rec);
         json_decref(d);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 /*
@@ -135,8 +132,7 @@ test_rcpt_refused_all(void **state)
         refusal_line(jstr(d, "id"), RCPT2, line, sizeof(line));
         cluster_wait_log(f->c.wlog[0], line, 1, WAIT_MS);
         json_decref(d);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 /*
@@ -182,8 +178,7 @@ test_kill_mid_data(void **state)
                 json_decref(rec);
         }
         json_decref(d);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 int

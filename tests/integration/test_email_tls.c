@@ -116,8 +116,7 @@ test_starttls(void **state)
         assert_int_equal(spool_count(f), 1);
         json_decref(e);
         json_decref(d);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 /*
@@ -150,8 +149,7 @@ test_reload_tls(void **state)
                          "went in clear text");
         json_decref(rec);
         json_decref(d);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 /* tls = "implicit": TLS from the first byte (smtps), verified. */
@@ -163,8 +161,7 @@ test_implicit_tls(void **state)
                           .sink_tls = true,
                           .sink_args = { "--implicit-tls" } };
         json_decref(delivered_over_tls(f, &o));
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 /*
@@ -184,8 +181,7 @@ test_no_starttls(void **state)
         start_all(f, &o);
         d = drill_failed_at_once(f, "STARTTLS");
         json_decref(d);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 int

@@ -586,8 +586,7 @@ test_disk_full(void **state)
         assert_int_equal(jint(jobj(st, "cases"), "open"), 2);
         json_decref(st);
         free(before);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 /*
@@ -641,8 +640,7 @@ test_read_only(void **state)
         json_decref(up);
         assert_int_equal(cluster_log_count(f->c.dlog, FAULT_ENDED), 1);
         free(before);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 /*
@@ -699,8 +697,7 @@ test_locked(void **state)
         h = check_once(f, 2);
         json_decref(h);
         free(before);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 /* --- The wall clock steps --------------------------------------------- */
@@ -746,8 +743,7 @@ test_clock_forward(void **state)
         json_decref(alerts);
         assert_int_equal(
             cluster_log_count(f->c.dlog, "the wall clock stepped +72"), 1);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 /*
@@ -798,8 +794,7 @@ test_clock_back(void **state)
         json_decref(alerts);
         assert_int_equal(
             cluster_log_count(f->c.dlog, "the wall clock stepped -108"), 1);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 int

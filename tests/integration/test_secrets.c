@@ -245,8 +245,7 @@ test_open_url_file(void **state)
                          "url_file: secret file 'hook.url' is usable again", 1,
                          WAIT_MS);
         free(id);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 /*
@@ -276,8 +275,7 @@ test_two_line_url_file(void **state)
         wait_sink(f, "/hook", 1);
         assert_int_equal(cluster_sink_count(&f->c, "/hook"), 1);
         free(id);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 /*
@@ -331,8 +329,7 @@ test_url_rotated(void **state)
                          2, WAIT_MS);
         assert_int_equal(
             cluster_log_count(f->c.wlog[0], "configuration reloaded"), 0);
-        cluster_stop_all(&f->c);
-        f->c.passed = true;
+        cluster_pass(&f->c);
 }
 
 int
