@@ -42,8 +42,12 @@ write_conf(struct cluster *c, const struct api_world *w)
                 "  { urn = \"" ASH "\"; name = \"Ash Academy\"; "
                 "channels = [ \"it\" ]; } );\n"
                 "rules = (\n"
+                /* One working day, not the shipped rule's same day: a
+                 * notification recorded now is then always due later,
+                 * whatever the time of the run (after 16:30 the same day's
+                 * deadline has passed and nothing would be scheduled). */
                 "  { name = \"deferral_cutoff\"; event = \"notification\";\n"
-                "    deadline = { working_days = 0; time = \"16:30\"; };\n"
+                "    deadline = { working_days = 1; time = \"16:30\"; };\n"
                 "    alerts = [ \"deadline\" ]; },\n"
                 "  { name = \"pause_limit\"; event = \"pause\";\n"
                 "    deadline = { working_days = 5; time = \"17:00\"; };\n"
