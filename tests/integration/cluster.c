@@ -171,12 +171,6 @@ cluster_main_group(int argc, char **argv, const struct CMUnitTest *tests,
                                        n, group_setup, group_teardown);
 }
 
-int
-cluster_main(int argc, char **argv, const struct CMUnitTest *tests, size_t n)
-{
-        return cluster_main_group(argc, argv, tests, n, NULL, NULL);
-}
-
 /* --- Config ------------------------------------------------------------ */
 
 FILE *

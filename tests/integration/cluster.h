@@ -88,24 +88,37 @@ int cluster_teardown(void **state);
 int cluster_notify_open(struct cluster *c);
 
 /*
- * A test program's main: runs the cmocka tests `tests` (n of them), or
- * only the one named in argv[1] (itest() in CMakeLists.txt registers one
- * CTest per test so). Each file lists its tests with CLUSTER_TEST(), which
- * gives each the file's own static setup() and teardown().
+ * What a test program's main does: runs the cmocka tests `tests` (n of
+ * them), or only the one named in argv[1] (itest() in CMakeLists.txt
+ * registers one CTest per test so), with cmocka group setup and teardown
+ * (either may be NULL). Each file lists its tests with CLUSTER_TEST(),
+ * which gives each the file's own static setup() and teardown(), in
+ * CLUSTER_MAIN() below.
  */
-int cluster_main(int argc, char **argv, const struct CMUnitTest *tests,
-                 size_t n);
-/* The same with cmocka group setup and teardown (either may be NULL). */
 int cluster_main_group(int argc, char **argv, const struct CMUnitTest *tests,
                        size_t n, int (*group_setup)(void **),
                        int (*group_teardown)(void **));
 #define CLUSTER_TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
-#define CLUSTER_MAIN(tests) \
-        cluster_main(argc, argv, tests, sizeof(tests) / sizeof((tests)[0]))
-#define CLUSTER_MAIN_GROUP(tests, gsetup, gteardown)                   \
+/*
+ * A test program's whole main(), from the list of its tests, at the end of
+ * a file: CLUSTER_MAIN({ CLUSTER_TEST(a), CLUSTER_TEST(b), }), or
+ * CLUSTER_MAIN_GROUP(gsetup, gteardown, { ... }) with a cmocka group setup
+ * and teardown (either NULL). The list is variadic only because the
+ * preprocessor splits a braced list at its commas.
+ */
+#define CLUSTER_MAIN(...) CLUSTER_MAIN_GROUP(NULL, NULL, __VA_ARGS__)
+#define CLUSTER_MAIN_GROUP(gsetup, gteardown, ...)             \
+        int main(int argc, char **argv)                        \
+        {                                                      \
+                const struct CMUnitTest tests[] = __VA_ARGS__; \
+                return CLUSTER_RUN(tests, gsetup, gteardown);  \
+        }
+/* cluster_main_group() on the array `tests`, in a main() of a file's own. */
+#define CLUSTER_RUN(tests, gsetup, gteardown)                          \
         cluster_main_group(argc, argv, tests,                          \
                            sizeof(tests) / sizeof((tests)[0]), gsetup, \
                            gteardown)
+
 /* --- Config ------------------------------------------------------------ */
 
 /* The groups every config has; NULL or 0: the default. */

@@ -503,5 +503,5 @@ main(int argc, char **argv)
                 CLUSTER_TEST(test_api_roles),
         };
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        return CLUSTER_MAIN(tests);
+        return CLUSTER_RUN(tests, NULL, NULL);
 }

@@ -103,13 +103,7 @@ test_actor_only_from_web_user(void **state)
         api_resp_free(&r);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                API_TEST(test_actor_shown),
-                API_TEST(test_actor_only_from_web_user),
-        };
-
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    API_TEST(test_actor_shown),
+    API_TEST(test_actor_only_from_web_user),
+})

@@ -60,12 +60,6 @@ test_case_audit(void **state)
         cluster_pass(&a->c);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                API_TEST(test_case_audit),
-        };
-
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    API_TEST(test_case_audit),
+})

@@ -232,15 +232,9 @@ test_schools_judges_token(void **state)
                      "unknown or revoked token");
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                API_TEST(test_no_or_bad_token),
-                API_TEST(test_revoked_token),
-                API_TEST(test_daemon_down_and_back),
-                API_TEST(test_schools_judges_token),
-        };
-
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    API_TEST(test_no_or_bad_token),
+    API_TEST(test_revoked_token),
+    API_TEST(test_daemon_down_and_back),
+    API_TEST(test_schools_judges_token),
+})

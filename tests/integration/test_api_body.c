@@ -145,15 +145,9 @@ test_not_found_and_method(void **state)
                      "unknown parameter 'colour'");
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                API_TEST(test_event_recorded),
-                API_TEST(test_state_refuses),
-                API_TEST(test_bad_bodies),
-                API_TEST(test_not_found_and_method),
-        };
-
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    API_TEST(test_event_recorded),
+    API_TEST(test_state_refuses),
+    API_TEST(test_bad_bodies),
+    API_TEST(test_not_found_and_method),
+})

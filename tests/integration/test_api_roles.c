@@ -132,14 +132,8 @@ test_trust_and_admin(void **state)
                          0);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                API_TEST(test_viewer),
-                API_TEST(test_school),
-                API_TEST(test_trust_and_admin),
-        };
-
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    API_TEST(test_viewer),
+    API_TEST(test_school),
+    API_TEST(test_trust_and_admin),
+})

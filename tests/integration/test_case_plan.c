@@ -526,15 +526,13 @@ test_refusals(void **state)
         f->c.passed = true;
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_notification), CLUSTER_TEST(test_pause),
-                CLUSTER_TEST(test_resume),       CLUSTER_TEST(test_conclusion),
-                CLUSTER_TEST(test_deferred),     CLUSTER_TEST(test_cancelled),
-                CLUSTER_TEST(test_custom_kind),  CLUSTER_TEST(test_refusals),
-        };
-
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    CLUSTER_TEST(test_notification),
+    CLUSTER_TEST(test_pause),
+    CLUSTER_TEST(test_resume),
+    CLUSTER_TEST(test_conclusion),
+    CLUSTER_TEST(test_deferred),
+    CLUSTER_TEST(test_cancelled),
+    CLUSTER_TEST(test_custom_kind),
+    CLUSTER_TEST(test_refusals),
+})

@@ -528,24 +528,19 @@ test_help_lists_online(void **state)
         proc_result_free(&r);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_plan_json_easter),
-                cmocka_unit_test(test_plan_at_with_offset),
-                cmocka_unit_test(test_plan_school_channels),
-                cmocka_unit_test(test_plan_coverage_warning),
-                cmocka_unit_test(test_plan_human),
-                cmocka_unit_test(test_plan_errors),
-                cmocka_unit_test(test_usage_errors),
-                cmocka_unit_test(test_missing_config),
-                cmocka_unit_test(test_config_from_env),
-                cmocka_unit_test(test_online_usage_errors),
-                cmocka_unit_test(test_online_text_length),
-                cmocka_unit_test(test_online_long_arguments),
-                cmocka_unit_test(test_online_no_daemon),
-                cmocka_unit_test(test_help_lists_online),
-        };
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    cmocka_unit_test(test_plan_json_easter),
+    cmocka_unit_test(test_plan_at_with_offset),
+    cmocka_unit_test(test_plan_school_channels),
+    cmocka_unit_test(test_plan_coverage_warning),
+    cmocka_unit_test(test_plan_human),
+    cmocka_unit_test(test_plan_errors),
+    cmocka_unit_test(test_usage_errors),
+    cmocka_unit_test(test_missing_config),
+    cmocka_unit_test(test_config_from_env),
+    cmocka_unit_test(test_online_usage_errors),
+    cmocka_unit_test(test_online_text_length),
+    cmocka_unit_test(test_online_long_arguments),
+    cmocka_unit_test(test_online_no_daemon),
+    cmocka_unit_test(test_help_lists_online),
+})

@@ -535,18 +535,12 @@ test_open_key_file_refused(void **state)
         f->c.passed = true;
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_known_key_delivers),
-                CLUSTER_TEST(test_unknown_key_refused),
-                CLUSTER_TEST(test_wrong_kind_refused),
-                CLUSTER_TEST(test_plaintext_refused),
-                CLUSTER_TEST(test_control_needs_control_kind),
-                CLUSTER_TEST(test_revoked_on_reload),
-                CLUSTER_TEST(test_open_key_file_refused),
-        };
-
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    CLUSTER_TEST(test_known_key_delivers),
+    CLUSTER_TEST(test_unknown_key_refused),
+    CLUSTER_TEST(test_wrong_kind_refused),
+    CLUSTER_TEST(test_plaintext_refused),
+    CLUSTER_TEST(test_control_needs_control_kind),
+    CLUSTER_TEST(test_revoked_on_reload),
+    CLUSTER_TEST(test_open_key_file_refused),
+})

@@ -231,14 +231,9 @@ test_ack_durable(void **state)
         f->c.passed = true;
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_ack_before),
-                CLUSTER_TEST(test_escalation_then_ack),
-                CLUSTER_TEST(test_ack_durable),
-        };
-
-        return CLUSTER_MAIN_GROUP(tests, group_setup, NULL);
-}
+CLUSTER_MAIN_GROUP(group_setup, NULL,
+                   {
+                       CLUSTER_TEST(test_ack_before),
+                       CLUSTER_TEST(test_escalation_then_ack),
+                       CLUSTER_TEST(test_ack_durable),
+                   })

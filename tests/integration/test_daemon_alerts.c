@@ -465,13 +465,9 @@ test_feed_carries_job(void **state)
         f->c.passed = true;
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_alerts_fire_on_time),
-                CLUSTER_TEST(test_feed),
-                CLUSTER_TEST(test_feed_carries_job),
-        };
-        return CLUSTER_MAIN_GROUP(tests, group_setup, NULL);
-}
+CLUSTER_MAIN_GROUP(group_setup, NULL,
+                   {
+                       CLUSTER_TEST(test_alerts_fire_on_time),
+                       CLUSTER_TEST(test_feed),
+                       CLUSTER_TEST(test_feed_carries_job),
+                   })

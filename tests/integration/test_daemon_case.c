@@ -406,12 +406,8 @@ test_new_case(void **state)
         f->c.passed = true;
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_case_lifecycle_and_kill),
-                CLUSTER_TEST(test_new_case),
-        };
-        return CLUSTER_MAIN_GROUP(tests, group_setup, NULL);
-}
+CLUSTER_MAIN_GROUP(group_setup, NULL,
+                   {
+                       CLUSTER_TEST(test_case_lifecycle_and_kill),
+                       CLUSTER_TEST(test_new_case),
+                   })

@@ -214,12 +214,8 @@ test_catch_up_skip(void **state)
         f->c.passed = true;
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_catch_up_late),
-                CLUSTER_TEST(test_catch_up_skip),
-        };
-        return CLUSTER_MAIN_GROUP(tests, group_setup, NULL);
-}
+CLUSTER_MAIN_GROUP(group_setup, NULL,
+                   {
+                       CLUSTER_TEST(test_catch_up_late),
+                       CLUSTER_TEST(test_catch_up_skip),
+                   })

@@ -419,12 +419,8 @@ test_oversize_request(void **state)
         f->c.passed = true;
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_hostile_requests),
-                CLUSTER_TEST(test_oversize_request),
-        };
-        return CLUSTER_MAIN_GROUP(tests, group_setup, NULL);
-}
+CLUSTER_MAIN_GROUP(group_setup, NULL,
+                   {
+                       CLUSTER_TEST(test_hostile_requests),
+                       CLUSTER_TEST(test_oversize_request),
+                   })

@@ -398,14 +398,10 @@ test_second_daemon(void **state)
         f->c.passed = true;
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_sd_notify),
-                CLUSTER_TEST(test_reload),
-                CLUSTER_TEST(test_reload_new_school),
-                CLUSTER_TEST(test_second_daemon),
-        };
-        return CLUSTER_MAIN_GROUP(tests, group_setup, NULL);
-}
+CLUSTER_MAIN_GROUP(group_setup, NULL,
+                   {
+                       CLUSTER_TEST(test_sd_notify),
+                       CLUSTER_TEST(test_reload),
+                       CLUSTER_TEST(test_reload_new_school),
+                       CLUSTER_TEST(test_second_daemon),
+                   })

@@ -214,14 +214,9 @@ test_daemon_remit(void **state)
         f->c.passed = true;
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_plan_remit),
-                CLUSTER_TEST(test_plan_school_calendar),
-                CLUSTER_TEST(test_daemon_remit),
-        };
-
-        return CLUSTER_MAIN_GROUP(tests, group_setup, NULL);
-}
+CLUSTER_MAIN_GROUP(group_setup, NULL,
+                   {
+                       CLUSTER_TEST(test_plan_remit),
+                       CLUSTER_TEST(test_plan_school_calendar),
+                       CLUSTER_TEST(test_daemon_remit),
+                   })

@@ -526,12 +526,7 @@ test_both_kinds(void **state)
         cluster_pass(&f->c);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_flavours),
-                CLUSTER_TEST(test_both_kinds),
-        };
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    CLUSTER_TEST(test_flavours),
+    CLUSTER_TEST(test_both_kinds),
+})

@@ -193,13 +193,8 @@ test_two_workers(void **state)
         cluster_pass(&f->c);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_kill_worker),
-                CLUSTER_TEST(test_kill_daemon),
-                CLUSTER_TEST(test_two_workers),
-        };
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    CLUSTER_TEST(test_kill_worker),
+    CLUSTER_TEST(test_kill_daemon),
+    CLUSTER_TEST(test_two_workers),
+})

@@ -176,12 +176,7 @@ test_lease_late_retry(void **state)
         cluster_pass(&f->c);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_lease_late_delivered),
-                CLUSTER_TEST(test_lease_late_retry),
-        };
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    CLUSTER_TEST(test_lease_late_delivered),
+    CLUSTER_TEST(test_lease_late_retry),
+})

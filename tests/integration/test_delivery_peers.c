@@ -228,11 +228,6 @@ test_foreign_peers(void **state)
         cluster_pass(&f->c);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_foreign_peers),
-        };
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    CLUSTER_TEST(test_foreign_peers),
+})

@@ -752,20 +752,14 @@ test_receipt_daemon_down(void **state)
         finish(c);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_ntfy),
-                CLUSTER_TEST(test_pushover),
-                CLUSTER_TEST(test_pushover_refused),
-                CLUSTER_TEST(test_twilio),
-                CLUSTER_TEST(test_firetext),
-                CLUSTER_TEST(test_generic),
-                CLUSTER_TEST(test_links_and_escalation),
-                CLUSTER_TEST(test_receipt),
-                CLUSTER_TEST(test_receipt_daemon_down),
-        };
-
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    CLUSTER_TEST(test_ntfy),
+    CLUSTER_TEST(test_pushover),
+    CLUSTER_TEST(test_pushover_refused),
+    CLUSTER_TEST(test_twilio),
+    CLUSTER_TEST(test_firetext),
+    CLUSTER_TEST(test_generic),
+    CLUSTER_TEST(test_links_and_escalation),
+    CLUSTER_TEST(test_receipt),
+    CLUSTER_TEST(test_receipt_daemon_down),
+})

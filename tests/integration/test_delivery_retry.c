@@ -238,16 +238,11 @@ test_give_up_after(void **state)
         cluster_pass(&f->c);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_retry_500),
-                CLUSTER_TEST(test_retry_after),
-                CLUSTER_TEST(test_timeout),
-                CLUSTER_TEST(test_not_found),
-                CLUSTER_TEST(test_max_attempts),
-                CLUSTER_TEST(test_give_up_after),
-        };
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    CLUSTER_TEST(test_retry_500),
+    CLUSTER_TEST(test_retry_after),
+    CLUSTER_TEST(test_timeout),
+    CLUSTER_TEST(test_not_found),
+    CLUSTER_TEST(test_max_attempts),
+    CLUSTER_TEST(test_give_up_after),
+})

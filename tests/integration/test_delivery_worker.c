@@ -300,15 +300,10 @@ test_secret_reload(void **state)
         cluster_pass(&f->c);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_pacing),
-                CLUSTER_TEST(test_pacing_no_block),
-                CLUSTER_TEST(test_ctl_test),
-                CLUSTER_TEST(test_worker_service),
-                CLUSTER_TEST(test_secret_reload),
-        };
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    CLUSTER_TEST(test_pacing),
+    CLUSTER_TEST(test_pacing_no_block),
+    CLUSTER_TEST(test_ctl_test),
+    CLUSTER_TEST(test_worker_service),
+    CLUSTER_TEST(test_secret_reload),
+})

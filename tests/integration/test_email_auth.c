@@ -370,18 +370,14 @@ test_bearer_file_stale(void **state)
         f->c.passed = true;
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_auth_plain),
-                CLUSTER_TEST(test_auth_login),
-                CLUSTER_TEST(test_auth_wrong_password),
-                CLUSTER_TEST(test_auth_credentials),
-                CLUSTER_TEST(test_auth_credentials_wrong),
-                CLUSTER_TEST(test_auth_xoauth2),
-                CLUSTER_TEST(test_bearer_file_refreshed),
-                CLUSTER_TEST(test_bearer_file_stale),
-        };
-        return CLUSTER_MAIN_GROUP(tests, group_setup, group_teardown);
-}
+CLUSTER_MAIN_GROUP(group_setup, group_teardown,
+                   {
+                       CLUSTER_TEST(test_auth_plain),
+                       CLUSTER_TEST(test_auth_login),
+                       CLUSTER_TEST(test_auth_wrong_password),
+                       CLUSTER_TEST(test_auth_credentials),
+                       CLUSTER_TEST(test_auth_credentials_wrong),
+                       CLUSTER_TEST(test_auth_xoauth2),
+                       CLUSTER_TEST(test_bearer_file_refreshed),
+                       CLUSTER_TEST(test_bearer_file_stale),
+                   })

@@ -690,15 +690,11 @@ test_ack_link(void **state)
         cluster_pass(&f->c);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_headers),
-                CLUSTER_TEST(test_ics_attachment),
-                CLUSTER_TEST(test_quoted_printable),
-                CLUSTER_TEST(test_ctl_ics),
-                CLUSTER_TEST(test_ack_link),
-        };
-        return CLUSTER_MAIN_GROUP(tests, group_setup, group_teardown);
-}
+CLUSTER_MAIN_GROUP(group_setup, group_teardown,
+                   {
+                       CLUSTER_TEST(test_headers),
+                       CLUSTER_TEST(test_ics_attachment),
+                       CLUSTER_TEST(test_quoted_printable),
+                       CLUSTER_TEST(test_ctl_ics),
+                       CLUSTER_TEST(test_ack_link),
+                   })

@@ -817,31 +817,27 @@ test_graph_forbidden(void **state)
         f->c.passed = true;
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_renewed_across_expiries,
-                                                setup, oauth_teardown),
-                cmocka_unit_test_setup_teardown(test_refused_token_renewed_once,
-                                                setup, oauth_teardown),
-                cmocka_unit_test_setup_teardown(test_certificate_assertion,
-                                                setup, oauth_teardown),
-                cmocka_unit_test_setup_teardown(test_google_service_account,
-                                                setup, oauth_teardown),
-                cmocka_unit_test_setup_teardown(test_invalid_client_waits,
-                                                setup, oauth_teardown),
-                cmocka_unit_test_setup_teardown(test_signin_outlasts_give_up,
-                                                setup, oauth_teardown),
-                cmocka_unit_test_setup_teardown(test_endpoint_down_then_back,
-                                                setup, oauth_teardown),
-                cmocka_unit_test_setup_teardown(
-                    test_stalled_endpoint_keeps_heartbeat, setup,
-                    oauth_teardown),
-                cmocka_unit_test_setup_teardown(test_graph_sendmail, setup,
-                                                oauth_teardown),
-                cmocka_unit_test_setup_teardown(test_graph_forbidden, setup,
-                                                oauth_teardown),
-        };
-        return CLUSTER_MAIN_GROUP(tests, group_setup, group_teardown);
-}
+CLUSTER_MAIN_GROUP(
+    group_setup, group_teardown,
+    {
+        cmocka_unit_test_setup_teardown(test_renewed_across_expiries, setup,
+                                        oauth_teardown),
+        cmocka_unit_test_setup_teardown(test_refused_token_renewed_once, setup,
+                                        oauth_teardown),
+        cmocka_unit_test_setup_teardown(test_certificate_assertion, setup,
+                                        oauth_teardown),
+        cmocka_unit_test_setup_teardown(test_google_service_account, setup,
+                                        oauth_teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_client_waits, setup,
+                                        oauth_teardown),
+        cmocka_unit_test_setup_teardown(test_signin_outlasts_give_up, setup,
+                                        oauth_teardown),
+        cmocka_unit_test_setup_teardown(test_endpoint_down_then_back, setup,
+                                        oauth_teardown),
+        cmocka_unit_test_setup_teardown(test_stalled_endpoint_keeps_heartbeat,
+                                        setup, oauth_teardown),
+        cmocka_unit_test_setup_teardown(test_graph_sendmail, setup,
+                                        oauth_teardown),
+        cmocka_unit_test_setup_teardown(test_graph_forbidden, setup,
+                                        oauth_teardown),
+    })

@@ -181,15 +181,11 @@ test_kill_mid_data(void **state)
         cluster_pass(&f->c);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_data_451),
-                CLUSTER_TEST(test_data_550),
-                CLUSTER_TEST(test_rcpt_refused_one),
-                CLUSTER_TEST(test_rcpt_refused_all),
-                CLUSTER_TEST(test_kill_mid_data),
-        };
-        return CLUSTER_MAIN_GROUP(tests, group_setup, group_teardown);
-}
+CLUSTER_MAIN_GROUP(group_setup, group_teardown,
+                   {
+                       CLUSTER_TEST(test_data_451),
+                       CLUSTER_TEST(test_data_550),
+                       CLUSTER_TEST(test_rcpt_refused_one),
+                       CLUSTER_TEST(test_rcpt_refused_all),
+                       CLUSTER_TEST(test_kill_mid_data),
+                   })

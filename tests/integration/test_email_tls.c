@@ -184,14 +184,10 @@ test_no_starttls(void **state)
         cluster_pass(&f->c);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_starttls),
-                CLUSTER_TEST(test_reload_tls),
-                CLUSTER_TEST(test_implicit_tls),
-                CLUSTER_TEST(test_no_starttls),
-        };
-        return CLUSTER_MAIN_GROUP(tests, group_setup, group_teardown);
-}
+CLUSTER_MAIN_GROUP(group_setup, group_teardown,
+                   {
+                       CLUSTER_TEST(test_starttls),
+                       CLUSTER_TEST(test_reload_tls),
+                       CLUSTER_TEST(test_implicit_tls),
+                       CLUSTER_TEST(test_no_starttls),
+                   })

@@ -797,14 +797,10 @@ test_clock_back(void **state)
         cluster_pass(&f->c);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_disk_full),  CLUSTER_TEST(test_read_only),
-                CLUSTER_TEST(test_locked),     CLUSTER_TEST(test_clock_forward),
-                CLUSTER_TEST(test_clock_back),
-        };
-
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    CLUSTER_TEST(test_disk_full),
+    CLUSTER_TEST(test_read_only),
+    CLUSTER_TEST(test_locked),
+    CLUSTER_TEST(test_clock_forward),
+    CLUSTER_TEST(test_clock_back),
+})

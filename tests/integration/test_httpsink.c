@@ -731,7 +731,7 @@ main(int argc, char **argv)
 
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return 1;
-        rc = CLUSTER_MAIN(tests);
+        rc = CLUSTER_RUN(tests, NULL, NULL);
         curl_global_cleanup();
         return rc;
 }

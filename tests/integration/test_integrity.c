@@ -753,15 +753,9 @@ test_local(void **state)
         cluster_pass(&f->c);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_forged),
-                CLUSTER_TEST(test_stalled),
-                CLUSTER_TEST(test_older_lease),
-                CLUSTER_TEST(test_local),
-        };
-
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    CLUSTER_TEST(test_forged),
+    CLUSTER_TEST(test_stalled),
+    CLUSTER_TEST(test_older_lease),
+    CLUSTER_TEST(test_local),
+})

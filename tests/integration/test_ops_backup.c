@@ -232,14 +232,8 @@ test_restore_refused(void **state)
         cluster_pass(&f->c);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_backup_mid_burst_restored),
-                CLUSTER_TEST(test_backup_rotates),
-                CLUSTER_TEST(test_restore_refused),
-        };
-
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    CLUSTER_TEST(test_backup_mid_burst_restored),
+    CLUSTER_TEST(test_backup_rotates),
+    CLUSTER_TEST(test_restore_refused),
+})

@@ -545,14 +545,8 @@ test_audit_and_export(void **state)
         cluster_pass(&f->c);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_retention),
-                CLUSTER_TEST(test_channel_checks),
-                CLUSTER_TEST(test_audit_and_export),
-        };
-
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    CLUSTER_TEST(test_retention),
+    CLUSTER_TEST(test_channel_checks),
+    CLUSTER_TEST(test_audit_and_export),
+})

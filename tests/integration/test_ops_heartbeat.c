@@ -194,13 +194,7 @@ test_refused(void **state)
         cluster_pass(c);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_beats_while_running),
-                CLUSTER_TEST(test_refused),
-        };
-
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    CLUSTER_TEST(test_beats_while_running),
+    CLUSTER_TEST(test_refused),
+})

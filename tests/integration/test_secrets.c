@@ -332,14 +332,8 @@ test_url_rotated(void **state)
         cluster_pass(&f->c);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_open_url_file),
-                CLUSTER_TEST(test_two_line_url_file),
-                CLUSTER_TEST(test_url_rotated),
-        };
-
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    CLUSTER_TEST(test_open_url_file),
+    CLUSTER_TEST(test_two_line_url_file),
+    CLUSTER_TEST(test_url_rotated),
+})

@@ -697,16 +697,17 @@ test_sigterm(void **state)
         close(fd);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                SINK_TEST(test_plain),        SINK_TEST(test_starttls),
-                SINK_TEST(test_no_starttls),  SINK_TEST(test_require_starttls),
-                SINK_TEST(test_implicit_tls), SINK_TEST(test_auth_password),
-                SINK_TEST(test_auth_token),   SINK_TEST(test_script_data),
-                SINK_TEST(test_script_rcpt),  SINK_TEST(test_script_hang),
-                SINK_TEST(test_sigterm),
-        };
-        return CLUSTER_MAIN_GROUP(tests, group_setup, group_teardown);
-}
+CLUSTER_MAIN_GROUP(group_setup, group_teardown,
+                   {
+                       SINK_TEST(test_plain),
+                       SINK_TEST(test_starttls),
+                       SINK_TEST(test_no_starttls),
+                       SINK_TEST(test_require_starttls),
+                       SINK_TEST(test_implicit_tls),
+                       SINK_TEST(test_auth_password),
+                       SINK_TEST(test_auth_token),
+                       SINK_TEST(test_script_data),
+                       SINK_TEST(test_script_rcpt),
+                       SINK_TEST(test_script_hang),
+                       SINK_TEST(test_sigterm),
+                   })

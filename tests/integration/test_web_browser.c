@@ -81,7 +81,7 @@ main(int argc, char **argv)
                 cmocka_unit_test_setup_teardown(test_pages_in_a_browser, setup,
                                                 teardown),
         };
-        int rc = CLUSTER_MAIN(tests);
+        int rc = CLUSTER_RUN(tests, NULL, NULL);
 
         return rc == 0 && skipped ? 77 : rc;
 }

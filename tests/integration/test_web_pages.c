@@ -136,13 +136,7 @@ test_markup_is_text(void **state)
         assert_true(scripts >= 4);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                CLUSTER_TEST(test_pages_served),
-                CLUSTER_TEST(test_markup_is_text),
-        };
-
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    CLUSTER_TEST(test_pages_served),
+    CLUSTER_TEST(test_markup_is_text),
+})

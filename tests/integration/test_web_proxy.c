@@ -94,15 +94,9 @@ test_trusted_honoured(void **state)
         api_resp_free(&r);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_untrusted_ignored,
-                                                setup_untrusted, teardown),
-                cmocka_unit_test_setup_teardown(test_trusted_honoured,
-                                                setup_trusted, teardown),
-        };
-
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    cmocka_unit_test_setup_teardown(test_untrusted_ignored, setup_untrusted,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_trusted_honoured, setup_trusted,
+                                    teardown),
+})

@@ -536,28 +536,14 @@ test_session_idle(void **state)
         api_resp_free(&r);
 }
 
-int
-main(int argc, char **argv)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_link_once, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_unknown_address, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_link_expired, setup_short,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_foreign_origin, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_signout, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_address_limit, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_unknown_limit, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_client_limit, setup_proxy,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_session_idle, setup_idle,
-                                                teardown),
-        };
-
-        return CLUSTER_MAIN(tests);
-}
+CLUSTER_MAIN({
+    cmocka_unit_test_setup_teardown(test_link_once, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_unknown_address, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_link_expired, setup_short, teardown),
+    cmocka_unit_test_setup_teardown(test_foreign_origin, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_signout, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_address_limit, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_unknown_limit, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_client_limit, setup_proxy, teardown),
+    cmocka_unit_test_setup_teardown(test_session_idle, setup_idle, teardown),
+})

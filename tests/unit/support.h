@@ -14,6 +14,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * A unit test program's whole main(), from the list of its tests, at the
+ * end of a file: UNIT_MAIN({ cmocka_unit_test(a), cmocka_unit_test(b), }),
+ * or UNIT_MAIN_GROUP(gsetup, gteardown, { ... }) with a group setup and
+ * teardown. The list is variadic only because the preprocessor splits a
+ * braced list at its commas.
+ */
+#define UNIT_MAIN(...) UNIT_MAIN_GROUP(NULL, NULL, __VA_ARGS__)
+#define UNIT_MAIN_GROUP(gsetup, gteardown, ...)                          \
+        int main(void)                                                   \
+        {                                                                \
+                const struct CMUnitTest tests[] = __VA_ARGS__;           \
+                return cmocka_run_group_tests(tests, gsetup, gteardown); \
+        }
+
 /* The example alert of docs/dispatch.md's JOB, as JSON text. */
 #define SUPPORT_ALERT                                                    \
         "{\"trust\": \"Example Learning Trust\", \"case\": 7,"           \

@@ -269,12 +269,7 @@ test_reader_members_last(void **state)
         tz_destroy(&tz);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_encode),
-                cmocka_unit_test(test_reader_members_last),
-        };
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_encode),
+    cmocka_unit_test(test_reader_members_last),
+})

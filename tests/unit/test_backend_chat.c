@@ -19,6 +19,7 @@
 #include "backend.h"
 #include "backend_fixture.h"
 #include "backend_int.h"
+#include "support.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -516,20 +517,14 @@ test_mattermost(void **state)
         json_decref(job);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_teams),
-                cmocka_unit_test(test_teams_limit),
-                cmocka_unit_test(test_google_chat),
-                cmocka_unit_test(test_slack),
-                cmocka_unit_test(test_slack_limits),
-                cmocka_unit_test(test_discord_url),
-                cmocka_unit_test(test_discord),
-                cmocka_unit_test(test_discord_limits),
-                cmocka_unit_test(test_mattermost),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_teams),
+    cmocka_unit_test(test_teams_limit),
+    cmocka_unit_test(test_google_chat),
+    cmocka_unit_test(test_slack),
+    cmocka_unit_test(test_slack_limits),
+    cmocka_unit_test(test_discord_url),
+    cmocka_unit_test(test_discord),
+    cmocka_unit_test(test_discord_limits),
+    cmocka_unit_test(test_mattermost),
+})

@@ -19,6 +19,7 @@
 #include "backend.h"
 #include "backend_fixture.h"
 #include "backend_int.h"
+#include "support.h"
 
 #include <jansson.h>
 #include <sodium.h>
@@ -650,22 +651,16 @@ test_sms_answers(void **state)
         free(error);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_ntfy_headers),
-                cmocka_unit_test(test_ntfy_priority),
-                cmocka_unit_test(test_pushover_form),
-                cmocka_unit_test(test_pushover_answers),
-                cmocka_unit_test(test_pushover_receipt),
-                cmocka_unit_test(test_sms_segments),
-                cmocka_unit_test(test_sms_plain),
-                cmocka_unit_test(test_sms_fit),
-                cmocka_unit_test(test_sms_twilio),
-                cmocka_unit_test(test_sms_firetext_generic),
-                cmocka_unit_test(test_sms_answers),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_ntfy_headers),
+    cmocka_unit_test(test_ntfy_priority),
+    cmocka_unit_test(test_pushover_form),
+    cmocka_unit_test(test_pushover_answers),
+    cmocka_unit_test(test_pushover_receipt),
+    cmocka_unit_test(test_sms_segments),
+    cmocka_unit_test(test_sms_plain),
+    cmocka_unit_test(test_sms_fit),
+    cmocka_unit_test(test_sms_twilio),
+    cmocka_unit_test(test_sms_firetext_generic),
+    cmocka_unit_test(test_sms_answers),
+})

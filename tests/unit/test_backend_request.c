@@ -16,6 +16,7 @@
 #include "backend.h"
 #include "backend_fixture.h"
 #include "backend_int.h"
+#include "support.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -394,19 +395,13 @@ test_text(void **state)
         check_text(text_cut_escaped("&&&&", 7, text_escape_slack), "&amp;…");
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_find),
-                cmocka_unit_test(test_common_request),
-                cmocka_unit_test(test_bad_input),
-                cmocka_unit_test(test_default_templates),
-                cmocka_unit_test(test_classify),
-                cmocka_unit_test(test_classify_transport),
-                cmocka_unit_test(test_classify_discord_429),
-                cmocka_unit_test(test_text),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_find),
+    cmocka_unit_test(test_common_request),
+    cmocka_unit_test(test_bad_input),
+    cmocka_unit_test(test_default_templates),
+    cmocka_unit_test(test_classify),
+    cmocka_unit_test(test_classify_transport),
+    cmocka_unit_test(test_classify_discord_429),
+    cmocka_unit_test(test_text),
+})

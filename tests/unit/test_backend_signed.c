@@ -16,6 +16,7 @@
 #include "backend_fixture.h"
 #include "backend_int.h"
 #include "secret.h"
+#include "support.h"
 
 #include <jansson.h>
 #include <sodium.h>
@@ -253,14 +254,8 @@ test_secret(void **state)
         }
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_signature_vector),
-                cmocka_unit_test(test_webhook),
-                cmocka_unit_test(test_secret),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_signature_vector),
+    cmocka_unit_test(test_webhook),
+    cmocka_unit_test(test_secret),
+})

@@ -21,6 +21,7 @@
 #include "calendar_fixture.h"
 #include "civil.h"
 #include "fileio.h"
+#include "support.h"
 
 static void
 test_titles(void **state)
@@ -446,25 +447,19 @@ test_custom_feed(void **state)
         calendar_destroy(&cal);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_titles, calendar_fx_setup,
-                                                calendar_fx_teardown),
-                cmocka_unit_test_setup_teardown(
-                    test_coverage, calendar_fx_setup, calendar_fx_teardown),
-                cmocka_unit_test(test_empty_calendar),
-                cmocka_unit_test_setup_teardown(
-                    test_scotland, calendar_fx_setup, calendar_fx_teardown),
-                cmocka_unit_test_setup_teardown(
-                    test_load_twice, calendar_fx_setup, calendar_fx_teardown),
-                cmocka_unit_test_setup_teardown(test_errors, calendar_fx_setup,
-                                                calendar_fx_teardown),
-                cmocka_unit_test_setup_teardown(
-                    test_error_shapes, calendar_fx_setup, calendar_fx_teardown),
-                cmocka_unit_test(test_custom_feed),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test_setup_teardown(test_titles, calendar_fx_setup,
+                                    calendar_fx_teardown),
+    cmocka_unit_test_setup_teardown(test_coverage, calendar_fx_setup,
+                                    calendar_fx_teardown),
+    cmocka_unit_test(test_empty_calendar),
+    cmocka_unit_test_setup_teardown(test_scotland, calendar_fx_setup,
+                                    calendar_fx_teardown),
+    cmocka_unit_test_setup_teardown(test_load_twice, calendar_fx_setup,
+                                    calendar_fx_teardown),
+    cmocka_unit_test_setup_teardown(test_errors, calendar_fx_setup,
+                                    calendar_fx_teardown),
+    cmocka_unit_test_setup_teardown(test_error_shapes, calendar_fx_setup,
+                                    calendar_fx_teardown),
+    cmocka_unit_test(test_custom_feed),
+})

@@ -20,6 +20,7 @@
 #include "calendar.h"
 #include "calendar_fixture.h"
 #include "civil.h"
+#include "support.h"
 
 /* Every England-and-Wales bank holiday in the shipped file, with its title. */
 static const struct {
@@ -515,31 +516,21 @@ test_roll(void **state)
                                 "2029-01-01");
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_working_day_table,
-                                                calendar_fx_setup,
-                                                calendar_fx_teardown),
-                cmocka_unit_test(test_table_covers_every_holiday),
-                cmocka_unit_test_setup_teardown(test_working_day_steps,
-                                                calendar_fx_setup,
-                                                calendar_fx_teardown),
-                cmocka_unit_test_setup_teardown(test_holidays_exact,
-                                                calendar_fx_setup,
-                                                calendar_fx_teardown),
-                cmocka_unit_test_setup_teardown(test_n_zero, calendar_fx_setup,
-                                                calendar_fx_teardown),
-                cmocka_unit_test_setup_teardown(test_is_working_day,
-                                                calendar_fx_setup,
-                                                calendar_fx_teardown),
-                cmocka_unit_test_setup_teardown(test_closure, calendar_fx_setup,
-                                                calendar_fx_teardown),
-                cmocka_unit_test(test_closures_only),
-                cmocka_unit_test_setup_teardown(test_roll, calendar_fx_setup,
-                                                calendar_fx_teardown),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test_setup_teardown(test_working_day_table, calendar_fx_setup,
+                                    calendar_fx_teardown),
+    cmocka_unit_test(test_table_covers_every_holiday),
+    cmocka_unit_test_setup_teardown(test_working_day_steps, calendar_fx_setup,
+                                    calendar_fx_teardown),
+    cmocka_unit_test_setup_teardown(test_holidays_exact, calendar_fx_setup,
+                                    calendar_fx_teardown),
+    cmocka_unit_test_setup_teardown(test_n_zero, calendar_fx_setup,
+                                    calendar_fx_teardown),
+    cmocka_unit_test_setup_teardown(test_is_working_day, calendar_fx_setup,
+                                    calendar_fx_teardown),
+    cmocka_unit_test_setup_teardown(test_closure, calendar_fx_setup,
+                                    calendar_fx_teardown),
+    cmocka_unit_test(test_closures_only),
+    cmocka_unit_test_setup_teardown(test_roll, calendar_fx_setup,
+                                    calendar_fx_teardown),
+})

@@ -455,18 +455,13 @@ test_alert_fate(void **state)
         }
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_table),
-                cmocka_unit_test(test_new_case_only_for_notification),
-                cmocka_unit_test(test_refusal_text),
-                cmocka_unit_test(test_default_state),
-                cmocka_unit_test(test_state_names),
-                cmocka_unit_test(test_plan),
-                cmocka_unit_test(test_alert_fate),
-        };
-
-        return cmocka_run_group_tests(tests, setup, teardown);
-}
+UNIT_MAIN_GROUP(setup, teardown,
+                {
+                    cmocka_unit_test(test_table),
+                    cmocka_unit_test(test_new_case_only_for_notification),
+                    cmocka_unit_test(test_refusal_text),
+                    cmocka_unit_test(test_default_state),
+                    cmocka_unit_test(test_state_names),
+                    cmocka_unit_test(test_plan),
+                    cmocka_unit_test(test_alert_fate),
+                })

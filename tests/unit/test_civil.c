@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "civil.h"
+#include "support.h"
 
 /* Day numbers known independently: Unix time / 86400. */
 #define DAY_1900_01_01 (-25567) /* 70 years, 17 leap days (1904..1968) */
@@ -338,20 +339,14 @@ test_day_of(void **state)
         }
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_anchors),
-                cmocka_unit_test(test_leap_and_validity),
-                cmocka_unit_test(test_round_trip),
-                cmocka_unit_test(test_round_trip_text),
-                cmocka_unit_test(test_weekday),
-                cmocka_unit_test(test_add_months),
-                cmocka_unit_test(test_parse_date),
-                cmocka_unit_test(test_format_date),
-                cmocka_unit_test(test_day_of),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_anchors),
+    cmocka_unit_test(test_leap_and_validity),
+    cmocka_unit_test(test_round_trip),
+    cmocka_unit_test(test_round_trip_text),
+    cmocka_unit_test(test_weekday),
+    cmocka_unit_test(test_add_months),
+    cmocka_unit_test(test_parse_date),
+    cmocka_unit_test(test_format_date),
+    cmocka_unit_test(test_day_of),
+})

@@ -260,22 +260,14 @@ test_text_limits(void **state)
         free(x2000);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_example_channels_schools),
-                cmocka_unit_test(test_templates_default),
-                cmocka_unit_test_setup_teardown(test_templates_own,
-                                                conf_fx_scratch_setup,
-                                                conf_fx_scratch_teardown),
-                cmocka_unit_test_setup_teardown(test_templates_errors,
-                                                conf_fx_scratch_setup,
-                                                conf_fx_scratch_teardown),
-                cmocka_unit_test_setup_teardown(test_text_limits,
-                                                conf_fx_scratch_setup,
-                                                conf_fx_scratch_teardown),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_example_channels_schools),
+    cmocka_unit_test(test_templates_default),
+    cmocka_unit_test_setup_teardown(test_templates_own, conf_fx_scratch_setup,
+                                    conf_fx_scratch_teardown),
+    cmocka_unit_test_setup_teardown(test_templates_errors,
+                                    conf_fx_scratch_setup,
+                                    conf_fx_scratch_teardown),
+    cmocka_unit_test_setup_teardown(test_text_limits, conf_fx_scratch_setup,
+                                    conf_fx_scratch_teardown),
+})

@@ -18,6 +18,7 @@
 #include "calendar.h"
 #include "civil.h"
 #include "conf_fixture.h"
+#include "support.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -541,39 +542,27 @@ test_destroy_null(void **state)
         assert_null(c);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_example_trust),
-                cmocka_unit_test(test_example_daemon_email),
-                cmocka_unit_test(test_lookups),
-                cmocka_unit_test(test_default_path),
-                cmocka_unit_test_setup_teardown(test_defaults,
-                                                conf_fx_scratch_setup,
-                                                conf_fx_scratch_teardown),
-                cmocka_unit_test_setup_teardown(
-                    test_relative_holidays_and_closures, conf_fx_scratch_setup,
-                    conf_fx_scratch_teardown),
-                cmocka_unit_test_setup_teardown(test_error_count,
-                                                conf_fx_scratch_setup,
-                                                conf_fx_scratch_teardown),
-                cmocka_unit_test_setup_teardown(test_one_error,
-                                                conf_fx_scratch_setup,
-                                                conf_fx_scratch_teardown),
-                cmocka_unit_test_setup_teardown(test_syntax_error,
-                                                conf_fx_scratch_setup,
-                                                conf_fx_scratch_teardown),
-                cmocka_unit_test_setup_teardown(test_missing_file,
-                                                conf_fx_scratch_setup,
-                                                conf_fx_scratch_teardown),
-                cmocka_unit_test_setup_teardown(test_directory,
-                                                conf_fx_scratch_setup,
-                                                conf_fx_scratch_teardown),
-                cmocka_unit_test(test_endpoint_path),
-                cmocka_unit_test(test_state_path),
-                cmocka_unit_test(test_destroy_null),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_example_trust),
+    cmocka_unit_test(test_example_daemon_email),
+    cmocka_unit_test(test_lookups),
+    cmocka_unit_test(test_default_path),
+    cmocka_unit_test_setup_teardown(test_defaults, conf_fx_scratch_setup,
+                                    conf_fx_scratch_teardown),
+    cmocka_unit_test_setup_teardown(test_relative_holidays_and_closures,
+                                    conf_fx_scratch_setup,
+                                    conf_fx_scratch_teardown),
+    cmocka_unit_test_setup_teardown(test_error_count, conf_fx_scratch_setup,
+                                    conf_fx_scratch_teardown),
+    cmocka_unit_test_setup_teardown(test_one_error, conf_fx_scratch_setup,
+                                    conf_fx_scratch_teardown),
+    cmocka_unit_test_setup_teardown(test_syntax_error, conf_fx_scratch_setup,
+                                    conf_fx_scratch_teardown),
+    cmocka_unit_test_setup_teardown(test_missing_file, conf_fx_scratch_setup,
+                                    conf_fx_scratch_teardown),
+    cmocka_unit_test_setup_teardown(test_directory, conf_fx_scratch_setup,
+                                    conf_fx_scratch_teardown),
+    cmocka_unit_test(test_endpoint_path),
+    cmocka_unit_test(test_state_path),
+    cmocka_unit_test(test_destroy_null),
+})

@@ -12,6 +12,7 @@
 
 #include "conf.h"
 #include "conf_fixture.h"
+#include "support.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,18 +175,10 @@ test_phone_errors(void **state)
             want, sizeof(want) / sizeof(want[0]));
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_e164),
-                cmocka_unit_test_setup_teardown(test_phone_channels,
-                                                conf_fx_scratch_setup,
-                                                conf_fx_scratch_teardown),
-                cmocka_unit_test_setup_teardown(test_phone_errors,
-                                                conf_fx_scratch_setup,
-                                                conf_fx_scratch_teardown),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_e164),
+    cmocka_unit_test_setup_teardown(test_phone_channels, conf_fx_scratch_setup,
+                                    conf_fx_scratch_teardown),
+    cmocka_unit_test_setup_teardown(test_phone_errors, conf_fx_scratch_setup,
+                                    conf_fx_scratch_teardown),
+})

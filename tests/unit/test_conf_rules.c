@@ -499,19 +499,12 @@ test_school_calendar(void **state)
         conf_destroy(&c);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_example_rules),
-                cmocka_unit_test(test_formal_complaint_as_factual_accuracy),
-                cmocka_unit_test(test_formal_complaint_by_hand),
-                cmocka_unit_test(test_pause_limit_by_remit),
-                cmocka_unit_test(test_shipped_words),
-                cmocka_unit_test_setup_teardown(test_school_calendar,
-                                                conf_fx_scratch_setup,
-                                                conf_fx_scratch_teardown),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_example_rules),
+    cmocka_unit_test(test_formal_complaint_as_factual_accuracy),
+    cmocka_unit_test(test_formal_complaint_by_hand),
+    cmocka_unit_test(test_pause_limit_by_remit),
+    cmocka_unit_test(test_shipped_words),
+    cmocka_unit_test_setup_teardown(test_school_calendar, conf_fx_scratch_setup,
+                                    conf_fx_scratch_teardown),
+})

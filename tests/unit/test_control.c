@@ -12,6 +12,7 @@
 
 #include "control.h"
 #include "proto.h"
+#include "support.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -183,18 +184,9 @@ test_nothing_waiting(void **state)
         drop(fx, c);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_req, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_dealer_three_frames, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_other_protocol, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_nothing_waiting, setup,
-                                                teardown),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test_setup_teardown(test_req, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_dealer_three_frames, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_other_protocol, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_nothing_waiting, setup, teardown),
+})

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "curve.h"
+#include "support.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,18 +264,11 @@ test_key_load_credential(void **state)
         rmdir(dir);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_key_text_round_trip),
-                cmocka_unit_test(test_key_parse_errors),
-                cmocka_unit_test(test_key_has_secret),
-                cmocka_unit_test(test_key_load_credential),
-                cmocka_unit_test_setup_teardown(test_admit, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_allows_kind, setup,
-                                                teardown),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_key_text_round_trip),
+    cmocka_unit_test(test_key_parse_errors),
+    cmocka_unit_test(test_key_has_secret),
+    cmocka_unit_test(test_key_load_credential),
+    cmocka_unit_test_setup_teardown(test_admit, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_allows_kind, setup, teardown),
+})

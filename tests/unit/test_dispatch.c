@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "dispatch.h"
+#include "support.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -163,16 +164,10 @@ test_claim(void **state)
                          DISPATCH_CLAIM_FORGED);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_retry_after),
-                cmocka_unit_test(test_exponential),
-                cmocka_unit_test(test_jitter),
-                cmocka_unit_test(test_pace),
-                cmocka_unit_test(test_claim),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_retry_after),
+    cmocka_unit_test(test_exponential),
+    cmocka_unit_test(test_jitter),
+    cmocka_unit_test(test_pace),
+    cmocka_unit_test(test_claim),
+})

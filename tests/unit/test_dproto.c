@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "dproto.h"
+#include "support.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -638,24 +639,18 @@ test_unknown_fields_ignored(void **state)
         dproto_msg_clear(&m);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_names),
-                cmocka_unit_test(test_ready),
-                cmocka_unit_test(test_outcome),
-                cmocka_unit_test(test_outcome_local_only_with_retry),
-                cmocka_unit_test(test_escapes),
-                cmocka_unit_test(test_heartbeat),
-                cmocka_unit_test(test_job),
-                cmocka_unit_test(test_job_message),
-                cmocka_unit_test(test_ack_hello),
-                cmocka_unit_test(test_receipt),
-                cmocka_unit_test(test_malformed_fields),
-                cmocka_unit_test(test_malformed_envelope),
-                cmocka_unit_test(test_unknown_fields_ignored),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_names),
+    cmocka_unit_test(test_ready),
+    cmocka_unit_test(test_outcome),
+    cmocka_unit_test(test_outcome_local_only_with_retry),
+    cmocka_unit_test(test_escapes),
+    cmocka_unit_test(test_heartbeat),
+    cmocka_unit_test(test_job),
+    cmocka_unit_test(test_job_message),
+    cmocka_unit_test(test_ack_hello),
+    cmocka_unit_test(test_receipt),
+    cmocka_unit_test(test_malformed_fields),
+    cmocka_unit_test(test_malformed_envelope),
+    cmocka_unit_test(test_unknown_fields_ignored),
+})

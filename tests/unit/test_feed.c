@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "feed.h"
+#include "support.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -169,19 +170,10 @@ test_publish_unwatched(void **state)
         json_decref(msg);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_unwatched, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(
-                    test_subscribe_publish_unsubscribe, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_watchers_disconnect, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_publish_unwatched, setup,
-                                                teardown),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test_setup_teardown(test_unwatched, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_subscribe_publish_unsubscribe, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_watchers_disconnect, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_publish_unwatched, setup, teardown),
+})

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "fileio.h"
+#include "support.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -183,18 +184,9 @@ test_private_modes(void **state)
         }
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_reads_whole_file, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_too_large, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_private_modes, setup,
-                                                teardown),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test_setup_teardown(test_reads_whole_file, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_too_large, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_private_modes, setup, teardown),
+})

@@ -355,19 +355,13 @@ test_uid_host(void **state)
         }
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_frame),
-                cmocka_unit_test(test_no_alarm_no_description),
-                cmocka_unit_test(test_several),
-                cmocka_unit_test(test_escaping),
-                cmocka_unit_test(test_folding),
-                cmocka_unit_test(test_fold_boundary),
-                cmocka_unit_test(test_deadline_event),
-                cmocka_unit_test(test_uid_host),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_frame),
+    cmocka_unit_test(test_no_alarm_no_description),
+    cmocka_unit_test(test_several),
+    cmocka_unit_test(test_escaping),
+    cmocka_unit_test(test_folding),
+    cmocka_unit_test(test_fold_boundary),
+    cmocka_unit_test(test_deadline_event),
+    cmocka_unit_test(test_uid_host),
+})

@@ -14,6 +14,7 @@
 
 #include "link.h"
 #include "os.h"
+#include "support.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,17 +281,9 @@ test_handlers(void **state)
         free(hello);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_ready, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_outcome_until_ack, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_receipt_until_ack, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_handlers, setup, teardown),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test_setup_teardown(test_ready, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_outcome_until_ack, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_receipt_until_ack, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_handlers, setup, teardown),
+})

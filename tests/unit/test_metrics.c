@@ -12,6 +12,7 @@
 
 #include "dispatch.h"
 #include "metrics.h"
+#include "support.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -173,15 +174,9 @@ test_daemon_families(void **state)
         dispatch_destroy(&dsp);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_render),
-                cmocka_unit_test(test_escaping),
-                cmocka_unit_test(test_write_atomic),
-                cmocka_unit_test(test_daemon_families),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_render),
+    cmocka_unit_test(test_escaping),
+    cmocka_unit_test(test_write_atomic),
+    cmocka_unit_test(test_daemon_families),
+})

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "names.h"
+#include "support.h"
 
 /* The texts are those of the store's CHECK constraint on deliveries.status
  * and of docs/protocol.md's status reply, written out here. */
@@ -59,13 +60,7 @@ test_urn(void **state)
         assert_false(names_valid_urn(""));
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_delivery_status),
-                cmocka_unit_test(test_urn),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_delivery_status),
+    cmocka_unit_test(test_urn),
+})

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "receipts.h"
+#include "support.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -128,12 +129,7 @@ test_polled(void **state)
         receipts_clear(&rs);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_add_and_due),
-                cmocka_unit_test(test_polled),
-        };
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_add_and_due),
+    cmocka_unit_test(test_polled),
+})

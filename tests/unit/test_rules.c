@@ -567,24 +567,19 @@ test_signature(void **state)
         free(a);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_parse_offset),
-                cmocka_unit_test(test_kinds),
-                cmocka_unit_test(test_table),
-                cmocka_unit_test(test_cutoff_alerts),
-                cmocka_unit_test(test_notification_after_cutoff),
-                cmocka_unit_test(test_pause_plan_sorted),
-                cmocka_unit_test(test_no_rules_and_disabled),
-                cmocka_unit_test(test_coverage_warning),
-                cmocka_unit_test(test_gap_and_overlap),
-                cmocka_unit_test(test_days_keep_wall_clock),
-                cmocka_unit_test(test_signature),
-                /* Last: it adds a closure to the shared calendar. */
-                cmocka_unit_test(test_closure),
-        };
-
-        return cmocka_run_group_tests(tests, setup, teardown);
-}
+UNIT_MAIN_GROUP(setup, teardown,
+                {
+                    cmocka_unit_test(test_parse_offset),
+                    cmocka_unit_test(test_kinds),
+                    cmocka_unit_test(test_table),
+                    cmocka_unit_test(test_cutoff_alerts),
+                    cmocka_unit_test(test_notification_after_cutoff),
+                    cmocka_unit_test(test_pause_plan_sorted),
+                    cmocka_unit_test(test_no_rules_and_disabled),
+                    cmocka_unit_test(test_coverage_warning),
+                    cmocka_unit_test(test_gap_and_overlap),
+                    cmocka_unit_test(test_days_keep_wall_clock),
+                    cmocka_unit_test(test_signature),
+                    /* Last: it adds a closure to the shared calendar. */
+                    cmocka_unit_test(test_closure),
+                })

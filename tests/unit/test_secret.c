@@ -357,20 +357,11 @@ test_load_credential(void **state)
         free(got);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_next_to_config, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_credentials, setup,
-                                                teardown),
-                cmocka_unit_test(test_check_mode),
-                cmocka_unit_test(test_check_text),
-                cmocka_unit_test_setup_teardown(test_load, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_load_credential, setup,
-                                                teardown),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test_setup_teardown(test_next_to_config, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
+    cmocka_unit_test(test_check_mode),
+    cmocka_unit_test(test_check_text),
+    cmocka_unit_test_setup_teardown(test_load, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_load_credential, setup, teardown),
+})

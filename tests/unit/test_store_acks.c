@@ -14,6 +14,7 @@
 
 #include "store.h"
 #include "store_fixture.h"
+#include "support.h"
 #include "token.h"
 
 #include <sqlite3.h>
@@ -412,23 +413,13 @@ test_ack_savepoint(void **state)
         assert_null(cause);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_ack_cancels_and_keeps,
-                                                setup, teardown),
-                cmocka_unit_test_setup_teardown(test_ack_bound_to_event, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_links, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_retention_takes_acks,
-                                                setup, teardown),
-                cmocka_unit_test_setup_teardown(test_channel_confirmed, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_delivery_case, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_ack_savepoint, setup,
-                                                teardown),
-        };
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test_setup_teardown(test_ack_cancels_and_keeps, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_ack_bound_to_event, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_links, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_retention_takes_acks, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_channel_confirmed, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_delivery_case, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_ack_savepoint, setup, teardown),
+})

@@ -12,6 +12,7 @@
 
 #include "store.h"
 #include "store_fixture.h"
+#include "support.h"
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -437,16 +438,14 @@ test_query_plan(void **state)
 
 #define TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                TEST(test_cases),      TEST(test_state_names),
-                TEST(test_events),     TEST(test_alerts_cancel),
-                TEST(test_next_alert), TEST(test_due_alerts),
-                TEST(test_fire_miss),  TEST(test_pending_groups),
-                TEST(test_query_plan),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    TEST(test_cases),
+    TEST(test_state_names),
+    TEST(test_events),
+    TEST(test_alerts_cancel),
+    TEST(test_next_alert),
+    TEST(test_due_alerts),
+    TEST(test_fire_miss),
+    TEST(test_pending_groups),
+    TEST(test_query_plan),
+})

@@ -421,14 +421,11 @@ test_deliveries_shift(void **state)
 
 #define TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                TEST(test_delivery_uids),       TEST(test_job_read),
-                TEST(test_job_read_no_contact), TEST(test_expire_reads_first),
-                TEST(test_deliveries_shift),    TEST(test_delivery_holders),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    TEST(test_delivery_uids),
+    TEST(test_job_read),
+    TEST(test_job_read_no_contact),
+    TEST(test_expire_reads_first),
+    TEST(test_deliveries_shift),
+    TEST(test_delivery_holders),
+})

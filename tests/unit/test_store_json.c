@@ -11,6 +11,7 @@
 
 #include "store.h"
 #include "store_fixture.h"
+#include "support.h"
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -569,15 +570,13 @@ test_json_counts(void **state)
 
 #define TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                TEST(test_json_cases),    TEST(test_json_case),
-                TEST(test_json_upcoming), TEST(test_json_history),
-                TEST(test_json_counts),   TEST(test_json_school_spans_cases),
-                TEST(test_json_schools),  TEST(test_per_school_plans),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    TEST(test_json_cases),
+    TEST(test_json_case),
+    TEST(test_json_upcoming),
+    TEST(test_json_history),
+    TEST(test_json_counts),
+    TEST(test_json_school_spans_cases),
+    TEST(test_json_schools),
+    TEST(test_per_school_plans),
+})

@@ -12,6 +12,7 @@
 
 #include "store.h"
 #include "store_fixture.h"
+#include "support.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -548,23 +549,17 @@ test_file_modes(void **state)
 
 #define TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                TEST(test_open_creates_and_migrates),
-                TEST(test_reopen_keeps_data),
-                TEST(test_migrates_v1),
-                TEST(test_migration_checks_references),
-                TEST(test_newer_schema_refused),
-                TEST(test_open_errors),
-                TEST(test_close),
-                TEST(test_connection_settings),
-                TEST(test_transactions),
-                TEST(test_fault_locked),
-                TEST(test_commit_survives_exit),
-                TEST(test_file_modes),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    TEST(test_open_creates_and_migrates),
+    TEST(test_reopen_keeps_data),
+    TEST(test_migrates_v1),
+    TEST(test_migration_checks_references),
+    TEST(test_newer_schema_refused),
+    TEST(test_open_errors),
+    TEST(test_close),
+    TEST(test_connection_settings),
+    TEST(test_transactions),
+    TEST(test_fault_locked),
+    TEST(test_commit_survives_exit),
+    TEST(test_file_modes),
+})

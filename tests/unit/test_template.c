@@ -276,17 +276,11 @@ test_vars(void **state)
         json_decref(alert);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_render),
-                cmocka_unit_test(test_check),
-                cmocka_unit_test(test_known),
-                cmocka_unit_test(test_defaults),
-                cmocka_unit_test(test_vars),
-                cmocka_unit_test(test_vars_escalation),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_render),
+    cmocka_unit_test(test_check),
+    cmocka_unit_test(test_known),
+    cmocka_unit_test(test_defaults),
+    cmocka_unit_test(test_vars),
+    cmocka_unit_test(test_vars_escalation),
+})

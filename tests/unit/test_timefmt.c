@@ -312,17 +312,11 @@ test_parse_clock(void **state)
         }
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_rfc3339_and_human),
-                cmocka_unit_test(test_rfc3339_utc),
-                cmocka_unit_test(test_format_truncates),
-                cmocka_unit_test(test_parse),
-                cmocka_unit_test(test_parse_rejects),
-                cmocka_unit_test(test_parse_clock),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_rfc3339_and_human),
+    cmocka_unit_test(test_rfc3339_utc),
+    cmocka_unit_test(test_format_truncates),
+    cmocka_unit_test(test_parse),
+    cmocka_unit_test(test_parse_rejects),
+    cmocka_unit_test(test_parse_clock),
+})

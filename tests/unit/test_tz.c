@@ -925,23 +925,17 @@ test_load_and_destroy(void **state)
         tz_destroy(&tz);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_deadline_table),
-                cmocka_unit_test(test_gap_and_overlap),
-                cmocka_unit_test(test_offsets_at_the_instant),
-                cmocka_unit_test(test_against_glibc),
-                cmocka_unit_test(test_parse_footer_only),
-                cmocka_unit_test(test_footer_rules_against_glibc),
-                cmocka_unit_test(test_footer_dst_all_year),
-                cmocka_unit_test(test_parse_transitions),
-                cmocka_unit_test(test_parse_garbage),
-                cmocka_unit_test(test_parse_truncated),
-                cmocka_unit_test(test_load_errors),
-                cmocka_unit_test(test_load_and_destroy),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_deadline_table),
+    cmocka_unit_test(test_gap_and_overlap),
+    cmocka_unit_test(test_offsets_at_the_instant),
+    cmocka_unit_test(test_against_glibc),
+    cmocka_unit_test(test_parse_footer_only),
+    cmocka_unit_test(test_footer_rules_against_glibc),
+    cmocka_unit_test(test_footer_dst_all_year),
+    cmocka_unit_test(test_parse_transitions),
+    cmocka_unit_test(test_parse_garbage),
+    cmocka_unit_test(test_parse_truncated),
+    cmocka_unit_test(test_load_errors),
+    cmocka_unit_test(test_load_and_destroy),
+})

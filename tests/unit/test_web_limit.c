@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "limit.h"
+#include "support.h"
 
 #include <stdio.h>
 
@@ -116,14 +117,8 @@ test_full(void **state)
                          LIMIT_OK);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_address, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_client, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_full, setup, teardown),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test_setup_teardown(test_address, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_client, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_full, setup, teardown),
+})

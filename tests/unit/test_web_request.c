@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "request.h"
+#include "support.h"
 
 /* A path with a GET and a POST route: each method its own route, no
  * Allow; another method 405 with both. */
@@ -75,14 +76,8 @@ test_not_found(void **state)
         assert_int_equal(r.case_id, 7);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_shared_path),
-                cmocka_unit_test(test_one_method),
-                cmocka_unit_test(test_not_found),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_shared_path),
+    cmocka_unit_test(test_one_method),
+    cmocka_unit_test(test_not_found),
+})

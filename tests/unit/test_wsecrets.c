@@ -220,19 +220,9 @@ test_channel_key(void **state)
         wsecrets_destroy(&s);
 }
 
-int
-main(void)
-{
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_read_cached_reread, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_problem_until_fixed, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_missing_file, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(test_channel_key, setup,
-                                                teardown),
-        };
-
-        return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test_setup_teardown(test_read_cached_reread, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_problem_until_fixed, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_channel_key, setup, teardown),
+})
