@@ -87,6 +87,25 @@ segment(const char *p)
 }
 
 /*
+ * A {urn} or {token} parameter: exactly `len` characters, copied into
+ * `to` (len + 1 bytes) and checked by valid(). It always fits; one of the
+ * wrong form makes *bad true (segment_matches()).
+ */
+static bool
+fixed_segment(const char *path, size_t n, size_t len, char *to,
+              bool (*valid)(const char *), bool *bad)
+{
+        if (n != len) {
+                *bad = true;
+                return true;
+        }
+        memcpy(to, path, n);
+        to[n] = '\0';
+        *bad |= !valid(to);
+        return true;
+}
+
+/*
  * Whether one segment of a path (`n` bytes) fits one of a pattern (`pn`
  * bytes): the same text, or a {urn} or {id} parameter, copied into *r. A
  * parameter of the wrong form still fits and makes *bad true, so that
@@ -99,16 +118,9 @@ segment_matches(const char *pattern, size_t pn, const char *path, size_t n,
         char buf[24];
         long v = 0;
 
-        if (pn == 5 && strncmp(pattern, "{urn}", pn) == 0) {
-                if (n != NAMES_URN_LEN) {
-                        *bad = true;
-                        return true;
-                }
-                memcpy(r->urn, path, n);
-                r->urn[n] = '\0';
-                *bad |= !names_valid_urn(r->urn);
-                return true;
-        }
+        if (pn == 5 && strncmp(pattern, "{urn}", pn) == 0)
+                return fixed_segment(path, n, NAMES_URN_LEN, r->urn,
+                                     names_valid_urn, bad);
         if (pn == 4 && strncmp(pattern, "{id}", pn) == 0) {
                 if (n == 0 || n >= sizeof(buf)) {
                         *bad = true;
@@ -120,16 +132,9 @@ segment_matches(const char *pattern, size_t pn, const char *path, size_t n,
                 r->case_id = v;
                 return true;
         }
-        if (pn == 7 && strncmp(pattern, "{token}", pn) == 0) {
-                if (n != TOKEN_LEN) {
-                        *bad = true;
-                        return true;
-                }
-                memcpy(r->token, path, n);
-                r->token[n] = '\0';
-                *bad |= !token_well_formed(r->token);
-                return true;
-        }
+        if (pn == 7 && strncmp(pattern, "{token}", pn) == 0)
+                return fixed_segment(path, n, TOKEN_LEN, r->token,
+                                     token_well_formed, bad);
         if (pn == 6 && strncmp(pattern, "{file}", pn) == 0) {
                 *bad |= n == 0 || n > REQUEST_FILE_MAX || path[0] == '.';
                 for (size_t i = 0; i < n && !*bad; i++) {
