@@ -2,7 +2,6 @@
 
 #include "xalloc.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +115,7 @@ segment_matches(const char *pattern, size_t pn, const char *path, size_t n,
                 struct request_route *r, bool *bad)
 {
         char buf[24];
-        long v = 0;
+        long long v = 0;
 
         if (pn == 5 && strncmp(pattern, "{urn}", pn) == 0)
                 return fixed_segment(path, n, NAMES_URN_LEN, r->urn,
@@ -128,7 +127,7 @@ segment_matches(const char *pattern, size_t pn, const char *path, size_t n,
                 }
                 memcpy(buf, path, n);
                 buf[n] = '\0';
-                *bad |= request_number(buf, 1, LONG_MAX, &v) < 0;
+                *bad |= names_number(buf, 1, LLONG_MAX, &v) < 0;
                 r->case_id = v;
                 return true;
         }
@@ -231,22 +230,6 @@ request_param_ok(const struct request_route *r, const char *key)
                         return true;
         }
         return false;
-}
-
-int
-request_number(const char *s, long min, long max, long *out)
-{
-        char *end;
-        long v;
-
-        if (s[0] < '0' || s[0] > '9')
-                return -1;
-        errno = 0;
-        v = strtol(s, &end, 10);
-        if (errno != 0 || *end != '\0' || v < min || v > max)
-                return -1;
-        *out = v;
-        return 0;
 }
 
 int
