@@ -855,6 +855,12 @@ def email(args, work, n, auth="none"):
             "ratio": round(ours_rate / (len(msgs) / msmtp_secs), 1)}
 
 
+def write_json(path, figures):
+    with open(path, "w") as f:
+        json.dump(figures, f, indent=2)
+        f.write("\n")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--build", required=True)
@@ -887,68 +893,59 @@ def main():
     elif args.api:
         alone = ("api", lambda: api(args, work, nginx,
                                     50 if args.quick else 500), api_rows)
-    if alone is not None:
-        key, step, rows = alone
-        try:
+    try:
+        if alone is not None:
+            key, step, rows = alone
             if key == "api":
                 log("api: ofsted-notify-web, a trust of 500 schools")
             res[key] = step()
-        finally:
-            nginx.stop()
-            if args.keep:
-                log(f"kept {work}")
-            else:
-                shutil.rmtree(work, ignore_errors=True)
-        # One step alone: its figures replace the file's last ones.
-        if args.json:
-            with open(args.json) as f:
-                old = json.load(f)
-            old[key] = dict(res[key], date=res["date"])
-            with open(args.json, "w") as f:
-                json.dump(old, f, indent=2)
-                f.write("\n")
-        print("\n".join(rows(res[key])))
-        return
-    try:
-        log("burst: 10,000 alerts, 2 workers")
-        res["burst"] = burst_median(args, work, nginx, 10000, 2, "burst2",
-                                    runs)
-        log("burst: 10,000 alerts, 1 worker")
-        res["burst1"] = burst_median(args, work, nginx, 10000, 1, "burst1",
-                                     runs)
-        log(f"burst: {big:,} alerts, 2 workers")
-        res["burst_big"] = burst(args, work, nginx, big, 2, "burstbig")
-        log("wrk")
-        res["wrk"] = run_wrk(args, work, nginx, res["burst"]["body_bytes"])
-        log("alertmanager: 10,000 alerts")
-        res["alertmanager"] = alertmanager(args, work, nginx, 10000)
-        log(f"latency: a wave of {WAVE_SCHOOLS * WAVE_CHANNELS:,} "
-            f"deliveries due at one instant")
-        res["wave"] = wave_median(args, work, nginx, runs)
-        log("latency: 1,000 alerts/s for 10 s")
-        res["latency"] = latency(args, work, nginx, 1000, 10)
-        res["scale"] = []
-        for n in scales:
-            log(f"scale: {n:,} pending alerts")
-            res["scale"].append(scale(args, work, nginx, n))
-        log("email: 1,000 messages")
-        res["email"] = email(args, work, 1000)
-        for auth in ("password", "oauth2"):
-            log(f"email: 1,000 messages, AUTH by {auth}")
-            res["email_" + auth] = email(args, work, 1000, auth)
-        log("api: ofsted-notify-web, a trust of 500 schools")
-        res["api"] = api(args, work, nginx, 50 if args.quick else 500)
-        res["flavours"] = flavours(args, work, nginx, nflav, runs)
+        else:
+            log("burst: 10,000 alerts, 2 workers")
+            res["burst"] = burst_median(args, work, nginx, 10000, 2, "burst2",
+                                        runs)
+            log("burst: 10,000 alerts, 1 worker")
+            res["burst1"] = burst_median(args, work, nginx, 10000, 1, "burst1",
+                                         runs)
+            log(f"burst: {big:,} alerts, 2 workers")
+            res["burst_big"] = burst(args, work, nginx, big, 2, "burstbig")
+            log("wrk")
+            res["wrk"] = run_wrk(args, work, nginx, res["burst"]["body_bytes"])
+            log("alertmanager: 10,000 alerts")
+            res["alertmanager"] = alertmanager(args, work, nginx, 10000)
+            log(f"latency: a wave of {WAVE_SCHOOLS * WAVE_CHANNELS:,} "
+                f"deliveries due at one instant")
+            res["wave"] = wave_median(args, work, nginx, runs)
+            log("latency: 1,000 alerts/s for 10 s")
+            res["latency"] = latency(args, work, nginx, 1000, 10)
+            res["scale"] = []
+            for n in scales:
+                log(f"scale: {n:,} pending alerts")
+                res["scale"].append(scale(args, work, nginx, n))
+            log("email: 1,000 messages")
+            res["email"] = email(args, work, 1000)
+            for auth in ("password", "oauth2"):
+                log(f"email: 1,000 messages, AUTH by {auth}")
+                res["email_" + auth] = email(args, work, 1000, auth)
+            log("api: ofsted-notify-web, a trust of 500 schools")
+            res["api"] = api(args, work, nginx, 50 if args.quick else 500)
+            res["flavours"] = flavours(args, work, nginx, nflav, runs)
     finally:
         nginx.stop()
         if args.keep:
             log(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+    if alone is not None:
+        # One step alone: its figures replace the file's last ones.
+        if args.json:
+            with open(args.json) as f:
+                old = json.load(f)
+            old[key] = dict(res[key], date=res["date"])
+            write_json(args.json, old)
+        print("\n".join(rows(res[key])))
+        return
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(res, f, indent=2)
-            f.write("\n")
+        write_json(args.json, res)
     print(table(res))
 
 

@@ -387,6 +387,14 @@ escaped(const char *s, char **owned)
         return *owned = b.s;
 }
 
+/* `key` (a JSON text such as ",\"type\":") and then `v` as a JSON string. */
+static void
+add_string(struct strbuf *b, const char *key, const char *v)
+{
+        strbuf_add(b, key, strlen(key));
+        jtext_string(b, v);
+}
+
 char *
 dproto_ready_encode(const struct dproto_ready *r)
 {
@@ -420,10 +428,8 @@ dproto_outcome_encode(const struct dproto_outcome *o)
                 strbuf_printf(&b, ",\"retry_after\":%ld", o->retry_after);
         if (o->local && o->result == DPROTO_RETRY)
                 strbuf_add(&b, ",\"local\":true", 13);
-        if (o->error != NULL) {
-                strbuf_add(&b, ",\"error\":", 9);
-                jtext_string(&b, o->error);
-        }
+        if (o->error != NULL)
+                add_string(&b, ",\"error\":", o->error);
         strbuf_add(&b, "}", 1);
         free(owned);
         return b.s;
@@ -434,10 +440,8 @@ dproto_receipt_encode(const struct dproto_receipt *r)
 {
         struct strbuf b = { NULL, 0, 0 };
 
-        strbuf_add(&b, "{\"delivery\":", 12);
-        jtext_string(&b, r->delivery);
-        strbuf_add(&b, ",\"acknowledged_by\":", 19);
-        jtext_string(&b, r->acknowledged_by);
+        add_string(&b, "{\"delivery\":", r->delivery);
+        add_string(&b, ",\"acknowledged_by\":", r->acknowledged_by);
         strbuf_printf(&b, ",\"acknowledged_at\":%" PRId64 "}",
                       r->acknowledged_at);
         return b.s;
@@ -468,26 +472,23 @@ dproto_job_encode(const struct dproto_job *j, const char *alert_json)
 {
         struct strbuf b = { NULL, 0, 0 };
 
-        strbuf_add(&b, "{\"delivery\":", 12);
-        jtext_string(&b, j->delivery);
+        add_string(&b, "{\"delivery\":", j->delivery);
         strbuf_printf(&b, ",\"lease\":%" PRId64 ",\"attempt\":%" PRId64,
                       j->lease, j->attempt);
-        strbuf_add(&b, ",\"channel\":", 11);
-        jtext_string(&b, j->channel);
-        strbuf_add(&b, ",\"type\":", 8);
-        jtext_string(&b, j->type);
+        add_string(&b, ",\"channel\":", j->channel);
+        add_string(&b, ",\"type\":", j->type);
         strbuf_add(&b, ",\"alert\":", 9);
         strbuf_add(&b, alert_json, strlen(alert_json));
         if (j->message != NULL) {
-                strbuf_add(&b, ",\"message\":{\"to\":", 17);
-                jtext_string(
-                    &b, json_string_value(json_object_get(j->message, "to")));
-                strbuf_add(&b, ",\"subject\":", 11);
-                jtext_string(&b, json_string_value(
-                                     json_object_get(j->message, "subject")));
-                strbuf_add(&b, ",\"text\":", 8);
-                jtext_string(
-                    &b, json_string_value(json_object_get(j->message, "text")));
+                add_string(
+                    &b, ",\"message\":{\"to\":",
+                    json_string_value(json_object_get(j->message, "to")));
+                add_string(
+                    &b, ",\"subject\":",
+                    json_string_value(json_object_get(j->message, "subject")));
+                add_string(
+                    &b, ",\"text\":",
+                    json_string_value(json_object_get(j->message, "text")));
                 strbuf_add(&b, "}", 1);
         }
         strbuf_add(&b, "}", 1);
@@ -520,8 +521,7 @@ dproto_refuse_encode(const struct dproto_refuse *r)
 {
         struct strbuf b = { NULL, 0, 0 };
 
-        strbuf_add(&b, "{\"error\":", 9);
-        jtext_string(&b, r->error);
+        add_string(&b, "{\"error\":", r->error);
         strbuf_add(&b, "}", 1);
         return b.s;
 }

@@ -1,5 +1,7 @@
 #include "names.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *const names_delivery_status[DELIVERY_NSTATUS] = {
@@ -13,6 +15,22 @@ names_valid_urn(const char *s)
 {
         return strlen(s) == NAMES_URN_LEN &&
                strspn(s, "0123456789") == NAMES_URN_LEN;
+}
+
+int
+names_number(const char *s, long long min, long long max, long long *out)
+{
+        char *end;
+        long long v;
+
+        if (s[0] < '0' || s[0] > '9')
+                return -1;
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno != 0 || *end != '\0' || v < min || v > max)
+                return -1;
+        *out = v;
+        return 0;
 }
 
 int

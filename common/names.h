@@ -6,7 +6,8 @@
  * worker's routing id as text), so that every buffer holding one has the
  * same size and every check the same bound; and the states of a delivery,
  * an enum that becomes text only where the code meets SQL or JSON, with
- * the names the store's CHECK constraint and the control replies use. The
+ * the names the store's CHECK constraint and the control replies use; and
+ * what a number people give (an id, a limit) must look like. The
  * dispatch protocol's own names (worker kinds, outcome results) are in
  * dproto.h; a case's states in case.h. Pure: no I/O.
  */
@@ -30,6 +31,13 @@
 
 /* Whether `s` is a URN: exactly NAMES_URN_LEN digits. */
 bool names_valid_urn(const char *s);
+
+/*
+ * `s` as a plain decimal number in [min, max] (digits only: no sign, no
+ * space), as people give one: a case id in a URL, a query's limit, a
+ * count on ctl's command line. 0 and *out, or -1 when it is not one.
+ */
+int names_number(const char *s, long long min, long long max, long long *out);
 
 /* Where a delivery stands (docs/dispatch.md). */
 enum delivery_status {

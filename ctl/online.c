@@ -113,23 +113,6 @@ struct online_cmd {
 
 /* --- Validators --------------------------------------------------------- */
 
-/* `arg` as a plain decimal number in [min, max]; -1 if it is not one. */
-static int
-parse_number(const char *arg, long long min, long long max, long long *out)
-{
-        char *end;
-        long long v;
-
-        if (arg[0] < '0' || arg[0] > '9')
-                return -1;
-        errno = 0;
-        v = strtoll(arg, &end, 10);
-        if (errno != 0 || *end != '\0' || v < min || v > max)
-                return -1;
-        *out = v;
-        return 0;
-}
-
 /* Characters in UTF-8 `s` (bytes that do not continue one). */
 static size_t
 utf8_chars(const char *s)
@@ -260,7 +243,7 @@ arg_case(const struct online *o, const char *what, const char *arg,
 {
         long long id;
 
-        if (parse_number(arg, 1, LLONG_MAX, &id) < 0)
+        if (names_number(arg, 1, LLONG_MAX, &id) < 0)
                 return ctl_usage_error(o->cmd,
                                        "%s '%.40s': want a case number (a "
                                        "positive whole number)",
@@ -275,7 +258,7 @@ arg_limit(const struct online *o, const char *what, const char *arg,
 {
         long long n;
 
-        if (parse_number(arg, 1, HISTORY_MAX, &n) < 0)
+        if (names_number(arg, 1, HISTORY_MAX, &n) < 0)
                 return ctl_usage_error(o->cmd,
                                        "%s '%.40s': want a number from 1 to "
                                        "%d",
@@ -838,7 +821,7 @@ parse_options(struct online *o, const struct online_cmd *cmd, int argc,
                 } else if (ch == OPT_JSON) {
                         o->json = true;
                 } else if (ch == OPT_TIMEOUT) {
-                        if (parse_number(optarg, 1, TIMEOUT_MAX, &v) < 0)
+                        if (names_number(optarg, 1, TIMEOUT_MAX, &v) < 0)
                                 return ctl_usage_error(o->cmd,
                                                        "--timeout '%.40s': "
                                                        "want whole seconds "

@@ -330,13 +330,11 @@ store_job_read(struct store *st, int64_t id, struct store_job *out,
  * A one-off delivery to `channel`: a closed case of school STORE_TEST_URN
  * noted m->note, an event m->kind by m->actor, an alert of m->rule and
  * m->offset fired at `now` and a pending delivery: what a test alert, a
- * channel's check and a one-off email are made of. Inside the caller's
- * transaction.
+ * channel's check and a one-off email are made of.
  */
-int64_t
-store_marked_delivery(struct store *st, const struct store_mark *m,
-                      const char *channel, const char *type, int64_t now,
-                      char **cause)
+static int64_t
+marked_rows(struct store *st, const struct store_mark *m, const char *channel,
+            const char *type, int64_t now, char **cause)
 {
         struct store_alert a = { 0 };
 
@@ -359,20 +357,19 @@ store_marked_delivery(struct store *st, const struct store_mark *m,
         return store_delivery_add(st, a.id, channel, type, now, cause);
 }
 
+/* The rows and then()'s, in a transaction of their own. */
 int64_t
-store_test_delivery(struct store *st, const char *channel, const char *type,
-                    int64_t now, char **cause)
+store_marked_delivery(struct store *st, const struct store_mark *m,
+                      const char *channel, const char *type, int64_t now,
+                      store_mark_then then, const void *arg, char **cause)
 {
         int64_t id;
 
         if (store_begin(st, cause) < 0)
                 return -1;
-        id = store_marked_delivery(
-            st,
-            &(struct store_mark){ STORE_TEST_RULE, "test", "test alert", "test",
-                                  "ofsted-notifyctl test" },
-            channel, type, now, cause);
-        if (id >= 0 && store_commit(st, cause) < 0)
+        id = marked_rows(st, m, channel, type, now, cause);
+        if (id >= 0 && ((then != NULL && then(st, id, now, arg, cause) < 0) ||
+                        store_commit(st, cause) < 0))
                 id = -1;
         if (id < 0)
                 store_rollback(st);
@@ -380,31 +377,42 @@ store_test_delivery(struct store *st, const char *channel, const char *type,
 }
 
 int64_t
+store_test_delivery(struct store *st, const char *channel, const char *type,
+                    int64_t now, char **cause)
+{
+        return store_marked_delivery(
+            st,
+            &(struct store_mark){ STORE_TEST_RULE, "test", "test alert", "test",
+                                  "ofsted-notifyctl test" },
+            channel, type, now, NULL, NULL, cause);
+}
+
+/* The message of one-off email delivery `delivery`. */
+static int
+message_add(struct store *st, int64_t delivery, int64_t now, const void *arg,
+            char **cause)
+{
+        const struct store_message *m = arg;
+        sqlite3_stmt *s = st->stmts[S_MESSAGE_ADD];
+
+        (void)now;
+        return store_write(st, s,
+                           sqlite3_bind_int64(s, 1, delivery) != SQLITE_OK ||
+                               bind_text(s, 2, m->rcpt) != SQLITE_OK ||
+                               bind_text(s, 3, m->subject) != SQLITE_OK ||
+                               bind_text(s, 4, m->body) != SQLITE_OK,
+                           "message add", cause);
+}
+
+int64_t
 store_message_delivery(struct store *st, const char *channel, const char *type,
                        const struct store_message *m, int64_t now, char **cause)
 {
-        sqlite3_stmt *s = st->stmts[S_MESSAGE_ADD];
-        int64_t id;
-
-        if (store_begin(st, cause) < 0)
-                return -1;
-        id = store_marked_delivery(
+        return store_marked_delivery(
             st,
             &(struct store_mark){ STORE_MESSAGE_RULE, m->kind,
                                   "a one-off email", m->kind, m->actor },
-            channel, type, now, cause);
-        if (id >= 0 &&
-            (store_write(st, s,
-                         sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
-                             bind_text(s, 2, m->rcpt) != SQLITE_OK ||
-                             bind_text(s, 3, m->subject) != SQLITE_OK ||
-                             bind_text(s, 4, m->body) != SQLITE_OK,
-                         "message add", cause) < 0 ||
-             store_commit(st, cause) < 0))
-                id = -1;
-        if (id < 0)
-                store_rollback(st);
-        return id;
+            channel, type, now, message_add, m, cause);
 }
 
 int

@@ -172,13 +172,23 @@ struct store_mark {
 };
 
 /*
- * The rows of a test alert, a channel's check or a one-off email, inside
- * the caller's transaction; the delivery's row id, or -1
+ * What a one-off delivery adds to its rows (the channel's check time, the
+ * message): 0, or -1 with *cause. `delivery` is the new delivery's row id,
+ * `now` the time it was made at.
+ */
+typedef int (*store_mark_then)(struct store *st, int64_t delivery, int64_t now,
+                               const void *arg, char **cause);
+
+/*
+ * The rows of a test alert, a channel's check or a one-off email, and then
+ * what then(st, id, now, arg) adds (then may be NULL), in one transaction of
+ * their own; the delivery's row id, or -1 with all undone
  * (store_deliveries.c).
  */
 int64_t store_marked_delivery(struct store *st, const struct store_mark *m,
                               const char *channel, const char *type,
-                              int64_t now, char **cause);
+                              int64_t now, store_mark_then then,
+                              const void *arg, char **cause);
 
 /* Readies a statement for its next use and drops the borrowed bindings. */
 static inline void

@@ -288,28 +288,27 @@ store_channel_confirmed(struct store *st, const char *channel, int64_t now,
         return channel_time(st, S_CHANNEL_CONFIRMED, channel, now, cause);
 }
 
+/* The time channel `arg` was last checked: `now`. */
+static int
+channel_checked(struct store *st, int64_t delivery, int64_t now,
+                const void *arg, char **cause)
+{
+        sqlite3_stmt *s = st->stmts[S_CHANNEL_CHECKED];
+
+        (void)delivery;
+        return store_write(st, s,
+                           bind_text(s, 1, arg) != SQLITE_OK ||
+                               sqlite3_bind_int64(s, 2, now) != SQLITE_OK,
+                           "channel check", cause);
+}
+
 int64_t
 store_check_delivery(struct store *st, const char *channel, const char *type,
                      const char *every, int64_t now, char **cause)
 {
-        sqlite3_stmt *s = st->stmts[S_CHANNEL_CHECKED];
-        int64_t id;
-
-        if (store_begin(st, cause) < 0)
-                return -1;
-        id = store_marked_delivery(
+        return store_marked_delivery(
             st,
             &(struct store_mark){ STORE_CHECK_RULE, every, "channel check",
                                   "check", "ofsted-notifyd" },
-            channel, type, now, cause);
-        if (id >= 0 &&
-            (store_write(st, s,
-                         bind_text(s, 1, channel) != SQLITE_OK ||
-                             sqlite3_bind_int64(s, 2, now) != SQLITE_OK,
-                         "channel check", cause) < 0 ||
-             store_commit(st, cause) < 0))
-                id = -1;
-        if (id < 0)
-                store_rollback(st);
-        return id;
+            channel, type, now, channel_checked, channel, cause);
 }

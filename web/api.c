@@ -396,10 +396,10 @@ static void
 get_history(struct web *w, const struct call *c, struct reply *r)
 {
         const char *urn, *lim = query(c, "limit");
-        long limit = 100;
+        long long limit = 100;
         json_t *reply;
 
-        if (lim != NULL && request_number(lim, 1, 1000, &limit) < 0) {
+        if (lim != NULL && names_number(lim, 1, 1000, &limit) < 0) {
                 web_error(r, 400,
                           "'limit' must be a whole number from 1 to "
                           "1000");

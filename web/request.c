@@ -2,7 +2,6 @@
 
 #include "xalloc.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +86,25 @@ segment(const char *p)
 }
 
 /*
+ * A {urn} or {token} parameter: exactly `len` characters, copied into
+ * `to` (len + 1 bytes) and checked by valid(). It always fits; one of the
+ * wrong form makes *bad true (segment_matches()).
+ */
+static bool
+fixed_segment(const char *path, size_t n, size_t len, char *to,
+              bool (*valid)(const char *), bool *bad)
+{
+        if (n != len) {
+                *bad = true;
+                return true;
+        }
+        memcpy(to, path, n);
+        to[n] = '\0';
+        *bad |= !valid(to);
+        return true;
+}
+
+/*
  * Whether one segment of a path (`n` bytes) fits one of a pattern (`pn`
  * bytes): the same text, or a {urn} or {id} parameter, copied into *r. A
  * parameter of the wrong form still fits and makes *bad true, so that
@@ -97,18 +115,11 @@ segment_matches(const char *pattern, size_t pn, const char *path, size_t n,
                 struct request_route *r, bool *bad)
 {
         char buf[24];
-        long v = 0;
+        long long v = 0;
 
-        if (pn == 5 && strncmp(pattern, "{urn}", pn) == 0) {
-                if (n != NAMES_URN_LEN) {
-                        *bad = true;
-                        return true;
-                }
-                memcpy(r->urn, path, n);
-                r->urn[n] = '\0';
-                *bad |= !names_valid_urn(r->urn);
-                return true;
-        }
+        if (pn == 5 && strncmp(pattern, "{urn}", pn) == 0)
+                return fixed_segment(path, n, NAMES_URN_LEN, r->urn,
+                                     names_valid_urn, bad);
         if (pn == 4 && strncmp(pattern, "{id}", pn) == 0) {
                 if (n == 0 || n >= sizeof(buf)) {
                         *bad = true;
@@ -116,20 +127,13 @@ segment_matches(const char *pattern, size_t pn, const char *path, size_t n,
                 }
                 memcpy(buf, path, n);
                 buf[n] = '\0';
-                *bad |= request_number(buf, 1, LONG_MAX, &v) < 0;
+                *bad |= names_number(buf, 1, LLONG_MAX, &v) < 0;
                 r->case_id = v;
                 return true;
         }
-        if (pn == 7 && strncmp(pattern, "{token}", pn) == 0) {
-                if (n != TOKEN_LEN) {
-                        *bad = true;
-                        return true;
-                }
-                memcpy(r->token, path, n);
-                r->token[n] = '\0';
-                *bad |= !token_well_formed(r->token);
-                return true;
-        }
+        if (pn == 7 && strncmp(pattern, "{token}", pn) == 0)
+                return fixed_segment(path, n, TOKEN_LEN, r->token,
+                                     token_well_formed, bad);
         if (pn == 6 && strncmp(pattern, "{file}", pn) == 0) {
                 *bad |= n == 0 || n > REQUEST_FILE_MAX || path[0] == '.';
                 for (size_t i = 0; i < n && !*bad; i++) {
@@ -226,22 +230,6 @@ request_param_ok(const struct request_route *r, const char *key)
                         return true;
         }
         return false;
-}
-
-int
-request_number(const char *s, long min, long max, long *out)
-{
-        char *end;
-        long v;
-
-        if (s[0] < '0' || s[0] > '9')
-                return -1;
-        errno = 0;
-        v = strtol(s, &end, 10);
-        if (errno != 0 || *end != '\0' || v < min || v > max)
-                return -1;
-        *out = v;
-        return 0;
 }
 
 int

@@ -97,10 +97,9 @@ int request_event_body(const char *body, size_t len, json_t **out, char **why);
 int request_ack_body(const char *body, size_t len, json_t **out, char **why);
 
 /*
- * A query value: `limit` as a whole number in [min, max], or the boolean
- * "true" / "false". 0, or -1 when it is not one.
+ * A query value that is the boolean "true" / "false" (a number is
+ * names_number()'s). 0, or -1 when it is not one.
  */
-int request_number(const char *s, long min, long max, long *out);
 int request_bool(const char *s, bool *out);
 
 /*

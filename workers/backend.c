@@ -118,6 +118,26 @@ backend_job(const struct backend_input *in, struct job_view *j,
 {
         const json_t *job = in->job, *school, *attempt;
         json_t *vars = NULL;
+        /* The alert's texts, each "" when absent. */
+        const struct {
+                const char **field;
+                const char *key;
+        } texts[] = {
+                { &j->trust, "trust" },
+                { &j->rule, "rule" },
+                { &j->offset, "offset" },
+                { &j->action, "action" },
+                { &j->contact, "contact" },
+                { &j->at, "at" },
+                { &j->due, "due" },
+                { &j->due_utc, "due_utc" },
+                { &j->due_human, "due_human" },
+                { &j->opens, "opens" },
+                { &j->opens_human, "opens_human" },
+                { &j->warning, "warning" },
+                { &j->case_url, "case_url" },
+                { &j->ack_url, "ack_url" },
+        };
 
         memset(j, 0, sizeof(*j));
         *owned_title = *owned_text = NULL;
@@ -140,22 +160,10 @@ backend_job(const struct backend_input *in, struct job_view *j,
                 *cause = xstrdup("the job has no 'alert' with a 'school'");
                 return -1;
         }
-        j->trust = str(j->alert, "trust");
         j->urn = str(school, "urn");
         j->school = str(school, "name");
-        j->rule = str(j->alert, "rule");
-        j->offset = str(j->alert, "offset");
-        j->action = str(j->alert, "action");
-        j->contact = str(j->alert, "contact");
-        j->at = str(j->alert, "at");
-        j->due = str(j->alert, "due");
-        j->due_utc = str(j->alert, "due_utc");
-        j->due_human = str(j->alert, "due_human");
-        j->opens = str(j->alert, "opens");
-        j->opens_human = str(j->alert, "opens_human");
-        j->warning = str(j->alert, "warning");
-        j->case_url = str(j->alert, "case_url");
-        j->ack_url = str(j->alert, "ack_url");
+        for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+                *texts[i].field = str(j->alert, texts[i].key);
         j->late = json_is_true(json_object_get(j->alert, "late"));
         if (j->urn[0] == '\0' || j->rule[0] == '\0' || j->due[0] == '\0' ||
             j->due_utc[0] == '\0') {
