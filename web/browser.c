@@ -74,8 +74,9 @@ within_limit(struct web *w, const char *email, const char *client)
 /*
  * POST /signin (email=ADDRESS): a link to a user's address, nothing to
  * anyone else, nor past the limits (limit.h), and the same answer in
- * every case, so the page tells nobody who the users are. A failure to
- * ask is logged, not shown, for the same reason.
+ * every case, as soon in every case (the email is asked for after the
+ * answer, r->after), so the page tells nobody who the users are. A
+ * failure to ask is logged, not shown, for the same reason.
  */
 static void
 signin(struct web *w, const struct form *f, struct reply *r)
@@ -83,7 +84,6 @@ signin(struct web *w, const struct form *f, struct reply *r)
         const struct conf *conf = w->conf;
         char email[EMAIL_MAX + 1], token[TOKEN_LEN + 1], *url = NULL;
         const struct conf_user *u;
-        json_t *req = NULL, *reply = NULL;
 
         if (!(conf->web.signin & CONF_SIGNIN_EMAIL)) {
                 see_other(r, "/signin?m=off");
@@ -109,18 +109,30 @@ signin(struct web *w, const struct form *f, struct reply *r)
                 return;
         }
         xasprintf(&url, "%s/signin/%s", conf->web.base_url, token);
-        req = json_pack("{s:s, s:s, s:s}", "cmd", "signin_mail", "to", u->email,
-                        "url", url);
-        if (web_ask(w, req, &reply) == 0 &&
-            !json_is_true(json_object_get(reply, "ok")))
-                log_warnx("sign-in link for '%s' not sent: %s", u->email,
-                          json_string_value(json_object_get(reply, "error")));
-        else if (reply != NULL)
-                log_info("sign-in link sent to '%s'", u->email);
+        /* Sent once the answer has gone: see browser_after(). */
+        r->after = json_pack("{s:s, s:s, s:s}", "cmd", "signin_mail", "to",
+                             u->email, "url", url);
         explicit_bzero(token, sizeof(token));
         explicit_bzero(url, strlen(url));
         free(url);
-        json_decref(req);
+}
+
+void
+browser_after(struct web *w, json_t *after)
+{
+        const char *to = json_string_value(json_object_get(after, "to"));
+        json_t *url = json_object_get(after, "url"), *reply = NULL;
+
+        if (web_ask(w, after, &reply) == 0 &&
+            !json_is_true(json_object_get(reply, "ok")))
+                log_warnx("sign-in link for '%s' not sent: %s", to,
+                          json_string_value(json_object_get(reply, "error")));
+        else if (reply != NULL)
+                log_info("sign-in link sent to '%s'", to);
+        if (json_is_string(url))
+                explicit_bzero((char *)json_string_value(url),
+                               json_string_length(url));
+        json_decref(after);
         json_decref(reply);
 }
 

@@ -22,11 +22,12 @@
 #include <string.h>
 #include <strings.h>
 
-/* One request in progress: its body so far. */
+/* One request in progress: its body so far; what to do once answered. */
 struct pending {
         char *body;
         size_t len;
         bool too_big;
+        json_t *after; /* a reply's after (browser_after()) */
 };
 
 int
@@ -431,19 +432,23 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
         }
         serve(w, conn, method, url, p, &r);
         log_debug("%s %s: %d", method, url, r.status);
+        p->after = r.after;
         return send_reply(conn, &r);
 }
 
+/* A request ended: its answer sent (or the client gone), then its after. */
 static void
 completed(void *cls, struct MHD_Connection *conn, void **con_cls,
           enum MHD_RequestTerminationCode code)
 {
+        struct web *w = cls;
         struct pending *p = *con_cls;
 
-        (void)cls;
         (void)conn;
         (void)code;
         if (p != NULL) {
+                if (p->after != NULL)
+                        browser_after(w, p->after);
                 free(p->body);
                 free(p);
         }
@@ -472,12 +477,12 @@ http_start(struct web *w, const char *cert, const char *key, char **cause)
                 ? MHD_start_daemon(
                       flags, 0, NULL, NULL, answer, w, MHD_OPTION_SOCK_ADDR,
                       (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
-                      completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                      completed, w, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
                       MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY,
                       key, MHD_OPTION_END)
                 : MHD_start_daemon(flags, 0, NULL, NULL, answer, w,
                                    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                                   MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                                   MHD_OPTION_NOTIFY_COMPLETED, completed, w,
                                    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
                                    MHD_OPTION_END);
         if (d == NULL)

@@ -48,6 +48,8 @@ struct reply {
         const char *location; /* a Location header (303); NULL: none */
         char *cookie;         /* a Set-Cookie header (caller frees) */
         bool borrowed;        /* `text` is not the reply's to free */
+        json_t *after;        /* the sign-in link's email, asked for
+                                 once the answer is sent (browser.h) */
 };
 
 /* One request as a handler sees it. */
@@ -94,6 +96,12 @@ struct form {
 /* POST /signin, /signin/{token}, /signout (browser.c). */
 void browser_form(struct web *w, const struct request_route *route,
                   const struct form *f, struct reply *r);
+/*
+ * A reply's `after` (taken: freed here, its link wiped), asked of the
+ * scheduler once the answer has been sent (http.c), so that how long the
+ * answer took tells nobody whether the address was a user's.
+ */
+void browser_after(struct web *w, json_t *after);
 /* The session cookie's name. */
 #define BROWSER_COOKIE "ofsted_notify_session"
 

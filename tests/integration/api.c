@@ -56,7 +56,7 @@ write_conf(struct cluster *c, const struct api_world *w)
                 "users = ( { email = \"head@oak.sch.uk\"; role = \"school\"; "
                 "schools = [ \"" OAK "\" ]; },\n"
                 "  { email = \"ceo@trust.example\"; role = \"trust\"; } );\n");
-        cluster_conf_web(fp, 700, w->web);
+        cluster_conf_web(fp, w->timeout_ms > 0 ? w->timeout_ms : 700, w->web);
         cluster_conf_end(fp);
 }
 

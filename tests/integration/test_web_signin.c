@@ -15,6 +15,7 @@
 
 #include "api.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,19 @@ setup(void **state)
         static const struct api_world w = {
                 .mail = true,
                 .web = "signin = [ \"email\" ];",
+        };
+
+        return api_setup_with(state, &w);
+}
+
+/* The web process waits 10 s for the scheduler (web.timeout). */
+static int
+setup_patient(void **state)
+{
+        static const struct api_world w = {
+                .mail = true,
+                .web = "signin = [ \"email\" ];",
+                .timeout_ms = 10000,
         };
 
         return api_setup_with(state, &w);
@@ -336,6 +350,33 @@ test_unknown_address(void **state)
         mailed_link(a, 1, HEAD, link, sizeof(link));
 }
 
+/*
+ * The answer does not wait for the scheduler, so how long it takes tells
+ * nobody whether the address is a user's: with the scheduler stopped, a
+ * user's address has its answer before the web process has done asking
+ * (it asks for as long as web.timeout, 10 s here); once the scheduler
+ * runs again, the link is mailed.
+ */
+static void
+test_answer_first(void **state)
+{
+        struct api *a = *state;
+        char link[128];
+        int gave_up, said;
+
+        assert_int_equal(kill(a->c.daemon, SIGSTOP), 0);
+        ask_link(a, HEAD);
+        gave_up = cluster_log_count(a->c.weblog, "the scheduler: ");
+        said = cluster_log_count(a->c.weblog, "sign-in link ");
+        assert_int_equal(kill(a->c.daemon, SIGCONT), 0);
+        assert_int_equal(gave_up, 0);
+        assert_int_equal(said, 0);
+        mailed_link(a, 1, HEAD, link, sizeof(link));
+        cluster_wait_log(a->c.weblog, "sign-in link sent to '" HEAD "'", 1,
+                         10000);
+        assert_int_equal(cluster_log_count(a->c.weblog, "the scheduler: "), 0);
+}
+
 /* A link past its life (1 s here, 15 min by default) is refused. */
 static void
 test_link_expired(void **state)
@@ -539,6 +580,7 @@ test_session_idle(void **state)
 CLUSTER_MAIN({
     cmocka_unit_test_setup_teardown(test_link_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_unknown_address, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_answer_first, setup_patient, teardown),
     cmocka_unit_test_setup_teardown(test_link_expired, setup_short, teardown),
     cmocka_unit_test_setup_teardown(test_foreign_origin, setup, teardown),
     cmocka_unit_test_setup_teardown(test_signout, setup, teardown),
