@@ -77,44 +77,40 @@ jparse(const char *text, const char *what)
         return doc;
 }
 
-const char *
-jstr(json_t *obj, const char *key)
+/* Member `key` of obj, which must be of JSON type `type` (`what` names
+ * it for the failure). */
+static json_t *
+typed(json_t *obj, const char *key, json_type type, const char *what)
 {
         json_t *v = member(obj, key);
 
-        if (!json_is_string(v))
-                fail_msg("'%s' is not a string", key);
-        return json_string_value(v);
+        if (json_typeof(v) != type)
+                fail_msg("'%s' is not %s", key, what);
+        return v;
+}
+
+const char *
+jstr(json_t *obj, const char *key)
+{
+        return json_string_value(typed(obj, key, JSON_STRING, "a string"));
 }
 
 json_int_t
 jint(json_t *obj, const char *key)
 {
-        json_t *v = member(obj, key);
-
-        if (!json_is_integer(v))
-                fail_msg("'%s' is not an integer", key);
-        return json_integer_value(v);
+        return json_integer_value(typed(obj, key, JSON_INTEGER, "an integer"));
 }
 
 json_t *
 jarr(json_t *obj, const char *key)
 {
-        json_t *v = member(obj, key);
-
-        if (!json_is_array(v))
-                fail_msg("'%s' is not an array", key);
-        return v;
+        return typed(obj, key, JSON_ARRAY, "an array");
 }
 
 json_t *
 jobj(json_t *obj, const char *key)
 {
-        json_t *v = member(obj, key);
-
-        if (!json_is_object(v))
-                fail_msg("'%s' is not an object", key);
-        return v;
+        return typed(obj, key, JSON_OBJECT, "an object");
 }
 
 /* Fails unless `s` contains `part`. */

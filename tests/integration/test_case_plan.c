@@ -338,6 +338,31 @@ check_event(struct fx *f, json_int_t id, const char *kind, bool new_case,
 
 /* --- One test per event kind ------------------------------------------- */
 
+/* An event of a scenario, and how many rules are pending before it. */
+struct step {
+        const char *kind;
+        size_t min_pending;
+};
+
+/*
+ * A notification opens a case, then each of `steps` (up to the one with
+ * a NULL kind) is recorded on it, each checked against plan
+ * (check_event()) and each going to that case.
+ */
+static void
+scenario(struct fx *f, const struct step *steps)
+{
+        json_int_t c = check_event(f, 0, "notification", false, 0), to;
+
+        for (; steps->kind != NULL; steps++) {
+                to = check_event(f, c, steps->kind, false, steps->min_pending);
+                if (to != c)
+                        fail_msg("'%s' went to case %lld, not %lld",
+                                 steps->kind, (long long)to, (long long)c);
+        }
+        f->c.passed = true;
+}
+
 /* A notification opens a case from none and from a concluded case (which
  * keeps its alerts); with --new-case over an open case it closes that
  * case first, ending every rule of it. */
@@ -360,35 +385,31 @@ test_notification(void **state)
 static void
 test_pause(void **state)
 {
-        struct fx *f = *state;
-        json_int_t c = check_event(f, 0, "notification", false, 0);
+        static const struct step steps[] = { { "pause", 2 }, { NULL, 0 } };
 
-        assert_int_equal(check_event(f, c, "pause", false, 2), c);
-        f->c.passed = true;
+        scenario(*state, steps);
 }
 
 /* resume ends both pause rules. */
 static void
 test_resume(void **state)
 {
-        struct fx *f = *state;
-        json_int_t c = check_event(f, 0, "notification", false, 0);
+        static const struct step steps[] = { { "pause", 2 },
+                                             { "resume", 3 },
+                                             { NULL, 0 } };
 
-        check_event(f, c, "pause", false, 2);
-        assert_int_equal(check_event(f, c, "resume", false, 3), c);
-        f->c.passed = true;
+        scenario(*state, steps);
 }
 
 /* conclusion, from a paused case, ends the pause rules. */
 static void
 test_conclusion(void **state)
 {
-        struct fx *f = *state;
-        json_int_t c = check_event(f, 0, "notification", false, 0);
+        static const struct step steps[] = { { "pause", 2 },
+                                             { "conclusion", 3 },
+                                             { NULL, 0 } };
 
-        check_event(f, c, "pause", false, 2);
-        assert_int_equal(check_event(f, c, "conclusion", false, 3), c);
-        f->c.passed = true;
+        scenario(*state, steps);
 }
 
 /* deferred closes the case and ends every rule of it: deferral_cutoff,
@@ -397,13 +418,12 @@ test_conclusion(void **state)
 static void
 test_deferred(void **state)
 {
-        struct fx *f = *state;
-        json_int_t c = check_event(f, 0, "notification", false, 0);
+        static const struct step steps[] = { { "draft_report", 2 },
+                                             { "pause", 2 },
+                                             { "deferred", 4 },
+                                             { NULL, 0 } };
 
-        check_event(f, c, "draft_report", false, 2);
-        check_event(f, c, "pause", false, 2);
-        assert_int_equal(check_event(f, c, "deferred", false, 4), c);
-        f->c.passed = true;
+        scenario(*state, steps);
 }
 
 /* cancelled closes a concluded case and ends every rule of it, followup
@@ -411,12 +431,11 @@ test_deferred(void **state)
 static void
 test_cancelled(void **state)
 {
-        struct fx *f = *state;
-        json_int_t c = check_event(f, 0, "notification", false, 0);
+        static const struct step steps[] = { { "conclusion", 2 },
+                                             { "cancelled", 3 },
+                                             { NULL, 0 } };
 
-        check_event(f, c, "conclusion", false, 2);
-        assert_int_equal(check_event(f, c, "cancelled", false, 3), c);
-        f->c.passed = true;
+        scenario(*state, steps);
 }
 
 /* A kind of the config (draft_report) starts factual_accuracy and ends
@@ -424,11 +443,10 @@ test_cancelled(void **state)
 static void
 test_custom_kind(void **state)
 {
-        struct fx *f = *state;
-        json_int_t c = check_event(f, 0, "notification", false, 0);
+        static const struct step steps[] = { { "draft_report", 2 },
+                                             { NULL, 0 } };
 
-        assert_int_equal(check_event(f, c, "draft_report", false, 2), c);
-        f->c.passed = true;
+        scenario(*state, steps);
 }
 
 /* --- Refusals ---------------------------------------------------------- */

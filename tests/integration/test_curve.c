@@ -272,6 +272,18 @@ reload(struct fx *f)
         proc_result_free(&r);
 }
 
+/* Waits for the process *pid (the daemon, or a worker) to exit, wanting
+ * exit status `want`; it is then no longer the fixture's to stop. */
+static void
+wait_exit(pid_t *pid, int want)
+{
+        int status;
+
+        assert_int_equal(proc_wait(*pid, WAIT_MS, &status), 0);
+        *pid = -1;
+        assert_int_equal(status, want);
+}
+
 /* --- The tests --------------------------------------------------------- */
 
 /* A key on the allow-list: admitted, and its worker delivers (the admin's
@@ -337,14 +349,11 @@ test_wrong_kind_refused(void **state)
 {
         struct fx *f = *state;
         char conf[192];
-        int status;
 
         cluster_daemon_start(&f->c, NULL);
         conf_for(f, "w1", conf, sizeof(conf));
         worker_start(f, conf, "email");
-        assert_int_equal(proc_wait(f->c.worker[0], WAIT_MS, &status), 0);
-        f->c.worker[0] = -1;
-        assert_int_equal(status, 1);
+        wait_exit(&f->c.worker[0], 1);
         wait_log(f->c.wlog[0],
                  "the scheduler refuses us: its CURVE key ('w1' on "
                  "the allow-list) is not allowed kind 'email'");
@@ -486,7 +495,6 @@ test_revoked_on_reload(void **state)
 {
         struct fx *f = *state;
         char conf[192];
-        int status;
 
         cluster_daemon_start(&f->c, NULL);
         conf_for(f, "w1", conf, sizeof(conf));
@@ -495,9 +503,7 @@ test_revoked_on_reload(void **state)
         write_allow(f, NULL, false);
         reload(f);
         cluster_wait_workers(&f->c, "webhook", 0);
-        assert_int_equal(proc_wait(f->c.worker[0], WAIT_MS, &status), 0);
-        f->c.worker[0] = -1;
-        assert_int_equal(status, 1);
+        wait_exit(&f->c.worker[0], 1);
         wait_log(f->c.dlog, "its CURVE key is no longer on the allow-list");
         wait_log(f->c.wlog[0], "the scheduler refuses us");
         f->c.passed = true;
@@ -509,14 +515,11 @@ test_open_key_file_refused(void **state)
 {
         struct fx *f = *state;
         char key[192], conf[192];
-        int status;
 
         snprintf(key, sizeof(key), "%s/curve/scheduler.key", f->c.dir);
         assert_int_equal(chmod(key, 0644), 0);
         assert_int_equal(cluster_daemon_spawn(&f->c, NULL), 0);
-        assert_int_equal(proc_wait(f->c.daemon, WAIT_MS, &status), 0);
-        f->c.daemon = -1;
-        assert_int_equal(status, 78);
+        wait_exit(&f->c.daemon, 78);
         wait_log(f->c.dlog, "scheduler.key: holds a secret but is open to "
                             "others (mode 0644)");
 
@@ -527,9 +530,7 @@ test_open_key_file_refused(void **state)
         cluster_daemon_start(&f->c, NULL);
         conf_for(f, "w1", conf, sizeof(conf));
         worker_start(f, conf, "webhook");
-        assert_int_equal(proc_wait(f->c.worker[0], WAIT_MS, &status), 0);
-        f->c.worker[0] = -1;
-        assert_int_equal(status, 78);
+        wait_exit(&f->c.worker[0], 78);
         wait_log(f->c.wlog[0], "w1.key: holds a secret but is open to others "
                                "(mode 0640)");
         f->c.passed = true;

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "cluster.h"
+#include "form.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -179,43 +180,20 @@ header(json_t *req, const char *name)
 
 /* Form field `name` of the request's body, decoded; caller frees. */
 static char *
-form_field(json_t *req, const char *name)
+body_field(json_t *req, const char *name)
 {
         const char *form = jstr(req, "body");
-        size_t n = strlen(name);
+        char *v = form_field(form, name);
 
-        for (const char *p = form; p != NULL && *p != '\0';) {
-                const char *end = strchr(p, '&');
-                size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-
-                if (len > n && strncmp(p, name, n) == 0 && p[n] == '=') {
-                        char *out = malloc(len), *o = out;
-
-                        assert_non_null(out);
-                        for (const char *q = p + n + 1; q < p + len; q++) {
-                                unsigned v;
-
-                                if (*q == '%' &&
-                                    sscanf(q + 1, "%2x", &v) == 1) {
-                                        *o++ = (char)v;
-                                        q += 2;
-                                } else {
-                                        *o++ = *q == '+' ? ' ' : *q;
-                                }
-                        }
-                        *o = '\0';
-                        return out;
-                }
-                p = end != NULL ? end + 1 : NULL;
-        }
-        fail_msg("no form field '%s' in '%s'", name, form);
-        return NULL;
+        if (v == NULL)
+                fail_msg("no form field '%s' in '%s'", name, form);
+        return v;
 }
 
 static void
 assert_field(json_t *req, const char *name, const char *want)
 {
-        char *v = form_field(req, name);
+        char *v = body_field(req, name);
 
         assert_string_equal(v, want);
         free(v);
@@ -372,7 +350,7 @@ test_twilio(void **state)
                             "application/x-www-form-urlencoded");
         assert_field(req, "To", "+447700900123");
         assert_field(req, "From", "+447700900999");
-        body = form_field(req, "Body");
+        body = body_field(req, "Body");
         assert_contains(body, "TEST ALERT");
         /* Two segments at most: 306 characters of plain text. */
         assert_true(strlen(body) <= 306);
@@ -531,11 +509,11 @@ test_links_and_escalation(void **state)
         assert_int_equal(json_array_size(po), 2);
         for (size_t i = 0; i < 2; i++) {
                 req = json_array_get(po, i);
-                v = form_field(req, "priority");
+                v = body_field(req, "priority");
                 if (strcmp(v, "2") == 0) {
                         assert_field(req, "retry", "60");
                         assert_field(req, "expire", "3600");
-                        link = form_field(req, "title");
+                        link = body_field(req, "title");
                         /* Who had the alert: the school's channels. */
                         assert_contains(link, "Nobody has confirmed");
                         assert_contains(link, "ntfy, po, tw, ft, gen");
@@ -544,7 +522,7 @@ test_links_and_escalation(void **state)
                         assert_string_equal(v, "1");
                 }
                 free(v);
-                link = form_field(req, "url");
+                link = body_field(req, "url");
                 assert_link(link);
                 free(link);
                 assert_field(req, "url_title", "Acknowledge");
@@ -558,7 +536,7 @@ test_links_and_escalation(void **state)
                 /* Twilio's Body, Firetext's message: one request each. */
                 req = cluster_sink_requests(c, sms[i].path);
                 assert_int_equal(json_array_size(req), 1);
-                v = form_field(json_array_get(req, 0), sms[i].field);
+                v = body_field(json_array_get(req, 0), sms[i].field);
                 assert_ends_with_link(v);
                 free(v);
                 json_decref(req);

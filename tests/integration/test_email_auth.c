@@ -56,7 +56,21 @@ delivered_by_auth(struct fx *f, const char *mech)
         return rec;
 }
 
+/*
+ * STARTTLS to a sink taking SMTP_PASS from SMTP_USER, the worker reading
+ * its password from the file the config names: `file`.
+ */
+#define PASSWORD_OPTS(file)                                                 \
+        {                                                                   \
+                .tls = "starttls", .sink_tls = true,                        \
+                .sink_args = { "--auth-user", SMTP_USER, "--auth-password", \
+                               SMTP_PASS },                                 \
+                .email_extra = "username = \"" SMTP_USER "\";\n"            \
+                               "  password_file = \"" file "\";",           \
+        }
+
 /* username and password_file over STARTTLS: AUTH PLAIN (or LOGIN). */
+
 /*
  * AUTH with the password file, the server offering only `mech` (so the
  * worker cannot pick the other) and checking the user and password.
@@ -64,15 +78,11 @@ delivered_by_auth(struct fx *f, const char *mech)
 static void
 auth_password(struct fx *f, const char *mech)
 {
-        struct opts o = {
-                .tls = "starttls",
-                .sink_tls = true,
-                .sink_args = { "--auth-user", SMTP_USER, "--auth-password",
-                               SMTP_PASS, "--auth-only", mech },
-                .email_extra = "username = \"" SMTP_USER "\";\n"
-                               "  password_file = \"smtp-password\";",
-        };
+        struct opts o = PASSWORD_OPTS("smtp-password");
         json_t *rec;
+
+        o.sink_args[4] = "--auth-only";
+        o.sink_args[5] = mech;
 
         start_with_secret(f, &o, f->pwfile, SMTP_PASS "\n");
         rec = delivered_by_auth(f, mech);
@@ -98,14 +108,7 @@ static void
 test_auth_wrong_password(void **state)
 {
         struct fx *f = *state;
-        struct opts o = {
-                .tls = "starttls",
-                .sink_tls = true,
-                .sink_args = { "--auth-user", SMTP_USER, "--auth-password",
-                               SMTP_PASS },
-                .email_extra = "username = \"" SMTP_USER "\";\n"
-                               "  password_file = \"smtp-password\";",
-        };
+        const struct opts o = PASSWORD_OPTS("smtp-password");
         json_t *d;
 
         start_with_secret(f, &o, f->pwfile, "not the password\n");
@@ -126,14 +129,7 @@ static void
 auth_credentials(struct fx *f, const char *pass, const char *decoy,
                  const char *status)
 {
-        struct opts o = {
-                .tls = "starttls",
-                .sink_tls = true,
-                .sink_args = { "--auth-user", SMTP_USER, "--auth-password",
-                               SMTP_PASS },
-                .email_extra = "username = \"" SMTP_USER "\";\n"
-                               "  password_file = \"secrets/smtp-password\";",
-        };
+        const struct opts o = PASSWORD_OPTS("secrets/smtp-password");
         char path[256], *log;
         json_t *d;
         time_t at;

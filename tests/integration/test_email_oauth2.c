@@ -258,6 +258,29 @@ assert_no_secrets(struct fx *f, struct oauth *o, const char *secret)
         json_decref(doc);
 }
 
+/* Ends a test that got this far: every process stopped, no secret in
+ * their logs (assert_no_secrets()), and the test passed. */
+static void
+oauth_pass(struct fx *f, struct oauth *o, const char *secret)
+{
+        cluster_stop_all(&f->c);
+        assert_no_secrets(f, o, secret);
+        f->c.passed = true;
+}
+
+/* Runs openssl (argv[0]) to make a key or a certificate; wants exit 0. */
+static void
+openssl(char **argv)
+{
+        struct proc_result r;
+
+        assert_int_equal(proc_run(argv, NULL, &r), 0);
+        if (r.status != 0)
+                fail_msg("%s %s: exit %d; stderr: %s", argv[0], argv[1],
+                         r.status, r.err);
+        proc_result_free(&r);
+}
+
 /*
  * Client secret, tokens living 3 s and said so (expires_in 3): three test
  * alerts, each after every token so far has ended, are all delivered over
@@ -287,10 +310,8 @@ test_renewed_across_expiries(void **state)
         json_decref(rec);
         assert_true(tokens_issued(&o) >= 3);
         cluster_wait_settled(&f->c, 3, 0, WAIT_MS);
-        cluster_stop_all(&f->c);
-        assert_no_secrets(f, &o, CLIENT_SECRET);
         free(extra);
-        f->c.passed = true;
+        oauth_pass(f, &o, CLIENT_SECRET);
 }
 
 /*
@@ -322,10 +343,8 @@ test_refused_token_renewed_once(void **state)
         h = cluster_history(&f->c);
         assert_int_equal(json_array_size(h), 2);
         json_decref(h);
-        cluster_stop_all(&f->c);
-        assert_no_secrets(f, &o, CLIENT_SECRET);
         free(extra);
-        f->c.passed = true;
+        oauth_pass(f, &o, CLIENT_SECRET);
 }
 
 /*
@@ -354,14 +373,11 @@ test_certificate_assertion(void **state)
                          "-days",
                          "2",
                          NULL };
-        struct proc_result r;
         json_t *doc, *call;
 
         snprintf(crt, sizeof(crt), "%s/app.crt", f->c.dir);
         snprintf(key, sizeof(key), "%s/app.key", f->c.dir);
-        assert_int_equal(proc_run(argv, NULL, &r), 0);
-        assert_int_equal(r.status, 0);
-        proc_result_free(&r);
+        openssl(argv);
         assert_int_equal(chmod(key, 0600), 0);
         o.args[5] = crt;
         oauth_start(f, &o);
@@ -375,10 +391,8 @@ test_certificate_assertion(void **state)
         assert_string_equal(jstr(call, "grant"), "client_assertion");
         assert_true(json_is_true(member(call, "ok")));
         json_decref(doc);
-        cluster_stop_all(&f->c);
-        assert_no_secrets(f, &o, NULL);
         free(extra);
-        f->c.passed = true;
+        oauth_pass(f, &o, NULL);
 }
 
 /*
@@ -404,18 +418,13 @@ test_google_service_account(void **state)
                         NULL };
         char *out[] = { "/usr/bin/openssl", "pkey", "-in", pem,
                         "-pubout",          "-out", pub,   NULL };
-        struct proc_result r;
         json_t *sa;
         char *text;
 
         snprintf(pem, sizeof(pem), "%s/sa.pem", f->c.dir);
         snprintf(pub, sizeof(pub), "%s/sa.pub", f->c.dir);
-        assert_int_equal(proc_run(gen, NULL, &r), 0);
-        assert_int_equal(r.status, 0);
-        proc_result_free(&r);
-        assert_int_equal(proc_run(out, NULL, &r), 0);
-        assert_int_equal(r.status, 0);
-        proc_result_free(&r);
+        openssl(gen);
+        openssl(out);
         text = slurp(pem);
         sa = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "service_account",
                        "client_email", SA_EMAIL, "private_key_id",
@@ -433,10 +442,8 @@ test_google_service_account(void **state)
         start_with(f, &o, extra);
         test_heads_delivered(f, "Delivered");
         assert_int_equal(tokens_issued(&o), 1);
-        cluster_stop_all(&f->c);
-        assert_no_secrets(f, &o, NULL);
         free(extra);
-        f->c.passed = true;
+        oauth_pass(f, &o, NULL);
 }
 
 /* Whether history shows `n` deliveries waiting with `text` as their last
@@ -520,10 +527,8 @@ test_invalid_client_waits(void **state)
         private_file(f, "wrong-secret", CLIENT_SECRET "\n");
         cluster_wait_settled(&f->c, 1, 0, 60000);
         assert_int_equal(spool_count(f), 1);
-        cluster_stop_all(&f->c);
-        assert_no_secrets(f, &o, CLIENT_SECRET);
         free(extra);
-        f->c.passed = true;
+        oauth_pass(f, &o, CLIENT_SECRET);
 }
 
 /* A refused sign-in at the endpoint after `after` (epoch seconds); or
@@ -623,10 +628,8 @@ test_signin_outlasts_give_up(void **state)
         proc_result_free(&r);
         cluster_wait_settled(&f->c, 1, 0, WAIT_MS);
         assert_int_equal(spool_count(f), 1);
-        cluster_stop_all(&f->c);
-        assert_no_secrets(f, &o, CLIENT_SECRET);
         free(extra);
-        f->c.passed = true;
+        oauth_pass(f, &o, CLIENT_SECRET);
 }
 
 /*
@@ -656,10 +659,8 @@ test_endpoint_down_then_back(void **state)
         oauth_start(f, &o); /* the same port */
         cluster_wait_settled(&f->c, 2, 0, 60000);
         assert_int_equal(spool_count(f), 2);
-        cluster_stop_all(&f->c);
-        assert_no_secrets(f, &o, CLIENT_SECRET);
         free(extra);
-        f->c.passed = true;
+        oauth_pass(f, &o, CLIENT_SECRET);
 }
 
 /* The sign-in requests the endpoint held back (oauthsink --stall). */
@@ -710,10 +711,8 @@ test_stalled_endpoint_keeps_heartbeat(void **state)
         assert_int_equal(cluster_log_count(f->c.dlog, "leases expired"), 0);
         assert_int_equal(cluster_log_count(f->c.dlog, "run out without"), 0);
         assert_int_equal(spool_count(f), 1);
-        cluster_stop_all(&f->c);
-        assert_no_secrets(f, &o, CLIENT_SECRET);
         free(extra);
-        f->c.passed = true;
+        oauth_pass(f, &o, CLIENT_SECRET);
 }
 
 /* The config for Graph at the endpoint's own /v1.0. */
@@ -794,9 +793,7 @@ test_graph_sendmail(void **state)
         assert_int_equal(json_array_size(jarr(doc, "issued")), 2);
         json_decref(doc);
         assert_int_equal(spool_count(f), 0);
-        cluster_stop_all(&f->c);
-        assert_no_secrets(f, &o, CLIENT_SECRET);
-        f->c.passed = true;
+        oauth_pass(f, &o, CLIENT_SECRET);
 }
 
 /* Graph's 403: failed for good with Graph's code and message. */
@@ -812,9 +809,7 @@ test_graph_forbidden(void **state)
         assert_contains(jstr(d, "last_error"),
                         "Graph 403: ErrorAccessDenied: Access is denied");
         json_decref(d);
-        cluster_stop_all(&f->c);
-        assert_no_secrets(f, &o, CLIENT_SECRET);
-        f->c.passed = true;
+        oauth_pass(f, &o, CLIENT_SECRET);
 }
 
 CLUSTER_MAIN_GROUP(

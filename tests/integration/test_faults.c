@@ -507,6 +507,30 @@ fault_start(struct fx *f, const char *errname, const char *why)
         return rows;
 }
 
+/* While the fault lasts: the tables' rows are still `before`, the daemon
+ * runs, and it has logged the fault once. */
+static void
+fault_held(struct fx *f, const char *before)
+{
+        char *during = db_rows(f);
+
+        assert_string_equal(during, before);
+        free(during);
+        assert_true(proc_alive(f->c.daemon));
+        assert_int_equal(cluster_log_count(f->c.dlog, FAULT_LOGGED), 1);
+}
+
+/* The fault gone: the drill's two deliveries are made once each, an event
+ * is taken, and the daemon has logged the end of the fault once. */
+static void
+fault_over(struct fx *f)
+{
+        wait_delivered(f, 2);
+        ctl_ok(f, "notify", "--school", URN_NONE, NULL);
+        assert_int_equal(cluster_log_count(f->c.dlog, FAULT_ENDED), 1);
+        json_decref(check_once(f, 2));
+}
+
 /*
  * A full disk with an outcome on its way and an alert coming due: the
  * event is refused, nothing committed changes, the outcome is not
@@ -519,10 +543,10 @@ test_disk_full(void **state)
 {
         struct fx *f = *state;
         struct proc_result r;
-        char *before, *during, line[512];
+        char *before, line[512];
         long long cpu, since;
         int refused;
-        json_t *st, *h, *alerts;
+        json_t *st, *alerts;
 
         /* The worker's request for the event alert is held 2 s, so that
          * its outcome arrives while the disk is full. */
@@ -548,12 +572,8 @@ test_disk_full(void **state)
                 fail_msg("the scheduler used %lld ms of CPU in %lld ms with a "
                          "full disk",
                          cpu, mono_ms() - since);
-        assert_true(proc_alive(f->c.daemon));
-        during = db_rows(f);
-        assert_string_equal(during, before);
-        free(during);
+        fault_held(f, before);
         assert_int_equal(cluster_log_count(f->c.wlog[0], ": delivered"), 1);
-        assert_int_equal(cluster_log_count(f->c.dlog, FAULT_LOGGED), 1);
         st = cluster_ctl_json(&f->c, "status", "--json", NULL);
         assert_false(json_is_true(member(jobj(st, "database"), "writable")));
         assert_contains(jstr(jobj(st, "database"), "error"), "disk full");
@@ -571,12 +591,8 @@ test_disk_full(void **state)
         /* Space again: the outcome is recorded, the alert fires and is
          * delivered, and events are taken. */
         assert_int_equal(unlink(f->flag), 0);
-        wait_delivered(f, 2);
-        ctl_ok(f, "notify", "--school", URN_NONE, NULL);
+        fault_over(f);
         assert_int_equal(cluster_log_count(f->c.dlog, FAULT_LOGGED), 1);
-        assert_int_equal(cluster_log_count(f->c.dlog, FAULT_ENDED), 1);
-        h = check_once(f, 2);
-        json_decref(h);
         alerts = alerts_of(f, URN_HOOK);
         assert_int_equal(count_alerts(alerts, "fired", false), 2);
         assert_int_equal(json_array_size(alerts), 2);
@@ -599,7 +615,7 @@ test_read_only(void **state)
 {
         struct fx *f = *state;
         struct proc_result r;
-        char *before, *during;
+        char *before;
         json_t *up, *st;
 
         daemon_start(f, FAULTFS);
@@ -616,11 +632,7 @@ test_read_only(void **state)
         r = ctl_want(f, 1, "test", "hook", NULL);
         assert_contains(r.err, "read-only file system; nothing was recorded");
         proc_result_free(&r);
-        during = db_rows(f);
-        assert_string_equal(during, before);
-        free(during);
-        assert_true(proc_alive(f->c.daemon));
-        assert_int_equal(cluster_log_count(f->c.dlog, FAULT_LOGGED), 1);
+        fault_held(f, before);
         write_conf(f, "\"event\", \"+2h\"");
         ctl_ok(f, "reload", NULL);
         up = cluster_ctl_json(&f->c, "upcoming", "--json", NULL);
@@ -656,8 +668,7 @@ test_locked(void **state)
         struct fx *f = *state;
         struct proc_result r;
         sqlite3 *admin = NULL;
-        char *before, *during;
-        json_t *h;
+        char *before;
 
         daemon_start(f, PLAIN);
         worker_start(f);
@@ -682,20 +693,12 @@ test_locked(void **state)
         }
         /* The drill's second alert comes due meanwhile, and waits. */
         wait_due_pending(f);
-        during = db_rows(f);
-        assert_string_equal(during, before);
-        free(during);
-        assert_int_equal(cluster_log_count(f->c.dlog, FAULT_LOGGED), 1);
-        assert_true(proc_alive(f->c.daemon));
+        fault_held(f, before);
 
         assert_int_equal(sqlite3_exec(admin, "ROLLBACK", NULL, NULL, NULL),
                          SQLITE_OK);
         sqlite3_close(admin);
-        wait_delivered(f, 2);
-        ctl_ok(f, "notify", "--school", URN_NONE, NULL);
-        assert_int_equal(cluster_log_count(f->c.dlog, FAULT_ENDED), 1);
-        h = check_once(f, 2);
-        json_decref(h);
+        fault_over(f);
         free(before);
         cluster_pass(&f->c);
 }

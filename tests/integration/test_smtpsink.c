@@ -102,6 +102,23 @@ sink_start(struct itest_sink *s, const char *const *args, const char *script)
         itest_sink_wait_port(s, START_TIMEOUT_MS);
 }
 
+/* sink_start() with the test CA's server certificate and key, and these
+ * more arguments (up to four, NULL-terminated), with no script. */
+static void
+sink_start_tls(struct itest_sink *s, ...)
+{
+        const char *args[9] = { "--tls-cert", server_pem, "--tls-key",
+                                server_key };
+        va_list ap;
+        int n = 4;
+
+        va_start(ap, s);
+        while ((args[n] = va_arg(ap, const char *)) != NULL)
+                assert_true(++n < 9); /* room for the NULL */
+        va_end(ap);
+        sink_start(s, args, NULL);
+}
+
 /* Stops the sink with SIGTERM; it must exit 0. */
 static void
 sink_stop(struct itest_sink *s)
@@ -394,12 +411,10 @@ static void
 test_starttls(void **state)
 {
         struct itest_sink *s = *state;
-        const char *args[] = { "--tls-cert", server_pem, "--tls-key",
-                               server_key, NULL };
         struct mail m = { .use_ssl = CURLUSESSL_ALL, .cainfo = ca_pem };
         json_t *rec;
 
-        sink_start(s, args, NULL);
+        sink_start_tls(s, NULL);
         rec = sent_over(s, &m, 1, true);
         assert_non_null(strstr(jstr(rec, "tls_version"), "TLS"));
         json_decref(rec);
@@ -420,11 +435,9 @@ static void
 test_no_starttls(void **state)
 {
         struct itest_sink *s = *state;
-        const char *args[] = { "--tls-cert", server_pem,      "--tls-key",
-                               server_key,   "--no-starttls", NULL };
         struct mail m = { .use_ssl = CURLUSESSL_ALL, .cainfo = ca_pem };
 
-        sink_start(s, args, NULL);
+        sink_start_tls(s, "--no-starttls", NULL);
         mail_fails(s, &m, CURLE_USE_SSL_FAILED, 0);
         assert_int_equal(spool_count(s), 0);
 
@@ -439,11 +452,9 @@ static void
 test_require_starttls(void **state)
 {
         struct itest_sink *s = *state;
-        const char *args[] = { "--tls-cert", server_pem,           "--tls-key",
-                               server_key,   "--require-starttls", NULL };
         struct mail m = { .cainfo = ca_pem };
 
-        sink_start(s, args, NULL);
+        sink_start_tls(s, "--require-starttls", NULL);
         mail_fails(s, &m, CURLE_SEND_ERROR, 530);
         assert_int_equal(spool_count(s), 0);
 
@@ -457,11 +468,9 @@ static void
 test_implicit_tls(void **state)
 {
         struct itest_sink *s = *state;
-        const char *args[] = { "--tls-cert", server_pem,       "--tls-key",
-                               server_key,   "--implicit-tls", NULL };
         struct mail m = { .scheme = "smtps", .cainfo = ca_pem };
 
-        sink_start(s, args, NULL);
+        sink_start_tls(s, "--implicit-tls", NULL);
         json_decref(sent_over(s, &m, 1, true));
 
         /* Plain text to a TLS port gets nowhere (bounded by the timeout). */
@@ -478,13 +487,11 @@ static void
 test_auth_password(void **state)
 {
         struct itest_sink *s = *state;
-        const char *args[] = { "--tls-cert",      server_pem,    "--tls-key",
-                               server_key,        "--auth-user", "alerts",
-                               "--auth-password", "s3cret pass", NULL };
         struct mail m = { .use_ssl = CURLUSESSL_ALL, .cainfo = ca_pem };
         json_t *rec;
 
-        sink_start(s, args, NULL);
+        sink_start_tls(s, "--auth-user", "alerts", "--auth-password",
+                       "s3cret pass", NULL);
 
         /* No credentials: MAIL is refused. */
         mail_fails(s, &m, CURLE_SEND_ERROR, 530);

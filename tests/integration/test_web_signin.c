@@ -24,26 +24,31 @@
 #define HEAD "head@oak.sch.uk"
 #define CEO  "ceo@trust.example"
 
+/* Sign-in by email, which every world here has. */
+#define SIGNIN "signin = [ \"email\" ];"
+
+/* The API world with an email channel and web settings `web`. */
+static int
+setup_web(void **state, const char *web)
+{
+        const struct api_world w = { .mail = true, .web = web };
+
+        return api_setup_with(state, &w);
+}
+
 static int
 setup(void **state)
 {
-        static const struct api_world w = {
-                .mail = true,
-                .web = "signin = [ \"email\" ];",
-        };
-
-        return api_setup_with(state, &w);
+        return setup_web(state, SIGNIN);
 }
 
 /* The web process waits 10 s for the scheduler (web.timeout). */
 static int
 setup_patient(void **state)
 {
-        static const struct api_world w = {
-                .mail = true,
-                .web = "signin = [ \"email\" ];",
-                .timeout_ms = 10000,
-        };
+        const struct api_world w = { .mail = true,
+                                     .web = SIGNIN,
+                                     .timeout_ms = 10000 };
 
         return api_setup_with(state, &w);
 }
@@ -52,38 +57,22 @@ setup_patient(void **state)
 static int
 setup_short(void **state)
 {
-        static const struct api_world w = {
-                .mail = true,
-                .web = "signin = [ \"email\" ]; signin_link_seconds = 1;",
-        };
-
-        return api_setup_with(state, &w);
+        return setup_web(state, SIGNIN " signin_link_seconds = 1;");
 }
 
 /* The peer (127.0.0.1) a trusted proxy: its X-Forwarded-For counts. */
 static int
 setup_proxy(void **state)
 {
-        static const struct api_world w = {
-                .mail = true,
-                .web = "signin = [ \"email\" ]; "
-                       "proxy_trusted = [ \"127.0.0.1\" ];",
-        };
-
-        return api_setup_with(state, &w);
+        return setup_web(state, SIGNIN " proxy_trusted = [ \"127.0.0.1\" ];");
 }
 
 /* Sessions idle for 3 s end (the least allowed lowered for the test). */
 static int
 setup_idle(void **state)
 {
-        static const struct api_world w = {
-                .mail = true,
-                .web = "signin = [ \"email\" ]; session_idle = 3;",
-        };
-
         setenv("OFSTED_NOTIFY_TEST_SESSION_IDLE_MIN", "1", 1);
-        return api_setup_with(state, &w);
+        return setup_web(state, SIGNIN " session_idle = 3;");
 }
 
 static int
@@ -251,6 +240,22 @@ me(struct api *a, const char *cookie, struct api_resp *r)
         return r->status;
 }
 
+/* POSTs link `path`: refused, back to the sign-in page saying it has
+ * expired, and no cookie. */
+static void
+link_refused(struct api *a, const char *path)
+{
+        struct api_resp r;
+        char cookie[128], location[64];
+
+        use_link(a, path, &r, cookie, sizeof(cookie));
+        assert_int_equal(r.status, 303);
+        assert_true(api_header(&r, "Location", location, sizeof(location)));
+        assert_string_equal(location, "/signin?m=expired");
+        assert_string_equal(cookie, "");
+        api_resp_free(&r);
+}
+
 /* Signs `email` in through the mailed link `seq`; its cookie into out. */
 static void
 sign_in(struct api *a, const char *email, int seq, char *cookie, size_t size)
@@ -314,12 +319,7 @@ test_link_once(void **state)
         api_resp_free(&r);
 
         /* Used twice: refused, no cookie. */
-        use_link(a, link, &r, cookie, sizeof(cookie));
-        assert_int_equal(r.status, 303);
-        assert_true(api_header(&r, "Location", location, sizeof(location)));
-        assert_string_equal(location, "/signin?m=expired");
-        assert_string_equal(cookie, "");
-        api_resp_free(&r);
+        link_refused(a, link);
 
         /* The daemon recorded it as a delivery to the email channel. */
         hist = cluster_ctl_json(&a->c, "history", "--json", NULL);
@@ -382,18 +382,12 @@ static void
 test_link_expired(void **state)
 {
         struct api *a = *state;
-        struct api_resp r;
-        char link[128], cookie[128], location[64];
+        char link[128];
 
         ask_link(a, HEAD);
         mailed_link(a, 1, HEAD, link, sizeof(link));
         sleep(2); /* the link's whole life, and a second more */
-        use_link(a, link, &r, cookie, sizeof(cookie));
-        assert_int_equal(r.status, 303);
-        assert_true(api_header(&r, "Location", location, sizeof(location)));
-        assert_string_equal(location, "/signin?m=expired");
-        assert_string_equal(cookie, "");
-        api_resp_free(&r);
+        link_refused(a, link);
 }
 
 /* A write with the cookie from another site, or saying nothing of where

@@ -286,6 +286,47 @@ jkeys(const json_t *o, const char *const *keys)
         assert_int_equal(json_object_size(o), n);
 }
 
+const json_t *
+jrow(const json_t *a, size_t i, const char *const *keys)
+{
+        const json_t *row = json_array_get(a, i);
+
+        if (row == NULL)
+                fail_msg("no row %zu", i);
+        if (keys != NULL)
+                jkeys(row, keys);
+        return row;
+}
+
+void
+jfields(const json_t *o, const struct jfield *want)
+{
+        for (; want->key != NULL; want++) {
+                if (want->str == NULL) {
+                        jnull(o, want->key);
+                } else if (strcmp(jstr(o, want->key), want->str) != 0) {
+                        fail_msg("'%s' is '%s', not '%s'", want->key,
+                                 jstr(o, want->key), want->str);
+                }
+        }
+}
+
+void
+jcolumn(const json_t *a, const char *key, const char *const *want)
+{
+        size_t n = 0;
+
+        assert_true(json_is_array(a));
+        for (; want[n] != NULL; n++) {
+                const json_t *row = jrow(a, n, NULL);
+
+                if (strcmp(jstr(row, key), want[n]) != 0)
+                        fail_msg("row %zu: '%s' is '%s', not '%s'", n, key,
+                                 jstr(row, key), want[n]);
+        }
+        assert_int_equal(json_array_size(a), n);
+}
+
 /* --- Query plans ---------------------------------------------------------- */
 
 /* The connection store_open() makes, caught as SQLite opens it. */

@@ -69,6 +69,19 @@ json_int_t jint(const json_t *o, const char *key);
 void jnull(const json_t *o, const char *key);
 /* The object has exactly these keys (NULL-terminated list). */
 void jkeys(const json_t *o, const char *const *keys);
+/* Row i of the array, with exactly these keys (none checked: NULL). */
+const json_t *jrow(const json_t *a, size_t i, const char *const *keys);
+/* One member of a JSON object as a test wants it: the string `str`, or
+ * null where `str` is NULL. */
+struct jfield {
+        const char *key, *str;
+};
+/* The object's members as `want` says, up to the row with a NULL key; a
+ * failure names the member. */
+void jfields(const json_t *o, const struct jfield *want);
+/* The array holds as many objects as `want` has strings (NULL-terminated)
+ * and the string member `key` of each is that string, in order. */
+void jcolumn(const json_t *a, const char *key, const char *const *want);
 
 /* The query plan of the store's statement tagged `tag`, one line a step. */
 void plan_of(sqlite3 *db, const char *tag, char *plan, size_t len);

@@ -19,6 +19,7 @@
 #include "backend.h"
 #include "backend_fixture.h"
 #include "backend_int.h"
+#include "form.h"
 #include "support.h"
 
 #include <jansson.h>
@@ -30,40 +31,6 @@
 #define TOKEN "tk_secretsecretsecret"
 #define USER  "uQiRzpo4DXghDmr9QzzfQu27cmVRsG"
 #define SID   "AC0123456789abcdef0123456789abcdef"
-
-/* The value of form field `name` in `form`, decoded; caller frees. */
-static char *
-field(const char *form, const char *name)
-{
-        size_t n = strlen(name);
-
-        for (const char *p = form; p != NULL && *p != '\0';) {
-                const char *end = strchr(p, '&');
-                size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-
-                if (len > n && strncmp(p, name, n) == 0 && p[n] == '=') {
-                        char *out = malloc(len), *o = out;
-
-                        assert_non_null(out);
-                        for (const char *q = p + n + 1; q < p + len; q++) {
-                                if (*q == '%') {
-                                        unsigned v;
-
-                                        assert_int_equal(
-                                            sscanf(q + 1, "%2x", &v), 1);
-                                        *o++ = (char)v;
-                                        q += 2;
-                                } else {
-                                        *o++ = *q == '+' ? ' ' : *q;
-                                }
-                        }
-                        *o = '\0';
-                        return out;
-                }
-                p = end != NULL ? end + 1 : NULL;
-        }
-        return NULL;
-}
 
 static struct channel
 channel_of(enum channel_type type)
@@ -208,7 +175,7 @@ test_pushover_form(void **state)
                             "application/x-www-form-urlencoded");
 #define EXPECT(name, want)                    \
         do {                                  \
-                v = field(r.body, name);      \
+                v = form_field(r.body, name); \
                 assert_non_null(v);           \
                 assert_string_equal(v, want); \
                 free(v);                      \
@@ -221,7 +188,7 @@ test_pushover_form(void **state)
         EXPECT("priority", "2");
         EXPECT("retry", "60");
         EXPECT("expire", "3600");
-        assert_null(field(r.body, "url"));
+        assert_null(form_field(r.body, "url"));
         http_request_free(&r);
 
         /* A day before: high, no retry; the channel's url as the base;
@@ -239,14 +206,14 @@ test_pushover_form(void **state)
         backend_fx_build("pushover", &in, &r);
         assert_string_equal(r.url, "http://127.0.0.1:8080/1/messages.json");
         EXPECT("priority", "1");
-        assert_null(field(r.body, "retry"));
-        assert_null(field(r.body, "expire"));
+        assert_null(form_field(r.body, "retry"));
+        assert_null(form_field(r.body, "expire"));
         EXPECT("url", "https://alerts.example/a/t");
         EXPECT("url_title", "Acknowledge");
-        v = field(r.body, "title");
+        v = form_field(r.body, "title");
         assert_int_equal(backend_fx_chars(v), 250);
         free(v);
-        v = field(r.body, "message");
+        v = form_field(r.body, "message");
         assert_int_equal(backend_fx_chars(v), 1024);
         free(v);
         http_request_free(&r);
@@ -534,13 +501,13 @@ test_sms_twilio(void **state)
         backend_fx_build("sms", &in, &r);
         assert_string_equal(r.url, "https://api.twilio.com/2010-04-01/"
                                    "Accounts/" SID "/Messages.json");
-        v = field(r.body, "To");
+        v = form_field(r.body, "To");
         assert_string_equal(v, "+447700900123");
         free(v);
-        v = field(r.body, "From");
+        v = form_field(r.body, "From");
         assert_string_equal(v, "+447700900999");
         free(v);
-        v = field(r.body, "Body");
+        v = form_field(r.body, "Body");
         assert_string_equal(v, "Oak Primary: deferral_cutoff - due Mon 4 Mar "
                                "2024 16:30 GMT\n" BACKEND_FX_TEXT);
         free(v);
@@ -554,8 +521,8 @@ test_sms_twilio(void **state)
         ch.from = "";
         ch.messaging_service = "MG0123456789abcdef0123456789abcdef";
         backend_fx_build("sms", &in, &r);
-        assert_null(field(r.body, "From"));
-        v = field(r.body, "MessagingServiceSid");
+        assert_null(form_field(r.body, "From"));
+        v = form_field(r.body, "MessagingServiceSid");
         assert_string_equal(v, "MG0123456789abcdef0123456789abcdef");
         free(v);
         http_request_free(&r);
@@ -580,13 +547,13 @@ test_sms_firetext_generic(void **state)
         backend_fx_build("sms", &in, &r);
         assert_string_equal(r.url,
                             "https://www.firetext.co.uk/api/sendsms/json");
-        v = field(r.body, "apiKey");
+        v = form_field(r.body, "apiKey");
         assert_string_equal(v, TOKEN);
         free(v);
-        v = field(r.body, "to");
+        v = form_field(r.body, "to");
         assert_string_equal(v, "447700900123");
         free(v);
-        v = field(r.body, "from");
+        v = form_field(r.body, "from");
         assert_string_equal(v, "OakTrust");
         free(v);
         assert_null(backend_fx_header(&r, "Authorization"));
