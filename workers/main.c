@@ -3,6 +3,7 @@
  */
 #include "conf.h"
 #include "log.h"
+#include "names.h"
 #include "worker.h"
 
 #include <getopt.h>
@@ -30,21 +31,20 @@ usage(FILE *out)
             CONF_ENV, CONF_DEFAULT_PATH);
 }
 
+/* Option `opt`'s `arg` as a number from min to max (names_number()). */
 static int
 number(const char *opt, const char *arg, long min, long max, long *out)
 {
-        char *end;
-        long v;
+        long long v;
 
-        v = strtol(arg, &end, 10);
-        if (*arg == '\0' || *end != '\0' || v < min || v > max) {
+        if (names_number(arg, min, max, &v) < 0) {
                 fprintf(stderr,
                         "ofsted-notify-worker: %s '%s': want a number from "
                         "%ld to %ld\n",
                         opt, arg, min, max);
                 return -1;
         }
-        *out = v;
+        *out = (long)v;
         return 0;
 }
 

@@ -1,7 +1,7 @@
 /*
  * Delivery end to end (delivery.h): The worker as a service: pacing per
  * channel, `ofsted-notifyctl test`, its systemd life (SIGTERM, SIGHUP), a
- * secret file rewritten while it runs.
+ * secret file rewritten while it runs; a bad --credit or --timeout.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -300,10 +300,56 @@ test_secret_reload(void **state)
         cluster_pass(&f->c);
 }
 
+/*
+ * A bad --credit or --timeout: which option and value, and the range it
+ * takes; exit 2, before the config is read.
+ */
+static void
+test_bad_numbers(void **state)
+{
+        static const struct {
+                const char *opt, *value, *want;
+        } cases[] = {
+                { "--credit", "0",
+                  "--credit '0': want a number from 1 to 1000" },
+                { "--credit", "1001", "from 1 to 1000" },
+                { "--credit", "+5", "--credit '+5'" },
+                { "--credit", " 5", "--credit ' 5'" },
+                { "--credit", "5x", "--credit '5x'" },
+                { "--credit", "", "--credit ''" },
+                { "--timeout", "0",
+                  "--timeout '0': want a number from 1 to 3600" },
+                { "--timeout", "99999999999999999999", "from 1 to 3600" },
+        };
+        struct fx *f = *state;
+        struct proc_result r;
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char *argv[] = { WORKER_BINARY,
+                                 "--kind",
+                                 "webhook",
+                                 (char *)cases[i].opt,
+                                 (char *)cases[i].value,
+                                 "-c",
+                                 "/nonexistent/conf",
+                                 NULL };
+
+                assert_int_equal(proc_run(argv, NULL, &r), 0);
+                if (r.status != 2 || strstr(r.err, cases[i].want) == NULL)
+                        fail_msg("%s '%s': exit %d, stderr %s; want exit 2 and "
+                                 "\"%s\"",
+                                 cases[i].opt, cases[i].value, r.status, r.err,
+                                 cases[i].want);
+                proc_result_free(&r);
+        }
+        cluster_pass(&f->c);
+}
+
 CLUSTER_MAIN({
     CLUSTER_TEST(test_pacing),
     CLUSTER_TEST(test_pacing_no_block),
     CLUSTER_TEST(test_ctl_test),
     CLUSTER_TEST(test_worker_service),
     CLUSTER_TEST(test_secret_reload),
+    CLUSTER_TEST(test_bad_numbers),
 })
