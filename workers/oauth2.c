@@ -762,7 +762,8 @@ ask(struct oauth2 *o, int64_t now_ms, bool renewal)
                                             o->expires_ms),
                           &why) < 0) {
                 request_clear(o);
-                failed(o, why);
+                failed(o,
+                       why != NULL ? why : xstrdup("cannot ask for a token"));
                 goto out;
         }
         o->asked_ms = now_ms;

@@ -123,12 +123,12 @@ transfer_free(struct transfer *t)
                 p->parked--;
         else
                 curl_multi_remove_handle(p->multi, t->easy);
-        if (t->aside != NULL)
+        if (t->aside != NULL) {
                 p->asides--;
-        else
+        } else {
                 p->active--;
-        if (t->aside == NULL)
                 easy_put(p, t->easy);
+        }
         transport_job_clear(&t->job);
         free(t->resp.p);
         free(t->uid);
