@@ -51,12 +51,12 @@
 #define MAX_REPLY       65536 /* bytes of the endpoint's answer kept */
 #define DESCRIPTION_MAX 300   /* characters of error_description shown */
 /*
- * The longest a token request may take, whatever the worker's --timeout:
- * it blocks the worker's loop, which must keep its heartbeat to the
- * scheduler (every 2 s; silent after 10 s, docs/dispatch.md) and its
- * other transfers moving. An identity provider answers in well under a
- * second; one that takes longer is treated as unreachable, and the
- * deliveries wait.
+ * The longest a job waits for a token request, whatever the worker's
+ * --timeout: the wait comes before its own transfer, and both must end
+ * within its lease. An identity provider answers in well under a second;
+ * one that takes longer is treated as unreachable, and the deliveries
+ * wait (held, retried). A renewal nobody waits for may take until the
+ * token it renews ends.
  */
 #define REQUEST_MAX_MS 4000
 
@@ -253,13 +253,39 @@ oauth2_renew_at(int64_t now_ms, long expires_in)
         return now_ms + (int64_t)expires_in * 800;
 }
 
+enum oauth2_step
+oauth2_step(const struct oauth2_clock *c, int64_t now_ms)
+{
+        bool may_ask = !c->asking &&
+                       (!c->failed || now_ms >= c->retry_ms || c->cred_changed);
+
+        if (c->token && now_ms < c->expires_ms)
+                return now_ms >= c->renew_ms && may_ask ? OAUTH2_RENEW
+                                                        : OAUTH2_USE;
+        if (c->asking)
+                return OAUTH2_WAIT;
+        return may_ask ? OAUTH2_ASK : OAUTH2_HOLD;
+}
+
+long
+oauth2_request_ms(long timeout_ms, bool renewal, int64_t now_ms,
+                  int64_t expires_ms)
+{
+        int64_t bound = REQUEST_MAX_MS;
+
+        if (renewal && expires_ms - now_ms > bound)
+                bound = expires_ms - now_ms;
+        return bound < timeout_ms ? (long)bound : timeout_ms;
+}
+
 /* --- The token ------------------------------------------------------- */
 
 struct oauth2 {
         int refs;
         enum oauth2_provider provider;
         long timeout_ms;
-        char *dir; /* the config's, for secret files */
+        struct transfer_pool *xfers; /* where the token requests run */
+        char *dir;                   /* the config's, for secret files */
         char *client_id, *secret_file, *cert_file, *key_file, *sa_file;
         char *token_url, *scope, *sender;
         char *token; /* sodium_malloc'd; NULL: none held */
@@ -269,10 +295,18 @@ struct oauth2 {
         int64_t retry_ms;         /* no request before then after a failure, */
         struct secret_stamp cred; /* unless the credential file changed */
         int64_t backoff_ms;
+        /* The token request under way (easy not NULL), and what it uses
+         * until it ends: its form is wiped then, as is its answer. */
+        CURL *easy;
+        struct curl_slist *hdrs;
+        char *form;
+        struct transfer_buf answer;
+        int64_t asked_ms; /* when it was sent: the token's life starts */
 };
 
 struct oauth2 *
-oauth2_new(const struct conf *conf, long timeout_ms)
+oauth2_new(const struct conf *conf, long timeout_ms,
+           struct transfer_pool *xfers)
 {
         const struct conf_oauth2 *c = &conf->email.oauth2;
         struct oauth2 *o;
@@ -283,6 +317,7 @@ oauth2_new(const struct conf *conf, long timeout_ms)
         o->refs = 1;
         o->provider = c->provider;
         o->timeout_ms = timeout_ms;
+        o->xfers = xfers;
         o->dir = xstrdup(conf->dir);
         o->client_id = xstrdup(c->client_id);
         o->secret_file = xstrdup(c->client_secret_file);
@@ -564,96 +599,6 @@ out:
         return form;
 }
 
-/*
- * The one I/O: POST `form` to `url`, and the answer parsed. Blocking,
- * bounded by o's timeout and REQUEST_MAX_MS: a sign-in is once an hour
- * or so.
- */
-static int
-request_token(const struct oauth2 *o, const char *url, const char *form,
-              struct oauth2_reply *out, char **cause)
-{
-        CURL *easy = curl_easy_init();
-        struct curl_slist *hdrs = NULL;
-        struct transfer_buf b = { NULL, 0, MAX_REPLY };
-        long status = 0;
-        long bound =
-            o->timeout_ms < REQUEST_MAX_MS ? o->timeout_ms : REQUEST_MAX_MS;
-        CURLcode rc;
-        int ret = -1;
-
-        if (easy == NULL) {
-                *cause = xstrdup("cannot start a request");
-                return -1;
-        }
-        hdrs = curl_slist_append(hdrs, "Content-Type: "
-                                       "application/x-www-form-urlencoded");
-        hdrs = curl_slist_append(hdrs, "Accept: application/json");
-        curl_easy_setopt(easy, CURLOPT_URL, url);
-        curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, bound);
-        curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hdrs);
-        /* Not copied by libcurl: wiped by the caller. */
-        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, form);
-        curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, transfer_write);
-        curl_easy_setopt(easy, CURLOPT_WRITEDATA, &b);
-        rc = curl_easy_perform(easy);
-        if (rc != CURLE_OK) {
-                xasprintf(cause, "token endpoint unreachable: %s",
-                          curl_easy_strerror(rc));
-                goto out;
-        }
-        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-        if (oauth2_parse_reply(status, b.p, b.len, out, cause) < 0)
-                goto out;
-        ret = 0;
-out:
-        if (b.p != NULL)
-                sodium_memzero(b.p, b.len);
-        free(b.p);
-        curl_slist_free_all(hdrs);
-        curl_easy_cleanup(easy);
-        return ret;
-}
-
-/* Signs in: a new token in o, or -1 with *cause. */
-static int
-fetch(struct oauth2 *o, int64_t now_ms, char **cause)
-{
-        int64_t now = (int64_t)time(NULL);
-        struct oauth2_reply r = { NULL, 0 };
-        char *form = NULL, *url = NULL;
-        size_t n;
-        int rc = -1;
-
-        if (o->provider == OAUTH2_GOOGLE)
-                form = google_grant(o, now, &url, cause);
-        else {
-                form = client_credentials(o, now, cause);
-                url = xstrdup(o->token_url);
-        }
-        if (form == NULL)
-                goto out;
-        if (request_token(o, url, form, &r, cause) < 0)
-                goto out;
-        drop_token(o);
-        n = strlen(r.token) + 1;
-        o->token = sodium_malloc(n);
-        if (o->token == NULL)
-                abort();
-        memcpy(o->token, r.token, n);
-        o->gen++;
-        o->renew_ms = oauth2_renew_at(now_ms, r.expires_in);
-        o->expires_ms = now_ms + (int64_t)r.expires_in * 1000;
-        rc = 0;
-out:
-        oauth2_reply_clear(&r);
-        oauth2_wipe(form);
-        free(url);
-        return rc;
-}
-
 /* The file o proves who it is with: the secret, key or service account. */
 static void
 cred_stamp(const struct oauth2 *o, struct secret_stamp *st)
@@ -668,47 +613,46 @@ cred_stamp(const struct oauth2 *o, struct secret_stamp *st)
         free(path);
 }
 
-const char *
-oauth2_token(struct oauth2 *o, int64_t now_ms, unsigned *gen, char **cause)
+/* The sign-in failed for `why` (taken): logged once per cause, and the
+ * endpoint not asked again before a backoff. */
+static void
+failed(struct oauth2 *o, char *why)
 {
-        struct secret_stamp cred;
-        char *why = NULL;
+        int64_t now_ms = os_mono_ms();
 
-        *cause = NULL;
-        if (o->token != NULL && now_ms < o->renew_ms)
-                goto out;
-        if (o->problem != NULL && now_ms < o->retry_ms)
-                cred_stamp(o, &cred);
-        if (o->problem != NULL && now_ms < o->retry_ms &&
-            secret_stamp_equal(&cred, &o->cred)) {
-                /* Not again so soon: the same answer. */
-                xasprintf(cause, DPROTO_SIGNIN_ERROR "%s", o->problem);
-                return NULL;
-        }
-        if (fetch(o, now_ms, &why) < 0) {
-                /* A fix to the file is tried at once, not after the
-                 * backoff. */
-                cred_stamp(o, &o->cred);
-                if (o->problem == NULL || strcmp(o->problem, why) != 0)
-                        log_err("email sign-in (%s) failed: %s; deliveries "
-                                "wait and are tried again",
-                                oauth2_provider_name(o), why);
-                free(o->problem);
-                o->problem = why;
-                o->backoff_ms = o->backoff_ms == 0 ? RETRY_MIN_MS
-                                : 2 * o->backoff_ms > RETRY_MAX_MS
-                                    ? RETRY_MAX_MS
-                                    : 2 * o->backoff_ms;
-                /* From the end of the request: one that hung for
-                 * REQUEST_MAX_MS must not be asked again at once. */
-                o->retry_ms = os_mono_ms() + o->backoff_ms;
-                /* A token that has not ended yet still serves. */
-                if (o->token != NULL && now_ms < o->expires_ms)
-                        goto out;
+        /* A fix to the file is tried at once, not after the backoff. */
+        cred_stamp(o, &o->cred);
+        if (o->problem == NULL || strcmp(o->problem, why) != 0)
+                log_err("email sign-in (%s) failed: %s; deliveries wait and "
+                        "are tried again",
+                        oauth2_provider_name(o), why);
+        free(o->problem);
+        o->problem = why;
+        o->backoff_ms = o->backoff_ms == 0                 ? RETRY_MIN_MS
+                        : 2 * o->backoff_ms > RETRY_MAX_MS ? RETRY_MAX_MS
+                                                           : 2 * o->backoff_ms;
+        /* From the end of the request: one that hung for its bound must
+         * not be asked again at once. */
+        o->retry_ms = now_ms + o->backoff_ms;
+        /* A token that has not ended yet still serves. */
+        if (o->token != NULL && now_ms >= o->expires_ms)
                 drop_token(o);
-                xasprintf(cause, DPROTO_SIGNIN_ERROR "%s", o->problem);
-                return NULL;
-        }
+}
+
+/* The token the endpoint gave (r's, copied) is o's now. */
+static void
+got(struct oauth2 *o, const struct oauth2_reply *r)
+{
+        size_t n = strlen(r->token) + 1;
+
+        drop_token(o);
+        o->token = sodium_malloc(n);
+        if (o->token == NULL)
+                abort();
+        memcpy(o->token, r->token, n);
+        o->gen++;
+        o->renew_ms = oauth2_renew_at(o->asked_ms, r->expires_in);
+        o->expires_ms = o->asked_ms + (int64_t)r->expires_in * 1000;
         if (o->problem != NULL)
                 log_info("email sign-in (%s) works again",
                          oauth2_provider_name(o));
@@ -718,10 +662,159 @@ oauth2_token(struct oauth2 *o, int64_t now_ms, unsigned *gen, char **cause)
         free(o->problem);
         o->problem = NULL;
         o->backoff_ms = 0;
+}
+
+/* Frees what the request under way used, the secrets in it wiped. */
+static void
+request_clear(struct oauth2 *o)
+{
+        if (o->answer.p != NULL)
+                sodium_memzero(o->answer.p, o->answer.len);
+        free(o->answer.p);
+        o->answer = (struct transfer_buf){ NULL, 0, MAX_REPLY };
+        oauth2_wipe(o->form);
+        o->form = NULL;
+        curl_slist_free_all(o->hdrs);
+        o->hdrs = NULL;
+        if (o->easy != NULL)
+                curl_easy_cleanup(o->easy);
+        o->easy = NULL;
+}
+
+/* The token request ended (transfer_aside_done): the answer parsed. */
+static void
+answered(void *arg, CURL *easy, CURLcode rc)
+{
+        struct oauth2 *o = arg;
+        struct oauth2_reply r = { NULL, 0 };
+        char *why = NULL;
+        long status = 0;
+
+        if (rc == CURLE_ABORTED_BY_CALLBACK) {
+                /* The pool is going: so is the worker. */
+        } else if (rc != CURLE_OK) {
+                xasprintf(&why, "token endpoint unreachable: %s",
+                          curl_easy_strerror(rc));
+        } else {
+                curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+                if (oauth2_parse_reply(status, o->answer.p, o->answer.len, &r,
+                                       &why) == 0)
+                        got(o, &r);
+        }
+        request_clear(o);
+        if (why != NULL)
+                failed(o, why);
+        oauth2_reply_clear(&r);
+        oauth2_destroy(&o); /* the request's reference */
+}
+
+/*
+ * The one I/O: POST o->form to `url` beside the deliveries, bounded by
+ * `bound_ms`; answered() takes the answer.
+ */
+static int
+request_start(struct oauth2 *o, const char *url, long bound_ms, char **cause)
+{
+        o->easy = curl_easy_init();
+        if (o->easy == NULL) {
+                *cause = xstrdup("cannot start a request");
+                return -1;
+        }
+        o->hdrs =
+            curl_slist_append(o->hdrs, "Content-Type: "
+                                       "application/x-www-form-urlencoded");
+        o->hdrs = curl_slist_append(o->hdrs, "Accept: application/json");
+        curl_easy_setopt(o->easy, CURLOPT_URL, url);
+        curl_easy_setopt(o->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(o->easy, CURLOPT_TIMEOUT_MS, bound_ms);
+        curl_easy_setopt(o->easy, CURLOPT_HTTPHEADER, o->hdrs);
+        /* Not copied by libcurl: wiped when the request ends. */
+        curl_easy_setopt(o->easy, CURLOPT_POSTFIELDS, o->form);
+        curl_easy_setopt(o->easy, CURLOPT_WRITEFUNCTION, transfer_write);
+        curl_easy_setopt(o->easy, CURLOPT_WRITEDATA, &o->answer);
+        if (transfer_aside(o->xfers, o->easy, answered, o) < 0) {
+                *cause = xstrdup("cannot queue the request");
+                return -1;
+        }
+        o->refs++; /* until answered() */
+        return 0;
+}
+
+/* Asks for a token, a renewal of a token that serves or not; -1 when the
+ * request cannot start (failed() has taken why). */
+static int
+ask(struct oauth2 *o, int64_t now_ms, bool renewal)
+{
+        int64_t now = (int64_t)time(NULL);
+        char *url = NULL, *why = NULL;
+        int rc = -1;
+
+        o->answer = (struct transfer_buf){ NULL, 0, MAX_REPLY };
+        if (o->provider == OAUTH2_GOOGLE)
+                o->form = google_grant(o, now, &url, &why);
+        else {
+                o->form = client_credentials(o, now, &why);
+                url = xstrdup(o->token_url);
+        }
+        if (o->form == NULL ||
+            request_start(o, url,
+                          oauth2_request_ms(o->timeout_ms, renewal, now_ms,
+                                            o->expires_ms),
+                          &why) < 0) {
+                request_clear(o);
+                failed(o,
+                       why != NULL ? why : xstrdup("cannot ask for a token"));
+                goto out;
+        }
+        o->asked_ms = now_ms;
+        rc = 0;
 out:
-        if (gen != NULL)
-                *gen = o->gen;
-        return o->token;
+        free(url);
+        return rc;
+}
+
+int
+oauth2_token(struct oauth2 *o, int64_t now_ms, const char **token,
+             unsigned *gen, char **cause)
+{
+        struct oauth2_clock c = {
+                o->token != NULL,   o->renew_ms, o->expires_ms, o->easy != NULL,
+                o->problem != NULL, o->retry_ms, false
+        };
+        struct secret_stamp cred;
+
+        *token = NULL;
+        *cause = NULL;
+        if (c.failed && now_ms < c.retry_ms) {
+                cred_stamp(o, &cred);
+                c.cred_changed = !secret_stamp_equal(&cred, &o->cred);
+        }
+        switch (oauth2_step(&c, now_ms)) {
+        case OAUTH2_RENEW:
+                /* In the background: this token serves meanwhile, and
+                 * after a failure until it ends. */
+                ask(o, now_ms, true);
+                /* FALLTHROUGH */
+        case OAUTH2_USE:
+                if (o->token == NULL)
+                        break; /* it ended as the renewal failed */
+                *token = o->token;
+                if (gen != NULL)
+                        *gen = o->gen;
+                return 0;
+        case OAUTH2_ASK:
+                drop_token(o); /* one that ended */
+                if (ask(o, now_ms, false) < 0)
+                        break;
+                return 1;
+        case OAUTH2_WAIT:
+                return 1;
+        case OAUTH2_HOLD:
+                break;
+        }
+        drop_token(o); /* one that ended */
+        xasprintf(cause, DPROTO_SIGNIN_ERROR "%s", o->problem);
+        return -1;
 }
 
 void

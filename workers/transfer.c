@@ -20,6 +20,11 @@ struct transfer {
         const struct transport *tp;
         struct transport_job job;
         struct transfer_buf resp; /* the answer's start */
+        bool parked; /* in no multi handle: new, or waiting for its sign-in */
+        bool waited; /* it has waited for its sign-in (said once) */
+        /* A request aside (transfer_aside()): its caller's; tp is NULL. */
+        transfer_aside_done *aside;
+        void *aside_arg;
 };
 
 struct watch {
@@ -35,9 +40,11 @@ struct transfer_pool {
         int64_t timer_ms; /* when curl wants its timeout action, or -1 */
         struct watch *watches;
         size_t nwatches;
-        struct transfer *live; /* transfers under way */
-        size_t active;
-        bool renew; /* reloaded: no connection from before reused */
+        struct transfer *live; /* transfers under way, and requests aside */
+        size_t active;         /* transfers in live, parked ones included */
+        size_t parked;         /* those in live that are parked */
+        size_t asides;         /* requests aside in live */
+        bool renew;            /* reloaded: no connection from before reused */
         CURL *spare[SPARE_HANDLES]; /* reset easy handles, for reuse */
         size_t nspare;
 };
@@ -82,20 +89,45 @@ transfer_write(char *data, size_t size, size_t n, void *buf)
         return len;
 }
 
+/* Puts t, in no multi handle yet, in p->live and counts it. */
+static void
+transfer_link(struct transfer_pool *p, struct transfer *t)
+{
+        t->p = p;
+        t->parked = true;
+        p->parked++;
+        if (t->aside != NULL)
+                p->asides++;
+        else
+                p->active++;
+        t->next = p->live;
+        if (p->live != NULL)
+                p->live->prev = t;
+        p->live = t;
+}
+
+/* Takes t out of p->live and its multi handle, and frees it; the easy
+ * handle of a request aside stays its caller's. */
 static void
 transfer_free(struct transfer *t)
 {
-        if (t == NULL)
-                return;
+        struct transfer_pool *p = t->p;
+
         if (t->prev != NULL)
                 t->prev->next = t->next;
-        else if (t->p->live == t)
-                t->p->live = t->next;
+        else
+                p->live = t->next;
         if (t->next != NULL)
                 t->next->prev = t->prev;
-        if (t->easy != NULL) {
-                curl_multi_remove_handle(t->p->multi, t->easy);
-                easy_put(t->p, t->easy);
+        if (t->parked)
+                p->parked--;
+        else
+                curl_multi_remove_handle(p->multi, t->easy);
+        if (t->aside != NULL) {
+                p->asides--;
+        } else {
+                p->active--;
+                easy_put(p, t->easy);
         }
         transport_job_clear(&t->job);
         free(t->resp.p);
@@ -118,6 +150,40 @@ common_options(struct transfer_pool *p, struct transfer *t)
         /* TLS verification stays on: libcurl's default, never changed. */
 }
 
+/*
+ * Signs parked t in, when its transport signs in, and queues it on the
+ * multi handle; or leaves it parked while the sign-in is under way
+ * (transfer_reap() asks again). -1 with *cause, *fail and *local when
+ * the sign-in failed or t cannot be queued.
+ */
+static int
+arm(struct transfer_pool *p, struct transfer *t, int64_t now_ms,
+    enum outcome *fail, bool *local, char **cause)
+{
+        int rc = 0;
+
+        if (t->tp->sign != NULL)
+                rc = t->tp->sign(t->tp, t->easy, &t->job, now_ms, fail, local,
+                                 cause);
+        if (rc < 0)
+                return -1;
+        if (rc > 0) {
+                if (!t->waited)
+                        log_debug("delivery %s: waiting for the sign-in",
+                                  t->uid);
+                t->waited = true;
+                return 0;
+        }
+        if (curl_multi_add_handle(p->multi, t->easy) != CURLM_OK) {
+                xasprintf(cause, "cannot queue the transfer");
+                *fail = OUTCOME_RETRY;
+                return -1;
+        }
+        t->parked = false;
+        p->parked--;
+        return 0;
+}
+
 int
 transfer_start(struct transfer_pool *p, const char *uid, int64_t lease,
                const struct transport_input *in, enum outcome *fail,
@@ -127,7 +193,7 @@ transfer_start(struct transfer_pool *p, const char *uid, int64_t lease,
         int rc = -1;
 
         *fail = OUTCOME_FAILED;
-        t->p = p;
+        transfer_link(p, t);
         t->uid = xstrdup(uid);
         t->lease = lease;
         /* A chat service's answer is short: keep the start, drop the rest. */
@@ -155,28 +221,83 @@ transfer_start(struct transfer_pool *p, const char *uid, int64_t lease,
                 curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT, 1L);
                 curl_easy_setopt(t->easy, CURLOPT_FORBID_REUSE, 1L);
         }
-        if (t->tp->prepare(t->tp, t->easy, &t->job, in, fail, local, cause) < 0)
+        if (t->tp->prepare(t->tp, t->easy, &t->job, in, fail, local, cause) <
+                0 ||
+            arm(p, t, in->now_ms, fail, local, cause) < 0)
                 goto out;
-        if (curl_multi_add_handle(p->multi, t->easy) != CURLM_OK) {
-                xasprintf(cause, "cannot queue the transfer");
-                *fail = OUTCOME_RETRY;
-                goto out;
-        }
-        p->active++;
-        t->next = p->live;
-        if (p->live != NULL)
-                p->live->prev = t;
-        p->live = t;
         t = NULL;
         rc = 0;
 out:
-        if (t != NULL) {
-                /* Never added to the multi handle: nothing to remove. */
-                easy_put(p, t->easy);
-                t->easy = NULL;
+        if (t != NULL)
                 transfer_free(t);
-        }
         return rc;
+}
+
+/* What became of t when it could not be run: its outcome, and t is
+ * forgotten. */
+static void
+not_run(struct transfer *t, transfer_done *done, void *arg, enum outcome o,
+        bool local, const char *cause)
+{
+        done(arg, t->uid, t->lease, o, 0, -1, local, cause,
+             &(struct transfer_info){ t->tp, t->channel, NULL, 0 });
+        transfer_free(t);
+}
+
+/* A request aside ended: it is forgotten, then its caller told. */
+static void
+aside_end(struct transfer *t, CURLcode rc)
+{
+        transfer_aside_done *done = t->aside;
+        void *arg = t->aside_arg;
+        CURL *easy = t->easy;
+
+        transfer_free(t);
+        done(arg, easy, rc);
+}
+
+/* The parked transfers whose sign-in has answered: run, or reported. */
+static void
+resume(struct transfer_pool *p, transfer_done *done, void *arg)
+{
+        struct transfer *t, *next;
+
+        /* A sign-in started here puts its request at the head: not met. */
+        for (t = p->live; t != NULL && p->parked > 0; t = next) {
+                enum outcome fail = OUTCOME_RETRY;
+                bool local = false;
+                char *cause = NULL;
+
+                next = t->next;
+                if (t->parked && t->aside == NULL &&
+                    arm(p, t, os_mono_ms(), &fail, &local, &cause) < 0)
+                        not_run(t, done, arg, fail, local, cause);
+                free(cause);
+        }
+}
+
+/*
+ * t was refused for its token (the transport says so once per job):
+ * signed in again and run once more, or parked until it can be; reported
+ * when the sign-in fails.
+ */
+static void
+again(struct transfer *t, transfer_done *done, void *arg)
+{
+        struct transfer_pool *p = t->p;
+        enum outcome fail = OUTCOME_RETRY;
+        bool local = false;
+        char *cause = NULL;
+
+        curl_multi_remove_handle(p->multi, t->easy);
+        t->parked = true;
+        p->parked++;
+        free(t->resp.p);
+        t->resp.p = NULL;
+        t->resp.len = 0;
+        if (arm(p, t, os_mono_ms(), &fail, &local, &cause) < 0)
+                not_run(t, done, arg, fail, local, cause);
+        free(cause);
 }
 
 void
@@ -200,21 +321,18 @@ transfer_reap(struct transfer_pool *p, transfer_done *done, void *arg)
                         continue;
                 res = msg->data.result; /* msg is gone once the handle is */
                 curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
+                if (t->aside != NULL) {
+                        aside_end(t, res);
+                        continue;
+                }
                 /* SMTP's last reply code counts even when the transfer
                  * failed (a 550 to RCPT); HTTP's only with a whole answer. */
                 curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
-                if (t->tp->again != NULL &&
-                    t->tp->again(t->tp, t->easy, &t->job, res, code,
-                                 os_mono_ms())) {
+                if (t->tp->refused != NULL &&
+                    t->tp->refused(t->tp, &t->job, res, code)) {
                         /* Refused for its token: once more, renewed. */
-                        curl_multi_remove_handle(p->multi, t->easy);
-                        free(t->resp.p);
-                        t->resp.p = NULL;
-                        t->resp.len = 0;
-                        if (curl_multi_add_handle(p->multi, t->easy) ==
-                            CURLM_OK)
-                                continue;
-                        /* Not run again: reported as it ended. */
+                        again(t, done, arg);
+                        continue;
                 }
                 if (res == CURLE_OK) {
                         r.status = code;
@@ -243,9 +361,34 @@ transfer_reap(struct transfer_pool *p, transfer_done *done, void *arg)
                      &(struct transfer_info){ t->tp, t->channel, t->resp.p,
                                               t->resp.len });
                 free(error);
-                p->active--;
                 transfer_free(t);
         }
+        resume(p, done, arg);
+}
+
+int
+transfer_aside(struct transfer_pool *p, CURL *easy, transfer_aside_done *done,
+               void *arg)
+{
+        struct transfer *t = xcalloc(1, sizeof(*t));
+
+        t->aside = done;
+        t->aside_arg = arg;
+        t->easy = easy;
+        transfer_link(p, t);
+        curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
+        curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+        /* As a request of its own did: once an hour or so, to another
+         * host; nothing to keep in the deliveries' cache. */
+        curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
+        if (curl_multi_add_handle(p->multi, easy) != CURLM_OK) {
+                transfer_free(t);
+                return -1;
+        }
+        t->parked = false;
+        p->parked--;
+        return 0;
 }
 
 size_t
@@ -340,9 +483,14 @@ transfer_pool_destroy(struct transfer_pool **pp)
 
         if (p == NULL)
                 return;
-        /* Whatever is still in flight: its lease runs out at the scheduler. */
-        while (p->live != NULL)
-                transfer_free(p->live);
+        /* Whatever is still in flight: its lease runs out at the
+         * scheduler. A request aside is told it will not end. */
+        while (p->live != NULL) {
+                if (p->live->aside != NULL)
+                        aside_end(p->live, CURLE_ABORTED_BY_CALLBACK);
+                else
+                        transfer_free(p->live);
+        }
         free(p->watches);
         while (p->nspare > 0)
                 curl_easy_cleanup(p->spare[--p->nspare]);
@@ -406,7 +554,7 @@ transfer_reloaded(struct transfer_pool *p, long max_host)
 void
 transfer_renew_idle(struct transfer_pool *p)
 {
-        if (!p->renew || p->active > 0)
+        if (!p->renew || p->active > 0 || p->asides > 0)
                 return;
         curl_multi_cleanup(p->multi);
         p->nwatches = 0;

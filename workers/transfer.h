@@ -2,7 +2,10 @@
  * transfer: the deliveries under way, on one libcurl multi handle.
  *
  * transfer_start() gives a job to its channel type's transport
- * (transport.h) on an easy handle and adds it to the multi handle; the
+ * (transport.h) on an easy handle and adds it to the multi handle, or,
+ * for a transport that signs in while its sign-in is under way, parks it
+ * until the token comes; transfer_aside() runs a request of the worker's
+ * own (the sign-in's token request) on the same multi handle. The
  * caller's loop polls the sockets libcurl asks to watch
  * (CURLMOPT_SOCKETFUNCTION), with its timer as a poll timeout, and passes
  * what happened to transfer_action(); transfer_reap() hands each finished
@@ -52,10 +55,27 @@ typedef void transfer_done(void *arg, const char *uid, int64_t lease,
                            enum outcome o, long code, long retry_after,
                            bool local, const char *error,
                            const struct transfer_info *x);
-/* Calls done() for each finished transfer, and forgets it. */
+/*
+ * Calls done() for each finished transfer, and forgets it; then starts
+ * the parked transfers whose sign-in has answered, and calls done() for
+ * those whose sign-in failed.
+ */
 void transfer_reap(struct transfer_pool *p, transfer_done *done, void *arg);
-/* How many transfers are under way. */
+/* How many transfers are under way, parked ones included. */
 size_t transfer_active(const struct transfer_pool *p);
+
+/* The end of a request of one's own: `rc` libcurl's result, or
+ * CURLE_ABORTED_BY_CALLBACK when the pool is destroyed first. */
+typedef void transfer_aside_done(void *arg, CURL *easy, CURLcode rc);
+/*
+ * Runs `easy`, set up by the caller, beside the deliveries: not counted
+ * as one, on a connection of its own that is not kept. done(arg, easy,
+ * rc) is called once when it ends, from transfer_reap() or
+ * transfer_pool_destroy(); the handle stays the caller's, to clean up
+ * then (not before). -1 when it cannot be queued.
+ */
+int transfer_aside(struct transfer_pool *p, CURL *easy,
+                   transfer_aside_done *done, void *arg);
 
 /* The start of a libcurl answer, NUL-terminated; what is past `max`
  * bytes is dropped. */
@@ -85,7 +105,8 @@ int64_t transfer_timer_ms(const struct transfer_pool *p);
 /*
  * The config was reloaded: until the multi handle is renewed, no
  * transfer reuses a connection; it is renewed, with `max_host`, at the
- * first transfer_renew_idle() with nothing under way.
+ * first transfer_renew_idle() with nothing under way (no transfer, no
+ * request aside).
  */
 void transfer_reloaded(struct transfer_pool *p, long max_host);
 void transfer_renew_idle(struct transfer_pool *p);

@@ -27,8 +27,6 @@ transport_job_clear(struct transport_job *j)
         http_request_free(&j->req);
         email_msg_free(&j->mail);
         oauth2_destroy(&j->oauth2);
-        free(j->signin_error);
-        j->signin_error = NULL;
         free(j->bearer_file);
         j->bearer_file = NULL;
         free(j->body);
@@ -36,47 +34,39 @@ transport_job_clear(struct transport_job *j)
 }
 
 /*
- * The token for a job of a group with email.oauth2, held in j. NULL with
- * *cause when the sign-in fails: a problem on our side, retried.
+ * The token for a job of a group with email.oauth2 (j->oauth2), as
+ * oauth2_token() answers: 0 with *token, 1 while the sign-in is under
+ * way, -1 with *cause when it failed: a problem on our side, retried.
  */
-static const char *
-job_token(struct transport_job *j, const struct transport_input *in,
+static int
+job_token(struct transport_job *j, int64_t now_ms, const char **token,
           enum outcome *fail, bool *local, char **cause)
 {
-        const char *token;
+        int rc = oauth2_token(j->oauth2, now_ms, token, &j->gen, cause);
 
-        j->oauth2 = oauth2_hold(in->oauth2);
-        token = oauth2_token(j->oauth2, in->now_ms, &j->gen, cause);
-        if (token == NULL) {
+        if (rc < 0) {
                 *fail = OUTCOME_RETRY;
                 *local = true;
         }
-        return token;
+        return rc;
 }
 
 /*
- * A token refused (`refused`): renews it once for the job. The new token,
- * or NULL when this job had its renewal already or the sign-in fails (then
- * j->signin_error says why).
+ * Whether the server refused the job's token (`refused`) and this job has
+ * not had its renewal: then the token is dropped, for sign() to get
+ * another.
  */
-static const char *
-renewed_token(struct transport_job *j, bool refused, int64_t now_ms)
+static bool
+token_refused(struct transport_job *j, bool refused)
 {
-        const char *token;
-        char *cause = NULL;
-
         if (!refused || j->oauth2 == NULL || j->renewed)
-                return NULL;
+                return false;
         j->renewed = true;
         oauth2_refused(j->oauth2, j->gen);
-        token = oauth2_token(j->oauth2, now_ms, &j->gen, &cause);
-        if (token == NULL)
-                j->signin_error = cause;
-        else
-                log_info("delivery %s: the server refused the token: "
-                         "sending again with a new one",
-                         j->uid);
-        return token;
+        log_info("delivery %s: the server refused the token: sending again "
+                 "with a new one",
+                 j->uid);
+        return true;
 }
 
 /* An HTTP flavour: its backend builds the request. */
@@ -251,12 +241,9 @@ smtp_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
         if (c->email.username[0] != '\0')
                 curl_easy_setopt(easy, CURLOPT_USERNAME, c->email.username);
         if (in->oauth2 != NULL) {
-                const char *token = job_token(j, in, fail, local, cause);
-
-                if (token == NULL)
-                        goto out;
-                /* XOAUTH2's user is the mailbox: the sender's address
-                 * unless username says otherwise. */
+                /* The token: smtp_sign(). XOAUTH2's user is the mailbox:
+                 * the sender's address unless username says otherwise. */
+                j->oauth2 = oauth2_hold(in->oauth2);
                 if (c->email.username[0] == '\0') {
                         char *addr = email_from_address(c->email.from);
 
@@ -264,7 +251,6 @@ smtp_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
                         free(addr);
                 }
                 curl_easy_setopt(easy, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
-                curl_easy_setopt(easy, CURLOPT_XOAUTH2_BEARER, token);
                 rc = 0;
                 goto out;
         }
@@ -289,13 +275,21 @@ out:
         return rc;
 }
 
-/* A sign-in that failed while renewing a refused token: retried, ours. */
-static enum outcome
-signin_failed(const struct transport_job *j, bool *local, char **error)
+/* With email.oauth2: the token, for XOAUTH2. */
+static int
+smtp_sign(const struct transport *tp, CURL *easy, struct transport_job *j,
+          int64_t now_ms, enum outcome *fail, bool *local, char **cause)
 {
-        *error = xstrdup(j->signin_error);
-        *local = true;
-        return OUTCOME_RETRY;
+        const char *token = NULL;
+        int rc;
+
+        (void)tp;
+        if (j->oauth2 == NULL)
+                return 0;
+        rc = job_token(j, now_ms, &token, fail, local, cause);
+        if (rc == 0)
+                curl_easy_setopt(easy, CURLOPT_XOAUTH2_BEARER, token);
+        return rc;
 }
 
 static enum outcome
@@ -309,8 +303,6 @@ smtp_classify(const struct transport *tp, const struct transport_job *j,
         (void)tp;
         (void)r;
         (void)retry_after; /* SMTP has no Retry-After */
-        if (j->signin_error != NULL)
-                return signin_failed(j, local, error);
         o = email_classify(rc, code, error);
         if (rc == CURLE_LOGIN_DENIED && j->oauth2 != NULL) {
                 /* Refused with a token just renewed: the app's rights. */
@@ -339,30 +331,12 @@ smtp_classify(const struct transport *tp, const struct transport_job *j,
 
 /* SMTP refused the token (535 and friends): once more with a new one. */
 static bool
-smtp_again(const struct transport *tp, CURL *easy, struct transport_job *j,
-           CURLcode rc, long code, int64_t now_ms)
+smtp_refused(const struct transport *tp, struct transport_job *j, CURLcode rc,
+             long code)
 {
-        const char *token;
-
         (void)tp;
         (void)code;
-        token = renewed_token(j, rc == CURLE_LOGIN_DENIED, now_ms);
-        if (token == NULL)
-                return false;
-        curl_easy_setopt(easy, CURLOPT_XOAUTH2_BEARER, token);
-        return true;
-}
-
-/* The Authorization header of j's Graph request, for `token`. */
-static void
-graph_auth(struct transport_job *j, const char *token)
-{
-        char *h;
-
-        xasprintf(&h, AUTHORIZATION "%s", token);
-        j->headers = curl_slist_append(j->headers, h);
-        sodium_memzero(h, strlen(h));
-        free(h);
+        return token_refused(j, rc == CURLE_LOGIN_DENIED);
 }
 
 /* Graph: the message as MIME, base64, to sendMail with the token. */
@@ -374,7 +348,6 @@ graph_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
         const struct conf *c = in->conf;
         struct email_input ei;
         char *rcpt[1];
-        const char *token;
         char *host = NULL, *mime = NULL, *addr = NULL, *url = NULL;
         size_t n;
         int rc = -1;
@@ -391,9 +364,7 @@ graph_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
         host = email_input_of(in, &ei, rcpt);
         if (email_build(easy, &ei, &j->mail, cause) < 0)
                 goto out;
-        token = job_token(j, in, fail, local, cause);
-        if (token == NULL)
-                goto out;
+        j->oauth2 = oauth2_hold(in->oauth2); /* the token: graph_sign() */
         mime = email_mime_text(&j->mail);
         n = sodium_base64_ENCODED_LEN(strlen(mime),
                                       sodium_base64_VARIANT_ORIGINAL);
@@ -402,11 +373,8 @@ graph_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
                           sodium_base64_VARIANT_ORIGINAL);
         addr = email_from_address(c->email.from);
         url = graph_send_url(c->email.graph_url, addr);
-        j->headers = curl_slist_append(j->headers, "Content-Type: text/plain");
-        graph_auth(j, token);
         curl_easy_setopt(easy, CURLOPT_URL, url);
         curl_easy_setopt(easy, CURLOPT_POSTFIELDS, j->body);
-        curl_easy_setopt(easy, CURLOPT_HTTPHEADER, j->headers);
         curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
         if (c->email.ca_file[0] != '\0')
@@ -426,34 +394,47 @@ graph_classify_job(const struct transport *tp, const struct transport_job *j,
                    long *retry_after, bool *local, char **error)
 {
         (void)tp;
+        (void)j;
         (void)rc;
         (void)code;
-        if (j->signin_error != NULL)
-                return signin_failed(j, local, error);
+        (void)local;
         return graph_classify(r, retry_after, error);
+}
+
+/* Graph: the request's headers, with the token's Authorization (those of
+ * an earlier token wiped). */
+static int
+graph_sign(const struct transport *tp, CURL *easy, struct transport_job *j,
+           int64_t now_ms, enum outcome *fail, bool *local, char **cause)
+{
+        struct curl_slist *old = j->headers;
+        const char *token = NULL;
+        char *h;
+        int rc;
+
+        (void)tp;
+        rc = job_token(j, now_ms, &token, fail, local, cause);
+        if (rc != 0)
+                return rc;
+        j->headers = curl_slist_append(NULL, "Content-Type: text/plain");
+        xasprintf(&h, AUTHORIZATION "%s", token);
+        j->headers = curl_slist_append(j->headers, h);
+        sodium_memzero(h, strlen(h));
+        free(h);
+        curl_easy_setopt(easy, CURLOPT_HTTPHEADER, j->headers);
+        for (struct curl_slist *s = old; s != NULL; s = s->next)
+                sodium_memzero(s->data, strlen(s->data));
+        curl_slist_free_all(old);
+        return 0;
 }
 
 /* Graph refused the token (401): once more with a new one. */
 static bool
-graph_again(const struct transport *tp, CURL *easy, struct transport_job *j,
-            CURLcode rc, long code, int64_t now_ms)
+graph_refused(const struct transport *tp, struct transport_job *j, CURLcode rc,
+              long code)
 {
-        struct curl_slist *old = j->headers;
-        const char *token;
-
         (void)tp;
-        token = renewed_token(j, rc == CURLE_OK && code == 401, now_ms);
-        if (token == NULL)
-                return false;
-        /* The same headers with the new Authorization. */
-        j->headers = NULL;
-        j->headers = curl_slist_append(j->headers, "Content-Type: text/plain");
-        graph_auth(j, token);
-        curl_easy_setopt(easy, CURLOPT_HTTPHEADER, j->headers);
-        for (struct curl_slist *h = old; h != NULL; h = h->next)
-                sodium_memzero(h->data, strlen(h->data));
-        curl_slist_free_all(old);
-        return true;
+        return token_refused(j, rc == CURLE_OK && code == 401);
 }
 
 /* The HTTP options a GET without a body shares (heartbeat, receipt). */
@@ -499,8 +480,11 @@ beat_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
 }
 
 static const struct transport beat_transport = { CHANNEL_WEBHOOK,
-                                                 &backend_webhook, beat_prepare,
-                                                 http_classify, NULL };
+                                                 &backend_webhook,
+                                                 beat_prepare,
+                                                 http_classify,
+                                                 NULL,
+                                                 NULL };
 
 const struct transport *
 transport_heartbeat(void)
@@ -537,7 +521,9 @@ receipt_prepare(const struct transport *tp, CURL *easy, struct transport_job *j,
 static const struct transport receipt_transport = { CHANNEL_PUSHOVER,
                                                     &backend_pushover,
                                                     receipt_prepare,
-                                                    http_classify, NULL };
+                                                    http_classify,
+                                                    NULL,
+                                                    NULL };
 
 const struct transport *
 transport_receipt(void)
@@ -546,15 +532,16 @@ transport_receipt(void)
 }
 
 static const struct transport graph_transport = {
-        CHANNEL_EMAIL, NULL, graph_prepare, graph_classify_job, graph_again
+        CHANNEL_EMAIL,      NULL,       graph_prepare,
+        graph_classify_job, graph_sign, graph_refused
 };
 
-#define HTTP(t, b) [t] = { t, &b, http_prepare, http_classify, NULL }
+#define HTTP(t, b) [t] = { t, &b, http_prepare, http_classify, NULL, NULL }
 
 /* Every channel type, indexed by it. */
 static const struct transport transports[CHANNEL_NTYPES] = {
         [CHANNEL_EMAIL] = { CHANNEL_EMAIL, NULL, smtp_prepare, smtp_classify,
-                            smtp_again },
+                            smtp_sign, smtp_refused },
         HTTP(CHANNEL_TEAMS, backend_teams),
         HTTP(CHANNEL_GOOGLE_CHAT, backend_google_chat),
         HTTP(CHANNEL_SLACK, backend_slack),

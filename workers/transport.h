@@ -8,8 +8,9 @@
  * email_build() makes (email.h) and the relay, TLS and credentials of the
  * email group, or that message posted to Microsoft Graph's sendMail
  * (email.transport = "graph"). With email.oauth2 the token comes from
- * the oauth2 module, and a transfer refused for its token is run again
- * once with a renewed one (again()). Its classify() turns the finished
+ * the oauth2 module (sign(): the transfer waits, parked, while the first
+ * token is asked for), and a transfer refused for its token is run again
+ * once with a renewed one (refused()). Its classify() turns the finished
  * transfer into an outcome. What goes over the wire is the backends' and
  * email's; the transfer module (transfer.h) runs the handles.
  */
@@ -34,12 +35,11 @@ struct transport_job {
         struct http_request req;    /* HTTP: the request */
         struct email_msg mail;      /* email: the message */
         /* email with email.oauth2: the sign-in (a reference held), the
-         * token used (oauth2_token()'s gen), whether it was renewed after
-         * a refusal, and the sign-in's failure then (NULL: none). */
+         * token used (oauth2_token()'s gen) and whether it was renewed
+         * after a refusal. */
         struct oauth2 *oauth2;
         unsigned gen;
         bool renewed;
-        char *signin_error;
         /* email with email.bearer_token_file: the file's name as the
          * config gives it, for the error when the relay refuses the token
          * (a problem on our side: the refresher lags). NULL: none. */
@@ -57,7 +57,7 @@ struct transport_input {
         long timeout_ms;          /* for the whole transfer */
         int64_t now;              /* wall clock, seconds */
         struct oauth2 *oauth2;    /* email.oauth2's sign-in, or NULL */
-        int64_t now_ms;           /* monotonic, for the token's renewal */
+        int64_t now_ms;           /* monotonic, for the token */
         /* A transport that is no channel's (the heartbeat's), used
          * instead of ch's; ch is NULL then. NULL: ch's. */
         const struct transport *tp;
@@ -90,15 +90,23 @@ struct transport {
                                  const struct http_response *r, long code,
                                  long *retry_after, bool *local, char **error);
         /*
-         * Before classify(), for a transport that signs in (NULL for the
-         * others): whether the finished transfer was refused for its
-         * token and is set up on `easy` again with a renewed one, to run
-         * once more at once. Only once per job; when the renewal fails it
-         * says why in j->signin_error and returns false.
+         * After prepare(), for a transport that signs in (NULL for the
+         * others): puts the job's token on `easy`. 0; 1 while the sign-in
+         * is under way (the transfer waits, and sign() is called again
+         * after the next transfer_reap()); -1 with *cause, *fail and
+         * *local when it failed (a problem on our side, retried).
          */
-        bool (*again)(const struct transport *tp, CURL *easy,
-                      struct transport_job *j, CURLcode rc, long code,
-                      int64_t now_ms);
+        int (*sign)(const struct transport *tp, CURL *easy,
+                    struct transport_job *j, int64_t now_ms, enum outcome *fail,
+                    bool *local, char **cause);
+        /*
+         * Before classify(), for a transport that signs in: whether the
+         * finished transfer was refused for its token, the first time for
+         * this job; that token is then dropped, and the transfer signed
+         * again (sign()) and run once more.
+         */
+        bool (*refused)(const struct transport *tp, struct transport_job *j,
+                        CURLcode rc, long code);
 };
 
 /* The transport for channels of `type`, or NULL. */

@@ -356,7 +356,8 @@ on_signal(struct wk *w)
                         conf_destroy(&w->conf);
                         w->conf = next;
                         w->secrets = wsecrets_new(w->conf);
-                        w->oauth2 = oauth2_new(w->conf, w->opts->timeout_ms);
+                        w->oauth2 =
+                            oauth2_new(w->conf, w->opts->timeout_ms, w->xfers);
                         transfer_reloaded(w->xfers, max_host(w));
                         log_info("configuration reloaded");
                         svc_ready();
@@ -452,12 +453,13 @@ worker_run(const struct worker_opts *opts, struct conf *conf)
         w.running = true;
         w.sigfd = os_signalfd();
         w.secrets = wsecrets_new(conf);
-        w.oauth2 = oauth2_new(conf, opts->timeout_ms);
 
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 fatalx("curl_global_init failed");
         w.xfers =
             transfer_pool_new(opts->credit, opts->timeout_ms, max_host(&w));
+        /* Its token requests run on the pool, beside the deliveries. */
+        w.oauth2 = oauth2_new(conf, opts->timeout_ms, w.xfers);
 
         w.link = link_new(conf, opts->kind, opts->credit, &cause, &status);
         if (w.link == NULL) {
@@ -475,7 +477,8 @@ worker_run(const struct worker_opts *opts, struct conf *conf)
 
         loop(&w);
 
-        /* Whatever is still in flight: its lease runs out at the scheduler. */
+        /* Whatever is still in flight: its lease runs out at the scheduler.
+         * A token request under way ends with the pool. */
         transfer_pool_destroy(&w.xfers);
         receipts_clear(&w.receipts);
         curl_global_cleanup();

@@ -7,6 +7,7 @@ Graph, for the email worker's tests.
                [--claim S] [--client-id ID] [--client-secret-file F]
                [--cert PEM] [--google-email E --google-key-pub PEM
                --sender ADDR] [--graph-script F] [--stall S]
+               [--hold-file F]
 
 POST /{tenant}/oauth2/v2.0/token   Entra: a form with grant_type
     client_credentials, client_id (checked), scope, and client_secret
@@ -25,11 +26,15 @@ POST /v1.0/users/{addr}/sendMail   Graph: Authorization: Bearer <a token
     valid now>, Content-Type text/plain, a base64 MIME message. The next
     line of --graph-script (a status: 202, 401, 429, 403, ...) decides,
     202 once the script is used up; 401 carries WWW-Authenticate, 429
-    Retry-After: 1, 4xx Graph's error JSON.
+    Retry-After: 1, 4xx Graph's error JSON. Each is recorded with the
+    index in "issued" of the token it came with ("token"; -1: none).
 
 --stall S: a token request that arrives in the endpoint's first S
 seconds is answered only S seconds later (an identity provider that
 hangs, then recovers); "stalled" in the state counts them.
+--hold-file F: while F exists, a token request is held unanswered
+("holding" in the state counts those held now); the test removes F to
+let them go, answered as usual.
 
 --state is a JSON file rewritten after each request: "calls" (token
 requests, each with its grant, ok, error and when: "at"), "valid" (token -> the
@@ -95,7 +100,7 @@ class State:
     def __init__(self, path):
         self.path = path
         self.doc = {"calls": [], "valid": {}, "issued": [], "assertions": [],
-                    "graph": [], "stalled": 0}
+                    "graph": [], "stalled": 0, "holding": 0}
 
     def save(self):
         tmp = self.path + ".tmp"
@@ -160,6 +165,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.server.state.doc["stalled"] += 1
                 self.server.state.save()
             time.sleep(cfg.stall)
+        if cfg.hold_file and not self.path.startswith("/v1.0/"):
+            self.hold(cfg.hold_file)
         with LOCK:
             if self.path.endswith("/oauth2/v2.0/token"):
                 code, doc = self.entra(cfg, body)
@@ -186,6 +193,18 @@ class Handler(BaseHTTPRequestHandler):
                  "grant": self.grant})
             self.server.state.save()
         self.reply(code, doc)
+
+    def hold(self, path):
+        if not os.path.exists(path):
+            return
+        with LOCK:
+            self.server.state.doc["holding"] += 1
+            self.server.state.save()
+        while os.path.exists(path):
+            time.sleep(0.05)
+        with LOCK:
+            self.server.state.doc["holding"] -= 1
+            self.server.state.save()
 
     def entra(self, cfg, body):
         form = dict(urllib.parse.parse_qsl(body.decode()))
@@ -286,7 +305,9 @@ class Handler(BaseHTTPRequestHandler):
             status = 400
         if self.headers.get("Content-Type") != "text/plain":
             status = 400
-        st["graph"].append({"status": status, "user": user, "mime": mime})
+        st["graph"].append({"status": status, "user": user, "mime": mime,
+                            "token": st["issued"].index(tok)
+                            if tok in st["issued"] else -1})
         self.server.state.save()
         if status == 202:
             self.reply(202, None)
@@ -327,6 +348,7 @@ def main():
     ap.add_argument("--sender", default="")
     ap.add_argument("--graph-script", default="")
     ap.add_argument("--stall", type=float, default=0)
+    ap.add_argument("--hold-file", default="")
     cfg = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", cfg.port), Handler)
     srv.cfg = cfg
@@ -336,6 +358,7 @@ def main():
         with open(cfg.state) as f:
             srv.state.doc = json.load(f)
         srv.state.doc.setdefault("stalled", 0)
+        srv.state.doc.setdefault("holding", 0)
     srv.state.save()
     tmp = cfg.port_file + ".tmp"
     with open(tmp, "w") as f:

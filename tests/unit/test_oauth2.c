@@ -1,8 +1,9 @@
 /*
  * oauth2's pure parts: the form body, the JWT and its RS256 signature
  * (checked with OpenSSL's verify against a key made here), the token
- * endpoint's answers (Entra's error JSON as Entra writes it) and the
- * renewal time; and Graph's answers (graph.h).
+ * endpoint's answers (Entra's error JSON as Entra writes it), the
+ * renewal time, what a job does with the token at a moment and how long
+ * a token request may take; and Graph's answers (graph.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -211,6 +212,78 @@ test_renew_at(void **state)
         assert_int_equal(oauth2_renew_at(0, 3), 2400);
 }
 
+/*
+ * What a job does, by a table: a token held renews at 1000 and ends at
+ * 2000 (or none); a request under way or not; a failure whose backoff
+ * ends at 1500, with the credential file changed or not.
+ */
+static void
+test_step(void **state)
+{
+        static const struct {
+                const char *what;
+                bool token, asking, failed, changed;
+                int64_t now;
+                enum oauth2_step want;
+        } rows[] = {
+                { "none yet", false, false, false, false, 0, OAUTH2_ASK },
+                { "none, one asked", false, true, false, false, 0,
+                  OAUTH2_WAIT },
+                { "fresh", true, false, false, false, 999, OAUTH2_USE },
+                { "at its renewal", true, false, false, false, 1000,
+                  OAUTH2_RENEW },
+                { "renewing", true, true, false, false, 1500, OAUTH2_USE },
+                { "last instant", true, false, false, false, 1999,
+                  OAUTH2_RENEW },
+                { "ended", true, false, false, false, 2000, OAUTH2_ASK },
+                { "ended, renewing", true, true, false, false, 2000,
+                  OAUTH2_WAIT },
+                /* A renewal failed: the token serves until it ends. */
+                { "renewal failed", true, false, true, false, 1200,
+                  OAUTH2_USE },
+                { "renewal failed, backoff over", true, false, true, false,
+                  1500, OAUTH2_RENEW },
+                { "renewal failed, file changed", true, false, true, true, 1200,
+                  OAUTH2_RENEW },
+                { "failed, none", false, false, true, false, 1499,
+                  OAUTH2_HOLD },
+                { "failed, none, backoff over", false, false, true, false, 1500,
+                  OAUTH2_ASK },
+                { "failed, none, file changed", false, false, true, true, 1499,
+                  OAUTH2_ASK },
+                { "failed, asking again", false, true, true, true, 1499,
+                  OAUTH2_WAIT },
+        };
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+                struct oauth2_clock c = { rows[i].token,  1000,           2000,
+                                          rows[i].asking, rows[i].failed, 1500,
+                                          rows[i].changed };
+                enum oauth2_step got = oauth2_step(&c, rows[i].now);
+
+                if (got != rows[i].want)
+                        fail_msg("%s: step %d, not %d", rows[i].what, got,
+                                 rows[i].want);
+        }
+}
+
+/* How long a request may take: 4 s when jobs wait, until the token's end
+ * for a renewal, never past the worker's timeout. */
+static void
+test_request_ms(void **state)
+{
+        (void)state;
+        assert_int_equal(oauth2_request_ms(30000, false, 0, 0), 4000);
+        assert_int_equal(oauth2_request_ms(3000, false, 0, 0), 3000);
+        /* A renewal of an hour's token at 48 minutes: 12 minutes left. */
+        assert_int_equal(oauth2_request_ms(30000, true, 2880000, 3600000),
+                         30000);
+        assert_int_equal(oauth2_request_ms(30000, true, 8000, 16000), 8000);
+        assert_int_equal(oauth2_request_ms(30000, true, 8000, 10000), 4000);
+        assert_int_equal(oauth2_request_ms(3000, true, 8000, 16000), 3000);
+}
+
 static void
 test_graph_answers(void **state)
 {
@@ -250,6 +323,8 @@ main(void)
                 cmocka_unit_test(test_reply_token),
                 cmocka_unit_test(test_reply_entra_error),
                 cmocka_unit_test(test_renew_at),
+                cmocka_unit_test(test_step),
+                cmocka_unit_test(test_request_ms),
                 cmocka_unit_test(test_graph_answers),
         };
         if (sodium_init() < 0)
