@@ -68,6 +68,12 @@ struct beat {
         char error[160];      /* what the worker said then */
 };
 
+/* A receipt handed to a worker to poll (dispatch_watch.c): who has it. */
+struct watch {
+        char uid[STORE_UID_LEN + 1];
+        char *worker; /* its name */
+};
+
 struct dispatch {
         void *sock;
         struct worker *workers;
@@ -85,6 +91,12 @@ struct dispatch {
         size_t nheld;
         unsigned short rand[3];
         struct beat beat;
+        struct watch *watches; /* the receipts the workers poll */
+        size_t nwatches;
+        size_t watch_next; /* the worker the next receipt goes to */
+        /* Receipts may be outstanding that no worker polls: at start, and
+         * after a worker came or went. */
+        bool watch_due;
 };
 
 /* Outcome of dispatch_apply_outcome(). */
@@ -144,5 +156,18 @@ bool dispatch_apply_receipt(struct dispatch *d, struct store *st,
 enum applied dispatch_beat_outcome(struct dispatch *d, const struct worker *w,
                                    const struct dproto_outcome *out,
                                    int64_t now_ms);
+
+/*
+ * Receipts (dispatch_watch.c, docs/dispatch.md "Pushover receipts"):
+ * worker `worker` polls delivery `uid`'s receipt (its own delivery's);
+ * a worker came (`worker` NULL) or went: the receipts it polled go to
+ * another at the next dispatch_watch_tick(); which hands each receipt
+ * outstanding that no known worker polls to a webhook worker, WATCH.
+ */
+void dispatch_watch_held(struct dispatch *d, const char *uid,
+                         const char *worker);
+void dispatch_watch_changed(struct dispatch *d, const char *worker);
+void dispatch_watch_tick(struct dispatch *d, struct store *st, int64_t now_ms);
+void dispatch_watch_clear(struct dispatch *d);
 
 #endif
