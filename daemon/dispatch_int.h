@@ -4,8 +4,9 @@
  * send (READY, OUTCOME, HEARTBEAT) and what goes back; dispatch_outcome.c
  * decides who may settle a delivery and commits what an outcome says;
  * dispatch_jobs.c leases ready deliveries to workers with credit, paced
- * per channel, and runs the timers (heartbeats, silence, leases). Everyone
- * else uses dispatch.h.
+ * per channel, and runs the timers (heartbeats, silence, leases);
+ * dispatch_watch.c hands the Pushover receipts still to poll to workers.
+ * Everyone else uses dispatch.h.
  */
 #ifndef ONOTIFY_DISPATCH_INT_H
 #define ONOTIFY_DISPATCH_INT_H
