@@ -18,6 +18,7 @@ const char *const dproto_type_names[DPROTO_NTYPES] = {
         [DPROTO_HELLO] = "HELLO",
         [DPROTO_REFUSE] = "REFUSE",
         [DPROTO_RECEIPT] = "RECEIPT",
+        [DPROTO_WATCH] = "WATCH",
 };
 
 const char *const dproto_kind_names[DPROTO_NKINDS] = {
@@ -124,6 +125,32 @@ get_name(const json_t *body, const char *key, const char *const *names, int n,
         return 0;
 }
 
+bool
+dproto_receipt_valid(const char *s)
+{
+        size_t n = strlen(s);
+
+        return n > 0 && n <= DPROTO_RECEIPT_MAX &&
+               strspn(s, "abcdefghijklmnopqrstuvwxyz"
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == n;
+}
+
+/* Field `key`, a receipt (dproto_receipt_valid()). */
+static int
+get_receipt(const json_t *body, const char *key, const char **out, char **cause)
+{
+        if (get_string(body, key, true, true, out, cause) < 0)
+                return -1;
+        if (!dproto_receipt_valid(*out)) {
+                xasprintf(cause,
+                          "'%s' is not a receipt (1 to %d letters and digits)",
+                          key, DPROTO_RECEIPT_MAX);
+                *out = NULL;
+                return -1;
+        }
+        return 0;
+}
+
 int
 dproto_ready_decode(const json_t *body, struct dproto_ready *out, char **cause)
 {
@@ -146,6 +173,7 @@ dproto_outcome_decode(const json_t *body, struct dproto_outcome *out,
                       char **cause)
 {
         const json_t *local = json_object_get(body, "local");
+        const json_t *receipt = json_object_get(body, "receipt");
         int64_t code, ra;
         int result;
 
@@ -169,6 +197,23 @@ dproto_outcome_decode(const json_t *body, struct dproto_outcome *out,
                 xasprintf(cause, "'local' with result '%s', not 'retry'",
                           dproto_result_names[result]);
                 return -1;
+        }
+        if (receipt != NULL) {
+                if (!json_is_object(receipt)) {
+                        xasprintf(cause, "'receipt' is not an object");
+                        return -1;
+                }
+                if (result != DPROTO_DELIVERED) {
+                        xasprintf(cause,
+                                  "'receipt' with result '%s', not "
+                                  "'delivered'",
+                                  dproto_result_names[result]);
+                        return -1;
+                }
+                if (get_receipt(receipt, "id", &out->receipt, cause) < 0 ||
+                    get_int(receipt, "expires_at", true, 1, INT64_MAX, 0,
+                            &out->receipt_expires, cause) < 0)
+                        return -1;
         }
         out->result = (enum dproto_result)result;
         out->code = (long)code;
@@ -279,6 +324,21 @@ dproto_refuse_decode(const json_t *body, struct dproto_refuse *out,
 }
 
 int
+dproto_watch_decode(const json_t *body, struct dproto_watch *out, char **cause)
+{
+        memset(out, 0, sizeof(*out));
+        return get_string(body, "delivery", true, true, &out->delivery, cause) <
+                           0 ||
+                       get_string(body, "channel", true, true, &out->channel,
+                                  cause) < 0 ||
+                       get_receipt(body, "receipt", &out->receipt, cause) < 0 ||
+                       get_int(body, "expires_at", true, 1, INT64_MAX, 0,
+                               &out->expires_at, cause) < 0
+                   ? -1
+                   : 0;
+}
+
+int
 dproto_decode(const struct dproto_frame *f, int n, struct dproto_msg *m,
               char **cause)
 {
@@ -341,6 +401,9 @@ dproto_decode(const struct dproto_frame *f, int n, struct dproto_msg *m,
                 break;
         case DPROTO_RECEIPT:
                 rc = dproto_receipt_decode(m->root, &m->u.receipt, cause);
+                break;
+        case DPROTO_WATCH:
+                rc = dproto_watch_decode(m->root, &m->u.watch, cause);
                 break;
         case DPROTO_NTYPES:
                 break;
@@ -430,6 +493,11 @@ dproto_outcome_encode(const struct dproto_outcome *o)
                 strbuf_add(&b, ",\"local\":true", 13);
         if (o->error != NULL)
                 add_string(&b, ",\"error\":", o->error);
+        if (o->receipt != NULL && o->result == DPROTO_DELIVERED) {
+                add_string(&b, ",\"receipt\":{\"id\":", o->receipt);
+                strbuf_printf(&b, ",\"expires_at\":%" PRId64 "}",
+                              o->receipt_expires);
+        }
         strbuf_add(&b, "}", 1);
         free(owned);
         return b.s;
@@ -523,5 +591,17 @@ dproto_refuse_encode(const struct dproto_refuse *r)
 
         add_string(&b, "{\"error\":", r->error);
         strbuf_add(&b, "}", 1);
+        return b.s;
+}
+
+char *
+dproto_watch_encode(const struct dproto_watch *w)
+{
+        struct strbuf b = { NULL, 0, 0 };
+
+        add_string(&b, "{\"delivery\":", w->delivery);
+        add_string(&b, ",\"channel\":", w->channel);
+        add_string(&b, ",\"receipt\":", w->receipt);
+        strbuf_printf(&b, ",\"expires_at\":%" PRId64 "}", w->expires_at);
         return b.s;
 }

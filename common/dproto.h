@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DPROTO_ID "ofsted-notify-dispatch/1"
+#define DPROTO_ID "ofsted-notify-dispatch/2"
 /* Both peers send a HEARTBEAT this often. */
 #define DPROTO_HEARTBEAT_MS 2000
 /* A peer not heard from for this long is taken for gone. */
@@ -45,6 +45,7 @@ enum dproto_type {
         DPROTO_HELLO,     /* daemon: I do not know you, say READY */
         DPROTO_REFUSE,    /* daemon: wrong version or key, exit */
         DPROTO_RECEIPT,   /* worker: a person acknowledged a delivery */
+        DPROTO_WATCH,     /* daemon: poll this delivery's receipt */
         DPROTO_NTYPES
 };
 extern const char *const dproto_type_names[DPROTO_NTYPES];
@@ -67,6 +68,11 @@ struct dproto_ready {
         int credit; /* 0 .. DPROTO_MAX_CREDIT */
 };
 
+/* The longest receipt: Pushover's are 30 letters and digits. */
+#define DPROTO_RECEIPT_MAX 64
+/* Whether `s` is a receipt: 1 .. DPROTO_RECEIPT_MAX letters and digits. */
+bool dproto_receipt_valid(const char *s);
+
 struct dproto_outcome {
         const char *delivery; /* not empty */
         int64_t lease;
@@ -75,6 +81,10 @@ struct dproto_outcome {
         long retry_after;  /* seconds the server asked for, or -1 */
         bool local;        /* a retry for a problem on our side */
         const char *error; /* or NULL */
+        /* A delivered emergency's receipt ("receipt": {"id", "expires_at"}),
+         * which the scheduler keeps with the delivery; NULL for none. */
+        const char *receipt;
+        int64_t receipt_expires; /* Unix seconds, > 0 with a receipt */
 };
 
 /*
@@ -90,6 +100,18 @@ struct dproto_receipt {
 };
 /* The longest acknowledged_by: a Pushover user key is 30 characters. */
 #define DPROTO_MAX_ACKED_BY 64
+
+/*
+ * A receipt the daemon hands to a worker to poll (docs/dispatch.md,
+ * "Pushover receipts"): its delivery, the delivery's channel, the receipt
+ * and when it expires. The worker keeps it once, by delivery.
+ */
+struct dproto_watch {
+        const char *delivery; /* not empty */
+        const char *channel;  /* not empty */
+        const char *receipt;  /* dproto_receipt_valid() */
+        int64_t expires_at;   /* Unix seconds, > 0 */
+};
 
 struct dproto_heartbeat {
         int credit; /* a worker's: 0 .. DPROTO_MAX_CREDIT; -1: none */
@@ -164,6 +186,7 @@ struct dproto_msg {
                 struct dproto_job job;
                 struct dproto_ack ack;
                 struct dproto_refuse refuse;
+                struct dproto_watch watch;
         } u;
         json_t *root; /* the body, owning every string above */
 };
@@ -196,6 +219,8 @@ int dproto_job_decode(const json_t *body, struct dproto_job *out, char **cause);
 int dproto_ack_decode(const json_t *body, struct dproto_ack *out, char **cause);
 int dproto_refuse_decode(const json_t *body, struct dproto_refuse *out,
                          char **cause);
+int dproto_watch_decode(const json_t *body, struct dproto_watch *out,
+                        char **cause);
 
 /*
  * The encoders: each returns the body as compact JSON text (the caller
@@ -212,5 +237,6 @@ char *dproto_job_encode(const struct dproto_job *j, const char *alert_json);
 char *dproto_ack_encode(const struct dproto_ack *a);
 char *dproto_hello_encode(void);
 char *dproto_refuse_encode(const struct dproto_refuse *r);
+char *dproto_watch_encode(const struct dproto_watch *w);
 
 #endif

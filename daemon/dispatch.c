@@ -25,6 +25,7 @@ dispatch_new(void *sock)
         uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16);
 
         d->sock = sock;
+        d->watch_due = true; /* receipts a scheduler before us handed out */
         d->rand[0] = (unsigned short)seed;
         d->rand[1] = (unsigned short)(seed >> 16);
         d->rand[2] = (unsigned short)(seed >> 32);
@@ -53,6 +54,7 @@ dispatch_destroy(struct dispatch **dp)
         free(d->paces);
         free(d->waiting);
         free(d->held);
+        dispatch_watch_clear(d);
         free(d);
         *dp = NULL;
 }
@@ -207,6 +209,7 @@ dispatch_forget_worker(struct dispatch *d, struct store *st, struct worker *w,
         log_warnx("worker %s %s: %d deliveries back to pending", w->name, why,
                   n < 0 ? 0 : n);
         free(cause);
+        dispatch_watch_changed(d, w->name);
         worker_free(w);
         *w = d->workers[--d->nworkers];
 }
@@ -299,6 +302,8 @@ on_ready(const struct inbound *in, const struct dproto_msg *m)
                              : NULL;
                 log_info("worker %s (%s) connected with credit %d", w->name,
                          kind, r->credit);
+                /* It may poll receipts no other worker does. */
+                dispatch_watch_changed(d, NULL);
         }
         w->kind = r->kind;
         w->credit = r->credit;

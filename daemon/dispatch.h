@@ -2,8 +2,9 @@
  * dispatch: the daemon's side of docs/dispatch.md.
  *
  * Owns the registry of connected workers (kind, credit, last heard) and the
- * ROUTER socket's traffic: READY, OUTCOME and HEARTBEAT in; JOB, ACK,
- * HEARTBEAT, HELLO and REFUSE out, each encoded and decoded by dproto.
+ * ROUTER socket's traffic: READY, OUTCOME, RECEIPT and HEARTBEAT in;
+ * JOB, ACK, HEARTBEAT, HELLO, REFUSE and WATCH out, each encoded and
+ * decoded by dproto.
  * Deliveries themselves live in the store: a job is leased in a committed
  * transaction before it is sent, and an outcome is committed before it is
  * acknowledged.

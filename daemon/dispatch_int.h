@@ -4,8 +4,9 @@
  * send (READY, OUTCOME, HEARTBEAT) and what goes back; dispatch_outcome.c
  * decides who may settle a delivery and commits what an outcome says;
  * dispatch_jobs.c leases ready deliveries to workers with credit, paced
- * per channel, and runs the timers (heartbeats, silence, leases). Everyone
- * else uses dispatch.h.
+ * per channel, and runs the timers (heartbeats, silence, leases);
+ * dispatch_watch.c hands the Pushover receipts still to poll to workers.
+ * Everyone else uses dispatch.h.
  */
 #ifndef ONOTIFY_DISPATCH_INT_H
 #define ONOTIFY_DISPATCH_INT_H
@@ -68,6 +69,12 @@ struct beat {
         char error[160];      /* what the worker said then */
 };
 
+/* A receipt handed to a worker to poll (dispatch_watch.c): who has it. */
+struct watch {
+        char uid[STORE_UID_LEN + 1];
+        char *worker; /* its name */
+};
+
 struct dispatch {
         void *sock;
         struct worker *workers;
@@ -85,6 +92,12 @@ struct dispatch {
         size_t nheld;
         unsigned short rand[3];
         struct beat beat;
+        struct watch *watches; /* the receipts the workers poll */
+        size_t nwatches;
+        size_t watch_next; /* the worker the next receipt goes to */
+        /* Receipts may be outstanding that no worker polls: at start, and
+         * after a worker came or went. */
+        bool watch_due;
 };
 
 /* Outcome of dispatch_apply_outcome(). */
@@ -144,5 +157,18 @@ bool dispatch_apply_receipt(struct dispatch *d, struct store *st,
 enum applied dispatch_beat_outcome(struct dispatch *d, const struct worker *w,
                                    const struct dproto_outcome *out,
                                    int64_t now_ms);
+
+/*
+ * Receipts (dispatch_watch.c, docs/dispatch.md "Pushover receipts"):
+ * worker `worker` polls delivery `uid`'s receipt (its own delivery's);
+ * a worker came (`worker` NULL) or went: the receipts it polled go to
+ * another at the next dispatch_watch_tick(); which hands each receipt
+ * outstanding that no known worker polls to a webhook worker, WATCH.
+ */
+void dispatch_watch_held(struct dispatch *d, const char *uid,
+                         const char *worker);
+void dispatch_watch_changed(struct dispatch *d, const char *worker);
+void dispatch_watch_tick(struct dispatch *d, struct store *st, int64_t now_ms);
+void dispatch_watch_clear(struct dispatch *d);
 
 #endif

@@ -402,6 +402,7 @@ dispatch_tick(struct dispatch *d, struct store *st, const struct conf *conf,
                 else
                         i++;
         }
+        dispatch_watch_tick(d, st, now_ms);
         n = store_deliveries_expire(st, now_ms / 1000, lease_expired, d,
                                     &cause);
         if (n < 0)

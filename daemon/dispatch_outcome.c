@@ -151,7 +151,9 @@ dispatch_apply_outcome(struct dispatch *d, struct store *st,
         int64_t now = now_ms / 1000, wait;
         const char *uid = out->delivery, *error = out->error;
         const char *result = dproto_result_names[out->result];
-        struct store_outcome o = { DELIVERY_PENDING, 0, error, true, false };
+        struct store_outcome o = {
+                DELIVERY_PENDING, 0, error, true, false, NULL, 0
+        };
         struct store_delivery dl;
         enum dispatch_claim claim;
         char *cause = NULL, *why = NULL;
@@ -193,6 +195,12 @@ dispatch_apply_outcome(struct dispatch *d, struct store *st,
                 o.status = DELIVERY_DELIVERED;
                 o.error = NULL;
                 d->counts.delivered++;
+                /* An emergency's receipt, kept to be polled by another
+                 * worker should this one go; only a Pushover one. */
+                if (out->receipt != NULL && strcmp(dl.type, "pushover") == 0) {
+                        o.receipt = out->receipt;
+                        o.receipt_expires = out->receipt_expires;
+                }
         } else if (out->result == DPROTO_FAILED) {
                 o.status = DELIVERY_FAILED;
                 d->counts.failed++;
@@ -244,6 +252,9 @@ dispatch_apply_outcome(struct dispatch *d, struct store *st,
                 dispatch_store_error(st, cause);
                 free(cause);
         } else if (o.status == DELIVERY_DELIVERED) {
+                /* The worker that delivered it polls its receipt. */
+                if (o.receipt != NULL)
+                        dispatch_watch_held(d, uid, w->name);
                 log_info("delivery %s to '%s' (%s) delivered%s", uid,
                          dl.channel, dl.type,
                          claim == DISPATCH_CLAIM_LATE

@@ -193,8 +193,20 @@ static const char *const stmt_sql[S_COUNT] = {
                               "next_at = ?3, last_error = ?4, "
                               "updated_at = ?5, lease_until = NULL, "
                               "attempts = attempts + ?6, "
-                              "held = CASE WHEN ?7 THEN held + 1 ELSE 0 END "
+                              "held = CASE WHEN ?7 THEN held + 1 ELSE 0 END, "
+                              "receipt = coalesce(?8, receipt), "
+                              "receipt_expires = "
+                              "coalesce(?9, receipt_expires) "
                               "WHERE id = ?1",
+        /* The receipts to poll: off deliveries_receipts, a few rows. */
+        [S_RECEIPTS_OUTSTANDING] =
+            "/* receipts_outstanding */ SELECT d.uid, d.channel, d.receipt, "
+            "d.receipt_expires, d.worker FROM deliveries AS d "
+            "JOIN alerts AS a ON a.id = d.alert_id "
+            "WHERE d.receipt IS NOT NULL AND d.receipt_expires > ?1 "
+            "AND +d.status = 'delivered' AND NOT EXISTS (SELECT 1 FROM acks "
+            "AS k WHERE k.case_id = a.case_id AND k.rule = a.rule "
+            "AND k.event_id >= a.event_id) ORDER BY d.receipt_expires",
         [S_NEXT_DELIVERY] = "/* next_delivery */ SELECT min(t) FROM ("
                             "SELECT min(next_at) AS t FROM deliveries "
                             "WHERE status = 'retry' UNION ALL "

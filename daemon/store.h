@@ -38,7 +38,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 11
+/* A delivery's public id: 32 hex digits. */
+#define STORE_UID_LEN 32
 
 struct store;
 
@@ -484,6 +486,10 @@ struct store_outcome {
         const char *error;           /* may be NULL */
         bool verdict;                /* the receiver answered: attempts + 1 */
         bool local; /* a problem on our side: held + 1, else held 0 */
+        /* A delivered emergency's receipt and when it expires (Unix
+         * seconds), kept with the delivery; NULL: none (any kept stays). */
+        const char *receipt;
+        int64_t receipt_expires;
 };
 /*
  * Records where a delivery stands. Its worker and lease stay, so that the
@@ -492,6 +498,24 @@ struct store_outcome {
 int store_delivery_finish(struct store *st, int64_t id,
                           const struct store_outcome *o, int64_t now,
                           char **cause);
+/* The longest receipt kept: the dispatch protocol's DPROTO_RECEIPT_MAX. */
+#define STORE_RECEIPT_LEN 64
+/* A receipt to poll (docs/dispatch.md, "Pushover receipts"). */
+struct store_receipt {
+        char uid[STORE_UID_LEN + 1];
+        char channel[NAMES_CHANNEL_LEN + 1];
+        char receipt[STORE_RECEIPT_LEN + 1];
+        int64_t expires_at;
+        char worker[NAMES_WORKER_LEN + 1]; /* who delivered it */
+};
+/*
+ * The receipts outstanding at `now`: of a delivered delivery, not expired,
+ * the rule of its case not acknowledged (for its alert's event or a later
+ * one), soonest to expire first. Sets *out (caller frees) and returns how
+ * many, or -1.
+ */
+int store_receipts_outstanding(struct store *st, int64_t now,
+                               struct store_receipt **out, char **cause);
 /*
  * Makes every delivery waiting to retry for a problem on our side due at
  * `now` (after a reload). Returns how many, or -1.
@@ -522,8 +546,6 @@ int store_alert_read(struct store *st, int64_t id, struct store_alert_row *out,
                      char **cause);
 void store_alert_row_clear(struct store_alert_row *r);
 
-/* A delivery's public id: 32 hex digits. */
-#define STORE_UID_LEN 32
 /* What a JOB (docs/dispatch.md) says of delivery and alert. */
 struct store_job {
         char uid[STORE_UID_LEN + 1];

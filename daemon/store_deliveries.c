@@ -210,11 +210,46 @@ store_delivery_finish(struct store *st, int64_t id,
             bind_text(s, 4, o->error) != SQLITE_OK ||
             sqlite3_bind_int64(s, 5, now) != SQLITE_OK ||
             sqlite3_bind_int(s, 6, o->verdict) != SQLITE_OK ||
-            sqlite3_bind_int(s, 7, o->local) != SQLITE_OK) {
+            sqlite3_bind_int(s, 7, o->local) != SQLITE_OK ||
+            bind_text(s, 8, o->receipt) != SQLITE_OK ||
+            (o->receipt != NULL &&
+             sqlite3_bind_int64(s, 9, o->receipt_expires) != SQLITE_OK)) {
                 done(s);
                 return store_fail(st, what, cause);
         }
         return store_run(st, s, what, cause);
+}
+
+int
+store_receipts_outstanding(struct store *st, int64_t now,
+                           struct store_receipt **out, char **cause)
+{
+        static const char what[] = "list receipts outstanding";
+        sqlite3_stmt *s = st->stmts[S_RECEIPTS_OUTSTANDING];
+        struct store_receipt *v = NULL;
+        int n = 0, rc;
+
+        *out = NULL;
+        if (sqlite3_bind_int64(s, 1, now) != SQLITE_OK) {
+                done(s);
+                return store_fail(st, what, cause);
+        }
+        while ((rc = store_step(st, s, what, cause)) == 1) {
+                v = xreallocarray(v, (size_t)n + 1, sizeof(*v));
+                copy_col(v[n].uid, sizeof(v[n].uid), s, 0);
+                copy_col(v[n].channel, sizeof(v[n].channel), s, 1);
+                copy_col(v[n].receipt, sizeof(v[n].receipt), s, 2);
+                v[n].expires_at = sqlite3_column_int64(s, 3);
+                copy_col(v[n].worker, sizeof(v[n].worker), s, 4);
+                n++;
+        }
+        done(s);
+        if (rc < 0) {
+                free(v);
+                return -1;
+        }
+        *out = v;
+        return n;
 }
 
 int

@@ -59,6 +59,7 @@ enum stmt {
         S_DELIVERY_LEASE,
         S_DELIVERY_FIND,
         S_DELIVERY_FINISH,
+        S_RECEIPTS_OUTSTANDING,
         S_NEXT_DELIVERY,
         S_JOB_READ,
         S_MESSAGE_ADD,

@@ -261,6 +261,17 @@ static const char *const migrations[] = {
         " rcpt TEXT NOT NULL,"
         " subject TEXT NOT NULL,"
         " body TEXT NOT NULL);",
+        /*
+         * 10 -> 11: a delivered Pushover emergency's receipt and when it
+         * expires, from its OUTCOME, so that the receipts still to poll
+         * outlive the worker that sent them (docs/dispatch.md, "Pushover
+         * receipts"): the scheduler hands them out again. Indexed by
+         * expiry, only the deliveries that have one.
+         */
+        "ALTER TABLE deliveries ADD COLUMN receipt TEXT;"
+        "ALTER TABLE deliveries ADD COLUMN receipt_expires INTEGER;"
+        "CREATE INDEX deliveries_receipts ON deliveries(receipt_expires) "
+        "WHERE receipt IS NOT NULL;",
 };
 
 _Static_assert(NELEM(migrations) == STORE_SCHEMA_VERSION,

@@ -11,6 +11,7 @@
 #define ONOTIFY_BACKEND_INT_H
 
 #include "backend.h"
+#include "dproto.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -207,8 +208,9 @@ struct pushover_receipt {
         bool expired;             /* retries ended unacknowledged */
         int64_t expires_at;
 };
-/* The longest receipt kept: Pushover's are 30 letters and digits. */
-#define PUSHOVER_RECEIPT_MAX 64
+/* The longest receipt kept: Pushover's are 30 letters and digits; the
+ * dispatch protocol carries it (dproto_receipt_valid()). */
+#define PUSHOVER_RECEIPT_MAX DPROTO_RECEIPT_MAX
 /* The receipt of an emergency's answer (letters and digits, at most
  * PUSHOVER_RECEIPT_MAX), a new string; NULL when it has none. */
 char *pushover_receipt_of(const char *body, size_t len);

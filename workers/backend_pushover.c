@@ -19,6 +19,7 @@
  */
 #include "backend_int.h"
 
+#include "dproto.h"
 #include "xalloc.h"
 
 #include <string.h>
@@ -161,12 +162,9 @@ pushover_receipt_of(const char *body, size_t len)
                 return NULL;
         doc = json_loadb(body, len, 0, NULL);
         receipt = json_string_value(json_object_get(doc, "receipt"));
-        /* Receipts are 30 letters and digits; anything else is not one. */
-        if (receipt != NULL && strlen(receipt) <= PUSHOVER_RECEIPT_MAX &&
-            strspn(receipt,
-                   "abcdefghijklmnopqrstuvwxyz"
-                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == strlen(receipt) &&
-            receipt[0] != '\0')
+        /* Receipts are 30 letters and digits; anything else is not one,
+         * judged as the scheduler judges the one an OUTCOME carries. */
+        if (receipt != NULL && dproto_receipt_valid(receipt))
                 out = xstrdup(receipt);
         json_decref(doc);
         return out;

@@ -2,9 +2,11 @@
  * receipts: the Pushover emergencies this worker polls until someone
  * acknowledges them (docs/dispatch.md, "Pushover receipts").
  *
- * Each delivered emergency's receipt is kept in memory with its delivery,
- * its channel and when to poll it next; a worker that restarts forgets
- * them and stops polling. What a poll's answer means is decided here
+ * Each delivered emergency's receipt is kept with its delivery, its
+ * channel and when to poll it next: those this worker delivered, and
+ * those the scheduler hands it (WATCH) when the worker that delivered them
+ * went, for the scheduler keeps every receipt with its delivery. What a
+ * poll's answer means is decided here
  * (receipts_polled(), no I/O); the worker runs the polls in its transfer
  * pool (transport_receipt()) and sends the RECEIPT.
  */

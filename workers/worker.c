@@ -78,17 +78,22 @@ wire_result(enum outcome o)
 }
 
 /*
- * Queues an outcome and sends it; it is sent again every DPROTO_RESEND_MS until
- * the scheduler acknowledges it. `error` holds no URL or secret. A local
- * retry is logged at debug only: its cause was logged once, at error.
+ * Queues an outcome and sends it; it is sent again every DPROTO_RESEND_MS
+ * until the scheduler acknowledges it. A delivered emergency's carries its
+ * receipt `r` (NULL: none), which the scheduler keeps. `error` holds no
+ * URL or secret. A local retry is logged at debug only: its cause was
+ * logged once, at error.
  */
 static void
-report(struct wk *w, const char *uid, int64_t lease, enum outcome o, long code,
-       long retry_after, bool local, const char *error)
+report_receipt(struct wk *w, const char *uid, int64_t lease, enum outcome o,
+               long code, long retry_after, bool local, const char *error,
+               const struct receipt *r)
 {
         link_outcome(w->link,
                      &(struct dproto_outcome){ uid, lease, wire_result(o), code,
-                                               retry_after, local, error },
+                                               retry_after, local, error,
+                                               r != NULL ? r->id : NULL,
+                                               r != NULL ? r->expires_at : 0 },
                      os_mono_ms());
         if (o == OUTCOME_DELIVERED && dproto_is_beat(uid))
                 log_debug("%s: delivered", uid); /* every few minutes */
@@ -100,6 +105,14 @@ report(struct wk *w, const char *uid, int64_t lease, enum outcome o, long code,
         else
                 log_warnx("delivery %s: %s: %s", uid, outcome_name(o),
                           error ? error : "?");
+}
+
+/* An outcome without a receipt. */
+static void
+report(struct wk *w, const char *uid, int64_t lease, enum outcome o, long code,
+       long retry_after, bool local, const char *error)
+{
+        report_receipt(w, uid, lease, o, code, retry_after, local, error, NULL);
 }
 
 /* The dead-man's switch's JOB: a GET of the push monitor's URL. */
@@ -215,8 +228,8 @@ on_polled(struct wk *w, const char *uid, enum outcome o, long retry_after,
         free(why);
 }
 
-/* A delivered Pushover emergency: its receipt, to poll. */
-static void
+/* A delivered Pushover emergency: its receipt, to poll, or NULL. */
+static const struct receipt *
 keep_receipt(struct wk *w, const char *uid, const struct transfer_info *x)
 {
         const struct channel *ch =
@@ -224,18 +237,19 @@ keep_receipt(struct wk *w, const char *uid, const struct transfer_info *x)
         char *id;
 
         if (ch == NULL || ch->type != CHANNEL_PUSHOVER)
-                return;
+                return NULL;
         id = pushover_receipt_of(x->body, x->len);
         if (id == NULL)
-                return;
+                return NULL;
         receipts_add(&w->receipts, uid, ch->name, id,
                      (int64_t)time(NULL) + ch->expire + RECEIPT_SLACK_S,
                      os_mono_ms());
         free(id);
+        return receipts_find(&w->receipts, uid);
 }
 
-/* A finished transfer's outcome, for the scheduler (transfer_done); a
- * receipt's poll stays here. */
+/* A finished transfer's outcome, for the scheduler (transfer_done), with
+ * a delivered emergency's receipt; a receipt's poll stays here. */
 static void
 on_done(void *arg, const char *uid, int64_t lease, enum outcome o, long code,
         long retry_after, bool local, const char *error,
@@ -247,9 +261,8 @@ on_done(void *arg, const char *uid, int64_t lease, enum outcome o, long code,
                 on_polled(w, uid, o, retry_after, x);
                 return;
         }
-        report(w, uid, lease, o, code, retry_after, local, error);
-        if (o == OUTCOME_DELIVERED)
-                keep_receipt(w, uid, x);
+        report_receipt(w, uid, lease, o, code, retry_after, local, error,
+                       o == OUTCOME_DELIVERED ? keep_receipt(w, uid, x) : NULL);
 }
 
 /* Starts the polls that are due, unless stopping. */
@@ -299,6 +312,34 @@ poll_receipts(struct wk *w, int64_t now)
         }
 }
 
+/*
+ * A receipt the scheduler hands us to poll (its worker went, or the
+ * scheduler restarted): kept once, by delivery, and polled as our own.
+ */
+static void
+on_watch(void *arg, const struct dproto_msg *m)
+{
+        struct wk *w = arg;
+        const struct dproto_watch *wa = &m->u.watch;
+        const struct channel *ch = conf_channel(w->conf, wa->channel);
+
+        if (receipts_find(&w->receipts, wa->delivery) != NULL) {
+                log_debug("delivery %s: its receipt is polled already",
+                          wa->delivery);
+                return;
+        }
+        if (ch == NULL || ch->type != CHANNEL_PUSHOVER) {
+                log_warnx("delivery %s: receipt not polled: channel '%s' is "
+                          "not a Pushover channel of this worker's config",
+                          wa->delivery, wa->channel);
+                return;
+        }
+        receipts_add(&w->receipts, wa->delivery, ch->name, wa->receipt,
+                     wa->expires_at, os_mono_ms());
+        log_info("delivery %s: polling its receipt '%s' for the scheduler",
+                 wa->delivery, wa->receipt);
+}
+
 static void
 on_hello(void *arg, const struct dproto_msg *m)
 {
@@ -325,6 +366,7 @@ static link_handler *const handlers[DPROTO_NTYPES] = {
         [DPROTO_JOB] = on_job,
         [DPROTO_HELLO] = on_hello,
         [DPROTO_REFUSE] = on_refuse,
+        [DPROTO_WATCH] = on_watch,
 };
 
 static void

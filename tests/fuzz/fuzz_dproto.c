@@ -2,17 +2,17 @@
  * fuzz_dproto: the dispatch protocol (docs/dispatch.md) as both peers read
  * it. Every message of the input is decoded by dproto_decode(), the
  * decoder of the daemon and of the worker alike, for whichever type it
- * names (JOB, ACK, HELLO and REFUSE as a worker gets them; READY, OUTCOME,
- * RECEIPT and HEARTBEAT as the daemon does); and it is sent to the daemon's
- * dispatch_read() and dispatch_tick() (daemon/dispatch.c) through a real
- * ROUTER socket and a real state database, which handle what it takes.
+ * names (JOB, ACK, HELLO, REFUSE and WATCH as a worker gets them; READY,
+ * OUTCOME, RECEIPT and HEARTBEAT as the daemon does); and it is sent to the
+ * daemon's dispatch_read() and dispatch_tick() (daemon/dispatch.c) through a
+ * real ROUTER socket and a real state database, which handle what it takes.
  *
  * Three DEALER peers stand in for workers: 0 "webhook/fuzz/1" (the worker
  * holding lease 1 of delivery 2 in fuzz_store()'s state), 1 "email/fuzz/2"
  * and 2 a binary routing id. The input is text:
  *
  *   @1                         optional: the message comes from peer 1
- *   ofsted-notify-dispatch/1   one line per frame after the routing id
+ *   ofsted-notify-dispatch/2   one line per frame after the routing id
  *   READY                      ("-" alone is an empty frame)
  *   {"kind": "email", "credit": 3}
  *                              a blank line ends the message
@@ -152,6 +152,8 @@ encode(const struct dproto_msg *m)
                 return dproto_refuse_encode(&m->u.refuse);
         case DPROTO_RECEIPT:
                 return dproto_receipt_encode(&m->u.receipt);
+        case DPROTO_WATCH:
+                return dproto_watch_encode(&m->u.watch);
         case DPROTO_NTYPES:
                 break;
         }
@@ -178,7 +180,9 @@ check_same(const struct dproto_msg *a, const struct dproto_msg *b)
                            oa->code == ob->code &&
                            oa->retry_after == ob->retry_after &&
                            oa->local == ob->local &&
-                           same(oa->error, ob->error));
+                           same(oa->error, ob->error) &&
+                           same(oa->receipt, ob->receipt) &&
+                           oa->receipt_expires == ob->receipt_expires);
                 break;
         case DPROTO_HEARTBEAT:
                 FUZZ_CHECK(a->u.heartbeat.credit == b->u.heartbeat.credit);
@@ -204,6 +208,12 @@ check_same(const struct dproto_msg *a, const struct dproto_msg *b)
                                 b->u.receipt.acknowledged_by) &&
                            a->u.receipt.acknowledged_at ==
                                b->u.receipt.acknowledged_at);
+                break;
+        case DPROTO_WATCH:
+                FUZZ_CHECK(same(a->u.watch.delivery, b->u.watch.delivery) &&
+                           same(a->u.watch.channel, b->u.watch.channel) &&
+                           same(a->u.watch.receipt, b->u.watch.receipt) &&
+                           a->u.watch.expires_at == b->u.watch.expires_at);
                 break;
         case DPROTO_HELLO:
         case DPROTO_NTYPES:

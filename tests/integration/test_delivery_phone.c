@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -234,13 +235,16 @@ settled(struct cluster *c, const char *name, const char *status)
         return w.found;
 }
 
-/* No secret in the daemon's, the worker's or ctl's logs. */
+/* No secret in the daemon's or the workers' logs. */
 static void
 assert_no_secret_logged(struct cluster *c)
 {
         for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
                 assert_int_equal(cluster_log_count(c->dlog, secrets[i]), 0);
-                assert_int_equal(cluster_log_count(c->wlog[0], secrets[i]), 0);
+                /* Slot 1: the worker started after slot 0's was killed. */
+                for (int w = 0; w < 2; w++)
+                        assert_int_equal(
+                            cluster_log_count(c->wlog[w], secrets[i]), 0);
         }
 }
 
@@ -619,6 +623,32 @@ is_acked(void *arg)
 }
 
 /*
+ * The rule acknowledged once, as pushover:PO_MEMBER, and its later
+ * reminder (-60m) cancelled.
+ */
+static void
+assert_acked_by_member(struct cluster *c)
+{
+        json_t *cs = show_case(c), *a;
+        size_t i;
+        bool found = false;
+
+        assert_int_equal(json_array_size(jarr(cs, "acks")), 1);
+        a = json_array_get(jarr(cs, "acks"), 0);
+        assert_string_equal(jstr(a, "rule"), "drill");
+        assert_string_equal(jstr(a, "by"), "pushover:" PO_MEMBER);
+        json_array_foreach(jarr(cs, "alerts"), i, a)
+        {
+                if (strcmp(jstr(a, "offset"), "-60m") != 0)
+                        continue;
+                assert_string_equal(jstr(a, "state"), "cancelled");
+                found = true;
+        }
+        assert_true(found);
+        json_decref(cs);
+}
+
+/*
  * A Pushover emergency's receipt: the worker polls it (a GET with the app
  * token, no sooner than 5 s apart), not acknowledged the first time; once
  * a group member acknowledges it at Pushover, the rule is acknowledged as
@@ -628,10 +658,8 @@ static void
 test_receipt(void **state)
 {
         struct cluster *c = *state;
-        json_t *r, *polls, *cs, *a;
+        json_t *r, *polls;
         const char *path;
-        size_t i;
-        bool found = false;
 
         start_drill(c);
         polls = cluster_wait_requests(c, "/1/receipts/", 1, WAIT_MS);
@@ -647,19 +675,7 @@ test_receipt(void **state)
         if (!cluster_wait_until(is_acked, c, WAIT_MS))
                 fail_msg("the receipt's acknowledgement never acknowledged "
                          "the rule");
-        cs = show_case(c);
-        a = json_array_get(jarr(cs, "acks"), 0);
-        assert_string_equal(jstr(a, "rule"), "drill");
-        assert_string_equal(jstr(a, "by"), "pushover:" PO_MEMBER);
-        json_array_foreach(jarr(cs, "alerts"), i, a)
-        {
-                if (strcmp(jstr(a, "offset"), "-60m") != 0)
-                        continue;
-                assert_string_equal(jstr(a, "state"), "cancelled");
-                found = true;
-        }
-        assert_true(found);
-        json_decref(cs);
+        assert_acked_by_member(c);
         /* The token travels in the poll's URL, never into a log. */
         finish(c);
 }
@@ -730,6 +746,104 @@ test_receipt_daemon_down(void **state)
         finish(c);
 }
 
+/* Worker slot 1, a webhook worker like slot 0's. */
+static void
+start_worker_1(struct cluster *c)
+{
+        static const char *const args[] = { "--timeout", "8", NULL };
+
+        cluster_worker_start(c, 1, "webhook", NULL, args);
+}
+
+/* The alert and its escalation delivered, the emergency's receipt kept
+ * by worker slot 0. */
+static void
+wait_receipt(struct cluster *c)
+{
+        cluster_wait_settled(c, 7, 0, WAIT_MS);
+        assert_true(
+            cluster_log_count(c->wlog[0], "pushover emergency receipt") >= 1);
+}
+
+/*
+ * The worker that polled the emergency's receipt is killed (SIGKILL) and
+ * another started: the scheduler, which kept the receipt with its
+ * delivery, hands it to the new worker, which polls it; acknowledged at
+ * Pushover, the rule is acknowledged once as pushover:MEMBER, with one
+ * audit entry, and its later reminder is cancelled.
+ */
+static void
+test_receipt_worker_killed(void **state)
+{
+        struct cluster *c = *state;
+        int kept;
+
+        start_drill(c);
+        wait_receipt(c);
+        assert_int_not_equal(cluster_worker_stop(c, 0, SIGKILL), -1);
+        receipt_script(c, true, (long long)time(NULL));
+        start_worker_1(c);
+        if (!cluster_wait_until(is_acked, c, WAIT_MS))
+                fail_msg("the receipt of a killed worker was never polled "
+                         "again");
+        /* Every receipt slot 0 kept (the mock gives one to each message)
+         * handed to slot 1 once, and its RECEIPT taken. */
+        kept = cluster_log_count(c->wlog[0], "pushover emergency receipt");
+        cluster_wait_log(c->wlog[1], "the scheduler has its receipt", kept,
+                         WAIT_MS);
+        assert_int_equal(
+            cluster_log_count(c->wlog[1], "polling its receipt '" RECEIPT "'"),
+            kept);
+        assert_acked_by_member(c);
+        assert_int_equal(audited(c), 1);
+        finish(c);
+}
+
+/*
+ * A receipt past its expiry is not handed out: with the scheduler
+ * stopped, the worker is killed; the scheduler started again two hours
+ * on (libfaketime; the channel's expire is an hour) has no receipt for
+ * the new worker to poll.
+ */
+static void
+test_receipt_expired(void **state)
+{
+        static const char pass[] = "Pushover receipts to poll",
+                          none[] = ": 0 Pushover receipts to poll: 0 polled, "
+                                   "0 handed out";
+        struct cluster *c = *state;
+        const char *old = getenv("ASAN_OPTIONS");
+        char preload[PATH_MAX + 16], asan[256];
+        char *env[] = { preload,
+                        asan,
+                        "FAKETIME=+7200",
+                        "FAKETIME_NO_CACHE=1",
+                        "DONT_FAKE_MONOTONIC=1",
+                        "NO_FAKE_STAT=1",
+                        NULL };
+        int passes, nones;
+
+        snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", FAKETIME_LIBRARY);
+        snprintf(asan, sizeof(asan),
+                 "ASAN_OPTIONS=%s%sverify_asan_link_order=0", old ? old : "",
+                 old && *old ? ":" : "");
+        start_drill(c);
+        wait_receipt(c);
+        assert_int_equal(cluster_daemon_stop(c, SIGTERM), 0);
+        assert_int_not_equal(cluster_worker_stop(c, 0, SIGKILL), -1);
+        passes = cluster_log_count(c->dlog, pass);
+        nones = cluster_log_count(c->dlog, none);
+        cluster_daemon_start(c, env);
+        start_worker_1(c);
+        /* The new scheduler's pass when the new worker says READY. */
+        cluster_wait_log(c->dlog, pass, passes + 1, WAIT_MS);
+        assert_int_equal(cluster_log_count(c->dlog, pass), passes + 1);
+        assert_int_equal(cluster_log_count(c->dlog, none), nones + 1);
+        assert_int_equal(cluster_log_count(c->wlog[1], "polling its receipt"),
+                         0);
+        finish(c);
+}
+
 CLUSTER_MAIN({
     CLUSTER_TEST(test_ntfy),
     CLUSTER_TEST(test_pushover),
@@ -740,4 +854,6 @@ CLUSTER_MAIN({
     CLUSTER_TEST(test_links_and_escalation),
     CLUSTER_TEST(test_receipt),
     CLUSTER_TEST(test_receipt_daemon_down),
+    CLUSTER_TEST(test_receipt_worker_killed),
+    CLUSTER_TEST(test_receipt_expired),
 })

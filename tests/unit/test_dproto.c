@@ -54,7 +54,7 @@ static void
 test_names(void **state)
 {
         (void)state;
-        assert_string_equal(DPROTO_ID, "ofsted-notify-dispatch/1");
+        assert_string_equal(DPROTO_ID, "ofsted-notify-dispatch/2");
         assert_string_equal(dproto_type_names[DPROTO_READY], "READY");
         assert_string_equal(dproto_type_names[DPROTO_OUTCOME], "OUTCOME");
         assert_string_equal(dproto_type_names[DPROTO_HEARTBEAT], "HEARTBEAT");
@@ -63,6 +63,7 @@ test_names(void **state)
         assert_string_equal(dproto_type_names[DPROTO_HELLO], "HELLO");
         assert_string_equal(dproto_type_names[DPROTO_REFUSE], "REFUSE");
         assert_string_equal(dproto_type_names[DPROTO_RECEIPT], "RECEIPT");
+        assert_string_equal(dproto_type_names[DPROTO_WATCH], "WATCH");
         assert_int_equal(dproto_type_parse("JOB", 3), DPROTO_JOB);
         assert_int_equal(dproto_type_parse("JO", 2), -1);
         assert_int_equal(dproto_type_parse("JOBS", 4), -1);
@@ -102,29 +103,37 @@ test_outcome(void **state)
                 struct dproto_outcome o;
                 const char *text;
         } cases[] = {
-                { { "3f2a9c", 17, DPROTO_DELIVERED, 0, -1, false, NULL },
+                /* A delivered emergency's, with its receipt. */
+                { { "3f2a9c", 17, DPROTO_DELIVERED, 200, -1, false, NULL,
+                    "rLqQ5ZBe2w5nd3Rs", 1700003660 },
+                  "{\"delivery\":\"3f2a9c\",\"lease\":17,"
+                  "\"result\":\"delivered\",\"code\":200,\"receipt\":"
+                  "{\"id\":\"rLqQ5ZBe2w5nd3Rs\",\"expires_at\":1700003660}}" },
+                { { "3f2a9c", 17, DPROTO_DELIVERED, 0, -1, false, NULL, NULL,
+                    0 },
                   "{\"delivery\":\"3f2a9c\",\"lease\":17,"
                   "\"result\":\"delivered\"}" },
-                { { "3f2a9c", 17, DPROTO_DELIVERED, 200, -1, false, NULL },
+                { { "3f2a9c", 17, DPROTO_DELIVERED, 200, -1, false, NULL, NULL,
+                    0 },
                   "{\"delivery\":\"3f2a9c\",\"lease\":17,"
                   "\"result\":\"delivered\",\"code\":200}" },
                 /* docs/dispatch.md's example, less `local: false`. */
                 { { "3f2a9c", 17, DPROTO_RETRY, 503, 2, false,
-                    "HTTP 503 from hooks.example" },
+                    "HTTP 503 from hooks.example", NULL, 0 },
                   "{\"delivery\":\"3f2a9c\",\"lease\":17,\"result\":\"retry\","
                   "\"code\":503,\"retry_after\":2,"
                   "\"error\":\"HTTP 503 from hooks.example\"}" },
                 { { "ab-1", 1, DPROTO_RETRY, 0, -1, true,
-                    "secret file 'hook.url': missing" },
+                    "secret file 'hook.url': missing", NULL, 0 },
                   "{\"delivery\":\"ab-1\",\"lease\":1,\"result\":\"retry\","
                   "\"local\":true,"
                   "\"error\":\"secret file 'hook.url': missing\"}" },
-                { { "x", 0, DPROTO_FAILED, 550, 0, false, "" },
+                { { "x", 0, DPROTO_FAILED, 550, 0, false, "", NULL, 0 },
                   "{\"delivery\":\"x\",\"lease\":0,\"result\":\"failed\","
                   "\"code\":550,\"retry_after\":0,\"error\":\"\"}" },
                 /* A lease past 2^53, which a double would round. */
                 { { "x", INT64_C(9007199254740993), DPROTO_FAILED, 0, -1, false,
-                    NULL },
+                    NULL, NULL, 0 },
                   "{\"delivery\":\"x\",\"lease\":9007199254740993,"
                   "\"result\":\"failed\"}" },
         };
@@ -148,6 +157,11 @@ test_outcome(void **state)
                         assert_null(got->error);
                 else
                         assert_string_equal(got->error, o->error);
+                if (o->receipt == NULL)
+                        assert_null(got->receipt);
+                else
+                        assert_string_equal(got->receipt, o->receipt);
+                assert_true(got->receipt_expires == o->receipt_expires);
                 dproto_msg_clear(&m);
                 free(text);
         }
@@ -157,7 +171,8 @@ test_outcome(void **state)
 static void
 test_outcome_local_only_with_retry(void **state)
 {
-        struct dproto_outcome o = { "d", 2, DPROTO_FAILED, 0, -1, true, NULL };
+        struct dproto_outcome o = { "d",  2,    DPROTO_FAILED, 0, -1,
+                                    true, NULL, NULL,          0 };
         char *text = dproto_outcome_encode(&o);
 
         (void)state;
@@ -427,6 +442,49 @@ test_receipt(void **state)
         }
 }
 
+/* WATCH: a receipt the daemon hands a worker to poll. */
+static void
+test_watch(void **state)
+{
+        struct dproto_watch w = { "3f2a9c", "po", "rLqQ5ZBe2w5nd3Rs",
+                                  1700003660 };
+        struct dproto_msg m;
+        char *text = dproto_watch_encode(&w);
+
+        (void)state;
+        assert_string_equal(text, "{\"delivery\":\"3f2a9c\",\"channel\":"
+                                  "\"po\",\"receipt\":\"rLqQ5ZBe2w5nd3Rs\","
+                                  "\"expires_at\":1700003660}");
+        decode_ok("WATCH", text, DPROTO_WATCH, &m);
+        assert_string_equal(m.u.watch.delivery, "3f2a9c");
+        assert_string_equal(m.u.watch.channel, "po");
+        assert_string_equal(m.u.watch.receipt, "rLqQ5ZBe2w5nd3Rs");
+        assert_true(m.u.watch.expires_at == 1700003660);
+        dproto_msg_clear(&m);
+        free(text);
+}
+
+/* A receipt is 1 to DPROTO_RECEIPT_MAX letters and digits. */
+static void
+test_receipt_valid(void **state)
+{
+        char longest[DPROTO_RECEIPT_MAX + 2];
+
+        (void)state;
+        assert_true(dproto_receipt_valid("rLqQ5ZBe2w5nd3Rs"));
+        assert_false(dproto_receipt_valid(""));
+        assert_false(dproto_receipt_valid("r-1"));
+        assert_false(dproto_receipt_valid("../x"));
+        assert_false(dproto_receipt_valid("r x"));
+        assert_false(dproto_receipt_valid("r\xc3\xa9"));
+        memset(longest, 'a', DPROTO_RECEIPT_MAX);
+        longest[DPROTO_RECEIPT_MAX] = '\0';
+        assert_true(dproto_receipt_valid(longest));
+        longest[DPROTO_RECEIPT_MAX] = 'a';
+        longest[DPROTO_RECEIPT_MAX + 1] = '\0';
+        assert_false(dproto_receipt_valid(longest));
+}
+
 /* Every malformed body is refused, with a reason naming the field. */
 static void
 test_malformed_fields(void **state)
@@ -525,6 +583,61 @@ test_malformed_fields(void **state)
                   "'receipt' is not a boolean" },
                 { "ACK", "{\"delivery\": \"d\", \"lease\": true}",
                   "'lease' is not an integer" },
+                { "OUTCOME",
+                  "{\"delivery\": \"d\", \"lease\": 1, \"result\": "
+                  "\"delivered\", \"receipt\": \"r1\"}",
+                  "'receipt' is not an object" },
+                { "OUTCOME",
+                  "{\"delivery\": \"d\", \"lease\": 1, \"result\": "
+                  "\"retry\", \"receipt\": {\"id\": \"r1\", "
+                  "\"expires_at\": 5}}",
+                  "'receipt' with result 'retry', not 'delivered'" },
+                { "OUTCOME",
+                  "{\"delivery\": \"d\", \"lease\": 1, \"result\": "
+                  "\"delivered\", \"receipt\": {\"expires_at\": 5}}",
+                  "'id' is missing" },
+                { "OUTCOME",
+                  "{\"delivery\": \"d\", \"lease\": 1, \"result\": "
+                  "\"delivered\", \"receipt\": {\"id\": \"r/1\", "
+                  "\"expires_at\": 5}}",
+                  "'id' is not a receipt (1 to 64 letters and digits)" },
+                { "OUTCOME",
+                  "{\"delivery\": \"d\", \"lease\": 1, \"result\": "
+                  "\"delivered\", \"receipt\": {\"id\": \"r1\"}}",
+                  "'expires_at' is missing" },
+                { "OUTCOME",
+                  "{\"delivery\": \"d\", \"lease\": 1, \"result\": "
+                  "\"delivered\", \"receipt\": {\"id\": \"r1\", "
+                  "\"expires_at\": 0}}",
+                  "'expires_at' is 0, not 1 to" },
+                { "WATCH",
+                  "{\"channel\": \"po\", \"receipt\": \"r1\", "
+                  "\"expires_at\": 5}",
+                  "'delivery' is missing" },
+                { "WATCH",
+                  "{\"delivery\": \"d\", \"receipt\": \"r1\", "
+                  "\"expires_at\": 5}",
+                  "'channel' is missing" },
+                { "WATCH",
+                  "{\"delivery\": \"d\", \"channel\": \"po\", "
+                  "\"expires_at\": 5}",
+                  "'receipt' is missing" },
+                { "WATCH",
+                  "{\"delivery\": \"d\", \"channel\": \"po\", "
+                  "\"receipt\": \"\", \"expires_at\": 5}",
+                  "'receipt' is empty" },
+                { "WATCH",
+                  "{\"delivery\": \"d\", \"channel\": \"po\", "
+                  "\"receipt\": \"r1.json?token=x\", \"expires_at\": 5}",
+                  "'receipt' is not a receipt" },
+                { "WATCH",
+                  "{\"delivery\": \"d\", \"channel\": \"po\", "
+                  "\"receipt\": \"r1\"}",
+                  "'expires_at' is missing" },
+                { "WATCH",
+                  "{\"delivery\": \"d\", \"channel\": \"po\", "
+                  "\"receipt\": \"r1\", \"expires_at\": \"soon\"}",
+                  "'expires_at' is not an integer" },
                 { "REFUSE", "{}", "'error' is missing" },
                 { "REFUSE", "{\"error\": [\"no\"]}",
                   "'error' is not a string" },
@@ -577,13 +690,13 @@ test_malformed_envelope(void **state)
                     { "READY", 5 },
                     { "{}", 2 } },
                   DPROTO_FAULT_FOREIGN,
-                  "not ofsted-notify-dispatch/1" },
+                  "not ofsted-notify-dispatch/2" },
                 { 3,
-                  { { "ofsted-notify-dispatch/1x", 25 },
+                  { { "ofsted-notify-dispatch/2x", 25 },
                     { "READY", 5 },
                     { "{}", 2 } },
                   DPROTO_FAULT_FOREIGN,
-                  "not ofsted-notify-dispatch/1" },
+                  "not ofsted-notify-dispatch/2" },
                 { 3,
                   { { DPROTO_ID, 24 }, { "READY", 5 }, { "not json {", 10 } },
                   DPROTO_FAULT_BODY,
@@ -650,6 +763,8 @@ UNIT_MAIN({
     cmocka_unit_test(test_job_message),
     cmocka_unit_test(test_ack_hello),
     cmocka_unit_test(test_receipt),
+    cmocka_unit_test(test_watch),
+    cmocka_unit_test(test_receipt_valid),
     cmocka_unit_test(test_malformed_fields),
     cmocka_unit_test(test_malformed_envelope),
     cmocka_unit_test(test_unknown_fields_ignored),

@@ -183,7 +183,7 @@ test_outcome_until_ack(void **state)
 
         link_outcome(f->link,
                      &(struct dproto_outcome){ "d-1", 42, DPROTO_RETRY, 503, 30,
-                                               false, "busy" },
+                                               false, "busy", NULL, 0 },
                      t0);
         next_of(f, DPROTO_OUTCOME, &m);
         assert_string_equal(m.u.outcome.delivery, "d-1");
@@ -230,7 +230,7 @@ test_receipt_until_ack(void **state)
 
         link_outcome(f->link,
                      &(struct dproto_outcome){ "d-1", 0, DPROTO_DELIVERED, 200,
-                                               -1, false, NULL },
+                                               -1, false, NULL, NULL, 0 },
                      t0);
         next_of(f, DPROTO_OUTCOME, &m);
         dproto_msg_clear(&m);

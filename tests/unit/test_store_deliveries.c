@@ -309,11 +309,12 @@ test_delivery_holders(void **state)
         assert_int_equal(dl.prev_lease, 1);
 
         /* The receiver says retry: counted; w2 stays with lease 3. */
-        assert_int_equal(finish(f, d,
-                                (struct store_outcome){ DELIVERY_RETRY, 2070,
-                                                        "503", true, false },
-                                2062),
-                         0);
+        assert_int_equal(
+            finish(f, d,
+                   (struct store_outcome){ DELIVERY_RETRY, 2070, "503", true,
+                                           false, NULL, 0 },
+                   2062),
+            0);
         find_row(f, d, &dl);
         assert_int_equal(dl.status, DELIVERY_RETRY);
         assert_string_equal(dl.worker, "w2");
@@ -327,12 +328,12 @@ test_delivery_holders(void **state)
         find_row(f, d, &dl);
         assert_string_equal(dl.prev_worker, "w2");
         assert_int_equal(dl.prev_lease, 3);
-        assert_int_equal(
-            finish(f, d,
-                   (struct store_outcome){ DELIVERY_RETRY, 2500,
-                                           "secret file 'x'", false, true },
-                   2071),
-            0);
+        assert_int_equal(finish(f, d,
+                                (struct store_outcome){ DELIVERY_RETRY, 2500,
+                                                        "secret file 'x'",
+                                                        false, true, NULL, 0 },
+                                2071),
+                         0);
         find_row(f, d, &dl);
         assert_int_equal(dl.attempts, 1);
         assert_int_equal(dl.held, 1);
@@ -357,11 +358,12 @@ test_delivery_holders(void **state)
         assert_int_equal(store_deliveries_unhold(f->st, 2100, &cause), 0);
         /* The receiver's answer ends the hold. */
         assert_int_equal(lease(f, d, 4, "w3", 2160, 2100), 5);
-        assert_int_equal(finish(f, d,
-                                (struct store_outcome){ DELIVERY_DELIVERED, 0,
-                                                        NULL, true, false },
-                                2101),
-                         0);
+        assert_int_equal(
+            finish(f, d,
+                   (struct store_outcome){ DELIVERY_DELIVERED, 0, NULL, true,
+                                           false, NULL, 0 },
+                   2101),
+            0);
         find_row(f, d, &dl);
         assert_int_equal(dl.attempts, 2);
         assert_int_equal(dl.held, 0);
@@ -392,14 +394,15 @@ test_deliveries_shift(void **state)
         assert_int_equal(
             finish(f, d[2],
                    (struct store_outcome){ DELIVERY_RETRY, 2030, "HTTP 503",
-                                           true, false },
+                                           true, false, NULL, 0 },
                    2000),
             0);
-        assert_int_equal(finish(f, d[3],
-                                (struct store_outcome){ DELIVERY_DELIVERED, 0,
-                                                        NULL, true, false },
-                                2001),
-                         0);
+        assert_int_equal(
+            finish(f, d[3],
+                   (struct store_outcome){ DELIVERY_DELIVERED, 0, NULL, true,
+                                           false, NULL, 0 },
+                   2001),
+            0);
 
         assert_int_equal(store_deliveries_shift(f->st, -3600, &cause), 3);
         assert_null(cause);
@@ -419,6 +422,72 @@ test_deliveries_shift(void **state)
         sqlite3_close(db);
 }
 
+/*
+ * A delivered emergency's receipt is kept with it, from its outcome, and
+ * is outstanding until it expires or the case's rule is acknowledged;
+ * read off the partial index deliveries_receipts.
+ */
+static void
+test_receipts_outstanding(void **state)
+{
+        struct fixture *f = *state;
+        struct store_receipt *rs = NULL;
+        struct store_ack a = { 0 };
+        char *cause = NULL, plan[1024];
+        int64_t alert, d = new_chain(f, &alert);
+        int64_t other = new_delivery(f, alert, "leaders", 2000);
+        sqlite3 *db;
+
+        assert_int_equal(lease(f, d, 0, "w1", 2060, 2000), 1);
+        assert_int_equal(lease(f, other, 0, "w1", 2060, 2000), 1);
+        /* Not yet delivered: none. */
+        assert_int_equal(store_receipts_outstanding(f->st, 2000, &rs, &cause),
+                         0);
+        free(rs);
+        assert_int_equal(
+            finish(f, d,
+                   (struct store_outcome){ .status = DELIVERY_DELIVERED,
+                                           .verdict = true,
+                                           .receipt = "rLqQ5ZBe2w5nd3Rs",
+                                           .receipt_expires = 5660 },
+                   2001),
+            0);
+        assert_int_equal(
+            finish(f, other,
+                   (struct store_outcome){ .status = DELIVERY_DELIVERED,
+                                           .verdict = true },
+                   2001),
+            0);
+        assert_int_equal(store_receipts_outstanding(f->st, 2002, &rs, &cause),
+                         1);
+        assert_string_equal(rs[0].channel, "heads");
+        assert_string_equal(rs[0].receipt, "rLqQ5ZBe2w5nd3Rs");
+        assert_true(rs[0].expires_at == 5660);
+        assert_string_equal(rs[0].worker, "w1");
+        assert_int_equal(strlen(rs[0].uid), STORE_UID_LEN);
+        free(rs);
+        /* Expired: none. */
+        assert_int_equal(store_receipts_outstanding(f->st, 5660, &rs, &cause),
+                         0);
+        free(rs);
+        /* The rule acknowledged: none. */
+        assert_int_equal(store_ack(f->st, 1, "pause_limit", "[]", "ctl:head",
+                                   NULL, 2100, &a, &cause),
+                         0);
+        store_ack_clear(&a);
+        assert_int_equal(store_receipts_outstanding(f->st, 2200, &rs, &cause),
+                         0);
+        free(rs);
+        assert_null(cause);
+
+        db = reopen_caught(f);
+        plan_of(db, "/* receipts_outstanding */", plan, sizeof(plan));
+        if (strstr(plan, "INDEX deliveries_receipts") == NULL)
+                fail_msg("receipts_outstanding does not use "
+                         "deliveries_receipts:\n%s",
+                         plan);
+}
+
 #define TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 UNIT_MAIN({
@@ -428,4 +497,5 @@ UNIT_MAIN({
     TEST(test_expire_reads_first),
     TEST(test_deliveries_shift),
     TEST(test_delivery_holders),
+    TEST(test_receipts_outstanding),
 })

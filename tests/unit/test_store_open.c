@@ -35,7 +35,7 @@ test_open_creates_and_migrates(void **state)
 
         assert_int_equal(raw_int(db, "PRAGMA user_version"),
                          STORE_SCHEMA_VERSION);
-        assert_int_equal(STORE_SCHEMA_VERSION, 10);
+        assert_int_equal(STORE_SCHEMA_VERSION, 11);
         assert_string_equal(
             raw_text(db, "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
         assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master "
@@ -70,7 +70,7 @@ test_reopen_keeps_data(void **state)
         /* Opening an up-to-date database migrates nothing. */
         assert_true(new_case(f, "100002", 0) > id);
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 10);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 11);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM cases"), 2);
         sqlite3_close(db);
 }
@@ -138,7 +138,7 @@ test_migrates_v1(void **state)
         f->st = store_open(f->path, &cause);
         assert_non_null(f->st);
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 10);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 11);
         assert_int_equal(raw_int(db, "SELECT lease FROM deliveries "
                                      "WHERE id = 1"),
                          0);
@@ -265,7 +265,7 @@ test_newer_schema_refused(void **state)
         assert_non_null(cause);
         assert_int_not_equal(asprintf(&want,
                                       "%s: schema version 99 is newer than "
-                                      "this program's 10",
+                                      "this program's 11",
                                       f->path),
                              -1);
         assert_string_equal(cause, want);
@@ -337,7 +337,7 @@ test_connection_settings(void **state)
         assert_int_equal(raw_int(db, "PRAGMA synchronous"), 2); /* FULL */
         assert_int_equal(raw_int(db, "PRAGMA foreign_keys"), 1);
         assert_int_equal(raw_int(db, "PRAGMA busy_timeout"), 5000);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 10);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 11);
 }
 
 /* --- Transactions and durability ------------------------------------------ */
