@@ -7,9 +7,9 @@
  * smtpsink, which insists on STARTTLS and AUTH XOAUTH2 and takes only a
  * token valid now at that endpoint; or through a Graph-shaped sendMail.
  * Tokens live 3 s here: alerts sent across expiries all go, the endpoint
- * down then back loses nothing, a token request held unanswered stops
- * nothing else (oauthsink --hold-file), and no log line holds a secret,
- * an assertion or a token.
+ * down then back loses nothing, and no log line holds a secret, an
+ * assertion or a token. The endpoint slow or quiet, and Graph:
+ * test_email_oauth2_held.c; the fixture: oauth.h.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "email.h"
+#include "oauth.h"
 #include "proc.h"
 
 #include <jansson.h>
@@ -30,12 +30,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#define CLIENT_ID     "6731de76-14a6-49ae-97bc-6eba6914391e"
-#define CLIENT_SECRET "Xq8Q~client.secret-value_0123456789abcdef"
-#define TENANT        "contoso.onmicrosoft.com"
-#define SA_EMAIL      "ofsted-notify@trust-mail.iam.gserviceaccount.com"
-#define LIFETIME      "3" /* seconds a token is valid at the endpoint */
+#define SA_EMAIL "ofsted-notify@trust-mail.iam.gserviceaccount.com"
+#define LIFETIME "3" /* seconds a token is valid at the endpoint */
 /* oauthsink as Entra ID for a client secret, tokens living 10 minutes;
  * args[5] is the secret file's path. */
 #define SECRET_ARGS                                            \
@@ -43,109 +39,6 @@
                 "--lifetime", "600", "--client-id", CLIENT_ID, \
                     "--client-secret-file", NULL               \
         }
-
-/* The token endpoint of the test running: oauthsink.py. */
-struct oauth {
-        pid_t pid;
-        int port;
-        char state[192], portfile[192], log[192];
-        const char *args[16];
-};
-
-static struct oauth *live; /* for the teardown, when a test fails */
-
-static bool
-port_written(void *arg)
-{
-        struct oauth *o = arg;
-        char *text = slurp(o->portfile);
-
-        o->port = atoi(text);
-        free(text);
-        return o->port > 0;
-}
-
-/* Starts oauthsink with o->args (on o->port when it is set: a restart). */
-static void
-oauth_start(struct fx *f, struct oauth *o)
-{
-        char *argv[32] = {
-                SMTPSINK_PYTHON, SOURCE_DIR "/tests/integration/oauthsink.py",
-                "--port-file",   o->portfile,
-                "--state",       o->state
-        };
-        char port[16];
-        int n = 6;
-
-        snprintf(o->portfile, sizeof(o->portfile), "%s/oauth.port", f->c.dir);
-        snprintf(o->state, sizeof(o->state), "%s/oauth.json", f->c.dir);
-        snprintf(o->log, sizeof(o->log), "%s/oauth.log", f->c.dir);
-        argv[3] = o->portfile;
-        argv[5] = o->state;
-        if (o->port > 0) {
-                snprintf(port, sizeof(port), "%d", o->port);
-                argv[n++] = "--port";
-                argv[n++] = port;
-        }
-        for (size_t i = 0; o->args[i] != NULL; i++)
-                argv[n++] = (char *)o->args[i];
-        argv[n] = NULL;
-        unlink(o->portfile);
-        assert_int_equal(proc_start(argv, NULL, o->log, &o->pid), 0);
-        live = o;
-        assert_true(cluster_wait_until(port_written, o, START_MS));
-}
-
-static void
-oauth_stop(struct oauth *o)
-{
-        if (o->pid > 0)
-                proc_stop(o->pid, SIGTERM);
-        o->pid = 0;
-}
-
-static int
-oauth_teardown(void **state)
-{
-        if (live != NULL)
-                oauth_stop(live);
-        live = NULL;
-        return teardown(state);
-}
-
-/* The endpoint's record (oauthsink.py's --state). New reference. */
-static json_t *
-oauth_state(struct oauth *o)
-{
-        json_t *doc = json_load_file(o->state, 0, NULL);
-
-        assert_non_null(doc);
-        return doc;
-}
-
-/* Token requests the endpoint answered with a token. */
-static size_t
-tokens_issued(struct oauth *o)
-{
-        json_t *doc = oauth_state(o);
-        size_t n = json_array_size(jarr(doc, "issued"));
-
-        json_decref(doc);
-        return n;
-}
-
-/* A number in the endpoint's record (oauthsink.py's --state). */
-static json_int_t
-oauth_count(struct oauth *o, const char *key)
-{
-        json_t *doc = oauth_state(o);
-        json_int_t n = json_is_array(member(doc, key))
-                           ? (json_int_t)json_array_size(jarr(doc, key))
-                           : jint(doc, key);
-
-        json_decref(doc);
-        return n;
-}
 
 /* Whether every token issued so far has ended at the endpoint. */
 static bool
@@ -162,124 +55,6 @@ all_expired(void *arg)
         }
         json_decref(doc);
         return ended;
-}
-
-/* A file beside the config, mode 0600. */
-static void
-private_file(struct fx *f, const char *name, const char *text)
-{
-        char path[256];
-
-        snprintf(path, sizeof(path), "%s/%s", f->c.dir, name);
-        spill(path, text);
-        assert_int_equal(chmod(path, 0600), 0);
-}
-
-/* The email group's oauth2 lines for the endpoint at o->port. */
-static char *
-oauth2_group(struct oauth *o, const char *provider, const char *creds)
-{
-        char *g;
-
-        if (strcmp(provider, "google") == 0)
-                assert_true(
-                    asprintf(&g,
-                             "oauth2 = { provider = \"google\"; %s\n"
-                             "    token_url = \"http://127.0.0.1:%d/token\"; "
-                             "};",
-                             creds, o->port) > 0);
-        else
-                assert_true(asprintf(&g,
-                                     "oauth2 = { provider = \"%s\"; tenant = "
-                                     "\"" TENANT "\";\n"
-                                     "    client_id = \"" CLIENT_ID "\"; %s\n"
-                                     "    token_url = "
-                                     "\"http://127.0.0.1:%d/" TENANT
-                                     "/oauth2/v2.0/token\"; };",
-                                     provider, creds, o->port) > 0);
-        return g;
-}
-
-/*
- * The endpoint started with the client secret: its path (into secret,
- * len bytes, which o->args[at] then points at) written mode 0600 beside
- * the config. Returns the microsoft group naming that file (caller frees).
- */
-static char *
-secret_endpoint(struct fx *f, struct oauth *o, int at, char *secret, size_t len)
-{
-        snprintf(secret, len, "%s/oauth-secret", f->c.dir);
-        o->args[at] = secret;
-        private_file(f, "oauth-secret", CLIENT_SECRET "\n");
-        oauth_start(f, o);
-        return oauth2_group(o, "microsoft",
-                            "client_secret_file = \"oauth-secret\";");
-}
-
-/* The sink: STARTTLS first, then AUTH XOAUTH2 with a token valid now at
- * o; the email group with `extra`. */
-static struct opts
-sink_opts(struct oauth *o, const char *extra)
-{
-        return (struct opts){
-                .tls = "starttls",
-                .sink_tls = true,
-                .sink_args = { "--auth-user", SMTP_USER, "--auth-token-file",
-                               o->state, "--require-starttls" },
-                .email_extra = extra,
-        };
-}
-
-static void
-start_with(struct fx *f, struct oauth *o, const char *extra)
-{
-        struct opts so = sink_opts(o, extra);
-
-        start_all(f, &so);
-}
-
-/* No log line holds the secret, an assertion or a token the endpoint
- * issued. */
-static void
-assert_no_secrets(struct fx *f, struct oauth *o, const char *secret)
-{
-        const char *logs[] = { f->c.wlog[0], f->c.dlog };
-        json_t *doc = oauth_state(o), *v;
-        size_t i;
-
-        for (size_t l = 0; l < sizeof(logs) / sizeof(logs[0]); l++) {
-                char *text = slurp(logs[l]);
-
-                assert_true(strlen(text) > 0);
-                if (secret != NULL && strstr(text, secret) != NULL)
-                        fail_msg("the secret in %s", logs[l]);
-                json_array_foreach(jarr(doc, "issued"), i, v)
-                {
-                        if (strstr(text, json_string_value(v)) != NULL)
-                                fail_msg("a token in %s", logs[l]);
-                }
-                json_array_foreach(jarr(doc, "assertions"), i, v)
-                {
-                        /* Its signature is the part no one else makes. */
-                        const char *sig = strrchr(json_string_value(v), '.');
-
-                        if (sig != NULL && strlen(sig) > 8 &&
-                            strstr(text, sig + 1) != NULL)
-                                fail_msg("an assertion in %s", logs[l]);
-                }
-                free(text);
-        }
-        json_decref(doc);
-}
-
-/* Ends a test that got this far: every process stopped, no secret in
- * their logs (assert_no_secrets()), and the test passed. */
-static void
-oauth_pass(struct fx *f, struct oauth *o, const char *secret)
-{
-        cluster_stop_all(&f->c);
-        assert_no_secrets(f, o, secret);
-        f->c.passed = true;
 }
 
 /* Runs openssl (argv[0]) to make a key or a certificate; wants exit 0. */
@@ -310,8 +85,8 @@ test_renewed_across_expiries(void **state)
         char secret[256], *extra;
         json_t *rec;
 
-        extra = secret_endpoint(f, &o, 5, secret, sizeof(secret));
-        start_with(f, &o, extra);
+        extra = oauth_secret_endpoint(f, &o, 5, secret, sizeof(secret));
+        oauth_start_with(f, &o, extra);
         for (int i = 0; i < 3; i++) {
                 test_heads_delivered(f, "Delivered");
                 assert_true(cluster_wait_until(all_expired, &o, WAIT_MS));
@@ -322,7 +97,7 @@ test_renewed_across_expiries(void **state)
         assert_string_equal(jstr(rec, "auth_user"), SMTP_USER);
         assert_true(json_is_true(member(rec, "tls")));
         json_decref(rec);
-        assert_true(tokens_issued(&o) >= 3);
+        assert_true(oauth_tokens_issued(&o) >= 3);
         cluster_wait_settled(&f->c, 3, 0, WAIT_MS);
         free(extra);
         oauth_pass(f, &o, CLIENT_SECRET);
@@ -343,14 +118,14 @@ test_refused_token_renewed_once(void **state)
         char secret[256], *extra;
         json_t *h;
 
-        extra = secret_endpoint(f, &o, 7, secret, sizeof(secret));
-        start_with(f, &o, extra);
+        extra = oauth_secret_endpoint(f, &o, 7, secret, sizeof(secret));
+        oauth_start_with(f, &o, extra);
         for (int i = 0; i < 2; i++) {
                 test_heads_delivered(f, "Delivered (1 attempt(s))");
                 assert_true(cluster_wait_until(all_expired, &o, WAIT_MS));
         }
         assert_int_equal(spool_count(f), 2);
-        assert_int_equal(tokens_issued(&o), 2);
+        assert_int_equal(oauth_tokens_issued(&o), 2);
         assert_int_equal(
             cluster_log_count(f->c.wlog[0], "refused the token: sending again"),
             1);
@@ -395,10 +170,10 @@ test_certificate_assertion(void **state)
         assert_int_equal(chmod(key, 0600), 0);
         o.args[5] = crt;
         oauth_start(f, &o);
-        extra = oauth2_group(&o, "microsoft",
-                             "certificate_file = \"app.crt\"; "
-                             "private_key_file = \"app.key\";");
-        start_with(f, &o, extra);
+        extra = oauth_group(&o, "microsoft",
+                            "certificate_file = \"app.crt\"; "
+                            "private_key_file = \"app.key\";");
+        oauth_start_with(f, &o, extra);
         test_heads_delivered(f, "Delivered");
         doc = oauth_state(&o);
         call = json_array_get(jarr(doc, "calls"), 0);
@@ -446,16 +221,16 @@ test_google_service_account(void **state)
                        "https://oauth2.googleapis.com/token");
         free(text);
         text = json_dumps(sa, JSON_INDENT(2));
-        private_file(f, "sa.json", text);
+        oauth_private_file(f, "sa.json", text);
         free(text);
         json_decref(sa);
         o.args[5] = pub;
         oauth_start(f, &o);
         extra =
-            oauth2_group(&o, "google", "service_account_file = \"sa.json\";");
-        start_with(f, &o, extra);
+            oauth_group(&o, "google", "service_account_file = \"sa.json\";");
+        oauth_start_with(f, &o, extra);
         test_heads_delivered(f, "Delivered");
-        assert_int_equal(tokens_issued(&o), 1);
+        assert_int_equal(oauth_tokens_issued(&o), 1);
         free(extra);
         oauth_pass(f, &o, NULL);
 }
@@ -499,10 +274,10 @@ wrong_secret(struct fx *f, struct oauth *o, char *secret)
         snprintf(secret, 256, "%s/oauth-secret", f->c.dir);
         spill(secret, CLIENT_SECRET "\n");
         o->args[5] = secret;
-        private_file(f, "wrong-secret", "not-the-secret\n");
+        oauth_private_file(f, "wrong-secret", "not-the-secret\n");
         oauth_start(f, o);
-        return oauth2_group(o, "microsoft",
-                            "client_secret_file = \"wrong-secret\";");
+        return oauth_group(o, "microsoft",
+                           "client_secret_file = \"wrong-secret\";");
 }
 
 /*
@@ -523,7 +298,7 @@ test_invalid_client_waits(void **state)
         struct proc_result r;
 
         extra = wrong_secret(f, &o, secret);
-        start_with(f, &o, extra);
+        oauth_start_with(f, &o, extra);
         r = cluster_ctl(&f->c, "test", "heads", "--timeout", "3", NULL);
         assert_int_not_equal(r.status, 0);
         assert_contains(r.err, "Sign-in failed: email sign-in: token "
@@ -538,7 +313,7 @@ test_invalid_client_waits(void **state)
                                       "token endpoint said invalid_client") >=
                     1);
         /* The right secret: a later try signs in, and it goes. */
-        private_file(f, "wrong-secret", CLIENT_SECRET "\n");
+        oauth_private_file(f, "wrong-secret", CLIENT_SECRET "\n");
         cluster_wait_settled(&f->c, 1, 0, 60000);
         assert_int_equal(spool_count(f), 1);
         free(extra);
@@ -616,7 +391,7 @@ test_signin_outlasts_give_up(void **state)
 
         snprintf(metrics, sizeof(metrics), "%s/state/metrics.prom", f->c.dir);
         extra = wrong_secret(f, &o, secret);
-        so = sink_opts(&o, extra);
+        so = oauth_sink_opts(&o, extra);
         so.daemon = "metrics = \"metrics.prom\";";
         so.delivery = "max_attempts = 1; give_up_after = 60;";
         start_all(f, &so);
@@ -636,7 +411,7 @@ test_signin_outlasts_give_up(void **state)
         json_decref(h);
         assert_true(cluster_wait_until(signin_counted, metrics, WAIT_MS));
         /* The right secret, and a reload to try the held delivery now. */
-        private_file(f, "wrong-secret", CLIENT_SECRET "\n");
+        oauth_private_file(f, "wrong-secret", CLIENT_SECRET "\n");
         r = cluster_ctl(&f->c, "reload", NULL);
         assert_int_equal(r.status, 0);
         proc_result_free(&r);
@@ -661,9 +436,9 @@ test_endpoint_down_then_back(void **state)
         time_t at = time(NULL);
         struct proc_result r;
 
-        extra = secret_endpoint(f, &o, 5, secret, sizeof(secret));
+        extra = oauth_secret_endpoint(f, &o, 5, secret, sizeof(secret));
         oauth_stop(&o);
-        start_with(f, &o, extra);
+        oauth_start_with(f, &o, extra);
         utc_text(at, text);
         record(f, "drill", text);
         r = cluster_ctl(&f->c, "test", "heads", "--timeout", "1", NULL);
@@ -674,309 +449,6 @@ test_endpoint_down_then_back(void **state)
         cluster_wait_settled(&f->c, 2, 0, 60000);
         assert_int_equal(spool_count(f), 2);
         free(extra);
-        oauth_pass(f, &o, CLIENT_SECRET);
-}
-
-/*
- * Everything as start_with() does, but the worker with the default
- * --timeout of 30 s (the fixture's is 3 s): a token request is bounded
- * by its own rule then, 4 s when jobs wait for it, or a renewal's.
- */
-static void
-start_slow(struct fx *f, struct oauth *o, const char *extra)
-{
-        static const char *const wargs[] = { "--timeout", "30", NULL };
-        struct opts so = sink_opts(o, extra);
-
-        sink_start(f, &so);
-        write_conf(f, &so);
-        cluster_daemon_start(&f->c, NULL);
-        cluster_worker_start(&f->c, 0, "email", NULL, wargs);
-        cluster_wait_workers(&f->c, "email", 1);
-}
-
-/*
- * A token endpoint that hangs for its first 15 s, under a worker with the
- * default --timeout of 30 s: a sign-in gives up after 4 s, so the alert
- * waits no longer than that for it each time, and meanwhile the worker
- * keeps its heartbeat and its lease; the alert is held and goes, once,
- * when the endpoint answers.
- */
-static void
-test_stalled_endpoint_keeps_heartbeat(void **state)
-{
-        struct fx *f = *state;
-        struct oauth o = { .args = { "--lifetime", "600", "--client-id",
-                                     CLIENT_ID, "--client-secret-file", NULL,
-                                     "--stall", "15" } };
-        char secret[256], text[32], *extra;
-
-        /* The endpoint's 15 s of stalling start now. */
-        extra = secret_endpoint(f, &o, 5, secret, sizeof(secret));
-        start_slow(f, &o, extra);
-        utc_text(time(NULL), text);
-        record(f, "drill", text);
-        cluster_wait_settled(&f->c, 1, 0, 60000);
-        assert_true(oauth_count(&o, "stalled") >= 1);
-        assert_true(
-            cluster_log_count(f->c.wlog[0], "token endpoint unreachable") >= 1);
-        /* The daemon heard the worker throughout. */
-        assert_int_equal(cluster_log_count(f->c.dlog, "went silent"), 0);
-        assert_int_equal(cluster_log_count(f->c.dlog, "leases expired"), 0);
-        assert_int_equal(cluster_log_count(f->c.dlog, "run out without"), 0);
-        assert_int_equal(spool_count(f), 1);
-        free(extra);
-        oauth_pass(f, &o, CLIENT_SECRET);
-}
-
-/* The endpoint holds `n` token requests unanswered (or more). */
-struct holding {
-        struct oauth *o;
-        json_int_t n;
-};
-
-static bool
-holding(void *arg)
-{
-        struct holding *h = arg;
-
-        return oauth_count(h->o, "holding") >= h->n;
-}
-
-/* The wall clock has passed *(double *)arg, epoch seconds. */
-static bool
-past(void *arg)
-{
-        return (double)time(NULL) > *(double *)arg;
-}
-
-/*
- * The token endpoint holds every request unanswered from the start
- * (--hold-file): the alert's job waits for the sign-in, and meanwhile the
- * worker goes on: it reloads its config on SIGHUP, takes the next alert's
- * job from the scheduler and asks for a token for it under the new config.
- * Once the endpoint answers, both alerts go, each with the token of the
- * request it waited for: no request was given up and asked again, and the
- * scheduler heard the worker throughout.
- */
-static void
-test_cold_start_held(void **state)
-{
-        struct fx *f = *state;
-        struct oauth o = { .args = { "--lifetime", "600", "--client-id",
-                                     CLIENT_ID, "--client-secret-file", NULL,
-                                     "--hold-file", NULL } };
-        struct holding h = { &o, 1 };
-        char secret[256], hold[256], text[32], *extra;
-        json_t *r;
-
-        snprintf(hold, sizeof(hold), "%s/oauth-hold", f->c.dir);
-        spill(hold, "");
-        o.args[7] = hold;
-        extra = secret_endpoint(f, &o, 5, secret, sizeof(secret));
-        start_slow(f, &o, extra);
-        utc_text(time(NULL), text);
-        record(f, "drill", text);
-        assert_true(cluster_wait_until(holding, &h, WAIT_MS));
-        /* While that request is held: a reload, and another alert. */
-        cluster_worker_reload(&f->c, 0, WAIT_MS);
-        r = cluster_ctl_json(&f->c, "notify", "--school", URN2, "--at", text,
-                             "--contact", CONTACT, "--json", NULL);
-        json_decref(r);
-        r = cluster_ctl_json(&f->c, "event", "drill", "--school", URN2, "--at",
-                             text, "--json", NULL);
-        assert_int_equal(json_array_size(jarr(r, "scheduled")), 1);
-        json_decref(r);
-        h.n = 2;
-        assert_true(cluster_wait_until(holding, &h, WAIT_MS));
-        assert_int_equal(spool_count(f), 0);
-        assert_int_equal(unlink(hold), 0);
-        cluster_wait_settled(&f->c, 2, 0, WAIT_MS);
-        assert_int_equal(spool_count(f), 2);
-        assert_int_equal(oauth_count(&o, "calls"), 2);
-        assert_int_equal(oauth_count(&o, "issued"), 2);
-        assert_int_equal(
-            cluster_log_count(f->c.wlog[0], "token endpoint unreachable"), 0);
-        assert_int_equal(cluster_log_count(f->c.dlog, "went silent"), 0);
-        cluster_stop_all(&f->c);
-        assert_no_secrets(f, &o, CLIENT_SECRET);
-        free(extra);
-        f->c.passed = true;
-}
-
-/* The config for Graph at the endpoint's own /v1.0. */
-static char *
-graph_group(struct oauth *o)
-{
-        char *creds, *g;
-
-        creds = oauth2_group(o, "microsoft",
-                             "client_secret_file = \"oauth-secret\";");
-        assert_true(asprintf(&g,
-                             "transport = \"graph\";\n"
-                             "  graph_url = \"http://127.0.0.1:%d/v1.0\";\n"
-                             "  %s",
-                             o->port, creds) > 0);
-        free(creds);
-        return g;
-}
-
-/* The endpoint has issued a second token. */
-static bool
-tokens_two(void *arg)
-{
-        return tokens_issued(arg) >= 2;
-}
-
-/* Graph's sendMail as a script of answers, then 202. */
-static json_t *
-graph_run(struct fx *f, struct oauth *o, const char *script, const char *status)
-{
-        char path[256], secret[256], *extra;
-        time_t at;
-        json_int_t id;
-        json_t *d;
-
-        snprintf(path, sizeof(path), "%s/graph-script", f->c.dir);
-        snprintf(secret, sizeof(secret), "%s/oauth-secret", f->c.dir);
-        spill(path, script);
-        o->args[0] = "--lifetime";
-        o->args[1] = "600";
-        o->args[2] = "--client-id";
-        o->args[3] = CLIENT_ID;
-        o->args[4] = "--client-secret-file";
-        o->args[5] = secret;
-        o->args[6] = "--graph-script";
-        o->args[7] = path;
-        private_file(f, "oauth-secret", CLIENT_SECRET "\n");
-        oauth_start(f, o);
-        extra = graph_group(o);
-        start_with(f, o, extra);
-        d = drill(f, status, &at, &id);
-        free(extra);
-        return d;
-}
-
-/*
- * Graph: 401 with WWW-Authenticate renews the token once and sends again
- * in the same attempt, 429 with Retry-After is retried, then 202: the
- * MIME message, base64, for the sender, with the subject; nothing
- * through SMTP.
- */
-static void
-test_graph_sendmail(void **state)
-{
-        struct fx *f = *state;
-        struct oauth o = { 0 };
-        json_t *d, *doc, *calls;
-        const char *mime;
-
-        d = graph_run(f, &o, "401\n429\n202\n", "delivered");
-        assert_int_equal(jint(d, "attempts"), 2);
-        json_decref(d);
-        doc = oauth_state(&o);
-        calls = jarr(doc, "graph");
-        assert_int_equal(json_array_size(calls), 3);
-        assert_int_equal(jint(json_array_get(calls, 0), "status"), 401);
-        assert_int_equal(jint(json_array_get(calls, 1), "status"), 429);
-        assert_int_equal(jint(json_array_get(calls, 2), "status"), 202);
-        assert_string_equal(jstr(json_array_get(calls, 2), "user"), FROM_ADDR);
-        mime = jstr(json_array_get(calls, 2), "mime");
-        assert_contains(mime, "From: " FROM);
-        assert_contains(mime, "Subject: ");
-        assert_contains(mime, "Content-Type: multipart/mixed");
-        assert_contains(mime, "filename=\"deadline.ics\"");
-        assert_int_equal(json_array_size(jarr(doc, "issued")), 2);
-        json_decref(doc);
-        assert_int_equal(spool_count(f), 0);
-        oauth_pass(f, &o, CLIENT_SECRET);
-}
-
-/* The index in the endpoint's "issued" of the token Graph's sendMail
- * number `i` came with. */
-static json_int_t
-graph_token(struct oauth *o, size_t i)
-{
-        json_t *doc = oauth_state(o);
-        json_int_t n = jint(json_array_get(jarr(doc, "graph"), i), "token");
-
-        json_decref(doc);
-        return n;
-}
-
-/*
- * A renewal in the background, through Graph: the endpoint says a token
- * lives 40 s (the worker renews it from 32 s on) and holds every token
- * request unanswered once the first token is past that point. The alert
- * that comes then starts the renewal; it and the next go with the token
- * held while the endpoint still holds that request. Once it answers, the
- * next alert goes with the token it gave: the renewal was not given up.
- */
-static void
-test_renewal_in_background(void **state)
-{
-        struct fx *f = *state;
-        struct oauth o = { .args = { "--lifetime", "600", "--claim", "40",
-                                     "--client-id", CLIENT_ID,
-                                     "--client-secret-file", NULL,
-                                     "--hold-file", NULL } };
-        struct holding h = { &o, 1 };
-        char secret[256], hold[256], *extra;
-        double renew;
-        json_t *doc;
-
-        snprintf(secret, sizeof(secret), "%s/oauth-secret", f->c.dir);
-        snprintf(hold, sizeof(hold), "%s/oauth-hold", f->c.dir);
-        o.args[7] = secret;
-        o.args[9] = hold;
-        private_file(f, "oauth-secret", CLIENT_SECRET "\n");
-        oauth_start(f, &o);
-        extra = graph_group(&o);
-        start_slow(f, &o, extra);
-        test_heads_delivered(f, "Delivered");
-        doc = oauth_state(&o);
-        /* The worker asked before the endpoint answered: its renewal time
-         * is at most 32 s after the answer. */
-        renew = json_number_value(
-                    member(json_array_get(jarr(doc, "calls"), 0), "at")) +
-                33;
-        json_decref(doc);
-        spill(hold, "");
-        assert_true(cluster_wait_until(past, &renew, 60000));
-        test_heads_delivered(f, "Delivered");
-        assert_true(cluster_wait_until(holding, &h, WAIT_MS));
-        test_heads_delivered(f, "Delivered");
-        /* Both while the renewal was held, with the first token. */
-        assert_int_equal(oauth_count(&o, "holding"), 1);
-        assert_int_equal(oauth_count(&o, "graph"), 3);
-        assert_int_equal(graph_token(&o, 1), 0);
-        assert_int_equal(graph_token(&o, 2), 0);
-        assert_int_equal(unlink(hold), 0);
-        assert_true(cluster_wait_until(tokens_two, &o, WAIT_MS));
-        test_heads_delivered(f, "Delivered");
-        assert_int_equal(graph_token(&o, 3), 1);
-        assert_int_equal(oauth_count(&o, "calls"), 2);
-        assert_int_equal(
-            cluster_log_count(f->c.wlog[0], "token endpoint unreachable"), 0);
-        cluster_stop_all(&f->c);
-        assert_no_secrets(f, &o, CLIENT_SECRET);
-        free(extra);
-        f->c.passed = true;
-}
-
-/* Graph's 403: failed for good with Graph's code and message. */
-static void
-test_graph_forbidden(void **state)
-{
-        struct fx *f = *state;
-        struct oauth o = { 0 };
-        json_t *d;
-
-        d = graph_run(f, &o, "403\n", "failed");
-        assert_int_equal(jint(d, "attempts"), 1);
-        assert_contains(jstr(d, "last_error"),
-                        "Graph 403: ErrorAccessDenied: Access is denied");
-        json_decref(d);
         oauth_pass(f, &o, CLIENT_SECRET);
 }
 
@@ -996,15 +468,5 @@ CLUSTER_MAIN_GROUP(
         cmocka_unit_test_setup_teardown(test_signin_outlasts_give_up, setup,
                                         oauth_teardown),
         cmocka_unit_test_setup_teardown(test_endpoint_down_then_back, setup,
-                                        oauth_teardown),
-        cmocka_unit_test_setup_teardown(test_stalled_endpoint_keeps_heartbeat,
-                                        setup, oauth_teardown),
-        cmocka_unit_test_setup_teardown(test_graph_sendmail, setup,
-                                        oauth_teardown),
-        cmocka_unit_test_setup_teardown(test_graph_forbidden, setup,
-                                        oauth_teardown),
-        cmocka_unit_test_setup_teardown(test_cold_start_held, setup,
-                                        oauth_teardown),
-        cmocka_unit_test_setup_teardown(test_renewal_in_background, setup,
                                         oauth_teardown),
     })
