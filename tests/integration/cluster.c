@@ -498,6 +498,13 @@ cluster_clock_set(struct cluster *c, long seconds)
         spill(c->clock, text);
 }
 
+void
+cluster_clock_at(struct cluster *c, time_t t)
+{
+        /* time() is the others' clock: under a sweep, the sweep's. */
+        cluster_clock_set(c, (long)(t - time(NULL)));
+}
+
 char *const *
 cluster_clock_env(struct cluster *c)
 {

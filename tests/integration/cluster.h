@@ -226,6 +226,9 @@ char *const *cluster_clock_env(struct cluster *c);
  * for every process, this test too) the real one plus the sweep's N.
  */
 void cluster_clock_set(struct cluster *c, long seconds);
+/* Sets that clock to `t` now (it moves on from there), whatever the
+ * others' is: for a test whose dates must stay ahead of the clock. */
+void cluster_clock_at(struct cluster *c, time_t t);
 /*
  * The sweep's offset in seconds, from $FAKETIME ("+N" or "-N", with an
  * optional s, m, h, d or y; unset or empty: 0). Fails the test on an
