@@ -26,8 +26,6 @@
 #define SESSION_MAX_DEFAULT  (7 * 86400)
 #define SIGNIN_LINK_DEFAULT  900
 #define SESSION_IDLE_MIN     60
-/* The test suite may lower the least web.session_idle (ld_test_min()). */
-#define SESSION_IDLE_MIN_ENV "OFSTED_NOTIFY_TEST_SESSION_IDLE_MIN"
 
 int
 conf_listen_parse(const char *listen, struct sockaddr_storage *ss,
@@ -168,9 +166,7 @@ load_signin(struct loader *ld, const config_setting_t *g)
                             "the proxy's address");
         ld_strlist_free(&v);
         n = SESSION_IDLE_DEFAULT;
-        ld_get_int(ld, g, "session_idle",
-                   ld_test_min(SESSION_IDLE_MIN_ENV, SESSION_IDLE_MIN),
-                   30 * 86400, &n);
+        ld_get_int(ld, g, "session_idle", SESSION_IDLE_MIN, 30 * 86400, &n);
         c->web.session_idle = n;
         n = SESSION_MAX_DEFAULT;
         ld_get_int(ld, g, "session_max", 60, 90 * 86400, &n);

@@ -110,7 +110,10 @@ api_setup_with(void **state, const struct api_world *w)
                 cluster_worker_start(&a->c, 0, "email", NULL, NULL);
                 cluster_wait_workers(&a->c, "email", 1);
         }
-        cluster_web_start(&a->c);
+        if (w->stepped)
+                cluster_web_start_with(&a->c, cluster_clock_env(&a->c));
+        else
+                cluster_web_start(&a->c);
         api_token(&a->c, "viewer", "viewer", OAK, a->viewer);
         api_token(&a->c, "school", "school", OAK, a->school);
         api_token(&a->c, "trust", "trust", NULL, a->trust);

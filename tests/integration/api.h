@@ -37,14 +37,16 @@ int api_setup(void **state);
  * What else the world of api_setup_with() has: an email channel "heads"
  * to smtpsink with an email worker (mail), more web settings (web), Oak's
  * name (oak_name, NULL: "Oak Primary"), how long the web process waits for
- * the scheduler (timeout_ms, 0: 700). The users are
- * head@oak.sch.uk (school, OAK) and ceo@trust.example (trust).
+ * the scheduler (timeout_ms, 0: 700), the web process's wall clock the
+ * test's to step (stepped: cluster_clock_env(), cluster_clock_set()). The
+ * users are head@oak.sch.uk (school, OAK) and ceo@trust.example (trust).
  */
 struct api_world {
         bool mail;
         const char *web;
         const char *oak_name;
         int timeout_ms;
+        bool stepped;
 };
 int api_setup_with(void **state, const struct api_world *w);
 int api_teardown(void **state);

@@ -56,6 +56,7 @@ cluster_init(struct cluster *c, const char *name)
         PATH(smtpscript, "smtp.script");
         PATH(smtpportfile, "smtp.port");
         PATH(notify, "notify.sock");
+        PATH(clock, "clock");
         snprintf(c->env_state, sizeof(c->env_state), "STATE_DIRECTORY=%s/state",
                  c->dir);
         snprintf(c->env_run, sizeof(c->env_run), "RUNTIME_DIRECTORY=%s/run",
@@ -409,14 +410,24 @@ web_port(const char *log)
 void
 cluster_web_start(struct cluster *c)
 {
-        char *argv[] = { WEB_BINARY, "-c", c->conf, NULL };
-        char *const env[] = { c->env_state, c->env_run, "NOTIFY_SOCKET",
-                              "JOURNAL_STREAM", NULL };
-        long long until = mono_ms() + CLUSTER_START_MS;
+        cluster_web_start_with(c, NULL);
+}
 
+void
+cluster_web_start_with(struct cluster *c, char *const env[])
+{
+        char *argv[] = { WEB_BINARY, "-c", c->conf, NULL };
+        char *all[16] = { c->env_state, c->env_run, "NOTIFY_SOCKET",
+                          "JOURNAL_STREAM" };
+        long long until = mono_ms() + CLUSTER_START_MS;
+        int n = 4;
+
+        for (size_t i = 0; env != NULL && env[i] != NULL && n < 15; i++)
+                all[n++] = env[i];
+        all[n] = NULL;
         assert_int_equal(c->web, -1);
         unlink(c->weblog);
-        assert_int_equal(proc_start(argv, env, c->weblog, &c->web), 0);
+        assert_int_equal(proc_start(argv, all, c->weblog, &c->web), 0);
         while ((c->web_port = web_port(c->weblog)) == 0) {
                 if (!proc_alive(c->web) || mono_ms() > until)
                         fail_msg("ofsted-notify-web exited or did not listen "
@@ -433,6 +444,88 @@ cluster_web_stop(struct cluster *c, int sig)
 
         c->web = -1;
         return status;
+}
+
+/* --- A stepped wall clock -------------------------------------------- */
+
+long
+cluster_clock_sweep(void)
+{
+        static const struct {
+                char suffix;
+                long seconds;
+        } units[] = { { 's', 1 },
+                      { 'm', 60 },
+                      { 'h', 3600 },
+                      { 'd', 86400 },
+                      { 'y', 365 * 86400L } };
+        const char *ft = getenv("FAKETIME");
+        char *end;
+        long n;
+
+        if (ft == NULL || ft[0] == '\0')
+                return 0;
+        errno = 0;
+        n = strtol(ft, &end, 10);
+        if ((ft[0] != '+' && ft[0] != '-') || end == ft + 1 || errno != 0)
+                fail_msg("FAKETIME '%s': a stepped clock needs an offset "
+                         "(+N or -N seconds)",
+                         ft);
+        if (*end == '\0')
+                return n;
+        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+                if (end[0] == units[i].suffix && end[1] == '\0')
+                        return n * units[i].seconds;
+        }
+        fail_msg("FAKETIME '%s': a stepped clock needs an offset "
+                 "(+N or -N seconds)",
+                 ft);
+        return 0;
+}
+
+void
+cluster_clock_set(struct cluster *c, long seconds)
+{
+        char text[32];
+
+        snprintf(text, sizeof(text), "%+ld\n", cluster_clock_sweep() + seconds);
+        spill(c->clock, text);
+}
+
+void
+cluster_clock_at(struct cluster *c, time_t t)
+{
+        /* time() is the others' clock: under a sweep, the sweep's. */
+        cluster_clock_set(c, (long)(t - time(NULL)));
+}
+
+char *const *
+cluster_clock_env(struct cluster *c)
+{
+        const char *old = getenv("ASAN_OPTIONS");
+        int n = 0;
+
+        snprintf(c->env_clock, sizeof(c->env_clock),
+                 "FAKETIME_TIMESTAMP_FILE=%s", c->clock);
+        snprintf(c->env_preload, sizeof(c->env_preload), "LD_PRELOAD=%s",
+                 FAKETIME_LIBRARY);
+        /* A sanitized binary wants its runtime first; libfaketime only
+         * wraps the clock calls and does not mind coming before it. */
+        snprintf(c->env_asan, sizeof(c->env_asan),
+                 "ASAN_OPTIONS=%s%sverify_asan_link_order=0", old ? old : "",
+                 old && *old ? ":" : "");
+        cluster_clock_set(c, 0);
+        c->clock_env[n++] = c->env_preload;
+        c->clock_env[n++] = c->env_asan;
+        c->clock_env[n++] = c->env_clock;
+        c->clock_env[n++] = "FAKETIME_NO_CACHE=1";
+        c->clock_env[n++] = "FAKETIME_DONT_FAKE_MONOTONIC=1";
+        c->clock_env[n++] = "NO_FAKE_STAT=1";
+        /* The sweep's FAKETIME would win over the file: the file says
+         * its offset too (cluster_clock_set()). */
+        c->clock_env[n++] = "FAKETIME";
+        c->clock_env[n] = NULL;
+        return c->clock_env;
 }
 
 void

@@ -60,6 +60,10 @@ struct cluster {
          * block on a full queue while a test polls something else. */
         char notify[192], env_notify[224];
         int nfd;
+        /* The wall clock a test steps (cluster_clock_env()): the file
+         * libfaketime reads it from, and the entries that say so. */
+        char clock[192], env_clock[224], env_preload[256], env_asan[256];
+        char *clock_env[8];
         time_t t0;   /* when the fixture was made */
         bool passed; /* set at the end of a test: no logs shown */
 };
@@ -213,8 +217,37 @@ void cluster_conf_web(FILE *fp, int timeout_ms, const char *extra);
  * listens on (c->web_port).
  */
 void cluster_web_start(struct cluster *c);
+/* The same with `env` (as cluster_daemon_start's, at most 8). */
+void cluster_web_start_with(struct cluster *c, char *const env[]);
 /* Stops it with `sig`; its exit status. */
 int cluster_web_stop(struct cluster *c, int sig);
+
+/* --- A stepped wall clock -------------------------------------------- */
+
+/*
+ * The env entries (for cluster_daemon_start(), cluster_web_start_with())
+ * of a process whose wall clock this test steps: Debian's libfaketime
+ * preloaded, reading its offset from c->clock at every call, the
+ * monotonic clock left real (as when an admin runs `date -s`); set to
+ * cluster_clock_set(c, 0) first. A sanitized binary is told not to mind
+ * the library coming before its runtime.
+ */
+char *const *cluster_clock_env(struct cluster *c);
+/*
+ * Sets that clock to the other processes' plus `seconds`. The others' is
+ * the real one, or under a time sweep (scripts/test --at: FAKETIME="+N"
+ * for every process, this test too) the real one plus the sweep's N.
+ */
+void cluster_clock_set(struct cluster *c, long seconds);
+/* Sets that clock to `t` now (it moves on from there), whatever the
+ * others' is: for a test whose dates must stay ahead of the clock. */
+void cluster_clock_at(struct cluster *c, time_t t);
+/*
+ * The sweep's offset in seconds, from $FAKETIME ("+N" or "-N", with an
+ * optional s, m, h, d or y; unset or empty: 0). Fails the test on an
+ * absolute or other FAKETIME, under which no clock can be stepped.
+ */
+long cluster_clock_sweep(void);
 
 /* --- Sinks ------------------------------------------------------------- */
 

@@ -189,12 +189,11 @@ case_alerts(json_t *show, const char *rule)
         return out;
 }
 
-/* Starts the daemon and waits for READY=1; `extra` is an env entry. */
-void
-daemon_start_env(struct fx *f, const char *extra)
+/* Starts the daemon with `env` (cluster_daemon_spawn()'s) and waits for
+ * READY=1. */
+static void
+start_with(struct fx *f, char *const env[])
 {
-        char *const env[] = { f->env_notify, (char *)extra, NULL };
-
         proc_notify_drain(f->nfd);
         assert_int_equal(cluster_daemon_spawn(&f->c, env), 0);
         if (proc_notify_wait(f->nfd, "READY=1", WAIT_MS, f->c.daemon, NULL, 0) <
@@ -205,9 +204,31 @@ daemon_start_env(struct fx *f, const char *extra)
 }
 
 void
+daemon_start_env(struct fx *f, const char *extra)
+{
+        char *const env[] = { f->env_notify, (char *)extra, NULL };
+
+        start_with(f, env);
+}
+
+void
 daemon_start(struct fx *f)
 {
         daemon_start_env(f, NULL);
+}
+
+void
+daemon_start_at(struct fx *f, time_t at)
+{
+        char *const *clock = cluster_clock_env(&f->c);
+        char *env[9] = { f->env_notify };
+        size_t n = 1;
+
+        for (size_t i = 0; clock[i] != NULL && n < 8; i++)
+                env[n++] = clock[i];
+        env[n] = NULL;
+        cluster_clock_at(&f->c, at);
+        start_with(f, env);
 }
 
 /* Records a notification an hour ahead: an open case with nothing due

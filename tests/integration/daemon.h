@@ -98,6 +98,9 @@ json_t *case_alerts(json_t *show, const char *rule);
 void daemon_start_env(struct fx *f, const char *extra);
 
 void daemon_start(struct fx *f);
+/* Starts it on a clock the test steps (cluster_clock_env()), at `at` as
+ * it starts, and waits for READY=1. */
+void daemon_start_at(struct fx *f, time_t at);
 
 /* Records a notification an hour ahead: an open case with nothing due
  * soon. Returns the case number. */

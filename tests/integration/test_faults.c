@@ -73,9 +73,9 @@ enum mode {
  * worker in slot 0, httpsink) and the faults' files. */
 struct fx {
         struct cluster c;
-        char flag[192], clock[192];
+        char flag[192];
         char state[PATH_MAX]; /* the database, as the kernel names it */
-        char env_prefix[PATH_MAX + 32], env_flag[224], env_clock[224];
+        char env_prefix[PATH_MAX + 32], env_flag[224];
 };
 /* c first: teardown() is cluster_teardown(), which frees f as its c. */
 _Static_assert(offsetof(struct fx, c) == 0, "struct fx starts with c");
@@ -138,16 +138,6 @@ cpu_ms(pid_t pid)
                          2);
         free(text);
         return (long long)(ut + st) * 1000 / sysconf(_SC_CLK_TCK);
-}
-
-/* Sets the scheduler's wall clock to the real one plus `offset` seconds. */
-static void
-clock_set(struct fx *f, long offset)
-{
-        char text[32];
-
-        snprintf(text, sizeof(text), "%+ld\n", offset);
-        spill(f->clock, text);
 }
 
 /* --- Config and children --------------------------------------------- */
@@ -256,32 +246,29 @@ static void
 daemon_start(struct fx *f, enum mode mode)
 {
         char preload[PATH_MAX + 16], asan[256];
-        const char *old = getenv("ASAN_OPTIONS");
+        const char *old = getenv("ASAN_OPTIONS"), *more = getenv("LD_PRELOAD");
         char *env[16];
         int n = 0;
 
-        /* A sanitized scheduler wants its runtime first; these modules
-         * only wrap a few calls and do not mind coming before it. */
-        snprintf(asan, sizeof(asan),
-                 "ASAN_OPTIONS=%s%sverify_asan_link_order=0", old ? old : "",
-                 old && *old ? ":" : "");
+        if (mode == FAKETIME) {
+                cluster_daemon_start(&f->c, cluster_clock_env(&f->c));
+                return;
+        }
         if (mode == FAULTFS) {
-                snprintf(preload, sizeof(preload), "LD_PRELOAD=%s",
-                         FAULTFS_MODULE);
+                /* A sanitized scheduler wants its runtime first; faultfs
+                 * only wraps a few calls and does not mind coming before
+                 * it. The time sweep's libfaketime stays (scripts/test
+                 * --at). */
+                snprintf(asan, sizeof(asan),
+                         "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+                         old ? old : "", old && *old ? ":" : "");
+                snprintf(preload, sizeof(preload), "LD_PRELOAD=%s%s%s",
+                         FAULTFS_MODULE, more && *more ? ":" : "",
+                         more ? more : "");
                 env[n++] = preload;
                 env[n++] = asan;
                 env[n++] = f->env_prefix;
                 env[n++] = f->env_flag;
-        } else if (mode == FAKETIME) {
-                snprintf(preload, sizeof(preload), "LD_PRELOAD=%s",
-                         FAKETIME_LIBRARY);
-                clock_set(f, 0);
-                env[n++] = preload;
-                env[n++] = asan;
-                env[n++] = f->env_clock;
-                env[n++] = "FAKETIME_NO_CACHE=1";
-                env[n++] = "DONT_FAKE_MONOTONIC=1";
-                env[n++] = "NO_FAKE_STAT=1";
         }
         env[n] = NULL;
         cluster_daemon_start(&f->c, env);
@@ -453,7 +440,6 @@ setup(void **state)
                 return -1;
         f->c.dargs = dargs;
         snprintf(f->flag, sizeof(f->flag), "%s/fault", f->c.dir);
-        snprintf(f->clock, sizeof(f->clock), "%s/clock", f->c.dir);
         snprintf(sub, sizeof(sub), "%s/state", f->c.dir);
         if (realpath(sub, f->state) == NULL)
                 return -1;
@@ -461,8 +447,6 @@ setup(void **state)
         snprintf(f->env_prefix, sizeof(f->env_prefix), "FAULTFS_PREFIX=%s",
                  f->state);
         snprintf(f->env_flag, sizeof(f->env_flag), "FAULTFS_FLAG=%s", f->flag);
-        snprintf(f->env_clock, sizeof(f->env_clock),
-                 "FAKETIME_TIMESTAMP_FILE=%s", f->clock);
         cluster_httpsink_script(&f->c, NULL);
         if (cluster_notify_open(&f->c) < 0 || cluster_httpsink_start(&f->c) < 0)
                 return -1;
@@ -724,7 +708,7 @@ test_clock_forward(void **state)
         ctl_ok(f, "notify", "--school", URN_HOOK, NULL);
         record(f, "span", URN_HOOK, 3);
         wait_requests(f, 1);
-        clock_set(f, 2 * 3600);
+        cluster_clock_set(&f->c, 2 * 3600);
         wait_delivered(f, 2);
         up = cluster_ctl_json(&f->c, "upcoming", "--json", NULL);
         assert_int_equal(json_array_size(jarr(up, "alerts")), 1);
@@ -735,7 +719,7 @@ test_clock_forward(void **state)
         json_decref(h);
 
         cluster_httpsink_script(&f->c, NULL);
-        clock_set(f, 3 * 3600 + 300);
+        cluster_clock_set(&f->c, 3 * 3600 + 300);
         wait_delivered(f, 3);
         h = check_once(f, 3);
         json_decref(h);
@@ -774,7 +758,7 @@ test_clock_back(void **state)
          * and put the alert three hours ahead. */
         cluster_wait_log(f->c.dlog, "fired: ping event", 1, WAIT_MS);
 
-        clock_set(f, -3 * 3600);
+        cluster_clock_set(&f->c, -3 * 3600);
         worker_start(f);
         wait_delivered(f, 2);
         record(f, "ping", URN_CHAT, 1);
@@ -787,7 +771,7 @@ test_clock_back(void **state)
         assert_int_equal(count_alerts(alerts, "pending", -1), 2);
         json_decref(alerts);
 
-        clock_set(f, 3 * 3600 + 300);
+        cluster_clock_set(&f->c, 3 * 3600 + 300);
         wait_delivered(f, 5);
         h = check_once(f, 5);
         json_decref(h);

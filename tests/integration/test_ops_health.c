@@ -37,7 +37,6 @@
 
 struct fx {
         struct cluster c;
-        char clock[192], env_clock[224], preload[PATH_MAX + 16], asan[256];
 };
 /* c first: teardown() is cluster_teardown(), which frees f as its c. */
 _Static_assert(offsetof(struct fx, c) == 0, "struct fx starts with c");
@@ -52,9 +51,6 @@ setup(void **state)
                 return -1;
         }
         *state = f;
-        snprintf(f->clock, sizeof(f->clock), "%s/clock", f->c.dir);
-        snprintf(f->env_clock, sizeof(f->env_clock),
-                 "FAKETIME_TIMESTAMP_FILE=%s", f->clock);
         return cluster_httpsink_start(&f->c);
 }
 
@@ -77,14 +73,11 @@ assert_open_contact_kept(struct fx *f)
         json_decref(r);
 }
 
-/* The scheduler's wall clock: the real one plus `days`. */
+/* The scheduler's wall clock: the others' plus `days`. */
 static void
 clock_days(struct fx *f, long days)
 {
-        char text[32];
-
-        snprintf(text, sizeof(text), "%+ld\n", days * DAY);
-        spill(f->clock, text);
+        cluster_clock_set(&f->c, days * DAY);
 }
 
 /*
@@ -127,26 +120,11 @@ write_conf(struct fx *f, const char *daemon)
         cluster_conf_end(fp);
 }
 
-/* Starts the scheduler on a clock this test steps (at the real time). */
+/* Starts the scheduler on a clock this test steps (at the others'). */
 static void
 daemon_start(struct fx *f)
 {
-        const char *old = getenv("ASAN_OPTIONS");
-        char *env[] = { f->preload,
-                        f->asan,
-                        f->env_clock,
-                        "FAKETIME_NO_CACHE=1",
-                        "DONT_FAKE_MONOTONIC=1",
-                        "NO_FAKE_STAT=1",
-                        NULL };
-
-        snprintf(f->preload, sizeof(f->preload), "LD_PRELOAD=%s",
-                 FAKETIME_LIBRARY);
-        snprintf(f->asan, sizeof(f->asan),
-                 "ASAN_OPTIONS=%s%sverify_asan_link_order=0", old ? old : "",
-                 old && *old ? ":" : "");
-        clock_days(f, 0);
-        cluster_daemon_start(&f->c, env);
+        cluster_daemon_start(&f->c, cluster_clock_env(&f->c));
 }
 
 /* The member `key` of status's channel `name`. */

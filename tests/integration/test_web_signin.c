@@ -3,8 +3,11 @@
  * smtpsink and an email worker): a link sent to a user's address by the
  * email path and to nobody else; its GET signs nobody in; its POST once,
  * within its life; the session's cookie; writes with the cookie only
- * from the same origin; sign-out ends the session; an idle session
- * expires; the links are limited per address and per client.
+ * from the same origin; sign-out ends the session; a session idle too
+ * long or past its whole life ends; the links are limited per address
+ * and per client. The lifetimes are the defaults (a link 15 minutes, a
+ * session 8 hours idle and 7 days in all), seen on the web process's
+ * wall clock, which those tests step (libfaketime) instead of waiting.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -53,11 +56,16 @@ setup_patient(void **state)
         return api_setup_with(state, &w);
 }
 
-/* A link that lives one second, to see one expire. */
+/* The web process's wall clock the test's to step, the lifetimes the
+ * defaults. */
 static int
-setup_short(void **state)
+setup_stepped(void **state)
 {
-        return setup_web(state, SIGNIN " signin_link_seconds = 1;");
+        const struct api_world w = { .mail = true,
+                                     .web = SIGNIN,
+                                     .stepped = true };
+
+        return api_setup_with(state, &w);
 }
 
 /* The peer (127.0.0.1) a trusted proxy: its X-Forwarded-For counts. */
@@ -65,14 +73,6 @@ static int
 setup_proxy(void **state)
 {
         return setup_web(state, SIGNIN " proxy_trusted = [ \"127.0.0.1\" ];");
-}
-
-/* Sessions idle for 3 s end (the least allowed lowered for the test). */
-static int
-setup_idle(void **state)
-{
-        setenv("OFSTED_NOTIFY_TEST_SESSION_IDLE_MIN", "1", 1);
-        return setup_web(state, SIGNIN " session_idle = 3;");
 }
 
 static int
@@ -377,17 +377,34 @@ test_answer_first(void **state)
         assert_int_equal(cluster_log_count(a->c.weblog, "the scheduler: "), 0);
 }
 
-/* A link past its life (1 s here, 15 min by default) is refused. */
+/*
+ * A link lives 15 minutes from when it was asked for: one used 14
+ * minutes after signs in, one used 15 minutes and a second after is
+ * refused.
+ */
 static void
 test_link_expired(void **state)
 {
         struct api *a = *state;
-        char link[128];
+        struct api_resp r;
+        char early[128], late[128], cookie[128], location[64];
 
         ask_link(a, HEAD);
-        mailed_link(a, 1, HEAD, link, sizeof(link));
-        sleep(2); /* the link's whole life, and a second more */
-        link_refused(a, link);
+        mailed_link(a, 1, HEAD, early, sizeof(early));
+        ask_link(a, HEAD);
+        mailed_link(a, 2, HEAD, late, sizeof(late));
+
+        cluster_clock_set(&a->c, 14 * 60);
+        use_link(a, early, &r, cookie, sizeof(cookie));
+        assert_int_equal(r.status, 303);
+        assert_true(api_header(&r, "Location", location, sizeof(location)));
+        assert_string_equal(location, "/");
+        api_resp_free(&r);
+        assert_int_equal(me(a, cookie, &r), 200);
+        api_resp_free(&r);
+
+        cluster_clock_set(&a->c, 15 * 60 + 1);
+        link_refused(a, late);
 }
 
 /* A write with the cookie from another site, or saying nothing of where
@@ -543,43 +560,71 @@ test_client_limit(void **state)
         assert_int_equal(spool_count(a), 1);
 }
 
+/* Wants session `cookie` to answer `status` now, as `email` when 200. */
+static void
+want_me(struct api *a, const char *cookie, long status, const char *email)
+{
+        struct api_resp r;
+        char actor[128];
+
+        assert_int_equal(me(a, cookie, &r), status);
+        if (status == 200) {
+                snprintf(actor, sizeof(actor), "user:%s", email);
+                assert_string_equal(
+                    json_string_value(json_object_get(r.json, "actor")), actor);
+        } else {
+                api_want(&r, status, "session has ended");
+        }
+        api_resp_free(&r);
+}
+
 /*
- * A session unused for longer than web.session_idle (3 s here) is
- * refused; one used within it keeps working.
+ * A session unused for 8 hours ends; one used within them keeps working,
+ * though as old.
  */
 static void
 test_session_idle(void **state)
 {
         struct api *a = *state;
-        struct api_resp r;
         char idle[128], busy[128];
 
         sign_in(a, HEAD, 1, idle, sizeof(idle));
         sign_in(a, CEO, 2, busy, sizeof(busy));
-        /* Five seconds, the busy one used each second of them. */
-        for (int i = 0; i < 5; i++) {
-                sleep(1);
-                assert_int_equal(me(a, busy, &r), 200);
-                api_resp_free(&r);
+        cluster_clock_set(&a->c, 8 * 3600 - 60);
+        want_me(a, busy, 200, CEO);
+        cluster_clock_set(&a->c, 8 * 3600 + 60);
+        want_me(a, idle, 401, NULL);
+        want_me(a, busy, 200, CEO);
+}
+
+/* A session used every 7 hours ends 7 days after it began all the same. */
+static void
+test_session_max(void **state)
+{
+        struct api *a = *state;
+        char busy[128];
+
+        sign_in(a, CEO, 1, busy, sizeof(busy));
+        for (long h = 7; h < 7 * 24; h += 7) {
+                cluster_clock_set(&a->c, h * 3600);
+                want_me(a, busy, 200, CEO);
         }
-        assert_int_equal(me(a, idle, &r), 401);
-        api_want(&r, 401, "session has ended");
-        api_resp_free(&r);
-        assert_int_equal(me(a, busy, &r), 200);
-        assert_string_equal(json_string_value(json_object_get(r.json, "actor")),
-                            "user:" CEO);
-        api_resp_free(&r);
+        cluster_clock_set(&a->c, 7 * 86400 - 60);
+        want_me(a, busy, 200, CEO);
+        cluster_clock_set(&a->c, 7 * 86400 + 60);
+        want_me(a, busy, 401, NULL);
 }
 
 CLUSTER_MAIN({
     cmocka_unit_test_setup_teardown(test_link_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_unknown_address, setup, teardown),
     cmocka_unit_test_setup_teardown(test_answer_first, setup_patient, teardown),
-    cmocka_unit_test_setup_teardown(test_link_expired, setup_short, teardown),
+    cmocka_unit_test_setup_teardown(test_link_expired, setup_stepped, teardown),
     cmocka_unit_test_setup_teardown(test_foreign_origin, setup, teardown),
     cmocka_unit_test_setup_teardown(test_signout, setup, teardown),
     cmocka_unit_test_setup_teardown(test_address_limit, setup, teardown),
     cmocka_unit_test_setup_teardown(test_unknown_limit, setup, teardown),
     cmocka_unit_test_setup_teardown(test_client_limit, setup_proxy, teardown),
-    cmocka_unit_test_setup_teardown(test_session_idle, setup_idle, teardown),
+    cmocka_unit_test_setup_teardown(test_session_idle, setup_stepped, teardown),
+    cmocka_unit_test_setup_teardown(test_session_max, setup_stepped, teardown),
 })
