@@ -320,12 +320,13 @@ itest_show_log(const char *path, size_t max)
         free(text);
 }
 
-/* Waits for the port a sink writes to `portfile` (renamed into place, so
- * whole or absent) while `pid` runs; 0 with *port, or -1. */
+/* Waits up to timeout_ms for the port a sink writes to `portfile`
+ * (renamed into place, so whole or absent) while `pid` runs; 0 with
+ * *port, or -1. */
 static int
-wait_port(const char *portfile, pid_t pid, int *port)
+wait_port(const char *portfile, pid_t pid, int timeout_ms, int *port)
 {
-        long long until = mono_ms() + 20000;
+        long long until = mono_ms() + timeout_ms;
         FILE *fp;
 
         *port = 0;
@@ -352,7 +353,7 @@ itest_httpsink_start(const char *binary, const char *portfile, const char *log,
         *port = 0;
         if (proc_start(argv, NULL, errlog, pid) < 0)
                 return -1;
-        return wait_port(portfile, *pid, port);
+        return wait_port(portfile, *pid, 20000, port);
 }
 
 int
@@ -372,7 +373,7 @@ itest_smtpsink_start(const char *python, const char *program,
         *port = 0;
         if (proc_start(argv, NULL, errlog, pid) < 0)
                 return -1;
-        return wait_port(portfile, *pid, port);
+        return wait_port(portfile, *pid, 20000, port);
 }
 
 void
@@ -403,25 +404,16 @@ itest_sink_script(const struct itest_sink *s, const char *text)
 void
 itest_sink_wait_port(struct itest_sink *s, int timeout_ms)
 {
-        long long until = mono_ms() + timeout_ms;
+        char *text;
+        size_t len;
 
-        for (;;) {
-                char *text = slurp(s->portfile);
-                size_t len = strlen(text);
-
-                if (len > 0) {
-                        /* Whole or nothing: it is renamed into place. */
-                        assert_true(len > 1 && text[len - 1] == '\n');
-                        s->port = atoi(text);
-                        free(text);
-                        assert_true(s->port > 0 && s->port < 65536);
-                        return;
-                }
-                free(text);
-                if (!proc_alive(s->pid) || mono_ms() > until)
-                        fail_msg("the sink did not start: %s", slurp(s->err));
-                sleep_ms(10);
-        }
+        if (wait_port(s->portfile, s->pid, timeout_ms, &s->port) < 0)
+                fail_msg("the sink did not start: %s", slurp(s->err));
+        /* Whole or nothing: it is renamed into place, a line. */
+        text = slurp(s->portfile);
+        len = strlen(text);
+        assert_true(len > 1 && text[len - 1] == '\n');
+        free(text);
 }
 
 void
