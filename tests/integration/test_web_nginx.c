@@ -303,9 +303,10 @@ static void
 start_nginx(struct nx *x, const char *section)
 {
         /* The site's: the pages and the API behind the sign-in, the
-         * links and the calendar feed without; /oauth2/ and its auth. */
+         * links, their page's style and script and the calendar feed
+         * without; /oauth2/ and its auth. */
         char *site = server_block(x, section, SITE, x->port,
-                                  "server block of " SITE, 3, 2);
+                                  "server block of " SITE, 4, 2);
         char *api = server_block(x, section, API, x->api_port,
                                  "server block of " API, 1, 0);
         char conf[192], out[192], user[128] = "";
@@ -662,6 +663,14 @@ test_feed_and_links_without_signin(void **state)
             NULL, NULL, &r);
         assert_int_equal(r.status, 404);
         assert_contains(r.body, "Unknown link");
+        api_resp_free(&r);
+        /* ... and its page's style sheet and script come without a
+         * sign-in too, or a link's page would be bare for them. */
+        ask(x, x->site, "GET", "/static/style.css", NULL, NULL, &r);
+        api_want(&r, 200, NULL);
+        api_resp_free(&r);
+        ask(x, x->site, "GET", "/static/common.js", NULL, NULL, &r);
+        api_want(&r, 200, NULL);
         api_resp_free(&r);
         pass(x);
 }
