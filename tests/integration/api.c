@@ -186,8 +186,15 @@ api_call(struct api *a, const char *method, const char *path, const char *token,
 void
 api_request(struct api *a, const struct api_req *q, struct api_resp *r)
 {
+        api_request_at(a, NULL, NULL, q, r);
+}
+
+void
+api_request_at(struct api *a, const char *site, const char *cainfo,
+               const struct api_req *q, struct api_resp *r)
+{
         CURL *h = curl_easy_init();
-        struct curl_slist *headers = NULL;
+        struct curl_slist *headers = NULL, *resolve = NULL;
         char url[512], line[512];
         const char *method = q->method, *path = q->path, *body = q->body;
         size_t len = q->len;
@@ -197,8 +204,18 @@ api_request(struct api *a, const struct api_req *q, struct api_resp *r)
         r->body = calloc(1, 1);
         r->headers = calloc(1, 1);
         assert_non_null(h);
-        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", a->c.web_port,
-                 path);
+        if (site != NULL) {
+                const char *host = strstr(site, "://");
+
+                assert_non_null(host);
+                snprintf(url, sizeof(url), "%s%s", site, path);
+                snprintf(line, sizeof(line), "%s:127.0.0.1", host + 3);
+                resolve = curl_slist_append(resolve, line);
+                curl_easy_setopt(h, CURLOPT_RESOLVE, resolve);
+                curl_easy_setopt(h, CURLOPT_CAINFO, cainfo);
+        } else
+                snprintf(url, sizeof(url), "http://127.0.0.1:%d%s",
+                         a->c.web_port, path);
         if (q->token != NULL) {
                 snprintf(line, sizeof(line), "Authorization: Bearer %s",
                          q->token);
@@ -232,6 +249,7 @@ api_request(struct api *a, const struct api_req *q, struct api_resp *r)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
         r->json = json_loads(r->body, 0, NULL);
         curl_slist_free_all(headers);
+        curl_slist_free_all(resolve);
         curl_easy_cleanup(h);
 }
 

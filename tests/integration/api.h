@@ -71,6 +71,11 @@ struct api_req {
         const char *const *headers;
 };
 void api_request(struct api *a, const struct api_req *q, struct api_resp *r);
+/* The same to `site` ("https://NAME:PORT", a proxy in front) instead of
+ * the web process, NAME resolved to 127.0.0.1, the server's certificate
+ * verified against the CA file `cainfo`. */
+void api_request_at(struct api *a, const char *site, const char *cainfo,
+                    const struct api_req *q, struct api_resp *r);
 /* The value of response header `name` into out; false when absent. */
 bool api_header(const struct api_resp *r, const char *name, char *out,
                 size_t size);

@@ -381,11 +381,17 @@ cluster_conf_web(FILE *fp, int timeout_ms, const char *extra)
         struct passwd *pw = getpwuid(getuid());
 
         assert_non_null(pw);
+        if (extra == NULL)
+                extra = "";
         fprintf(fp,
                 "web = { listen = \"127.0.0.1:0\"; user = \"%s\";\n"
-                "  base_url = \"https://alerts.test.example\"; timeout = %d;"
+                "  %s timeout = %d;"
                 "\n  pages = \"" SOURCE_DIR "/web/pages\";\n  %s };\n",
-                pw->pw_name, timeout_ms, extra != NULL ? extra : "");
+                pw->pw_name,
+                strstr(extra, "base_url") != NULL
+                    ? ""
+                    : "base_url = \"https://alerts.test.example\";",
+                timeout_ms, extra);
 }
 
 /* The port in the web's "listening on ... (port N)" line; 0: not yet. */

@@ -209,7 +209,7 @@ void cluster_pass(struct cluster *c);
  * Writes a web group for ofsted-notify-web: listening on a free loopback
  * port, run as the test's own user (so the scheduler takes the actor it
  * names), waiting `timeout_ms` for the scheduler; `extra` more settings
- * (may be NULL).
+ * (may be NULL), whose base_url, if it has one, replaces the default.
  */
 void cluster_conf_web(FILE *fp, int timeout_ms, const char *extra);
 /*

@@ -11,7 +11,7 @@ Usage:
           [--no-starttls] [--implicit-tls]
           [--auth-user U --auth-password P] [--auth-token T]
           [--auth-token-file F] [--script FILE]
-  python3 smtpsink.py --make-cert DIR
+  python3 smtpsink.py --make-cert DIR [--cert-dns NAME]...
 
 Serving:
   Listens on 127.0.0.1, on a port the kernel picks. When it is ready to
@@ -91,6 +91,8 @@ Certificates (--make-cert DIR): runs the openssl command to make a fresh
 test CA and a server certificate it signed, for CN 127.0.0.1 with
 subjectAltName IP:127.0.0.1, DNS:localhost, valid 1 day (EC P-256):
   DIR/ca.pem, DIR/ca.key, DIR/server.pem, DIR/server.key
+Each --cert-dns NAME adds DNS:NAME to the subjectAltName (a server that
+clients reach by a name, e.g. nginx's with curl --resolve).
 Clients verify against DIR/ca.pem (CURLOPT_CAINFO).
 """
 
@@ -549,7 +551,7 @@ async def serve(cfg):
 # Certificates
 
 
-def make_cert(directory):
+def make_cert(directory, names=()):
     os.makedirs(directory, exist_ok=True)
 
     def openssl(*args):
@@ -569,7 +571,8 @@ def make_cert(directory):
             f.write("basicConstraints = critical, CA:FALSE\n"
                     "keyUsage = critical, digitalSignature, keyEncipherment\n"
                     "extendedKeyUsage = serverAuth\n"
-                    "subjectAltName = IP:127.0.0.1, DNS:localhost\n"
+                    "subjectAltName = IP:127.0.0.1, DNS:localhost"
+                    + "".join(f", DNS:{n}" for n in names) + "\n"
                     "subjectKeyIdentifier = hash\n"
                     "authorityKeyIdentifier = keyid\n")
         openssl("req", "-x509", *curve, "-keyout", path("ca.key"),
@@ -599,6 +602,10 @@ def parse_args(argv):
     p.add_argument("--make-cert", metavar="DIR",
                    help="write DIR/ca.pem, DIR/server.pem, DIR/server.key "
                         "and exit")
+    p.add_argument("--cert-dns", metavar="NAME", action="append",
+                   default=[],
+                   help="with --make-cert: one more DNS name in the "
+                        "certificate's subjectAltName")
     p.add_argument("--port-file", metavar="FILE")
     p.add_argument("--spool", metavar="DIR")
     p.add_argument("--tls-cert", metavar="CERT")
@@ -619,6 +626,8 @@ def parse_args(argv):
 
     if cfg.make_cert:
         return cfg
+    if cfg.cert_dns:
+        p.error("--cert-dns goes with --make-cert")
     if not cfg.port_file or not cfg.spool:
         p.error("--port-file and --spool are required")
     if bool(cfg.tls_cert) != bool(cfg.tls_key):
@@ -651,7 +660,7 @@ def main(argv):
     # aiosmtpd's own per-command log is noise here; keep its warnings.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     if cfg.make_cert:
-        make_cert(cfg.make_cert)
+        make_cert(cfg.make_cert, cfg.cert_dns)
         return 0
     asyncio.run(serve(cfg))
     return 0
