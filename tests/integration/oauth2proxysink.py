@@ -36,13 +36,14 @@ FILE.tmp and renamed to --port-file. Each request is one JSON line in
 """
 import argparse
 import json
-import os
 import secrets
 import signal
 import sys
 import tomllib
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from sinkfile import publish_port
 
 
 def redirect_allowed(rd, domains):
@@ -160,10 +161,7 @@ def main():
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.args, srv.cfg = args, cfg
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("%d\n" % srv.server_address[1])
-    os.replace(tmp, args.port_file)
+    publish_port(args.port_file, srv.server_address[1])
     srv.serve_forever()
 
 

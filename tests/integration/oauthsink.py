@@ -57,6 +57,8 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from sinkfile import publish_port, write_atomic
+
 LOCK = threading.Lock()
 
 
@@ -103,10 +105,7 @@ class State:
                     "graph": [], "stalled": 0, "holding": 0}
 
     def save(self):
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.doc, f)
-        os.replace(tmp, self.path)
+        write_atomic(self.path, json.dumps(self.doc).encode())
 
 
 def entra_error(code, error, aadsts, text):
@@ -360,10 +359,7 @@ def main():
         srv.state.doc.setdefault("stalled", 0)
         srv.state.doc.setdefault("holding", 0)
     srv.state.save()
-    tmp = cfg.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("%d\n" % srv.server_address[1])
-    os.replace(tmp, cfg.port_file)
+    publish_port(cfg.port_file, srv.server_address[1])
     srv.serve_forever()
 
 

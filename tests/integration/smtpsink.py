@@ -114,6 +114,8 @@ import warnings
 from base64 import b64decode
 from email.parser import BytesHeaderParser
 
+from sinkfile import publish_port, write_atomic
+
 log = logging.getLogger("smtpsink")
 
 
@@ -210,13 +212,6 @@ def parse_code(text):
 
 # --------------------------------------------------------------------------
 # Spool
-
-
-def write_atomic(path, data):
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 def first_free_seq(spool):
@@ -528,7 +523,7 @@ async def serve(cfg):
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    write_atomic(cfg.port_file, f"{port}\n".encode())
+    publish_port(cfg.port_file, port)
     log.info("listening on 127.0.0.1:%d (%s%s%s)", port,
              "implicit TLS" if cfg.implicit_tls else
              "STARTTLS" if kwargs["tls_context"] else "no TLS",
