@@ -552,6 +552,7 @@ conf_destroy(struct conf **confp)
         free(c->email.oauth2.token_url);
         free(c->email.oauth2.scope);
         free(c->email.oauth2.client_secret_file_at);
+        free(c->email.oauth2.certificate_file_at);
         free(c->email.oauth2.private_key_file_at);
         free(c->email.oauth2.service_account_file_at);
         for (size_t i = 0; i < c->nchannels; i++) {

@@ -249,9 +249,9 @@ struct conf {
                         char *certificate_file, *private_key_file;
                         char *service_account_file;
                         char *token_url, *scope;
-                        /* "path:line" of the three secret files, or "". */
+                        /* "path:line" of the files, or "". */
                         char *client_secret_file_at, *private_key_file_at;
-                        char *service_account_file_at;
+                        char *service_account_file_at, *certificate_file_at;
                 } oauth2;
         } email;
         /* ofsted-notify-web (conf_web.c); strings "" or NULL when

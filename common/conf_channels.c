@@ -91,7 +91,7 @@ load_oauth2(struct loader *ld, const config_setting_t *email)
         const config_setting_t *p;
         struct conf_oauth2 *o = &c->email.oauth2;
         /* Its strings, "" when absent; the files are resolved at use as
-         * secret files are, and the secret ones keep their "path:line". */
+         * secret files are, and keep their "path:line". */
         const struct {
                 const char *key;
                 char **to, **at;
@@ -100,7 +100,8 @@ load_oauth2(struct loader *ld, const config_setting_t *email)
                 { "client_id", &o->client_id, NULL },
                 { "client_secret_file", &o->client_secret_file,
                   &o->client_secret_file_at },
-                { "certificate_file", &o->certificate_file, NULL },
+                { "certificate_file", &o->certificate_file,
+                  &o->certificate_file_at },
                 { "private_key_file", &o->private_key_file,
                   &o->private_key_file_at },
                 { "service_account_file", &o->service_account_file,

@@ -1,5 +1,6 @@
 #include "ctl.h"
 
+#include "cert.h"
 #include "conf.h"
 #include "curve.h"
 #include "fileio.h"
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 struct command {
@@ -289,6 +291,141 @@ check_secrets(const struct conf *conf)
         return rc < 0 ? -1 : 0;
 }
 
+/*
+ * Whether private_key_file holds the RSA key of certificate `c`, when
+ * this user can read it and it is fit: else check_secret() has said why.
+ * Returns 0, or -1 after printing what is wrong.
+ */
+static int
+check_cert_key(const struct conf *conf, const struct cert *c)
+{
+        const struct conf_oauth2 *o = &conf->email.oauth2;
+        char *path, *pem = NULL, *cause = NULL;
+        int rc = 0;
+
+        if (o->private_key_file[0] == '\0')
+                return 0;
+        path = secret_path(conf->dir, o->private_key_file);
+        if (secret_load(path, secret_is_credential(path), SECRET_DOCUMENT, &pem,
+                        NULL, &cause) == 0 &&
+            cert_key_check(c, pem, &cause) < 0) {
+                fprintf(stderr, "%s: email.oauth2.private_key_file '%s': %s\n",
+                        o->private_key_file_at, o->private_key_file, cause);
+                rc = -1;
+        }
+        secret_free(pem);
+        free(cause);
+        free(path);
+        return rc;
+}
+
+/*
+ * email.oauth2.certificate_file, as nginx -t loads its certificates: it
+ * must hold a PEM certificate that has not ended, whose key is
+ * private_key_file's; one that ends within CERT_WARN_DAYS is a warning,
+ * so the new one is uploaded in time. A file this user may not read is
+ * only a warning, as for check_secret(). Returns 0, or -1 after printing
+ * what is wrong.
+ */
+static int
+check_cert(const struct ctl *ctl, const struct conf *conf)
+{
+        const struct conf_oauth2 *o = &conf->email.oauth2;
+        const char *issuer;
+        struct cert *c = NULL;
+        char *path, *cause = NULL, *words = NULL;
+        int rc = 0;
+
+        if (!conf->email.present || o->provider == OAUTH2_NONE ||
+            o->certificate_file[0] == '\0')
+                return 0;
+        issuer =
+            o->provider == OAUTH2_MICROSOFT ? "Entra ID" : "the token endpoint";
+        path = secret_path(conf->dir, o->certificate_file);
+        c = cert_load(path, &cause);
+        if (c == NULL && errno == EACCES) {
+                fprintf(stderr,
+                        "%s: warning: check-config cannot read "
+                        "email.oauth2.certificate_file '%s' ('%s') as this "
+                        "user, so did not check it; the workers read it as "
+                        "their own user or from $CREDENTIALS_DIRECTORY\n",
+                        o->certificate_file_at, o->certificate_file, path);
+                goto out;
+        }
+        if (c == NULL) {
+                fprintf(stderr, "%s: email.oauth2.certificate_file '%s': %s\n",
+                        o->certificate_file_at, o->certificate_file, cause);
+                rc = -1;
+                goto out;
+        }
+        words = cert_end_words(conf->tz, cert_not_after(c), ctl->now, issuer);
+        if (words != NULL) {
+                rc = cert_end(cert_not_after(c), ctl->now, NULL) == CERT_ENDED
+                         ? -1
+                         : 0;
+                fprintf(stderr, "%s: %semail.oauth2.certificate_file '%s' %s\n",
+                        o->certificate_file_at,
+                        rc < 0 ? "" : "warning: ", o->certificate_file, words);
+        }
+        if (check_cert_key(conf, c) < 0)
+                rc = -1;
+out:
+        cert_destroy(&c);
+        free(words);
+        free(cause);
+        free(path);
+        return rc;
+}
+
+/* The host of an smtp:// or smtps:// URL, without user or port, into
+ * buf; "" when it has none. */
+static void
+url_host(const char *url, char *buf, size_t len)
+{
+        const char *p = strstr(url, "://"), *at;
+        size_t n;
+
+        buf[0] = '\0';
+        if (p == NULL)
+                return;
+        p += 3;
+        n = strcspn(p, "/?#");
+        at = memchr(p, '@', n);
+        if (at != NULL) {
+                n -= (size_t)(at + 1 - p);
+                p = at + 1;
+        }
+        n = strcspn(p, ":/?#") < n ? strcspn(p, ":/?#") : n;
+        if (n < len)
+                snprintf(buf, len, "%.*s", (int)n, p);
+}
+
+/*
+ * A password to Microsoft 365's SMTP server: Microsoft is switching SMTP
+ * AUTH with a password off (message centre MC786329), after which every
+ * email alert would stop. A warning: it still works today.
+ */
+static void
+warn_office365_password(const struct conf *conf)
+{
+        char host[256];
+
+        if (!conf->email.present || conf->email.password_file[0] == '\0' ||
+            conf->email.smtp == NULL)
+                return;
+        url_host(conf->email.smtp, host, sizeof(host));
+        if (strcasecmp(host, "smtp.office365.com") != 0)
+                return;
+        fprintf(stderr,
+                "%s: warning: email.password_file: Microsoft 365 stops taking "
+                "SMTP AUTH with a password: off by default for existing "
+                "tenants from the end of December 2026, gone in 2027 (message "
+                "centre MC786329), when every email alert would stop; sign "
+                "the worker in with email.oauth2 instead (README: \"Email "
+                "through Microsoft 365\")\n",
+                conf->email.password_file_at);
+}
+
 static int
 cmd_check_config(struct ctl *ctl, int argc, char **argv)
 {
@@ -308,8 +445,10 @@ cmd_check_config(struct ctl *ctl, int argc, char **argv)
         if (conf == NULL)
                 return CONF_EXIT;
         warn_holidays(ctl, conf);
-        /* Both, so every fault is printed in one go. */
-        if ((check_keys(conf) | check_secrets(conf)) == 0) {
+        warn_office365_password(conf);
+        /* All, so every fault is printed in one go. */
+        if ((check_keys(conf) | check_secrets(conf) | check_cert(ctl, conf)) ==
+            0) {
                 printf("configuration OK\n");
                 rc = CTL_OK;
                 /* Links are made from web.base_url: without it alerts

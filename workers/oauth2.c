@@ -22,6 +22,7 @@
  */
 #include "oauth2.h"
 
+#include "cert.h"
 #include "dproto.h"
 #include "email.h"
 #include "log.h"
@@ -36,7 +37,6 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
-#include <openssl/x509.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -428,32 +428,31 @@ parse_key(const char *pem, const char *what, char **cause)
         return k;
 }
 
-/* "x5t#S256": the base64url SHA-256 of the certificate's DER form. */
+/*
+ * "x5t#S256": the base64url SHA-256 of the certificate's DER form, once
+ * the private key `pem` is known to be its RSA key: a mismatch is told
+ * here, not by the token endpoint's opaque refusal.
+ */
 static char *
-cert_thumbprint(const struct oauth2 *o, char **cause)
+cert_thumbprint(const struct oauth2 *o, const char *pem, char **cause)
 {
         char *path = secret_path(o->dir, o->cert_file), *out = NULL;
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int mdlen = 0;
-        X509 *x = NULL;
-        FILE *fp = fopen(path, "re");
+        char *why = NULL;
+        unsigned char md[CERT_SHA256_LEN];
+        struct cert *c = cert_load(path, &why);
 
-        if (fp != NULL)
-                x = PEM_read_X509(fp, NULL, NULL, NULL);
-        if (x == NULL) {
-                xasprintf(cause, "email.oauth2.certificate_file '%s' %s",
-                          o->cert_file,
-                          fp == NULL ? "cannot be read"
-                                     : "holds no PEM certificate");
-        } else if (X509_digest(x, EVP_sha256(), md, &mdlen) != 1) {
+        if (c == NULL)
+                xasprintf(cause, "email.oauth2.certificate_file '%s': %s",
+                          o->cert_file, why);
+        else if (cert_key_check(c, pem, &why) < 0)
+                xasprintf(cause, "email.oauth2.private_key_file '%s': %s",
+                          o->key_file, why);
+        else if (cert_sha256(c, md) < 0)
                 *cause = xstrdup("cannot hash the certificate");
-        } else {
-                out = oauth2_b64url(md, mdlen);
-        }
-        ERR_clear_error();
-        X509_free(x);
-        if (fp != NULL)
-                fclose(fp);
+        else
+                out = oauth2_b64url(md, sizeof(md));
+        cert_destroy(&c);
+        free(why);
         free(path);
         return out;
 }
@@ -513,7 +512,7 @@ client_credentials(const struct oauth2 *o, int64_t now, char **cause)
         }
         pem = read_secret(o, "private_key_file", o->key_file, SECRET_DOCUMENT,
                           cause);
-        if (pem == NULL || (x5t = cert_thumbprint(o, cause)) == NULL)
+        if (pem == NULL || (x5t = cert_thumbprint(o, pem, cause)) == NULL)
                 goto out;
         randombytes_buf(jti, sizeof(jti));
         sodium_bin2hex(jtihex, sizeof(jtihex), jti, sizeof(jti));

@@ -1,14 +1,17 @@
 #include "worker.h"
 
+#include "cert.h"
 #include "dproto.h"
 #include "link.h"
 #include "log.h"
 #include "oauth2.h"
 #include "os.h"
 #include "receipts.h"
+#include "secret.h"
 #include "secrets.h"
 #include "svc.h"
 #include "template.h"
+#include "timefmt.h"
 #include "transfer.h"
 #include "xalloc.h"
 
@@ -24,6 +27,8 @@
 #include <zmq.h>
 
 #define STOP_GRACE_MS 15000
+/* How often the certificate's end is looked at again while running. */
+#define CERT_CHECK_S 86400
 
 struct wk {
         const struct worker_opts *opts;
@@ -35,6 +40,7 @@ struct wk {
         struct receipts receipts;    /* Pushover emergencies polled */
         int sigfd;
         struct svc_watchdog watchdog;
+        time_t cert_next; /* the certificate's next look (wall); 0: none */
         bool running;
         int64_t stop_by_ms; /* when stopping: the end of the grace */
         int status;
@@ -369,6 +375,59 @@ static link_handler *const handlers[DPROTO_NTYPES] = {
         [DPROTO_WATCH] = on_watch,
 };
 
+/*
+ * email.oauth2's certificate, looked at `now` (wall clock): at start and
+ * at each reload (`start`), and once a day while running, so that its
+ * end is told weeks ahead, in the log the admin reads, not by Entra ID
+ * refusing every token on the day. One that is fine is said only at a
+ * start; one that cannot be read is an error here too, ahead of the
+ * first token request, which says it again. The key is never read here.
+ */
+static void
+tell_cert(struct wk *w, time_t now, bool start)
+{
+        const struct conf_oauth2 *o = &w->conf->email.oauth2;
+        struct cert *c = NULL;
+        char *path, *why = NULL, *words = NULL, when[64];
+
+        w->cert_next = 0;
+        if (strcmp(w->opts->kind, "email") != 0 || !w->conf->email.present ||
+            o->provider == OAUTH2_NONE || o->certificate_file[0] == '\0')
+                return;
+        w->cert_next = now + CERT_CHECK_S;
+        path = secret_path(w->conf->dir, o->certificate_file);
+        c = cert_load(path, &why);
+        if (c == NULL) {
+                log_err("email.oauth2.certificate_file '%s': %s; email "
+                        "sign-in cannot work",
+                        o->certificate_file, why);
+                goto out;
+        }
+        words = cert_end_words(w->conf->tz, cert_not_after(c), (int64_t)now,
+                               o->provider == OAUTH2_MICROSOFT
+                                   ? "Entra ID"
+                                   : "the token endpoint");
+        if (words == NULL && start) {
+                timefmt_human(w->conf->tz, cert_not_after(c), when,
+                              sizeof(when));
+                log_info("email.oauth2.certificate_file '%s' is valid until "
+                         "%s",
+                         o->certificate_file, when);
+        } else if (words != NULL && cert_end(cert_not_after(c), (int64_t)now,
+                                             NULL) == CERT_ENDED) {
+                log_err("email.oauth2.certificate_file '%s' %s",
+                        o->certificate_file, words);
+        } else if (words != NULL) {
+                log_warnx("email.oauth2.certificate_file '%s' %s",
+                          o->certificate_file, words);
+        }
+out:
+        cert_destroy(&c);
+        free(words);
+        free(why);
+        free(path);
+}
+
 static void
 on_signal(struct wk *w)
 {
@@ -402,6 +461,7 @@ on_signal(struct wk *w)
                             oauth2_new(w->conf, w->opts->timeout_ms, w->xfers);
                         transfer_reloaded(w->xfers, max_host(w));
                         log_info("configuration reloaded");
+                        tell_cert(w, time(NULL), true);
                         svc_ready();
                 } else if (w->stop_by_ms == 0) {
                         svc_stopping();
@@ -422,6 +482,11 @@ timers(struct wk *w, int64_t now)
 
         link_timers(w->link, now, credit_left(w));
         poll_receipts(w, now);
+        /* A day on by the wall clock, or the clock set back before the
+         * last look. */
+        if (w->cert_next != 0 && (time(NULL) >= w->cert_next ||
+                                  time(NULL) < w->cert_next - CERT_CHECK_S))
+                tell_cert(w, time(NULL), false);
         unacked = link_unacked(w->link);
         if (w->stop_by_ms != 0 &&
             ((active == 0 && unacked == 0) || now >= w->stop_by_ms)) {
@@ -512,6 +577,7 @@ worker_run(const struct worker_opts *opts, struct conf *conf)
         }
         log_info("worker %s: %s, credit %d", link_id(w.link),
                  link_endpoint(w.link), opts->credit);
+        tell_cert(&w, time(NULL), true);
         link_ready(w.link, credit_left(&w));
         svc_watchdog_init(&w.watchdog, os_mono_ms());
         svc_ready();

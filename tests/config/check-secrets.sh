@@ -136,6 +136,15 @@ secrets.conf:20: secret file 'secrets/it.url': does not exist
 secrets.conf:21: secret file 'secrets/it.key': holds more than one line
 EOF
 
+# A password to Microsoft 365, which is turning SMTP AUTH with passwords
+# off: a warning at password_file, and still OK. The host in any case.
+fresh office365_password
+sed -i 's|smtps://smtp.trust.example:465|smtps://SMTP.Office365.com:465|' \
+        "$dir/$conf"
+expect office365_password 0 <<'EOF'
+secrets.conf:14: warning: email.password_file: Microsoft 365 stops taking SMTP AUTH with a password: off by default for existing tenants from the end of December 2026, gone in 2027 (message centre MC786329), when every email alert would stop; sign the worker in with email.oauth2 instead (README: "Email through Microsoft 365")
+EOF
+
 # email.oauth2's secret files, in the shipped config's own commented
 # examples: "#ms " (Microsoft 365, a certificate and its private key) or
 # "#google " (a service account key) uncommented. The private key, the
@@ -144,22 +153,17 @@ EOF
 # fresh_oauth2 NAME MARKER: $dir becomes a copy of the shipped config with
 # that example on and its files written as an admin would.
 fresh_oauth2() {
-        dir=$tmp/$1
-        mkdir -p "$dir/secrets" || exit 1
-        sed "s|^  #$2 |  |" "$srcdir/config/ofsted-notify.conf" >"$dir/$conf" || exit 1
-        cp "$srcdir/config/bank-holidays.json" "$dir/" || exit 1
-        if ! grep -q '^  oauth2 = ' "$dir/$conf"; then
-                echo "FAIL: $1: no '#$2 oauth2' example in the shipped config" >&2
+        shipped_example "$1" "$2"
+        # A real pair: check-config reads the certificate and matches
+        # the key to it (check-certs.sh).
+        if ! (umask 077 && openssl req -x509 -newkey rsa:2048 -nodes \
+                -keyout "$dir/secrets/smtp-oauth.key" \
+                -out "$dir/secrets/smtp-oauth.crt" \
+                -subj "/CN=ofsted-notify test app" -days 400) 2>/dev/null; then
+                echo "FAIL: $1: openssl req -x509 failed" >&2
                 exit 1
         fi
-        # (put's text is a format: these begin with '-', so printf '%s'.)
-        put smtp-oauth.crt ''
-        printf '%s\nMIIB\n%s\n' '-----BEGIN CERTIFICATE-----' \
-                '-----END CERTIFICATE-----' >"$dir/secrets/smtp-oauth.crt"
         chmod 0644 "$dir/secrets/smtp-oauth.crt"
-        put smtp-oauth.key ''
-        printf '%s\nMIIE\n%s\n' '-----BEGIN PRIVATE KEY-----' \
-                '-----END PRIVATE KEY-----' >"$dir/secrets/smtp-oauth.key"
         put smtp-oauth-secret 'Xq8Q~client.secret-value\n'
         put smtp-sa.json '{"type": "service_account"}\n'
         # The shipped config's channels name these.

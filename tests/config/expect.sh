@@ -1,13 +1,13 @@
 # shellcheck shell=sh disable=SC2154 # name, conf and dir: the caller's
-# What check-keys.sh and check-secrets.sh share, sourced by each after it
-# sets $name (its own name, for the temporary directory) and $conf (the
-# config file of its cases):
+# What check-keys.sh, check-secrets.sh and check-certs.sh share, sourced by
+# each after it sets $name (its own name, for the temporary directory) and
+# $conf (the config file of its cases):
 #
 #   . "$(dirname "$0")/expect.sh"    with the arguments CTL_BINARY SOURCE_DIR
 #
 # Sets $ctl, $srcdir and $tmp (removed at exit) and the counters; gives
-# copy_conf and expect; the_end prints the closing line and sets the exit
-# status.
+# copy_conf, shipped_example and expect; the_end prints the closing line
+# and sets the exit status.
 
 if [ $# -ne 2 ]; then
         echo "usage: $0 CTL_BINARY SOURCE_DIR" >&2
@@ -35,6 +35,20 @@ copy_conf() {
                 "$2" >"$dir/$conf" || exit 1
         if ! grep -q "\"$srcdir/config/bank-holidays.json\"" "$dir/$conf"; then
                 echo "FAIL: $1: the config's holidays line was not rewritten" >&2
+                exit 1
+        fi
+}
+
+# shipped_example CASE MARKER: $dir becomes a copy of the shipped config
+# as $conf with its commented example MARKER ("ms", "google") on, and the
+# holidays beside it; its secrets/ is made, empty.
+shipped_example() {
+        dir=$tmp/$1
+        mkdir -p "$dir/secrets" || exit 1
+        sed "s|^  #$2 |  |" "$srcdir/config/ofsted-notify.conf" >"$dir/$conf" || exit 1
+        cp "$srcdir/config/bank-holidays.json" "$dir/" || exit 1
+        if ! grep -q '^  oauth2 = ' "$dir/$conf"; then
+                echo "FAIL: $1: no '#$2 oauth2' example in the shipped config" >&2
                 exit 1
         fi
 }

@@ -540,13 +540,16 @@ cluster_worker_start(struct cluster *c, int slot, const char *kind,
 {
         char *argv[24] = { WORKER_BINARY, "--kind", (char *)kind, "-c",
                            (char *)(conf != NULL ? conf : c->conf) };
-        char *const env[] = { c->env_state,     c->env_run,   "NOTIFY_SOCKET",
-                              "JOURNAL_STREAM", c->env_creds, NULL };
-        int n = 5;
+        char *env[16] = { c->env_state,     c->env_run,   "NOTIFY_SOCKET",
+                          "JOURNAL_STREAM", c->env_creds, NULL };
+        int n = 5, e = 5;
 
         for (size_t i = 0; args != NULL && args[i] != NULL && n < 21; i++)
                 argv[n++] = (char *)args[i];
         argv[n] = NULL;
+        for (size_t i = 0; c->wenv != NULL && c->wenv[i] != NULL && e < 13; i++)
+                env[e++] = c->wenv[i];
+        env[e] = NULL;
         assert_true(slot >= 0 && slot < CLUSTER_WORKERS);
         assert_int_equal(c->worker[slot], -1);
         assert_int_equal(proc_start(argv, env, c->wlog[slot], &c->worker[slot]),

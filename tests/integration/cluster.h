@@ -41,6 +41,10 @@ struct cluster {
         /* The workers' CREDENTIALS_DIRECTORY=...; by default the bare name
          * (unset). */
         char env_creds[224];
+        /* More env entries for the workers started from now on (as
+         * cluster_daemon_start's, at most 8; NULL: none), e.g.
+         * cluster_clock_env(c) for a worker whose wall clock is stepped. */
+        char *const *wenv;
         /* httpsink: its request log, its own messages, script, port file. */
         char sinklog[192], sinkerr[192], script[192], portfile[192];
         /* smtpsink: its spool, its own messages, script, port file. */

@@ -123,6 +123,60 @@ oauth_private_file(struct fx *f, const char *name, const char *text)
         assert_int_equal(chmod(path, 0600), 0);
 }
 
+void
+oauth_openssl(char *const argv[], char *const env[])
+{
+        struct proc_result r;
+
+        assert_int_equal(proc_run(argv, env, &r), 0);
+        if (r.status != 0)
+                fail_msg("%s %s: exit %d; stderr: %s", argv[0], argv[1],
+                         r.status, r.err);
+        proc_result_free(&r);
+}
+
+void
+oauth_rsa_key(const char *path)
+{
+        char *gen[] = { "/usr/bin/openssl",
+                        "genpkey",
+                        "-algorithm",
+                        "RSA",
+                        "-pkeyopt",
+                        "rsa_keygen_bits:2048",
+                        "-out",
+                        (char *)path,
+                        NULL };
+
+        oauth_openssl(gen, NULL);
+        assert_int_equal(chmod(path, 0600), 0);
+}
+
+void
+oauth_app_cert(struct fx *f, int days, char *const env[], char *crt, size_t len)
+{
+        char key[256], ndays[16];
+        char *argv[] = { "/usr/bin/openssl",
+                         "req",
+                         "-x509",
+                         "-key",
+                         key,
+                         "-out",
+                         crt,
+                         "-subj",
+                         "/CN=ofsted-notify test app",
+                         "-days",
+                         ndays,
+                         NULL };
+
+        snprintf(crt, len, "%s/app.crt", f->c.dir);
+        snprintf(key, sizeof(key), "%s/app.key", f->c.dir);
+        snprintf(ndays, sizeof(ndays), "%d", days);
+        if (access(key, F_OK) != 0)
+                oauth_rsa_key(key);
+        oauth_openssl(argv, env);
+}
+
 /* The email group's oauth2 lines for the endpoint at o->port. */
 char *
 oauth_group(struct oauth *o, const char *provider, const char *creds)

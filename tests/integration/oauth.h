@@ -39,6 +39,19 @@ size_t oauth_tokens_issued(struct oauth *o);
 json_int_t oauth_count(struct oauth *o, const char *key);
 /* A file beside the config, mode 0600. */
 void oauth_private_file(struct fx *f, const char *name, const char *text);
+/* Runs openssl (argv[0], its path) with `env` as for proc_run (may be
+ * NULL); wants exit 0. */
+void oauth_openssl(char *const argv[], char *const env[]);
+/* A new 2048-bit RSA private key (PEM) at `path`, mode 0600. */
+void oauth_rsa_key(const char *path);
+/*
+ * app.crt beside the config (its path into crt, len bytes): a certificate
+ * of app.key (made first, mode 0600, unless it exists) valid for `days`
+ * from now as openssl's clock has it (env: as for proc_run, may be NULL;
+ * a libfaketime offset makes one that ended already).
+ */
+void oauth_app_cert(struct fx *f, int days, char *const env[], char *crt,
+                    size_t len);
 /* The email group's oauth2 lines for `provider` at o->port, with
  * credentials `creds` (caller frees). */
 char *oauth_group(struct oauth *o, const char *provider, const char *creds);

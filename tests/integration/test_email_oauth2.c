@@ -57,19 +57,6 @@ all_expired(void *arg)
         return ended;
 }
 
-/* Runs openssl (argv[0]) to make a key or a certificate; wants exit 0. */
-static void
-openssl(char **argv)
-{
-        struct proc_result r;
-
-        assert_int_equal(proc_run(argv, NULL, &r), 0);
-        if (r.status != 0)
-                fail_msg("%s %s: exit %d; stderr: %s", argv[0], argv[1],
-                         r.status, r.err);
-        proc_result_free(&r);
-}
-
 /*
  * Client secret, tokens living 3 s and said so (expires_in 3): three test
  * alerts, each after every token so far has ended, are all delivered over
@@ -146,28 +133,10 @@ test_certificate_assertion(void **state)
         struct fx *f = *state;
         struct oauth o = { .args = { "--lifetime", "600", "--client-id",
                                      CLIENT_ID, "--cert", NULL } };
-        char crt[256], key[256], *extra;
-        char *argv[] = { "/usr/bin/openssl",
-                         "req",
-                         "-x509",
-                         "-newkey",
-                         "rsa:2048",
-                         "-nodes",
-                         "-keyout",
-                         key,
-                         "-out",
-                         crt,
-                         "-subj",
-                         "/CN=ofsted-notify test app",
-                         "-days",
-                         "2",
-                         NULL };
+        char crt[256], *extra;
         json_t *doc, *call;
 
-        snprintf(crt, sizeof(crt), "%s/app.crt", f->c.dir);
-        snprintf(key, sizeof(key), "%s/app.key", f->c.dir);
-        openssl(argv);
-        assert_int_equal(chmod(key, 0600), 0);
+        oauth_app_cert(f, 400, NULL, crt, sizeof(crt));
         o.args[5] = crt;
         oauth_start(f, &o);
         extra = oauth_group(&o, "microsoft",
@@ -196,15 +165,6 @@ test_google_service_account(void **state)
                                      SA_EMAIL, "--google-key-pub", NULL,
                                      "--sender", FROM_ADDR } };
         char pem[256], pub[256], *extra;
-        char *gen[] = { "/usr/bin/openssl",
-                        "genpkey",
-                        "-algorithm",
-                        "RSA",
-                        "-pkeyopt",
-                        "rsa_keygen_bits:2048",
-                        "-out",
-                        pem,
-                        NULL };
         char *out[] = { "/usr/bin/openssl", "pkey", "-in", pem,
                         "-pubout",          "-out", pub,   NULL };
         json_t *sa;
@@ -212,8 +172,8 @@ test_google_service_account(void **state)
 
         snprintf(pem, sizeof(pem), "%s/sa.pem", f->c.dir);
         snprintf(pub, sizeof(pub), "%s/sa.pub", f->c.dir);
-        openssl(gen);
-        openssl(out);
+        oauth_rsa_key(pem);
+        oauth_openssl(out, NULL);
         text = slurp(pem);
         sa = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "service_account",
                        "client_email", SA_EMAIL, "private_key_id",
