@@ -535,6 +535,7 @@ conf_destroy(struct conf **confp)
         free(c->curve.clients);
         ld_free_web(c);
         free(c->email.smtp);
+        free(c->email.smtp_host);
         free(c->email.from);
         free(c->email.username);
         free(c->email.password_file);

@@ -223,6 +223,7 @@ struct conf {
         struct {
                 bool present;
                 char *smtp;
+                char *smtp_host; /* smtp's host, by libcurl's parser */
                 enum email_tls tls;
                 char *from;
                 /* Optional strings below are "" when absent. */

@@ -320,6 +320,7 @@ ld_load_email(struct loader *ld, const config_setting_t *root)
                     "tls = \"none\" is allowed only to a loopback relay, "
                     "not '%s'",
                     host);
+        c->email.smtp_host = xstrdup(host);
         curl_free(scheme);
         curl_free(host);
 }

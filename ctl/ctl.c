@@ -377,29 +377,6 @@ out:
         return rc;
 }
 
-/* The host of an smtp:// or smtps:// URL, without user or port, into
- * buf; "" when it has none. */
-static void
-url_host(const char *url, char *buf, size_t len)
-{
-        const char *p = strstr(url, "://"), *at;
-        size_t n;
-
-        buf[0] = '\0';
-        if (p == NULL)
-                return;
-        p += 3;
-        n = strcspn(p, "/?#");
-        at = memchr(p, '@', n);
-        if (at != NULL) {
-                n -= (size_t)(at + 1 - p);
-                p = at + 1;
-        }
-        n = strcspn(p, ":/?#") < n ? strcspn(p, ":/?#") : n;
-        if (n < len)
-                snprintf(buf, len, "%.*s", (int)n, p);
-}
-
 /*
  * A password to Microsoft 365's SMTP server: Microsoft is switching SMTP
  * AUTH with a password off (message centre MC786329), after which every
@@ -408,13 +385,9 @@ url_host(const char *url, char *buf, size_t len)
 static void
 warn_office365_password(const struct conf *conf)
 {
-        char host[256];
-
         if (!conf->email.present || conf->email.password_file[0] == '\0' ||
-            conf->email.smtp == NULL)
-                return;
-        url_host(conf->email.smtp, host, sizeof(host));
-        if (strcasecmp(host, "smtp.office365.com") != 0)
+            conf->email.smtp_host == NULL ||
+            strcasecmp(conf->email.smtp_host, "smtp.office365.com") != 0)
                 return;
         fprintf(stderr,
                 "%s: warning: email.password_file: Microsoft 365 stops taking "
