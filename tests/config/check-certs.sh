@@ -16,7 +16,7 @@
 # An expired certificate is made with the clock of openssl set back by
 # libfaketime ($FAKETIME_LIBRARY, which CMake finds); without it that case
 # is skipped, and said to be. A file this user may not read is a warning,
-# checked only when not root.
+# checked as root without root's power to read every file.
 # Exit status 0 when no case failed, 1 when one did, 2 on usage.
 
 name=check-certs
@@ -151,12 +151,12 @@ else
         skip "all_bad: no libfaketime to make a certificate in the past"
 fi
 
-if [ "$(id -u)" -eq 0 ]; then
-        skip "unreadable: running as root, who reads every file"
+if ! can_limit; then
+        skip "unreadable: root, and setpriv cannot take its power to read every file"
 else
         fresh unreadable 400
         chmod 0000 "$dir/$CRT"
-        expect unreadable 0 <<EOF
+        expect_unreadable unreadable 0 <<EOF
 $(cert_at): warning: check-config cannot read email.oauth2.certificate_file '$CRT' ('./$CRT') as this user, so did not check it; the workers read it as their own user or from \$CREDENTIALS_DIRECTORY
 EOF
 fi

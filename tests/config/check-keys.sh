@@ -11,8 +11,9 @@
 # and on stderr exactly the lines written out below (the bank holiday
 # warning aside, which depends on today's date).
 #
-# A key file this user may not read is a warning, not an error; root reads
-# every file, so as root that case is skipped, and said to be.
+# A key file this user may not read is a warning, not an error; as root
+# that case runs without root's power to read every file
+# (expect_unreadable), and is skipped, said to be, where it cannot.
 # Exit status 0 when no case failed, 1 when one did, 2 on usage.
 
 name=check-keys
@@ -113,12 +114,12 @@ curve.conf: curve.client_key: cannot read the CURVE key: ./curve/admin.key: No s
 EOF
 
 # The service reads its key as its own user; this one cannot.
-if [ "$(id -u)" -eq 0 ]; then
-        skip "unreadable: running as root, who reads every file"
+if ! can_limit; then
+        skip "unreadable: root, and setpriv cannot take its power to read every file"
 else
         fresh unreadable
         chmod 0000 "$dir/curve/admin.key"
-        expect unreadable 0 <<'EOF'
+        expect_unreadable unreadable 0 <<'EOF'
 curve.conf: warning: curve.client_key: check-config cannot read './curve/admin.key' as this user, so did not check it; the services read their keys as their own user or from $CREDENTIALS_DIRECTORY
 EOF
 fi

@@ -11,9 +11,10 @@
 # it exits 0 (else nothing), and on stderr exactly the lines written out
 # below (the bank holiday warning aside, which depends on today's date).
 #
-# Root reads every file and may chown: the case of a file this user may
-# not read runs only as another user, the case of a file someone else owns
-# only as root; each is skipped otherwise, and said to be.
+# The case of a file someone else owns runs only as root, who may chown;
+# the case of a file this user may not read runs as root without root's
+# power to read every file (expect_unreadable). Each is skipped where it
+# cannot run, and said to be.
 # Exit status 0 when no case failed, 1 when one did, 2 on usage.
 
 name=check-secrets
@@ -221,15 +222,19 @@ if [ "$(id -u)" -eq 0 ]; then
         expect someone_elses 78 <<'EOF'
 secrets.conf:20: secret file 'secrets/it.url': owned by uid 65534, who could rewrite it; make it root's or uid 0's
 EOF
-        skip "unreadable: running as root, who reads every file"
 else
         skip "someone_elses: only root may chown"
+fi
+
+if can_limit; then
         # The worker reads it as its own user; this one cannot.
         fresh unreadable
         chmod 0000 "$dir/secrets/it.url"
-        expect unreadable 0 <<'EOF'
+        expect_unreadable unreadable 0 <<'EOF'
 secrets.conf:20: warning: check-config cannot read secret file 'secrets/it.url' ('./secrets/it.url') as this user, so did not check it; the workers read it as their own user or from $CREDENTIALS_DIRECTORY
 EOF
+else
+        skip "unreadable: root, and setpriv cannot take its power to read every file"
 fi
 
 the_end

@@ -63,7 +63,8 @@ expect() {
         if [ "$2" -eq 0 ]; then
                 printf 'configuration OK\n'
         fi >"$out.want-stdout"
-        (cd "$dir" && exec "$ctl" check-config -c "$conf") \
+        # shellcheck disable=SC2086 # $reader is words or nothing
+        (cd "$dir" && exec $reader "$ctl" check-config -c "$conf") \
                 >"$out.stdout" 2>"$out.all-stderr"
         status=$?
         grep -v -e ': warning: the bank holiday data in ' -e ': warning: acknowledgement links are off' "$out.all-stderr" \
@@ -89,6 +90,29 @@ expect() {
         else
                 failed=$((failed + 1))
         fi
+}
+
+# What check-config runs under: nothing, or for expect_unreadable the
+# command that takes root's power to read every file away.
+reader=
+
+# can_limit: whether this user is subject to a file's mode: any user but
+# root, and root once setpriv drops CAP_DAC_OVERRIDE and
+# CAP_DAC_READ_SEARCH from its bounding set (not in a container that
+# withholds CAP_SETPCAP).
+LIMIT="setpriv --bounding-set=-dac_override,-dac_read_search"
+can_limit() {
+        [ "$(id -u)" -ne 0 ] || $LIMIT true 2>/dev/null
+}
+
+# expect_unreadable NAME STATUS: expect, with check-config reading files
+# as a user a mode of 0000 keeps out (after can_limit).
+expect_unreadable() {
+        if [ "$(id -u)" -eq 0 ]; then
+                reader=$LIMIT
+        fi
+        expect "$@"
+        reader=
 }
 
 # skip WHY: a case that cannot be checked here, said and counted.
