@@ -73,13 +73,14 @@ out:
 void
 cert_destroy(struct cert **cp)
 {
-        struct cert *c = *cp;
+        struct cert *c;
 
-        *cp = NULL;
-        if (c == NULL)
+        if (cp == NULL || *cp == NULL)
                 return;
+        c = *cp;
         X509_free(c->x);
         free(c);
+        *cp = NULL;
 }
 
 int64_t

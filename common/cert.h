@@ -33,7 +33,7 @@ struct cert;
  * certificate" (errno EINVAL).
  */
 struct cert *cert_load(const char *path, char **cause);
-/* Frees c; accepts NULL; *cp = NULL. */
+/* Frees *cp; accepts NULL (either); *cp = NULL. */
 void cert_destroy(struct cert **cp);
 
 /* Its notAfter, in Unix seconds. */
