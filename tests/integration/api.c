@@ -33,8 +33,10 @@ write_conf(struct cluster *c, const struct api_world *w)
                 w->mail ? ",\n  { name = \"heads\"; type = \"email\"; "
                           "to = [ \"office@oak.sch.uk\" ]; }"
                         : "");
+        fprintf(fp, "schools = (\n");
+        if (w->first_school != NULL)
+                fprintf(fp, "  { %s },\n", w->first_school);
         fprintf(fp,
-                "schools = (\n"
                 "  { urn = \"" OAK "\"; name = \"%s\"; "
                 "channels = [ \"it\" ]; },\n",
                 w->oak_name != NULL ? w->oak_name : "Oak Primary");

@@ -47,6 +47,9 @@ struct api_world {
         const char *oak_name;
         int timeout_ms;
         bool stepped;
+        /* A school listed before Oak in the config (the rest of its
+         * "{ ... }" element), or NULL: none. */
+        const char *first_school;
 };
 int api_setup_with(void **state, const struct api_world *w);
 int api_teardown(void **state);

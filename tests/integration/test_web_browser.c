@@ -31,6 +31,10 @@ setup(void **state)
                 .mail = true,
                 .web = "signin = [ \"email\" ];",
                 .oak_name = NAME,
+                /* First in the config and by name, but no inspection:
+                 * the trust's list puts Oak's inspection above it. */
+                .first_school = "urn = \"100003\"; name = \"Alder "
+                                "Infant\"; channels = [ \"it\" ];",
         };
 
         return api_setup_with(state, &w);

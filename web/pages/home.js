@@ -1,5 +1,6 @@
-/* "/": every school the user may see, its state, its next deadline with
- * the time left, its next alert; the closed cases behind a disclosure. */
+/* "/": every school the user may see, those that need looking at first,
+ * each with its state, its next deadline with the time left and its next
+ * alert; the closed cases behind a disclosure. */
 "use strict";
 
 ON.page(function () {
@@ -15,6 +16,33 @@ ON.page(function () {
       if (p && (!cur || p.ms < ON.parts(cur.due).ms)) by[a.school] = a;
     });
     return by;
+  }
+
+  /* Who needs looking at first: a school with a deadline pending, the
+   * soonest first; then one whose case is still open; then the rest. Each
+   * group by name, so a trust's list reads the same from day to day. */
+  function order(schools, next) {
+    function rank(s) { return next[s.urn] ? 0 : s["case"] ? 1 : 2; }
+    function name(s) { return String(s.name || s.urn); }
+    return schools.slice().sort(function (a, b) {
+      var ra = rank(a), rb = rank(b), d = 0;
+      if (ra !== rb) return ra - rb;
+      if (ra === 0) d = ON.parts(next[a.urn].due).ms - ON.parts(next[b.urn].due).ms;
+      return d || name(a).localeCompare(name(b), "en-GB");
+    });
+  }
+
+  /* "12 schools; an inspection is under way at 2." */
+  function counted(schools) {
+    var live = schools.filter(function (s) {
+      var c = s["case"];
+      return c && (c.state === "open" || c.state === "paused");
+    }).length;
+    if (schools.length === 0) return "You have no schools to see.";
+    if (schools.length === 1) return "One school.";
+    return schools.length + " schools; " + (live === 0 ?
+      "no inspection is under way." :
+      "an inspection is under way at " + live + ".");
   }
 
   function card(s, next) {
@@ -39,11 +67,10 @@ ON.page(function () {
   }
 
   Promise.all([ON.api("/api/v1/schools"), ON.api("/api/v1/upcoming")]).then(function (r) {
-    var schools = r[0].schools, next = soonest(r[1].alerts);
+    var next = soonest(r[1].alerts), schools = order(r[0].schools, next);
     ON.clear(list);
     schools.forEach(function (s) { list.appendChild(card(s, next[s.urn])); });
-    status.textContent = schools.length === 0 ? "You have no schools to see." :
-      schools.length === 1 ? "One school." : schools.length + " schools.";
+    status.textContent = counted(schools);
     return ON.api("/api/v1/cases?all=true").then(function (cr) {
       var names = {}, box = document.getElementById("closed-box");
       var closed = document.getElementById("closed");
