@@ -246,6 +246,12 @@ def main():
         if order != ["100001", "100003", "100002"]:
             fail("the trust's schools are in the order %r, not Oak "
                  "(inspection), Alder Infant, Ash Academy" % order)
+        # Oak's one deadline was confirmed above, and its only alert with
+        # it: the deadline stands, so the card says the reminders are
+        # over, not that nothing is due.
+        oak = drv.find_element(By.CSS_SELECTOR, '#schools > li[data-urn="100001"]').text
+        if "No reminders to come." not in oak or "No deadline" in oak:
+            fail("Oak's card after the confirmation reads %r" % oak)
         shot("trust")
     finally:
         drv.quit()

@@ -54,7 +54,9 @@ ON.page(function () {
     if (next) {
       li.appendChild(el("p", { className: "deadline", text: ON.deadline(next.rule, next.due) }));
     } else if (c) {
-      li.appendChild(el("p", { text: "No deadline pending." }));
+      /* Its deadlines may stand still, acknowledged: only the reminders
+       * are over (the case's page has the deadlines). */
+      li.appendChild(el("p", { text: "No reminders to come." }));
     }
     if (s.next_alert) {
       li.appendChild(el("p", { text: "Next alert at " + ON.when(s.next_alert.at) +
