@@ -84,6 +84,26 @@ merged_env(char *const extra[])
         return env;
 }
 
+/*
+ * libfaketime (a test's stepped clock, a time sweep) keeps a shared
+ * memory segment and a semaphore per process, /dev/shm/faketime_shm_PID
+ * and sem.faketime_sem_PID, and removes them only at a normal exit: a
+ * child that was killed leaves them behind, and a later process given the
+ * same pid may then fail to start. Called once `pid`, a child of ours, is
+ * reaped: whatever is left under its pid is its own.
+ */
+static void
+drop_clock_leftovers(pid_t pid)
+{
+        char path[64];
+
+        snprintf(path, sizeof(path), "/dev/shm/faketime_shm_%ld", (long)pid);
+        (void)unlink(path);
+        snprintf(path, sizeof(path), "/dev/shm/sem.faketime_sem_%ld",
+                 (long)pid);
+        (void)unlink(path);
+}
+
 int
 proc_run(char *const argv[], char *const env[], struct proc_result *r)
 {
@@ -137,6 +157,7 @@ proc_run(char *const argv[], char *const env[], struct proc_result *r)
         outp[0] = errp[0] = -1;
         while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
                 ;
+        drop_clock_leftovers(pid);
         r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
         r->out = sinks[0].buf;
         r->err = sinks[1].buf;
@@ -199,6 +220,7 @@ proc_wait(pid_t pid, int timeout_ms, int *status)
                 if (got == pid) {
                         *status = WIFEXITED(st) ? WEXITSTATUS(st)
                                                 : 128 + WTERMSIG(st);
+                        drop_clock_leftovers(pid);
                         return 0;
                 }
                 if (got < 0 && errno != EINTR)
