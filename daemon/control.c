@@ -472,11 +472,11 @@ cmd_upcoming(struct control_ctx *ctx, const struct request *r, int64_t now)
 }
 
 /*
- * schools: each school's current case with its next deadline and alert
- * (the web's dashboard, GET /api/v1/schools), of the given "schools" or
- * of every school; one read, where list and upcoming together would
- * carry every case and every pending alert. With "token" (the web's
- * bearer token), the token's holder is resolved in the same request, as
+ * schools: each school's current case with its soonest standing deadline
+ * (at `now`) and its next alert (the web's dashboard, GET /api/v1/schools), of
+ * the given "schools" or of every school; one read, where list and upcoming
+ * together would carry every case and every pending alert. With "token" (the
+ * web's bearer token), the token's holder is resolved in the same request, as
  * token_auth does, and the rows are those of the schools its role sees:
  * one round trip for the web where two were.
  */
@@ -490,7 +490,6 @@ cmd_schools(struct control_ctx *ctx, const struct request *r, int64_t now)
         enum role role;
         size_t n;
 
-        (void)now;
         if ((err = opt_text(r->body, "token", TOKEN_LEN, &token)) != NULL)
                 return err;
         if (token != NULL && v != NULL)
@@ -513,7 +512,7 @@ cmd_schools(struct control_ctx *ctx, const struct request *r, int64_t now)
         for (size_t i = 0; i < n; i++)
                 urns[i] = json_string_value(json_array_get(v, i));
         got = store_json_schools(ctx->st, ctx->conf->tz,
-                                 v != NULL ? urns : NULL, n, &cause);
+                                 v != NULL ? urns : NULL, n, now, &cause);
         free(urns);
         reply = view(got, "schools", cause);
         if (holder != NULL && json_is_true(json_object_get(reply, "ok")))

@@ -279,6 +279,21 @@ fire_due(struct daemon *d, int batches)
 }
 
 /*
+ * Tells the store which events end which rules of `conf`, for the
+ * deadlines `schools` shows. Its own table in memory: it fails only when
+ * memory does, and then the view shows deadlines a later event ended.
+ */
+static void
+rule_ends(struct daemon *d, const struct conf *conf)
+{
+        char *cause = NULL;
+
+        if (store_rule_ends_set(d->st, conf->rules, conf->nrules, &cause) < 0)
+                log_warnx("%s; deadlines shown may have ended", cause);
+        free(cause);
+}
+
+/*
  * After a reload: the deliveries held by a problem on our side (a secret
  * file the admin has probably just fixed) are due at once.
  */
@@ -333,6 +348,7 @@ reload(void *arg)
         conf_destroy(&d->conf);
         d->conf = next;
         d->cctx.conf = next;
+        rule_ends(d, next);
         unhold(d);
         if (d->zap != NULL)
                 log_info("CURVE allow-list: %zu clients; %d workers refused "
@@ -677,6 +693,7 @@ startup(struct daemon *d)
                 log_notice("state database: %s", notice);
         free(notice);
         log_info("state in %s", d->state_path);
+        rule_ends(d, d->conf);
 
         d->sigfd = os_signalfd();
 

@@ -23,18 +23,35 @@
  */
 /*
  * The `schools` view: a school's current case (the one not closed), its
- * soonest pending alert and the least due of its pending alerts, each
- * read from the case by alerts_case. `tag` names the statement for the
- * plan tests; `where` narrows it.
+ * soonest pending alert, and its soonest standing deadline with that
+ * deadline's rule and whether it was acknowledged. A deadline (an alert
+ * group: one event's rule, its alerts sharing `due`) stands, whatever
+ * its alerts' states, until its time (?2, now) or until a later event of
+ * the case ends its rule (temp.rule_ends, from the config's cancel_on).
+ * Each part is read from the case by alerts_case and events_case. `tag`
+ * names the statement for the plan tests; `where` narrows it.
  */
-#define SCHOOLS_SQL(tag, where)                                  \
-        tag " SELECT c.id, c.urn, c.state, c.opened_at, "        \
-            "(SELECT min(due) FROM alerts WHERE case_id = c.id " \
-            "AND state = 'pending'), a.at, a.rule, a.offset "    \
-            "FROM cases AS c LEFT JOIN alerts AS a ON a.id = "   \
-            "(SELECT id FROM alerts WHERE case_id = c.id "       \
-            "AND state = 'pending' ORDER BY at, id LIMIT 1) "    \
+#define SCHOOLS_SQL(tag, where)                                              \
+        tag " SELECT c.id, c.urn, c.state, c.opened_at, d.due, a.at, "       \
+            "a.rule, a.offset, d.rule, EXISTS (SELECT 1 FROM acks AS k "     \
+            "WHERE k.case_id = d.case_id AND k.rule = d.rule "               \
+            "AND k.event_id = d.event_id) "                                  \
+            "FROM cases AS c LEFT JOIN alerts AS a ON a.id = "               \
+            "(SELECT id FROM alerts WHERE case_id = c.id "                   \
+            "AND state = 'pending' ORDER BY at, id LIMIT 1) "                \
+            "LEFT JOIN alerts AS d ON d.id = (SELECT s.id FROM alerts AS s " \
+            "WHERE s.case_id = c.id AND s.due > ?2 AND NOT EXISTS "          \
+            "(SELECT 1 FROM events AS e JOIN temp.rule_ends AS r "           \
+            "ON r.kind = e.kind AND r.rule = s.rule "                        \
+            "WHERE e.case_id = s.case_id AND e.id > s.event_id) "            \
+            "ORDER BY s.due, s.id LIMIT 1) "                                 \
             "WHERE " where " c.state <> 'closed' ORDER BY c.id DESC"
+
+/* Which rule which event kind ends, as the config in force says: a TEMP
+ * table, the connection's own, refilled by store_rule_ends_set(). */
+#define RULE_ENDS_SQL                                                     \
+        "CREATE TEMP TABLE IF NOT EXISTS rule_ends (rule TEXT NOT NULL, " \
+        "kind TEXT NOT NULL, PRIMARY KEY (rule, kind)) WITHOUT ROWID"
 
 static const char *const stmt_sql[S_COUNT] = {
         [S_BEGIN] = "BEGIN IMMEDIATE",
@@ -243,10 +260,14 @@ static const char *const stmt_sql[S_COUNT] = {
                         "(status = 'pending' OR status = 'sending' OR "
                         "status = 'retry') GROUP BY channel ORDER BY channel",
         /* `schools`: each current case with its soonest pending alert and
-         * least due; all of them, or one school's (from cases_urn). */
+         * standing deadline; all of them, or one school's (from
+         * cases_urn). */
         [S_JSON_SCHOOLS] = SCHOOLS_SQL("/* schools */", ""),
         [S_JSON_SCHOOLS_ONE] =
             SCHOOLS_SQL("/* schools_one */", "c.urn = ?1 AND"),
+        [S_RULE_ENDS_CLEAR] = "DELETE FROM temp.rule_ends",
+        [S_RULE_ENDS_ADD] = "INSERT OR IGNORE INTO temp.rule_ends (rule, "
+                            "kind) VALUES (?1, ?2)",
         /* A one-page write that changes nothing (see store_probe()). */
         [S_PROBE] = "PRAGMA user_version = " XSTR(STORE_SCHEMA_VERSION),
         /* The reads of one school or one delivery: from the case by
@@ -724,6 +745,11 @@ store_open_mode(const char *path, unsigned mode, char **notice, char **cause)
         if (configure(st, path, cause) < 0 ||
             store_migrate(st, path, cause) < 0)
                 goto fail;
+        if (sqlite3_exec(st->db, RULE_ENDS_SQL, NULL, NULL, NULL) !=
+            SQLITE_OK) {
+                xasprintf(cause, "%s: %s", path, sqlite3_errmsg(st->db));
+                goto fail;
+        }
         for (int i = 0; i < S_COUNT; i++) {
                 if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
                                        SQLITE_PREPARE_PERSISTENT, &st->stmts[i],

@@ -257,11 +257,28 @@ json_t *store_json_upcoming(struct store *st, const struct tz *tz,
 /*
  * `schools`: for each school with a current case (not closed), newest
  * case first: {"school", "case", "state", "opened", "next_deadline",
- * "next_alert": {"at", "rule", "offset"}}, the last two null when it has
- * no pending alert. Only the `n` schools `urns` when urns is not NULL.
+ * "next_deadline_rule", "acknowledged", "next_alert": {"at", "rule",
+ * "offset"}}. next_deadline is the soonest deadline standing at `now`:
+ * one of the case's alert groups, due after now, whose rule no later
+ * event of the case ended (store_rule_ends_set()), whatever its alerts'
+ * states; next_deadline_rule its rule, acknowledged whether that rule was
+ * acknowledged for that event. The first two are null, acknowledged
+ * false, when no deadline stands; next_alert, the soonest pending alert,
+ * null when there is none. Only the `n` schools `urns` when urns is not
+ * NULL.
  */
 json_t *store_json_schools(struct store *st, const struct tz *tz,
-                           const char *const *urns, size_t n, char **cause);
+                           const char *const *urns, size_t n, int64_t now,
+                           char **cause);
+/*
+ * Tells the store which event kinds end which rules (each rule's
+ * cancel_on), for `schools` to know which deadlines still stand. Called
+ * after opening and after each reload; the previous set is replaced. The
+ * set is the connection's own, not in the file, so it is set while the
+ * file has a fault too.
+ */
+int store_rule_ends_set(struct store *st, const struct rule *rules,
+                        size_t nrules, char **cause);
 /* `history`: deliveries newest first, of one school when urn, the one
  * delivery `uid` when not NULL. */
 json_t *store_json_history(struct store *st, const struct tz *tz,

@@ -277,28 +277,36 @@ school_row(sqlite3_stmt *s, const struct tz *tz)
                 next = json_pack("{s:s, s:s?, s:s?}", "at",
                                  col_time(tz, s, 5, at, sizeof(at)), "rule",
                                  col_text(s, 6), "offset", col_text(s, 7));
-        return json_pack(
-            "{s:s?, s:I, s:s?, s:s?, s:s?, s:o?}", "school", col_text(s, 1),
-            "case", (json_int_t)sqlite3_column_int64(s, 0), "state",
-            col_text(s, 2), "opened",
-            col_time(tz, s, 3, opened, sizeof(opened)), "next_deadline",
-            col_time(tz, s, 4, due, sizeof(due)), "next_alert", next);
+        return json_pack("{s:s?, s:I, s:s?, s:s?, s:s?, s:s?, s:b, s:o?}",
+                         "school", col_text(s, 1), "case",
+                         (json_int_t)sqlite3_column_int64(s, 0), "state",
+                         col_text(s, 2), "opened",
+                         col_time(tz, s, 3, opened, sizeof(opened)),
+                         "next_deadline", col_time(tz, s, 4, due, sizeof(due)),
+                         "next_deadline_rule", col_text(s, 8), "acknowledged",
+                         sqlite3_column_int(s, 9) != 0, "next_alert", next);
 }
 
 json_t *
 store_json_schools(struct store *st, const struct tz *tz,
-                   const char *const *urns, size_t n, char **cause)
+                   const char *const *urns, size_t n, int64_t now, char **cause)
 {
         sqlite3_stmt *s = st->stmts[S_JSON_SCHOOLS_ONE];
         json_t *all, *one;
 
         if (urns == NULL)
-                return rows(st, S_JSON_SCHOOLS, SQLITE_OK, school_row, tz,
-                            "list schools", cause);
+                return rows(
+                    st, S_JSON_SCHOOLS,
+                    sqlite3_bind_int64(st->stmts[S_JSON_SCHOOLS], 2, now),
+                    school_row, tz, "list schools", cause);
         all = json_array();
         for (size_t i = 0; i < n; i++) {
-                one = rows(st, S_JSON_SCHOOLS_ONE, bind_text(s, 1, urns[i]),
-                           school_row, tz, "list schools", cause);
+                int bind_rc = bind_text(s, 1, urns[i]);
+
+                if (bind_rc == SQLITE_OK)
+                        bind_rc = sqlite3_bind_int64(s, 2, now);
+                one = rows(st, S_JSON_SCHOOLS_ONE, bind_rc, school_row, tz,
+                           "list schools", cause);
                 if (one == NULL || json_array_extend(all, one) < 0) {
                         json_decref(one);
                         json_decref(all);
@@ -307,6 +315,45 @@ store_json_schools(struct store *st, const struct tz *tz,
                 json_decref(one);
         }
         return all;
+}
+
+/*
+ * The rows are the connection's own (a TEMP table), so they are written
+ * while the file has a fault too: straight through sqlite3_step(), not
+ * store_step()'s gate, which guards the file.
+ */
+static int
+rule_ends_step(struct store *st, sqlite3_stmt *s, int bind_rc, char **cause)
+{
+        int rc = bind_rc == SQLITE_OK ? sqlite3_step(s) : bind_rc;
+
+        done(s);
+        if (rc == SQLITE_DONE)
+                return 0;
+        return store_fail(st, "set which events end which rules", cause);
+}
+
+int
+store_rule_ends_set(struct store *st, const struct rule *rules, size_t nrules,
+                    char **cause)
+{
+        sqlite3_stmt *add = st->stmts[S_RULE_ENDS_ADD];
+
+        if (rule_ends_step(st, st->stmts[S_RULE_ENDS_CLEAR], SQLITE_OK, cause) <
+            0)
+                return -1;
+        for (size_t i = 0; i < nrules; i++) {
+                for (size_t j = 0; j < rules[i].ncancel_on; j++) {
+                        int bind_rc = bind_text(add, 1, rules[i].name);
+
+                        if (bind_rc == SQLITE_OK)
+                                bind_rc =
+                                    bind_text(add, 2, rules[i].cancel_on[j]);
+                        if (rule_ends_step(st, add, bind_rc, cause) < 0)
+                                return -1;
+                }
+        }
+        return 0;
 }
 
 static json_t *

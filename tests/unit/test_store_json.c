@@ -383,8 +383,9 @@ static void
 test_json_schools(void **state)
 {
         static const char *const keys[] = {
-                "school",        "case",       "state", "opened",
-                "next_deadline", "next_alert", NULL
+                "school",       "case",          "state",
+                "opened",       "next_deadline", "next_deadline_rule",
+                "acknowledged", "next_alert",    NULL
         };
         static const char *const one[] = { "100002" };
         struct fixture *f = *state;
@@ -405,18 +406,22 @@ test_json_schools(void **state)
         new_alert(f, c3, e3, "soon", t + 1800);
         fire(f, new_alert(f, c3, e3, "fired", t + 60), t + 60, false);
 
-        v = store_json_schools(f->st, f->tz, NULL, 0, &cause);
+        /* At 10:02Z: "fired", its alert at 10:01Z, is due an hour later
+         * (store_fixture.c), 11:01Z, before "soon" (11:30Z): its alert
+         * has gone, its deadline stands. */
+        v = store_json_schools(f->st, f->tz, NULL, 0, t + 120, &cause);
         assert_non_null(v);
         assert_int_equal(json_array_size(v), 2);
         row = jrow(v, 0, keys);
         assert_int_equal(jint(row, "case"), c3);
-        /* "soon" at 10:30Z is due an hour later (store_fixture.c). */
         jfields(row, (const struct jfield[]){
                          { "school", "100001" },
                          { "state", "open" },
                          { "opened", "2024-07-01T11:00:03+01:00" },
-                         { "next_deadline", "2024-07-01T12:30:00+01:00" },
+                         { "next_deadline", "2024-07-01T12:01:00+01:00" },
+                         { "next_deadline_rule", "fired" },
                          { NULL, NULL } });
+        assert_false(json_is_true(json_object_get(row, "acknowledged")));
         jfields(json_object_get(row, "next_alert"),
                 (const struct jfield[]){ { "rule", "soon" },
                                          { "at", "2024-07-01T11:30:00+01:00" },
@@ -425,14 +430,113 @@ test_json_schools(void **state)
         row = jrow(v, 1, keys);
         assert_int_equal(jint(row, "case"), c2);
         jfields(row, (const struct jfield[]){ { "next_deadline", NULL },
+                                              { "next_deadline_rule", NULL },
                                               { "next_alert", NULL },
                                               { NULL, NULL } });
+        assert_true(json_is_false(json_object_get(row, "acknowledged")));
         json_decref(v);
 
-        v = store_json_schools(f->st, f->tz, one, 1, &cause);
+        v = store_json_schools(f->st, f->tz, one, 1, t + 120, &cause);
         assert_non_null(v);
         jcolumn(v, "school", (const char *const[]){ "100002", NULL });
         json_decref(v);
+        assert_null(cause);
+}
+
+/* The one school's row of `schools` at `now`. */
+static json_t *
+school_at(struct fixture *f, const char *urn, int64_t now)
+{
+        const char *const urns[] = { urn };
+        char *cause = NULL;
+        json_t *v = store_json_schools(f->st, f->tz, urns, 1, now, &cause);
+
+        assert_non_null(v);
+        assert_null(cause);
+        assert_int_equal(json_array_size(v), 1);
+        return v;
+}
+
+/* next_deadline and next_deadline_rule of the one row of `v`, which it
+ * releases, and its acknowledged. */
+static void
+deadline_is(json_t *v, const char *due, const char *rule, bool acked)
+{
+        const json_t *row = jrow(v, 0, NULL);
+
+        jfields(row, (const struct jfield[]){ { "next_deadline", due },
+                                              { "next_deadline_rule", rule },
+                                              { NULL, NULL } });
+        assert_true(json_is_boolean(json_object_get(row, "acknowledged")));
+        assert_int_equal(json_is_true(json_object_get(row, "acknowledged")),
+                         acked);
+        json_decref(v);
+}
+
+/*
+ * A deadline stands until its time or until a later event of the case
+ * ends its rule (cancel_on), whatever its alerts' states: fired, or
+ * cancelled by an acknowledgement, it is still the school's next
+ * deadline.
+ */
+static void
+test_json_schools_standing(void **state)
+{
+        struct fixture *f = *state;
+        char *cause = NULL;
+        char *pause_ends[] = { "resume", "conclusion" };
+        const struct rule rules[] = {
+                { .name = "pause_expected",
+                  .cancel_on = pause_ends,
+                  .ncancel_on = 2 },
+                { .name = "cutoff" },
+        };
+        struct store_ack a = { 0 };
+        int64_t c1, c2, e;
+
+        assert_int_equal(store_rule_ends_set(f->st, rules, 2, &cause), 0);
+
+        /* A pause at 10:00Z; its one alert at once, fired; due 11:00Z. */
+        c1 = new_case(f, "100001", T("2024-07-01T09:00:00Z"));
+        e = new_event(f, c1, "pause", T("2024-07-01T10:00:00Z"));
+        fire(f,
+             new_alert(f, c1, e, "pause_expected", T("2024-07-01T10:00:00Z")),
+             T("2024-07-01T10:00:00Z"), false);
+        deadline_is(school_at(f, "100001", T("2024-07-01T10:30:00Z")),
+                    "2024-07-01T12:00:00+01:00", "pause_expected", false);
+        /* Past its time it stands no more. */
+        deadline_is(school_at(f, "100001", T("2024-07-01T11:00:00Z")), NULL,
+                    NULL, false);
+
+        /* An acknowledgement cancels the rule's one reminder (09:00Z, for
+         * 10:00Z): the deadline stands, acknowledged. */
+        c2 = new_case(f, "100002", T("2024-07-02T08:00:00Z"));
+        e = new_event(f, c2, "notification", T("2024-07-02T08:00:00Z"));
+        new_alert_full(f, c2, e, "cutoff", "-60m", T("2024-07-02T09:00:00Z"), 0,
+                       "s");
+        assert_int_equal(store_ack(f->st, c2, "cutoff", "[]", "user:head", NULL,
+                                   T("2024-07-02T08:30:00Z"), &a, &cause),
+                         0);
+        assert_int_equal(a.cancelled, 1);
+        store_ack_clear(&a);
+        deadline_is(school_at(f, "100002", T("2024-07-02T08:40:00Z")),
+                    "2024-07-02T11:00:00+01:00", "cutoff", true);
+
+        /* A later resume ends pause_expected; a draft report, which
+         * ends no rule of it, does not. */
+        c1 = new_case(f, "100003", T("2024-07-03T09:00:00Z"));
+        e = new_event(f, c1, "pause", T("2024-07-03T09:00:00Z"));
+        new_alert(f, c1, e, "pause_expected", T("2024-07-03T12:00:00Z"));
+        new_event(f, c1, "draft_report", T("2024-07-03T09:10:00Z"));
+        deadline_is(school_at(f, "100003", T("2024-07-03T09:20:00Z")),
+                    "2024-07-03T14:00:00+01:00", "pause_expected", false);
+        new_event(f, c1, "resume", T("2024-07-03T09:30:00Z"));
+        deadline_is(school_at(f, "100003", T("2024-07-03T09:40:00Z")), NULL,
+                    NULL, false);
+        /* The rules in force decide: with none ending it, it stands. */
+        assert_int_equal(store_rule_ends_set(f->st, rules + 1, 1, &cause), 0);
+        deadline_is(school_at(f, "100003", T("2024-07-03T09:40:00Z")),
+                    "2024-07-03T14:00:00+01:00", "pause_expected", false);
         assert_null(cause);
 }
 
@@ -469,6 +573,9 @@ test_per_school_plans(void **state)
                    "INDEX sqlite_autoindex_deliveries");
         check_flat(db, "/* case_current */", "INDEX cases_urn");
         check_flat(db, "/* schools_one */", "INDEX cases_urn");
+        check_flat(db, "/* schools_one */", "INDEX alerts_case");
+        check_flat(db, "/* schools_one */", "INDEX events_case");
+        check_flat(db, "/* schools_one */", "INDEX acks_rule");
         check_flat(db, "/* case_events */", "INDEX events_case");
         check_flat(db, "/* case_alerts */", "INDEX alerts_case");
         check_flat(db, "/* alerts_cancel */", "INDEX alerts_case");
@@ -583,5 +690,6 @@ UNIT_MAIN({
     TEST(test_json_counts),
     TEST(test_json_school_spans_cases),
     TEST(test_json_schools),
+    TEST(test_json_schools_standing),
     TEST(test_per_school_plans),
 })
