@@ -157,9 +157,15 @@ schools_answer(struct web *w, const struct principal *who, json_t *reply,
                 json_array_append_new(
                     out,
                     json_pack(
-                        "{s:s, s:s, s:o, s:O, s:O}", "urn", sc->urn, "name",
-                        sc->name, "case", cs, "next_deadline",
+                        "{s:s, s:s, s:o, s:O, s:O, s:b, s:O}", "urn", sc->urn,
+                        "name", sc->name, "case", cs, "next_deadline",
                         s ? json_object_get(s, "next_deadline") : json_null(),
+                        "next_deadline_rule",
+                        s ? json_object_get(s, "next_deadline_rule")
+                          : json_null(),
+                        "acknowledged",
+                        s != NULL &&
+                            json_is_true(json_object_get(s, "acknowledged")),
                         "next_alert",
                         s ? json_object_get(s, "next_alert") : json_null()));
         }

@@ -54,10 +54,12 @@ write_conf(struct cluster *c, const struct api_world *w)
                 "  { name = \"pause_limit\"; event = \"pause\";\n"
                 "    deadline = { working_days = 5; time = \"17:00\"; };\n"
                 "    alerts = [ \"deadline\" ];\n"
-                "    cancel_on = [ \"resume\" ]; } );\n"
+                "    cancel_on = [ \"resume\" ]; }%s%s%s );\n"
                 "users = ( { email = \"head@oak.sch.uk\"; role = \"school\"; "
                 "schools = [ \"" OAK "\" ]; },\n"
-                "  { email = \"ceo@trust.example\"; role = \"trust\"; } );\n");
+                "  { email = \"ceo@trust.example\"; role = \"trust\"; } );\n",
+                w->rule != NULL ? ",\n  { " : "",
+                w->rule != NULL ? w->rule : "", w->rule != NULL ? " }" : "");
         cluster_conf_web(fp, w->timeout_ms > 0 ? w->timeout_ms : 700, w->web);
         cluster_conf_end(fp);
 }

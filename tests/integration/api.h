@@ -50,6 +50,9 @@ struct api_world {
         /* A school listed before Oak in the config (the rest of its
          * "{ ... }" element), or NULL: none. */
         const char *first_school;
+        /* A rule after the others (the rest of its "{ ... }" element), or
+         * NULL: none. */
+        const char *rule;
 };
 int api_setup_with(void **state, const struct api_world *w);
 int api_teardown(void **state);
