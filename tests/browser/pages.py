@@ -247,11 +247,15 @@ def main():
             fail("the trust's schools are in the order %r, not Oak "
                  "(inspection), Alder Infant, Ash Academy" % order)
         # Oak's one deadline was confirmed above, and its only alert with
-        # it: the deadline stands, so the card says the reminders are
-        # over, not that nothing is due.
-        oak = drv.find_element(By.CSS_SELECTOR, '#schools > li[data-urn="100001"]').text
-        if "No reminders to come." not in oak or "No deadline" in oak:
-            fail("Oak's card after the confirmation reads %r" % oak)
+        # it: the deadline stands, in hand, and the card says so beside
+        # the reminders being over.
+        oak = drv.find_element(By.CSS_SELECTOR, '#schools > li[data-urn="100001"]')
+        text = " / ".join(d.text for d in
+                          oak.find_elements(By.CSS_SELECTOR, ".deadline"))
+        if not re.match(r"^Deferral requests close in .*, at 16:30\b.* \(in hand\)$", text):
+            fail("Oak's deadline after the confirmation reads %r" % text)
+        if "No reminders to come." not in oak.text:
+            fail("Oak's card after the confirmation reads %r" % oak.text)
         shot("trust")
     finally:
         drv.quit()

@@ -1,6 +1,6 @@
 /* "/": every school the user may see, those that need looking at first,
- * each with its state, its next deadline with the time left and its next
- * alert; the closed cases behind a disclosure. */
+ * each with its state, its next standing deadline with the time left and
+ * its next alert; the closed cases behind a disclosure. */
 "use strict";
 
 ON.page(function () {
@@ -8,26 +8,17 @@ ON.page(function () {
   var status = document.getElementById("status");
   var list = document.getElementById("schools");
 
-  /* The soonest pending deadline of each school: rule and due. */
-  function soonest(alerts) {
-    var by = {};
-    alerts.forEach(function (a) {
-      var p = ON.parts(a.due), cur = by[a.school];
-      if (p && (!cur || p.ms < ON.parts(cur.due).ms)) by[a.school] = a;
-    });
-    return by;
-  }
-
-  /* Who needs looking at first: a school with a deadline pending, the
+  /* Who needs looking at first: a school with a deadline standing, the
    * soonest first; then one whose case is still open; then the rest. Each
    * group by name, so a trust's list reads the same from day to day. */
-  function order(schools, next) {
-    function rank(s) { return next[s.urn] ? 0 : s["case"] ? 1 : 2; }
+  function order(schools) {
+    function due(s) { return s.next_deadline ? ON.parts(s.next_deadline) : null; }
+    function rank(s) { return due(s) ? 0 : s["case"] ? 1 : 2; }
     function name(s) { return String(s.name || s.urn); }
     return schools.slice().sort(function (a, b) {
       var ra = rank(a), rb = rank(b), d = 0;
       if (ra !== rb) return ra - rb;
-      if (ra === 0) d = ON.parts(next[a.urn].due).ms - ON.parts(next[b.urn].due).ms;
+      if (ra === 0) d = due(a).ms - due(b).ms;
       return d || name(a).localeCompare(name(b), "en-GB");
     });
   }
@@ -45,22 +36,24 @@ ON.page(function () {
       "an inspection is under way at " + live + ".");
   }
 
-  function card(s, next) {
+  function card(s) {
     var c = s["case"];
     var li = el("li", { "data-urn": s.urn },
       el("h2", null, el("a", { href: "/schools/" + s.urn, text: s.name })),
       el("p", { className: "meta", text: "URN " + s.urn + " · " +
         (c ? ON.stateWords(c.state) + " (case " + c.id + ")" : "No inspection under way") }));
-    if (next) {
-      li.appendChild(el("p", { className: "deadline", text: ON.deadline(next.rule, next.due) }));
-    } else if (c) {
-      /* Its deadlines may stand still, acknowledged: only the reminders
-       * are over (the case's page has the deadlines). */
-      li.appendChild(el("p", { text: "No reminders to come." }));
+    /* The deadline stands until its time or until an event ends it,
+     * acknowledged or not: acknowledging stops reminders only. */
+    if (s.next_deadline) {
+      li.appendChild(el("p", { className: "deadline", text:
+        ON.deadline(s.next_deadline_rule, s.next_deadline) +
+        (s.acknowledged ? " (in hand)" : "") }));
     }
     if (s.next_alert) {
       li.appendChild(el("p", { text: "Next alert at " + ON.when(s.next_alert.at) +
         " (" + ON.ruleWords(s.next_alert.rule).toLowerCase() + ")." }));
+    } else if (c) {
+      li.appendChild(el("p", { text: "No reminders to come." }));
     }
     if (c) {
       li.appendChild(el("p", null, el("a", { href: "/cases/" + c.id, text: "The case's timeline" })));
@@ -68,10 +61,10 @@ ON.page(function () {
     return li;
   }
 
-  Promise.all([ON.api("/api/v1/schools"), ON.api("/api/v1/upcoming")]).then(function (r) {
-    var next = soonest(r[1].alerts), schools = order(r[0].schools, next);
+  ON.api("/api/v1/schools").then(function (r) {
+    var schools = order(r.schools);
     ON.clear(list);
-    schools.forEach(function (s) { list.appendChild(card(s, next[s.urn])); });
+    schools.forEach(function (s) { list.appendChild(card(s)); });
     status.textContent = counted(schools);
     return ON.api("/api/v1/cases?all=true").then(function (cr) {
       var names = {}, box = document.getElementById("closed-box");
