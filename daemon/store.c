@@ -28,6 +28,8 @@
  * group: one event's rule, its alerts sharing `due`) stands, whatever
  * its alerts' states, until its time (?2, now) or until a later event of
  * the case ends its rule (temp.rule_ends, from the config's cancel_on).
+ * A group's deadline is its newest alert's: re-planning a changed rule
+ * adds alerts with the new one beside the old, fired or cancelled.
  * Each part is read from the case by alerts_case and events_case. `tag`
  * names the statement for the plan tests; `where` narrows it.
  */
@@ -41,6 +43,9 @@
             "AND state = 'pending' ORDER BY at, id LIMIT 1) "                \
             "LEFT JOIN alerts AS d ON d.id = (SELECT s.id FROM alerts AS s " \
             "WHERE s.case_id = c.id AND s.due > ?2 AND NOT EXISTS "          \
+            "(SELECT 1 FROM alerts AS n WHERE n.case_id = s.case_id "        \
+            "AND n.event_id = s.event_id AND n.rule = s.rule "               \
+            "AND n.id > s.id) AND NOT EXISTS "                               \
             "(SELECT 1 FROM events AS e JOIN temp.rule_ends AS r "           \
             "ON r.kind = e.kind AND r.rule = s.rule "                        \
             "WHERE e.case_id = s.case_id AND e.id > s.event_id) "            \

@@ -533,6 +533,17 @@ test_json_schools_standing(void **state)
         new_event(f, c1, "resume", T("2024-07-03T09:30:00Z"));
         deadline_is(school_at(f, "100003", T("2024-07-03T09:40:00Z")), NULL,
                     NULL, false);
+        /* Re-planned (its rule's deadline moved from 14:00Z to 15:00Z):
+         * the group's newest alert has its deadline, the old one fired. */
+        c2 = new_case(f, "100004", T("2024-07-04T09:00:00Z"));
+        e = new_event(f, c2, "pause", T("2024-07-04T09:00:00Z"));
+        fire(f,
+             new_alert(f, c2, e, "pause_expected", T("2024-07-04T13:00:00Z")),
+             T("2024-07-04T13:00:00Z"), false);
+        new_alert(f, c2, e, "pause_expected", T("2024-07-04T14:00:00Z"));
+        deadline_is(school_at(f, "100004", T("2024-07-04T13:10:00Z")),
+                    "2024-07-04T16:00:00+01:00", "pause_expected", false);
+
         /* The rules in force decide: with none ending it, it stands. */
         assert_int_equal(store_rule_ends_set(f->st, rules + 1, 1, &cause), 0);
         deadline_is(school_at(f, "100003", T("2024-07-03T09:40:00Z")),
