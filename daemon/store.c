@@ -22,35 +22,56 @@
  * tagged with a comment so the tests can find them and check their plan.
  */
 /*
+ * A standing deadline: the alert `a` is its group's newest (one event's
+ * rule, its alerts sharing `due`; re-planning a changed rule adds alerts
+ * with the new deadline beside the old, fired or cancelled), its due is
+ * after ?2 (now), and no later event of the case ends its rule
+ * (temp.rule_ends, from the config's cancel_on), whatever its alerts'
+ * states. `schools` and `deadlines` share it so that they cannot differ.
+ */
+#define STANDING_SQL(a)                                                      \
+        a ".due > ?2 AND NOT EXISTS (SELECT 1 FROM alerts AS n "             \
+          "WHERE n.case_id = " a ".case_id AND n.event_id = " a ".event_id " \
+          "AND n.rule = " a ".rule AND n.id > " a ".id) AND NOT EXISTS "     \
+          "(SELECT 1 FROM events AS e JOIN temp.rule_ends AS r "             \
+          "ON r.kind = e.kind AND r.rule = " a ".rule WHERE e.case_id = " a  \
+          ".case_id AND e.id > " a ".event_id)"
+
+/* Whether the deadline of alert `a` was acknowledged (for its event). */
+#define ACKED_SQL(a)                                                       \
+        "EXISTS (SELECT 1 FROM acks AS k WHERE k.case_id = " a ".case_id " \
+        "AND k.rule = " a ".rule AND k.event_id = " a ".event_id)"
+
+/*
  * The `schools` view: a school's current case (the one not closed), its
  * soonest pending alert, and its soonest standing deadline with that
- * deadline's rule and whether it was acknowledged. A deadline (an alert
- * group: one event's rule, its alerts sharing `due`) stands, whatever
- * its alerts' states, until its time (?2, now) or until a later event of
- * the case ends its rule (temp.rule_ends, from the config's cancel_on).
- * A group's deadline is its newest alert's: re-planning a changed rule
- * adds alerts with the new one beside the old, fired or cancelled.
- * Each part is read from the case by alerts_case and events_case. `tag`
- * names the statement for the plan tests; `where` narrows it.
+ * deadline's rule and whether it was acknowledged. Each part is read
+ * from the case by alerts_case and events_case. `tag` names the
+ * statement for the plan tests; `where` narrows it.
  */
+/* clang-format off */
 #define SCHOOLS_SQL(tag, where)                                              \
         tag " SELECT c.id, c.urn, c.state, c.opened_at, d.due, a.at, "       \
-            "a.rule, a.offset, d.rule, EXISTS (SELECT 1 FROM acks AS k "     \
-            "WHERE k.case_id = d.case_id AND k.rule = d.rule "               \
-            "AND k.event_id = d.event_id) "                                  \
+            "a.rule, a.offset, d.rule, " ACKED_SQL("d") " "                  \
             "FROM cases AS c LEFT JOIN alerts AS a ON a.id = "               \
             "(SELECT id FROM alerts WHERE case_id = c.id "                   \
             "AND state = 'pending' ORDER BY at, id LIMIT 1) "                \
             "LEFT JOIN alerts AS d ON d.id = (SELECT s.id FROM alerts AS s " \
-            "WHERE s.case_id = c.id AND s.due > ?2 AND NOT EXISTS "          \
-            "(SELECT 1 FROM alerts AS n WHERE n.case_id = s.case_id "        \
-            "AND n.event_id = s.event_id AND n.rule = s.rule "               \
-            "AND n.id > s.id) AND NOT EXISTS "                               \
-            "(SELECT 1 FROM events AS e JOIN temp.rule_ends AS r "           \
-            "ON r.kind = e.kind AND r.rule = s.rule "                        \
-            "WHERE e.case_id = s.case_id AND e.id > s.event_id) "            \
+            "WHERE s.case_id = c.id AND " STANDING_SQL("s") " "              \
             "ORDER BY s.due, s.id LIMIT 1) "                                 \
             "WHERE " where " c.state <> 'closed' ORDER BY c.id DESC"
+
+/*
+ * The `deadlines` view: every standing deadline of the current cases,
+ * soonest first, with whether it was acknowledged; one school's from
+ * cases_urn, then by alerts_case, events_case and acks_rule.
+ */
+#define DEADLINES_SQL(tag, where)                                            \
+        tag " SELECT s.case_id, c.urn, s.rule, s.due, s.opens, "             \
+            ACKED_SQL("s") " FROM cases AS c JOIN alerts AS s "              \
+            "ON s.case_id = c.id WHERE " where " c.state <> 'closed' AND "   \
+            STANDING_SQL("s") " ORDER BY s.due, s.case_id, s.id"
+/* clang-format on */
 
 /* Which rule which event kind ends, as the config in force says: a TEMP
  * table, the connection's own, refilled by store_rule_ends_set(). */
@@ -270,6 +291,10 @@ static const char *const stmt_sql[S_COUNT] = {
         [S_JSON_SCHOOLS] = SCHOOLS_SQL("/* schools */", ""),
         [S_JSON_SCHOOLS_ONE] =
             SCHOOLS_SQL("/* schools_one */", "c.urn = ?1 AND"),
+        /* `deadlines`: every standing deadline, or one school's. */
+        [S_JSON_DEADLINES] = DEADLINES_SQL("/* deadlines */", ""),
+        [S_JSON_DEADLINES_ONE] =
+            DEADLINES_SQL("/* deadlines_one */", "c.urn = ?1 AND"),
         [S_RULE_ENDS_CLEAR] = "DELETE FROM temp.rule_ends",
         [S_RULE_ENDS_ADD] = "INSERT OR IGNORE INTO temp.rule_ends (rule, "
                             "kind) VALUES (?1, ?2)",

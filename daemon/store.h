@@ -271,6 +271,14 @@ json_t *store_json_schools(struct store *st, const struct tz *tz,
                            const char *const *urns, size_t n, int64_t now,
                            char **cause);
 /*
+ * `deadlines`: every deadline standing at `now` (as `schools` defines
+ * one) of the current cases, of one school when urn, soonest first:
+ * {"case", "school", "rule", "due", "opens" (null when the rule has no
+ * window), "acknowledged"}.
+ */
+json_t *store_json_deadlines(struct store *st, const struct tz *tz,
+                             const char *urn, int64_t now, char **cause);
+/*
  * Tells the store which event kinds end which rules (each rule's
  * cancel_on), for `schools` to know which deadlines still stand. Called
  * after opening and after each reload; the previous set is replaced. The

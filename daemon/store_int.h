@@ -108,6 +108,8 @@ enum stmt {
         S_PURGE_LINKS,
         S_JSON_SCHOOLS,
         S_JSON_SCHOOLS_ONE,
+        S_JSON_DEADLINES,
+        S_JSON_DEADLINES_ONE,
         S_RULE_ENDS_CLEAR,
         S_RULE_ENDS_ADD,
         S_SAVEPOINT,

@@ -317,6 +317,33 @@ store_json_schools(struct store *st, const struct tz *tz,
         return all;
 }
 
+static json_t *
+deadline_row(sqlite3_stmt *s, const struct tz *tz)
+{
+        char due[TIMEFMT_LEN], opens[TIMEFMT_LEN];
+
+        return json_pack("{s:I, s:s?, s:s?, s:s?, s:s?, s:b}", "case",
+                         (json_int_t)sqlite3_column_int64(s, 0), "school",
+                         col_text(s, 1), "rule", col_text(s, 2), "due",
+                         col_time(tz, s, 3, due, sizeof(due)), "opens",
+                         col_time(tz, s, 4, opens, sizeof(opens)),
+                         "acknowledged", sqlite3_column_int(s, 5) != 0);
+}
+
+json_t *
+store_json_deadlines(struct store *st, const struct tz *tz, const char *urn,
+                     int64_t now, char **cause)
+{
+        enum stmt which = urn == NULL ? S_JSON_DEADLINES : S_JSON_DEADLINES_ONE;
+        sqlite3_stmt *s = st->stmts[which];
+        int bind_rc = urn == NULL ? SQLITE_OK : bind_text(s, 1, urn);
+
+        if (bind_rc == SQLITE_OK)
+                bind_rc = sqlite3_bind_int64(s, 2, now);
+        return rows(st, which, bind_rc, deadline_row, tz, "list deadlines",
+                    cause);
+}
+
 /*
  * The rows are the connection's own (a TEMP table), so they are written
  * while the file has a fault too: straight through sqlite3_step(), not

@@ -551,6 +551,114 @@ test_json_schools_standing(void **state)
         assert_null(cause);
 }
 
+/* store_json_deadlines() of `urn` (every school when NULL) at `now`. */
+static json_t *
+deadlines_at(struct fixture *f, const char *urn, int64_t now)
+{
+        char *cause = NULL;
+        json_t *v = store_json_deadlines(f->st, f->tz, urn, now, &cause);
+
+        assert_non_null(v);
+        assert_null(cause);
+        return v;
+}
+
+/*
+ * `deadlines` lists every standing deadline, soonest first, as `schools`
+ * defines one: a group whose one alert fired, and one acknowledged, are
+ * listed; one a later event ended, one past its time and one of a closed
+ * case are not.
+ */
+static void
+test_json_deadlines(void **state)
+{
+        static const char *const keys[] = { "case", "school", "rule",
+                                            "due",  "opens",  "acknowledged",
+                                            NULL };
+        struct fixture *f = *state;
+        char *cause = NULL;
+        char *pause_ends[] = { "resume" };
+        const struct rule rules[] = {
+                { .name = "pause_expected",
+                  .cancel_on = pause_ends,
+                  .ncancel_on = 1 },
+                { .name = "cutoff" },
+        };
+        int64_t now = T("2024-07-01T09:30:00Z");
+        struct store_ack a = { 0 };
+        int64_t c1, c2, c3, c4, c5, e;
+        const json_t *row;
+        json_t *v;
+
+        assert_int_equal(store_rule_ends_set(f->st, rules, 2, &cause), 0);
+
+        /* A pause's one alert, fired on the event: due 10:00Z. */
+        c1 = new_case(f, "100001", T("2024-07-01T09:00:00Z"));
+        e = new_event(f, c1, "pause", T("2024-07-01T09:00:00Z"));
+        fire(f,
+             new_alert(f, c1, e, "pause_expected", T("2024-07-01T09:00:00Z")),
+             T("2024-07-01T09:00:00Z"), false);
+        /* Acknowledged, its one reminder cancelled: due 11:00Z, its window
+         * open from 08:00Z. */
+        c2 = new_case(f, "100002", T("2024-07-01T08:00:00Z"));
+        e = new_event(f, c2, "notification", T("2024-07-01T08:00:00Z"));
+        new_alert_full(f, c2, e, "cutoff", "-60m", T("2024-07-01T10:00:00Z"),
+                       T("2024-07-01T08:00:00Z"), "s");
+        assert_int_equal(store_ack(f->st, c2, "cutoff", "[]", "user:head", NULL,
+                                   T("2024-07-01T09:10:00Z"), &a, &cause),
+                         0);
+        assert_int_equal(a.cancelled, 1);
+        store_ack_clear(&a);
+        /* Ended by a later resume. */
+        c3 = new_case(f, "100003", T("2024-07-01T09:00:00Z"));
+        e = new_event(f, c3, "pause", T("2024-07-01T09:00:00Z"));
+        new_alert(f, c3, e, "pause_expected", T("2024-07-01T12:00:00Z"));
+        new_event(f, c3, "resume", T("2024-07-01T09:10:00Z"));
+        /* Past: due 09:00Z. */
+        c4 = new_case(f, "100004", T("2024-07-01T07:00:00Z"));
+        e = new_event(f, c4, "notification", T("2024-07-01T07:00:00Z"));
+        new_alert(f, c4, e, "cutoff", T("2024-07-01T08:00:00Z"));
+        /* A closed case's. */
+        c5 = new_case(f, "100005", T("2024-07-01T07:00:00Z"));
+        e = new_event(f, c5, "notification", T("2024-07-01T07:00:00Z"));
+        new_alert(f, c5, e, "cutoff", T("2024-07-01T12:00:00Z"));
+        assert_int_equal(store_case_set_state(f->st, c5, CASE_CLOSED,
+                                              T("2024-07-01T07:30:00Z"),
+                                              &cause),
+                         0);
+
+        v = deadlines_at(f, NULL, now);
+        jcolumn(v, "school", (const char *const[]){ "100001", "100002", NULL });
+        row = jrow(v, 0, keys);
+        assert_int_equal(json_integer_value(json_object_get(row, "case")), c1);
+        jfields(row,
+                (const struct jfield[]){ { "rule", "pause_expected" },
+                                         { "due", "2024-07-01T11:00:00+01:00" },
+                                         { "opens", NULL },
+                                         { NULL, NULL } });
+        assert_true(json_is_false(json_object_get(row, "acknowledged")));
+        row = jrow(v, 1, keys);
+        assert_int_equal(json_integer_value(json_object_get(row, "case")), c2);
+        jfields(row, (const struct jfield[]){
+                         { "rule", "cutoff" },
+                         { "due", "2024-07-01T12:00:00+01:00" },
+                         { "opens", "2024-07-01T09:00:00+01:00" },
+                         { NULL, NULL } });
+        assert_true(json_is_true(json_object_get(row, "acknowledged")));
+        json_decref(v);
+
+        /* One school's; none once its time has passed. */
+        v = deadlines_at(f, "100002", now);
+        jcolumn(v, "school", (const char *const[]){ "100002", NULL });
+        json_decref(v);
+        v = deadlines_at(f, "100002", T("2024-07-01T11:00:00Z"));
+        assert_int_equal(json_array_size(v), 0);
+        json_decref(v);
+        (void)c3;
+        (void)c4;
+        assert_null(cause);
+}
+
 /* The plan holds no full read of a table ("SCAN t"), and names `index`. */
 static void
 check_flat(sqlite3 *db, const char *tag, const char *index)
@@ -587,6 +695,10 @@ test_per_school_plans(void **state)
         check_flat(db, "/* schools_one */", "INDEX alerts_case");
         check_flat(db, "/* schools_one */", "INDEX events_case");
         check_flat(db, "/* schools_one */", "INDEX acks_rule");
+        check_flat(db, "/* deadlines_one */", "INDEX cases_urn");
+        check_flat(db, "/* deadlines_one */", "INDEX alerts_case");
+        check_flat(db, "/* deadlines_one */", "INDEX events_case");
+        check_flat(db, "/* deadlines_one */", "INDEX acks_rule");
         check_flat(db, "/* case_events */", "INDEX events_case");
         check_flat(db, "/* case_alerts */", "INDEX alerts_case");
         check_flat(db, "/* alerts_cancel */", "INDEX alerts_case");
@@ -702,5 +814,6 @@ UNIT_MAIN({
     TEST(test_json_school_spans_cases),
     TEST(test_json_schools),
     TEST(test_json_schools_standing),
+    TEST(test_json_deadlines),
     TEST(test_per_school_plans),
 })
