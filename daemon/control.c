@@ -472,6 +472,25 @@ cmd_upcoming(struct control_ctx *ctx, const struct request *r, int64_t now)
 }
 
 /*
+ * deadlines: every standing deadline (at `now`), of the given "school" or
+ * of all, soonest first, whatever its alerts' states: the calendar feed's
+ * events. Like upcoming, the caller keeps the rows it may show.
+ */
+static json_t *
+cmd_deadlines(struct control_ctx *ctx, const struct request *r, int64_t now)
+{
+        const struct school *school;
+        char *cause = NULL;
+        json_t *err, *v;
+
+        if ((err = school_field(ctx, r->body, false, &school)) != NULL)
+                return err;
+        v = store_json_deadlines(ctx->st, ctx->conf->tz,
+                                 school ? school->urn : NULL, now, &cause);
+        return named_view(ctx->conf, v, "deadlines", cause);
+}
+
+/*
  * schools: each school's current case with its soonest standing deadline
  * (at `now`) and its next alert (the web's dashboard, GET /api/v1/schools), of
  * the given "schools" or of every school; one read, where list and upcoming
@@ -767,6 +786,7 @@ static const struct command commands[] = {
         { "show", cmd_show, show_keys },
         { "upcoming", cmd_upcoming, school_keys },
         { "schools", cmd_schools, schools_keys },
+        { "deadlines", cmd_deadlines, school_keys },
         { "history", cmd_history, history_keys },
         { "status", cmd_status, no_keys },
         { "reload", cmd_reload, actor_keys },
