@@ -538,8 +538,10 @@ uid_host(const struct conf *conf)
 }
 
 /*
- * GET /api/v1/calendar.ics[?school=]: the pending deadlines the caller
- * sees, one event per (case, rule), as the email's attachment has them.
+ * GET /api/v1/calendar.ics[?school=]: the standing deadlines the caller
+ * sees (`deadlines`: until their time or an event that ends them, whether
+ * their alerts fired or were acknowledged), one event per (case, rule),
+ * as the email's attachment has them.
  */
 static void
 get_calendar(struct web *w, const struct call *c, struct reply *r)
@@ -554,12 +556,12 @@ get_calendar(struct web *w, const struct call *c, struct reply *r)
         if (!school_param(w, c, false, &urn, r))
                 return;
         reply = ask(
-            w, json_pack("{s:s, s:s*}", "cmd", "upcoming", "school", urn), r);
+            w, json_pack("{s:s, s:s*}", "cmd", "deadlines", "school", urn), r);
         if (reply == NULL)
                 return;
-        keep_visible(c->who, json_object_get(reply, "alerts"));
+        keep_visible(c->who, json_object_get(reply, "deadlines"));
         host = uid_host(conf);
-        json_array_foreach(json_object_get(reply, "alerts"), i, a)
+        json_array_foreach(json_object_get(reply, "deadlines"), i, a)
         {
                 const char *rule =
                     json_string_value(json_object_get(a, "rule"));

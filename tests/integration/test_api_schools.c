@@ -1,8 +1,9 @@
 /*
- * GET /api/v1/schools shows a school's next deadline while it stands, not
- * while one of its alerts is pending: a pause's "event" alert fires at
- * once, and the pause's next-working-day deadline is still the one
- * shown, with its rule, until a resume ends the rule.
+ * GET /api/v1/schools and GET /api/v1/calendar.ics show a school's
+ * deadline while it stands, not while one of its alerts is pending: a
+ * pause's "event" alert fires at once, and the pause's next-working-day
+ * deadline is still the one shown, with its rule, and still an event of
+ * the calendar, until a resume ends the rule.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,11 +13,13 @@
 #include <cmocka.h>
 
 #include "api.h"
+#include "itest.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The shipped pause_expected: one alert, when the pause is recorded. */
 #define PAUSE_EXPECTED                                              \
@@ -124,7 +127,78 @@ test_fired_deadline_stands_until_resume(void **state)
         cluster_pass(&a->c);
 }
 
+/* The text of Oak's calendar as the school token reads it; r freed by the
+ * caller. */
+static const char *
+oak_calendar(struct api *a, struct api_resp *r)
+{
+        api_get(a, "/api/v1/calendar.ics?school=" OAK, a->school, r);
+        api_want(r, 200, NULL);
+        return r->body;
+}
+
+/* `name`:`due` (RFC 3339) `minus` seconds, as an iCalendar UTC time. */
+static void
+ics_line(char *buf, size_t len, const char *name, const char *due,
+         int64_t minus)
+{
+        time_t t = (time_t)(rfc3339(due) - minus);
+        struct tm tm;
+        char v[32];
+
+        gmtime_r(&t, &tm);
+        strftime(v, sizeof(v), "%Y%m%dT%H%M%SZ", &tm);
+        snprintf(buf, len, "%s:%s", name, v);
+}
+
+static void
+test_fired_deadline_on_calendar_until_resume(void **state)
+{
+        struct api *a = *state;
+        struct want_alert pause = { a, 0, "pause_expected", "fired", "" };
+        const char *summary = "SUMMARY:Oak Primary: pause_expected deadline";
+        char start[64], end[64];
+        struct api_resp r;
+        const char *ics;
+
+        api_post_event(a, OAK, a->school, "{\"kind\": \"notification\"}", &r);
+        api_want(&r, 201, NULL);
+        pause.id = jint(r.json, "case");
+        api_resp_free(&r);
+        api_post_event(a, OAK, a->school, "{\"kind\": \"pause\"}", &r);
+        api_want(&r, 201, NULL);
+        api_resp_free(&r);
+        assert_true(cluster_wait_until(alert_is, &pause, 10000));
+
+        /* Its only alert has fired: its deadline is still an event, the
+         * half hour up to it (the rule has no window). */
+        ics_line(start, sizeof(start), "DTSTART", pause.due, 30 * 60);
+        ics_line(end, sizeof(end), "DTEND", pause.due, 0);
+        ics = oak_calendar(a, &r);
+        assert_non_null(strstr(ics, "BEGIN:VCALENDAR"));
+        if (strstr(ics, summary) == NULL || strstr(ics, start) == NULL ||
+            strstr(ics, end) == NULL)
+                fail_msg("no '%s' from '%s' to '%s' in:\n%s", summary, start,
+                         end, ics);
+        /* The notification's deadlines are there too. */
+        assert_non_null(strstr(ics, "SUMMARY:Oak Primary: deferral_cutoff"));
+        api_resp_free(&r);
+
+        /* A resume ends it; the others stay. */
+        api_post_event(a, OAK, a->school, "{\"kind\": \"resume\"}", &r);
+        api_want(&r, 201, NULL);
+        api_resp_free(&r);
+        ics = oak_calendar(a, &r);
+        if (strstr(ics, "pause_expected") != NULL)
+                fail_msg("pause_expected after the resume:\n%s", ics);
+        assert_non_null(strstr(ics, "SUMMARY:Oak Primary: deferral_cutoff"));
+        api_resp_free(&r);
+        cluster_pass(&a->c);
+}
+
 CLUSTER_MAIN({
     cmocka_unit_test_setup_teardown(test_fired_deadline_stands_until_resume,
                                     setup, api_teardown),
+    cmocka_unit_test_setup_teardown(
+        test_fired_deadline_on_calendar_until_resume, setup, api_teardown),
 })
