@@ -666,7 +666,7 @@ static const struct online_cmd commands[] = {
         {
             /* upcoming, as a calendar */
             .name = "ics",
-            .request = "{\"cmd\": \"upcoming\"}",
+            .request = "{\"cmd\": \"deadlines\"}",
             .flags = NO_JSON,
             .opts = { SCHOOL_OPTION },
             .print = print_ics,

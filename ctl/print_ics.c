@@ -56,20 +56,21 @@ reply_time(const struct online *o, const json_t *v, int64_t *utc)
 }
 
 /*
- * The pending alerts' deadlines as one calendar: an event per (case,
- * rule), however many alerts it still has, built by ics_deadline_event()
- * as the email attachment is. The contact is a case's and the reply does
- * not carry it; the action comes from this config's rule.
+ * The standing deadlines (`deadlines`: not past, not ended by a later
+ * event, whatever their alerts' states) as one calendar: an event per
+ * (case, rule), built by ics_deadline_event() as the email attachment
+ * is, and as the web's calendar feed has them. The contact is a case's and the
+ * reply does not carry it; the action comes from this config's rule.
  */
 void
 print_ics(const struct online *o, json_t *r)
 {
-        json_t *alerts = json_object_get(r, "alerts"), *a;
+        json_t *deadlines = json_object_get(r, "deadlines"), *a;
         struct ics_event *events = NULL;
         char *host = uid_host(o->conf), *cal;
         size_t n = 0, i, skipped = 0;
 
-        json_array_foreach(alerts, i, a)
+        json_array_foreach(deadlines, i, a)
         {
                 const json_t *c = json_object_get(a, "case");
                 const char *rule =
@@ -100,7 +101,7 @@ print_ics(const struct online *o, json_t *r)
         }
         if (skipped > 0)
                 fprintf(stderr,
-                        "ofsted-notifyctl %s: %zu alert%s in the daemon's "
+                        "ofsted-notifyctl %s: %zu deadline%s in the daemon's "
                         "reply without a case, rule, school or due time, "
                         "ignoring\n",
                         o->cmd, skipped, skipped == 1 ? "" : "s");

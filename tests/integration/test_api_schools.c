@@ -158,6 +158,7 @@ test_fired_deadline_on_calendar_until_resume(void **state)
         struct want_alert pause = { a, 0, "pause_expected", "fired", "" };
         const char *summary = "SUMMARY:Oak Primary: pause_expected deadline";
         char start[64], end[64];
+        struct proc_result p;
         struct api_resp r;
         const char *ics;
 
@@ -183,6 +184,16 @@ test_fired_deadline_on_calendar_until_resume(void **state)
         /* The notification's deadlines are there too. */
         assert_non_null(strstr(ics, "SUMMARY:Oak Primary: deferral_cutoff"));
         api_resp_free(&r);
+        /* ofsted-notifyctl ics has the same deadline, from the same
+         * `deadlines` (its lines as the feed's). */
+        p = cluster_ctl(&a->c, "ics", "--school", OAK, NULL);
+        assert_int_equal(p.status, 0);
+        if (strstr(p.out, summary) == NULL || strstr(p.out, start) == NULL ||
+            strstr(p.out, end) == NULL)
+                fail_msg("ofsted-notifyctl ics: no '%s' from '%s' to '%s' "
+                         "in:\n%s",
+                         summary, start, end, p.out);
+        proc_result_free(&p);
 
         /* A resume ends it; the others stay. */
         api_post_event(a, OAK, a->school, "{\"kind\": \"resume\"}", &r);
