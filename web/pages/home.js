@@ -12,15 +12,16 @@ ON.page(function () {
    * soonest first; then one whose case is still open; then the rest. Each
    * group by name, so a trust's list reads the same from day to day. */
   function order(schools) {
-    function due(s) { return s.next_deadline ? ON.parts(s.next_deadline) : null; }
-    function rank(s) { return due(s) ? 0 : s["case"] ? 1 : 2; }
-    function name(s) { return String(s.name || s.urn); }
-    return schools.slice().sort(function (a, b) {
-      var ra = rank(a), rb = rank(b), d = 0;
-      if (ra !== rb) return ra - rb;
-      if (ra === 0) d = due(a).ms - due(b).ms;
-      return d || name(a).localeCompare(name(b), "en-GB");
+    /* Each school's place worked out once, not at every comparison. */
+    var keyed = schools.map(function (s) {
+      var due = s.next_deadline ? ON.parts(s.next_deadline) : null;
+      return { s: s, rank: due ? 0 : s["case"] ? 1 : 2, ms: due ? due.ms : 0,
+               name: String(s.name || s.urn) };
     });
+    keyed.sort(function (a, b) {
+      return a.rank - b.rank || a.ms - b.ms || a.name.localeCompare(b.name, "en-GB");
+    });
+    return keyed.map(function (k) { return k.s; });
   }
 
   /* "12 schools; an inspection is under way at 2." */
